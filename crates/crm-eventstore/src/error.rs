@@ -1,0 +1,94 @@
+//! The store's one error type. Every variant names what is wrong and where.
+
+use uuid::Uuid;
+
+use crate::codec::CodecError;
+use crate::types::{CurrentRevision, ExpectedRevision, Position};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("wrong expected revision on stream '{stream}': expected {expected}, actual {actual}")]
+    WrongExpectedRevision {
+        stream: String,
+        expected: ExpectedRevision,
+        actual: CurrentRevision,
+    },
+
+    #[error("invalid stream name '{name}': {reason}")]
+    InvalidStreamName { name: String, reason: String },
+
+    #[error("invalid event {event_id}: {reason}")]
+    InvalidEvent { event_id: Uuid, reason: String },
+
+    #[error("invalid append to '{stream}': {reason}")]
+    InvalidAppend { stream: String, reason: String },
+
+    #[error("invalid read: {0}")]
+    InvalidRead(String),
+
+    #[error("event {event_id} is already stored at position {position} with different content")]
+    EventIdConflict { event_id: Uuid, position: Position },
+
+    #[error(
+        "append to '{stream}' mixes events already stored (event {stored_event_id}) with new ones; \
+         retry exactly the original batch"
+    )]
+    PartiallyStored {
+        stream: String,
+        stored_event_id: Uuid,
+    },
+
+    #[error("record at position {position} is corrupt: {reason}")]
+    Corrupt { position: Position, reason: String },
+
+    #[error("segment {segment} is corrupt at byte {offset}: {reason}")]
+    CorruptSegment {
+        segment: u32,
+        offset: u64,
+        reason: String,
+    },
+
+    #[error("upcasting {event_type} v{schema_version} at position {position} failed: {reason}")]
+    Upcast {
+        position: Position,
+        event_type: String,
+        schema_version: u16,
+        reason: String,
+    },
+
+    #[error("codec: {0}")]
+    Codec(#[from] CodecError),
+
+    #[error("I/O on {context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+
+    #[error("index (sled): {0}")]
+    Index(String),
+
+    #[error(
+        "the store stopped accepting writes after a failed write or sync ({0}); \
+         reopen it to recover from the log"
+    )]
+    Poisoned(String),
+
+    #[error("the store is closed")]
+    Closed,
+}
+
+impl StoreError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> StoreError {
+        let context = context.into();
+        move |source| StoreError::Io { context, source }
+    }
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Index(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,34 @@
+//! The event log of record: an append-only sequence of checksummed, hash-chained records in
+//! segment files, indexed in sled, in the manner of EventStoreDB.
+//!
+//! Boundary: this crate knows bytes, streams and positions, never the domain. Payloads are
+//! opaque; events are encoded by [`codec`] with a leading format byte. Everything in sled here
+//! can be rebuilt from the segments; the segments are the only copy of the truth.
+//!
+//! - [`EventStore::append`]: to one stream, with an [`ExpectedRevision`], all or nothing,
+//!   idempotent by event id, acknowledged after fdatasync (group commit by one writer thread).
+//! - Reads: a stream, `$all`, a category, an event type; forwards or backwards; bounded.
+//! - [`EventStore::subscribe`]: catch-up then live, no gap, no duplicate, bounded memory.
+//! - [`EventStore::verify`]: checksums, the blake3 hash chain, ordering and index agreement.
+
+pub mod codec;
+mod error;
+mod index;
+mod log;
+mod recovery;
+pub mod segment;
+mod store;
+mod subscription;
+mod types;
+mod upcast;
+mod verify;
+mod writer;
+
+pub use error::{Result, StoreError};
+pub use recovery::{RecoveryReport, TornTail};
+pub use store::{index_dir, log_dir, EventStore, StoreConfig};
+pub use subscription::Subscription;
+pub use types::*;
+pub use upcast::{Upcaster, Upcasters};
+pub use verify::{Finding, FindingKind, VerifyReport};
+pub use writer::Durability;

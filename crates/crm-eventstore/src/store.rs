@@ -1,0 +1,453 @@
+//! The store handle: open, append, read.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::error::{Result, StoreError};
+use crate::index::Index;
+use crate::log::Log;
+use crate::recovery::{recover, RecoveryReport};
+use crate::segment::{DirectoryStorage, SegmentStorage};
+use crate::subscription::Subscription;
+use crate::types::{
+    AllStart, AppendResult, Direction, ExpectedRevision, Filter, NewEvent, Position, RecordedEvent,
+    StreamName, StreamStart, READ_LIMIT_MAX,
+};
+use crate::upcast::Upcaster;
+use crate::writer::{validate_append, Durability, Request, Writer};
+
+/// How a store is opened.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub durability: Durability,
+    /// A segment is sealed and a new one started once it would grow past this.
+    pub segment_size_max_bytes: u64,
+    /// Appends waiting for the writer; senders wait (back-pressure) beyond this.
+    pub queue_capacity: usize,
+    /// Most events the writer gathers into one write and one fdatasync.
+    pub batch_events_max: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            durability: Durability::Fsync,
+            segment_size_max_bytes: 256 * 1024 * 1024,
+            queue_capacity: 4096,
+            batch_events_max: 8192,
+        }
+    }
+}
+
+/// An open event store. Cheap to clone; all clones share one writer.
+#[derive(Debug, Clone)]
+pub struct EventStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub log: Arc<Log>,
+    pub index: Index,
+    pub committed: Arc<watch::Sender<u64>>,
+    sender: mpsc::Sender<Request>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    syncer: Mutex<Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>>,
+    poisoned: Arc<AtomicBool>,
+    pub closed: AtomicBool,
+    upcaster: Option<Arc<dyn Upcaster>>,
+    report: RecoveryReport,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStore")
+            .field("committed", &*self.committed.borrow())
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel stops the writer after it drains; joining it releases sled's
+        // lock and the segment files before a reopen of the same directory.
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.sender, closed));
+        self.stop_background();
+    }
+}
+
+impl Inner {
+    fn stop_background(&self) {
+        if let Some(handle) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = handle.join();
+        }
+        if let Some((stop, handle)) = self.syncer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            stop.store(true, Ordering::SeqCst);
+            handle.thread().unpark();
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Paths of the two parts of a data directory.
+pub fn log_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("log")
+}
+pub fn index_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("index")
+}
+
+impl EventStore {
+    /// Opens (or creates) the store in `data_dir`: segments in `log/`, sled in `index/`.
+    /// Blocking: recovery reads the tail of the log and may re-index it.
+    pub fn open(data_dir: impl AsRef<Path>, config: StoreConfig) -> Result<EventStore> {
+        let data_dir = data_dir.as_ref();
+        let storage = DirectoryStorage::open(log_dir(data_dir)).map_err(StoreError::io(
+            format!("log directory under {}", data_dir.display()),
+        ))?;
+        EventStore::open_with(Arc::new(storage), &index_dir(data_dir), config, None)
+    }
+
+    /// Opens with explicit segment storage (tests put a fault-injecting file system here) and
+    /// an upcaster applied to every event read.
+    pub fn open_with(
+        storage: Arc<dyn SegmentStorage>,
+        index_path: &Path,
+        config: StoreConfig,
+        upcaster: Option<Arc<dyn Upcaster>>,
+    ) -> Result<EventStore> {
+        let index = Index::open(index_path)?;
+        let recovered = recover(storage.as_ref(), &index)?;
+        if let Some(torn) = &recovered.report.torn_tail {
+            tracing::warn!(?torn, "recovered the log after an interrupted write");
+        }
+        let log = Arc::new(Log::new(recovered.segments));
+        let committed = Arc::new(watch::channel(recovered.report.last_position).0);
+        let poisoned = Arc::new(AtomicBool::new(false));
+        let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
+        let writer = Writer {
+            log: log.clone(),
+            index: index.clone(),
+            storage,
+            tail: recovered.tail,
+            segment_size_max: config.segment_size_max_bytes.max(4096),
+            durability: config.durability,
+            batch_events_max: config.batch_events_max.max(1),
+            committed: committed.clone(),
+            poisoned: poisoned.clone(),
+            poison_reason: None,
+        };
+        let writer = std::thread::Builder::new()
+            .name("crm-log-writer".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(StoreError::io("starting the writer thread"))?;
+        let syncer = match config.durability {
+            Durability::Fsync => None,
+            Durability::Batched { interval } => Some(spawn_syncer(log.clone(), interval)?),
+        };
+        Ok(EventStore {
+            inner: Arc::new(Inner {
+                log,
+                index,
+                committed,
+                sender,
+                writer: Mutex::new(Some(writer)),
+                syncer: Mutex::new(syncer),
+                poisoned,
+                closed: AtomicBool::new(false),
+                upcaster,
+                report: recovered.report,
+            }),
+        })
+    }
+
+    /// What opening found and repaired.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.report
+    }
+
+    /// Appends `events` to `stream` if it is at `expected`; all or nothing. Returns once the
+    /// events are durable (see [`Durability`]) and readable.
+    pub async fn append(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult> {
+        if events.is_empty() {
+            return Err(StoreError::InvalidAppend {
+                stream: stream.to_string(),
+                reason: "an append needs at least one event".into(),
+            });
+        }
+        validate_append(stream, &events)?;
+        if self.inner.closed.load(Ordering::SeqCst) {
+            return Err(StoreError::Closed);
+        }
+        let (reply, answer) = oneshot::channel();
+        let request = Request::Append {
+            stream: stream.clone(),
+            expected,
+            events,
+            reply,
+        };
+        self.inner
+            .sender
+            .send(request)
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The last committed position; 0 when the log is empty.
+    pub fn head(&self) -> Position {
+        Position(*self.inner.committed.borrow())
+    }
+
+    /// Notified whenever the head moves.
+    pub fn watch_head(&self) -> watch::Receiver<u64> {
+        self.inner.committed.subscribe()
+    }
+
+    /// True once a failed write or sync stopped the writer (reopen to recover).
+    pub fn is_poisoned(&self) -> bool {
+        self.inner.poisoned.load(Ordering::SeqCst)
+    }
+
+    /// The revision of the stream's last event, if it has any.
+    pub fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>> {
+        self.inner.index.head(stream.as_str())
+    }
+
+    fn check_limit(limit: usize) -> Result<()> {
+        if limit > READ_LIMIT_MAX {
+            return Err(StoreError::InvalidRead(format!(
+                "limit {limit} exceeds the maximum of {READ_LIMIT_MAX}"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn upcast(&self, event: RecordedEvent) -> Result<RecordedEvent> {
+        match &self.inner.upcaster {
+            None => Ok(event),
+            Some(u) => {
+                let (position, event_type, schema_version) = (
+                    event.position,
+                    event.event_type.clone(),
+                    event.schema_version,
+                );
+                u.upcast(event).map_err(|reason| StoreError::Upcast {
+                    position,
+                    event_type,
+                    schema_version,
+                    reason,
+                })
+            }
+        }
+    }
+
+    /// Reads one stream from `start` in `direction`, at most `limit` events.
+    pub fn read_stream(
+        &self,
+        stream: &StreamName,
+        start: StreamStart,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        Self::check_limit(limit)?;
+        let revision = match (start, direction) {
+            (StreamStart::Start, _) => 0,
+            (StreamStart::Revision(r), _) => r,
+            (StreamStart::End, Direction::Backwards) => u64::MAX,
+            (StreamStart::End, Direction::Forwards) => return Ok(Vec::new()),
+        };
+        let head = self.head();
+        let entries =
+            self.inner
+                .index
+                .stream_entries(stream.as_str(), revision, direction, limit)?;
+        let mut out = Vec::with_capacity(entries.len());
+        for (_, position, loc) in entries {
+            if position > head {
+                continue;
+            }
+            out.push(self.upcast(self.inner.log.read_at(position, loc)?)?);
+        }
+        Ok(out)
+    }
+
+    /// Reads `$all` from `start` in `direction`, at most `limit` events.
+    pub fn read_all(
+        &self,
+        start: AllStart,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        Self::check_limit(limit)?;
+        let head = self.head();
+        let mut out = Vec::with_capacity(limit.min(4096));
+        match direction {
+            Direction::Forwards => {
+                let from = match start {
+                    AllStart::Start => Position::FIRST,
+                    AllStart::Position(p) => p.max(Position::FIRST),
+                    AllStart::End => return Ok(out),
+                };
+                self.scan_forwards(from, head, limit, |e| {
+                    out.push(e);
+                    Ok(())
+                })?;
+            }
+            Direction::Backwards => {
+                let mut p = match start {
+                    AllStart::Start => return Ok(out),
+                    AllStart::End => head,
+                    AllStart::Position(p) => p.min(head),
+                };
+                while p.0 >= 1 && out.len() < limit {
+                    out.push(self.read_position(p)?);
+                    p = Position(p.0 - 1);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` for each event from `from` to `to` (inclusive, both committed) in order, at
+    /// most `limit`. The fast path for catch-up and rebuilds: one sequential read.
+    pub(crate) fn scan_forwards(
+        &self,
+        from: Position,
+        to: Position,
+        limit: usize,
+        mut f: impl FnMut(RecordedEvent) -> Result<()>,
+    ) -> Result<()> {
+        if from > to || limit == 0 {
+            return Ok(());
+        }
+        let loc = self
+            .inner
+            .index
+            .locate(from)?
+            .ok_or_else(|| StoreError::Corrupt {
+                position: from,
+                reason: "committed but missing from the position index".into(),
+            })?;
+        let count = (to.0 - from.0 + 1).min(limit as u64);
+        self.inner
+            .log
+            .read_sequential(from, loc, count, |e| f(self.upcast(e)?))
+    }
+
+    /// Reads the event at one position.
+    pub fn read_position(&self, position: Position) -> Result<RecordedEvent> {
+        if position.0 == 0 || position > self.head() {
+            return Err(StoreError::InvalidRead(format!(
+                "position {position} is not committed (head is {})",
+                self.head()
+            )));
+        }
+        let loc = self
+            .inner
+            .index
+            .locate(position)?
+            .ok_or_else(|| StoreError::Corrupt {
+                position,
+                reason: "committed but missing from the position index".into(),
+            })?;
+        self.upcast(self.inner.log.read_at(position, loc)?)
+    }
+
+    /// Reads events matching `filter` from `start` in `direction`, at most `limit`. Category
+    /// and event-type filters use their indexes, so sparse matches cost no full scan.
+    pub fn read_filtered(
+        &self,
+        filter: &Filter,
+        start: AllStart,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let (kind, name) = match filter {
+            Filter::All => return self.read_all(start, direction, limit),
+            Filter::Category(c) => (b'c', c.as_str()),
+            Filter::EventType(t) => (b't', t.as_str()),
+        };
+        Self::check_limit(limit)?;
+        let head = self.head();
+        let from = match (start, direction) {
+            (AllStart::Start, Direction::Forwards) => Position::FIRST,
+            (AllStart::Start, Direction::Backwards) => return Ok(Vec::new()),
+            (AllStart::End, Direction::Forwards) => return Ok(Vec::new()),
+            (AllStart::End, Direction::Backwards) => head,
+            (AllStart::Position(p), _) => p,
+        };
+        let entries = self
+            .inner
+            .index
+            .secondary_entries(kind, name, from, head, direction, limit)?;
+        entries
+            .into_iter()
+            .map(|(position, loc)| self.upcast(self.inner.log.read_at(position, loc)?))
+            .collect()
+    }
+
+    /// A catch-up subscription: every event matching `filter` after `after` (exclusive; use
+    /// `Position(0)` for everything), first from disk, then live, with no gap or duplicate.
+    pub fn subscribe(&self, after: Position, filter: Filter) -> Subscription {
+        Subscription::new(self.clone(), after, filter)
+    }
+
+    /// Stops accepting appends, waits for those in flight, and makes everything durable.
+    pub async fn close(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let (reply, answer) = oneshot::channel();
+        let result = match self.inner.sender.send(Request::Shutdown { reply }).await {
+            Ok(()) => answer.await.unwrap_or(Ok(())),
+            Err(_) => Ok(()),
+        };
+        // Wake subscribers so they notice the store is closed.
+        self.inner.committed.send_modify(|_| {});
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.stop_background())
+            .await
+            .map_err(|e| StoreError::Index(format!("joining the writer: {e}")))?;
+        result
+    }
+
+    /// The sled database, for layers above that keep their own trees (projections) beside the
+    /// log's indexes.
+    pub fn sled(&self) -> &sled::Db {
+        self.inner.index.db()
+    }
+}
+
+fn spawn_syncer(
+    log: Arc<Log>,
+    interval: Duration,
+) -> Result<(Arc<AtomicBool>, std::thread::JoinHandle<()>)> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let handle = std::thread::Builder::new()
+        .name("crm-log-syncer".into())
+        .spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                std::thread::park_timeout(interval);
+                let last = log.segment_count().saturating_sub(1);
+                if let Some(file) = log.segment(last) {
+                    if let Err(e) = file.sync_data() {
+                        tracing::error!(error = %e, "background fdatasync failed");
+                    }
+                }
+            }
+        })
+        .map_err(StoreError::io("starting the sync thread"))?;
+    Ok((stop, handle))
+}

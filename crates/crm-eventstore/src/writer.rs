@@ -1,0 +1,551 @@
+//! The single writer: gathers concurrent appends into one write and one fdatasync.
+//!
+//! It runs on its own OS thread because every step is blocking file or sled IO. Positions are
+//! assigned here and only here, which is what makes them gap-free. An append is answered only
+//! after (1) its frames are written, (2) `fdatasync` returned (in `Durability::Fsync`), (3) the
+//! sled indexes and checkpoint were applied in one batch, and (4) the committed position moved,
+//! so a caller that reads after its append returns always sees its own events.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use crate::codec;
+use crate::error::{Result, StoreError};
+use crate::index::{Index, IndexBatch, IndexEntry, Locator};
+use crate::log::Log;
+use crate::segment::{
+    encode_frame, RecordBody, SegmentFile, SegmentHeader, SegmentStorage, SEGMENT_HEADER_LEN,
+};
+use crate::types::{
+    AppendResult, CurrentRevision, ExpectedRevision, NewEvent, Position, StreamName,
+    APPEND_EVENTS_MAX,
+};
+
+/// How an append becomes durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Acknowledge only after fdatasync. The default, and the only mode for live business data.
+    Fsync,
+    /// Acknowledge after the write; a background thread fdatasyncs every `interval`. A power
+    /// loss may drop what was acknowledged during the last `interval` (never a process crash:
+    /// the kernel still holds those pages). For bulk loads that can be re-run.
+    Batched { interval: Duration },
+}
+
+pub(crate) enum Request {
+    Append {
+        stream: StreamName,
+        expected: ExpectedRevision,
+        events: Vec<NewEvent>,
+        reply: oneshot::Sender<Result<AppendResult>>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<Result<()>>,
+    },
+}
+
+/// Where the tail of the log is; owned by the writer once the store is open.
+#[derive(Debug)]
+pub(crate) struct Tail {
+    pub segment: u32,
+    pub file: Arc<dyn SegmentFile>,
+    /// Byte offset just past the last committed frame of `segment`.
+    pub end: u64,
+    pub next_position: Position,
+    pub last_hash: [u8; 32],
+}
+
+pub(crate) struct Writer {
+    pub log: Arc<Log>,
+    pub index: Index,
+    pub storage: Arc<dyn SegmentStorage>,
+    pub tail: Tail,
+    pub segment_size_max: u64,
+    pub durability: Durability,
+    pub batch_events_max: usize,
+    pub committed: Arc<watch::Sender<u64>>,
+    pub poisoned: Arc<AtomicBool>,
+    pub poison_reason: Option<String>,
+}
+
+/// The content an event id stands for: equal digests mean a retry, different ones a conflict.
+pub(crate) fn content_digest(stream: &str, e: &NewEvent) -> Result<[u8; 32]> {
+    let m = &e.metadata;
+    digest_fields(
+        stream,
+        &e.event_type,
+        e.schema_version,
+        &m.actor,
+        m.occurred_at.unix_timestamp_nanos(),
+        [m.correlation_id, m.causation_id, m.command_id],
+        &e.payload,
+    )
+}
+
+/// The same digest, computed from a record read back from the log (index rebuilds).
+pub(crate) fn content_digest_of_body(b: &RecordBody<'_>) -> Result<[u8; 32]> {
+    digest_fields(
+        &b.stream,
+        &b.event_type,
+        b.schema_version,
+        &b.actor,
+        b.occurred_at_ns,
+        [b.correlation_id, b.causation_id, b.command_id],
+        &b.payload,
+    )
+}
+
+fn digest_fields(
+    stream: &str,
+    event_type: &str,
+    schema_version: u16,
+    actor: &str,
+    occurred_at_ns: i128,
+    ids: [Option<Uuid>; 3],
+    payload: &[u8],
+) -> Result<[u8; 32]> {
+    let bytes = codec::encode(&(
+        stream,
+        event_type,
+        schema_version,
+        actor,
+        occurred_at_ns,
+        ids,
+        serde_bytes::Bytes::new(payload),
+    ))?;
+    Ok(*blake3::hash(&bytes).as_bytes())
+}
+
+/// One record staged in the batch buffer.
+struct StagedRecord {
+    position: Position,
+    revision: u64,
+    event_id: Uuid,
+    digest: [u8; 32],
+    frame_start: usize,
+    frame_len: usize,
+}
+
+struct StagedAppend {
+    stream: StreamName,
+    event_types: Vec<String>,
+    records: Vec<StagedRecord>,
+}
+
+enum Outcome {
+    Staged(usize), // index into the batch's staged appends
+    Done(Result<AppendResult>),
+}
+
+impl Writer {
+    pub fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        let mut batch: Vec<Request> = Vec::new();
+        while let Some(first) = requests.blocking_recv() {
+            batch.push(first);
+            let mut events = 0;
+            while events < self.batch_events_max {
+                match requests.try_recv() {
+                    Ok(r) => {
+                        if let Request::Append { events: e, .. } = &r {
+                            events += e.len();
+                        }
+                        batch.push(r);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let mut shutdown = None;
+            let appends: Vec<_> = batch
+                .drain(..)
+                .filter_map(|r| match r {
+                    Request::Append {
+                        stream,
+                        expected,
+                        events,
+                        reply,
+                    } => Some((stream, expected, events, reply)),
+                    Request::Shutdown { reply } => {
+                        shutdown = Some(reply);
+                        None
+                    }
+                })
+                .collect();
+            self.commit_batch(appends);
+            if let Some(reply) = shutdown {
+                let _ = reply.send(self.finish());
+                return;
+            }
+        }
+        if let Err(e) = self.finish() {
+            tracing::error!(error = %e, "closing the log failed");
+        }
+    }
+
+    /// Makes everything written durable before the writer goes away.
+    fn finish(&mut self) -> Result<()> {
+        if self.poison_reason.is_none() {
+            self.tail
+                .file
+                .sync_data()
+                .map_err(StoreError::io("segment sync at close"))?;
+        }
+        self.index.flush()
+    }
+
+    fn commit_batch(
+        &mut self,
+        appends: Vec<(
+            StreamName,
+            ExpectedRevision,
+            Vec<NewEvent>,
+            oneshot::Sender<Result<AppendResult>>,
+        )>,
+    ) {
+        if appends.is_empty() {
+            return;
+        }
+        if let Some(reason) = &self.poison_reason {
+            for (_, _, _, reply) in appends {
+                let _ = reply.send(Err(StoreError::Poisoned(reason.clone())));
+            }
+            return;
+        }
+        let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+        let mut staged: Vec<StagedAppend> = Vec::new();
+        let mut outcomes: Vec<(Outcome, oneshot::Sender<Result<AppendResult>>)> = Vec::new();
+        let mut heads: HashMap<String, u64> = HashMap::new();
+        let mut ids: HashMap<Uuid, (Position, u64, [u8; 32])> = HashMap::new();
+        let mut next = self.tail.next_position;
+        let mut hash = self.tail.last_hash;
+        for (stream, expected, events, reply) in appends {
+            let outcome = match self.stage(
+                &stream, expected, &events, &mut buf, &mut heads, &mut ids, &mut next, &mut hash,
+            ) {
+                Ok(Ok(records)) => {
+                    staged.push(StagedAppend {
+                        stream,
+                        event_types: events.into_iter().map(|e| e.event_type).collect(),
+                        records,
+                    });
+                    Outcome::Staged(staged.len() - 1)
+                }
+                Ok(Err(already)) => Outcome::Done(Ok(already)),
+                Err(e) => Outcome::Done(Err(e)),
+            };
+            outcomes.push((outcome, reply));
+        }
+        let committed = if staged.is_empty() {
+            Ok(())
+        } else {
+            self.write_and_index(&buf, &staged)
+        };
+        if staged.is_empty() || committed.is_ok() {
+            self.tail.next_position = next;
+            self.tail.last_hash = hash;
+        }
+        if committed.is_ok() && !staged.is_empty() {
+            self.committed.send_replace(next.0 - 1);
+        }
+        for (outcome, reply) in outcomes {
+            let result = match outcome {
+                Outcome::Done(r) => r,
+                Outcome::Staged(i) => match &committed {
+                    Ok(()) => {
+                        let s = &staged[i];
+                        // A staged append has at least one record: empty appends are answered
+                        // before staging.
+                        let first = s.records.first().map(|r| r.position).unwrap_or_default();
+                        let last = s.records.last().map(|r| (r.position, r.revision));
+                        let (last_position, stream_revision) = last.unwrap_or_default();
+                        Ok(AppendResult {
+                            first_position: first,
+                            last_position,
+                            stream_revision,
+                            already_stored: false,
+                        })
+                    }
+                    Err(reason) => Err(StoreError::Poisoned(reason.clone())),
+                },
+            };
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Checks one append against the store and the batch so far and encodes its frames into
+    /// `buf`. `Ok(Err(result))` means every event was already stored: nothing to write.
+    #[allow(clippy::too_many_arguments)]
+    fn stage(
+        &self,
+        stream: &StreamName,
+        expected: ExpectedRevision,
+        events: &[NewEvent],
+        buf: &mut Vec<u8>,
+        heads: &mut HashMap<String, u64>,
+        ids: &mut HashMap<Uuid, (Position, u64, [u8; 32])>,
+        next: &mut Position,
+        hash: &mut [u8; 32],
+    ) -> Result<std::result::Result<Vec<StagedRecord>, AppendResult>> {
+        let mut digests = Vec::with_capacity(events.len());
+        let mut stored: Vec<(Position, u64)> = Vec::new();
+        let mut first_new: Option<Uuid> = None;
+        let mut first_stored: Option<Uuid> = None;
+        for e in events {
+            let digest = content_digest(stream.as_str(), e)?;
+            let found = match ids.get(&e.event_id) {
+                Some(&(p, r, d)) => Some((p, r, d)),
+                None => self
+                    .index
+                    .event(e.event_id)?
+                    .map(|s| (s.position, s.revision, s.digest)),
+            };
+            match found {
+                Some((position, _, d)) if d != digest => {
+                    return Err(StoreError::EventIdConflict {
+                        event_id: e.event_id,
+                        position,
+                    });
+                }
+                Some((position, revision, _)) => {
+                    stored.push((position, revision));
+                    first_stored.get_or_insert(e.event_id);
+                }
+                None => {
+                    first_new.get_or_insert(e.event_id);
+                }
+            }
+            digests.push(digest);
+        }
+        if let (Some(stored_event_id), Some(_)) = (first_stored, first_new) {
+            return Err(StoreError::PartiallyStored {
+                stream: stream.to_string(),
+                stored_event_id,
+            });
+        }
+        if !stored.is_empty() {
+            let first = stored.iter().map(|s| s.0).min().unwrap_or_default();
+            let (last_position, stream_revision) = stored
+                .iter()
+                .max_by_key(|s| s.0)
+                .copied()
+                .unwrap_or_default();
+            return Ok(Err(AppendResult {
+                first_position: first,
+                last_position,
+                stream_revision,
+                already_stored: true,
+            }));
+        }
+
+        let head = match heads.get(stream.as_str()) {
+            Some(&h) => Some(h),
+            None => self.index.head(stream.as_str())?,
+        };
+        let current = CurrentRevision::from_head(head);
+        if !current.satisfies(expected) {
+            return Err(StoreError::WrongExpectedRevision {
+                stream: stream.to_string(),
+                expected,
+                actual: current,
+            });
+        }
+
+        let recorded_at_ns = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        let mut revision = head.map_or(0, |h| h + 1);
+        let mut position = *next;
+        let mut chain = *hash;
+        let rollback = buf.len();
+        let mut records = Vec::with_capacity(events.len());
+        let mut body = Vec::with_capacity(256);
+        for (e, digest) in events.iter().zip(digests) {
+            let m = &e.metadata;
+            let record = RecordBody {
+                position: position.0,
+                revision,
+                event_id: e.event_id,
+                stream: stream.as_str().into(),
+                event_type: e.event_type.as_str().into(),
+                schema_version: e.schema_version,
+                actor: m.actor.as_str().into(),
+                occurred_at_ns: m.occurred_at.unix_timestamp_nanos(),
+                recorded_at_ns,
+                correlation_id: m.correlation_id,
+                causation_id: m.causation_id,
+                command_id: m.command_id,
+                payload: e.payload.as_slice().into(),
+            };
+            body.clear();
+            if let Err(err) = codec::encode_into(&record, &mut body) {
+                buf.truncate(rollback);
+                return Err(err.into());
+            }
+            let frame_start = buf.len();
+            chain = encode_frame(&chain, &body, buf);
+            records.push(StagedRecord {
+                position,
+                revision,
+                event_id: e.event_id,
+                digest,
+                frame_start,
+                frame_len: buf.len() - frame_start,
+            });
+            position = position.next();
+            revision += 1;
+        }
+        for r in &records {
+            ids.insert(r.event_id, (r.position, r.revision, r.digest));
+        }
+        if let Some(last) = records.last() {
+            heads.insert(stream.to_string(), last.revision);
+        }
+        *next = position;
+        *hash = chain;
+        Ok(Ok(records))
+    }
+
+    /// Writes the staged frames (rolling over to new segments where they would overflow),
+    /// makes them durable, then indexes them. Any failure poisons the writer: after a failed
+    /// fdatasync the page cache can no longer be trusted (fsyncgate), so only a reopen, which
+    /// re-reads the log from disk, may accept writes again.
+    fn write_and_index(&mut self, buf: &[u8], staged: &[StagedAppend]) -> Result<(), String> {
+        let result = self.try_write_and_index(buf, staged);
+        result.map_err(|e| {
+            let reason = e.to_string();
+            tracing::error!(error = %reason, "log write failed; the store no longer accepts writes");
+            self.poisoned.store(true, Ordering::SeqCst);
+            self.poison_reason = Some(reason.clone());
+            reason
+        })
+    }
+
+    fn try_write_and_index(&mut self, buf: &[u8], staged: &[StagedAppend]) -> Result<()> {
+        let mut locators: Vec<Vec<Locator>> = Vec::with_capacity(staged.len());
+        let mut chunk_start = 0usize; // start in buf of the bytes not yet written
+        let mut chunk_file_offset = self.tail.end;
+        let mut end = self.tail.end;
+        for s in staged {
+            let mut locs = Vec::with_capacity(s.records.len());
+            for r in &s.records {
+                let len = r.frame_len as u64;
+                if end > SEGMENT_HEADER_LEN && end + len > self.segment_size_max {
+                    // Seal the current segment: write what belongs to it and sync it, so
+                    // that a sealed segment is always complete and durable.
+                    self.tail
+                        .file
+                        .write_all_at(chunk_file_offset, &buf[chunk_start..r.frame_start])
+                        .map_err(StoreError::io(format!("segment {}", self.tail.segment)))?;
+                    self.tail.file.sync_data().map_err(StoreError::io(format!(
+                        "segment {} sync",
+                        self.tail.segment
+                    )))?;
+                    self.roll_over(r.position)?;
+                    chunk_start = r.frame_start;
+                    chunk_file_offset = SEGMENT_HEADER_LEN;
+                    end = SEGMENT_HEADER_LEN;
+                }
+                locs.push(Locator {
+                    segment: self.tail.segment,
+                    offset: end,
+                });
+                end += len;
+            }
+            locators.push(locs);
+        }
+        self.tail
+            .file
+            .write_all_at(chunk_file_offset, &buf[chunk_start..])
+            .map_err(StoreError::io(format!("segment {}", self.tail.segment)))?;
+        if self.durability == Durability::Fsync {
+            self.tail.file.sync_data().map_err(StoreError::io(format!(
+                "segment {} sync",
+                self.tail.segment
+            )))?;
+        }
+        self.tail.end = end;
+
+        let mut batch = IndexBatch::default();
+        for (s, locs) in staged.iter().zip(&locators) {
+            for ((r, loc), event_type) in s.records.iter().zip(locs).zip(&s.event_types) {
+                batch.add(&IndexEntry {
+                    position: r.position,
+                    locator: *loc,
+                    stream: s.stream.as_str(),
+                    category: s.stream.category(),
+                    revision: r.revision,
+                    event_id: r.event_id,
+                    event_type,
+                    digest: r.digest,
+                });
+            }
+        }
+        self.index.apply(batch)
+    }
+
+    fn roll_over(&mut self, first_position: Position) -> Result<()> {
+        let segment = self.tail.segment + 1;
+        let file = create_segment(self.storage.as_ref(), segment, first_position)?;
+        self.log.push(file.clone());
+        self.tail.segment = segment;
+        self.tail.file = file;
+        self.tail.end = SEGMENT_HEADER_LEN;
+        Ok(())
+    }
+}
+
+/// Creates segment `segment` with its header written and synced.
+pub(crate) fn create_segment(
+    storage: &dyn SegmentStorage,
+    segment: u32,
+    first_position: Position,
+) -> Result<Arc<dyn SegmentFile>> {
+    let file = storage
+        .create(segment)
+        .map_err(StoreError::io(format!("creating segment {segment}")))?;
+    write_header(file.as_ref(), segment, first_position)?;
+    Ok(file)
+}
+
+pub(crate) fn write_header(
+    file: &dyn SegmentFile,
+    segment: u32,
+    first_position: Position,
+) -> Result<()> {
+    let header = SegmentHeader {
+        segment,
+        first_position,
+    }
+    .encode();
+    file.write_all_at(0, &header)
+        .map_err(StoreError::io(format!("segment {segment} header")))?;
+    file.sync_data()
+        .map_err(StoreError::io(format!("segment {segment} header sync")))
+}
+
+/// Checks an append before it reaches the writer, so bad input costs the writer nothing.
+pub(crate) fn validate_append(stream: &StreamName, events: &[NewEvent]) -> Result<()> {
+    if events.len() > APPEND_EVENTS_MAX {
+        return Err(StoreError::InvalidAppend {
+            stream: stream.to_string(),
+            reason: format!(
+                "{} events exceed the limit of {APPEND_EVENTS_MAX}",
+                events.len()
+            ),
+        });
+    }
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    for e in events {
+        e.validate()?;
+        if !seen.insert(e.event_id) {
+            return Err(StoreError::InvalidAppend {
+                stream: stream.to_string(),
+                reason: format!("event id {} appears twice in the batch", e.event_id),
+            });
+        }
+    }
+    Ok(())
+}
