@@ -82,17 +82,22 @@ impl Log {
         body.into_recorded(frame.hash).map_err(corrupt)
     }
 
-    /// Reads `count` consecutive records starting with `first` at `loc`, handing each to `f`.
+    /// Reads `count` consecutive records, handing each to `f`. The scan starts at `loc`, where
+    /// the record at `run_first` is, and passes over the `skip` records before the first one
+    /// wanted (the position index stores runs, not every record).
     pub fn read_sequential(
         &self,
-        first: Position,
+        run_first: Position,
         loc: Locator,
+        skip: u64,
         count: u64,
         mut f: impl FnMut(RecordedEvent) -> Result<()>,
     ) -> Result<()> {
+        let first = run_first;
         let mut segment = loc.segment;
         let mut offset = loc.offset;
         let mut expected = first;
+        let mut skipped = 0u64;
         let mut done = 0u64;
         let mut buf: Vec<u8> = Vec::with_capacity(SCAN_CHUNK_BYTES);
         let mut buf_offset = offset; // file offset of buf[0]
@@ -104,6 +109,11 @@ impl Log {
         while done < count {
             let start = (offset - buf_offset) as usize;
             match parse_frame(&buf[start.min(buf.len())..]) {
+                Ok(frame) if skipped < skip => {
+                    offset += frame.len;
+                    expected = expected.next();
+                    skipped += 1;
+                }
                 Ok(frame) => {
                     let body = decode_body(frame.body).map_err(|e| StoreError::Corrupt {
                         position: expected,

@@ -42,6 +42,9 @@ pub trait SegmentFile: Send + Sync + Debug {
     /// fdatasync: returns once everything written so far survives a power loss.
     fn sync_data(&self) -> io::Result<()>;
     fn len(&self) -> io::Result<u64>;
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
     fn set_len(&self, len: u64) -> io::Result<()>;
 }
 

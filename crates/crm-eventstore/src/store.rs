@@ -121,8 +121,9 @@ impl EventStore {
         config: StoreConfig,
         upcaster: Option<Arc<dyn Upcaster>>,
     ) -> Result<EventStore> {
-        let index = Index::open(index_path)?;
-        let recovered = recover(storage.as_ref(), &index)?;
+        let (index, discarded) = Index::open(index_path)?;
+        let mut recovered = recover(storage.as_ref(), &index)?;
+        recovered.report.index_rebuilt |= discarded;
         if let Some(torn) = &recovered.report.torn_tail {
             tracing::warn!(?torn, "recovered the log after an interrupted write");
         }
@@ -140,7 +141,8 @@ impl EventStore {
             batch_events_max: config.batch_events_max.max(1),
             committed: committed.clone(),
             poisoned: poisoned.clone(),
-            poison_reason: None,
+            shared: Default::default(),
+            heads: Default::default(),
         };
         let writer = std::thread::Builder::new()
             .name("crm-log-writer".into())
@@ -305,15 +307,21 @@ impl EventStore {
                 })?;
             }
             Direction::Backwards => {
-                let mut p = match start {
+                let top = match start {
                     AllStart::Start => return Ok(out),
                     AllStart::End => head,
                     AllStart::Position(p) => p.min(head),
                 };
-                while p.0 >= 1 && out.len() < limit {
-                    out.push(self.read_position(p)?);
-                    p = Position(p.0 - 1);
+                if top.0 == 0 || limit == 0 {
+                    return Ok(out);
                 }
+                // Read the window forwards (one sequential read), hand it out backwards.
+                let bottom = Position(top.0.saturating_sub(limit as u64 - 1).max(1));
+                self.scan_forwards(bottom, top, limit, |e| {
+                    out.push(e);
+                    Ok(())
+                })?;
+                out.reverse();
             }
         }
         Ok(out)
@@ -331,18 +339,22 @@ impl EventStore {
         if from > to || limit == 0 {
             return Ok(());
         }
-        let loc = self
-            .inner
-            .index
-            .locate(from)?
-            .ok_or_else(|| StoreError::Corrupt {
-                position: from,
-                reason: "committed but missing from the position index".into(),
-            })?;
+        let (run_first, loc) = self.locate(from)?;
         let count = (to.0 - from.0 + 1).min(limit as u64);
+        let skip = from.0 - run_first.0;
         self.inner
             .log
-            .read_sequential(from, loc, count, |e| f(self.upcast(e)?))
+            .read_sequential(run_first, loc, skip, count, |e| f(self.upcast(e)?))
+    }
+
+    fn locate(&self, position: Position) -> Result<(Position, crate::index::Locator)> {
+        self.inner
+            .index
+            .locate(position)?
+            .ok_or_else(|| StoreError::Corrupt {
+                position,
+                reason: "committed but missing from the position index".into(),
+            })
     }
 
     /// Reads the event at one position.
@@ -353,15 +365,15 @@ impl EventStore {
                 self.head()
             )));
         }
-        let loc = self
-            .inner
-            .index
-            .locate(position)?
-            .ok_or_else(|| StoreError::Corrupt {
-                position,
-                reason: "committed but missing from the position index".into(),
-            })?;
-        self.upcast(self.inner.log.read_at(position, loc)?)
+        let mut found = None;
+        self.scan_forwards(position, position, 1, |e| {
+            found = Some(e);
+            Ok(())
+        })?;
+        found.ok_or_else(|| StoreError::Corrupt {
+            position,
+            reason: "not found in the log".into(),
+        })
     }
 
     /// Reads events matching `filter` from `start` in `direction`, at most `limit`. Category

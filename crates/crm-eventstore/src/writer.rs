@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -71,8 +71,14 @@ pub(crate) struct Writer {
     pub batch_events_max: usize,
     pub committed: Arc<watch::Sender<u64>>,
     pub poisoned: Arc<AtomicBool>,
-    pub poison_reason: Option<String>,
+    pub shared: Arc<Shared>,
+    /// Heads of recently written streams. The writer is the only appender, so what it cached
+    /// stays true; bounded, and simply emptied when full.
+    pub heads: HashMap<String, u64>,
 }
+
+/// Streams whose heads the writer keeps in memory.
+const HEAD_CACHE_MAX: usize = 65_536;
 
 /// The content an event id stands for: equal digests mean a retry, different ones a conflict.
 pub(crate) fn content_digest(stream: &str, e: &NewEvent) -> Result<[u8; 32]> {
@@ -143,9 +149,77 @@ enum Outcome {
     Done(Result<AppendResult>),
 }
 
+type Reply = oneshot::Sender<Result<AppendResult>>;
+/// Where an event id was stored: position, stream revision, content digest.
+type IdEntry = (Position, u64, [u8; 32]);
+
+/// Work the writer hands to the indexer thread: a durable batch to index, then the answers
+/// to send once it is visible. All answers go this way, in order, so that even the answer to
+/// a retry of events still being indexed is sent only when they can be read.
+enum IndexWork {
+    Batch {
+        batch: Option<IndexBatch>,
+        last_position: Option<Position>,
+        ids: Vec<Uuid>,
+        replies: Vec<(Reply, Result<AppendResult>)>,
+    },
+    Shutdown {
+        reply: Option<oneshot::Sender<Result<()>>>,
+        synced: Result<()>,
+    },
+}
+
+/// State the writer and the indexer share.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Events written and synced but not yet in sled: the writer must see them when it checks
+    /// for retried event ids.
+    in_flight: Mutex<HashMap<Uuid, IdEntry>>,
+    poison_reason: Mutex<Option<String>>,
+}
+
+/// Batches written but not yet indexed. Indexing and the next batch's write and fdatasync
+/// overlap, which is where two cores earn their keep; beyond this the writer waits.
+const INDEX_QUEUE_MAX: usize = 2;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing under these locks can panic half-way through an update.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Writer {
     pub fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        let (to_indexer, indexer_queue) = std::sync::mpsc::sync_channel(INDEX_QUEUE_MAX);
+        let indexer = Indexer {
+            index: self.index.clone(),
+            committed: self.committed.clone(),
+            shared: self.shared.clone(),
+            poisoned: self.poisoned.clone(),
+        };
+        let indexer = match std::thread::Builder::new()
+            .name("crm-log-indexer".into())
+            .spawn(move || indexer.run(indexer_queue))
+        {
+            Ok(handle) => handle,
+            Err(e) => {
+                self.poison(format!("starting the indexer thread: {e}"));
+                // Answer every request with the poison until the store is dropped.
+                while let Some(r) = requests.blocking_recv() {
+                    match r {
+                        Request::Append { reply, .. } => {
+                            let _ = reply.send(Err(StoreError::Poisoned(e.to_string())));
+                        }
+                        Request::Shutdown { reply } => {
+                            let _ = reply.send(Ok(()));
+                            return;
+                        }
+                    }
+                }
+                return;
+            }
+        };
         let mut batch: Vec<Request> = Vec::new();
+        let mut shutdown = None;
         while let Some(first) = requests.blocking_recv() {
             batch.push(first);
             let mut events = 0;
@@ -160,7 +234,6 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            let mut shutdown = None;
             let appends: Vec<_> = batch
                 .drain(..)
                 .filter_map(|r| match r {
@@ -176,51 +249,63 @@ impl Writer {
                     }
                 })
                 .collect();
-            self.commit_batch(appends);
-            if let Some(reply) = shutdown {
-                let _ = reply.send(self.finish());
-                return;
+            let work = self.commit_batch(appends);
+            if to_indexer.send(work).is_err() {
+                tracing::error!("the indexer thread is gone; stopping the writer");
+                break;
+            }
+            if shutdown.is_some() {
+                break;
             }
         }
-        if let Err(e) = self.finish() {
-            tracing::error!(error = %e, "closing the log failed");
-        }
+        let synced = self.sync_tail();
+        let _ = to_indexer.send(IndexWork::Shutdown {
+            reply: shutdown,
+            synced,
+        });
+        drop(to_indexer);
+        let _ = indexer.join();
     }
 
     /// Makes everything written durable before the writer goes away.
-    fn finish(&mut self) -> Result<()> {
-        if self.poison_reason.is_none() {
-            self.tail
-                .file
-                .sync_data()
-                .map_err(StoreError::io("segment sync at close"))?;
+    fn sync_tail(&mut self) -> Result<()> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Ok(());
         }
-        self.index.flush()
+        self.tail
+            .file
+            .sync_data()
+            .map_err(StoreError::io("segment sync at close"))
+    }
+
+    fn poison(&self, reason: String) {
+        tracing::error!(error = %reason, "log write failed; the store no longer accepts writes");
+        lock(&self.shared.poison_reason).get_or_insert(reason);
+        self.poisoned.store(true, Ordering::SeqCst);
     }
 
     fn commit_batch(
         &mut self,
-        appends: Vec<(
-            StreamName,
-            ExpectedRevision,
-            Vec<NewEvent>,
-            oneshot::Sender<Result<AppendResult>>,
-        )>,
-    ) {
-        if appends.is_empty() {
-            return;
-        }
-        if let Some(reason) = &self.poison_reason {
+        appends: Vec<(StreamName, ExpectedRevision, Vec<NewEvent>, Reply)>,
+    ) -> IndexWork {
+        let mut work_replies = Vec::with_capacity(appends.len());
+        if self.poisoned.load(Ordering::SeqCst) {
+            let reason = lock(&self.shared.poison_reason).clone().unwrap_or_default();
             for (_, _, _, reply) in appends {
-                let _ = reply.send(Err(StoreError::Poisoned(reason.clone())));
+                work_replies.push((reply, Err(StoreError::Poisoned(reason.clone()))));
             }
-            return;
+            return IndexWork::Batch {
+                batch: None,
+                last_position: None,
+                ids: Vec::new(),
+                replies: work_replies,
+            };
         }
         let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
         let mut staged: Vec<StagedAppend> = Vec::new();
-        let mut outcomes: Vec<(Outcome, oneshot::Sender<Result<AppendResult>>)> = Vec::new();
+        let mut outcomes: Vec<(Outcome, Reply)> = Vec::new();
         let mut heads: HashMap<String, u64> = HashMap::new();
-        let mut ids: HashMap<Uuid, (Position, u64, [u8; 32])> = HashMap::new();
+        let mut ids: HashMap<Uuid, IdEntry> = HashMap::new();
         let mut next = self.tail.next_position;
         let mut hash = self.tail.last_hash;
         for (stream, expected, events, reply) in appends {
@@ -240,23 +325,38 @@ impl Writer {
             };
             outcomes.push((outcome, reply));
         }
-        let committed = if staged.is_empty() {
-            Ok(())
+        let written = if staged.is_empty() {
+            Ok(None)
         } else {
-            self.write_and_index(&buf, &staged)
+            self.write(&buf, &staged).map(Some)
         };
-        if staged.is_empty() || committed.is_ok() {
-            self.tail.next_position = next;
-            self.tail.last_hash = hash;
-        }
-        if committed.is_ok() && !staged.is_empty() {
-            self.committed.send_replace(next.0 - 1);
+        let mut last_position = None;
+        let mut new_ids = Vec::new();
+        match &written {
+            Ok(_) => {
+                self.tail.next_position = next;
+                self.tail.last_hash = hash;
+                if !staged.is_empty() {
+                    last_position = Some(Position(next.0 - 1));
+                }
+                let mut in_flight = lock(&self.shared.in_flight);
+                // The cache may only forget heads that sled already has.
+                if self.heads.len() + heads.len() > HEAD_CACHE_MAX && in_flight.is_empty() {
+                    self.heads.clear();
+                }
+                self.heads.extend(heads);
+                for (id, entry) in ids {
+                    new_ids.push(id);
+                    in_flight.insert(id, entry);
+                }
+            }
+            Err(e) => self.poison(e.to_string()),
         }
         for (outcome, reply) in outcomes {
             let result = match outcome {
                 Outcome::Done(r) => r,
-                Outcome::Staged(i) => match &committed {
-                    Ok(()) => {
+                Outcome::Staged(i) => match &written {
+                    Ok(_) => {
                         let s = &staged[i];
                         // A staged append has at least one record: empty appends are answered
                         // before staging.
@@ -270,10 +370,16 @@ impl Writer {
                             already_stored: false,
                         })
                     }
-                    Err(reason) => Err(StoreError::Poisoned(reason.clone())),
+                    Err(e) => Err(StoreError::Poisoned(e.to_string())),
                 },
             };
-            let _ = reply.send(result);
+            work_replies.push((reply, result));
+        }
+        IndexWork::Batch {
+            batch: written.ok().flatten(),
+            last_position,
+            ids: new_ids,
+            replies: work_replies,
         }
     }
 
@@ -287,7 +393,7 @@ impl Writer {
         events: &[NewEvent],
         buf: &mut Vec<u8>,
         heads: &mut HashMap<String, u64>,
-        ids: &mut HashMap<Uuid, (Position, u64, [u8; 32])>,
+        ids: &mut HashMap<Uuid, IdEntry>,
         next: &mut Position,
         hash: &mut [u8; 32],
     ) -> Result<std::result::Result<Vec<StagedRecord>, AppendResult>> {
@@ -298,11 +404,14 @@ impl Writer {
         for e in events {
             let digest = content_digest(stream.as_str(), e)?;
             let found = match ids.get(&e.event_id) {
-                Some(&(p, r, d)) => Some((p, r, d)),
-                None => self
-                    .index
-                    .event(e.event_id)?
-                    .map(|s| (s.position, s.revision, s.digest)),
+                Some(&found) => Some(found),
+                None => match lock(&self.shared.in_flight).get(&e.event_id) {
+                    Some(&found) => Some(found),
+                    None => self
+                        .index
+                        .event(e.event_id)?
+                        .map(|s| (s.position, s.revision, s.digest)),
+                },
             };
             match found {
                 Some((position, _, d)) if d != digest => {
@@ -342,7 +451,10 @@ impl Writer {
             }));
         }
 
-        let head = match heads.get(stream.as_str()) {
+        let head = match heads
+            .get(stream.as_str())
+            .or_else(|| self.heads.get(stream.as_str()))
+        {
             Some(&h) => Some(h),
             None => self.index.head(stream.as_str())?,
         };
@@ -356,13 +468,13 @@ impl Writer {
         }
 
         let recorded_at_ns = OffsetDateTime::now_utc().unix_timestamp_nanos();
-        let mut revision = head.map_or(0, |h| h + 1);
         let mut position = *next;
         let mut chain = *hash;
         let rollback = buf.len();
         let mut records = Vec::with_capacity(events.len());
         let mut body = Vec::with_capacity(256);
-        for (e, digest) in events.iter().zip(digests) {
+        let revisions = head.map_or(0, |h| h + 1)..;
+        for (revision, (e, digest)) in revisions.zip(events.iter().zip(digests)) {
             let m = &e.metadata;
             let record = RecordBody {
                 position: position.0,
@@ -395,7 +507,6 @@ impl Writer {
                 frame_len: buf.len() - frame_start,
             });
             position = position.next();
-            revision += 1;
         }
         for r in &records {
             ids.insert(r.event_id, (r.position, r.revision, r.digest));
@@ -408,22 +519,11 @@ impl Writer {
         Ok(Ok(records))
     }
 
-    /// Writes the staged frames (rolling over to new segments where they would overflow),
-    /// makes them durable, then indexes them. Any failure poisons the writer: after a failed
-    /// fdatasync the page cache can no longer be trusted (fsyncgate), so only a reopen, which
-    /// re-reads the log from disk, may accept writes again.
-    fn write_and_index(&mut self, buf: &[u8], staged: &[StagedAppend]) -> Result<(), String> {
-        let result = self.try_write_and_index(buf, staged);
-        result.map_err(|e| {
-            let reason = e.to_string();
-            tracing::error!(error = %reason, "log write failed; the store no longer accepts writes");
-            self.poisoned.store(true, Ordering::SeqCst);
-            self.poison_reason = Some(reason.clone());
-            reason
-        })
-    }
-
-    fn try_write_and_index(&mut self, buf: &[u8], staged: &[StagedAppend]) -> Result<()> {
+    /// Writes the staged frames (rolling over to new segments where they would overflow) and
+    /// makes them durable; returns their index entries. Any failure poisons the writer: after
+    /// a failed fdatasync the page cache can no longer be trusted (fsyncgate), so only a
+    /// reopen, which re-reads the log from disk, may accept writes again.
+    fn write(&mut self, buf: &[u8], staged: &[StagedAppend]) -> Result<IndexBatch> {
         let mut locators: Vec<Vec<Locator>> = Vec::with_capacity(staged.len());
         let mut chunk_start = 0usize; // start in buf of the bytes not yet written
         let mut chunk_file_offset = self.tail.end;
@@ -483,7 +583,7 @@ impl Writer {
                 });
             }
         }
-        self.index.apply(batch)
+        Ok(batch)
     }
 
     fn roll_over(&mut self, first_position: Position) -> Result<()> {
@@ -494,6 +594,69 @@ impl Writer {
         self.tail.file = file;
         self.tail.end = SEGMENT_HEADER_LEN;
         Ok(())
+    }
+}
+
+/// Applies durable batches to sled, moves the committed head, answers the appends.
+struct Indexer {
+    index: Index,
+    committed: Arc<watch::Sender<u64>>,
+    shared: Arc<Shared>,
+    poisoned: Arc<AtomicBool>,
+}
+
+impl Indexer {
+    fn run(self, queue: std::sync::mpsc::Receiver<IndexWork>) {
+        for work in queue {
+            match work {
+                IndexWork::Batch {
+                    batch,
+                    last_position,
+                    ids,
+                    replies,
+                } => {
+                    let applied = match batch {
+                        Some(batch) => self.index.apply(batch),
+                        None => Ok(()),
+                    };
+                    match applied {
+                        Ok(()) => {
+                            if let Some(p) = last_position {
+                                self.committed.send_replace(p.0);
+                            }
+                            let mut in_flight = lock(&self.shared.in_flight);
+                            for id in ids {
+                                in_flight.remove(&id);
+                            }
+                            drop(in_flight);
+                            for (reply, result) in replies {
+                                let _ = reply.send(result);
+                            }
+                        }
+                        Err(e) => {
+                            // The events are durable but not indexed; a reopen indexes them.
+                            let reason = format!("indexing failed: {e}");
+                            tracing::error!(error = %reason, "the store no longer accepts writes");
+                            lock(&self.shared.poison_reason).get_or_insert(reason.clone());
+                            self.poisoned.store(true, Ordering::SeqCst);
+                            for (reply, result) in replies {
+                                let result = result.and(Err(StoreError::Poisoned(reason.clone())));
+                                let _ = reply.send(result);
+                            }
+                        }
+                    }
+                }
+                IndexWork::Shutdown { reply, synced } => {
+                    let result = synced.and(self.index.flush());
+                    if let Some(reply) = reply {
+                        let _ = reply.send(result);
+                    } else if let Err(e) = result {
+                        tracing::error!(error = %e, "closing the log failed");
+                    }
+                    return;
+                }
+            }
+        }
     }
 }
 

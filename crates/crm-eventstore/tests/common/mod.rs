@@ -1,4 +1,5 @@
 //! Helpers shared by the store's integration tests.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 #![allow(dead_code)]
 
 use crm_eventstore::{EventMetadata, NewEvent, StreamName};
