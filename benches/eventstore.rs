@@ -16,7 +16,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn new_event(payload: &[u8]) -> NewEvent {
@@ -76,7 +79,12 @@ async fn appends(writers: usize, seconds: u64) -> (f64, Duration, Duration, Dura
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_unstable();
     let rate = all.len() as f64 / elapsed;
-    let out = (rate, percentile(&all, 0.5), percentile(&all, 0.99), percentile(&all, 0.999));
+    let out = (
+        rate,
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+        percentile(&all, 0.999),
+    );
     store.close().await.expect("close");
     out
 }
@@ -96,9 +104,13 @@ async fn scan(events: u64) {
         let mut written = 0;
         while written < events {
             let n = 1000.min(events - written);
-            let stream = StreamName::parse(format!("customer-{}", written % 10_000)).expect("valid");
+            let stream =
+                StreamName::parse(format!("customer-{}", written % 10_000)).expect("valid");
             let batch = (0..n).map(|_| new_event(&payload)).collect();
-            store.append(&stream, ExpectedRevision::Any, batch).await.expect("append");
+            store
+                .append(&stream, ExpectedRevision::Any, batch)
+                .await
+                .expect("append");
             written += n;
         }
         store.close().await.expect("close");
@@ -111,7 +123,9 @@ async fn scan(events: u64) {
         let mut count = 0u64;
         let mut bytes = 0u64;
         loop {
-            let batch = store.read_all(AllStart::Position(next), Direction::Forwards, 10_000).expect("read");
+            let batch = store
+                .read_all(AllStart::Position(next), Direction::Forwards, 10_000)
+                .expect("read");
             if batch.is_empty() {
                 break;
             }
@@ -138,7 +152,10 @@ fn main() {
     }
     let seconds = env_u64("CRM_BENCH_SECONDS", 5);
     let scan_events = env_u64("CRM_BENCH_SCAN_EVENTS", 1_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         println!("| workload | writers | appends/s | p50 | p99 | p99.9 |");
         println!("|---|---|---|---|---|---|");

@@ -131,13 +131,20 @@ impl Index {
                 .cache_capacity(256 * 1024 * 1024)
                 .mode(sled::Mode::HighThroughput)
         };
-        let (db, discarded) = match config().open() {
+        let (db, discarded) = match open_waiting_for_lock(config) {
             Ok(db) => (db, false),
             Err(sled::Error::Corruption { .. }) => {
                 tracing::warn!(path = %path.display(), "the sled index is corrupt; rebuilding it from the log");
                 std::fs::remove_dir_all(path)
                     .map_err(StoreError::io(format!("removing {}", path.display())))?;
                 (config().open()?, true)
+            }
+            Err(sled::Error::Io(e)) if is_lock_error(&e) => {
+                return Err(StoreError::Index(format!(
+                    "the index at {} is locked by another process (is a server running on this \
+                     data directory?)",
+                    path.display()
+                )));
             }
             Err(e) => return Err(e.into()),
         };
@@ -343,6 +350,28 @@ impl Index {
         self.db.flush()?;
         Ok(())
     }
+}
+
+/// sled releases its file lock from background threads shortly after the last handle is
+/// dropped, so a reopen in the same process may briefly find it still held. Wait a bounded
+/// time; another process holding it is still reported.
+fn open_waiting_for_lock(config: impl Fn() -> sled::Config) -> sled::Result<sled::Db> {
+    const LOCK_RETRIES_MAX: u32 = 300;
+    let mut tries = 0;
+    loop {
+        match config().open() {
+            Err(sled::Error::Io(e)) if is_lock_error(&e) && tries < LOCK_RETRIES_MAX => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// sled reports a held lock as a plain I/O error with this text.
+fn is_lock_error(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
 fn postings(v: &[u8]) -> Result<Vec<(Position, Locator)>> {

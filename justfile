@@ -1,0 +1,20 @@
+# Common jobs; each is the same command README.md gives.
+
+# Run the server on the embedded store with demo data (see README for what exists today).
+run *ARGS:
+    cargo run --release -- {{ARGS}}
+
+# The whole test suite (what CI runs after fmt and clippy).
+test:
+    cargo test --workspace
+
+# Benchmarks whose figures go into docs/PERFORMANCE.md.
+bench:
+    cargo bench --bench eventstore
+
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+ci:
+    bash .ci/run
