@@ -1,0 +1,545 @@
+//! Who may do what. `authorize` is a pure function the app layer calls before `decide`, with
+//! everything it needs about the target (the customer's branch, manager and team; the org tree)
+//! passed in as plain data, so the rules are testable without a store.
+//!
+//! | role | may |
+//! |---|---|
+//! | HQ (总部) | everything except approving a transfer into a branch (that is the receiving branch manager's call) and running rebuilds |
+//! | region manager | customers, staff, organisation, campaigns, content and tickets of the branches in their region |
+//! | branch manager | the same for their branch; approves transfers into it |
+//! | customer manager / broker | their own book: customers assigned to them, or to their team |
+//! | service agent | read customers in scope, record interactions, handle tickets |
+//! | auditor | read customers in scope and history; nothing writable |
+//! | operator | back-office imports, rule sets, rebuilds, history; no customer data |
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+use crate::ids::{BranchId, RegionId, StaffId, TeamId};
+
+/// A staff member's role (岗位).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// 总部
+    Headquarters,
+    /// 分公司 / 地区负责人
+    RegionManager,
+    /// 营业部负责人
+    BranchManager,
+    /// 客户经理
+    CustomerManager,
+    /// 经纪人
+    Broker,
+    /// 坐席 / 客服
+    ServiceAgent,
+    /// 审计
+    Auditor,
+    /// 运维 / 管理员
+    Operator,
+}
+
+/// The part of the organisation an actor works in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    Company,
+    Region {
+        region: RegionId,
+    },
+    Branch {
+        branch: BranchId,
+    },
+    /// A customer manager's or broker's own book, inside a branch and optionally a team.
+    Book {
+        branch: BranchId,
+        team: Option<TeamId>,
+    },
+}
+
+/// Who sends a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub staff_id: StaffId,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+impl Scope {
+    /// Whether this scope makes sense for `role`: managers are scoped to what they manage,
+    /// customer managers and brokers to a book, HQ to the company.
+    pub fn fits(self, role: Role) -> bool {
+        match role {
+            Role::Headquarters => self == Scope::Company,
+            Role::RegionManager => matches!(self, Scope::Region { .. }),
+            Role::BranchManager => matches!(self, Scope::Branch { .. }),
+            Role::CustomerManager | Role::Broker => matches!(self, Scope::Book { .. }),
+            Role::ServiceAgent | Role::Auditor | Role::Operator => {
+                !matches!(self, Scope::Book { .. })
+            }
+        }
+    }
+}
+
+/// A right an action needs; named in [`DomainError::Forbidden`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Right {
+    ReadCustomer,
+    RegisterCustomer,
+    WriteCustomer,
+    AssignCustomer,
+    ApproveTransfer,
+    MergeCustomers,
+    RecordInteraction,
+    HandleTicket,
+    ManageSales,
+    ManageCampaigns,
+    ManageProducts,
+    PublishContent,
+    ManageOrganisation,
+    ManageStaff,
+    ImportBackOffice,
+    ProposeRules,
+    ApproveRules,
+    RunRebuild,
+    ReadHistory,
+}
+
+/// What authorization needs to know about a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CustomerTarget {
+    pub branch: Option<BranchId>,
+    pub manager: Option<StaffId>,
+    pub team: Option<TeamId>,
+}
+
+/// The org tree as plain data: which region each branch belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrgTree {
+    pub branch_regions: BTreeMap<BranchId, RegionId>,
+}
+
+/// What the actor wants to do, with the target information the decision needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    ReadCustomer(CustomerTarget),
+    RegisterCustomer {
+        branch: BranchId,
+    },
+    /// Profile, lifecycle, accounts, suitability, recommendations and sales for one customer.
+    UpdateCustomer(CustomerTarget),
+    /// Assign, reassign, or request a transfer to `to_branch`.
+    AssignCustomer {
+        customer: CustomerTarget,
+        to_branch: BranchId,
+    },
+    ApproveTransfer {
+        to_branch: BranchId,
+    },
+    MergeCustomers {
+        survivor: CustomerTarget,
+        merged: CustomerTarget,
+    },
+    RecordInteraction(CustomerTarget),
+    /// A ticket of a customer of `branch` (None: not tied to a branch).
+    HandleTicket {
+        branch: Option<BranchId>,
+    },
+    ManageOpportunity {
+        owner: StaffId,
+        branch: Option<BranchId>,
+    },
+    /// A campaign run by `branch` (None: company-wide).
+    ManageCampaign {
+        branch: Option<BranchId>,
+    },
+    ManageProducts,
+    PublishContent {
+        branch: Option<BranchId>,
+    },
+    /// Regions, branches, service points and teams. `branch` None means a region-level change.
+    ManageOrganisation {
+        region: Option<RegionId>,
+        branch: Option<BranchId>,
+    },
+    ManageStaff {
+        branch: Option<BranchId>,
+    },
+    ImportBackOffice,
+    ProposeRules,
+    ApproveRules,
+    RunRebuild,
+    ReadHistory,
+}
+
+impl Action {
+    pub fn right(&self) -> Right {
+        match self {
+            Action::ReadCustomer(_) => Right::ReadCustomer,
+            Action::RegisterCustomer { .. } => Right::RegisterCustomer,
+            Action::UpdateCustomer(_) => Right::WriteCustomer,
+            Action::AssignCustomer { .. } => Right::AssignCustomer,
+            Action::ApproveTransfer { .. } => Right::ApproveTransfer,
+            Action::MergeCustomers { .. } => Right::MergeCustomers,
+            Action::RecordInteraction(_) => Right::RecordInteraction,
+            Action::HandleTicket { .. } => Right::HandleTicket,
+            Action::ManageOpportunity { .. } => Right::ManageSales,
+            Action::ManageCampaign { .. } => Right::ManageCampaigns,
+            Action::ManageProducts => Right::ManageProducts,
+            Action::PublishContent { .. } => Right::PublishContent,
+            Action::ManageOrganisation { .. } => Right::ManageOrganisation,
+            Action::ManageStaff { .. } => Right::ManageStaff,
+            Action::ImportBackOffice => Right::ImportBackOffice,
+            Action::ProposeRules => Right::ProposeRules,
+            Action::ApproveRules => Right::ApproveRules,
+            Action::RunRebuild => Right::RunRebuild,
+            Action::ReadHistory => Right::ReadHistory,
+        }
+    }
+}
+
+/// Whether `actor` may perform `action`; `Forbidden { missing_right }` otherwise.
+pub fn authorize(actor: &Actor, action: &Action, org: &OrgTree) -> Result<(), DomainError> {
+    if allowed(actor, action, org) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden {
+            missing_right: action.right(),
+        })
+    }
+}
+
+fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
+    use Role::*;
+    let role = actor.role;
+    let manager = matches!(role, RegionManager | BranchManager);
+    let branch = |b: &BranchId| covers_branch(actor, *b, org);
+    let opt_branch = |b: &Option<BranchId>| match b {
+        Some(b) => branch(b),
+        None => actor.scope == Scope::Company,
+    };
+    match action {
+        Action::ReadCustomer(t) => match role {
+            Headquarters => true,
+            RegionManager | BranchManager | ServiceAgent | Auditor => {
+                actor.scope == Scope::Company || t.branch.as_ref().is_some_and(branch)
+            }
+            CustomerManager | Broker => in_book(actor, t),
+            Operator => false,
+        },
+        Action::RegisterCustomer { branch: b } => match role {
+            Headquarters => true,
+            RegionManager | BranchManager => branch(b),
+            CustomerManager | Broker => {
+                matches!(actor.scope, Scope::Book { branch: own, .. } if own == *b)
+            }
+            ServiceAgent | Auditor | Operator => false,
+        },
+        Action::UpdateCustomer(t) => match role {
+            Headquarters => true,
+            RegionManager | BranchManager => t.branch.as_ref().is_some_and(branch),
+            CustomerManager | Broker => in_book(actor, t),
+            ServiceAgent | Auditor | Operator => false,
+        },
+        Action::AssignCustomer {
+            customer,
+            to_branch,
+        } => match role {
+            Headquarters => true,
+            // A manager assigns within their part of the organisation, or sends a customer of
+            // theirs elsewhere (the receiving branch manager approves separately).
+            RegionManager | BranchManager => match customer.branch {
+                Some(current) => branch(&current),
+                None => branch(to_branch),
+            },
+            _ => false,
+        },
+        Action::ApproveTransfer { to_branch } => {
+            role == BranchManager && actor.scope == Scope::Branch { branch: *to_branch }
+        }
+        Action::MergeCustomers { survivor, merged } => match role {
+            Headquarters => true,
+            RegionManager | BranchManager => {
+                survivor.branch.as_ref().is_some_and(branch)
+                    && merged.branch.as_ref().is_some_and(branch)
+            }
+            _ => false,
+        },
+        Action::RecordInteraction(t) => match role {
+            Headquarters => true,
+            RegionManager | BranchManager | ServiceAgent => {
+                actor.scope == Scope::Company || t.branch.as_ref().is_some_and(branch)
+            }
+            CustomerManager | Broker => in_book(actor, t),
+            Auditor | Operator => false,
+        },
+        Action::HandleTicket { branch: b } => match role {
+            Headquarters => true,
+            RegionManager | BranchManager | ServiceAgent => opt_branch(b),
+            _ => false,
+        },
+        Action::ManageOpportunity { owner, branch: b } => match role {
+            Headquarters => true,
+            RegionManager | BranchManager => b.as_ref().is_some_and(branch),
+            CustomerManager | Broker => *owner == actor.staff_id,
+            _ => false,
+        },
+        Action::ManageCampaign { branch: b } | Action::PublishContent { branch: b } => {
+            role == Headquarters || (manager && b.as_ref().is_some_and(branch))
+        }
+        Action::ManageProducts => role == Headquarters,
+        Action::ManageOrganisation { region, branch: b } => match role {
+            Headquarters => true,
+            RegionManager => match b {
+                Some(b) => branch(b),
+                None => {
+                    matches!((region, actor.scope), (Some(r), Scope::Region { region: own }) if *r == own)
+                }
+            },
+            BranchManager => b.as_ref().is_some_and(branch),
+            _ => false,
+        },
+        Action::ManageStaff { branch: b } => match role {
+            Headquarters => true,
+            RegionManager | BranchManager => b.as_ref().is_some_and(branch),
+            _ => false,
+        },
+        Action::ImportBackOffice => matches!(role, Headquarters | Operator),
+        Action::ProposeRules => role == Operator,
+        Action::ApproveRules => matches!(role, Headquarters | Operator),
+        Action::RunRebuild => role == Operator,
+        Action::ReadHistory => matches!(role, Headquarters | Auditor | Operator),
+    }
+}
+
+fn covers_branch(actor: &Actor, branch: BranchId, org: &OrgTree) -> bool {
+    match actor.scope {
+        Scope::Company => true,
+        Scope::Region { region } => org.branch_regions.get(&branch) == Some(&region),
+        Scope::Branch { branch: own } => own == branch,
+        // A book is narrower than a branch: branch-wide rights never follow from it.
+        Scope::Book { .. } => false,
+    }
+}
+
+/// A customer manager's or broker's book: customers assigned to them personally, or to their
+/// team when the customer is assigned to a team.
+fn in_book(actor: &Actor, t: &CustomerTarget) -> bool {
+    if t.manager == Some(actor.staff_id) {
+        return true;
+    }
+    match (actor.scope, t.team) {
+        (
+            Scope::Book {
+                team: Some(own), ..
+            },
+            Some(team),
+        ) => own == team,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    struct Fixture {
+        org: OrgTree,
+        region: RegionId,
+        branch_a: BranchId,
+        branch_b: BranchId,
+        other_region_branch: BranchId,
+        team: TeamId,
+    }
+
+    fn fixture() -> Fixture {
+        let region = RegionId::from_uuid(id(1));
+        let branch_a = BranchId::from_uuid(id(10));
+        let branch_b = BranchId::from_uuid(id(11));
+        let other_region_branch = BranchId::from_uuid(id(20));
+        let mut org = OrgTree::default();
+        org.branch_regions.insert(branch_a, region);
+        org.branch_regions.insert(branch_b, region);
+        org.branch_regions
+            .insert(other_region_branch, RegionId::from_uuid(id(2)));
+        Fixture {
+            org,
+            region,
+            branch_a,
+            branch_b,
+            other_region_branch,
+            team: TeamId::from_uuid(id(30)),
+        }
+    }
+
+    fn actor(n: u128, role: Role, scope: Scope) -> Actor {
+        Actor {
+            staff_id: StaffId::from_uuid(id(n)),
+            role,
+            scope,
+        }
+    }
+
+    #[test]
+    fn it_lets_a_customer_manager_update_their_own_and_their_teams_customers_only() {
+        let f = fixture();
+        let cm = actor(
+            100,
+            Role::CustomerManager,
+            Scope::Book {
+                branch: f.branch_a,
+                team: Some(f.team),
+            },
+        );
+        let own = CustomerTarget {
+            branch: Some(f.branch_a),
+            manager: Some(cm.staff_id),
+            team: None,
+        };
+        let teams = CustomerTarget {
+            branch: Some(f.branch_a),
+            manager: None,
+            team: Some(f.team),
+        };
+        let colleague = CustomerTarget {
+            branch: Some(f.branch_a),
+            manager: Some(StaffId::from_uuid(id(101))),
+            team: None,
+        };
+        assert_eq!(authorize(&cm, &Action::UpdateCustomer(own), &f.org), Ok(()));
+        assert_eq!(
+            authorize(&cm, &Action::UpdateCustomer(teams), &f.org),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(&cm, &Action::UpdateCustomer(colleague), &f.org),
+            Err(DomainError::Forbidden {
+                missing_right: Right::WriteCustomer
+            })
+        );
+    }
+
+    #[test]
+    fn it_lets_a_region_manager_reach_every_branch_of_their_region_and_no_other() {
+        let f = fixture();
+        let rm = actor(200, Role::RegionManager, Scope::Region { region: f.region });
+        let target = |b| CustomerTarget {
+            branch: Some(b),
+            manager: None,
+            team: None,
+        };
+        assert!(authorize(&rm, &Action::ReadCustomer(target(f.branch_a)), &f.org).is_ok());
+        assert!(authorize(&rm, &Action::ReadCustomer(target(f.branch_b)), &f.org).is_ok());
+        assert!(authorize(
+            &rm,
+            &Action::ReadCustomer(target(f.other_region_branch)),
+            &f.org
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn it_lets_only_the_receiving_branch_manager_approve_a_transfer() {
+        let f = fixture();
+        let bm_b = actor(
+            300,
+            Role::BranchManager,
+            Scope::Branch { branch: f.branch_b },
+        );
+        let bm_a = actor(
+            301,
+            Role::BranchManager,
+            Scope::Branch { branch: f.branch_a },
+        );
+        let hq = actor(302, Role::Headquarters, Scope::Company);
+        let action = Action::ApproveTransfer {
+            to_branch: f.branch_b,
+        };
+        assert!(authorize(&bm_b, &action, &f.org).is_ok());
+        assert!(authorize(&bm_a, &action, &f.org).is_err());
+        assert!(authorize(&hq, &action, &f.org).is_err());
+    }
+
+    #[test]
+    fn it_gives_an_auditor_nothing_writable() {
+        let f = fixture();
+        let auditor = actor(400, Role::Auditor, Scope::Company);
+        let t = CustomerTarget {
+            branch: Some(f.branch_a),
+            ..CustomerTarget::default()
+        };
+        assert!(authorize(&auditor, &Action::ReadCustomer(t), &f.org).is_ok());
+        assert!(authorize(&auditor, &Action::ReadHistory, &f.org).is_ok());
+        for action in [
+            Action::UpdateCustomer(t),
+            Action::RegisterCustomer { branch: f.branch_a },
+            Action::RecordInteraction(t),
+            Action::HandleTicket { branch: None },
+            Action::ProposeRules,
+            Action::ApproveRules,
+            Action::RunRebuild,
+            Action::ImportBackOffice,
+            Action::ManageProducts,
+        ] {
+            let right = action.right();
+            assert_eq!(
+                authorize(&auditor, &action, &f.org),
+                Err(DomainError::Forbidden {
+                    missing_right: right
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn it_keeps_operators_to_rules_rebuilds_and_imports() {
+        let f = fixture();
+        let op = actor(500, Role::Operator, Scope::Company);
+        assert!(authorize(&op, &Action::ProposeRules, &f.org).is_ok());
+        assert!(authorize(&op, &Action::RunRebuild, &f.org).is_ok());
+        assert!(authorize(&op, &Action::ImportBackOffice, &f.org).is_ok());
+        let t = CustomerTarget {
+            branch: Some(f.branch_a),
+            ..CustomerTarget::default()
+        };
+        assert!(authorize(&op, &Action::ReadCustomer(t), &f.org).is_err());
+    }
+
+    #[test]
+    fn it_lets_service_agents_handle_tickets_and_interactions_in_scope() {
+        let f = fixture();
+        let agent = actor(
+            600,
+            Role::ServiceAgent,
+            Scope::Branch { branch: f.branch_a },
+        );
+        let t = CustomerTarget {
+            branch: Some(f.branch_a),
+            ..CustomerTarget::default()
+        };
+        assert!(authorize(
+            &agent,
+            &Action::HandleTicket {
+                branch: Some(f.branch_a)
+            },
+            &f.org
+        )
+        .is_ok());
+        assert!(authorize(
+            &agent,
+            &Action::HandleTicket {
+                branch: Some(f.branch_b)
+            },
+            &f.org
+        )
+        .is_err());
+        assert!(authorize(&agent, &Action::RecordInteraction(t), &f.org).is_ok());
+        assert!(authorize(&agent, &Action::UpdateCustomer(t), &f.org).is_err());
+    }
+}

@@ -1,0 +1,2049 @@
+//! The customer aggregate (客户档案), stream `customer-<id>`: profile and identity document,
+//! key/group flags and group links, lifecycle (prospect → active → dormant → churned / closed,
+//! win-back 二次营销 and reactivation), fund and securities accounts, suitability (适当性),
+//! product recommendations and sales, assignment to branch / manager / team with cross-branch
+//! transfers that the receiving branch manager approves, and merges of duplicates.
+//!
+//! Accounts are opened and closed here because they change rarely and belong to the customer's
+//! archive; their daily trade summaries live on `account-<id>` (see [`crate::account`]) so this
+//! stream stays small however many years of trading a customer has.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+use crate::auth::{Actor, Right, Role, Scope};
+use crate::error::DomainError;
+use crate::ids::{AccountId, BranchId, CustomerId, ProductId, RegionId, StaffId, TeamId};
+use crate::money::Money;
+use crate::risk::{check_suitability, ProductRisk, RiskTolerance, SuitabilityAssessment};
+use crate::values::{Address, Channel, IdDocument, Market, OrgName, PersonName, Phone, ShortText};
+
+/// 个人 / 对公(机构)客户
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CustomerKind {
+    Individual,
+    Institutional,
+}
+
+/// Where the customer is in their relationship with the firm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lifecycle {
+    /// 潜在客户
+    Prospect,
+    Active,
+    /// 休眠: no activity for a while, but not lost.
+    Dormant,
+    /// 流失: left; the reason is recorded for win-back.
+    Churned,
+    Closed,
+    /// Merged into another customer (the survivor); the stream accepts no more commands.
+    Merged,
+}
+
+impl Lifecycle {
+    pub fn name(self) -> &'static str {
+        match self {
+            Lifecycle::Prospect => "prospect",
+            Lifecycle::Active => "active",
+            Lifecycle::Dormant => "dormant",
+            Lifecycle::Churned => "churned",
+            Lifecycle::Closed => "closed",
+            Lifecycle::Merged => "merged",
+        }
+    }
+}
+
+/// The customer's profile. `name` holds a person's or an institution's name; individuals'
+/// names are further limited to [`PersonName::MAX_CHARS`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: OrgName,
+    pub document: IdDocument,
+    pub phone: Option<Phone>,
+    pub address: Option<Address>,
+    pub region: Option<RegionId>,
+    /// For individuals; must match the resident ID number when one is given.
+    pub birthday: Option<Date>,
+    pub occupation: Option<ShortText>,
+    /// 客户来源渠道
+    pub source_channel: Channel,
+}
+
+/// Fund account (资金账户), exchange securities account (证券账户 / 股东账户), or credit account
+/// for margin trading (信用账户).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountKind {
+    Fund,
+    Securities { market: Market },
+    Credit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub kind: AccountKind,
+    /// The account number as the back office knows it.
+    pub number: ShortText,
+    pub opened_at: OffsetDateTime,
+    pub closed_at: Option<OffsetDateTime>,
+}
+
+impl Account {
+    pub fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+}
+
+/// 流失原因
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChurnReason {
+    Competitor,
+    Fees,
+    ServiceQuality,
+    InvestmentLosses,
+    Relocation,
+    LeftTheMarket,
+    Other,
+}
+
+/// Who serves the customer: always a branch, optionally a manager/broker and/or a team.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub branch: BranchId,
+    pub manager: Option<StaffId>,
+    pub team: Option<TeamId>,
+}
+
+/// One entry of the assignment history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentRecord {
+    pub assignment: Assignment,
+    pub reason: Option<ShortText>,
+    pub by: StaffId,
+    /// Set when a cross-branch transfer was approved.
+    pub approved_by: Option<StaffId>,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferRequest {
+    pub to: Assignment,
+    pub reason: ShortText,
+    pub requested_by: StaffId,
+    pub requested_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WinBackAttempt {
+    pub by: StaffId,
+    pub channel: Channel,
+    pub note: Option<ShortText>,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct State {
+    pub id: Option<CustomerId>,
+    pub kind: Option<CustomerKind>,
+    pub lifecycle: Option<Lifecycle>,
+    pub profile: Option<Profile>,
+    pub registered_at: Option<OffsetDateTime>,
+    pub key_customer: bool,
+    pub group_customer: bool,
+    pub group_members: BTreeSet<CustomerId>,
+    pub accounts: BTreeMap<AccountId, Account>,
+    pub suitability: Option<SuitabilityAssessment>,
+    pub assignment: Option<Assignment>,
+    pub assignment_history: Vec<AssignmentRecord>,
+    pub pending_transfer: Option<TransferRequest>,
+    pub churn_reason: Option<ChurnReason>,
+    pub win_back_attempts: Vec<WinBackAttempt>,
+    pub merged_into: Option<CustomerId>,
+    pub absorbed: BTreeSet<CustomerId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Register {
+        customer_id: CustomerId,
+        kind: CustomerKind,
+        profile: Profile,
+        /// Register as a prospect (潜在客户) rather than an active customer.
+        as_prospect: bool,
+        /// Result of the identity-resolution lookup on `profile.document`, done by the app.
+        existing_customer_with_same_document: Option<CustomerId>,
+        now: OffsetDateTime,
+    },
+    UpdateProfile {
+        profile: Profile,
+        existing_customer_with_same_document: Option<CustomerId>,
+        now: OffsetDateTime,
+    },
+    MarkKeyCustomer {
+        is_key: bool,
+        now: OffsetDateTime,
+    },
+    MarkGroupCustomer {
+        is_group: bool,
+        now: OffsetDateTime,
+    },
+    LinkGroupMember {
+        member: CustomerId,
+        now: OffsetDateTime,
+    },
+    UnlinkGroupMember {
+        member: CustomerId,
+        now: OffsetDateTime,
+    },
+    Activate {
+        now: OffsetDateTime,
+    },
+    MarkDormant {
+        now: OffsetDateTime,
+    },
+    MarkChurned {
+        reason: ChurnReason,
+        note: Option<ShortText>,
+        now: OffsetDateTime,
+    },
+    RecordWinBackAttempt {
+        by: StaffId,
+        channel: Channel,
+        note: Option<ShortText>,
+        now: OffsetDateTime,
+    },
+    Reactivate {
+        now: OffsetDateTime,
+    },
+    Close {
+        reason: ShortText,
+        now: OffsetDateTime,
+    },
+    OpenAccount {
+        account_id: AccountId,
+        kind: AccountKind,
+        number: ShortText,
+        now: OffsetDateTime,
+    },
+    CloseAccount {
+        account_id: AccountId,
+        now: OffsetDateTime,
+    },
+    RecordSuitability {
+        level: RiskTolerance,
+        assessed_on: Date,
+        expires_on: Date,
+        now: OffsetDateTime,
+    },
+    RecommendProduct {
+        product_id: ProductId,
+        product_risk: ProductRisk,
+        by: StaffId,
+        now: OffsetDateTime,
+    },
+    RecordProductSale {
+        product_id: ProductId,
+        product_risk: ProductRisk,
+        amount: Money,
+        by: StaffId,
+        now: OffsetDateTime,
+    },
+    /// First assignment of an unassigned customer.
+    Assign {
+        to: Assignment,
+        by: StaffId,
+        now: OffsetDateTime,
+    },
+    /// Change of manager or team within the current branch.
+    Reassign {
+        to: Assignment,
+        reason: ShortText,
+        by: StaffId,
+        now: OffsetDateTime,
+    },
+    /// Ask to move the customer to another branch; the receiving branch manager decides.
+    RequestTransfer {
+        to: Assignment,
+        reason: ShortText,
+        by: StaffId,
+        now: OffsetDateTime,
+    },
+    ApproveTransfer {
+        approver: Actor,
+        now: OffsetDateTime,
+    },
+    RejectTransfer {
+        approver: Actor,
+        reason: ShortText,
+        now: OffsetDateTime,
+    },
+    /// Sent to the duplicate's stream: it becomes merged into `survivor`.
+    MergeInto {
+        survivor: CustomerId,
+        now: OffsetDateTime,
+    },
+    /// Sent to the survivor's stream with the merged customer's open accounts (read by the app
+    /// from the merged customer's state), which move to the survivor.
+    AbsorbMerged {
+        merged: CustomerId,
+        accounts: Vec<(AccountId, Account)>,
+        now: OffsetDateTime,
+    },
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Register { .. } => "register",
+            Command::UpdateProfile { .. } => "update profile",
+            Command::MarkKeyCustomer { .. } => "mark key customer",
+            Command::MarkGroupCustomer { .. } => "mark group customer",
+            Command::LinkGroupMember { .. } => "link group member",
+            Command::UnlinkGroupMember { .. } => "unlink group member",
+            Command::Activate { .. } => "activate",
+            Command::MarkDormant { .. } => "mark dormant",
+            Command::MarkChurned { .. } => "mark churned",
+            Command::RecordWinBackAttempt { .. } => "record win-back attempt",
+            Command::Reactivate { .. } => "reactivate",
+            Command::Close { .. } => "close",
+            Command::OpenAccount { .. } => "open account",
+            Command::CloseAccount { .. } => "close account",
+            Command::RecordSuitability { .. } => "record suitability",
+            Command::RecommendProduct { .. } => "recommend product",
+            Command::RecordProductSale { .. } => "record product sale",
+            Command::Assign { .. } => "assign",
+            Command::Reassign { .. } => "reassign",
+            Command::RequestTransfer { .. } => "request transfer",
+            Command::ApproveTransfer { .. } => "approve transfer",
+            Command::RejectTransfer { .. } => "reject transfer",
+            Command::MergeInto { .. } => "merge into",
+            Command::AbsorbMerged { .. } => "absorb merged",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    CustomerRegistered {
+        customer_id: CustomerId,
+        kind: CustomerKind,
+        profile: Profile,
+        /// `Prospect` or `Active`.
+        lifecycle: Lifecycle,
+        at: OffsetDateTime,
+    },
+    ProfileUpdated {
+        customer_id: CustomerId,
+        profile: Profile,
+        at: OffsetDateTime,
+    },
+    KeyCustomerMarked {
+        customer_id: CustomerId,
+        is_key: bool,
+        at: OffsetDateTime,
+    },
+    GroupCustomerMarked {
+        customer_id: CustomerId,
+        is_group: bool,
+        at: OffsetDateTime,
+    },
+    GroupMemberLinked {
+        customer_id: CustomerId,
+        member: CustomerId,
+        at: OffsetDateTime,
+    },
+    GroupMemberUnlinked {
+        customer_id: CustomerId,
+        member: CustomerId,
+        at: OffsetDateTime,
+    },
+    CustomerActivated {
+        customer_id: CustomerId,
+        at: OffsetDateTime,
+    },
+    CustomerBecameDormant {
+        customer_id: CustomerId,
+        at: OffsetDateTime,
+    },
+    CustomerChurned {
+        customer_id: CustomerId,
+        reason: ChurnReason,
+        note: Option<ShortText>,
+        at: OffsetDateTime,
+    },
+    WinBackAttempted {
+        customer_id: CustomerId,
+        by: StaffId,
+        channel: Channel,
+        note: Option<ShortText>,
+        at: OffsetDateTime,
+    },
+    CustomerReactivated {
+        customer_id: CustomerId,
+        at: OffsetDateTime,
+    },
+    CustomerClosed {
+        customer_id: CustomerId,
+        reason: ShortText,
+        at: OffsetDateTime,
+    },
+    AccountOpened {
+        customer_id: CustomerId,
+        account_id: AccountId,
+        kind: AccountKind,
+        number: ShortText,
+        at: OffsetDateTime,
+    },
+    AccountClosed {
+        customer_id: CustomerId,
+        account_id: AccountId,
+        at: OffsetDateTime,
+    },
+    SuitabilityAssessed {
+        customer_id: CustomerId,
+        assessment: SuitabilityAssessment,
+        at: OffsetDateTime,
+    },
+    ProductRecommended {
+        customer_id: CustomerId,
+        product_id: ProductId,
+        product_risk: ProductRisk,
+        customer_level: RiskTolerance,
+        by: StaffId,
+        at: OffsetDateTime,
+    },
+    ProductSold {
+        customer_id: CustomerId,
+        product_id: ProductId,
+        product_risk: ProductRisk,
+        customer_level: RiskTolerance,
+        amount: Money,
+        by: StaffId,
+        at: OffsetDateTime,
+    },
+    CustomerAssigned {
+        customer_id: CustomerId,
+        to: Assignment,
+        by: StaffId,
+        at: OffsetDateTime,
+    },
+    CustomerReassigned {
+        customer_id: CustomerId,
+        from: Assignment,
+        to: Assignment,
+        reason: ShortText,
+        by: StaffId,
+        /// The receiving branch manager, for cross-branch transfers.
+        approved_by: Option<StaffId>,
+        at: OffsetDateTime,
+    },
+    TransferRequested {
+        customer_id: CustomerId,
+        from: Assignment,
+        to: Assignment,
+        reason: ShortText,
+        by: StaffId,
+        at: OffsetDateTime,
+    },
+    TransferApproved {
+        customer_id: CustomerId,
+        to: Assignment,
+        by: StaffId,
+        at: OffsetDateTime,
+    },
+    TransferRejected {
+        customer_id: CustomerId,
+        to: Assignment,
+        reason: ShortText,
+        by: StaffId,
+        at: OffsetDateTime,
+    },
+    CustomerMergedInto {
+        customer_id: CustomerId,
+        survivor: CustomerId,
+        at: OffsetDateTime,
+    },
+    CustomerMergeAbsorbed {
+        customer_id: CustomerId,
+        merged: CustomerId,
+        accounts: Vec<(AccountId, Account)>,
+        at: OffsetDateTime,
+    },
+}
+
+crate::aggregate!(Customer, category: "customer", id: customer_id, events: [
+    CustomerRegistered, ProfileUpdated, KeyCustomerMarked, GroupCustomerMarked, GroupMemberLinked,
+    GroupMemberUnlinked, CustomerActivated, CustomerBecameDormant, CustomerChurned,
+    WinBackAttempted, CustomerReactivated, CustomerClosed, AccountOpened, AccountClosed,
+    SuitabilityAssessed, ProductRecommended, ProductSold, CustomerAssigned, CustomerReassigned,
+    TransferRequested, TransferApproved, TransferRejected, CustomerMergedInto,
+    CustomerMergeAbsorbed,
+]);
+
+fn check_profile(kind: CustomerKind, profile: &Profile) -> Result<(), DomainError> {
+    match kind {
+        CustomerKind::Individual => {
+            if !profile.document.is_for_individuals() {
+                return Err(DomainError::validation(
+                    "document",
+                    "an individual needs a resident ID or a passport",
+                ));
+            }
+            if profile.name.as_str().chars().count() > PersonName::MAX_CHARS {
+                return Err(DomainError::validation(
+                    "name",
+                    format!("must have at most {} characters", PersonName::MAX_CHARS),
+                ));
+            }
+            if let (IdDocument::ResidentId { number }, Some(birthday)) =
+                (&profile.document, profile.birthday)
+            {
+                if number.birth_date() != Some(birthday) {
+                    return Err(DomainError::validation(
+                        "birthday",
+                        "does not match the resident ID number",
+                    ));
+                }
+            }
+        }
+        CustomerKind::Institutional => {
+            if profile.document.is_for_individuals() {
+                return Err(DomainError::validation(
+                    "document",
+                    "an institution needs a business licence (unified social credit code)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError> {
+    if let Some(into) = state.merged_into {
+        return Err(DomainError::AlreadyMerged { into });
+    }
+    let (customer_id, lifecycle, kind) = match (state.id, state.lifecycle, state.kind) {
+        (Some(id), Some(l), Some(k)) => (id, l, k),
+        _ => {
+            return match command {
+                Command::Register {
+                    customer_id,
+                    kind,
+                    profile,
+                    as_prospect,
+                    existing_customer_with_same_document,
+                    now,
+                } => {
+                    if let Some(existing) = existing_customer_with_same_document {
+                        if existing != customer_id {
+                            return Err(DomainError::DuplicateIdentity { existing });
+                        }
+                    }
+                    check_profile(kind, &profile)?;
+                    let lifecycle = if as_prospect {
+                        Lifecycle::Prospect
+                    } else {
+                        Lifecycle::Active
+                    };
+                    Ok(vec![Event::CustomerRegistered {
+                        customer_id,
+                        kind,
+                        profile,
+                        lifecycle,
+                        at: now,
+                    }])
+                }
+                _ => Err(DomainError::NotFound { entity: "customer" }),
+            };
+        }
+    };
+    let command_name = command.name();
+    let invalid = || DomainError::InvalidTransition {
+        from: lifecycle.name(),
+        command: command_name,
+    };
+    if lifecycle == Lifecycle::Closed {
+        return Err(invalid());
+    }
+    use Lifecycle::*;
+    let at_in = |allowed: &[Lifecycle]| {
+        if allowed.contains(&lifecycle) {
+            Ok(())
+        } else {
+            Err(invalid())
+        }
+    };
+    let one = |e: Event| Ok(vec![e]);
+    match command {
+        Command::Register { .. } => Err(DomainError::AlreadyExists { entity: "customer" }),
+        Command::UpdateProfile {
+            profile,
+            existing_customer_with_same_document,
+            now,
+        } => {
+            if let Some(existing) = existing_customer_with_same_document {
+                if existing != customer_id {
+                    return Err(DomainError::DuplicateIdentity { existing });
+                }
+            }
+            check_profile(kind, &profile)?;
+            if state.profile.as_ref() == Some(&profile) {
+                return Ok(vec![]);
+            }
+            one(Event::ProfileUpdated {
+                customer_id,
+                profile,
+                at: now,
+            })
+        }
+        Command::MarkKeyCustomer { is_key, now } => {
+            if state.key_customer == is_key {
+                return Ok(vec![]);
+            }
+            one(Event::KeyCustomerMarked {
+                customer_id,
+                is_key,
+                at: now,
+            })
+        }
+        Command::MarkGroupCustomer { is_group, now } => {
+            if kind != CustomerKind::Institutional && is_group {
+                return Err(DomainError::validation(
+                    "is_group",
+                    "only institutions form groups",
+                ));
+            }
+            if state.group_customer == is_group {
+                return Ok(vec![]);
+            }
+            one(Event::GroupCustomerMarked {
+                customer_id,
+                is_group,
+                at: now,
+            })
+        }
+        Command::LinkGroupMember { member, now } => {
+            if !state.group_customer {
+                return Err(DomainError::conflict(
+                    "only a group customer can link members",
+                ));
+            }
+            if member == customer_id {
+                return Err(DomainError::validation(
+                    "member",
+                    "a customer cannot be its own group member",
+                ));
+            }
+            if state.group_members.contains(&member) {
+                return Ok(vec![]);
+            }
+            one(Event::GroupMemberLinked {
+                customer_id,
+                member,
+                at: now,
+            })
+        }
+        Command::UnlinkGroupMember { member, now } => {
+            if !state.group_members.contains(&member) {
+                return Err(DomainError::NotFound {
+                    entity: "group member",
+                });
+            }
+            one(Event::GroupMemberUnlinked {
+                customer_id,
+                member,
+                at: now,
+            })
+        }
+        Command::Activate { now } => {
+            at_in(&[Prospect])?;
+            one(Event::CustomerActivated {
+                customer_id,
+                at: now,
+            })
+        }
+        Command::MarkDormant { now } => {
+            at_in(&[Active])?;
+            one(Event::CustomerBecameDormant {
+                customer_id,
+                at: now,
+            })
+        }
+        Command::MarkChurned { reason, note, now } => {
+            at_in(&[Active, Dormant])?;
+            one(Event::CustomerChurned {
+                customer_id,
+                reason,
+                note,
+                at: now,
+            })
+        }
+        Command::RecordWinBackAttempt {
+            by,
+            channel,
+            note,
+            now,
+        } => {
+            at_in(&[Dormant, Churned])?;
+            one(Event::WinBackAttempted {
+                customer_id,
+                by,
+                channel,
+                note,
+                at: now,
+            })
+        }
+        Command::Reactivate { now } => {
+            at_in(&[Dormant, Churned])?;
+            one(Event::CustomerReactivated {
+                customer_id,
+                at: now,
+            })
+        }
+        Command::Close { reason, now } => {
+            if let Some((id, _)) = state.accounts.iter().find(|(_, a)| a.is_open()) {
+                return Err(DomainError::conflict(format!(
+                    "account {id} is still open; close all accounts first"
+                )));
+            }
+            one(Event::CustomerClosed {
+                customer_id,
+                reason,
+                at: now,
+            })
+        }
+        Command::OpenAccount {
+            account_id,
+            kind,
+            number,
+            now,
+        } => {
+            at_in(&[Prospect, Active, Dormant])?;
+            if state.accounts.contains_key(&account_id) {
+                return Err(DomainError::AlreadyExists { entity: "account" });
+            }
+            one(Event::AccountOpened {
+                customer_id,
+                account_id,
+                kind,
+                number,
+                at: now,
+            })
+        }
+        Command::CloseAccount { account_id, now } => match state.accounts.get(&account_id) {
+            None => Err(DomainError::NotFound { entity: "account" }),
+            Some(a) if !a.is_open() => Err(DomainError::InvalidTransition {
+                from: "account closed",
+                command: command_name,
+            }),
+            Some(_) => one(Event::AccountClosed {
+                customer_id,
+                account_id,
+                at: now,
+            }),
+        },
+        Command::RecordSuitability {
+            level,
+            assessed_on,
+            expires_on,
+            now,
+        } => {
+            if expires_on <= assessed_on {
+                return Err(DomainError::validation(
+                    "expires_on",
+                    "must be after the assessment date",
+                ));
+            }
+            if assessed_on > now.date() {
+                return Err(DomainError::validation(
+                    "assessed_on",
+                    "must not be in the future",
+                ));
+            }
+            let assessment = SuitabilityAssessment {
+                level,
+                assessed_on,
+                expires_on,
+            };
+            one(Event::SuitabilityAssessed {
+                customer_id,
+                assessment,
+                at: now,
+            })
+        }
+        Command::RecommendProduct {
+            product_id,
+            product_risk,
+            by,
+            now,
+        } => {
+            let customer_level = check_suitability(
+                customer_id,
+                state.suitability.as_ref(),
+                product_risk,
+                now.date(),
+            )?;
+            one(Event::ProductRecommended {
+                customer_id,
+                product_id,
+                product_risk,
+                customer_level,
+                by,
+                at: now,
+            })
+        }
+        Command::RecordProductSale {
+            product_id,
+            product_risk,
+            amount,
+            by,
+            now,
+        } => {
+            at_in(&[Active])?;
+            if amount.minor() <= 0 {
+                return Err(DomainError::validation("amount", "must be positive"));
+            }
+            let customer_level = check_suitability(
+                customer_id,
+                state.suitability.as_ref(),
+                product_risk,
+                now.date(),
+            )?;
+            one(Event::ProductSold {
+                customer_id,
+                product_id,
+                product_risk,
+                customer_level,
+                amount,
+                by,
+                at: now,
+            })
+        }
+        Command::Assign { to, by, now } => {
+            if state.assignment.is_some() {
+                return Err(DomainError::conflict(
+                    "customer is already assigned; reassign instead",
+                ));
+            }
+            one(Event::CustomerAssigned {
+                customer_id,
+                to,
+                by,
+                at: now,
+            })
+        }
+        Command::Reassign {
+            to,
+            reason,
+            by,
+            now,
+        } => {
+            let from = state.assignment.ok_or(DomainError::conflict(
+                "customer is not assigned yet; assign instead",
+            ))?;
+            if from.branch != to.branch {
+                return Err(DomainError::conflict(
+                    "moving a customer to another branch needs a transfer request",
+                ));
+            }
+            if from == to {
+                return Ok(vec![]);
+            }
+            one(Event::CustomerReassigned {
+                customer_id,
+                from,
+                to,
+                reason,
+                by,
+                approved_by: None,
+                at: now,
+            })
+        }
+        Command::RequestTransfer {
+            to,
+            reason,
+            by,
+            now,
+        } => {
+            let from = state.assignment.ok_or(DomainError::conflict(
+                "customer is not assigned yet; assign instead",
+            ))?;
+            if from.branch == to.branch {
+                return Err(DomainError::conflict("same branch: reassign instead"));
+            }
+            if state.pending_transfer.is_some() {
+                return Err(DomainError::conflict(
+                    "a transfer request is already pending",
+                ));
+            }
+            one(Event::TransferRequested {
+                customer_id,
+                from,
+                to,
+                reason,
+                by,
+                at: now,
+            })
+        }
+        Command::ApproveTransfer { approver, now } => {
+            let (request, from) = pending(state)?;
+            check_receiving_manager(&approver, request.to.branch)?;
+            Ok(vec![
+                Event::TransferApproved {
+                    customer_id,
+                    to: request.to,
+                    by: approver.staff_id,
+                    at: now,
+                },
+                Event::CustomerReassigned {
+                    customer_id,
+                    from,
+                    to: request.to,
+                    reason: request.reason.clone(),
+                    by: request.requested_by,
+                    approved_by: Some(approver.staff_id),
+                    at: now,
+                },
+            ])
+        }
+        Command::RejectTransfer {
+            approver,
+            reason,
+            now,
+        } => {
+            let (request, _) = pending(state)?;
+            check_receiving_manager(&approver, request.to.branch)?;
+            one(Event::TransferRejected {
+                customer_id,
+                to: request.to,
+                reason,
+                by: approver.staff_id,
+                at: now,
+            })
+        }
+        Command::MergeInto { survivor, now } => {
+            if survivor == customer_id {
+                return Err(DomainError::validation(
+                    "survivor",
+                    "a customer cannot be merged into itself",
+                ));
+            }
+            one(Event::CustomerMergedInto {
+                customer_id,
+                survivor,
+                at: now,
+            })
+        }
+        Command::AbsorbMerged {
+            merged,
+            accounts,
+            now,
+        } => {
+            if merged == customer_id {
+                return Err(DomainError::validation(
+                    "merged",
+                    "a customer cannot absorb itself",
+                ));
+            }
+            if state.absorbed.contains(&merged) {
+                return Ok(vec![]);
+            }
+            if let Some((id, _)) = accounts
+                .iter()
+                .find(|(id, _)| state.accounts.contains_key(id))
+            {
+                return Err(DomainError::conflict(format!(
+                    "account {id} already belongs to the survivor"
+                )));
+            }
+            one(Event::CustomerMergeAbsorbed {
+                customer_id,
+                merged,
+                accounts,
+                at: now,
+            })
+        }
+    }
+}
+
+/// Plans a merge (客户合并) of `merged` into `survivor` from both customers' current states:
+/// returns the command for the survivor's stream (`AbsorbMerged`, carrying the merged
+/// customer's open accounts) and the one for the merged customer's stream (`MergeInto`). The
+/// app appends both; each stream's `decide` re-checks its own side.
+pub fn plan_merge(
+    survivor: &State,
+    merged: &State,
+    now: OffsetDateTime,
+) -> Result<(Command, Command), DomainError> {
+    let (Some(survivor_id), Some(merged_id)) = (survivor.id, merged.id) else {
+        return Err(DomainError::NotFound { entity: "customer" });
+    };
+    for state in [survivor, merged] {
+        if let Some(into) = state.merged_into {
+            return Err(DomainError::AlreadyMerged { into });
+        }
+    }
+    if survivor_id == merged_id {
+        return Err(DomainError::validation(
+            "merged",
+            "a customer cannot absorb itself",
+        ));
+    }
+    if survivor.kind != merged.kind {
+        return Err(DomainError::conflict(
+            "an individual and an institution cannot be the same party",
+        ));
+    }
+    let accounts = merged
+        .accounts
+        .iter()
+        .filter(|(_, a)| a.is_open())
+        .map(|(id, a)| (*id, a.clone()))
+        .collect();
+    Ok((
+        Command::AbsorbMerged {
+            merged: merged_id,
+            accounts,
+            now,
+        },
+        Command::MergeInto {
+            survivor: survivor_id,
+            now,
+        },
+    ))
+}
+
+fn pending(state: &State) -> Result<(&TransferRequest, Assignment), DomainError> {
+    match (&state.pending_transfer, state.assignment) {
+        (Some(r), Some(a)) => Ok((r, a)),
+        _ => Err(DomainError::NotFound {
+            entity: "transfer request",
+        }),
+    }
+}
+
+/// Only a branch manager of the receiving branch may decide a transfer into it.
+fn check_receiving_manager(approver: &Actor, to_branch: BranchId) -> Result<(), DomainError> {
+    if approver.role == Role::BranchManager
+        && approver.scope == (Scope::Branch { branch: to_branch })
+    {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden {
+            missing_right: Right::ApproveTransfer,
+        })
+    }
+}
+
+pub fn evolve(mut state: State, event: &Event) -> State {
+    match event {
+        Event::CustomerRegistered {
+            customer_id,
+            kind,
+            profile,
+            lifecycle,
+            at,
+        } => {
+            state.id = Some(*customer_id);
+            state.kind = Some(*kind);
+            state.profile = Some(profile.clone());
+            state.lifecycle = Some(*lifecycle);
+            state.registered_at = Some(*at);
+        }
+        Event::ProfileUpdated { profile, .. } => state.profile = Some(profile.clone()),
+        Event::KeyCustomerMarked { is_key, .. } => state.key_customer = *is_key,
+        Event::GroupCustomerMarked { is_group, .. } => state.group_customer = *is_group,
+        Event::GroupMemberLinked { member, .. } => {
+            state.group_members.insert(*member);
+        }
+        Event::GroupMemberUnlinked { member, .. } => {
+            state.group_members.remove(member);
+        }
+        Event::CustomerActivated { .. } | Event::CustomerReactivated { .. } => {
+            state.lifecycle = Some(Lifecycle::Active);
+            state.churn_reason = None;
+        }
+        Event::CustomerBecameDormant { .. } => state.lifecycle = Some(Lifecycle::Dormant),
+        Event::CustomerChurned { reason, .. } => {
+            state.lifecycle = Some(Lifecycle::Churned);
+            state.churn_reason = Some(*reason);
+        }
+        Event::WinBackAttempted {
+            by,
+            channel,
+            note,
+            at,
+            ..
+        } => {
+            state.win_back_attempts.push(WinBackAttempt {
+                by: *by,
+                channel: *channel,
+                note: note.clone(),
+                at: *at,
+            });
+        }
+        Event::CustomerClosed { .. } => state.lifecycle = Some(Lifecycle::Closed),
+        Event::AccountOpened {
+            account_id,
+            kind,
+            number,
+            at,
+            ..
+        } => {
+            state.accounts.insert(
+                *account_id,
+                Account {
+                    kind: *kind,
+                    number: number.clone(),
+                    opened_at: *at,
+                    closed_at: None,
+                },
+            );
+        }
+        Event::AccountClosed { account_id, at, .. } => {
+            if let Some(a) = state.accounts.get_mut(account_id) {
+                a.closed_at = Some(*at);
+            }
+        }
+        Event::SuitabilityAssessed { assessment, .. } => state.suitability = Some(*assessment),
+        Event::ProductRecommended { .. } | Event::ProductSold { .. } => {}
+        Event::CustomerAssigned { to, by, at, .. } => {
+            state.assignment = Some(*to);
+            state.assignment_history.push(AssignmentRecord {
+                assignment: *to,
+                reason: None,
+                by: *by,
+                approved_by: None,
+                at: *at,
+            });
+        }
+        Event::CustomerReassigned {
+            to,
+            reason,
+            by,
+            approved_by,
+            at,
+            ..
+        } => {
+            state.assignment = Some(*to);
+            state.pending_transfer = None;
+            state.assignment_history.push(AssignmentRecord {
+                assignment: *to,
+                reason: Some(reason.clone()),
+                by: *by,
+                approved_by: *approved_by,
+                at: *at,
+            });
+        }
+        Event::TransferRequested {
+            to, reason, by, at, ..
+        } => {
+            state.pending_transfer = Some(TransferRequest {
+                to: *to,
+                reason: reason.clone(),
+                requested_by: *by,
+                requested_at: *at,
+            });
+        }
+        // The approval's effect is the CustomerReassigned that follows it.
+        Event::TransferApproved { .. } => {}
+        Event::TransferRejected { .. } => state.pending_transfer = None,
+        Event::CustomerMergedInto { survivor, .. } => {
+            state.merged_into = Some(*survivor);
+            state.lifecycle = Some(Lifecycle::Merged);
+        }
+        Event::CustomerMergeAbsorbed {
+            merged, accounts, ..
+        } => {
+            state.absorbed.insert(*merged);
+            for (id, account) in accounts {
+                state.accounts.entry(*id).or_insert_with(|| account.clone());
+            }
+        }
+    }
+    state
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use time::macros::{date, datetime};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::testing::given;
+    use crate::values::ResidentIdNumber;
+    use crate::Aggregate;
+
+    pub(crate) const NOW: OffsetDateTime = datetime!(2024-03-01 10:00 +8);
+
+    pub(crate) fn cid(n: u128) -> CustomerId {
+        CustomerId::from_uuid(Uuid::from_u128(n))
+    }
+    pub(crate) fn sid(n: u128) -> StaffId {
+        StaffId::from_uuid(Uuid::from_u128(n))
+    }
+    pub(crate) fn bid(n: u128) -> BranchId {
+        BranchId::from_uuid(Uuid::from_u128(n))
+    }
+    fn text(s: &str) -> ShortText {
+        ShortText::parse(s).expect("test literal is valid")
+    }
+
+    pub(crate) fn profile() -> Profile {
+        Profile {
+            name: OrgName::parse("张三").expect("test literal is valid"),
+            document: IdDocument::ResidentId {
+                number: ResidentIdNumber::parse("11010519491231002X").expect("valid sample"),
+            },
+            phone: Phone::parse("13812345678").ok(),
+            address: None,
+            region: None,
+            birthday: Some(date!(1949 - 12 - 31)),
+            occupation: None,
+            source_channel: Channel::Counter,
+        }
+    }
+
+    pub(crate) fn registered() -> Event {
+        Event::CustomerRegistered {
+            customer_id: cid(1),
+            kind: CustomerKind::Individual,
+            profile: profile(),
+            lifecycle: Lifecycle::Active,
+            at: NOW,
+        }
+    }
+
+    fn register_cmd() -> Command {
+        Command::Register {
+            customer_id: cid(1),
+            kind: CustomerKind::Individual,
+            profile: profile(),
+            as_prospect: false,
+            existing_customer_with_same_document: None,
+            now: NOW,
+        }
+    }
+
+    fn assessed(level: RiskTolerance) -> Event {
+        Event::SuitabilityAssessed {
+            customer_id: cid(1),
+            assessment: SuitabilityAssessment {
+                level,
+                assessed_on: date!(2024 - 01 - 01),
+                expires_on: date!(2026 - 01 - 01),
+            },
+            at: NOW,
+        }
+    }
+
+    fn assignment(branch: u128, manager: Option<u128>) -> Assignment {
+        Assignment {
+            branch: bid(branch),
+            manager: manager.map(sid),
+            team: None,
+        }
+    }
+
+    fn assigned() -> Event {
+        Event::CustomerAssigned {
+            customer_id: cid(1),
+            to: assignment(10, Some(100)),
+            by: sid(1),
+            at: NOW,
+        }
+    }
+
+    fn transfer_requested() -> Event {
+        Event::TransferRequested {
+            customer_id: cid(1),
+            from: assignment(10, Some(100)),
+            to: assignment(20, Some(200)),
+            reason: text("customer moved to Shenzhen"),
+            by: sid(1),
+            at: NOW,
+        }
+    }
+
+    fn branch_manager(branch: u128) -> Actor {
+        Actor {
+            staff_id: sid(900 + branch),
+            role: Role::BranchManager,
+            scope: Scope::Branch {
+                branch: bid(branch),
+            },
+        }
+    }
+
+    #[test]
+    fn it_registers_a_new_customer() {
+        given::<Customer>([])
+            .when(register_cmd())
+            .then([registered()]);
+    }
+
+    #[test]
+    fn it_registers_a_prospect() {
+        let mut cmd = register_cmd();
+        if let Command::Register { as_prospect, .. } = &mut cmd {
+            *as_prospect = true;
+        }
+        let state = given::<Customer>([])
+            .when(cmd)
+            .then([Event::CustomerRegistered {
+                customer_id: cid(1),
+                kind: CustomerKind::Individual,
+                profile: profile(),
+                lifecycle: Lifecycle::Prospect,
+                at: NOW,
+            }]);
+        assert_eq!(state.lifecycle, Some(Lifecycle::Prospect));
+    }
+
+    #[test]
+    fn it_rejects_registering_a_customer_whose_document_another_customer_holds() {
+        let mut cmd = register_cmd();
+        if let Command::Register {
+            existing_customer_with_same_document,
+            ..
+        } = &mut cmd
+        {
+            *existing_customer_with_same_document = Some(cid(7));
+        }
+        given::<Customer>([])
+            .when(cmd)
+            .then_err(DomainError::DuplicateIdentity { existing: cid(7) });
+    }
+
+    #[test]
+    fn it_rejects_registering_the_same_customer_twice() {
+        given::<Customer>([registered()])
+            .when(register_cmd())
+            .then_err(DomainError::AlreadyExists { entity: "customer" });
+    }
+
+    #[test]
+    fn it_rejects_an_individual_with_a_business_licence() {
+        let mut cmd = register_cmd();
+        if let Command::Register { profile, .. } = &mut cmd {
+            profile.document = IdDocument::BusinessLicence {
+                code: crate::values::UnifiedSocialCreditCode::parse("91350100M000100Y43")
+                    .expect("valid sample"),
+            };
+            profile.birthday = None;
+        }
+        given::<Customer>([])
+            .when(cmd)
+            .then_err(DomainError::validation(
+                "document",
+                "an individual needs a resident ID or a passport",
+            ));
+    }
+
+    #[test]
+    fn it_rejects_a_birthday_that_contradicts_the_resident_id() {
+        let mut cmd = register_cmd();
+        if let Command::Register { profile, .. } = &mut cmd {
+            profile.birthday = Some(date!(1950 - 01 - 01));
+        }
+        given::<Customer>([])
+            .when(cmd)
+            .then_err(DomainError::validation(
+                "birthday",
+                "does not match the resident ID number",
+            ));
+    }
+
+    #[test]
+    fn it_rejects_commands_for_an_unknown_customer() {
+        given::<Customer>([])
+            .when(Command::Activate { now: NOW })
+            .then_err(DomainError::NotFound { entity: "customer" });
+    }
+
+    #[test]
+    fn it_updates_the_profile_and_ignores_an_identical_update() {
+        let mut p = profile();
+        p.phone = Phone::parse("13900000000").ok();
+        given::<Customer>([registered()])
+            .when(Command::UpdateProfile {
+                profile: p.clone(),
+                existing_customer_with_same_document: None,
+                now: NOW,
+            })
+            .then([Event::ProfileUpdated {
+                customer_id: cid(1),
+                profile: p,
+                at: NOW,
+            }]);
+        given::<Customer>([registered()])
+            .when(Command::UpdateProfile {
+                profile: profile(),
+                existing_customer_with_same_document: Some(cid(1)),
+                now: NOW,
+            })
+            .then([]);
+    }
+
+    #[test]
+    fn it_marks_a_key_customer() {
+        given::<Customer>([registered()])
+            .when(Command::MarkKeyCustomer {
+                is_key: true,
+                now: NOW,
+            })
+            .then([Event::KeyCustomerMarked {
+                customer_id: cid(1),
+                is_key: true,
+                at: NOW,
+            }]);
+    }
+
+    #[test]
+    fn it_rejects_marking_an_individual_as_a_group_customer() {
+        given::<Customer>([registered()])
+            .when(Command::MarkGroupCustomer {
+                is_group: true,
+                now: NOW,
+            })
+            .then_err(DomainError::validation(
+                "is_group",
+                "only institutions form groups",
+            ));
+    }
+
+    #[test]
+    fn it_links_group_members_of_an_institution() {
+        let inst = Event::CustomerRegistered {
+            customer_id: cid(1),
+            kind: CustomerKind::Institutional,
+            profile: Profile {
+                name: OrgName::parse("福建某某集团有限公司").expect("valid"),
+                document: IdDocument::BusinessLicence {
+                    code: crate::values::UnifiedSocialCreditCode::parse("91350100M000100Y43")
+                        .expect("valid sample"),
+                },
+                birthday: None,
+                ..profile()
+            },
+            lifecycle: Lifecycle::Active,
+            at: NOW,
+        };
+        let group = Event::GroupCustomerMarked {
+            customer_id: cid(1),
+            is_group: true,
+            at: NOW,
+        };
+        let state = given::<Customer>([inst.clone(), group.clone()])
+            .when(Command::LinkGroupMember {
+                member: cid(2),
+                now: NOW,
+            })
+            .then([Event::GroupMemberLinked {
+                customer_id: cid(1),
+                member: cid(2),
+                at: NOW,
+            }]);
+        assert!(state.group_members.contains(&cid(2)));
+        given::<Customer>([inst, group])
+            .when(Command::LinkGroupMember {
+                member: cid(1),
+                now: NOW,
+            })
+            .then_err(DomainError::validation(
+                "member",
+                "a customer cannot be its own group member",
+            ));
+    }
+
+    #[test]
+    fn it_walks_the_lifecycle_from_active_to_dormant_to_churned_and_back() {
+        let dormant = Event::CustomerBecameDormant {
+            customer_id: cid(1),
+            at: NOW,
+        };
+        given::<Customer>([registered()])
+            .when(Command::MarkDormant { now: NOW })
+            .then([dormant.clone()]);
+        let churned = Event::CustomerChurned {
+            customer_id: cid(1),
+            reason: ChurnReason::Fees,
+            note: Some(text("lower commission elsewhere")),
+            at: NOW,
+        };
+        given::<Customer>([registered(), dormant.clone()])
+            .when(Command::MarkChurned {
+                reason: ChurnReason::Fees,
+                note: Some(text("lower commission elsewhere")),
+                now: NOW,
+            })
+            .then([churned.clone()]);
+        let attempt = Event::WinBackAttempted {
+            customer_id: cid(1),
+            by: sid(100),
+            channel: Channel::Phone,
+            note: None,
+            at: NOW,
+        };
+        let state = given::<Customer>([registered(), dormant.clone(), churned.clone()])
+            .when(Command::RecordWinBackAttempt {
+                by: sid(100),
+                channel: Channel::Phone,
+                note: None,
+                now: NOW,
+            })
+            .then([attempt.clone()]);
+        assert_eq!(state.churn_reason, Some(ChurnReason::Fees));
+        let state = given::<Customer>([registered(), dormant, churned, attempt])
+            .when(Command::Reactivate { now: NOW })
+            .then([Event::CustomerReactivated {
+                customer_id: cid(1),
+                at: NOW,
+            }]);
+        assert_eq!(state.lifecycle, Some(Lifecycle::Active));
+        assert_eq!(state.win_back_attempts.len(), 1);
+    }
+
+    #[test]
+    fn it_activates_a_prospect() {
+        let prospect = Event::CustomerRegistered {
+            customer_id: cid(1),
+            kind: CustomerKind::Individual,
+            profile: profile(),
+            lifecycle: Lifecycle::Prospect,
+            at: NOW,
+        };
+        given::<Customer>([prospect])
+            .when(Command::Activate { now: NOW })
+            .then([Event::CustomerActivated {
+                customer_id: cid(1),
+                at: NOW,
+            }]);
+    }
+
+    #[test]
+    fn it_rejects_a_win_back_attempt_on_an_active_customer() {
+        given::<Customer>([registered()])
+            .when(Command::RecordWinBackAttempt {
+                by: sid(1),
+                channel: Channel::Phone,
+                note: None,
+                now: NOW,
+            })
+            .then_err(DomainError::InvalidTransition {
+                from: "active",
+                command: "record win-back attempt",
+            });
+    }
+
+    #[test]
+    fn it_rejects_reactivating_an_active_customer() {
+        given::<Customer>([registered()])
+            .when(Command::Reactivate { now: NOW })
+            .then_err(DomainError::InvalidTransition {
+                from: "active",
+                command: "reactivate",
+            });
+    }
+
+    fn account_opened() -> Event {
+        Event::AccountOpened {
+            customer_id: cid(1),
+            account_id: AccountId::from_uuid(Uuid::from_u128(50)),
+            kind: AccountKind::Securities {
+                market: Market::Shanghai,
+            },
+            number: text("A123456789"),
+            at: NOW,
+        }
+    }
+
+    #[test]
+    fn it_opens_and_closes_accounts() {
+        let account_id = AccountId::from_uuid(Uuid::from_u128(50));
+        given::<Customer>([registered()])
+            .when(Command::OpenAccount {
+                account_id,
+                kind: AccountKind::Securities {
+                    market: Market::Shanghai,
+                },
+                number: text("A123456789"),
+                now: NOW,
+            })
+            .then([account_opened()]);
+        let state = given::<Customer>([registered(), account_opened()])
+            .when(Command::CloseAccount {
+                account_id,
+                now: NOW,
+            })
+            .then([Event::AccountClosed {
+                customer_id: cid(1),
+                account_id,
+                at: NOW,
+            }]);
+        assert!(!state.accounts[&account_id].is_open());
+    }
+
+    #[test]
+    fn it_rejects_opening_the_same_account_twice() {
+        given::<Customer>([registered(), account_opened()])
+            .when(Command::OpenAccount {
+                account_id: AccountId::from_uuid(Uuid::from_u128(50)),
+                kind: AccountKind::Fund,
+                number: text("1"),
+                now: NOW,
+            })
+            .then_err(DomainError::AlreadyExists { entity: "account" });
+    }
+
+    #[test]
+    fn it_rejects_closing_a_customer_with_open_accounts_and_closes_one_without() {
+        let reason = text("customer request");
+        given::<Customer>([registered(), account_opened()])
+            .when(Command::Close {
+                reason: reason.clone(),
+                now: NOW,
+            })
+            .then_err(DomainError::conflict(format!(
+                "account {} is still open; close all accounts first",
+                AccountId::from_uuid(Uuid::from_u128(50))
+            )));
+        given::<Customer>([registered()])
+            .when(Command::Close {
+                reason: reason.clone(),
+                now: NOW,
+            })
+            .then([Event::CustomerClosed {
+                customer_id: cid(1),
+                reason,
+                at: NOW,
+            }]);
+    }
+
+    #[test]
+    fn it_rejects_every_command_on_a_closed_customer() {
+        let closed = Event::CustomerClosed {
+            customer_id: cid(1),
+            reason: text("x"),
+            at: NOW,
+        };
+        given::<Customer>([registered(), closed])
+            .when(Command::MarkKeyCustomer {
+                is_key: true,
+                now: NOW,
+            })
+            .then_err(DomainError::InvalidTransition {
+                from: "closed",
+                command: "mark key customer",
+            });
+    }
+
+    #[test]
+    fn it_records_a_suitability_assessment() {
+        given::<Customer>([registered()])
+            .when(Command::RecordSuitability {
+                level: RiskTolerance::C3,
+                assessed_on: date!(2024 - 01 - 01),
+                expires_on: date!(2026 - 01 - 01),
+                now: NOW,
+            })
+            .then([assessed(RiskTolerance::C3)]);
+    }
+
+    #[test]
+    fn it_rejects_an_assessment_that_expires_before_it_starts() {
+        given::<Customer>([registered()])
+            .when(Command::RecordSuitability {
+                level: RiskTolerance::C3,
+                assessed_on: date!(2024 - 01 - 01),
+                expires_on: date!(2024 - 01 - 01),
+                now: NOW,
+            })
+            .then_err(DomainError::validation(
+                "expires_on",
+                "must be after the assessment date",
+            ));
+    }
+
+    fn sell(risk: ProductRisk, now: OffsetDateTime) -> Command {
+        Command::RecordProductSale {
+            product_id: ProductId::from_uuid(Uuid::from_u128(70)),
+            product_risk: risk,
+            amount: Money::from_minor(100_000_000),
+            by: sid(100),
+            now,
+        }
+    }
+
+    #[test]
+    fn it_rejects_selling_an_r4_product_to_a_c3_customer() {
+        given::<Customer>([registered(), assessed(RiskTolerance::C3)])
+            .when(sell(ProductRisk::R4, NOW))
+            .then_err(DomainError::SuitabilityViolation {
+                customer_level: RiskTolerance::C3,
+                product_level: ProductRisk::R4,
+            });
+    }
+
+    #[test]
+    fn it_sells_an_r3_product_to_a_c3_customer() {
+        given::<Customer>([registered(), assessed(RiskTolerance::C3)])
+            .when(sell(ProductRisk::R3, NOW))
+            .then([Event::ProductSold {
+                customer_id: cid(1),
+                product_id: ProductId::from_uuid(Uuid::from_u128(70)),
+                product_risk: ProductRisk::R3,
+                customer_level: RiskTolerance::C3,
+                amount: Money::from_minor(100_000_000),
+                by: sid(100),
+                at: NOW,
+            }]);
+    }
+
+    #[test]
+    fn it_rejects_a_sale_when_the_assessment_has_expired() {
+        given::<Customer>([registered(), assessed(RiskTolerance::C5)])
+            .when(sell(ProductRisk::R1, datetime!(2026-01-01 09:00 +8)))
+            .then_err(DomainError::SuitabilityExpired {
+                customer: cid(1),
+                expired_on: date!(2026 - 01 - 01),
+            });
+    }
+
+    #[test]
+    fn it_rejects_a_recommendation_without_an_assessment() {
+        given::<Customer>([registered()])
+            .when(Command::RecommendProduct {
+                product_id: ProductId::from_uuid(Uuid::from_u128(70)),
+                product_risk: ProductRisk::R1,
+                by: sid(100),
+                now: NOW,
+            })
+            .then_err(DomainError::SuitabilityMissing { customer: cid(1) });
+    }
+
+    #[test]
+    fn it_records_a_suitable_recommendation() {
+        given::<Customer>([registered(), assessed(RiskTolerance::C2)])
+            .when(Command::RecommendProduct {
+                product_id: ProductId::from_uuid(Uuid::from_u128(70)),
+                product_risk: ProductRisk::R2,
+                by: sid(100),
+                now: NOW,
+            })
+            .then([Event::ProductRecommended {
+                customer_id: cid(1),
+                product_id: ProductId::from_uuid(Uuid::from_u128(70)),
+                product_risk: ProductRisk::R2,
+                customer_level: RiskTolerance::C2,
+                by: sid(100),
+                at: NOW,
+            }]);
+    }
+
+    #[test]
+    fn it_assigns_an_unassigned_customer() {
+        let state = given::<Customer>([registered()])
+            .when(Command::Assign {
+                to: assignment(10, Some(100)),
+                by: sid(1),
+                now: NOW,
+            })
+            .then([assigned()]);
+        assert_eq!(state.assignment_history.len(), 1);
+    }
+
+    #[test]
+    fn it_rejects_assigning_an_assigned_customer() {
+        given::<Customer>([registered(), assigned()])
+            .when(Command::Assign {
+                to: assignment(10, Some(101)),
+                by: sid(1),
+                now: NOW,
+            })
+            .then_err(DomainError::conflict(
+                "customer is already assigned; reassign instead",
+            ));
+    }
+
+    #[test]
+    fn it_reassigns_within_a_branch_with_a_reason() {
+        let state = given::<Customer>([registered(), assigned()])
+            .when(Command::Reassign {
+                to: assignment(10, Some(101)),
+                reason: text("manager left"),
+                by: sid(1),
+                now: NOW,
+            })
+            .then([Event::CustomerReassigned {
+                customer_id: cid(1),
+                from: assignment(10, Some(100)),
+                to: assignment(10, Some(101)),
+                reason: text("manager left"),
+                by: sid(1),
+                approved_by: None,
+                at: NOW,
+            }]);
+        assert_eq!(state.assignment_history.len(), 2);
+    }
+
+    #[test]
+    fn it_rejects_a_direct_reassignment_across_branches() {
+        given::<Customer>([registered(), assigned()])
+            .when(Command::Reassign {
+                to: assignment(20, None),
+                reason: text("moved"),
+                by: sid(1),
+                now: NOW,
+            })
+            .then_err(DomainError::conflict(
+                "moving a customer to another branch needs a transfer request",
+            ));
+    }
+
+    #[test]
+    fn it_requests_a_transfer_to_another_branch() {
+        given::<Customer>([registered(), assigned()])
+            .when(Command::RequestTransfer {
+                to: assignment(20, Some(200)),
+                reason: text("customer moved to Shenzhen"),
+                by: sid(1),
+                now: NOW,
+            })
+            .then([transfer_requested()]);
+    }
+
+    #[test]
+    fn it_rejects_a_second_pending_transfer() {
+        given::<Customer>([registered(), assigned(), transfer_requested()])
+            .when(Command::RequestTransfer {
+                to: assignment(30, None),
+                reason: text("x"),
+                by: sid(1),
+                now: NOW,
+            })
+            .then_err(DomainError::conflict(
+                "a transfer request is already pending",
+            ));
+    }
+
+    #[test]
+    fn it_moves_the_customer_when_the_receiving_branch_manager_approves() {
+        let approver = branch_manager(20);
+        let state = given::<Customer>([registered(), assigned(), transfer_requested()])
+            .when(Command::ApproveTransfer { approver, now: NOW })
+            .then([
+                Event::TransferApproved {
+                    customer_id: cid(1),
+                    to: assignment(20, Some(200)),
+                    by: approver.staff_id,
+                    at: NOW,
+                },
+                Event::CustomerReassigned {
+                    customer_id: cid(1),
+                    from: assignment(10, Some(100)),
+                    to: assignment(20, Some(200)),
+                    reason: text("customer moved to Shenzhen"),
+                    by: sid(1),
+                    approved_by: Some(approver.staff_id),
+                    at: NOW,
+                },
+            ]);
+        assert_eq!(state.assignment, Some(assignment(20, Some(200))));
+        assert_eq!(state.pending_transfer, None);
+        assert_eq!(state.assignment_history.len(), 2);
+    }
+
+    #[test]
+    fn it_rejects_an_approval_by_the_sending_branch_manager() {
+        given::<Customer>([registered(), assigned(), transfer_requested()])
+            .when(Command::ApproveTransfer {
+                approver: branch_manager(10),
+                now: NOW,
+            })
+            .then_err(DomainError::Forbidden {
+                missing_right: Right::ApproveTransfer,
+            });
+    }
+
+    #[test]
+    fn it_rejects_an_approval_by_a_customer_manager_of_the_receiving_branch() {
+        let cm = Actor {
+            staff_id: sid(200),
+            role: Role::CustomerManager,
+            scope: Scope::Book {
+                branch: bid(20),
+                team: None,
+            },
+        };
+        given::<Customer>([registered(), assigned(), transfer_requested()])
+            .when(Command::ApproveTransfer {
+                approver: cm,
+                now: NOW,
+            })
+            .then_err(DomainError::Forbidden {
+                missing_right: Right::ApproveTransfer,
+            });
+    }
+
+    #[test]
+    fn it_records_a_rejected_transfer_and_keeps_the_assignment() {
+        let approver = branch_manager(20);
+        let state = given::<Customer>([registered(), assigned(), transfer_requested()])
+            .when(Command::RejectTransfer {
+                approver,
+                reason: text("no capacity"),
+                now: NOW,
+            })
+            .then([Event::TransferRejected {
+                customer_id: cid(1),
+                to: assignment(20, Some(200)),
+                reason: text("no capacity"),
+                by: approver.staff_id,
+                at: NOW,
+            }]);
+        assert_eq!(state.assignment, Some(assignment(10, Some(100))));
+        assert_eq!(state.pending_transfer, None);
+    }
+
+    #[test]
+    fn it_rejects_approving_when_nothing_is_pending() {
+        given::<Customer>([registered(), assigned()])
+            .when(Command::ApproveTransfer {
+                approver: branch_manager(20),
+                now: NOW,
+            })
+            .then_err(DomainError::NotFound {
+                entity: "transfer request",
+            });
+    }
+
+    #[test]
+    fn it_merges_a_duplicate_into_the_survivor_and_then_rejects_everything() {
+        let merged = Event::CustomerMergedInto {
+            customer_id: cid(1),
+            survivor: cid(2),
+            at: NOW,
+        };
+        given::<Customer>([registered()])
+            .when(Command::MergeInto {
+                survivor: cid(2),
+                now: NOW,
+            })
+            .then([merged.clone()]);
+        given::<Customer>([registered(), merged.clone()])
+            .when(Command::MarkKeyCustomer {
+                is_key: true,
+                now: NOW,
+            })
+            .then_err(DomainError::AlreadyMerged { into: cid(2) });
+        given::<Customer>([registered(), merged])
+            .when(Command::MergeInto {
+                survivor: cid(3),
+                now: NOW,
+            })
+            .then_err(DomainError::AlreadyMerged { into: cid(2) });
+    }
+
+    #[test]
+    fn it_rejects_merging_a_customer_into_itself() {
+        given::<Customer>([registered()])
+            .when(Command::MergeInto {
+                survivor: cid(1),
+                now: NOW,
+            })
+            .then_err(DomainError::validation(
+                "survivor",
+                "a customer cannot be merged into itself",
+            ));
+    }
+
+    #[test]
+    fn it_absorbs_the_merged_customers_accounts_once() {
+        let account = Account {
+            kind: AccountKind::Fund,
+            number: text("F1"),
+            opened_at: NOW,
+            closed_at: None,
+        };
+        let account_id = AccountId::from_uuid(Uuid::from_u128(60));
+        let absorbed = Event::CustomerMergeAbsorbed {
+            customer_id: cid(1),
+            merged: cid(3),
+            accounts: vec![(account_id, account.clone())],
+            at: NOW,
+        };
+        let state = given::<Customer>([registered()])
+            .when(Command::AbsorbMerged {
+                merged: cid(3),
+                accounts: vec![(account_id, account.clone())],
+                now: NOW,
+            })
+            .then([absorbed.clone()]);
+        assert!(state.accounts.contains_key(&account_id));
+        given::<Customer>([registered(), absorbed])
+            .when(Command::AbsorbMerged {
+                merged: cid(3),
+                accounts: vec![(account_id, account)],
+                now: NOW,
+            })
+            .then([]);
+    }
+
+    #[test]
+    fn it_plans_a_merge_as_one_command_per_stream_moving_open_accounts() {
+        let survivor = Customer::replay(&[registered()]);
+        let dup = Event::CustomerRegistered {
+            customer_id: cid(2),
+            kind: CustomerKind::Individual,
+            profile: profile(),
+            lifecycle: Lifecycle::Active,
+            at: NOW,
+        };
+        let dup_account = Event::AccountOpened {
+            customer_id: cid(2),
+            account_id: AccountId::from_uuid(Uuid::from_u128(50)),
+            kind: AccountKind::Fund,
+            number: text("F1"),
+            at: NOW,
+        };
+        let merged = Customer::replay(&[dup, dup_account]);
+        let (absorb, merge) = plan_merge(&survivor, &merged, NOW).expect("both exist");
+        assert_eq!(
+            merge,
+            Command::MergeInto {
+                survivor: cid(1),
+                now: NOW
+            }
+        );
+        let Command::AbsorbMerged {
+            merged: m,
+            accounts,
+            ..
+        } = &absorb
+        else {
+            panic!("expected AbsorbMerged, got {absorb:?}");
+        };
+        assert_eq!((*m, accounts.len()), (cid(2), 1));
+        let survivor = given::<Customer>([registered()]).when(absorb).then_ok();
+        assert_eq!(survivor.accounts.len(), 1);
+        assert_eq!(
+            plan_merge(&survivor, &survivor, NOW),
+            Err(DomainError::validation(
+                "merged",
+                "a customer cannot absorb itself"
+            ))
+        );
+    }
+
+    #[test]
+    fn customer_events_name_their_stream_in_simple_uuid_form() {
+        use crate::DomainEvent;
+        let e = registered();
+        assert_eq!(e.event_type(), "CustomerRegistered");
+        assert_eq!(e.schema_version(), 1);
+        assert_eq!(e.stream_name(), "customer-00000000000000000000000000000001");
+        assert_eq!(e.stream_name(), crate::stream_name("customer", &cid(1)));
+    }
+}

@@ -1,0 +1,103 @@
+//! The one error type every `decide` returns, plus the field-level error every parser returns.
+//!
+//! Both derive `Clone, PartialEq, Eq` so tests can assert the exact refusal.
+
+use time::Date;
+
+use crate::auth::Right;
+use crate::ids::{CustomerId, StaffId};
+use crate::risk::{ProductRisk, RiskTolerance};
+
+/// A value could not be parsed: names the field and says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {field}: {reason}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// Re-labels the error when a generic parser (money, text) is used for a specific field.
+    #[must_use]
+    pub fn in_field(mut self, field: &'static str) -> Self {
+        self.field = field;
+        self
+    }
+}
+
+/// Why the domain refused a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("invalid {field}: {reason}")]
+    Validation { field: &'static str, reason: String },
+    /// The command targets an aggregate that was never created.
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+    /// The creating command was sent to an aggregate that already exists.
+    #[error("{entity} already exists")]
+    AlreadyExists { entity: &'static str },
+    #[error("forbidden: missing right {missing_right:?}")]
+    Forbidden { missing_right: Right },
+    /// The command contradicts what was already recorded (e.g. a different trade summary for a
+    /// recorded day without the correction flag).
+    #[error("conflict: {reason}")]
+    Conflict { reason: String },
+    /// 适当性: the product's risk level exceeds the customer's risk tolerance.
+    #[error("suitability violation: customer is {customer_level:?}, product is {product_level:?}")]
+    SuitabilityViolation {
+        customer_level: RiskTolerance,
+        product_level: ProductRisk,
+    },
+    #[error("suitability assessment of customer {customer} expired on {expired_on}")]
+    SuitabilityExpired {
+        customer: CustomerId,
+        expired_on: Date,
+    },
+    #[error("customer {customer} has no suitability assessment")]
+    SuitabilityMissing { customer: CustomerId },
+    /// The customer was merged into another; every further command goes to the survivor.
+    #[error("customer was merged into {into}")]
+    AlreadyMerged { into: CustomerId },
+    /// 客户唯一性识别: another customer already holds the same identity document.
+    #[error("a customer with the same identity document already exists: {existing}")]
+    DuplicateIdentity { existing: CustomerId },
+    /// Four eyes (双人复核): the approver of a rule set must not be its proposer.
+    #[error("four eyes: {staff} proposed this and cannot also approve it")]
+    FourEyesViolation { staff: StaffId },
+    #[error("cannot {command} when {from}")]
+    InvalidTransition {
+        from: &'static str,
+        command: &'static str,
+    },
+}
+
+impl From<ValidationError> for DomainError {
+    fn from(e: ValidationError) -> Self {
+        DomainError::Validation {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
+impl DomainError {
+    pub(crate) fn validation(field: &'static str, reason: impl Into<String>) -> Self {
+        DomainError::Validation {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn conflict(reason: impl Into<String>) -> Self {
+        DomainError::Conflict {
+            reason: reason.into(),
+        }
+    }
+}
