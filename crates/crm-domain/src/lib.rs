@@ -27,6 +27,7 @@
 //! - Money is fixed-point ([`Money`], 1/10000 CNY in an `i64`), never a float.
 
 pub mod account;
+mod any;
 pub mod article;
 pub mod assignment;
 pub mod auth;
@@ -52,6 +53,7 @@ mod proptests;
 #[cfg(test)]
 mod testing;
 
+pub use any::{AnyEvent, PayloadDecoder};
 pub use error::{DomainError, ValidationError};
 pub use ids::StreamId;
 pub use money::{Money, Rate};
