@@ -376,6 +376,16 @@ impl EventStore {
         })
     }
 
+    /// The committed event with this id, if any (commands use it to recognise a retry).
+    pub fn find_event(&self, event_id: uuid::Uuid) -> Result<Option<RecordedEvent>> {
+        match self.inner.index.event(event_id)? {
+            Some(stored) if stored.position <= self.head() => {
+                self.read_position(stored.position).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Reads events matching `filter` from `start` in `direction`, at most `limit`. Category
     /// and event-type filters use their indexes, so sparse matches cost no full scan.
     pub fn read_filtered(

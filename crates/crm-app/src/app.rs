@@ -1,0 +1,713 @@
+//! The command loop: load the aggregate, authorize, decide, append at the expected revision,
+//! retry on a concurrent change, and answer a repeated command id with its first result.
+
+use std::sync::Arc;
+
+use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Scope};
+use crm_domain::ids::{BranchId, CustomerId, StreamId};
+use crm_domain::{
+    account, article, branch, campaign, customer, interaction, market, opportunity, product,
+    region, rules, staff, ticket, Aggregate, DomainError, DomainEvent,
+};
+use crm_eventstore::{
+    codec, Direction, EventMetadata, EventStore, ExpectedRevision, NewEvent, RecordedEvent,
+    StoreError, StreamName, StreamStart,
+};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::command::{acting_staff, AppCommand, CommandEnvelope, CommandOutcome, CommittedEvent};
+use crate::directory::Directory;
+use crate::error::AppError;
+
+/// How many times a command is re-decided after another writer changed its stream.
+pub const RETRIES_MAX: u32 = 8;
+/// Events read per page when loading an aggregate.
+const LOAD_PAGE: usize = 10_000;
+
+/// Handles commands against one event store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct App {
+    store: EventStore,
+    directory: Arc<Mutex<Directory>>,
+}
+
+impl App {
+    /// Builds the command side over `store`, catching its lookup tables up with the log.
+    pub fn new(store: EventStore) -> Result<App, AppError> {
+        let mut directory = Directory::new(&store);
+        directory.sync()?;
+        Ok(App {
+            store,
+            directory: Arc::new(Mutex::new(directory)),
+        })
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// Handles one command. See [`CommandOutcome`].
+    pub async fn execute(&self, envelope: CommandEnvelope) -> Result<CommandOutcome, AppError> {
+        for staff in acting_staff(&envelope.command) {
+            if staff != envelope.actor.staff_id {
+                return Err(DomainError::Validation {
+                    field: "by",
+                    reason: format!(
+                        "names staff {staff}, but the command is sent by {}",
+                        envelope.actor.staff_id
+                    ),
+                }
+                .into());
+            }
+        }
+        let env = &envelope;
+        let actor = envelope.actor;
+        let org = self.org().await?;
+        match envelope.command.clone() {
+            AppCommand::Customer { customer, command } => {
+                self.customer(env, customer, command, &org).await
+            }
+            AppCommand::MergeCustomers { survivor, merged } => {
+                self.merge(env, survivor, merged, &org).await
+            }
+            AppCommand::Account { account, command } => {
+                self.run::<account::Account>(
+                    env,
+                    &account,
+                    command,
+                    |_| Ok(Action::ImportBackOffice),
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Market {
+                trade_date,
+                command,
+            } => {
+                self.run::<market::MarketDay>(
+                    env,
+                    &trade_date,
+                    command,
+                    |_| Ok(Action::ImportBackOffice),
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Ticket { ticket, command } => {
+                let open_branch = match &command {
+                    ticket::Command::Open { branch, .. } => Some(*branch),
+                    _ => None,
+                };
+                self.run::<ticket::Ticket>(
+                    env,
+                    &ticket,
+                    command,
+                    |s| {
+                        Ok(Action::HandleTicket {
+                            branch: open_branch.unwrap_or(s.branch),
+                        })
+                    },
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Region { region, command } => {
+                self.run::<region::Region>(
+                    env,
+                    &region,
+                    command,
+                    |_| {
+                        Ok(Action::ManageOrganisation {
+                            region: Some(region),
+                            branch: None,
+                        })
+                    },
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Branch { branch, command } => {
+                let opening_region = match &command {
+                    branch::Command::Open { region_id, .. } => Some(*region_id),
+                    _ => None,
+                };
+                self.run::<branch::Branch>(
+                    env,
+                    &branch,
+                    command,
+                    |s| {
+                        Ok(match opening_region {
+                            Some(region) => Action::ManageOrganisation {
+                                region: Some(region),
+                                branch: None,
+                            },
+                            None => Action::ManageOrganisation {
+                                region: s.region,
+                                branch: Some(branch),
+                            },
+                        })
+                    },
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Staff { staff, command } => {
+                let joining_scope = match &command {
+                    staff::Command::Join { scope, .. } => Some(*scope),
+                    _ => None,
+                };
+                self.run::<staff::Staff>(
+                    env,
+                    &staff,
+                    command,
+                    |s| {
+                        let scope = joining_scope.or(s.scope);
+                        Ok(Action::ManageStaff {
+                            branch: scope.and_then(branch_of),
+                        })
+                    },
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Interaction {
+                interaction,
+                command,
+            } => {
+                let customer = match &command {
+                    interaction::Command::RecordContact { customer_id, .. }
+                    | interaction::Command::RecordCareContact { customer_id, .. }
+                    | interaction::Command::PlanVisit { customer_id, .. } => Some(*customer_id),
+                    _ => {
+                        self.load::<interaction::Interaction>(&stream_of::<
+                            interaction::Interaction,
+                        >(
+                            &interaction
+                        )?)?
+                        .0
+                        .customer_id
+                    }
+                };
+                let target = self.customer_target(customer)?;
+                self.run::<interaction::Interaction>(
+                    env,
+                    &interaction,
+                    command,
+                    |_| Ok(Action::RecordInteraction(target)),
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Opportunity {
+                opportunity,
+                command,
+            } => {
+                let (customer, owner) = match &command {
+                    opportunity::Command::CreateLead {
+                        customer_id, owner, ..
+                    } => (Some(*customer_id), Some(*owner)),
+                    _ => {
+                        let (s, _) = self.load::<opportunity::Opportunity>(&stream_of::<
+                            opportunity::Opportunity,
+                        >(
+                            &opportunity
+                        )?)?;
+                        (s.customer_id, s.owner)
+                    }
+                };
+                let target = self.customer_target(customer)?;
+                let owner = owner.unwrap_or(actor.staff_id);
+                self.run::<opportunity::Opportunity>(
+                    env,
+                    &opportunity,
+                    command,
+                    |_| {
+                        Ok(Action::ManageOpportunity {
+                            owner,
+                            branch: target.branch,
+                        })
+                    },
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Campaign { campaign, command } => {
+                let planned_branch = match &command {
+                    campaign::Command::Plan { branch, .. } => *branch,
+                    _ => None,
+                };
+                self.run::<campaign::Campaign>(
+                    env,
+                    &campaign,
+                    command,
+                    |_| {
+                        Ok(Action::ManageCampaign {
+                            branch: planned_branch,
+                        })
+                    },
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Product { product, command } => {
+                self.run::<product::Product>(
+                    env,
+                    &product,
+                    command,
+                    |_| Ok(Action::ManageProducts),
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Article { article, command } => {
+                let branch = match &command {
+                    article::Command::Publish { audience, .. } => *audience,
+                    _ => None,
+                };
+                self.run::<article::Article>(
+                    env,
+                    &article,
+                    command,
+                    |_| Ok(Action::PublishContent { branch }),
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Rules { rule_set, command } => {
+                let action = match &command {
+                    rules::Command::Propose { .. } => Action::ProposeRules,
+                    _ => Action::ApproveRules,
+                };
+                self.run::<rules::RuleSet>(
+                    env,
+                    &rule_set,
+                    command,
+                    move |_| Ok(action.clone()),
+                    &org,
+                )
+                .await
+            }
+        }
+    }
+
+    /// The organisation tree as of now.
+    async fn org(&self) -> Result<OrgTree, AppError> {
+        let mut directory = self.directory.lock().await;
+        directory.sync()?;
+        Ok(directory.org().clone())
+    }
+
+    async fn customer(
+        &self,
+        env: &CommandEnvelope,
+        id: CustomerId,
+        mut command: customer::Command,
+        org: &OrgTree,
+    ) -> Result<CommandOutcome, AppError> {
+        let actor = env.actor;
+        if let customer::Command::ApproveTransfer { approver, .. }
+        | customer::Command::RejectTransfer { approver, .. } = &command
+        {
+            if *approver != actor {
+                return Err(validation("approver", "must be the sender of the command"));
+            }
+        }
+        // Identity resolution must see every registration before it, so registrations and
+        // profile changes run one at a time, under the directory's lock, caught up to the log.
+        let identity_change = matches!(
+            command,
+            customer::Command::Register { .. } | customer::Command::UpdateProfile { .. }
+        );
+        let mut guard = None;
+        if identity_change {
+            let mut directory = self.directory.lock().await;
+            directory.sync()?;
+            match &mut command {
+                customer::Command::Register {
+                    customer_id,
+                    profile,
+                    existing_customer_with_same_document,
+                    ..
+                } => {
+                    if *customer_id != id {
+                        return Err(validation(
+                            "customerId",
+                            "differs from the command's target customer",
+                        ));
+                    }
+                    *existing_customer_with_same_document =
+                        directory.customer_with_document(&profile.document);
+                }
+                customer::Command::UpdateProfile {
+                    profile,
+                    existing_customer_with_same_document,
+                    ..
+                } => {
+                    *existing_customer_with_same_document = directory
+                        .customer_with_document(&profile.document)
+                        .filter(|other| *other != id);
+                }
+                _ => {}
+            }
+            guard = Some(directory);
+        }
+        let kind = match &command {
+            customer::Command::Register { .. } => CustomerAction::Register,
+            customer::Command::Assign { to, .. }
+            | customer::Command::Reassign { to, .. }
+            | customer::Command::RequestTransfer { to, .. } => CustomerAction::Assign {
+                to_branch: to.branch,
+            },
+            customer::Command::ApproveTransfer { .. }
+            | customer::Command::RejectTransfer { .. } => CustomerAction::DecideTransfer,
+            customer::Command::MergeInto { .. } | customer::Command::AbsorbMerged { .. } => {
+                return Err(validation(
+                    "command",
+                    "merges are sent as MergeCustomers, which records both halves",
+                ));
+            }
+            _ => CustomerAction::Update,
+        };
+        let outcome = self
+            .run::<customer::Customer>(
+                env,
+                &id,
+                command,
+                |state| {
+                    let target = target_of(state);
+                    Ok(match kind {
+                        CustomerAction::Register => Action::RegisterCustomer {
+                            branch: home_branch(&actor),
+                        },
+                        CustomerAction::Update => Action::UpdateCustomer(target),
+                        CustomerAction::Assign { to_branch } => Action::AssignCustomer {
+                            customer: target,
+                            to_branch,
+                        },
+                        CustomerAction::DecideTransfer => match &state.pending_transfer {
+                            Some(request) => Action::ApproveTransfer {
+                                to_branch: request.to.branch,
+                            },
+                            None => {
+                                return Err(DomainError::NotFound {
+                                    entity: "pending transfer",
+                                }
+                                .into())
+                            }
+                        },
+                    })
+                },
+                org,
+            )
+            .await;
+        if let Some(mut directory) = guard {
+            directory.sync()?;
+        }
+        outcome
+    }
+
+    async fn merge(
+        &self,
+        env: &CommandEnvelope,
+        survivor: CustomerId,
+        merged: CustomerId,
+        org: &OrgTree,
+    ) -> Result<CommandOutcome, AppError> {
+        let survivor_stream = stream_of::<customer::Customer>(&survivor)?;
+        let merged_stream = stream_of::<customer::Customer>(&merged)?;
+        // A retried merge: both halves already recorded under this command id.
+        if let Some(done) = self.already_handled(env, &survivor_stream)? {
+            return Ok(done);
+        }
+        let (survivor_state, _) = self.load::<customer::Customer>(&survivor_stream)?;
+        let (merged_state, _) = self.load::<customer::Customer>(&merged_stream)?;
+        let action = Action::MergeCustomers {
+            survivor: target_of(&survivor_state),
+            merged: target_of(&merged_state),
+        };
+        authorize(&env.actor, &action, org)?;
+        let first = match self.already_handled(env, &merged_stream)? {
+            // The duplicate was merged but the survivor not yet updated (a crash in between):
+            // finish the merge from the recorded half.
+            Some(done) => done,
+            None => {
+                let (_, merge_into) =
+                    customer::plan_merge(&survivor_state, &merged_state, env.occurred_at)?;
+                self.run::<customer::Customer>(
+                    env,
+                    &merged,
+                    merge_into,
+                    |_| Ok(action.clone()),
+                    org,
+                )
+                .await?
+            }
+        };
+        // Plan the survivor's half from the merged customer as it is now.
+        let (merged_now, _) = self.load::<customer::Customer>(&merged_stream)?;
+        let accounts = merged_now
+            .accounts
+            .iter()
+            .filter(|(_, a)| a.is_open())
+            .map(|(id, a)| (*id, a.clone()))
+            .collect();
+        let absorb = customer::Command::AbsorbMerged {
+            merged,
+            accounts,
+            now: env.occurred_at,
+        };
+        let second = self
+            .run::<customer::Customer>(env, &survivor, absorb, |_| Ok(action.clone()), org)
+            .await?;
+        self.directory.lock().await.sync()?;
+        let mut events = first.events;
+        events.extend(second.events);
+        Ok(CommandOutcome {
+            position: second.position.max(first.position),
+            events,
+            already_handled: false,
+        })
+    }
+
+    fn customer_target(&self, customer: Option<CustomerId>) -> Result<CustomerTarget, AppError> {
+        match customer {
+            None => Ok(CustomerTarget::default()),
+            Some(id) => {
+                let (state, _) =
+                    self.load::<customer::Customer>(&stream_of::<customer::Customer>(&id)?)?;
+                if state.id.is_none() {
+                    return Err(DomainError::NotFound { entity: "customer" }.into());
+                }
+                Ok(target_of(&state))
+            }
+        }
+    }
+
+    /// Folds a stream into its aggregate's state; also returns the stream's revision.
+    pub fn load<A: Aggregate>(
+        &self,
+        stream: &StreamName,
+    ) -> Result<(A::State, Option<u64>), AppError> {
+        let mut state = A::State::default();
+        let mut revision = None;
+        let mut from = 0u64;
+        loop {
+            let page = self.store.read_stream(
+                stream,
+                StreamStart::Revision(from),
+                Direction::Forwards,
+                LOAD_PAGE,
+            )?;
+            for recorded in &page {
+                let event = decode_as::<A>(recorded)?;
+                state = A::evolve(state, &event);
+                revision = Some(recorded.revision);
+            }
+            match page.last() {
+                Some(last) if page.len() == LOAD_PAGE => from = last.revision + 1,
+                _ => return Ok((state, revision)),
+            }
+        }
+    }
+
+    /// The first result of this command on `stream`, if the command id was handled before.
+    fn already_handled(
+        &self,
+        env: &CommandEnvelope,
+        stream: &StreamName,
+    ) -> Result<Option<CommandOutcome>, AppError> {
+        let Some(first) = self.store.find_event(event_id(env.command_id, stream, 0))? else {
+            return Ok(None);
+        };
+        let mut events = Vec::new();
+        let later = self.store.read_stream(
+            stream,
+            StreamStart::Revision(first.revision),
+            Direction::Forwards,
+            LOAD_PAGE,
+        )?;
+        for e in later
+            .iter()
+            .take_while(|e| e.metadata.command_id == Some(env.command_id))
+        {
+            events.push(committed(e));
+        }
+        let position = events.last().map_or(first.position.0, |e| e.position);
+        Ok(Some(CommandOutcome {
+            position,
+            events,
+            already_handled: true,
+        }))
+    }
+
+    async fn run<A: Aggregate>(
+        &self,
+        env: &CommandEnvelope,
+        id: &impl StreamId,
+        command: A::Command,
+        action: impl Fn(&A::State) -> Result<Action, AppError>,
+        org: &OrgTree,
+    ) -> Result<CommandOutcome, AppError>
+    where
+        A::Command: Clone,
+    {
+        let stream = stream_of::<A>(id)?;
+        if let Some(done) = self.already_handled(env, &stream)? {
+            return Ok(done);
+        }
+        let actor = &env.actor;
+        for _ in 0..RETRIES_MAX {
+            let (state, revision) = self.load::<A>(&stream)?;
+            authorize(actor, &action(&state)?, org)?;
+            let decided = A::decide(&state, command.clone())?;
+            if decided.is_empty() {
+                return Ok(CommandOutcome {
+                    position: self.store.head().0,
+                    events: vec![],
+                    already_handled: false,
+                });
+            }
+            let metadata = EventMetadata {
+                actor: format!("staff-{}", env.actor.staff_id),
+                occurred_at: env.occurred_at,
+                correlation_id: Some(env.correlation_id.unwrap_or(env.command_id)),
+                causation_id: env.causation_id,
+                command_id: Some(env.command_id),
+            };
+            let events = decided
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    crm_projections::codec::encode(
+                        e,
+                        event_id(env.command_id, &stream, i as u32),
+                        metadata.clone(),
+                    )
+                })
+                .collect::<Result<Vec<NewEvent>, _>>()?;
+            let expected = revision.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+            match self.store.append(&stream, expected, events).await {
+                Ok(result) => {
+                    let first_revision = result.stream_revision + 1 - decided.len() as u64;
+                    let events = decided
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| CommittedEvent {
+                            stream: stream.to_string(),
+                            event_type: e.event_type().to_string(),
+                            position: result.first_position.0 + i as u64,
+                            revision: first_revision + i as u64,
+                        })
+                        .collect();
+                    return Ok(CommandOutcome {
+                        position: result.last_position.0,
+                        events,
+                        already_handled: result.already_stored,
+                    });
+                }
+                Err(StoreError::WrongExpectedRevision { .. }) => {
+                    tracing::debug!(%stream, "stream changed while deciding; deciding again");
+                }
+                Err(StoreError::EventIdConflict { .. } | StoreError::PartiallyStored { .. }) => {
+                    return Err(AppError::CommandIdReused {
+                        command_id: env.command_id,
+                        stream: stream.to_string(),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AppError::Contention {
+            stream: stream.to_string(),
+            attempts: RETRIES_MAX,
+        })
+    }
+}
+
+fn committed(e: &RecordedEvent) -> CommittedEvent {
+    CommittedEvent {
+        stream: e.stream.clone(),
+        event_type: e.event_type.clone(),
+        position: e.position.0,
+        revision: e.revision,
+    }
+}
+
+fn validation(field: &'static str, reason: &str) -> AppError {
+    DomainError::Validation {
+        field,
+        reason: reason.into(),
+    }
+    .into()
+}
+
+/// The stream of aggregate `A`'s instance `id`.
+pub fn stream_of<A: Aggregate>(id: &impl StreamId) -> Result<StreamName, AppError> {
+    Ok(StreamName::parse(crm_domain::stream_name(A::CATEGORY, id))?)
+}
+
+/// Event ids follow from the command id, so a retried command writes the same ids and the
+/// store recognises the retry.
+pub fn event_id(command_id: Uuid, stream: &StreamName, index: u32) -> Uuid {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(command_id.as_bytes());
+    hasher.update(stream.as_str().as_bytes());
+    hasher.update(&index.to_le_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+fn decode_as<A: Aggregate>(recorded: &RecordedEvent) -> Result<A::Event, AppError> {
+    let event: A::Event = codec::decode(&recorded.payload).map_err(|source| {
+        crm_projections::codec::DecodeError::Payload {
+            position: recorded.position.0,
+            event_type: recorded.event_type.clone(),
+            schema_version: recorded.schema_version,
+            source,
+        }
+    })?;
+    if event.event_type() != recorded.event_type {
+        return Err(crm_projections::codec::DecodeError::TypeMismatch {
+            position: recorded.position.0,
+            stored: recorded.event_type.clone(),
+            decoded: event.event_type().to_string(),
+        }
+        .into());
+    }
+    Ok(event)
+}
+
+fn target_of(state: &customer::State) -> CustomerTarget {
+    match &state.assignment {
+        Some(a) => CustomerTarget {
+            branch: Some(a.branch),
+            manager: a.manager,
+            team: a.team,
+        },
+        None => CustomerTarget::default(),
+    }
+}
+
+fn branch_of(scope: Scope) -> Option<BranchId> {
+    match scope {
+        Scope::Branch { branch } | Scope::Book { branch, .. } => Some(branch),
+        Scope::Company | Scope::Region { .. } => None,
+    }
+}
+
+/// The branch a new customer registered by `actor` belongs to: the actor's own. HQ may
+/// register anywhere; the placeholder branch only reaches `authorize` for HQ, which allows it.
+fn home_branch(actor: &Actor) -> BranchId {
+    branch_of(actor.scope).unwrap_or_else(|| BranchId::from(Uuid::nil()))
+}
+
+/// What a customer command asks permission for, known before the state is loaded.
+#[derive(Debug, Clone, Copy)]
+enum CustomerAction {
+    Register,
+    Update,
+    Assign { to_branch: BranchId },
+    DecideTransfer,
+}

@@ -1,0 +1,109 @@
+//! The command side's own lookup tables: which customer holds an identity document, and which
+//! region each branch belongs to. Commands need them to be exact at the moment of deciding
+//! (a duplicate identity must be refused even if it was registered a millisecond ago), so the
+//! app keeps them itself, caught up from the log before each use, rather than asking a read
+//! model that may lag.
+
+use std::collections::HashMap;
+
+use crm_domain::auth::OrgTree;
+use crm_domain::ids::CustomerId;
+use crm_domain::values::IdDocument;
+use crm_domain::{branch, customer, AnyEvent};
+use crm_eventstore::{EventStore, Filter, Position, Subscription};
+
+use crate::error::AppError;
+
+/// Events read per catch-up step.
+const SYNC_BATCH: usize = 4096;
+
+#[derive(Debug)]
+pub(crate) struct Directory {
+    documents: HashMap<IdDocument, CustomerId>,
+    document_of: HashMap<CustomerId, IdDocument>,
+    org: OrgTree,
+    customers: Subscription,
+    branches: Subscription,
+}
+
+impl Directory {
+    pub fn new(store: &EventStore) -> Directory {
+        Directory {
+            documents: HashMap::new(),
+            document_of: HashMap::new(),
+            org: OrgTree::default(),
+            customers: store.subscribe(Position(0), Filter::Category("customer".into())),
+            branches: store.subscribe(Position(0), Filter::Category("branch".into())),
+        }
+    }
+
+    /// Reads everything committed since the last call.
+    pub fn sync(&mut self) -> Result<(), AppError> {
+        loop {
+            let mut batch = self.customers.try_next_batch(SYNC_BATCH)?;
+            batch.extend(self.branches.try_next_batch(SYNC_BATCH)?);
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for recorded in &batch {
+                let event = crm_projections::codec::decode(recorded)?;
+                self.apply(&event);
+            }
+        }
+    }
+
+    fn apply(&mut self, event: &AnyEvent) {
+        match event {
+            AnyEvent::Customer(customer::Event::CustomerRegistered {
+                customer_id,
+                profile,
+                ..
+            })
+            | AnyEvent::Customer(customer::Event::ProfileUpdated {
+                customer_id,
+                profile,
+                ..
+            }) => {
+                if let Some(old) = self
+                    .document_of
+                    .insert(*customer_id, profile.document.clone())
+                {
+                    if self.documents.get(&old) == Some(customer_id) {
+                        self.documents.remove(&old);
+                    }
+                }
+                self.documents
+                    .insert(profile.document.clone(), *customer_id);
+            }
+            AnyEvent::Customer(customer::Event::CustomerMergedInto {
+                customer_id,
+                survivor,
+                ..
+            }) => {
+                // The duplicate's document now identifies the survivor.
+                if let Some(doc) = self.document_of.remove(customer_id) {
+                    self.documents.insert(doc, *survivor);
+                }
+            }
+            AnyEvent::Branch(branch::Event::BranchOpened {
+                branch_id,
+                region_id,
+                ..
+            }) => {
+                self.org.branch_regions.insert(*branch_id, *region_id);
+            }
+            AnyEvent::Branch(branch::Event::BranchMovedToRegion { branch_id, to, .. }) => {
+                self.org.branch_regions.insert(*branch_id, *to);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn customer_with_document(&self, document: &IdDocument) -> Option<CustomerId> {
+        self.documents.get(document).copied()
+    }
+
+    pub fn org(&self) -> &OrgTree {
+        &self.org
+    }
+}

@@ -1,0 +1,18 @@
+//! Command handling: the write side's IO shell around the pure domain.
+//!
+//! For each command: load the aggregate's stream and fold it (`evolve`), authorize the actor
+//! for what the command does to that state, `decide`, and append the events at the revision
+//! that was loaded. A concurrent writer makes the append fail cleanly; the command is then
+//! decided again on the new state, a bounded number of times. Event ids are derived from the
+//! command id, so a command sent twice writes once and answers twice with the same result.
+//!
+//! Boundary: knows the domain, the store and the projections' codec; knows nothing of HTTP.
+
+mod app;
+mod command;
+mod directory;
+mod error;
+
+pub use app::{event_id, stream_of, App, RETRIES_MAX};
+pub use command::{AppCommand, CommandEnvelope, CommandOutcome, CommittedEvent};
+pub use error::AppError;

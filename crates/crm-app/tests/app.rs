@@ -1,0 +1,592 @@
+//! Command handling through `crm-app` on a real store: authorization by role and scope,
+//! identity resolution, idempotency by command id, retries under contention, merges.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+use crm_app::{App, AppCommand, AppError, CommandEnvelope};
+use crm_domain::auth::{Actor, Right, Role, Scope};
+use crm_domain::customer::{self, Assignment, CustomerKind, Profile};
+use crm_domain::ids::{BranchId, CustomerId, ProductId, RegionId, StaffId};
+use crm_domain::risk::{ProductRisk, RiskTolerance};
+use crm_domain::values::{Channel, IdDocument, OrgName, Phone, ResidentIdNumber, ShortText};
+use crm_domain::{branch, region, DomainError, Money};
+use crm_eventstore::{EventStore, StoreConfig};
+use time::macros::{date, datetime};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+const NOW: OffsetDateTime = datetime!(2024-03-01 10:00 +8);
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+fn staff(n: u128) -> StaffId {
+    StaffId::from(id(0x5_0000 + n))
+}
+fn branch_id(n: u128) -> BranchId {
+    BranchId::from(id(0xB_0000 + n))
+}
+fn region_id(n: u128) -> RegionId {
+    RegionId::from(id(0xA_0000 + n))
+}
+fn customer_id(n: u128) -> CustomerId {
+    CustomerId::from(id(0xC_0000 + n))
+}
+
+fn hq() -> Actor {
+    Actor {
+        staff_id: staff(1),
+        role: Role::Headquarters,
+        scope: Scope::Company,
+    }
+}
+fn branch_manager(b: u128) -> Actor {
+    Actor {
+        staff_id: staff(100 + b),
+        role: Role::BranchManager,
+        scope: Scope::Branch {
+            branch: branch_id(b),
+        },
+    }
+}
+fn customer_manager(n: u128, b: u128) -> Actor {
+    Actor {
+        staff_id: staff(1000 + n),
+        role: Role::CustomerManager,
+        scope: Scope::Book {
+            branch: branch_id(b),
+            team: None,
+        },
+    }
+}
+fn auditor() -> Actor {
+    Actor {
+        staff_id: staff(7),
+        role: Role::Auditor,
+        scope: Scope::Company,
+    }
+}
+
+/// A valid PRC resident ID number (GB 11643) for sequence `n`.
+fn resident_id(n: u32) -> ResidentIdNumber {
+    let base = format!("11010519491231{:03}", n % 1000);
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = base
+        .bytes()
+        .zip(weights)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    ResidentIdNumber::parse(&format!("{base}{check}")).unwrap()
+}
+
+fn profile(n: u32) -> Profile {
+    Profile {
+        name: OrgName::parse("张三").unwrap(),
+        document: IdDocument::ResidentId {
+            number: resident_id(n),
+        },
+        phone: Phone::parse("13812345678").ok(),
+        address: None,
+        region: None,
+        birthday: Some(date!(1949 - 12 - 31)),
+        occupation: None,
+        source_channel: Channel::Counter,
+    }
+}
+
+fn envelope(actor: Actor, command: AppCommand) -> CommandEnvelope {
+    CommandEnvelope {
+        command_id: Uuid::now_v7(),
+        actor,
+        correlation_id: None,
+        causation_id: None,
+        occurred_at: NOW,
+        command,
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    app: App,
+}
+
+impl World {
+    /// A store with one region, branches 1 and 2, and customer `c` = 1 registered by HQ and
+    /// assigned to customer manager 1 in branch 1.
+    async fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+        let app = App::new(store).unwrap();
+        let w = World { _dir: dir, app };
+        w.ok(
+            hq(),
+            AppCommand::Region {
+                region: region_id(1),
+                command: region::Command::Establish {
+                    region_id: region_id(1),
+                    name: OrgName::parse("华东").unwrap(),
+                    now: NOW,
+                },
+            },
+        )
+        .await;
+        for b in [1, 2] {
+            w.ok(
+                hq(),
+                AppCommand::Branch {
+                    branch: branch_id(b),
+                    command: branch::Command::Open {
+                        branch_id: branch_id(b),
+                        region_id: region_id(1),
+                        name: OrgName::parse(&format!("营业部{b}")).unwrap(),
+                        kind: branch::BranchKind::BrokerageBranch,
+                        now: NOW,
+                    },
+                },
+            )
+            .await;
+        }
+        w.register(hq(), 1).await.unwrap();
+        w.ok(
+            hq(),
+            assign(
+                1,
+                Assignment {
+                    branch: branch_id(1),
+                    manager: Some(customer_manager(1, 1).staff_id),
+                    team: None,
+                },
+                staff(1),
+            ),
+        )
+        .await;
+        w
+    }
+
+    async fn run(
+        &self,
+        actor: Actor,
+        command: AppCommand,
+    ) -> Result<crm_app::CommandOutcome, AppError> {
+        self.app.execute(envelope(actor, command)).await
+    }
+
+    async fn ok(&self, actor: Actor, command: AppCommand) -> crm_app::CommandOutcome {
+        match self.run(actor, command).await {
+            Ok(o) => o,
+            Err(e) => panic!("command refused: {e}"),
+        }
+    }
+
+    async fn register(&self, actor: Actor, n: u32) -> Result<crm_app::CommandOutcome, AppError> {
+        self.run(
+            actor,
+            AppCommand::Customer {
+                customer: customer_id(u128::from(n)),
+                command: customer::Command::Register {
+                    customer_id: customer_id(u128::from(n)),
+                    kind: CustomerKind::Individual,
+                    profile: profile(n),
+                    as_prospect: false,
+                    existing_customer_with_same_document: None,
+                    now: NOW,
+                },
+            },
+        )
+        .await
+    }
+
+    fn customer(&self, n: u128) -> customer::State {
+        let stream = crm_app::stream_of::<customer::Customer>(&customer_id(n)).unwrap();
+        self.app.load::<customer::Customer>(&stream).unwrap().0
+    }
+}
+
+fn assign(n: u128, to: Assignment, by: StaffId) -> AppCommand {
+    AppCommand::Customer {
+        customer: customer_id(n),
+        command: customer::Command::Assign { to, by, now: NOW },
+    }
+}
+
+fn forbidden(result: Result<crm_app::CommandOutcome, AppError>) -> Right {
+    match result {
+        Err(AppError::Domain(DomainError::Forbidden { missing_right })) => missing_right,
+        other => panic!("expected Forbidden, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_registered_and_assigned_customer_is_in_the_log_with_its_history() {
+    let w = World::new().await;
+    let c = w.customer(1);
+    assert_eq!(c.assignment.map(|a| a.branch), Some(branch_id(1)));
+    assert_eq!(c.assignment_history.len(), 1);
+}
+
+#[tokio::test]
+async fn registering_a_second_customer_with_the_same_id_document_names_the_first() {
+    let w = World::new().await;
+    let duplicate = w
+        .run(
+            hq(),
+            AppCommand::Customer {
+                customer: customer_id(99),
+                command: customer::Command::Register {
+                    customer_id: customer_id(99),
+                    kind: CustomerKind::Individual,
+                    profile: profile(1),
+                    as_prospect: false,
+                    existing_customer_with_same_document: None, // the app fills this in
+                    now: NOW,
+                },
+            },
+        )
+        .await;
+    match duplicate {
+        Err(AppError::Domain(DomainError::DuplicateIdentity { existing })) => {
+            assert_eq!(existing, customer_id(1))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_same_command_id_twice_writes_once_and_answers_twice_alike() {
+    let w = World::new().await;
+    let env = envelope(
+        hq(),
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::MarkKeyCustomer {
+                is_key: true,
+                now: NOW,
+            },
+        },
+    );
+    let first = w.app.execute(env.clone()).await.unwrap();
+    let head = w.app.store().head();
+    let second = w.app.execute(env).await.unwrap();
+    assert_eq!(w.app.store().head(), head, "nothing more was written");
+    assert_eq!(first.events, second.events);
+    assert!(second.already_handled && !first.already_handled);
+}
+
+#[tokio::test]
+async fn a_retried_command_returns_its_first_result_even_after_the_state_moved_on() {
+    let w = World::new().await;
+    let mark = envelope(
+        hq(),
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::MarkKeyCustomer {
+                is_key: true,
+                now: NOW,
+            },
+        },
+    );
+    let first = w.app.execute(mark.clone()).await.unwrap();
+    w.ok(
+        hq(),
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::MarkKeyCustomer {
+                is_key: false,
+                now: NOW,
+            },
+        },
+    )
+    .await;
+    let retry = w.app.execute(mark).await.unwrap();
+    assert!(retry.already_handled);
+    assert_eq!(retry.events, first.events);
+    assert!(
+        !w.customer(1).key_customer,
+        "the retry did not apply the command a second time"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_manager_works_only_on_their_own_book() {
+    let w = World::new().await;
+    let own = w.run(
+        customer_manager(1, 1),
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::MarkKeyCustomer {
+                is_key: true,
+                now: NOW,
+            },
+        },
+    );
+    assert!(own.await.is_ok());
+    let other = w.run(
+        customer_manager(2, 1),
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::MarkKeyCustomer {
+                is_key: false,
+                now: NOW,
+            },
+        },
+    );
+    assert_eq!(forbidden(other.await), Right::WriteCustomer);
+}
+
+#[tokio::test]
+async fn an_auditor_can_write_nothing() {
+    let w = World::new().await;
+    let r = w.run(
+        auditor(),
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::MarkKeyCustomer {
+                is_key: true,
+                now: NOW,
+            },
+        },
+    );
+    assert_eq!(forbidden(r.await), Right::WriteCustomer);
+    assert_eq!(
+        forbidden(w.register(auditor(), 5).await),
+        Right::RegisterCustomer
+    );
+}
+
+#[tokio::test]
+async fn a_command_naming_someone_else_as_the_actor_is_refused() {
+    let w = World::new().await;
+    let r = w
+        .run(
+            branch_manager(1),
+            AppCommand::Customer {
+                customer: customer_id(1),
+                command: customer::Command::Reassign {
+                    to: Assignment {
+                        branch: branch_id(1),
+                        manager: Some(staff(1002)),
+                        team: None,
+                    },
+                    reason: ShortText::parse("rebalancing").unwrap(),
+                    by: staff(1), // HQ's id, not the sender's
+                    now: NOW,
+                },
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(AppError::Domain(DomainError::Validation {
+                field: "by",
+                ..
+            }))
+        ),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_cross_branch_transfer_is_approved_only_by_the_receiving_branch_manager() {
+    let w = World::new().await;
+    let bm1 = branch_manager(1);
+    w.ok(
+        bm1,
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::RequestTransfer {
+                to: Assignment {
+                    branch: branch_id(2),
+                    manager: None,
+                    team: None,
+                },
+                reason: ShortText::parse("customer moved to another city").unwrap(),
+                by: bm1.staff_id,
+                now: NOW,
+            },
+        },
+    )
+    .await;
+    let wrong = w.run(
+        bm1,
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::ApproveTransfer {
+                approver: bm1,
+                now: NOW,
+            },
+        },
+    );
+    assert_eq!(forbidden(wrong.await), Right::ApproveTransfer);
+    let bm2 = branch_manager(2);
+    w.ok(
+        bm2,
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::ApproveTransfer {
+                approver: bm2,
+                now: NOW,
+            },
+        },
+    )
+    .await;
+    assert_eq!(
+        w.customer(1).assignment.map(|a| a.branch),
+        Some(branch_id(2))
+    );
+}
+
+#[tokio::test]
+async fn selling_a_product_above_the_customers_risk_level_is_refused() {
+    let w = World::new().await;
+    let cm = customer_manager(1, 1);
+    w.ok(
+        cm,
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::RecordSuitability {
+                level: RiskTolerance::C3,
+                assessed_on: date!(2024 - 01 - 01),
+                expires_on: date!(2026 - 01 - 01),
+                now: NOW,
+            },
+        },
+    )
+    .await;
+    let sale = w
+        .run(
+            cm,
+            AppCommand::Customer {
+                customer: customer_id(1),
+                command: customer::Command::RecordProductSale {
+                    product_id: ProductId::from(id(0xF)),
+                    product_risk: ProductRisk::R4,
+                    amount: Money::parse("10000").unwrap(),
+                    by: cm.staff_id,
+                    now: NOW,
+                },
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            sale,
+            Err(AppError::Domain(DomainError::SuitabilityViolation { .. }))
+        ),
+        "{sale:?}"
+    );
+}
+
+#[tokio::test]
+async fn merging_records_both_streams_and_the_merged_customer_accepts_nothing_more() {
+    let w = World::new().await;
+    w.register(hq(), 2).await.unwrap();
+    let outcome = w
+        .ok(
+            hq(),
+            AppCommand::MergeCustomers {
+                survivor: customer_id(1),
+                merged: customer_id(2),
+            },
+        )
+        .await;
+    let streams: Vec<_> = outcome.events.iter().map(|e| e.stream.clone()).collect();
+    assert!(streams
+        .iter()
+        .any(|s| s.ends_with(&customer_id(2).to_string())));
+    assert!(streams
+        .iter()
+        .any(|s| s.ends_with(&customer_id(1).to_string())));
+    assert_eq!(w.customer(2).merged_into, Some(customer_id(1)));
+    let after = w.run(
+        hq(),
+        AppCommand::Customer {
+            customer: customer_id(2),
+            command: customer::Command::MarkKeyCustomer {
+                is_key: true,
+                now: NOW,
+            },
+        },
+    );
+    assert!(
+        matches!(after.await, Err(AppError::Domain(DomainError::AlreadyMerged { into })) if into == customer_id(1))
+    );
+    // The merged customer's document now identifies the survivor.
+    match w
+        .run(
+            hq(),
+            AppCommand::Customer {
+                customer: customer_id(3),
+                command: customer::Command::Register {
+                    customer_id: customer_id(3),
+                    kind: CustomerKind::Individual,
+                    profile: profile(2),
+                    as_prospect: false,
+                    existing_customer_with_same_document: None,
+                    now: NOW,
+                },
+            },
+        )
+        .await
+    {
+        Err(AppError::Domain(DomainError::DuplicateIdentity { existing })) => {
+            assert_eq!(existing, customer_id(1))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_actors_racing_to_reassign_one_customer_both_get_a_clean_answer_in_order() {
+    let w = World::new().await;
+    let bm = branch_manager(1);
+    let mut tasks = Vec::new();
+    for n in 0..2u128 {
+        let app = w.app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.execute(envelope(
+                bm,
+                AppCommand::Customer {
+                    customer: customer_id(1),
+                    command: customer::Command::Reassign {
+                        to: Assignment {
+                            branch: branch_id(1),
+                            manager: Some(staff(2000 + n)),
+                            team: None,
+                        },
+                        reason: ShortText::parse("rebalancing").unwrap(),
+                        by: bm.staff_id,
+                        now: NOW,
+                    },
+                },
+            ))
+            .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(AppError::Contention { .. }) => {}
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    assert!(ok >= 1);
+    let c = w.customer(1);
+    // Each winner decided on the state the other left: history is a clean sequence.
+    assert_eq!(c.assignment_history.len(), 1 + ok);
+    let revisions: Vec<_> = w
+        .app
+        .store()
+        .read_stream(
+            &crm_app::stream_of::<customer::Customer>(&customer_id(1)).unwrap(),
+            crm_eventstore::StreamStart::Start,
+            crm_eventstore::Direction::Forwards,
+            100,
+        )
+        .unwrap()
+        .iter()
+        .map(|e| e.revision)
+        .collect();
+    assert_eq!(revisions, (0..revisions.len() as u64).collect::<Vec<_>>());
+}
