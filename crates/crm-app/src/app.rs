@@ -1,6 +1,7 @@
 //! The command loop: load the aggregate, authorize, decide, append at the expected revision,
 //! retry on a concurrent change, and answer a repeated command id with its first result.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Scope};
@@ -30,6 +31,7 @@ const LOAD_PAGE: usize = 10_000;
 pub struct App {
     store: EventStore,
     directory: Arc<Mutex<Directory>>,
+    cache: Arc<StateCache>,
 }
 
 impl App {
@@ -40,6 +42,7 @@ impl App {
         Ok(App {
             store,
             directory: Arc::new(Mutex::new(directory)),
+            cache: Arc::default(),
         })
     }
 
@@ -488,10 +491,16 @@ impl App {
     pub fn load<A: Aggregate>(
         &self,
         stream: &StreamName,
-    ) -> Result<(A::State, Option<u64>), AppError> {
-        let mut state = A::State::default();
-        let mut revision = None;
-        let mut from = 0u64;
+    ) -> Result<(A::State, Option<u64>), AppError>
+    where
+        A::State: Send + Sync + 'static,
+    {
+        // Start from the cached state, if any, and read only what was appended since.
+        let (mut state, mut revision) = self
+            .cache
+            .get::<A::State>(stream.as_str())
+            .unwrap_or_else(|| (A::State::default(), None));
+        let mut from = revision.map_or(0, |r| r + 1);
         loop {
             let page = self.store.read_stream(
                 stream,
@@ -506,7 +515,12 @@ impl App {
             }
             match page.last() {
                 Some(last) if page.len() == LOAD_PAGE => from = last.revision + 1,
-                _ => return Ok((state, revision)),
+                _ => {
+                    if let Some(r) = revision {
+                        self.cache.put(stream.as_str(), state.clone(), r);
+                    }
+                    return Ok((state, revision));
+                }
             }
         }
     }
@@ -551,6 +565,7 @@ impl App {
     ) -> Result<CommandOutcome, AppError>
     where
         A::Command: Clone,
+        A::State: Send + Sync + 'static,
     {
         let stream = stream_of::<A>(id)?;
         if let Some(done) = self.already_handled(env, &stream)? {
@@ -589,6 +604,11 @@ impl App {
             let expected = revision.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
             match self.store.append(&stream, expected, events).await {
                 Ok(result) => {
+                    if !result.already_stored {
+                        let next = decided.iter().fold(state, A::evolve);
+                        self.cache
+                            .put(stream.as_str(), next, result.stream_revision);
+                    }
                     let first_revision = result.stream_revision + 1 - decided.len() as u64;
                     let events = decided
                         .iter()
@@ -622,6 +642,49 @@ impl App {
             stream: stream.to_string(),
             attempts: RETRIES_MAX,
         })
+    }
+}
+
+/// Aggregate states by stream, as of a revision. Loading then reads only newer events. A
+/// cached state is never wrong, only possibly old: it is always followed by a read of the
+/// stream from the next revision.
+#[derive(Default)]
+struct StateCache {
+    states: std::sync::Mutex<std::collections::HashMap<String, (Box<dyn Any + Send + Sync>, u64)>>,
+}
+
+/// Streams whose state is kept; the cache is emptied when it would grow past this.
+const CACHED_STREAMS_MAX: usize = 100_000;
+
+impl std::fmt::Debug for StateCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.states.lock().map(|s| s.len()).unwrap_or(0);
+        f.debug_struct("StateCache").field("streams", &n).finish()
+    }
+}
+
+impl StateCache {
+    fn get<S: Clone + 'static>(&self, stream: &str) -> Option<(S, Option<u64>)> {
+        // A panic elsewhere cannot leave a half-written entry: entries are replaced whole.
+        let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        let (state, revision) = states.get(stream)?;
+        state
+            .downcast_ref::<S>()
+            .map(|s| (s.clone(), Some(*revision)))
+    }
+
+    fn put<S: Send + Sync + 'static>(&self, stream: &str, state: S, revision: u64) {
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        if states.len() >= CACHED_STREAMS_MAX && !states.contains_key(stream) {
+            states.clear();
+        }
+        match states.get(stream) {
+            // Never replace a newer state with an older one (two commands may race here).
+            Some((_, cached)) if *cached > revision => {}
+            _ => {
+                states.insert(stream.to_string(), (Box::new(state), revision));
+            }
+        }
     }
 }
 
