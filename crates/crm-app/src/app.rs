@@ -650,8 +650,11 @@ impl App {
 /// stream from the next revision.
 #[derive(Default)]
 struct StateCache {
-    states: std::sync::Mutex<std::collections::HashMap<String, (Box<dyn Any + Send + Sync>, u64)>>,
+    states: std::sync::Mutex<std::collections::HashMap<String, CachedState>>,
 }
+
+/// A type-erased aggregate state and the stream revision it reflects.
+type CachedState = (Box<dyn Any + Send + Sync>, u64);
 
 /// Streams whose state is kept; the cache is emptied when it would grow past this.
 const CACHED_STREAMS_MAX: usize = 100_000;
