@@ -1,11 +1,14 @@
 //! `crm`: the operator's command line and (as the product grows) the server.
 
+mod backup;
+
+use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use crm_eventstore::{EventStore, StoreConfig};
+use crm_eventstore::{EventStore, StoreConfig, VerifyReport};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,10 +31,26 @@ enum Command {
     ///
     /// Example: crm verify --data-dir /var/lib/crm
     Verify,
-    /// Print the log's head position, head hash and what opening it repaired.
+    /// Print the log's head position and what opening it repaired.
     ///
     /// Example: crm status --data-dir /var/lib/crm
     Status,
+    /// Write the whole log as JSON Lines (every envelope field and hash, in log order).
+    ///
+    /// Example: crm export --data-dir /var/lib/crm log.jsonl
+    Export { file: PathBuf },
+    /// Load an export into an empty store, reproducing positions and the hash chain.
+    ///
+    /// Example: crm import-log --data-dir /var/lib/crm-new log.jsonl
+    ImportLog { file: PathBuf },
+    /// Copy the log into an empty directory and verify the copy. Works while a server runs.
+    ///
+    /// Example: crm backup --data-dir /var/lib/crm /backups/crm-2024-03-01
+    Backup { dir: PathBuf },
+    /// Restore a backup into a data directory that holds no log yet, and verify it.
+    ///
+    /// Example: crm restore --data-dir /var/lib/crm /backups/crm-2024-03-01
+    Restore { dir: PathBuf },
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -46,7 +65,18 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -55,35 +85,45 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let store = EventStore::open(&cli.data_dir, StoreConfig::default())
-        .with_context(|| format!("opening the store in {}", cli.data_dir.display()))?;
-    match cli.command {
+fn open(cli: &Cli) -> anyhow::Result<EventStore> {
+    EventStore::open(&cli.data_dir, StoreConfig::default())
+        .with_context(|| format!("opening the store in {}", cli.data_dir.display()))
+}
+
+/// Prints a verification report; true when it found nothing.
+fn print_verify(report: &VerifyReport) -> bool {
+    println!(
+        "{} records in {} segments, head position {}, head hash {}",
+        report.records,
+        report.segments,
+        report.last_position,
+        hex(&report.head_hash)
+    );
+    for f in &report.findings {
+        println!(
+            "FINDING {:?} at position {} (segment {}, byte {}): {}",
+            f.kind, f.position, f.segment, f.offset, f.detail
+        );
+    }
+    if report.findings_not_listed > 0 {
+        println!("... and {} more findings", report.findings_not_listed);
+    }
+    report.is_ok()
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
         Command::Verify => {
+            let store = open(&cli)?;
             let report = store.verify().context("walking the log")?;
-            println!(
-                "{} records in {} segments, head position {}, head hash {}",
-                report.records,
-                report.segments,
-                report.last_position,
-                hex(&report.head_hash)
-            );
-            for f in &report.findings {
-                println!(
-                    "FINDING {:?} at position {} (segment {}, byte {}): {}",
-                    f.kind, f.position, f.segment, f.offset, f.detail
-                );
-            }
-            if report.findings_not_listed > 0 {
-                println!("... and {} more findings", report.findings_not_listed);
-            }
-            Ok(if report.is_ok() {
+            Ok(if print_verify(&report) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
         }
         Command::Status => {
+            let store = open(&cli)?;
             let report = store.recovery_report();
             println!("head position: {}", store.head());
             println!("index rebuilt on open: {}", report.index_rebuilt);
@@ -96,5 +136,63 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Export { file } => {
+            let store = open(&cli)?;
+            let out = std::fs::File::create(file)
+                .with_context(|| format!("creating {}", file.display()))?;
+            let n = store
+                .export_jsonl(BufWriter::new(out))
+                .context("exporting")?;
+            println!("exported {n} records to {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ImportLog { file } => {
+            let store = open(&cli)?;
+            let input =
+                std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+            let n = store
+                .import_jsonl(BufReader::new(input))
+                .await
+                .context("importing")?;
+            store.close().await.context("closing the store")?;
+            println!("imported {n} records; head position {}", store.head());
+            let report = store.verify().context("verifying")?;
+            Ok(if print_verify(&report) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Backup { dir } => {
+            let report = backup::backup(&cli.data_dir, dir)?;
+            print_copy("backed up", &report, dir);
+            Ok(if report.verify.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Restore { dir } => {
+            let report = backup::restore(dir, &cli.data_dir)?;
+            print_copy("restored", &report, &cli.data_dir);
+            Ok(if report.verify.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
     }
+}
+
+fn print_copy(what: &str, report: &backup::CopyReport, to: &std::path::Path) {
+    println!(
+        "{what} {} segments ({} bytes) into {}",
+        report.segments,
+        report.bytes,
+        to.display()
+    );
+    if report.torn_tail_cut {
+        println!("a record being written during the copy was cut off (it was not yet in the log)");
+    }
+    print_verify(&report.verify);
 }

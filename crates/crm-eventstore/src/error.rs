@@ -48,6 +48,9 @@ pub enum StoreError {
         reason: String,
     },
 
+    #[error("imported record at position {position} cannot be reproduced: {reason}")]
+    ImportMismatch { position: Position, reason: String },
+
     #[error("upcasting {event_type} v{schema_version} at position {position} failed: {reason}")]
     Upcast {
         position: Position,

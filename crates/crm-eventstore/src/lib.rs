@@ -13,6 +13,7 @@
 
 pub mod codec;
 mod error;
+mod export;
 mod index;
 mod log;
 mod recovery;
@@ -25,6 +26,7 @@ mod verify;
 mod writer;
 
 pub use error::{Result, StoreError};
+pub use export::ExportedRecord;
 pub use recovery::{RecoveryReport, TornTail};
 pub use store::{index_dir, log_dir, EventStore, StoreConfig};
 pub use subscription::Subscription;

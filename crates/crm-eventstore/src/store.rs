@@ -196,6 +196,7 @@ impl EventStore {
             stream: stream.clone(),
             expected,
             events,
+            preserved: None,
             reply,
         };
         self.inner
@@ -336,6 +337,17 @@ impl EventStore {
         limit: usize,
         mut f: impl FnMut(RecordedEvent) -> Result<()>,
     ) -> Result<()> {
+        self.scan_raw(from, to, limit, |e| f(self.upcast(e)?))
+    }
+
+    /// Like `scan_forwards`, but events exactly as stored (no upcasting): for export.
+    pub(crate) fn scan_raw(
+        &self,
+        from: Position,
+        to: Position,
+        limit: usize,
+        f: impl FnMut(RecordedEvent) -> Result<()>,
+    ) -> Result<()> {
         if from > to || limit == 0 {
             return Ok(());
         }
@@ -344,7 +356,15 @@ impl EventStore {
         let skip = from.0 - run_first.0;
         self.inner
             .log
-            .read_sequential(run_first, loc, skip, count, |e| f(self.upcast(e)?))
+            .read_sequential(run_first, loc, skip, count, f)
+    }
+
+    pub(crate) async fn send(&self, request: Request) -> Result<()> {
+        self.inner
+            .sender
+            .send(request)
+            .await
+            .map_err(|_| StoreError::Closed)
     }
 
     fn locate(&self, position: Position) -> Result<(Position, crate::index::Locator)> {

@@ -43,6 +43,9 @@ pub(crate) enum Request {
         stream: StreamName,
         expected: ExpectedRevision,
         events: Vec<NewEvent>,
+        /// For `import_log`: the position, recorded-at and hash each event had in the log it
+        /// was exported from. The writer reproduces them exactly or refuses.
+        preserved: Option<Vec<Preserved>>,
         reply: oneshot::Sender<Result<AppendResult>>,
     },
     Shutdown {
@@ -150,6 +153,21 @@ enum Outcome {
 }
 
 type Reply = oneshot::Sender<Result<AppendResult>>;
+type Append = (
+    StreamName,
+    ExpectedRevision,
+    Vec<NewEvent>,
+    Option<Vec<Preserved>>,
+    Reply,
+);
+
+/// What an imported record must come out as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Preserved {
+    pub position: Position,
+    pub recorded_at_ns: i128,
+    pub hash: [u8; 32],
+}
 /// Where an event id was stored: position, stream revision, content digest.
 type IdEntry = (Position, u64, [u8; 32]);
 
@@ -249,8 +267,9 @@ impl Writer {
                         stream,
                         expected,
                         events,
+                        preserved,
                         reply,
-                    } => Some((stream, expected, events, reply)),
+                    } => Some((stream, expected, events, preserved, reply)),
                     Request::Shutdown { reply } => {
                         shutdown = Some(reply);
                         None
@@ -300,14 +319,11 @@ impl Writer {
         self.poisoned.store(true, Ordering::SeqCst);
     }
 
-    fn commit_batch(
-        &mut self,
-        appends: Vec<(StreamName, ExpectedRevision, Vec<NewEvent>, Reply)>,
-    ) -> IndexWork {
+    fn commit_batch(&mut self, appends: Vec<Append>) -> IndexWork {
         let mut work_replies = Vec::with_capacity(appends.len());
         if self.poisoned.load(Ordering::SeqCst) {
             let reason = lock(&self.shared.poison_reason).clone().unwrap_or_default();
-            for (_, _, _, reply) in appends {
+            for (_, _, _, _, reply) in appends {
                 work_replies.push((reply, Err(StoreError::Poisoned(reason.clone()))));
             }
             return IndexWork::Batch {
@@ -324,9 +340,17 @@ impl Writer {
         let mut ids: HashMap<Uuid, IdEntry> = HashMap::new();
         let mut next = self.tail.next_position;
         let mut hash = self.tail.last_hash;
-        for (stream, expected, events, reply) in appends {
+        for (stream, expected, events, preserved, reply) in appends {
             let outcome = match self.stage(
-                &stream, expected, &events, &mut buf, &mut heads, &mut ids, &mut next, &mut hash,
+                &stream,
+                expected,
+                &events,
+                preserved.as_deref(),
+                &mut buf,
+                &mut heads,
+                &mut ids,
+                &mut next,
+                &mut hash,
             ) {
                 Ok(Ok(records)) => {
                     staged.push(StagedAppend {
@@ -407,6 +431,7 @@ impl Writer {
         stream: &StreamName,
         expected: ExpectedRevision,
         events: &[NewEvent],
+        preserved: Option<&[Preserved]>,
         buf: &mut Vec<u8>,
         heads: &mut HashMap<String, u64>,
         ids: &mut HashMap<Uuid, IdEntry>,
@@ -490,8 +515,19 @@ impl Writer {
         let mut records = Vec::with_capacity(events.len());
         let mut body = Vec::with_capacity(256);
         let revisions = head.map_or(0, |h| h + 1)..;
-        for (revision, (e, digest)) in revisions.zip(events.iter().zip(digests)) {
+        for (i, (revision, (e, digest))) in revisions.zip(events.iter().zip(digests)).enumerate() {
             let m = &e.metadata;
+            let kept = preserved.and_then(|p| p.get(i));
+            if let Some(kept) = kept {
+                if kept.position != position {
+                    buf.truncate(rollback);
+                    return Err(StoreError::ImportMismatch {
+                        position: kept.position,
+                        reason: format!("it would be written at position {position}"),
+                    });
+                }
+            }
+            let recorded_at_ns = kept.map_or(recorded_at_ns, |k| k.recorded_at_ns);
             let record = RecordBody {
                 position: position.0,
                 revision,
@@ -514,6 +550,17 @@ impl Writer {
             }
             let frame_start = buf.len();
             chain = encode_frame(&chain, &body, buf);
+            if let Some(kept) = kept {
+                if kept.hash != chain {
+                    buf.truncate(rollback);
+                    return Err(StoreError::ImportMismatch {
+                        position,
+                        reason: "its hash does not follow from the records before it and its \
+                                 content: the export was altered or is incomplete"
+                            .into(),
+                    });
+                }
+            }
             records.push(StagedRecord {
                 position,
                 revision,
