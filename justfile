@@ -11,6 +11,8 @@ test:
 # Benchmarks whose figures go into docs/PERFORMANCE.md.
 bench:
     cargo bench --bench eventstore
+    bash benches/postgres.sh 5
+    cargo bench -p crm-app --bench commands
 
 lint:
     cargo fmt --all -- --check
