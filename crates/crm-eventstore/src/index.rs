@@ -346,6 +346,28 @@ impl Index {
         Ok(())
     }
 
+    /// Records that everything up to `position` (at `loc`) is durable and indexed.
+    pub fn set_checkpoint(&self, position: Position, loc: Locator) -> Result<()> {
+        let mut cp = [0u8; 20];
+        cp[..8].copy_from_slice(&position.0.to_be_bytes());
+        cp[8..].copy_from_slice(&loc.encode());
+        self.tree.insert(KEY_CHECKPOINT, &cp[..])?;
+        Ok(())
+    }
+
+    /// Whether any record past `position` is indexed: entries of a batch that was applied
+    /// while its fdatasync ran and then lost to a power cut.
+    pub fn has_records_after(&self, position: Position) -> Result<bool> {
+        if self.locate(position.next())?.is_some() {
+            return Ok(true);
+        }
+        Ok(self
+            .tree
+            .range(position_key(position.next())..=position_key(Position(u64::MAX)))
+            .next()
+            .is_some())
+    }
+
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
         Ok(())
@@ -455,6 +477,11 @@ impl IndexBatch {
         self.len
     }
 
+    /// The last record added: what the checkpoint becomes once the batch is durable.
+    pub fn last(&self) -> Option<(Position, Locator)> {
+        self.last
+    }
+
     fn into_sled(mut self) -> sled::Batch {
         let run = self.run.take();
         self.flush_run(run);
@@ -464,12 +491,6 @@ impl IndexBatch {
                 key.extend_from_slice(&chunk[..8]); // the first position in the chunk
                 self.batch.insert(key, chunk);
             }
-        }
-        if let Some((position, loc)) = self.last {
-            let mut cp = [0u8; 20];
-            cp[..8].copy_from_slice(&position.0.to_be_bytes());
-            cp[8..].copy_from_slice(&loc.encode());
-            self.batch.insert(KEY_CHECKPOINT, &cp[..]);
         }
         self.batch
     }

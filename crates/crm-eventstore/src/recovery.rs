@@ -175,7 +175,7 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
                         });
                         report.records_reindexed += 1;
                         if batch.len() >= REINDEX_BATCH {
-                            index.apply(std::mem::take(&mut batch))?;
+                            apply_durable(index, std::mem::take(&mut batch))?;
                         }
                         hash = frame.hash;
                         expected = expected.next();
@@ -220,9 +220,19 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
         }
         tail_end = offset + at as u64;
     }
-    index.apply(batch)?;
+    apply_durable(index, batch)?;
+    let last = Position(expected.0 - 1);
+    if index.has_records_after(last)? {
+        // A batch was indexed while its fdatasync ran and the machine lost power before the
+        // sync finished. Which keys it wrote is no longer known; rebuild everything.
+        tracing::warn!(%last, "the index holds records the log lost; rebuilding it");
+        index.clear()?;
+        let mut again = recover(storage, index)?;
+        again.report.index_rebuilt = true;
+        return Ok(again);
+    }
     index.flush()?;
-    report.last_position = expected.0 - 1;
+    report.last_position = last.0;
     let tail = Tail {
         segment: last_segment,
         file: segments[last_segment as usize].clone(),
@@ -235,6 +245,16 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
         tail,
         report,
     })
+}
+
+/// Applies re-indexed records, all read from disk, and moves the checkpoint to the last.
+fn apply_durable(index: &Index, batch: IndexBatch) -> Result<()> {
+    let last = batch.last();
+    index.apply(batch)?;
+    if let Some((position, loc)) = last {
+        index.set_checkpoint(position, loc)?;
+    }
+    Ok(())
 }
 
 /// Reads the record the index checkpoint names. `Some((end, hash))` when it is intact;

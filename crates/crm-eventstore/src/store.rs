@@ -224,7 +224,25 @@ impl EventStore {
 
     /// The revision of the stream's last event, if it has any.
     pub fn stream_revision(&self, stream: &StreamName) -> Result<Option<u64>> {
-        self.inner.index.head(stream.as_str())
+        // The index may already hold batches whose fdatasync is still running (at most a few
+        // batches' worth); only what is committed counts.
+        let head = self.head();
+        let mut limit = 8;
+        loop {
+            let last = self.inner.index.stream_entries(
+                stream.as_str(),
+                u64::MAX,
+                Direction::Backwards,
+                limit,
+            )?;
+            if let Some(&(revision, _, _)) = last.iter().find(|(_, p, _)| *p <= head) {
+                return Ok(Some(revision));
+            }
+            if last.len() < limit || limit >= READ_LIMIT_MAX {
+                return Ok(None);
+            }
+            limit = (limit * 16).min(READ_LIMIT_MAX);
+        }
     }
 
     fn check_limit(limit: usize) -> Result<()> {

@@ -168,6 +168,21 @@ pub(crate) struct Preserved {
     pub recorded_at_ns: i128,
     pub hash: [u8; 32],
 }
+/// Every `Ok` answer of a batch whose fdatasync failed becomes the poison error.
+fn failed(publish: IndexWork, reason: &str) -> IndexWork {
+    match publish {
+        IndexWork::Publish { ids, replies, .. } => IndexWork::Publish {
+            last_position: None,
+            ids,
+            replies: replies
+                .into_iter()
+                .map(|(reply, r)| (reply, r.and(Err(StoreError::Poisoned(reason.to_string())))))
+                .collect(),
+        },
+        other => other,
+    }
+}
+
 /// Where an event id was stored: position, stream revision, content digest.
 type IdEntry = (Position, u64, [u8; 32]);
 
@@ -175,8 +190,12 @@ type IdEntry = (Position, u64, [u8; 32]);
 /// to send once it is visible. All answers go this way, in order, so that even the answer to
 /// a retry of events still being indexed is sent only when they can be read.
 enum IndexWork {
-    Batch {
-        batch: Option<IndexBatch>,
+    /// Index a written batch. This runs while the writer's fdatasync of the same batch does:
+    /// the entries are in sled before the records are durable, but nothing reads past the
+    /// committed head, which moves only at `Publish`.
+    Apply(IndexBatch),
+    /// The batch is durable (or failed): move the head and answer.
+    Publish {
         last_position: Option<Position>,
         ids: Vec<Uuid>,
         replies: Vec<(Reply, Result<AppendResult>)>,
@@ -194,13 +213,11 @@ pub(crate) struct Shared {
     /// for retried event ids.
     in_flight: Mutex<HashMap<Uuid, IdEntry>>,
     poison_reason: Mutex<Option<String>>,
-    /// Batches handed to the indexer thread and not yet processed.
-    queued: std::sync::atomic::AtomicUsize,
 }
 
 /// Batches written but not yet indexed. Indexing and the next batch's write and fdatasync
 /// overlap, which is where two cores earn their keep; beyond this the writer waits.
-const INDEX_QUEUE_MAX: usize = 2;
+const INDEX_QUEUE_MAX: usize = 4;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Nothing under these locks can panic half-way through an update.
@@ -215,12 +232,8 @@ impl Writer {
             committed: self.committed.clone(),
             shared: self.shared.clone(),
             poisoned: self.poisoned.clone(),
-        };
-        let inline = Indexer {
-            index: self.index.clone(),
-            committed: self.committed.clone(),
-            shared: self.shared.clone(),
-            poisoned: self.poisoned.clone(),
+            failed: None,
+            checkpoint: None,
         };
         let indexer = match std::thread::Builder::new()
             .name("crm-log-indexer".into())
@@ -276,18 +289,32 @@ impl Writer {
                     }
                 })
                 .collect();
-            let work = self.commit_batch(appends);
-            // With nothing else waiting and the indexer idle, handing over would only add a
-            // thread wake-up to this batch's latency; index it here. Order is kept: the
-            // indexer has nothing earlier to publish.
-            if requests.is_empty() && self.shared.queued.load(Ordering::SeqCst) == 0 {
-                inline.handle(work);
-            } else {
-                self.shared.queued.fetch_add(1, Ordering::SeqCst);
-                if to_indexer.send(work).is_err() {
+            let (batch, publish) = self.commit_batch(appends);
+            let mut works = Vec::with_capacity(2);
+            if let Some(batch) = batch {
+                if to_indexer.send(IndexWork::Apply(batch)).is_err() {
                     tracing::error!("the indexer thread is gone; stopping the writer");
                     break;
                 }
+                let synced = match self.durability {
+                    Durability::Fsync => self.tail.file.sync_data().map_err(StoreError::io(
+                        format!("segment {} sync", self.tail.segment),
+                    )),
+                    Durability::Batched { .. } => Ok(()),
+                };
+                works.push(match synced {
+                    Ok(()) => publish,
+                    Err(e) => {
+                        self.poison(e.to_string());
+                        failed(publish, &e.to_string())
+                    }
+                });
+            } else {
+                works.push(publish);
+            }
+            if works.into_iter().any(|w| to_indexer.send(w).is_err()) {
+                tracing::error!("the indexer thread is gone; stopping the writer");
+                break;
             }
             if shutdown.is_some() {
                 break;
@@ -319,19 +346,23 @@ impl Writer {
         self.poisoned.store(true, Ordering::SeqCst);
     }
 
-    fn commit_batch(&mut self, appends: Vec<Append>) -> IndexWork {
+    /// Stages and writes a batch (without syncing it); returns its index entries and the
+    /// answers to publish once it is durable.
+    fn commit_batch(&mut self, appends: Vec<Append>) -> (Option<IndexBatch>, IndexWork) {
         let mut work_replies = Vec::with_capacity(appends.len());
         if self.poisoned.load(Ordering::SeqCst) {
             let reason = lock(&self.shared.poison_reason).clone().unwrap_or_default();
             for (_, _, _, _, reply) in appends {
                 work_replies.push((reply, Err(StoreError::Poisoned(reason.clone()))));
             }
-            return IndexWork::Batch {
-                batch: None,
-                last_position: None,
-                ids: Vec::new(),
-                replies: work_replies,
-            };
+            return (
+                None,
+                IndexWork::Publish {
+                    last_position: None,
+                    ids: Vec::new(),
+                    replies: work_replies,
+                },
+            );
         }
         let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
         let mut staged: Vec<StagedAppend> = Vec::new();
@@ -415,12 +446,14 @@ impl Writer {
             };
             work_replies.push((reply, result));
         }
-        IndexWork::Batch {
-            batch: written.ok().flatten(),
-            last_position,
-            ids: new_ids,
-            replies: work_replies,
-        }
+        (
+            written.ok().flatten(),
+            IndexWork::Publish {
+                last_position,
+                ids: new_ids,
+                replies: work_replies,
+            },
+        )
     }
 
     /// Checks one append against the store and the batch so far and encodes its frames into
@@ -623,12 +656,6 @@ impl Writer {
             .file
             .write_all_at(chunk_file_offset, &buf[chunk_start..])
             .map_err(StoreError::io(format!("segment {}", self.tail.segment)))?;
-        if self.durability == Durability::Fsync {
-            self.tail.file.sync_data().map_err(StoreError::io(format!(
-                "segment {} sync",
-                self.tail.segment
-            )))?;
-        }
         self.tail.end = end;
 
         let mut batch = IndexBatch::default();
@@ -666,57 +693,75 @@ struct Indexer {
     committed: Arc<watch::Sender<u64>>,
     shared: Arc<Shared>,
     poisoned: Arc<AtomicBool>,
+    /// Set when applying a batch failed: nothing after it is published.
+    failed: Option<String>,
+    /// The last record of the batch applied but not yet published.
+    checkpoint: Option<(Position, Locator)>,
 }
 
 impl Indexer {
-    fn run(self, queue: std::sync::mpsc::Receiver<IndexWork>) {
+    fn run(mut self, queue: std::sync::mpsc::Receiver<IndexWork>) {
         for work in queue {
-            let done = self.handle(work);
-            self.shared.queued.fetch_sub(1, Ordering::SeqCst);
-            if done {
+            if self.handle(work) {
                 return;
             }
         }
     }
 
     /// Processes one piece of work; true after the shutdown.
-    fn handle(&self, work: IndexWork) -> bool {
+    fn handle(&mut self, work: IndexWork) -> bool {
         match work {
-            IndexWork::Batch {
-                batch,
-                last_position,
-                ids,
-                replies,
-            } => {
-                let applied = match batch {
-                    Some(batch) => self.index.apply(batch),
-                    None => Ok(()),
-                };
-                match applied {
-                    Ok(()) => {
-                        if let Some(p) = last_position {
-                            self.committed.send_replace(p.0);
-                        }
-                        let mut in_flight = lock(&self.shared.in_flight);
-                        for id in ids {
-                            in_flight.remove(&id);
-                        }
-                        drop(in_flight);
-                        for (reply, result) in replies {
-                            let _ = reply.send(result);
-                        }
-                    }
-                    Err(e) => {
+            IndexWork::Apply(batch) => {
+                if self.failed.is_none() {
+                    self.checkpoint = batch.last();
+                    if let Err(e) = self.index.apply(batch) {
                         // The events are durable but not indexed; a reopen indexes them.
                         let reason = format!("indexing failed: {e}");
                         tracing::error!(error = %reason, "the store no longer accepts writes");
                         lock(&self.shared.poison_reason).get_or_insert(reason.clone());
                         self.poisoned.store(true, Ordering::SeqCst);
-                        for (reply, result) in replies {
-                            let result = result.and(Err(StoreError::Poisoned(reason.clone())));
-                            let _ = reply.send(result);
+                        self.failed = Some(reason);
+                    }
+                }
+                false
+            }
+            IndexWork::Publish {
+                last_position,
+                ids,
+                replies,
+            } => {
+                let mut in_flight = lock(&self.shared.in_flight);
+                for id in &ids {
+                    in_flight.remove(id);
+                }
+                drop(in_flight);
+                if let Some(reason) = &self.failed {
+                    for (reply, result) in replies {
+                        let _ = reply.send(result.and(Err(StoreError::Poisoned(reason.clone()))));
+                    }
+                    return false;
+                }
+                if let Some(p) = last_position {
+                    // The checkpoint is written only now that the batch is durable, so a
+                    // checkpoint found after a crash always names a record that is on disk.
+                    if let Some((position, loc)) = self.checkpoint.take() {
+                        if let Err(e) = self.index.set_checkpoint(position, loc) {
+                            let reason = format!("indexing failed: {e}");
+                            tracing::error!(error = %reason, "the store no longer accepts writes");
+                            lock(&self.shared.poison_reason).get_or_insert(reason.clone());
+                            self.poisoned.store(true, Ordering::SeqCst);
+                            self.failed = Some(reason.clone());
+                            for (reply, result) in replies {
+                                let _ = reply
+                                    .send(result.and(Err(StoreError::Poisoned(reason.clone()))));
+                            }
+                            return false;
                         }
                     }
+                    self.committed.send_replace(p.0);
+                }
+                for (reply, result) in replies {
+                    let _ = reply.send(result);
                 }
                 false
             }
