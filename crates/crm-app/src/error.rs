@@ -29,6 +29,10 @@ pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
 
+    /// A command of a batch could not run to the end (its task panicked or was cancelled).
+    #[error("a batched command did not finish: {0}")]
+    Task(String),
+
     #[error("a stored event could not be read: {0}")]
     Decode(#[from] DecodeError),
 

@@ -9,10 +9,12 @@
 //! Boundary: knows the domain, the store and the projections' codec; knows nothing of HTTP.
 
 mod app;
+mod batch;
 mod command;
 mod directory;
 mod error;
 
 pub use app::{event_id, stream_of, App, RETRIES_MAX};
+pub use batch::{item_command_id, BATCH_IN_FLIGHT_MAX};
 pub use command::{AppCommand, CommandEnvelope, CommandOutcome, CommittedEvent};
 pub use error::AppError;

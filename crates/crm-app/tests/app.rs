@@ -590,3 +590,61 @@ async fn two_actors_racing_to_reassign_one_customer_both_get_a_clean_answer_in_o
         .collect();
     assert_eq!(revisions, (0..revisions.len() as u64).collect::<Vec<_>>());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_based_batch_assignment_deals_customers_round_robin_and_can_be_resent() {
+    use crm_domain::assignment::{plan_round_robin, BatchRule, CandidateSummary};
+    use crm_domain::ids::TeamId;
+    let w = World::new().await;
+    for n in 10..16 {
+        w.register(hq(), n).await.unwrap();
+    }
+    // Assets come from the read side; here they are given.
+    let candidates: Vec<CandidateSummary> = (10..16u128)
+        .map(|n| CandidateSummary {
+            customer_id: customer_id(n),
+            assignment: None,
+            assets: Money::from_minor(n as i64 * 1_000_000_000),
+        })
+        .collect();
+    let rule = BatchRule {
+        branch: branch_id(1),
+        assets_above: Money::from_minor(11_500_000_000),
+    };
+    let members = [staff(3001), staff(3002)];
+    let plan = plan_round_robin(&candidates, &rule, TeamId::from(id(0x7_0001)), &members).unwrap();
+    assert_eq!(
+        plan.len(),
+        4,
+        "customers 12..=15 hold more than the threshold"
+    );
+    let batch = Uuid::now_v7();
+    let bm = branch_manager(1);
+    let results = w
+        .app
+        .assign_batch(bm, batch, &plan, ShortText::parse("new team").unwrap(), NOW)
+        .await;
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    let managers: Vec<_> = (12..16u128)
+        .map(|n| w.customer(n).assignment.and_then(|a| a.manager))
+        .collect();
+    assert_eq!(
+        managers.iter().filter(|m| **m == Some(staff(3001))).count(),
+        2
+    );
+    assert_eq!(
+        managers.iter().filter(|m| **m == Some(staff(3002))).count(),
+        2
+    );
+    assert_eq!(w.customer(10).assignment, None, "below the threshold");
+    // Sending the same batch again writes nothing.
+    let head = w.app.store().head();
+    let again = w
+        .app
+        .assign_batch(bm, batch, &plan, ShortText::parse("new team").unwrap(), NOW)
+        .await;
+    assert!(again
+        .iter()
+        .all(|r| r.as_ref().is_ok_and(|o| o.already_handled)));
+    assert_eq!(w.app.store().head(), head);
+}
