@@ -1,0 +1,204 @@
+//! JWT bearer tokens (HS256). The claims carry the domain [`Actor`]: the staff id as `sub`, the
+//! role and the scope, plus `iat` and `exp`. A token whose scope does not fit its role is refused,
+//! so a resolver can trust the actor it is handed.
+
+use std::time::Duration;
+
+use crm_domain::auth::{Actor, Role, Scope};
+use crm_domain::ids::StaffId;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::config::Secret;
+use crate::error::ApiError;
+
+/// Longest lifetime a minted token may have: a stolen development token should expire soon.
+pub const TOKEN_TTL_MAX: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Clock skew tolerated between the minting and the verifying machine, in seconds.
+const LEEWAY_SECS: u64 = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The staff id (simple UUID form).
+    pub sub: StaffId,
+    pub role: Role,
+    pub scope: Scope,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+    /// Expires at, seconds since the epoch.
+    pub exp: i64,
+}
+
+impl Claims {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            staff_id: self.sub,
+            role: self.role,
+            scope: self.scope,
+        }
+    }
+}
+
+/// Signs and checks tokens with one secret.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKeys(..)")
+    }
+}
+
+impl TokenKeys {
+    pub fn new(secret: &Secret) -> Self {
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret.expose()),
+            decoding: DecodingKey::from_secret(secret.expose()),
+        }
+    }
+
+    /// Mints a token for `actor`, valid from `issued_at` for `ttl` (at most [`TOKEN_TTL_MAX`]).
+    /// The CLI's `crm token --role … --scope …` calls this for development tokens.
+    pub fn mint(
+        &self,
+        actor: &Actor,
+        issued_at: OffsetDateTime,
+        ttl: Duration,
+    ) -> Result<String, ApiError> {
+        if !actor.scope.fits(actor.role) {
+            return Err(ApiError::validation(
+                "scope",
+                format!("{:?} does not fit role {:?}", actor.scope, actor.role),
+            ));
+        }
+        if ttl.is_zero() || ttl > TOKEN_TTL_MAX {
+            return Err(ApiError::validation(
+                "ttl",
+                "must be positive and at most 30 days",
+            ));
+        }
+        let iat = issued_at.unix_timestamp();
+        // TOKEN_TTL_MAX bounds ttl, so the cast and the sum cannot overflow.
+        let exp = iat.saturating_add(ttl.as_secs() as i64);
+        let claims = Claims {
+            sub: actor.staff_id,
+            role: actor.role,
+            scope: actor.scope,
+            iat,
+            exp,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(format!("signing a token: {e}")))
+    }
+
+    /// Checks signature, algorithm, expiry and that the scope fits the role.
+    pub fn verify(&self, token: &str) -> Result<Actor, ApiError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|e| {
+                tracing::debug!(error = %e, "token refused");
+                ApiError::Unauthenticated("invalid or expired token".into())
+            })?;
+        let actor = data.claims.actor();
+        if !actor.scope.fits(actor.role) {
+            return Err(ApiError::Unauthenticated(
+                "the token's scope does not fit its role".into(),
+            ));
+        }
+        Ok(actor)
+    }
+
+    /// The actor of an `Authorization` header value (`Bearer <token>`).
+    pub fn verify_header(&self, value: &str) -> Result<Actor, ApiError> {
+        let token = bearer(value).ok_or_else(|| {
+            ApiError::Unauthenticated("the Authorization header must be 'Bearer <token>'".into())
+        })?;
+        self.verify(token)
+    }
+}
+
+/// The token of `Bearer <token>` (scheme case-insensitive, as RFC 7235 says).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Mints a development token: the one-call form for the CLI.
+pub fn mint_dev_token(secret: &Secret, actor: &Actor, ttl: Duration) -> Result<String, ApiError> {
+    TokenKeys::new(secret).mint(actor, OffsetDateTime::now_utc(), ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use uuid::Uuid;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(&Secret::new("0123456789abcdef0123456789abcdef"))
+    }
+
+    fn auditor() -> Actor {
+        Actor {
+            staff_id: StaffId::from_uuid(Uuid::from_u128(7)),
+            role: Role::Auditor,
+            scope: Scope::Company,
+        }
+    }
+
+    #[test]
+    fn it_round_trips_the_actor() {
+        let token = keys()
+            .mint(
+                &auditor(),
+                OffsetDateTime::now_utc(),
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        assert_eq!(keys().verify(&token).unwrap(), auditor());
+        assert_eq!(
+            keys().verify_header(&format!("bearer {token}")).unwrap(),
+            auditor()
+        );
+    }
+
+    #[test]
+    fn it_refuses_expired_foreign_and_malformed_tokens() {
+        let old = OffsetDateTime::now_utc() - time::Duration::hours(2);
+        let expired = keys()
+            .mint(&auditor(), old, Duration::from_secs(60))
+            .unwrap();
+        assert!(keys().verify(&expired).is_err());
+        let other = TokenKeys::new(&Secret::new("another secret of thirty-two bytes!!"))
+            .mint(
+                &auditor(),
+                OffsetDateTime::now_utc(),
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        assert!(keys().verify(&other).is_err());
+        for bad in ["", "Bearer", "Basic abc", "Bearer not.a.jwt", "Bearer ..."] {
+            assert!(keys().verify_header(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn it_refuses_to_mint_a_scope_that_does_not_fit_the_role() {
+        let mut actor = auditor();
+        actor.role = Role::Headquarters;
+        actor.scope = Scope::Branch {
+            branch: crm_domain::ids::BranchId::from_uuid(Uuid::from_u128(1)),
+        };
+        assert!(keys()
+            .mint(&actor, OffsetDateTime::now_utc(), Duration::from_secs(60))
+            .is_err());
+    }
+}

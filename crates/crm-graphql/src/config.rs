@@ -1,0 +1,152 @@
+//! The server's configuration. The binary fills it from a file and the environment; tests build
+//! it in code. Every limit the edge enforces is named here, with its unit last.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::error::ApiError;
+
+/// Shortest JWT secret accepted: HS256 with a short secret can be brute-forced offline from
+/// any token.
+pub const JWT_SECRET_LEN_MIN: usize = 32;
+
+/// The HS256 secret. `Debug` never prints it, so a logged config leaks nothing.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Secret(secret.into())
+    }
+
+    pub(crate) fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// What a single request may ask of the server. Each refusal is decided before any resolver runs.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body read, in bytes (POST `/graphql`).
+    pub body_bytes_max: usize,
+    /// Deepest selection nesting (async-graphql `limit_depth`).
+    pub depth_max: usize,
+    /// Highest complexity score (async-graphql `limit_complexity`; connections count `first`/`last`).
+    pub complexity_max: usize,
+    /// Deepest nesting of any kind (selections, lists, objects) in the document, checked on the
+    /// raw text before the parser runs so that no input can exhaust the parser's stack.
+    pub recursive_depth_max: usize,
+    /// Most directives on one field (CVE-2024-47614).
+    pub directives_per_field_max: usize,
+    /// Most aliased fields in one document.
+    pub aliases_max: usize,
+    /// Most operations in one batched POST; 0 refuses batches altogether.
+    pub batch_size_max: usize,
+    /// Longest time one query or mutation may execute.
+    pub execution_timeout: Duration,
+    /// Largest page a connection returns (`first`/`last`).
+    pub page_size_max: u32,
+    /// How long a WebSocket may stay open without `connection_init`.
+    pub ws_init_timeout: Duration,
+    /// Most concurrent subscriptions on one WebSocket.
+    pub ws_operations_max: usize,
+    /// Largest WebSocket message, in bytes.
+    pub ws_message_bytes_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes_max: 64 * 1024,
+            depth_max: 12,
+            complexity_max: 2_000,
+            recursive_depth_max: 32,
+            directives_per_field_max: 4,
+            aliases_max: 30,
+            batch_size_max: 0,
+            execution_timeout: Duration::from_secs(30),
+            page_size_max: 500,
+            ws_init_timeout: Duration::from_secs(10),
+            ws_operations_max: 32,
+            ws_message_bytes_max: 64 * 1024,
+        }
+    }
+}
+
+/// How `/readyz` decides.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    /// A projection further behind the log's head than this is not ready.
+    pub projection_lag_events_max: u64,
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Readiness {
+            projection_lag_events_max: 1_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen; port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    pub jwt_secret: Secret,
+    pub limits: Limits,
+    pub readiness: Readiness,
+    /// Whether `__schema`/`__type` answer. Off in production: the schema is published as SDL.
+    pub introspection: bool,
+    /// Whether validation errors suggest field names ("Did you mean …?"), which leaks the schema.
+    pub suggestions: bool,
+    /// Whether `/graphiql` is served.
+    pub graphiql: bool,
+    /// How long shutdown waits for in-flight requests before giving up on them.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// A configuration for development and tests: loopback, port 0, introspection and GraphiQL
+    /// on, default limits.
+    pub fn development(jwt_secret: Secret) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            jwt_secret,
+            limits: Limits::default(),
+            readiness: Readiness::default(),
+            introspection: true,
+            suggestions: true,
+            graphiql: true,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+
+    /// Refuses settings that would make the server insecure or unable to serve.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let invalid = |reason: &str| Err(ApiError::Config(reason.to_string()));
+        if self.jwt_secret.expose().len() < JWT_SECRET_LEN_MIN {
+            return invalid("jwt_secret must be at least 32 bytes");
+        }
+        let l = &self.limits;
+        if l.body_bytes_max == 0 || l.depth_max == 0 || l.complexity_max == 0 {
+            return invalid("body, depth and complexity limits must be positive");
+        }
+        if l.recursive_depth_max == 0 || l.ws_message_bytes_max == 0 {
+            return invalid("recursive depth and WebSocket message limits must be positive");
+        }
+        if l.page_size_max == 0 {
+            return invalid("page_size_max must be positive");
+        }
+        if l.execution_timeout.is_zero() || l.ws_init_timeout.is_zero() {
+            return invalid("timeouts must be positive");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! The GraphQL schema: root types merged from one object per area, and what every resolver
+//! may rely on (the authenticated [`Caller`], the store, the settings).
+//!
+//! # Adding an area
+//! Write `#[derive(Default)] pub struct CustomerQuery;` with `#[Object] impl CustomerQuery { … }`
+//! in its own module, and add it to the tuple of [`QueryRoot`] (likewise [`SubscriptionRoot`]).
+//! Mutations: replace `MutationRoot = EmptyMutation` by a `#[derive(MergedObject, Default)]`
+//! tuple of per-area mutation objects. Data an area needs (the app, the projections) goes in
+//! through [`schema_builder`]`(…).data(x)` before `finish()`. Then run
+//! `UPDATE_SCHEMA=1 cargo test -p crm-graphql` to rewrite `schema/schema.graphql`.
+//!
+//! # Scoping
+//! Authorization is checked where data is read (in the resolver, against the caller's role and
+//! scope with `crm_domain::auth::authorize`), never with field guards: a guard is attached to a
+//! field, and a second path to the same data (an interface, `node`, a fragment on another type)
+//! would bypass it.
+
+mod eventlog;
+mod scalars;
+mod system;
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, EmptyMutation, MergedObject, MergedSubscription, Schema, SchemaBuilder,
+};
+use crm_domain::auth::{authorize, Action, Actor, OrgTree};
+use crm_eventstore::EventStore;
+use tokio::sync::Semaphore;
+
+pub use eventlog::{EventLogQuery, EventLogSubscription};
+pub use scalars::{global_id, hex, parse_global_id, DateTime, Long};
+pub use system::SystemQuery;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::prepare::PhaseExtension;
+
+#[derive(MergedObject, Default, Debug)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(SystemQuery, EventLogQuery);
+
+#[derive(MergedSubscription, Default, Debug)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(EventLogSubscription);
+
+/// No mutations yet: command handling (`crm-app`) brings the first ones.
+pub type MutationRoot = EmptyMutation;
+
+pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// The authenticated actor of the current request; every request carries one.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller(pub Actor);
+
+/// Settings resolvers need from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub page_size_max: u32,
+    /// One log verification at a time: each reads the whole log, and a few at once from
+    /// impatient clients would starve everything else of disk.
+    pub verify_gate: Arc<Semaphore>,
+}
+
+/// The caller, or UNAUTHENTICATED if a transport forgot to attach one.
+pub fn caller<'a>(ctx: &Context<'a>) -> Result<&'a Actor, ApiError> {
+    ctx.data_opt::<Caller>()
+        .map(|c| &c.0)
+        .ok_or_else(|| ApiError::Unauthenticated("no authenticated caller".into()))
+}
+
+/// Reading the log itself (every customer's history, unfiltered by scope) is for HQ, auditors
+/// and operators: the roles the domain grants `ReadHistory`.
+pub fn require_history(actor: &Actor) -> Result<(), ApiError> {
+    authorize(actor, &Action::ReadHistory, &OrgTree::default()).map_err(ApiError::from)
+}
+
+pub(crate) fn store<'a>(ctx: &Context<'a>) -> Result<&'a EventStore, ApiError> {
+    ctx.data_opt::<EventStore>()
+        .ok_or_else(|| ApiError::Internal("the schema was built without a store".into()))
+}
+
+pub(crate) fn settings<'a>(ctx: &Context<'a>) -> Result<&'a Settings, ApiError> {
+    ctx.data_opt::<Settings>()
+        .ok_or_else(|| ApiError::Internal("the schema was built without settings".into()))
+}
+
+/// The schema with the configured limits and this crate's data, ready for other areas' data.
+pub fn schema_builder(
+    config: &Config,
+    store: EventStore,
+) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    let limits = &config.limits;
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        EmptyMutation,
+        SubscriptionRoot::default(),
+    )
+    .limit_depth(limits.depth_max)
+    .limit_complexity(limits.complexity_max)
+    .limit_recursive_depth(limits.recursive_depth_max)
+    .limit_directives(limits.directives_per_field_max)
+    .extension(PhaseExtension)
+    .data(store)
+    .data(Settings {
+        page_size_max: limits.page_size_max,
+        verify_gate: Arc::new(Semaphore::new(1)),
+    });
+    if !config.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !config.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder
+}
+
+/// The SDL of the schema as the code defines it (what `schema/schema.graphql` must hold).
+pub fn sdl() -> String {
+    Schema::build(
+        QueryRoot::default(),
+        EmptyMutation,
+        SubscriptionRoot::default(),
+    )
+    .finish()
+    .sdl()
+}
+
+/// The schema of this crate's areas alone, with the configured limits.
+pub fn build_schema(config: &Config, store: EventStore) -> CrmSchema {
+    schema_builder(config, store).finish()
+}

@@ -1,0 +1,278 @@
+//! The router and the server: [`app`] builds the axum router over an [`AppState`] (tests call it
+//! with `oneshot`), [`serve`] binds it and returns the bound address and a [`ServerHandle`] whose
+//! `shutdown` stops accepting, closes WebSockets and drains in-flight requests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, HeaderName, Request, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use crm_eventstore::EventStore;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::TokenKeys;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::ops::{Metrics, ProjectionProbe};
+use crate::schema::{schema_builder, CrmSchema};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    schema: CrmSchema,
+    store: EventStore,
+    keys: TokenKeys,
+    metrics: Metrics,
+    probes: Vec<Arc<dyn ProjectionProbe>>,
+    /// Flips to true when the server shuts down; WebSocket connections watch it.
+    shutdown: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.inner.config)
+            .field("probes", &self.inner.probes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`AppState`]; `schema` and `probe` are how later crates plug in.
+pub struct AppStateBuilder {
+    config: Config,
+    store: EventStore,
+    schema: Option<CrmSchema>,
+    probes: Vec<Arc<dyn ProjectionProbe>>,
+}
+
+impl std::fmt::Debug for AppStateBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppStateBuilder")
+            .field("config", &self.config)
+            .field("probes", &self.probes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppStateBuilder {
+    /// A schema built elsewhere (from [`schema_builder`] with more data); by default the schema
+    /// is built from the config and the store alone.
+    pub fn schema(mut self, schema: CrmSchema) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// A projection whose lag `/readyz` and `/metrics` report.
+    pub fn probe(mut self, probe: Arc<dyn ProjectionProbe>) -> Self {
+        self.probes.push(probe);
+        self
+    }
+
+    pub fn build(self) -> Result<AppState, ApiError> {
+        self.config.validate()?;
+        let schema = self
+            .schema
+            .unwrap_or_else(|| schema_builder(&self.config, self.store.clone()).finish());
+        let (shutdown, _) = watch::channel(false);
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                keys: TokenKeys::new(&self.config.jwt_secret),
+                config: self.config,
+                schema,
+                store: self.store,
+                metrics: Metrics::new(),
+                probes: self.probes,
+                shutdown,
+            }),
+        })
+    }
+}
+
+impl AppState {
+    pub fn builder(config: Config, store: EventStore) -> AppStateBuilder {
+        AppStateBuilder {
+            config,
+            store,
+            schema: None,
+            probes: Vec::new(),
+        }
+    }
+
+    pub fn new(config: Config, store: EventStore) -> Result<AppState, ApiError> {
+        AppState::builder(config, store).build()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn schema(&self) -> &CrmSchema {
+        &self.inner.schema
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.inner.store
+    }
+
+    pub fn keys(&self) -> &TokenKeys {
+        &self.inner.keys
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub(crate) fn probes(&self) -> &[Arc<dyn ProjectionProbe>] {
+        &self.inner.probes
+    }
+
+    pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
+    /// Tells every WebSocket connection to close (1001) and stops new ones from staying open.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+}
+
+async fn graphiql() -> Response {
+    let page = async_graphql::http::GraphiQLSource::build()
+        .endpoint("/graphql")
+        .subscription_endpoint("/graphql/ws")
+        .title("CRM GraphQL")
+        .finish();
+    Html(page).into_response()
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "not found",
+    )
+        .into_response()
+}
+
+/// The whole HTTP surface, independent of what the schema contains.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route(
+            "/graphql",
+            get(crate::http::graphql_get).post(crate::http::graphql_post),
+        )
+        .route("/graphql/ws", get(crate::ws::graphql_ws))
+        .route("/healthz", get(crate::ops::healthz))
+        .route("/readyz", get(crate::ops::readyz))
+        .route("/metrics", get(crate::ops::metrics));
+    if state.config().graphiql {
+        router = router.route("/graphiql", get(graphiql));
+    }
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+        let id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = %id,
+        )
+    });
+    router
+        .fallback(not_found)
+        .with_state(state)
+        // Outermost first: give the request an id, trace it with that id, echo the id back.
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl ServerHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections, closes WebSockets with 1001, and waits for in-flight
+    /// requests to finish, at most `shutdown_grace`. Returns whether everything drained.
+    pub async fn shutdown(mut self) -> Result<bool, ApiError> {
+        self.state.begin_shutdown();
+        if let Some(stop) = self.stop.take() {
+            // The server may have stopped on its own already; then there is nothing to signal.
+            let _ = stop.send(());
+        }
+        let grace = self.state.config().shutdown_grace;
+        drain(self.task, grace).await
+    }
+
+    /// Waits until the server stops (after `shutdown` from elsewhere, or an accept error).
+    pub async fn wait(self) -> Result<(), ApiError> {
+        match self.task.await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(e) => Err(ApiError::Internal(format!("the server task failed: {e}"))),
+        }
+    }
+}
+
+async fn drain(task: JoinHandle<std::io::Result<()>>, grace: Duration) -> Result<bool, ApiError> {
+    let abort = task.abort_handle();
+    match tokio::time::timeout(grace, task).await {
+        Ok(Ok(result)) => result.map(|()| true).map_err(ApiError::from),
+        Ok(Err(e)) => Err(ApiError::Internal(format!("the server task failed: {e}"))),
+        Err(_) => {
+            tracing::warn!(
+                grace_ms = grace.as_millis(),
+                "requests still running at the end of the shutdown grace"
+            );
+            abort.abort();
+            Ok(false)
+        }
+    }
+}
+
+/// Binds `state.config().listen` and serves [`app`] until [`ServerHandle::shutdown`].
+pub async fn serve(state: AppState) -> Result<ServerHandle, ApiError> {
+    let listener = tokio::net::TcpListener::bind(state.config().listen).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let router = app(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                // A dropped handle also stops the server: nobody could stop it otherwise.
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "serving GraphQL");
+    Ok(ServerHandle {
+        addr,
+        state,
+        stop: Some(stop),
+        task,
+    })
+}

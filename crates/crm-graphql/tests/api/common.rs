@@ -1,0 +1,186 @@
+//! The test server and helpers every module uses.
+
+use std::time::Duration;
+
+use crm_domain::auth::{Actor, Role, Scope};
+use crm_domain::ids::{BranchId, StaffId};
+use crm_eventstore::{
+    Durability, EventMetadata, EventStore, ExpectedRevision, NewEvent, StoreConfig, StreamName,
+};
+use crm_graphql::{serve, AppState, Config, Secret, ServerHandle, TokenKeys};
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::{json, Value as Json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub const SECRET: &str = "test secret that is long enough for HS256!";
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    pub handle: Option<ServerHandle>,
+    pub store: EventStore,
+    pub keys: TokenKeys,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub fn test_config() -> Config {
+    Config::development(Secret::new(SECRET))
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Server::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Server {
+        let mut config = test_config();
+        configure(&mut config);
+        Server::start_state(config, |b| b).await
+    }
+
+    pub async fn start_state(
+        config: Config,
+        extend: impl FnOnce(crm_graphql::AppStateBuilder) -> crm_graphql::AppStateBuilder,
+    ) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(
+            dir.path(),
+            StoreConfig {
+                durability: Durability::Batched {
+                    interval: Duration::from_millis(50),
+                },
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap();
+        let keys = TokenKeys::new(&config.jwt_secret);
+        let state = extend(AppState::builder(config, store.clone()))
+            .build()
+            .unwrap();
+        let handle = serve(state).await.unwrap();
+        Server {
+            addr: handle.addr(),
+            handle: Some(handle),
+            store,
+            keys,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.addr)
+    }
+
+    pub fn token(&self, role: Role, scope: Scope) -> String {
+        let actor = Actor {
+            staff_id: StaffId::from_uuid(Uuid::now_v7()),
+            role,
+            scope,
+        };
+        self.keys
+            .mint(&actor, OffsetDateTime::now_utc(), Duration::from_secs(600))
+            .unwrap()
+    }
+
+    pub fn auditor(&self) -> String {
+        self.token(Role::Auditor, Scope::Company)
+    }
+
+    pub fn customer_manager(&self) -> String {
+        self.token(
+            Role::CustomerManager,
+            Scope::Book {
+                branch: BranchId::from_uuid(Uuid::from_u128(1)),
+                team: None,
+            },
+        )
+    }
+
+    /// POSTs `body` as JSON accepting application/graphql-response+json.
+    pub async fn post(&self, token: Option<&str>, body: Json) -> (StatusCode, HeaderMap, Json) {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .header("accept", GRAPHQL_RESPONSE_JSON)
+            .json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Json::String(text));
+        (status, headers, json)
+    }
+
+    /// Runs `query` as the auditor and returns the body, asserting 200.
+    pub async fn query(&self, token: &str, query: &str, variables: Json) -> Json {
+        let (status, _, body) = self
+            .post(
+                Some(token),
+                json!({ "query": query, "variables": variables }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Appends `count` events of `event_type` to `stream`; returns their positions.
+    pub async fn append(&self, stream: &str, event_type: &str, count: usize) -> Vec<u64> {
+        let events = (0..count)
+            .map(|i| NewEvent {
+                event_id: Uuid::now_v7(),
+                event_type: event_type.to_string(),
+                schema_version: 1,
+                metadata: EventMetadata {
+                    actor: "staff-test".into(),
+                    occurred_at: OffsetDateTime::now_utc(),
+                    correlation_id: Some(Uuid::now_v7()),
+                    causation_id: None,
+                    command_id: None,
+                },
+                payload: vec![i as u8; 16],
+            })
+            .collect();
+        let result = self
+            .store
+            .append(
+                &StreamName::parse(stream).unwrap(),
+                ExpectedRevision::Any,
+                events,
+            )
+            .await
+            .unwrap();
+        (result.first_position.0..=result.last_position.0).collect()
+    }
+}
+
+/// The `extensions.code` of each error in a response body.
+pub fn codes(body: &Json) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `extensions.limit` of the first error.
+pub fn limit(body: &Json) -> String {
+    body["errors"][0]["extensions"]["limit"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}

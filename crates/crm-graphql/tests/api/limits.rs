@@ -1,0 +1,205 @@
+//! Every request limit refuses with a coded error before any resolver runs.
+
+use std::time::Duration;
+
+use crm_eventstore::{EventMetadata, ExpectedRevision, NewEvent, StreamName};
+use reqwest::StatusCode;
+use serde_json::{json, Value as Json};
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+use crate::common::{codes, limit, Server};
+
+async fn refused(server: &Server, query: &str) -> (StatusCode, Json) {
+    let (status, _, body) = server
+        .post(Some(&server.auditor()), json!({ "query": query }))
+        .await;
+    (status, body)
+}
+
+async fn assert_limit(server: &Server, query: &str, which: &str) {
+    let (status, body) = refused(server, query).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(codes(&body), ["LIMIT_EXCEEDED"], "{body}");
+    assert_eq!(limit(&body), which, "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+}
+
+async fn assert_ok(server: &Server, query: &str) {
+    let (status, body) = refused(server, query).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn depth_is_limited() {
+    let server = Server::start_with(|c| c.limits.depth_max = 3).await;
+    assert_ok(&server, "{ events { pageInfo { hasNextPage } } }").await;
+    assert_limit(&server, "{ events { edges { node { id } } } }", "depth").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn complexity_is_limited_and_pages_count() {
+    let server = Server::start().await;
+    assert_ok(&server, "{ events(first: 100) { edges { node { id } } } }").await;
+    assert_limit(
+        &server,
+        "{ events(first: 500) { edges { cursor node { id stream position hash } } } }",
+        "complexity",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aliases_are_limited() {
+    let server = Server::start().await;
+    let aliases = |n: usize| {
+        let fields: Vec<String> = (0..n).map(|i| format!("a{i}: __typename")).collect();
+        format!("{{ {} }}", fields.join(" "))
+    };
+    assert_ok(&server, &aliases(30)).await;
+    assert_limit(&server, &aliases(31), "aliases").await;
+    // Aliases inside fragments count too.
+    let fragment = format!(
+        "query {{ ...F }} fragment F on Query {}",
+        aliases(31).replacen('{', "{ ", 1)
+    );
+    assert_limit(&server, &fragment, "aliases").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directives_per_field_are_limited() {
+    // CVE-2024-47614: thousands of directives on one field exhaust the validator.
+    let server = Server::start().await;
+    let directives = |n: usize| format!("{{ __typename {} }}", "@include(if: true) ".repeat(n));
+    assert_limit(&server, &directives(5), "directives").await;
+    assert_limit(&server, &directives(3_000), "directives").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nesting_is_limited_before_the_parser_runs() {
+    let server = Server::start().await;
+    let nested = |n: usize| format!("{}__typename{}", "{ a ".repeat(n), "}".repeat(n));
+    assert_limit(&server, &nested(33), "recursiveDepth").await;
+    // Deep enough to overflow a recursive-descent parser's stack, and within the body limit.
+    assert_limit(&server, &"{".repeat(60_000), "recursiveDepth").await;
+    let lists = format!(
+        "{{ node(id: {}\"x\"{}) {{ id }} }}",
+        "[".repeat(40),
+        "]".repeat(40)
+    );
+    assert_limit(&server, &lists, "recursiveDepth").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_body_size_is_limited() {
+    let server = Server::start().await;
+    let padding = " ".repeat(70 * 1024);
+    let body = format!(r#"{{"query": "{{ __typename }}{padding}"}}"#);
+    let response = server
+        .client
+        .post(server.url("/graphql"))
+        .bearer_auth(server.auditor())
+        .header("content-type", "application/json")
+        .header("accept", "application/graphql-response+json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let json: Json = response.json().await.unwrap();
+    assert_eq!(limit(&json), "bodySize");
+
+    // Without a Content-Length (chunked), the limit holds while reading.
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+        server.auditor()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.as_bytes().chunks(8 * 1024) {
+        let framed = format!("{:x}\r\n", chunk.len());
+        // The server may answer and close before it has read everything; that is the point.
+        if socket.write_all(framed.as_bytes()).await.is_err()
+            || socket.write_all(chunk).await.is_err()
+            || socket.write_all(b"\r\n").await.is_err()
+        {
+            break;
+        }
+    }
+    let _ = socket.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("bodySize"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execution_time_is_limited() {
+    let server =
+        Server::start_with(|c| c.limits.execution_timeout = Duration::from_millis(1)).await;
+    // Enough log for verification to take far longer than a millisecond.
+    for _ in 0..2 {
+        let events = (0..10_000)
+            .map(|_| NewEvent {
+                event_id: Uuid::now_v7(),
+                event_type: "Filler".into(),
+                schema_version: 1,
+                metadata: EventMetadata {
+                    actor: "staff-test".into(),
+                    occurred_at: OffsetDateTime::now_utc(),
+                    correlation_id: None,
+                    causation_id: None,
+                    command_id: None,
+                },
+                payload: vec![7; 1024],
+            })
+            .collect();
+        server
+            .store
+            .append(
+                &StreamName::parse("filler-1").unwrap(),
+                ExpectedRevision::Any,
+                events,
+            )
+            .await
+            .unwrap();
+    }
+    let (status, body) = refused(&server, "{ verifyLog { ok } }").await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
+    assert_eq!(codes(&body), ["TIMEOUT"]);
+    assert!(body.get("data").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_and_suggestions_are_switchable() {
+    let open = Server::start().await;
+    let (status, body) = refused(&open, "{ __schema { queryType { name } } }").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+    let (_, body) = refused(&open, "{ logStatu { headPosition } }").await;
+    assert!(body.to_string().contains("Did you mean"), "{body}");
+
+    let closed = Server::start_with(|c| {
+        c.introspection = false;
+        c.suggestions = false;
+    })
+    .await;
+    for query in [
+        "{ __schema { queryType { name } } }",
+        "{ __type(name: \"Event\") { name } }",
+        "query { ...F } fragment F on Query { __schema { types { name } } }",
+    ] {
+        let (status, body) = refused(&closed, query).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(codes(&body), ["GRAPHQL_VALIDATION_FAILED"], "{body}");
+    }
+    // __typename is not introspection of the schema and keeps working.
+    assert_ok(&closed, "{ __typename }").await;
+    let (status, body) = refused(&closed, "{ logStatu { headPosition } }").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(codes(&body), ["GRAPHQL_VALIDATION_FAILED"]);
+    assert!(!body.to_string().contains("Did you mean"), "{body}");
+}

@@ -1,0 +1,26 @@
+//! End-to-end tests of the GraphQL edge. Each test boots the real server on 127.0.0.1:0 over a
+//! fresh event store in a temporary directory and talks HTTP (reqwest) or WebSocket
+//! (tokio-tungstenite) to it.
+//!
+//! - `common`: the test server, tokens, requests, appending events.
+//! - `sdl`: schema/schema.graphql matches the code (`UPDATE_SCHEMA=1` rewrites it).
+//! - `transport`: GraphQL-over-HTTP media types and status codes (406/415/405/400), batches.
+//! - `auth`: 401 without a valid token, `me`, FORBIDDEN where data is read.
+//! - `events`: the `events` connection forwards and backwards, filters, `logStatus`,
+//!   `verifyLog`, `node`, argument errors.
+//! - `limits`: depth, complexity, aliases, directives, recursion, body size, page size,
+//!   timeout, introspection and suggestions switches.
+//! - `ws`: graphql-transport-ws, its close codes, live subscriptions.
+//! - `ops`: healthz, readyz with a projection probe, metrics, GraphiQL, graceful shutdown.
+//! - `audit`: the graphql-http audit suite and a graphql-ws client, run by node.
+#![allow(clippy::unwrap_used)]
+
+mod audit;
+mod auth;
+mod common;
+mod events;
+mod limits;
+mod ops;
+mod sdl;
+mod transport;
+mod ws;
