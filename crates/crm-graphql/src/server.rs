@@ -83,9 +83,16 @@ impl AppStateBuilder {
 
     pub fn build(self) -> Result<AppState, ApiError> {
         self.config.validate()?;
-        let schema = self
-            .schema
-            .unwrap_or_else(|| schema_builder(&self.config, self.store.clone()).finish());
+        let schema = match self.schema {
+            Some(schema) => schema,
+            None => {
+                let app = crm_app::App::new(self.store.clone())
+                    .map_err(|e| ApiError::Internal(format!("starting the command side: {e}")))?;
+                schema_builder(&self.config, self.store.clone())
+                    .data(app)
+                    .finish()
+            }
+        };
         let (shutdown, _) = watch::channel(false);
         Ok(AppState {
             inner: Arc::new(Inner {

@@ -4,8 +4,7 @@
 //! # Adding an area
 //! Write `#[derive(Default)] pub struct CustomerQuery;` with `#[Object] impl CustomerQuery { … }`
 //! in its own module, and add it to the tuple of [`QueryRoot`] (likewise [`SubscriptionRoot`]).
-//! Mutations: replace `MutationRoot = EmptyMutation` by a `#[derive(MergedObject, Default)]`
-//! tuple of per-area mutation objects. Data an area needs (the app, the projections) goes in
+//! Mutations: add the area's object to the tuple of [`MutationRoot`]. Data an area needs (the app, the projections) goes in
 //! through [`schema_builder`]`(…).data(x)` before `finish()`. Then run
 //! `UPDATE_SCHEMA=1 cargo test -p crm-graphql` to rewrite `schema/schema.graphql`.
 //!
@@ -15,19 +14,19 @@
 //! field, and a second path to the same data (an interface, `node`, a fragment on another type)
 //! would bypass it.
 
+mod commands;
 mod eventlog;
 mod scalars;
 mod system;
 
 use std::sync::Arc;
 
-use async_graphql::{
-    Context, EmptyMutation, MergedObject, MergedSubscription, Schema, SchemaBuilder,
-};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use crm_domain::auth::{authorize, Action, Actor, OrgTree};
 use crm_eventstore::EventStore;
 use tokio::sync::Semaphore;
 
+pub use commands::CommandMutation;
 pub use eventlog::{EventLogQuery, EventLogSubscription};
 pub use scalars::{global_id, hex, parse_global_id, DateTime, Long};
 pub use system::SystemQuery;
@@ -44,8 +43,9 @@ pub struct QueryRoot(SystemQuery, EventLogQuery);
 #[graphql(name = "Subscription")]
 pub struct SubscriptionRoot(EventLogSubscription);
 
-/// No mutations yet: command handling (`crm-app`) brings the first ones.
-pub type MutationRoot = EmptyMutation;
+/// One mutation per command of the write side; they need a `crm_app::App` in the schema data.
+#[derive(MergedObject, Default, Debug)]
+pub struct MutationRoot(CommandMutation);
 
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -93,7 +93,7 @@ pub fn schema_builder(
     let limits = &config.limits;
     let mut builder = Schema::build(
         QueryRoot::default(),
-        EmptyMutation,
+        MutationRoot::default(),
         SubscriptionRoot::default(),
     )
     .limit_depth(limits.depth_max)
@@ -119,7 +119,7 @@ pub fn schema_builder(
 pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
-        EmptyMutation,
+        MutationRoot::default(),
         SubscriptionRoot::default(),
     )
     .finish()

@@ -6,6 +6,7 @@
 //! - `sdl`: schema/schema.graphql matches the code (`UPDATE_SCHEMA=1` rewrites it).
 //! - `transport`: GraphQL-over-HTTP media types and status codes (406/415/405/400), batches.
 //! - `auth`: 401 without a valid token, `me`, FORBIDDEN where data is read.
+//! - `commands`: mutations: events recorded, refusal codes, idempotency by command id.
 //! - `events`: the `events` connection forwards and backwards, filters, `logStatus`,
 //!   `verifyLog`, `node`, argument errors.
 //! - `limits`: depth, complexity, aliases, directives, recursion, body size, page size,
@@ -17,6 +18,7 @@
 
 mod audit;
 mod auth;
+mod commands;
 mod common;
 mod events;
 mod limits;

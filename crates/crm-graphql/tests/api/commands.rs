@@ -1,0 +1,153 @@
+//! Mutations over real HTTP: commands recorded, refusals with their stable codes, idempotency
+//! by command id.
+
+use crm_domain::auth::{Role, Scope};
+use serde_json::{json, Value as Json};
+
+use crate::common::{codes, Server};
+
+const REGISTER: &str = r#"mutation($id: ID!, $doc: String!, $commandId: ID) {
+  registerCustomer(commandId: $commandId, customerId: $id, kind: INDIVIDUAL,
+    profile: { name: "张三", document: { residentId: $doc }, phone: "13812345678",
+               sourceChannel: COUNTER }) {
+    position alreadyHandled events { stream eventType position revision }
+  }
+}"#;
+
+/// A valid resident ID number for sequence `n` (GB 11643 check digit).
+fn resident_id(n: u32) -> String {
+    let base = format!("11010519491231{:03}", n % 1000);
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = base
+        .bytes()
+        .zip(weights)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{base}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+fn hq(server: &Server) -> String {
+    server.token(Role::Headquarters, Scope::Company)
+}
+
+fn customer(n: u128) -> String {
+    uuid::Uuid::from_u128(0xC000 + n).to_string()
+}
+
+async fn register(server: &Server, token: &str, n: u32) -> Json {
+    server
+        .query(
+            token,
+            REGISTER,
+            json!({ "id": customer(u128::from(n)), "doc": resident_id(n) }),
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mutation_records_its_events_and_returns_the_position() {
+    let server = Server::start().await;
+    let body = register(&server, &hq(&server), 1).await;
+    let result = &body["data"]["registerCustomer"];
+    assert_eq!(
+        result["events"][0]["eventType"], "CustomerRegistered",
+        "{body}"
+    );
+    assert_eq!(result["alreadyHandled"], false);
+    let position = result["position"].as_u64().unwrap();
+    assert!(position >= 1);
+    let log = server
+        .query(
+            &server.auditor(),
+            "{ events(first: 10) { edges { node { eventType stream } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        log["data"]["events"]["edges"][0]["node"]["eventType"],
+        "CustomerRegistered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_command_id_is_answered_with_the_first_result() {
+    let server = Server::start().await;
+    let token = hq(&server);
+    let vars = json!({ "id": customer(2), "doc": resident_id(2), "commandId": uuid::Uuid::now_v7().to_string() });
+    let first = server.query(&token, REGISTER, vars.clone()).await;
+    let again = server.query(&token, REGISTER, vars).await;
+    assert_eq!(
+        again["data"]["registerCustomer"]["alreadyHandled"], true,
+        "{again}"
+    );
+    assert_eq!(
+        first["data"]["registerCustomer"]["events"],
+        again["data"]["registerCustomer"]["events"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_carry_their_codes() {
+    let server = Server::start().await;
+    let token = hq(&server);
+    register(&server, &token, 3).await;
+
+    // A bad check digit: VALIDATION.
+    let mut bad = resident_id(4);
+    bad.pop();
+    bad.push(if resident_id(4).ends_with('1') {
+        '2'
+    } else {
+        '1'
+    });
+    let body = server
+        .query(&token, REGISTER, json!({ "id": customer(4), "doc": bad }))
+        .await;
+    assert_eq!(codes(&body), ["VALIDATION"], "{body}");
+
+    // The same document again: CONFLICT, naming the existing customer.
+    let body = server
+        .query(
+            &token,
+            REGISTER,
+            json!({ "id": customer(5), "doc": resident_id(3) }),
+        )
+        .await;
+    assert_eq!(codes(&body), ["CONFLICT"], "{body}");
+
+    // A customer manager outside the customer's book: FORBIDDEN.
+    let body = server
+        .query(
+            &server.customer_manager(),
+            "mutation($id: ID!) { markKeyCustomer(customerId: $id, isKey: true) { position } }",
+            json!({ "id": customer(3) }),
+        )
+        .await;
+    assert_eq!(codes(&body), ["FORBIDDEN"], "{body}");
+
+    // Selling above the assessed risk level: SUITABILITY_VIOLATION.
+    let suitability = "mutation($id: ID!) { recordSuitability(customerId: $id, level: C3, assessedOn: \"2024-01-01\", expiresOn: \"2099-01-01\") { position } }";
+    let body = server
+        .query(&token, suitability, json!({ "id": customer(3) }))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let sale = "mutation($id: ID!, $p: ID!) { recordProductSale(customerId: $id, productId: $p, productRisk: R4, amount: \"10000.00\") { position } }";
+    let body = server
+        .query(
+            &token,
+            sale,
+            json!({ "id": customer(3), "p": customer(99) }),
+        )
+        .await;
+    assert_eq!(codes(&body), ["SUITABILITY_VIOLATION"], "{body}");
+
+    // An unknown customer: NOT_FOUND.
+    let body = server
+        .query(
+            &token,
+            "mutation($id: ID!) { markKeyCustomer(customerId: $id, isKey: true) { position } }",
+            json!({ "id": customer(77) }),
+        )
+        .await;
+    assert_eq!(codes(&body), ["NOT_FOUND"], "{body}");
+}
