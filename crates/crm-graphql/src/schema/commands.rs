@@ -331,7 +331,7 @@ impl CommandMutation {
                 existing_customer_with_same_document: None,
                 now: now(),
             };
-            Ok(customer_command(&customer_id, command)?)
+            customer_command(&customer_id, command)
         })
         .await
     }
@@ -345,10 +345,10 @@ impl CommandMutation {
         is_key: bool,
     ) -> async_graphql::Result<CommandResult> {
         run(ctx, command_id, |_: &Actor| {
-            Ok(customer_command(
+            customer_command(
                 &customer_id,
                 customer::Command::MarkKeyCustomer { is_key, now: now() },
-            )?)
+            )
         })
         .await
     }
@@ -360,10 +360,7 @@ impl CommandMutation {
         customer_id: ID,
     ) -> async_graphql::Result<CommandResult> {
         run(ctx, command_id, |_: &Actor| {
-            Ok(customer_command(
-                &customer_id,
-                customer::Command::Activate { now: now() },
-            )?)
+            customer_command(&customer_id, customer::Command::Activate { now: now() })
         })
         .await
     }
@@ -375,10 +372,7 @@ impl CommandMutation {
         customer_id: ID,
     ) -> async_graphql::Result<CommandResult> {
         run(ctx, command_id, |_: &Actor| {
-            Ok(customer_command(
-                &customer_id,
-                customer::Command::MarkDormant { now: now() },
-            )?)
+            customer_command(&customer_id, customer::Command::MarkDormant { now: now() })
         })
         .await
     }
@@ -397,14 +391,14 @@ impl CommandMutation {
                 .as_deref()
                 .map(|n| text("note", n, ShortText::parse))
                 .transpose()?;
-            Ok(customer_command(
+            customer_command(
                 &customer_id,
                 customer::Command::MarkChurned {
                     reason: reason.into(),
                     note,
                     now: now(),
                 },
-            )?)
+            )
         })
         .await
     }
@@ -423,7 +417,7 @@ impl CommandMutation {
                 .as_deref()
                 .map(|n| text("note", n, ShortText::parse))
                 .transpose()?;
-            Ok(customer_command(
+            customer_command(
                 &customer_id,
                 customer::Command::RecordWinBackAttempt {
                     by,
@@ -431,7 +425,7 @@ impl CommandMutation {
                     note,
                     now: now(),
                 },
-            )?)
+            )
         })
         .await
     }
@@ -443,10 +437,7 @@ impl CommandMutation {
         customer_id: ID,
     ) -> async_graphql::Result<CommandResult> {
         run(ctx, command_id, |_: &Actor| {
-            Ok(customer_command(
-                &customer_id,
-                customer::Command::Reactivate { now: now() },
-            )?)
+            customer_command(&customer_id, customer::Command::Reactivate { now: now() })
         })
         .await
     }
@@ -460,10 +451,10 @@ impl CommandMutation {
     ) -> async_graphql::Result<CommandResult> {
         run(ctx, command_id, |_: &Actor| {
             let reason = text("reason", &reason, ShortText::parse)?;
-            Ok(customer_command(
+            customer_command(
                 &customer_id,
                 customer::Command::Close { reason, now: now() },
-            )?)
+            )
         })
         .await
     }
@@ -485,7 +476,7 @@ impl CommandMutation {
                 expires_on: date("expiresOn", &expires_on)?,
                 now: now(),
             };
-            Ok(customer_command(&customer_id, command)?)
+            customer_command(&customer_id, command)
         })
         .await
     }
@@ -508,7 +499,7 @@ impl CommandMutation {
                 by,
                 now: now(),
             };
-            Ok(customer_command(&customer_id, command)?)
+            customer_command(&customer_id, command)
         })
         .await
     }
@@ -531,7 +522,7 @@ impl CommandMutation {
                 by,
                 now: now(),
             };
-            Ok(customer_command(&customer_id, command)?)
+            customer_command(&customer_id, command)
         })
         .await
     }
@@ -546,14 +537,14 @@ impl CommandMutation {
     ) -> async_graphql::Result<CommandResult> {
         run(ctx, command_id, |actor: &Actor| {
             let by = actor.staff_id;
-            Ok(customer_command(
+            customer_command(
                 &customer_id,
                 customer::Command::Assign {
                     to: to.parse()?,
                     by,
                     now: now(),
                 },
-            )?)
+            )
         })
         .await
     }
@@ -570,7 +561,7 @@ impl CommandMutation {
         run(ctx, command_id, |actor: &Actor| {
             let by = actor.staff_id;
             let reason = text("reason", &reason, ShortText::parse)?;
-            Ok(customer_command(
+            customer_command(
                 &customer_id,
                 customer::Command::Reassign {
                     to: to.parse()?,
@@ -578,7 +569,7 @@ impl CommandMutation {
                     by,
                     now: now(),
                 },
-            )?)
+            )
         })
         .await
     }
@@ -595,7 +586,7 @@ impl CommandMutation {
         run(ctx, command_id, |actor: &Actor| {
             let by = actor.staff_id;
             let reason = text("reason", &reason, ShortText::parse)?;
-            Ok(customer_command(
+            customer_command(
                 &customer_id,
                 customer::Command::RequestTransfer {
                     to: to.parse()?,
@@ -603,7 +594,7 @@ impl CommandMutation {
                     by,
                     now: now(),
                 },
-            )?)
+            )
         })
         .await
     }
@@ -616,13 +607,13 @@ impl CommandMutation {
     ) -> async_graphql::Result<CommandResult> {
         run(ctx, command_id, |actor: &Actor| {
             let approver = *actor;
-            Ok(customer_command(
+            customer_command(
                 &customer_id,
                 customer::Command::ApproveTransfer {
                     approver,
                     now: now(),
                 },
-            )?)
+            )
         })
         .await
     }
@@ -637,14 +628,14 @@ impl CommandMutation {
         run(ctx, command_id, |actor: &Actor| {
             let approver = *actor;
             let reason = text("reason", &reason, ShortText::parse)?;
-            Ok(customer_command(
+            customer_command(
                 &customer_id,
                 customer::Command::RejectTransfer {
                     approver,
                     reason,
                     now: now(),
                 },
-            )?)
+            )
         })
         .await
     }
