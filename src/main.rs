@@ -1,6 +1,7 @@
 //! `crm`: the operator's command line and (as the product grows) the server.
 
 mod backup;
+mod server;
 
 use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
@@ -26,6 +27,34 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the GraphQL API (HTTP and WebSocket) over the data directory.
+    ///
+    /// Example: crm serve --data-dir /var/lib/crm --listen 0.0.0.0:8080
+    Serve {
+        #[arg(long, env = "CRM_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
+    /// Print a development bearer token that `crm serve` on the same data directory accepts
+    /// (or with the same CRM_JWT_SECRET).
+    ///
+    /// Example: crm token --role branch-manager --scope 0192f0c4-0000-7000-8000-000000000001
+    Token {
+        /// hq, region, branch-manager, customer-manager, broker, service-agent, auditor, operator
+        #[arg(long)]
+        role: String,
+        /// The region or branch id; for customer managers and brokers `BRANCH[/TEAM]`.
+        #[arg(long)]
+        scope: Option<String>,
+        /// The staff id the token stands for; a new one if omitted.
+        #[arg(long)]
+        staff: Option<String>,
+        #[arg(long, default_value_t = 12)]
+        hours: u64,
+    },
+    /// Print the GraphQL schema (SDL).
+    ///
+    /// Example: crm schema > schema.graphql
+    Schema,
     /// Walk the whole log: checksums, the hash chain, ordering and index agreement.
     /// Exits non-zero on any finding.
     ///
@@ -113,6 +142,24 @@ fn print_verify(report: &VerifyReport) -> bool {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
+        Command::Serve { listen } => {
+            server::serve(&cli.data_dir, *listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            role,
+            scope,
+            staff,
+            hours,
+        } => {
+            let actor = server::dev_actor(role, scope.as_deref(), staff.as_deref())?;
+            println!("{}", server::token(&cli.data_dir, &actor, *hours)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            print!("{}", crm_graphql::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Verify => {
             let store = open(&cli)?;
             let report = store.verify().context("walking the log")?;
