@@ -1,12 +1,12 @@
 # Common jobs; each is the same command README.md gives.
 
-# Run the server on the embedded store with demo data (see README for what exists today).
-run *ARGS:
-    cargo run --release -- {{ARGS}}
+# Run the server on the embedded store (see README).
+run:
+    cargo run --release -- serve
 
 # The whole test suite (what CI runs after fmt and clippy).
 test:
-    cargo test --workspace
+    npm ci --prefix crates/crm-graphql/tests/audit && cargo test --workspace
 
 # Benchmarks whose figures go into docs/PERFORMANCE.md.
 bench:
