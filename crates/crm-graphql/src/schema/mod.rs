@@ -16,6 +16,7 @@
 
 mod commands;
 mod eventlog;
+mod history;
 mod scalars;
 mod system;
 
@@ -28,6 +29,7 @@ use tokio::sync::Semaphore;
 
 pub use commands::CommandMutation;
 pub use eventlog::{EventLogQuery, EventLogSubscription};
+pub use history::HistoryQuery;
 pub use scalars::{global_id, hex, parse_global_id, DateTime, Long};
 pub use system::SystemQuery;
 
@@ -37,7 +39,7 @@ use crate::prepare::PhaseExtension;
 
 #[derive(MergedObject, Default, Debug)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(SystemQuery, EventLogQuery);
+pub struct QueryRoot(SystemQuery, EventLogQuery, HistoryQuery);
 
 #[derive(MergedSubscription, Default, Debug)]
 #[graphql(name = "Subscription")]

@@ -9,6 +9,7 @@
 //! - `commands`: mutations: events recorded, refusal codes, idempotency by command id.
 //! - `events`: the `events` connection forwards and backwards, filters, `logStatus`,
 //!   `verifyLog`, `node`, argument errors.
+//! - `history`: customerHistory as of an instant, scoping and masking.
 //! - `limits`: depth, complexity, aliases, directives, recursion, body size, page size,
 //!   timeout, introspection and suggestions switches.
 //! - `ws`: graphql-transport-ws, its close codes, live subscriptions.
@@ -21,6 +22,7 @@ mod auth;
 mod commands;
 mod common;
 mod events;
+mod history;
 mod limits;
 mod ops;
 mod sdl;

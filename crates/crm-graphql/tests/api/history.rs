@@ -1,0 +1,86 @@
+//! `customerHistory`: the customer as known at an instant, rebuilt from the log; scoping and
+//! masking where the data is read.
+
+use crm_domain::auth::{Role, Scope};
+use serde_json::json;
+
+use crate::common::{codes, Server};
+
+const REGISTER: &str = r#"mutation($id: ID!) {
+  registerCustomer(customerId: $id, kind: INDIVIDUAL,
+    profile: { name: "王五", document: { residentId: "11010519491231002X" }, phone: "13812345678",
+               sourceChannel: COUNTER }) { position }
+}"#;
+
+const HISTORY: &str = r#"query($id: ID!, $asOf: DateTime) {
+  customerHistory(id: $id, asOf: $asOf) {
+    revision
+    snapshot { name keyCustomer idDocument phone lifecycle }
+    timeline { eventType recordedAt occurredAt actor }
+    timelineHasMore
+  }
+}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_as_of_an_instant_shows_only_what_was_recorded_by_then() {
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let id = uuid::Uuid::now_v7().to_string();
+    server.query(&hq, REGISTER, json!({ "id": id })).await;
+    let marked = server
+        .query(
+            &hq,
+            "mutation($id: ID!) { markKeyCustomer(customerId: $id, isKey: true) { position } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(marked.get("errors").is_none(), "{marked}");
+
+    let now = server.query(&hq, HISTORY, json!({ "id": id })).await;
+    let history = &now["data"]["customerHistory"];
+    assert_eq!(history["snapshot"]["keyCustomer"], true, "{now}");
+    assert_eq!(history["timeline"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        history["snapshot"]["idDocument"], "11010519491231002X",
+        "HQ sees it in full"
+    );
+
+    let registered_at = history["timeline"][0]["recordedAt"].clone();
+    let then = server
+        .query(&hq, HISTORY, json!({ "id": id, "asOf": registered_at }))
+        .await;
+    let history = &then["data"]["customerHistory"];
+    assert_eq!(history["snapshot"]["keyCustomer"], false, "{then}");
+    assert_eq!(history["revision"], 0);
+    assert_eq!(history["timeline"].as_array().unwrap().len(), 1);
+    assert_eq!(history["timeline"][0]["eventType"], "CustomerRegistered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_is_scoped_and_masked_where_it_is_read() {
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let id = uuid::Uuid::now_v7().to_string();
+    server.query(&hq, REGISTER, json!({ "id": id })).await;
+
+    let auditor = server
+        .query(&server.auditor(), HISTORY, json!({ "id": id }))
+        .await;
+    let snapshot = &auditor["data"]["customerHistory"]["snapshot"];
+    assert_eq!(snapshot["idDocument"], "110105********002X", "{auditor}");
+    assert_eq!(snapshot["phone"], "138****5678");
+
+    let other_manager = server
+        .query(&server.customer_manager(), HISTORY, json!({ "id": id }))
+        .await;
+    assert_eq!(codes(&other_manager), ["FORBIDDEN"], "{other_manager}");
+
+    let missing = server
+        .query(
+            &hq,
+            HISTORY,
+            json!({ "id": uuid::Uuid::now_v7().to_string() }),
+        )
+        .await;
+    assert_eq!(codes(&missing), ["NOT_FOUND"], "{missing}");
+}
