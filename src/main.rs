@@ -1,6 +1,7 @@
 //! `crm`: the operator's command line and (as the product grows) the server.
 
 mod backup;
+mod replay;
 mod server;
 
 use std::io::{BufReader, BufWriter};
@@ -50,6 +51,18 @@ enum Command {
         staff: Option<String>,
         #[arg(long, default_value_t = 12)]
         hours: u64,
+    },
+    /// A customer as the log knew it at an instant, with the events up to then (auditors).
+    ///
+    /// Example: crm replay --customer 0192f0c4-… --as-of 2024-03-01T10:00:00+08:00 --json
+    Replay {
+        #[arg(long)]
+        customer: String,
+        /// RFC 3339; default now.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// Print the GraphQL schema (SDL).
     ///
@@ -154,6 +167,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let actor = server::dev_actor(role, scope.as_deref(), staff.as_deref())?;
             println!("{}", server::token(&cli.data_dir, &actor, *hours)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay {
+            customer,
+            as_of,
+            json,
+        } => {
+            let store = open(&cli)?;
+            replay::replay(&store, customer, as_of.as_deref(), *json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema => {

@@ -147,3 +147,101 @@ fn a_backup_restores_into_an_empty_directory_and_refuses_to_overwrite() {
         text(&again)
     );
 }
+
+#[test]
+fn replay_shows_a_customer_as_the_log_knew_it_at_an_instant() {
+    use crm_app::{App, AppCommand, CommandEnvelope};
+    use crm_domain::auth::{Actor, Role, Scope};
+    use crm_domain::customer::{self, CustomerKind, Profile};
+    use crm_domain::ids::{CustomerId, StaffId};
+    use crm_domain::values::{Channel, IdDocument, OrgName, ResidentIdNumber};
+
+    let dir = tempfile::tempdir().unwrap();
+    let id = CustomerId::from(Uuid::now_v7());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+        let app = App::new(store.clone()).unwrap();
+        let actor = Actor {
+            staff_id: StaffId::from(Uuid::now_v7()),
+            role: Role::Headquarters,
+            scope: Scope::Company,
+        };
+        let send = |command| CommandEnvelope {
+            command_id: Uuid::now_v7(),
+            actor,
+            correlation_id: None,
+            causation_id: None,
+            occurred_at: OffsetDateTime::now_utc(),
+            command: AppCommand::Customer {
+                customer: id,
+                command,
+            },
+        };
+        let profile = Profile {
+            name: OrgName::parse("赵六").unwrap(),
+            document: IdDocument::ResidentId {
+                number: ResidentIdNumber::parse("11010519491231002X").unwrap(),
+            },
+            phone: None,
+            address: None,
+            region: None,
+            birthday: None,
+            occupation: None,
+            source_channel: Channel::Counter,
+        };
+        app.execute(send(customer::Command::Register {
+            customer_id: id,
+            kind: CustomerKind::Individual,
+            profile,
+            as_prospect: false,
+            existing_customer_with_same_document: None,
+            now: OffsetDateTime::now_utc(),
+        }))
+        .await
+        .unwrap();
+        app.execute(send(customer::Command::MarkKeyCustomer {
+            is_key: true,
+            now: OffsetDateTime::now_utc(),
+        }))
+        .await
+        .unwrap();
+        store.close().await.unwrap();
+    });
+    let now = crm(
+        dir.path(),
+        &["replay", "--customer", &id.to_string(), "--json"],
+    );
+    assert!(now.status.success(), "{}", text(&now));
+    let now: serde_json::Value = serde_json::from_slice(&now.stdout).unwrap();
+    assert_eq!(now["state"]["key_customer"], true, "{now}");
+    let registered_at = now["timeline"][0]["recordedAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let then = crm(
+        dir.path(),
+        &[
+            "replay",
+            "--customer",
+            &id.to_string(),
+            "--as-of",
+            &registered_at,
+            "--json",
+        ],
+    );
+    let then: serde_json::Value = serde_json::from_slice(&then.stdout).unwrap();
+    assert_eq!(then["state"]["key_customer"], false, "{then}");
+    assert_eq!(then["timeline"].as_array().unwrap().len(), 1);
+    let human = crm(dir.path(), &["replay", "--customer", &id.to_string()]);
+    assert!(
+        text(&human).contains("CustomerRegistered"),
+        "{}",
+        text(&human)
+    );
+    let missing = crm(
+        dir.path(),
+        &["replay", "--customer", &Uuid::now_v7().to_string()],
+    );
+    assert!(!missing.status.success());
+}

@@ -142,7 +142,7 @@ pub struct WinBackAttempt {
     pub at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct State {
     pub id: Option<CustomerId>,
     pub kind: Option<CustomerKind>,
