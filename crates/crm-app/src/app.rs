@@ -7,8 +7,8 @@ use std::sync::Arc;
 use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Scope};
 use crm_domain::ids::{BranchId, CustomerId, StreamId};
 use crm_domain::{
-    account, article, branch, campaign, customer, interaction, market, opportunity, product,
-    region, rules, staff, ticket, Aggregate, DomainError, DomainEvent,
+    access, account, article, branch, campaign, customer, interaction, market, opportunity,
+    product, region, rules, staff, ticket, Aggregate, DomainError, DomainEvent,
 };
 use crm_eventstore::{
     codec, Direction, EventMetadata, EventStore, ExpectedRevision, NewEvent, RecordedEvent,
@@ -273,6 +273,25 @@ impl App {
                     &article,
                     command,
                     |_| Ok(Action::PublishContent { branch }),
+                    &org,
+                )
+                .await
+            }
+            AppCommand::Access { staff, command } => {
+                if staff != actor.staff_id {
+                    return Err(validation(
+                        "staff",
+                        "an access log records its own staff member's views",
+                    ));
+                }
+                let access::Command::RecordPiiView { customer_id, .. } = command.clone();
+                // Only views of a customer the sender may read can be recorded.
+                let target = self.customer_target(Some(customer_id))?;
+                self.run::<access::AccessLog>(
+                    env,
+                    &staff,
+                    command,
+                    |_| Ok(Action::ReadCustomer(target)),
                     &org,
                 )
                 .await

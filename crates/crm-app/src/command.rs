@@ -6,8 +6,8 @@ use crm_domain::ids::{
     ProductId, RegionId, RuleSetId, StaffId, TicketId,
 };
 use crm_domain::{
-    account, article, branch, campaign, customer, interaction, market, opportunity, product,
-    region, rules, staff, ticket,
+    access, account, article, branch, campaign, customer, interaction, market, opportunity,
+    product, region, rules, staff, ticket,
 };
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -71,6 +71,11 @@ pub enum AppCommand {
     Rules {
         rule_set: RuleSetId,
         command: rules::Command,
+    },
+    /// A staff member's own access log of personal data.
+    Access {
+        staff: StaffId,
+        command: access::Command,
     },
 }
 

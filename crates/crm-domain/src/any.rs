@@ -2,8 +2,8 @@
 //! replay, export) rather than one stream.
 
 use crate::{
-    account, article, branch, campaign, customer, interaction, market, opportunity, product,
-    region, rules, staff, ticket, DomainEvent,
+    access, account, article, branch, campaign, customer, interaction, market, opportunity,
+    product, region, rules, staff, ticket, DomainEvent,
 };
 
 /// The codec that turns stored payload bytes into an aggregate's event type; the domain stays
@@ -80,6 +80,7 @@ any_event! {
     Product(product) = "product",
     Article(article) = "article",
     Rules(rules) = "rules",
+    Access(access) = "access",
 }
 
 #[cfg(test)]
@@ -93,6 +94,6 @@ mod tests {
             assert!(seen.insert(*c), "{c} twice");
             assert!(!c.contains('-'));
         }
-        assert_eq!(seen.len(), 13);
+        assert_eq!(seen.len(), 14);
     }
 }

@@ -26,6 +26,7 @@
 //!   fields and units is `schema/events.md`, checked against the code by a test.
 //! - Money is fixed-point ([`Money`], 1/10000 CNY in an `i64`), never a float.
 
+pub mod access;
 pub mod account;
 mod any;
 pub mod article;
@@ -195,6 +196,7 @@ mod tests {
             (product::Product::CATEGORY, product::Event::EVENT_TYPES),
             (article::Article::CATEGORY, article::Event::EVENT_TYPES),
             (rules::RuleSet::CATEGORY, rules::Event::EVENT_TYPES),
+            (access::AccessLog::CATEGORY, access::Event::EVENT_TYPES),
         ]
     }
 

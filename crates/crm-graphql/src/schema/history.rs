@@ -8,6 +8,8 @@
 //! see them in full.
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
+use crm_app::{App, AppCommand, CommandEnvelope};
+use crm_domain::access::{self, PiiField};
 use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Role};
 use crm_domain::customer::{self, Lifecycle};
 use crm_domain::ids::CustomerId;
@@ -343,6 +345,10 @@ impl HistoryQuery {
             }
 
             let state = fold(&events)?;
+            let full_pii = sees_pii(&actor) && may_read;
+            if full_pii {
+                record_full_view(ctx, &actor, customer_id, &state).await?;
+            }
             let start = after.map_or(0, |a| a.0 + 1) as usize;
             let page: Vec<_> = events.iter().skip(start).take(first).map(entry).collect();
             Ok(CustomerHistory {
@@ -364,6 +370,47 @@ impl HistoryQuery {
         .await
         .map_err(gql)
     }
+}
+
+/// Every full view of identity or phone numbers goes into the viewer's access log before the
+/// data is returned; if it cannot be recorded, the data is not shown.
+async fn record_full_view(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    customer_id: CustomerId,
+    state: &customer::State,
+) -> Result<(), ApiError> {
+    let Some(profile) = &state.profile else {
+        return Ok(());
+    };
+    let mut fields = vec![PiiField::IdDocument];
+    if profile.phone.is_some() {
+        fields.push(PiiField::Phone);
+    }
+    let app = ctx.data_opt::<App>().ok_or_else(|| {
+        ApiError::Internal("the schema was built without the command side".into())
+    })?;
+    let now = OffsetDateTime::now_utc();
+    app.execute(CommandEnvelope {
+        command_id: uuid::Uuid::now_v7(),
+        actor: *actor,
+        correlation_id: None,
+        causation_id: None,
+        occurred_at: now,
+        command: AppCommand::Access {
+            staff: actor.staff_id,
+            command: access::Command::RecordPiiView {
+                staff_id: actor.staff_id,
+                customer_id,
+                fields,
+                purpose: "customerHistory".into(),
+                now,
+            },
+        },
+    })
+    .await
+    .map_err(ApiError::from)?;
+    Ok(())
 }
 
 fn fold(events: &[RecordedEvent]) -> Result<customer::State, ApiError> {

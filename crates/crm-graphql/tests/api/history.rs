@@ -45,6 +45,15 @@ async fn history_as_of_an_instant_shows_only_what_was_recorded_by_then() {
         "HQ sees it in full"
     );
 
+    // HQ saw the document in full: that view is in HQ's access log for the auditor.
+    let access = server
+        .query(&server.auditor(), r#"{ events(first: 5, filter: { category: "access" }) { edges { node { eventType stream } } } }"#, json!({}))
+        .await;
+    assert_eq!(
+        access["data"]["events"]["edges"][0]["node"]["eventType"], "PiiViewed",
+        "{access}"
+    );
+
     let registered_at = history["timeline"][0]["recordedAt"].clone();
     let then = server
         .query(&hq, HISTORY, json!({ "id": id, "asOf": registered_at }))
