@@ -5,3 +5,10 @@
 //! nothing of commands, HTTP or GraphQL.
 
 pub mod codec;
+pub mod customers;
+pub mod engine;
+mod error;
+
+pub use customers::{CustomerFilter, CustomerSummary, Customers, CustomersProjection};
+pub use engine::{Projected, Projection, ProjectionStatus};
+pub use error::ProjectionError;

@@ -1,0 +1,36 @@
+//! The read side's one error type.
+
+use crm_eventstore::codec::CodecError;
+use crm_eventstore::StoreError;
+
+use crate::codec::DecodeError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("projection state could not be stored or loaded: {0}")]
+    State(#[from] CodecError),
+    #[error("projection storage (sled): {0}")]
+    Sled(String),
+    #[error("projection '{name}' stopped at position {position}: {reason}")]
+    Stopped {
+        name: &'static str,
+        position: u64,
+        reason: String,
+    },
+    #[error("timed out after {waited_ms} ms waiting for the projections to reach position {position} (they are at {reached})")]
+    Timeout {
+        position: u64,
+        reached: u64,
+        waited_ms: u128,
+    },
+}
+
+impl From<sled::Error> for ProjectionError {
+    fn from(e: sled::Error) -> Self {
+        ProjectionError::Sled(e.to_string())
+    }
+}
