@@ -81,15 +81,22 @@ impl AppStateBuilder {
         self
     }
 
-    pub fn build(self) -> Result<AppState, ApiError> {
+    pub fn build(mut self) -> Result<AppState, ApiError> {
         self.config.validate()?;
         let schema = match self.schema {
             Some(schema) => schema,
             None => {
                 let app = crm_app::App::new(self.store.clone())
                     .map_err(|e| ApiError::Internal(format!("starting the command side: {e}")))?;
+                let customers = crate::schema::CustomerReadModel(
+                    crm_projections::Projected::start(&self.store).map_err(|e| {
+                        ApiError::Internal(format!("starting the read models: {e}"))
+                    })?,
+                );
+                self.probes.push(Arc::new(customers.clone()));
                 schema_builder(&self.config, self.store.clone())
                     .data(app)
+                    .data(customers)
                     .finish()
             }
         };

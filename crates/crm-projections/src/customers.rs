@@ -127,7 +127,7 @@ impl Customers {
 pub struct CustomersProjection;
 
 impl Projection for CustomersProjection {
-    const NAME: &'static str = "customers";
+    const NAME: &'static str = "customer_list";
     type State = Customers;
 
     fn apply(state: &mut Customers, recorded: &RecordedEvent, event: &AnyEvent) {

@@ -15,6 +15,7 @@
 //! would bypass it.
 
 mod commands;
+mod customers;
 mod eventlog;
 mod history;
 mod scalars;
@@ -28,6 +29,7 @@ use crm_eventstore::EventStore;
 use tokio::sync::Semaphore;
 
 pub use commands::CommandMutation;
+pub use customers::{CustomerQuery, CustomerReadModel};
 pub use eventlog::{EventLogQuery, EventLogSubscription};
 pub use history::HistoryQuery;
 pub use scalars::{global_id, hex, parse_global_id, DateTime, Long};
@@ -39,7 +41,7 @@ use crate::prepare::PhaseExtension;
 
 #[derive(MergedObject, Default, Debug)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(SystemQuery, EventLogQuery, HistoryQuery);
+pub struct QueryRoot(SystemQuery, EventLogQuery, HistoryQuery, CustomerQuery);
 
 #[derive(MergedSubscription, Default, Debug)]
 #[graphql(name = "Subscription")]

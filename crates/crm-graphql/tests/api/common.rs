@@ -38,12 +38,12 @@ impl Server {
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> Server {
         let mut config = test_config();
         configure(&mut config);
-        Server::start_state(config, |b| b).await
+        Server::start_state(config, |b, _| b).await
     }
 
     pub async fn start_state(
         config: Config,
-        extend: impl FnOnce(crm_graphql::AppStateBuilder) -> crm_graphql::AppStateBuilder,
+        extend: impl FnOnce(crm_graphql::AppStateBuilder, &EventStore) -> crm_graphql::AppStateBuilder,
     ) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let store = EventStore::open(
@@ -57,7 +57,7 @@ impl Server {
         )
         .unwrap();
         let keys = TokenKeys::new(&config.jwt_secret);
-        let state = extend(AppState::builder(config, store.clone()))
+        let state = extend(AppState::builder(config, store.clone()), &store)
             .build()
             .unwrap();
         let handle = serve(state).await.unwrap();

@@ -7,6 +7,7 @@
 //! - `transport`: GraphQL-over-HTTP media types and status codes (406/415/405/400), batches.
 //! - `auth`: 401 without a valid token, `me`, FORBIDDEN where data is read.
 //! - `commands`: mutations: events recorded, refusal codes, idempotency by command id.
+//! - `customers`: the customer list: scoping, counts, paging, read-your-writes.
 //! - `events`: the `events` connection forwards and backwards, filters, `logStatus`,
 //!   `verifyLog`, `node`, argument errors.
 //! - `history`: customerHistory as of an instant, scoping and masking.
@@ -21,6 +22,7 @@ mod audit;
 mod auth;
 mod commands;
 mod common;
+mod customers;
 mod events;
 mod history;
 mod limits;

@@ -46,7 +46,13 @@ async fn readiness_follows_projection_lag() {
     let mut config = test_config();
     config.readiness.projection_lag_events_max = 2;
     let probe = Probe(checkpoint.clone());
-    let server = Server::start_state(config, |b| b.probe(Arc::new(probe))).await;
+    let server = Server::start_state(config.clone(), |b, store| {
+        // A stand-in probe replaces the real read models, which would stop at the raw test
+        // events appended here.
+        b.schema(crm_graphql::build_schema(&config, store.clone()))
+            .probe(Arc::new(probe))
+    })
+    .await;
     let health = server
         .client
         .get(server.url("/healthz"))
@@ -88,7 +94,14 @@ async fn readiness_follows_projection_lag() {
 async fn metrics_count_requests_errors_the_store_and_projection_lag() {
     let checkpoint = Arc::new(AtomicU64::new(1));
     let probe = Probe(checkpoint);
-    let server = Server::start_state(test_config(), |b| b.probe(Arc::new(probe))).await;
+    let config = test_config();
+    let server = Server::start_state(config.clone(), |b, store| {
+        // A stand-in probe replaces the real read models, which would stop at the raw test
+        // events appended here.
+        b.schema(crm_graphql::build_schema(&config, store.clone()))
+            .probe(Arc::new(probe))
+    })
+    .await;
     // A first scrape marks the head, so appends after it are counted.
     server
         .client
