@@ -2,7 +2,7 @@
 
 # Run the server on the embedded store (see README).
 run:
-    cargo run --release -- serve
+    cargo run --release -- serve --demo
 
 # The whole test suite (what CI runs after fmt and clippy).
 test:
