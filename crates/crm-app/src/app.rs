@@ -514,10 +514,12 @@ impl App {
     where
         A::State: Send + Sync + 'static,
     {
-        // Start from the cached state, if any, and read only what was appended since.
+        // Start from the cached state, if any, and read only what was appended since. The
+        // state is taken out of the cache, not cloned (an account's state holds every recorded
+        // day); whoever loaded it puts it back.
         let (mut state, mut revision) = self
             .cache
-            .get::<A::State>(stream.as_str())
+            .take::<A::State>(stream.as_str())
             .unwrap_or_else(|| (A::State::default(), None));
         let mut from = revision.map_or(0, |r| r + 1);
         loop {
@@ -534,12 +536,7 @@ impl App {
             }
             match page.last() {
                 Some(last) if page.len() == LOAD_PAGE => from = last.revision + 1,
-                _ => {
-                    if let Some(r) = revision {
-                        self.cache.put(stream.as_str(), state.clone(), r);
-                    }
-                    return Ok((state, revision));
-                }
+                _ => return Ok((state, revision)),
             }
         }
     }
@@ -593,9 +590,23 @@ impl App {
         let actor = &env.actor;
         for _ in 0..RETRIES_MAX {
             let (state, revision) = self.load::<A>(&stream)?;
-            authorize(actor, &action(&state)?, org)?;
-            let decided = A::decide(&state, command.clone())?;
+            let keep = |state: A::State| {
+                if let Some(r) = revision {
+                    self.cache.put(stream.as_str(), state, r);
+                }
+            };
+            let decided = match action(&state)
+                .and_then(|a| authorize(actor, &a, org).map_err(AppError::from))
+                .and_then(|()| A::decide(&state, command.clone()).map_err(AppError::from))
+            {
+                Ok(decided) => decided,
+                Err(e) => {
+                    keep(state);
+                    return Err(e);
+                }
+            };
             if decided.is_empty() {
+                keep(state);
                 return Ok(CommandOutcome {
                     position: self.store.head().0,
                     events: vec![],
@@ -686,13 +697,11 @@ impl std::fmt::Debug for StateCache {
 }
 
 impl StateCache {
-    fn get<S: Clone + 'static>(&self, stream: &str) -> Option<(S, Option<u64>)> {
+    fn take<S: 'static>(&self, stream: &str) -> Option<(S, Option<u64>)> {
         // A panic elsewhere cannot leave a half-written entry: entries are replaced whole.
-        let states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        let (state, revision) = states.get(stream)?;
-        state
-            .downcast_ref::<S>()
-            .map(|s| (s.clone(), Some(*revision)))
+        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        let (state, revision) = states.remove(stream)?;
+        state.downcast::<S>().ok().map(|s| (*s, Some(revision)))
     }
 
     fn put<S: Send + Sync + 'static>(&self, stream: &str, state: S, revision: u64) {
