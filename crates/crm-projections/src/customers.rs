@@ -228,6 +228,7 @@ impl Projection for CustomersProjection {
                 }),
                 E::CustomerMergeAbsorbed {
                     customer_id,
+                    merged,
                     accounts,
                     ..
                 } => {
@@ -244,6 +245,7 @@ impl Projection for CustomersProjection {
                         }
                     });
                     state.recompute_assets(*customer_id);
+                    state.recompute_assets(*merged);
                 }
                 _ => {}
             },
@@ -259,21 +261,24 @@ impl Projection for CustomersProjection {
                     ..
                 },
             ) => {
-                let owner = state
-                    .account_assets
-                    .get(account_id)
-                    .map_or(summary.customer_id, |e| e.0);
-                let newer = state
-                    .account_assets
-                    .get(account_id)
-                    .is_none_or(|e| summary.trade_date >= e.1);
-                if newer {
+                let previous = state.account_assets.get(account_id).copied();
+                let owner = previous.map_or(summary.customer_id, |e| e.0);
+                if previous.is_none_or(|e| summary.trade_date >= e.1) {
                     state.account_assets.insert(
                         *account_id,
                         (owner, summary.trade_date, summary.end_of_day_assets),
                     );
-                    state.recompute_assets(owner);
-                    state.touch(owner, p, |_| {});
+                    // Adjust the owner's total by this account's change rather than summing all
+                    // accounts again: a rebuild applies millions of these.
+                    let before = previous.map_or(Money::ZERO, |e| e.2);
+                    state.touch(owner, p, |c| {
+                        c.assets = c
+                            .assets
+                            .checked_sub(before)
+                            .and_then(|a| a.checked_add(summary.end_of_day_assets))
+                            .unwrap_or(c.assets);
+                        c.assets_date = c.assets_date.max(Some(summary.trade_date));
+                    });
                 }
             }
             AnyEvent::Interaction(
