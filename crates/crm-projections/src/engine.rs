@@ -198,7 +198,10 @@ impl<P: Projection> Projected<P> {
             );
             since_flush += batch.len() as u64;
             let first = *first_unflushed.get_or_insert_with(Instant::now);
-            if since_flush >= FLUSH_EVENTS || first.elapsed() >= FLUSH_INTERVAL {
+            // Far behind (a rebuild), the whole-state flush by time would dominate; flush by
+            // count only until close to the head.
+            let far_behind = self.store.head().0.saturating_sub(self.position()) > FLUSH_EVENTS;
+            if since_flush >= FLUSH_EVENTS || (!far_behind && first.elapsed() >= FLUSH_INTERVAL) {
                 self.flush()?;
                 since_flush = 0;
                 first_unflushed = None;
