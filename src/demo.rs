@@ -113,24 +113,14 @@ fn id(seed: u64, kind: u64, n: u64) -> Uuid {
 }
 
 fn resident_id(area: &str, birth: Date, seq: u64) -> Option<ResidentIdNumber> {
-    let base = format!(
+    let first17 = format!(
         "{area}{:04}{:02}{:02}{:03}",
         birth.year(),
         u8::from(birth.month()),
         birth.day(),
         seq % 1000
     );
-    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = base
-        .bytes()
-        .zip(weights)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    ResidentIdNumber::parse(&format!(
-        "{base}{}",
-        b"10X98765432"[(sum % 11) as usize] as char
-    ))
-    .ok()
+    ResidentIdNumber::with_check_character(&first17).ok()
 }
 
 /// A unified social credit code (GB 32100) with a correct check character.

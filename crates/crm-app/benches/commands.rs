@@ -15,15 +15,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 fn resident_id(n: u32) -> Option<ResidentIdNumber> {
-    let base = format!("110105{:08}{:03}", 19_700_101 + n / 1000, n % 1000);
-    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = base
-        .bytes()
-        .zip(weights)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    let check = b"10X98765432"[(sum % 11) as usize] as char;
-    ResidentIdNumber::parse(&format!("{base}{check}")).ok()
+    ResidentIdNumber::with_check_character(&format!(
+        "110105{:08}{:03}",
+        19_700_101 + n / 1000,
+        n % 1000
+    ))
+    .ok()
 }
 
 fn envelope(command: AppCommand) -> CommandEnvelope {

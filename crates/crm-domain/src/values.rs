@@ -171,6 +171,20 @@ impl ResidentIdNumber {
         Ok(Self(s))
     }
 
+    /// Completes the first 17 digits (area code, birth date, sequence) with their check
+    /// character: for registering from systems that keep the number without it, and for
+    /// generating valid test and demo data.
+    pub fn with_check_character(first17: &str) -> Result<Self, ValidationError> {
+        let b = first17.as_bytes();
+        if b.len() != 17 || !b.iter().all(u8::is_ascii_digit) {
+            return Err(ValidationError::new(
+                "resident_id_number",
+                "needs exactly 17 digits",
+            ));
+        }
+        Self::parse(&format!("{first17}{}", char::from(Self::check_code(b))))
+    }
+
     /// The check character for the first 17 digits (caller guarantees 17 ASCII digits).
     fn check_code(b: &[u8]) -> u8 {
         let sum: u32 = b
@@ -451,6 +465,17 @@ mod tests {
         check_id(
             "中华人民共和国身份证号码",
             Err("must have 18 characters, has 12"),
+        );
+    }
+
+    #[test]
+    fn a_number_completed_with_its_check_character_is_valid() {
+        let full = ResidentIdNumber::with_check_character("11010519491231002").expect("valid");
+        assert_eq!(full.as_str(), "11010519491231002X");
+        assert!(ResidentIdNumber::with_check_character("1101051949123100").is_err());
+        assert!(
+            ResidentIdNumber::with_check_character("11010519491331002").is_err(),
+            "month 13"
         );
     }
 

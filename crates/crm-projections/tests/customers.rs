@@ -49,18 +49,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn resident_id(n: u8) -> ResidentIdNumber {
-    let base = format!("11010519491231{:03}", n);
-    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = base
-        .bytes()
-        .zip(weights)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    ResidentIdNumber::parse(&format!(
-        "{base}{}",
-        b"10X98765432"[(sum % 11) as usize] as char
-    ))
-    .unwrap()
+    ResidentIdNumber::with_check_character(&format!("11010519491231{n:03}")).unwrap()
 }
 
 async fn append<E: DomainEvent + serde::Serialize>(store: &EventStore, n: &mut u64, event: E) {

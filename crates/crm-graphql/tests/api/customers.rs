@@ -12,14 +12,13 @@ use uuid::Uuid;
 use crate::common::{codes, Server};
 
 fn resident_id(n: u32) -> String {
-    let base = format!("11010519491231{:03}", n % 1000);
-    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = base
-        .bytes()
-        .zip(weights)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    format!("{base}{}", b"10X98765432"[(sum % 11) as usize] as char)
+    crm_domain::values::ResidentIdNumber::with_check_character(&format!(
+        "11010519491231{:03}",
+        n % 1000
+    ))
+    .unwrap()
+    .as_str()
+    .to_string()
 }
 
 const REGISTER: &str = r#"mutation($id: ID!, $doc: String!) {
