@@ -81,6 +81,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rebuild the read models from the whole log (the server must be stopped). Shows a
+    /// progress bar on a terminal; the old state stays until the new one replaces it at once.
+    ///
+    /// Example: crm rebuild --data-dir /var/lib/crm
+    Rebuild,
     /// Print the GraphQL schema (SDL).
     ///
     /// Example: crm schema > schema.graphql
@@ -110,6 +115,20 @@ enum Command {
     ///
     /// Example: crm restore --data-dir /var/lib/crm /backups/crm-2024-03-01
     Restore { dir: PathBuf },
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => dir_size(&e.path()),
+                    _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -272,6 +291,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             replay::replay(&store, customer, as_of.as_deref(), *json)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Rebuild => {
+            let store = open(&cli)?;
+            let head = store.head().0;
+            let bar = indicatif::ProgressBar::new(head);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:40}] {pos}/{len} events, {per_sec}, eta {eta}",
+                )
+                .context("progress template")?,
+            );
+            bar.set_message("customer_list");
+            let started = std::time::Instant::now();
+            let done = crm_projections::Projected::<crm_projections::CustomersProjection>::rebuild(
+                &store,
+                |done, _| {
+                    bar.set_position(done);
+                },
+            )
+            .context("rebuilding customer_list")?;
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "rebuilt customer_list: {done} events in {secs:.1} s ({:.0} events/s)",
+                done as f64 / secs.max(1e-9)
+            );
+            store.close().await.context("closing the store")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Schema => {
             print!("{}", crm_graphql::sdl());
             Ok(ExitCode::SUCCESS)
@@ -289,6 +336,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open(&cli)?;
             let report = store.recovery_report();
             println!("head position: {}", store.head());
+            let list =
+                crm_projections::Projected::<crm_projections::CustomersProjection>::load(&store)
+                    .context("reading the customer list's checkpoint")?;
+            println!(
+                "projection customer_list: position {} (lag {} events)",
+                list.position(),
+                store.head().0.saturating_sub(list.position())
+            );
+            for (name, dir) in [
+                ("log", crm_eventstore::log_dir(&cli.data_dir)),
+                ("index", crm_eventstore::index_dir(&cli.data_dir)),
+            ] {
+                println!("{name} size: {} bytes", dir_size(&dir));
+            }
             println!("index rebuilt on open: {}", report.index_rebuilt);
             println!("records re-indexed on open: {}", report.records_reindexed);
             if let Some(torn) = &report.torn_tail {

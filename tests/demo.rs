@@ -78,6 +78,20 @@ fn the_same_seed_gives_the_same_events_and_another_seed_other_ones() {
         ec.iter().map(|v| v["eventId"].clone()).collect::<Vec<_>>()
     );
     assert!(crm(a.path(), &["verify"]).contains("head hash"));
+    // The read models rebuild from the log, and status then shows them at the head.
+    let rebuilt = crm(a.path(), &["rebuild"]);
+    assert!(
+        rebuilt.contains(&format!("rebuilt customer_list: {} events", ea.len())),
+        "{rebuilt}"
+    );
+    let status = crm(a.path(), &["status"]);
+    assert!(
+        status.contains(&format!(
+            "projection customer_list: position {} (lag 0 events)",
+            ea.len()
+        )),
+        "{status}"
+    );
     // A demo refuses a directory that already holds data.
     let again = Command::new(env!("CARGO_BIN_EXE_crm"))
         .arg("--data-dir")

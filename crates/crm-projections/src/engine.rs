@@ -143,6 +143,35 @@ impl<P: Projection> Projected<P> {
         Projected::<P>::from_tree(store, tree)
     }
 
+    /// Rebuilds the live projection from scratch: folds the whole log into a scratch tree,
+    /// reporting progress as (events done, head), then replaces the live state and checkpoint
+    /// in one sled batch, so readers see the old state or the new one, never a mix.
+    pub fn rebuild(
+        store: &EventStore,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<u64, ProjectionError> {
+        let shadow = Projected::<P>::load_empty(store)?;
+        let mut sub = store.subscribe(Position(0), Filter::All);
+        let mut done = 0;
+        loop {
+            let batch = sub.try_next_batch(STEP * 16)?;
+            if batch.is_empty() {
+                break;
+            }
+            done += batch.len() as u64;
+            shadow.apply_batch(&batch)?;
+            progress(done, store.head().0);
+        }
+        let live = store.sled().open_tree(format!("proj-{}", P::NAME))?;
+        let bytes = shadow.read(codec::encode)?;
+        let mut swap = sled::Batch::default();
+        swap.insert(KEY_STATE, bytes);
+        swap.insert(KEY_CHECKPOINT, &shadow.position().to_be_bytes());
+        live.apply_batch(swap)?;
+        shadow.tree.clear()?;
+        Ok(done)
+    }
+
     /// Loads and follows the log on a tokio task until the store closes.
     pub fn start(store: &EventStore) -> Result<Projected<P>, ProjectionError> {
         let projected = Projected::<P>::load(store)?;
