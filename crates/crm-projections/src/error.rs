@@ -21,6 +21,12 @@ pub enum ProjectionError {
         position: u64,
         reason: String,
     },
+    #[error("rules: {0}")]
+    Rules(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("generation: {0}")]
+    Generation(String),
     #[error("timed out after {waited_ms} ms waiting for the projections to reach position {position} (they are at {reached})")]
     Timeout {
         position: u64,

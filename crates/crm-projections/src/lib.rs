@@ -3,12 +3,79 @@
 //!
 //! Boundary: reads the log through `crm-eventstore` and events through `crm-domain`; knows
 //! nothing of commands, HTTP or GraphQL.
+//!
+//! # Map
+//! - [`codec`]: domain events to stored bytes and back.
+//! - [`rules`]: the rules file (TOML, `schema/rules.md`): version, blake3 content hash,
+//!   contribution formula, tiers, KPI weights, risk-preference, churn and reminder rules.
+//! - [`model`]: the state of every read model and the pure fold [`model::apply`].
+//! - [`derive`]: contribution score, tier, risk preference and churn risk, each explainable.
+//! - [`views`]: pure queries over a model (customer 360, lists and segments, performance,
+//!   dashboards, campaign/channel/service views, to-dos, lookups, explain).
+//! - [`dryrun`]: the difference two rule sets make.
+//! - [`generation`]: one generation's engine: in memory, flushed with its checkpoint in one
+//!   sled batch, following `$all` through a catch-up subscription.
+//! - [`projections`]: the [`Projections`] handle the API and the app use.
+//! - [`replay`]: the read models as of a past instant, from the log alone.
+//! - [`engine`], [`customers`]: the first, single-blob engine and the customer list it
+//!   serves to the current GraphQL layer (kept until that layer moves to [`Projections`]).
+//!
+//! # Public API (all on [`Projections`], `Clone + Send + Sync`)
+//! ```text
+//! Projections::start(&EventStore, RuleBook) -> Result<Projections>      // follows the log on tokio
+//! Projections::open(&EventStore, RuleBook) -> Result<Projections>       // no follower: catch_up()/flush()
+//! catch_up() / flush() / shutdown().await
+//! status() -> Vec<ProjectionStatus>          // per generation: position, lag (events, ms), events/s,
+//!                                            // generation, rules version + hash, last error
+//! positions() -> Vec<(&str, u64)>            // each read model's position
+//! wait_for(position, timeout).await          // read your writes
+//! rules_version() -> (u32, String); rules() -> Arc<RuleBook>; rules_pending() -> Option<u32>
+//! rule_versions() -> Vec<RuleVersionRecord>; rules_for_version(u32) -> Result<RuleBook>
+//! customer_360(CustomerId, Option<Date>) -> Option<Customer360>
+//! customers(&SegmentFilter, cursor: Option<CustomerId>, limit) -> Page<CustomerRow>
+//! customers_visible(&SegmentFilter, visible: Fn(&CustomerRecord) -> bool, cursor, limit)
+//! segments(&SegmentFilter) -> SegmentCounts
+//! staff_performance(StaffId, Period) -> Option<StaffPerformance>
+//! leaderboard(LeaderboardScope, Period) -> Vec<StaffPerformance>
+//! branch_dashboard(BranchId, BranchPeriod::Day(date) | Month{..}) -> Option<BranchDashboard>
+//! branch_ranking(BranchPeriod) -> Vec<BranchRank>
+//! campaign_effectiveness() / channel_effectiveness() / service_quality(Option<BranchId>, at)
+//! todos(StaffId, now) -> Vec<Todo>
+//! explain(ExplainSubject) -> Result<Option<(Explanation, Vec<u64> /* feeding positions */)>>
+//! customer_by_document(identity_key) / customer_org(CustomerId) / org() -> OrgView
+//! dry_run(RuleBook, limit, progress).await -> DryRunReport   // builds a shadow generation
+//! switch().await / rebuild(RuleBook, progress).await / rebuild_to_active(progress).await
+//! rollback().await / drop_previous().await / compare_with_previous(limit)
+//! customer_as_of(CustomerId, instant) -> CustomerAsOf        // archive + timeline
+//! staff_performance_as_of(..) / branch_dashboard_as_of(..) / model_as_of(instant, customer)
+//! ```
+//! "Now" is never read inside a fold: windows and dormancy use the log's latest business
+//! date or a date the caller passes; reminders take the instant as a parameter.
 
 pub mod codec;
 pub mod customers;
+pub mod derive;
+pub mod dryrun;
 pub mod engine;
 mod error;
+pub mod generation;
+pub mod keyed;
+pub mod model;
+pub mod projections;
+pub mod replay;
+pub mod rules;
+pub mod views;
 
 pub use customers::{CustomerFilter, CustomerSummary, Customers, CustomersProjection};
+pub use derive::{ChurnRisk, RiskPreference, Tier};
+pub use dryrun::DryRunReport;
 pub use engine::{Projected, Projection, ProjectionStatus};
 pub use error::ProjectionError;
+pub use generation::{
+    ProjectionStatus as ReadModelsStatus, RebuildProgress, Role as GenerationRole, StoppedAt,
+};
+pub use projections::{CustomerAsOf, Projections, READ_MODELS};
+pub use rules::RuleBook;
+pub use views::{
+    BranchPeriod, ExplainSubject, Explanation, LeaderboardScope, Period, SegmentFilter,
+};

@@ -1,0 +1,517 @@
+//! One generation of the read models: the [`Model`] folded under one [`RuleBook`], kept in
+//! memory and made durable in its own sled tree (`proj-all-g<n>`).
+//!
+//! A flush writes every entry changed since the last flush and the checkpoint in one sled
+//! batch, so the tree always holds the state as of exactly its checkpoint; after a crash the
+//! generation reloads that and re-applies the events after it, each exactly once. Applying is
+//! idempotent by position (events at or below the position are skipped), so a follower task
+//! and an explicit catch-up can never apply an event twice.
+//!
+//! An event that does not decode stops the generation at the event before it, with the
+//! position and the reason in its status; it never skips.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+use crm_eventstore::{EventStore, Filter, Position, RecordedEvent};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::codec::decode;
+use crate::error::ProjectionError;
+use crate::keyed::Keyed;
+use crate::model::{self, Meta, Model};
+use crate::rules::RuleBook;
+
+/// Flush after this many events …
+pub const FLUSH_EVENTS: u64 = 200_000;
+/// … or this long after the first unflushed event, whichever comes first.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+/// Stream categories no read model reads (knowledge-base articles, the PII access log): the
+/// subscription is `$all`, and these are skipped before decoding.
+pub const IGNORED_CATEGORIES: &[&str] = &["article", "access"];
+
+/// Events taken from the log per step.
+const STEP: usize = 2048;
+
+const TAG_CUSTOMERS: u8 = 1;
+const TAG_ACCOUNTS: u8 = 2;
+const TAG_TICKETS: u8 = 3;
+const TAG_OPPORTUNITIES: u8 = 4;
+const TAG_STAFF: u8 = 5;
+const TAG_BRANCHES: u8 = 6;
+const TAG_BRANCH_DAYS: u8 = 7;
+const TAG_STAFF_MONTHS: u8 = 8;
+const KEY_META: &[u8] = &[0xF0];
+const KEY_CHECKPOINT: &[u8] = &[0xFF];
+
+/// The sled tree of generation `id`.
+pub fn tree_name(id: u64) -> String {
+    format!("proj-all-g{id}")
+}
+
+/// Why a generation stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoppedAt {
+    pub position: u64,
+    pub reason: String,
+}
+
+/// A generation's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    /// Serves the queries.
+    Current,
+    /// The one before the last switch, kept following the log for an instant rollback.
+    Previous,
+    /// Built by a dry run or a rebuild, not yet switched in.
+    Shadow,
+}
+
+/// What a generation reports about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionStatus {
+    pub name: String,
+    pub generation: u64,
+    pub role: Role,
+    /// The last position applied.
+    pub position: u64,
+    pub head: u64,
+    pub lag_events: u64,
+    /// How long the oldest event not yet applied has been in the log (0 when caught up).
+    pub lag_ms: u64,
+    /// Events applied per second over the last step.
+    pub events_per_sec: f64,
+    /// The position of the last flush (the checkpoint in sled).
+    pub flushed: u64,
+    pub rules_version: u32,
+    pub rules_hash: String,
+    pub following: bool,
+    pub last_error: Option<StoppedAt>,
+}
+
+/// Rebuild progress, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RebuildProgress {
+    pub generation: u64,
+    pub done: u64,
+    /// The position the rebuild is heading for (the head when it started, moving with it).
+    pub target: u64,
+    pub events_per_sec: f64,
+    /// Estimated seconds to go at the current rate.
+    pub eta_secs: f64,
+}
+
+pub(crate) struct Generation {
+    pub id: u64,
+    pub rules: Arc<RuleBook>,
+    model: RwLock<Model>,
+    position: watch::Sender<u64>,
+    flushed: AtomicU64,
+    rate_milli: AtomicU64,
+    error: Mutex<Option<StoppedAt>>,
+    tree: sled::Tree,
+    store: EventStore,
+    stop: watch::Sender<bool>,
+    following: AtomicBool,
+    flushing: Mutex<()>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generation")
+            .field("id", &self.id)
+            .field("position", &self.position())
+            .field("rules_version", &self.rules.version)
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; a poisoned one still holds whole data.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
+    let meta: Meta = match tree.get(KEY_META)? {
+        Some(bytes) => crm_eventstore::codec::decode(&bytes)?,
+        None => Meta::default(),
+    };
+    Ok(Model {
+        meta,
+        meta_dirty: false,
+        customers: Keyed::load(tree, TAG_CUSTOMERS)?,
+        accounts: Keyed::load(tree, TAG_ACCOUNTS)?,
+        tickets: Keyed::load(tree, TAG_TICKETS)?,
+        opportunities: Keyed::load(tree, TAG_OPPORTUNITIES)?,
+        staff: Keyed::load(tree, TAG_STAFF)?,
+        branches: Keyed::load(tree, TAG_BRANCHES)?,
+        branch_days: Keyed::load(tree, TAG_BRANCH_DAYS)?,
+        staff_months: Keyed::load(tree, TAG_STAFF_MONTHS)?,
+        applying: 0,
+    })
+}
+
+impl Generation {
+    /// Loads generation `id` from its tree (empty if it has no checkpoint).
+    pub fn open(
+        store: &EventStore,
+        id: u64,
+        rules: Arc<RuleBook>,
+    ) -> Result<Generation, ProjectionError> {
+        let tree = store.sled().open_tree(tree_name(id))?;
+        let checkpoint = match tree.get(KEY_CHECKPOINT)? {
+            Some(v) if v.len() == 8 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&v);
+                u64::from_be_bytes(b)
+            }
+            _ => 0,
+        };
+        // A checkpoint past the log's end means the log lost events (a restore from an older
+        // backup): start over rather than show what the log no longer holds.
+        let (model, checkpoint) = if checkpoint == 0 || checkpoint > store.head().0 {
+            if checkpoint > 0 {
+                tracing::warn!(
+                    generation = id,
+                    checkpoint,
+                    head = store.head().0,
+                    "checkpoint beyond the log; rebuilding"
+                );
+            }
+            tree.clear()?;
+            (Model::default(), 0)
+        } else {
+            match load_model(&tree) {
+                Ok(model) => (model, checkpoint),
+                // State written by another build's layout: a read model is derivable, so
+                // fold it again rather than refuse to start.
+                Err(ProjectionError::State(e)) => {
+                    tracing::warn!(generation = id, error = %e, "stored read models unreadable; rebuilding");
+                    tree.clear()?;
+                    (Model::default(), 0)
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        Ok(Generation {
+            id,
+            rules,
+            model: RwLock::new(model),
+            position: watch::channel(checkpoint).0,
+            flushed: AtomicU64::new(checkpoint),
+            rate_milli: AtomicU64::new(0),
+            error: Mutex::new(None),
+            tree,
+            store: store.clone(),
+            stop: watch::channel(false).0,
+            following: AtomicBool::new(false),
+            flushing: Mutex::new(()),
+            task: Mutex::new(None),
+        })
+    }
+
+    /// A generation built from nothing, in a cleared tree.
+    pub fn fresh(
+        store: &EventStore,
+        id: u64,
+        rules: Arc<RuleBook>,
+    ) -> Result<Generation, ProjectionError> {
+        store.sled().open_tree(tree_name(id))?.clear()?;
+        Generation::open(store, id, rules)
+    }
+
+    /// Removes the generation's tree.
+    pub fn destroy(&self) -> Result<(), ProjectionError> {
+        self.tree.clear()?;
+        self.store.sled().drop_tree(tree_name(self.id))?;
+        Ok(())
+    }
+
+    pub fn position(&self) -> u64 {
+        *self.position.borrow()
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, Model> {
+        // apply never panics while holding the lock, so a poisoned lock holds a whole model.
+        self.model.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn stopped(&self) -> Option<StoppedAt> {
+        lock(&self.error).clone()
+    }
+
+    /// Applies a batch of consecutive events; those at or below the position are skipped.
+    fn apply_batch(&self, batch: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        if let Some(e) = self.stopped() {
+            return Err(ProjectionError::Stopped {
+                name: "read_models",
+                position: e.position,
+                reason: e.reason,
+            });
+        }
+        let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+        let mut position = self.position();
+        for recorded in batch {
+            let p = recorded.position.0;
+            if p <= position {
+                continue;
+            }
+            let stop = |reason: String| {
+                *lock(&self.error) = Some(StoppedAt {
+                    position: p,
+                    reason: reason.clone(),
+                });
+                ProjectionError::Stopped {
+                    name: "read_models",
+                    position: p,
+                    reason,
+                }
+            };
+            if p != position + 1 {
+                self.position.send_replace(position);
+                return Err(stop(format!(
+                    "expected position {} next, got {p}",
+                    position + 1
+                )));
+            }
+            if IGNORED_CATEGORIES.contains(&recorded.category()) {
+                // Not an input of any read model: passed over without decoding.
+                position = p;
+                continue;
+            }
+            match decode(recorded) {
+                Ok(event) => {
+                    model::apply(&mut model, recorded, &event, &self.rules);
+                    position = p;
+                }
+                Err(e) => {
+                    self.position.send_replace(position);
+                    return Err(stop(e.to_string()));
+                }
+            }
+        }
+        // Moved while the write lock is held, so a reader sees a position and a model that
+        // belong together.
+        self.position.send_replace(position);
+        Ok(())
+    }
+
+    /// Writes everything changed since the last flush and the checkpoint in one sled batch.
+    pub fn flush(&self) -> Result<u64, ProjectionError> {
+        // One flush at a time from building the batch to writing it: a later flush's
+        // entries must never be overwritten by an earlier one's.
+        let _flushing = lock(&self.flushing);
+        let mut model = self.model.write().unwrap_or_else(|e| e.into_inner());
+        let position = self.position();
+        if position == self.flushed.load(Ordering::SeqCst) && !model.meta_dirty {
+            return Ok(position);
+        }
+        let mut batch = sled::Batch::default();
+        let m = &mut *model;
+        m.customers.drain_dirty_into(TAG_CUSTOMERS, &mut batch)?;
+        m.accounts.drain_dirty_into(TAG_ACCOUNTS, &mut batch)?;
+        m.tickets.drain_dirty_into(TAG_TICKETS, &mut batch)?;
+        m.opportunities
+            .drain_dirty_into(TAG_OPPORTUNITIES, &mut batch)?;
+        m.staff.drain_dirty_into(TAG_STAFF, &mut batch)?;
+        m.branches.drain_dirty_into(TAG_BRANCHES, &mut batch)?;
+        m.branch_days
+            .drain_dirty_into(TAG_BRANCH_DAYS, &mut batch)?;
+        m.staff_months
+            .drain_dirty_into(TAG_STAFF_MONTHS, &mut batch)?;
+        if m.meta_dirty {
+            batch.insert(KEY_META, crm_eventstore::codec::encode(&m.meta)?);
+            m.meta_dirty = false;
+        }
+        batch.insert(KEY_CHECKPOINT, &position.to_be_bytes());
+        // The batch holds the state as of `position`; writing it needs no lock on the model,
+        // so the fold goes on meanwhile.
+        drop(model);
+        self.tree.apply_batch(batch)?;
+        self.flushed.store(position, Ordering::SeqCst);
+        Ok(position)
+    }
+
+    /// Applies everything committed up to `until` (or the head), without waiting for more and
+    /// without flushing. Reports progress after every step. A shadow being built is not
+    /// flushed on the way either: it is not in the generations record until it is switched
+    /// in, so after a crash it is discarded, and a checkpoint of it would be wasted work.
+    pub fn catch_up(
+        &self,
+        until: Option<u64>,
+        mut progress: impl FnMut(RebuildProgress),
+    ) -> Result<u64, ProjectionError> {
+        let started = Instant::now();
+        let mut sub = self.store.subscribe(Position(self.position()), Filter::All);
+        let mut applied = 0u64;
+        loop {
+            let limit = until.map_or(STEP, |u| {
+                usize::try_from(u.saturating_sub(self.position()))
+                    .unwrap_or(STEP)
+                    .min(STEP)
+            });
+            if limit == 0 {
+                break;
+            }
+            let batch = sub.try_next_batch(limit)?;
+            if batch.is_empty() {
+                break;
+            }
+            let n = batch.len() as u64;
+            self.apply_batch(&batch)?;
+            applied += n;
+            let secs = started.elapsed().as_secs_f64().max(1e-6);
+            let rate = applied as f64 / secs;
+            self.rate_milli
+                .store((rate * 1000.0) as u64, Ordering::Relaxed);
+            let target = until.unwrap_or_else(|| self.store.head().0);
+            progress(RebuildProgress {
+                generation: self.id,
+                done: self.position(),
+                target,
+                events_per_sec: rate,
+                eta_secs: target.saturating_sub(self.position()) as f64 / rate.max(1.0),
+            });
+        }
+        Ok(applied)
+    }
+
+    /// Follows the log on the current tokio runtime until stopped or the store closes.
+    pub fn spawn_follower(self: &Arc<Self>) -> Result<(), ProjectionError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            ProjectionError::Generation("following the log needs a tokio runtime".into())
+        })?;
+        let mut task = lock(&self.task);
+        if task.as_ref().is_some_and(|t| !t.is_finished()) {
+            return Ok(());
+        }
+        self.stop.send_replace(false);
+        let me = self.clone();
+        self.following.store(true, Ordering::SeqCst);
+        *task = Some(runtime.spawn(async move {
+            if let Err(e) = me.follow().await {
+                tracing::error!(generation = me.id, error = %e, "read models stopped");
+            }
+            me.following.store(false, Ordering::SeqCst);
+        }));
+        Ok(())
+    }
+
+    /// Stops the follower and waits for it to flush and end.
+    pub async fn stop_follower(&self) {
+        self.stop.send_replace(true);
+        let task = lock(&self.task).take();
+        if let Some(t) = task {
+            let _ = t.await;
+        }
+    }
+
+    async fn follow(&self) -> Result<(), ProjectionError> {
+        let mut stop = self.stop.subscribe();
+        let mut sub = self.store.subscribe(Position(self.position()), Filter::All);
+        let mut since_flush = 0u64;
+        let mut first_unflushed: Option<Instant> = None;
+        loop {
+            if *stop.borrow() {
+                self.flush()?;
+                return Ok(());
+            }
+            let mut batch = sub.try_next_batch(STEP)?;
+            if batch.is_empty() {
+                // Caught up: wait for the log to move, but flush what is pending when its
+                // interval is up even if nothing more arrives.
+                let wait = first_unflushed.map(|f| FLUSH_INTERVAL.saturating_sub(f.elapsed()));
+                let next = async {
+                    match wait {
+                        Some(w) => tokio::time::timeout(w, sub.next()).await.ok(),
+                        None => Some(sub.next().await),
+                    }
+                };
+                tokio::select! {
+                    got = next => match got {
+                        Some(Ok(Some(event))) => batch.push(event),
+                        Some(Ok(None)) => { self.flush()?; return Ok(()); }
+                        Some(Err(e)) => return Err(e.into()),
+                        None => {
+                            self.flush()?;
+                            since_flush = 0;
+                            first_unflushed = None;
+                            continue;
+                        }
+                    },
+                    _ = stop.changed() => { self.flush()?; return Ok(()); }
+                }
+            }
+            let started = Instant::now();
+            self.apply_batch(&batch)?;
+            let secs = started.elapsed().as_secs_f64().max(1e-6);
+            self.rate_milli.store(
+                (batch.len() as f64 / secs * 1000.0) as u64,
+                Ordering::Relaxed,
+            );
+            since_flush += batch.len() as u64;
+            let first = *first_unflushed.get_or_insert_with(Instant::now);
+            // Far behind (catching up after downtime) a flush by time would cost more than it
+            // saves; flush by count until close to the head.
+            let far_behind = self.store.head().0.saturating_sub(self.position()) > FLUSH_EVENTS;
+            if since_flush >= FLUSH_EVENTS || (!far_behind && first.elapsed() >= FLUSH_INTERVAL) {
+                self.flush()?;
+                since_flush = 0;
+                first_unflushed = None;
+            }
+            // Let queries and other generations run between steps of a long catch-up.
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Waits until the generation has applied `position`, at most `timeout`.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
+        let started = Instant::now();
+        let mut rx = self.position.subscribe();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(ProjectionError::Timeout {
+                position,
+                reached: self.position(),
+                waited_ms: started.elapsed().as_millis(),
+            }),
+        }
+    }
+
+    pub fn status(&self, role: Role) -> ProjectionStatus {
+        let head = self.store.head().0;
+        let position = self.position();
+        let lag_events = head.saturating_sub(position);
+        let lag_ms = if lag_events == 0 {
+            0
+        } else {
+            self.store
+                .read_position(Position(position + 1))
+                .ok()
+                .map_or(0, |e| {
+                    let d = OffsetDateTime::now_utc() - e.recorded_at;
+                    u64::try_from(d.whole_milliseconds().max(0)).unwrap_or(u64::MAX)
+                })
+        };
+        ProjectionStatus {
+            name: "read_models".into(),
+            generation: self.id,
+            role,
+            position,
+            head,
+            lag_events,
+            lag_ms,
+            events_per_sec: self.rate_milli.load(Ordering::Relaxed) as f64 / 1000.0,
+            flushed: self.flushed.load(Ordering::SeqCst),
+            rules_version: self.rules.version,
+            rules_hash: self.rules.hash.clone(),
+            following: self.following.load(Ordering::SeqCst),
+            last_error: self.stopped(),
+        }
+    }
+}

@@ -1,0 +1,783 @@
+//! The [`Projections`] handle: the read models the API and the app query, their live engine,
+//! generations (shadow rebuild, dry run, atomic switch, rollback) and replay as of an instant.
+//!
+//! Generations are recorded in the sled tree `proj-all-meta` (current, previous, each one's
+//! rules file). A switch is one sled insert of that record plus one swap of an in-memory
+//! pointer under a lock, so a query sees the old generation or the new one, never a mix.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crm_domain::ids::{BranchId, CustomerId, StaffId};
+use crm_eventstore::EventStore;
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+use crate::dryrun::{self, DryRunReport};
+use crate::error::ProjectionError;
+use crate::generation::{Generation, ProjectionStatus, RebuildProgress, Role};
+use crate::model::{CustomerRecord, Model};
+use crate::replay::{self, TimelineEvent};
+use crate::rules::RuleBook;
+use crate::views::{
+    self, BranchDashboard, BranchPeriod, BranchRank, CampaignEffect, ChannelEffect, Customer360,
+    CustomerOrg, CustomerRow, ExplainSubject, Explanation, LeaderboardScope, OrgView, Page, Period,
+    SegmentCounts, SegmentFilter, ServiceQuality, StaffPerformance, Todo,
+};
+
+/// The read models folded in the one pass, each reported with the pass's position.
+pub const READ_MODELS: &[&str] = &[
+    "customer_archive",
+    "staff_performance",
+    "branch_dashboard",
+    "segments",
+    "campaign_effectiveness",
+    "channel_effectiveness",
+    "service_quality",
+    "todos",
+    "org",
+];
+
+const META_TREE: &str = "proj-all-meta";
+const KEY_GENERATIONS: &[u8] = b"generations";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct GenerationsRecord {
+    current: u64,
+    previous: Option<u64>,
+    /// The last generation id handed out (shadows included), so ids never repeat.
+    last_id: u64,
+    /// Rules file of each kept generation.
+    rules: BTreeMap<u64, String>,
+}
+
+struct Gens {
+    current: Arc<Generation>,
+    previous: Option<Arc<Generation>>,
+    shadow: Option<Arc<Generation>>,
+    record: GenerationsRecord,
+}
+
+struct Inner {
+    store: EventStore,
+    meta: sled::Tree,
+    gens: RwLock<Gens>,
+    /// Rebuilds, dry runs, switches and rollbacks one at a time.
+    admin: tokio::sync::Mutex<()>,
+    /// The rules configured at start: used where the log has activated none.
+    configured: Arc<RuleBook>,
+    follow: bool,
+}
+
+// The API keeps one handle in shared state and calls it from any task.
+const _: fn() = || {
+    fn handle<T: Clone + Send + Sync + 'static>() {}
+    handle::<Projections>();
+};
+
+/// The read side. Cheap to clone; all clones share one engine.
+#[derive(Clone)]
+pub struct Projections {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Projections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projections")
+            .field("current", &self.current().id)
+            .field("position", &self.position())
+            .finish()
+    }
+}
+
+/// A customer as of a past instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerAsOf {
+    pub instant: OffsetDateTime,
+    /// The last log position recorded at or before the instant.
+    pub position: u64,
+    pub rules_version: u32,
+    pub rules_hash: String,
+    pub archive: Option<Customer360>,
+    pub timeline: Vec<TimelineEvent>,
+}
+
+impl Projections {
+    /// Opens the read models without following the log (for tools and tests: call
+    /// [`Projections::catch_up`] and [`Projections::flush`]). `rules` are used when no
+    /// generation exists yet, and for replay before any rules were activated in the log; an
+    /// existing generation keeps the rules it was built under until a rebuild.
+    pub fn open(store: &EventStore, rules: RuleBook) -> Result<Projections, ProjectionError> {
+        Projections::open_with(store, rules, false)
+    }
+
+    /// Opens the read models and follows the log on tokio tasks (one per kept generation).
+    pub fn start(store: &EventStore, rules: RuleBook) -> Result<Projections, ProjectionError> {
+        let p = Projections::open_with(store, rules, true)?;
+        let g = p.gens();
+        g.current.spawn_follower()?;
+        if let Some(prev) = &g.previous {
+            prev.spawn_follower()?;
+        }
+        drop(g);
+        Ok(p)
+    }
+
+    fn open_with(
+        store: &EventStore,
+        rules: RuleBook,
+        follow: bool,
+    ) -> Result<Projections, ProjectionError> {
+        let meta = store.sled().open_tree(META_TREE)?;
+        let configured = Arc::new(rules);
+        let record: GenerationsRecord = match meta.get(KEY_GENERATIONS)? {
+            Some(bytes) => crm_eventstore::codec::decode(&bytes)?,
+            None => {
+                let r = GenerationsRecord {
+                    current: 1,
+                    previous: None,
+                    last_id: 1,
+                    rules: BTreeMap::from([(1, configured.content.clone())]),
+                };
+                meta.insert(KEY_GENERATIONS, crm_eventstore::codec::encode(&r)?)?;
+                r
+            }
+        };
+        let load = |id: u64| -> Result<Arc<Generation>, ProjectionError> {
+            let rules = match record.rules.get(&id) {
+                Some(content) => Arc::new(RuleBook::parse(content)?),
+                None => configured.clone(),
+            };
+            Ok(Arc::new(Generation::open(store, id, rules)?))
+        };
+        let current = load(record.current)?;
+        let previous = record.previous.map(load).transpose()?;
+        // Trees of generations no longer kept (a shadow abandoned by a restart) are garbage.
+        for name in store.sled().tree_names() {
+            let Some(id) = std::str::from_utf8(&name)
+                .ok()
+                .and_then(|n| n.strip_prefix("proj-all-g"))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if id != record.current && Some(id) != record.previous {
+                store.sled().drop_tree(&name)?;
+            }
+        }
+        Ok(Projections {
+            inner: Arc::new(Inner {
+                store: store.clone(),
+                meta,
+                gens: RwLock::new(Gens {
+                    current,
+                    previous,
+                    shadow: None,
+                    record,
+                }),
+                admin: tokio::sync::Mutex::new(()),
+                configured,
+                follow,
+            }),
+        })
+    }
+
+    fn gens(&self) -> std::sync::RwLockReadGuard<'_, Gens> {
+        // Nothing panics while holding this lock; a poisoned one still holds whole data.
+        self.inner.gens.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn gens_mut(&self) -> std::sync::RwLockWriteGuard<'_, Gens> {
+        self.inner.gens.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn current(&self) -> Arc<Generation> {
+        self.gens().current.clone()
+    }
+
+    /// Runs `f` on the current generation's model and rules.
+    pub fn with_model<R>(&self, f: impl FnOnce(&Model, &RuleBook) -> R) -> R {
+        let g = self.current();
+        let m = g.read();
+        f(&m, &g.rules)
+    }
+
+    // ------------------------------------------------------------ engine
+
+    /// Applies everything committed now to the kept generations, without flushing.
+    pub fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let (current, previous) = {
+            let g = self.gens();
+            (g.current.clone(), g.previous.clone())
+        };
+        if let Some(p) = previous {
+            p.catch_up(None, |_| {})?;
+        }
+        current.catch_up(None, |_| {})
+    }
+
+    /// Writes the kept generations' state and checkpoints.
+    pub fn flush(&self) -> Result<u64, ProjectionError> {
+        let (current, previous) = {
+            let g = self.gens();
+            (g.current.clone(), g.previous.clone())
+        };
+        if let Some(p) = previous {
+            p.flush()?;
+        }
+        current.flush()
+    }
+
+    /// Stops the followers; each flushes before it ends.
+    pub async fn shutdown(&self) -> Result<(), ProjectionError> {
+        let (current, previous, shadow) = {
+            let g = self.gens();
+            (g.current.clone(), g.previous.clone(), g.shadow.clone())
+        };
+        for g in [Some(current), previous, shadow].into_iter().flatten() {
+            g.stop_follower().await;
+            g.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The position the current read models have applied.
+    pub fn position(&self) -> u64 {
+        self.current().position()
+    }
+
+    /// Each read model and the position it has applied.
+    pub fn positions(&self) -> Vec<(&'static str, u64)> {
+        let p = self.position();
+        READ_MODELS.iter().map(|n| (*n, p)).collect()
+    }
+
+    /// Current, previous and shadow generations.
+    pub fn status(&self) -> Vec<ProjectionStatus> {
+        let g = self.gens();
+        let mut out = vec![g.current.status(Role::Current)];
+        if let Some(p) = &g.previous {
+            out.push(p.status(Role::Previous));
+        }
+        if let Some(s) = &g.shadow {
+            out.push(s.status(Role::Shadow));
+        }
+        out
+    }
+
+    /// Version and content hash of the rules the current generation was built under.
+    pub fn rules_version(&self) -> (u32, String) {
+        let g = self.current();
+        (g.rules.version, g.rules.hash.clone())
+    }
+
+    pub fn rules(&self) -> Arc<RuleBook> {
+        self.current().rules.clone()
+    }
+
+    /// The rules version the log has activated, if it differs from the current generation's
+    /// (a rebuild under it is due).
+    pub fn rules_pending(&self) -> Option<u32> {
+        self.with_model(|m, r| m.meta.active_rules.filter(|v| *v != r.version))
+    }
+
+    /// Every rules version the log records (proposed, approved, active, …) with its content.
+    pub fn rule_versions(&self) -> Vec<crate::model::RuleVersionRecord> {
+        self.with_model(|m, _| m.meta.rule_versions.values().cloned().collect())
+    }
+
+    /// The rules of a version as proposed in the log, checked against its hash: what a
+    /// dry run or a rebuild under that version uses.
+    pub fn rules_for_version(&self, version: u32) -> Result<RuleBook, ProjectionError> {
+        let record = self
+            .with_model(|m, _| m.meta.rule_versions.get(&version).cloned())
+            .ok_or_else(|| ProjectionError::NotFound(format!("rules version {version}")))?;
+        if crate::rules::content_hash(&record.content) != record.content_hash {
+            return Err(ProjectionError::Rules(format!(
+                "rules version {version}: the proposal's content does not match its hash"
+            )));
+        }
+        let book = RuleBook::parse(&record.content)?;
+        if book.version != version {
+            return Err(ProjectionError::Rules(format!(
+                "rules proposed as version {version} declare version {}",
+                book.version
+            )));
+        }
+        Ok(book)
+    }
+
+    /// Waits until the current read models have applied `position` (read your writes).
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> Result<(), ProjectionError> {
+        let g = self.current();
+        if let Some(e) = g.stopped() {
+            if e.position <= position {
+                return Err(ProjectionError::Stopped {
+                    name: "read_models",
+                    position: e.position,
+                    reason: e.reason,
+                });
+            }
+        }
+        g.wait_for(position, timeout).await
+    }
+
+    // ------------------------------------------------------------ queries
+
+    pub fn customer_360(&self, id: CustomerId, as_of: Option<Date>) -> Option<Customer360> {
+        self.with_model(|m, r| views::customer_360(m, r, id, as_of))
+    }
+
+    /// Customers matching `filter`, in id order after `cursor`, at most `limit`.
+    pub fn customers(
+        &self,
+        filter: &SegmentFilter,
+        cursor: Option<CustomerId>,
+        limit: usize,
+    ) -> Page<CustomerRow> {
+        self.customers_visible(filter, |_| true, cursor, limit)
+    }
+
+    /// Like [`Projections::customers`], limited (and counted) to what `visible` admits.
+    pub fn customers_visible(
+        &self,
+        filter: &SegmentFilter,
+        visible: impl Fn(&CustomerRecord) -> bool,
+        cursor: Option<CustomerId>,
+        limit: usize,
+    ) -> Page<CustomerRow> {
+        self.with_model(|m, r| views::customers(m, r, filter, visible, cursor, limit))
+    }
+
+    pub fn segments(&self, filter: &SegmentFilter) -> SegmentCounts {
+        self.with_model(|m, r| views::segments(m, r, filter))
+    }
+
+    pub fn staff_performance(&self, staff: StaffId, period: Period) -> Option<StaffPerformance> {
+        self.with_model(|m, r| views::staff_performance(m, r, staff, period))
+    }
+
+    pub fn leaderboard(&self, scope: LeaderboardScope, period: Period) -> Vec<StaffPerformance> {
+        self.with_model(|m, r| views::leaderboard(m, r, scope, period))
+    }
+
+    pub fn branch_dashboard(
+        &self,
+        branch: BranchId,
+        period: BranchPeriod,
+    ) -> Option<BranchDashboard> {
+        self.with_model(|m, r| views::branch_dashboard(m, r, branch, period))
+    }
+
+    pub fn branch_ranking(&self, period: BranchPeriod) -> Vec<BranchRank> {
+        self.with_model(|m, r| views::branch_ranking(m, r, period))
+    }
+
+    pub fn campaign_effectiveness(&self) -> Vec<CampaignEffect> {
+        self.with_model(|m, _| views::campaign_effectiveness(m))
+    }
+
+    pub fn channel_effectiveness(&self) -> Vec<ChannelEffect> {
+        self.with_model(|m, _| views::channel_effectiveness(m))
+    }
+
+    pub fn service_quality(&self, branch: Option<BranchId>, at: OffsetDateTime) -> ServiceQuality {
+        self.with_model(|m, _| views::service_quality(m, branch, at))
+    }
+
+    pub fn todos(&self, staff: StaffId, now: OffsetDateTime) -> Vec<Todo> {
+        self.with_model(|m, r| views::todos(m, r, staff, now))
+    }
+
+    /// Explains a derived value. For a contribution score the positions of the daily
+    /// summaries that fed it are read from the log (those within the score's window).
+    pub fn explain(
+        &self,
+        subject: ExplainSubject,
+    ) -> Result<Option<(Explanation, Vec<u64>)>, ProjectionError> {
+        let g = self.current();
+        let (explanation, accounts, window, position) = {
+            let m = g.read();
+            let Some(e) = views::explain(&m, &g.rules, subject) else {
+                return Ok(None);
+            };
+            let (accounts, window) = match &e {
+                Explanation::Contribution(c) => (
+                    customer_accounts(&m, subject),
+                    Some((c.inputs.first_month, c.inputs.last_month)),
+                ),
+                Explanation::RiskPreference(c) => (
+                    customer_accounts(&m, subject),
+                    Some((c.inputs.first_month, c.inputs.last_month)),
+                ),
+                Explanation::ChurnRisk(c) => {
+                    return Ok(Some((e.clone(), c.positions.clone())));
+                }
+                Explanation::Kpi(_) => (Vec::new(), None),
+            };
+            (e, accounts, window, g.position())
+        };
+        let mut positions = Vec::new();
+        if let Some((from, to)) = window {
+            for a in accounts {
+                let stream = crm_eventstore::StreamName::parse(format!("account-{a}"))?;
+                let mut start = 0u64;
+                loop {
+                    let page = self.inner.store.read_stream(
+                        &stream,
+                        crm_eventstore::StreamStart::Revision(start),
+                        crm_eventstore::Direction::Forwards,
+                        1000,
+                    )?;
+                    for r in &page {
+                        if r.position.0 > position {
+                            continue;
+                        }
+                        if let Ok(crm_domain::AnyEvent::Account(
+                            crm_domain::account::Event::DailyTradeSummaryRecorded {
+                                summary, ..
+                            }
+                            | crm_domain::account::Event::DailyTradeSummaryCorrected {
+                                summary, ..
+                            },
+                        )) = crate::codec::decode(r)
+                        {
+                            let mo = crate::model::month_index(summary.trade_date);
+                            if mo >= from && mo <= to {
+                                positions.push(r.position.0);
+                            }
+                        }
+                    }
+                    match page.last() {
+                        Some(last) if page.len() == 1000 => start = last.revision + 1,
+                        _ => break,
+                    }
+                }
+            }
+            positions.sort_unstable();
+        }
+        Ok(Some((explanation, positions)))
+    }
+
+    /// Identity resolution: the customer holding an ID document (by identity key).
+    pub fn customer_by_document(&self, identity_key: &str) -> Option<CustomerId> {
+        self.with_model(|m, _| views::customer_by_document(m, identity_key))
+    }
+
+    /// A customer's branch, region, manager and team, for authorization.
+    pub fn customer_org(&self, id: CustomerId) -> Option<CustomerOrg> {
+        self.with_model(|m, _| views::customer_org(m, id))
+    }
+
+    /// Regions, branches, teams and staff.
+    pub fn org(&self) -> OrgView {
+        self.with_model(|m, _| views::org(m))
+    }
+
+    // ------------------------------------------------------------ generations
+
+    fn next_generation(&self, rules: RuleBook) -> Result<Arc<Generation>, ProjectionError> {
+        let mut g = self.gens_mut();
+        g.record.last_id += 1;
+        let id = g.record.last_id;
+        self.inner
+            .meta
+            .insert(KEY_GENERATIONS, crm_eventstore::codec::encode(&g.record)?)?;
+        Ok(Arc::new(Generation::fresh(
+            &self.inner.store,
+            id,
+            Arc::new(rules),
+        )?))
+    }
+
+    /// Builds a shadow generation under `rules` (replacing any earlier shadow), folding the
+    /// whole log while the current generation keeps serving; flushes it when caught up.
+    async fn build_shadow(
+        &self,
+        rules: RuleBook,
+        progress: impl FnMut(RebuildProgress) + Send + 'static,
+    ) -> Result<Arc<Generation>, ProjectionError> {
+        let old = self.gens_mut().shadow.take();
+        if let Some(old) = old {
+            old.stop_follower().await;
+            old.destroy()?;
+        }
+        let shadow = self.next_generation(rules)?;
+        let building = shadow.clone();
+        let built = tokio::task::spawn_blocking(move || -> Result<(), ProjectionError> {
+            building.catch_up(None, progress)?;
+            building.flush()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| ProjectionError::Generation(format!("the rebuild task failed: {e}")))
+        .and_then(|r| r);
+        if let Err(e) = built {
+            shadow.destroy()?;
+            return Err(e);
+        }
+        self.gens_mut().shadow = Some(shadow.clone());
+        Ok(shadow)
+    }
+
+    /// Dry run: folds the log into a shadow generation under `new_rules` and reports what
+    /// would change against the current generation at the same position (at most `limit`
+    /// customers per list). The shadow is kept: [`Projections::switch`] makes it current.
+    pub async fn dry_run(
+        &self,
+        new_rules: RuleBook,
+        limit: usize,
+        progress: impl FnMut(RebuildProgress) + Send + 'static,
+    ) -> Result<DryRunReport, ProjectionError> {
+        let _admin = self.inner.admin.lock().await;
+        let shadow = self.build_shadow(new_rules, progress).await?;
+        let current = self.current();
+        let report = tokio::task::spawn_blocking(move || compare(&current, &shadow, limit))
+            .await
+            .map_err(|e| ProjectionError::Generation(format!("the comparison failed: {e}")))??;
+        Ok(report)
+    }
+
+    /// Compares the current generation with the previous one (after a switch: what the
+    /// switch changed), at the same position.
+    pub fn compare_with_previous(
+        &self,
+        limit: usize,
+    ) -> Result<Option<DryRunReport>, ProjectionError> {
+        let (current, previous) = {
+            let g = self.gens();
+            (g.current.clone(), g.previous.clone())
+        };
+        previous.map(|p| compare(&p, &current, limit)).transpose()
+    }
+
+    /// Makes the shadow generation current in one atomic switch, once it has caught up; the
+    /// current one becomes previous (kept for rollback), the one before is dropped.
+    pub async fn switch(&self) -> Result<u64, ProjectionError> {
+        let _admin = self.inner.admin.lock().await;
+        self.switch_locked().await
+    }
+
+    async fn switch_locked(&self) -> Result<u64, ProjectionError> {
+        let shadow = self.gens().shadow.clone().ok_or_else(|| {
+            ProjectionError::Generation("no shadow generation to switch to".into())
+        })?;
+        let catching = shadow.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), ProjectionError> {
+            catching.catch_up(None, |_| {})?;
+            catching.flush()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| ProjectionError::Generation(format!("catching up failed: {e}")))??;
+        if self.inner.follow {
+            shadow.spawn_follower()?;
+        }
+        let dropped = {
+            let mut g = self.gens_mut();
+            let mut record = g.record.clone();
+            let dropped = record.previous;
+            record.previous = Some(record.current);
+            record.current = shadow.id;
+            record.rules.insert(shadow.id, shadow.rules.content.clone());
+            if let Some(d) = dropped {
+                record.rules.remove(&d);
+            }
+            // The switch itself: one sled insert, then one pointer swap.
+            self.inner
+                .meta
+                .insert(KEY_GENERATIONS, crm_eventstore::codec::encode(&record)?)?;
+            g.record = record;
+            g.shadow = None;
+            let old_current = std::mem::replace(&mut g.current, shadow.clone());
+            g.previous.replace(old_current)
+        };
+        if let Some(d) = dropped {
+            d.stop_follower().await;
+            d.destroy()?;
+        }
+        Ok(shadow.id)
+    }
+
+    /// Rebuilds under `rules` into a new generation and switches to it when caught up.
+    pub async fn rebuild(
+        &self,
+        rules: RuleBook,
+        progress: impl FnMut(RebuildProgress) + Send + 'static,
+    ) -> Result<u64, ProjectionError> {
+        let _admin = self.inner.admin.lock().await;
+        self.build_shadow(rules, progress).await?;
+        self.switch_locked().await
+    }
+
+    /// Rebuilds under the rules version the log activated last (its content from the log).
+    pub async fn rebuild_to_active(
+        &self,
+        progress: impl FnMut(RebuildProgress) + Send + 'static,
+    ) -> Result<u64, ProjectionError> {
+        let rules = replay::rules_at(
+            &self.inner.store,
+            self.inner.store.head().0,
+            &self.inner.configured,
+        )?;
+        self.rebuild(rules, progress).await
+    }
+
+    /// Swaps current and previous: back to the generation before the last switch.
+    pub async fn rollback(&self) -> Result<u64, ProjectionError> {
+        let _admin = self.inner.admin.lock().await;
+        let previous = self.gens().previous.clone().ok_or_else(|| {
+            ProjectionError::Generation("no previous generation to roll back to".into())
+        })?;
+        let catching = previous.clone();
+        tokio::task::spawn_blocking(move || catching.catch_up(None, |_| {}).map(|_| ()))
+            .await
+            .map_err(|e| ProjectionError::Generation(format!("catching up failed: {e}")))??;
+        let mut g = self.gens_mut();
+        let mut record = g.record.clone();
+        record.previous = Some(record.current);
+        record.current = previous.id;
+        self.inner
+            .meta
+            .insert(KEY_GENERATIONS, crm_eventstore::codec::encode(&record)?)?;
+        g.record = record;
+        let prev = g.previous.take();
+        if let Some(p) = prev {
+            let old = std::mem::replace(&mut g.current, p);
+            g.previous = Some(old);
+        }
+        Ok(previous.id)
+    }
+
+    /// Drops the previous generation (no rollback after this) and any unswitched shadow.
+    pub async fn drop_previous(&self) -> Result<(), ProjectionError> {
+        let _admin = self.inner.admin.lock().await;
+        let (prev, shadow) = {
+            let mut g = self.gens_mut();
+            let prev = g.previous.take();
+            let shadow = g.shadow.take();
+            let mut record = g.record.clone();
+            if let Some(p) = record.previous.take() {
+                record.rules.remove(&p);
+            }
+            self.inner
+                .meta
+                .insert(KEY_GENERATIONS, crm_eventstore::codec::encode(&record)?)?;
+            g.record = record;
+            (prev, shadow)
+        };
+        for g in [prev, shadow].into_iter().flatten() {
+            g.stop_follower().await;
+            g.destroy()?;
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ replay
+
+    /// The read models as the log knew them at `instant` (recorded time), under the rules in
+    /// force then. Folds the log's prefix: seconds per million events.
+    pub fn model_as_of(
+        &self,
+        instant: OffsetDateTime,
+        customer: Option<CustomerId>,
+    ) -> Result<replay::ModelAsOf, ProjectionError> {
+        let position = replay::position_at(&self.inner.store, instant)?;
+        replay::model_at(
+            &self.inner.store,
+            position,
+            &self.inner.configured,
+            customer,
+        )
+    }
+
+    /// A customer's archive and event timeline as of `instant`, from the log alone.
+    pub fn customer_as_of(
+        &self,
+        id: CustomerId,
+        instant: OffsetDateTime,
+    ) -> Result<CustomerAsOf, ProjectionError> {
+        let at = self.model_as_of(instant, Some(id))?;
+        let day = at.model.meta.log_date;
+        Ok(CustomerAsOf {
+            instant,
+            position: at.position,
+            rules_version: at.rules.version,
+            rules_hash: at.rules.hash.clone(),
+            archive: views::customer_360(&at.model, &at.rules, id, day),
+            timeline: at.timeline,
+        })
+    }
+
+    /// A staff member's performance in `period` as the log knew it at `instant`.
+    pub fn staff_performance_as_of(
+        &self,
+        staff: StaffId,
+        period: Period,
+        instant: OffsetDateTime,
+    ) -> Result<Option<StaffPerformance>, ProjectionError> {
+        let at = self.model_as_of(instant, None)?;
+        Ok(views::staff_performance(
+            &at.model, &at.rules, staff, period,
+        ))
+    }
+
+    /// A branch dashboard as the log knew it at `instant`.
+    pub fn branch_dashboard_as_of(
+        &self,
+        branch: BranchId,
+        period: BranchPeriod,
+        instant: OffsetDateTime,
+    ) -> Result<Option<BranchDashboard>, ProjectionError> {
+        let at = self.model_as_of(instant, None)?;
+        Ok(views::branch_dashboard(
+            &at.model, &at.rules, branch, period,
+        ))
+    }
+}
+
+fn customer_accounts(m: &Model, subject: ExplainSubject) -> Vec<crm_domain::ids::AccountId> {
+    let id = match subject {
+        ExplainSubject::Contribution { customer, .. }
+        | ExplainSubject::RiskPreference { customer, .. } => customer,
+        _ => return Vec::new(),
+    };
+    let mut out: Vec<_> = m
+        .accounts
+        .iter()
+        .filter(|(_, a)| a.owner == id)
+        .map(|(k, _)| *k)
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// Diffs `old` against `new` at one position: the later one is frozen under its read lock
+/// while the other catches up to it.
+fn compare(
+    old: &Generation,
+    new: &Generation,
+    limit: usize,
+) -> Result<DryRunReport, ProjectionError> {
+    let target = old.position().max(new.position());
+    old.catch_up(Some(target), |_| {})?;
+    new.catch_up(Some(target), |_| {})?;
+    loop {
+        let (a, b) = (old.read(), new.read());
+        if old.position() == new.position() {
+            return Ok(dryrun::diff(
+                &a,
+                &old.rules,
+                old.position(),
+                &b,
+                &new.rules,
+                limit,
+            ));
+        }
+        let target = old.position().max(new.position());
+        drop((a, b));
+        old.catch_up(Some(target), |_| {})?;
+        new.catch_up(Some(target), |_| {})?;
+    }
+}

@@ -1,0 +1,447 @@
+//! The rules file (规则): versioned business parameters of the read models — contribution
+//! formula with per-branch overrides, tier thresholds, KPI weights, risk-preference inference,
+//! churn and reminder rules. A file is TOML (format in `schema/rules.md`), identified by its
+//! `version` and the blake3 hash of its bytes, so two generations built under "the same
+//! version" with different content can never be mistaken for each other.
+//!
+//! Everything is integral (money in fixed point, percentages in whole percent) so evaluating a
+//! rule gives the same answer on every machine, live or rebuilt.
+
+use std::collections::BTreeMap;
+
+use crm_domain::account::SecurityType;
+use crm_domain::ids::BranchId;
+use crm_domain::Money;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ProjectionError;
+
+/// The default rule set shipped with the code (`schema/rules.default.toml`).
+pub const DEFAULT_RULES: &str = include_str!("../../../schema/rules.default.toml");
+
+/// A term of the contribution formula measured in money: `weight` points at `cap` or above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoneyTerm {
+    pub weight: u32,
+    pub cap: Money,
+}
+
+/// A term measured as a count (products, days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountTerm {
+    pub weight: u32,
+    pub cap: u64,
+}
+
+/// 贡献度 formula: five terms, each linear up to its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContributionRules {
+    /// Commission over the trailing twelve months.
+    pub commission: MoneyTerm,
+    /// Mean end-of-day assets over the trailing twelve months.
+    pub average_assets: MoneyTerm,
+    /// Deposits minus withdrawals over the trailing twelve months (negative earns nothing).
+    pub net_inflow: MoneyTerm,
+    /// Distinct products sold to the customer.
+    pub products_held: CountTerm,
+    /// Days since registration.
+    pub tenure_days: CountTerm,
+}
+
+/// Minimum score (points) of each tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierRules {
+    pub diamond: u32,
+    pub gold: u32,
+    pub silver: u32,
+}
+
+/// 绩效考核 weights of the KPI composite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KpiWeights {
+    pub new_customer_rate: u32,
+    pub churn_rate: u32,
+    pub upgrade_rate: u32,
+    pub average_profitability: u32,
+}
+
+/// 风险偏好 inferred from trading: four signals, each -1, 0 or +1, summed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskRules {
+    pub high_risk_security_types: Vec<SecurityType>,
+    /// Annual turnover / mean assets, in percent (600 = 6×).
+    pub turnover_ratio_aggressive_pct: u32,
+    pub turnover_ratio_conservative_pct: u32,
+    pub high_risk_share_aggressive_pct: u32,
+    pub high_risk_share_conservative_pct: u32,
+    /// Estimated holding period (days) at or below which the signal is aggressive.
+    pub holding_days_aggressive: u32,
+    pub holding_days_conservative: u32,
+    /// An account-day whose unrealised loss is at least this share of its assets is a
+    /// drawdown day.
+    pub drawdown_loss_pct: u32,
+    /// In drawdown days, adding money this often (percent) is aggressive; withdrawing this
+    /// often is conservative.
+    pub drawdown_adding_share_pct: u32,
+    /// Signal sum at or above which the customer is aggressive.
+    pub aggressive_at: i32,
+    /// Signal sum at or below which the customer is conservative.
+    pub conservative_at: i32,
+}
+
+/// 流失预警.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChurnRules {
+    /// Dormant (churn risk) after this many days without a trade or a contact.
+    pub dormant_days: u32,
+    /// Withdrawals net of deposits above this share of assets within `outflow_days` is a
+    /// large outflow.
+    pub outflow_pct: u32,
+    /// At most [`DAILY_WINDOW_DAYS`]: the read model keeps that many days of daily figures.
+    pub outflow_days: u32,
+}
+
+/// 待办提醒.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderRules {
+    pub follow_up_days_ahead: u32,
+    pub sla_warning_hours: u32,
+    pub birthday_days_ahead: u32,
+    /// A day's net outflow at or above this amount, or above `large_outflow_pct` of assets.
+    pub large_outflow: Money,
+    pub large_outflow_pct: u32,
+    pub suitability_expiry_days: u32,
+}
+
+/// Days of daily figures a customer keeps (30- and 90-day windows, outflow rule).
+pub const DAILY_WINDOW_DAYS: u32 = 92;
+
+/// A parsed, validated rule set with its identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleBook {
+    pub version: u32,
+    /// blake3 of the file's bytes, 64 lowercase hex digits.
+    pub hash: String,
+    pub description: String,
+    /// The file itself, so a generation can be rebuilt under exactly these rules.
+    pub content: String,
+    pub contribution: ContributionRules,
+    pub branch_contribution: BTreeMap<BranchId, ContributionRules>,
+    pub tiers: TierRules,
+    pub kpi: KpiWeights,
+    pub risk: RiskRules,
+    pub churn: ChurnRules,
+    pub reminders: ReminderRules,
+}
+
+// ---- the file as written ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoneyTermFile {
+    weight: u32,
+    cap: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BranchOverrideFile {
+    branch: String,
+    commission: Option<MoneyTermFile>,
+    average_assets: Option<MoneyTermFile>,
+    net_inflow: Option<MoneyTermFile>,
+    products_held: Option<CountTerm>,
+    tenure_days: Option<CountTerm>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContributionFile {
+    commission: MoneyTermFile,
+    average_assets: MoneyTermFile,
+    net_inflow: MoneyTermFile,
+    products_held: CountTerm,
+    tenure_days: CountTerm,
+    #[serde(default)]
+    branch: Vec<BranchOverrideFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RiskFile {
+    high_risk_security_types: Vec<String>,
+    turnover_ratio_aggressive_pct: u32,
+    turnover_ratio_conservative_pct: u32,
+    high_risk_share_aggressive_pct: u32,
+    high_risk_share_conservative_pct: u32,
+    holding_days_aggressive: u32,
+    holding_days_conservative: u32,
+    drawdown_loss_pct: u32,
+    drawdown_adding_share_pct: u32,
+    aggressive_at: i32,
+    conservative_at: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemindersFile {
+    follow_up_days_ahead: u32,
+    sla_warning_hours: u32,
+    birthday_days_ahead: u32,
+    large_outflow: String,
+    large_outflow_pct: u32,
+    suitability_expiry_days: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    version: u32,
+    #[serde(default)]
+    description: String,
+    contribution: ContributionFile,
+    tiers: TierRules,
+    kpi: KpiWeights,
+    risk_preference: RiskFile,
+    churn: ChurnRules,
+    reminders: RemindersFile,
+}
+
+fn invalid(reason: impl Into<String>) -> ProjectionError {
+    ProjectionError::Rules(reason.into())
+}
+
+fn money(field: &str, text: &str) -> Result<Money, ProjectionError> {
+    Money::parse(text).map_err(|e| invalid(format!("{field}: {e}")))
+}
+
+fn money_term(field: &str, t: &MoneyTermFile) -> Result<MoneyTerm, ProjectionError> {
+    let cap = money(&format!("{field}.cap"), &t.cap)?;
+    if cap <= Money::ZERO {
+        return Err(invalid(format!("{field}.cap must be above zero")));
+    }
+    check_weight(field, t.weight)?;
+    Ok(MoneyTerm {
+        weight: t.weight,
+        cap,
+    })
+}
+
+fn count_term(field: &str, t: CountTerm) -> Result<CountTerm, ProjectionError> {
+    if t.cap == 0 {
+        return Err(invalid(format!("{field}.cap must be above zero")));
+    }
+    check_weight(field, t.weight)?;
+    Ok(t)
+}
+
+/// Weights are bounded so that a score (weight × 100 per term) never comes near overflow.
+const WEIGHT_MAX: u32 = 1000;
+
+fn check_weight(field: &str, w: u32) -> Result<(), ProjectionError> {
+    if w > WEIGHT_MAX {
+        return Err(invalid(format!(
+            "{field}.weight must be at most {WEIGHT_MAX}"
+        )));
+    }
+    Ok(())
+}
+
+fn security_type(name: &str) -> Result<SecurityType, ProjectionError> {
+    Ok(match name {
+        "Stock" => SecurityType::Stock,
+        "Fund" => SecurityType::Fund,
+        "Bond" => SecurityType::Bond,
+        "Repo" => SecurityType::Repo,
+        "Margin" => SecurityType::Margin,
+        "Option" => SecurityType::Option,
+        "WealthProduct" => SecurityType::WealthProduct,
+        "Other" => SecurityType::Other,
+        other => {
+            return Err(invalid(format!(
+                "risk_preference.high_risk_security_types: unknown security type '{other}'"
+            )))
+        }
+    })
+}
+
+/// blake3 of the bytes, lowercase hex: the rule set's content hash.
+pub fn content_hash(content: &str) -> String {
+    blake3::hash(content.as_bytes()).to_hex().to_string()
+}
+
+impl RuleBook {
+    /// Parses and validates a rules file.
+    pub fn parse(content: &str) -> Result<RuleBook, ProjectionError> {
+        let file: RulesFile = toml::from_str(content).map_err(|e| invalid(e.to_string()))?;
+        let c = &file.contribution;
+        let contribution = ContributionRules {
+            commission: money_term("contribution.commission", &c.commission)?,
+            average_assets: money_term("contribution.average_assets", &c.average_assets)?,
+            net_inflow: money_term("contribution.net_inflow", &c.net_inflow)?,
+            products_held: count_term("contribution.products_held", c.products_held)?,
+            tenure_days: count_term("contribution.tenure_days", c.tenure_days)?,
+        };
+        let mut branch_contribution = BTreeMap::new();
+        for o in &c.branch {
+            let branch = BranchId::parse(&o.branch)
+                .map_err(|e| invalid(format!("contribution.branch: {e}")))?;
+            let mut r = contribution;
+            if let Some(t) = &o.commission {
+                r.commission = money_term("contribution.branch.commission", t)?;
+            }
+            if let Some(t) = &o.average_assets {
+                r.average_assets = money_term("contribution.branch.average_assets", t)?;
+            }
+            if let Some(t) = &o.net_inflow {
+                r.net_inflow = money_term("contribution.branch.net_inflow", t)?;
+            }
+            if let Some(t) = o.products_held {
+                r.products_held = count_term("contribution.branch.products_held", t)?;
+            }
+            if let Some(t) = o.tenure_days {
+                r.tenure_days = count_term("contribution.branch.tenure_days", t)?;
+            }
+            if branch_contribution.insert(branch, r).is_some() {
+                return Err(invalid(format!(
+                    "contribution.branch: branch {branch} is listed twice"
+                )));
+            }
+        }
+        let t = file.tiers;
+        if !(t.diamond >= t.gold && t.gold >= t.silver) {
+            return Err(invalid("tiers: need diamond ≥ gold ≥ silver"));
+        }
+        let k = file.kpi;
+        for (name, w) in [
+            ("kpi.new_customer_rate", k.new_customer_rate),
+            ("kpi.churn_rate", k.churn_rate),
+            ("kpi.upgrade_rate", k.upgrade_rate),
+            ("kpi.average_profitability", k.average_profitability),
+        ] {
+            check_weight(name, w)?;
+        }
+        let r = &file.risk_preference;
+        let risk = RiskRules {
+            high_risk_security_types: r
+                .high_risk_security_types
+                .iter()
+                .map(|s| security_type(s))
+                .collect::<Result<_, _>>()?,
+            turnover_ratio_aggressive_pct: r.turnover_ratio_aggressive_pct,
+            turnover_ratio_conservative_pct: r.turnover_ratio_conservative_pct,
+            high_risk_share_aggressive_pct: r.high_risk_share_aggressive_pct,
+            high_risk_share_conservative_pct: r.high_risk_share_conservative_pct,
+            holding_days_aggressive: r.holding_days_aggressive,
+            holding_days_conservative: r.holding_days_conservative,
+            drawdown_loss_pct: r.drawdown_loss_pct,
+            drawdown_adding_share_pct: r.drawdown_adding_share_pct,
+            aggressive_at: r.aggressive_at,
+            conservative_at: r.conservative_at,
+        };
+        if risk.aggressive_at <= risk.conservative_at {
+            return Err(invalid(
+                "risk_preference: aggressive_at must be above conservative_at",
+            ));
+        }
+        if risk.turnover_ratio_aggressive_pct < risk.turnover_ratio_conservative_pct
+            || risk.high_risk_share_aggressive_pct < risk.high_risk_share_conservative_pct
+            || risk.holding_days_aggressive > risk.holding_days_conservative
+        {
+            return Err(invalid(
+                "risk_preference: each aggressive threshold must lie beyond its conservative one",
+            ));
+        }
+        let churn = file.churn;
+        if churn.dormant_days == 0
+            || churn.outflow_days == 0
+            || churn.outflow_days > DAILY_WINDOW_DAYS
+        {
+            return Err(invalid(format!(
+                "churn: dormant_days must be ≥ 1 and outflow_days 1..={DAILY_WINDOW_DAYS}"
+            )));
+        }
+        let m = &file.reminders;
+        let reminders = ReminderRules {
+            follow_up_days_ahead: m.follow_up_days_ahead,
+            sla_warning_hours: m.sla_warning_hours,
+            birthday_days_ahead: m.birthday_days_ahead.min(366),
+            large_outflow: money("reminders.large_outflow", &m.large_outflow)?,
+            large_outflow_pct: m.large_outflow_pct,
+            suitability_expiry_days: m.suitability_expiry_days,
+        };
+        Ok(RuleBook {
+            version: file.version,
+            hash: content_hash(content),
+            description: file.description,
+            content: content.to_string(),
+            contribution,
+            branch_contribution,
+            tiers: t,
+            kpi: k,
+            risk,
+            churn,
+            reminders,
+        })
+    }
+
+    /// Reads and parses a rules file (for the CLI and the server's start-up).
+    pub fn from_file(path: &std::path::Path) -> Result<RuleBook, ProjectionError> {
+        let content = std::fs::read_to_string(path)
+            .map_err(|e| invalid(format!("reading {}: {e}", path.display())))?;
+        RuleBook::parse(&content)
+    }
+
+    /// The shipped default rules.
+    pub fn default_rules() -> Result<RuleBook, ProjectionError> {
+        RuleBook::parse(DEFAULT_RULES)
+    }
+
+    /// The contribution formula that applies to a customer of `branch`.
+    pub fn contribution_for(&self, branch: Option<BranchId>) -> &ContributionRules {
+        branch
+            .and_then(|b| self.branch_contribution.get(&b))
+            .unwrap_or(&self.contribution)
+    }
+
+    pub fn is_high_risk(&self, t: SecurityType) -> bool {
+        self.risk.high_risk_security_types.contains(&t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_default_rules_parse_and_carry_their_hash() {
+        let r = RuleBook::default_rules().unwrap();
+        assert_eq!(r.version, 1);
+        assert_eq!(r.hash, content_hash(DEFAULT_RULES));
+        assert_eq!(r.kpi.churn_rate, 30);
+        assert_eq!(
+            r.contribution.commission.cap,
+            Money::from_yuan(20_000).unwrap()
+        );
+    }
+
+    #[test]
+    fn overrides_typos_and_bad_thresholds_are_refused_or_applied() {
+        let b = "0190f3a4c1e27d2a9b3e5f6a7b8c9d0e";
+        let with_override = DEFAULT_RULES.replace(
+            "[tiers]",
+            &format!("[[contribution.branch]]\nbranch = \"{b}\"\ncommission = {{ weight = 50, cap = \"1000\" }}\n\n[tiers]"),
+        );
+        let r = RuleBook::parse(&with_override).unwrap();
+        let branch = BranchId::parse(b).unwrap();
+        assert_eq!(r.contribution_for(Some(branch)).commission.weight, 50);
+        assert_eq!(r.contribution_for(None).commission.weight, 35);
+        assert!(RuleBook::parse(&DEFAULT_RULES.replace("diamond = 80", "diamond = 10")).is_err());
+        assert!(RuleBook::parse(&DEFAULT_RULES.replace("dormant_days", "dormant_dayz")).is_err());
+        assert!(
+            RuleBook::parse(&DEFAULT_RULES.replace("outflow_days = 30", "outflow_days = 400"))
+                .is_err()
+        );
+    }
+}
