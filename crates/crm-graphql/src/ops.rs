@@ -34,6 +34,11 @@ pub struct ProjectionProgress {
 /// request, so it must be cheap (read a checkpoint, not fold anything).
 pub trait ProjectionProbe: Send + Sync + 'static {
     fn progress(&self) -> Vec<ProjectionProgress>;
+
+    /// How many times resolvers have read the read models, when the probe counts them.
+    fn model_reads(&self) -> Option<u64> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -78,6 +83,7 @@ pub struct Metrics {
     /// The head seen at the last scrape, to count appends between scrapes.
     head_seen: Mutex<Option<u64>>,
     projection_lag: Family<ProjectionLabels, Gauge<u64, AtomicU64>>,
+    read_model_reads: Gauge<u64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -133,6 +139,12 @@ impl Metrics {
             "How many positions each projection is behind the log's head",
             projection_lag.clone(),
         );
+        let read_model_reads = Gauge::<u64, AtomicU64>::default();
+        registry.register(
+            "read_model_reads",
+            "Read-model reads taken by resolvers since start (one per list page, not per row)",
+            read_model_reads.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -143,6 +155,7 @@ impl Metrics {
             events_appended,
             head_seen: Mutex::new(None),
             projection_lag,
+            read_model_reads,
         }
     }
 
@@ -183,6 +196,9 @@ impl Metrics {
         }
         *seen = Some(head);
         for probe in probes {
+            if let Some(reads) = probe.model_reads() {
+                self.read_model_reads.set(reads);
+            }
             for p in probe.progress() {
                 self.projection_lag
                     .get_or_create(&ProjectionLabels { projection: p.name })

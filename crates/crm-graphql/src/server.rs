@@ -56,6 +56,7 @@ pub struct AppStateBuilder {
     store: EventStore,
     schema: Option<CrmSchema>,
     probes: Vec<Arc<dyn ProjectionProbe>>,
+    rules: Option<crm_projections::RuleBook>,
 }
 
 impl std::fmt::Debug for AppStateBuilder {
@@ -75,6 +76,13 @@ impl AppStateBuilder {
         self
     }
 
+    /// The rules the read models start under when no generation exists yet (and for replay
+    /// before the log activated any); the built-in defaults otherwise.
+    pub fn rules(mut self, rules: crm_projections::RuleBook) -> Self {
+        self.rules = Some(rules);
+        self
+    }
+
     /// A projection whose lag `/readyz` and `/metrics` report.
     pub fn probe(mut self, probe: Arc<dyn ProjectionProbe>) -> Self {
         self.probes.push(probe);
@@ -88,15 +96,21 @@ impl AppStateBuilder {
             None => {
                 let app = crm_app::App::new(self.store.clone())
                     .map_err(|e| ApiError::Internal(format!("starting the command side: {e}")))?;
-                let customers = crate::schema::CustomerReadModel(
-                    crm_projections::Projected::start(&self.store).map_err(|e| {
+                let rules = match self.rules.take() {
+                    Some(rules) => rules,
+                    None => crm_projections::RuleBook::default_rules().map_err(|e| {
+                        ApiError::Internal(format!("loading the default rules: {e}"))
+                    })?,
+                };
+                let models = crate::schema::ReadModels::new(
+                    crm_projections::Projections::start(&self.store, rules).map_err(|e| {
                         ApiError::Internal(format!("starting the read models: {e}"))
                     })?,
                 );
-                self.probes.push(Arc::new(customers.clone()));
+                self.probes.push(Arc::new(models.clone()));
                 schema_builder(&self.config, self.store.clone())
                     .data(app)
-                    .data(customers)
+                    .data(models)
                     .finish()
             }
         };
@@ -122,6 +136,7 @@ impl AppState {
             store,
             schema: None,
             probes: Vec::new(),
+            rules: None,
         }
     }
 

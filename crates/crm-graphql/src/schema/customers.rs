@@ -1,128 +1,746 @@
-//! `customer(id)` and `customers(filter, first, after)`: the customer list read model, scoped
-//! where it is read — a customer the caller may not read is neither returned nor counted.
-//! `atPosition` makes a query wait until the read model has applied that log position (read
-//! your own write), or fail with TIMEOUT.
+//! `customer(id)` (the 360° archive) and `customers(filter, orderBy, first, after, last,
+//! before)`, scoped where they are read: a customer the caller may not read is neither
+//! returned nor counted. `atPosition` makes a query wait until the read models have applied
+//! that log position (read your own write), or fail with TIMEOUT.
+//!
+//! A page is answered under one read of the model: rows, branch and manager names, and — only
+//! when the selection asks for archive fields — each row's archive, so a page of 100
+//! customers with their managers costs one read, not 101.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
-use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree};
-use crm_domain::customer::Lifecycle;
-use crm_domain::ids::{BranchId, CustomerId, StaffId, TeamId};
-use crm_projections::{CustomerFilter, CustomerSummary, CustomersProjection, Projected};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use crm_app::{App, AppCommand, CommandEnvelope};
+use crm_domain::access::{self, PiiField};
+use crm_domain::auth::{Right, Role};
+use crm_domain::customer::CustomerKind;
+use crm_domain::ids::{BranchId, CustomerId, RegionId, StaffId, TeamId};
+use crm_domain::Money;
+use crm_projections::model::{CustomerRecord, Model};
+use crm_projections::views::{
+    self, Customer360, CustomerCursor, CustomerOrder, CustomerRow, SegmentFilter, Window,
+};
+use crm_projections::{ExplainSubject, Explanation, RuleBook};
+use time::OffsetDateTime;
 
-use super::history::LifecycleStatus;
+use super::caller;
+pub(crate) use super::eventlog::PageInfo;
+use super::explain::{ChurnExplanation, ContributionExplanation, RiskExplanation};
+use super::history::{mask, AccountView, AssignmentRecordView, AssignmentView, LifecycleStatus};
+use super::readside::{
+    centi, date_arg, forbidden, int, may_read, org_tree, parse_uuid, projection_error, reach,
+    read_models, uuid_id, ChurnRisk, Reflects, RiskPreference, Tier,
+};
 use super::scalars::{global_id, DateTime, Long};
-use super::{caller, settings};
+use super::settings;
 use crate::error::{gql, ApiError};
-use crate::ops::{ProjectionProbe, ProjectionProgress};
 
-/// How long a query waits for the read model to reach `atPosition`.
-const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
+/// Archive fields: a page prefetches archives only when one of these is selected.
+const ARCHIVE_FIELDS: &[&str] = &[
+    "profile",
+    "accounts",
+    "assignmentHistory",
+    "pendingTransfer",
+    "suitability",
+    "timeline",
+    "tickets",
+    "opportunities",
+    "campaigns",
+    "products",
+    "holdings",
+    "windows",
+    "churn",
+    "asOf",
+    "registeredAt",
+    "lastContact",
+    "lastTrade",
+    "keyCustomer",
+    "groupCustomer",
+    "unrealisedPnl",
+];
 
-/// The running customer read model, as the edge's readiness probe sees it.
-#[derive(Debug, Clone)]
-pub struct CustomerReadModel(pub Projected<CustomersProjection>);
+/// Money as text in yuan with four decimals: exact, unlike a float.
+pub(crate) fn money(m: Money) -> String {
+    m.to_string()
+}
 
-impl ProjectionProbe for CustomerReadModel {
-    fn progress(&self) -> Vec<ProjectionProgress> {
-        vec![ProjectionProgress {
-            name: "customer_list".into(),
-            checkpoint: crm_eventstore::Position(self.0.position()),
-        }]
+/// `WealthProduct` → `WEALTH_PRODUCT`: the label of a minor category.
+pub(crate) fn label(x: impl std::fmt::Debug) -> String {
+    let raw = format!("{x:?}");
+    let mut out = String::with_capacity(raw.len() + 4);
+    for (i, ch) in raw.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
     }
+    out
 }
 
-fn model<'a>(ctx: &Context<'a>) -> Result<&'a Projected<CustomersProjection>, ApiError> {
-    ctx.data_opt::<CustomerReadModel>()
-        .map(|m| &m.0)
-        .ok_or_else(|| ApiError::Internal("the schema was built without the read models".into()))
+pub(crate) const ASSET_CLASS_NAMES: [&str; 6] = [
+    "CASH",
+    "STOCKS",
+    "FUNDS",
+    "BONDS",
+    "WEALTH_PRODUCTS",
+    "OTHER",
+];
+
+/// A labelled amount in a breakdown.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Amount {
+    pub key: String,
+    pub amount: String,
 }
 
-async fn reach(ctx: &Context<'_>, at_position: Option<Long>) -> Result<(), ApiError> {
-    if let Some(Long(position)) = at_position {
-        model(ctx)?
-            .wait_for(position, READ_YOUR_WRITES_WAIT)
-            .await
-            .map_err(|e| match e {
-                crm_projections::ProjectionError::Timeout { waited_ms, .. } => {
-                    ApiError::Timeout { ms: waited_ms }
-                }
-                other => ApiError::Internal(other.to_string()),
-            })?;
-    }
-    Ok(())
+/// A labelled count in a breakdown.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Count {
+    pub key: String,
+    pub count: i32,
 }
 
-fn visible(actor: &Actor, c: &CustomerSummary) -> bool {
-    let target = c
-        .assignment
-        .as_ref()
-        .map(|a| CustomerTarget {
-            branch: Some(a.branch),
-            manager: a.manager,
-            team: a.team,
+pub(crate) fn amounts(names: &[&str], values: &[Money]) -> Vec<Amount> {
+    names
+        .iter()
+        .zip(values)
+        .map(|(k, v)| Amount {
+            key: (*k).to_string(),
+            amount: money(*v),
         })
-        .unwrap_or_default();
-    authorize(actor, &Action::ReadCustomer(target), &OrgTree::default()).is_ok()
+        .collect()
 }
 
-fn parse_uuid(field: &str, id: &ID) -> Result<uuid::Uuid, ApiError> {
-    let raw = id.as_str().trim();
-    let local = super::parse_global_id(raw)
-        .map(|(_, l)| l)
-        .unwrap_or_else(|| raw.to_string());
-    uuid::Uuid::parse_str(&local)
-        .map_err(|_| ApiError::validation(field, format!("'{raw}' is not an id")))
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crm_domain::customer::CustomerKind")]
+pub enum CustomerKindValue {
+    Individual,
+    Institutional,
 }
 
-/// A customer in the list: who, where in the lifecycle, who serves them, what they hold.
-#[derive(SimpleObject)]
+/// A reference to a branch or a person with the name the read model knows.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Named {
+    pub id: ID,
+    pub name: Option<String>,
+}
+
+/// Identity and contact data. Identity and phone numbers are always masked here; callers
+/// whose role serves the customer read them in full through `Customer.sensitive`, which
+/// records the view.
+#[derive(SimpleObject, Debug)]
+pub struct CustomerProfile {
+    pub id_document_type: String,
+    /// First 6 and last 4 characters kept (business licences in full).
+    pub id_document: String,
+    /// First 3 and last 4 digits kept.
+    pub phone: Option<String>,
+    pub birthday: Option<String>,
+    pub occupation: Option<String>,
+    pub region_id: Option<ID>,
+    pub source_channel: String,
+}
+
+/// Identity and phone numbers in full; each read is in the caller's access log.
+#[derive(SimpleObject, Debug)]
+pub struct SensitiveProfile {
+    pub id_document: String,
+    pub phone: Option<String>,
+    /// The log position of the access record.
+    pub recorded_at_position: Long,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct SuitabilityState {
+    /// C1–C5.
+    pub level: String,
+    pub assessed_on: String,
+    /// The first day it no longer holds.
+    pub expires_on: String,
+    /// Valid on the archive's date.
+    pub valid: bool,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct PendingTransferView {
+    pub from: AssignmentView,
+    pub to: AssignmentView,
+    pub reason: String,
+    pub requested_by: ID,
+    pub requested_at: DateTime,
+    pub position: Long,
+}
+
+/// One entry of the interaction timeline (接触记录).
+#[derive(SimpleObject, Debug)]
+pub struct InteractionEntry {
+    pub interaction_id: Option<ID>,
+    /// CONTACT, CARE, VISIT or WIN_BACK.
+    pub kind: String,
+    pub channel: String,
+    pub staff_id: ID,
+    pub topic: String,
+    pub outcome: Option<String>,
+    pub at: DateTime,
+    pub position: Long,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct TicketView {
+    pub id: ID,
+    pub ticket_id: ID,
+    pub customer_id: Option<ID>,
+    pub branch_id: Option<ID>,
+    pub kind: String,
+    pub priority: String,
+    pub channel: String,
+    pub subject: String,
+    pub status: String,
+    pub assignee_id: Option<ID>,
+    pub opened_at: DateTime,
+    pub sla_deadline: DateTime,
+    pub resolved_at: Option<DateTime>,
+    pub within_sla: Option<bool>,
+    pub escalation_level: i32,
+    pub satisfaction: Option<i32>,
+    pub position: Long,
+}
+
+impl From<&crm_projections::model::TicketRecord> for TicketView {
+    fn from(t: &crm_projections::model::TicketRecord) -> Self {
+        TicketView {
+            id: global_id("Ticket", t.id),
+            ticket_id: uuid_id(t.id),
+            customer_id: t.customer.map(uuid_id),
+            branch_id: t.branch.map(uuid_id),
+            kind: label(t.kind),
+            priority: label(t.priority),
+            channel: label(t.channel),
+            subject: t.subject.clone(),
+            status: label(t.status),
+            assignee_id: t.assignee.map(uuid_id),
+            opened_at: DateTime(t.opened_at),
+            sla_deadline: DateTime(t.sla_deadline),
+            resolved_at: t.resolved_at.map(DateTime),
+            within_sla: t.within_sla,
+            escalation_level: i32::from(t.escalation_level),
+            satisfaction: t.satisfaction.map(i32::from),
+            position: Long(t.position),
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct OpportunityView {
+    pub id: ID,
+    pub opportunity_id: ID,
+    pub customer_id: ID,
+    pub product_id: Option<ID>,
+    pub title: String,
+    pub stage: String,
+    pub owner_id: ID,
+    pub source_channel: String,
+    pub expected_amount: String,
+    pub amount: Option<String>,
+    pub created_at: DateTime,
+    pub closed_at: Option<DateTime>,
+    pub position: Long,
+}
+
+impl From<&crm_projections::model::OpportunityRecord> for OpportunityView {
+    fn from(o: &crm_projections::model::OpportunityRecord) -> Self {
+        OpportunityView {
+            id: global_id("Opportunity", o.id),
+            opportunity_id: uuid_id(o.id),
+            customer_id: uuid_id(o.customer),
+            product_id: o.product.map(uuid_id),
+            title: o.title.clone(),
+            stage: label(o.stage),
+            owner_id: uuid_id(o.owner),
+            source_channel: label(o.source),
+            expected_amount: money(o.expected_amount),
+            amount: o.amount.map(money),
+            created_at: DateTime(o.created_at),
+            closed_at: o.closed_at.map(DateTime),
+            position: Long(o.position),
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct CampaignResponseView {
+    pub campaign_id: ID,
+    pub name: String,
+    /// CONTACTED, INTERESTED, NOT_INTERESTED or CONVERTED.
+    pub response: String,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct ProductHeld {
+    pub product_id: ID,
+    /// R1–R5.
+    pub risk: String,
+    pub amount: String,
+    pub first_sold: DateTime,
+    pub position: Long,
+}
+
+/// Turnover and commission over trailing windows ending on the archive's date.
+#[derive(SimpleObject, Debug)]
+pub struct WindowFigures {
+    pub turnover_30d: String,
+    pub turnover_90d: String,
+    pub turnover_365d: String,
+    pub commission_30d: String,
+    pub commission_90d: String,
+    pub commission_365d: String,
+}
+
+/// A customer: the list row, and the archive (客户档案 / 360度视图) behind it.
+#[derive(SimpleObject, Debug)]
+#[graphql(complex)]
 pub struct Customer {
     pub id: ID,
     pub customer_id: ID,
     pub name: String,
+    pub kind: CustomerKindValue,
     pub lifecycle: LifecycleStatus,
-    pub key_customer: bool,
-    pub branch_id: Option<ID>,
-    pub manager_id: Option<ID>,
+    pub branch: Option<Named>,
+    pub manager: Option<Named>,
     pub team_id: Option<ID>,
-    pub open_accounts: i32,
-    /// C1–C5 and the first day it no longer holds.
-    pub suitability_level: Option<String>,
-    pub suitability_expires_on: Option<String>,
-    /// 日终总资产 in yuan (4 decimals), over all accounts at their latest trade date.
+    /// 日终总资产 in yuan, over all accounts at their latest trade date.
     pub assets: String,
-    pub assets_date: Option<String>,
-    pub last_contact: Option<DateTime>,
-    pub registered_at: DateTime,
-    pub merged_into: Option<ID>,
+    /// 贡献度 in points under the current rules.
+    pub contribution_score: f64,
+    pub tier: Tier,
+    pub risk_preference: RiskPreference,
+    pub churn_risk: ChurnRisk,
+    pub churn_reason: String,
     /// The log position of the last event that changed this customer.
     pub position: Long,
+    #[graphql(skip)]
+    pub(crate) archive: Option<Arc<Customer360>>,
 }
 
-impl From<&CustomerSummary> for Customer {
-    fn from(c: &CustomerSummary) -> Self {
-        let a = c.assignment.as_ref();
+impl Customer {
+    pub(crate) fn of(m: &Model, row: CustomerRow, archive: Option<Customer360>) -> Customer {
+        let branch = row.branch.map(|b| Named {
+            id: uuid_id(b),
+            name: m.meta.branches.get(&b).map(|x| x.name.clone()),
+        });
+        let manager = row.manager.map(|s| Named {
+            id: uuid_id(s),
+            name: m.staff.get(&s).map(|x| x.name.clone()),
+        });
         Customer {
-            id: global_id("Customer", c.id),
-            customer_id: ID(c.id.to_string()),
-            name: c.name.clone(),
-            lifecycle: c.lifecycle.into(),
-            key_customer: c.key_customer,
-            branch_id: a.map(|a| ID(a.branch.to_string())),
-            manager_id: a.and_then(|a| a.manager).map(|m| ID(m.to_string())),
-            team_id: a.and_then(|a| a.team).map(|t| ID(t.to_string())),
-            open_accounts: i32::try_from(c.open_accounts.len()).unwrap_or(i32::MAX),
-            suitability_level: c.suitability.map(|s| format!("{:?}", s.level)),
-            suitability_expires_on: c.suitability.map(|s| s.expires_on.to_string()),
-            assets: c.assets.to_string(),
-            assets_date: c.assets_date.map(|d| d.to_string()),
-            last_contact: c.last_contact.map(DateTime),
-            registered_at: DateTime(c.registered_at),
-            merged_into: c.merged_into.map(|m| ID(m.to_string())),
-            position: Long(c.position),
+            id: global_id("Customer", row.id),
+            customer_id: uuid_id(row.id),
+            name: row.name,
+            kind: row.kind.into(),
+            lifecycle: row.lifecycle.into(),
+            branch,
+            manager,
+            team_id: row.team.map(uuid_id),
+            assets: money(row.assets),
+            contribution_score: centi(row.contribution_score_centi),
+            tier: row.tier.into(),
+            risk_preference: row.risk_preference.into(),
+            churn_risk: row.churn_risk.into(),
+            churn_reason: row.churn_reason,
+            position: Long(row.position),
+            archive: archive.map(Arc::new),
         }
+    }
+
+    fn local_id(&self) -> Result<CustomerId, ApiError> {
+        uuid::Uuid::parse_str(self.customer_id.as_str())
+            .map(CustomerId::from)
+            .map_err(|_| ApiError::Internal("a customer row without a uuid".into()))
+    }
+
+    /// The archive: prefetched with the page, or read now (a node fetched on its own).
+    fn archive(&self, ctx: &Context<'_>) -> Result<Arc<Customer360>, ApiError> {
+        if let Some(a) = &self.archive {
+            return Ok(a.clone());
+        }
+        let id = self.local_id()?;
+        read_models(ctx)?
+            .read(|m, r| views::customer_360(m, r, id, None))
+            .map(Arc::new)
+            .ok_or_else(|| ApiError::NotFound("customer".into()))
+    }
+}
+
+/// The row of one customer under the rules, as lists show it.
+pub(crate) fn row_of(m: &Model, rules: &RuleBook, id: CustomerId) -> Option<CustomerRow> {
+    let filter = SegmentFilter {
+        text: Some(id.to_string()),
+        lifecycle: m.customers.get(&id).map(|c| c.lifecycle),
+        ..SegmentFilter::default()
+    };
+    let window = Window {
+        first: Some(1),
+        ..Window::default()
+    };
+    views::customer_slice(
+        m,
+        rules,
+        &filter,
+        |c| c.id == id,
+        CustomerOrder::Id,
+        &window,
+    )
+    .rows
+    .into_iter()
+    .next()
+    .map(|(_, r)| r)
+}
+
+fn explain(
+    ctx: &Context<'_>,
+    subject: ExplainSubject,
+) -> Result<Option<(Explanation, Vec<u64>)>, ApiError> {
+    read_models(ctx)?
+        .projections()
+        .explain(subject)
+        .map_err(projection_error)
+}
+
+#[ComplexObject]
+impl Customer {
+    /// The date the archive's windows and churn risk are evaluated at (the log's latest
+    /// business date).
+    async fn as_of(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(self.archive(ctx).map_err(gql)?.as_of.to_string())
+    }
+
+    async fn key_customer(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.archive(ctx).map_err(gql)?.record.key_customer)
+    }
+
+    async fn group_customer(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.archive(ctx).map_err(gql)?.record.group_customer)
+    }
+
+    async fn registered_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime> {
+        Ok(DateTime(
+            self.archive(ctx).map_err(gql)?.record.registered_at,
+        ))
+    }
+
+    async fn last_contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(a.record.last_contact.map(|d| d.to_string()))
+    }
+
+    async fn last_trade(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(a.record.last_trade.map(|d| d.to_string()))
+    }
+
+    /// Masked identity and contact data.
+    async fn profile(&self, ctx: &Context<'_>) -> async_graphql::Result<CustomerProfile> {
+        let a = self.archive(ctx).map_err(gql)?;
+        let p = &a.record.profile;
+        let (kind, number) = document(&p.document);
+        let shown = if kind == "BUSINESS_LICENCE" {
+            number
+        } else {
+            mask(&number, 6, 4)
+        };
+        Ok(CustomerProfile {
+            id_document_type: kind.into(),
+            id_document: shown,
+            phone: p.phone.as_ref().map(|x| mask(x.as_str(), 3, 4)),
+            birthday: p.birthday.map(|d| d.to_string()),
+            occupation: p.occupation.as_ref().map(|o| o.as_str().to_string()),
+            region_id: p.region.map(uuid_id),
+            source_channel: label(p.source_channel),
+        })
+    }
+
+    /// Identity and phone numbers in full, for the roles that serve the customer. The view is
+    /// recorded in the caller's access log (who, when, which customer, `purpose`) before the
+    /// data is returned; if it cannot be recorded, nothing is shown.
+    async fn sensitive(
+        &self,
+        ctx: &Context<'_>,
+        purpose: String,
+    ) -> async_graphql::Result<SensitiveProfile> {
+        async {
+            let actor = *caller(ctx)?;
+            if !matches!(
+                actor.role,
+                Role::Headquarters | Role::BranchManager | Role::CustomerManager | Role::Broker
+            ) {
+                return Err(forbidden(Right::ReadCustomer));
+            }
+            if purpose.trim().is_empty() {
+                return Err(ApiError::validation("purpose", "must say why"));
+            }
+            let a = self.archive(ctx)?;
+            let p = &a.record.profile;
+            let mut fields = vec![PiiField::IdDocument];
+            if p.phone.is_some() {
+                fields.push(PiiField::Phone);
+            }
+            let app = ctx.data_opt::<App>().ok_or_else(|| {
+                ApiError::Internal("the schema was built without the command side".into())
+            })?;
+            let now = OffsetDateTime::now_utc();
+            let outcome = app
+                .execute(CommandEnvelope {
+                    command_id: uuid::Uuid::now_v7(),
+                    actor,
+                    correlation_id: None,
+                    causation_id: None,
+                    occurred_at: now,
+                    command: AppCommand::Access {
+                        staff: actor.staff_id,
+                        command: access::Command::RecordPiiView {
+                            staff_id: actor.staff_id,
+                            customer_id: a.record.id,
+                            fields,
+                            purpose: purpose.trim().chars().take(200).collect(),
+                            now,
+                        },
+                    },
+                })
+                .await
+                .map_err(ApiError::from)?;
+            Ok(SensitiveProfile {
+                id_document: document(&p.document).1,
+                phone: p.phone.as_ref().map(|x| x.as_str().to_string()),
+                recorded_at_position: Long(outcome.position),
+            })
+        }
+        .await
+        .map_err(gql)
+    }
+
+    async fn accounts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AccountView>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(a.record
+            .accounts
+            .iter()
+            .map(|x| AccountView {
+                id: uuid_id(x.account_id),
+                kind: format!("{:?}", x.kind),
+                number: x.number.clone(),
+                opened_at: DateTime(x.opened_at),
+                closed_at: x.closed_at.map(DateTime),
+            })
+            .collect())
+    }
+
+    /// Every assignment, oldest first.
+    async fn assignment_history(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<AssignmentRecordView>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(a.record
+            .assignment_history
+            .iter()
+            .map(|e| AssignmentRecordView {
+                assignment: assignment(&e.assignment),
+                reason: e.reason.clone(),
+                by: uuid_id(e.by),
+                approved_by: e.approved_by.map(uuid_id),
+                at: DateTime(e.at),
+            })
+            .collect())
+    }
+
+    async fn pending_transfer(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<PendingTransferView>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(a.record
+            .pending_transfer
+            .as_ref()
+            .map(|t| PendingTransferView {
+                from: assignment(&t.from),
+                to: assignment(&t.to),
+                reason: t.reason.clone(),
+                requested_by: uuid_id(t.by),
+                requested_at: DateTime(t.at),
+                position: Long(t.position),
+            }))
+    }
+
+    async fn suitability(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<SuitabilityState>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(a.record.suitability.map(|s| SuitabilityState {
+            level: format!("{:?}", s.level),
+            assessed_on: s.assessed_on.to_string(),
+            expires_on: s.expires_on.to_string(),
+            valid: a.suitability_valid,
+        }))
+    }
+
+    /// Interactions, newest first, at most `first` (default 50).
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<InteractionEntry>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        let first = usize::try_from(first.unwrap_or(50)).unwrap_or(0);
+        Ok(a.record
+            .timeline
+            .iter()
+            .rev()
+            .take(first)
+            .map(|t| InteractionEntry {
+                interaction_id: t.interaction_id.map(uuid_id),
+                kind: t.kind.to_uppercase(),
+                channel: label(t.channel),
+                staff_id: uuid_id(t.staff),
+                topic: t.topic.clone(),
+                outcome: t.outcome.map(label),
+                at: DateTime(t.at),
+                position: Long(t.position),
+            })
+            .collect())
+    }
+
+    async fn tickets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TicketView>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(a.tickets.iter().map(TicketView::from).collect())
+    }
+
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<OpportunityView>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(a.opportunities.iter().map(OpportunityView::from).collect())
+    }
+
+    async fn campaigns(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<CampaignResponseView>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(a.campaigns
+            .iter()
+            .map(|(id, name, r)| CampaignResponseView {
+                campaign_id: uuid_id(id),
+                name: name.clone(),
+                response: label(r),
+            })
+            .collect())
+    }
+
+    async fn products(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProductHeld>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(a.record
+            .products
+            .iter()
+            .map(|p| ProductHeld {
+                product_id: uuid_id(p.product_id),
+                risk: format!("{:?}", p.risk),
+                amount: money(p.amount),
+                first_sold: DateTime(p.first_sold),
+                position: Long(p.position),
+            })
+            .collect())
+    }
+
+    /// Latest holdings by asset class.
+    async fn holdings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Amount>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        Ok(amounts(&ASSET_CLASS_NAMES, &a.record.holdings))
+    }
+
+    async fn unrealised_pnl(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(money(self.archive(ctx).map_err(gql)?.record.unrealised_pnl))
+    }
+
+    /// 30/90/365-day turnover and commission.
+    async fn windows(&self, ctx: &Context<'_>) -> async_graphql::Result<WindowFigures> {
+        let w = &self.archive(ctx).map_err(gql)?.windows;
+        Ok(WindowFigures {
+            turnover_30d: money(w.turnover_30d),
+            turnover_90d: money(w.turnover_90d),
+            turnover_365d: money(w.turnover_365d),
+            commission_30d: money(w.commission_30d),
+            commission_90d: money(w.commission_90d),
+            commission_365d: money(w.commission_365d),
+        })
+    }
+
+    /// Why the contribution score and tier are what they are: rule version, each term with
+    /// its input and weight, and the positions of the daily summaries that fed the inputs.
+    async fn contribution_explanation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<ContributionExplanation>> {
+        let customer = self.local_id().map_err(gql)?;
+        match explain(ctx, ExplainSubject::Contribution { customer, on: None }).map_err(gql)? {
+            Some((Explanation::Contribution(e), positions)) => {
+                Ok(Some(ContributionExplanation::of(&e, positions)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Why the risk preference is what it is: each trading signal, its value, thresholds
+    /// and vote.
+    async fn risk_preference_explanation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<RiskExplanation>> {
+        let customer = self.local_id().map_err(gql)?;
+        match explain(ctx, ExplainSubject::RiskPreference { customer, on: None }).map_err(gql)? {
+            Some((Explanation::RiskPreference(e), positions)) => {
+                Ok(Some(RiskExplanation::of(&e, positions)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Churn risk with its reason, the rule's thresholds and the events behind it.
+    async fn churn(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ChurnExplanation>> {
+        let customer = self.local_id().map_err(gql)?;
+        match explain(
+            ctx,
+            ExplainSubject::ChurnRisk {
+                customer,
+                as_of: None,
+            },
+        )
+        .map_err(gql)?
+        {
+            Some((Explanation::ChurnRisk(e), positions)) => {
+                Ok(Some(ChurnExplanation::of(&e, positions)))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+fn assignment(a: &crm_domain::customer::Assignment) -> AssignmentView {
+    AssignmentView {
+        branch_id: uuid_id(a.branch),
+        manager_id: a.manager.map(uuid_id),
+        team_id: a.team.map(uuid_id),
+    }
+}
+
+fn document(doc: &crm_domain::values::IdDocument) -> (&'static str, String) {
+    use crm_domain::values::IdDocument;
+    match doc {
+        IdDocument::ResidentId { number } => ("RESIDENT_ID", number.as_str().to_string()),
+        IdDocument::Passport { number, .. } => ("PASSPORT", number.as_str().to_string()),
+        IdDocument::BusinessLicence { code } => ("BUSINESS_LICENCE", code.as_str().to_string()),
     }
 }
 
@@ -133,24 +751,18 @@ pub struct CustomerEdge {
 }
 
 #[derive(SimpleObject)]
-pub struct CustomerPageInfo {
-    pub has_next_page: bool,
-    pub has_previous_page: bool,
-    pub start_cursor: Option<String>,
-    pub end_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
 pub struct CustomerConnection {
     pub edges: Vec<CustomerEdge>,
-    pub page_info: CustomerPageInfo,
+    pub page_info: PageInfo,
     /// Customers matching the filter that the caller may read.
     pub total_count: i32,
     /// The log position the answer reflects.
     pub position: Long,
+    pub reflects: Reflects,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crm_domain::customer::Lifecycle")]
 pub enum LifecycleFilter {
     Prospect,
     Active,
@@ -160,65 +772,124 @@ pub enum LifecycleFilter {
     Merged,
 }
 
-impl From<LifecycleFilter> for Lifecycle {
-    fn from(l: LifecycleFilter) -> Self {
-        match l {
-            LifecycleFilter::Prospect => Lifecycle::Prospect,
-            LifecycleFilter::Active => Lifecycle::Active,
-            LifecycleFilter::Dormant => Lifecycle::Dormant,
-            LifecycleFilter::Churned => Lifecycle::Churned,
-            LifecycleFilter::Closed => Lifecycle::Closed,
-            LifecycleFilter::Merged => Lifecycle::Merged,
-        }
-    }
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+#[graphql(remote = "crm_projections::views::CustomerOrder")]
+pub enum CustomerOrderBy {
+    /// By customer id: stable, the default.
+    #[default]
+    Id,
+    AssetsDesc,
+    ScoreDesc,
+    Name,
 }
 
 #[derive(InputObject, Default)]
 pub struct CustomerFilterInput {
     pub branch_id: Option<ID>,
+    pub region_id: Option<ID>,
     pub manager_id: Option<ID>,
     pub team_id: Option<ID>,
+    pub tier: Option<Tier>,
+    pub risk_preference: Option<RiskPreference>,
+    pub churn_risk: Option<ChurnRisk>,
     pub lifecycle: Option<LifecycleFilter>,
+    pub kind: Option<CustomerKindValue>,
     pub key_customer: Option<bool>,
+    /// Assets of at least this many yuan.
+    pub min_assets: Option<String>,
     /// Part of the name, or the start of the customer id.
     pub text: Option<String>,
+    /// The date churn risk is evaluated at (YYYY-MM-DD); default the log's latest.
+    pub as_of: Option<String>,
 }
 
 impl CustomerFilterInput {
-    fn parse(&self) -> Result<CustomerFilter, ApiError> {
-        Ok(CustomerFilter {
-            branch: self
-                .branch_id
-                .as_ref()
-                .map(|b| parse_uuid("branchId", b).map(BranchId::from))
-                .transpose()?,
-            manager: self
-                .manager_id
-                .as_ref()
-                .map(|m| parse_uuid("managerId", m).map(StaffId::from))
-                .transpose()?,
-            team: self
-                .team_id
-                .as_ref()
-                .map(|t| parse_uuid("teamId", t).map(TeamId::from))
-                .transpose()?,
+    pub(crate) fn parse(&self) -> Result<SegmentFilter, ApiError> {
+        let id = |field: &str, v: &Option<ID>| v.as_ref().map(|x| parse_uuid(field, x)).transpose();
+        Ok(SegmentFilter {
+            branch: id("branchId", &self.branch_id)?.map(BranchId::from),
+            region: id("regionId", &self.region_id)?.map(RegionId::from),
+            manager: id("managerId", &self.manager_id)?.map(StaffId::from),
+            team: id("teamId", &self.team_id)?.map(TeamId::from),
+            tier: self.tier.map(Into::into),
+            risk_preference: self.risk_preference.map(Into::into),
+            churn_risk: self.churn_risk.map(Into::into),
             lifecycle: self.lifecycle.map(Into::into),
+            kind: self.kind.map(Into::<CustomerKind>::into),
             key_customer: self.key_customer,
-            text: self.text.clone().filter(|t| !t.is_empty()),
+            min_assets: self
+                .min_assets
+                .as_deref()
+                .map(|s| {
+                    Money::parse(s.trim()).map_err(|_| {
+                        ApiError::validation("minAssets", format!("'{s}' is not an amount"))
+                    })
+                })
+                .transpose()?,
+            text: self.text.clone().filter(|t| !t.trim().is_empty()),
+            as_of: self
+                .as_of
+                .as_deref()
+                .map(|d| date_arg("asOf", d))
+                .transpose()?,
         })
     }
 }
 
-/// A projection's progress, for operators.
-#[derive(SimpleObject)]
-pub struct ProjectionState {
-    pub name: String,
-    pub position: Long,
-    pub head: Long,
-    pub lag_events: Long,
-    pub events_per_sec: f64,
-    pub flushed: Long,
-    pub last_error: Option<String>,
+fn encode_cursor(order: CustomerOrder, c: &CustomerCursor) -> String {
+    let key = match &c.key {
+        views::SortKey::Number(n) => format!("n{n}"),
+        views::SortKey::Text(t) => format!("t{}", URL_SAFE_NO_PAD.encode(t)),
+    };
+    URL_SAFE_NO_PAD.encode(format!("{order:?}|{key}|{}", c.id))
+}
+
+fn decode_cursor(field: &str, order: CustomerOrder, s: &str) -> Result<CustomerCursor, ApiError> {
+    let bad = || ApiError::validation(field, "is not a cursor of this list and order");
+    let raw = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let mut parts = raw.splitn(3, '|');
+    let (Some(o), Some(key), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    if o != format!("{order:?}") {
+        return Err(bad());
+    }
+    let key = if let Some(n) = key.strip_prefix('n') {
+        views::SortKey::Number(n.parse().map_err(|_| bad())?)
+    } else if let Some(t) = key.strip_prefix('t') {
+        let bytes = URL_SAFE_NO_PAD.decode(t).map_err(|_| bad())?;
+        views::SortKey::Text(String::from_utf8(bytes).map_err(|_| bad())?)
+    } else {
+        return Err(bad());
+    };
+    let id = uuid::Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok(CustomerCursor {
+        key,
+        id: CustomerId::from(id),
+    })
+}
+
+/// Whether the selection under `node` asks for any archive field.
+fn wants_archive(ctx: &Context<'_>) -> bool {
+    let node = ctx.look_ahead().field("edges").field("node");
+    ARCHIVE_FIELDS.iter().any(|f| node.field(f).exists())
+}
+
+pub(crate) fn page_size(
+    ctx: &Context<'_>,
+    field: &str,
+    n: Option<i32>,
+) -> Result<Option<usize>, ApiError> {
+    let max = settings(ctx)?.page_size_max as usize;
+    match n {
+        None => Ok(None),
+        Some(n) if n >= 0 && (n as usize) <= max => Ok(Some(n as usize)),
+        Some(_) => Err(ApiError::validation(
+            field,
+            format!("must be between 0 and {max}"),
+        )),
+    }
 }
 
 #[derive(Default, Debug)]
@@ -226,7 +897,7 @@ pub struct CustomerQuery;
 
 #[Object]
 impl CustomerQuery {
-    /// One customer, if the caller may read them.
+    /// One customer's archive (360), if the caller may read them; FORBIDDEN if not.
     async fn customer(
         &self,
         ctx: &Context<'_>,
@@ -237,107 +908,95 @@ impl CustomerQuery {
             let actor = *caller(ctx)?;
             let id = CustomerId::from(parse_uuid("id", &id)?);
             reach(ctx, at_position).await?;
-            let found = model(ctx)?.read(|s| s.by_id.get(&id).cloned());
-            match found {
-                None => Ok(None),
-                Some(c) if visible(&actor, &c) => Ok(Some(Customer::from(&c))),
-                Some(_) => Err(ApiError::from(crm_domain::DomainError::Forbidden {
-                    missing_right: crm_domain::auth::Right::ReadCustomer,
-                })),
-            }
+            let found = read_models(ctx)?.read(|m, r| {
+                let c = m.customers.get(&id)?;
+                if !may_read(&actor, c, &org_tree(&actor, m)) {
+                    return Some(Err(forbidden(Right::ReadCustomer)));
+                }
+                let row = row_of(m, r, id)?;
+                let archive = views::customer_360(m, r, id, None);
+                Some(Ok(Customer::of(m, row, archive)))
+            });
+            found.transpose()
         }
         .await
         .map_err(gql)
     }
 
-    /// Customers matching `filter` that the caller may read, in id order; `after` is a cursor
-    /// from a previous page.
+    /// Customers matching `filter` that the caller may read, in `orderBy`; Relay paging
+    /// forwards (`first`, `after`) or backwards (`last`, `before`).
+    #[allow(clippy::too_many_arguments)]
     async fn customers(
         &self,
         ctx: &Context<'_>,
         filter: Option<CustomerFilterInput>,
+        order_by: Option<CustomerOrderBy>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         at_position: Option<Long>,
     ) -> async_graphql::Result<CustomerConnection> {
         async {
             let actor = *caller(ctx)?;
-            let max = settings(ctx)?.page_size_max as usize;
-            let first = match first {
-                None => max.min(50),
-                Some(n) if n >= 0 && (n as usize) <= max => n as usize,
-                Some(_) => {
-                    return Err(ApiError::validation(
-                        "first",
-                        format!("must be between 0 and {max}"),
-                    ))
-                }
+            let order: CustomerOrder = order_by.unwrap_or_default().into();
+            let mut window = Window {
+                first: page_size(ctx, "first", first)?,
+                last: page_size(ctx, "last", last)?,
+                after: after
+                    .as_deref()
+                    .map(|c| decode_cursor("after", order, c))
+                    .transpose()?,
+                before: before
+                    .as_deref()
+                    .map(|c| decode_cursor("before", order, c))
+                    .transpose()?,
             };
-            let after = after
-                .map(|c| {
-                    uuid::Uuid::parse_str(&c)
-                        .map(CustomerId::from)
-                        .map_err(|_| {
-                            ApiError::validation("after", "is not a cursor from this list")
-                        })
-                })
-                .transpose()?;
+            if window.first.is_none() && window.last.is_none() {
+                window.first = Some((settings(ctx)?.page_size_max as usize).min(50));
+            }
             let filter = filter.unwrap_or_default().parse()?;
             reach(ctx, at_position).await?;
-            let projected = model(ctx)?;
-            let position = projected.position();
-            // One more than asked tells whether another page follows.
-            let (mut page, total) =
-                projected.read(|s| s.list(&filter, |c| visible(&actor, c), after, first + 1));
-            let has_next_page = page.len() > first;
-            page.truncate(first);
-            let edges: Vec<CustomerEdge> = page
-                .iter()
-                .map(|c| CustomerEdge {
-                    cursor: c.id.to_string(),
-                    node: Customer::from(c),
-                })
-                .collect();
+            let archives = wants_archive(ctx);
+            let models = read_models(ctx)?;
+            let reflects = Reflects::of(models);
+            let (edges, has_previous_page, has_next_page, total) = models.read(|m, r| {
+                let org = org_tree(&actor, m);
+                let slice = views::customer_slice(
+                    m,
+                    r,
+                    &filter,
+                    |c: &CustomerRecord| may_read(&actor, c, &org),
+                    order,
+                    &window,
+                );
+                let edges: Vec<CustomerEdge> = slice
+                    .rows
+                    .into_iter()
+                    .map(|(cursor, row)| {
+                        let archive = archives
+                            .then(|| views::customer_360(m, r, row.id, filter.as_of))
+                            .flatten();
+                        CustomerEdge {
+                            cursor: encode_cursor(order, &cursor),
+                            node: Customer::of(m, row, archive),
+                        }
+                    })
+                    .collect();
+                (edges, slice.has_previous, slice.has_next, slice.total)
+            });
             Ok(CustomerConnection {
-                page_info: CustomerPageInfo {
+                page_info: PageInfo {
                     has_next_page,
-                    has_previous_page: after.is_some(),
+                    has_previous_page,
                     start_cursor: edges.first().map(|e| e.cursor.clone()),
                     end_cursor: edges.last().map(|e| e.cursor.clone()),
                 },
                 edges,
-                total_count: i32::try_from(total).unwrap_or(i32::MAX),
-                position: Long(position),
+                total_count: int(total),
+                position: reflects.position,
+                reflects,
             })
-        }
-        .await
-        .map_err(gql)
-    }
-
-    /// Where each read model is, for operators, HQ and auditors.
-    async fn projection_status(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<ProjectionState>> {
-        async {
-            let actor = caller(ctx)?;
-            if authorize(actor, &Action::ReadHistory, &OrgTree::default()).is_err()
-                && authorize(actor, &Action::RunRebuild, &OrgTree::default()).is_err()
-            {
-                return Err(ApiError::from(crm_domain::DomainError::Forbidden {
-                    missing_right: crm_domain::auth::Right::RunRebuild,
-                }));
-            }
-            let s = model(ctx)?.status();
-            Ok(vec![ProjectionState {
-                name: s.name.to_string(),
-                position: Long(s.position),
-                head: Long(s.head),
-                lag_events: Long(s.lag_events),
-                events_per_sec: s.events_per_sec,
-                flushed: Long(s.flushed),
-                last_error: s.last_error,
-            }])
         }
         .await
         .map_err(gql)

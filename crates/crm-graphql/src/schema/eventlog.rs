@@ -107,10 +107,10 @@ pub struct EventEdge {
 
 #[derive(SimpleObject, Debug, Default)]
 pub struct PageInfo {
-    has_next_page: bool,
-    has_previous_page: bool,
-    start_cursor: Option<String>,
-    end_cursor: Option<String>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
 }
 
 #[derive(SimpleObject, Debug)]

@@ -72,14 +72,14 @@ impl From<Lifecycle> for LifecycleStatus {
     }
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Debug)]
 pub struct AssignmentView {
     pub branch_id: ID,
     pub manager_id: Option<ID>,
     pub team_id: Option<ID>,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Debug)]
 pub struct AssignmentRecordView {
     pub assignment: AssignmentView,
     pub reason: Option<String>,
@@ -88,7 +88,7 @@ pub struct AssignmentRecordView {
     pub at: DateTime,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Debug)]
 pub struct SuitabilityView {
     /// C1–C5.
     pub level: String,
@@ -96,7 +96,7 @@ pub struct SuitabilityView {
     pub expires_on: String,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Debug)]
 pub struct AccountView {
     pub id: ID,
     pub kind: String,

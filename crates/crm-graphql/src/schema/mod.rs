@@ -17,7 +17,13 @@
 mod commands;
 mod customers;
 mod eventlog;
+mod explain;
 mod history;
+mod insight;
+mod live;
+mod operations;
+mod performance;
+mod readside;
 mod scalars;
 mod system;
 
@@ -29,9 +35,14 @@ use crm_eventstore::EventStore;
 use tokio::sync::Semaphore;
 
 pub use commands::CommandMutation;
-pub use customers::{CustomerQuery, CustomerReadModel};
+pub use customers::CustomerQuery;
 pub use eventlog::{EventLogQuery, EventLogSubscription};
 pub use history::HistoryQuery;
+pub use insight::InsightQuery;
+pub use live::LiveSubscription;
+pub use operations::{OperationsMutation, OperationsQuery};
+pub use performance::PerformanceQuery;
+pub use readside::ReadModels;
 pub use scalars::{global_id, hex, parse_global_id, DateTime, Long};
 pub use system::SystemQuery;
 
@@ -41,15 +52,23 @@ use crate::prepare::PhaseExtension;
 
 #[derive(MergedObject, Default, Debug)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(SystemQuery, EventLogQuery, HistoryQuery, CustomerQuery);
+pub struct QueryRoot(
+    SystemQuery,
+    EventLogQuery,
+    HistoryQuery,
+    CustomerQuery,
+    PerformanceQuery,
+    InsightQuery,
+    OperationsQuery,
+);
 
 #[derive(MergedSubscription, Default, Debug)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(EventLogSubscription);
+pub struct SubscriptionRoot(EventLogSubscription, LiveSubscription);
 
 /// One mutation per command of the write side; they need a `crm_app::App` in the schema data.
 #[derive(MergedObject, Default, Debug)]
-pub struct MutationRoot(CommandMutation);
+pub struct MutationRoot(CommandMutation, OperationsMutation);
 
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

@@ -30,7 +30,7 @@ const LIST: &str = r#"query($first: Int, $after: String, $at: Long) {
   customers(first: $first, after: $after, atPosition: $at) {
     totalCount position
     pageInfo { hasNextPage endCursor }
-    edges { cursor node { customerId name branchId managerId lifecycle } }
+    edges { cursor node { customerId name branch { id } manager { id } lifecycle } }
   }
 }"#;
 
@@ -108,12 +108,12 @@ async fn lists_are_scoped_paged_and_read_your_writes() {
     let mine = server
         .query(
             &manager_token,
-            "query($id: ID!) { customer(id: $id) { name managerId } }",
+            "query($id: ID!) { customer(id: $id) { name manager { id } } }",
             json!({ "id": ids[0] }),
         )
         .await;
     assert_eq!(
-        mine["data"]["customer"]["managerId"],
+        mine["data"]["customer"]["manager"]["id"],
         manager.staff_id.to_string().as_str(),
         "{mine}"
     );
@@ -122,12 +122,12 @@ async fn lists_are_scoped_paged_and_read_your_writes() {
     let status = server
         .query(
             &server.auditor(),
-            "{ projectionStatus { name position head lastError } }",
+            "{ projectionStatus { name role position head lastError } }",
             json!({}),
         )
         .await;
     assert_eq!(
-        status["data"]["projectionStatus"][0]["name"], "customer_list",
+        status["data"]["projectionStatus"][0]["role"], "CURRENT",
         "{status}"
     );
 }

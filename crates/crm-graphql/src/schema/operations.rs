@@ -1,0 +1,489 @@
+//! For operators: the rules in force and every version the log records, projection status,
+//! and the rebuild cycle — preview a rule set (dry run into a shadow generation), rebuild,
+//! switch, roll back.
+//!
+//! Four eyes: a shadow generation switches in only under the rules the log has activated,
+//! and activation needs a second operator's approval (the `approveRules` mutation), so no
+//! single operator can change what customers' tiers are.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+use crm_domain::auth::{authorize, Action, Actor, OrgTree, Right};
+use crm_projections::dryrun::{DryRunReport, TierMove};
+use crm_projections::{GenerationRole, ReadModelsStatus, RuleBook};
+
+use super::caller;
+use super::customers::label;
+use super::readside::{centi, forbidden, int, projection_error, read_models, uuid_id};
+use super::scalars::Long;
+use crate::error::{gql, ApiError};
+
+/// Customers listed per kind of change in a preview, at most.
+const PREVIEW_LIST_MAX: usize = 1000;
+
+fn require(actor: &Actor, action: Action) -> Result<(), ApiError> {
+    authorize(actor, &action, &OrgTree::default()).map_err(ApiError::from)
+}
+
+/// Operators, HQ and auditors may read rules and projection status.
+fn require_oversight(actor: &Actor) -> Result<(), ApiError> {
+    let org = OrgTree::default();
+    if authorize(actor, &Action::ReadHistory, &org).is_ok()
+        || authorize(actor, &Action::RunRebuild, &org).is_ok()
+    {
+        Ok(())
+    } else {
+        Err(forbidden(Right::RunRebuild))
+    }
+}
+
+/// A read-model generation's progress, for operators.
+#[derive(SimpleObject, Debug)]
+pub struct ProjectionState {
+    pub name: String,
+    pub generation: Long,
+    /// CURRENT, PREVIOUS or SHADOW.
+    pub role: String,
+    pub position: Long,
+    pub head: Long,
+    pub lag_events: Long,
+    /// How long the oldest unapplied event has waited, ms.
+    pub lag_ms: Long,
+    pub events_per_sec: f64,
+    pub flushed: Long,
+    pub rules_version: i32,
+    pub rules_hash: String,
+    pub following: bool,
+    /// The error the generation stopped on, and where.
+    pub last_error: Option<String>,
+    pub last_error_position: Option<Long>,
+}
+
+impl From<&ReadModelsStatus> for ProjectionState {
+    fn from(s: &ReadModelsStatus) -> Self {
+        ProjectionState {
+            name: s.name.clone(),
+            generation: Long(s.generation),
+            role: label(s.role),
+            position: Long(s.position),
+            head: Long(s.head),
+            lag_events: Long(s.lag_events),
+            lag_ms: Long(s.lag_ms),
+            events_per_sec: s.events_per_sec,
+            flushed: Long(s.flushed),
+            rules_version: int(s.rules_version),
+            rules_hash: s.rules_hash.clone(),
+            following: s.following,
+            last_error: s.last_error.as_ref().map(|e| e.reason.clone()),
+            last_error_position: s.last_error.as_ref().map(|e| Long(e.position)),
+        }
+    }
+}
+
+/// A rules version as the log records it.
+#[derive(SimpleObject, Debug)]
+pub struct RuleVersionView {
+    pub version: i32,
+    pub content_hash: String,
+    /// PROPOSED, APPROVED, REJECTED, ACTIVE or SUPERSEDED.
+    pub status: String,
+    pub proposed_by: ID,
+    pub approved_by: Option<ID>,
+    pub proposed_position: Long,
+    pub activated_position: Option<Long>,
+    /// The rules file (TOML).
+    pub content: String,
+}
+
+/// The rules the read models are computed under, and what the log says about rules.
+#[derive(SimpleObject, Debug)]
+pub struct RulesState {
+    /// The version the current generation was built under.
+    pub version: i32,
+    pub hash: String,
+    /// The version the log has activated when the current generation does not use it yet
+    /// (a rebuild is due).
+    pub pending_version: Option<i32>,
+    pub versions: Vec<RuleVersionView>,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct TierMoveView {
+    pub from: super::readside::Tier,
+    pub to: super::readside::Tier,
+    pub count: i32,
+}
+
+fn tier_moves(moves: &[TierMove]) -> Vec<TierMoveView> {
+    moves
+        .iter()
+        .map(|m| TierMoveView {
+            from: m.from.into(),
+            to: m.to.into(),
+            count: int(m.count),
+        })
+        .collect()
+}
+
+/// Tier moves within one branch or one customer manager's book.
+#[derive(SimpleObject, Debug)]
+pub struct GroupTierMovesView {
+    /// The branch or manager; absent for unassigned customers.
+    pub group_id: Option<ID>,
+    pub moves: Vec<TierMoveView>,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct CustomerTierChangeView {
+    pub customer_id: ID,
+    pub name: String,
+    pub branch_id: Option<ID>,
+    pub manager_id: Option<ID>,
+    pub from: super::readside::Tier,
+    pub to: super::readside::Tier,
+    pub score_from: f64,
+    pub score_to: f64,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct RankMoveView {
+    pub staff_id: ID,
+    pub name: String,
+    pub rank_from: i32,
+    pub rank_to: i32,
+    pub composite_from: f64,
+    pub composite_to: f64,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct ChurnMoveView {
+    pub from: super::readside::ChurnRisk,
+    pub to: super::readside::ChurnRisk,
+    pub count: i32,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct ChurnChangeView {
+    pub customer_id: ID,
+    pub from: super::readside::ChurnRisk,
+    pub to: super::readside::ChurnRisk,
+    pub reason: String,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct RiskPreferenceMoveView {
+    pub from: super::readside::RiskPreference,
+    pub to: super::readside::RiskPreference,
+    pub count: i32,
+}
+
+/// What a rule change does, computed before anything switches.
+#[derive(SimpleObject, Debug)]
+pub struct RulesPreview {
+    pub from_rules_version: i32,
+    pub from_rules_hash: String,
+    pub to_rules_version: i32,
+    pub to_rules_hash: String,
+    /// The log position both generations had applied.
+    pub position: Long,
+    pub as_of: Option<String>,
+    pub customers_compared: i32,
+    pub tier_moves: Vec<TierMoveView>,
+    pub tier_moves_by_branch: Vec<GroupTierMovesView>,
+    pub tier_moves_by_manager: Vec<GroupTierMovesView>,
+    pub customers_changing_tier: i32,
+    /// The first customers whose tier changes, in id order.
+    pub tier_changes: Vec<CustomerTierChangeView>,
+    pub ranking_moves: Vec<RankMoveView>,
+    pub churn_flag_changes: i32,
+    pub churn_moves: Vec<ChurnMoveView>,
+    pub churn_changes: Vec<ChurnChangeView>,
+    pub risk_preference_moves: Vec<RiskPreferenceMoveView>,
+}
+
+impl From<&DryRunReport> for RulesPreview {
+    fn from(r: &DryRunReport) -> Self {
+        RulesPreview {
+            from_rules_version: int(r.from_rules_version),
+            from_rules_hash: r.from_rules_hash.clone(),
+            to_rules_version: int(r.to_rules_version),
+            to_rules_hash: r.to_rules_hash.clone(),
+            position: Long(r.position),
+            as_of: r.as_of.map(|d| d.to_string()),
+            customers_compared: int(r.customers_compared),
+            tier_moves: tier_moves(&r.tier_moves),
+            tier_moves_by_branch: r
+                .tier_moves_by_branch
+                .iter()
+                .map(|g| GroupTierMovesView {
+                    group_id: g.group.map(uuid_id),
+                    moves: tier_moves(&g.moves),
+                })
+                .collect(),
+            tier_moves_by_manager: r
+                .tier_moves_by_manager
+                .iter()
+                .map(|g| GroupTierMovesView {
+                    group_id: g.group.map(uuid_id),
+                    moves: tier_moves(&g.moves),
+                })
+                .collect(),
+            customers_changing_tier: int(r.customers_changing_tier),
+            tier_changes: r
+                .tier_changes
+                .iter()
+                .map(|c| CustomerTierChangeView {
+                    customer_id: uuid_id(c.customer),
+                    name: c.name.clone(),
+                    branch_id: c.branch.map(uuid_id),
+                    manager_id: c.manager.map(uuid_id),
+                    from: c.from.into(),
+                    to: c.to.into(),
+                    score_from: centi(c.score_from_centi),
+                    score_to: centi(c.score_to_centi),
+                })
+                .collect(),
+            ranking_moves: r
+                .ranking_moves
+                .iter()
+                .map(|m| RankMoveView {
+                    staff_id: uuid_id(m.staff),
+                    name: m.name.clone(),
+                    rank_from: int(m.rank_from),
+                    rank_to: int(m.rank_to),
+                    composite_from: centi(m.composite_from_centi),
+                    composite_to: centi(m.composite_to_centi),
+                })
+                .collect(),
+            churn_flag_changes: int(r.churn_flag_changes),
+            churn_moves: r
+                .churn_moves
+                .iter()
+                .map(|(from, to, n)| ChurnMoveView {
+                    from: (*from).into(),
+                    to: (*to).into(),
+                    count: int(*n),
+                })
+                .collect(),
+            churn_changes: r
+                .churn_changes
+                .iter()
+                .map(|c| ChurnChangeView {
+                    customer_id: uuid_id(c.customer),
+                    from: c.from.into(),
+                    to: c.to.into(),
+                    reason: c.reason.clone(),
+                })
+                .collect(),
+            risk_preference_moves: r
+                .risk_preference_moves
+                .iter()
+                .map(|(from, to, n)| RiskPreferenceMoveView {
+                    from: (*from).into(),
+                    to: (*to).into(),
+                    count: int(*n),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The outcome of a switch, rebuild or rollback.
+#[derive(SimpleObject, Debug)]
+pub struct GenerationSwitch {
+    /// The generation now serving.
+    pub generation: Long,
+    pub rules_version: i32,
+    pub rules_hash: String,
+    pub position: Long,
+}
+
+fn switched(ctx: &Context<'_>, generation: u64) -> Result<GenerationSwitch, ApiError> {
+    let p = read_models(ctx)?.projections();
+    let (version, hash) = p.rules_version();
+    Ok(GenerationSwitch {
+        generation: Long(generation),
+        rules_version: int(version),
+        rules_hash: hash,
+        position: Long(p.position()),
+    })
+}
+
+#[derive(Default, Debug)]
+pub struct OperationsQuery;
+
+#[Object]
+impl OperationsQuery {
+    /// Each read-model generation (current, previous, shadow): position, lag, rate, rules,
+    /// last error.
+    async fn projection_status(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ProjectionState>> {
+        async {
+            require_oversight(caller(ctx)?)?;
+            Ok(read_models(ctx)?
+                .projections()
+                .status()
+                .iter()
+                .map(ProjectionState::from)
+                .collect())
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// The rules in force and every version the log records.
+    async fn rules(&self, ctx: &Context<'_>) -> async_graphql::Result<RulesState> {
+        async {
+            require_oversight(caller(ctx)?)?;
+            let p = read_models(ctx)?.projections();
+            let (version, hash) = p.rules_version();
+            Ok(RulesState {
+                version: int(version),
+                hash,
+                pending_version: p.rules_pending().map(int),
+                versions: p
+                    .rule_versions()
+                    .into_iter()
+                    .map(|v| RuleVersionView {
+                        version: int(v.version),
+                        content_hash: v.content_hash,
+                        status: v.status.to_uppercase(),
+                        proposed_by: uuid_id(v.proposed_by),
+                        approved_by: v.approved_by.map(uuid_id),
+                        proposed_position: Long(v.proposed_position),
+                        activated_position: v.activated_position.map(Long),
+                        content: v.content,
+                    })
+                    .collect(),
+            })
+        }
+        .await
+        .map_err(gql)
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct OperationsMutation;
+
+#[Object]
+impl OperationsMutation {
+    /// Dry run: folds the whole log under a rule set — a `version` proposed in the log, or a
+    /// draft `content` (TOML) — into a shadow generation and reports what would change
+    /// against the current one. Nothing switches; the shadow stays for `switchReadModels`.
+    async fn preview_rules(
+        &self,
+        ctx: &Context<'_>,
+        version: Option<i32>,
+        content: Option<String>,
+        limit: Option<i32>,
+    ) -> async_graphql::Result<RulesPreview> {
+        async {
+            require(caller(ctx)?, Action::RunRebuild)?;
+            let p = read_models(ctx)?.projections().clone();
+            let rules = match (version, content) {
+                (Some(v), None) => {
+                    let v = u32::try_from(v)
+                        .map_err(|_| ApiError::validation("version", "must not be negative"))?;
+                    p.rules_for_version(v).map_err(projection_error)?
+                }
+                (None, Some(c)) => RuleBook::parse(&c)
+                    .map_err(|e| ApiError::validation("content", e.to_string()))?,
+                _ => {
+                    return Err(ApiError::validation(
+                        "version",
+                        "give exactly one of version and content",
+                    ))
+                }
+            };
+            let limit = usize::try_from(limit.unwrap_or(50).clamp(0, PREVIEW_LIST_MAX as i32))
+                .unwrap_or(50);
+            let report = p
+                .dry_run(rules, limit, |_| {})
+                .await
+                .map_err(projection_error)?;
+            Ok(RulesPreview::from(&report))
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// Makes the previewed shadow generation current in one atomic switch — only when it was
+    /// built under the rules the log has activated (proposed, approved by a second operator,
+    /// activated).
+    async fn switch_read_models(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<GenerationSwitch> {
+        async {
+            require(caller(ctx)?, Action::RunRebuild)?;
+            let p = read_models(ctx)?.projections().clone();
+            let shadow = p
+                .status()
+                .into_iter()
+                .find(|s| s.role == GenerationRole::Shadow)
+                .ok_or_else(|| ApiError::Conflict("no previewed generation to switch to".into()))?;
+            let active = p.with_model(|m, _| {
+                m.meta
+                    .active_rules
+                    .and_then(|v| m.meta.rule_versions.get(&v))
+                    .map(|r| (r.version, r.content_hash.clone()))
+            });
+            let current = p.rules_version();
+            let allowed = match &active {
+                Some((v, h)) => shadow.rules_version == *v && shadow.rules_hash == *h,
+                // Nothing activated in the log: only the rules already in force.
+                None => shadow.rules_hash == current.1,
+            };
+            if !allowed {
+                return Err(ApiError::Conflict(format!(
+                    "the previewed rules (version {}) are not the rules the log has activated \
+                     ({}); propose, approve and activate them first",
+                    shadow.rules_version,
+                    active.map_or_else(|| "none".to_string(), |(v, _)| format!("version {v}"))
+                )));
+            }
+            let generation = p.switch().await.map_err(projection_error)?;
+            switched(ctx, generation)
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// Rebuilds every read model from the log under the rules the log has activated (or the
+    /// configured ones), then switches atomically; the old generation is kept for rollback.
+    async fn rebuild_read_models(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<GenerationSwitch> {
+        async {
+            require(caller(ctx)?, Action::RunRebuild)?;
+            let p = read_models(ctx)?.projections().clone();
+            let generation = p
+                .rebuild_to_active(|_| {})
+                .await
+                .map_err(projection_error)?;
+            switched(ctx, generation)
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// Switches back to the generation before the last switch.
+    async fn rollback_read_models(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<GenerationSwitch> {
+        async {
+            require(caller(ctx)?, Action::RunRebuild)?;
+            let p = read_models(ctx)?.projections().clone();
+            let generation = p.rollback().await.map_err(|e| match e {
+                crm_projections::ProjectionError::Generation(reason) => ApiError::Conflict(reason),
+                other => projection_error(other),
+            })?;
+            switched(ctx, generation)
+        }
+        .await
+        .map_err(gql)
+    }
+}

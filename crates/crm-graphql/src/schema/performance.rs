@@ -1,0 +1,568 @@
+//! Customer-manager and broker performance (业绩), leaderboards, branch dashboards (营业部看板)
+//! and the branch ranking, live or — for auditors — as of a past instant.
+//!
+//! Scoping: a customer manager or broker sees their own performance and their branch's
+//! leaderboard; managers see the branches they cover; company-wide rankings are for
+//! company-scoped readers.
+
+use async_graphql::{Context, InputObject, Object, OneofObject, SimpleObject, ID};
+use crm_domain::auth::{Actor, Right, Role, Scope};
+use crm_domain::ids::{BranchId, RegionId, StaffId, TeamId};
+use crm_projections::model::{Model, MARKETS, SECURITY_TYPES, TRADE_CHANNELS};
+use crm_projections::views::{
+    self, BranchDashboard, BranchPeriod, BranchRank, LeaderboardScope, Period, StaffPerformance,
+};
+
+use super::caller;
+use super::customers::{amounts, label, money, page_size, Amount, Count, ASSET_CLASS_NAMES};
+use super::explain::KpiExplanation;
+use super::readside::{
+    centi, date_arg, forbidden, int, may_read_branch, org_tree, parse_uuid, projection_error,
+    reach, read_models, require_company_reader, uuid_id, Reflects,
+};
+use super::require_history;
+use super::scalars::{global_id, DateTime, Long};
+use crate::error::{gql, ApiError};
+
+const SECURITY_TYPE_NAMES: [&str; SECURITY_TYPES] = [
+    "STOCK",
+    "FUND",
+    "BOND",
+    "REPO",
+    "MARGIN",
+    "OPTION",
+    "WEALTH_PRODUCT",
+    "OTHER",
+];
+const TRADE_CHANNEL_NAMES: [&str; TRADE_CHANNELS] = [
+    "COUNTER",
+    "PHONE",
+    "INTERNET",
+    "MOBILE",
+    "SELF_SERVICE",
+    "API",
+];
+const MARKET_NAMES: [&str; MARKETS] = [
+    "SHANGHAI",
+    "SHENZHEN",
+    "BEIJING",
+    "HONG_KONG_CONNECT",
+    "OVER_THE_COUNTER",
+];
+
+fn month_arg(field: &str, s: &str) -> Result<(i32, u8), ApiError> {
+    let bad = || ApiError::validation(field, format!("'{s}' is not a month (YYYY-MM)"));
+    let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
+    let year: i32 = y.parse().map_err(|_| bad())?;
+    let month: u8 = m.parse().map_err(|_| bad())?;
+    if !(1..=12).contains(&month) || !(1900..=9999).contains(&year) {
+        return Err(bad());
+    }
+    Ok((year, month))
+}
+
+/// A reporting period (考核期): one month, or January to that month.
+#[derive(InputObject, Debug)]
+pub struct PeriodInput {
+    /// YYYY-MM.
+    pub month: String,
+    /// January to `month` of its year (年初至今) instead of the month alone.
+    #[graphql(default)]
+    pub year_to_date: bool,
+}
+
+impl PeriodInput {
+    fn parse(&self) -> Result<Period, ApiError> {
+        let (year, month) = month_arg("period.month", &self.month)?;
+        Ok(if self.year_to_date {
+            Period::YearToDate { year, month }
+        } else {
+            Period::Month { year, month }
+        })
+    }
+}
+
+fn period_text(p: Period) -> String {
+    match p {
+        Period::Month { year, month } => format!("{year:04}-{month:02}"),
+        Period::YearToDate { year, month } => format!("{year:04}-01..{year:04}-{month:02}"),
+    }
+}
+
+/// A day or a month of a branch's figures: exactly one of the two.
+#[derive(OneofObject, Debug)]
+pub enum BranchPeriodInput {
+    /// YYYY-MM-DD.
+    Day(String),
+    /// YYYY-MM.
+    Month(String),
+}
+
+impl BranchPeriodInput {
+    pub(crate) fn parse(&self) -> Result<BranchPeriod, ApiError> {
+        match self {
+            BranchPeriodInput::Day(d) => Ok(BranchPeriod::Day(date_arg("period.day", d)?)),
+            BranchPeriodInput::Month(m) => {
+                let (year, month) = month_arg("period.month", m)?;
+                Ok(BranchPeriod::Month { year, month })
+            }
+        }
+    }
+}
+
+fn branch_period_text(p: BranchPeriod) -> String {
+    match p {
+        BranchPeriod::Day(d) => d.to_string(),
+        BranchPeriod::Month { year, month } => format!("{year:04}-{month:02}"),
+    }
+}
+
+/// Whose leaderboard: exactly one of company, region, branch or team.
+#[derive(OneofObject, Debug)]
+pub enum LeaderboardScopeInput {
+    Company(bool),
+    RegionId(ID),
+    BranchId(ID),
+    TeamId(ID),
+}
+
+/// Where the figures of one month came from.
+#[derive(SimpleObject, Debug)]
+pub struct FigureSource {
+    pub month: String,
+    pub first_position: Long,
+    pub last_position: Long,
+}
+
+/// A customer manager's or broker's performance in a period.
+#[derive(SimpleObject, Debug)]
+pub struct StaffPerformanceView {
+    pub id: ID,
+    pub staff_id: ID,
+    pub name: String,
+    pub role: Option<String>,
+    pub branch_id: Option<ID>,
+    pub team_id: Option<ID>,
+    pub period: String,
+    pub customers_served: i32,
+    pub new_customers: i32,
+    pub churned: i32,
+    pub upgraded: i32,
+    pub downgraded: i32,
+    /// Assets under management at the end of the period.
+    pub assets: String,
+    pub net_inflow: String,
+    pub commission: String,
+    pub turnover: String,
+    pub contacts: i32,
+    pub won_amount: String,
+    pub average_contribution: f64,
+    /// KPI composite under the current weights, with its terms.
+    pub kpi_composite: f64,
+    pub kpi: KpiExplanation,
+    pub rank_in_branch: i32,
+    pub rank_in_company: i32,
+    pub sources: Vec<FigureSource>,
+}
+
+fn month_name(index: u32) -> String {
+    format!("{:04}-{:02}", index / 12, index % 12 + 1)
+}
+
+impl From<&StaffPerformance> for StaffPerformanceView {
+    fn from(p: &StaffPerformance) -> Self {
+        StaffPerformanceView {
+            id: global_id(
+                "StaffPerformance",
+                format!("{}@{}", p.staff, period_text(p.period)),
+            ),
+            staff_id: uuid_id(p.staff),
+            name: p.name.clone(),
+            role: p.role.map(label),
+            branch_id: p.branch.map(uuid_id),
+            team_id: p.team.map(uuid_id),
+            period: period_text(p.period),
+            customers_served: int(p.customers_served),
+            new_customers: int(p.new_customers),
+            churned: int(p.churned),
+            upgraded: int(p.upgraded),
+            downgraded: int(p.downgraded),
+            assets: money(p.assets),
+            net_inflow: money(p.net_inflow),
+            commission: money(p.commission),
+            turnover: money(p.turnover),
+            contacts: int(p.contacts),
+            won_amount: money(p.won_amount),
+            average_contribution: centi(p.average_contribution_centi),
+            kpi_composite: centi(p.kpi.composite_centi),
+            kpi: KpiExplanation::from(&p.kpi),
+            rank_in_branch: int(p.rank_in_branch),
+            rank_in_company: int(p.rank_in_company),
+            sources: p
+                .sources
+                .iter()
+                .map(|(m, f, l)| FigureSource {
+                    month: month_name(*m),
+                    first_position: Long(*f),
+                    last_position: Long(*l),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// 营业部看板 for a day or a month.
+#[derive(SimpleObject, Debug)]
+pub struct BranchDashboardView {
+    pub id: ID,
+    pub branch_id: ID,
+    pub name: String,
+    pub region_id: Option<ID>,
+    pub period: String,
+    pub customers: i32,
+    pub customers_by_tier: Vec<Count>,
+    pub customers_by_status: Vec<Count>,
+    pub customers_by_category: Vec<Count>,
+    pub customers_by_source_channel: Vec<Count>,
+    pub customers_by_region: Vec<Count>,
+    pub assets: String,
+    pub assets_by_class: Vec<Amount>,
+    pub net_inflow: String,
+    pub deposits: String,
+    pub withdrawals: String,
+    pub turnover: String,
+    pub turnover_by_security_type: Vec<Amount>,
+    pub turnover_by_trade_channel: Vec<Amount>,
+    pub turnover_by_market: Vec<Amount>,
+    pub commission: String,
+    pub new_customers: i32,
+    pub churned: i32,
+    pub upgraded: i32,
+    pub downgraded: i32,
+    pub contacts: i32,
+    /// Share of customers whose holdings are in profit, percent.
+    pub in_profit_percent: f64,
+    /// Branch turnover over market turnover, basis points, where market totals exist.
+    pub market_share_bp: Option<i32>,
+    pub rank_among_branches: i32,
+    pub branches_ranked: i32,
+    pub top_managers: Vec<StaffPerformanceView>,
+    pub reflects: Option<Reflects>,
+}
+
+fn counts<K: std::fmt::Debug>(items: impl IntoIterator<Item = (K, i64)>) -> Vec<Count> {
+    items
+        .into_iter()
+        .map(|(k, n)| Count {
+            key: label(k),
+            count: int(n),
+        })
+        .collect()
+}
+
+impl BranchDashboardView {
+    pub(crate) fn of(d: &BranchDashboard, reflects: Option<Reflects>) -> Self {
+        let f = &d.flows;
+        BranchDashboardView {
+            id: global_id(
+                "BranchDashboard",
+                format!("{}@{}", d.branch, branch_period_text(d.period)),
+            ),
+            branch_id: uuid_id(d.branch),
+            name: d.name.clone(),
+            region_id: d.region.map(uuid_id),
+            period: branch_period_text(d.period),
+            customers: int(d.totals.customers),
+            customers_by_tier: counts(d.customers_by_tier.iter().map(|(k, v)| (*k, *v))),
+            customers_by_status: counts(d.customers_by_lifecycle.iter().copied()),
+            customers_by_category: counts(d.customers_by_kind.iter().copied()),
+            customers_by_source_channel: counts(d.customers_by_source_channel.iter().copied()),
+            customers_by_region: d
+                .customers_by_region
+                .iter()
+                .map(|(r, n)| Count {
+                    key: r.to_string(),
+                    count: int(*n),
+                })
+                .collect(),
+            assets: money(d.assets),
+            assets_by_class: amounts(&ASSET_CLASS_NAMES, &d.assets_by_class),
+            net_inflow: money(d.net_inflow),
+            deposits: money(f.deposits),
+            withdrawals: money(f.withdrawals),
+            turnover: money(f.turnover),
+            turnover_by_security_type: amounts(&SECURITY_TYPE_NAMES, &f.turnover_by_security_type),
+            turnover_by_trade_channel: amounts(&TRADE_CHANNEL_NAMES, &f.turnover_by_trade_channel),
+            turnover_by_market: amounts(&MARKET_NAMES, &f.turnover_by_market),
+            commission: money(f.commission),
+            new_customers: int(f.new_customers),
+            churned: int(f.churned),
+            upgraded: int(f.upgraded),
+            downgraded: int(f.downgraded),
+            contacts: int(f.contacts),
+            in_profit_percent: d.in_profit_bp as f64 / 100.0,
+            market_share_bp: d.market_share_bp.map(int),
+            rank_among_branches: int(d.rank_among_branches),
+            branches_ranked: int(d.branches_ranked),
+            top_managers: d
+                .top_managers
+                .iter()
+                .map(StaffPerformanceView::from)
+                .collect(),
+            reflects,
+        }
+    }
+}
+
+/// One branch in the ranking.
+#[derive(SimpleObject, Debug)]
+pub struct BranchRankView {
+    pub branch_id: ID,
+    pub name: String,
+    pub rank: i32,
+    pub customers: i32,
+    pub assets: String,
+    pub net_inflow: String,
+    pub commission: String,
+    pub market_share_bp: Option<i32>,
+    pub kpi_composite: f64,
+    pub kpi: KpiExplanation,
+}
+
+impl From<&BranchRank> for BranchRankView {
+    fn from(r: &BranchRank) -> Self {
+        BranchRankView {
+            branch_id: uuid_id(r.branch),
+            name: r.name.clone(),
+            rank: int(r.rank),
+            customers: int(r.customers),
+            assets: money(r.assets),
+            net_inflow: money(r.net_inflow),
+            commission: money(r.commission),
+            market_share_bp: r.market_share_bp.map(int),
+            kpi_composite: centi(r.kpi.composite_centi),
+            kpi: KpiExplanation::from(&r.kpi),
+        }
+    }
+}
+
+/// A branch of the organisation.
+#[derive(SimpleObject, Debug)]
+pub struct BranchView {
+    pub id: ID,
+    pub branch_id: ID,
+    pub name: String,
+    pub region_id: ID,
+    pub closed: bool,
+}
+
+/// Whether the caller may see a staff member's performance: their own, or anyone covering
+/// the staff member's branch.
+fn may_read_staff(actor: &Actor, m: &Model, staff: StaffId) -> bool {
+    if actor.staff_id == staff {
+        return true;
+    }
+    let branch = m.staff.get(&staff).and_then(|s| s.branch());
+    match branch {
+        Some(b) => may_read_branch(actor, b, &org_tree(actor, m)),
+        None => require_company_reader(actor).is_ok(),
+    }
+}
+
+fn may_read_leaderboard(actor: &Actor, m: &Model, scope: LeaderboardScope) -> bool {
+    let org = org_tree(actor, m);
+    match scope {
+        LeaderboardScope::Company => require_company_reader(actor).is_ok(),
+        LeaderboardScope::Region(r) => match (actor.role, actor.scope) {
+            (Role::RegionManager, Scope::Region { region }) => region == r,
+            _ => require_company_reader(actor).is_ok(),
+        },
+        LeaderboardScope::Branch(b) => {
+            may_read_branch(actor, b, &org)
+                || matches!(actor.scope, Scope::Book { branch, .. } if branch == b)
+        }
+        LeaderboardScope::Team(t) => {
+            let branch = m.meta.teams.get(&t).map(|x| x.branch);
+            branch.is_some_and(|b| may_read_branch(actor, b, &org))
+                || matches!(actor.scope, Scope::Book { team: Some(own), .. } if own == t)
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct PerformanceQuery;
+
+#[Object]
+impl PerformanceQuery {
+    /// A customer manager's or broker's performance in `period`; with `asOf` (auditors), as
+    /// the log knew it at that instant.
+    async fn staff_performance(
+        &self,
+        ctx: &Context<'_>,
+        staff_id: ID,
+        period: PeriodInput,
+        as_of: Option<DateTime>,
+        at_position: Option<Long>,
+    ) -> async_graphql::Result<Option<StaffPerformanceView>> {
+        async {
+            let actor = *caller(ctx)?;
+            let staff = StaffId::from(parse_uuid("staffId", &staff_id)?);
+            let period = period.parse()?;
+            reach(ctx, at_position).await?;
+            let models = read_models(ctx)?;
+            if let Some(instant) = as_of {
+                require_history(&actor)?;
+                let p = models.projections().clone();
+                let found = tokio::task::spawn_blocking(move || {
+                    p.staff_performance_as_of(staff, period, instant.0)
+                })
+                .await
+                .map_err(|e| ApiError::Internal(format!("joining a replay: {e}")))?
+                .map_err(projection_error)?;
+                return Ok(found.as_ref().map(StaffPerformanceView::from));
+            }
+            models.read(|m, r| {
+                if !may_read_staff(&actor, m, staff) {
+                    return Err(forbidden(Right::ReadCustomer));
+                }
+                Ok(views::staff_performance(m, r, staff, period)
+                    .as_ref()
+                    .map(StaffPerformanceView::from))
+            })
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// Customer managers and brokers ranked by KPI composite, best first, at most `first`.
+    async fn leaderboard(
+        &self,
+        ctx: &Context<'_>,
+        scope: LeaderboardScopeInput,
+        period: PeriodInput,
+        first: Option<i32>,
+        at_position: Option<Long>,
+    ) -> async_graphql::Result<Vec<StaffPerformanceView>> {
+        async {
+            let actor = *caller(ctx)?;
+            let scope = match &scope {
+                LeaderboardScopeInput::Company(_) => LeaderboardScope::Company,
+                LeaderboardScopeInput::RegionId(id) => {
+                    LeaderboardScope::Region(RegionId::from(parse_uuid("scope.regionId", id)?))
+                }
+                LeaderboardScopeInput::BranchId(id) => {
+                    LeaderboardScope::Branch(BranchId::from(parse_uuid("scope.branchId", id)?))
+                }
+                LeaderboardScopeInput::TeamId(id) => {
+                    LeaderboardScope::Team(TeamId::from(parse_uuid("scope.teamId", id)?))
+                }
+            };
+            let period = period.parse()?;
+            let first = page_size(ctx, "first", first)?.unwrap_or(20);
+            reach(ctx, at_position).await?;
+            read_models(ctx)?.read(|m, r| {
+                if !may_read_leaderboard(&actor, m, scope) {
+                    return Err(forbidden(Right::ReadCustomer));
+                }
+                Ok(views::leaderboard(m, r, scope, period)
+                    .iter()
+                    .take(first)
+                    .map(StaffPerformanceView::from)
+                    .collect())
+            })
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// A branch's dashboard for a day or a month; with `asOf` (auditors), as the log knew it
+    /// at that instant.
+    async fn branch_dashboard(
+        &self,
+        ctx: &Context<'_>,
+        branch_id: ID,
+        period: BranchPeriodInput,
+        as_of: Option<DateTime>,
+        at_position: Option<Long>,
+    ) -> async_graphql::Result<Option<BranchDashboardView>> {
+        async {
+            let actor = *caller(ctx)?;
+            let branch = BranchId::from(parse_uuid("branchId", &branch_id)?);
+            let period = period.parse()?;
+            reach(ctx, at_position).await?;
+            let models = read_models(ctx)?;
+            if let Some(instant) = as_of {
+                require_history(&actor)?;
+                let p = models.projections().clone();
+                let found = tokio::task::spawn_blocking(move || {
+                    p.branch_dashboard_as_of(branch, period, instant.0)
+                })
+                .await
+                .map_err(|e| ApiError::Internal(format!("joining a replay: {e}")))?
+                .map_err(projection_error)?;
+                return Ok(found.as_ref().map(|d| BranchDashboardView::of(d, None)));
+            }
+            let reflects = Reflects::of(models);
+            models.read(|m, r| {
+                if !may_read_branch(&actor, branch, &org_tree(&actor, m)) {
+                    return Err(forbidden(Right::ReadCustomer));
+                }
+                Ok(views::branch_dashboard(m, r, branch, period)
+                    .as_ref()
+                    .map(|d| BranchDashboardView::of(d, Some(reflects))))
+            })
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// Every branch ranked by KPI composite, then assets.
+    async fn branch_ranking(
+        &self,
+        ctx: &Context<'_>,
+        period: BranchPeriodInput,
+        at_position: Option<Long>,
+    ) -> async_graphql::Result<Vec<BranchRankView>> {
+        async {
+            let actor = *caller(ctx)?;
+            require_company_reader(&actor)?;
+            let period = period.parse()?;
+            reach(ctx, at_position).await?;
+            Ok(read_models(ctx)?.read(|m, r| {
+                views::branch_ranking(m, r, period)
+                    .iter()
+                    .map(BranchRankView::from)
+                    .collect()
+            }))
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// The branches the caller may read.
+    async fn branches(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<BranchView>> {
+        async {
+            let actor = *caller(ctx)?;
+            Ok(read_models(ctx)?.read(|m, _| {
+                let org = org_tree(&actor, m);
+                m.meta
+                    .branches
+                    .iter()
+                    .filter(|(id, _)| {
+                        may_read_branch(&actor, **id, &org)
+                            || matches!(actor.scope, Scope::Book { branch, .. } if branch == **id)
+                    })
+                    .map(|(id, b)| BranchView {
+                        id: global_id("Branch", id),
+                        branch_id: uuid_id(id),
+                        name: b.name.clone(),
+                        region_id: uuid_id(b.region),
+                        closed: b.closed,
+                    })
+                    .collect()
+            }))
+        }
+        .await
+        .map_err(gql)
+    }
+}

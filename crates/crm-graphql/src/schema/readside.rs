@@ -1,0 +1,243 @@
+//! What every read-model resolver shares: the [`Projections`] handle in the schema data,
+//! read-your-writes waits, the org tree for scoping, id parsing and the enums of derived
+//! values.
+//!
+//! Scoping is decided here, on the record being read, with the same `authorize` the command
+//! side uses; region managers get the org tree from the read model itself.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{Context, Enum, SimpleObject, ID};
+use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Right, Role};
+use crm_domain::ids::BranchId;
+use crm_domain::DomainError;
+use crm_projections::model::{CustomerRecord, Model};
+use crm_projections::{ProjectionError, Projections, RuleBook};
+
+use super::scalars::Long;
+use crate::error::ApiError;
+use crate::ops::{ProjectionProbe, ProjectionProgress};
+
+/// How long a query waits for the read models to reach `atPosition`.
+pub(crate) const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
+
+/// The running read models, as resolvers and the readiness probe see them. `reads` counts the
+/// times a resolver took the model's read lock, so tests can show a page costs a bounded
+/// number of reads however many rows it has.
+#[derive(Debug, Clone)]
+pub struct ReadModels {
+    projections: Projections,
+    reads: Arc<AtomicU64>,
+}
+
+impl ReadModels {
+    pub fn new(projections: Projections) -> ReadModels {
+        ReadModels {
+            projections,
+            reads: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    pub fn projections(&self) -> &Projections {
+        &self.projections
+    }
+
+    /// Read-model reads taken by resolvers since start.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` under one read of the current generation.
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&Model, &RuleBook) -> R) -> R {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.projections.with_model(f)
+    }
+}
+
+impl ProjectionProbe for ReadModels {
+    fn progress(&self) -> Vec<ProjectionProgress> {
+        self.projections
+            .positions()
+            .into_iter()
+            .map(|(name, position)| ProjectionProgress {
+                name: name.into(),
+                checkpoint: crm_eventstore::Position(position),
+            })
+            .collect()
+    }
+
+    fn model_reads(&self) -> Option<u64> {
+        Some(self.reads())
+    }
+}
+
+pub(crate) fn read_models<'a>(ctx: &Context<'a>) -> Result<&'a ReadModels, ApiError> {
+    ctx.data_opt::<ReadModels>()
+        .ok_or_else(|| ApiError::Internal("the schema was built without the read models".into()))
+}
+
+pub(crate) fn projection_error(e: ProjectionError) -> ApiError {
+    match e {
+        ProjectionError::Timeout { waited_ms, .. } => ApiError::Timeout { ms: waited_ms },
+        ProjectionError::NotFound(what) => ApiError::NotFound(what),
+        ProjectionError::Rules(reason) => ApiError::validation("rules", reason),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+/// Waits until the read models have applied `at_position` (read your writes).
+pub(crate) async fn reach(ctx: &Context<'_>, at_position: Option<Long>) -> Result<(), ApiError> {
+    if let Some(Long(position)) = at_position {
+        read_models(ctx)?
+            .projections()
+            .wait_for(position, READ_YOUR_WRITES_WAIT)
+            .await
+            .map_err(projection_error)?;
+    }
+    Ok(())
+}
+
+/// Which region each branch belongs to; only region managers' decisions need it.
+pub(crate) fn org_tree(actor: &Actor, m: &Model) -> OrgTree {
+    if actor.role != Role::RegionManager {
+        return OrgTree::default();
+    }
+    OrgTree {
+        branch_regions: m
+            .meta
+            .branches
+            .iter()
+            .map(|(id, b)| (*id, b.region))
+            .collect(),
+    }
+}
+
+pub(crate) fn target(c: &CustomerRecord) -> CustomerTarget {
+    c.assignment
+        .map(|a| CustomerTarget {
+            branch: Some(a.branch),
+            manager: a.manager,
+            team: a.team,
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn may_read(actor: &Actor, c: &CustomerRecord, org: &OrgTree) -> bool {
+    authorize(actor, &Action::ReadCustomer(target(c)), org).is_ok()
+}
+
+pub(crate) fn forbidden(right: Right) -> ApiError {
+    ApiError::from(DomainError::Forbidden {
+        missing_right: right,
+    })
+}
+
+/// Whether the caller may read a branch's figures: anyone who may read a customer of it.
+pub(crate) fn may_read_branch(actor: &Actor, branch: BranchId, org: &OrgTree) -> bool {
+    let t = CustomerTarget {
+        branch: Some(branch),
+        manager: None,
+        team: None,
+    };
+    match actor.role {
+        // A customer manager's view of a branch is their own book, not the branch.
+        Role::CustomerManager | Role::Broker => false,
+        _ => authorize(actor, &Action::ReadCustomer(t), org).is_ok(),
+    }
+}
+
+/// Company-wide views (rankings, channel and campaign effectiveness) are for roles whose
+/// reading is not limited to a branch or a book.
+pub(crate) fn require_company_reader(actor: &Actor) -> Result<(), ApiError> {
+    let company = actor.scope == crm_domain::auth::Scope::Company
+        && matches!(
+            actor.role,
+            Role::Headquarters | Role::Auditor | Role::ServiceAgent
+        );
+    if company {
+        Ok(())
+    } else {
+        Err(forbidden(Right::ReadCustomer))
+    }
+}
+
+pub(crate) fn parse_uuid(field: &str, id: &ID) -> Result<uuid::Uuid, ApiError> {
+    let raw = id.as_str().trim();
+    let local = super::parse_global_id(raw)
+        .map(|(_, l)| l)
+        .unwrap_or_else(|| raw.to_string());
+    uuid::Uuid::parse_str(&local)
+        .map_err(|_| ApiError::validation(field, format!("'{raw}' is not an id")))
+}
+
+pub(crate) fn uuid_id(id: impl std::fmt::Display) -> ID {
+    ID(id.to_string())
+}
+
+pub(crate) fn date_arg(field: &str, s: &str) -> Result<time::Date, ApiError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s.trim(), format)
+        .map_err(|_| ApiError::validation(field, format!("'{s}' is not a date (YYYY-MM-DD)")))
+}
+
+/// Fixed-point hundredths as a number for clients.
+pub(crate) fn centi(v: i64) -> f64 {
+    v as f64 / 100.0
+}
+
+/// Counts and sizes into GraphQL's 32-bit Int without wrapping.
+pub(crate) fn int(v: impl TryInto<i32>) -> i32 {
+    v.try_into().unwrap_or(i32::MAX)
+}
+
+/// What a read-model answer reflects: the log position and the rules it was computed under.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Reflects {
+    pub position: Long,
+    pub rules_version: i32,
+    pub rules_hash: String,
+}
+
+impl Reflects {
+    pub(crate) fn of(models: &ReadModels) -> Reflects {
+        let (version, hash) = models.projections().rules_version();
+        Reflects {
+            position: Long(models.projections().position()),
+            rules_version: int(version),
+            rules_hash: hash,
+        }
+    }
+}
+
+/// 客户等级.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crm_projections::Tier")]
+pub enum Tier {
+    Standard,
+    Silver,
+    Gold,
+    Diamond,
+}
+
+/// 风险偏好 inferred from trading.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crm_projections::RiskPreference")]
+pub enum RiskPreference {
+    Conservative,
+    Balanced,
+    Aggressive,
+}
+
+/// 流失风险.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crm_projections::ChurnRisk")]
+pub enum ChurnRisk {
+    Low,
+    /// Dormant: no trade or contact for the rules' number of days.
+    Medium,
+    /// A large net outflow within the rules' window.
+    High,
+    Churned,
+}
