@@ -290,12 +290,12 @@ pub struct ProductHeld {
 /// Turnover and commission over trailing windows ending on the archive's date.
 #[derive(SimpleObject, Debug)]
 pub struct WindowFigures {
-    pub turnover_30d: String,
-    pub turnover_90d: String,
-    pub turnover_365d: String,
-    pub commission_30d: String,
-    pub commission_90d: String,
-    pub commission_365d: String,
+    pub turnover_30_days: String,
+    pub turnover_90_days: String,
+    pub turnover_365_days: String,
+    pub commission_30_days: String,
+    pub commission_90_days: String,
+    pub commission_365_days: String,
 }
 
 /// A customer: the list row, and the archive (客户档案 / 360度视图) behind it.
@@ -527,7 +527,7 @@ impl Customer {
             .iter()
             .map(|x| AccountView {
                 id: uuid_id(x.account_id),
-                kind: format!("{:?}", x.kind),
+                kind: account_kind(x.kind),
                 number: x.number.clone(),
                 opened_at: DateTime(x.opened_at),
                 closed_at: x.closed_at.map(DateTime),
@@ -668,12 +668,12 @@ impl Customer {
     async fn windows(&self, ctx: &Context<'_>) -> async_graphql::Result<WindowFigures> {
         let w = &self.archive(ctx).map_err(gql)?.windows;
         Ok(WindowFigures {
-            turnover_30d: money(w.turnover_30d),
-            turnover_90d: money(w.turnover_90d),
-            turnover_365d: money(w.turnover_365d),
-            commission_30d: money(w.commission_30d),
-            commission_90d: money(w.commission_90d),
-            commission_365d: money(w.commission_365d),
+            turnover_30_days: money(w.turnover_30d),
+            turnover_90_days: money(w.turnover_90d),
+            turnover_365_days: money(w.turnover_365d),
+            commission_30_days: money(w.commission_30d),
+            commission_90_days: money(w.commission_90d),
+            commission_365_days: money(w.commission_365d),
         })
     }
 
@@ -724,6 +724,16 @@ impl Customer {
             }
             _ => Ok(None),
         }
+    }
+}
+
+/// FUND, CREDIT, or SECURITIES_ with the market (SECURITIES_SHANGHAI).
+fn account_kind(k: crm_domain::customer::AccountKind) -> String {
+    use crm_domain::customer::AccountKind;
+    match k {
+        AccountKind::Fund => "FUND".into(),
+        AccountKind::Credit => "CREDIT".into(),
+        AccountKind::Securities { market } => format!("SECURITIES_{}", label(market)),
     }
 }
 

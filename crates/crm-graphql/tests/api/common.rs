@@ -30,6 +30,21 @@ pub fn test_config() -> Config {
     Config::development(Secret::new(SECRET))
 }
 
+fn open_store() -> (tempfile::TempDir, EventStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(
+        dir.path(),
+        StoreConfig {
+            durability: Durability::Batched {
+                interval: Duration::from_millis(50),
+            },
+            ..StoreConfig::default()
+        },
+    )
+    .unwrap();
+    (dir, store)
+}
+
 impl Server {
     pub async fn start() -> Server {
         Server::start_with(|_| {}).await
@@ -45,17 +60,33 @@ impl Server {
         config: Config,
         extend: impl FnOnce(crm_graphql::AppStateBuilder, &EventStore) -> crm_graphql::AppStateBuilder,
     ) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EventStore::open(
-            dir.path(),
-            StoreConfig {
-                durability: Durability::Batched {
-                    interval: Duration::from_millis(50),
-                },
-                ..StoreConfig::default()
-            },
+        let (dir, store) = open_store();
+        Server::start_on(dir, store, config, extend).await
+    }
+
+    /// A server over a store holding the demo data set of `customers` customers and `days`
+    /// trading days, loaded through the command side before the server starts.
+    pub async fn start_demo(customers: u32, days: u32) -> Server {
+        let (dir, store) = open_store();
+        let app = crm_app::App::new(store.clone()).unwrap();
+        let report = crm_load::demo::demo(
+            &app,
+            crm_load::demo::DemoConfig::new(customers, days, 7),
+            |_| {},
         )
+        .await
         .unwrap();
+        assert_eq!(report.refused, 0, "{:?}", report.refusals);
+        drop(app);
+        Server::start_on(dir, store, test_config(), |b, _| b).await
+    }
+
+    async fn start_on(
+        dir: tempfile::TempDir,
+        store: EventStore,
+        config: Config,
+        extend: impl FnOnce(crm_graphql::AppStateBuilder, &EventStore) -> crm_graphql::AppStateBuilder,
+    ) -> Server {
         let keys = TokenKeys::new(&config.jwt_secret);
         let state = extend(AppState::builder(config, store.clone()), &store)
             .build()
@@ -69,6 +100,18 @@ impl Server {
             client: reqwest::Client::new(),
             _dir: dir,
         }
+    }
+
+    /// A token for a given staff member.
+    pub fn token_for(&self, staff: StaffId, role: Role, scope: Scope) -> String {
+        let actor = Actor {
+            staff_id: staff,
+            role,
+            scope,
+        };
+        self.keys
+            .mint(&actor, OffsetDateTime::now_utc(), Duration::from_secs(600))
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

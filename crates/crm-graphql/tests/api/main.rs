@@ -15,6 +15,8 @@
 //!   timeout, introspection and suggestions switches.
 //! - `ws`: graphql-transport-ws, its close codes, live subscriptions.
 //! - `ops`: healthz, readyz with a projection probe, metrics, GraphiQL, graceful shutdown.
+//! - `read_models`: archives, paging both ways, scoping of every view, the one-read page,
+//!   dashboards, the rules cycle with four eyes and rollback, live dashboards, over demo data.
 //! - `audit`: the graphql-http audit suite and a graphql-ws client, run by node.
 #![allow(clippy::unwrap_used)]
 
@@ -27,6 +29,7 @@ mod events;
 mod history;
 mod limits;
 mod ops;
+mod read_models;
 mod sdl;
 mod transport;
 mod ws;

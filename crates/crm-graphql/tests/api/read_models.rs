@@ -1,0 +1,684 @@
+//! The read models through the API, over a small demo data set loaded through the command
+//! side: the customer archive and its explanations, two-way paging, scoping of every view,
+//! the bounded cost of a page, dashboards and rankings, the rules cycle with four eyes, and
+//! live dashboard updates over graphql-transport-ws.
+
+use std::collections::BTreeSet;
+
+use crm_domain::auth::{Role, Scope};
+use crm_domain::ids::{BranchId, RegionId, StaffId};
+use serde_json::{json, Value as Json};
+use uuid::Uuid;
+
+use crate::common::{codes, Server};
+use crate::ws::{connect, init, recv, send};
+
+const CUSTOMERS: u32 = 150;
+const DAYS: u32 = 30;
+
+fn uuid(v: &Json) -> Uuid {
+    Uuid::parse_str(v.as_str().unwrap()).unwrap()
+}
+
+fn ok(body: &Json) {
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+/// The month (YYYY-MM) of the log's latest business date.
+async fn month(server: &Server, hq: &str) -> String {
+    let r = server
+        .query(
+            hq,
+            "{ customers(first: 1) { edges { node { asOf } } } }",
+            json!({}),
+        )
+        .await;
+    ok(&r);
+    r["data"]["customers"]["edges"][0]["node"]["asOf"]
+        .as_str()
+        .unwrap()[..7]
+        .to_string()
+}
+
+async fn metric(server: &Server, name: &str) -> u64 {
+    let text = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with(name) && !l.starts_with('#'))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+const ARCHIVE: &str = r#"query($id: ID!) {
+  customer(id: $id) {
+    id customerId name kind lifecycle assets contributionScore tier riskPreference churnRisk
+    churnReason asOf registeredAt
+    branch { id name } manager { id name }
+    profile { idDocumentType idDocument phone sourceChannel }
+    accounts { id kind number }
+    assignmentHistory { assignment { branchId managerId } at }
+    timeline(first: 5) { kind channel at position }
+    holdings { key amount }
+    windows { turnover30Days turnover365Days commission30Days commission365Days }
+    contributionExplanation { rulesVersion rulesHash score tier terms { name input weight points } sourcePositions }
+    riskPreferenceExplanation { preference signals { name vote } }
+    churn { risk reason dormantDays }
+  }
+}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archives_pages_views_and_scoping_over_the_demo_data() {
+    let server = Server::start_demo(CUSTOMERS, DAYS).await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let head = server.store.head().0;
+
+    // The richest customer's archive, read once the read models have the whole log.
+    let top = server
+        .query(
+            &hq,
+            r#"query($at: Long) { customers(first: 3, orderBy: ASSETS_DESC, filter: { kind: INDIVIDUAL }, atPosition: $at) {
+                 totalCount reflects { position rulesVersion rulesHash }
+                 edges { node { customerId assets } } } }"#,
+            json!({ "at": head }),
+        )
+        .await;
+    ok(&top);
+    let list = &top["data"]["customers"];
+    assert!(list["reflects"]["position"].as_u64().unwrap() >= head);
+    assert_eq!(list["reflects"]["rulesVersion"], 1);
+    let edges = list["edges"].as_array().unwrap();
+    let assets: Vec<f64> = edges
+        .iter()
+        .map(|e| e["node"]["assets"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(assets.windows(2).all(|w| w[0] >= w[1]), "{assets:?}");
+    let id = edges[0]["node"]["customerId"].clone();
+
+    let archive = server.query(&hq, ARCHIVE, json!({ "id": id })).await;
+    ok(&archive);
+    let c = &archive["data"]["customer"];
+    assert!(!c["accounts"].as_array().unwrap().is_empty(), "{c}");
+    assert_eq!(c["kind"], "INDIVIDUAL");
+    assert_eq!(c["profile"]["idDocumentType"], "RESIDENT_ID");
+    assert!(!c["assignmentHistory"].as_array().unwrap().is_empty());
+    assert!(
+        c["profile"]["idDocument"].as_str().unwrap().contains('*'),
+        "{c}"
+    );
+    let explanation = &c["contributionExplanation"];
+    assert_eq!(explanation["tier"], c["tier"]);
+    let points: f64 = explanation["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["points"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (points - explanation["score"].as_f64().unwrap()).abs() < 0.05,
+        "{explanation}"
+    );
+    let sources = explanation["sourcePositions"].as_array().unwrap();
+    assert!(
+        !sources.is_empty(),
+        "a customer with assets has daily summaries: {explanation}"
+    );
+    assert!(sources.iter().all(|p| p.as_u64().unwrap() <= head));
+    assert_eq!(c["churn"]["risk"], c["churnRisk"]);
+
+    // Full identity numbers: only through `sensitive`, and each view lands in the access log.
+    let branch = uuid(&c["branch"]["id"]);
+    let bm_id = StaffId::from_uuid(Uuid::now_v7());
+    let bm = server.token_for(
+        bm_id,
+        Role::BranchManager,
+        Scope::Branch {
+            branch: BranchId::from_uuid(branch),
+        },
+    );
+    let full = server
+        .query(
+            &bm,
+            r#"query($id: ID!) { customer(id: $id) { sensitive(purpose: "回访核实身份") { idDocument recordedAtPosition } } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    ok(&full);
+    let full = &full["data"]["customer"]["sensitive"];
+    assert!(!full["idDocument"].as_str().unwrap().contains('*'));
+    let recorded = full["recordedAtPosition"].as_u64().unwrap();
+    let access = server
+        .query(
+            &server.auditor(),
+            r#"{ events(filter: { category: "access" }, last: 1) { edges { node { position stream eventType } } } }"#,
+            json!({}),
+        )
+        .await;
+    ok(&access);
+    let event = &access["data"]["events"]["edges"][0]["node"];
+    assert_eq!(event["eventType"], "PiiViewed", "{access}");
+    assert_eq!(event["position"].as_u64(), Some(recorded), "{access}");
+    assert!(
+        event["stream"]
+            .as_str()
+            .unwrap()
+            .contains(&bm_id.to_string()),
+        "{access}"
+    );
+    let agent = server.token(Role::ServiceAgent, Scope::Company);
+    let refused = server
+        .query(
+            &agent,
+            r#"query($id: ID!) { customer(id: $id) { sensitive(purpose: "x") { idDocument } } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
+
+    // Paging forwards and backwards visits the same customers in mirrored order.
+    const PAGE: &str = r#"query($first: Int, $after: String, $last: Int, $before: String) {
+      customers(orderBy: SCORE_DESC, first: $first, after: $after, last: $last, before: $before) {
+        totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { customerId contributionScore } } } }"#;
+    let mut forwards = Vec::new();
+    let mut after = Json::Null;
+    loop {
+        let r = server
+            .query(&hq, PAGE, json!({ "first": 40, "after": after }))
+            .await;
+        ok(&r);
+        let page = &r["data"]["customers"];
+        for e in page["edges"].as_array().unwrap() {
+            forwards.push(e["node"]["customerId"].as_str().unwrap().to_string());
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    let mut backwards = Vec::new();
+    let mut before = Json::Null;
+    loop {
+        let r = server
+            .query(&hq, PAGE, json!({ "last": 40, "before": before }))
+            .await;
+        ok(&r);
+        let page = &r["data"]["customers"];
+        let ids: Vec<String> = page["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["customerId"].as_str().unwrap().to_string())
+            .collect();
+        backwards.splice(0..0, ids);
+        if page["pageInfo"]["hasPreviousPage"] != true {
+            break;
+        }
+        before = page["pageInfo"]["startCursor"].clone();
+    }
+    assert_eq!(forwards, backwards);
+    let total = forwards.len();
+    assert!(total >= CUSTOMERS as usize - 10, "{total}");
+    let unique: BTreeSet<_> = forwards.iter().collect();
+    assert_eq!(unique.len(), total);
+    let wrong_order = server
+        .query(
+            &hq,
+            r#"query($c: String) { customers(orderBy: NAME, after: $c) { totalCount } }"#,
+            json!({ "c": after }),
+        )
+        .await;
+    assert_eq!(codes(&wrong_order), ["VALIDATION"], "{wrong_order}");
+
+    // A page of 100 customers with managers and accounts: one read of the models.
+    let before_reads = metric(&server, "read_model_reads").await;
+    let page = server
+        .query(
+            &hq,
+            "{ customers(first: 100) { edges { node { name manager { id name } branch { name } accounts { number } } } } }",
+            json!({}),
+        )
+        .await;
+    ok(&page);
+    assert_eq!(
+        page["data"]["customers"]["edges"].as_array().unwrap().len(),
+        100
+    );
+    let after_reads = metric(&server, "read_model_reads").await;
+    assert_eq!(
+        after_reads - before_reads,
+        1,
+        "a page costs one read, not one per row"
+    );
+
+    // A customer manager sees exactly their book: in lists, counts, by id and in views.
+    let manager = uuid(&c["manager"]["id"]);
+    let book = server
+        .query(
+            &hq,
+            r#"query($m: ID!) { customers(filter: { managerId: $m }, first: 500) { totalCount edges { node { customerId } } } }"#,
+            json!({ "m": manager.to_string() }),
+        )
+        .await;
+    ok(&book);
+    let cm = server.token_for(
+        StaffId::from_uuid(manager),
+        Role::CustomerManager,
+        Scope::Book {
+            branch: BranchId::from_uuid(branch),
+            team: None,
+        },
+    );
+    let own = server
+        .query(
+            &cm,
+            "{ customers(first: 500) { totalCount edges { node { manager { id } } } } segments { customers } }",
+            json!({}),
+        )
+        .await;
+    ok(&own);
+    assert_eq!(
+        own["data"]["customers"]["totalCount"],
+        book["data"]["customers"]["totalCount"]
+    );
+    assert_eq!(
+        own["data"]["segments"]["customers"],
+        book["data"]["customers"]["totalCount"]
+    );
+    for e in own["data"]["customers"]["edges"].as_array().unwrap() {
+        assert_eq!(uuid(&e["node"]["manager"]["id"]), manager);
+    }
+    let mine: BTreeSet<String> = book["data"]["customers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["customerId"].as_str().unwrap().to_string())
+        .collect();
+    let stranger = forwards.iter().find(|id| !mine.contains(*id)).unwrap();
+    let other = server
+        .query(
+            &cm,
+            "query($id: ID!) { customer(id: $id) { name } }",
+            json!({ "id": stranger }),
+        )
+        .await;
+    assert_eq!(codes(&other), ["FORBIDDEN"], "{other}");
+    let month = month(&server, &hq).await;
+    let dash = server
+        .query(
+            &cm,
+            r#"query($b: ID!, $m: String!) { branchDashboard(branchId: $b, period: { month: $m }) { customers } }"#,
+            json!({ "b": branch.to_string(), "m": month }),
+        )
+        .await;
+    assert_eq!(codes(&dash), ["FORBIDDEN"], "{dash}");
+    let own_perf = server
+        .query(
+            &cm,
+            r#"query($s: ID!, $m: String!) { staffPerformance(staffId: $s, period: { month: $m }) { name customersServed kpiComposite kpi { rulesVersion terms { name weight points } } rankInBranch } }"#,
+            json!({ "s": manager.to_string(), "m": month }),
+        )
+        .await;
+    ok(&own_perf);
+    let perf = &own_perf["data"]["staffPerformance"];
+    assert!(perf["customersServed"].as_i64().unwrap() > 0, "{perf}");
+    let weights: Vec<i64> = perf["kpi"]["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["weight"].as_i64().unwrap())
+        .collect();
+    assert_eq!(weights, [20, 30, 30, 20], "the seed's default KPI weights");
+
+    // Dashboards, rankings and company views for HQ.
+    let views = server
+        .query(
+            &hq,
+            r#"query($b: ID!, $m: String!) {
+              branchDashboard(branchId: $b, period: { month: $m }) {
+                name customers assets netInflow commission turnover rankAmongBranches branchesRanked
+                customersByTier { key count } assetsByClass { key amount }
+                turnoverBySecurityType { key amount } topManagers { name kpiComposite }
+                reflects { position rulesVersion } }
+              branchRanking(period: { month: $m }) { rank name kpiComposite }
+              leaderboard(scope: { company: true }, period: { month: $m, yearToDate: true }, first: 5) { name rankInCompany kpiComposite }
+              segments { customers byTier { tier count } byChurnRisk { churnRisk count } }
+              channelEffectiveness { channel contacts }
+              campaignEffectiveness { name targeted }
+              serviceQuality { openNow byKind { kind opened } }
+              branches { branchId regionId name }
+              tickets(first: 5) { totalCount edges { node { subject status } } }
+              products { name risk }
+              projectionStatus { role position lagEvents rulesVersion }
+              rules { version hash versions { version } }
+            }"#,
+            json!({ "b": branch.to_string(), "m": month }),
+        )
+        .await;
+    ok(&views);
+    let d = &views["data"];
+    let by_tier: i64 = d["branchDashboard"]["customersByTier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(by_tier, d["branchDashboard"]["customers"].as_i64().unwrap());
+    let ranking = d["branchRanking"].as_array().unwrap();
+    assert_eq!(
+        ranking.len() as i64,
+        d["branchDashboard"]["branchesRanked"].as_i64().unwrap()
+    );
+    let ranks: Vec<i64> = ranking
+        .iter()
+        .map(|r| r["rank"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ranks, (1..=ranks.len() as i64).collect::<Vec<_>>());
+    let board: Vec<f64> = d["leaderboard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kpiComposite"].as_f64().unwrap())
+        .collect();
+    assert!(
+        !board.is_empty() && board.windows(2).all(|w| w[0] >= w[1]),
+        "{board:?}"
+    );
+    let seg_total: i64 = d["segments"]["byTier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(seg_total, d["segments"]["customers"].as_i64().unwrap());
+    assert_eq!(seg_total as usize, total);
+    assert!(d["channelEffectiveness"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["contacts"].as_i64().unwrap() > 0));
+    assert_eq!(d["projectionStatus"][0]["role"], "CURRENT");
+
+    // A region manager reads the branches of their region and no others.
+    let branches = d["branches"].as_array().unwrap();
+    let region = uuid(&branches[0]["regionId"]);
+    let in_region: BTreeSet<String> = branches
+        .iter()
+        .filter(|b| uuid(&b["regionId"]) == region)
+        .map(|b| b["branchId"].as_str().unwrap().to_string())
+        .collect();
+    let rm = server.token(
+        Role::RegionManager,
+        Scope::Region {
+            region: RegionId::from_uuid(region),
+        },
+    );
+    let seen = server
+        .query(
+            &rm,
+            "{ branches { branchId } customers(first: 500) { edges { node { branch { id } } } } }",
+            json!({}),
+        )
+        .await;
+    ok(&seen);
+    let seen_branches: BTreeSet<String> = seen["data"]["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["branchId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(seen_branches, in_region);
+    for e in seen["data"]["customers"]["edges"].as_array().unwrap() {
+        assert!(in_region.contains(e["node"]["branch"]["id"].as_str().unwrap()));
+    }
+    if let Some(outside) = branches.iter().find(|b| uuid(&b["regionId"]) != region) {
+        let refused = server
+            .query(
+                &rm,
+                r#"query($b: ID!, $m: String!) { branchDashboard(branchId: $b, period: { month: $m }) { customers } }"#,
+                json!({ "b": outside["branchId"], "m": month }),
+            )
+            .await;
+        assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_changes_preview_then_switch_only_after_four_eyes_and_roll_back() {
+    let server = Server::start_demo(CUSTOMERS, DAYS).await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let first_op = server.token(Role::Operator, Scope::Company);
+    let second_op = server.token(Role::Operator, Scope::Company);
+    let head = server.store.head().0;
+    let tiers = |body: &Json| -> Vec<(String, i64)> {
+        body["data"]["segments"]["byTier"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["tier"].as_str().unwrap().to_string(),
+                    t["count"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    const SEGMENTS: &str =
+        "query($at: Long) { segments(atPosition: $at) { customers byTier { tier count } } }";
+    let before = server.query(&hq, SEGMENTS, json!({ "at": head })).await;
+    ok(&before);
+
+    // Version 2 lowers every tier threshold: many customers move up.
+    let content = include_str!("../../../../schema/rules.default.toml")
+        .replacen("version = 1", "version = 2", 1)
+        .replacen("diamond = 80", "diamond = 40", 1)
+        .replacen("gold = 55", "gold = 20", 1)
+        .replacen("silver = 30", "silver = 5", 1);
+    let preview = server
+        .query(
+            &first_op,
+            r#"mutation($c: String!) { previewRules(content: $c, limit: 5) {
+                 fromRulesVersion toRulesVersion customersChangingTier
+                 tierMoves { from to count } tierChanges { customerId from to }
+                 tierMovesByBranch { groupId moves { count } } } }"#,
+            json!({ "c": content }),
+        )
+        .await;
+    ok(&preview);
+    let p = &preview["data"]["previewRules"];
+    assert_eq!(
+        (p["fromRulesVersion"].as_i64(), p["toRulesVersion"].as_i64()),
+        (Some(1), Some(2))
+    );
+    let changing = p["customersChangingTier"].as_i64().unwrap();
+    assert!(changing > 0, "{p}");
+    assert!(p["tierChanges"].as_array().unwrap().len() <= 5);
+
+    // Not activated in the log: the preview cannot be switched in.
+    let refused = server
+        .query(
+            &first_op,
+            "mutation { switchReadModels { generation } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(codes(&refused), ["CONFLICT"], "{refused}");
+    // Nor may anyone but an operator preview or switch.
+    let forbidden = server
+        .query(
+            &hq,
+            "mutation { rollbackReadModels { generation } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(codes(&forbidden), ["FORBIDDEN"], "{forbidden}");
+
+    // Propose (first operator); the proposer cannot approve; a second operator can.
+    let rule_set = Uuid::now_v7().to_string();
+    let proposed = server
+        .query(
+            &first_op,
+            r#"mutation($r: ID!, $c: String!) { proposeRules(ruleSetId: $r, version: 2, content: $c) { position } }"#,
+            json!({ "r": rule_set, "c": content }),
+        )
+        .await;
+    ok(&proposed);
+    const APPROVE: &str =
+        r#"mutation($r: ID!) { approveRules(ruleSetId: $r, version: 2) { position } }"#;
+    let own = server
+        .query(&first_op, APPROVE, json!({ "r": rule_set }))
+        .await;
+    assert_eq!(codes(&own), ["FORBIDDEN"], "four eyes: {own}");
+    ok(&server
+        .query(&second_op, APPROVE, json!({ "r": rule_set }))
+        .await);
+    let activated = server
+        .query(
+            &second_op,
+            r#"mutation($r: ID!) { activateRules(ruleSetId: $r, version: 2) { position } }"#,
+            json!({ "r": rule_set }),
+        )
+        .await;
+    ok(&activated);
+    let at = activated["data"]["activateRules"]["position"].clone();
+    let rules = server
+        .query(&first_op, "query($at: Long) { rules { version pendingVersion versions { version status } } customers(first: 0, atPosition: $at) { totalCount } }", json!({ "at": at }))
+        .await;
+    ok(&rules);
+    assert_eq!(rules["data"]["rules"]["version"], 1);
+    assert_eq!(rules["data"]["rules"]["pendingVersion"], 2, "{rules}");
+
+    // Preview the activated version, then switch: the tiers moved as the preview said.
+    let preview = server
+        .query(
+            &first_op,
+            "mutation { previewRules(version: 2) { customersChangingTier tierMoves { from to count } } }",
+            json!({}),
+        )
+        .await;
+    ok(&preview);
+    let moves = preview["data"]["previewRules"]["tierMoves"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let switched = server
+        .query(
+            &first_op,
+            "mutation { switchReadModels { generation rulesVersion } }",
+            json!({}),
+        )
+        .await;
+    ok(&switched);
+    assert_eq!(switched["data"]["switchReadModels"]["rulesVersion"], 2);
+    let after = server.query(&hq, SEGMENTS, json!({})).await;
+    ok(&after);
+    let mut expected: std::collections::BTreeMap<String, i64> =
+        tiers(&before).into_iter().collect();
+    for m in &moves {
+        let n = m["count"].as_i64().unwrap();
+        *expected
+            .entry(m["from"].as_str().unwrap().to_string())
+            .or_default() -= n;
+        *expected
+            .entry(m["to"].as_str().unwrap().to_string())
+            .or_default() += n;
+    }
+    expected.retain(|_, n| *n != 0);
+    let got: std::collections::BTreeMap<String, i64> =
+        tiers(&after).into_iter().filter(|(_, n)| *n != 0).collect();
+    assert_eq!(
+        got, expected,
+        "the switch changed exactly what the preview reported"
+    );
+
+    // Roll back: the old rules and tiers again.
+    let rolled = server
+        .query(
+            &first_op,
+            "mutation { rollbackReadModels { rulesVersion } }",
+            json!({}),
+        )
+        .await;
+    ok(&rolled);
+    assert_eq!(rolled["data"]["rollbackReadModels"]["rulesVersion"], 1);
+    let back = server.query(&hq, SEGMENTS, json!({})).await;
+    assert_eq!(tiers(&back), tiers(&before));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_branch_dashboard_subscription_sends_the_dashboard_and_its_changes() {
+    let server = Server::start_demo(40, 5).await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let head = server.store.head().0;
+    let r = server
+        .query(
+            &hq,
+            r#"query($at: Long) { customers(first: 1, orderBy: ASSETS_DESC, atPosition: $at) { edges { node { customerId asOf branch { id } manager { id } } } } }"#,
+            json!({ "at": head }),
+        )
+        .await;
+    ok(&r);
+    let node = &r["data"]["customers"]["edges"][0]["node"];
+    let branch = node["branch"]["id"].as_str().unwrap().to_string();
+    // Contacts are recorded now, so watch today's (business day, UTC+8) dashboard.
+    let day = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date()
+        .to_string();
+
+    // A customer manager may not watch a branch.
+    let cm = server.token(
+        Role::CustomerManager,
+        Scope::Book {
+            branch: BranchId::from_uuid(Uuid::parse_str(&branch).unwrap()),
+            team: None,
+        },
+    );
+    const SUBSCRIBE: &str = r#"subscription($b: ID!, $d: String!) { branchDashboardChanged(branchId: $b, period: { day: $d }) { customers contacts } }"#;
+    let mut ws = connect(&server, true, None).await;
+    init(&mut ws, &cm).await;
+    send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"b": branch, "d": day}}})).await;
+    let refused = recv(&mut ws).await;
+    // Refused when the subscription starts: one result carrying the error, then the end.
+    assert_eq!(refused["type"], "next", "{refused}");
+    assert_eq!(refused["payload"]["data"], Json::Null, "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+
+    let mut ws = connect(&server, true, None).await;
+    init(&mut ws, &hq).await;
+    send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"b": branch, "d": day}}})).await;
+    let first = recv(&mut ws).await;
+    assert_eq!(first["type"], "next", "{first}");
+    let contacts = first["payload"]["data"]["branchDashboardChanged"]["contacts"]
+        .as_i64()
+        .unwrap();
+
+    // A contact with a customer of the branch changes today's dashboard.
+    let contact = server
+        .query(
+            &hq,
+            r#"mutation($c: ID!) { recordContact(customerId: $c, channel: PHONE, direction: OUTBOUND, topic: "回访", outcome: REACHED, notes: "季度回访") { position } }"#,
+            json!({ "c": node["customerId"] }),
+        )
+        .await;
+    ok(&contact);
+    let next = recv(&mut ws).await;
+    assert_eq!(next["type"], "next", "{next}");
+    assert_eq!(
+        next["payload"]["data"]["branchDashboardChanged"]["contacts"]
+            .as_i64()
+            .unwrap(),
+        contacts + 1,
+        "{next}"
+    );
+}
