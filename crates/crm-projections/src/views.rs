@@ -270,6 +270,16 @@ pub fn customers(
     }
 }
 
+/// One customer's list row, churn evaluated at `as_of` (default the log's latest date).
+pub fn customer_row(
+    m: &Model,
+    rules: &RuleBook,
+    id: CustomerId,
+    as_of: Option<Date>,
+) -> Option<CustomerRow> {
+    m.customers.get(&id).map(|c| row(rules, c, today(m, as_of)))
+}
+
 /// Counts of a segment by tier, risk preference and churn risk.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SegmentCounts {

@@ -22,7 +22,7 @@ use crm_projections::model::{CustomerRecord, Model};
 use crm_projections::views::{
     self, Customer360, CustomerCursor, CustomerOrder, CustomerRow, SegmentFilter, Window,
 };
-use crm_projections::{ExplainSubject, Explanation, RuleBook};
+use crm_projections::{ExplainSubject, Explanation};
 use time::OffsetDateTime;
 
 use super::caller;
@@ -371,31 +371,6 @@ impl Customer {
             .map(Arc::new)
             .ok_or_else(|| ApiError::NotFound("customer".into()))
     }
-}
-
-/// The row of one customer under the rules, as lists show it.
-pub(crate) fn row_of(m: &Model, rules: &RuleBook, id: CustomerId) -> Option<CustomerRow> {
-    let filter = SegmentFilter {
-        text: Some(id.to_string()),
-        lifecycle: m.customers.get(&id).map(|c| c.lifecycle),
-        ..SegmentFilter::default()
-    };
-    let window = Window {
-        first: Some(1),
-        ..Window::default()
-    };
-    views::customer_slice(
-        m,
-        rules,
-        &filter,
-        |c| c.id == id,
-        CustomerOrder::Id,
-        &window,
-    )
-    .rows
-    .into_iter()
-    .next()
-    .map(|(_, r)| r)
 }
 
 fn explain(
@@ -880,10 +855,9 @@ fn decode_cursor(field: &str, order: CustomerOrder, s: &str) -> Result<CustomerC
     })
 }
 
-/// Whether the selection under `node` asks for any archive field.
-fn wants_archive(ctx: &Context<'_>) -> bool {
-    let node = ctx.look_ahead().field("edges").field("node");
-    ARCHIVE_FIELDS.iter().any(|f| node.field(f).exists())
+/// Whether a selection of a customer asks for any archive field.
+fn archive_selected(customer: async_graphql::Lookahead<'_>) -> bool {
+    ARCHIVE_FIELDS.iter().any(|f| customer.field(f).exists())
 }
 
 pub(crate) fn page_size(
@@ -923,8 +897,10 @@ impl CustomerQuery {
                 if !may_read(&actor, c, &org_tree(&actor, m)) {
                     return Some(Err(forbidden(Right::ReadCustomer)));
                 }
-                let row = row_of(m, r, id)?;
-                let archive = views::customer_360(m, r, id, None);
+                let row = views::customer_row(m, r, id, None)?;
+                let archive = archive_selected(ctx.look_ahead())
+                    .then(|| views::customer_360(m, r, id, None))
+                    .flatten();
                 Some(Ok(Customer::of(m, row, archive)))
             });
             found.transpose()
@@ -967,7 +943,7 @@ impl CustomerQuery {
             }
             let filter = filter.unwrap_or_default().parse()?;
             reach(ctx, at_position).await?;
-            let archives = wants_archive(ctx);
+            let archives = archive_selected(ctx.look_ahead().field("edges").field("node"));
             let models = read_models(ctx)?;
             let reflects = Reflects::of(models);
             let (edges, has_previous_page, has_next_page, total) = models.read(|m, r| {

@@ -335,7 +335,11 @@ impl HistoryQuery {
                     team: a.team,
                 })
                 .unwrap_or_default();
-            let org = OrgTree::default();
+            // Region managers need to know which branches their region holds.
+            let org = match ctx.data_opt::<super::ReadModels>() {
+                Some(models) => models.read(|m, _| super::readside::org_tree(&actor, m)),
+                None => OrgTree::default(),
+            };
             let may_read = authorize(&actor, &Action::ReadCustomer(target), &org).is_ok();
             let may_audit = authorize(&actor, &Action::ReadHistory, &org).is_ok();
             if !may_read && !may_audit {

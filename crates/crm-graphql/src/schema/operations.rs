@@ -6,7 +6,7 @@
 //! and activation needs a second operator's approval (the `approveRules` mutation), so no
 //! single operator can change what customers' tiers are.
 
-use async_graphql::{Context, Object, SimpleObject, ID};
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use crm_domain::auth::{authorize, Action, Actor, OrgTree, Right};
 use crm_projections::dryrun::{DryRunReport, TierMove};
 use crm_projections::{GenerationRole, ReadModelsStatus, RuleBook};
@@ -287,6 +287,91 @@ impl From<&DryRunReport> for RulesPreview {
     }
 }
 
+/// Minimum contribution points of each tier.
+#[derive(InputObject, Debug)]
+pub struct TierThresholdsInput {
+    pub diamond: i32,
+    pub gold: i32,
+    pub silver: i32,
+}
+
+/// The broker KPI weights (the seed's defaults: 20, 30, 30, 20).
+#[derive(InputObject, Debug)]
+pub struct KpiWeightsInput {
+    pub new_customer_rate: i32,
+    pub churn_rate: i32,
+    pub upgrade_rate: i32,
+    pub average_profitability: i32,
+}
+
+/// The rules in force with other tier thresholds and/or KPI weights, as a new version: the
+/// question operators ask most ("what if gold started at 50?") without writing a whole file.
+fn variant(
+    current: &RuleBook,
+    tiers: Option<&TierThresholdsInput>,
+    kpi: Option<&KpiWeightsInput>,
+) -> Result<RuleBook, ApiError> {
+    let mut file: toml::Table = current
+        .content
+        .parse()
+        .map_err(|e| ApiError::Internal(format!("the rules in force do not parse: {e}")))?;
+    let points = |field: &str, v: i32| -> Result<toml::Value, ApiError> {
+        if (0..=100).contains(&v) {
+            Ok(toml::Value::Integer(i64::from(v)))
+        } else {
+            Err(ApiError::validation(field, "must be between 0 and 100"))
+        }
+    };
+    let mut section = |name: &str, values: Vec<(&str, toml::Value)>| {
+        let mut table = file
+            .get(name)
+            .and_then(|v| v.as_table())
+            .cloned()
+            .unwrap_or_default();
+        for (k, v) in values {
+            table.insert(k.to_string(), v);
+        }
+        file.insert(name.to_string(), toml::Value::Table(table));
+    };
+    if let Some(t) = tiers {
+        section(
+            "tiers",
+            vec![
+                ("diamond", points("tiers.diamond", t.diamond)?),
+                ("gold", points("tiers.gold", t.gold)?),
+                ("silver", points("tiers.silver", t.silver)?),
+            ],
+        );
+    }
+    if let Some(k) = kpi {
+        section(
+            "kpi",
+            vec![
+                (
+                    "new_customer_rate",
+                    points("kpiWeights.newCustomerRate", k.new_customer_rate)?,
+                ),
+                ("churn_rate", points("kpiWeights.churnRate", k.churn_rate)?),
+                (
+                    "upgrade_rate",
+                    points("kpiWeights.upgradeRate", k.upgrade_rate)?,
+                ),
+                (
+                    "average_profitability",
+                    points("kpiWeights.averageProfitability", k.average_profitability)?,
+                ),
+            ],
+        );
+    }
+    file.insert(
+        "version".into(),
+        toml::Value::Integer(i64::from(current.version) + 1),
+    );
+    let content = toml::to_string(&file)
+        .map_err(|e| ApiError::Internal(format!("writing the rules variant: {e}")))?;
+    RuleBook::parse(&content).map_err(|e| ApiError::validation("tiers", e.to_string()))
+}
+
 /// The outcome of a switch, rebuild or rollback.
 #[derive(SimpleObject, Debug)]
 pub struct GenerationSwitch {
@@ -368,31 +453,37 @@ pub struct OperationsMutation;
 
 #[Object]
 impl OperationsMutation {
-    /// Dry run: folds the whole log under a rule set — a `version` proposed in the log, or a
-    /// draft `content` (TOML) — into a shadow generation and reports what would change
-    /// against the current one. Nothing switches; the shadow stays for `switchReadModels`.
+    /// Dry run: folds the whole log under a rule set into a shadow generation and reports
+    /// what would change against the current one. The rule set is a `version` proposed in
+    /// the log, a draft `content` (a whole rules file, TOML), or the rules in force with other
+    /// `tiers` and/or `kpiWeights`. Nothing switches; the shadow stays for
+    /// `switchReadModels`.
     async fn preview_rules(
         &self,
         ctx: &Context<'_>,
         version: Option<i32>,
         content: Option<String>,
+        tiers: Option<TierThresholdsInput>,
+        kpi_weights: Option<KpiWeightsInput>,
         limit: Option<i32>,
     ) -> async_graphql::Result<RulesPreview> {
         async {
             require(caller(ctx)?, Action::RunRebuild)?;
             let p = read_models(ctx)?.projections().clone();
-            let rules = match (version, content) {
-                (Some(v), None) => {
+            let variant_asked = tiers.is_some() || kpi_weights.is_some();
+            let rules = match (version, content, variant_asked) {
+                (Some(v), None, false) => {
                     let v = u32::try_from(v)
                         .map_err(|_| ApiError::validation("version", "must not be negative"))?;
                     p.rules_for_version(v).map_err(projection_error)?
                 }
-                (None, Some(c)) => RuleBook::parse(&c)
+                (None, Some(c), false) => RuleBook::parse(&c)
                     .map_err(|e| ApiError::validation("content", e.to_string()))?,
+                (None, None, true) => variant(&p.rules(), tiers.as_ref(), kpi_weights.as_ref())?,
                 _ => {
                     return Err(ApiError::validation(
                         "version",
-                        "give exactly one of version and content",
+                        "give one of version, content, or tiers/kpiWeights",
                     ))
                 }
             };

@@ -82,6 +82,35 @@ impl PeriodInput {
     }
 }
 
+/// The month of the log's latest business date: the default period.
+fn latest_month(m: &Model) -> (i32, u8) {
+    let d = views::today(m, None);
+    (d.year(), u8::from(d.month()))
+}
+
+fn period_or_latest(p: Option<&PeriodInput>, m: &Model) -> Result<Period, ApiError> {
+    match p {
+        Some(p) => p.parse(),
+        None => {
+            let (year, month) = latest_month(m);
+            Ok(Period::Month { year, month })
+        }
+    }
+}
+
+fn branch_period_or_latest(
+    p: Option<&BranchPeriodInput>,
+    m: &Model,
+) -> Result<BranchPeriod, ApiError> {
+    match p {
+        Some(p) => p.parse(),
+        None => {
+            let (year, month) = latest_month(m);
+            Ok(BranchPeriod::Month { year, month })
+        }
+    }
+}
+
 fn period_text(p: Period) -> String {
     match p {
         Period::Month { year, month } => format!("{year:04}-{month:02}"),
@@ -348,12 +377,50 @@ impl From<&BranchRank> for BranchRankView {
 
 /// A branch of the organisation.
 #[derive(SimpleObject, Debug)]
+#[graphql(complex)]
 pub struct BranchView {
     pub id: ID,
     pub branch_id: ID,
     pub name: String,
     pub region_id: ID,
     pub closed: bool,
+}
+
+#[async_graphql::ComplexObject]
+impl BranchView {
+    /// The branch's dashboard for a day or a month (default: the latest month).
+    async fn dashboard(
+        &self,
+        ctx: &Context<'_>,
+        period: Option<BranchPeriodInput>,
+    ) -> async_graphql::Result<Option<BranchDashboardView>> {
+        async {
+            let actor = *caller(ctx)?;
+            let branch = BranchId::from(parse_uuid("branchId", &self.branch_id)?);
+            dashboard(ctx, &actor, branch, period.as_ref())
+        }
+        .await
+        .map_err(gql)
+    }
+}
+
+fn dashboard(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    branch: BranchId,
+    period: Option<&BranchPeriodInput>,
+) -> Result<Option<BranchDashboardView>, ApiError> {
+    let models = read_models(ctx)?;
+    let reflects = Reflects::of(models);
+    models.read(|m, r| {
+        if !may_read_branch(actor, branch, &org_tree(actor, m)) {
+            return Err(forbidden(Right::ReadCustomer));
+        }
+        let period = branch_period_or_latest(period, m)?;
+        Ok(views::branch_dashboard(m, r, branch, period)
+            .as_ref()
+            .map(|d| BranchDashboardView::of(d, Some(reflects))))
+    })
 }
 
 /// Whether the caller may see a staff member's performance: their own, or anyone covering
@@ -394,22 +461,22 @@ pub struct PerformanceQuery;
 
 #[Object]
 impl PerformanceQuery {
-    /// A customer manager's or broker's performance in `period`; with `asOf` (auditors), as
-    /// the log knew it at that instant.
+    /// A customer manager's or broker's performance in `period` (default: the latest
+    /// month); with `asOf` (auditors), as the log knew it at that instant.
     async fn staff_performance(
         &self,
         ctx: &Context<'_>,
         staff_id: ID,
-        period: PeriodInput,
+        period: Option<PeriodInput>,
         as_of: Option<DateTime>,
         at_position: Option<Long>,
     ) -> async_graphql::Result<Option<StaffPerformanceView>> {
         async {
             let actor = *caller(ctx)?;
             let staff = StaffId::from(parse_uuid("staffId", &staff_id)?);
-            let period = period.parse()?;
             reach(ctx, at_position).await?;
             let models = read_models(ctx)?;
+            let period = models.read(|m, _| period_or_latest(period.as_ref(), m))?;
             if let Some(instant) = as_of {
                 require_history(&actor)?;
                 let p = models.projections().clone();
@@ -434,12 +501,13 @@ impl PerformanceQuery {
         .map_err(gql)
     }
 
-    /// Customer managers and brokers ranked by KPI composite, best first, at most `first`.
+    /// Customer managers and brokers ranked by KPI composite, best first, at most `first`;
+    /// `period` defaults to the latest month.
     async fn leaderboard(
         &self,
         ctx: &Context<'_>,
         scope: LeaderboardScopeInput,
-        period: PeriodInput,
+        period: Option<PeriodInput>,
         first: Option<i32>,
         at_position: Option<Long>,
     ) -> async_graphql::Result<Vec<StaffPerformanceView>> {
@@ -457,13 +525,13 @@ impl PerformanceQuery {
                     LeaderboardScope::Team(TeamId::from(parse_uuid("scope.teamId", id)?))
                 }
             };
-            let period = period.parse()?;
             let first = page_size(ctx, "first", first)?.unwrap_or(20);
             reach(ctx, at_position).await?;
             read_models(ctx)?.read(|m, r| {
                 if !may_read_leaderboard(&actor, m, scope) {
                     return Err(forbidden(Right::ReadCustomer));
                 }
+                let period = period_or_latest(period.as_ref(), m)?;
                 Ok(views::leaderboard(m, r, scope, period)
                     .iter()
                     .take(first)
@@ -475,24 +543,24 @@ impl PerformanceQuery {
         .map_err(gql)
     }
 
-    /// A branch's dashboard for a day or a month; with `asOf` (auditors), as the log knew it
-    /// at that instant.
+    /// A branch's dashboard for a day or a month (default: the latest month); with `asOf`
+    /// (auditors), as the log knew it at that instant.
     async fn branch_dashboard(
         &self,
         ctx: &Context<'_>,
         branch_id: ID,
-        period: BranchPeriodInput,
+        period: Option<BranchPeriodInput>,
         as_of: Option<DateTime>,
         at_position: Option<Long>,
     ) -> async_graphql::Result<Option<BranchDashboardView>> {
         async {
             let actor = *caller(ctx)?;
             let branch = BranchId::from(parse_uuid("branchId", &branch_id)?);
-            let period = period.parse()?;
             reach(ctx, at_position).await?;
             let models = read_models(ctx)?;
             if let Some(instant) = as_of {
                 require_history(&actor)?;
+                let period = models.read(|m, _| branch_period_or_latest(period.as_ref(), m))?;
                 let p = models.projections().clone();
                 let found = tokio::task::spawn_blocking(move || {
                     p.branch_dashboard_as_of(branch, period, instant.0)
@@ -502,38 +570,30 @@ impl PerformanceQuery {
                 .map_err(projection_error)?;
                 return Ok(found.as_ref().map(|d| BranchDashboardView::of(d, None)));
             }
-            let reflects = Reflects::of(models);
-            models.read(|m, r| {
-                if !may_read_branch(&actor, branch, &org_tree(&actor, m)) {
-                    return Err(forbidden(Right::ReadCustomer));
-                }
-                Ok(views::branch_dashboard(m, r, branch, period)
-                    .as_ref()
-                    .map(|d| BranchDashboardView::of(d, Some(reflects))))
-            })
+            dashboard(ctx, &actor, branch, period.as_ref())
         }
         .await
         .map_err(gql)
     }
 
-    /// Every branch ranked by KPI composite, then assets.
+    /// Every branch ranked by KPI composite, then assets (default: the latest month).
     async fn branch_ranking(
         &self,
         ctx: &Context<'_>,
-        period: BranchPeriodInput,
+        period: Option<BranchPeriodInput>,
         at_position: Option<Long>,
     ) -> async_graphql::Result<Vec<BranchRankView>> {
         async {
             let actor = *caller(ctx)?;
             require_company_reader(&actor)?;
-            let period = period.parse()?;
             reach(ctx, at_position).await?;
-            Ok(read_models(ctx)?.read(|m, r| {
-                views::branch_ranking(m, r, period)
+            read_models(ctx)?.read(|m, r| {
+                let period = branch_period_or_latest(period.as_ref(), m)?;
+                Ok(views::branch_ranking(m, r, period)
                     .iter()
                     .map(BranchRankView::from)
-                    .collect()
-            }))
+                    .collect())
+            })
         }
         .await
         .map_err(gql)

@@ -353,7 +353,7 @@ async fn archives_pages_views_and_scoping_over_the_demo_data() {
               channelEffectiveness { channel contacts }
               campaignEffectiveness { name targeted }
               serviceQuality { openNow byKind { kind opened } }
-              branches { branchId regionId name }
+              branches { branchId regionId name dashboard { customers } }
               tickets(first: 5) { totalCount edges { node { subject status } } }
               products { name risk }
               projectionStatus { role position lagEvents rulesVersion }
@@ -408,6 +408,14 @@ async fn archives_pages_views_and_scoping_over_the_demo_data() {
 
     // A region manager reads the branches of their region and no others.
     let branches = d["branches"].as_array().unwrap();
+    let everyone: i64 = branches
+        .iter()
+        .map(|b| b["dashboard"]["customers"].as_i64().unwrap())
+        .sum();
+    assert!(
+        everyone > 0 && everyone as usize <= total + 10,
+        "{everyone} vs {total}"
+    );
     let region = uuid(&branches[0]["regionId"]);
     let in_region: BTreeSet<String> = branches
         .iter()
@@ -500,6 +508,29 @@ async fn rule_changes_preview_then_switch_only_after_four_eyes_and_roll_back() {
     let changing = p["customersChangingTier"].as_i64().unwrap();
     assert!(changing > 0, "{p}");
     assert!(p["tierChanges"].as_array().unwrap().len() <= 5);
+
+    // The same question without writing a file: the rules in force with other thresholds.
+    let variant = server
+        .query(
+            &first_op,
+            r#"mutation { previewRules(tiers: { diamond: 40, gold: 20, silver: 5 }) { toRulesVersion customersChangingTier } }"#,
+            json!({}),
+        )
+        .await;
+    ok(&variant);
+    assert_eq!(variant["data"]["previewRules"]["toRulesVersion"], 2);
+    assert_eq!(
+        variant["data"]["previewRules"]["customersChangingTier"].as_i64(),
+        Some(changing)
+    );
+    let bad = server
+        .query(
+            &first_op,
+            r#"mutation { previewRules(tiers: { diamond: 400, gold: 20, silver: 5 }) { toRulesVersion } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(codes(&bad), ["VALIDATION"], "{bad}");
 
     // Not activated in the log: the preview cannot be switched in.
     let refused = server
