@@ -1,12 +1,16 @@
-//! `crm`: the operator's command line and (as the product grows) the server.
+//! `crm`: the operator's command line and the server.
 
 mod backup;
-mod demo;
+mod config;
+mod import;
+mod progress;
+mod readside;
 mod replay;
+mod rules;
 mod server;
 
 use std::io::{BufReader, BufWriter};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -17,41 +21,61 @@ use crm_eventstore::{EventStore, StoreConfig, VerifyReport};
 #[command(
     name = "crm",
     version,
-    about = "Event-sourced CRM for securities brokerages and banks"
+    about = "Event-sourced CRM for securities brokerages and banks",
+    after_help = "Every command takes --data-dir DIR (or CRM_DATA_DIR; default ./data).\n\
+                  `crm <command> --help` explains each command with an example."
 )]
 struct Cli {
-    /// Where the log (segments) and the sled indexes live.
-    #[arg(long, global = true, env = "CRM_DATA_DIR", default_value = "data")]
-    data_dir: PathBuf,
+    /// Where the log (segments) and the sled indexes live [env: CRM_DATA_DIR] [default: data]
+    /// (for `serve` also `data_dir` in the --config file, below the flag and the environment).
+    #[arg(long, global = true, env = "CRM_DATA_DIR", hide_env = true)]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
+
+/// The data directory when no flag, environment variable or config file names one.
+const DATA_DIR_DEFAULT: &str = "data";
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the GraphQL API (HTTP and WebSocket) over the data directory.
     ///
-    /// Example: crm serve --data-dir /var/lib/crm --listen 0.0.0.0:8080
-    Serve {
-        #[arg(long, env = "CRM_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// On an empty data directory, first load the demo data set (10,000 customers, a year
-        /// of daily data); on a second start the data is reused.
-        #[arg(long)]
-        demo: bool,
-    },
-    /// Load a deterministic demo data set through the command path (bulk-load durability).
+    /// Settings come from flags, then environment variables (CRM_DATA_DIR, CRM_LISTEN,
+    /// CRM_DURABILITY, CRM_JWT_SECRET, CRM_RULES, CRM_LOG_JSON), then the --config file, then
+    /// defaults; see docs/OPERATIONS.md for every key of the file.
+    ///
+    /// Example: crm serve --data-dir /var/lib/crm --listen 0.0.0.0:8080 --config /etc/crm/crm.toml
+    ///
+    /// Example (first run): crm serve --demo
+    Serve(config::ServeArgs),
+    /// Load the deterministic demo data set through the command path into an empty data
+    /// directory (a brokerage: regions, branches, staff, customers, accounts, D trading days
+    /// of daily data, contacts, tickets, sales, campaigns, churn).
     ///
     /// Example: crm demo --data-dir /tmp/crm-demo --customers 2000 --days 60 --seed 7
     Demo {
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = crm_load::DemoConfig::default().customers)]
         customers: u32,
-        /// Trading days of daily trade summaries.
-        #[arg(long, default_value_t = 250)]
+        /// Trading days of daily data (weekends are skipped: 250 is about a year).
+        #[arg(long, default_value_t = crm_load::DemoConfig::default().days)]
         days: u32,
-        #[arg(long, default_value_t = 2024)]
+        /// The same seed gives the same events (ids, payloads, business times).
+        #[arg(long, default_value_t = crm_load::DemoConfig::default().seed)]
         seed: u64,
     },
+    /// Import a CSV file from a back-office system (formats in schema/import/KIND.md):
+    /// organisation, customers, accounts, daily_summaries, market_totals or interactions.
+    ///
+    /// Every row goes through the command path. Rejected rows are printed to stderr with file,
+    /// line, column and reason (and written to --reject-file); the other rows are imported.
+    /// Importing the same file again changes nothing; an interrupted import is finished by
+    /// importing the file again. Exit code: 0 all rows taken, 1 some rows rejected, 2 the file
+    /// was refused (not CSV, wrong header, wrong encoding, unreadable) and nothing was written,
+    /// 3 the import stopped underneath (store failure; re-run to resume).
+    ///
+    /// Example: crm import customers customers-2024-03-01.csv --reject-file rejects.csv
+    Import(import::ImportArgs),
     /// Print a development bearer token that `crm serve` on the same data directory accepts
     /// (or with the same CRM_JWT_SECRET).
     ///
@@ -69,23 +93,34 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         hours: u64,
     },
-    /// A customer as the log knew it at an instant, with the events up to then (auditors).
+    /// Replay history: a customer's archive and timeline, a staff member's performance for a
+    /// month, or a branch dashboard for a day or month, as the log knew them at an instant
+    /// (under the rules in force then). Reads only the log.
     ///
     /// Example: crm replay --customer 0192f0c4-… --as-of 2024-03-01T10:00:00+08:00 --json
-    Replay {
-        #[arg(long)]
-        customer: String,
-        /// RFC 3339; default now.
-        #[arg(long)]
-        as_of: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Rebuild the read models from the whole log (the server must be stopped). Shows a
-    /// progress bar on a terminal; the old state stays until the new one replaces it at once.
     ///
-    /// Example: crm rebuild --data-dir /var/lib/crm
-    Rebuild,
+    /// Example: crm replay --staff 0192f0c4-… --month 2024-06 --as-of 2024-07-01T00:00:00Z
+    ///
+    /// Example: crm replay --branch 0192f0c4-… --date 2024-06-28
+    Replay(replay::ReplayArgs),
+    /// Rebuild the read models from the whole log into a new generation and switch to it
+    /// atomically (the previous one is kept for --rollback), under the rules the log activated
+    /// or under --rules FILE. With --dry-run, build the new generation and report what it would
+    /// change (tier moves per branch and manager, customers changing tier, ranking moves,
+    /// churn flags) without switching. Run with the server stopped.
+    ///
+    /// Example: crm rebuild --rules rules-v2.toml --dry-run
+    ///
+    /// Example: crm rebuild            (then, to undo: crm rebuild --rollback)
+    Rebuild(readside::RebuildArgs),
+    /// Rule sets (规则) in the log: propose a rules file, approve or reject it (four eyes: not
+    /// by its proposer), activate an approved version, list versions.
+    ///
+    /// Example: crm rules propose rules-v2.toml --by 0192f0c4-…
+    Rules {
+        #[command(subcommand)]
+        command: rules::RulesCommand,
+    },
     /// Print the GraphQL schema (SDL).
     ///
     /// Example: crm schema > schema.graphql
@@ -95,10 +130,15 @@ enum Command {
     ///
     /// Example: crm verify --data-dir /var/lib/crm
     Verify,
-    /// Print the log's head position and what opening it repaired.
+    /// Print the log's head, each read-model generation (position, lag, rate, rules version
+    /// and hash, last error), the store's sizes and what opening the store repaired.
     ///
     /// Example: crm status --data-dir /var/lib/crm
-    Status,
+    Status {
+        /// The rules used if no read-model generation exists yet [env: CRM_RULES].
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
     /// Write the whole log as JSON Lines (every envelope field and hash, in log order).
     ///
     /// Example: crm export --data-dir /var/lib/crm log.jsonl
@@ -117,7 +157,7 @@ enum Command {
     Restore { dir: PathBuf },
 }
 
-fn dir_size(dir: &std::path::Path) -> u64 {
+pub(crate) fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -135,15 +175,38 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Logs go to stderr, as text or (for log collectors) as JSON lines; RUST_LOG overrides the
+/// level (`info` for the server, `warn` for the one-shot commands, whose output is their report).
+fn init_tracing(json: bool, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // `serve` reads its configuration (which says whether logs are JSON) before logging starts.
+    let serve = match &cli.command {
+        Command::Serve(args) => match config::ServeConfig::resolve(args, cli.data_dir.as_deref()) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
+    init_tracing(
+        serve.as_ref().is_some_and(|c| c.log_json),
+        if serve.is_some() { "info" } else { "warn" },
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -154,7 +217,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = match serve {
+        Some(config) => runtime.block_on(server::run(config)),
+        None => runtime.block_on(run(cli)),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -163,40 +230,63 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(cli: &Cli) -> anyhow::Result<EventStore> {
-    EventStore::open(&cli.data_dir, StoreConfig::default())
-        .with_context(|| format!("opening the store in {}", cli.data_dir.display()))
+pub(crate) fn open(data_dir: &Path) -> anyhow::Result<EventStore> {
+    EventStore::open(data_dir, StoreConfig::default())
+        .with_context(|| format!("opening the store in {}", data_dir.display()))
 }
 
 /// The store opened for a bulk load: acknowledged after the write, synced every 200 ms, and
 /// synced in full by `close`. A crash may lose the last 200 ms; a demo load is simply re-run.
-fn open_bulk(cli: &Cli) -> anyhow::Result<EventStore> {
+pub(crate) fn open_bulk(data_dir: &Path) -> anyhow::Result<EventStore> {
     let config = StoreConfig {
         durability: crm_eventstore::Durability::Batched {
             interval: std::time::Duration::from_millis(200),
         },
         ..StoreConfig::default()
     };
-    EventStore::open(&cli.data_dir, config)
-        .with_context(|| format!("opening the store in {}", cli.data_dir.display()))
+    EventStore::open(data_dir, config)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))
 }
 
-async fn load_demo(store: &EventStore, config: demo::DemoConfig) -> anyhow::Result<()> {
+/// Loads the demo data set through the command path, with a progress bar on a terminal and a
+/// line every tenth of the days otherwise.
+pub(crate) async fn load_demo(
+    store: &EventStore,
+    config: crm_load::DemoConfig,
+) -> anyhow::Result<crm_load::DemoReport> {
     println!(
         "loading the demo data set: {} customers, {} trading days, seed {}",
         config.customers, config.days, config.seed
     );
     let app = crm_app::App::new(store.clone()).context("starting the command side")?;
-    let report = demo::demo(&app, config, |line| println!("  {line}")).await?;
-    println!(
-        "demo loaded: {} events from {} commands ({} refused) in {:.1} s ({:.0} events/min)",
-        report.events,
-        report.commands,
-        report.refused,
-        report.seconds,
-        report.events as f64 / report.seconds.max(1e-9) * 60.0
+    let mut bar = progress::Progress::new(
+        u64::from(config.days),
+        "{msg} [{bar:40}] day {pos}/{len}, {prefix} events/s, eta {eta}",
     );
-    Ok(())
+    let step = (config.days / 10).max(1);
+    let report = crm_load::demo(&app, config, |p| {
+        bar.update(u64::from(p.days_done), |bar| {
+            bar.set_message(p.phase);
+            bar.set_prefix(format!("{:.0}", p.events_per_sec));
+        });
+        if !bar.is_drawn() && (p.days_done == 0 || p.days_done % step == 0) {
+            eprintln!(
+                "  {}: day {}/{}, {} events ({:.0} events/s)",
+                p.phase, p.days_done, p.days_total, p.events, p.events_per_sec
+            );
+        }
+    })
+    .await
+    .context("loading the demo data set")?;
+    bar.finish();
+    println!("demo loaded: {report}");
+    if report.refused > 0 {
+        eprintln!(
+            "{} demo commands were refused (a generator bug); the first: {:?}",
+            report.refused, report.refusals
+        );
+    }
+    Ok(report)
 }
 
 /// Prints a verification report; true when it found nothing.
@@ -221,57 +311,37 @@ fn print_verify(report: &VerifyReport) -> bool {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DATA_DIR_DEFAULT));
+    let data_dir = data_dir.as_path();
     match &cli.command {
-        Command::Serve { listen, demo } => {
-            if *demo {
-                let store = open_bulk(&cli)?;
-                if store.head().0 == 0 {
-                    load_demo(
-                        &store,
-                        demo::DemoConfig {
-                            customers: 10_000,
-                            days: 250,
-                            seed: 2024,
-                        },
-                    )
-                    .await?;
-                } else {
-                    println!(
-                        "the data directory already holds {} events; reusing them",
-                        store.head()
-                    );
-                }
-                store.close().await.context("closing the store")?;
-                drop(store);
-            }
-            server::serve(&cli.data_dir, *listen).await?;
-            Ok(ExitCode::SUCCESS)
-        }
+        // Handled in `main` (its configuration is resolved before logging starts).
+        Command::Serve(_) => Ok(ExitCode::FAILURE),
         Command::Demo {
             customers,
             days,
             seed,
         } => {
-            let store = open_bulk(&cli)?;
+            let store = open_bulk(data_dir)?;
             if store.head().0 != 0 {
                 anyhow::bail!(
                     "{} already holds {} events; load the demo into an empty data directory",
-                    cli.data_dir.display(),
+                    data_dir.display(),
                     store.head()
                 );
             }
-            load_demo(
-                &store,
-                demo::DemoConfig {
-                    customers: *customers,
-                    days: *days,
-                    seed: *seed,
-                },
-            )
-            .await?;
+            let report =
+                load_demo(&store, crm_load::DemoConfig::new(*customers, *days, *seed)).await?;
             store.close().await.context("closing the store")?;
-            Ok(ExitCode::SUCCESS)
+            Ok(if report.refused == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
+        Command::Import(args) => import::run(data_dir, args).await,
         Command::Token {
             role,
             scope,
@@ -279,52 +349,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             hours,
         } => {
             let actor = server::dev_actor(role, scope.as_deref(), staff.as_deref())?;
-            println!("{}", server::token(&cli.data_dir, &actor, *hours)?);
+            let secret = server::jwt_secret(data_dir, std::env::var("CRM_JWT_SECRET").ok())?;
+            println!("{}", server::token(&secret, &actor, *hours)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay {
-            customer,
-            as_of,
-            json,
-        } => {
-            let store = open(&cli)?;
-            replay::replay(&store, customer, as_of.as_deref(), *json)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Rebuild => {
-            let store = open(&cli)?;
-            let head = store.head().0;
-            let bar = indicatif::ProgressBar::new(head);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{msg} [{bar:40}] {pos}/{len} events, {per_sec}, eta {eta}",
-                )
-                .context("progress template")?,
-            );
-            bar.set_message("customer_list");
-            let started = std::time::Instant::now();
-            let done = crm_projections::Projected::<crm_projections::CustomersProjection>::rebuild(
-                &store,
-                |done, _| {
-                    bar.set_position(done);
-                },
-            )
-            .context("rebuilding customer_list")?;
-            bar.finish_and_clear();
-            let secs = started.elapsed().as_secs_f64();
-            println!(
-                "rebuilt customer_list: {done} events in {secs:.1} s ({:.0} events/s)",
-                done as f64 / secs.max(1e-9)
-            );
+        Command::Replay(args) => {
+            let store = open(data_dir)?;
+            replay::replay(&store, args)?;
             store.close().await.context("closing the store")?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Rebuild(args) => readside::rebuild(data_dir, args).await,
+        Command::Rules { command } => rules::run(data_dir, command).await,
         Command::Schema => {
             print!("{}", crm_graphql::sdl());
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify => {
-            let store = open(&cli)?;
+            let store = open(data_dir)?;
             let report = store.verify().context("walking the log")?;
             Ok(if print_verify(&report) {
                 ExitCode::SUCCESS
@@ -332,36 +374,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Command::Status => {
-            let store = open(&cli)?;
-            let report = store.recovery_report();
-            println!("head position: {}", store.head());
-            let list =
-                crm_projections::Projected::<crm_projections::CustomersProjection>::load(&store)
-                    .context("reading the customer list's checkpoint")?;
-            println!(
-                "projection customer_list: position {} (lag {} events)",
-                list.position(),
-                store.head().0.saturating_sub(list.position())
-            );
-            for (name, dir) in [
-                ("log", crm_eventstore::log_dir(&cli.data_dir)),
-                ("index", crm_eventstore::index_dir(&cli.data_dir)),
-            ] {
-                println!("{name} size: {} bytes", dir_size(&dir));
-            }
-            println!("index rebuilt on open: {}", report.index_rebuilt);
-            println!("records re-indexed on open: {}", report.records_reindexed);
-            if let Some(torn) = &report.torn_tail {
-                println!(
-                    "torn tail cut: segment {} at byte {} ({} bytes): {}",
-                    torn.segment, torn.offset, torn.bytes_truncated, torn.reason
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Status { rules } => readside::status(data_dir, rules.as_deref()).await,
         Command::Export { file } => {
-            let store = open(&cli)?;
+            let store = open(data_dir)?;
             let out = std::fs::File::create(file)
                 .with_context(|| format!("creating {}", file.display()))?;
             let n = store
@@ -371,7 +386,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ImportLog { file } => {
-            let store = open(&cli)?;
+            let store = open(data_dir)?;
             let input =
                 std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
             let n = store
@@ -388,7 +403,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Backup { dir } => {
-            let report = backup::backup(&cli.data_dir, dir)?;
+            let report = backup::backup(data_dir, dir)?;
             print_copy("backed up", &report, dir);
             Ok(if report.verify.is_ok() {
                 ExitCode::SUCCESS
@@ -397,8 +412,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Restore { dir } => {
-            let report = backup::restore(dir, &cli.data_dir)?;
-            print_copy("restored", &report, &cli.data_dir);
+            let report = backup::restore(dir, data_dir)?;
+            print_copy("restored", &report, data_dir);
             Ok(if report.verify.is_ok() {
                 ExitCode::SUCCESS
             } else {
@@ -408,7 +423,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn print_copy(what: &str, report: &backup::CopyReport, to: &std::path::Path) {
+fn print_copy(what: &str, report: &backup::CopyReport, to: &Path) {
     println!(
         "{what} {} segments ({} bytes) into {}",
         report.segments,

@@ -1,21 +1,25 @@
-//! `crm serve`, `crm token` and `crm schema`: the GraphQL server over the data directory, and
-//! the development tokens it accepts.
+//! `crm serve` and `crm token`: the GraphQL server over the data directory (configured by
+//! `crate::config`), and the development tokens it accepts.
 
-use std::net::SocketAddr;
 use std::path::Path;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use crm_domain::auth::{Actor, Role, Scope};
 use crm_domain::ids::{BranchId, RegionId, StaffId, TeamId};
-use crm_eventstore::{EventStore, StoreConfig};
+use crm_domain::{staff, AnyEvent};
+use crm_eventstore::{AllStart, Direction, EventStore, Filter, StoreConfig};
 use crm_graphql::{mint_dev_token, AppState, Config, Secret};
 use uuid::Uuid;
 
-/// The JWT secret: `CRM_JWT_SECRET` if set, else a random one kept in the data directory, so
-/// `crm token` and `crm serve` on the same directory agree without configuration.
-pub fn jwt_secret(data_dir: &Path) -> anyhow::Result<Secret> {
-    if let Ok(secret) = std::env::var("CRM_JWT_SECRET") {
+use crate::config::ServeConfig;
+
+/// The JWT secret: `explicit` (CRM_JWT_SECRET or the config file) if given, else a random one
+/// kept in the data directory, so `crm token` and `crm serve` on the same directory agree
+/// without configuration.
+pub fn jwt_secret(data_dir: &Path, explicit: Option<String>) -> anyhow::Result<Secret> {
+    if let Some(secret) = explicit {
         return Ok(Secret::new(secret));
     }
     let path = data_dir.join("jwt-secret");
@@ -90,34 +94,118 @@ pub fn dev_actor(role: &str, scope: Option<&str>, staff: Option<&str>) -> anyhow
     })
 }
 
-pub fn token(data_dir: &Path, actor: &Actor, hours: u64) -> anyhow::Result<String> {
-    let secret = jwt_secret(data_dir)?;
+pub fn token(secret: &Secret, actor: &Actor, hours: u64) -> anyhow::Result<String> {
     Ok(mint_dev_token(
-        &secret,
+        secret,
         actor,
         Duration::from_secs(hours * 3600),
     )?)
 }
 
+/// Validity of the tokens `serve` prints.
+const PRINTED_TOKEN_HOURS: u64 = 12;
+
+/// The demo `serve --demo` loads: the default year of 10,000 customers, or a quick trial's
+/// size from `CRM_DEMO_CUSTOMERS` and `CRM_DEMO_DAYS` (the first-run test uses these).
+fn demo_size() -> anyhow::Result<crm_load::DemoConfig> {
+    let mut demo = crm_load::DemoConfig::default();
+    let var = |name: &str| -> anyhow::Result<Option<u32>> {
+        match std::env::var(name) {
+            Ok(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .with_context(|| format!("{name}='{v}' is not a whole number")),
+            Err(_) => Ok(None),
+        }
+    };
+    if let Some(n) = var("CRM_DEMO_CUSTOMERS")? {
+        demo.customers = n;
+    }
+    if let Some(n) = var("CRM_DEMO_DAYS")? {
+        demo.days = n;
+    }
+    Ok(demo)
+}
+
 /// Runs the server until Ctrl-C or SIGTERM, then drains requests and closes the store.
-pub async fn serve(data_dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
-    let mut config = Config::development(jwt_secret(data_dir)?);
-    config.listen = listen;
-    let store = EventStore::open(data_dir, StoreConfig::default())
-        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-    let state = AppState::new(config, store.clone()).context("building the API")?;
+pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
+    let data_dir = config.data_dir.as_path();
+    let rule_book = config.rule_book.clone();
+    if config.demo {
+        let store = crate::open_bulk(data_dir)?;
+        if store.head().0 == 0 {
+            crate::load_demo(&store, demo_size()?).await?;
+        } else {
+            println!(
+                "the data directory {} already holds {} events; reusing them",
+                data_dir.display(),
+                store.head()
+            );
+        }
+        store.close().await.context("closing the store")?;
+        drop(store);
+    }
+    let secret = jwt_secret(data_dir, config.jwt_secret.clone())?;
+    let mut api = Config::development(secret.clone());
+    api.listen = config.listen;
+    api.limits = config.limits.clone();
+    if let Some(lag) = config.projection_lag_events_max {
+        api.readiness.projection_lag_events_max = lag;
+    }
+    api.introspection = config.introspection;
+    api.suggestions = config.suggestions;
+    api.graphiql = config.graphiql;
+    api.shutdown_grace = config.shutdown_grace;
+    let store = EventStore::open(
+        data_dir,
+        StoreConfig {
+            durability: config.durability,
+            ..StoreConfig::default()
+        },
+    )
+    .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    tracing::info!(
+        rules_file = %config
+            .rules
+            .as_deref()
+            .map_or("(built in)".into(), |p| p.display().to_string()),
+        rules_version = rule_book.version,
+        rules_hash = %rule_book.hash,
+        "rules checked"
+    );
+    let state = AppState::builder(api, store.clone())
+        .rules(rule_book)
+        .build()
+        .context("building the API")?;
     let handle = crm_graphql::serve(state)
         .await
         .context("starting the server")?;
     let addr = handle.addr();
     println!("crm is serving on http://{addr}");
     println!("  GraphQL:  http://{addr}/graphql   (subscriptions: ws://{addr}/graphql/ws)");
-    println!("  GraphiQL: http://{addr}/graphiql");
+    if config.graphiql {
+        println!("  GraphiQL: http://{addr}/graphiql");
+    }
     println!("  health:   http://{addr}/healthz  readiness: http://{addr}/readyz  metrics: http://{addr}/metrics");
-    println!("Development tokens (Authorization: Bearer …), valid 12 hours:");
-    for role in ["hq", "auditor", "operator", "service-agent"] {
-        let actor = dev_actor(role, None, None)?;
-        println!("  {role:<14} {}", token(data_dir, &actor, 12)?);
+    // Ready tokens are for development: a production configuration (GraphiQL off, no demo)
+    // keeps them out of its logs.
+    if config.demo || config.graphiql {
+        println!(
+            "Development tokens (header Authorization: Bearer …), valid {PRINTED_TOKEN_HOURS} \
+             hours:"
+        );
+        for (role, actor, who) in printed_actors(&store)? {
+            println!("  {role:<17} {who}");
+            println!(
+                "  {:<17} {}",
+                "",
+                token(&secret, &actor, PRINTED_TOKEN_HOURS)?
+            );
+        }
+        println!(
+            "More: crm token --role ROLE [--scope ID] [--staff ID] on the same data directory."
+        );
     }
     wait_for_stop().await;
     println!("shutting down: draining requests");
@@ -126,7 +214,110 @@ pub async fn serve(data_dir: &Path, listen: SocketAddr) -> anyhow::Result<()> {
         eprintln!("some requests did not finish within the grace period");
     }
     store.close().await.context("closing the store")?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Staff members as the log records them at their joining (role and scope).
+fn joined_staff(store: &EventStore) -> anyhow::Result<Vec<(StaffId, String, Role, Scope)>> {
+    const PAGE: usize = 1000;
+    let filter = Filter::EventType("StaffJoined".into());
+    let mut out = Vec::new();
+    let mut from = AllStart::Start;
+    loop {
+        let page = store.read_filtered(&filter, from, Direction::Forwards, PAGE)?;
+        for recorded in &page {
+            if let AnyEvent::Staff(staff::Event::StaffJoined {
+                staff_id,
+                name,
+                role,
+                scope,
+                ..
+            }) = crm_projections::codec::decode(recorded)?
+            {
+                out.push((staff_id, name.as_str().to_owned(), role, scope));
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => from = AllStart::Position(last.position.next()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// One actor per role for the tokens `serve` prints: a real staff member of the log where it
+/// has one (the customer manager and broker from the branch manager's branch, so their tokens
+/// see that branch's data), else a new staff id for the company-wide roles.
+fn printed_actors(store: &EventStore) -> anyhow::Result<Vec<(&'static str, Actor, String)>> {
+    let staff = joined_staff(store)?;
+    let branch_of = |scope: &Scope| match scope {
+        Scope::Branch { branch } | Scope::Book { branch, .. } => Some(*branch),
+        _ => None,
+    };
+    let chosen_branch = staff
+        .iter()
+        .find(|s| s.2 == Role::BranchManager)
+        .and_then(|s| branch_of(&s.3));
+    let mut out = Vec::new();
+    for (name, role) in [
+        ("hq", Role::Headquarters),
+        ("region", Role::RegionManager),
+        ("branch-manager", Role::BranchManager),
+        ("customer-manager", Role::CustomerManager),
+        ("broker", Role::Broker),
+        ("service-agent", Role::ServiceAgent),
+        ("auditor", Role::Auditor),
+        ("operator", Role::Operator),
+    ] {
+        let same_branch = |s: &&(StaffId, String, Role, Scope)| {
+            chosen_branch.is_none() || branch_of(&s.3) == chosen_branch
+        };
+        let found = staff
+            .iter()
+            .filter(|s| s.2 == role)
+            .find(same_branch)
+            .or_else(|| staff.iter().find(|s| s.2 == role));
+        match found {
+            Some((id, staff_name, role, scope)) => out.push((
+                name,
+                Actor {
+                    staff_id: *id,
+                    role: *role,
+                    scope: *scope,
+                },
+                format!("{staff_name} (staff {id}, {})", describe(scope)),
+            )),
+            None if !scope_needed(role) => out.push((
+                name,
+                Actor {
+                    staff_id: StaffId::from(Uuid::now_v7()),
+                    role,
+                    scope: Scope::Company,
+                },
+                "a development identity, company-wide".to_owned(),
+            )),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+fn scope_needed(role: Role) -> bool {
+    matches!(
+        role,
+        Role::RegionManager | Role::BranchManager | Role::CustomerManager | Role::Broker
+    )
+}
+
+fn describe(scope: &Scope) -> String {
+    match scope {
+        Scope::Company => "company-wide".to_owned(),
+        Scope::Region { region } => format!("region {region}"),
+        Scope::Branch { branch } => format!("branch {branch}"),
+        Scope::Book { branch, team } => match team {
+            Some(team) => format!("own book in branch {branch}, team {team}"),
+            None => format!("own book in branch {branch}"),
+        },
+    }
 }
 
 async fn wait_for_stop() {

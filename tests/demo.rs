@@ -1,6 +1,7 @@
-//! The demo data set: loaded through the real binary, deterministic for a seed (same events,
-//! same ids, same payloads; only the log's recorded-at differs), different for another seed,
-//! and a log that verifies.
+//! The demo data set (`crm_load::demo`): loaded through the real binary, deterministic for a
+//! seed (same events, same ids, same payloads; only positions and the log's recorded-at
+//! differ), different for another seed, a log that verifies, read models that rebuild, and
+//! as-of replays of a branch and a staff member.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::path::Path;
@@ -81,16 +82,69 @@ fn the_same_seed_gives_the_same_events_and_another_seed_other_ones() {
     // The read models rebuild from the log, and status then shows them at the head.
     let rebuilt = crm(a.path(), &["rebuild"]);
     assert!(
-        rebuilt.contains(&format!("rebuilt customer_list: {} events", ea.len())),
+        rebuilt.contains("rebuilt the read models: generation 2 under rules version 1")
+            && rebuilt.contains(&format!("{} events in", ea.len())),
         "{rebuilt}"
     );
     let status = crm(a.path(), &["status"]);
     assert!(
         status.contains(&format!(
-            "projection customer_list: position {} (lag 0 events)",
+            "read models generation 2 (Current): position {} (lag 0 events",
             ea.len()
         )),
         "{status}"
+    );
+    // As-of replays of a branch dashboard and a staff member's month, from the log alone.
+    let streams = |category: &str| {
+        let mut ids: Vec<String> = ea
+            .iter()
+            .filter_map(|v| v["stream"].as_str())
+            .filter_map(|s| s.strip_prefix(category))
+            .map(str::to_owned)
+            .collect();
+        ids.dedup();
+        ids
+    };
+    let branch = streams("branch-").into_iter().next().unwrap();
+    let dashboard = crm(
+        a.path(),
+        &[
+            "replay", "--branch", &branch, "--month", "2024-01", "--json",
+        ],
+    );
+    let dashboard: Value = serde_json::from_str(&dashboard).unwrap();
+    assert_eq!(
+        dashboard["dashboard"]["branch"]
+            .as_str()
+            .unwrap()
+            .replace('-', ""),
+        branch,
+        "{dashboard}"
+    );
+    assert!(
+        dashboard["dashboard"]["totals"]["customers"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    let day = crm(
+        a.path(),
+        &["replay", "--branch", &branch, "--date", "2024-01-03"],
+    );
+    assert!(day.contains("customers "), "{day}");
+    let served = streams("staff-").iter().find_map(|staff| {
+        let out = Command::new(env!("CARGO_BIN_EXE_crm"))
+            .arg("--data-dir")
+            .arg(a.path())
+            .args(["replay", "--staff", staff, "--month", "2024-01", "--json"])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["performance"]["customers_served"].as_i64()? > 0).then_some(v)
+    });
+    assert!(
+        served.is_some(),
+        "no customer manager with customers in January"
     );
     // A demo refuses a directory that already holds data.
     let again = Command::new(env!("CARGO_BIN_EXE_crm"))

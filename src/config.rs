@@ -1,0 +1,274 @@
+//! `crm serve`'s configuration: flags, then environment variables, then a TOML file
+//! (`--config FILE`), then defaults. Unknown keys in the file are an error naming the key.
+//! Every key is documented in docs/OPERATIONS.md ("Configuration").
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use crm_eventstore::Durability;
+use crm_graphql::Limits;
+use crm_projections::RuleBook;
+use serde::Deserialize;
+
+/// Listen address when nothing names one.
+pub const LISTEN_DEFAULT: &str = "127.0.0.1:8080";
+/// Sync interval of `durability = "batched"` unless the file sets `batched_interval_ms`.
+pub const BATCHED_INTERVAL_DEFAULT: Duration = Duration::from_millis(200);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DurabilityArg {
+    /// Acknowledge an append only after fdatasync (the default).
+    Fsync,
+    /// Acknowledge after the write; sync every `batched_interval_ms` (a crash may lose that).
+    Batched,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// HOST:PORT to listen on [env: CRM_LISTEN] [file: listen] [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// A TOML file with any of: data_dir, listen, durability, batched_interval_ms, jwt_secret,
+    /// rules, log_json, introspection, suggestions, graphiql, shutdown_grace_ms, [limits],
+    /// [readiness] (see docs/OPERATIONS.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// fsync: acknowledge after fdatasync; batched: sync every 200 ms
+    /// [env: CRM_DURABILITY] [file: durability] [default: fsync].
+    #[arg(long, value_enum)]
+    pub durability: Option<DurabilityArg>,
+    /// The rules file the read models use until the log activates a rule set
+    /// [env: CRM_RULES] [file: rules] [default: schema/rules.default.toml, built in].
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Log as JSON lines on stderr [env: CRM_LOG_JSON=true|false] [file: log_json].
+    #[arg(long)]
+    pub log_json: bool,
+    /// On an empty data directory, first load the demo data set (10,000 customers, a year of
+    /// daily data; CRM_DEMO_CUSTOMERS and CRM_DEMO_DAYS for a smaller trial); on a second
+    /// start the data is reused. Prints a token per role.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// The file as written. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    durability: Option<DurabilityArg>,
+    batched_interval_ms: Option<u64>,
+    jwt_secret: Option<String>,
+    rules: Option<PathBuf>,
+    log_json: Option<bool>,
+    introspection: Option<bool>,
+    suggestions: Option<bool>,
+    graphiql: Option<bool>,
+    shutdown_grace_ms: Option<u64>,
+    #[serde(default)]
+    limits: FileLimits,
+    #[serde(default)]
+    readiness: FileReadiness,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    body_bytes_max: Option<usize>,
+    depth_max: Option<usize>,
+    complexity_max: Option<usize>,
+    recursive_depth_max: Option<usize>,
+    directives_per_field_max: Option<usize>,
+    aliases_max: Option<usize>,
+    batch_size_max: Option<usize>,
+    execution_timeout_ms: Option<u64>,
+    page_size_max: Option<u32>,
+    ws_init_timeout_ms: Option<u64>,
+    ws_operations_max: Option<usize>,
+    ws_message_bytes_max: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileReadiness {
+    projection_lag_events_max: Option<u64>,
+}
+
+/// Everything `crm serve` runs with, resolved.
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub durability: Durability,
+    /// From CRM_JWT_SECRET or the file; otherwise the data directory's `jwt-secret`.
+    pub jwt_secret: Option<String>,
+    pub rules: Option<PathBuf>,
+    /// The rules file (or the built-in defaults), parsed and validated.
+    pub rule_book: RuleBook,
+    pub log_json: bool,
+    pub introspection: bool,
+    pub suggestions: bool,
+    pub graphiql: bool,
+    pub shutdown_grace: Duration,
+    pub limits: Limits,
+    pub projection_lag_events_max: Option<u64>,
+    pub demo: bool,
+}
+
+/// An environment variable, if set and not empty.
+fn env(name: &str) -> anyhow::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {name}")),
+    }
+}
+
+fn parse_bool(name: &str, value: &str) -> anyhow::Result<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => bail!("{name}='{other}' is not true or false"),
+    }
+}
+
+impl ServeConfig {
+    /// Resolves flag > environment > file > default. `data_dir` is the global `--data-dir`
+    /// flag or CRM_DATA_DIR (clap reads both, the flag first).
+    pub fn resolve(args: &ServeArgs, data_dir: Option<&Path>) -> anyhow::Result<ServeConfig> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the config file {}", path.display()))?;
+                Self::parse_file(&text)
+                    .with_context(|| format!("the config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = data_dir
+            .map(Path::to_path_buf)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(crate::DATA_DIR_DEFAULT));
+        let listen = match (args.listen, env("CRM_LISTEN")?, file.listen) {
+            (Some(l), _, _) => l,
+            (None, Some(l), _) => l
+                .trim()
+                .parse()
+                .with_context(|| format!("CRM_LISTEN='{l}' is not HOST:PORT"))?,
+            (None, None, Some(l)) => l
+                .trim()
+                .parse()
+                .with_context(|| format!("listen = '{l}' in the config file is not HOST:PORT"))?,
+            (None, None, None) => LISTEN_DEFAULT
+                .parse()
+                .context("the default listen address")?,
+        };
+        let durability = match (args.durability, env("CRM_DURABILITY")?, file.durability) {
+            (Some(d), _, _) => d,
+            (None, Some(d), _) => DurabilityArg::from_str(d.trim(), true).map_err(|_| {
+                anyhow::anyhow!("CRM_DURABILITY='{d}' is not one of fsync, batched")
+            })?,
+            (None, None, Some(d)) => d,
+            (None, None, None) => DurabilityArg::Fsync,
+        };
+        let durability = match durability {
+            DurabilityArg::Fsync => Durability::Fsync,
+            DurabilityArg::Batched => Durability::Batched {
+                interval: file
+                    .batched_interval_ms
+                    .map_or(BATCHED_INTERVAL_DEFAULT, Duration::from_millis),
+            },
+        };
+        let jwt_secret = env("CRM_JWT_SECRET")?.or(file.jwt_secret);
+        let rules = args
+            .rules
+            .clone()
+            .or(env("CRM_RULES")?.map(PathBuf::from))
+            .or(file.rules);
+        // The rules are checked before anything is loaded or served: a bad file stops the start.
+        let rule_book = match &rules {
+            Some(path) => RuleBook::from_file(path)
+                .with_context(|| format!("the rules file {}", path.display()))?,
+            None => RuleBook::default_rules().context("the built-in default rules")?,
+        };
+        let log_json = if args.log_json {
+            true
+        } else if let Some(v) = env("CRM_LOG_JSON")? {
+            parse_bool("CRM_LOG_JSON", &v)?
+        } else {
+            file.log_json.unwrap_or(false)
+        };
+        let d = Limits::default();
+        let l = file.limits;
+        let ms = Duration::from_millis;
+        let limits = Limits {
+            body_bytes_max: l.body_bytes_max.unwrap_or(d.body_bytes_max),
+            depth_max: l.depth_max.unwrap_or(d.depth_max),
+            complexity_max: l.complexity_max.unwrap_or(d.complexity_max),
+            recursive_depth_max: l.recursive_depth_max.unwrap_or(d.recursive_depth_max),
+            directives_per_field_max: l
+                .directives_per_field_max
+                .unwrap_or(d.directives_per_field_max),
+            aliases_max: l.aliases_max.unwrap_or(d.aliases_max),
+            batch_size_max: l.batch_size_max.unwrap_or(d.batch_size_max),
+            execution_timeout: l.execution_timeout_ms.map_or(d.execution_timeout, ms),
+            page_size_max: l.page_size_max.unwrap_or(d.page_size_max),
+            ws_init_timeout: l.ws_init_timeout_ms.map_or(d.ws_init_timeout, ms),
+            ws_operations_max: l.ws_operations_max.unwrap_or(d.ws_operations_max),
+            ws_message_bytes_max: l.ws_message_bytes_max.unwrap_or(d.ws_message_bytes_max),
+        };
+        Ok(ServeConfig {
+            data_dir,
+            listen,
+            durability,
+            jwt_secret,
+            rules,
+            rule_book,
+            log_json,
+            introspection: file.introspection.unwrap_or(true),
+            suggestions: file.suggestions.unwrap_or(true),
+            graphiql: file.graphiql.unwrap_or(true),
+            shutdown_grace: file.shutdown_grace_ms.map_or(Duration::from_secs(30), ms),
+            limits,
+            projection_lag_events_max: file.readiness.projection_lag_events_max,
+            demo: args.demo,
+        })
+    }
+
+    fn parse_file(text: &str) -> anyhow::Result<FileConfig> {
+        // toml's message for an unknown key names it ("unknown field `x`, expected one of …")
+        // with its line and column.
+        toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_it_and_known_keys_parse() {
+        let err = ServeConfig::parse_file("listen = \"127.0.0.1:9\"\nlisten_port = 9\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("listen_port"), "{err}");
+        let err = ServeConfig::parse_file("[limits]\ndepth = 3\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("depth"), "{err}");
+        let ok = ServeConfig::parse_file(
+            "durability = \"batched\"\nbatched_interval_ms = 50\n[limits]\ndepth_max = 3\n",
+        );
+        assert!(ok.is_ok_and(
+            |f| f.limits.depth_max == Some(3) && f.durability == Some(DurabilityArg::Batched)
+        ));
+    }
+}
