@@ -407,11 +407,20 @@ pub(crate) fn error_code(error: &ServerError) -> Option<String> {
     }
 }
 
-/// Errors without a code get INTERNAL, so every error a client sees has one.
+/// Errors without a code get one, so every error a client sees has one: an argument the
+/// framework could not coerce (a malformed `DateTime`, a negative `Long`) is the client's
+/// VALIDATION error; anything else without a code is INTERNAL.
 pub(crate) fn ensure_code(mut error: ServerError) -> ServerError {
     if error_code(&error).is_none() {
+        let input = error.message.starts_with("Failed to parse")
+            || error.message.starts_with("Invalid value for argument");
+        let code = if input {
+            Code::Validation
+        } else {
+            Code::Internal
+        };
         let mut extensions = error.extensions.take().unwrap_or_default();
-        extensions.set("code", Code::Internal.as_str());
+        extensions.set("code", code.as_str());
         error.extensions = Some(extensions);
     }
     error

@@ -17,8 +17,6 @@
 //!   sled batch, following `$all` through a catch-up subscription.
 //! - [`projections`]: the [`Projections`] handle the API and the app use.
 //! - [`replay`]: the read models as of a past instant, from the log alone.
-//! - [`engine`], [`customers`]: the first, single-blob engine and the customer list it
-//!   serves to the current GraphQL layer (kept until that layer moves to [`Projections`]).
 //!
 //! # Public API (all on [`Projections`], `Clone + Send + Sync`)
 //! ```text
@@ -53,10 +51,8 @@
 //! date or a date the caller passes; reminders take the instant as a parameter.
 
 pub mod codec;
-pub mod customers;
 pub mod derive;
 pub mod dryrun;
-pub mod engine;
 mod error;
 pub mod generation;
 pub mod keyed;
@@ -66,10 +62,8 @@ pub mod replay;
 pub mod rules;
 pub mod views;
 
-pub use customers::{CustomerFilter, CustomerSummary, Customers, CustomersProjection};
 pub use derive::{ChurnRisk, RiskPreference, Tier};
 pub use dryrun::DryRunReport;
-pub use engine::{Projected, Projection, ProjectionStatus};
 pub use error::ProjectionError;
 pub use generation::{
     ProjectionStatus as ReadModelsStatus, RebuildProgress, Role as GenerationRole, StoppedAt,

@@ -613,7 +613,7 @@ pub fn leaderboard(
 
 // ---------------------------------------------------------------- branch dashboard
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BranchPeriod {
     Day(Date),
     Month { year: i32, month: u8 },
@@ -1491,7 +1491,7 @@ mod tests {
 // ---------------------------------------------------------------- ordered, two-way paging
 
 /// The order of a customer list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum CustomerOrder {
     #[default]
     Id,
@@ -1557,15 +1557,41 @@ pub fn customer_slice(
     order: CustomerOrder,
     window: &Window,
 ) -> Slice {
+    let hits = customer_hits(m, rules, filter, visible, order);
+    slice_of(m, rules, &hits, window, filter.as_of)
+}
+
+/// Every customer matching `filter` and `visible`, in `order`: what a list pages through.
+/// Callers may keep it while the model does not change, and cut windows from it with
+/// [`slice_of`].
+pub fn customer_hits(
+    m: &Model,
+    rules: &RuleBook,
+    filter: &SegmentFilter,
+    visible: impl Fn(&CustomerRecord) -> bool,
+    order: CustomerOrder,
+) -> Vec<(CustomerCursor, CustomerId)> {
     let on = today(m, filter.as_of);
-    let mut hits: Vec<(CustomerCursor, &CustomerRecord)> = m
+    let mut hits: Vec<(CustomerCursor, CustomerId)> = m
         .customers
         .values()
         .filter(|c| c.lifecycle != Lifecycle::Merged || filter.lifecycle == Some(Lifecycle::Merged))
         .filter(|c| visible(c) && matches(m, rules, filter, c, on))
-        .map(|c| (order.cursor(c), c))
+        .map(|c| (order.cursor(c), c.id))
         .collect();
     hits.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    hits
+}
+
+/// A window of `hits` (from [`customer_hits`] on the same model) with its rows.
+pub fn slice_of(
+    m: &Model,
+    rules: &RuleBook,
+    hits: &[(CustomerCursor, CustomerId)],
+    window: &Window,
+    as_of: Option<Date>,
+) -> Slice {
+    let on = today(m, as_of);
     let total = hits.len();
     let mut start = window
         .after
@@ -1585,7 +1611,7 @@ pub fn customer_slice(
     Slice {
         rows: hits[start..end]
             .iter()
-            .map(|(k, c)| (k.clone(), row(rules, c, on)))
+            .filter_map(|(k, id)| m.customers.get(id).map(|c| (k.clone(), row(rules, c, on))))
             .collect(),
         has_previous: start > 0,
         has_next: end < total,

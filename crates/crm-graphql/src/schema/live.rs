@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_graphql::{Context, Subscription, ID};
 use crm_domain::auth::{Actor, Right};
 use crm_domain::ids::BranchId;
-use crm_projections::views::{self, BranchDashboard, BranchPeriod};
+use crm_projections::views::{BranchDashboard, BranchPeriod};
 use crm_projections::Projections;
 use futures_util::Stream;
 use time::OffsetDateTime;
@@ -103,7 +103,9 @@ fn dashboard(
         if !may_read_branch(actor, branch, &org_tree(actor, m)) {
             return Err(forbidden(Right::ReadCustomer));
         }
-        Ok(views::branch_dashboard(m, r, branch, period))
+        Ok(models
+            .branch_dashboard(m, r, branch, period)
+            .map(|d| (*d).clone()))
     })
 }
 

@@ -417,9 +417,9 @@ fn dashboard(
             return Err(forbidden(Right::ReadCustomer));
         }
         let period = branch_period_or_latest(period, m)?;
-        Ok(views::branch_dashboard(m, r, branch, period)
-            .as_ref()
-            .map(|d| BranchDashboardView::of(d, Some(reflects))))
+        Ok(models
+            .branch_dashboard(m, r, branch, period)
+            .map(|d| BranchDashboardView::of(&d, Some(reflects))))
     })
 }
 

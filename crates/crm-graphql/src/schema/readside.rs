@@ -5,8 +5,9 @@
 //! Scoping is decided here, on the record being read, with the same `authorize` the command
 //! side uses; region managers get the org tree from the read model itself.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::{Context, Enum, SimpleObject, ID};
@@ -14,6 +15,7 @@ use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Right,
 use crm_domain::ids::BranchId;
 use crm_domain::DomainError;
 use crm_projections::model::{CustomerRecord, Model};
+use crm_projections::views::{self, BranchDashboard, BranchPeriod, CustomerCursor};
 use crm_projections::{ProjectionError, Projections, RuleBook};
 
 use super::scalars::Long;
@@ -23,6 +25,43 @@ use crate::ops::{ProjectionProbe, ProjectionProgress};
 /// How long a query waits for the read models to reach `atPosition`.
 pub(crate) const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 
+/// Entries a memo keeps at most; past that it starts over (a crude bound, but the working set
+/// of dashboards and list orders is small: branches × periods, scopes × filters).
+const MEMO_ENTRIES_MAX: usize = 4096;
+/// Rows all memoised lists hold at most (about 50 bytes each).
+const MEMO_LIST_ROWS_MAX: usize = 2_000_000;
+
+/// Results computed from one state of the model, reused until the model changes. The state is
+/// named by (events folded, rules hash): the fold is deterministic, so the same count of
+/// folded events under the same rules is the same state, in whichever generation.
+#[derive(Debug, Default)]
+struct Memo {
+    version: Option<(u64, String)>,
+    dashboards: HashMap<(BranchId, BranchPeriod), Option<Arc<BranchDashboard>>>,
+    lists: HashMap<String, Arc<Vec<(CustomerCursor, crm_domain::ids::CustomerId)>>>,
+    list_rows: usize,
+}
+
+impl Memo {
+    /// Empties the memo when the model has moved on since it was filled.
+    fn at(&mut self, m: &Model, r: &RuleBook) -> &mut Memo {
+        let current = self
+            .version
+            .as_ref()
+            .is_some_and(|(events, hash)| *events == m.meta.events && *hash == r.hash);
+        if !current
+            || self.dashboards.len() + self.lists.len() >= MEMO_ENTRIES_MAX
+            || self.list_rows >= MEMO_LIST_ROWS_MAX
+        {
+            self.version = Some((m.meta.events, r.hash.clone()));
+            self.dashboards.clear();
+            self.lists.clear();
+            self.list_rows = 0;
+        }
+        self
+    }
+}
+
 /// The running read models, as resolvers and the readiness probe see them. `reads` counts the
 /// times a resolver took the model's read lock, so tests can show a page costs a bounded
 /// number of reads however many rows it has.
@@ -30,6 +69,7 @@ pub(crate) const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 pub struct ReadModels {
     projections: Projections,
     reads: Arc<AtomicU64>,
+    memo: Arc<Mutex<Memo>>,
 }
 
 impl ReadModels {
@@ -37,7 +77,54 @@ impl ReadModels {
         ReadModels {
             projections,
             reads: Arc::new(AtomicU64::new(0)),
+            memo: Arc::new(Mutex::new(Memo::default())),
         }
+    }
+
+    fn memo(&self) -> std::sync::MutexGuard<'_, Memo> {
+        // Nothing panics while holding it; a poisoned memo still holds whole entries.
+        self.memo.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A branch dashboard, computed once per state of the model (a dashboard ranks every
+    /// branch and every manager, so it is the costliest read; 64 clients asking for the
+    /// same branch share one computation).
+    pub(crate) fn branch_dashboard(
+        &self,
+        m: &Model,
+        r: &RuleBook,
+        branch: BranchId,
+        period: BranchPeriod,
+    ) -> Option<Arc<BranchDashboard>> {
+        if let Some(hit) = self.memo().at(m, r).dashboards.get(&(branch, period)) {
+            return hit.clone();
+        }
+        let computed = views::branch_dashboard(m, r, branch, period).map(Arc::new);
+        self.memo()
+            .at(m, r)
+            .dashboards
+            .insert((branch, period), computed.clone());
+        computed
+    }
+
+    /// The sorted hits of a list, computed once per state of the model and `key` (the
+    /// filter, order and caller's scope that decided them).
+    pub(crate) fn list_hits(
+        &self,
+        m: &Model,
+        r: &RuleBook,
+        key: String,
+        compute: impl FnOnce() -> Vec<(CustomerCursor, crm_domain::ids::CustomerId)>,
+    ) -> Arc<Vec<(CustomerCursor, crm_domain::ids::CustomerId)>> {
+        if let Some(hit) = self.memo().at(m, r).lists.get(&key) {
+            return hit.clone();
+        }
+        let computed = Arc::new(compute());
+        let mut memo = self.memo();
+        let memo = memo.at(m, r);
+        memo.list_rows += computed.len();
+        memo.lists.insert(key, computed.clone());
+        computed
     }
 
     pub fn projections(&self) -> &Projections {

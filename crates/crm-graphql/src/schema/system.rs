@@ -5,6 +5,7 @@ use crm_domain::auth::{Actor, Role, Scope};
 use crm_eventstore::Position;
 use uuid::Uuid;
 
+use super::customers::Customer;
 use super::eventlog::{EventNode, LogStatus, VerifyReportNode};
 use super::scalars::{global_id, parse_global_id};
 use super::{caller, require_history, store};
@@ -111,6 +112,7 @@ pub enum Node {
     Staff(Staff),
     LogStatus(LogStatus),
     LogVerification(VerifyReportNode),
+    Customer(Customer),
 }
 
 #[derive(Default, Debug)]
@@ -158,6 +160,12 @@ async fn node(ctx: &Context<'_>, id: ID) -> Result<Option<Node>, ApiError> {
         "LogStatus" => {
             require_history(&actor)?;
             Ok(Some(Node::LogStatus(LogStatus)))
+        }
+        "Customer" => {
+            let id = uuid::Uuid::parse_str(&local)
+                .map(crm_domain::ids::CustomerId::from)
+                .map_err(|_| ApiError::validation("id", "not a customer id"))?;
+            super::customers::customer_by_id(ctx, &actor, id).map(|c| c.map(Node::Customer))
         }
         // A verification is a result computed on request, not a stored object.
         "LogVerification" => Ok(None),

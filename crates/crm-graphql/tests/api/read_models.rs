@@ -310,6 +310,22 @@ async fn archives_pages_views_and_scoping_over_the_demo_data() {
         )
         .await;
     assert_eq!(codes(&other), ["FORBIDDEN"], "{other}");
+    // Refetching by global id is scoped the same way.
+    let global = server
+        .query(
+            &hq,
+            "query($id: ID!) { customer(id: $id) { id } }",
+            json!({ "id": stranger }),
+        )
+        .await;
+    let global_id = global["data"]["customer"]["id"].clone();
+    const NODE: &str = "query($id: ID!) { node(id: $id) { id ... on Customer { name tier accounts { number } } } }";
+    let by_node = server.query(&hq, NODE, json!({ "id": global_id })).await;
+    ok(&by_node);
+    assert_eq!(by_node["data"]["node"]["id"], global_id);
+    assert!(by_node["data"]["node"]["accounts"].is_array(), "{by_node}");
+    let not_by_node = server.query(&cm, NODE, json!({ "id": global_id })).await;
+    assert_eq!(codes(&not_by_node), ["FORBIDDEN"], "{not_by_node}");
     let month = month(&server, &hq).await;
     let dash = server
         .query(

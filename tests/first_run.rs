@@ -1,0 +1,177 @@
+//! The README's first run, as a newcomer does it: `crm serve --demo` on an empty data
+//! directory, then the five GraphQL queries the README walks through, each taken from
+//! README.md itself, each expected to return data. The demo is smaller than the default
+//! (`CRM_DEMO_CUSTOMERS`, `CRM_DEMO_DAYS`) so the test suite stays fast; the command is the same.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+fn token(data_dir: &std::path::Path, role: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["token", "--role", role])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The ```graphql blocks of the README's first-run walk-through, in order.
+fn readme_queries() -> Vec<String> {
+    let readme = include_str!("../README.md");
+    let start = readme
+        .find("try these five queries")
+        .expect("the README walks through five queries");
+    let mut queries = Vec::new();
+    let mut rest = &readme[start..];
+    while let Some(open) = rest.find("```graphql") {
+        let body = &rest[open + "```graphql".len()..];
+        let close = body.find("```").unwrap();
+        queries.push(
+            body[..close]
+                .lines()
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        rest = &body[close + 3..];
+        if queries.len() == 5 {
+            break;
+        }
+    }
+    queries
+}
+
+struct Server {
+    child: std::process::Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_first_run_serves_the_five_queries_over_demo_data() {
+    let queries = readme_queries();
+    assert_eq!(queries.len(), 5, "{queries:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .env("CRM_DEMO_CUSTOMERS", "300")
+        .env("CRM_DEMO_DAYS", "60")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server { child };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if !sent && line.contains("serving on") {
+                let url = line.split_whitespace().last().unwrap_or("").to_string();
+                sent = tx.send(url).is_ok();
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(600))
+        .expect("the server did not start within 10 minutes");
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let client = reqwest::Client::new();
+    let post = |token: String, query: String| {
+        let client = client.clone();
+        let url = format!("{url}/graphql");
+        async move {
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let body: Value = response.json().await.unwrap();
+            assert!(body.get("errors").is_none(), "{body}");
+            body
+        }
+    };
+    let hq = token(dir.path(), "hq");
+    let auditor = token(dir.path(), "auditor");
+    let operator = token(dir.path(), "operator");
+
+    // 1. Branch dashboards: every branch has customers.
+    let dashboards = post(hq.clone(), queries[0].clone()).await;
+    let branches = dashboards["data"]["branches"].as_array().unwrap();
+    assert!(!branches.is_empty(), "{dashboards}");
+    assert!(branches
+        .iter()
+        .all(|b| b["dashboard"]["customers"].as_i64().unwrap_or(0) > 0));
+
+    // 2. A customer 360 with the explanation of its tier.
+    let archive = post(hq.clone(), queries[1].clone()).await;
+    let customer = &archive["data"]["customers"]["edges"][0]["node"];
+    assert!(customer["name"].is_string(), "{archive}");
+    assert!(
+        !customer["accounts"].as_array().unwrap().is_empty(),
+        "{archive}"
+    );
+    assert!(!customer["contributionExplanation"]["terms"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let id = customer["customerId"].as_str().unwrap();
+
+    // 3. The leaderboard.
+    let board = post(hq.clone(), queries[2].clone()).await;
+    assert!(
+        !board["data"]["leaderboard"].as_array().unwrap().is_empty(),
+        "{board}"
+    );
+
+    // 4. The auditor's replay of the customer of query 2: the whole timeline first, then as
+    // of an instant inside it.
+    let query = queries[3].replace("\"ID\"", &format!("\"{id}\""));
+    assert!(query.contains(id) && query.contains("INSTANT"), "{query}");
+    let whole = post(
+        auditor.clone(),
+        query.replace("INSTANT", "2100-01-01T00:00:00Z"),
+    )
+    .await;
+    let timeline = whole["data"]["customerHistory"]["timeline"]
+        .as_array()
+        .unwrap();
+    assert!(timeline.len() >= 2, "{whole}");
+    let instant = timeline[0]["recordedAt"].as_str().unwrap();
+    let replay = post(auditor, query.replace("INSTANT", instant)).await;
+    let history = &replay["data"]["customerHistory"];
+    assert!(history["snapshot"]["lifecycle"].is_string(), "{replay}");
+    let seen = history["timeline"].as_array().unwrap();
+    assert!(!seen.is_empty() && seen.len() <= timeline.len(), "{replay}");
+    assert_eq!(seen[0], timeline[0], "{replay}");
+
+    // 5. The rules dry run.
+    let preview = post(operator, queries[4].clone()).await;
+    let report = &preview["data"]["previewRules"];
+    assert!(report["customersChangingTier"].is_i64(), "{preview}");
+    assert!(report["tierMoves"].is_array(), "{preview}");
+    drop(server);
+}
