@@ -29,9 +29,9 @@ use crate::rules::RuleBook;
 pub const FLUSH_EVENTS: u64 = 200_000;
 /// … or this long after the first unflushed event, whichever comes first.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
-/// Stream categories no read model reads (knowledge-base articles, the PII access log): the
+/// Stream categories no read model reads (the PII access log): the
 /// subscription is `$all`, and these are skipped before decoding.
-pub const IGNORED_CATEGORIES: &[&str] = &["article", "access"];
+pub const IGNORED_CATEGORIES: &[&str] = &["access"];
 
 /// Events taken from the log per step.
 const STEP: usize = 2048;
@@ -44,7 +44,13 @@ const TAG_STAFF: u8 = 5;
 const TAG_BRANCHES: u8 = 6;
 const TAG_BRANCH_DAYS: u8 = 7;
 const TAG_STAFF_MONTHS: u8 = 8;
+const TAG_ARTICLES: u8 = 9;
 const KEY_META: &[u8] = &[0xF0];
+/// The layout and meaning of the stored model. Bump it when the fold changes what it keeps:
+/// a generation stored under another format is folded again from the log on open, because
+/// state folded by other code is not what this code would fold.
+const MODEL_FORMAT: u32 = 2;
+const KEY_FORMAT: &[u8] = &[0xF1];
 const KEY_CHECKPOINT: &[u8] = &[0xFF];
 
 /// The sled tree of generation `id`.
@@ -151,6 +157,7 @@ fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         branches: Keyed::load(tree, TAG_BRANCHES)?,
         branch_days: Keyed::load(tree, TAG_BRANCH_DAYS)?,
         staff_months: Keyed::load(tree, TAG_STAFF_MONTHS)?,
+        articles: Keyed::load(tree, TAG_ARTICLES)?,
         applying: 0,
     })
 }
@@ -171,10 +178,23 @@ impl Generation {
             }
             _ => 0,
         };
+        let format = tree
+            .get(KEY_FORMAT)?
+            .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
+            .map(u32::from_be_bytes);
+        if checkpoint > 0 && format != Some(MODEL_FORMAT) {
+            tracing::warn!(
+                generation = id,
+                stored = ?format,
+                current = MODEL_FORMAT,
+                "read models stored by another version of the fold; rebuilding from the log"
+            );
+        }
         // A checkpoint past the log's end means the log lost events (a restore from an older
         // backup): start over rather than show what the log no longer holds.
-        let (model, checkpoint) = if checkpoint == 0 || checkpoint > store.head().0 {
-            if checkpoint > 0 {
+        let stale = format != Some(MODEL_FORMAT);
+        let (model, checkpoint) = if checkpoint == 0 || checkpoint > store.head().0 || stale {
+            if checkpoint > store.head().0 {
                 tracing::warn!(
                     generation = id,
                     checkpoint,
@@ -323,6 +343,8 @@ impl Generation {
             .drain_dirty_into(TAG_BRANCH_DAYS, &mut batch)?;
         m.staff_months
             .drain_dirty_into(TAG_STAFF_MONTHS, &mut batch)?;
+        m.articles.drain_dirty_into(TAG_ARTICLES, &mut batch)?;
+        batch.insert(KEY_FORMAT, &MODEL_FORMAT.to_be_bytes());
         if m.meta_dirty {
             batch.insert(KEY_META, crm_eventstore::codec::encode(&m.meta)?);
             m.meta_dirty = false;

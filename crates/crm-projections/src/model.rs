@@ -17,8 +17,8 @@ use crm_domain::branch::BranchKind;
 use crm_domain::campaign::Response;
 use crm_domain::customer::{self, Assignment, ChurnReason, CustomerKind, Lifecycle, Profile};
 use crm_domain::ids::{
-    AccountId, BranchId, CampaignId, CustomerId, InteractionId, OpportunityId, ProductId, RegionId,
-    RuleSetId, StaffId, TeamId, TicketId,
+    AccountId, ArticleId, BranchId, CampaignId, CustomerId, InteractionId, OpportunityId,
+    ProductId, RegionId, RuleSetId, StaffId, TeamId, TicketId,
 };
 use crm_domain::interaction::Outcome;
 use crm_domain::product::ProductKind;
@@ -703,6 +703,23 @@ pub struct Meta {
     pub events: u64,
 }
 
+/// A knowledge article, announcement or news item (知识库 / 公告), as last revised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleRecord {
+    pub id: ArticleId,
+    pub kind: crm_domain::article::ArticleKind,
+    /// The branch it is for; `None`: the whole company.
+    pub audience: Option<BranchId>,
+    pub title: String,
+    pub body: String,
+    pub revision: u32,
+    pub published_by: StaffId,
+    pub published_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub withdrawn: bool,
+    pub position: u64,
+}
+
 /// Every read model, folded together so each event is decoded once.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Model {
@@ -716,6 +733,7 @@ pub struct Model {
     pub branches: Keyed<BranchId, BranchRecord>,
     pub branch_days: Keyed<(BranchId, Date), BranchDay>,
     pub staff_months: Keyed<(StaffId, u32), StaffMonth>,
+    pub articles: Keyed<ArticleId, ArticleRecord>,
     /// The position of the event being applied (bookkeeping, not state).
     pub applying: u64,
 }
@@ -731,6 +749,7 @@ pub fn same_content(a: &Model, b: &Model) -> bool {
         && a.branches == b.branches
         && a.branch_days == b.branch_days
         && a.staff_months == b.staff_months
+        && a.articles == b.articles
 }
 
 // ---------------------------------------------------------------- the fold
@@ -739,7 +758,13 @@ pub fn same_content(a: &Model, b: &Model) -> bool {
 /// (a summary for an unknown customer, a response to an unknown campaign) change what they
 /// can and nothing else.
 pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &RuleBook) {
-    if matches!(event, AnyEvent::Article(_) | AnyEvent::Access(_)) {
+    if let AnyEvent::Article(e) = event {
+        // Articles feed only the article list: they do not move the log's business date or
+        // the event count, so the figures of every other read model stay as they were.
+        apply_article(m, recorded.position.0, e);
+        return;
+    }
+    if matches!(event, AnyEvent::Access(_)) {
         // Inputs of no read model (see `generation::IGNORED_CATEGORIES`): they change
         // nothing, not even the log date, so folding them or skipping them agrees.
         return;
@@ -2127,6 +2152,59 @@ fn apply_rules(m: &mut Model, p: u64, e: &rules::Event) {
                 v.activated_position = Some(p);
             }
             m.meta.active_rules = Some(*version);
+        }
+    }
+}
+
+fn apply_article(m: &mut Model, p: u64, e: &crm_domain::article::Event) {
+    use crm_domain::article::Event;
+    match e {
+        Event::ArticlePublished {
+            article_id,
+            kind,
+            audience,
+            title,
+            body,
+            by,
+            at,
+        } => m.articles.insert(
+            *article_id,
+            ArticleRecord {
+                id: *article_id,
+                kind: *kind,
+                audience: *audience,
+                title: title.as_str().to_string(),
+                body: body.as_str().to_string(),
+                revision: 1,
+                published_by: *by,
+                published_at: *at,
+                updated_at: *at,
+                withdrawn: false,
+                position: p,
+            },
+        ),
+        Event::ArticleRevised {
+            article_id,
+            revision,
+            title,
+            body,
+            at,
+            ..
+        } => {
+            if let Some(a) = m.articles.get_mut(article_id) {
+                a.revision = *revision;
+                a.title = title.as_str().to_string();
+                a.body = body.as_str().to_string();
+                a.updated_at = *at;
+                a.position = p;
+            }
+        }
+        Event::ArticleWithdrawn { article_id, at, .. } => {
+            if let Some(a) = m.articles.get_mut(article_id) {
+                a.withdrawn = true;
+                a.updated_at = *at;
+                a.position = p;
+            }
         }
     }
 }

@@ -9,7 +9,9 @@ use crm_projections::views::{self, Todo};
 use time::OffsetDateTime;
 
 use super::caller;
-use super::customers::{label, money, page_size, CustomerFilterInput, PageInfo, TicketView};
+use super::customers::{
+    label, money, page_size, CustomerFilterInput, OpportunityView, PageInfo, TicketView,
+};
 use super::readside::{
     forbidden, int, may_read, may_read_branch, org_tree, parse_uuid, reach, read_models,
     require_company_reader, uuid_id, ChurnRisk, Reflects, RiskPreference, Tier,
@@ -179,6 +181,101 @@ fn may_see_ticket(actor: &Actor, m: &Model, t: &TicketRecord) -> bool {
     match t.branch {
         Some(b) => may_read_branch(actor, b, &org),
         None => actor.scope == Scope::Company && actor.role != Role::Operator,
+    }
+}
+
+/// A knowledge article (知识库), announcement (公告) or news item.
+#[derive(SimpleObject, Debug)]
+pub struct ArticleView {
+    pub id: ID,
+    pub article_id: ID,
+    /// KNOWLEDGE, ANNOUNCEMENT or NEWS.
+    pub kind: String,
+    /// The branch it is for; absent: the whole company.
+    pub audience_branch_id: Option<ID>,
+    pub title: String,
+    pub body: String,
+    pub revision: i32,
+    pub published_by: ID,
+    pub published_at: DateTime,
+    pub updated_at: DateTime,
+    pub withdrawn: bool,
+    pub position: Long,
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crm_domain::article::ArticleKind")]
+pub enum ArticleKindValue {
+    Knowledge,
+    Announcement,
+    News,
+}
+
+#[derive(SimpleObject)]
+pub struct ArticleEdge {
+    pub cursor: String,
+    pub node: ArticleView,
+}
+
+#[derive(SimpleObject)]
+pub struct ArticleConnection {
+    pub edges: Vec<ArticleEdge>,
+    pub page_info: PageInfo,
+    pub total_count: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct OpportunityEdge {
+    pub cursor: String,
+    pub node: OpportunityView,
+}
+
+#[derive(SimpleObject)]
+pub struct OpportunityConnection {
+    pub edges: Vec<OpportunityEdge>,
+    pub page_info: PageInfo,
+    pub total_count: i32,
+}
+
+/// An article for the whole company reaches everyone; one for a branch reaches those who work
+/// in or oversee it.
+fn may_see_article(actor: &Actor, m: &Model, audience: Option<BranchId>) -> bool {
+    match audience {
+        None => true,
+        Some(b) => {
+            matches!(actor.scope, Scope::Book { branch, .. } | Scope::Branch { branch } if branch == b)
+                || actor.scope == Scope::Company
+                || may_read_branch(actor, b, &org_tree(actor, m))
+        }
+    }
+}
+
+/// Ids after `after` in descending order (uuid v7 ids: newest first), at most `first`.
+fn page_desc<T, I: Ord + Copy + std::fmt::Display>(
+    mut hits: Vec<(I, T)>,
+    after: Option<I>,
+    first: usize,
+) -> (Vec<(String, T)>, bool, bool, usize) {
+    hits.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let total = hits.len();
+    let start = after.map_or(0, |a| hits.partition_point(|(id, _)| *id >= a));
+    let end = (start + first).min(total);
+    let has_previous = start > 0;
+    let page = hits
+        .into_iter()
+        .skip(start)
+        .take(end.saturating_sub(start))
+        .map(|(id, t)| (id.to_string(), t))
+        .collect();
+    (page, has_previous, end < total, total)
+}
+
+fn page_info<T>(edges: &[(String, T)], has_previous_page: bool, has_next_page: bool) -> PageInfo {
+    PageInfo {
+        has_next_page,
+        has_previous_page,
+        start_cursor: edges.first().map(|e| e.0.clone()),
+        end_cursor: edges.last().map(|e| e.0.clone()),
     }
 }
 
@@ -437,6 +534,128 @@ impl InsightQuery {
                         end_cursor: edges.last().map(|e| e.cursor.clone()),
                     },
                     edges,
+                    total_count: int(total),
+                }
+            }))
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// Knowledge articles, announcements and news the caller's organisation receives, newest
+    /// first; withdrawn ones only when asked.
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<ArticleKindValue>,
+        #[graphql(default)] include_withdrawn: bool,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ArticleConnection> {
+        async {
+            let actor = *caller(ctx)?;
+            let first = page_size(ctx, "first", first)?.unwrap_or(20);
+            let after = after
+                .map(|a| {
+                    uuid::Uuid::parse_str(a.trim())
+                        .map(crm_domain::ids::ArticleId::from)
+                        .map_err(|_| ApiError::validation("after", "is not a cursor of this list"))
+                })
+                .transpose()?;
+            let kind = kind.map(crm_domain::article::ArticleKind::from);
+            Ok(read_models(ctx)?.read(|m, _| {
+                let hits: Vec<_> = m
+                    .articles
+                    .values()
+                    .filter(|a| kind.is_none_or(|k| a.kind == k))
+                    .filter(|a| include_withdrawn || !a.withdrawn)
+                    .filter(|a| may_see_article(&actor, m, a.audience))
+                    .map(|a| (a.id, a))
+                    .collect();
+                let (page, has_previous, has_next, total) = page_desc(hits, after, first);
+                let info = page_info(&page, has_previous, has_next);
+                ArticleConnection {
+                    edges: page
+                        .into_iter()
+                        .map(|(cursor, a)| ArticleEdge {
+                            cursor,
+                            node: ArticleView {
+                                id: super::scalars::global_id("Article", a.id),
+                                article_id: uuid_id(a.id),
+                                kind: label(a.kind),
+                                audience_branch_id: a.audience.map(uuid_id),
+                                title: a.title.clone(),
+                                body: a.body.clone(),
+                                revision: int(a.revision),
+                                published_by: uuid_id(a.published_by),
+                                published_at: DateTime(a.published_at),
+                                updated_at: DateTime(a.updated_at),
+                                withdrawn: a.withdrawn,
+                                position: Long(a.position),
+                            },
+                        })
+                        .collect(),
+                    page_info: info,
+                    total_count: int(total),
+                }
+            }))
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// Sales opportunities (商机) the caller owns or whose customer they may read, newest
+    /// first; `open` narrows to those neither won nor lost.
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+        open: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<OpportunityConnection> {
+        async {
+            let actor = *caller(ctx)?;
+            let first = page_size(ctx, "first", first)?.unwrap_or(50);
+            let after = after
+                .map(|a| {
+                    uuid::Uuid::parse_str(a.trim())
+                        .map(crm_domain::ids::OpportunityId::from)
+                        .map_err(|_| ApiError::validation("after", "is not a cursor of this list"))
+                })
+                .transpose()?;
+            Ok(read_models(ctx)?.read(|m, _| {
+                let org = org_tree(&actor, m);
+                let hits: Vec<_> = m
+                    .opportunities
+                    .values()
+                    .filter(|o| {
+                        open.is_none_or(|want| {
+                            want == !matches!(
+                                o.stage,
+                                crm_projections::model::OpportunityStage::Won
+                                    | crm_projections::model::OpportunityStage::Lost
+                            )
+                        })
+                    })
+                    .filter(|o| {
+                        o.owner == actor.staff_id
+                            || m.customers
+                                .get(&o.customer)
+                                .is_some_and(|c| may_read(&actor, c, &org))
+                    })
+                    .map(|o| (o.id, o))
+                    .collect();
+                let (page, has_previous, has_next, total) = page_desc(hits, after, first);
+                let info = page_info(&page, has_previous, has_next);
+                OpportunityConnection {
+                    edges: page
+                        .into_iter()
+                        .map(|(cursor, o)| OpportunityEdge {
+                            cursor,
+                            node: OpportunityView::from(o),
+                        })
+                        .collect(),
+                    page_info: info,
                     total_count: int(total),
                 }
             }))

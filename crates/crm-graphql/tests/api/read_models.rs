@@ -729,3 +729,261 @@ async fn a_branch_dashboard_subscription_sends_the_dashboard_and_its_changes() {
         "{next}"
     );
 }
+
+async fn publish(
+    app: &crm_app::App,
+    by: crm_domain::auth::Actor,
+    kind: crm_domain::article::ArticleKind,
+    audience: Option<BranchId>,
+    title: &str,
+) -> u64 {
+    use crm_domain::values::{LongText, ShortText};
+    let now = time::OffsetDateTime::now_utc();
+    let article = crm_domain::ids::ArticleId::from(Uuid::now_v7());
+    let outcome = app
+        .execute(crm_app::CommandEnvelope {
+            command_id: Uuid::now_v7(),
+            actor: by,
+            correlation_id: None,
+            causation_id: None,
+            occurred_at: now,
+            command: crm_app::AppCommand::Article {
+                article,
+                command: crm_domain::article::Command::Publish {
+                    article_id: article,
+                    kind,
+                    audience,
+                    title: ShortText::parse(title).unwrap(),
+                    body: LongText::parse("正文").unwrap(),
+                    by: by.staff_id,
+                    now,
+                },
+            },
+        })
+        .await
+        .unwrap();
+    outcome.position
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn articles_reach_their_audience_and_opportunities_their_owners() {
+    use crm_domain::article::ArticleKind;
+    let server = Server::start_demo(60, 10).await;
+    let hq_actor = crm_domain::auth::Actor {
+        staff_id: StaffId::from_uuid(Uuid::now_v7()),
+        role: Role::Headquarters,
+        scope: Scope::Company,
+    };
+    let hq = server.token_for(hq_actor.staff_id, hq_actor.role, hq_actor.scope);
+    // Query fields resolve concurrently: wait for the read models in a query of its own.
+    let caught_up = server
+        .query(
+            &hq,
+            "query($at: Long) { customers(first: 0, atPosition: $at) { totalCount } }",
+            json!({ "at": server.store.head().0 }),
+        )
+        .await;
+    ok(&caught_up);
+    let r = server
+        .query(&hq, "{ branches { branchId } }", json!({}))
+        .await;
+    let branches: Vec<Uuid> = r["data"]["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| uuid(&b["branchId"]))
+        .collect();
+    assert!(branches.len() >= 2, "{r}");
+    let (mine, other) = (
+        BranchId::from_uuid(branches[0]),
+        BranchId::from_uuid(branches[1]),
+    );
+
+    // Given an announcement for the company, one for each of two branches, and a knowledge
+    // article for the company.
+    let app = crm_app::App::new(server.store.clone()).unwrap();
+    publish(
+        &app,
+        hq_actor,
+        ArticleKind::Announcement,
+        None,
+        "全公司公告",
+    )
+    .await;
+    publish(
+        &app,
+        hq_actor,
+        ArticleKind::Announcement,
+        Some(mine),
+        "本营业部公告",
+    )
+    .await;
+    publish(
+        &app,
+        hq_actor,
+        ArticleKind::Announcement,
+        Some(other),
+        "其他营业部公告",
+    )
+    .await;
+    let last = publish(&app, hq_actor, ArticleKind::Knowledge, None, "融资融券知识").await;
+
+    // When a customer manager of the first branch lists announcements,
+    let cm = server.token(
+        Role::CustomerManager,
+        Scope::Book {
+            branch: mine,
+            team: None,
+        },
+    );
+    const ARTICLES: &str = r#"query($kind: ArticleKindValue, $at: Long, $first: Int, $after: String) {
+        articles(kind: $kind, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+          edges { node { title kind audienceBranchId } } }
+        customers(first: 0, atPosition: $at) { totalCount } }"#;
+    ok(&server
+        .query(&cm, ARTICLES, json!({ "first": 0, "at": last }))
+        .await);
+    let seen = server
+        .query(&cm, ARTICLES, json!({ "kind": "ANNOUNCEMENT" }))
+        .await;
+    ok(&seen);
+    // then they see the company's and their branch's, newest first, not the other branch's.
+    let titles: Vec<&str> = seen["data"]["articles"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["本营业部公告", "全公司公告"], "{seen}");
+    // HQ sees all four, and pages through them.
+    let first = server.query(&hq, ARTICLES, json!({ "first": 3 })).await;
+    ok(&first);
+    assert_eq!(first["data"]["articles"]["totalCount"], 4);
+    assert_eq!(first["data"]["articles"]["pageInfo"]["hasNextPage"], true);
+    let rest = server
+        .query(
+            &hq,
+            ARTICLES,
+            json!({ "first": 3, "after": first["data"]["articles"]["pageInfo"]["endCursor"] }),
+        )
+        .await;
+    ok(&rest);
+    assert_eq!(
+        rest["data"]["articles"]["edges"][0]["node"]["title"],
+        "全公司公告"
+    );
+
+    // Opportunities: HQ sees every one; a manager sees those they own or whose customer
+    // they may read, and no other.
+    let all = server
+        .query(
+            &hq,
+            "{ opportunities(first: 500) { totalCount edges { node { ownerId customerId stage } } } }",
+            json!({}),
+        )
+        .await;
+    ok(&all);
+    let edges = all["data"]["opportunities"]["edges"].as_array().unwrap();
+    assert!(!edges.is_empty(), "the demo creates leads: {all}");
+    let owner = uuid(&edges[0]["node"]["ownerId"]);
+    let own_book = server
+        .query(
+            &hq,
+            r#"query($m: ID!) { customers(filter: { managerId: $m }, first: 500) { edges { node { customerId branch { id } } } } }"#,
+            json!({ "m": owner.to_string() }),
+        )
+        .await;
+    ok(&own_book);
+    let book: BTreeSet<String> = own_book["data"]["customers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["customerId"].as_str().unwrap().to_string())
+        .collect();
+    let branch = own_book["data"]["customers"]["edges"][0]["node"]["branch"]["id"]
+        .as_str()
+        .map(|b| BranchId::from_uuid(Uuid::parse_str(b).unwrap()))
+        .unwrap_or(mine);
+    let owner_token = server.token_for(
+        StaffId::from_uuid(owner),
+        Role::CustomerManager,
+        Scope::Book { branch, team: None },
+    );
+    let theirs = server
+        .query(
+            &owner_token,
+            "{ opportunities(first: 500) { totalCount edges { node { ownerId customerId } } } }",
+            json!({}),
+        )
+        .await;
+    ok(&theirs);
+    let theirs = theirs["data"]["opportunities"]["edges"].as_array().unwrap();
+    assert!(!theirs.is_empty());
+    for e in theirs {
+        assert!(
+            uuid(&e["node"]["ownerId"]) == owner
+                || book.contains(e["node"]["customerId"].as_str().unwrap()),
+            "{e}"
+        );
+    }
+    assert!(theirs.len() <= edges.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_to_do_subscription_sends_the_list_and_its_changes() {
+    let server = Server::start_demo(40, 5).await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let head = server.store.head().0;
+    let r = server
+        .query(
+            &hq,
+            r#"query($at: Long) { customers(first: 1, atPosition: $at) { edges { node { customerId manager { id } branch { id } } } } }"#,
+            json!({ "at": head }),
+        )
+        .await;
+    ok(&r);
+    let node = &r["data"]["customers"]["edges"][0]["node"];
+    let manager = StaffId::from_uuid(uuid(&node["manager"]["id"]));
+    let branch = BranchId::from_uuid(uuid(&node["branch"]["id"]));
+    let cm = server.token_for(
+        manager,
+        Role::CustomerManager,
+        Scope::Book { branch, team: None },
+    );
+    let mut ws = connect(&server, true, None).await;
+    init(&mut ws, &cm).await;
+    send(
+        &mut ws,
+        json!({"id": "t", "type": "subscribe", "payload": {"query": "subscription { todosChanged { kind customerId due text } }"}}),
+    )
+    .await;
+    let first = recv(&mut ws).await;
+    assert_eq!(first["type"], "next", "{first}");
+    let before = first["payload"]["data"]["todosChanged"]
+        .as_array()
+        .unwrap()
+        .len();
+
+    // The manager records a contact with a follow-up due today: a new to-do.
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date()
+        .to_string();
+    let contact = server
+        .query(
+            &cm,
+            r#"mutation($c: ID!, $d: String!) { recordContact(customerId: $c, channel: PHONE, direction: OUTBOUND, topic: "回访", outcome: FOLLOW_UP_NEEDED, notes: "约定明日再联系", followUpOn: $d) { position } }"#,
+            json!({ "c": node["customerId"], "d": today }),
+        )
+        .await;
+    ok(&contact);
+    let next = recv(&mut ws).await;
+    assert_eq!(next["type"], "next", "{next}");
+    let todos = next["payload"]["data"]["todosChanged"].as_array().unwrap();
+    assert!(
+        todos
+            .iter()
+            .any(|t| t["kind"] == "FOLLOW_UP_DUE" && t["customerId"] == node["customerId"]),
+        "{next} (before: {before})"
+    );
+}
