@@ -256,7 +256,7 @@ fn page_desc<T, I: Ord + Copy + std::fmt::Display>(
     after: Option<I>,
     first: usize,
 ) -> (Vec<(String, T)>, bool, bool, usize) {
-    hits.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    hits.sort_unstable_by_key(|h| std::cmp::Reverse(h.0));
     let total = hits.len();
     let start = after.map_or(0, |a| hits.partition_point(|(id, _)| *id >= a));
     let end = (start + first).min(total);
