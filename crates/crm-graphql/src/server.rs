@@ -222,7 +222,10 @@ pub fn app(state: AppState) -> Router {
             path = %request.uri().path(),
             request_id = %id,
         )
-    });
+    })
+    // A 503 from /readyz while the read models catch up is an answer, not a failure; real
+    // internal errors are logged with their cause where they happen (see `ApiError`).
+    .on_failure(());
     router
         .fallback(not_found)
         .with_state(state)
