@@ -130,6 +130,14 @@ impl From<&Todo> for TodoView {
     }
 }
 
+/// A count per key as GraphQL objects.
+fn counted<K: Copy, T>(
+    counts: &std::collections::BTreeMap<K, usize>,
+    make: impl Fn(K, i32) -> T,
+) -> Vec<T> {
+    counts.iter().map(|(k, n)| make(*k, int(*n))).collect()
+}
+
 /// The caller's to-do list at an instant.
 pub(crate) fn todos_of(
     m: &Model,
@@ -237,6 +245,16 @@ pub struct OpportunityConnection {
     pub total_count: i32,
 }
 
+/// An `after` cursor of a list in id order: the id itself.
+fn id_cursor(after: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
+    after
+        .map(|a| {
+            uuid::Uuid::parse_str(a.trim())
+                .map_err(|_| ApiError::validation("after", "is not a cursor of this list"))
+        })
+        .transpose()
+}
+
 /// An article for the whole company reaches everyone; one for a branch reaches those who work
 /// in or oversee it.
 fn may_see_article(actor: &Actor, m: &Model, audience: Option<BranchId>) -> bool {
@@ -318,30 +336,20 @@ impl InsightQuery {
                 as_of: s.as_of.map(|d| d.to_string()),
                 customers: int(s.customers),
                 assets: money(s.assets),
-                by_tier: s
-                    .by_tier
-                    .iter()
-                    .map(|(t, n)| TierCount {
-                        tier: (*t).into(),
-                        count: int(*n),
-                    })
-                    .collect(),
-                by_risk_preference: s
-                    .by_risk_preference
-                    .iter()
-                    .map(|(t, n)| RiskPreferenceCount {
-                        risk_preference: (*t).into(),
-                        count: int(*n),
-                    })
-                    .collect(),
-                by_churn_risk: s
-                    .by_churn_risk
-                    .iter()
-                    .map(|(t, n)| ChurnRiskCount {
-                        churn_risk: (*t).into(),
-                        count: int(*n),
-                    })
-                    .collect(),
+                by_tier: counted(&s.by_tier, |k, count| TierCount {
+                    tier: k.into(),
+                    count,
+                }),
+                by_risk_preference: counted(&s.by_risk_preference, |k, count| {
+                    RiskPreferenceCount {
+                        risk_preference: k.into(),
+                        count,
+                    }
+                }),
+                by_churn_risk: counted(&s.by_churn_risk, |k, count| ChurnRiskCount {
+                    churn_risk: k.into(),
+                    count,
+                }),
                 reflects,
             })
         }
@@ -496,13 +504,7 @@ impl InsightQuery {
                 .map(|b| parse_uuid("branchId", b).map(BranchId::from))
                 .transpose()?;
             let first = page_size(ctx, "first", first)?.unwrap_or(50);
-            let after = after
-                .map(|a| {
-                    uuid::Uuid::parse_str(a.trim())
-                        .map(TicketId::from)
-                        .map_err(|_| ApiError::validation("after", "is not a cursor of this list"))
-                })
-                .transpose()?;
+            let after = id_cursor(after.as_deref())?.map(TicketId::from);
             Ok(read_models(ctx)?.read(|m, _| {
                 let mut hits: Vec<&TicketRecord> = m
                     .tickets
@@ -555,13 +557,7 @@ impl InsightQuery {
         async {
             let actor = *caller(ctx)?;
             let first = page_size(ctx, "first", first)?.unwrap_or(20);
-            let after = after
-                .map(|a| {
-                    uuid::Uuid::parse_str(a.trim())
-                        .map(crm_domain::ids::ArticleId::from)
-                        .map_err(|_| ApiError::validation("after", "is not a cursor of this list"))
-                })
-                .transpose()?;
+            let after = id_cursor(after.as_deref())?.map(crm_domain::ids::ArticleId::from);
             let kind = kind.map(crm_domain::article::ArticleKind::from);
             Ok(read_models(ctx)?.read(|m, _| {
                 let hits: Vec<_> = m
@@ -616,13 +612,7 @@ impl InsightQuery {
         async {
             let actor = *caller(ctx)?;
             let first = page_size(ctx, "first", first)?.unwrap_or(50);
-            let after = after
-                .map(|a| {
-                    uuid::Uuid::parse_str(a.trim())
-                        .map(crm_domain::ids::OpportunityId::from)
-                        .map_err(|_| ApiError::validation("after", "is not a cursor of this list"))
-                })
-                .transpose()?;
+            let after = id_cursor(after.as_deref())?.map(crm_domain::ids::OpportunityId::from);
             Ok(read_models(ctx)?.read(|m, _| {
                 let org = org_tree(&actor, m);
                 let hits: Vec<_> = m
