@@ -210,22 +210,23 @@ pub fn app(state: AppState) -> Router {
     if state.config().graphiql {
         router = router.route("/graphiql", get(graphiql));
     }
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-        let id = request
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        tracing::info_span!(
-            "request",
-            method = %request.method(),
-            path = %request.uri().path(),
-            request_id = %id,
-        )
-    })
-    // A 503 from /readyz while the read models catch up is an answer, not a failure; real
-    // internal errors are logged with their cause where they happen (see `ApiError`).
-    .on_failure(());
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let id = request
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %id,
+            )
+        })
+        // A 503 from /readyz while the read models catch up is an answer, not a failure; real
+        // internal errors are logged with their cause where they happen (see `ApiError`).
+        .on_failure(());
     router
         .fallback(not_found)
         .with_state(state)
