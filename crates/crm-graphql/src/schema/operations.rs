@@ -13,7 +13,7 @@ use crm_projections::{GenerationRole, ReadModelsStatus, RuleBook};
 
 use super::caller;
 use super::customers::label;
-use super::readside::{centi, forbidden, int, projection_error, read_models, uuid_id};
+use super::readside::{centi, forbidden, int, projection_error, read_models, uuid_id, Reflects};
 use super::scalars::Long;
 use crate::error::{gql, ApiError};
 
@@ -398,6 +398,17 @@ pub struct OperationsQuery;
 
 #[Object]
 impl OperationsQuery {
+    /// The log position and rules version the read models answer at now; add it to any query
+    /// to know what the answer reflects.
+    async fn reflects(&self, ctx: &Context<'_>) -> async_graphql::Result<Reflects> {
+        async {
+            caller(ctx)?;
+            Ok(Reflects::of(read_models(ctx)?))
+        }
+        .await
+        .map_err(gql)
+    }
+
     /// Each read-model generation (current, previous, shadow): position, lag, rate, rules,
     /// last error.
     async fn projection_status(

@@ -374,6 +374,7 @@ async fn archives_pages_views_and_scoping_over_the_demo_data() {
               products { name risk }
               projectionStatus { role position lagEvents rulesVersion }
               rules { version hash versions { version } }
+              reflects { position rulesVersion rulesHash }
             }"#,
             json!({ "b": branch.to_string(), "m": month }),
         )
@@ -421,6 +422,9 @@ async fn archives_pages_views_and_scoping_over_the_demo_data() {
         .iter()
         .any(|c| c["contacts"].as_i64().unwrap() > 0));
     assert_eq!(d["projectionStatus"][0]["role"], "CURRENT");
+    assert_eq!(d["reflects"]["rulesVersion"], 1);
+    assert_eq!(d["reflects"]["rulesHash"], d["rules"]["hash"]);
+    assert!(d["reflects"]["position"].as_u64().unwrap() >= head);
 
     // A region manager reads the branches of their region and no others.
     let branches = d["branches"].as_array().unwrap();
