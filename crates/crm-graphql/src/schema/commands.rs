@@ -43,7 +43,7 @@ impl From<AppError> for ApiError {
     }
 }
 
-fn uuid(field: &str, id: &ID) -> Result<Uuid, ApiError> {
+pub(super) fn uuid(field: &str, id: &ID) -> Result<Uuid, ApiError> {
     let raw = id.as_str().trim();
     let local = super::parse_global_id(raw)
         .map(|(_, l)| l)
@@ -52,7 +52,7 @@ fn uuid(field: &str, id: &ID) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::validation(field, format!("'{raw}' is not an id")))
 }
 
-fn text<T>(
+pub(super) fn text<T>(
     field: &str,
     value: &str,
     parse: impl FnOnce(&str) -> Result<T, crm_domain::ValidationError>,
@@ -60,11 +60,11 @@ fn text<T>(
     parse(value).map_err(|e| ApiError::validation(field, e.to_string()))
 }
 
-fn money(field: &str, value: &str) -> Result<Money, ApiError> {
+pub(super) fn money(field: &str, value: &str) -> Result<Money, ApiError> {
     Money::parse(value).map_err(|e| ApiError::validation(field, e.to_string()))
 }
 
-fn date(field: &str, value: &str) -> Result<Date, ApiError> {
+pub(super) fn date(field: &str, value: &str) -> Result<Date, ApiError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(value, format)
         .map_err(|_| ApiError::validation(field, format!("'{value}' is not a date (YYYY-MM-DD)")))
@@ -108,7 +108,7 @@ impl From<CommandOutcome> for CommandResult {
 }
 
 /// Builds the command as the caller and sends it; every error keeps its `extensions.code`.
-async fn run(
+pub(super) async fn run(
     ctx: &Context<'_>,
     command_id: Option<ID>,
     build: impl FnOnce(&Actor) -> Result<AppCommand, ApiError>,
@@ -277,7 +277,7 @@ fn customer_command(id: &ID, command: customer::Command) -> Result<AppCommand, A
     })
 }
 
-fn now() -> OffsetDateTime {
+pub(super) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 

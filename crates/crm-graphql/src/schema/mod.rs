@@ -26,6 +26,7 @@ mod performance;
 mod readside;
 mod scalars;
 mod system;
+mod workflow;
 
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ pub use performance::PerformanceQuery;
 pub use readside::ReadModels;
 pub use scalars::{global_id, hex, parse_global_id, DateTime, Long};
 pub use system::SystemQuery;
+pub use workflow::WorkflowMutation;
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -68,7 +70,7 @@ pub struct SubscriptionRoot(EventLogSubscription, LiveSubscription);
 
 /// One mutation per command of the write side; they need a `crm_app::App` in the schema data.
 #[derive(MergedObject, Default, Debug)]
-pub struct MutationRoot(CommandMutation, OperationsMutation);
+pub struct MutationRoot(CommandMutation, WorkflowMutation, OperationsMutation);
 
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

@@ -17,6 +17,8 @@
 //! - `ops`: healthz, readyz with a projection probe, metrics, GraphiQL, graceful shutdown.
 //! - `read_models`: archives, paging both ways, scoping of every view, the one-read page,
 //!   dashboards, the rules cycle with four eyes and rollback, live dashboards, over demo data.
+//! - `workflow`: mutations after a workflow's first step (tickets, visits, pipeline,
+//!   campaigns, articles, rule rejection), each recorded or refused with its code.
 //! - `audit`: the graphql-http audit suite and a graphql-ws client, run by node.
 #![allow(clippy::unwrap_used)]
 
@@ -32,4 +34,5 @@ mod ops;
 mod read_models;
 mod sdl;
 mod transport;
+mod workflow;
 mod ws;
