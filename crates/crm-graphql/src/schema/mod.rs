@@ -14,6 +14,7 @@
 //! field, and a second path to the same data (an interface, `node`, a fragment on another type)
 //! would bypass it.
 
+mod backoffice;
 mod commands;
 mod customers;
 mod eventlog;
@@ -35,6 +36,7 @@ use crm_domain::auth::{authorize, Action, Actor, OrgTree};
 use crm_eventstore::EventStore;
 use tokio::sync::Semaphore;
 
+pub use backoffice::BackOfficeMutation;
 pub use commands::CommandMutation;
 pub use customers::CustomerQuery;
 pub use eventlog::{EventLogQuery, EventLogSubscription};
@@ -70,7 +72,12 @@ pub struct SubscriptionRoot(EventLogSubscription, LiveSubscription);
 
 /// One mutation per command of the write side; they need a `crm_app::App` in the schema data.
 #[derive(MergedObject, Default, Debug)]
-pub struct MutationRoot(CommandMutation, WorkflowMutation, OperationsMutation);
+pub struct MutationRoot(
+    CommandMutation,
+    WorkflowMutation,
+    BackOfficeMutation,
+    OperationsMutation,
+);
 
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

@@ -17,6 +17,7 @@
 //! - `ops`: healthz, readyz with a projection probe, metrics, GraphiQL, graceful shutdown.
 //! - `read_models`: archives, paging both ways, scoping of every view, the one-read page,
 //!   dashboards, the rules cycle with four eyes and rollback, live dashboards, over demo data.
+//! - `backoffice`: organisation, products, accounts, group customers and back-office feeds.
 //! - `workflow`: mutations after a workflow's first step (tickets, visits, pipeline,
 //!   campaigns, articles, rule rejection), each recorded or refused with its code.
 //! - `audit`: the graphql-http audit suite and a graphql-ws client, run by node.
@@ -24,6 +25,7 @@
 
 mod audit;
 mod auth;
+mod backoffice;
 mod commands;
 mod common;
 mod customers;
