@@ -17,7 +17,9 @@ use crm_domain::values::{OrgName, PersonName, ShortText};
 use crm_domain::{branch, product, region, staff};
 use uuid::Uuid;
 
-use super::commands::{date, money, now, run, text, uuid, CommandResult, ProductRiskInput};
+use super::commands::{
+    customer_command, date, money, now, run, text, uuid, CommandResult, ProductRiskInput,
+};
 use super::readside::read_models;
 use crate::ApiError;
 
@@ -221,13 +223,6 @@ fn staff_command(id: &ID, command: staff::Command) -> Result<AppCommand, ApiErro
 fn product_command(id: &ID, command: product::Command) -> Result<AppCommand, ApiError> {
     Ok(AppCommand::Product {
         product: ProductId::from(uuid("productId", id)?),
-        command,
-    })
-}
-
-fn customer_command(id: &ID, command: customer::Command) -> Result<AppCommand, ApiError> {
-    Ok(AppCommand::Customer {
-        customer: CustomerId::from(uuid("customerId", id)?),
         command,
     })
 }

@@ -270,7 +270,10 @@ impl AssignmentInput {
     }
 }
 
-fn customer_command(id: &ID, command: customer::Command) -> Result<AppCommand, ApiError> {
+pub(super) fn customer_command(
+    id: &ID,
+    command: customer::Command,
+) -> Result<AppCommand, ApiError> {
     Ok(AppCommand::Customer {
         customer: CustomerId::from(uuid("customerId", id)?),
         command,
