@@ -10,7 +10,7 @@ test:
 
 # Benchmarks whose figures go into docs/PERFORMANCE.md.
 bench:
-    cargo bench --bench eventstore
+    cargo bench -p crm-eventstore --bench eventstore
     bash benches/postgres.sh 5
     cargo bench -p crm-app --bench commands
 

@@ -2,8 +2,9 @@
 //! concurrent writers of one ~200-byte event each, and the `$all` scan-and-decode rate cold
 //! (a freshly opened store) and warm.
 //!
-//! `cargo bench --bench eventstore` (set CRM_BENCH_SECONDS and CRM_BENCH_SCAN_EVENTS to change
-//! the run length and the scan size). Figures go to docs/PERFORMANCE.md.
+//! `cargo bench -p crm-eventstore --bench eventstore` (set CRM_BENCH_SECONDS,
+//! CRM_BENCH_WRITERS (e.g. `1,16,128`) and CRM_BENCH_SCAN_EVENTS to change the run length, the
+//! writer counts and the scan size). Figures go to docs/PERFORMANCE.md.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -91,7 +92,7 @@ async fn appends(writers: usize, seconds: u64) -> (f64, Duration, Duration, Dura
 
 fn bench_dir() -> std::path::PathBuf {
     // On the real disk, not a tmpfs: fdatasync must cost what it costs in production.
-    let dir = std::path::PathBuf::from("target/bench-data");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
     std::fs::create_dir_all(&dir).expect("bench dir");
     dir
 }
@@ -159,7 +160,8 @@ fn main() {
     rt.block_on(async {
         println!("| workload | writers | appends/s | p50 | p99 | p99.9 |");
         println!("|---|---|---|---|---|---|");
-        for writers in [1usize, 16, 128] {
+        let writers_list = std::env::var("CRM_BENCH_WRITERS").unwrap_or_else(|_| "1,16,128".into());
+        for writers in writers_list.split(',').filter_map(|w| w.trim().parse::<usize>().ok()) {
             let (rate, p50, p99, p999) = appends(writers, seconds).await;
             println!(
                 "| durable append, 1 event (~200 B) | {writers} | {rate:.0} | {:.2} ms | {:.2} ms | {:.2} ms |",

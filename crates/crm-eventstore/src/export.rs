@@ -199,12 +199,18 @@ impl EventStore {
         };
         let count = run.len() as u64;
         let (events, preserved): (Vec<_>, Vec<_>) = run.into_iter().map(|(_, e, p)| (e, p)).unzip();
+        let precheck = self
+            .inner
+            .index
+            .precheck(stream.as_str(), events.iter().map(|e| e.event_id))?;
         let (reply, answer) = oneshot::channel();
         self.send(Request::Append {
             stream,
             expected,
             events,
             preserved: Some(preserved),
+            recorded_at_ns: None,
+            precheck,
             reply,
         })
         .await?;

@@ -7,27 +7,31 @@
 //! | key                                   | value                                          |
 //! |---------------------------------------|------------------------------------------------|
 //! | `p` first position                    | run: locator of its first record, record count |
-//! | `s` stream `\0` revision              | position, locator                              |
+//! | `s` stream `\0` first revision        | the stream's next records: (position, locator)… |
 //! | `e` event id                          | position, revision, content digest             |
 //! | `c` category `\0` first position      | posting list: (position, locator)…             |
 //! | `t` event type `\0` first position    | posting list: (position, locator)…             |
 //! | `m` `checkpoint`                      | position, locator of the last indexed record   |
 //!
-//! sled costs a few microseconds per insert, which at one key per event per index would cap
-//! durable appends near 35k/s on two cores. So only what must be found by a random key gets a
-//! key per event (a stream's revisions, event ids); positions are stored as runs of consecutive
-//! records in one segment, and categories and event types as posting lists, one key per group
-//! commit each. A stream's head is the last key of its `s` range, not a key of its own.
-//! Integers are big-endian so that sled's byte order is numeric order.
+//! sled costs a few microseconds per insert (it copies the leaf it changes), which at one key
+//! per event per index would cap durable appends near 35k/s on two cores. So only event ids,
+//! which must be found by a random key, get a key per event. Positions are stored as runs of
+//! consecutive records in one segment; streams, categories and event types as posting lists,
+//! one key per flushed chunk each (a stream's records in a run of consecutive positions have
+//! consecutive revisions, so its list needs only the first). A stream's head is the end of the
+//! last list of its `s` range, not a key of its own. Integers are big-endian so that sled's
+//! byte order is numeric order.
 
 use std::path::Path;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
-use crate::types::{Direction, Position};
+use crate::recent::{Recent, RecentRecord, Table};
+use crate::types::{category_of, Direction, Position};
 
-const INDEX_FORMAT: &[u8] = b"crm-index-v2";
+const INDEX_FORMAT: &[u8] = b"crm-index-v3";
 /// Records per position run and per posting list: bounds the frames a random read skips and
 /// the size of one sled value.
 const RUN_LEN_MAX: usize = 256;
@@ -64,6 +68,30 @@ impl Locator {
     }
 }
 
+/// What the index said of an append's stream and event ids before it reached the writer.
+///
+/// The lookups that may touch sled (which blocks while a flush holds sled's batch lock) are
+/// made here, on the caller's thread, so the single writer only has to consult memory: what
+/// was stored after `dropped` was read is still in memory unless a table has been dropped
+/// since, and then the writer looks again itself.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Precheck {
+    pub dropped: u64,
+    pub head: Option<u64>,
+    /// Per event of the append, in order.
+    pub stored: Vec<Option<StoredId>>,
+}
+
+/// What memory alone can say, given a precheck.
+pub(crate) enum Since<T> {
+    /// Found in memory.
+    Held(T),
+    /// Not in memory, and nothing left memory since the precheck: its answer stands.
+    Unchanged,
+    /// A table left memory since the precheck: look again.
+    Unknown,
+}
+
 /// What the event-id index knows of a stored event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredId {
@@ -85,10 +113,12 @@ pub struct IndexEntry<'a> {
     pub digest: [u8; 32],
 }
 
+/// sled plus the newest entries still in memory (see `recent`); every read merges both.
 #[derive(Debug, Clone)]
 pub struct Index {
     db: sled::Db,
     tree: sled::Tree,
+    recent: Arc<RwLock<Recent>>,
 }
 
 fn be_u32(b: &[u8]) -> u32 {
@@ -149,7 +179,11 @@ impl Index {
             Err(e) => return Err(e.into()),
         };
         let tree = db.open_tree("log-index")?;
-        let index = Index { db, tree };
+        let index = Index {
+            db,
+            tree,
+            recent: Default::default(),
+        };
         match index.tree.get(KEY_FORMAT)? {
             Some(f) if f.as_ref() == INDEX_FORMAT => {}
             Some(_) => {
@@ -165,6 +199,7 @@ impl Index {
 
     /// Empties the index; recovery then re-indexes the whole log.
     pub fn clear(&self) -> Result<()> {
+        self.write_recent().clear();
         self.tree.clear()?;
         self.tree.insert(KEY_FORMAT, INDEX_FORMAT)?;
         Ok(())
@@ -188,19 +223,19 @@ impl Index {
     }
 
     /// The revision of the stream's last event: the last key of its `s` range.
-    pub fn head(&self, stream: &str) -> Result<Option<u64>> {
+    fn sled_head(&self, stream: &str) -> Result<Option<u64>> {
         let from = keyed(b's', stream, 0);
         let to = keyed(b's', stream, u64::MAX);
         match self.tree.range(from..=to).next_back() {
             None => Ok(None),
             Some(item) => {
-                let (k, _) = item?;
-                Ok(Some(be_u64(&k[k.len() - 8..])))
+                let (first, list) = stream_list(stream, item)?;
+                Ok(Some(first + list.len() as u64 - 1))
             }
         }
     }
 
-    pub fn event(&self, id: Uuid) -> Result<Option<StoredId>> {
+    fn sled_event(&self, id: Uuid) -> Result<Option<StoredId>> {
         let mut k = [0u8; 17];
         k[0] = b'e';
         k[1..].copy_from_slice(id.as_bytes());
@@ -224,7 +259,7 @@ impl Index {
 
     /// The run of records that holds `position`: the run's first position and its locator.
     /// The record itself is `position - first` frames further on.
-    pub fn locate(&self, position: Position) -> Result<Option<(Position, Locator)>> {
+    fn sled_locate(&self, position: Position) -> Result<Option<(Position, Locator)>> {
         let Some(item) = self.tree.range(..=position_key(position)).next_back() else {
             return Ok(None);
         };
@@ -240,49 +275,58 @@ impl Index {
         Ok(Some((first, Locator::decode(&v[..12])?)))
     }
 
-    /// Positions and locators of a stream's events from `revision`, in `direction`.
-    pub fn stream_entries(
+    fn sled_stream_entries(
         &self,
         stream: &str,
         revision: u64,
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<(u64, Position, Locator)>> {
-        let decode =
-            |item: sled::Result<(sled::IVec, sled::IVec)>| -> Result<(u64, Position, Locator)> {
-                let (k, v) = item?;
-                if v.len() != 20 || k.len() < 8 {
-                    return Err(StoreError::Index(format!(
-                        "stream entry of '{stream}' is malformed"
-                    )));
-                }
-                Ok((
-                    be_u64(&k[k.len() - 8..]),
-                    Position(be_u64(&v[..8])),
-                    Locator::decode(&v[8..])?,
-                ))
-            };
-        let from = keyed(b's', stream, revision);
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let lowest = keyed(b's', stream, 0);
+        let highest = keyed(b's', stream, u64::MAX);
+        let at_or_before = keyed(b's', stream, revision);
         match direction {
             Direction::Forwards => {
-                let to = keyed(b's', stream, u64::MAX);
-                self.tree.range(from..=to).take(limit).map(decode).collect()
+                // The list that may hold `revision` starts at or before it.
+                let start = match self.tree.range(lowest.clone()..=at_or_before).next_back() {
+                    Some(item) => item?.0.to_vec(),
+                    None => lowest,
+                };
+                for item in self.tree.range(start..=highest) {
+                    let (first, list) = stream_list(stream, item)?;
+                    for (rev, (p, loc)) in (first..).zip(list) {
+                        if rev >= revision {
+                            out.push((rev, p, loc));
+                            if out.len() == limit {
+                                return Ok(out);
+                            }
+                        }
+                    }
+                }
             }
             Direction::Backwards => {
-                let to = keyed(b's', stream, 0);
-                self.tree
-                    .range(to..=from)
-                    .rev()
-                    .take(limit)
-                    .map(decode)
-                    .collect()
+                for item in self.tree.range(lowest..=at_or_before).rev() {
+                    let (first, list) = stream_list(stream, item)?;
+                    for (i, (p, loc)) in list.into_iter().enumerate().rev() {
+                        let rev = first + i as u64;
+                        if rev <= revision {
+                            out.push((rev, p, loc));
+                            if out.len() == limit {
+                                return Ok(out);
+                            }
+                        }
+                    }
+                }
             }
         }
+        Ok(out)
     }
 
-    /// Positions and locators of events in a category (`kind` b'c') or of an event type
-    /// (`kind` b't'), from `position`, in `direction`, not past `last`.
-    pub fn secondary_entries(
+    fn sled_secondary_entries(
         &self,
         kind: u8,
         name: &str,
@@ -341,24 +385,254 @@ impl Index {
         Ok(out)
     }
 
-    pub fn apply(&self, batch: IndexBatch) -> Result<()> {
-        self.tree.apply_batch(batch.into_sled())?;
+    /// Applies durable records' entries and moves the checkpoint to the last of them, in one
+    /// atomic sled batch. For recovery, when nothing else uses sled.
+    pub fn apply_durable(&self, batch: IndexBatch) -> Result<()> {
+        let mut sled_batch = sled::Batch::default();
+        for (k, v) in batch.into_writes() {
+            sled_batch.insert(k, v);
+        }
+        self.tree.apply_batch(sled_batch)?;
         Ok(())
     }
 
-    /// Records that everything up to `position` (at `loc`) is durable and indexed.
-    pub fn set_checkpoint(&self, position: Position, loc: Locator) -> Result<()> {
-        let mut cp = [0u8; 20];
-        cp[..8].copy_from_slice(&position.0.to_be_bytes());
-        cp[8..].copy_from_slice(&loc.encode());
-        self.tree.insert(KEY_CHECKPOINT, &cp[..])?;
+    /// The same, one insert at a time, the checkpoint last. A sled batch holds a lock that
+    /// every other sled call of the process waits for (readers, the read models' flushes);
+    /// single inserts do not. It is as safe: sled recovers a prefix of its log (it refuses to
+    /// recover a later log segment whose predecessor was lost), so a recovered checkpoint
+    /// implies every insert made before it.
+    fn apply_in_order(&self, batch: IndexBatch) -> Result<()> {
+        for (k, v) in batch.into_writes() {
+            self.tree.insert(k, v)?;
+        }
         Ok(())
+    }
+
+    fn read_recent(&self) -> RwLockReadGuard<'_, Recent> {
+        // Nothing under this lock can panic half-way through an update.
+        self.recent.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_recent(&self) -> RwLockWriteGuard<'_, Recent> {
+        self.recent.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a durable batch's records (the writer's only index work before it answers).
+    pub(crate) fn add_recent(&self, records: Vec<RecentRecord>) {
+        let mut recent = self.write_recent();
+        for r in records {
+            recent.push(r);
+        }
+    }
+
+    /// Records in the table the writer adds to.
+    pub(crate) fn recent_len(&self) -> usize {
+        self.read_recent().active_len()
+    }
+
+    /// Starts a new table and returns the full one, for the flusher.
+    pub(crate) fn freeze_recent(&self) -> Option<Arc<Table>> {
+        self.write_recent().freeze()
+    }
+
+    /// Puts a frozen table into sled, then forgets it. One batch for the whole table, so that
+    /// a stream's records in it share one list.
+    pub(crate) fn flush_table(&self, table: &Arc<Table>) -> Result<()> {
+        {
+            let mut batch = IndexBatch::default();
+            for r in table.records() {
+                batch.add(&IndexEntry {
+                    position: r.position,
+                    locator: r.locator,
+                    stream: &r.stream,
+                    category: category_of(&r.stream),
+                    revision: r.revision,
+                    event_id: r.event_id,
+                    event_type: &r.event_type,
+                    digest: r.digest,
+                });
+            }
+            self.apply_in_order(batch)?;
+        }
+        self.write_recent().flushed(table);
+        Ok(())
+    }
+
+    /// The revision of the stream's last event.
+    pub fn head(&self, stream: &str) -> Result<Option<u64>> {
+        if let Some(head) = self.read_recent().head(stream) {
+            return Ok(Some(head));
+        }
+        // Not held in memory: sled has all of the stream (a table being flushed is still
+        // held, so it was searched above).
+        self.sled_head(stream)
+    }
+
+    /// The lookups an append needs, made before it is queued for the writer.
+    pub(crate) fn precheck(
+        &self,
+        stream: &str,
+        ids: impl Iterator<Item = Uuid>,
+    ) -> Result<Precheck> {
+        // Read first: anything stored from here on is caught by the writer's own lookups.
+        let dropped = self.read_recent().dropped();
+        let stored = ids.map(|id| self.event(id)).collect::<Result<_>>()?;
+        Ok(Precheck {
+            dropped,
+            head: self.head(stream)?,
+            stored,
+        })
+    }
+
+    /// The event id in memory, or whether a precheck made at `dropped` still answers for it.
+    pub(crate) fn event_since(&self, id: Uuid, dropped: u64) -> Since<StoredId> {
+        let recent = self.read_recent();
+        match recent.event(id) {
+            Some(found) => Since::Held(found),
+            None if recent.dropped() == dropped => Since::Unchanged,
+            None => Since::Unknown,
+        }
+    }
+
+    /// The stream's head in memory, or whether a precheck made at `dropped` still answers.
+    pub(crate) fn head_since(&self, stream: &str, dropped: u64) -> Since<u64> {
+        let recent = self.read_recent();
+        match recent.head(stream) {
+            Some(head) => Since::Held(head),
+            None if recent.dropped() == dropped => Since::Unchanged,
+            None => Since::Unknown,
+        }
+    }
+
+    pub fn event(&self, id: Uuid) -> Result<Option<StoredId>> {
+        if let Some(found) = self.read_recent().event(id) {
+            return Ok(Some(found));
+        }
+        self.sled_event(id)
+    }
+
+    /// The run of records that holds `position`: the run's first position and its locator.
+    /// The record itself is `position - first` frames further on.
+    pub fn locate(&self, position: Position) -> Result<Option<(Position, Locator)>> {
+        {
+            let recent = self.read_recent();
+            if recent.sled_below().is_some_and(|below| position >= below) {
+                return Ok(recent.locate(position).map(|loc| (position, loc)));
+            }
+        }
+        self.sled_locate(position)
+    }
+
+    /// Positions and locators of a stream's events from `revision`, in `direction`.
+    pub fn stream_entries(
+        &self,
+        stream: &str,
+        revision: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<(u64, Position, Locator)>> {
+        // Memory first, then sled: a table flushed in between is then in sled, and its
+        // entries there are at or above `below`, so they are dropped as already seen.
+        let (slice, below) = {
+            let recent = self.read_recent();
+            (
+                recent.stream(stream, revision, direction, limit),
+                recent.sled_below(),
+            )
+        };
+        let older = |e: &(u64, Position, Locator)| below.is_none_or(|b| e.1 < b);
+        match direction {
+            Direction::Forwards => {
+                if slice.lowest_revision.is_some_and(|low| low <= revision) {
+                    return Ok(slice.entries);
+                }
+                let mut out: Vec<_> = self
+                    .sled_stream_entries(stream, revision, direction, limit)?
+                    .into_iter()
+                    .take_while(older)
+                    .collect();
+                out.extend(slice.entries);
+                out.truncate(limit);
+                Ok(out)
+            }
+            Direction::Backwards => {
+                let mut out = slice.entries;
+                let from = match slice.lowest_revision {
+                    Some(0) => return Ok(out),
+                    Some(low) => revision.min(low - 1),
+                    None => revision,
+                };
+                if out.len() < limit {
+                    let rest = limit - out.len();
+                    out.extend(
+                        self.sled_stream_entries(stream, from, direction, limit)?
+                            .into_iter()
+                            .filter(older)
+                            .take(rest),
+                    );
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Positions and locators of events in a category (`kind` b'c') or of an event type
+    /// (`kind` b't'), from `position`, in `direction`, not past `last`.
+    pub fn secondary_entries(
+        &self,
+        kind: u8,
+        name: &str,
+        position: Position,
+        last: Position,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<(Position, Locator)>> {
+        let (held, below) = {
+            let recent = self.read_recent();
+            let below = recent.sled_below();
+            let held = match (below, direction) {
+                (None, _) => Vec::new(),
+                (Some(b), Direction::Forwards) => {
+                    recent.postings(kind, name, position.max(b), last, direction, limit)
+                }
+                (Some(b), Direction::Backwards) => {
+                    recent.postings(kind, name, b, position.min(last), direction, limit)
+                }
+            };
+            (held, below)
+        };
+        let Some(below) = below else {
+            return self.sled_secondary_entries(kind, name, position, last, direction, limit);
+        };
+        let sled_last = Position(below.0.saturating_sub(1)).min(last);
+        match direction {
+            Direction::Forwards => {
+                let mut out = if position <= sled_last {
+                    self.sled_secondary_entries(kind, name, position, sled_last, direction, limit)?
+                } else {
+                    Vec::new()
+                };
+                out.extend(held);
+                out.truncate(limit);
+                Ok(out)
+            }
+            Direction::Backwards => {
+                let mut out = held;
+                if out.len() < limit && below.0 > 1 {
+                    let rest = limit - out.len();
+                    out.extend(self.sled_secondary_entries(
+                        kind, name, position, sled_last, direction, rest,
+                    )?);
+                }
+                Ok(out)
+            }
+        }
     }
 
     /// Whether any record past `position` is indexed: entries of a batch that was applied
     /// while its fdatasync ran and then lost to a power cut.
     pub fn has_records_after(&self, position: Position) -> Result<bool> {
-        if self.locate(position.next())?.is_some() {
+        if self.sled_locate(position.next())?.is_some() {
             return Ok(true);
         }
         Ok(self
@@ -396,6 +670,21 @@ fn is_lock_error(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
+/// One `s` entry: the revision of its first record and the records' positions and locators.
+fn stream_list(
+    stream: &str,
+    item: sled::Result<(sled::IVec, sled::IVec)>,
+) -> Result<(u64, Vec<(Position, Locator)>)> {
+    let (k, v) = item?;
+    let list = postings(&v)?;
+    if k.len() < 8 || list.is_empty() {
+        return Err(StoreError::Index(format!(
+            "stream entry of '{stream}' is malformed"
+        )));
+    }
+    Ok((be_u64(&k[k.len() - 8..]), list))
+}
+
 fn postings(v: &[u8]) -> Result<Vec<(Position, Locator)>> {
     if v.len() % POSTING_LEN != 0 {
         return Err(StoreError::Index(format!(
@@ -411,12 +700,15 @@ fn postings(v: &[u8]) -> Result<Vec<(Position, Locator)>> {
 /// Index writes gathered for one atomic apply.
 #[derive(Debug, Default)]
 pub struct IndexBatch {
-    batch: sled::Batch,
+    /// Key-value pairs in the order they must reach sled.
+    writes: Vec<(Vec<u8>, Vec<u8>)>,
     len: usize,
     /// The position run being built: first position, its locator, count.
     run: Option<(Position, Locator, u32)>,
     /// Posting lists by key prefix (kind, name, `\0`).
     postings: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    /// Per stream key prefix: the first revision of its list, and the list.
+    streams: std::collections::HashMap<Vec<u8>, (u64, Vec<u8>)>,
     last: Option<(Position, Locator)>,
 }
 
@@ -424,10 +716,24 @@ impl IndexBatch {
     pub fn add(&mut self, e: &IndexEntry<'_>) {
         let loc = e.locator.encode();
 
-        let mut v = [0u8; 20];
-        v[..8].copy_from_slice(&e.position.0.to_be_bytes());
-        v[8..].copy_from_slice(&loc);
-        self.batch.insert(keyed(b's', e.stream, e.revision), &v[..]);
+        let mut prefix = Vec::with_capacity(e.stream.len() + 2);
+        prefix.push(b's');
+        prefix.extend_from_slice(e.stream.as_bytes());
+        prefix.push(0);
+        let (first, list) = self
+            .streams
+            .entry(prefix.clone())
+            .or_insert_with(|| (e.revision, Vec::new()));
+        let held = (list.len() / POSTING_LEN) as u64;
+        if held > 0 && (*first + held != e.revision || held as usize >= RUN_LEN_MAX) {
+            // Full (or, which the callers never do, not the next revision): start a new list.
+            let mut key = prefix;
+            key.extend_from_slice(&first.to_be_bytes());
+            self.writes.push((key, std::mem::take(list)));
+            *first = e.revision;
+        }
+        list.extend_from_slice(&e.position.0.to_be_bytes());
+        list.extend_from_slice(&loc);
 
         let mut ek = [0u8; 17];
         ek[0] = b'e';
@@ -436,7 +742,7 @@ impl IndexBatch {
         ev[..8].copy_from_slice(&e.position.0.to_be_bytes());
         ev[8..16].copy_from_slice(&e.revision.to_be_bytes());
         ev[16..].copy_from_slice(&e.digest);
-        self.batch.insert(&ek, &ev[..]);
+        self.writes.push((ek.to_vec(), ev.to_vec()));
 
         self.run = match self.run {
             Some((first, at, n))
@@ -469,7 +775,7 @@ impl IndexBatch {
             let mut v = [0u8; 16];
             v[..12].copy_from_slice(&loc.encode());
             v[12..].copy_from_slice(&n.to_be_bytes());
-            self.batch.insert(&position_key(first), &v[..]);
+            self.writes.push((position_key(first).to_vec(), v.to_vec()));
         }
     }
 
@@ -477,21 +783,27 @@ impl IndexBatch {
         self.len
     }
 
-    /// The last record added: what the checkpoint becomes once the batch is durable.
-    pub fn last(&self) -> Option<(Position, Locator)> {
-        self.last
-    }
-
-    fn into_sled(mut self) -> sled::Batch {
+    /// The writes in order, the checkpoint last.
+    fn into_writes(mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let run = self.run.take();
         self.flush_run(run);
+        for (mut key, (first, list)) in std::mem::take(&mut self.streams) {
+            key.extend_from_slice(&first.to_be_bytes());
+            self.writes.push((key, list));
+        }
         for (prefix, list) in std::mem::take(&mut self.postings) {
             for chunk in list.chunks(POSTING_LEN * RUN_LEN_MAX) {
                 let mut key = prefix.clone();
                 key.extend_from_slice(&chunk[..8]); // the first position in the chunk
-                self.batch.insert(key, chunk);
+                self.writes.push((key, chunk.to_vec()));
             }
         }
-        self.batch
+        if let Some((position, loc)) = self.last {
+            let mut cp = [0u8; 20];
+            cp[..8].copy_from_slice(&position.0.to_be_bytes());
+            cp[8..].copy_from_slice(&loc.encode());
+            self.writes.push((KEY_CHECKPOINT.to_vec(), cp.to_vec()));
+        }
+        self.writes
     }
 }

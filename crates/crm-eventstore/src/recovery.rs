@@ -79,9 +79,13 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
     // Where to start scanning: just after the last record the index knows, if it is really
     // there; from the very beginning otherwise.
     let mut start: Option<(u32, u64, [u8; 32], Position)> = None;
+    let mut recorded = i128::MIN;
     if let Some((position, loc)) = index.checkpoint()? {
         match check_checkpoint(&segments, position, loc)? {
-            Some((end, hash)) => start = Some((loc.segment, end, hash, position.next())),
+            Some((end, hash, recorded_at)) => {
+                start = Some((loc.segment, end, hash, position.next()));
+                recorded = recorded_at;
+            }
             None => {
                 tracing::warn!(%position, "the index is ahead of the log; rebuilding it");
                 index.clear()?;
@@ -175,9 +179,10 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
                         });
                         report.records_reindexed += 1;
                         if batch.len() >= REINDEX_BATCH {
-                            apply_durable(index, std::mem::take(&mut batch))?;
+                            index.apply_durable(std::mem::take(&mut batch))?;
                         }
                         hash = frame.hash;
+                        recorded = recorded.max(body.recorded_at_ns);
                         expected = expected.next();
                         at += frame.len as usize;
                         None
@@ -220,7 +225,7 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
         }
         tail_end = offset + at as u64;
     }
-    apply_durable(index, batch)?;
+    index.apply_durable(batch)?;
     let last = Position(expected.0 - 1);
     if index.has_records_after(last)? {
         // A batch was indexed while its fdatasync ran and the machine lost power before the
@@ -239,6 +244,7 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
         end: tail_end,
         next_position: expected,
         last_hash: hash,
+        last_recorded_at_ns: recorded,
     };
     Ok(Recovered {
         segments,
@@ -247,24 +253,14 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
     })
 }
 
-/// Applies re-indexed records, all read from disk, and moves the checkpoint to the last.
-fn apply_durable(index: &Index, batch: IndexBatch) -> Result<()> {
-    let last = batch.last();
-    index.apply(batch)?;
-    if let Some((position, loc)) = last {
-        index.set_checkpoint(position, loc)?;
-    }
-    Ok(())
-}
-
-/// Reads the record the index checkpoint names. `Some((end, hash))` when it is intact;
+/// Reads the record the index checkpoint names. `Some((end, hash, recorded-at))` when intact;
 /// `None` when the log does not reach that far (the index ran ahead of a log that lost
 /// unsynced writes); an error when the record is there but damaged.
 fn check_checkpoint(
     segments: &[Arc<dyn SegmentFile>],
     position: Position,
     loc: Locator,
-) -> Result<Option<(u64, [u8; 32])>> {
+) -> Result<Option<(u64, [u8; 32], i128)>> {
     let Some(file) = segments.get(loc.segment as usize) else {
         return Ok(None);
     };
@@ -297,7 +293,11 @@ fn check_checkpoint(
                     reason: format!("the index places it where position {} is", body.position),
                 });
             }
-            Ok(Some((loc.offset + frame.len, frame.hash)))
+            Ok(Some((
+                loc.offset + frame.len,
+                frame.hash,
+                body.recorded_at_ns,
+            )))
         }
     }
 }

@@ -794,13 +794,45 @@ async fn large_batches_read_back_from_any_position_in_any_direction() {
             )
             .unwrap();
         assert_eq!(s.len(), 500);
+        let revisions = |start: u64, direction: Direction, limit: usize| {
+            store
+                .read_stream(
+                    &stream("customer-big"),
+                    StreamStart::Revision(start),
+                    direction,
+                    limit,
+                )
+                .unwrap()
+                .iter()
+                .map(|e| e.revision)
+                .collect::<Vec<_>>()
+        };
+        // Stream lists in sled split every 256 revisions too.
+        assert_eq!(
+            revisions(250, Direction::Forwards, 10),
+            (250..260).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            revisions(700, Direction::Backwards, 300),
+            (401..=700).rev().collect::<Vec<_>>()
+        );
         assert_eq!(
             store.stream_revision(&stream("customer-big")).unwrap(),
             Some(1999)
         );
     };
+    // Indexed in memory; then in sled as the flusher wrote it; then as a rebuild writes it.
     check(&store);
     assert!(store.verify().unwrap().is_ok());
+    store.close().await.unwrap();
+    drop(store);
+    let config = StoreConfig {
+        segment_size_max_bytes: 64 * 1024,
+        ..StoreConfig::default()
+    };
+    let store = EventStore::open(dir.path(), config.clone()).unwrap();
+    assert_eq!(store.recovery_report().records_reindexed, 0);
+    check(&store);
     store.close().await.unwrap();
     drop(store);
     std::fs::remove_dir_all(crm_eventstore::index_dir(dir.path())).unwrap();

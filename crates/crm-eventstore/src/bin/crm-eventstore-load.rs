@@ -30,7 +30,13 @@ async fn main() {
         .get(4)
         .map_or(Ok(u64::MAX), |s| s.parse())
         .unwrap_or_else(|_| usage());
-    let store = match EventStore::open(&args[1], StoreConfig::default()) {
+    // Default durability; small in-memory index tables, so that kills also land while the
+    // flusher is moving a table into sled.
+    let config = StoreConfig {
+        index_table_records: 64,
+        ..StoreConfig::default()
+    };
+    let store = match EventStore::open(&args[1], config) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("open failed: {e}");
