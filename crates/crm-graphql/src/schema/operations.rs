@@ -13,7 +13,9 @@ use crm_projections::{GenerationRole, ReadModelsStatus, RuleBook};
 
 use super::caller;
 use super::customers::label;
-use super::readside::{centi, forbidden, int, projection_error, read_models, uuid_id, Reflects};
+use super::readside::{
+    centi, forbidden, int, projection_error, reach, read_models, uuid_id, Reflects,
+};
 use super::scalars::Long;
 use crate::error::{gql, ApiError};
 
@@ -428,10 +430,16 @@ impl OperationsQuery {
         .map_err(gql)
     }
 
-    /// The rules in force and every version the log records.
-    async fn rules(&self, ctx: &Context<'_>) -> async_graphql::Result<RulesState> {
+    /// The rules in force and every version the log records. `atPosition` waits until the
+    /// read models have applied that position (pass what a rules mutation returned).
+    async fn rules(
+        &self,
+        ctx: &Context<'_>,
+        at_position: Option<Long>,
+    ) -> async_graphql::Result<RulesState> {
         async {
             require_oversight(caller(ctx)?)?;
+            reach(ctx, at_position).await?;
             let p = read_models(ctx)?.projections();
             let (version, hash) = p.rules_version();
             Ok(RulesState {

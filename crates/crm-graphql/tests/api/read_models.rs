@@ -600,7 +600,7 @@ async fn rule_changes_preview_then_switch_only_after_four_eyes_and_roll_back() {
     ok(&activated);
     let at = activated["data"]["activateRules"]["position"].clone();
     let rules = server
-        .query(&first_op, "query($at: Long) { rules { version pendingVersion versions { version status } } customers(first: 0, atPosition: $at) { totalCount } }", json!({ "at": at }))
+        .query(&first_op, "query($at: Long) { rules(atPosition: $at) { version pendingVersion versions { version status } } customers(first: 0, atPosition: $at) { totalCount } }", json!({ "at": at }))
         .await;
     ok(&rules);
     assert_eq!(rules["data"]["rules"]["version"], 1);
