@@ -343,6 +343,8 @@ impl App {
         );
         let mut guard = None;
         if identity_change {
+            // The lock is held across the append, so in an ordered load it is taken in turn.
+            crm_eventstore::wait_for_turn().await;
             let mut directory = self.directory.lock().await;
             directory.sync()?;
             match &mut command {

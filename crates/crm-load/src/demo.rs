@@ -13,10 +13,10 @@
 //!
 //! Determinism: every id, command id, amount and business time follows from the seed (a
 //! splitmix64 generator); nothing reads the clock or a random source. Commands for different
-//! aggregates run concurrently, but each aggregate's commands run in order in one lane, so
-//! the same seed gives the same events — ids, types, payloads, revisions per stream — in any
-//! run; only global positions (the interleaving of streams), and with them the log's hash
-//! chain and the store's wall-clock recorded-at, differ between runs.
+//! aggregates are decided concurrently, each aggregate's commands in order in one lane, and
+//! their appends reach the log in an order fixed by the generator (`lanes::run_in_order`),
+//! recorded at their business time. So the same seed gives the same log into an empty store:
+//! the same positions, recorded-at and hash chain, and so the same head hash, in any run.
 //!
 //! Amounts are integer `Money` arithmetic. The only floating point is the Pareto variate
 //! itself (a unitless draw turned into whole yuan once per customer).
@@ -27,7 +27,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use crm_app::{App, AppCommand, CommandEnvelope, BATCH_IN_FLIGHT_MAX};
+use crm_app::{App, AppCommand, CommandEnvelope};
 use crm_domain::account::{
     self, AssetClass, DailyTradeSummary, HoldingLine, SecurityType, TradeChannel, TurnoverLine,
 };
@@ -65,8 +65,6 @@ pub struct DemoConfig {
     pub seed: u64,
     /// The first calendar day of daily data; customers are registered in the months before.
     pub first_day: Date,
-    /// Lanes (aggregates) in flight at once.
-    pub in_flight_max: usize,
 }
 
 impl DemoConfig {
@@ -76,7 +74,6 @@ impl DemoConfig {
             days,
             seed,
             first_day: Date::from_calendar_date(2024, Month::January, 2).unwrap_or(Date::MIN),
-            in_flight_max: BATCH_IN_FLIGHT_MAX,
         }
     }
 }
@@ -386,7 +383,6 @@ struct Sender<'a, P> {
     run: Uuid,
     lanes: Vec<Vec<Item<()>>>,
     index: HashMap<String, usize>,
-    in_flight_max: usize,
     report: DemoReport,
     started: Instant,
     progress: P,
@@ -433,7 +429,7 @@ impl<P: FnMut(DemoProgress)> Sender<'_, P> {
         let lanes_now = std::mem::take(&mut self.lanes);
         self.index.clear();
         let report = &mut self.report;
-        lanes::run(self.app, lanes_now, self.in_flight_max, |(), outcome| {
+        lanes::run_in_order(self.app, lanes_now, |(), outcome| {
             report.commands += outcome.commands;
             report.events += outcome.events;
             if let Some((_, error)) = outcome.failure {
@@ -483,7 +479,6 @@ pub async fn demo(
         run: id(b"run", 0),
         lanes: Vec::new(),
         index: HashMap::new(),
-        in_flight_max: config.in_flight_max,
         report: DemoReport::default(),
         started: Instant::now(),
         progress: |p: DemoProgress| progress(DemoProgress { days_total, ..p }),

@@ -4,8 +4,9 @@
 //! therefore never race (their order, and so the stream's revisions and payloads, is fixed by
 //! the input), while commands for different streams fill the store's group commits.
 
-use crm_app::{App, AppError, CommandEnvelope};
+use crm_app::{App, AppCommand, AppError, CommandEnvelope};
 use crm_domain::DomainError;
+use crm_eventstore::{AppendOrder, EventStore, Turn};
 use tokio::task::JoinSet;
 
 use crate::error::LoadError;
@@ -67,7 +68,7 @@ pub(crate) async fn run<T: Send + 'static>(
     loop {
         while set.len() < in_flight_max.max(1) {
             let Some(lane) = pending.next() else { break };
-            set.spawn(run_lane(app.clone(), lane));
+            set.spawn(run_lane(app.clone(), lane, None));
         }
         let Some(joined) = set.join_next().await else {
             return Ok(());
@@ -85,20 +86,105 @@ pub(crate) async fn run<T: Send + 'static>(
     }
 }
 
-async fn run_lane<T>(app: App, lane: Vec<Item<T>>) -> Vec<(T, ItemOutcome)> {
+/// Like [`run`], but the log comes out the same on every run: every step gets a number, the
+/// first step of every lane, then the second of every lane, and so on, and its appends reach
+/// the log in that order (see `crm_eventstore::Turn`), recorded at the step's business time.
+/// All lanes are in flight at once, since a lane not yet started would hold up every later
+/// number. Refused commands and skipped steps pass their number on.
+pub(crate) async fn run_in_order<T: Send + 'static>(
+    app: &App,
+    lanes: Vec<Vec<Item<T>>>,
+    mut done: impl FnMut(T, ItemOutcome),
+) -> Result<(), LoadError> {
+    let order = AppendOrder::new();
+    let steps: Vec<usize> = lanes
+        .iter()
+        .map(|lane| lane.iter().map(|item| item.steps.len()).sum())
+        .collect();
+    let longest = steps.iter().copied().max().unwrap_or(0);
+    let mut numbers: Vec<Vec<u64>> = steps.iter().map(|&n| Vec::with_capacity(n)).collect();
+    let mut next = 0u64;
+    for k in 0..longest {
+        for (lane, &n) in numbers.iter_mut().zip(&steps) {
+            if k < n {
+                lane.push(next);
+                next += 1;
+            }
+        }
+    }
+    let mut set = JoinSet::new();
+    for (lane, numbers) in lanes.into_iter().zip(numbers) {
+        let turns = numbers
+            .into_iter()
+            .map(|n| Turn::new(order.clone(), n))
+            .collect();
+        set.spawn(run_lane(app.clone(), lane, Some(turns)));
+    }
+    while let Some(joined) = set.join_next().await {
+        let outcomes = joined.map_err(|e| LoadError::App(AppError::Task(e.to_string())))?;
+        for (tag, mut outcome) in outcomes {
+            if let Some((step, error)) = outcome.failure.take() {
+                if is_fatal(&error) {
+                    return Err(LoadError::App(error));
+                }
+                outcome.failure = Some((step, error));
+            }
+            done(tag, outcome);
+        }
+    }
+    Ok(())
+}
+
+/// Executes one step, in its turn when there is one.
+async fn execute(app: &App, envelope: CommandEnvelope, turn: Option<&Turn>) -> StepResult {
+    match turn {
+        None => app.execute(envelope).await,
+        Some(turn) => {
+            let mut turn = turn.clone().recorded_at(envelope.occurred_at);
+            if matches!(envelope.command, AppCommand::MergeCustomers { .. }) {
+                // Two streams, two appends: both in this turn.
+                turn = turn.holding();
+            }
+            EventStore::in_turn(turn, app.execute(envelope)).await
+        }
+    }
+}
+
+type StepResult = Result<crm_app::CommandOutcome, AppError>;
+
+async fn run_lane<T>(
+    app: App,
+    lane: Vec<Item<T>>,
+    turns: Option<Vec<Turn>>,
+) -> Vec<(T, ItemOutcome)> {
     let mut out = Vec::with_capacity(lane.len());
+    let mut turns = turns.map(Vec::into_iter);
     for item in lane {
         let mut outcome = ItemOutcome::default();
+        let mut steps_left = item.steps.len();
         for (i, step) in item.steps.into_iter().enumerate() {
+            steps_left -= 1;
+            let turn = turns.as_mut().and_then(Iterator::next);
             let Step {
                 envelope,
                 if_exists,
             } = step;
-            let mut result = app.execute(envelope).await;
+            let mut result = execute(&app, envelope, turn.as_ref()).await;
             if let (Err(AppError::Domain(DomainError::AlreadyExists { .. })), Some(alternative)) =
                 (&result, if_exists)
             {
-                result = app.execute(alternative).await;
+                result = execute(&app, alternative, turn.as_ref()).await;
+            }
+            if let Some(turn) = &turn {
+                turn.finish().await;
+            }
+            if result.is_err() {
+                // The item's remaining steps will not run: pass their turns on.
+                for _ in 0..steps_left {
+                    if let Some(turn) = turns.as_mut().and_then(Iterator::next) {
+                        turn.finish().await;
+                    }
+                }
             }
             match result {
                 Ok(done) => {
