@@ -16,7 +16,7 @@ use crate::store::EventStore;
 use crate::types::{
     EventMetadata, ExpectedRevision, NewEvent, Position, RecordedEvent, StreamName,
 };
-use crate::writer::{Preserved, Request};
+use crate::writer::{Append, Preserved, Request};
 
 /// Records read per page while exporting, and most records per append while importing.
 const PAGE: usize = 4096;
@@ -204,7 +204,7 @@ impl EventStore {
             .index
             .precheck(stream.as_str(), events.iter().map(|e| e.event_id))?;
         let (reply, answer) = oneshot::channel();
-        self.send(Request::Append {
+        self.send(Request::Append(Append {
             stream,
             expected,
             events,
@@ -212,7 +212,7 @@ impl EventStore {
             recorded_at_ns: None,
             precheck,
             reply,
-        })
+        }))
         .await?;
         answer.await.map_err(|_| StoreError::Closed)??;
         Ok(count)

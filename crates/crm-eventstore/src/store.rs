@@ -19,7 +19,7 @@ use crate::types::{
     StreamName, StreamStart, READ_LIMIT_MAX,
 };
 use crate::upcast::Upcaster;
-use crate::writer::{validate_append, Durability, Request, Writer};
+use crate::writer::{validate_append, Append, Durability, Request, Writer};
 
 /// How a store is opened.
 #[derive(Debug, Clone)]
@@ -208,7 +208,7 @@ impl EventStore {
             turn.wait().await;
         }
         let (reply, answer) = oneshot::channel();
-        let request = Request::Append {
+        let request = Request::Append(Append {
             stream: stream.clone(),
             expected,
             events,
@@ -219,7 +219,7 @@ impl EventStore {
                 .map(|t| t.unix_timestamp_nanos()),
             precheck,
             reply,
-        };
+        });
         self.inner
             .sender
             .send(request)

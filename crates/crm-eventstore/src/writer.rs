@@ -41,21 +41,8 @@ pub enum Durability {
 }
 
 pub(crate) enum Request {
-    Append {
-        stream: StreamName,
-        expected: ExpectedRevision,
-        events: Vec<NewEvent>,
-        /// For `import_log`: the position, recorded-at and hash each event had in the log it
-        /// was exported from. The writer reproduces them exactly or refuses.
-        preserved: Option<Vec<Preserved>>,
-        /// Recorded-at asked for by a turn (`crate::turn`); the clock otherwise.
-        recorded_at_ns: Option<i128>,
-        precheck: Precheck,
-        reply: oneshot::Sender<Result<AppendResult>>,
-    },
-    Shutdown {
-        reply: oneshot::Sender<Result<()>>,
-    },
+    Append(Append),
+    Shutdown { reply: oneshot::Sender<Result<()>> },
 }
 
 /// Where the tail of the log is; owned by the writer once the store is open.
@@ -162,14 +149,17 @@ enum Outcome {
 }
 
 type Reply = oneshot::Sender<Result<AppendResult>>;
-struct Append {
-    stream: StreamName,
-    expected: ExpectedRevision,
-    events: Vec<NewEvent>,
-    preserved: Option<Vec<Preserved>>,
-    recorded_at_ns: Option<i128>,
-    precheck: Precheck,
-    reply: Reply,
+pub(crate) struct Append {
+    pub stream: StreamName,
+    pub expected: ExpectedRevision,
+    pub events: Vec<NewEvent>,
+    /// For `import_log`: the position, recorded-at and hash each event had in the log it
+    /// was exported from. The writer reproduces them exactly or refuses.
+    pub preserved: Option<Vec<Preserved>>,
+    /// Recorded-at asked for by a turn (`crate::turn`); the clock otherwise.
+    pub recorded_at_ns: Option<i128>,
+    pub precheck: Precheck,
+    pub reply: Reply,
 }
 
 /// What an imported record must come out as.
@@ -232,7 +222,7 @@ impl Writer {
                 // Answer every request with the poison until the store is dropped.
                 while let Some(r) = requests.blocking_recv() {
                     match r {
-                        Request::Append { reply, .. } => {
+                        Request::Append(Append { reply, .. }) => {
                             let _ = reply.send(Err(StoreError::Poisoned(e.to_string())));
                         }
                         Request::Shutdown { reply } => {
@@ -252,8 +242,8 @@ impl Writer {
             while events < self.batch_events_max {
                 match requests.try_recv() {
                     Ok(r) => {
-                        if let Request::Append { events: e, .. } = &r {
-                            events += e.len();
+                        if let Request::Append(a) = &r {
+                            events += a.events.len();
                         }
                         batch.push(r);
                     }
@@ -263,23 +253,7 @@ impl Writer {
             let appends: Vec<_> = batch
                 .drain(..)
                 .filter_map(|r| match r {
-                    Request::Append {
-                        stream,
-                        expected,
-                        events,
-                        preserved,
-                        recorded_at_ns,
-                        precheck,
-                        reply,
-                    } => Some(Append {
-                        stream,
-                        expected,
-                        events,
-                        preserved,
-                        recorded_at_ns,
-                        precheck,
-                        reply,
-                    }),
+                    Request::Append(append) => Some(append),
                     Request::Shutdown { reply } => {
                         shutdown = Some(reply);
                         None

@@ -73,16 +73,7 @@ pub(crate) async fn run<T: Send + 'static>(
         let Some(joined) = set.join_next().await else {
             return Ok(());
         };
-        let outcomes = joined.map_err(|e| LoadError::App(AppError::Task(e.to_string())))?;
-        for (tag, mut outcome) in outcomes {
-            if let Some((step, error)) = outcome.failure.take() {
-                if is_fatal(&error) {
-                    return Err(LoadError::App(error));
-                }
-                outcome.failure = Some((step, error));
-            }
-            done(tag, outcome);
-        }
+        report(joined, &mut done)?;
     }
 }
 
@@ -121,16 +112,25 @@ pub(crate) async fn run_in_order<T: Send + 'static>(
         set.spawn(run_lane(app.clone(), lane, Some(turns)));
     }
     while let Some(joined) = set.join_next().await {
-        let outcomes = joined.map_err(|e| LoadError::App(AppError::Task(e.to_string())))?;
-        for (tag, mut outcome) in outcomes {
-            if let Some((step, error)) = outcome.failure.take() {
-                if is_fatal(&error) {
-                    return Err(LoadError::App(error));
-                }
-                outcome.failure = Some((step, error));
+        report(joined, &mut done)?;
+    }
+    Ok(())
+}
+
+/// Hands a finished lane's outcomes to `done`; a fatal error stops the load.
+fn report<T>(
+    joined: Result<Vec<(T, ItemOutcome)>, tokio::task::JoinError>,
+    done: &mut impl FnMut(T, ItemOutcome),
+) -> Result<(), LoadError> {
+    let outcomes = joined.map_err(|e| LoadError::App(AppError::Task(e.to_string())))?;
+    for (tag, mut outcome) in outcomes {
+        if let Some((step, error)) = outcome.failure.take() {
+            if is_fatal(&error) {
+                return Err(LoadError::App(error));
             }
-            done(tag, outcome);
+            outcome.failure = Some((step, error));
         }
+        done(tag, outcome);
     }
     Ok(())
 }
