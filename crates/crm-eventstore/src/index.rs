@@ -17,7 +17,7 @@
 //! per event per index would cap durable appends near 35k/s on two cores. So only event ids,
 //! which must be found by a random key, get a key per event. Positions are stored as runs of
 //! consecutive records in one segment; streams, categories and event types as posting lists,
-//! one key per flushed chunk each (a stream's records in a run of consecutive positions have
+//! one key per flushed table each (a stream's records in a run of consecutive positions have
 //! consecutive revisions, so its list needs only the first). A stream's head is the end of the
 //! last list of its `s` range, not a key of its own. Integers are big-endian so that sled's
 //! byte order is numeric order.
@@ -70,10 +70,10 @@ impl Locator {
 
 /// What the index said of an append's stream and event ids before it reached the writer.
 ///
-/// The lookups that may touch sled (which blocks while a flush holds sled's batch lock) are
-/// made here, on the caller's thread, so the single writer only has to consult memory: what
-/// was stored after `dropped` was read is still in memory unless a table has been dropped
-/// since, and then the writer looks again itself.
+/// The lookups that may touch sled (microseconds each) are made here, on the caller's
+/// thread, so that the single writer, which every append passes through, only consults
+/// memory: what was stored after `dropped` was read is still in memory unless a table has
+/// been dropped since, and then the writer looks again itself.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Precheck {
     pub dropped: u64,
@@ -438,22 +438,20 @@ impl Index {
     /// Puts a frozen table into sled, then forgets it. One batch for the whole table, so that
     /// a stream's records in it share one list.
     pub(crate) fn flush_table(&self, table: &Arc<Table>) -> Result<()> {
-        {
-            let mut batch = IndexBatch::default();
-            for r in table.records() {
-                batch.add(&IndexEntry {
-                    position: r.position,
-                    locator: r.locator,
-                    stream: &r.stream,
-                    category: category_of(&r.stream),
-                    revision: r.revision,
-                    event_id: r.event_id,
-                    event_type: &r.event_type,
-                    digest: r.digest,
-                });
-            }
-            self.apply_in_order(batch)?;
+        let mut batch = IndexBatch::default();
+        for r in table.records() {
+            batch.add(&IndexEntry {
+                position: r.position,
+                locator: r.locator,
+                stream: &r.stream,
+                category: category_of(&r.stream),
+                revision: r.revision,
+                event_id: r.event_id,
+                event_type: &r.event_type,
+                digest: r.digest,
+            });
         }
+        self.apply_in_order(batch)?;
         self.write_recent().flushed(table);
         Ok(())
     }

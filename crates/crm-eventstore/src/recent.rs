@@ -4,8 +4,8 @@
 //! group plus a hand-off to an indexing thread and back for every append; on two cores that,
 //! not the log, capped durable appends. So the writer adds each durable batch to the newest
 //! in-memory table here (a few hash inserts), answers, and when the table is full hands it to
-//! the flusher thread, which applies it to sled in chunks, each chunk together with the
-//! checkpoint of its last record, and only then drops it from memory.
+//! the flusher thread, which writes it to sled with the checkpoint of its last record written
+//! last, and only then drops it from memory.
 //!
 //! Reads merge the two: every position below the oldest table still here is in sled; every
 //! position from there on is answered from the tables (sled may already hold some of them,
