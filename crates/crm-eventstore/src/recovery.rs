@@ -198,6 +198,10 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
             };
             if let Some(reason) = damage {
                 let frame_offset = offset + at as u64;
+                if is_last && data[at..].iter().all(|b| *b == 0) {
+                    // Space the writer reserved ahead and never reached: the end of the log.
+                    break;
+                }
                 if !is_last {
                     return Err(StoreError::CorruptSegment {
                         segment,
@@ -212,6 +216,7 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
                 tracing::warn!(segment, offset = frame_offset, bytes = cut, %reason, "truncating a torn tail");
                 file.set_len(frame_offset)
                     .map_err(StoreError::io(format!("truncating segment {segment}")))?;
+
                 file.sync_data()
                     .map_err(StoreError::io(format!("segment {segment} sync")))?;
                 report.torn_tail = Some(TornTail {
@@ -238,10 +243,15 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
     }
     index.flush()?;
     report.last_position = last.0;
+    let file = segments[last_segment as usize].clone();
+    let allocated = file
+        .len()
+        .map_err(StoreError::io(format!("segment {last_segment}")))?;
     let tail = Tail {
         segment: last_segment,
-        file: segments[last_segment as usize].clone(),
+        file,
         end: tail_end,
+        allocated,
         next_position: expected,
         last_hash: hash,
         last_recorded_at_ns: recorded,

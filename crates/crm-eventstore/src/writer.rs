@@ -52,6 +52,8 @@ pub(crate) struct Tail {
     pub file: Arc<dyn SegmentFile>,
     /// Byte offset just past the last committed frame of `segment`.
     pub end: u64,
+    /// The segment file's length: zeros reserved past `end` (see `SegmentFile::allocate`).
+    pub allocated: u64,
     pub next_position: Position,
     pub last_hash: [u8; 32],
     /// Recorded-at of the last record: the next is never earlier, so that the log's order is
@@ -323,10 +325,19 @@ impl Writer {
         }
     }
 
-    /// Makes everything written durable before the writer goes away.
+    /// Makes everything written durable before the writer goes away, and leaves the tail
+    /// segment as long as what it holds (a crash leaves the reserved zeros, which the next
+    /// open reads as the end of the log).
     fn sync_tail(&mut self) -> Result<()> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Ok(());
+        }
+        if self.tail.allocated > self.tail.end {
+            self.tail
+                .file
+                .set_len(self.tail.end)
+                .map_err(StoreError::io("trimming the tail segment at close"))?;
+            self.tail.allocated = self.tail.end;
         }
         self.tail
             .file
@@ -633,12 +644,14 @@ impl Writer {
             for r in &s.records {
                 let len = r.frame_len as u64;
                 if end > SEGMENT_HEADER_LEN && end + len > self.segment_size_max {
-                    // Seal the current segment: write what belongs to it and sync it, so
-                    // that a sealed segment is always complete and durable.
-                    self.tail
-                        .file
-                        .write_all_at(chunk_file_offset, &buf[chunk_start..r.frame_start])
-                        .map_err(StoreError::io(format!("segment {}", self.tail.segment)))?;
+                    // Seal the current segment: write what belongs to it, cut off the
+                    // reserved zeros and sync it, so that a sealed segment is always
+                    // complete, exact and durable.
+                    self.write_tail(chunk_file_offset, &buf[chunk_start..r.frame_start])?;
+                    self.tail.file.set_len(end).map_err(StoreError::io(format!(
+                        "sealing segment {}",
+                        self.tail.segment
+                    )))?;
                     self.tail.file.sync_data().map_err(StoreError::io(format!(
                         "segment {} sync",
                         self.tail.segment
@@ -656,10 +669,7 @@ impl Writer {
             }
             locators.push(locs);
         }
-        self.tail
-            .file
-            .write_all_at(chunk_file_offset, &buf[chunk_start..])
-            .map_err(StoreError::io(format!("segment {}", self.tail.segment)))?;
+        self.write_tail(chunk_file_offset, &buf[chunk_start..])?;
         self.tail.end = end;
 
         let mut records = Vec::with_capacity(staged.iter().map(|s| s.records.len()).sum());
@@ -680,6 +690,28 @@ impl Writer {
         Ok(records)
     }
 
+    /// Writes into the tail segment, reserving space ahead first when the bytes would pass
+    /// the end of the file.
+    fn write_tail(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        let end = at + bytes.len() as u64;
+        if end > self.tail.allocated {
+            let ahead = (end + ALLOCATE_AHEAD_BYTES).min(self.segment_size_max);
+            let target = end.max(ahead);
+            self.tail
+                .file
+                .allocate(target)
+                .map_err(StoreError::io(format!(
+                    "reserving space in segment {}",
+                    self.tail.segment
+                )))?;
+            self.tail.allocated = target;
+        }
+        self.tail
+            .file
+            .write_all_at(at, bytes)
+            .map_err(StoreError::io(format!("segment {}", self.tail.segment)))
+    }
+
     fn roll_over(&mut self, first_position: Position) -> Result<()> {
         let segment = self.tail.segment + 1;
         let file = create_segment(self.storage.as_ref(), segment, first_position)?;
@@ -687,9 +719,14 @@ impl Writer {
         self.tail.segment = segment;
         self.tail.file = file;
         self.tail.end = SEGMENT_HEADER_LEN;
+        self.tail.allocated = SEGMENT_HEADER_LEN;
         Ok(())
     }
 }
+
+/// How far ahead of the tail a segment's space is reserved: one metadata-changing fdatasync
+/// per this many bytes instead of one per group commit.
+const ALLOCATE_AHEAD_BYTES: u64 = 8 * 1024 * 1024;
 
 /// How long the writer polls for the next append before it sleeps. A caller that got its
 /// answer usually sends its next append within tens of microseconds; catching it awake saves

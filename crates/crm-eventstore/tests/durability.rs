@@ -78,6 +78,16 @@ impl SegmentFile for SimFile {
         self.visible.lock().unwrap().resize(len as usize, 0);
         Ok(())
     }
+    fn allocate(&self, len: u64) -> io::Result<()> {
+        if self.power_cut.load(Ordering::SeqCst) {
+            return Err(dead());
+        }
+        let mut v = self.visible.lock().unwrap();
+        if v.len() < len as usize {
+            v.resize(len as usize, 0);
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -229,6 +239,78 @@ async fn the_power_cut_harness_catches_acknowledging_before_fdatasync() {
         lost > 0,
         "{acked} acknowledged and none lost: the harness proves nothing"
     );
+}
+
+#[tokio::test]
+async fn space_reserved_ahead_of_the_tail_reads_as_the_end_of_the_log_after_a_crash() {
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let store = open_sim(disk.clone(), index.path(), Durability::Fsync).unwrap();
+    for i in 0..5 {
+        store
+            .append(
+                &stream("customer-z"),
+                ExpectedRevision::Any,
+                vec![event(i, "E")],
+            )
+            .await
+            .unwrap();
+    }
+    let tail_len = |disk: &SimDisk| {
+        let files = disk.files.lock().unwrap();
+        let (_, last) = files.iter().next_back().unwrap();
+        let bytes = last.durable.lock().unwrap().clone();
+        let used = frame_offsets_until_zero(&bytes);
+        (bytes.len(), used)
+    };
+    let (len, used) = tail_len(&disk);
+    assert!(
+        len > used,
+        "the writer reserves space ahead ({len} bytes, {used} used)"
+    );
+    disk.cut_power();
+    drop(store);
+
+    let rebooted = Arc::new(disk.reboot());
+    let store = open_sim(rebooted.clone(), index.path(), Durability::Fsync).unwrap();
+    assert_eq!(
+        store.recovery_report().torn_tail,
+        None,
+        "zeros past the last record are not damage"
+    );
+    let r = store
+        .append(
+            &stream("customer-z"),
+            ExpectedRevision::Exact(4),
+            vec![event(5, "E")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.first_position,
+        Position(6),
+        "the next record follows the last one"
+    );
+    assert!(store.verify().unwrap().is_ok());
+    store.close().await.unwrap();
+    let (len, used) = tail_len(&rebooted);
+    assert_eq!(
+        len, used,
+        "a clean close leaves the segment exactly as long as its records"
+    );
+}
+
+/// Where the records of a segment end: the first frame offset whose length is zero.
+fn frame_offsets_until_zero(bytes: &[u8]) -> usize {
+    let mut at = SEGMENT_HEADER_LEN as usize;
+    while at + 8 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        at += 8 + len + 32;
+    }
+    at
 }
 
 #[tokio::test]
