@@ -12,6 +12,7 @@
 //! | `c` category `\0` first position      | posting list: (position, locator)…             |
 //! | `t` event type `\0` first position    | posting list: (position, locator)…             |
 //! | `m` `checkpoint`                      | position, locator of the last indexed record   |
+//! | `m` `durable`                         | a position the log was synced past (see below) |
 //!
 //! sled costs a few microseconds per insert (it copies the leaf it changes), which at one key
 //! per event per index would cap durable appends near 35k/s on two cores. So only event ids,
@@ -37,6 +38,10 @@ const INDEX_FORMAT: &[u8] = b"crm-index-v3";
 const RUN_LEN_MAX: usize = 256;
 const POSTING_LEN: usize = 20;
 const KEY_CHECKPOINT: &[u8] = b"mcheckpoint";
+/// A position every record up to which was on disk (fdatasync'ed) when it was stored, a
+/// fraction of a second behind the log. Recovery may cut a torn tail only after it: damage at
+/// or before it is damage to acknowledged records, and a log that ends before it lost them.
+const KEY_DURABLE: &[u8] = b"mdurable";
 const KEY_FORMAT: &[u8] = b"mformat";
 
 /// Where a record's frame starts.
@@ -220,6 +225,22 @@ impl Index {
                 v.len()
             ))),
         }
+    }
+
+    pub fn durable_mark(&self) -> Result<Option<Position>> {
+        match self.tree.get(KEY_DURABLE)? {
+            None => Ok(None),
+            Some(v) if v.len() == 8 => Ok(Some(Position(be_u64(&v)))),
+            Some(v) => Err(StoreError::Index(format!(
+                "durable mark of {} bytes",
+                v.len()
+            ))),
+        }
+    }
+
+    pub(crate) fn set_durable_mark(&self, position: Position) -> Result<()> {
+        self.tree.insert(KEY_DURABLE, &position.0.to_be_bytes())?;
+        Ok(())
     }
 
     /// The revision of the stream's last event: the last key of its `s` range.

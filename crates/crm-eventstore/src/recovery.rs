@@ -52,6 +52,13 @@ fn read_exact(file: &dyn SegmentFile, segment: u32, offset: u64, len: usize) -> 
 }
 
 pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Recovered> {
+    // Read before anything clears the index: it is what the log promised, not an index.
+    let durable = index.durable_mark()?.unwrap_or(Position(0));
+    recover_to(storage, index, durable)
+}
+
+/// Recovers a log whose records up to `durable` were acknowledged as synced.
+fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) -> Result<Recovered> {
     let mut numbers = storage.list().map_err(StoreError::io("listing segments"))?;
     numbers.sort_unstable();
     for (i, n) in numbers.iter().enumerate() {
@@ -209,6 +216,16 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
                         reason,
                     });
                 }
+                if expected <= durable {
+                    // Synced before the crash, so not a write the crash interrupted.
+                    return Err(StoreError::Corrupt {
+                        position: expected,
+                        reason: format!(
+                            "{reason} (segment {segment}, byte {frame_offset}); the record was \
+                             on disk up to position {durable}, so this is damage, not a torn tail"
+                        ),
+                    });
+                }
                 // Damage after the last record the index knows, in the last segment: the
                 // record was being written when the process or machine died, so it was
                 // never acknowledged. Cut it off and say so.
@@ -232,17 +249,32 @@ pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Rec
     }
     index.apply_durable(batch)?;
     let last = Position(expected.0 - 1);
+    if last < durable {
+        return Err(StoreError::Corrupt {
+            position: expected,
+            reason: format!(
+                "the log ends at position {last}, but it was on disk up to position {durable}: \
+                 segment files were cut short or replaced (after restoring older segment files \
+                 on purpose, remove the index directory so that it is rebuilt from them)"
+            ),
+        });
+    }
     if index.has_records_after(last)? {
         // A batch was indexed while its fdatasync ran and the machine lost power before the
         // sync finished. Which keys it wrote is no longer known; rebuild everything.
         tracing::warn!(%last, "the index holds records the log lost; rebuilding it");
         index.clear()?;
-        let mut again = recover(storage, index)?;
+        let mut again = recover_to(storage, index, durable)?;
         again.report.index_rebuilt = true;
         return Ok(again);
     }
     index.flush()?;
     report.last_position = last.0;
+    // What a crash left in the page cache is on disk from here on, which the durable mark
+    // the writer starts from relies on.
+    segments[last_segment as usize]
+        .sync_data()
+        .map_err(StoreError::io(format!("segment {last_segment} sync")))?;
     let file = segments[last_segment as usize].clone();
     let allocated = file
         .len()

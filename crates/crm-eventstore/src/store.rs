@@ -19,7 +19,7 @@ use crate::types::{
     StreamName, StreamStart, READ_LIMIT_MAX,
 };
 use crate::upcast::Upcaster;
-use crate::writer::{validate_append, Append, Durability, Request, Writer};
+use crate::writer::{validate_append, Append, Durability, Request, Shared, Writer};
 
 /// How a store is opened.
 #[derive(Debug, Clone)]
@@ -137,6 +137,9 @@ impl EventStore {
         let log = Arc::new(Log::new(recovered.segments));
         let committed = Arc::new(watch::channel(recovered.report.last_position).0);
         let poisoned = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared::starting_at(Position(
+            recovered.report.last_position,
+        )));
         let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
         let writer = Writer {
             log: log.clone(),
@@ -149,7 +152,7 @@ impl EventStore {
             index_table_records: config.index_table_records.max(1),
             committed: committed.clone(),
             poisoned: poisoned.clone(),
-            shared: Default::default(),
+            shared: shared.clone(),
             heads: Default::default(),
         };
         let writer = std::thread::Builder::new()
@@ -158,7 +161,7 @@ impl EventStore {
             .map_err(StoreError::io("starting the writer thread"))?;
         let syncer = match config.durability {
             Durability::Fsync => None,
-            Durability::Batched { interval } => Some(spawn_syncer(log.clone(), interval)?),
+            Durability::Batched { interval } => Some(spawn_syncer(log.clone(), shared, interval)?),
         };
         Ok(EventStore {
             inner: Arc::new(Inner {
@@ -521,6 +524,7 @@ impl EventStore {
 
 fn spawn_syncer(
     log: Arc<Log>,
+    shared: Arc<Shared>,
     interval: Duration,
 ) -> Result<(Arc<AtomicBool>, std::thread::JoinHandle<()>)> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -530,10 +534,15 @@ fn spawn_syncer(
         .spawn(move || {
             while !flag.load(Ordering::SeqCst) {
                 std::thread::park_timeout(interval);
+                // Read before the segment count: the record was written either to the
+                // segment synced below or to one the writer sealed, and so synced, before
+                // starting a newer one.
+                let written = shared.written();
                 let last = log.segment_count().saturating_sub(1);
                 if let Some(file) = log.segment(last) {
-                    if let Err(e) = file.sync_data() {
-                        tracing::error!(error = %e, "background fdatasync failed");
+                    match file.sync_data() {
+                        Ok(()) => shared.mark_durable(written),
+                        Err(e) => tracing::error!(error = %e, "background fdatasync failed"),
                     }
                 }
             }

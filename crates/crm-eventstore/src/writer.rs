@@ -8,7 +8,7 @@
 //! own events. A flusher thread moves full tables into sled, off the append path.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -191,11 +191,43 @@ enum FlushWork {
     },
 }
 
-/// State the writer and the flusher share.
+/// State the writer, the flusher and the background syncer share.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     poison_reason: Mutex<Option<String>>,
+    /// The last position written to a segment file (perhaps not yet synced).
+    written: AtomicU64,
+    /// The last position known to be synced; the flusher stores it as the index's durable
+    /// mark.
+    durable: AtomicU64,
 }
+
+impl Shared {
+    /// Everything up to `last` is already on disk (recovery synced it).
+    pub(crate) fn starting_at(last: Position) -> Shared {
+        Shared {
+            poison_reason: Mutex::new(None),
+            written: AtomicU64::new(last.0),
+            durable: AtomicU64::new(last.0),
+        }
+    }
+
+    pub(crate) fn written(&self) -> Position {
+        Position(self.written.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn mark_durable(&self, last: Position) {
+        self.durable.fetch_max(last.0, Ordering::SeqCst);
+    }
+
+    fn durable(&self) -> Position {
+        Position(self.durable.load(Ordering::SeqCst))
+    }
+}
+
+/// How often the flusher stores the durable mark: the window in which damage to the newest
+/// records is taken for a torn tail after a crash.
+const DURABLE_MARK_EVERY: Duration = Duration::from_millis(100);
 
 /// Full tables waiting for the flusher; beyond this the writer waits, which bounds memory
 /// when sled cannot keep up.
@@ -309,6 +341,9 @@ impl Writer {
             Ok(()) => {
                 self.index.add_recent(records);
                 if let Some(p) = last_position {
+                    if self.durability == Durability::Fsync {
+                        self.shared.mark_durable(p);
+                    }
                     self.committed.send_replace(p.0);
                 }
                 for (reply, result) in replies {
@@ -342,7 +377,9 @@ impl Writer {
         self.tail
             .file
             .sync_data()
-            .map_err(StoreError::io("segment sync at close"))
+            .map_err(StoreError::io("segment sync at close"))?;
+        self.shared.mark_durable(self.shared.written());
+        Ok(())
     }
 
     fn poison(&self, reason: String) {
@@ -421,6 +458,7 @@ impl Writer {
                 self.tail.last_recorded_at_ns = recorded;
                 if !staged.is_empty() {
                     last_position = Some(Position(next.0 - 1));
+                    self.shared.written.store(next.0 - 1, Ordering::SeqCst);
                 }
                 // Forgetting is safe: the index answers for every head the cache drops.
                 if self.heads.len() + heads.len() > HEAD_CACHE_MAX {
@@ -760,7 +798,17 @@ struct Flusher {
 impl Flusher {
     fn run(self, queue: std::sync::mpsc::Receiver<FlushWork>) {
         let mut failed = false;
-        for work in queue {
+        let mut stored_mark = Position(0);
+        loop {
+            let work = match queue.recv_timeout(DURABLE_MARK_EVERY) {
+                Ok(work) => Some(work),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            if !failed {
+                self.store_durable_mark(&mut stored_mark);
+            }
+            let Some(work) = work else { continue };
             match work {
                 FlushWork::Table(table) => {
                     if failed {
@@ -777,6 +825,9 @@ impl Flusher {
                     }
                 }
                 FlushWork::Shutdown { reply, synced } => {
+                    if synced.is_ok() && !failed {
+                        self.store_durable_mark(&mut stored_mark);
+                    }
                     let result = synced.and(self.index.flush());
                     if let Some(reply) = reply {
                         let _ = reply.send(result);
@@ -785,6 +836,20 @@ impl Flusher {
                     }
                     return;
                 }
+            }
+        }
+    }
+}
+
+impl Flusher {
+    /// A failure here costs only precision: recovery then treats more of the newest records
+    /// as a possible torn tail.
+    fn store_durable_mark(&self, stored: &mut Position) {
+        let mark = self.shared.durable();
+        if mark > *stored {
+            match self.index.set_durable_mark(mark) {
+                Ok(()) => *stored = mark,
+                Err(e) => tracing::warn!(error = %e, "storing the durable mark failed"),
             }
         }
     }

@@ -300,6 +300,85 @@ async fn space_reserved_ahead_of_the_tail_reads_as_the_end_of_the_log_after_a_cr
     );
 }
 
+impl SimDisk {
+    /// Changes what segment `n` holds, as damage on the platter would.
+    fn edit(&self, n: u32, f: impl FnOnce(&mut Vec<u8>)) {
+        let files = self.files.lock().unwrap();
+        let file = &files[&n];
+        let mut bytes = file.durable.lock().unwrap().clone();
+        f(&mut bytes);
+        *file.durable.lock().unwrap() = bytes.clone();
+        *file.visible.lock().unwrap() = bytes;
+    }
+}
+
+/// Appends 40 events one by one, waits until the durable mark must have been stored, and
+/// cuts the power (the in-memory index table is never flushed: its records are all past the
+/// index checkpoint).
+async fn crashed_log_of_40() -> (Arc<SimDisk>, tempfile::TempDir) {
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let store = open_sim(disk.clone(), index.path(), Durability::Fsync).unwrap();
+    for i in 0..40 {
+        store
+            .append(
+                &stream("customer-d"),
+                ExpectedRevision::Any,
+                vec![event(i, "E")],
+            )
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    disk.cut_power();
+    drop(store);
+    (Arc::new(disk.reboot()), index)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damage_to_synced_records_after_a_crash_is_refused_not_cut_off_as_a_torn_tail() {
+    let (disk, index) = crashed_log_of_40().await;
+    let store = open_sim(disk.clone(), index.path(), Durability::Fsync).unwrap();
+    assert_eq!(store.recovery_report().torn_tail, None);
+    assert_eq!(store.recovery_report().last_position, 40);
+    drop(store);
+
+    // A flipped bit in record 20, which was acknowledged: cutting the log there would
+    // silently drop 21 acknowledged records.
+    let (disk, index) = crashed_log_of_40().await;
+    let at = frame_offsets_until_zero_list(&disk, 0)[19];
+    disk.edit(0, |b| b[at + 20] ^= 0x10);
+    match open_sim(disk.clone(), index.path(), Durability::Fsync) {
+        Err(StoreError::Corrupt { position, reason }) => {
+            assert_eq!(position, Position(20), "{reason}");
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(s) => panic!("damage accepted: {:?}", s.recovery_report()),
+    }
+    let len = disk.files.lock().unwrap()[&0].durable.lock().unwrap().len();
+    assert!(len > at, "nothing was cut off");
+
+    // The segment cut short at a record boundary: acknowledged records are gone.
+    let (disk, index) = crashed_log_of_40().await;
+    let at = frame_offsets_until_zero_list(&disk, 0)[30];
+    disk.edit(0, |b| b.truncate(at));
+    match open_sim(disk, index.path(), Durability::Fsync) {
+        Err(StoreError::Corrupt { position, reason }) => {
+            assert_eq!(position, Position(31), "{reason}");
+            assert!(reason.contains("ends at position 30"), "{reason}");
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(s) => panic!("a shortened log accepted: {:?}", s.recovery_report()),
+    }
+}
+
+fn frame_offsets_until_zero_list(disk: &SimDisk, n: u32) -> Vec<usize> {
+    let files = disk.files.lock().unwrap();
+    let bytes = files[&n].durable.lock().unwrap().clone();
+    let end = frame_offsets_until_zero(&bytes);
+    frame_offsets(&bytes[..end])
+}
+
 /// Where the records of a segment end: the first frame offset whose length is zero.
 fn frame_offsets_until_zero(bytes: &[u8]) -> usize {
     let mut at = SEGMENT_HEADER_LEN as usize;
