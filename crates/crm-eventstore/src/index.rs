@@ -8,15 +8,15 @@
 //! |---------------------------------------|------------------------------------------------|
 //! | `p` first position                    | run: locator of its first record, record count |
 //! | `s` stream `\0` first revision        | the stream's next records: (position, locator)… |
-//! | `e` event id                          | position, revision, content digest             |
 //! | `c` category `\0` first position      | posting list: (position, locator)…             |
 //! | `t` event type `\0` first position    | posting list: (position, locator)…             |
 //! | `m` `checkpoint`                      | position, locator of the last indexed record   |
 //! | `m` `durable`                         | a position the log was synced past (see below) |
 //!
-//! sled costs a few microseconds per insert (it copies the leaf it changes), which at one key
-//! per event per index would cap durable appends near 35k/s on two cores. So only event ids,
-//! which must be found by a random key, get a key per event. Positions are stored as runs of
+//! sled costs 10–20 µs of CPU per random insert (it copies the leaf it changes), which at one
+//! key per event would cap durable appends far below the log's rate on two cores. So no key is
+//! per event: event ids, which must be found by a random key, live in sorted runs of their own
+//! (`ids.rs`) beside sled, in the index directory. Positions are stored as runs of
 //! consecutive records in one segment; streams, categories and event types as posting lists,
 //! one key per flushed table each (a stream's records in a run of consecutive positions have
 //! consecutive revisions, so its list needs only the first). A stream's head is the end of the
@@ -29,10 +29,13 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
+use crate::ids::{IdEntry, IdRuns};
 use crate::recent::{Recent, RecentRecord, Table};
 use crate::types::{category_of, Direction, Position};
 
-const INDEX_FORMAT: &[u8] = b"crm-index-v3";
+const INDEX_FORMAT: &[u8] = b"crm-index-v4";
+/// The event-id runs' directory, inside sled's, so that removing the index removes them too.
+const ID_RUNS_DIR: &str = "event-ids";
 /// Records per position run and per posting list: bounds the frames a random read skips and
 /// the size of one sled value.
 const RUN_LEN_MAX: usize = 256;
@@ -123,6 +126,7 @@ pub struct IndexEntry<'a> {
 pub struct Index {
     db: sled::Db,
     tree: sled::Tree,
+    ids: Arc<IdRuns>,
     recent: Arc<RwLock<Recent>>,
 }
 
@@ -184,9 +188,11 @@ impl Index {
             Err(e) => return Err(e.into()),
         };
         let tree = db.open_tree("log-index")?;
+        let ids = Arc::new(IdRuns::open(&path.join(ID_RUNS_DIR))?);
         let index = Index {
             db,
             tree,
+            ids,
             recent: Default::default(),
         };
         match index.tree.get(KEY_FORMAT)? {
@@ -199,12 +205,20 @@ impl Index {
                 index.clear()?;
             }
         }
+        let checkpoint = index.checkpoint()?.map(|(position, _)| position);
+        if !index.ids.reconcile(checkpoint)? {
+            tracing::warn!(
+                "the event-id runs do not match the index checkpoint; rebuilding the index"
+            );
+            index.clear()?;
+        }
         Ok((index, discarded))
     }
 
     /// Empties the index; recovery then re-indexes the whole log.
     pub fn clear(&self) -> Result<()> {
         self.write_recent().clear();
+        self.ids.clear()?;
         self.tree.clear()?;
         self.tree.insert(KEY_FORMAT, INDEX_FORMAT)?;
         Ok(())
@@ -253,28 +267,6 @@ impl Index {
                 let (first, list) = stream_list(stream, item)?;
                 Ok(Some(first + list.len() as u64 - 1))
             }
-        }
-    }
-
-    fn sled_event(&self, id: Uuid) -> Result<Option<StoredId>> {
-        let mut k = [0u8; 17];
-        k[0] = b'e';
-        k[1..].copy_from_slice(id.as_bytes());
-        match self.tree.get(k)? {
-            None => Ok(None),
-            Some(v) if v.len() == 48 => {
-                let mut digest = [0u8; 32];
-                digest.copy_from_slice(&v[16..48]);
-                Ok(Some(StoredId {
-                    position: Position(be_u64(&v[..8])),
-                    revision: be_u64(&v[8..16]),
-                    digest,
-                }))
-            }
-            Some(v) => Err(StoreError::Index(format!(
-                "event {id} entry has {} bytes",
-                v.len()
-            ))),
         }
     }
 
@@ -409,8 +401,9 @@ impl Index {
     /// Applies durable records' entries and moves the checkpoint to the last of them, in one
     /// atomic sled batch. For recovery, when nothing else uses sled.
     pub fn apply_durable(&self, batch: IndexBatch) -> Result<()> {
+        let writes = self.write_id_run(batch)?;
         let mut sled_batch = sled::Batch::default();
-        for (k, v) in batch.into_writes() {
+        for (k, v) in writes {
             sled_batch.insert(k, v);
         }
         self.tree.apply_batch(sled_batch)?;
@@ -423,10 +416,20 @@ impl Index {
     /// recover a later log segment whose predecessor was lost), so a recovered checkpoint
     /// implies every insert made before it.
     fn apply_in_order(&self, batch: IndexBatch) -> Result<()> {
-        for (k, v) in batch.into_writes() {
+        for (k, v) in self.write_id_run(batch)? {
             self.tree.insert(k, v)?;
         }
         Ok(())
+    }
+
+    /// Writes the batch's event ids as a run, durable before the checkpoint that counts them
+    /// can be; returns the sled writes left to do.
+    fn write_id_run(&self, batch: IndexBatch) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let (writes, ids) = batch.into_writes();
+        if let Some((first, last, entries)) = ids {
+            self.ids.add(first, last, entries)?;
+        }
+        Ok(writes)
     }
 
     fn read_recent(&self) -> RwLockReadGuard<'_, Recent> {
@@ -527,7 +530,16 @@ impl Index {
         if let Some(found) = self.read_recent().event(id) {
             return Ok(Some(found));
         }
-        self.sled_event(id)
+        // A table leaves memory only after its run is in place, so an id missed above (its
+        // table gone since) is found here.
+        self.ids.get(id)
+    }
+
+    /// Merges event-id runs if a tier is full; `false` when none was due (or `stop` was set).
+    pub(crate) fn merge_id_runs(&self, stop: &std::sync::atomic::AtomicBool) -> Result<bool> {
+        // sled writes behind; a crash could otherwise leave the merged run reaching past the
+        // checkpoint sled recovers, and the whole index would be rebuilt.
+        self.ids.merge_one(stop, || self.flush())
     }
 
     /// The run of records that holds `position`: the run's first position and its locator.
@@ -651,6 +663,9 @@ impl Index {
     /// Whether any record past `position` is indexed: entries of a batch that was applied
     /// while its fdatasync ran and then lost to a power cut.
     pub fn has_records_after(&self, position: Position) -> Result<bool> {
+        if self.ids.last().is_some_and(|last| last > position) {
+            return Ok(true);
+        }
         if self.sled_locate(position.next())?.is_some() {
             return Ok(true);
         }
@@ -728,6 +743,8 @@ pub struct IndexBatch {
     postings: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
     /// Per stream key prefix: the first revision of its list, and the list.
     streams: std::collections::HashMap<Vec<u8>, (u64, Vec<u8>)>,
+    ids: Vec<IdEntry>,
+    first: Option<Position>,
     last: Option<(Position, Locator)>,
 }
 
@@ -754,14 +771,15 @@ impl IndexBatch {
         list.extend_from_slice(&e.position.0.to_be_bytes());
         list.extend_from_slice(&loc);
 
-        let mut ek = [0u8; 17];
-        ek[0] = b'e';
-        ek[1..].copy_from_slice(e.event_id.as_bytes());
-        let mut ev = [0u8; 48];
-        ev[..8].copy_from_slice(&e.position.0.to_be_bytes());
-        ev[8..16].copy_from_slice(&e.revision.to_be_bytes());
-        ev[16..].copy_from_slice(&e.digest);
-        self.writes.push((ek.to_vec(), ev.to_vec()));
+        self.ids.push(IdEntry {
+            id: e.event_id,
+            stored: StoredId {
+                position: e.position,
+                revision: e.revision,
+                digest: e.digest,
+            },
+        });
+        self.first.get_or_insert(e.position);
 
         self.run = match self.run {
             Some((first, at, n))
@@ -803,7 +821,14 @@ impl IndexBatch {
     }
 
     /// The writes in order, the checkpoint last.
-    fn into_writes(mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
+    /// The sled writes in order, and the event ids with the positions they cover.
+    #[allow(clippy::type_complexity)]
+    fn into_writes(
+        mut self,
+    ) -> (
+        Vec<(Vec<u8>, Vec<u8>)>,
+        Option<(Position, Position, Vec<IdEntry>)>,
+    ) {
         let run = self.run.take();
         self.flush_run(run);
         for (mut key, (first, list)) in std::mem::take(&mut self.streams) {
@@ -823,6 +848,10 @@ impl IndexBatch {
             cp[8..].copy_from_slice(&loc.encode());
             self.writes.push((KEY_CHECKPOINT.to_vec(), cp.to_vec()));
         }
-        self.writes
+        let ids = match (self.first, self.last) {
+            (Some(first), Some((last, _))) => Some((first, last, self.ids)),
+            _ => None,
+        };
+        (self.writes, ids)
     }
 }

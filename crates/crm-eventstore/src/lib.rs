@@ -14,6 +14,7 @@
 pub mod codec;
 mod error;
 mod export;
+mod ids;
 mod index;
 mod log;
 mod recent;

@@ -1,5 +1,6 @@
 //! Opening the log: find its tail, truncate a torn last record, bring the indexes up to date.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::error::{Result, StoreError};
@@ -12,8 +13,9 @@ use crate::segment::{
 use crate::types::{category_of, Position};
 use crate::writer::{content_digest_of_body, create_segment, write_header, Tail};
 
-/// Records re-indexed per sled batch while recovering.
-const REINDEX_BATCH: usize = 10_000;
+/// Records re-indexed per sled batch (and event-id run) while recovering: the size of the
+/// writer's index tables, so that a rebuilt index has the runs a live one would.
+const REINDEX_BATCH: usize = 65_536;
 
 /// What opening the store found and repaired.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -187,6 +189,9 @@ fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) ->
                         report.records_reindexed += 1;
                         if batch.len() >= REINDEX_BATCH {
                             index.apply_durable(std::mem::take(&mut batch))?;
+                            // Here, not later in the background: a long log would otherwise
+                            // leave thousands of runs (and open files) to ask.
+                            while index.merge_id_runs(&AtomicBool::new(false))? {}
                         }
                         hash = frame.hash;
                         recorded = recorded.max(body.recorded_at_ns);

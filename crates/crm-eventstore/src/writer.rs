@@ -241,10 +241,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Writer {
     pub fn run(mut self, mut requests: mpsc::Receiver<Request>) {
         let (to_flusher, flush_queue) = std::sync::mpsc::sync_channel(FLUSH_QUEUE_MAX);
+        let stop_merging = Arc::new(AtomicBool::new(false));
+        let (wake_merger, merger) = match spawn_merger(self.index.clone(), stop_merging.clone()) {
+            Some((wake, handle)) => (Some(wake), Some(handle)),
+            None => (None, None),
+        };
         let flusher = Flusher {
             index: self.index.clone(),
             shared: self.shared.clone(),
             poisoned: self.poisoned.clone(),
+            merger: wake_merger,
         };
         let flusher = match std::thread::Builder::new()
             .name("crm-index-flusher".into())
@@ -319,7 +325,11 @@ impl Writer {
             synced,
         });
         drop(to_flusher);
+        stop_merging.store(true, Ordering::SeqCst);
         let _ = flusher.join();
+        if let Some(merger) = merger {
+            let _ = merger.join();
+        }
     }
 
     /// Makes a written batch durable, indexes it, moves the committed head and answers. (The
@@ -793,6 +803,8 @@ struct Flusher {
     index: Index,
     shared: Arc<Shared>,
     poisoned: Arc<AtomicBool>,
+    /// Tells the merger that a run was added; dropped when the flusher ends, which ends it.
+    merger: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Flusher {
@@ -822,6 +834,8 @@ impl Flusher {
                         lock(&self.shared.poison_reason).get_or_insert(reason);
                         self.poisoned.store(true, Ordering::SeqCst);
                         failed = true;
+                    } else if let Some(merger) = &self.merger {
+                        let _ = merger.send(());
                     }
                 }
                 FlushWork::Shutdown { reply, synced } => {
@@ -851,6 +865,47 @@ impl Flusher {
                 Ok(()) => *stored = mark,
                 Err(e) => tracing::warn!(error = %e, "storing the durable mark failed"),
             }
+        }
+    }
+}
+
+/// Merges event-id runs in the background, so that a lookup stays a few dozen Bloom probes
+/// however long the log grows. A merge is sequential reading and writing, off every append's
+/// path; `stop` abandons one in progress at close (the next open finds the inputs intact).
+fn spawn_merger(
+    index: Index,
+    stop: Arc<AtomicBool>,
+) -> Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
+    let (wake, wakes) = std::sync::mpsc::channel::<()>();
+    let merger = move || loop {
+        loop {
+            match index.merge_id_runs(&stop) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    // Lookups still work over the unmerged runs, only slower.
+                    tracing::error!(error = %e, "merging event-id runs failed");
+                    break;
+                }
+            }
+        }
+        // Also after a timeout: runs left by a rebuild on open are merged without a flush.
+        match wakes.recv_timeout(Duration::from_secs(1)) {
+            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+    };
+    match std::thread::Builder::new()
+        .name("crm-id-merger".into())
+        .spawn(merger)
+    {
+        Ok(handle) => Some((wake, handle)),
+        Err(e) => {
+            tracing::error!(error = %e, "starting the event-id merger failed; runs stay unmerged");
+            None
         }
     }
 }
