@@ -486,7 +486,9 @@ impl IdRuns {
 
     /// Finds an id, newest run first.
     pub fn get(&self, id: Uuid) -> Result<Option<StoredId>> {
-        let runs = self.read().clone();
+        // Held across the block reads: they take microseconds, and only a run being added or
+        // a merge being installed waits for them.
+        let runs = self.read();
         for run in runs.iter().rev() {
             if let Some(found) = run.get(&id)? {
                 return Ok(Some(found));
