@@ -86,6 +86,17 @@ impl StoreError {
         let context = context.into();
         move |source| StoreError::Io { context, source }
     }
+
+    /// The same with the context built only on failure: for calls made per record, where
+    /// formatting the context every time cost more than the call.
+    pub(crate) fn io_lazy(
+        context: impl FnOnce() -> String,
+    ) -> impl FnOnce(std::io::Error) -> StoreError {
+        move |source| StoreError::Io {
+            context: context(),
+            source,
+        }
+    }
 }
 
 impl From<sled::Error> for StoreError {

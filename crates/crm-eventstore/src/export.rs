@@ -145,7 +145,7 @@ impl EventStore {
         let mut imported = 0u64;
         for (n, line) in input.lines().enumerate() {
             let n = n as u64 + 1;
-            let line = line.map_err(StoreError::io(format!("import line {n}")))?;
+            let line = line.map_err(StoreError::io_lazy(|| format!("import line {n}")))?;
             if line.trim().is_empty() {
                 continue;
             }

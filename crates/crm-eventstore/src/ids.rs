@@ -187,7 +187,9 @@ impl Run {
         let mut buf = vec![0u8; n * ENTRY_LEN];
         self.file
             .read_exact_at(&mut buf, HEADER_LEN + (start * ENTRY_LEN) as u64)
-            .map_err(StoreError::io(format!("reading {}", self.path.display())))?;
+            .map_err(StoreError::io_lazy(|| {
+                format!("reading {}", self.path.display())
+            }))?;
         if crc32fast::hash(&buf) != self.block_crcs[block] {
             return Err(StoreError::Index(format!(
                 "event-id run {} is damaged in block {block}; remove the index directory to \
@@ -253,9 +255,9 @@ impl RunWriter {
         self.block.update(&b);
         self.bloom.insert(&e.id);
         self.count += 1;
-        self.out
-            .write_all(&b)
-            .map_err(StoreError::io(format!("writing {}", self.tmp.display())))
+        self.out.write_all(&b).map_err(StoreError::io_lazy(|| {
+            format!("writing {}", self.tmp.display())
+        }))
     }
 
     /// Writes the footer and header, syncs, and renames the file into place.
@@ -499,8 +501,11 @@ impl IdRuns {
 
     /// Writes the ids of positions `first..=last` (which must follow the last run) as a new
     /// run, durable before this returns.
-    pub fn add(&self, first: Position, last: Position, mut entries: Vec<IdEntry>) -> Result<()> {
-        entries.sort_unstable_by_key(|e| e.id);
+    pub fn add(&self, first: Position, last: Position, entries: Vec<IdEntry>) -> Result<()> {
+        // By the id as one integer: a quarter of the cost of comparing `Uuid`s, and visiting
+        // the entries in place afterwards beats sorting indexes and jumping around.
+        let mut entries = entries;
+        entries.sort_unstable_by_key(|e| e.id.as_u128());
         let tmp = self.dir.join(format!("{}.tmp", run_name(first, last)));
         let mut w = RunWriter::create(tmp, entries.len())?;
         for e in &entries {
@@ -642,10 +647,9 @@ impl<'a> Cursor<'a> {
         let mut b = [0u8; ENTRY_LEN];
         self.reader
             .read_exact(&mut b)
-            .map_err(StoreError::io(format!(
-                "reading {}",
-                self.run.path.display()
-            )))?;
+            .map_err(StoreError::io_lazy(|| {
+                format!("reading {}", self.run.path.display())
+            }))?;
         self.block.update(&b);
         self.next += 1;
         if self.next as usize % BLOCK_ENTRIES == 0 || self.next == self.run.count {

@@ -455,8 +455,15 @@ impl Index {
     }
 
     /// Starts a new table and returns the full one, for the flusher.
-    pub(crate) fn freeze_recent(&self) -> Option<Arc<Table>> {
-        self.write_recent().freeze()
+    /// Sizes the (empty) active table; the writer calls this before its first append.
+    pub(crate) fn reserve_recent(&self, records: usize) {
+        self.write_recent().reserve(records);
+    }
+
+    pub(crate) fn freeze_recent(&self, next_capacity: usize) -> Option<Arc<Table>> {
+        // Allocated before the lock is taken.
+        let next = Table::with_capacity(next_capacity);
+        self.write_recent().freeze(next)
     }
 
     /// Puts a frozen table into sled, then forgets it. One batch for the whole table, so that
@@ -739,10 +746,12 @@ pub struct IndexBatch {
     len: usize,
     /// The position run being built: first position, its locator, count.
     run: Option<(Position, Locator, u32)>,
-    /// Posting lists by key prefix (kind, name, `\0`).
-    postings: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
-    /// Per stream key prefix: the first revision of its list, and the list.
-    streams: std::collections::HashMap<Vec<u8>, (u64, Vec<u8>)>,
+    /// Posting lists by category and by event type. Keyed by name and looked up by `&str`, so
+    /// that a record allocates nothing here unless its name is new to the batch.
+    categories: std::collections::HashMap<Box<str>, Vec<u8>>,
+    types: std::collections::HashMap<Box<str>, Vec<u8>>,
+    /// Per stream: the first revision of its list, and the list.
+    streams: std::collections::HashMap<Box<str>, (u64, Vec<u8>)>,
     ids: Vec<IdEntry>,
     first: Option<Position>,
     last: Option<(Position, Locator)>,
@@ -752,19 +761,17 @@ impl IndexBatch {
     pub fn add(&mut self, e: &IndexEntry<'_>) {
         let loc = e.locator.encode();
 
-        let mut prefix = Vec::with_capacity(e.stream.len() + 2);
-        prefix.push(b's');
-        prefix.extend_from_slice(e.stream.as_bytes());
-        prefix.push(0);
-        let (first, list) = self
-            .streams
-            .entry(prefix.clone())
-            .or_insert_with(|| (e.revision, Vec::new()));
+        let (first, list) = match self.streams.get_mut(e.stream) {
+            Some(held) => held,
+            None => self
+                .streams
+                .entry(e.stream.into())
+                .or_insert_with(|| (e.revision, Vec::new())),
+        };
         let held = (list.len() / POSTING_LEN) as u64;
         if held > 0 && (*first + held != e.revision || held as usize >= RUN_LEN_MAX) {
             // Full (or, which the callers never do, not the next revision): start a new list.
-            let mut key = prefix;
-            key.extend_from_slice(&first.to_be_bytes());
+            let key = keyed(b's', e.stream, *first);
             self.writes.push((key, std::mem::take(list)));
             *first = e.revision;
         }
@@ -794,12 +801,14 @@ impl IndexBatch {
                 Some((e.position, e.locator, 1))
             }
         };
-        for (kind, name) in [(b'c', e.category), (b't', e.event_type)] {
-            let mut prefix = Vec::with_capacity(name.len() + 2);
-            prefix.push(kind);
-            prefix.extend_from_slice(name.as_bytes());
-            prefix.push(0);
-            let list = self.postings.entry(prefix).or_default();
+        for (lists, name) in [
+            (&mut self.categories, e.category),
+            (&mut self.types, e.event_type),
+        ] {
+            let list = match lists.get_mut(name) {
+                Some(list) => list,
+                None => lists.entry(name.into()).or_default(),
+            };
             list.extend_from_slice(&e.position.0.to_be_bytes());
             list.extend_from_slice(&loc);
         }
@@ -831,15 +840,19 @@ impl IndexBatch {
     ) {
         let run = self.run.take();
         self.flush_run(run);
-        for (mut key, (first, list)) in std::mem::take(&mut self.streams) {
-            key.extend_from_slice(&first.to_be_bytes());
-            self.writes.push((key, list));
+        for (stream, (first, list)) in std::mem::take(&mut self.streams) {
+            self.writes.push((keyed(b's', &stream, first), list));
         }
-        for (prefix, list) in std::mem::take(&mut self.postings) {
-            for chunk in list.chunks(POSTING_LEN * RUN_LEN_MAX) {
-                let mut key = prefix.clone();
-                key.extend_from_slice(&chunk[..8]); // the first position in the chunk
-                self.writes.push((key, chunk.to_vec()));
+        for (kind, lists) in [
+            (b'c', std::mem::take(&mut self.categories)),
+            (b't', std::mem::take(&mut self.types)),
+        ] {
+            for (name, list) in lists {
+                for chunk in list.chunks(POSTING_LEN * RUN_LEN_MAX) {
+                    // Keyed by the first position in the chunk.
+                    self.writes
+                        .push((keyed(kind, &name, be_u64(&chunk[..8])), chunk.to_vec()));
+                }
             }
         }
         if let Some((position, loc)) = self.last {

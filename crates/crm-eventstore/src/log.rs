@@ -57,14 +57,14 @@ impl Log {
         let mut buf = vec![0u8; RANDOM_READ_BYTES];
         let n = file
             .read_at(loc.offset, &mut buf)
-            .map_err(StoreError::io(format!("segment {}", loc.segment)))?;
+            .map_err(StoreError::io_lazy(|| format!("segment {}", loc.segment)))?;
         buf.truncate(n);
         let frame = match parse_frame(&buf) {
             Err(FrameError::Incomplete { needed }) if needed as usize > buf.len() => {
                 let mut big = vec![0u8; needed as usize];
                 let n = file
                     .read_at(loc.offset, &mut big)
-                    .map_err(StoreError::io(format!("segment {}", loc.segment)))?;
+                    .map_err(StoreError::io_lazy(|| format!("segment {}", loc.segment)))?;
                 big.truncate(n);
                 buf = big;
                 parse_frame(&buf)
@@ -161,7 +161,7 @@ impl Log {
                     buf.resize(want, 0);
                     let n = file
                         .read_at(offset, &mut buf)
-                        .map_err(StoreError::io(format!("segment {segment}")))?;
+                        .map_err(StoreError::io_lazy(|| format!("segment {segment}")))?;
                     buf.truncate(n);
                     buf_offset = offset;
                     at_eof = n < want;

@@ -45,6 +45,16 @@ pub(crate) struct Table {
 }
 
 impl Table {
+    /// A table that takes `records` without growing: growing a full-sized table's maps would
+    /// rehash them on the writer's thread, under the lock every lookup takes.
+    pub fn with_capacity(records: usize) -> Table {
+        Table {
+            records: Vec::with_capacity(records),
+            ids: HashMap::with_capacity(records),
+            ..Table::default()
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.records.len()
     }
@@ -141,12 +151,19 @@ impl Recent {
         self.active.len()
     }
 
-    /// Hands the active table over for flushing.
-    pub fn freeze(&mut self) -> Option<Arc<Table>> {
+    /// Sizes an empty active table for `records` (see `Table::with_capacity`).
+    pub fn reserve(&mut self, records: usize) {
+        if self.active.len() == 0 {
+            self.active = Table::with_capacity(records);
+        }
+    }
+
+    /// Hands the active table over for flushing; `next` becomes the active one.
+    pub fn freeze(&mut self, next: Table) -> Option<Arc<Table>> {
         if self.active.len() == 0 {
             return None;
         }
-        let table = Arc::new(std::mem::take(&mut self.active));
+        let table = Arc::new(std::mem::replace(&mut self.active, next));
         self.frozen.push_back(table.clone());
         Some(table)
     }
@@ -331,7 +348,7 @@ mod tests {
         r.push(record(10, "customer-1", 4, "A"));
         r.push(record(11, "account-1", 0, "B"));
         r.push(record(12, "customer-1", 5, "B"));
-        r.freeze();
+        r.freeze(Table::default());
         r.push(record(13, "customer-2", 0, "A"));
         r.push(record(14, "customer-1", 6, "A"));
         r.push(record(15, "account-1", 1, "B"));
@@ -421,9 +438,9 @@ mod tests {
         r.flushed(&frozen);
         assert_eq!(r.sled_below(), Some(Position(13)));
         assert_eq!(r.locate(Position(12)), None);
-        let active = r.freeze().expect("active has records");
+        let active = r.freeze(Table::default()).expect("active has records");
         r.flushed(&active);
         assert_eq!(r.sled_below(), None);
-        assert!(r.freeze().is_none());
+        assert!(r.freeze(Table::default()).is_none());
     }
 }

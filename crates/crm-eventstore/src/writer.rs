@@ -274,6 +274,7 @@ impl Writer {
                 return;
             }
         };
+        self.index.reserve_recent(self.index_table_records);
         let mut batch: Vec<Request> = Vec::new();
         let mut shutdown = None;
         while let Some(first) = next_request(&mut requests) {
@@ -303,7 +304,7 @@ impl Writer {
             let written = self.commit_batch(appends);
             self.publish(written);
             if self.index.recent_len() >= self.index_table_records {
-                if let Some(table) = self.index.freeze_recent() {
+                if let Some(table) = self.index.freeze_recent(self.index_table_records) {
                     if to_flusher.send(FlushWork::Table(table)).is_err() {
                         tracing::error!("the index flusher thread is gone; stopping the writer");
                         break;
@@ -316,7 +317,7 @@ impl Writer {
         }
         let synced = self.sync_tail();
         if synced.is_ok() && !self.poisoned.load(Ordering::SeqCst) {
-            if let Some(table) = self.index.freeze_recent() {
+            if let Some(table) = self.index.freeze_recent(0) {
                 let _ = to_flusher.send(FlushWork::Table(table));
             }
         }
@@ -342,9 +343,13 @@ impl Writer {
             replies,
         } = written;
         let synced = match (last_position, self.durability) {
-            (Some(_), Durability::Fsync) => self.tail.file.sync_data().map_err(StoreError::io(
-                format!("segment {} sync", self.tail.segment),
-            )),
+            (Some(_), Durability::Fsync) => {
+                let segment = self.tail.segment;
+                self.tail
+                    .file
+                    .sync_data()
+                    .map_err(StoreError::io_lazy(|| format!("segment {segment} sync")))
+            }
             _ => Ok(()),
         };
         match synced {
@@ -757,7 +762,9 @@ impl Writer {
         self.tail
             .file
             .write_all_at(at, bytes)
-            .map_err(StoreError::io(format!("segment {}", self.tail.segment)))
+            .map_err(StoreError::io_lazy(|| {
+                format!("segment {}", self.tail.segment)
+            }))
     }
 
     fn roll_over(&mut self, first_position: Position) -> Result<()> {
