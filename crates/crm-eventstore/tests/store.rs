@@ -456,6 +456,71 @@ async fn a_deleted_index_is_rebuilt_from_the_segments_with_identical_reads() {
 }
 
 #[tokio::test]
+async fn lost_or_damaged_event_id_runs_rebuild_the_index_and_retries_are_still_recognised() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || StoreConfig {
+        index_table_records: 10, // a run per 10 records, merged eight at a time
+        ..small_segments()
+    };
+    {
+        let store = EventStore::open(dir.path(), config()).unwrap();
+        for n in 0..200u64 {
+            store
+                .append(
+                    &stream(&format!("customer-{}", n % 7)),
+                    ExpectedRevision::Any,
+                    vec![event(n, "Contacted")],
+                )
+                .await
+                .unwrap();
+        }
+        store.close().await.unwrap();
+    }
+    let runs = crm_eventstore::index_dir(dir.path()).join("event-ids");
+    let files = || {
+        let mut names: Vec<_> = std::fs::read_dir(&runs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(!files().is_empty(), "event ids live in runs beside sled");
+    let retry_is_recognised = |store: EventStore| async move {
+        for n in [0u64, 77, 199] {
+            let again = store
+                .append(
+                    &stream(&format!("customer-{}", n % 7)),
+                    ExpectedRevision::Any,
+                    vec![event(n, "Contacted")],
+                )
+                .await
+                .unwrap();
+            assert!(again.already_stored, "event {n} was recognised as stored");
+        }
+        assert_eq!(store.head(), Position(200), "nothing was appended twice");
+        assert!(store.verify().unwrap().is_ok());
+        store.close().await.unwrap();
+    };
+
+    // One run removed behind the store's back: the gap is noticed and the index rebuilt.
+    std::fs::remove_file(&files()[0]).unwrap();
+    let store = EventStore::open(dir.path(), config()).unwrap();
+    assert!(store.recovery_report().index_rebuilt);
+    retry_is_recognised(store).await;
+
+    // One run's footer damaged: the run is not trusted, the index is rebuilt.
+    let victim = files()[0].clone();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&victim, &bytes).unwrap();
+    let store = EventStore::open(dir.path(), config()).unwrap();
+    assert!(store.recovery_report().index_rebuilt);
+    retry_is_recognised(store).await;
+}
+
+#[tokio::test]
 async fn many_writers_on_one_stream_with_exact_revisions_win_exactly_once_per_revision() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
