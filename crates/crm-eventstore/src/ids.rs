@@ -838,6 +838,95 @@ mod tests {
         assert!(!ids.reconcile(Some(Position(2000))).unwrap());
     }
 
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// A run of this many new positions; ids drawn from `seed`.
+        Add(u16, u64),
+        Merge,
+        Reopen,
+        /// A crash after a merge's rename, before its inputs were removed.
+        RestoreInputs,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            6 => (1u16..200, any::<u64>()).prop_map(|(n, seed)| Op::Add(n, seed)),
+            3 => Just(Op::Merge),
+            1 => Just(Op::Reopen),
+            1 => Just(Op::RestoreInputs),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+        /// Whatever the order of adds, merges, reopens and leftover merge inputs, every id
+        /// added is found with what was stored for it, a sample of others is not, and the runs
+        /// cover the positions added without gap.
+        #[test]
+        fn the_runs_behave_like_a_map(ops in proptest::collection::vec(op(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut ids = IdRuns::open(dir.path()).unwrap();
+            let mut model: std::collections::HashMap<Uuid, StoredId> = Default::default();
+            let mut next = 1u64;
+            let mut before_merge: Vec<(String, Vec<u8>)> = Vec::new();
+            let never = AtomicBool::new(false);
+            for op in ops {
+                match op {
+                    Op::Add(n, seed) => {
+                        let first = next;
+                        let last = next + u64::from(n) - 1;
+                        let entries: Vec<IdEntry> = (first..=last)
+                            .map(|p| IdEntry {
+                                id: Uuid::from_u64_pair(mix(seed ^ p), mix(p)),
+                                stored: StoredId { position: Position(p), revision: seed % 7, digest: [p as u8; 32] },
+                            })
+                            .collect();
+                        for e in &entries {
+                            model.insert(e.id, e.stored);
+                        }
+                        ids.add(Position(first), Position(last), entries).unwrap();
+                        next = last + 1;
+                    }
+                    Op::Merge => {
+                        let snapshot: Vec<(String, Vec<u8>)> = files(dir.path())
+                            .into_iter()
+                            .map(|n| {
+                                let b = std::fs::read(dir.path().join(&n)).unwrap();
+                                (n, b)
+                            })
+                            .collect();
+                        if ids.merge_one(&never, || Ok(())).unwrap() {
+                            before_merge = snapshot;
+                        }
+                    }
+                    Op::Reopen => {
+                        drop(ids);
+                        ids = IdRuns::open(dir.path()).unwrap();
+                    }
+                    Op::RestoreInputs => {
+                        drop(ids);
+                        for (name, bytes) in &before_merge {
+                            let path = dir.path().join(name);
+                            if !path.exists() {
+                                std::fs::write(path, bytes).unwrap();
+                            }
+                        }
+                        ids = IdRuns::open(dir.path()).unwrap();
+                    }
+                }
+                for (id, stored) in &model {
+                    proptest::prop_assert_eq!(ids.get(*id).unwrap(), Some(*stored));
+                }
+                for k in 0..50u64 {
+                    let absent = Uuid::from_u64_pair(k, u64::MAX - k);
+                    proptest::prop_assert_eq!(ids.get(absent).unwrap(), None);
+                }
+                proptest::prop_assert!(ids.reconcile(Some(Position(next - 1))).unwrap());
+            }
+        }
+    }
+
     #[test]
     fn the_bloom_filter_skips_almost_every_run_without_the_id() {
         let mut bloom = Bloom::with_capacity(10_000);
