@@ -27,12 +27,13 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
-use crate::index::StoredId;
 use crate::types::Position;
 
-const MAGIC: &[u8; 8] = b"crm-ids1";
+const MAGIC: &[u8; 8] = b"crm-ids2";
 const HEADER_LEN: u64 = 64;
-const ENTRY_LEN: usize = 64;
+/// An id and its position. Revision and content digest are read from the record itself on
+/// the rare lookup that finds an id (a retry), which keeps runs at 24 bytes per event.
+const ENTRY_LEN: usize = 24;
 const BLOCK_ENTRIES: usize = 128;
 const BLOOM_BITS_PER_ID: usize = 10;
 const BLOOM_BLOCK_WORDS: usize = 8; // one 64-byte cache line per lookup
@@ -44,29 +45,21 @@ const FAN_IN: usize = 8;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct IdEntry {
     pub id: Uuid,
-    pub stored: StoredId,
+    pub position: Position,
 }
 
 impl IdEntry {
     fn encode(&self, out: &mut [u8]) {
         out[..16].copy_from_slice(self.id.as_bytes());
-        out[16..24].copy_from_slice(&self.stored.position.0.to_be_bytes());
-        out[24..32].copy_from_slice(&self.stored.revision.to_be_bytes());
-        out[32..64].copy_from_slice(&self.stored.digest);
+        out[16..24].copy_from_slice(&self.position.0.to_be_bytes());
     }
 
     fn decode(b: &[u8]) -> IdEntry {
         let mut id = [0u8; 16];
         id.copy_from_slice(&b[..16]);
-        let mut digest = [0u8; 32];
-        digest.copy_from_slice(&b[32..64]);
         IdEntry {
             id: Uuid::from_bytes(id),
-            stored: StoredId {
-                position: Position(u64_at(b, 16)),
-                revision: u64_at(b, 24),
-                digest,
-            },
+            position: Position(u64_at(b, 16)),
         }
     }
 }
@@ -158,7 +151,7 @@ impl Run {
         (count as usize).div_ceil(BLOCK_ENTRIES)
     }
 
-    fn get(&self, id: &Uuid) -> Result<Option<StoredId>> {
+    fn get(&self, id: &Uuid) -> Result<Option<Position>> {
         if !self.bloom.may_contain(id) {
             return Ok(None);
         }
@@ -175,7 +168,7 @@ impl Run {
             match entry[..16].cmp(&key[..]) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Ok(Some(IdEntry::decode(entry).stored)),
+                std::cmp::Ordering::Equal => return Ok(Some(IdEntry::decode(entry).position)),
             }
         }
         Ok(None)
@@ -487,7 +480,7 @@ impl IdRuns {
     }
 
     /// Finds an id, newest run first.
-    pub fn get(&self, id: Uuid) -> Result<Option<StoredId>> {
+    pub fn get(&self, id: Uuid) -> Result<Option<Position>> {
         // Held across the block reads: they take microseconds, and only a run being added or
         // a merge being installed waits for them.
         let runs = self.read();
@@ -690,11 +683,7 @@ mod tests {
     fn entry(n: u64) -> IdEntry {
         IdEntry {
             id: id(n),
-            stored: StoredId {
-                position: Position(n),
-                revision: n * 3,
-                digest: [n as u8; 32],
-            },
+            position: Position(n),
         }
     }
 
@@ -714,7 +703,7 @@ mod tests {
 
     fn all_found(ids: &IdRuns, through: u64) {
         for n in 1..=through {
-            assert_eq!(ids.get(id(n)).unwrap(), Some(entry(n).stored), "id of {n}");
+            assert_eq!(ids.get(id(n)).unwrap(), Some(Position(n)), "id of {n}");
         }
         for n in through + 1..through + 500 {
             assert_eq!(ids.get(id(n)).unwrap(), None, "absent id of {n}");
@@ -826,7 +815,7 @@ mod tests {
             .filter(|n| matches!(ids.get(id(*n)), Err(StoreError::Index(m)) if m.contains(&name)))
             .count();
         assert!(errors > 0, "the damaged block is reported");
-        assert!((1..=1000).all(|n| !matches!(ids.get(id(n)), Ok(Some(s)) if s != entry(n).stored)));
+        assert!((1..=1000).all(|n| !matches!(ids.get(id(n)), Ok(Some(p)) if p != Position(n))));
         drop(ids);
 
         // Its footer: the run is not loaded, and the gap makes the index rebuild.
@@ -867,7 +856,7 @@ mod tests {
         fn the_runs_behave_like_a_map(ops in proptest::collection::vec(op(), 1..40)) {
             let dir = tempfile::tempdir().unwrap();
             let mut ids = IdRuns::open(dir.path()).unwrap();
-            let mut model: std::collections::HashMap<Uuid, StoredId> = Default::default();
+            let mut model: std::collections::HashMap<Uuid, Position> = Default::default();
             let mut next = 1u64;
             let mut before_merge: Vec<(String, Vec<u8>)> = Vec::new();
             let never = AtomicBool::new(false);
@@ -879,11 +868,11 @@ mod tests {
                         let entries: Vec<IdEntry> = (first..=last)
                             .map(|p| IdEntry {
                                 id: Uuid::from_u64_pair(mix(seed ^ p), mix(p)),
-                                stored: StoredId { position: Position(p), revision: seed % 7, digest: [p as u8; 32] },
+                                position: Position(p),
                             })
                             .collect();
                         for e in &entries {
-                            model.insert(e.id, e.stored);
+                            model.insert(e.id, e.position);
                         }
                         ids.add(Position(first), Position(last), entries).unwrap();
                         next = last + 1;
@@ -915,8 +904,8 @@ mod tests {
                         ids = IdRuns::open(dir.path()).unwrap();
                     }
                 }
-                for (id, stored) in &model {
-                    proptest::prop_assert_eq!(ids.get(*id).unwrap(), Some(*stored));
+                for (id, position) in &model {
+                    proptest::prop_assert_eq!(ids.get(*id).unwrap(), Some(*position));
                 }
                 for k in 0..50u64 {
                     let absent = Uuid::from_u64_pair(k, u64::MAX - k);

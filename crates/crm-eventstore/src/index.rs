@@ -24,16 +24,18 @@
 //! byte order is numeric order.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use uuid::Uuid;
 
 use crate::error::{Result, StoreError};
 use crate::ids::{IdEntry, IdRuns};
+use crate::log::Log;
 use crate::recent::{Recent, RecentRecord, Table};
 use crate::types::{category_of, Direction, Position};
+use crate::writer::content_digest_of_recorded;
 
-const INDEX_FORMAT: &[u8] = b"crm-index-v4";
+const INDEX_FORMAT: &[u8] = b"crm-index-v5";
 /// The event-id runs' directory, inside sled's, so that removing the index removes them too.
 const ID_RUNS_DIR: &str = "event-ids";
 /// Records per position run and per posting list: bounds the frames a random read skips and
@@ -118,7 +120,6 @@ pub struct IndexEntry<'a> {
     pub revision: u64,
     pub event_id: Uuid,
     pub event_type: &'a str,
-    pub digest: [u8; 32],
 }
 
 /// sled plus the newest entries still in memory (see `recent`); every read merges both.
@@ -128,6 +129,8 @@ pub struct Index {
     tree: sled::Tree,
     ids: Arc<IdRuns>,
     recent: Arc<RwLock<Recent>>,
+    /// The log, once it is open: an id found in a run is completed from its record.
+    log: Arc<OnceLock<Arc<Log>>>,
 }
 
 fn be_u32(b: &[u8]) -> u32 {
@@ -194,6 +197,7 @@ impl Index {
             tree,
             ids,
             recent: Default::default(),
+            log: Default::default(),
         };
         match index.tree.get(KEY_FORMAT)? {
             Some(f) if f.as_ref() == INDEX_FORMAT => {}
@@ -479,7 +483,6 @@ impl Index {
                 revision: r.revision,
                 event_id: r.event_id,
                 event_type: &r.event_type,
-                digest: r.digest,
             });
         }
         self.apply_in_order(batch)?;
@@ -533,13 +536,61 @@ impl Index {
         }
     }
 
-    pub fn event(&self, id: Uuid) -> Result<Option<StoredId>> {
+    /// Gives the index the log, which completes what a run says of an id.
+    pub(crate) fn attach_log(&self, log: Arc<Log>) {
+        let _ = self.log.set(log);
+    }
+
+    /// Where the event with this id is, if stored.
+    pub fn event_position(&self, id: Uuid) -> Result<Option<Position>> {
         if let Some(found) = self.read_recent().event(id) {
-            return Ok(Some(found));
+            return Ok(Some(found.position));
         }
         // A table leaves memory only after its run is in place, so an id missed above (its
         // table gone since) is found here.
         self.ids.get(id)
+    }
+
+    /// The event with this id, if stored, with its revision and content digest (from memory,
+    /// or from the record a run points to: that costs a read, and happens only for a retry).
+    pub fn event(&self, id: Uuid) -> Result<Option<StoredId>> {
+        if let Some(found) = self.read_recent().event(id) {
+            return Ok(Some(found));
+        }
+        match self.ids.get(id)? {
+            None => Ok(None),
+            Some(position) => self.stored_at(id, position).map(Some),
+        }
+    }
+
+    fn stored_at(&self, id: Uuid, position: Position) -> Result<StoredId> {
+        let damaged = |what: String| {
+            StoreError::Index(format!(
+                "the event-id index puts {id} at position {position}, {what}; remove the index \
+                 directory to rebuild it from the log"
+            ))
+        };
+        let log = self
+            .log
+            .get()
+            .ok_or_else(|| damaged("but the log is not open yet".into()))?;
+        let (first, loc) = self
+            .locate(position)?
+            .ok_or_else(|| damaged("which no index entry locates".into()))?;
+        let mut found = None;
+        log.read_sequential(first, loc, position.0 - first.0, 1, |e| {
+            found = Some(e);
+            Ok(())
+        })?;
+        let record = found.ok_or_else(|| damaged("which the log does not hold".into()))?;
+        if record.event_id != id {
+            return Err(damaged(format!("which holds {}", record.event_id)));
+        }
+        Ok(StoredId {
+            position,
+            revision: record.revision,
+            digest: content_digest_of_recorded(&record)?,
+        })
     }
 
     /// Merges event-id runs if a tier is full; `false` when none was due (or `stop` was set).
@@ -780,11 +831,7 @@ impl IndexBatch {
 
         self.ids.push(IdEntry {
             id: e.event_id,
-            stored: StoredId {
-                position: e.position,
-                revision: e.revision,
-                digest: e.digest,
-            },
+            position: e.position,
         });
         self.first.get_or_insert(e.position);
 

@@ -11,7 +11,7 @@ use crate::segment::{
     GENESIS_HASH, SEGMENT_HEADER_LEN,
 };
 use crate::types::{category_of, Position};
-use crate::writer::{content_digest_of_body, create_segment, write_header, Tail};
+use crate::writer::{create_segment, write_header, Tail};
 
 /// Records re-indexed per sled batch (and event-id run) while recovering: the size of the
 /// writer's index tables, so that a rebuilt index has the runs a live one would.
@@ -172,7 +172,6 @@ fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) ->
                                 reason: "hash chain broken: the record was altered".into(),
                             });
                         }
-                        let digest = content_digest_of_body(&body)?;
                         batch.add(&IndexEntry {
                             position: expected,
                             locator: Locator {
@@ -184,7 +183,6 @@ fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) ->
                             revision: body.revision,
                             event_id: body.event_id,
                             event_type: &body.event_type,
-                            digest,
                         });
                         report.records_reindexed += 1;
                         if batch.len() >= REINDEX_BATCH {

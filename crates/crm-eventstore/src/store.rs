@@ -135,6 +135,7 @@ impl EventStore {
             tracing::warn!(?torn, "recovered the log after an interrupted write");
         }
         let log = Arc::new(Log::new(recovered.segments));
+        index.attach_log(log.clone());
         let committed = Arc::new(watch::channel(recovered.report.last_position).0);
         let poisoned = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared::starting_at(Position(
@@ -449,10 +450,8 @@ impl EventStore {
 
     /// The committed event with this id, if any (commands use it to recognise a retry).
     pub fn find_event(&self, event_id: uuid::Uuid) -> Result<Option<RecordedEvent>> {
-        match self.inner.index.event(event_id)? {
-            Some(stored) if stored.position <= self.head() => {
-                self.read_position(stored.position).map(Some)
-            }
+        match self.inner.index.event_position(event_id)? {
+            Some(position) if position <= self.head() => self.read_position(position).map(Some),
             _ => Ok(None),
         }
     }

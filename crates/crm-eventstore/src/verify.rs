@@ -268,7 +268,7 @@ impl Walk<'_> {
                 format!("stream index of '{stream}' disagrees"),
             );
         }
-        if index.event(event_id)?.map(|s| s.position) != Some(position) {
+        if index.event_position(event_id)? != Some(position) {
             self.find(
                 FindingKind::Index,
                 position,

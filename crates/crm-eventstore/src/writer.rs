@@ -25,7 +25,7 @@ use crate::segment::{
     encode_frame, RecordBody, SegmentFile, SegmentHeader, SegmentStorage, SEGMENT_HEADER_LEN,
 };
 use crate::types::{
-    AppendResult, CurrentRevision, ExpectedRevision, NewEvent, Position, StreamName,
+    AppendResult, CurrentRevision, ExpectedRevision, NewEvent, Position, RecordedEvent, StreamName,
     APPEND_EVENTS_MAX,
 };
 
@@ -95,16 +95,17 @@ pub(crate) fn content_digest(stream: &str, e: &NewEvent) -> Result<[u8; 32]> {
     )
 }
 
-/// The same digest, computed from a record read back from the log (index rebuilds).
-pub(crate) fn content_digest_of_body(b: &RecordBody<'_>) -> Result<[u8; 32]> {
+/// The same digest, computed from a record read back from the log (as stored, not upcast).
+pub(crate) fn content_digest_of_recorded(r: &RecordedEvent) -> Result<[u8; 32]> {
+    let m = &r.metadata;
     digest_fields(
-        &b.stream,
-        &b.event_type,
-        b.schema_version,
-        &b.actor,
-        b.occurred_at_ns,
-        [b.correlation_id, b.causation_id, b.command_id],
-        &b.payload,
+        &r.stream,
+        &r.event_type,
+        r.schema_version,
+        &m.actor,
+        m.occurred_at.unix_timestamp_nanos(),
+        [m.correlation_id, m.causation_id, m.command_id],
+        &r.payload,
     )
 }
 
