@@ -494,10 +494,9 @@ impl IdRuns {
 
     /// Writes the ids of positions `first..=last` (which must follow the last run) as a new
     /// run, durable before this returns.
-    pub fn add(&self, first: Position, last: Position, entries: Vec<IdEntry>) -> Result<()> {
-        // By the id as one integer: a quarter of the cost of comparing `Uuid`s, and visiting
-        // the entries in place afterwards beats sorting indexes and jumping around.
-        let mut entries = entries;
+    pub fn add(&self, first: Position, last: Position, mut entries: Vec<IdEntry>) -> Result<()> {
+        // In place, by the id as one integer: sorting (key, index) pairs and then visiting the
+        // entries through the indexes made the write loop three times slower (cache misses).
         entries.sort_unstable_by_key(|e| e.id.as_u128());
         let tmp = self.dir.join(format!("{}.tmp", run_name(first, last)));
         let mut w = RunWriter::create(tmp, entries.len())?;
