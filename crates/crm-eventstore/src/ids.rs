@@ -688,15 +688,16 @@ mod tests {
 
     /// Runs of `per_run` positions each, `runs` of them, from position 1.
     fn fill(ids: &IdRuns, runs: u64, per_run: u64) {
+        fill_from(ids, 1, runs, per_run);
+    }
+
+    /// The same from position `first`.
+    fn fill_from(ids: &IdRuns, first: u64, runs: u64, per_run: u64) {
         for r in 0..runs {
-            let first = r * per_run + 1;
-            let last = first + per_run - 1;
-            ids.add(
-                Position(first),
-                Position(last),
-                (first..=last).map(entry).collect(),
-            )
-            .unwrap();
+            let a = first + r * per_run;
+            let b = a + per_run - 1;
+            ids.add(Position(a), Position(b), (a..=b).map(entry).collect())
+                .unwrap();
         }
     }
 
@@ -785,15 +786,6 @@ mod tests {
         // No checkpoint: nothing is indexed, so no run may stay.
         assert!(ids.reconcile(None).unwrap());
         assert!(files(dir.path()).is_empty());
-    }
-
-    fn fill_from(ids: &IdRuns, first: u64, runs: u64, per_run: u64) {
-        for r in 0..runs {
-            let a = first + r * per_run;
-            let b = a + per_run - 1;
-            ids.add(Position(a), Position(b), (a..=b).map(entry).collect())
-                .unwrap();
-        }
     }
 
     #[test]

@@ -193,7 +193,7 @@ enum FlushWork {
 }
 
 /// State the writer, the flusher and the background syncer share.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     poison_reason: Mutex<Option<String>>,
     /// The last position written to a segment file (perhaps not yet synced).
