@@ -91,7 +91,7 @@ fn versions(store: &EventStore) -> anyhow::Result<Vec<VersionInfo>> {
     loop {
         let page = store.read_filtered(&filter, from, Direction::Forwards, PAGE)?;
         for recorded in &page {
-            let AnyEvent::Rules(event) = crm_projections::codec::decode(recorded)? else {
+            let AnyEvent::Rules(event) = crm_codec::decode(recorded)? else {
                 continue;
             };
             let id = match &event {
@@ -160,7 +160,7 @@ fn actor(store: &EventStore, by: &str) -> anyhow::Result<Actor> {
     for recorded in
         store.read_stream(&stream, StreamStart::Revision(0), Direction::Forwards, 1000)?
     {
-        if let AnyEvent::Staff(e) = crm_projections::codec::decode(&recorded)? {
+        if let AnyEvent::Staff(e) = crm_codec::decode(&recorded)? {
             state = staff::evolve(state, &e);
         }
     }

@@ -232,7 +232,7 @@ fn joined_staff(store: &EventStore) -> anyhow::Result<Vec<(StaffId, String, Role
                 role,
                 scope,
                 ..
-            }) = crm_projections::codec::decode(recorded)?
+            }) = crm_codec::decode(recorded)?
             {
                 out.push((staff_id, name.as_str().to_owned(), role, scope));
             }

@@ -105,3 +105,13 @@ fn the_read_and_write_sides_know_no_http() {
     );
     check("crm-app", &["axum", "async-graphql", "hyper"]);
 }
+
+#[test]
+fn the_write_and_read_sides_are_siblings_over_the_log_and_the_codec() {
+    check("crm-app", &["crm-projections", "crm-load", "crm-graphql"]);
+    check("crm-projections", &["crm-app", "crm-load", "crm-graphql"]);
+    check(
+        "crm-codec",
+        &["crm-app", "crm-projections", "crm-load", "crm-graphql"],
+    );
+}

@@ -626,7 +626,7 @@ impl App {
                 .iter()
                 .enumerate()
                 .map(|(i, e)| {
-                    crm_projections::codec::encode(
+                    crm_codec::encode(
                         e,
                         event_id(env.command_id, &stream, i as u32),
                         metadata.clone(),
@@ -756,16 +756,15 @@ pub fn event_id(command_id: Uuid, stream: &StreamName, index: u32) -> Uuid {
 }
 
 fn decode_as<A: Aggregate>(recorded: &RecordedEvent) -> Result<A::Event, AppError> {
-    let event: A::Event = codec::decode(&recorded.payload).map_err(|source| {
-        crm_projections::codec::DecodeError::Payload {
+    let event: A::Event =
+        codec::decode(&recorded.payload).map_err(|source| crm_codec::DecodeError::Payload {
             position: recorded.position.0,
             event_type: recorded.event_type.clone(),
             schema_version: recorded.schema_version,
             source,
-        }
-    })?;
+        })?;
     if event.event_type() != recorded.event_type {
-        return Err(crm_projections::codec::DecodeError::TypeMismatch {
+        return Err(crm_codec::DecodeError::TypeMismatch {
             position: recorded.position.0,
             stored: recorded.event_type.clone(),
             decoded: event.event_type().to_string(),

@@ -46,7 +46,7 @@ impl Directory {
                 return Ok(());
             }
             for recorded in &batch {
-                let event = crm_projections::codec::decode(recorded)?;
+                let event = crm_codec::decode(recorded)?;
                 self.apply(&event);
             }
         }

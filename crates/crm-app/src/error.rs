@@ -1,10 +1,10 @@
 //! The command layer's one error type: the domain refused, or the outcome could not be
 //! recorded.
 
+use crm_codec::DecodeError;
 use crm_domain::DomainError;
 use crm_eventstore::codec::CodecError;
 use crm_eventstore::StoreError;
-use crm_projections::codec::DecodeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

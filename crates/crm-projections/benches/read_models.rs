@@ -47,11 +47,11 @@ fn encode<E: DomainEvent + serde::Serialize>(e: &E, id: u128, at: OffsetDateTime
         causation_id: None,
         command_id: None,
     };
-    crm_projections::codec::encode(e, Uuid::from_u128(id), metadata).unwrap()
+    crm_codec::encode(e, Uuid::from_u128(id), metadata).unwrap()
 }
 
 fn stream<E: DomainEvent>(e: &E) -> StreamName {
-    crm_projections::codec::stream_of(e).unwrap()
+    crm_codec::stream_of(e).unwrap()
 }
 
 fn bid(b: u64) -> BranchId {

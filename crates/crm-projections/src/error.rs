@@ -3,7 +3,7 @@
 use crm_eventstore::codec::CodecError;
 use crm_eventstore::StoreError;
 
-use crate::codec::DecodeError;
+use crm_codec::DecodeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {

@@ -19,11 +19,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::codec::decode;
 use crate::error::ProjectionError;
 use crate::keyed::Keyed;
 use crate::model::{self, Meta, Model};
 use crate::rules::RuleBook;
+use crm_codec::decode;
 
 /// Flush after this many events …
 pub const FLUSH_EVENTS: u64 = 200_000;

@@ -1,11 +1,10 @@
 //! The read side: every read model is a fold of the event log, checkpointed in sled and
 //! rebuildable from scratch under a rule set.
 //!
-//! Boundary: reads the log through `crm-eventstore` and events through `crm-domain`; knows
-//! nothing of commands, HTTP or GraphQL.
+//! Boundary: reads the log through `crm-eventstore`, events through `crm-domain` and
+//! `crm-codec`; knows nothing of commands, HTTP or GraphQL.
 //!
 //! # Map
-//! - [`codec`]: domain events to stored bytes and back.
 //! - [`rules`]: the rules file (TOML, `schema/rules.md`): version, blake3 content hash,
 //!   contribution formula, tiers, KPI weights, risk-preference, churn and reminder rules.
 //! - [`model`]: the state of every read model and the pure fold [`model::apply`].
@@ -50,7 +49,6 @@
 //! "Now" is never read inside a fold: windows and dormancy use the log's latest business
 //! date or a date the caller passes; reminders take the instant as a parameter.
 
-pub mod codec;
 pub mod derive;
 pub mod dryrun;
 mod error;

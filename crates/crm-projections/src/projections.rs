@@ -441,7 +441,7 @@ impl Projections {
                             | crm_domain::account::Event::DailyTradeSummaryCorrected {
                                 summary, ..
                             },
-                        )) = crate::codec::decode(r)
+                        )) = crm_codec::decode(r)
                         {
                             let mo = crate::model::month_index(summary.trade_date);
                             if mo >= from && mo <= to {

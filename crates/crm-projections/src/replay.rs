@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::codec::decode;
 use crate::error::ProjectionError;
 use crate::model::{self, Model};
 use crate::rules::{content_hash, RuleBook};
+use crm_codec::decode;
 
 /// One event of a timeline, as an auditor reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

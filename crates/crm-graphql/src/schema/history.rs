@@ -420,7 +420,7 @@ async fn record_full_view(
 fn fold(events: &[RecordedEvent]) -> Result<customer::State, ApiError> {
     let mut state = customer::State::default();
     for recorded in events {
-        match crm_projections::codec::decode(recorded) {
+        match crm_codec::decode(recorded) {
             Ok(AnyEvent::Customer(e)) => state = customer::evolve(state, &e),
             Ok(_) => {}
             Err(e) => return Err(ApiError::Internal(e.to_string())),

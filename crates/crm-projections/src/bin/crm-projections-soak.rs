@@ -28,7 +28,7 @@ fn encode<E: DomainEvent + serde::Serialize>(e: &E, id: u128) -> Result<NewEvent
         causation_id: None,
         command_id: None,
     };
-    crm_projections::codec::encode(e, Uuid::from_u128(id), metadata).map_err(|e| e.to_string())
+    crm_codec::encode(e, Uuid::from_u128(id), metadata).map_err(|e| e.to_string())
 }
 
 fn customer_events(c: u64) -> Result<Vec<customer::Event>, String> {
@@ -115,7 +115,7 @@ async fn run(dir: &str, seed: u64) -> Result<(), String> {
     let mut id = u128::from(seed) << 64;
     for c in 0..customers {
         let evs = customer_events(c)?;
-        let stream = crm_projections::codec::stream_of(&evs[0]).map_err(|e| e.to_string())?;
+        let stream = crm_codec::stream_of(&evs[0]).map_err(|e| e.to_string())?;
         let mut batch = Vec::new();
         for e in &evs {
             id += 1;
@@ -131,7 +131,7 @@ async fn run(dir: &str, seed: u64) -> Result<(), String> {
         for c in 0..customers {
             let e = summary(c, day)?;
             id += 1;
-            let stream = crm_projections::codec::stream_of(&e).map_err(|e| e.to_string())?;
+            let stream = crm_codec::stream_of(&e).map_err(|e| e.to_string())?;
             store
                 .append(&stream, ExpectedRevision::Any, vec![encode(&e, id)?])
                 .await

@@ -840,8 +840,8 @@ pub async fn append(
         ($($v:ident),+) => {
             match event {
                 $(AnyEvent::$v(e) => (
-                    crm_projections::codec::encode(e, id, metadata).unwrap(),
-                    crm_projections::codec::stream_of(e).unwrap(),
+                    crm_codec::encode(e, id, metadata).unwrap(),
+                    crm_codec::stream_of(e).unwrap(),
                 ),)+
             }
         };

@@ -1,4 +1,6 @@
-//! Domain events to stored bytes and back, through the store's one codec.
+//! The domain event codec: domain events to stored bytes and back, through the store's one
+//! codec. The write side (`crm-app`) and the read side (`crm-projections`) both depend on it and
+//! not on each other.
 //!
 //! A payload is the aggregate's event enum encoded by `crm_eventstore::codec` (format byte,
 //! bincode 2). bincode writes an enum's variant by index, so variants are only ever appended,
