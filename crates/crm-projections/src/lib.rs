@@ -7,10 +7,15 @@
 //! # Map
 //! - [`rules`]: the rules file (TOML, `schema/rules.md`): version, blake3 content hash,
 //!   contribution formula, tiers, KPI weights, risk-preference, churn and reminder rules.
-//! - [`model`]: the state of every read model and the pure fold [`model::apply`].
+//! - [`model`]: the fold's core: [`model::Model`] (every read model's state at one position) and
+//!   the pure fold [`model::apply`], with the branch/manager counters (`model::counters`).
+//! - [`read_models`]: one module per read model, each with its state, its part of the fold and
+//!   its queries: `archive` (customer 360), `accounts` (daily figures), `segments` (lists,
+//!   segments, paging), `performance` (staff and KPI), `dashboards` (branches, ranking),
+//!   `service` (tickets), `sales` (opportunities, campaigns), `channels` (contacts),
+//!   `content` (articles), `org` (org tree, lookups), `rule_versions`, `todos`, `explain`.
 //! - [`derive`]: contribution score, tier, risk preference and churn risk, each explainable.
-//! - [`views`]: pure queries over a model (customer 360, lists and segments, performance,
-//!   dashboards, campaign/channel/service views, to-dos, lookups, explain).
+//! - [`views`]: the query façade: every read model's queries under one path.
 //! - [`dryrun`]: the difference two rule sets make.
 //! - [`generation`]: one generation's engine: in memory, flushed with its checkpoint in one
 //!   sled batch, following `$all` through a catch-up subscription.
@@ -56,6 +61,7 @@ pub mod generation;
 pub mod keyed;
 pub mod model;
 pub mod projections;
+pub mod read_models;
 pub mod replay;
 pub mod rules;
 pub mod views;

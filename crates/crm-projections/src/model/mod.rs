@@ -1,0 +1,334 @@
+//! The fold's core: [`Model`] holds every read model's state, and [`apply`] takes one recorded
+//! event, decodes nothing twice and hands it to the read model modules in
+//! [`crate::read_models`] (each of which holds its own state types, its part of the fold and its
+//! queries), under a [`RuleBook`]. Pure: no IO and no clock; every date comes from the events (business time in
+//! China Standard Time, or a summary's trade date), so a live fold and a rebuild agree.
+//!
+//! Counters by branch and by customer manager (customers by tier, status, …, assets by asset
+//! class) are kept by *facets*: before an event touches a customer its facets are taken, after
+//! it they are taken again, and only the difference moves the counters. That keeps every event
+//! O(1) however many customers a branch holds.
+
+use std::collections::BTreeMap;
+
+use crm_domain::account;
+use crm_domain::customer::{Assignment, Lifecycle};
+use crm_domain::ids::{
+    AccountId, ArticleId, BranchId, CampaignId, CustomerId, OpportunityId, ProductId, RegionId,
+    StaffId, TeamId, TicketId,
+};
+use crm_domain::{AnyEvent, Money};
+use crm_eventstore::RecordedEvent;
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime, UtcOffset};
+
+use crate::derive;
+use crate::keyed::Keyed;
+use crate::rules::RuleBook;
+
+mod counters;
+
+pub use crate::read_models::accounts::*;
+pub use crate::read_models::archive::*;
+pub use crate::read_models::channels::*;
+pub use crate::read_models::content::*;
+pub use crate::read_models::dashboards::*;
+pub use crate::read_models::explain::*;
+pub use crate::read_models::org::*;
+pub use crate::read_models::performance::*;
+pub use crate::read_models::rule_versions::*;
+pub use crate::read_models::sales::*;
+pub use crate::read_models::segments::*;
+pub use crate::read_models::service::*;
+pub use crate::read_models::todos::*;
+pub(crate) use counters::Facets;
+pub use counters::{Flows, Totals};
+
+use crate::read_models::{
+    accounts::apply_account,
+    archive::apply_customer,
+    channels::apply_interaction,
+    content::apply_article,
+    dashboards::apply_market,
+    org::{apply_branch, apply_product, apply_region, apply_staff},
+    rule_versions::apply_rules,
+    sales::{apply_campaign, apply_opportunity},
+    service::apply_ticket,
+};
+
+/// China Standard Time: business days of a Chinese brokerage begin at midnight in UTC+8.
+pub const BUSINESS_OFFSET: UtcOffset = time::macros::offset!(+8);
+
+/// Months of monthly figures a customer keeps: the trailing twelve plus the current one.
+pub const MONTHS_KEPT: u32 = 13;
+
+pub const TIERS: usize = 4;
+pub const LIFECYCLES: usize = 6;
+pub const KINDS: usize = 2;
+pub const CHANNELS: usize = 10;
+pub const ASSET_CLASSES: usize = 6;
+pub const SECURITY_TYPES: usize = 8;
+pub const TRADE_CHANNELS: usize = 6;
+pub const MARKETS: usize = 5;
+
+/// The business date of an instant.
+pub fn business_date(at: OffsetDateTime) -> Date {
+    at.to_offset(BUSINESS_OFFSET).date()
+}
+
+/// A month as one number (year × 12 + month − 1), so windows are plain ranges.
+pub fn month_index(d: Date) -> u32 {
+    let y = u32::try_from(d.year().max(0)).unwrap_or(0);
+    y * 12 + u32::from(u8::from(d.month())) - 1
+}
+
+pub(crate) fn madd(a: Money, b: Money) -> Money {
+    Money::from_minor(a.minor().saturating_add(b.minor()))
+}
+
+pub(crate) fn mscale(a: Money, sign: i64) -> Money {
+    Money::from_minor(a.minor().saturating_mul(sign))
+}
+
+/// The small, slowly changing part of the model, stored as one value.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Meta {
+    pub regions: BTreeMap<RegionId, RegionInfo>,
+    pub branches: BTreeMap<BranchId, BranchInfo>,
+    pub teams: BTreeMap<TeamId, TeamInfo>,
+    pub products: BTreeMap<ProductId, ProductInfo>,
+    pub campaigns: BTreeMap<CampaignId, CampaignRecord>,
+    pub channels: [ChannelStats; CHANNELS],
+    /// Market-wide turnover per trade date and market (市场成交额).
+    pub market_totals: BTreeMap<Date, [Money; MARKETS]>,
+    pub rule_versions: BTreeMap<u32, RuleVersionRecord>,
+    pub active_rules: Option<u32>,
+    /// The latest business date seen in the log: "today" for the read models.
+    pub log_date: Option<Date>,
+    pub events: u64,
+}
+
+/// Every read model, folded together so each event is decoded once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Model {
+    pub meta: Meta,
+    pub meta_dirty: bool,
+    pub customers: Keyed<CustomerId, CustomerRecord>,
+    pub accounts: Keyed<AccountId, AccountRecord>,
+    pub tickets: Keyed<TicketId, TicketRecord>,
+    pub opportunities: Keyed<OpportunityId, OpportunityRecord>,
+    pub staff: Keyed<StaffId, StaffRecord>,
+    pub branches: Keyed<BranchId, BranchRecord>,
+    pub branch_days: Keyed<(BranchId, Date), BranchDay>,
+    pub staff_months: Keyed<(StaffId, u32), StaffMonth>,
+    pub articles: Keyed<ArticleId, ArticleRecord>,
+    /// The position of the event being applied (bookkeeping, not state).
+    pub applying: u64,
+}
+
+/// Two models are compared by content; the unflushed flag is bookkeeping.
+pub fn same_content(a: &Model, b: &Model) -> bool {
+    a.meta == b.meta
+        && a.customers == b.customers
+        && a.accounts == b.accounts
+        && a.tickets == b.tickets
+        && a.opportunities == b.opportunities
+        && a.staff == b.staff
+        && a.branches == b.branches
+        && a.branch_days == b.branch_days
+        && a.staff_months == b.staff_months
+        && a.articles == b.articles
+}
+
+/// Applies one event to the model under `rules`. Total: events that do not fit the state
+/// (a summary for an unknown customer, a response to an unknown campaign) change what they
+/// can and nothing else.
+pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &RuleBook) {
+    if let AnyEvent::Article(e) = event {
+        // Articles feed only the article list: they do not move the log's business date or
+        // the event count, so the figures of every other read model stay as they were.
+        apply_article(m, recorded.position.0, e);
+        return;
+    }
+    if matches!(event, AnyEvent::Access(_)) {
+        // Inputs of no read model (see `generation::IGNORED_CATEGORIES`): they change
+        // nothing, not even the log date, so folding them or skipping them agrees.
+        return;
+    }
+    let p = recorded.position.0;
+    m.applying = p;
+    let day = match event {
+        AnyEvent::Account(
+            account::Event::DailyTradeSummaryRecorded { summary, .. }
+            | account::Event::DailyTradeSummaryCorrected { summary, .. },
+        ) => summary.trade_date,
+        _ => business_date(recorded.metadata.occurred_at),
+    };
+    m.meta.events += 1;
+    if m.meta.log_date.is_none_or(|d| day > d) {
+        m.meta.log_date = Some(day);
+    }
+    m.meta_dirty = true;
+    match event {
+        AnyEvent::Customer(e) => apply_customer(m, p, day, e, rules),
+        AnyEvent::Account(e) => apply_account(m, p, e, rules),
+        AnyEvent::Market(e) => apply_market(m, e),
+        AnyEvent::Ticket(e) => apply_ticket(m, p, e),
+        AnyEvent::Region(e) => apply_region(m, e),
+        AnyEvent::Branch(e) => apply_branch(m, e),
+        AnyEvent::Staff(e) => apply_staff(m, e),
+        AnyEvent::Interaction(e) => apply_interaction(m, p, day, e),
+        AnyEvent::Opportunity(e) => apply_opportunity(m, p, day, e),
+        AnyEvent::Campaign(e) => apply_campaign(m, e),
+        AnyEvent::Product(e) => apply_product(m, e),
+        AnyEvent::Rules(e) => apply_rules(m, p, e),
+        AnyEvent::Article(_) | AnyEvent::Access(_) => {}
+    }
+}
+
+impl Model {
+    pub(crate) fn branch_day(&mut self, branch: BranchId, day: Date) -> &mut BranchDay {
+        if !self.branch_days.contains(&(branch, day)) {
+            let rec = self
+                .branches
+                .entry_or_insert_with(branch, BranchRecord::default);
+            let totals = rec.totals.clone();
+            if let Err(i) = rec.days.binary_search(&day) {
+                rec.days.insert(i, day);
+            }
+            self.branch_days.insert(
+                (branch, day),
+                BranchDay {
+                    flows: Flows::default(),
+                    totals,
+                    first_position: self.applying,
+                    last_position: self.applying,
+                },
+            );
+        }
+        let d = self
+            .branch_days
+            .entry_or_insert_with((branch, day), BranchDay::default);
+        d.last_position = d.last_position.max(self.applying);
+        d
+    }
+
+    pub(crate) fn staff_month(&mut self, staff: StaffId, month: u32) -> &mut StaffMonth {
+        if !self.staff_months.contains(&(staff, month)) {
+            let rec = self
+                .staff
+                .entry_or_insert_with(staff, || StaffRecord::new(staff));
+            let book = rec.book.clone();
+            if let Err(i) = rec.months.binary_search(&month) {
+                rec.months.insert(i, month);
+            }
+            self.staff_months.insert(
+                (staff, month),
+                StaffMonth {
+                    flows: Flows::default(),
+                    book,
+                    first_position: self.applying,
+                    last_position: self.applying,
+                },
+            );
+        }
+        let sm = self
+            .staff_months
+            .entry_or_insert_with((staff, month), StaffMonth::default);
+        sm.last_position = sm.last_position.max(self.applying);
+        sm
+    }
+
+    /// Moves the counters of branch and manager from `before` to `after`, on `day`.
+    pub(crate) fn shift(&mut self, before: &Facets, after: &Facets, day: Date) {
+        if before == after {
+            return;
+        }
+        for (f, sign) in [(before, -1i64), (after, 1)] {
+            if !f.counted {
+                continue;
+            }
+            if let Some(b) = f.branch {
+                self.branch_day(b, day).totals.add(f, sign);
+                if let Some(rec) = self.branches.get_mut(&b) {
+                    rec.totals.add(f, sign);
+                }
+            }
+            if let Some(s) = f.manager {
+                self.staff_month(s, month_index(day)).book.add(f, sign);
+                if let Some(rec) = self.staff.get_mut(&s) {
+                    rec.book.add(f, sign);
+                }
+            }
+        }
+    }
+
+    /// Adds flows to the customer's branch on `day` and manager in its month.
+    pub(crate) fn flow(
+        &mut self,
+        assignment: Option<Assignment>,
+        day: Date,
+        f: impl Fn(&mut Flows),
+    ) {
+        if let Some(a) = assignment {
+            f(&mut self.branch_day(a.branch, day).flows);
+            if let Some(s) = a.manager {
+                f(&mut self.staff_month(s, month_index(day)).flows);
+            }
+        }
+    }
+
+    /// Changes a customer through `f`, keeping the counters of branch and manager right.
+    pub(crate) fn with_customer(
+        &mut self,
+        id: CustomerId,
+        p: u64,
+        day: Date,
+        f: impl FnOnce(&mut CustomerRecord),
+    ) -> bool {
+        let Some(c) = self.customers.get_mut(&id) else {
+            return false;
+        };
+        let before = c.facets();
+        f(c);
+        c.position = p;
+        let after = c.facets();
+        self.shift(&before, &after, day);
+        true
+    }
+
+    /// Re-evaluates a customer's derived values; a tier move counts as an upgrade or a
+    /// downgrade for their branch and manager in the month of the evaluation date.
+    pub(crate) fn evaluate(&mut self, id: CustomerId, p: u64, rules: &RuleBook) {
+        let Some(c) = self.customers.get(&id) else {
+            return;
+        };
+        let on = c.evaluation_date();
+        let next = derive::evaluate(c, rules, on, p);
+        let old = c.derived;
+        if old.score_centi == next.score_centi
+            && old.tier == next.tier
+            && old.risk_preference == next.risk_preference
+        {
+            return;
+        }
+        let assignment = c.assignment;
+        let counted = c.lifecycle != Lifecycle::Merged;
+        self.with_customer(id, p, on, |c| c.derived = next);
+        if counted && next.tier != old.tier {
+            let up = next.tier > old.tier;
+            self.flow(assignment, on, |f| {
+                if up {
+                    f.upgraded += 1
+                } else {
+                    f.downgraded += 1
+                }
+            });
+        }
+    }
+}
+
+/// "Today" for the read models: the given date, else the log's latest business date.
+pub fn today(m: &Model, as_of: Option<Date>) -> Date {
+    as_of.or(m.meta.log_date).unwrap_or(Date::MIN)
+}

@@ -1,0 +1,286 @@
+//! Branch dashboards and ranking: each branch's stock figures and daily flows, market
+//! totals for market share, and the ranking of branches.
+
+use std::collections::BTreeMap;
+
+use crm_domain::customer::{CustomerKind, Lifecycle};
+use crm_domain::ids::{BranchId, RegionId};
+use crm_domain::values::Channel;
+use crm_domain::{market, Money};
+use serde::{Deserialize, Serialize};
+use time::{Date, Month};
+
+use crate::derive::Tier;
+use crate::model::{madd, Flows, Model, Totals, ASSET_CLASSES, MARKETS};
+use crate::read_models::performance::{
+    bp, kpi, kpi_values, leaderboard, served, KpiExplain, LeaderboardScope, Period,
+    StaffPerformance,
+};
+use crate::rules::RuleBook;
+
+/// A branch's figures of one business day: the flows of that day and the stock at its end.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BranchDay {
+    pub flows: Flows,
+    pub totals: Totals,
+    /// The range of log positions that changed this day (for explanations).
+    pub first_position: u64,
+    pub last_position: u64,
+}
+
+/// A branch's running totals and the days it has figures for.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BranchRecord {
+    pub totals: Totals,
+    /// Sorted.
+    pub days: Vec<Date>,
+}
+
+pub(crate) fn apply_market(m: &mut Model, e: &market::Event) {
+    let (trade_date, mkt, totals) = match e {
+        market::Event::MarketTotalsRecorded {
+            trade_date,
+            market,
+            totals,
+            ..
+        }
+        | market::Event::MarketTotalsCorrected {
+            trade_date,
+            market,
+            totals,
+            ..
+        } => (trade_date, market, totals),
+    };
+    let day = m
+        .meta
+        .market_totals
+        .entry(*trade_date)
+        .or_insert([Money::ZERO; MARKETS]);
+    day[(*mkt as usize).min(MARKETS - 1)] = totals.turnover;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BranchPeriod {
+    Day(Date),
+    Month { year: i32, month: u8 },
+}
+
+impl BranchPeriod {
+    pub(crate) fn range(self) -> (Date, Date) {
+        match self {
+            BranchPeriod::Day(d) => (d, d),
+            BranchPeriod::Month { year, month } => {
+                let mo = Month::try_from(month.clamp(1, 12)).unwrap_or(Month::January);
+                let first = Date::from_calendar_date(year, mo, 1).unwrap_or(Date::MIN);
+                let last = Date::from_calendar_date(year, mo, mo.length(year)).unwrap_or(first);
+                (first, last)
+            }
+        }
+    }
+}
+
+/// 营业部看板.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchDashboard {
+    pub branch: BranchId,
+    pub name: String,
+    pub region: Option<RegionId>,
+    pub period: BranchPeriod,
+    /// Stock figures at the end of the period.
+    pub totals: Totals,
+    pub customers_by_tier: BTreeMap<Tier, i64>,
+    pub customers_by_lifecycle: Vec<(Lifecycle, i64)>,
+    pub customers_by_kind: Vec<(CustomerKind, i64)>,
+    pub customers_by_source_channel: Vec<(Channel, i64)>,
+    pub customers_by_region: BTreeMap<RegionId, i64>,
+    pub assets: Money,
+    pub assets_by_class: [Money; ASSET_CLASSES],
+    /// Flow figures summed over the period.
+    pub flows: Flows,
+    pub net_inflow: Money,
+    /// Share of customers whose holdings are in profit, basis points.
+    pub in_profit_bp: i64,
+    /// Branch turnover over market turnover, basis points (万分之), when market totals exist
+    /// for the period.
+    pub market_share_bp: Option<i64>,
+    pub rank_among_branches: usize,
+    pub branches_ranked: usize,
+    pub top_managers: Vec<StaffPerformance>,
+}
+
+const LIFECYCLES_ALL: [Lifecycle; 6] = [
+    Lifecycle::Prospect,
+    Lifecycle::Active,
+    Lifecycle::Dormant,
+    Lifecycle::Churned,
+    Lifecycle::Closed,
+    Lifecycle::Merged,
+];
+
+pub(crate) const CHANNELS_ALL: [Channel; 10] = [
+    Channel::Counter,
+    Channel::Phone,
+    Channel::CallCentre,
+    Channel::App,
+    Channel::Internet,
+    Channel::Email,
+    Channel::WeChat,
+    Channel::BankCounter,
+    Channel::SelfService,
+    Channel::Visit,
+];
+
+fn branch_figures(m: &Model, branch: BranchId, period: BranchPeriod) -> Option<(Totals, Flows)> {
+    let rec = m.branches.get(&branch)?;
+    let (from, to) = period.range();
+    let mut flows = Flows::default();
+    let mut totals = None;
+    for d in rec.days.iter().copied().filter(|d| *d <= to) {
+        if let Some(bd) = m.branch_days.get(&(branch, d)) {
+            if d >= from {
+                flows.add_flows(&bd.flows);
+            }
+            totals = Some(&bd.totals);
+        }
+    }
+    Some((totals.cloned().unwrap_or_default(), flows))
+}
+
+fn market_turnover(m: &Model, period: BranchPeriod) -> Option<Money> {
+    let (from, to) = period.range();
+    let mut total = Money::ZERO;
+    let mut any = false;
+    for (_, v) in m.meta.market_totals.range(from..=to) {
+        any = true;
+        for x in v.iter().take(MARKETS) {
+            total = madd(total, *x);
+        }
+    }
+    (any && total > Money::ZERO).then_some(total)
+}
+
+/// One branch in the ranking (by KPI composite with the rules' weights, then assets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchRank {
+    pub branch: BranchId,
+    pub name: String,
+    pub rank: usize,
+    pub customers: i64,
+    pub assets: Money,
+    pub net_inflow: Money,
+    pub commission: Money,
+    pub market_share_bp: Option<i64>,
+    pub kpi: KpiExplain,
+}
+
+pub fn branch_ranking(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<BranchRank> {
+    let market = market_turnover(m, period);
+    let mut branches: Vec<(BranchId, Totals, Flows)> = m
+        .branches
+        .iter()
+        .filter_map(|(b, _)| branch_figures(m, *b, period).map(|(t, f)| (*b, t, f)))
+        .collect();
+    branches.sort_unstable_by_key(|x| x.0);
+    let values: Vec<[i64; 4]> = branches
+        .iter()
+        .map(|(_, t, f)| kpi_values(f, served(t)))
+        .collect();
+    let mut best = [0i64; 4];
+    for v in &values {
+        for k in 0..4 {
+            best[k] = best[k].max(v[k]);
+        }
+    }
+    let mut out: Vec<BranchRank> = branches
+        .into_iter()
+        .zip(values)
+        .map(|((b, t, f), v)| BranchRank {
+            branch: b,
+            name: m
+                .meta
+                .branches
+                .get(&b)
+                .map(|x| x.name.clone())
+                .unwrap_or_default(),
+            rank: 0,
+            customers: t.customers,
+            assets: t.assets,
+            net_inflow: f.net_inflow(),
+            commission: f.commission,
+            market_share_bp: market.map(|mk| bp(f.turnover.minor(), mk.minor())),
+            kpi: kpi(v, best, rules),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.kpi
+            .composite_centi
+            .cmp(&a.kpi.composite_centi)
+            .then(b.assets.cmp(&a.assets))
+            .then(a.branch.cmp(&b.branch))
+    });
+    for (i, r) in out.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    out
+}
+
+pub fn branch_dashboard(
+    m: &Model,
+    rules: &RuleBook,
+    branch: BranchId,
+    period: BranchPeriod,
+) -> Option<BranchDashboard> {
+    let (totals, flows) = branch_figures(m, branch, period)?;
+    let ranking = branch_ranking(m, rules, period);
+    let rank = ranking
+        .iter()
+        .find(|r| r.branch == branch)
+        .map_or(0, |r| r.rank);
+    let (_, to) = period.range();
+    let month = Period::month_of(to);
+    let top_managers: Vec<StaffPerformance> =
+        leaderboard(m, rules, LeaderboardScope::Branch(branch), month)
+            .into_iter()
+            .take(5)
+            .collect();
+    let info = m.meta.branches.get(&branch);
+    Some(BranchDashboard {
+        branch,
+        name: info.map(|b| b.name.clone()).unwrap_or_default(),
+        region: info.map(|b| b.region),
+        period,
+        customers_by_tier: Tier::ALL
+            .iter()
+            .map(|t| (*t, totals.by_tier[*t as usize]))
+            .collect(),
+        customers_by_lifecycle: LIFECYCLES_ALL
+            .iter()
+            .map(|l| (*l, totals.by_lifecycle[*l as usize]))
+            .collect(),
+        customers_by_kind: [CustomerKind::Individual, CustomerKind::Institutional]
+            .iter()
+            .map(|k| (*k, totals.by_kind[*k as usize]))
+            .collect(),
+        customers_by_source_channel: CHANNELS_ALL
+            .iter()
+            .map(|c| (*c, totals.by_channel[*c as usize]))
+            .collect(),
+        customers_by_region: totals
+            .by_region
+            .iter()
+            .filter(|(_, n)| **n != 0)
+            .map(|(r, n)| (*r, *n))
+            .collect(),
+        assets: totals.assets,
+        assets_by_class: totals.holdings,
+        net_inflow: flows.net_inflow(),
+        in_profit_bp: bp(totals.in_profit, totals.customers),
+        market_share_bp: market_turnover(m, period)
+            .map(|mk| bp(flows.turnover.minor(), mk.minor())),
+        rank_among_branches: rank,
+        branches_ranked: ranking.len(),
+        top_managers,
+        flows,
+        totals,
+    })
+}

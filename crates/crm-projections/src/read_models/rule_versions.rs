@@ -1,0 +1,73 @@
+//! Rule versions as the log records them: proposed, approved, rejected, active, superseded.
+
+use crate::model::Model;
+use crm_domain::ids::{RuleSetId, StaffId};
+use crm_domain::rules;
+use serde::{Deserialize, Serialize};
+
+/// A rules version as the log records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleVersionRecord {
+    pub rule_set_id: RuleSetId,
+    pub version: u32,
+    pub content_hash: String,
+    pub content: String,
+    /// proposed, approved, rejected, active, superseded
+    pub status: String,
+    pub proposed_by: StaffId,
+    pub approved_by: Option<StaffId>,
+    pub proposed_position: u64,
+    pub activated_position: Option<u64>,
+}
+
+pub(crate) fn apply_rules(m: &mut Model, p: u64, e: &rules::Event) {
+    use rules::Event as E;
+    match e {
+        E::RuleSetProposed {
+            rule_set_id,
+            version,
+            content_hash,
+            content,
+            by,
+            ..
+        } => {
+            m.meta.rule_versions.insert(
+                *version,
+                RuleVersionRecord {
+                    rule_set_id: *rule_set_id,
+                    version: *version,
+                    content_hash: content_hash.clone(),
+                    content: content.clone(),
+                    status: "proposed".into(),
+                    proposed_by: *by,
+                    approved_by: None,
+                    proposed_position: p,
+                    activated_position: None,
+                },
+            );
+        }
+        E::RuleSetApproved { version, by, .. } => {
+            if let Some(v) = m.meta.rule_versions.get_mut(version) {
+                v.status = "approved".into();
+                v.approved_by = Some(*by);
+            }
+        }
+        E::RuleSetRejected { version, .. } => {
+            if let Some(v) = m.meta.rule_versions.get_mut(version) {
+                v.status = "rejected".into();
+            }
+        }
+        E::RuleSetActivated { version, .. } => {
+            if let Some(prev) = m.meta.active_rules {
+                if let Some(v) = m.meta.rule_versions.get_mut(&prev) {
+                    v.status = "superseded".into();
+                }
+            }
+            if let Some(v) = m.meta.rule_versions.get_mut(version) {
+                v.status = "active".into();
+                v.activated_position = Some(p);
+            }
+            m.meta.active_rules = Some(*version);
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Tickets and service quality (服务质量): the ticket fold and service-level figures.
+
+use crate::model::{Model, CHANNELS};
+use crm_domain::ids::{BranchId, CustomerId, StaffId, TicketId};
+use crm_domain::ticket;
+use crm_domain::ticket::{Priority, TicketKind};
+use crm_domain::values::Channel;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TicketStatus {
+    Open,
+    Assigned,
+    Resolved,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRecord {
+    pub id: TicketId,
+    pub customer: Option<CustomerId>,
+    pub branch: Option<BranchId>,
+    pub kind: TicketKind,
+    pub priority: Priority,
+    pub channel: Channel,
+    pub subject: String,
+    pub opened_at: OffsetDateTime,
+    pub sla_deadline: OffsetDateTime,
+    pub assignee: Option<StaffId>,
+    pub status: TicketStatus,
+    pub escalation_level: u8,
+    pub resolved_at: Option<OffsetDateTime>,
+    pub within_sla: Option<bool>,
+    pub satisfaction: Option<u8>,
+    pub position: u64,
+}
+
+pub(crate) fn apply_ticket(m: &mut Model, p: u64, e: &ticket::Event) {
+    use ticket::Event as E;
+    match e {
+        E::TicketOpened {
+            ticket_id,
+            customer_id,
+            branch,
+            kind,
+            priority,
+            channel,
+            subject,
+            sla_deadline,
+            at,
+            ..
+        } => {
+            let branch = branch.or_else(|| {
+                customer_id
+                    .and_then(|c| m.customers.get(&c))
+                    .and_then(|c| c.branch())
+            });
+            m.tickets.insert(
+                *ticket_id,
+                TicketRecord {
+                    id: *ticket_id,
+                    customer: *customer_id,
+                    branch,
+                    kind: *kind,
+                    priority: *priority,
+                    channel: *channel,
+                    subject: subject.as_str().to_string(),
+                    opened_at: *at,
+                    sla_deadline: *sla_deadline,
+                    assignee: None,
+                    status: TicketStatus::Open,
+                    escalation_level: 0,
+                    resolved_at: None,
+                    within_sla: None,
+                    satisfaction: None,
+                    position: p,
+                },
+            );
+            m.meta.channels[(*channel as usize).min(CHANNELS - 1)].tickets += 1;
+            if let Some(c) = customer_id.and_then(|c| m.customers.get_mut(&c)) {
+                c.tickets.push(*ticket_id);
+            }
+        }
+        E::TicketAssigned {
+            ticket_id,
+            assignee,
+            ..
+        } => {
+            if let Some(t) = m.tickets.get_mut(ticket_id) {
+                t.assignee = Some(*assignee);
+                if t.status == TicketStatus::Open {
+                    t.status = TicketStatus::Assigned;
+                }
+                t.position = p;
+            }
+        }
+        E::TicketEscalated {
+            ticket_id,
+            level,
+            priority,
+            sla_deadline,
+            to,
+            ..
+        } => {
+            if let Some(t) = m.tickets.get_mut(ticket_id) {
+                t.escalation_level = *level;
+                t.priority = *priority;
+                t.sla_deadline = *sla_deadline;
+                if let Some(s) = to {
+                    t.assignee = Some(*s);
+                    t.status = TicketStatus::Assigned;
+                }
+                t.position = p;
+            }
+        }
+        E::TicketResolved {
+            ticket_id,
+            within_sla,
+            at,
+            ..
+        } => {
+            if let Some(t) = m.tickets.get_mut(ticket_id) {
+                t.status = TicketStatus::Resolved;
+                t.resolved_at = Some(*at);
+                t.within_sla = Some(*within_sla);
+                t.position = p;
+            }
+        }
+        E::TicketClosed {
+            ticket_id,
+            satisfaction,
+            ..
+        } => {
+            if let Some(t) = m.tickets.get_mut(ticket_id) {
+                t.status = TicketStatus::Closed;
+                t.satisfaction = Some(satisfaction.score());
+                t.position = p;
+            }
+        }
+        E::TicketReopened {
+            ticket_id,
+            sla_deadline,
+            ..
+        } => {
+            if let Some(t) = m.tickets.get_mut(ticket_id) {
+                t.status = if t.assignee.is_some() {
+                    TicketStatus::Assigned
+                } else {
+                    TicketStatus::Open
+                };
+                t.sla_deadline = *sla_deadline;
+                t.resolved_at = None;
+                t.within_sla = None;
+                t.position = p;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketKindStats {
+    pub kind: TicketKind,
+    pub opened: i64,
+    pub open_now: i64,
+    pub resolved: i64,
+    /// Resolved late, or still open past the deadline at the evaluation instant.
+    pub sla_breaches: i64,
+    pub mean_resolution_minutes: Option<i64>,
+    /// Mean satisfaction × 100 (1.00–5.00).
+    pub satisfaction_centi: Option<i64>,
+    pub satisfaction_responses: i64,
+}
+
+/// 服务质量.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceQuality {
+    pub branch: Option<BranchId>,
+    pub at: OffsetDateTime,
+    pub by_kind: Vec<TicketKindStats>,
+    pub sla_breaches: i64,
+    pub open_now: i64,
+}
+
+pub fn service_quality(m: &Model, branch: Option<BranchId>, at: OffsetDateTime) -> ServiceQuality {
+    let kinds = [
+        TicketKind::Complaint,
+        TicketKind::Suggestion,
+        TicketKind::Inquiry,
+        TicketKind::Request,
+    ];
+    let mut by_kind = Vec::new();
+    let (mut breaches, mut open) = (0, 0);
+    for kind in kinds {
+        let mut s = TicketKindStats {
+            kind,
+            opened: 0,
+            open_now: 0,
+            resolved: 0,
+            sla_breaches: 0,
+            mean_resolution_minutes: None,
+            satisfaction_centi: None,
+            satisfaction_responses: 0,
+        };
+        let (mut minutes, mut sat) = (0i64, 0i64);
+        for t in m.tickets.values() {
+            if t.kind != kind || branch.is_some_and(|b| t.branch != Some(b)) {
+                continue;
+            }
+            s.opened += 1;
+            match t.resolved_at {
+                Some(r) => {
+                    s.resolved += 1;
+                    minutes += (r - t.opened_at).whole_minutes();
+                    if t.within_sla == Some(false) {
+                        s.sla_breaches += 1;
+                    }
+                }
+                None => {
+                    s.open_now += 1;
+                    if at > t.sla_deadline {
+                        s.sla_breaches += 1;
+                    }
+                }
+            }
+            if let Some(x) = t.satisfaction {
+                s.satisfaction_responses += 1;
+                sat += i64::from(x);
+            }
+        }
+        if s.resolved > 0 {
+            s.mean_resolution_minutes = Some(minutes / s.resolved);
+        }
+        if s.satisfaction_responses > 0 {
+            s.satisfaction_centi = Some(sat * 100 / s.satisfaction_responses);
+        }
+        breaches += s.sla_breaches;
+        open += s.open_now;
+        by_kind.push(s);
+    }
+    ServiceQuality {
+        branch,
+        at,
+        by_kind,
+        sla_breaches: breaches,
+        open_now: open,
+    }
+}

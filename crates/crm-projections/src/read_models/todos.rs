@@ -1,0 +1,251 @@
+//! To-dos (待办): follow-ups, planned visits, birthdays, pending transfers and other reminders
+//! for one staff member at an instant.
+
+use crm_domain::auth::Role;
+use crm_domain::customer::Lifecycle;
+use crm_domain::ids::{CustomerId, StaffId, TicketId};
+use crm_domain::Money;
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration, Month, OffsetDateTime};
+
+use crate::model::{business_date, madd, mscale, Model, BUSINESS_OFFSET};
+use crate::read_models::service::TicketStatus;
+use crate::rules::RuleBook;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TodoKind {
+    FollowUpDue,
+    VisitDue,
+    SlaBreached,
+    SlaAboutToBreach,
+    TicketAssigned,
+    Birthday,
+    LargeOutflow,
+    SuitabilityExpiring,
+    TransferApproval,
+    RuleSetApproval,
+}
+
+/// 待办事宜: one reminder or open workflow step for a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Todo {
+    pub kind: TodoKind,
+    pub customer: Option<CustomerId>,
+    pub ticket: Option<TicketId>,
+    pub due: Date,
+    pub text: String,
+    /// The event the reminder comes from.
+    pub position: u64,
+}
+
+fn next_birthday(birthday: Date, from: Date) -> Option<Date> {
+    for year in [from.year(), from.year() + 1] {
+        let d = Date::from_calendar_date(year, birthday.month(), birthday.day())
+            // 29 February outside leap years: the first of March.
+            .or_else(|_| Date::from_calendar_date(year, Month::March, 1))
+            .ok()?;
+        if d >= from {
+            return Some(d);
+        }
+    }
+    None
+}
+
+/// The to-do list of `staff` at instant `now`, due items first.
+pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -> Vec<Todo> {
+    let r = &rules.reminders;
+    let today = now.to_offset(BUSINESS_OFFSET).date();
+    let mut out = Vec::new();
+    let me = m.staff.get(&staff);
+    let my_role = me.and_then(|s| s.role);
+    let my_branch = me.and_then(|s| s.branch());
+    for c in m.customers.values() {
+        if matches!(c.lifecycle, Lifecycle::Merged | Lifecycle::Closed) {
+            continue;
+        }
+        let mine = c.manager() == Some(staff);
+        if let Some(f) = c.follow_up {
+            if (f.staff == staff || mine)
+                && f.due <= today + Duration::days(i64::from(r.follow_up_days_ahead))
+            {
+                out.push(Todo {
+                    kind: TodoKind::FollowUpDue,
+                    customer: Some(c.id),
+                    ticket: None,
+                    due: f.due,
+                    text: format!("follow up with {}", c.profile.name.as_str()),
+                    position: f.position,
+                });
+            }
+        }
+        for v in c.planned_visits.iter().filter(|v| v.staff == staff) {
+            let due = business_date(v.planned_for);
+            if due <= today + Duration::days(1) {
+                out.push(Todo {
+                    kind: TodoKind::VisitDue,
+                    customer: Some(c.id),
+                    ticket: None,
+                    due,
+                    text: format!("visit {}", c.profile.name.as_str()),
+                    position: v.position,
+                });
+            }
+        }
+        if mine {
+            if let Some(b) = c.profile.birthday {
+                if let Some(next) = next_birthday(b, today) {
+                    if next <= today + Duration::days(i64::from(r.birthday_days_ahead)) {
+                        out.push(Todo {
+                            kind: TodoKind::Birthday,
+                            customer: Some(c.id),
+                            ticket: None,
+                            due: next,
+                            text: format!("birthday of {}", c.profile.name.as_str()),
+                            position: c.registered_position,
+                        });
+                    }
+                }
+            }
+            if let Some(s) = c.suitability {
+                let warn_from = s.expires_on - Duration::days(i64::from(r.suitability_expiry_days));
+                if today >= warn_from {
+                    out.push(Todo {
+                        kind: TodoKind::SuitabilityExpiring,
+                        customer: Some(c.id),
+                        ticket: None,
+                        due: s.expires_on,
+                        text: format!(
+                            "suitability assessment of {} {} on {}: reassess before selling",
+                            c.profile.name.as_str(),
+                            if today >= s.expires_on {
+                                "expired"
+                            } else {
+                                "expires"
+                            },
+                            s.expires_on
+                        ),
+                        position: c.suitability_position,
+                    });
+                }
+            }
+            // A large outflow on the latest day with figures up to today.
+            if let Some(d) = c.days.iter().rev().find(|d| d.date <= today) {
+                let net_out = madd(d.withdrawals, mscale(d.deposits, -1));
+                let base = madd(d.assets, net_out);
+                let pct_hit = base > Money::ZERO
+                    && i128::from(net_out.minor()) * 100
+                        >= i128::from(base.minor()) * i128::from(r.large_outflow_pct);
+                if net_out > Money::ZERO
+                    && (net_out >= r.large_outflow || pct_hit)
+                    && (today - d.date).whole_days() <= 7
+                {
+                    out.push(Todo {
+                        kind: TodoKind::LargeOutflow,
+                        customer: Some(c.id),
+                        ticket: None,
+                        due: d.date,
+                        text: format!(
+                            "{} withdrew a net {} CNY on {}",
+                            c.profile.name.as_str(),
+                            net_out,
+                            d.date
+                        ),
+                        position: d.position,
+                    });
+                }
+            }
+        }
+        if let Some(t) = &c.pending_transfer {
+            if my_role == Some(Role::BranchManager) && my_branch == Some(t.to.branch) {
+                out.push(Todo {
+                    kind: TodoKind::TransferApproval,
+                    customer: Some(c.id),
+                    ticket: None,
+                    due: business_date(t.at),
+                    text: format!(
+                        "approve or reject the transfer of {}",
+                        c.profile.name.as_str()
+                    ),
+                    position: t.position,
+                });
+            }
+        }
+    }
+    for t in m.tickets.values() {
+        if t.assignee != Some(staff)
+            || matches!(t.status, TicketStatus::Resolved | TicketStatus::Closed)
+        {
+            continue;
+        }
+        let warn = t.sla_deadline - Duration::hours(i64::from(r.sla_warning_hours));
+        let (kind, text) = if now > t.sla_deadline {
+            (
+                TodoKind::SlaBreached,
+                format!("ticket '{}' is past its SLA", t.subject),
+            )
+        } else if now >= warn {
+            (
+                TodoKind::SlaAboutToBreach,
+                format!("ticket '{}' is about to breach its SLA", t.subject),
+            )
+        } else {
+            (TodoKind::TicketAssigned, format!("ticket '{}'", t.subject))
+        };
+        out.push(Todo {
+            kind,
+            customer: t.customer,
+            ticket: Some(t.id),
+            due: business_date(t.sla_deadline),
+            text,
+            position: t.position,
+        });
+    }
+    if my_role == Some(Role::Operator) {
+        for v in m.meta.rule_versions.values() {
+            if v.status == "proposed" && v.proposed_by != staff {
+                out.push(Todo {
+                    kind: TodoKind::RuleSetApproval,
+                    customer: None,
+                    ticket: None,
+                    due: today,
+                    text: format!("approve or reject rules version {}", v.version),
+                    position: v.proposed_position,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        a.due
+            .cmp(&b.due)
+            .then(a.kind.cmp(&b.kind))
+            .then(a.position.cmp(&b.position))
+            .then(a.customer.cmp(&b.customer))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn birthdays_roll_over_the_year_and_29_february_falls_on_1_march() {
+        assert_eq!(
+            next_birthday(date!(1990 - 12 - 30), date!(2025 - 12 - 28)),
+            Some(date!(2025 - 12 - 30))
+        );
+        assert_eq!(
+            next_birthday(date!(1990 - 01 - 02), date!(2025 - 12 - 28)),
+            Some(date!(2026 - 01 - 02))
+        );
+        assert_eq!(
+            next_birthday(date!(1992 - 02 - 29), date!(2025 - 02 - 20)),
+            Some(date!(2025 - 03 - 01))
+        );
+        assert_eq!(
+            next_birthday(date!(1992 - 02 - 29), date!(2024 - 02 - 20)),
+            Some(date!(2024 - 02 - 29))
+        );
+    }
+}
