@@ -48,6 +48,16 @@ pub enum StoreError {
         reason: String,
     },
 
+    #[error(
+        "the durable mark {} is damaged: {reason}; remove the file to open the log without \
+         it (recovery then cuts only an unfinished last write)",
+        path.display()
+    )]
+    DurableMarkCorrupt {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+
     #[error("imported record at position {position} cannot be reproduced: {reason}")]
     ImportMismatch { position: Position, reason: String },
 

@@ -17,6 +17,7 @@ mod export;
 mod ids;
 mod index;
 mod log;
+mod mark;
 mod recent;
 mod recovery;
 pub mod segment;

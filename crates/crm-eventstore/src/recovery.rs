@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::error::{Result, StoreError};
 use crate::index::{Index, IndexBatch, IndexEntry, Locator};
 use crate::log::frame_error_text;
+use crate::mark;
 use crate::segment::{
     chain_hash, decode_body, parse_frame, FrameError, SegmentFile, SegmentHeader, SegmentStorage,
     GENESIS_HASH, SEGMENT_HEADER_LEN,
@@ -53,10 +54,27 @@ fn read_exact(file: &dyn SegmentFile, segment: u32, offset: u64, len: usize) -> 
     Ok(buf)
 }
 
-pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Recovered> {
-    // Read before anything clears the index: it is what the log promised, not an index.
-    let durable = index.durable_mark()?.unwrap_or(Position(0));
-    recover_to(storage, index, durable)
+/// Recovers the log in `storage`; `legacy_durable` is a durable mark a previous version left
+/// in the index, taken over when there is no mark file.
+pub(crate) fn recover(
+    storage: &dyn SegmentStorage,
+    index: &Index,
+    legacy_durable: Option<Position>,
+) -> Result<Recovered> {
+    let durable = match (mark::read(storage)?, legacy_durable) {
+        (Some(mark), _) => Some(mark),
+        (None, Some(legacy)) => {
+            tracing::info!(%legacy, "moving the durable mark out of the index into its own file");
+            mark::write(storage, legacy)?;
+            Some(legacy)
+        }
+        (None, None) => None,
+    };
+    if legacy_durable.is_some() {
+        // The file holds the mark now (or a newer one did already).
+        index.remove_legacy_durable_mark()?;
+    }
+    recover_to(storage, index, durable.unwrap_or(Position(0)))
 }
 
 /// Recovers a log whose records up to `durable` were acknowledged as synced.

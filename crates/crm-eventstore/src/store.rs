@@ -128,8 +128,8 @@ impl EventStore {
         config: StoreConfig,
         upcaster: Option<Arc<dyn Upcaster>>,
     ) -> Result<EventStore> {
-        let (index, discarded) = Index::open(index_path)?;
-        let mut recovered = recover(storage.as_ref(), &index)?;
+        let (index, discarded, legacy_durable) = Index::open(index_path)?;
+        let mut recovered = recover(storage.as_ref(), &index, legacy_durable)?;
         recovered.report.index_rebuilt |= discarded;
         if let Some(torn) = &recovered.report.torn_tail {
             tracing::warn!(?torn, "recovered the log after an interrupted write");

@@ -1,0 +1,163 @@
+//! What a data directory guarantees beyond the records themselves:
+//!
+//! - the durable mark (the last position known synced) lives in `log/durable`, beside the
+//!   segments, so that deleting or rebuilding `index/` never forgets it;
+//! - without a mark, recovery cuts only an unfinished last write and refuses any other damage;
+//! - bytes recovery cuts are copied to a quarantine file first;
+//! - one store at a time per data directory (`LOCK`).
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{event, stream};
+use crm_eventstore::segment::SEGMENT_HEADER_LEN;
+use crm_eventstore::{index_dir, log_dir, EventStore, ExpectedRevision, StoreConfig, StoreError};
+
+fn segment_path(dir: &Path, n: u32) -> PathBuf {
+    log_dir(dir).join(format!("segment-{n:08}.log"))
+}
+
+fn mark_path(dir: &Path) -> PathBuf {
+    log_dir(dir).join("durable")
+}
+
+/// Byte offsets of each frame in a segment file (up to the first zero length).
+fn frame_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = SEGMENT_HEADER_LEN as usize;
+    while at + 8 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            break;
+        }
+        out.push(at);
+        at += 8 + len + 32;
+    }
+    out
+}
+
+/// A closed store holding `n` events, appended in batches of up to 100.
+async fn write_log(dir: &Path, n: u64) {
+    let store = EventStore::open(dir, StoreConfig::default()).unwrap();
+    let mut i = 0;
+    while i < n {
+        let batch: Vec<_> = (i..n.min(i + 100)).map(|k| event(k, "E")).collect();
+        i += batch.len() as u64;
+        store
+            .append(&stream("customer-m"), ExpectedRevision::Any, batch)
+            .await
+            .unwrap();
+    }
+    store.close().await.unwrap();
+}
+
+fn remove_index(dir: &Path) {
+    std::fs::remove_dir_all(index_dir(dir)).unwrap();
+}
+
+fn remove_mark(dir: &Path) {
+    match std::fs::remove_file(mark_path(dir)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("removing the mark: {e}"),
+    }
+}
+
+/// Cuts segment 0 just before the record at `position`, as a restore of an older copy of the
+/// file would.
+fn cut_before(dir: &Path, position: usize) {
+    let path = segment_path(dir, 0);
+    let bytes = std::fs::read(&path).unwrap();
+    let at = frame_offsets(&bytes)[position - 1];
+    std::fs::write(&path, &bytes[..at]).unwrap();
+}
+
+// ---- 1. the durable mark has a file of its own -------------------------------------------
+
+#[tokio::test]
+async fn the_durable_mark_outlives_a_deleted_index() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 200).await;
+    remove_index(dir.path());
+    // 50 acknowledged records lost: the mark still knows they were on disk.
+    cut_before(dir.path(), 151);
+    match EventStore::open(dir.path(), StoreConfig::default()) {
+        Err(e) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("ends at position 150") && text.contains("position 200"),
+                "{text}"
+            );
+        }
+        Ok(s) => panic!("a shortened log accepted: {:?}", s.recovery_report()),
+    }
+    assert!(mark_path(dir.path()).exists());
+}
+
+#[tokio::test]
+async fn a_damaged_durable_mark_is_an_error_naming_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 20).await;
+    let path = mark_path(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    for i in 0..bytes.len() {
+        bytes[i] ^= 0x04;
+        std::fs::write(&path, &bytes).unwrap();
+        match EventStore::open(dir.path(), StoreConfig::default()) {
+            Err(e @ StoreError::DurableMarkCorrupt { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains(&path.display().to_string()), "{text}");
+            }
+            Err(e) => panic!("flip at byte {i}: unexpected error {e}"),
+            Ok(s) => panic!("flip at byte {i} accepted: {:?}", s.recovery_report()),
+        }
+        bytes[i] ^= 0x04;
+    }
+    // Cut short, or empty.
+    for len in [0, bytes.len() - 1] {
+        std::fs::write(&path, &bytes[..len]).unwrap();
+        match EventStore::open(dir.path(), StoreConfig::default()) {
+            Err(StoreError::DurableMarkCorrupt { path: named, .. }) => assert_eq!(named, path),
+            Err(e) => panic!("{len} bytes: unexpected error {e}"),
+            Ok(s) => panic!("{len} bytes accepted: {:?}", s.recovery_report()),
+        }
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert_eq!(store.head().0, 20);
+}
+
+#[tokio::test]
+async fn a_mark_left_in_sled_by_the_previous_version_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        // What the previous version left: the mark under `mdurable` in sled, no mark file.
+        let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+        let batch: Vec<_> = (0..100).map(|k| event(k, "E")).collect();
+        store
+            .append(&stream("customer-m"), ExpectedRevision::Any, batch)
+            .await
+            .unwrap();
+        let tree = store.sled().open_tree("log-index").unwrap();
+        tree.insert(b"mdurable", &100u64.to_be_bytes()).unwrap();
+        store.close().await.unwrap();
+    }
+    remove_mark(dir.path());
+    {
+        let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+        let tree = store.sled().open_tree("log-index").unwrap();
+        assert_eq!(
+            tree.get(b"mdurable").unwrap(),
+            None,
+            "read once, then the file is the only mark"
+        );
+        store.close().await.unwrap();
+    }
+    assert!(mark_path(dir.path()).exists(), "the mark was written out");
+    remove_index(dir.path());
+    cut_before(dir.path(), 61);
+    let e = EventStore::open(dir.path(), StoreConfig::default()).unwrap_err();
+    assert!(e.to_string().contains("ends at position 60"), "{e}");
+}
