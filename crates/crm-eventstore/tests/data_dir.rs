@@ -161,3 +161,72 @@ async fn a_mark_left_in_sled_by_the_previous_version_is_taken_over() {
     let e = EventStore::open(dir.path(), StoreConfig::default()).unwrap_err();
     assert!(e.to_string().contains("ends at position 60"), "{e}");
 }
+
+// ---- 2. without a mark, only an unfinished last write is cut ----------------------------
+
+#[tokio::test]
+async fn without_a_mark_a_flipped_bit_in_a_middle_record_is_refused_and_nothing_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 2000).await;
+    remove_mark(dir.path());
+    remove_index(dir.path());
+    let path = segment_path(dir.path(), 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let offsets = frame_offsets(&bytes);
+    assert_eq!(offsets.len(), 2000);
+    let at = offsets[999]; // position 1000
+    bytes[at + 30] ^= 0x08;
+    std::fs::write(&path, &bytes).unwrap();
+
+    match EventStore::open(dir.path(), StoreConfig::default()) {
+        Err(
+            e @ StoreError::CorruptSegment {
+                segment, offset, ..
+            },
+        ) => {
+            assert_eq!((segment, offset), (0, at as u64), "{e}");
+            let text = e.to_string();
+            assert!(
+                text.contains("segment 0") && text.contains(&format!("byte {at}")),
+                "the error names segment and offset: {text}"
+            );
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(s) => panic!(
+            "damage in the middle of the log accepted: {:?}",
+            s.recovery_report()
+        ),
+    }
+    assert!(
+        std::fs::read(&path).unwrap() == bytes,
+        "the segment is byte-for-byte unchanged"
+    );
+}
+
+#[tokio::test]
+async fn without_a_mark_an_unfinished_last_write_is_still_cut() {
+    for zeros in [0usize, 5000] {
+        let dir = tempfile::tempdir().unwrap();
+        write_log(dir.path(), 50).await;
+        remove_mark(dir.path());
+        remove_index(dir.path());
+        let path = segment_path(dir.path(), 0);
+        let bytes = std::fs::read(&path).unwrap();
+        let last = *frame_offsets(&bytes).last().unwrap();
+        // The first 60 bytes of a frame (a copy of the last one), then reserved space.
+        let mut damaged = bytes.clone();
+        damaged.extend_from_slice(&bytes[last..last + 60]);
+        damaged.extend(std::iter::repeat_n(0u8, zeros));
+        std::fs::write(&path, &damaged).unwrap();
+
+        let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+        let torn = store
+            .recovery_report()
+            .torn_tail
+            .clone()
+            .expect("a torn tail");
+        assert_eq!(torn.offset, bytes.len() as u64);
+        assert_eq!(store.head().0, 50);
+        assert!(store.verify().unwrap().is_ok());
+    }
+}
