@@ -37,6 +37,10 @@ pub struct TornTail {
     pub offset: u64,
     pub bytes_truncated: u64,
     pub reason: String,
+    /// Where the bytes cut off (or overwritten) were copied, durably, before the cut: a file
+    /// beside the segment, `segment-NNNNNNNN.log.quarantine-<offset>`. `None` when no byte
+    /// was removed.
+    pub quarantined_to: Option<std::path::PathBuf>,
 }
 
 pub(crate) struct Recovered {
@@ -159,12 +163,19 @@ fn recover_to(
                         .map_err(StoreError::io(format!("segment {segment}")))?;
                     if is_last && len <= SEGMENT_HEADER_LEN {
                         // Cut short while being created: nothing in it was ever acknowledged.
+                        // What the header is rewritten over is kept all the same.
+                        let quarantined_to = if len > 0 {
+                            Some(quarantine(storage, file.as_ref(), segment, 0, len)?)
+                        } else {
+                            None
+                        };
                         write_header(file.as_ref(), segment, expected)?;
                         report.torn_tail = Some(TornTail {
                             segment,
                             offset: 0,
                             bytes_truncated: 0,
                             reason: format!("segment header rewritten: {reason}"),
+                            quarantined_to,
                         });
                     } else {
                         return Err(StoreError::CorruptSegment {
@@ -272,7 +283,20 @@ fn recover_to(
                 // record was being written when the process or machine died, so it was
                 // never acknowledged. Cut it off and say so.
                 let cut = len - frame_offset;
-                tracing::warn!(segment, offset = frame_offset, bytes = cut, %reason, "truncating a torn tail");
+                let quarantined_to = storage
+                    .quarantine(segment, frame_offset, &data[at..])
+                    .map_err(StoreError::io(format!(
+                        "quarantining the torn tail of segment {segment} at byte {frame_offset} \
+                         (nothing was cut)"
+                    )))?;
+                tracing::warn!(
+                    segment,
+                    offset = frame_offset,
+                    bytes = cut,
+                    %reason,
+                    quarantined_to = %quarantined_to.display(),
+                    "truncating a torn tail"
+                );
                 file.set_len(frame_offset)
                     .map_err(StoreError::io(format!("truncating segment {segment}")))?;
 
@@ -283,6 +307,7 @@ fn recover_to(
                     offset: frame_offset,
                     bytes_truncated: cut,
                     reason,
+                    quarantined_to: Some(quarantined_to),
                 });
                 break;
             }
@@ -335,6 +360,27 @@ fn recover_to(
         tail,
         report,
     })
+}
+
+/// Copies bytes `offset..offset + len` of a segment to a quarantine file.
+fn quarantine(
+    storage: &dyn SegmentStorage,
+    file: &dyn SegmentFile,
+    segment: u32,
+    offset: u64,
+    len: u64,
+) -> Result<std::path::PathBuf> {
+    let bytes = read_exact(
+        file,
+        segment,
+        offset,
+        usize::try_from(len).unwrap_or(usize::MAX),
+    )?;
+    storage
+        .quarantine(segment, offset, &bytes)
+        .map_err(StoreError::io(format!(
+            "quarantining bytes of segment {segment} at byte {offset} (nothing was changed)"
+        )))
 }
 
 /// Whether the bytes at the start of `rest` (the rest of the last segment, from a frame that

@@ -68,6 +68,10 @@ pub trait SegmentStorage: Send + Sync + Debug {
     fn write_durable_mark(&self, bytes: &[u8]) -> io::Result<()>;
     /// Where the durable mark is kept, for messages.
     fn durable_mark_location(&self) -> PathBuf;
+    /// Keeps bytes recovery is about to cut from `segment` at `offset`: writes them to a new
+    /// file beside the segment (never over an older one) and returns only once file and name
+    /// are durable. Returns where they are.
+    fn quarantine(&self, segment: u32, offset: u64, bytes: &[u8]) -> io::Result<PathBuf>;
 }
 
 /// Segments as plain files in one directory.
@@ -156,7 +160,37 @@ impl SegmentStorage for DirectoryStorage {
     fn durable_mark_location(&self) -> PathBuf {
         self.dir.join(DURABLE_MARK_FILE)
     }
+
+    fn quarantine(&self, segment: u32, offset: u64, bytes: &[u8]) -> io::Result<PathBuf> {
+        let base = format!("segment-{segment:08}.log.quarantine-{offset}");
+        // The same offset can be cut again after a later crash: keep both.
+        for attempt in 0..QUARANTINE_NAMES_MAX {
+            let path = match attempt {
+                0 => self.dir.join(&base),
+                n => self.dir.join(format!("{base}.{n}")),
+            };
+            let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            };
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            self.sync_dir()?;
+            return Ok(path);
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{QUARANTINE_NAMES_MAX} quarantine files named {base} already exist in {}",
+                self.dir.display()
+            ),
+        ))
+    }
 }
+
+/// Quarantine files of one segment and offset, before recovery gives up (and cuts nothing).
+const QUARANTINE_NAMES_MAX: u32 = 1000;
 
 #[derive(Debug)]
 struct OsFile(File);

@@ -65,6 +65,16 @@ fn remove_mark(dir: &Path) {
     }
 }
 
+fn quarantine_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(log_dir(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".quarantine-"))
+        .collect();
+    out.sort();
+    out
+}
+
 /// Cuts segment 0 just before the record at `position`, as a restore of an older copy of the
 /// file would.
 fn cut_before(dir: &Path, position: usize) {
@@ -201,32 +211,82 @@ async fn without_a_mark_a_flipped_bit_in_a_middle_record_is_refused_and_nothing_
         std::fs::read(&path).unwrap() == bytes,
         "the segment is byte-for-byte unchanged"
     );
+    assert_eq!(quarantine_files(dir.path()), Vec::<PathBuf>::new());
+}
+
+// ---- 3. what is cut is quarantined first -------------------------------------------------
+
+#[tokio::test]
+async fn an_unfinished_last_write_is_cut_into_a_quarantine_file() {
+    for keep_mark in [true, false] {
+        for zeros in [0usize, 5000] {
+            let what = format!("mark kept {keep_mark}, {zeros} zeros after");
+            let dir = tempfile::tempdir().unwrap();
+            write_log(dir.path(), 50).await;
+            if !keep_mark {
+                remove_mark(dir.path());
+                remove_index(dir.path());
+            }
+            let path = segment_path(dir.path(), 0);
+            let bytes = std::fs::read(&path).unwrap();
+            let last = *frame_offsets(&bytes).last().unwrap();
+            // The first 60 bytes of a frame (a copy of the last one), then reserved space.
+            let mut torn = bytes[last..last + 60].to_vec();
+            torn.extend(std::iter::repeat_n(0u8, zeros));
+            let mut damaged = bytes.clone();
+            damaged.extend_from_slice(&torn);
+            std::fs::write(&path, &damaged).unwrap();
+
+            let store = EventStore::open(dir.path(), StoreConfig::default())
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let report = store.recovery_report().clone();
+            let torn_tail = report.torn_tail.expect("a torn tail");
+            assert_eq!(torn_tail.offset, bytes.len() as u64, "{what}");
+            assert_eq!(torn_tail.bytes_truncated, torn.len() as u64, "{what}");
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), bytes.len() as u64);
+            assert_eq!(store.head().0, 50, "{what}");
+            assert!(store.verify().unwrap().is_ok(), "{what}");
+            store.close().await.unwrap();
+            drop(store);
+
+            let quarantined = quarantine_files(dir.path());
+            assert_eq!(
+                quarantined,
+                vec![log_dir(dir.path())
+                    .join(format!("segment-00000000.log.quarantine-{}", bytes.len()))],
+                "{what}"
+            );
+            assert_eq!(
+                torn_tail.quarantined_to.as_ref(),
+                Some(&quarantined[0]),
+                "{what}"
+            );
+            assert!(
+                std::fs::read(&quarantined[0]).unwrap() == torn,
+                "{what}: the quarantine file holds exactly the cut bytes"
+            );
+        }
+    }
 }
 
 #[tokio::test]
-async fn without_a_mark_an_unfinished_last_write_is_still_cut() {
-    for zeros in [0usize, 5000] {
-        let dir = tempfile::tempdir().unwrap();
-        write_log(dir.path(), 50).await;
-        remove_mark(dir.path());
-        remove_index(dir.path());
-        let path = segment_path(dir.path(), 0);
-        let bytes = std::fs::read(&path).unwrap();
-        let last = *frame_offsets(&bytes).last().unwrap();
-        // The first 60 bytes of a frame (a copy of the last one), then reserved space.
-        let mut damaged = bytes.clone();
-        damaged.extend_from_slice(&bytes[last..last + 60]);
-        damaged.extend(std::iter::repeat_n(0u8, zeros));
-        std::fs::write(&path, &damaged).unwrap();
-
+async fn a_second_cut_at_the_same_offset_keeps_the_first_quarantine_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 10).await;
+    let path = segment_path(dir.path(), 0);
+    let bytes = std::fs::read(&path).unwrap();
+    let last = *frame_offsets(&bytes).last().unwrap();
+    let mut expected = Vec::new();
+    for round in 0..3usize {
+        let torn = bytes[last..last + 20 + round].to_vec();
+        std::fs::write(&path, [bytes.as_slice(), &torn].concat()).unwrap();
         let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
-        let torn = store
-            .recovery_report()
-            .torn_tail
-            .clone()
-            .expect("a torn tail");
-        assert_eq!(torn.offset, bytes.len() as u64);
-        assert_eq!(store.head().0, 50);
-        assert!(store.verify().unwrap().is_ok());
+        let torn_tail = store.recovery_report().torn_tail.clone().unwrap();
+        expected.push((torn_tail.quarantined_to.unwrap(), torn));
+        store.close().await.unwrap();
+    }
+    assert_eq!(quarantine_files(dir.path()).len(), 3);
+    for (file, torn) in expected {
+        assert!(std::fs::read(&file).unwrap() == torn, "{}", file.display());
     }
 }

@@ -95,6 +95,8 @@ struct SimDisk {
     files: Mutex<BTreeMap<u32, Arc<SimFile>>>,
     /// The durable mark; replaced atomically and durably, as the real storage does.
     mark: Mutex<Option<Vec<u8>>>,
+    /// Bytes recovery cut, by segment and offset; durable once written.
+    quarantined: Mutex<Vec<(u32, u64, Vec<u8>)>>,
     power_cut: Arc<AtomicBool>,
 }
 
@@ -107,6 +109,7 @@ impl SimDisk {
     fn reboot(&self) -> SimDisk {
         let next = SimDisk::default();
         *next.mark.lock().unwrap() = self.mark.lock().unwrap().clone();
+        *next.quarantined.lock().unwrap() = self.quarantined.lock().unwrap().clone();
         for (n, f) in self.files.lock().unwrap().iter() {
             let durable = f.durable.lock().unwrap().clone();
             next.files.lock().unwrap().insert(
@@ -160,6 +163,17 @@ impl SegmentStorage for SimDisk {
     }
     fn durable_mark_location(&self) -> PathBuf {
         PathBuf::from("sim/durable")
+    }
+    fn quarantine(&self, segment: u32, offset: u64, bytes: &[u8]) -> io::Result<PathBuf> {
+        if self.power_cut.load(Ordering::SeqCst) {
+            return Err(dead());
+        }
+        let mut quarantined = self.quarantined.lock().unwrap();
+        quarantined.push((segment, offset, bytes.to_vec()));
+        Ok(PathBuf::from(format!(
+            "sim/quarantine-{}",
+            quarantined.len()
+        )))
     }
 }
 
