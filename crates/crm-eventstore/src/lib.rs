@@ -16,6 +16,7 @@ mod error;
 mod export;
 mod ids;
 mod index;
+mod lock;
 mod log;
 mod mark;
 mod recent;

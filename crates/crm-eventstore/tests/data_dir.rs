@@ -290,3 +290,85 @@ async fn a_second_cut_at_the_same_offset_keeps_the_first_quarantine_file() {
         assert!(std::fs::read(&file).unwrap() == torn, "{}", file.display());
     }
 }
+
+// ---- 4. one store per data directory -----------------------------------------------------
+
+#[tokio::test]
+async fn a_second_open_of_a_data_directory_is_refused_until_the_first_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    // Each open takes its own file descriptor, so two in one process conflict too.
+    match EventStore::open(dir.path(), StoreConfig::default()) {
+        Err(
+            ref e @ StoreError::DataDirLocked {
+                ref path,
+                holder_pid,
+            },
+        ) => {
+            assert_eq!(path, &dir.path().join("LOCK"));
+            assert_eq!(holder_pid, Some(std::process::id()));
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!("process {}", std::process::id())),
+                "the error names the holder: {text}"
+            );
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => panic!("a second store opened the same data directory"),
+    }
+    // The refused open changed nothing: the first store still works.
+    first
+        .append(
+            &stream("customer-l"),
+            ExpectedRevision::Any,
+            vec![event(1, "E")],
+        )
+        .await
+        .unwrap();
+    first.close().await.unwrap();
+    drop(first);
+    let again = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert_eq!(again.head().0, 1);
+    again.close().await.unwrap();
+}
+
+#[test]
+fn a_data_directory_held_by_another_process_names_its_pid() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crm-eventstore-load"))
+        .arg(dir.path())
+        .arg("1")
+        .arg("lock")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // The child has opened the store once it acknowledges an append.
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("ack "), "{first}");
+    let result = EventStore::open(dir.path(), StoreConfig::default());
+    let refused = match &result {
+        Err(StoreError::DataDirLocked { holder_pid, .. }) => *holder_pid,
+        _ => None,
+    };
+    let text = match &result {
+        Err(e) => e.to_string(),
+        Ok(_) => String::new(),
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(lines);
+    assert_eq!(refused, Some(child.id()), "{text}");
+    assert!(
+        text.contains(&format!("process {}", child.id())),
+        "the error names the child: {text:?}"
+    );
+    drop(result);
+    // The kernel released the lock with the killed process; the file it left does not block.
+    let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    drop(store);
+}
