@@ -214,6 +214,43 @@ async fn without_a_mark_a_flipped_bit_in_a_middle_record_is_refused_and_nothing_
     assert_eq!(quarantine_files(dir.path()), Vec::<PathBuf>::new());
 }
 
+#[tokio::test]
+async fn without_a_mark_every_flipped_bit_is_refused_or_cut_into_quarantine() {
+    let pristine = tempfile::tempdir().unwrap();
+    write_log(pristine.path(), 3).await;
+    let bytes = std::fs::read(segment_path(pristine.path(), 0)).unwrap();
+    let offsets = frame_offsets(&bytes);
+    for at in 0..bytes.len() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(log_dir(dir.path())).unwrap();
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 1 << (at % 8);
+        std::fs::write(segment_path(dir.path(), 0), &damaged).unwrap();
+        match EventStore::open(dir.path(), StoreConfig::default()) {
+            Err(StoreError::CorruptSegment { .. } | StoreError::Corrupt { .. }) => {
+                assert!(
+                    std::fs::read(segment_path(dir.path(), 0)).unwrap() == damaged,
+                    "flip at {at}: refused, and nothing changed"
+                );
+            }
+            Err(e) => panic!("flip at {at}: unexpected error {e}"),
+            Ok(store) => {
+                // Only the last record may go, and only into quarantine.
+                let torn = store.recovery_report().torn_tail.clone();
+                let torn = torn.unwrap_or_else(|| panic!("flip at {at} went unnoticed"));
+                assert_eq!(torn.offset, offsets[2] as u64, "flip at {at}");
+                assert!(
+                    at >= offsets[2],
+                    "flip at {at} cut a record before the last"
+                );
+                let kept = std::fs::read(torn.quarantined_to.unwrap()).unwrap();
+                assert!(kept == damaged[offsets[2]..], "flip at {at}");
+                assert!(store.verify().unwrap().is_ok(), "flip at {at}");
+            }
+        }
+    }
+}
+
 // ---- 3. what is cut is quarantined first -------------------------------------------------
 
 #[tokio::test]
