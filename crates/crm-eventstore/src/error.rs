@@ -48,6 +48,29 @@ pub enum StoreError {
         reason: String,
     },
 
+    #[error(
+        "the durable mark {} is damaged: {reason}; remove the file to open the log without \
+         it (recovery then cuts only an unfinished last write)",
+        path.display()
+    )]
+    DurableMarkCorrupt {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+
+    #[error(
+        "the data directory {} is in use by {} (it holds {}); one store at a time may open \
+         it: stop that one first",
+        path.parent().unwrap_or(path).display(),
+        crate::lock::holder_text(holder_pid),
+        path.display()
+    )]
+    DataDirLocked {
+        /// The lock file.
+        path: std::path::PathBuf,
+        holder_pid: Option<u32>,
+    },
+
     #[error("imported record at position {position} cannot be reproduced: {reason}")]
     ImportMismatch { position: Position, reason: String },
 

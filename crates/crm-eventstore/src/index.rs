@@ -11,7 +11,8 @@
 //! | `c` category `\0` first position      | posting list: (position, locator)…             |
 //! | `t` event type `\0` first position    | posting list: (position, locator)…             |
 //! | `m` `checkpoint`                      | position, locator of the last indexed record   |
-//! | `m` `durable`                         | a position the log was synced past (see below) |
+//!
+//! (The durable mark, once `m` `durable` here, is a file beside the segments: see `mark`.)
 //!
 //! sled costs 10–20 µs of CPU per random insert (it copies the leaf it changes), which at one
 //! key per event would cap durable appends far below the log's rate on two cores. So no key is
@@ -43,10 +44,9 @@ const ID_RUNS_DIR: &str = "event-ids";
 const RUN_LEN_MAX: usize = 256;
 const POSTING_LEN: usize = 20;
 const KEY_CHECKPOINT: &[u8] = b"mcheckpoint";
-/// A position every record up to which was on disk (fdatasync'ed) when it was stored, a
-/// fraction of a second behind the log. Recovery may cut a torn tail only after it: damage at
-/// or before it is damage to acknowledged records, and a log that ends before it lost them.
-const KEY_DURABLE: &[u8] = b"mdurable";
+/// Where versions before the durable-mark file kept the mark (see `mark`): read once when
+/// there is no file, then removed.
+const KEY_LEGACY_DURABLE: &[u8] = b"mdurable";
 const KEY_FORMAT: &[u8] = b"mformat";
 
 /// Where a record's frame starts.
@@ -165,8 +165,9 @@ impl Index {
     /// Opens the index. sled 0.34 can fail to recover its own files after a crash ("read
     /// corrupted data"); since everything in it is rebuilt from the log, a corrupt index is
     /// thrown away and rebuilt rather than stopping the store. The flag says whether that
-    /// happened.
-    pub fn open(path: &Path) -> Result<(Index, bool)> {
+    /// happened; the position is a durable mark a previous version left in sled, read before
+    /// anything here clears the index.
+    pub fn open(path: &Path) -> Result<(Index, bool, Option<Position>)> {
         let config = || {
             sled::Config::new()
                 .path(path)
@@ -199,6 +200,7 @@ impl Index {
             recent: Default::default(),
             log: Default::default(),
         };
+        let legacy_durable = index.legacy_durable_mark()?;
         match index.tree.get(KEY_FORMAT)? {
             Some(f) if f.as_ref() == INDEX_FORMAT => {}
             Some(_) => {
@@ -216,7 +218,7 @@ impl Index {
             );
             index.clear()?;
         }
-        Ok((index, discarded))
+        Ok((index, discarded, legacy_durable))
     }
 
     /// Empties the index; recovery then re-indexes the whole log.
@@ -245,8 +247,8 @@ impl Index {
         }
     }
 
-    pub fn durable_mark(&self) -> Result<Option<Position>> {
-        match self.tree.get(KEY_DURABLE)? {
+    fn legacy_durable_mark(&self) -> Result<Option<Position>> {
+        match self.tree.get(KEY_LEGACY_DURABLE)? {
             None => Ok(None),
             Some(v) if v.len() == 8 => Ok(Some(Position(be_u64(&v)))),
             Some(v) => Err(StoreError::Index(format!(
@@ -256,8 +258,9 @@ impl Index {
         }
     }
 
-    pub(crate) fn set_durable_mark(&self, position: Position) -> Result<()> {
-        self.tree.insert(KEY_DURABLE, &position.0.to_be_bytes())?;
+    /// Removes the mark a previous version kept in sled, once the mark file holds it.
+    pub(crate) fn remove_legacy_durable_mark(&self) -> Result<()> {
+        self.tree.remove(KEY_LEGACY_DURABLE)?;
         Ok(())
     }
 

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use crate::error::{Result, StoreError};
 use crate::index::{Index, IndexBatch, IndexEntry, Locator};
 use crate::log::frame_error_text;
+use crate::mark;
 use crate::segment::{
     chain_hash, decode_body, parse_frame, FrameError, SegmentFile, SegmentHeader, SegmentStorage,
-    GENESIS_HASH, SEGMENT_HEADER_LEN,
+    FRAME_BODY_LEN_MAX, FRAME_OVERHEAD, GENESIS_HASH, SEGMENT_HEADER_LEN,
 };
 use crate::types::{category_of, Position};
 use crate::writer::{create_segment, write_header, Tail};
@@ -36,6 +37,10 @@ pub struct TornTail {
     pub offset: u64,
     pub bytes_truncated: u64,
     pub reason: String,
+    /// Where the bytes cut off (or overwritten) were copied, durably, before the cut: a file
+    /// beside the segment, `segment-NNNNNNNN.log.quarantine-<offset>`. `None` when no byte
+    /// was removed.
+    pub quarantined_to: Option<std::path::PathBuf>,
 }
 
 pub(crate) struct Recovered {
@@ -53,14 +58,37 @@ fn read_exact(file: &dyn SegmentFile, segment: u32, offset: u64, len: usize) -> 
     Ok(buf)
 }
 
-pub(crate) fn recover(storage: &dyn SegmentStorage, index: &Index) -> Result<Recovered> {
-    // Read before anything clears the index: it is what the log promised, not an index.
-    let durable = index.durable_mark()?.unwrap_or(Position(0));
+/// Recovers the log in `storage`; `legacy_durable` is a durable mark a previous version left
+/// in the index, taken over when there is no mark file.
+pub(crate) fn recover(
+    storage: &dyn SegmentStorage,
+    index: &Index,
+    legacy_durable: Option<Position>,
+) -> Result<Recovered> {
+    let durable = match (mark::read(storage)?, legacy_durable) {
+        (Some(mark), _) => Some(mark),
+        (None, Some(legacy)) => {
+            tracing::info!(%legacy, "moving the durable mark out of the index into its own file");
+            mark::write(storage, legacy)?;
+            Some(legacy)
+        }
+        (None, None) => None,
+    };
+    if legacy_durable.is_some() {
+        // The file holds the mark now (or a newer one did already).
+        index.remove_legacy_durable_mark()?;
+    }
     recover_to(storage, index, durable)
 }
 
-/// Recovers a log whose records up to `durable` were acknowledged as synced.
-fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) -> Result<Recovered> {
+/// Recovers a log whose records up to `durable` were acknowledged as synced; with no mark
+/// (`None`: a restored copy, or the mark removed) nothing is known to be unacknowledged, and
+/// only an unfinished last write may be cut.
+fn recover_to(
+    storage: &dyn SegmentStorage,
+    index: &Index,
+    durable: Option<Position>,
+) -> Result<Recovered> {
     let mut numbers = storage.list().map_err(StoreError::io("listing segments"))?;
     numbers.sort_unstable();
     for (i, n) in numbers.iter().enumerate() {
@@ -135,12 +163,19 @@ fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) ->
                         .map_err(StoreError::io(format!("segment {segment}")))?;
                     if is_last && len <= SEGMENT_HEADER_LEN {
                         // Cut short while being created: nothing in it was ever acknowledged.
+                        // What the header is rewritten over is kept all the same.
+                        let quarantined_to = if len > 0 {
+                            Some(quarantine(storage, file.as_ref(), segment, 0, len)?)
+                        } else {
+                            None
+                        };
                         write_header(file.as_ref(), segment, expected)?;
                         report.torn_tail = Some(TornTail {
                             segment,
                             offset: 0,
                             bytes_truncated: 0,
                             reason: format!("segment header rewritten: {reason}"),
+                            quarantined_to,
                         });
                     } else {
                         return Err(StoreError::CorruptSegment {
@@ -203,8 +238,7 @@ fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) ->
                     )),
                     Err(e) => Some(e.to_string()),
                 },
-                Err(e @ FrameError::Incomplete { .. }) => Some(frame_error_text(&e)),
-                Err(e @ FrameError::Damaged(_)) => Some(frame_error_text(&e)),
+                Err(e) => Some(frame_error_text(&e)),
             };
             if let Some(reason) = damage {
                 let frame_offset = offset + at as u64;
@@ -219,21 +253,50 @@ fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) ->
                         reason,
                     });
                 }
-                if expected <= durable {
-                    // Synced before the crash, so not a write the crash interrupted.
-                    return Err(StoreError::Corrupt {
-                        position: expected,
-                        reason: format!(
-                            "{reason} (segment {segment}, byte {frame_offset}); the record was \
-                             on disk up to position {durable}, so this is damage, not a torn tail"
-                        ),
-                    });
+                match durable {
+                    Some(durable) if expected <= durable => {
+                        // Synced before the crash, so not a write the crash interrupted.
+                        return Err(StoreError::Corrupt {
+                            position: expected,
+                            reason: format!(
+                                "{reason} (segment {segment}, byte {frame_offset}); the record \
+                                 was on disk up to position {durable}, so this is damage, not a \
+                                 torn tail"
+                            ),
+                        });
+                    }
+                    Some(_) => {}
+                    None if is_unfinished_write(&data[at..]) => {}
+                    None => {
+                        return Err(StoreError::CorruptSegment {
+                            segment,
+                            offset: frame_offset,
+                            reason: format!(
+                                "{reason} (position {expected}); more records or bytes follow, \
+                                 so this is damage, not an unfinished last write (there is no \
+                                 durable mark to say which records were acknowledged)"
+                            ),
+                        });
+                    }
                 }
-                // Damage after the last record the index knows, in the last segment: the
+                // Damage after the last record known synced, in the last segment: the
                 // record was being written when the process or machine died, so it was
                 // never acknowledged. Cut it off and say so.
                 let cut = len - frame_offset;
-                tracing::warn!(segment, offset = frame_offset, bytes = cut, %reason, "truncating a torn tail");
+                let quarantined_to = storage
+                    .quarantine(segment, frame_offset, &data[at..])
+                    .map_err(StoreError::io(format!(
+                        "quarantining the torn tail of segment {segment} at byte {frame_offset} \
+                         (nothing was cut)"
+                    )))?;
+                tracing::warn!(
+                    segment,
+                    offset = frame_offset,
+                    bytes = cut,
+                    %reason,
+                    quarantined_to = %quarantined_to.display(),
+                    "truncating a torn tail"
+                );
                 file.set_len(frame_offset)
                     .map_err(StoreError::io(format!("truncating segment {segment}")))?;
 
@@ -244,6 +307,7 @@ fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) ->
                     offset: frame_offset,
                     bytes_truncated: cut,
                     reason,
+                    quarantined_to: Some(quarantined_to),
                 });
                 break;
             }
@@ -252,7 +316,7 @@ fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) ->
     }
     index.apply_durable(batch)?;
     let last = Position(expected.0 - 1);
-    if last < durable {
+    if let Some(durable) = durable.filter(|d| last < *d) {
         return Err(StoreError::Corrupt {
             position: expected,
             reason: format!(
@@ -296,6 +360,75 @@ fn recover_to(storage: &dyn SegmentStorage, index: &Index, durable: Position) ->
         tail,
         report,
     })
+}
+
+/// Copies bytes `offset..offset + len` of a segment to a quarantine file.
+fn quarantine(
+    storage: &dyn SegmentStorage,
+    file: &dyn SegmentFile,
+    segment: u32,
+    offset: u64,
+    len: u64,
+) -> Result<std::path::PathBuf> {
+    let bytes = read_exact(
+        file,
+        segment,
+        offset,
+        usize::try_from(len).unwrap_or(usize::MAX),
+    )?;
+    storage
+        .quarantine(segment, offset, &bytes)
+        .map_err(StoreError::io(format!(
+            "quarantining bytes of segment {segment} at byte {offset} (nothing was changed)"
+        )))
+}
+
+/// Whether the bytes at the start of `rest` (the rest of the last segment, from a frame that
+/// does not parse) can be the last write, unfinished: the frame is cut short by the end of the
+/// file, or its bytes are wrong and nothing but zeros (space reserved ahead, never written)
+/// follows it. A write is one sequence of frames at the end of the log, so no intact frame can
+/// follow an unfinished one; one that does means damage (a length field that was hit, say,
+/// and now claims the records after it).
+fn is_unfinished_write(rest: &[u8]) -> bool {
+    // Where the frame ends by its own length, when that length is plausible.
+    let declared = rest
+        .get(..4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .filter(|len| (1..=FRAME_BODY_LEN_MAX).contains(len))
+        .map(|len| FRAME_OVERHEAD + u64::from(len));
+    let frame_end = match declared {
+        Some(end) => usize::try_from(end).unwrap_or(usize::MAX),
+        // Without a length, only the frame's own header is its.
+        None => 8,
+    }
+    .min(rest.len());
+    if rest[frame_end..].iter().any(|b| *b != 0) {
+        return false;
+    }
+    let written = &rest[..rest.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)];
+    // Checksumming a candidate costs its length; past a budget linear in the bytes searched,
+    // the answer is "damage", so that no input makes this quadratic.
+    let mut budget = (written.len() as u64).saturating_mul(8).max(1 << 20);
+    for at in 1..written.len() {
+        let candidate = &written[at..];
+        let Some(len) = candidate
+            .get(..4)
+            .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        else {
+            break;
+        };
+        if len == 0 || FRAME_OVERHEAD + len > candidate.len() as u64 {
+            continue;
+        }
+        budget = match budget.checked_sub(len) {
+            Some(left) => left,
+            None => return false,
+        };
+        if parse_frame(candidate).is_ok_and(|f| decode_body(f.body).is_ok()) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Reads the record the index checkpoint names. `Some((end, hash, recorded-at))` when intact;
@@ -344,5 +477,81 @@ fn check_checkpoint(
                 body.recorded_at_ns,
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+    use super::*;
+    use crate::codec;
+    use crate::segment::{encode_frame, RecordBody};
+
+    /// Three consecutive frames; returns the bytes and where each frame starts.
+    fn frames() -> (Vec<u8>, Vec<usize>) {
+        let mut out = Vec::new();
+        let mut starts = Vec::new();
+        let mut hash = GENESIS_HASH;
+        for position in 1..=3u64 {
+            let body = RecordBody {
+                position,
+                revision: position - 1,
+                event_id: uuid::Uuid::from_u64_pair(7, position),
+                stream: "customer-1".into(),
+                event_type: "E".into(),
+                schema_version: 1,
+                actor: "staff".into(),
+                occurred_at_ns: 0,
+                recorded_at_ns: 0,
+                correlation_id: None,
+                causation_id: None,
+                command_id: None,
+                payload: vec![b'x'; 40].into(),
+            };
+            starts.push(out.len());
+            hash = encode_frame(&hash, &codec::encode(&body).unwrap(), &mut out);
+        }
+        (out, starts)
+    }
+
+    #[test]
+    fn only_an_unfinished_last_write_counts_as_one() {
+        let (bytes, starts) = frames();
+        let last = starts[2];
+        // Cut short by the end of the file, at every length.
+        for cut in last + 1..bytes.len() {
+            assert!(is_unfinished_write(&bytes[last..cut]), "cut at {cut}");
+        }
+        // Cut short, then reserved space.
+        let mut torn = bytes[last..last + 30].to_vec();
+        torn.extend([0u8; 4096]);
+        assert!(is_unfinished_write(&torn));
+        // Whole but with a wrong byte, then reserved space or nothing.
+        let mut flipped = bytes[last..].to_vec();
+        flipped[20] ^= 1;
+        assert!(is_unfinished_write(&flipped));
+        flipped.extend([0u8; 100]);
+        assert!(is_unfinished_write(&flipped));
+
+        // A damaged frame with more records after it.
+        let mut middle = bytes[starts[1]..].to_vec();
+        middle[20] ^= 1;
+        assert!(!is_unfinished_write(&middle));
+        // A length hit so that the frame claims the record after it (and ends in zeros, or
+        // past the end of the file): that record is still found.
+        for extra in [8u32, 4096] {
+            let mut longer = bytes[starts[1]..].to_vec();
+            let len = u32::from_le_bytes(longer[..4].try_into().unwrap());
+            longer[..4]
+                .copy_from_slice(&(len + (bytes.len() - starts[2]) as u32 + extra).to_le_bytes());
+            longer.extend(vec![0u8; 100]);
+            assert!(!is_unfinished_write(&longer), "length grown by {extra}");
+        }
+        // No plausible length, and non-zero bytes after its header.
+        let mut no_length = bytes[starts[1]..].to_vec();
+        no_length[3] = 0xff;
+        assert!(!is_unfinished_write(&no_length));
+        no_length.truncate(8);
+        assert!(is_unfinished_write(&no_length));
     }
 }

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::fmt::Debug;
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::codec::{self, CodecError};
+use crate::mark::DURABLE_MARK_FILE;
 use crate::types::{EventMetadata, Position, RecordedEvent};
 
 pub const SEGMENT_MAGIC: [u8; 8] = *b"CRMSEGv1";
@@ -60,6 +61,17 @@ pub trait SegmentStorage: Send + Sync + Debug {
     fn open(&self, segment: u32) -> io::Result<Arc<dyn SegmentFile>>;
     /// Creates an empty segment; returns only once its directory entry is durable.
     fn create(&self, segment: u32) -> io::Result<Arc<dyn SegmentFile>>;
+    /// The durable mark's bytes (see the `mark` module); `None` when there is no mark.
+    fn read_durable_mark(&self) -> io::Result<Option<Vec<u8>>>;
+    /// Replaces the durable mark atomically: after a power loss at any moment it reads as the
+    /// old bytes or the new ones, never a mix; the new ones once this returns.
+    fn write_durable_mark(&self, bytes: &[u8]) -> io::Result<()>;
+    /// Where the durable mark is kept, for messages.
+    fn durable_mark_location(&self) -> PathBuf;
+    /// Keeps bytes recovery is about to cut from `segment` at `offset`: writes them to a new
+    /// file beside the segment (never over an older one) and returns only once file and name
+    /// are durable. Returns where they are.
+    fn quarantine(&self, segment: u32, offset: u64, bytes: &[u8]) -> io::Result<PathBuf>;
 }
 
 /// Segments as plain files in one directory.
@@ -77,6 +89,10 @@ impl DirectoryStorage {
 
     fn path(&self, segment: u32) -> PathBuf {
         self.dir.join(format!("segment-{segment:08}.log"))
+    }
+
+    fn sync_dir(&self) -> io::Result<()> {
+        File::open(&self.dir)?.sync_all()
     }
 }
 
@@ -114,10 +130,67 @@ impl SegmentStorage for DirectoryStorage {
             .open(self.path(segment))?;
         // The new name must survive a power loss too, or a synced record could sit in a file
         // that no directory lists after reboot.
-        File::open(&self.dir)?.sync_all()?;
+        self.sync_dir()?;
         Ok(Arc::new(OsFile(file)))
     }
+
+    fn read_durable_mark(&self) -> io::Result<Option<Vec<u8>>> {
+        match std::fs::read(self.durable_mark_location()) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn write_durable_mark(&self, bytes: &[u8]) -> io::Result<()> {
+        let path = self.durable_mark_location();
+        let temporary = self.dir.join(format!("{DURABLE_MARK_FILE}.tmp"));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_data()?;
+        drop(file);
+        std::fs::rename(&temporary, &path)?;
+        self.sync_dir()
+    }
+
+    fn durable_mark_location(&self) -> PathBuf {
+        self.dir.join(DURABLE_MARK_FILE)
+    }
+
+    fn quarantine(&self, segment: u32, offset: u64, bytes: &[u8]) -> io::Result<PathBuf> {
+        let base = format!("segment-{segment:08}.log.quarantine-{offset}");
+        // The same offset can be cut again after a later crash: keep both.
+        for attempt in 0..QUARANTINE_NAMES_MAX {
+            let path = match attempt {
+                0 => self.dir.join(&base),
+                n => self.dir.join(format!("{base}.{n}")),
+            };
+            let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            };
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            self.sync_dir()?;
+            return Ok(path);
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{QUARANTINE_NAMES_MAX} quarantine files named {base} already exist in {}",
+                self.dir.display()
+            ),
+        ))
+    }
 }
+
+/// Quarantine files of one segment and offset, before recovery gives up (and cuts nothing).
+const QUARANTINE_NAMES_MAX: u32 = 1000;
 
 #[derive(Debug)]
 struct OsFile(File);

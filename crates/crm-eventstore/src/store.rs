@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::{Result, StoreError};
 use crate::index::Index;
+use crate::lock::DataDirLock;
 use crate::log::Log;
 use crate::recovery::{recover, RecoveryReport};
 use crate::segment::{DirectoryStorage, SegmentStorage};
@@ -67,6 +68,9 @@ pub(crate) struct Inner {
     pub closed: AtomicBool,
     upcaster: Option<Arc<dyn Upcaster>>,
     report: RecoveryReport,
+    /// The data directory's lock (for a store opened by [`EventStore::open`]). Last, so that
+    /// it is released only after everything above is closed.
+    _lock: Option<DataDirLock>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -112,24 +116,47 @@ pub fn index_dir(data_dir: &Path) -> PathBuf {
 impl EventStore {
     /// Opens (or creates) the store in `data_dir`: segments in `log/`, sled in `index/`.
     /// Blocking: recovery reads the tail of the log and may re-index it.
+    ///
+    /// One store at a time per data directory: the first locks `LOCK` in it until the store
+    /// (its last clone) is dropped; another open, in this process or another, fails with
+    /// [`StoreError::DataDirLocked`] naming the holder's process id.
     pub fn open(data_dir: impl AsRef<Path>, config: StoreConfig) -> Result<EventStore> {
         let data_dir = data_dir.as_ref();
+        // Before anything in the directory is read, deleted, rebuilt or written.
+        let lock = DataDirLock::acquire(data_dir)?;
         let storage = DirectoryStorage::open(log_dir(data_dir)).map_err(StoreError::io(
             format!("log directory under {}", data_dir.display()),
         ))?;
-        EventStore::open_with(Arc::new(storage), &index_dir(data_dir), config, None)
+        EventStore::open_locked(
+            Arc::new(storage),
+            &index_dir(data_dir),
+            config,
+            None,
+            Some(lock),
+        )
     }
 
     /// Opens with explicit segment storage (tests put a fault-injecting file system here) and
-    /// an upcaster applied to every event read.
+    /// an upcaster applied to every event read. No data-directory lock is taken: the caller
+    /// owns the storage and keeps to one store on it.
     pub fn open_with(
         storage: Arc<dyn SegmentStorage>,
         index_path: &Path,
         config: StoreConfig,
         upcaster: Option<Arc<dyn Upcaster>>,
     ) -> Result<EventStore> {
-        let (index, discarded) = Index::open(index_path)?;
-        let mut recovered = recover(storage.as_ref(), &index)?;
+        EventStore::open_locked(storage, index_path, config, upcaster, None)
+    }
+
+    fn open_locked(
+        storage: Arc<dyn SegmentStorage>,
+        index_path: &Path,
+        config: StoreConfig,
+        upcaster: Option<Arc<dyn Upcaster>>,
+        lock: Option<DataDirLock>,
+    ) -> Result<EventStore> {
+        let (index, discarded, legacy_durable) = Index::open(index_path)?;
+        let mut recovered = recover(storage.as_ref(), &index, legacy_durable)?;
         recovered.report.index_rebuilt |= discarded;
         if let Some(torn) = &recovered.report.torn_tail {
             tracing::warn!(?torn, "recovered the log after an interrupted write");
@@ -176,6 +203,7 @@ impl EventStore {
                 closed: AtomicBool::new(false),
                 upcaster,
                 report: recovered.report,
+                _lock: lock,
             }),
         })
     }

@@ -198,8 +198,8 @@ pub(crate) struct Shared {
     poison_reason: Mutex<Option<String>>,
     /// The last position written to a segment file (perhaps not yet synced).
     written: AtomicU64,
-    /// The last position known to be synced; the flusher stores it as the index's durable
-    /// mark.
+    /// The last position known to be synced; the flusher stores it as the durable mark (see
+    /// `mark`).
     durable: AtomicU64,
 }
 
@@ -249,6 +249,7 @@ impl Writer {
         };
         let flusher = Flusher {
             index: self.index.clone(),
+            storage: self.storage.clone(),
             shared: self.shared.clone(),
             poisoned: self.poisoned.clone(),
             merger: wake_merger,
@@ -809,6 +810,8 @@ fn next_request(requests: &mut mpsc::Receiver<Request>) -> Option<Request> {
 /// Moves full in-memory index tables into sled, off the path of every append.
 struct Flusher {
     index: Index,
+    /// Where the durable mark is stored.
+    storage: Arc<dyn SegmentStorage>,
     shared: Arc<Shared>,
     poisoned: Arc<AtomicBool>,
     /// Tells the merger that a run was added; dropped when the flusher ends, which ends it.
@@ -869,7 +872,7 @@ impl Flusher {
     fn store_durable_mark(&self, stored: &mut Position) {
         let mark = self.shared.durable();
         if mark > *stored {
-            match self.index.set_durable_mark(mark) {
+            match crate::mark::write(self.storage.as_ref(), mark) {
                 Ok(()) => *stored = mark,
                 Err(e) => tracing::warn!(error = %e, "storing the durable mark failed"),
             }

@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -93,6 +93,10 @@ impl SegmentFile for SimFile {
 #[derive(Debug, Default)]
 struct SimDisk {
     files: Mutex<BTreeMap<u32, Arc<SimFile>>>,
+    /// The durable mark; replaced atomically and durably, as the real storage does.
+    mark: Mutex<Option<Vec<u8>>>,
+    /// Bytes recovery cut, by segment and offset; durable once written.
+    quarantined: Mutex<Vec<(u32, u64, Vec<u8>)>>,
     power_cut: Arc<AtomicBool>,
 }
 
@@ -104,6 +108,8 @@ impl SimDisk {
     /// The disk as it comes back after the power cut: only what was synced.
     fn reboot(&self) -> SimDisk {
         let next = SimDisk::default();
+        *next.mark.lock().unwrap() = self.mark.lock().unwrap().clone();
+        *next.quarantined.lock().unwrap() = self.quarantined.lock().unwrap().clone();
         for (n, f) in self.files.lock().unwrap().iter() {
             let durable = f.durable.lock().unwrap().clone();
             next.files.lock().unwrap().insert(
@@ -144,6 +150,30 @@ impl SegmentStorage for SimDisk {
         });
         self.files.lock().unwrap().insert(segment, f.clone());
         Ok(f)
+    }
+    fn read_durable_mark(&self) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.mark.lock().unwrap().clone())
+    }
+    fn write_durable_mark(&self, bytes: &[u8]) -> io::Result<()> {
+        if self.power_cut.load(Ordering::SeqCst) {
+            return Err(dead());
+        }
+        *self.mark.lock().unwrap() = Some(bytes.to_vec());
+        Ok(())
+    }
+    fn durable_mark_location(&self) -> PathBuf {
+        PathBuf::from("sim/durable")
+    }
+    fn quarantine(&self, segment: u32, offset: u64, bytes: &[u8]) -> io::Result<PathBuf> {
+        if self.power_cut.load(Ordering::SeqCst) {
+            return Err(dead());
+        }
+        let mut quarantined = self.quarantined.lock().unwrap();
+        quarantined.push((segment, offset, bytes.to_vec()));
+        Ok(PathBuf::from(format!(
+            "sim/quarantine-{}",
+            quarantined.len()
+        )))
     }
 }
 
