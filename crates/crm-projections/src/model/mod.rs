@@ -187,15 +187,26 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
 }
 
 impl Model {
+    /// A branch's figures of `day`, created if new. A new day starts from the stock at the end
+    /// of the branch's previous day with figures, never from the running totals: those may
+    /// already hold facts about later days (a back-dated fact recorded after them), and a day's
+    /// stock must depend only on the facts about it and the days before.
     pub(crate) fn branch_day(&mut self, branch: BranchId, day: Date) -> &mut BranchDay {
         if !self.branch_days.contains(&(branch, day)) {
             let rec = self
                 .branches
                 .entry_or_insert_with(branch, BranchRecord::default);
-            let totals = rec.totals.clone();
-            if let Err(i) = rec.days.binary_search(&day) {
+            let i = match rec.days.binary_search(&day) {
+                Ok(i) | Err(i) => i,
+            };
+            if rec.days.get(i) != Some(&day) {
                 rec.days.insert(i, day);
             }
+            let before = i.checked_sub(1).and_then(|j| rec.days.get(j)).copied();
+            let totals = before
+                .and_then(|d| self.branch_days.get(&(branch, d)))
+                .map(|bd| bd.totals.clone())
+                .unwrap_or_default();
             self.branch_days.insert(
                 (branch, day),
                 BranchDay {
@@ -213,15 +224,24 @@ impl Model {
         d
     }
 
+    /// A staff member's figures of `month`, created if new; like [`Model::branch_day`], a new
+    /// month's book starts from the end of the previous month with figures.
     pub(crate) fn staff_month(&mut self, staff: StaffId, month: u32) -> &mut StaffMonth {
         if !self.staff_months.contains(&(staff, month)) {
             let rec = self
                 .staff
                 .entry_or_insert_with(staff, || StaffRecord::new(staff));
-            let book = rec.book.clone();
-            if let Err(i) = rec.months.binary_search(&month) {
+            let i = match rec.months.binary_search(&month) {
+                Ok(i) | Err(i) => i,
+            };
+            if rec.months.get(i) != Some(&month) {
                 rec.months.insert(i, month);
             }
+            let before = i.checked_sub(1).and_then(|j| rec.months.get(j)).copied();
+            let book = before
+                .and_then(|mo| self.staff_months.get(&(staff, mo)))
+                .map(|sm| sm.book.clone())
+                .unwrap_or_default();
             self.staff_months.insert(
                 (staff, month),
                 StaffMonth {
@@ -248,16 +268,33 @@ impl Model {
             if !f.counted {
                 continue;
             }
+            // A fact about `day` moves the stock of that day and of every later day already
+            // kept (a back-dated fact reaches the days after it); in date order that is one.
             if let Some(b) = f.branch {
-                self.branch_day(b, day).totals.add(f, sign);
+                self.branch_day(b, day);
                 if let Some(rec) = self.branches.get_mut(&b) {
                     rec.totals.add(f, sign);
+                    let from = rec.days.partition_point(|d| *d < day);
+                    for d in rec.days.get(from..).unwrap_or_default() {
+                        if let Some(bd) = self.branch_days.get_mut(&(b, *d)) {
+                            bd.totals.add(f, sign);
+                            bd.last_position = bd.last_position.max(self.applying);
+                        }
+                    }
                 }
             }
             if let Some(s) = f.manager {
-                self.staff_month(s, month_index(day)).book.add(f, sign);
+                let month = month_index(day);
+                self.staff_month(s, month);
                 if let Some(rec) = self.staff.get_mut(&s) {
                     rec.book.add(f, sign);
+                    let from = rec.months.partition_point(|mo| *mo < month);
+                    for mo in rec.months.get(from..).unwrap_or_default() {
+                        if let Some(sm) = self.staff_months.get_mut(&(s, *mo)) {
+                            sm.book.add(f, sign);
+                            sm.last_position = sm.last_position.max(self.applying);
+                        }
+                    }
                 }
             }
         }
