@@ -1,12 +1,15 @@
-//! Backups are copies of the segment files, the only copy of the truth; the sled indexes and
-//! projections are rebuilt from them on open. Copying plain files needs no lock, so a backup
-//! can be taken while a server runs; the copy is then opened and verified, and a record that
-//! was being written at that moment is cut off as a torn tail and reported.
+//! Backups are copies of the segment files, the only copy of the truth, and of the durable mark
+//! (the last position known synced); the sled indexes and projections are rebuilt from them on
+//! open. Copying plain files needs no lock, so a backup can be taken while a server runs. The
+//! mark is copied first, so every record it vouches for is in the segments copied after it; a
+//! record that was being written during the copy lies past it and is cut off as a torn tail
+//! (into a quarantine file) and reported, while damage to a record the mark vouches for refuses
+//! the copy instead of being cut.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use crm_eventstore::{log_dir, EventStore, StoreConfig, VerifyReport};
+use crm_eventstore::{log_dir, EventStore, StoreConfig, VerifyReport, DURABLE_MARK_FILE};
 
 /// What a backup or restore copied and found.
 #[derive(Debug)]
@@ -32,14 +35,23 @@ fn segment_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn copy_segments(from: &Path, to: &Path) -> anyhow::Result<(usize, u64)> {
-    let files = segment_files(from)?;
-    if files.is_empty() {
+    if segment_files(from)?.is_empty() {
         bail!(
             "no segment files in {}: is this a crm data directory?",
             from.display()
         );
     }
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    // The mark before the segments (and before listing them): it may only vouch for records
+    // the copy holds.
+    let mark = from.join(DURABLE_MARK_FILE);
+    if mark.exists() {
+        let target = to.join(DURABLE_MARK_FILE);
+        std::fs::copy(&mark, &target)
+            .with_context(|| format!("copying {} to {}", mark.display(), target.display()))?;
+        std::fs::File::open(&target)?.sync_all()?;
+    }
+    let files = segment_files(from)?;
     let mut bytes = 0;
     for file in &files {
         let name = file.file_name().context("segment file name")?;

@@ -32,6 +32,7 @@ mod writer;
 
 pub use error::{Result, StoreError};
 pub use export::ExportedRecord;
+pub use mark::DURABLE_MARK_FILE;
 pub use recovery::{RecoveryReport, TornTail};
 pub use store::{index_dir, log_dir, EventStore, StoreConfig};
 pub use subscription::Subscription;

@@ -20,7 +20,7 @@ use crate::segment::SegmentStorage;
 use crate::types::Position;
 
 /// The mark file's name in the log directory.
-pub(crate) const DURABLE_MARK_FILE: &str = "durable";
+pub const DURABLE_MARK_FILE: &str = "durable";
 const MAGIC: [u8; 8] = *b"CRMMARK1";
 const MARK_LEN: usize = 20;
 
