@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// start the data is reused. Prints a token per role.
     #[arg(long)]
     pub demo: bool,
+    /// Print a development token per role at start (always with --demo). Tokens in a log are
+    /// credentials: keep this off on a data directory that holds real customers.
+    #[arg(long)]
+    pub dev_tokens: bool,
 }
 
 /// The file as written. Every key is optional.
@@ -118,6 +122,8 @@ pub struct ServeConfig {
     pub limits: Limits,
     pub projection_lag_events_max: Option<u64>,
     pub demo: bool,
+    /// Print development tokens at start: `--dev-tokens` or `--demo`.
+    pub dev_tokens: bool,
 }
 
 /// An environment variable, if set and not empty.
@@ -231,13 +237,16 @@ impl ServeConfig {
             rules,
             rule_book,
             log_json,
-            introspection: file.introspection.unwrap_or(true),
-            suggestions: file.suggestions.unwrap_or(true),
-            graphiql: file.graphiql.unwrap_or(true),
+            // Production defaults: a schema map, "did you mean" hints and a query console are
+            // for developers; on with --demo, otherwise only where the file says so.
+            introspection: file.introspection.unwrap_or(args.demo),
+            suggestions: file.suggestions.unwrap_or(args.demo),
+            graphiql: file.graphiql.unwrap_or(args.demo),
             shutdown_grace: file.shutdown_grace_ms.map_or(Duration::from_secs(30), ms),
             limits,
             projection_lag_events_max: file.readiness.projection_lag_events_max,
             demo: args.demo,
+            dev_tokens: args.demo || args.dev_tokens,
         })
     }
 
