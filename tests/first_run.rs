@@ -44,7 +44,7 @@ fn readme_queries() -> Vec<String> {
                 .join("\n"),
         );
         rest = &body[close + 3..];
-        if queries.len() == 5 {
+        if queries.len() == 6 {
             break;
         }
     }
@@ -168,10 +168,29 @@ async fn the_readme_first_run_serves_the_five_queries_over_demo_data() {
     assert!(!seen.is_empty() && seen.len() <= timeline.len(), "{replay}");
     assert_eq!(seen[0], timeline[0], "{replay}");
 
-    // 5. The rules dry run.
-    let preview = post(operator, queries[4].clone()).await;
-    let report = &preview["data"]["previewRules"];
-    assert!(report["customersChangingTier"].is_i64(), "{preview}");
-    assert!(report["tierMoves"].is_array(), "{preview}");
+    // 5. The rules dry run: a job, started, then followed to its report.
+    let started = post(operator.clone(), queries[4].clone()).await;
+    let job = started["data"]["startRulesPreview"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{started}"))
+        .to_string();
+    let query = queries[5].replace("\"JOB\"", &format!("\"{job}\""));
+    assert!(query.contains(&job), "{query}");
+    let mut report = Value::Null;
+    for _ in 0..1200 {
+        let answer = post(operator.clone(), query.clone()).await;
+        let state = answer["data"]["job"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(state == "RUNNING" || state == "SUCCEEDED", "{answer}");
+        if state == "SUCCEEDED" {
+            report = answer["data"]["job"]["preview"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(report["customersChangingTier"].is_i64(), "{report}");
+    assert!(report["tierMoves"].is_array(), "{report}");
     drop(server);
 }

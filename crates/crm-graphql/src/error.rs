@@ -67,6 +67,8 @@ pub enum Limit {
     Batch,
     PageSize,
     Operations,
+    /// Read-model jobs running at once.
+    Jobs,
 }
 
 impl Limit {
@@ -81,6 +83,7 @@ impl Limit {
             Limit::Batch => "batch",
             Limit::PageSize => "pageSize",
             Limit::Operations => "operations",
+            Limit::Jobs => "jobs",
         }
     }
 }

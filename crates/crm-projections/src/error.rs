@@ -27,6 +27,10 @@ pub enum ProjectionError {
     NotFound(String),
     #[error("generation: {0}")]
     Generation(String),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{running} jobs are running, the most allowed at once ({max}); wait for one to finish or cancel one")]
+    JobsBusy { running: usize, max: usize },
     #[error("timed out after {waited_ms} ms waiting for the projections to reach position {position} (they are at {reached})")]
     Timeout {
         position: u64,

@@ -365,12 +365,26 @@ impl Generation {
     pub fn catch_up(
         &self,
         until: Option<u64>,
+        progress: impl FnMut(RebuildProgress),
+    ) -> Result<u64, ProjectionError> {
+        self.catch_up_unless(until, progress, &AtomicBool::new(false))
+    }
+
+    /// [`Generation::catch_up`] that stops with [`ProjectionError::Cancelled`] between two
+    /// batches once `cancel` is set.
+    pub fn catch_up_unless(
+        &self,
+        until: Option<u64>,
         mut progress: impl FnMut(RebuildProgress),
+        cancel: &AtomicBool,
     ) -> Result<u64, ProjectionError> {
         let started = Instant::now();
         let mut sub = self.store.subscribe(Position(self.position()), Filter::All);
         let mut applied = 0u64;
         loop {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(ProjectionError::Cancelled);
+            }
             let limit = until.map_or(STEP, |u| {
                 usize::try_from(u.saturating_sub(self.position()))
                     .unwrap_or(STEP)

@@ -20,6 +20,8 @@
 //! - [`generation`]: one generation's engine: in memory, flushed with its checkpoint in one
 //!   sled batch, following `$all` through a catch-up subscription.
 //! - [`projections`]: the [`Projections`] handle the API and the app use.
+//! - [`jobs`]: long operations (rules preview, rebuild) as jobs with progress, cancel, a bound
+//!   on how many run at once, and results kept for a while.
 //! - [`replay`]: the read models as of a past instant, from the log alone.
 //!
 //! # Public API (all on [`Projections`], `Clone + Send + Sync`)
@@ -58,6 +60,7 @@ pub mod derive;
 pub mod dryrun;
 mod error;
 pub mod generation;
+pub mod jobs;
 pub mod keyed;
 pub mod model;
 pub mod projections;
@@ -72,6 +75,7 @@ pub use error::ProjectionError;
 pub use generation::{
     ProjectionStatus as ReadModelsStatus, RebuildProgress, Role as GenerationRole, StoppedAt,
 };
+pub use jobs::{Job, JobKind, JobLimits, JobOutcome, JobState};
 pub use projections::{CustomerAsOf, Projections, READ_MODELS};
 pub use rules::RuleBook;
 pub use views::{

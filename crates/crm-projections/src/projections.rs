@@ -6,6 +6,7 @@
 //! pointer under a lock, so a query sees the old generation or the new one, never a mix.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -68,6 +69,7 @@ struct Inner {
     /// The rules configured at start: used where the log has activated none.
     configured: Arc<RuleBook>,
     follow: bool,
+    jobs: crate::jobs::Jobs,
 }
 
 // The API keeps one handle in shared state and calls it from any task.
@@ -179,6 +181,7 @@ impl Projections {
                 admin: tokio::sync::Mutex::new(()),
                 configured,
                 follow,
+                jobs: crate::jobs::Jobs::default(),
             }),
         })
     }
@@ -190,6 +193,10 @@ impl Projections {
 
     fn gens_mut(&self) -> std::sync::RwLockWriteGuard<'_, Gens> {
         self.inner.gens.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn jobs(&self) -> &crate::jobs::Jobs {
+        &self.inner.jobs
     }
 
     fn current(&self) -> Arc<Generation> {
@@ -497,6 +504,7 @@ impl Projections {
         &self,
         rules: RuleBook,
         progress: impl FnMut(RebuildProgress) + Send + 'static,
+        cancel: Arc<AtomicBool>,
     ) -> Result<Arc<Generation>, ProjectionError> {
         let old = self.gens_mut().shadow.take();
         if let Some(old) = old {
@@ -506,7 +514,7 @@ impl Projections {
         let shadow = self.next_generation(rules)?;
         let building = shadow.clone();
         let built = tokio::task::spawn_blocking(move || -> Result<(), ProjectionError> {
-            building.catch_up(None, progress)?;
+            building.catch_up_unless(None, progress, &cancel)?;
             building.flush()?;
             Ok(())
         })
@@ -530,8 +538,20 @@ impl Projections {
         limit: usize,
         progress: impl FnMut(RebuildProgress) + Send + 'static,
     ) -> Result<DryRunReport, ProjectionError> {
+        self.dry_run_unless(new_rules, limit, progress, Arc::default())
+            .await
+    }
+
+    /// [`Projections::dry_run`] that stops once `cancel` is set, leaving no shadow behind.
+    pub(crate) async fn dry_run_unless(
+        &self,
+        new_rules: RuleBook,
+        limit: usize,
+        progress: impl FnMut(RebuildProgress) + Send + 'static,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<DryRunReport, ProjectionError> {
         let _admin = self.inner.admin.lock().await;
-        let shadow = self.build_shadow(new_rules, progress).await?;
+        let shadow = self.build_shadow(new_rules, progress, cancel).await?;
         let current = self.current();
         let report = tokio::task::spawn_blocking(move || compare(&current, &shadow, limit))
             .await
@@ -606,9 +626,30 @@ impl Projections {
         rules: RuleBook,
         progress: impl FnMut(RebuildProgress) + Send + 'static,
     ) -> Result<u64, ProjectionError> {
+        self.rebuild_unless(rules, progress, Arc::default()).await
+    }
+
+    /// [`Projections::rebuild`] that stops once `cancel` is set, leaving no shadow behind and
+    /// the current generation serving.
+    pub(crate) async fn rebuild_unless(
+        &self,
+        rules: RuleBook,
+        progress: impl FnMut(RebuildProgress) + Send + 'static,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<u64, ProjectionError> {
         let _admin = self.inner.admin.lock().await;
-        self.build_shadow(rules, progress).await?;
+        self.build_shadow(rules, progress, cancel).await?;
         self.switch_locked().await
+    }
+
+    /// The rules version the log activated last (its content from the log), or the
+    /// configured rules where it activated none.
+    pub fn active_rules(&self) -> Result<RuleBook, ProjectionError> {
+        replay::rules_at(
+            &self.inner.store,
+            self.inner.store.head().0,
+            &self.inner.configured,
+        )
     }
 
     /// Rebuilds under the rules version the log activated last (its content from the log).
@@ -616,11 +657,7 @@ impl Projections {
         &self,
         progress: impl FnMut(RebuildProgress) + Send + 'static,
     ) -> Result<u64, ProjectionError> {
-        let rules = replay::rules_at(
-            &self.inner.store,
-            self.inner.store.head().0,
-            &self.inner.configured,
-        )?;
+        let rules = self.active_rules()?;
         self.rebuild(rules, progress).await
     }
 

@@ -21,6 +21,7 @@ mod eventlog;
 mod explain;
 mod history;
 mod insight;
+mod jobs;
 mod live;
 mod operations;
 mod performance;
@@ -42,6 +43,7 @@ pub use customers::CustomerQuery;
 pub use eventlog::{EventLogQuery, EventLogSubscription};
 pub use history::HistoryQuery;
 pub use insight::InsightQuery;
+pub use jobs::{JobsMutation, JobsQuery, JobsSubscription};
 pub use live::LiveSubscription;
 pub use operations::{OperationsMutation, OperationsQuery};
 pub use performance::PerformanceQuery;
@@ -64,11 +66,12 @@ pub struct QueryRoot(
     PerformanceQuery,
     InsightQuery,
     OperationsQuery,
+    JobsQuery,
 );
 
 #[derive(MergedSubscription, Default, Debug)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(EventLogSubscription, LiveSubscription);
+pub struct SubscriptionRoot(EventLogSubscription, LiveSubscription, JobsSubscription);
 
 /// One mutation per command of the write side; they need a `crm_app::App` in the schema data.
 #[derive(MergedObject, Default, Debug)]
@@ -77,6 +80,7 @@ pub struct MutationRoot(
     WorkflowMutation,
     BackOfficeMutation,
     OperationsMutation,
+    JobsMutation,
 );
 
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -9,10 +9,11 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use crm_domain::auth::{authorize, Action, Actor, OrgTree, Right};
 use crm_projections::dryrun::{DryRunReport, TierMove};
-use crm_projections::{GenerationRole, ReadModelsStatus, RuleBook};
+use crm_projections::{GenerationRole, JobOutcome, JobState, ReadModelsStatus, RuleBook};
 
 use super::caller;
 use super::customers::label;
+use super::jobs::{finished, preview_limit};
 use super::readside::{
     centi, forbidden, int, projection_error, reach, read_models, uuid_id, Reflects,
 };
@@ -20,9 +21,9 @@ use super::scalars::Long;
 use crate::error::{gql, ApiError};
 
 /// Customers listed per kind of change in a preview, at most.
-const PREVIEW_LIST_MAX: usize = 1000;
+pub(crate) const PREVIEW_LIST_MAX: usize = 1000;
 
-fn require(actor: &Actor, action: Action) -> Result<(), ApiError> {
+pub(crate) fn require(actor: &Actor, action: Action) -> Result<(), ApiError> {
     authorize(actor, &action, &OrgTree::default()).map_err(ApiError::from)
 }
 
@@ -306,6 +307,33 @@ pub struct KpiWeightsInput {
     pub average_profitability: i32,
 }
 
+/// The rule set a preview asks for: a `version` proposed in the log, a draft `content`, or the
+/// rules in force with other `tiers` and/or `kpiWeights` — exactly one of the three.
+pub(crate) fn preview_rules_of(
+    p: &crm_projections::Projections,
+    version: Option<i32>,
+    content: Option<String>,
+    tiers: Option<&TierThresholdsInput>,
+    kpi_weights: Option<&KpiWeightsInput>,
+) -> Result<RuleBook, ApiError> {
+    let variant_asked = tiers.is_some() || kpi_weights.is_some();
+    match (version, content, variant_asked) {
+        (Some(v), None, false) => {
+            let v = u32::try_from(v)
+                .map_err(|_| ApiError::validation("version", "must not be negative"))?;
+            p.rules_for_version(v).map_err(projection_error)
+        }
+        (None, Some(c), false) => {
+            RuleBook::parse(&c).map_err(|e| ApiError::validation("content", e.to_string()))
+        }
+        (None, None, true) => variant(&p.rules(), tiers, kpi_weights),
+        _ => Err(ApiError::validation(
+            "version",
+            "give one of version, content, or tiers/kpiWeights",
+        )),
+    }
+}
+
 /// The rules in force with other tier thresholds and/or KPI weights, as a new version: the
 /// question operators ask most ("what if gold started at 50?") without writing a whole file.
 fn variant(
@@ -472,11 +500,11 @@ pub struct OperationsMutation;
 
 #[Object]
 impl OperationsMutation {
-    /// Dry run: folds the whole log under a rule set into a shadow generation and reports
-    /// what would change against the current one. The rule set is a `version` proposed in
-    /// the log, a draft `content` (a whole rules file, TOML), or the rules in force with other
-    /// `tiers` and/or `kpiWeights`. Nothing switches; the shadow stays for
-    /// `switchReadModels`.
+    /// Dry run, waiting for its result: the same job as `startRulesPreview` (it counts
+    /// against the jobs bound and shows in `jobs`), with the request held until the fold ends.
+    #[graphql(
+        deprecation = "a fold holds the request for its whole length: use startRulesPreview, then job(id) or jobProgress(id)"
+    )]
     async fn preview_rules(
         &self,
         ctx: &Context<'_>,
@@ -487,32 +515,21 @@ impl OperationsMutation {
         limit: Option<i32>,
     ) -> async_graphql::Result<RulesPreview> {
         async {
-            require(caller(ctx)?, Action::RunRebuild)?;
+            let actor = *caller(ctx)?;
+            require(&actor, Action::RunRebuild)?;
             let p = read_models(ctx)?.projections().clone();
-            let variant_asked = tiers.is_some() || kpi_weights.is_some();
-            let rules = match (version, content, variant_asked) {
-                (Some(v), None, false) => {
-                    let v = u32::try_from(v)
-                        .map_err(|_| ApiError::validation("version", "must not be negative"))?;
-                    p.rules_for_version(v).map_err(projection_error)?
-                }
-                (None, Some(c), false) => RuleBook::parse(&c)
-                    .map_err(|e| ApiError::validation("content", e.to_string()))?,
-                (None, None, true) => variant(&p.rules(), tiers.as_ref(), kpi_weights.as_ref())?,
-                _ => {
-                    return Err(ApiError::validation(
-                        "version",
-                        "give one of version, content, or tiers/kpiWeights",
-                    ))
-                }
-            };
-            let limit = usize::try_from(limit.unwrap_or(50).clamp(0, PREVIEW_LIST_MAX as i32))
-                .unwrap_or(50);
-            let report = p
-                .dry_run(rules, limit, |_| {})
-                .await
+            let rules =
+                preview_rules_of(&p, version, content, tiers.as_ref(), kpi_weights.as_ref())?;
+            let limit = preview_limit(limit)?;
+            let job = p
+                .start_rules_preview(rules, limit, &actor.staff_id.to_string())
                 .map_err(projection_error)?;
-            Ok(RulesPreview::from(&report))
+            let job = finished(&p, job.id).await?;
+            match (job.state, job.outcome) {
+                (_, Some(JobOutcome::Preview(report))) => Ok(RulesPreview::from(report.as_ref())),
+                (JobState::Failed(reason), _) => Err(ApiError::Internal(reason)),
+                (state, _) => Err(ApiError::Conflict(format!("the preview ended {state:?}"))),
+            }
         }
         .await
         .map_err(gql)
@@ -560,20 +577,28 @@ impl OperationsMutation {
         .map_err(gql)
     }
 
-    /// Rebuilds every read model from the log under the rules the log has activated (or the
-    /// configured ones), then switches atomically; the old generation is kept for rollback.
+    /// Rebuild, waiting for it: the same job as `startRebuild`, with the request held until
+    /// the fold ends and the switch is made.
+    #[graphql(
+        deprecation = "a fold holds the request for its whole length: use startRebuild, then job(id) or jobProgress(id)"
+    )]
     async fn rebuild_read_models(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<GenerationSwitch> {
         async {
-            require(caller(ctx)?, Action::RunRebuild)?;
+            let actor = *caller(ctx)?;
+            require(&actor, Action::RunRebuild)?;
             let p = read_models(ctx)?.projections().clone();
-            let generation = p
-                .rebuild_to_active(|_| {})
-                .await
+            let job = p
+                .start_rebuild(&actor.staff_id.to_string())
                 .map_err(projection_error)?;
-            switched(ctx, generation)
+            let job = finished(&p, job.id).await?;
+            match (job.state, job.outcome) {
+                (_, Some(JobOutcome::Switched { generation })) => switched(ctx, generation),
+                (JobState::Failed(reason), _) => Err(ApiError::Internal(reason)),
+                (state, _) => Err(ApiError::Conflict(format!("the rebuild ended {state:?}"))),
+            }
         }
         .await
         .map_err(gql)

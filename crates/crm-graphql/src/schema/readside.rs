@@ -170,6 +170,10 @@ pub(crate) fn projection_error(e: ProjectionError) -> ApiError {
         ProjectionError::Timeout { waited_ms, .. } => ApiError::Timeout { ms: waited_ms },
         ProjectionError::NotFound(what) => ApiError::NotFound(what),
         ProjectionError::Rules(reason) => ApiError::validation("rules", reason),
+        e @ ProjectionError::JobsBusy { .. } => {
+            ApiError::limit(crate::error::Limit::Jobs, e.to_string())
+        }
+        ProjectionError::Cancelled => ApiError::Conflict("cancelled".into()),
         other => ApiError::Internal(other.to_string()),
     }
 }
@@ -327,4 +331,21 @@ pub enum ChurnRisk {
     /// A large net outflow within the rules' window.
     High,
     Churned,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_jobs_are_a_jobs_limit_and_a_cancel_a_conflict() {
+        let busy = projection_error(ProjectionError::JobsBusy { running: 1, max: 1 });
+        assert_eq!(busy.code().as_str(), "LIMIT_EXCEEDED");
+        let json = serde_json::to_value(busy.to_server_error()).unwrap_or_default();
+        assert_eq!(json["extensions"]["limit"], "jobs");
+        assert_eq!(
+            projection_error(ProjectionError::Cancelled).code().as_str(),
+            "CONFLICT"
+        );
+    }
 }

@@ -11,6 +11,7 @@
 //! - `events`: the `events` connection forwards and backwards, filters, `logStatus`,
 //!   `verifyLog`, `node`, argument errors.
 //! - `history`: customerHistory as of an instant, scoping and masking.
+//! - `jobs`: rules previews and rebuilds as jobs: progress, subscription, typed errors.
 //! - `limits`: depth, complexity, aliases, directives, recursion, body size, page size,
 //!   timeout, introspection and suggestions switches.
 //! - `ws`: graphql-transport-ws, its close codes, live subscriptions.
@@ -31,6 +32,7 @@ mod common;
 mod customers;
 mod events;
 mod history;
+mod jobs;
 mod limits;
 mod ops;
 mod read_models;
