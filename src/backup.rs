@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use crm_eventstore::{log_dir, EventStore, StoreConfig, VerifyReport, DURABLE_MARK_FILE};
 
+use crate::anchor::{read_manifest, write_manifest, Anchor, Manifest, MANIFEST_FILE};
+
 /// What a backup or restore copied and found.
 #[derive(Debug)]
 pub struct CopyReport {
@@ -64,12 +66,23 @@ fn copy_segments(from: &Path, to: &Path) -> anyhow::Result<(usize, u64)> {
     Ok((files.len(), bytes))
 }
 
-fn open_and_verify(data_dir: &Path) -> anyhow::Result<(VerifyReport, bool)> {
+/// Opens a copy, verifies it and, with `expected`, checks that it holds that anchor; returns
+/// the report, whether a torn tail was cut and the copy's head anchor.
+fn open_and_verify(
+    data_dir: &Path,
+    expected: Option<&Anchor>,
+) -> anyhow::Result<(VerifyReport, bool, Option<Anchor>)> {
     let store = EventStore::open(data_dir, StoreConfig::default())
         .with_context(|| format!("opening the copy in {}", data_dir.display()))?;
     let torn = store.recovery_report().torn_tail.is_some();
     let verify = store.verify().context("verifying the copy")?;
-    Ok((verify, torn))
+    if let Some(a) = expected {
+        if let Err(why) = crate::anchor::check(&store, a)? {
+            bail!("the restored log does not hold the backup's manifest anchor: {why}");
+        }
+    }
+    let head = crate::anchor::head(&store)?;
+    Ok((verify, torn, head))
 }
 
 fn is_empty_dir(dir: &Path) -> bool {
@@ -87,7 +100,17 @@ pub fn backup(data_dir: &Path, target: &Path) -> anyhow::Result<CopyReport> {
         );
     }
     let (segments, bytes) = copy_segments(&log_dir(data_dir), &log_dir(target))?;
-    let (verify, torn_tail_cut) = open_and_verify(target)?;
+    let (verify, torn_tail_cut, head) = open_and_verify(target, None)?;
+    if verify.is_ok() {
+        write_manifest(
+            target,
+            &Manifest {
+                format: 1,
+                head: head.map(|a| a.to_string()),
+                records: verify.records,
+            },
+        )?;
+    }
     Ok(CopyReport {
         segments,
         bytes,
@@ -106,8 +129,25 @@ pub fn restore(source: &Path, data_dir: &Path) -> anyhow::Result<CopyReport> {
             data_dir.display()
         );
     }
+    // A backup made by this version carries the anchor of its head: the restored log must
+    // hold it (a backup whose segments were cut or replaced after it was made does not).
+    let expected = match read_manifest(source)? {
+        Some(m) => m
+            .head
+            .map(|h| h.parse::<Anchor>())
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("the backup's manifest: {e}"))?,
+        None => {
+            eprintln!(
+                "warning: {} has no {MANIFEST_FILE} (a backup of an older version): \
+                 restored without checking its head",
+                source.display()
+            );
+            None
+        }
+    };
     let (segments, bytes) = copy_segments(&log_dir(source), &log)?;
-    let (verify, torn_tail_cut) = open_and_verify(data_dir)?;
+    let (verify, torn_tail_cut, _) = open_and_verify(data_dir, expected.as_ref())?;
     Ok(CopyReport {
         segments,
         bytes,

@@ -74,8 +74,11 @@ struct FileConfig {
     suggestions: Option<bool>,
     graphiql: Option<bool>,
     shutdown_grace_ms: Option<u64>,
+    token_lifetime_max_hours: Option<u64>,
     #[serde(default)]
     limits: FileLimits,
+    #[serde(default)]
+    jobs: FileJobs,
     #[serde(default)]
     readiness: FileReadiness,
 }
@@ -95,6 +98,13 @@ struct FileLimits {
     ws_init_timeout_ms: Option<u64>,
     ws_operations_max: Option<usize>,
     ws_message_bytes_max: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileJobs {
+    running_max: Option<usize>,
+    keep_results_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -121,6 +131,9 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     pub limits: Limits,
     pub projection_lag_events_max: Option<u64>,
+    pub jobs: crm_projections::JobLimits,
+    /// The longest token lifetime (`exp − iat`) the server accepts.
+    pub token_lifetime_max: Duration,
     pub demo: bool,
     /// Print development tokens at start: `--dev-tokens` or `--demo`.
     pub dev_tokens: bool,
@@ -245,6 +258,23 @@ impl ServeConfig {
             shutdown_grace: file.shutdown_grace_ms.map_or(Duration::from_secs(30), ms),
             limits,
             projection_lag_events_max: file.readiness.projection_lag_events_max,
+            jobs: {
+                let d = crm_projections::JobLimits::default();
+                crm_projections::JobLimits {
+                    running_max: file.jobs.running_max.unwrap_or(d.running_max),
+                    keep_results: file
+                        .jobs
+                        .keep_results_secs
+                        .map_or(d.keep_results, Duration::from_secs),
+                }
+                .validated()
+                .context("[jobs] in the config file")?
+            },
+            token_lifetime_max: file
+                .token_lifetime_max_hours
+                .map_or(crm_graphql::TOKEN_LIFETIME_DEFAULT, |h| {
+                    Duration::from_secs(h.saturating_mul(3600))
+                }),
             demo: args.demo,
             dev_tokens: args.demo || args.dev_tokens,
         })

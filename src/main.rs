@@ -1,5 +1,6 @@
 //! `crm`: the operator's command line and the server.
 
+mod anchor;
 mod backup;
 mod config;
 mod import;
@@ -128,8 +129,18 @@ enum Command {
     /// Walk the whole log: checksums, the hash chain, ordering and index agreement.
     /// Exits non-zero on any finding.
     ///
-    /// Example: crm verify --data-dir /var/lib/crm
-    Verify,
+    /// Example: crm verify --data-dir /var/lib/crm --anchor 1024:9f86d0…
+    Verify {
+        /// POSITION:HASH as `crm anchor` printed it (repeatable): the log must hold a record
+        /// at that position with that hash, or the verification fails.
+        #[arg(long)]
+        anchor: Vec<String>,
+    },
+    /// Print the log head's anchor, POSITION:HASH, to keep outside the store (a notary, a
+    /// ticket): `crm verify --anchor` later proves the log up to it was not rewritten or cut.
+    ///
+    /// Example: crm anchor --data-dir /var/lib/crm
+    Anchor,
     /// Print the log's head, each read-model generation (position, lag, rate, rules version
     /// and hash, last error), the store's sizes and what opening the store repaired.
     ///
@@ -365,14 +376,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", crm_graphql::sdl());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify => {
+        Command::Verify { anchor } => {
+            // Parsed before anything is opened: a mistyped anchor is a usage error.
+            let anchors = anchor
+                .iter()
+                .map(|a| a.parse::<anchor::Anchor>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("--anchor: {e}"))?;
             let store = open(data_dir)?;
             let report = store.verify().context("walking the log")?;
-            Ok(if print_verify(&report) {
+            let mut ok = print_verify(&report);
+            for a in &anchors {
+                match anchor::check(&store, a)? {
+                    Ok(()) => println!("anchor {a}: held"),
+                    Err(why) => {
+                        println!("ANCHOR NOT HELD {a}: {why}");
+                        ok = false;
+                    }
+                }
+            }
+            Ok(if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Anchor => {
+            let store = open(data_dir)?;
+            match anchor::head(&store)? {
+                Some(a) => println!("{a}"),
+                None => anyhow::bail!("the log is empty: nothing to anchor"),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Status { rules } => readside::status(data_dir, rules.as_deref()).await,
         Command::Export { file } => {

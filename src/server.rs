@@ -214,6 +214,8 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     api.introspection = config.introspection;
     api.suggestions = config.suggestions;
     api.graphiql = config.graphiql;
+    api.jobs = config.jobs;
+    api.token_lifetime_max = config.token_lifetime_max;
     api.shutdown_grace = config.shutdown_grace;
     let store = EventStore::open(
         data_dir,
@@ -270,6 +272,15 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     let drained = handle.shutdown().await.context("shutting down")?;
     if !drained {
         eprintln!("some requests did not finish within the grace period");
+    }
+    // The head as the server leaves it, for keeping outside the store (crm verify --anchor).
+    match crate::anchor::head(&store) {
+        Ok(Some(anchor)) => {
+            tracing::info!(%anchor, "log head at shutdown");
+            println!("log head at shutdown: {anchor} (keep it: crm verify --anchor {anchor})");
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "reading the log head at shutdown"),
     }
     store.close().await.context("closing the store")?;
     Ok(ExitCode::SUCCESS)

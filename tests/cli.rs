@@ -180,6 +180,81 @@ fn a_backup_carries_the_durable_mark_so_damage_to_its_last_record_is_refused_not
 }
 
 #[test]
+fn an_anchor_kept_outside_the_store_catches_a_cut_or_rewritten_log() {
+    let a = tempfile::tempdir().unwrap();
+    write_log(a.path(), 30);
+    let printed = crm(a.path(), &["anchor"]);
+    assert!(printed.status.success(), "{}", text(&printed));
+    let anchor = String::from_utf8(printed.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(anchor.starts_with("30:"), "{anchor}");
+    let held = crm(a.path(), &["verify", "--anchor", &anchor]);
+    assert!(held.status.success(), "{}", text(&held));
+    assert!(text(&held).contains("held"), "{}", text(&held));
+
+    // A shorter log (the tail cut, index/ deleted) verifies on its own, not against the anchor.
+    let cut = tempfile::tempdir().unwrap();
+    write_log(cut.path(), 20);
+    assert!(crm(cut.path(), &["verify"]).status.success());
+    let refused = crm(cut.path(), &["verify", "--anchor", &anchor]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("ends at position 20"),
+        "{}",
+        text(&refused)
+    );
+
+    // The same records written again (another recorded-at): every hash differs.
+    let rewritten = tempfile::tempdir().unwrap();
+    write_log(rewritten.path(), 30);
+    let refused = crm(rewritten.path(), &["verify", "--anchor", &anchor]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("rewritten"), "{}", text(&refused));
+
+    let mistyped = crm(a.path(), &["verify", "--anchor", "30:xyz"]);
+    assert!(!mistyped.status.success());
+    assert!(text(&mistyped).contains("--anchor"), "{}", text(&mistyped));
+}
+
+#[test]
+fn a_backup_carries_its_head_anchor_and_a_restore_checks_it() {
+    let data = tempfile::tempdir().unwrap();
+    write_log(data.path(), 30);
+    let anchor = String::from_utf8(crm(data.path(), &["anchor"]).stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let backups = tempfile::tempdir().unwrap();
+    let target = backups.path().join("b1");
+    assert!(crm(data.path(), &["backup", target.to_str().unwrap()])
+        .status
+        .success());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(target.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["head"], anchor.as_str());
+
+    // The backup's segments swapped for a shorter log after it was made: refused.
+    let shorter = tempfile::tempdir().unwrap();
+    write_log(shorter.path(), 20);
+    let log = target.join("log");
+    std::fs::remove_dir_all(&log).unwrap();
+    std::fs::create_dir_all(&log).unwrap();
+    for entry in std::fs::read_dir(shorter.path().join("log")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "log") {
+            std::fs::copy(&path, log.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let restored = tempfile::tempdir().unwrap();
+    let r = crm(restored.path(), &["restore", target.to_str().unwrap()]);
+    assert!(!r.status.success(), "{}", text(&r));
+    assert!(text(&r).contains("manifest anchor"), "{}", text(&r));
+}
+
+#[test]
 fn replay_shows_a_customer_as_the_log_knew_it_at_an_instant() {
     use crm_app::{App, AppCommand, CommandEnvelope};
     use crm_domain::auth::{Actor, Role, Scope};
@@ -643,6 +718,7 @@ fn every_command_explains_itself_with_an_example() {
         "import-log",
         "backup",
         "restore",
+        "anchor",
     ] {
         let out = crm(dir.path(), &[command, "--help"]);
         assert!(out.status.success(), "{command}: {}", text(&out));

@@ -119,7 +119,11 @@ async fn the_server_answers_queries_and_mutations_and_stops_cleanly_on_sigterm()
 fn start(
     dir: &std::path::Path,
     flags: &[&str],
-) -> (std::process::Child, String, std::sync::mpsc::Receiver<String>) {
+) -> (
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_crm"))
         .arg("--data-dir")
         .arg(dir)

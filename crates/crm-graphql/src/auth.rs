@@ -13,8 +13,13 @@ use time::OffsetDateTime;
 use crate::config::Secret;
 use crate::error::ApiError;
 
-/// Longest lifetime a minted token may have: a stolen development token should expire soon.
+/// Longest lifetime a minted token may have at all (`crm token --hours`); a server accepts
+/// only tokens whose lifetime is within its own, shorter bound.
 pub const TOKEN_TTL_MAX: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The lifetime a server accepts by default (`exp − iat`): a stolen token is good for a
+/// working day at most.
+pub const TOKEN_LIFETIME_DEFAULT: Duration = Duration::from_secs(12 * 3600);
 
 /// Clock skew tolerated between the minting and the verifying machine, in seconds.
 const LEEWAY_SECS: u64 = 5;
@@ -29,6 +34,9 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, seconds since the epoch.
     pub exp: i64,
+    /// Not before, seconds since the epoch (optional; checked when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 impl Claims {
@@ -46,6 +54,8 @@ impl Claims {
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The longest `exp − iat` accepted.
+    lifetime_max: Duration,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -59,7 +69,14 @@ impl TokenKeys {
         TokenKeys {
             encoding: EncodingKey::from_secret(secret.expose()),
             decoding: DecodingKey::from_secret(secret.expose()),
+            lifetime_max: TOKEN_LIFETIME_DEFAULT,
         }
+    }
+
+    /// Accepts only tokens whose lifetime (`exp − iat`) is at most `max`.
+    pub fn with_lifetime_max(mut self, max: Duration) -> Self {
+        self.lifetime_max = max;
+        self
     }
 
     /// Mints a token for `actor`, valid from `issued_at` for `ttl` (at most [`TOKEN_TTL_MAX`]).
@@ -91,22 +108,40 @@ impl TokenKeys {
             scope: actor.scope,
             iat,
             exp,
+            nbf: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::Internal(format!("signing a token: {e}")))
     }
 
-    /// Checks signature, algorithm, expiry and that the scope fits the role.
+    /// Checks signature, algorithm, expiry, that the token was not issued (or made valid) in
+    /// the future, that its lifetime is within the bound, and that the scope fits the role.
     pub fn verify(&self, token: &str) -> Result<Actor, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|e| {
                 tracing::debug!(error = %e, "token refused");
                 ApiError::Unauthenticated("invalid or expired token".into())
             })?;
-        let actor = data.claims.actor();
+        let claims = data.claims;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let leeway = LEEWAY_SECS as i64;
+        if claims.iat > now.saturating_add(leeway) {
+            return Err(ApiError::Unauthenticated(
+                "the token is issued in the future (iat)".into(),
+            ));
+        }
+        let lifetime_max = i64::try_from(self.lifetime_max.as_secs()).unwrap_or(i64::MAX);
+        if claims.exp.saturating_sub(claims.iat) > lifetime_max {
+            return Err(ApiError::Unauthenticated(format!(
+                "the token's lifetime (exp − iat) is longer than this server accepts ({} s)",
+                lifetime_max
+            )));
+        }
+        let actor = claims.actor();
         if !actor.scope.fits(actor.role) {
             return Err(ApiError::Unauthenticated(
                 "the token's scope does not fit its role".into(),

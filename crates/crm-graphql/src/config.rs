@@ -110,6 +110,10 @@ pub struct Config {
     pub graphiql: bool,
     /// How long shutdown waits for in-flight requests before giving up on them.
     pub shutdown_grace: Duration,
+    /// Read-model jobs (rules previews, rebuilds): how many at once, how long results stay.
+    pub jobs: crm_projections::JobLimits,
+    /// The longest token lifetime (`exp − iat`) accepted.
+    pub token_lifetime_max: Duration,
 }
 
 impl Config {
@@ -125,6 +129,8 @@ impl Config {
             suggestions: true,
             graphiql: true,
             shutdown_grace: Duration::from_secs(30),
+            jobs: crm_projections::JobLimits::default(),
+            token_lifetime_max: crate::auth::TOKEN_LIFETIME_DEFAULT,
         }
     }
 
@@ -133,6 +139,14 @@ impl Config {
         let invalid = |reason: &str| Err(ApiError::Config(reason.to_string()));
         if self.jwt_secret.expose().len() < JWT_SECRET_LEN_MIN {
             return invalid("jwt_secret must be at least 32 bytes");
+        }
+        if self.jobs.running_max == 0 {
+            return invalid("jobs.running_max must be at least 1");
+        }
+        if self.token_lifetime_max < Duration::from_secs(60)
+            || self.token_lifetime_max > crate::auth::TOKEN_TTL_MAX
+        {
+            return invalid("token_lifetime_max must be between one minute and 30 days");
         }
         let l = &self.limits;
         if l.body_bytes_max == 0 || l.depth_max == 0 || l.complexity_max == 0 {

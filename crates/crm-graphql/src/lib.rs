@@ -22,7 +22,7 @@ pub mod schema;
 pub mod server;
 pub mod ws;
 
-pub use auth::{mint_dev_token, Claims, TokenKeys};
+pub use auth::{mint_dev_token, Claims, TokenKeys, TOKEN_LIFETIME_DEFAULT};
 pub use config::{Config, Limits, Readiness, Secret};
 pub use error::{ApiError, Code, Limit};
 pub use ops::{Metrics, ProjectionProbe, ProjectionProgress};

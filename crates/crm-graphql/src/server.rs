@@ -102,11 +102,12 @@ impl AppStateBuilder {
                         ApiError::Internal(format!("loading the default rules: {e}"))
                     })?,
                 };
-                let models = crate::schema::ReadModels::new(
-                    crm_projections::Projections::start(&self.store, rules).map_err(|e| {
-                        ApiError::Internal(format!("starting the read models: {e}"))
-                    })?,
-                );
+                let projections = crm_projections::Projections::start(&self.store, rules)
+                    .map_err(|e| ApiError::Internal(format!("starting the read models: {e}")))?;
+                projections
+                    .set_job_limits(self.config.jobs)
+                    .map_err(|e| ApiError::Config(e.to_string()))?;
+                let models = crate::schema::ReadModels::new(projections);
                 self.probes.push(Arc::new(models.clone()));
                 schema_builder(&self.config, self.store.clone())
                     .data(app)
@@ -117,7 +118,8 @@ impl AppStateBuilder {
         let (shutdown, _) = watch::channel(false);
         Ok(AppState {
             inner: Arc::new(Inner {
-                keys: TokenKeys::new(&self.config.jwt_secret),
+                keys: TokenKeys::new(&self.config.jwt_secret)
+                    .with_lifetime_max(self.config.token_lifetime_max),
                 config: self.config,
                 schema,
                 store: self.store,

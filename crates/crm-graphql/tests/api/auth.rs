@@ -55,6 +55,65 @@ async fn requests_without_a_valid_token_get_401_unauthenticated() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Signs arbitrary claims with the server's secret, as a forger who has the secret would not
+/// need to but a careless issuer might.
+fn signed(claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(crate::common::SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_without_iat_or_exp_too_long_or_from_the_future_get_401() {
+    let server = Server::start().await;
+    let sub = Uuid::now_v7().simple().to_string();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let hour = 3600;
+    let claims = |extra: serde_json::Value| {
+        let mut c = json!({ "sub": sub, "role": "Auditor", "scope": "Company" });
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        signed(c)
+    };
+    // The same claims within the bounds are accepted: what is refused is the bound, not the
+    // hand-made token.
+    let good = claims(json!({ "iat": now, "exp": now + hour }));
+    let (status, _, body) = server
+        .post(Some(&good), json!({"query": "{ me { role } }"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (why, token) in [
+        ("no exp", claims(json!({ "iat": now }))),
+        ("no iat", claims(json!({ "exp": now + hour }))),
+        (
+            "a lifetime over 12 h",
+            claims(json!({ "iat": now, "exp": now + 13 * hour })),
+        ),
+        (
+            "a lifetime of a year, issued long ago",
+            claims(json!({ "iat": now - 300 * 24 * hour, "exp": now + 65 * 24 * hour })),
+        ),
+        (
+            "issued in the future",
+            claims(json!({ "iat": now + hour, "exp": now + 2 * hour })),
+        ),
+        (
+            "not valid before an hour from now",
+            claims(json!({ "iat": now, "exp": now + 2 * hour, "nbf": now + hour })),
+        ),
+    ] {
+        let (status, _, body) = server
+            .post(Some(&token), json!({"query": "{ me { role } }"}))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{why}: {body}");
+        assert_eq!(codes(&body), ["UNAUTHENTICATED"], "{why}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn me_is_the_actor_of_the_token() {
     let server = Server::start().await;
