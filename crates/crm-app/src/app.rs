@@ -64,6 +64,14 @@ impl App {
                 .into());
             }
         }
+        if let Some(stream) =
+            crate::resend::created_elsewhere(&self.store, envelope.command_id, &envelope.command)?
+        {
+            return Err(AppError::CommandIdReused {
+                command_id: envelope.command_id,
+                stream: stream.to_string(),
+            });
+        }
         let env = &envelope;
         let actor = envelope.actor;
         let org = self.org().await?;
@@ -543,7 +551,8 @@ impl App {
         }
     }
 
-    /// The first result of this command on `stream`, if the command id was handled before.
+    /// The first result of this command on `stream`, if the command id was handled before; a
+    /// conflict if it was handled for a different command.
     fn already_handled(
         &self,
         env: &CommandEnvelope,
@@ -552,6 +561,12 @@ impl App {
         let Some(first) = self.store.find_event(event_id(env.command_id, stream, 0))? else {
             return Ok(None);
         };
+        if crate::resend::differs(&env.command, &first)? {
+            return Err(AppError::CommandIdReused {
+                command_id: env.command_id,
+                stream: stream.to_string(),
+            });
+        }
         let mut events = Vec::new();
         let later = self.store.read_stream(
             stream,

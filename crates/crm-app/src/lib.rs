@@ -13,8 +13,10 @@ mod batch;
 mod command;
 mod directory;
 mod error;
+mod resend;
 
 pub use app::{event_id, stream_of, App, RETRIES_MAX};
 pub use batch::{item_command_id, BATCH_IN_FLIGHT_MAX};
 pub use command::{AppCommand, CommandEnvelope, CommandOutcome, CommittedEvent};
 pub use error::AppError;
+pub use resend::new_entity_id;

@@ -7,8 +7,12 @@ use crm_domain::auth::{Actor, Right, Role, Scope};
 use crm_domain::customer::{self, Assignment, CustomerKind, Profile};
 use crm_domain::ids::{BranchId, CustomerId, ProductId, RegionId, StaffId};
 use crm_domain::risk::{ProductRisk, RiskTolerance};
-use crm_domain::values::{Channel, IdDocument, OrgName, Phone, ResidentIdNumber, ShortText};
-use crm_domain::{branch, region, DomainError, Money};
+use crm_domain::values::{
+    Channel, IdDocument, LongText, OrgName, Phone, ResidentIdNumber, ShortText,
+};
+use crm_domain::{
+    article, branch, campaign, interaction, opportunity, region, ticket, DomainError, Money,
+};
 use crm_eventstore::{EventStore, StoreConfig};
 use time::macros::{date, datetime};
 use time::OffsetDateTime;
@@ -639,4 +643,280 @@ async fn a_rule_based_batch_assignment_deals_customers_round_robin_and_can_be_re
         .iter()
         .all(|r| r.as_ref().is_ok_and(|o| o.already_handled)));
     assert_eq!(w.app.store().head(), head);
+}
+
+// Exactly once by command id: a command that creates an entity mints the entity's id from its
+// command id (as the API does), so sending it again creates nothing new, and the command id sent
+// with a different request is a conflict.
+
+/// An entity-creating command for the entity `id`, in its first form or a changed one.
+type Creating = fn(Uuid, bool) -> AppCommand;
+
+fn open_ticket(id: Uuid, changed: bool) -> AppCommand {
+    AppCommand::Ticket {
+        ticket: id.into(),
+        command: ticket::Command::Open {
+            ticket_id: id.into(),
+            customer_id: Some(customer_id(1)),
+            branch: Some(branch_id(1)),
+            kind: ticket::TicketKind::Complaint,
+            priority: ticket::Priority::Normal,
+            channel: Channel::Phone,
+            subject: ShortText::parse(if changed {
+                "另一件事"
+            } else {
+                "转账失败"
+            })
+            .unwrap(),
+            description: LongText::parse("客户来电").unwrap(),
+            now: NOW,
+        },
+    }
+}
+
+fn record_contact(id: Uuid, changed: bool) -> AppCommand {
+    AppCommand::Interaction {
+        interaction: id.into(),
+        command: interaction::Command::RecordContact {
+            interaction_id: id.into(),
+            customer_id: customer_id(1),
+            staff_id: staff(1),
+            channel: Channel::Phone,
+            direction: interaction::Direction::Outbound,
+            topic: ShortText::parse("回访").unwrap(),
+            outcome: if changed {
+                interaction::Outcome::NotReached
+            } else {
+                interaction::Outcome::Reached
+            },
+            notes: LongText::parse("已联系").unwrap(),
+            follow_up_on: None,
+            now: NOW,
+        },
+    }
+}
+
+fn record_care_contact(id: Uuid, changed: bool) -> AppCommand {
+    AppCommand::Interaction {
+        interaction: id.into(),
+        command: interaction::Command::RecordCareContact {
+            interaction_id: id.into(),
+            customer_id: customer_id(1),
+            staff_id: staff(1),
+            occasion: if changed {
+                interaction::CareOccasion::Holiday
+            } else {
+                interaction::CareOccasion::Birthday
+            },
+            channel: Channel::WeChat,
+            notes: LongText::parse("生日问候").unwrap(),
+            now: NOW,
+        },
+    }
+}
+
+fn plan_visit(id: Uuid, changed: bool) -> AppCommand {
+    AppCommand::Interaction {
+        interaction: id.into(),
+        command: interaction::Command::PlanVisit {
+            interaction_id: id.into(),
+            customer_id: customer_id(1),
+            staff_id: staff(1),
+            planned_for: if changed {
+                datetime!(2024-03-09 10:00 +8)
+            } else {
+                datetime!(2024-03-08 10:00 +8)
+            },
+            purpose: ShortText::parse("资产配置").unwrap(),
+            now: NOW,
+        },
+    }
+}
+
+fn create_lead(id: Uuid, changed: bool) -> AppCommand {
+    AppCommand::Opportunity {
+        opportunity: id.into(),
+        command: opportunity::Command::CreateLead {
+            opportunity_id: id.into(),
+            customer_id: customer_id(1),
+            product_id: None,
+            expected_amount: Money::parse(if changed { "20000" } else { "10000" }).unwrap(),
+            owner: staff(1),
+            source: Channel::Counter,
+            title: ShortText::parse("理财需求").unwrap(),
+            now: NOW,
+        },
+    }
+}
+
+fn publish_article(id: Uuid, changed: bool) -> AppCommand {
+    AppCommand::Article {
+        article: id.into(),
+        command: article::Command::Publish {
+            article_id: id.into(),
+            kind: article::ArticleKind::Knowledge,
+            audience: None,
+            title: ShortText::parse("开户须知").unwrap(),
+            body: LongText::parse(if changed { "第二版" } else { "第一版" }).unwrap(),
+            by: staff(1),
+            now: NOW,
+        },
+    }
+}
+
+fn register_customer(id: Uuid, changed: bool) -> AppCommand {
+    AppCommand::Customer {
+        customer: id.into(),
+        command: customer::Command::Register {
+            customer_id: id.into(),
+            kind: CustomerKind::Individual,
+            profile: profile(if changed { 51 } else { 50 }),
+            as_prospect: false,
+            existing_customer_with_same_document: None,
+            now: NOW,
+        },
+    }
+}
+
+fn plan_campaign(id: Uuid, changed: bool) -> AppCommand {
+    AppCommand::Campaign {
+        campaign: id.into(),
+        command: campaign::Command::Plan {
+            campaign_id: id.into(),
+            name: OrgName::parse("春季理财节").unwrap(),
+            branch: None,
+            target_segment: LongText::parse("全部客户").unwrap(),
+            product_id: None,
+            starts_on: date!(2024 - 04 - 01),
+            ends_on: if changed {
+                date!(2024 - 05 - 31)
+            } else {
+                date!(2024 - 04 - 30)
+            },
+            budget: Money::parse("50000").unwrap(),
+            now: NOW,
+        },
+    }
+}
+
+const CREATING: [(&str, Creating); 8] = [
+    ("ticket", open_ticket),
+    ("interaction", record_contact),
+    ("interaction", record_care_contact),
+    ("interaction", plan_visit),
+    ("opportunity", create_lead),
+    ("article", publish_article),
+    ("customer", register_customer),
+    ("campaign", plan_campaign),
+];
+
+/// The streams of `category`.
+fn streams(app: &App, category: &str) -> std::collections::BTreeSet<String> {
+    app.store()
+        .read_filtered(
+            &crm_eventstore::Filter::Category(category.into()),
+            crm_eventstore::AllStart::Start,
+            crm_eventstore::Direction::Forwards,
+            10_000,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|e| e.stream)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_creating_command_sent_twice_with_one_command_id_creates_one_entity() {
+    let w = World::new().await;
+    for (kind, make) in CREATING {
+        let before = streams(&w.app, kind);
+        // Each attempt mints the id from the command id, as a retrying client's request does.
+        let command_id = Uuid::now_v7();
+        let attempt = || CommandEnvelope {
+            command_id,
+            ..envelope(hq(), make(crm_app::new_entity_id(command_id, kind), false))
+        };
+        let first = w.app.execute(attempt()).await.unwrap();
+        let second = w.app.execute(attempt()).await.unwrap();
+        let created: Vec<_> = streams(&w.app, kind).difference(&before).cloned().collect();
+        assert_eq!(created.len(), 1, "{kind}: one entity, not {created:?}");
+        assert!(!first.already_handled, "{kind}");
+        assert!(second.already_handled, "{kind}: the resend is recognised");
+        assert_eq!(first.events, second.events, "{kind}: answered alike");
+        assert_eq!(
+            first.events[0].stream, created[0],
+            "{kind}: the same entity"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_creating_command_id_sent_again_with_other_content_is_a_conflict() {
+    let w = World::new().await;
+    for (kind, make) in CREATING {
+        let command_id = Uuid::now_v7();
+        let send = |changed| CommandEnvelope {
+            command_id,
+            ..envelope(
+                hq(),
+                make(crm_app::new_entity_id(command_id, kind), changed),
+            )
+        };
+        w.app.execute(send(false)).await.unwrap();
+        let head = w.app.store().head();
+        match w.app.execute(send(true)).await {
+            Err(AppError::CommandIdReused { command_id: c, .. }) => assert_eq!(c, command_id),
+            other => panic!("{kind}: expected a conflict, got {other:?}"),
+        }
+        assert_eq!(w.app.store().head(), head, "{kind}: nothing was written");
+    }
+}
+
+#[tokio::test]
+async fn a_command_id_that_created_one_kind_of_entity_cannot_create_another() {
+    let w = World::new().await;
+    let command_id = Uuid::now_v7();
+    let send = |kind, make: Creating| CommandEnvelope {
+        command_id,
+        ..envelope(hq(), make(crm_app::new_entity_id(command_id, kind), false))
+    };
+    w.app.execute(send("ticket", open_ticket)).await.unwrap();
+    // Another kind of entity: another stream, but the same command id.
+    match w.app.execute(send("opportunity", create_lead)).await {
+        Err(AppError::CommandIdReused { stream, .. }) => assert!(stream.starts_with("ticket-")),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // The same kind, another command: the interaction's first command decides.
+    let interaction = Uuid::now_v7();
+    let send = |make: Creating| CommandEnvelope {
+        command_id: interaction,
+        ..envelope(
+            hq(),
+            make(crm_app::new_entity_id(interaction, "interaction"), false),
+        )
+    };
+    w.app.execute(send(record_contact)).await.unwrap();
+    assert!(matches!(
+        w.app.execute(send(plan_visit)).await,
+        Err(AppError::CommandIdReused { .. })
+    ));
+    // A later command on the created entity under the creating command's id.
+    let assign = CommandEnvelope {
+        command_id,
+        ..envelope(
+            hq(),
+            AppCommand::Ticket {
+                ticket: crm_app::new_entity_id(command_id, "ticket").into(),
+                command: ticket::Command::Assign {
+                    assignee: staff(1),
+                    by: staff(1),
+                    now: NOW,
+                },
+            },
+        )
+    };
+    assert!(matches!(
+        w.app.execute(assign).await,
+        Err(AppError::CommandIdReused { .. })
+    ));
 }

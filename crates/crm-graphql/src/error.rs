@@ -24,6 +24,10 @@ pub enum Code {
     Unauthenticated,
     /// Execution took longer than the configured bound.
     Timeout,
+    /// The event store stopped accepting writes (a failed write or sync) or is shutting down.
+    /// A mutation may or may not have been recorded: sending it again with the same
+    /// `commandId` is safe, and answers with the first result if it was.
+    Unavailable,
     /// A request limit (body size, depth, complexity, aliases, directives, batch) was exceeded.
     LimitExceeded,
     /// The HTTP request is not a well-formed GraphQL request.
@@ -46,6 +50,7 @@ impl Code {
             Code::SuitabilityViolation => "SUITABILITY_VIOLATION",
             Code::Unauthenticated => "UNAUTHENTICATED",
             Code::Timeout => "TIMEOUT",
+            Code::Unavailable => "UNAVAILABLE",
             Code::LimitExceeded => "LIMIT_EXCEEDED",
             Code::BadRequest => "BAD_REQUEST",
             Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
@@ -102,7 +107,10 @@ pub enum ApiError {
     SuitabilityViolation(String),
     #[error("{0}")]
     Unauthenticated(String),
-    #[error("execution timed out after {ms} ms")]
+    #[error(
+        "execution timed out after {ms} ms; a mutation may or may not have been recorded: \
+         send it again with the same commandId, which records it at most once"
+    )]
     Timeout { ms: u128 },
     #[error("{message}")]
     LimitExceeded { limit: Limit, message: String },
@@ -162,6 +170,10 @@ impl ApiError {
                 tracing::error!(error = %self, "internal error");
                 "internal error".to_string()
             }
+            Code::Unavailable => {
+                tracing::error!(error = %self, "event store unavailable");
+                UNAVAILABLE.to_string()
+            }
             _ => self.to_string(),
         }
     }
@@ -175,9 +187,17 @@ impl ApiError {
     }
 }
 
-/// Store errors a client can cause map to client codes; everything else is internal.
+/// What a client is told when the store stopped: the cause (a path, an OS error) is logged.
+const UNAVAILABLE: &str = "the event store is unavailable (it stopped after a failed write, or \
+     is shutting down); the command may or may not have been recorded: send it again with the \
+     same commandId, which records it at most once";
+
+/// Store errors a client can cause map to client codes; a store that stopped (after a failed
+/// write or sync, or at shutdown, possibly after taking the command) is UNAVAILABLE, since
+/// the write may have happened; everything else is internal.
 fn store_code(e: &StoreError) -> Code {
     match e {
+        StoreError::Poisoned(_) | StoreError::Closed => Code::Unavailable,
         StoreError::WrongExpectedRevision { .. }
         | StoreError::EventIdConflict { .. }
         | StoreError::PartiallyStored { .. } => Code::Conflict,
@@ -279,6 +299,43 @@ mod tests {
             ApiError::from(StoreError::InvalidRead("limit".into())).code(),
             Code::Validation
         );
-        assert_eq!(ApiError::from(StoreError::Closed).code(), Code::Internal);
+        assert_eq!(
+            ApiError::from(StoreError::Corrupt {
+                position: crm_eventstore::Position(3),
+                reason: "x".into()
+            })
+            .code(),
+            Code::Internal
+        );
+    }
+
+    #[test]
+    fn a_store_that_stopped_is_unavailable_and_says_a_resend_is_safe() {
+        for e in [
+            StoreError::Poisoned("fsync of /var/lib/crm/log/00000001.seg failed".into()),
+            StoreError::Closed,
+        ] {
+            let e = ApiError::from(e);
+            assert_eq!(e.code().as_str(), "UNAVAILABLE");
+            let message = e.to_server_error().message;
+            assert!(
+                message.contains("may or may not have been recorded"),
+                "{message}"
+            );
+            assert!(message.contains("same commandId"), "{message}");
+            assert!(
+                !message.contains("/var/lib"),
+                "the cause stays in the log: {message}"
+            );
+        }
+        // A refusal before anything was written keeps its code.
+        assert_eq!(
+            ApiError::from(StoreError::InvalidStreamName {
+                name: "x".into(),
+                reason: "y".into()
+            })
+            .code(),
+            Code::Validation
+        );
     }
 }

@@ -18,7 +18,8 @@ use crm_domain::{branch, product, region, staff};
 use uuid::Uuid;
 
 use super::commands::{
-    customer_command, date, money, now, run, text, uuid, CommandResult, ProductRiskInput,
+    customer_command, date, money, now, run, run_creating, text, uuid, CommandResult, NewIds,
+    ProductRiskInput,
 };
 use super::readside::read_models;
 use crate::ApiError;
@@ -227,8 +228,9 @@ fn product_command(id: &ID, command: product::Command) -> Result<AppCommand, Api
     })
 }
 
-fn new_or(field: &str, id: Option<&ID>) -> Result<Uuid, ApiError> {
-    id.map_or_else(|| Ok(Uuid::now_v7()), |i| uuid(field, i))
+/// The id the caller gave in `field`, or else the one minted from the command id.
+fn new_or(field: &str, id: Option<&ID>, minted: Uuid) -> Result<Uuid, ApiError> {
+    id.map_or(Ok(minted), |i| uuid(field, i))
 }
 
 fn count(n: usize) -> u32 {
@@ -255,8 +257,12 @@ impl BackOfficeMutation {
         region_id: Option<ID>,
         name: String,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
-            let id = RegionId::from(new_or("regionId", region_id.as_ref())?);
+        run_creating(ctx, command_id, |_: &Actor, new: &NewIds| {
+            let id = RegionId::from(new_or(
+                "regionId",
+                region_id.as_ref(),
+                new.of::<region::Region>(),
+            )?);
             Ok(AppCommand::Region {
                 region: id,
                 command: region::Command::Establish {
@@ -328,8 +334,12 @@ impl BackOfficeMutation {
         name: String,
         kind: BranchKindInput,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
-            let id = BranchId::from(new_or("branchId", branch_id.as_ref())?);
+        run_creating(ctx, command_id, |_: &Actor, new: &NewIds| {
+            let id = BranchId::from(new_or(
+                "branchId",
+                branch_id.as_ref(),
+                new.of::<branch::Branch>(),
+            )?);
             Ok(AppCommand::Branch {
                 branch: id,
                 command: branch::Command::Open {
@@ -387,11 +397,12 @@ impl BackOfficeMutation {
         service_point_id: Option<ID>,
         name: String,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
+        run_creating(ctx, command_id, |_: &Actor, new: &NewIds| {
             let command = branch::Command::AddServicePoint {
                 service_point_id: ServicePointId::from(new_or(
                     "servicePointId",
                     service_point_id.as_ref(),
+                    new.part("service-point"),
                 )?),
                 name: text("name", &name, OrgName::parse)?,
                 now: now(),
@@ -428,9 +439,9 @@ impl BackOfficeMutation {
         name: String,
         lead: Option<ID>,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
+        run_creating(ctx, command_id, |_: &Actor, new: &NewIds| {
             let command = branch::Command::FormTeam {
-                team_id: TeamId::from(new_or("teamId", team_id.as_ref())?),
+                team_id: TeamId::from(new_or("teamId", team_id.as_ref(), new.part("team"))?),
                 name: text("name", &name, OrgName::parse)?,
                 lead: lead
                     .as_ref()
@@ -524,8 +535,12 @@ impl BackOfficeMutation {
         role: RoleInput,
         scope: ScopeInput,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
-            let id = StaffId::from(new_or("staffId", staff_id.as_ref())?);
+        run_creating(ctx, command_id, |_: &Actor, new: &NewIds| {
+            let id = StaffId::from(new_or(
+                "staffId",
+                staff_id.as_ref(),
+                new.of::<staff::Staff>(),
+            )?);
             Ok(AppCommand::Staff {
                 staff: id,
                 command: staff::Command::Join {
@@ -605,8 +620,12 @@ impl BackOfficeMutation {
         kind: ProductKindInput,
         risk: ProductRiskInput,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
-            let id = ProductId::from(new_or("productId", product_id.as_ref())?);
+        run_creating(ctx, command_id, |_: &Actor, new: &NewIds| {
+            let id = ProductId::from(new_or(
+                "productId",
+                product_id.as_ref(),
+                new.of::<product::Product>(),
+            )?);
             Ok(AppCommand::Product {
                 product: id,
                 command: product::Command::Launch {
@@ -667,9 +686,13 @@ impl BackOfficeMutation {
         kind: AccountKindInput,
         number: String,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
+        run_creating(ctx, command_id, |_: &Actor, new: &NewIds| {
             let command = customer::Command::OpenAccount {
-                account_id: AccountId::from(new_or("accountId", account_id.as_ref())?),
+                account_id: AccountId::from(new_or(
+                    "accountId",
+                    account_id.as_ref(),
+                    new.of::<account::Account>(),
+                )?),
                 kind: AccountKind::from(&kind),
                 number: text("number", &number, ShortText::parse)?,
                 now: now(),

@@ -15,7 +15,7 @@ use crm_domain::values::{
     Address, Channel, IdDocument, LongText, OrgName, PassportNumber, Phone, ResidentIdNumber,
     ShortText, UnifiedSocialCreditCode,
 };
-use crm_domain::{interaction, opportunity, risk, rules, ticket, Money};
+use crm_domain::{interaction, opportunity, risk, rules, ticket, Aggregate, Money};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -113,13 +113,39 @@ pub(super) async fn run(
     command_id: Option<ID>,
     build: impl FnOnce(&Actor) -> Result<AppCommand, ApiError>,
 ) -> async_graphql::Result<CommandResult> {
+    run_creating(ctx, command_id, |actor, _| build(actor)).await
+}
+
+/// The ids of the entities a command creates, minted from its command id: sending the
+/// command again with the same `commandId` addresses what the first attempt created, and is
+/// answered with its first result instead of creating a second entity.
+pub(super) struct NewIds(Uuid);
+
+impl NewIds {
+    /// The id of the new `A` (a ticket, a lead, …) the command creates.
+    pub(super) fn of<A: Aggregate>(&self) -> Uuid {
+        crm_app::new_entity_id(self.0, A::CATEGORY)
+    }
+
+    /// The id of a new part of an entity (a team of a branch, an account of a customer).
+    pub(super) fn part(&self, kind: &str) -> Uuid {
+        crm_app::new_entity_id(self.0, kind)
+    }
+}
+
+/// [`run`] for a command that creates an entity: `build` takes the new ids from [`NewIds`].
+pub(super) async fn run_creating(
+    ctx: &Context<'_>,
+    command_id: Option<ID>,
+    build: impl FnOnce(&Actor, &NewIds) -> Result<AppCommand, ApiError>,
+) -> async_graphql::Result<CommandResult> {
     async {
         let actor: Actor = *caller(ctx)?;
         let command_id = match command_id {
             Some(id) => uuid("commandId", &id)?,
             None => Uuid::now_v7(),
         };
-        let command = build(&actor)?;
+        let command = build(&actor, &NewIds(command_id))?;
         let envelope = CommandEnvelope {
             command_id,
             actor,
@@ -300,10 +326,10 @@ impl CommandMutation {
         profile: ProfileInput,
         as_prospect: Option<bool>,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
+        run_creating(ctx, command_id, |_: &Actor, new: &NewIds| {
             let id = match &customer_id {
                 Some(id) => CustomerId::from(uuid("customerId", id)?),
-                None => CustomerId::from(Uuid::now_v7()),
+                None => CustomerId::from(new.of::<customer::Customer>()),
             };
             let command = customer::Command::Register {
                 customer_id: id,
@@ -675,9 +701,9 @@ impl CommandMutation {
         notes: String,
         follow_up_on: Option<String>,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |actor: &Actor| {
+        run_creating(ctx, command_id, |actor: &Actor, new: &NewIds| {
             let staff_id = actor.staff_id;
-            let interaction_id = InteractionId::from(Uuid::now_v7());
+            let interaction_id = InteractionId::from(new.of::<interaction::Interaction>());
             let command = interaction::Command::RecordContact {
                 interaction_id,
                 customer_id: CustomerId::from(uuid("customerId", &customer_id)?),
@@ -715,8 +741,8 @@ impl CommandMutation {
         subject: String,
         description: String,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
-            let ticket_id = TicketId::from(Uuid::now_v7());
+        run_creating(ctx, command_id, |_: &Actor, new: &NewIds| {
+            let ticket_id = TicketId::from(new.of::<ticket::Ticket>());
             let command = ticket::Command::Open {
                 ticket_id,
                 customer_id: customer_id
@@ -798,9 +824,9 @@ impl CommandMutation {
         source: ChannelInput,
         title: String,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |actor: &Actor| {
+        run_creating(ctx, command_id, |actor: &Actor, new: &NewIds| {
             let owner = actor.staff_id;
-            let opportunity_id = OpportunityId::from(Uuid::now_v7());
+            let opportunity_id = OpportunityId::from(new.of::<opportunity::Opportunity>());
             let command = opportunity::Command::CreateLead {
                 opportunity_id,
                 customer_id: CustomerId::from(uuid("customerId", &customer_id)?),

@@ -13,10 +13,10 @@ use crm_domain::ids::{
 };
 use crm_domain::values::{LongText, OrgName, ShortText};
 use crm_domain::{campaign, interaction, opportunity, rules, ticket};
-use uuid::Uuid;
 
 use super::commands::{
-    date, money, now, run, text, uuid, ChannelInput, CommandResult, ContactOutcomeInput,
+    date, money, now, run, run_creating, text, uuid, ChannelInput, CommandResult,
+    ContactOutcomeInput, NewIds,
 };
 use super::scalars::DateTime;
 use async_graphql::{Context, Enum};
@@ -163,8 +163,8 @@ impl WorkflowMutation {
         channel: ChannelInput,
         notes: String,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |actor: &Actor| {
-            let interaction_id = InteractionId::from(Uuid::now_v7());
+        run_creating(ctx, command_id, |actor: &Actor, new: &NewIds| {
+            let interaction_id = InteractionId::from(new.of::<interaction::Interaction>());
             Ok(AppCommand::Interaction {
                 interaction: interaction_id,
                 command: interaction::Command::RecordCareContact {
@@ -190,8 +190,8 @@ impl WorkflowMutation {
         planned_for: DateTime,
         purpose: String,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |actor: &Actor| {
-            let interaction_id = InteractionId::from(Uuid::now_v7());
+        run_creating(ctx, command_id, |actor: &Actor, new: &NewIds| {
+            let interaction_id = InteractionId::from(new.of::<interaction::Interaction>());
             Ok(AppCommand::Interaction {
                 interaction: interaction_id,
                 command: interaction::Command::PlanVisit {
@@ -319,10 +319,10 @@ impl WorkflowMutation {
         ends_on: String,
         budget: String,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
+        run_creating(ctx, command_id, |_: &Actor, new: &NewIds| {
             let id = match &campaign_id {
                 Some(id) => CampaignId::from(uuid("campaignId", id)?),
-                None => CampaignId::from(Uuid::now_v7()),
+                None => CampaignId::from(new.of::<campaign::Campaign>()),
             };
             Ok(AppCommand::Campaign {
                 campaign: id,
@@ -428,8 +428,8 @@ impl WorkflowMutation {
         title: String,
         body: String,
     ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |actor: &Actor| {
-            let article_id = ArticleId::from(Uuid::now_v7());
+        run_creating(ctx, command_id, |actor: &Actor, new: &NewIds| {
+            let article_id = ArticleId::from(new.of::<article::Article>());
             Ok(AppCommand::Article {
                 article: article_id,
                 command: article::Command::Publish {

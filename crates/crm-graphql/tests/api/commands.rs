@@ -150,3 +150,71 @@ async fn refusals_carry_their_codes() {
         .await;
     assert_eq!(codes(&body), ["NOT_FOUND"], "{body}");
 }
+
+const OPEN_TICKET: &str = r#"mutation($commandId: ID, $subject: String!) {
+  openTicket(commandId: $commandId, kind: COMPLAINT, priority: HIGH, channel: PHONE,
+    subject: $subject, description: "开盘时无法下单") {
+    position alreadyHandled events { stream eventType position revision }
+  }
+}"#;
+
+async fn tickets(server: &Server, token: &str, at: u64) -> Json {
+    // Query fields resolve concurrently: wait for the read models in a query of its own.
+    let caught_up = server
+        .query(
+            token,
+            "query($at: Long) { customers(first: 0, atPosition: $at) { totalCount } }",
+            json!({ "at": at }),
+        )
+        .await;
+    assert!(caught_up.get("errors").is_none(), "{caught_up}");
+    let list = server
+        .query(
+            token,
+            "{ tickets { totalCount edges { node { ticketId subject } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(list.get("errors").is_none(), "{list}");
+    list["data"]["tickets"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_ticket_sent_three_times_with_one_command_id_opens_one_ticket() {
+    let server = Server::start().await;
+    let token = hq(&server);
+    let command_id = uuid::Uuid::now_v7().to_string();
+    let vars = json!({ "commandId": command_id, "subject": "交易系统卡顿" });
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let r = server.query(&token, OPEN_TICKET, vars.clone()).await;
+        assert!(r.get("errors").is_none(), "{r}");
+        answers.push(r["data"]["openTicket"].clone());
+    }
+    let handled: Vec<_> = answers
+        .iter()
+        .map(|a| a["alreadyHandled"].clone())
+        .collect();
+    assert_eq!(handled, [false, true, true]);
+    assert!(
+        answers.iter().all(|a| a["events"] == answers[0]["events"]),
+        "every retry answers with the first result: {answers:?}"
+    );
+    let stream = answers[0]["events"][0]["stream"].as_str().unwrap();
+    let at = answers[0]["position"].as_u64().unwrap();
+    let list = tickets(&server, &token, at).await;
+    assert_eq!(list["totalCount"], 1, "{list}");
+    let ticket_id = list["edges"][0]["node"]["ticketId"].as_str().unwrap();
+    assert_eq!(
+        uuid::Uuid::parse_str(ticket_id).ok(),
+        uuid::Uuid::parse_str(stream.trim_start_matches("ticket-")).ok(),
+        "the ticket is the one the first attempt opened"
+    );
+
+    // The same command id for another ticket: a conflict, and still one ticket.
+    let other = json!({ "commandId": command_id, "subject": "另一件事" });
+    let r = server.query(&token, OPEN_TICKET, other).await;
+    assert_eq!(codes(&r), ["CONFLICT"], "{r}");
+    assert_eq!(server.store.head().0, at, "nothing more was written");
+    assert_eq!(tickets(&server, &token, at).await["totalCount"], 1);
+}
