@@ -314,7 +314,8 @@ impl HistoryQuery {
                 Some(_) => return Err(ApiError::validation("first", "must not be negative")),
             };
             let stream = StreamName::parse(crm_domain::stream_name("customer", &customer_id))?;
-            let as_of = as_of.map_or_else(OffsetDateTime::now_utc, |t| t.0);
+            let as_of =
+                DateTime::checked_opt(as_of, "asOf")?.unwrap_or_else(OffsetDateTime::now_utc);
             // Authorization is against the customer as assigned now, so the whole stream is
             // read once; the history is its prefix recorded by `as_of`.
             let all = events_until(ctx, &stream, OffsetDateTime::now_utc())?;
@@ -353,7 +354,8 @@ impl HistoryQuery {
             if full_pii {
                 record_full_view(ctx, &actor, customer_id, &state).await?;
             }
-            let start = after.map_or(0, |a| a.0 + 1) as usize;
+            let start =
+                usize::try_from(after.map_or(0, |a| a.0.saturating_add(1))).unwrap_or(usize::MAX);
             let page: Vec<_> = events.iter().skip(start).take(first).map(entry).collect();
             Ok(CustomerHistory {
                 id: global_id(
