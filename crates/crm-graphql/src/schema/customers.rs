@@ -28,7 +28,9 @@ use time::OffsetDateTime;
 use super::caller;
 pub(crate) use super::eventlog::PageInfo;
 use super::explain::{ChurnExplanation, ContributionExplanation, RiskExplanation};
-use super::history::{mask, AccountView, AssignmentRecordView, AssignmentView, LifecycleStatus};
+use super::history::{
+    mask, mask_account, AccountView, AssignmentRecordView, AssignmentView, LifecycleStatus,
+};
 use super::readside::{
     centi, date_arg, forbidden, int, may_read, org_tree, parse_uuid, projection_error, reach,
     read_models, uuid_id, ChurnRisk, Reflects, RiskPreference, Tier,
@@ -127,9 +129,9 @@ pub struct Named {
     pub name: Option<String>,
 }
 
-/// Identity and contact data. Identity and phone numbers are always masked here; callers
-/// whose role serves the customer read them in full through `Customer.sensitive`, which
-/// records the view.
+/// Identity and contact data. Identity and phone numbers are always masked here (and account
+/// numbers in `Customer.accounts`); callers whose role serves the customer read them in full
+/// through `Customer.sensitive`, which records the view.
 #[derive(SimpleObject, Debug)]
 pub struct CustomerProfile {
     pub id_document_type: String,
@@ -143,11 +145,20 @@ pub struct CustomerProfile {
     pub source_channel: String,
 }
 
-/// Identity and phone numbers in full; each read is in the caller's access log.
+/// An account number in full.
+#[derive(SimpleObject, Debug)]
+pub struct SensitiveAccount {
+    pub id: ID,
+    pub number: String,
+}
+
+/// Identity, phone and account numbers in full; each read is in the caller's access log.
 #[derive(SimpleObject, Debug)]
 pub struct SensitiveProfile {
     pub id_document: String,
     pub phone: Option<String>,
+    /// Every account's number, open or closed.
+    pub accounts: Vec<SensitiveAccount>,
     /// The log position of the access record.
     pub recorded_at_position: Long,
 }
@@ -443,9 +454,10 @@ impl Customer {
         })
     }
 
-    /// Identity and phone numbers in full, for the roles that serve the customer. The view is
-    /// recorded in the caller's access log (who, when, which customer, `purpose`) before the
-    /// data is returned; if it cannot be recorded, nothing is shown.
+    /// Identity, phone and account numbers in full, for the roles that serve the customer. The
+    /// view is recorded in the caller's access log (who, when, which customer, `purpose`)
+    /// before the data is returned; if it cannot be recorded, nothing is shown. Refused over
+    /// GET.
     async fn sensitive(
         &self,
         ctx: &Context<'_>,
@@ -495,6 +507,15 @@ impl Customer {
             Ok(SensitiveProfile {
                 id_document: document(&p.document).1,
                 phone: p.phone.as_ref().map(|x| x.as_str().to_string()),
+                accounts: a
+                    .record
+                    .accounts
+                    .iter()
+                    .map(|x| SensitiveAccount {
+                        id: uuid_id(x.account_id),
+                        number: x.number.clone(),
+                    })
+                    .collect(),
                 recorded_at_position: Long(outcome.position),
             })
         }
@@ -510,7 +531,7 @@ impl Customer {
             .map(|x| AccountView {
                 id: uuid_id(x.account_id),
                 kind: account_kind(x.kind),
-                number: x.number.clone(),
+                number: mask_account(&x.number),
                 opened_at: DateTime(x.opened_at),
                 closed_at: x.closed_at.map(DateTime),
             })
