@@ -207,3 +207,65 @@ async fn account_numbers_are_masked_in_the_default_view() {
     assert_eq!(s["accounts"][0]["number"], "F0012345678", "{full}");
     assert!(s["recordedAtPosition"].as_u64().is_some(), "{full}");
 }
+
+/// Issue #13 item 4: the masked profile cannot be combined into a full identity number: the ID
+/// mask hides the 8 birth-date digits, and the birthday is given only as an age band (the
+/// `birthday` field of the masked profile is always null). Full values only from `sensitive`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_masked_profile_cannot_rebuild_identity_numbers() {
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let (id, at) = customer_with_an_account(&server, &hq).await;
+
+    let masked = server
+        .query(
+            &hq,
+            r#"query($id: ID!, $at: Long) { customer(id: $id, atPosition: $at) {
+                 profile { idDocument birthday } } }"#,
+            json!({ "id": id, "at": at }),
+        )
+        .await;
+    let profile = &masked["data"]["customer"]["profile"];
+    let document = profile["idDocument"].as_str().unwrap();
+    assert_eq!(document, "110105********002X", "{masked}");
+    assert!(
+        document[6..14].chars().all(|ch| ch == '*'),
+        "the birth-date digits are hidden"
+    );
+    assert!(
+        profile["birthday"].is_null(),
+        "the masked profile never gives the birth date: {masked}"
+    );
+    let text = masked.to_string();
+    for secret in ["1949", "19491231", "12-31", "1231"] {
+        assert!(
+            !text.contains(secret),
+            "the masked view leaks {secret}: {text}"
+        );
+    }
+
+    let band = server
+        .query(
+            &hq,
+            "query($id: ID!) { customer(id: $id) { profile { ageBand } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        band["data"]["customer"]["profile"]["ageBand"], "70+",
+        "{band}"
+    );
+
+    let full = server
+        .query(
+            &hq,
+            r#"query($id: ID!) { customer(id: $id) { sensitive(purpose: "开户核实") {
+                 idDocument birthday } } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(full.get("errors").is_none(), "{full}");
+    let s = &full["data"]["customer"]["sensitive"];
+    assert_eq!(s["idDocument"], "11010519491231002X");
+    assert_eq!(s["birthday"], "1949-12-31");
+}
