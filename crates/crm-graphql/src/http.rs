@@ -1,7 +1,8 @@
 //! `/graphql` over HTTP, following the GraphQL-over-HTTP spec rather than async-graphql-axum's
 //! defaults: the response media type follows `Accept` (406 when nothing acceptable), POST bodies
 //! must be `application/json` (415 otherwise, which also closes the CSRF hole of simple
-//! `text/plain` and form posts), mutations over GET get 405, and a request error is answered
+//! `text/plain` and form posts), mutations over GET get 405 and so do queries that record an
+//! access (`sensitive`, `customerHistory`), and a request error is answered
 //! with 400 and no `data` under `application/graphql-response+json` (200 under the legacy
 //! `application/json`, as the spec says). The body is read with an explicit size limit.
 
@@ -215,6 +216,22 @@ async fn execute(
         let error = ApiError::BadRequest(format!(
             "{} operations must be sent with POST",
             operation_type_name(operation)
+        ));
+        let mut answer = Answer::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            errors_body(&[error.to_server_error()]),
+        );
+        answer.operation = Some(operation);
+        answer
+            .extra_headers
+            .push((header::ALLOW, HeaderValue::from_static("POST")));
+        return answer;
+    }
+    if let (true, Some(field)) = (*method == Method::GET, prepared.records) {
+        // GET must be safe too for queries: `sensitive` and `customerHistory` append the view
+        // to the access log, which a prefetch, a crawler or an <img> must not do.
+        let error = ApiError::BadRequest(format!(
+            "`{field}` records the view in the access log, so this query must be sent with POST"
         ));
         let mut answer = Answer::new(
             StatusCode::METHOD_NOT_ALLOWED,

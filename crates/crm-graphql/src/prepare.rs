@@ -97,11 +97,18 @@ impl Params {
     }
 }
 
+/// Query fields that append to the log (a view of personal data goes into the viewer's access
+/// log before it is shown), so a query selecting one is not safe and is refused over GET.
+pub const RECORDING_FIELDS: &[&str] = &["sensitive", "customerHistory"];
+
 /// A request ready for the schema.
 #[derive(Debug)]
 pub struct Prepared {
     pub request: async_graphql::Request,
     pub operation: OperationType,
+    /// A field of [`RECORDING_FIELDS`] the document selects anywhere (in any operation or
+    /// fragment, under any alias), if one.
+    pub records: Option<&'static str>,
     /// Set once validation passed: from then on the response carries `data`.
     pub executed: ExecutionStarted,
 }
@@ -146,7 +153,11 @@ pub fn prepare(params: Params, limits: &Limits, introspection: bool) -> Result<P
         .map_err(|e| ApiError::Parse(e.to_string()))?;
     let operation = select_operation(&document, params.operation_name.as_deref())?;
     let operation_type = operation.ty;
-    let (aliases, introspects) = walk_fields(&document);
+    let Walk {
+        aliases,
+        introspects,
+        records,
+    } = walk_fields(&document);
     if introspects && !introspection {
         return Err(ApiError::GraphqlValidation(
             "introspection is disabled on this server; the schema is published as SDL".into(),
@@ -173,6 +184,7 @@ pub fn prepare(params: Params, limits: &Limits, introspection: bool) -> Result<P
     Ok(Prepared {
         request,
         operation: operation_type,
+        records,
         executed,
     })
 }
@@ -246,9 +258,16 @@ pub(crate) fn nesting_depth(text: &str) -> usize {
     max
 }
 
-/// Aliased fields in all operations and fragments, each counted where it is written, and
-/// whether any field is `__schema` or `__type`.
-fn walk_fields(document: &ExecutableDocument) -> (usize, bool) {
+/// What [`walk_fields`] finds.
+struct Walk {
+    aliases: usize,
+    introspects: bool,
+    records: Option<&'static str>,
+}
+
+/// Aliased fields in all operations and fragments, each counted where it is written, whether
+/// any field is `__schema` or `__type`, and a field that records an access, if any.
+fn walk_fields(document: &ExecutableDocument) -> Walk {
     let mut stack: Vec<&Positioned<SelectionSet>> = Vec::new();
     for (_, op) in document.operations.iter() {
         stack.push(&op.node.selection_set);
@@ -258,6 +277,7 @@ fn walk_fields(document: &ExecutableDocument) -> (usize, bool) {
     }
     let mut aliases = 0usize;
     let mut introspects = false;
+    let mut records = None;
     while let Some(set) = stack.pop() {
         for selection in &set.node.items {
             match &selection.node {
@@ -267,6 +287,9 @@ fn walk_fields(document: &ExecutableDocument) -> (usize, bool) {
                     }
                     let name = field.node.name.node.as_str();
                     introspects |= name == "__schema" || name == "__type";
+                    if records.is_none() {
+                        records = RECORDING_FIELDS.iter().copied().find(|f| *f == name);
+                    }
                     stack.push(&field.node.selection_set);
                 }
                 Selection::InlineFragment(inline) => stack.push(&inline.node.selection_set),
@@ -274,7 +297,11 @@ fn walk_fields(document: &ExecutableDocument) -> (usize, bool) {
             }
         }
     }
-    (aliases, introspects)
+    Walk {
+        aliases,
+        introspects,
+        records,
+    }
 }
 
 /// Variable coercion for what can be decided without the schema: a non-null variable without a

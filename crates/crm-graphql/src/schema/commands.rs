@@ -66,8 +66,10 @@ pub(super) fn money(field: &str, value: &str) -> Result<Money, ApiError> {
 
 pub(super) fn date(field: &str, value: &str) -> Result<Date, ApiError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(value, format)
-        .map_err(|_| ApiError::validation(field, format!("'{value}' is not a date (YYYY-MM-DD)")))
+    let date = Date::parse(value, format).map_err(|_| {
+        ApiError::validation(field, format!("'{value}' is not a date (YYYY-MM-DD)"))
+    })?;
+    super::scalars::date_in_range(field, date)
 }
 
 /// What a mutation committed.

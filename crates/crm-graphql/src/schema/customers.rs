@@ -28,7 +28,9 @@ use time::OffsetDateTime;
 use super::caller;
 pub(crate) use super::eventlog::PageInfo;
 use super::explain::{ChurnExplanation, ContributionExplanation, RiskExplanation};
-use super::history::{mask, AccountView, AssignmentRecordView, AssignmentView, LifecycleStatus};
+use super::history::{
+    mask, mask_account, AccountView, AssignmentRecordView, AssignmentView, LifecycleStatus,
+};
 use super::readside::{
     centi, date_arg, forbidden, int, may_read, org_tree, parse_uuid, projection_error, reach,
     read_models, uuid_id, ChurnRisk, Reflects, RiskPreference, Tier,
@@ -127,27 +129,48 @@ pub struct Named {
     pub name: Option<String>,
 }
 
-/// Identity and contact data. Identity and phone numbers are always masked here; callers
-/// whose role serves the customer read them in full through `Customer.sensitive`, which
-/// records the view.
+/// Identity and contact data. Identity and phone numbers are always masked here (and account
+/// numbers in `Customer.accounts`); callers whose role serves the customer read them in full
+/// through `Customer.sensitive`, which records the view.
 #[derive(SimpleObject, Debug)]
 pub struct CustomerProfile {
     pub id_document_type: String,
-    /// First 6 and last 4 characters kept (business licences in full).
+    /// First 6 and last 4 characters kept (business licences in full). For a resident ID that
+    /// is the area code and the sequence and check characters: the 8 birth-date digits are
+    /// always hidden.
     pub id_document: String,
     /// First 3 and last 4 digits kept.
     pub phone: Option<String>,
+    /// Always null: with the masked identity number, the birth date would give its hidden
+    /// digits back. Use `ageBand`, or `sensitive(purpose) { birthday }` for the date.
+    #[graphql(
+        deprecation = "the birth date completes the masked identity number; use ageBand, or sensitive(purpose) { birthday }"
+    )]
     pub birthday: Option<String>,
+    /// The customer's age today in a band: `<18`, `18-29`, `30-39`, `40-49`, `50-59`,
+    /// `60-69` or `70+`; null when the birthday is not known.
+    pub age_band: Option<String>,
     pub occupation: Option<String>,
     pub region_id: Option<ID>,
     pub source_channel: String,
 }
 
-/// Identity and phone numbers in full; each read is in the caller's access log.
+/// An account number in full.
+#[derive(SimpleObject, Debug)]
+pub struct SensitiveAccount {
+    pub id: ID,
+    pub number: String,
+}
+
+/// Identity, phone and account numbers in full; each read is in the caller's access log.
 #[derive(SimpleObject, Debug)]
 pub struct SensitiveProfile {
     pub id_document: String,
     pub phone: Option<String>,
+    /// The birth date (YYYY-MM-DD).
+    pub birthday: Option<String>,
+    /// Every account's number, open or closed.
+    pub accounts: Vec<SensitiveAccount>,
     /// The log position of the access record.
     pub recorded_at_position: Long,
 }
@@ -436,16 +459,20 @@ impl Customer {
             id_document_type: kind.into(),
             id_document: shown,
             phone: p.phone.as_ref().map(|x| mask(x.as_str(), 3, 4)),
-            birthday: p.birthday.map(|d| d.to_string()),
+            birthday: None,
+            age_band: p
+                .birthday
+                .map(|b| age_band(b, OffsetDateTime::now_utc().date())),
             occupation: p.occupation.as_ref().map(|o| o.as_str().to_string()),
             region_id: p.region.map(uuid_id),
             source_channel: label(p.source_channel),
         })
     }
 
-    /// Identity and phone numbers in full, for the roles that serve the customer. The view is
-    /// recorded in the caller's access log (who, when, which customer, `purpose`) before the
-    /// data is returned; if it cannot be recorded, nothing is shown.
+    /// Identity, phone and account numbers in full, for the roles that serve the customer. The
+    /// view is recorded in the caller's access log (who, when, which customer, `purpose`)
+    /// before the data is returned; if it cannot be recorded, nothing is shown. Refused over
+    /// GET.
     async fn sensitive(
         &self,
         ctx: &Context<'_>,
@@ -495,6 +522,16 @@ impl Customer {
             Ok(SensitiveProfile {
                 id_document: document(&p.document).1,
                 phone: p.phone.as_ref().map(|x| x.as_str().to_string()),
+                birthday: p.birthday.map(|d| d.to_string()),
+                accounts: a
+                    .record
+                    .accounts
+                    .iter()
+                    .map(|x| SensitiveAccount {
+                        id: uuid_id(x.account_id),
+                        number: x.number.clone(),
+                    })
+                    .collect(),
                 recorded_at_position: Long(outcome.position),
             })
         }
@@ -510,7 +547,7 @@ impl Customer {
             .map(|x| AccountView {
                 id: uuid_id(x.account_id),
                 kind: account_kind(x.kind),
-                number: x.number.clone(),
+                number: mask_account(&x.number),
                 opened_at: DateTime(x.opened_at),
                 closed_at: x.closed_at.map(DateTime),
             })
@@ -725,6 +762,32 @@ fn assignment(a: &crm_domain::customer::Assignment) -> AssignmentView {
         manager_id: a.manager.map(uuid_id),
         team_id: a.team.map(uuid_id),
     }
+}
+
+/// Age bands of the masked profile. Ten years wide (70 and over in one), so that with the
+/// masked resident ID (area code, sequence and check character shown) some 330 birth dates
+/// remain possible rather than the ~33 a birth year would leave.
+const AGE_BANDS: [(i32, &str); 7] = [
+    (0, "<18"),
+    (18, "18-29"),
+    (30, "30-39"),
+    (40, "40-49"),
+    (50, "50-59"),
+    (60, "60-69"),
+    (70, "70+"),
+];
+
+/// The band of the age on `today` of someone born on `birthday`.
+pub(crate) fn age_band(birthday: time::Date, today: time::Date) -> String {
+    let before_birthday_this_year =
+        (u8::from(today.month()), today.day()) < (u8::from(birthday.month()), birthday.day());
+    let age = today.year() - birthday.year() - i32::from(before_birthday_this_year);
+    AGE_BANDS
+        .iter()
+        .rev()
+        .find(|(from, _)| age >= *from)
+        .map_or("<18", |(_, band)| band)
+        .to_string()
 }
 
 fn document(doc: &crm_domain::values::IdDocument) -> (&'static str, String) {
@@ -1009,5 +1072,30 @@ impl CustomerQuery {
         }
         .await
         .map_err(gql)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::age_band;
+    use time::macros::date;
+
+    #[test]
+    fn age_bands_turn_on_the_birthday() {
+        let born = date!(1986 - 06 - 15);
+        assert_eq!(age_band(born, date!(2016 - 06 - 14)), "18-29");
+        assert_eq!(age_band(born, date!(2016 - 06 - 15)), "30-39");
+        assert_eq!(
+            age_band(date!(1949 - 12 - 31), date!(2026 - 01 - 01)),
+            "70+"
+        );
+        assert_eq!(
+            age_band(date!(2020 - 01 - 01), date!(2026 - 01 - 01)),
+            "<18"
+        );
+        assert_eq!(
+            age_band(date!(2030 - 01 - 01), date!(2026 - 01 - 01)),
+            "<18"
+        );
     }
 }

@@ -616,7 +616,15 @@ impl EventLogSubscription {
             // The store subscribes by category; the stream is picked out of it.
             Source::Stream(s) => (Filter::Category(s.category().to_string()), Some(s)),
         };
-        let start = after.map_or_else(|| store.head(), |a| Position(a.0));
+        let head = store.head();
+        // A position a client saw is never beyond the head.
+        if let Some(Long(a)) = after.filter(|a| a.0 > head.0) {
+            return Err(gql(ApiError::validation(
+                "after",
+                format!("{a} is beyond the log's head ({})", head.0),
+            )));
+        }
+        let start = after.map_or(head, |a| Position(a.0));
         let subscription = store.subscribe(start, filter);
         let events = futures_util::stream::unfold(Some(subscription), |state| async move {
             let mut subscription = state?;

@@ -49,6 +49,13 @@ pub fn mask(value: &str, head: usize, tail: usize) -> String {
         .collect()
 }
 
+/// An account number as the default view shows it: the last 4 characters kept (at most half
+/// of them), the rest starred, like a phone number's middle.
+pub fn mask_account(number: &str) -> String {
+    let tail = (number.chars().count() / 2).min(4);
+    mask(number, 0, tail)
+}
+
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum LifecycleStatus {
     Prospect,
@@ -100,6 +107,9 @@ pub struct SuitabilityView {
 pub struct AccountView {
     pub id: ID,
     pub kind: String,
+    /// Masked (the last 4 kept). In full through `Customer.sensitive`, which records the view;
+    /// `customerHistory` shows it in full where it shows identity numbers in full (and records
+    /// that view).
     pub number: String,
     pub opened_at: DateTime,
     pub closed_at: Option<DateTime>,
@@ -222,7 +232,11 @@ fn snapshot(s: &customer::State, full_pii: bool) -> CustomerSnapshot {
             .map(|(id, a)| AccountView {
                 id: uuid_id(id),
                 kind: format!("{:?}", a.kind),
-                number: a.number.as_str().to_string(),
+                number: if full_pii {
+                    a.number.as_str().to_string()
+                } else {
+                    mask_account(a.number.as_str())
+                },
                 opened_at: DateTime(a.opened_at),
                 closed_at: a.closed_at.map(DateTime),
             })
@@ -290,7 +304,8 @@ pub struct HistoryQuery;
 #[Object]
 impl HistoryQuery {
     /// A customer as known at `asOf` (default: now), rebuilt from the log, with the events up
-    /// to then. `after` is a stream revision: the timeline continues after it.
+    /// to then. `after` is a stream revision: the timeline continues after it. A full view
+    /// is recorded in the caller's access log, so this query is refused over GET.
     async fn customer_history(
         &self,
         ctx: &Context<'_>,
@@ -314,7 +329,8 @@ impl HistoryQuery {
                 Some(_) => return Err(ApiError::validation("first", "must not be negative")),
             };
             let stream = StreamName::parse(crm_domain::stream_name("customer", &customer_id))?;
-            let as_of = as_of.map_or_else(OffsetDateTime::now_utc, |t| t.0);
+            let as_of =
+                DateTime::checked_opt(as_of, "asOf")?.unwrap_or_else(OffsetDateTime::now_utc);
             // Authorization is against the customer as assigned now, so the whole stream is
             // read once; the history is its prefix recorded by `as_of`.
             let all = events_until(ctx, &stream, OffsetDateTime::now_utc())?;
@@ -353,7 +369,8 @@ impl HistoryQuery {
             if full_pii {
                 record_full_view(ctx, &actor, customer_id, &state).await?;
             }
-            let start = after.map_or(0, |a| a.0 + 1) as usize;
+            let start =
+                usize::try_from(after.map_or(0, |a| a.0.saturating_add(1))).unwrap_or(usize::MAX);
             let page: Vec<_> = events.iter().skip(start).take(first).map(entry).collect();
             Ok(CustomerHistory {
                 id: global_id(
@@ -438,5 +455,15 @@ mod tests {
         assert_eq!(mask("11010519491231002X", 6, 4), "110105********002X");
         assert_eq!(mask("13812345678", 3, 4), "138****5678");
         assert_eq!(mask("123", 3, 4), "***");
+    }
+
+    #[test]
+    fn account_numbers_keep_at_most_the_last_four_and_half() {
+        use super::mask_account;
+        assert_eq!(mask_account("F0012345678"), "*******5678");
+        assert_eq!(mask_account("A000000123"), "******0123");
+        assert_eq!(mask_account("123456"), "***456");
+        assert_eq!(mask_account("1"), "*");
+        assert_eq!(mask_account(""), "");
     }
 }

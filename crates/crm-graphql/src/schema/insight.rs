@@ -434,7 +434,7 @@ impl InsightQuery {
                 .as_ref()
                 .map(|b| parse_uuid("branchId", b).map(BranchId::from))
                 .transpose()?;
-            let at = at.map_or_else(OffsetDateTime::now_utc, |t| t.0);
+            let at = DateTime::checked_opt(at, "at")?.unwrap_or_else(OffsetDateTime::now_utc);
             read_models(ctx)?.read(|m, _| {
                 let allowed = match branch {
                     Some(b) => may_read_branch(&actor, b, &org_tree(&actor, m)),
@@ -480,7 +480,7 @@ impl InsightQuery {
     ) -> async_graphql::Result<Vec<TodoView>> {
         async {
             let actor = *caller(ctx)?;
-            let at = at.map_or_else(OffsetDateTime::now_utc, |t| t.0);
+            let at = DateTime::checked_opt(at, "at")?.unwrap_or_else(OffsetDateTime::now_utc);
             reach(ctx, at_position).await?;
             Ok(read_models(ctx)?.read(|m, r| todos_of(m, r, &actor, at)))
         }

@@ -146,9 +146,11 @@ impl LiveSubscription {
         at: Option<DateTime>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Vec<TodoView>>>> {
         let actor = *caller(ctx).map_err(gql)?;
+        // Checked before the stream starts, so the client gets an error, not a dead stream.
+        let at = DateTime::checked_opt(at, "at").map_err(gql)?;
         let models = read_models(ctx).map_err(gql)?.clone();
         Ok(changes(models, move |m| {
-            let at = at.map_or_else(OffsetDateTime::now_utc, |t| t.0);
+            let at = at.unwrap_or_else(OffsetDateTime::now_utc);
             Ok(m.read(|model, r| todos_of(model, r, &actor, at)))
         }))
     }

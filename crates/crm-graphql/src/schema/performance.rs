@@ -55,8 +55,18 @@ fn month_arg(field: &str, s: &str) -> Result<(i32, u8), ApiError> {
     let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
     let year: i32 = y.parse().map_err(|_| bad())?;
     let month: u8 = m.parse().map_err(|_| bad())?;
-    if !(1..=12).contains(&month) || !(1900..=9999).contains(&year) {
+    if !(1..=12).contains(&month) {
         return Err(bad());
+    }
+    if !super::scalars::YEARS.contains(&year) {
+        return Err(ApiError::validation(
+            field,
+            format!(
+                "'{s}' is out of range: the year must be {} to {}",
+                super::scalars::YEARS.start(),
+                super::scalars::YEARS.end()
+            ),
+        ));
     }
     Ok((year, month))
 }
@@ -474,6 +484,7 @@ impl PerformanceQuery {
         async {
             let actor = *caller(ctx)?;
             let staff = StaffId::from(parse_uuid("staffId", &staff_id)?);
+            let as_of = DateTime::checked_opt(as_of, "asOf")?;
             reach(ctx, at_position).await?;
             let models = read_models(ctx)?;
             let period = models.read(|m, _| period_or_latest(period.as_ref(), m))?;
@@ -481,7 +492,7 @@ impl PerformanceQuery {
                 require_history(&actor)?;
                 let p = models.projections().clone();
                 let found = tokio::task::spawn_blocking(move || {
-                    p.staff_performance_as_of(staff, period, instant.0)
+                    p.staff_performance_as_of(staff, period, instant)
                 })
                 .await
                 .map_err(|e| ApiError::Internal(format!("joining a replay: {e}")))?
@@ -556,6 +567,7 @@ impl PerformanceQuery {
         async {
             let actor = *caller(ctx)?;
             let branch = BranchId::from(parse_uuid("branchId", &branch_id)?);
+            let as_of = DateTime::checked_opt(as_of, "asOf")?;
             reach(ctx, at_position).await?;
             let models = read_models(ctx)?;
             if let Some(instant) = as_of {
@@ -563,7 +575,7 @@ impl PerformanceQuery {
                 let period = models.read(|m, _| branch_period_or_latest(period.as_ref(), m))?;
                 let p = models.projections().clone();
                 let found = tokio::task::spawn_blocking(move || {
-                    p.branch_dashboard_as_of(branch, period, instant.0)
+                    p.branch_dashboard_as_of(branch, period, instant)
                 })
                 .await
                 .map_err(|e| ApiError::Internal(format!("joining a replay: {e}")))?

@@ -181,6 +181,17 @@ pub(crate) fn projection_error(e: ProjectionError) -> ApiError {
 /// Waits until the read models have applied `at_position` (read your writes).
 pub(crate) async fn reach(ctx: &Context<'_>, at_position: Option<Long>) -> Result<(), ApiError> {
     if let Some(Long(position)) = at_position {
+        // A position a write returned is never beyond the head; waiting for one that is would
+        // only hold the request until the timeout.
+        if let Some(store) = ctx.data_opt::<crm_eventstore::EventStore>() {
+            let head = store.head().0;
+            if position > head {
+                return Err(ApiError::validation(
+                    "atPosition",
+                    format!("{position} is beyond the log's head ({head})"),
+                ));
+            }
+        }
         read_models(ctx)?
             .projections()
             .wait_for(position, READ_YOUR_WRITES_WAIT)
@@ -269,8 +280,9 @@ pub(crate) fn uuid_id(id: impl std::fmt::Display) -> ID {
 
 pub(crate) fn date_arg(field: &str, s: &str) -> Result<time::Date, ApiError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(s.trim(), format)
-        .map_err(|_| ApiError::validation(field, format!("'{s}' is not a date (YYYY-MM-DD)")))
+    let date = time::Date::parse(s.trim(), format)
+        .map_err(|_| ApiError::validation(field, format!("'{s}' is not a date (YYYY-MM-DD)")))?;
+    super::scalars::date_in_range(field, date)
 }
 
 /// Fixed-point hundredths as a number for clients.

@@ -198,7 +198,7 @@ impl WorkflowMutation {
                     interaction_id,
                     customer_id: CustomerId::from(uuid("customerId", &customer_id)?),
                     staff_id: actor.staff_id,
-                    planned_for: planned_for.0,
+                    planned_for: planned_for.checked("plannedFor")?,
                     purpose: text("purpose", &purpose, ShortText::parse)?,
                     now: now(),
                 },

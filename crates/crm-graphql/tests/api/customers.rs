@@ -131,3 +131,141 @@ async fn lists_are_scoped_paged_and_read_your_writes() {
         "{status}"
     );
 }
+
+/// A customer born 1949-12-31 (in the resident ID too) with a phone and a fund account
+/// F0012345678; returns its id and the position to read at.
+async fn customer_with_an_account(server: &Server, hq: &str) -> (String, serde_json::Value) {
+    let id = Uuid::now_v7().to_string();
+    let registered = server
+        .query(
+            hq,
+            r#"mutation($id: ID!) { registerCustomer(customerId: $id, kind: INDIVIDUAL,
+                 profile: { name: "王五", document: { residentId: "11010519491231002X" },
+                            phone: "13812345678", birthday: "1949-12-31",
+                            sourceChannel: COUNTER }) { position } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(registered.get("errors").is_none(), "{registered}");
+    let opened = server
+        .query(
+            hq,
+            r#"mutation($id: ID!) { openAccount(customerId: $id, kind: { fund: true }, number: "F0012345678") { position } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(opened.get("errors").is_none(), "{opened}");
+    let at = opened["data"]["openAccount"]["position"].clone();
+    (id, at)
+}
+
+/// Issue #13 item 7: account numbers are masked in the default view like phone numbers (the
+/// archive and the history's masked snapshot); in full only through `sensitive(purpose)`,
+/// which records the view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_numbers_are_masked_in_the_default_view() {
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let (id, at) = customer_with_an_account(&server, &hq).await;
+
+    let masked = server
+        .query(
+            &hq,
+            r#"query($id: ID!, $at: Long) { customer(id: $id, atPosition: $at) {
+                 profile { phone } accounts { number } } }"#,
+            json!({ "id": id, "at": at }),
+        )
+        .await;
+    let c = &masked["data"]["customer"];
+    assert_eq!(c["profile"]["phone"], "138****5678", "{masked}");
+    assert_eq!(c["accounts"][0]["number"], "*******5678", "{masked}");
+
+    let history = server
+        .query(
+            &server.auditor(),
+            "query($id: ID!) { customerHistory(id: $id) { snapshot { phone accounts { number } } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let snapshot = &history["data"]["customerHistory"]["snapshot"];
+    assert_eq!(snapshot["phone"], "138****5678", "{history}");
+    assert_eq!(
+        snapshot["accounts"][0]["number"], "*******5678",
+        "{history}"
+    );
+
+    let full = server
+        .query(
+            &hq,
+            r#"query($id: ID!) { customer(id: $id) { sensitive(purpose: "开户核实") {
+                 accounts { id number } recordedAtPosition } } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(full.get("errors").is_none(), "{full}");
+    let s = &full["data"]["customer"]["sensitive"];
+    assert_eq!(s["accounts"][0]["number"], "F0012345678", "{full}");
+    assert!(s["recordedAtPosition"].as_u64().is_some(), "{full}");
+}
+
+/// Issue #13 item 4: the masked profile cannot be combined into a full identity number: the ID
+/// mask hides the 8 birth-date digits, and the birthday is given only as an age band (the
+/// `birthday` field of the masked profile is always null). Full values only from `sensitive`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_masked_profile_cannot_rebuild_identity_numbers() {
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let (id, at) = customer_with_an_account(&server, &hq).await;
+
+    let masked = server
+        .query(
+            &hq,
+            r#"query($id: ID!, $at: Long) { customer(id: $id, atPosition: $at) {
+                 profile { idDocument birthday } } }"#,
+            json!({ "id": id, "at": at }),
+        )
+        .await;
+    let profile = &masked["data"]["customer"]["profile"];
+    let document = profile["idDocument"].as_str().unwrap();
+    assert_eq!(document, "110105********002X", "{masked}");
+    assert!(
+        document[6..14].chars().all(|ch| ch == '*'),
+        "the birth-date digits are hidden"
+    );
+    assert!(
+        profile["birthday"].is_null(),
+        "the masked profile never gives the birth date: {masked}"
+    );
+    let text = masked.to_string();
+    for secret in ["1949", "19491231", "12-31", "1231"] {
+        assert!(
+            !text.contains(secret),
+            "the masked view leaks {secret}: {text}"
+        );
+    }
+
+    let band = server
+        .query(
+            &hq,
+            "query($id: ID!) { customer(id: $id) { profile { ageBand } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        band["data"]["customer"]["profile"]["ageBand"], "70+",
+        "{band}"
+    );
+
+    let full = server
+        .query(
+            &hq,
+            r#"query($id: ID!) { customer(id: $id) { sensitive(purpose: "开户核实") {
+                 idDocument birthday } } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(full.get("errors").is_none(), "{full}");
+    let s = &full["data"]["customer"]["sensitive"];
+    assert_eq!(s["idDocument"], "11010519491231002X");
+    assert_eq!(s["birthday"], "1949-12-31");
+}

@@ -16,6 +16,8 @@
 //!   timeout, introspection and suggestions switches.
 //! - `ws`: graphql-transport-ws, its close codes, live subscriptions.
 //! - `ops`: healthz, readyz with a projection probe, metrics, GraphiQL, graceful shutdown.
+//! - `ranges`: no argument value panics a handler or kills a subscription: out-of-range
+//!   dates, instants and numbers are VALIDATION errors naming the argument (property tests).
 //! - `read_models`: archives, paging both ways, scoping of every view, the one-read page,
 //!   dashboards, the rules cycle with four eyes and rollback, live dashboards, over demo data.
 //! - `backoffice`: organisation, products, accounts, group customers and back-office feeds.
@@ -35,6 +37,7 @@ mod history;
 mod jobs;
 mod limits;
 mod ops;
+mod ranges;
 mod read_models;
 mod sdl;
 mod transport;

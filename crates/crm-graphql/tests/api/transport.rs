@@ -310,3 +310,103 @@ async fn other_methods_and_paths_are_refused() {
     let response = server.client.get(server.url("/nope")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+/// GET must be safe (issue #13 item 9): a query that records an access to personal data —
+/// `customerHistory`, `Customer.sensitive` — is refused over GET, however it is written, and
+/// nothing is recorded; over POST it runs and records the view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_that_record_an_access_are_refused_over_get() {
+    use crm_domain::auth::{Role, Scope};
+
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let id = uuid::Uuid::now_v7().to_string();
+    let registered = server
+        .query(
+            &hq,
+            r#"mutation($id: ID!) { registerCustomer(customerId: $id, kind: INDIVIDUAL,
+                 profile: { name: "王五", document: { residentId: "11010519491231002X" },
+                            phone: "13812345678", sourceChannel: COUNTER }) { position } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(registered.get("errors").is_none(), "{registered}");
+    let get = |query: &'static str| {
+        let request = server
+            .client
+            .get(server.url("/graphql"))
+            .header("accept", GRAPHQL_RESPONSE_JSON)
+            .bearer_auth(&hq)
+            .query(&[
+                ("query", query.to_string()),
+                ("variables", json!({ "id": id }).to_string()),
+            ]);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let allow = response
+                .headers()
+                .get("allow")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body: Json = response.json().await.unwrap();
+            (status, allow, body)
+        }
+    };
+    let access_views = || async {
+        let log = server
+            .query(
+                &server.auditor(),
+                r#"{ events(first: 50, filter: { category: "access" }) { edges { node { eventType } } } }"#,
+                json!({}),
+            )
+            .await;
+        log["data"]["events"]["edges"].as_array().unwrap().len()
+    };
+
+    let refused = [
+        (
+            "query($id: ID!) { customerHistory(id: $id) { snapshot { idDocument } } }",
+            "customerHistory",
+        ),
+        (
+            "query($id: ID!) { customer(id: $id) { ...F } } fragment F on Customer { full: sensitive(purpose: \"回访\") { idDocument } }",
+            "sensitive",
+        ),
+        (
+            "query($id: ID!) { customer(id: $id) { ... on Customer { sensitive(purpose: \"回访\") { phone } } } }",
+            "sensitive",
+        ),
+    ];
+    for (query, field) in refused {
+        let (status, allow, body) = get(query).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{query}: {body}");
+        assert_eq!(allow.as_deref(), Some("POST"));
+        assert!(body.get("data").is_none(), "{body}");
+        assert_eq!(codes(&body), ["BAD_REQUEST"], "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(field) && message.contains("POST"),
+            "the error says which field and what to do: {message}"
+        );
+    }
+    assert_eq!(access_views().await, 0, "nothing was recorded over GET");
+
+    // A query that only reads (masked data) still works over GET.
+    let (status, _, body) =
+        get("query($id: ID!) { customer(id: $id) { profile { idDocument } } }").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Over POST the same query runs and records the view.
+    let history = server
+        .query(
+            &hq,
+            "query($id: ID!) { customerHistory(id: $id) { snapshot { idDocument } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        history["data"]["customerHistory"]["snapshot"]["idDocument"], "11010519491231002X",
+        "{history}"
+    );
+    assert_eq!(access_views().await, 1);
+}
