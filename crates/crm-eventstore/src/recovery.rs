@@ -121,7 +121,7 @@ fn recover_to(
     // Whether the record the scan starts after is not the last of its append.
     let mut open_before_scan = false;
     if let Some((position, loc)) = index.checkpoint()? {
-        match check_checkpoint(&segments, position, loc)? {
+        match check_checkpoint(&segments, position, loc, durable)? {
             Some(found) => {
                 start = Some((loc.segment, found.end, found.hash, position.next()));
                 recorded = found.recorded_at_ns;
@@ -539,12 +539,15 @@ struct CheckpointRecord {
 }
 
 /// Reads the record the index checkpoint names. `Some` when intact; `None` when the log does
-/// not reach that far (the index ran ahead of a log that lost unsynced writes); an error when
-/// the record is there but damaged.
+/// not hold it: the log does not reach that far, or, past the durable mark, the bytes there
+/// are not that record (the index ran ahead of a log that lost unsynced writes, and space
+/// reserved ahead reads as zeros). An error when the record is damaged at or before the
+/// durable mark: that record was on disk.
 fn check_checkpoint(
     segments: &[Arc<dyn SegmentFile>],
     position: Position,
     loc: Locator,
+    durable: Option<Position>,
 ) -> Result<Option<CheckpointRecord>> {
     let Some(file) = segments.get(loc.segment as usize) else {
         return Ok(None);
@@ -561,7 +564,22 @@ fn check_checkpoint(
         loc.offset,
         (len - loc.offset) as usize,
     )?;
-    let missing = |reason: String| Err(StoreError::Corrupt { position, reason });
+    let missing = |reason: String| {
+        if let Some(durable) = durable.filter(|d| position <= *d) {
+            return Err(StoreError::Corrupt {
+                position,
+                reason: format!(
+                    "{reason} (segment {}, byte {}, where the index places it); the log was \
+                     on disk up to position {durable}, so this is damage",
+                    loc.segment, loc.offset
+                ),
+            });
+        }
+        // Not known synced: lost to a power cut. The log decides from here (a scan from the
+        // start cuts only what it may).
+        tracing::warn!(%position, %reason, "the record the index checkpoint names is not in the log");
+        Ok(None)
+    };
     let frame = match parse_frame(&data) {
         Err(FrameError::Incomplete { .. }) => return Ok(None),
         Err(e) => return missing(frame_error_text(&e)),
