@@ -103,7 +103,7 @@ pub struct DirectoryStorage {
 impl DirectoryStorage {
     pub fn open(dir: impl AsRef<Path>) -> io::Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir)?;
+        crate::dir::create_dir_durable(&dir)?;
         Ok(DirectoryStorage { dir })
     }
 
