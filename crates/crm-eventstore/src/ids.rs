@@ -398,7 +398,7 @@ impl IdRuns {
     /// Opens the runs in `dir` and tidies what a crash left: unfinished files, and merge
     /// inputs beside their output.
     pub fn open(dir: &Path) -> Result<IdRuns> {
-        std::fs::create_dir_all(dir)
+        crate::dir::create_dir_durable(dir)
             .map_err(StoreError::io(format!("creating {}", dir.display())))?;
         let mut runs = Vec::new();
         let entries =

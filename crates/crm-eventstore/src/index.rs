@@ -174,12 +174,19 @@ impl Index {
                 .cache_capacity(256 * 1024 * 1024)
                 .mode(sled::Mode::HighThroughput)
         };
+        // sled would create its directory too; made here so that the entry naming it is synced.
+        let created = || {
+            crate::dir::create_dir_durable(path)
+                .map_err(StoreError::io(format!("creating {}", path.display())))
+        };
+        created()?;
         let (db, discarded) = match open_waiting_for_lock(config) {
             Ok(db) => (db, false),
             Err(sled::Error::Corruption { .. }) => {
                 tracing::warn!(path = %path.display(), "the sled index is corrupt; rebuilding it from the log");
                 std::fs::remove_dir_all(path)
                     .map_err(StoreError::io(format!("removing {}", path.display())))?;
+                created()?;
                 (config().open()?, true)
             }
             Err(sled::Error::Io(e)) if is_lock_error(&e) => {

@@ -12,6 +12,7 @@
 //! - [`EventStore::verify`]: checksums, the blake3 hash chain, ordering and index agreement.
 
 pub mod codec;
+mod dir;
 mod error;
 mod export;
 mod ids;

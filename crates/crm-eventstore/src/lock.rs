@@ -29,7 +29,7 @@ pub(crate) struct DataDirLock {
 impl DataDirLock {
     /// Locks `data_dir` (created if missing) or says who holds it.
     pub(crate) fn acquire(data_dir: &Path) -> Result<DataDirLock> {
-        std::fs::create_dir_all(data_dir).map_err(StoreError::io(format!(
+        crate::dir::create_dir_durable(data_dir).map_err(StoreError::io(format!(
             "creating the data directory {}",
             data_dir.display()
         )))?;

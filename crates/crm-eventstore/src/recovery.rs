@@ -8,8 +8,9 @@ use crate::index::{Index, IndexBatch, IndexEntry, Locator};
 use crate::log::frame_error_text;
 use crate::mark;
 use crate::segment::{
-    chain_hash, decode_body, parse_frame, FrameError, SegmentFile, SegmentHeader, SegmentStorage,
-    FRAME_BODY_LEN_MAX, FRAME_OVERHEAD, GENESIS_HASH, SEGMENT_HEADER_LEN,
+    chain_hash, decode_body, parse_frame, split_len_word, FrameError, RecordBody, SegmentFile,
+    SegmentHeader, SegmentStorage, FRAME_BODY_LEN_MAX, FRAME_OVERHEAD, GENESIS_HASH,
+    SEGMENT_HEADER_LEN,
 };
 use crate::types::{category_of, Position};
 use crate::writer::{create_segment, write_header, Tail};
@@ -117,11 +118,14 @@ fn recover_to(
     // there; from the very beginning otherwise.
     let mut start: Option<(u32, u64, [u8; 32], Position)> = None;
     let mut recorded = i128::MIN;
+    // Whether the record the scan starts after is not the last of its append.
+    let mut open_before_scan = false;
     if let Some((position, loc)) = index.checkpoint()? {
-        match check_checkpoint(&segments, position, loc)? {
-            Some((end, hash, recorded_at)) => {
-                start = Some((loc.segment, end, hash, position.next()));
-                recorded = recorded_at;
+        match check_checkpoint(&segments, position, loc, durable)? {
+            Some(found) => {
+                start = Some((loc.segment, found.end, found.hash, position.next()));
+                recorded = found.recorded_at_ns;
+                open_before_scan = found.continues;
             }
             None => {
                 tracing::warn!(%position, "the index is ahead of the log; rebuilding it");
@@ -196,121 +200,214 @@ fn recover_to(
             offset,
             len.saturating_sub(offset) as usize,
         )?;
+        // The records of the append still open (whose last record has not been read yet):
+        // indexed only once it is whole.
+        let mut open: Vec<(Locator, RecordBody<'_>)> = Vec::new();
+        // Where in `data` the open append starts; `None` while none is open, or when it
+        // started before the scan (the index holds its first records).
+        let mut open_at: Option<usize> = None;
+        let mut open_carried = open_before_scan && segment == first_segment && start.is_some();
+        // The state just after the last whole append.
+        let mut whole = (hash, expected, recorded);
         let mut at = 0usize;
+        let mut damage: Option<String> = None;
         while at < data.len() {
-            let damage = match parse_frame(&data[at..]) {
+            let found = match parse_frame(&data[at..]) {
                 Ok(frame) => match decode_body(frame.body) {
-                    Ok(body) if body.position == expected.0 => {
-                        if chain_hash(&hash, frame.body) != frame.hash {
-                            return Err(StoreError::Corrupt {
-                                position: expected,
-                                reason: "hash chain broken: the record was altered".into(),
-                            });
-                        }
-                        batch.add(&IndexEntry {
-                            position: expected,
-                            locator: Locator {
-                                segment,
-                                offset: offset + at as u64,
-                            },
-                            stream: &body.stream,
-                            category: category_of(&body.stream),
-                            revision: body.revision,
-                            event_id: body.event_id,
-                            event_type: &body.event_type,
-                        });
-                        report.records_reindexed += 1;
-                        if batch.len() >= REINDEX_BATCH {
-                            index.apply_durable(std::mem::take(&mut batch))?;
-                            // Here, not later in the background: a long log would otherwise
-                            // leave thousands of runs (and open files) to ask.
-                            while index.merge_id_runs(&AtomicBool::new(false))? {}
-                        }
-                        hash = frame.hash;
-                        recorded = recorded.max(body.recorded_at_ns);
-                        expected = expected.next();
-                        at += frame.len as usize;
-                        None
-                    }
-                    Ok(body) => Some(format!(
+                    Ok(body) if body.position == expected.0 => Ok((frame, body)),
+                    Ok(body) => Err(format!(
                         "holds position {}, expected {expected}",
                         body.position
                     )),
-                    Err(e) => Some(e.to_string()),
+                    Err(e) => Err(e.to_string()),
                 },
-                Err(e) => Some(frame_error_text(&e)),
+                Err(e) => Err(frame_error_text(&e)),
             };
-            if let Some(reason) = damage {
-                let frame_offset = offset + at as u64;
-                if is_last && data[at..].iter().all(|b| *b == 0) {
-                    // Space the writer reserved ahead and never reached: the end of the log.
+            let (frame, body) = match found {
+                Ok(found) => found,
+                Err(reason) => {
+                    damage = Some(reason);
                     break;
                 }
-                if !is_last {
+            };
+            if chain_hash(&hash, frame.body) != frame.hash {
+                return Err(StoreError::Corrupt {
+                    position: expected,
+                    reason: "hash chain broken: the record was altered".into(),
+                });
+            }
+            hash = frame.hash;
+            recorded = recorded.max(body.recorded_at_ns);
+            expected = expected.next();
+            let locator = Locator {
+                segment,
+                offset: offset + at as u64,
+            };
+            if open.is_empty() && !open_carried {
+                open_at = Some(at);
+            }
+            at += frame.len as usize;
+            open.push((locator, body));
+            if frame.continues {
+                continue;
+            }
+            // The last record of its append: the append is whole.
+            for (locator, body) in open.drain(..) {
+                batch.add(&IndexEntry {
+                    position: Position(body.position),
+                    locator,
+                    stream: &body.stream,
+                    category: category_of(&body.stream),
+                    revision: body.revision,
+                    event_id: body.event_id,
+                    event_type: &body.event_type,
+                });
+                report.records_reindexed += 1;
+            }
+            open_at = None;
+            open_carried = false;
+            whole = (hash, expected, recorded);
+            if batch.len() >= REINDEX_BATCH {
+                index.apply_durable(std::mem::take(&mut batch))?;
+                // Here, not later in the background: a long log would otherwise
+                // leave thousands of runs (and open files) to ask.
+                while index.merge_id_runs(&AtomicBool::new(false))? {}
+            }
+        }
+        let append_open = !open.is_empty() || open_carried;
+        // Space the writer reserved ahead and never reached: the end of the log.
+        let zeros = damage.is_some() && is_last && data[at..].iter().all(|b| *b == 0);
+        let damage = damage.filter(|_| !zeros);
+        let frame_offset = offset + at as u64;
+        if !is_last {
+            if let Some(reason) = damage {
+                return Err(StoreError::CorruptSegment {
+                    segment,
+                    offset: frame_offset,
+                    reason,
+                });
+            }
+            if append_open {
+                return Err(StoreError::CorruptSegment {
+                    segment,
+                    offset: frame_offset,
+                    reason: format!(
+                        "the segment ends inside an append: its last record (position {}) says \
+                         more of its append follow, and a segment never splits an append",
+                        expected.0 - 1
+                    ),
+                });
+            }
+        }
+        if let Some(reason) = &damage {
+            match durable {
+                Some(durable) if expected <= durable => {
+                    // Synced before the crash, so not a write the crash interrupted.
+                    return Err(StoreError::Corrupt {
+                        position: expected,
+                        reason: format!(
+                            "{reason} (segment {segment}, byte {frame_offset}); the record \
+                             was on disk up to position {durable}, so this is damage, not a \
+                             torn tail"
+                        ),
+                    });
+                }
+                Some(_) => {}
+                None if is_unfinished_write(&data[at..]) => {}
+                None => {
                     return Err(StoreError::CorruptSegment {
                         segment,
                         offset: frame_offset,
-                        reason,
+                        reason: format!(
+                            "{reason} (position {expected}); more records or bytes follow, \
+                             so this is damage, not an unfinished last write (there is no \
+                             durable mark to say which records were acknowledged)"
+                        ),
                     });
                 }
-                match durable {
-                    Some(durable) if expected <= durable => {
-                        // Synced before the crash, so not a write the crash interrupted.
-                        return Err(StoreError::Corrupt {
-                            position: expected,
-                            reason: format!(
-                                "{reason} (segment {segment}, byte {frame_offset}); the record \
-                                 was on disk up to position {durable}, so this is damage, not a \
-                                 torn tail"
-                            ),
-                        });
-                    }
-                    Some(_) => {}
-                    None if is_unfinished_write(&data[at..]) => {}
-                    None => {
-                        return Err(StoreError::CorruptSegment {
-                            segment,
-                            offset: frame_offset,
-                            reason: format!(
-                                "{reason} (position {expected}); more records or bytes follow, \
-                                 so this is damage, not an unfinished last write (there is no \
-                                 durable mark to say which records were acknowledged)"
-                            ),
-                        });
-                    }
-                }
-                // Damage after the last record known synced, in the last segment: the
-                // record was being written when the process or machine died, so it was
-                // never acknowledged. Cut it off and say so.
-                let cut = len - frame_offset;
-                let quarantined_to = storage
-                    .quarantine(segment, frame_offset, &data[at..])
-                    .map_err(StoreError::io(format!(
-                        "quarantining the torn tail of segment {segment} at byte {frame_offset} \
-                         (nothing was cut)"
-                    )))?;
-                tracing::warn!(
-                    segment,
-                    offset = frame_offset,
-                    bytes = cut,
-                    %reason,
-                    quarantined_to = %quarantined_to.display(),
-                    "truncating a torn tail"
-                );
-                file.set_len(frame_offset)
-                    .map_err(StoreError::io(format!("truncating segment {segment}")))?;
-
-                file.sync_data()
-                    .map_err(StoreError::io(format!("segment {segment} sync")))?;
-                report.torn_tail = Some(TornTail {
-                    segment,
-                    offset: frame_offset,
-                    bytes_truncated: cut,
-                    reason,
-                    quarantined_to: Some(quarantined_to),
-                });
-                break;
             }
+        }
+        // Where the log is cut: at the first record of an append whose last record is
+        // missing, or else at the damaged frame.
+        let cut = match open_at {
+            Some(open_at) if append_open => {
+                let first = whole.1;
+                if let Some(durable) = durable.filter(|d| first <= *d) {
+                    // The mark only ever names the last record of an append, so records of
+                    // this append were on disk, and its last record with them.
+                    return Err(StoreError::Corrupt {
+                        position: first,
+                        reason: format!(
+                            "the log ends at position {} inside the append starting at \
+                             position {first} (segment {segment}, byte {}), but it was on disk \
+                             up to position {durable}: segment files were cut short, replaced \
+                             or damaged (after restoring older segment files on purpose, \
+                             remove the index directory so that it is rebuilt from them)",
+                            expected.0 - 1,
+                            offset + open_at as u64
+                        ),
+                    });
+                }
+                let reason = match &damage {
+                    Some(reason) => format!(
+                        "an append cut short: its records from position {first} on are \
+                         followed by a damaged one ({reason})"
+                    ),
+                    None => format!(
+                        "an append cut short: its records from position {first} on are here, \
+                         its last record is not"
+                    ),
+                };
+                Some((open_at, reason))
+            }
+            _ if append_open => {
+                // The open append started before the scan, among the records the index
+                // holds: find its start from the beginning of the log.
+                tracing::warn!(
+                    "the last append is incomplete and began before the index checkpoint; \
+                     rebuilding the index"
+                );
+                drop(open);
+                index.clear()?;
+                let mut again = recover_to(storage, index, durable)?;
+                again.report.index_rebuilt = true;
+                return Ok(again);
+            }
+            _ => damage.map(|reason| (at, reason)),
+        };
+        if let Some((cut_at, reason)) = cut {
+            // Damage after the last record known synced, in the last segment: the records
+            // were being written when the process or machine died, so they were never
+            // acknowledged. Cut them off and say so.
+            let cut_offset = offset + cut_at as u64;
+            let cut_len = len - cut_offset;
+            let quarantined_to = storage
+                .quarantine(segment, cut_offset, &data[cut_at..])
+                .map_err(StoreError::io(format!(
+                    "quarantining the torn tail of segment {segment} at byte {cut_offset} \
+                     (nothing was cut)"
+                )))?;
+            tracing::warn!(
+                segment,
+                offset = cut_offset,
+                bytes = cut_len,
+                %reason,
+                quarantined_to = %quarantined_to.display(),
+                "truncating a torn tail"
+            );
+            file.set_len(cut_offset)
+                .map_err(StoreError::io(format!("truncating segment {segment}")))?;
+            file.sync_data()
+                .map_err(StoreError::io(format!("segment {segment} sync")))?;
+            report.torn_tail = Some(TornTail {
+                segment,
+                offset: cut_offset,
+                bytes_truncated: cut_len,
+                reason,
+                quarantined_to: Some(quarantined_to),
+            });
+            (hash, expected, recorded) = whole;
+            at = cut_at;
         }
         tail_end = offset + at as u64;
     }
@@ -393,7 +490,7 @@ fn is_unfinished_write(rest: &[u8]) -> bool {
     // Where the frame ends by its own length, when that length is plausible.
     let declared = rest
         .get(..4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .map(|b| split_len_word(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).0)
         .filter(|len| (1..=FRAME_BODY_LEN_MAX).contains(len))
         .map(|len| FRAME_OVERHEAD + u64::from(len));
     let frame_end = match declared {
@@ -413,7 +510,7 @@ fn is_unfinished_write(rest: &[u8]) -> bool {
         let candidate = &written[at..];
         let Some(len) = candidate
             .get(..4)
-            .map(|b| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            .map(|b| u64::from(split_len_word(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).0))
         else {
             break;
         };
@@ -431,14 +528,27 @@ fn is_unfinished_write(rest: &[u8]) -> bool {
     true
 }
 
-/// Reads the record the index checkpoint names. `Some((end, hash, recorded-at))` when intact;
-/// `None` when the log does not reach that far (the index ran ahead of a log that lost
-/// unsynced writes); an error when the record is there but damaged.
+/// The record the index checkpoint names, found intact.
+struct CheckpointRecord {
+    /// Where its frame ends in its segment.
+    end: u64,
+    hash: [u8; 32],
+    recorded_at_ns: i128,
+    /// More records of its append follow it.
+    continues: bool,
+}
+
+/// Reads the record the index checkpoint names. `Some` when intact; `None` when the log does
+/// not hold it: the log does not reach that far, or, past the durable mark, the bytes there
+/// are not that record (the index ran ahead of a log that lost unsynced writes, and space
+/// reserved ahead reads as zeros). An error when the record is damaged at or before the
+/// durable mark: that record was on disk.
 fn check_checkpoint(
     segments: &[Arc<dyn SegmentFile>],
     position: Position,
     loc: Locator,
-) -> Result<Option<(u64, [u8; 32], i128)>> {
+    durable: Option<Position>,
+) -> Result<Option<CheckpointRecord>> {
     let Some(file) = segments.get(loc.segment as usize) else {
         return Ok(None);
     };
@@ -454,30 +564,43 @@ fn check_checkpoint(
         loc.offset,
         (len - loc.offset) as usize,
     )?;
-    match parse_frame(&data) {
-        Err(FrameError::Incomplete { .. }) => Ok(None),
-        Err(e) => Err(StoreError::Corrupt {
-            position,
-            reason: frame_error_text(&e),
-        }),
-        Ok(frame) => {
-            let body = decode_body(frame.body).map_err(|e| StoreError::Corrupt {
+    let missing = |reason: String| {
+        if let Some(durable) = durable.filter(|d| position <= *d) {
+            return Err(StoreError::Corrupt {
                 position,
-                reason: e.to_string(),
-            })?;
-            if body.position != position.0 {
-                return Err(StoreError::Corrupt {
-                    position,
-                    reason: format!("the index places it where position {} is", body.position),
-                });
-            }
-            Ok(Some((
-                loc.offset + frame.len,
-                frame.hash,
-                body.recorded_at_ns,
-            )))
+                reason: format!(
+                    "{reason} (segment {}, byte {}, where the index places it); the log was \
+                     on disk up to position {durable}, so this is damage",
+                    loc.segment, loc.offset
+                ),
+            });
         }
+        // Not known synced: lost to a power cut. The log decides from here (a scan from the
+        // start cuts only what it may).
+        tracing::warn!(%position, %reason, "the record the index checkpoint names is not in the log");
+        Ok(None)
+    };
+    let frame = match parse_frame(&data) {
+        Err(FrameError::Incomplete { .. }) => return Ok(None),
+        Err(e) => return missing(frame_error_text(&e)),
+        Ok(frame) => frame,
+    };
+    let body = match decode_body(frame.body) {
+        Ok(body) => body,
+        Err(e) => return missing(e.to_string()),
+    };
+    if body.position != position.0 {
+        return missing(format!(
+            "the index places it where position {} is",
+            body.position
+        ));
     }
+    Ok(Some(CheckpointRecord {
+        end: loc.offset + frame.len,
+        hash: frame.hash,
+        recorded_at_ns: body.recorded_at_ns,
+        continues: frame.continues,
+    }))
 }
 
 #[cfg(test)]
@@ -485,7 +608,7 @@ mod tests {
     #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
     use super::*;
     use crate::codec;
-    use crate::segment::{encode_frame, RecordBody};
+    use crate::segment::encode_frame;
 
     /// Three consecutive frames; returns the bytes and where each frame starts.
     fn frames() -> (Vec<u8>, Vec<usize>) {
@@ -509,7 +632,7 @@ mod tests {
                 payload: vec![b'x'; 40].into(),
             };
             starts.push(out.len());
-            hash = encode_frame(&hash, &codec::encode(&body).unwrap(), &mut out);
+            hash = encode_frame(&hash, &codec::encode(&body).unwrap(), false, &mut out);
         }
         (out, starts)
     }

@@ -3,13 +3,31 @@
 //! A segment is a 32-byte header followed by frames, each one record:
 //!
 //! ```text
-//! [len u32 LE][crc32 u32 LE][body: len bytes][hash: 32 bytes]
+//! [len u32 LE][crc32 u32 LE][body: len & 0x00ff_ffff bytes][hash: 32 bytes]
+//! len bit 31 (FRAME_CONTINUES): more records of the same append follow this one
 //! crc32 = crc32(len bytes ++ body ++ hash)        -- detects torn and flipped bytes
 //! hash  = blake3(previous record's hash ++ body)  -- detects edits, even with a fixed-up crc
 //! ```
 //!
 //! The body is the codec encoding of [`RecordBody`]. Segments are reached through
 //! [`SegmentStorage`] so tests can put a fault-injecting file system underneath.
+//!
+//! **Append boundaries.** Every record of a multi-event append but its last has bit 31 of the
+//! length word set ([`FRAME_CONTINUES`]); the last record of an append, and the only record
+//! of a single-event append, has it clear. A body is at most [`FRAME_BODY_LEN_MAX`] (2^24)
+//! bytes, so bits 24 to 31 of the length word were always zero: a segment written before the
+//! flag existed reads as one append per record, and single-event appends are written byte for
+//! byte as before (no format version was bumped). The flag is covered by the checksum but
+//! not by the hash chain, so that an export (which carries no append boundaries) still
+//! reproduces every hash when imported. A version of the store before the flag refuses a
+//! frame with the bit set ("frame length out of range"): the log cannot be opened by an older
+//! binary once a multi-event append was written.
+//!
+//! Recovery keeps only whole appends: records of an append whose last record is missing are
+//! cut like a torn tail (see `recovery`). A segment never splits an append: the writer
+//! starts a new segment before an append that would take the tail past the target size,
+//! unless the tail holds no record yet; an append larger than the target then makes its
+//! segment exceed it.
 
 use std::borrow::Cow;
 use std::fmt::Debug;
@@ -32,6 +50,8 @@ pub const SEGMENT_HEADER_LEN: u64 = 32;
 pub const FRAME_OVERHEAD: u64 = 4 + 4 + 32;
 /// Largest body a frame may declare; anything larger is damage, not data.
 pub const FRAME_BODY_LEN_MAX: u32 = 16 * 1024 * 1024;
+/// The bit of a frame's length word that says more records of the same append follow.
+pub const FRAME_CONTINUES: u32 = 1 << 31;
 /// The hash the first record chains from.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
@@ -83,7 +103,7 @@ pub struct DirectoryStorage {
 impl DirectoryStorage {
     pub fn open(dir: impl AsRef<Path>) -> io::Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir)?;
+        crate::dir::create_dir_durable(&dir)?;
         Ok(DirectoryStorage { dir })
     }
 
@@ -357,11 +377,24 @@ pub fn chain_hash(previous: &[u8; 32], body: &[u8]) -> [u8; 32] {
     *hasher.finalize().as_bytes()
 }
 
-/// Appends one frame for `body` to `out` and returns the record's chain hash.
-pub(crate) fn encode_frame(previous: &[u8; 32], body: &[u8], out: &mut Vec<u8>) -> [u8; 32] {
+/// Appends one frame for `body` to `out` and returns the record's chain hash. `continues`:
+/// more records of the same append follow this one.
+pub(crate) fn encode_frame(
+    previous: &[u8; 32],
+    body: &[u8],
+    continues: bool,
+    out: &mut Vec<u8>,
+) -> [u8; 32] {
     let hash = chain_hash(previous, body);
-    // Bodies are bounded far below u32::MAX by the append limits checked before encoding.
-    let len = u32::try_from(body.len()).unwrap_or(u32::MAX).to_le_bytes();
+    // Bodies are bounded far below FRAME_BODY_LEN_MAX by the append limits checked before
+    // encoding; one that were not would read back as damage, never as another length.
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    let len = if continues {
+        len | FRAME_CONTINUES
+    } else {
+        len
+    }
+    .to_le_bytes();
     let mut crc = crc32fast::Hasher::new();
     crc.update(&len);
     crc.update(body);
@@ -380,6 +413,13 @@ pub(crate) struct Frame<'a> {
     pub hash: [u8; 32],
     /// Bytes the frame occupies.
     pub len: u64,
+    /// More records of the same append follow (see the module documentation).
+    pub continues: bool,
+}
+
+/// A frame's length word: the body length it declares and whether its append continues.
+pub(crate) fn split_len_word(word: u32) -> (u32, bool) {
+    (word & !FRAME_CONTINUES, word & FRAME_CONTINUES != 0)
 }
 
 /// Why bytes at an offset are not a frame.
@@ -398,7 +438,7 @@ pub(crate) fn parse_frame(buf: &[u8]) -> Result<Frame<'_>, FrameError> {
         return Err(FrameError::Incomplete { needed: 8 });
     }
     let len_bytes = [buf[0], buf[1], buf[2], buf[3]];
-    let len = u32::from_le_bytes(len_bytes);
+    let (len, continues) = split_len_word(u32::from_le_bytes(len_bytes));
     if len == 0 || len > FRAME_BODY_LEN_MAX {
         return Err(FrameError::Damaged(format!(
             "frame length {len} is out of range"
@@ -424,6 +464,7 @@ pub(crate) fn parse_frame(buf: &[u8]) -> Result<Frame<'_>, FrameError> {
         body,
         hash,
         len: total,
+        continues,
     })
 }
 
@@ -433,6 +474,7 @@ pub(crate) fn decode_body(body: &[u8]) -> Result<RecordBody<'_>, CodecError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
     use super::*;
 
     #[test]
@@ -455,12 +497,39 @@ mod tests {
 
     #[test]
     fn every_single_bit_flip_in_a_frame_is_detected() {
-        let mut frame = Vec::new();
-        encode_frame(&GENESIS_HASH, b"some body bytes", &mut frame);
-        assert!(parse_frame(&frame).is_ok());
+        for continues in [false, true] {
+            let mut frame = Vec::new();
+            encode_frame(&GENESIS_HASH, b"some body bytes", continues, &mut frame);
+            every_damage_to_a_frame_is_detected(&frame);
+            let parsed = parse_frame(&frame).unwrap();
+            assert_eq!(parsed.continues, continues);
+            assert_eq!(parsed.body, b"some body bytes");
+        }
+    }
+
+    #[test]
+    fn a_frame_without_the_flag_is_the_format_before_it() {
+        // The frame of a single-event append is byte for byte what the format before append
+        // boundaries wrote: [len][crc32(len ++ body ++ hash)][body][hash].
+        let body = b"an old record";
+        let hash = chain_hash(&GENESIS_HASH, body);
+        let len = (body.len() as u32).to_le_bytes();
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&len);
+        crc.update(body);
+        crc.update(&hash);
+        let old = [&len[..], &crc.finalize().to_le_bytes(), body, &hash].concat();
+        let mut new = Vec::new();
+        encode_frame(&GENESIS_HASH, body, false, &mut new);
+        assert_eq!(new, old);
+        assert!(!parse_frame(&old).unwrap().continues);
+    }
+
+    fn every_damage_to_a_frame_is_detected(frame: &[u8]) {
+        assert!(parse_frame(frame).is_ok());
         for i in 0..frame.len() {
             for bit in 0..8 {
-                let mut bad = frame.clone();
+                let mut bad = frame.to_vec();
                 bad[i] ^= 1 << bit;
                 assert!(
                     parse_frame(&bad).is_err(),

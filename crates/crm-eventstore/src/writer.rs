@@ -651,7 +651,9 @@ impl Writer {
                 return Err(err.into());
             }
             let frame_start = buf.len();
-            chain = encode_frame(&chain, &body, buf);
+            // Every record but the append's last says that more follow (see `segment`).
+            let continues = i + 1 < events.len();
+            chain = encode_frame(&chain, &body, continues, buf);
             if let Some(kept) = kept {
                 if kept.hash != chain {
                     buf.truncate(rollback);
@@ -685,42 +687,49 @@ impl Writer {
         Ok(Ok(records))
     }
 
-    /// Writes the staged frames (rolling over to new segments where they would overflow);
-    /// returns their index entries. Any failure poisons the writer: after
-    /// a failed fdatasync the page cache can no longer be trusted (fsyncgate), so only a
-    /// reopen, which re-reads the log from disk, may accept writes again.
+    /// Writes the staged frames (rolling over to a new segment before an append that would
+    /// overflow the tail: a segment never splits an append); returns their index entries. Any
+    /// failure poisons the writer: after a failed fdatasync the page cache can no longer be
+    /// trusted (fsyncgate), so only a reopen, which re-reads the log from disk, may accept
+    /// writes again.
     fn write(&mut self, buf: &[u8], staged: &[StagedAppend]) -> Result<Vec<RecentRecord>> {
         let mut locators: Vec<Vec<Locator>> = Vec::with_capacity(staged.len());
         let mut chunk_start = 0usize; // start in buf of the bytes not yet written
         let mut chunk_file_offset = self.tail.end;
         let mut end = self.tail.end;
         for s in staged {
+            let (Some(first), Some(last)) = (s.records.first(), s.records.last()) else {
+                locators.push(Vec::new());
+                continue;
+            };
+            let append_len = (last.frame_start + last.frame_len - first.frame_start) as u64;
+            // An append that does not fit starts a new segment; one larger than a segment
+            // fills a segment of its own, past the target size.
+            if end > SEGMENT_HEADER_LEN && end + append_len > self.segment_size_max {
+                // Seal the current segment: write what belongs to it, cut off the reserved
+                // zeros and sync it, so that a sealed segment is always complete, exact and
+                // durable, and ends with the last record of an append.
+                self.write_tail(chunk_file_offset, &buf[chunk_start..first.frame_start])?;
+                self.tail.file.set_len(end).map_err(StoreError::io(format!(
+                    "sealing segment {}",
+                    self.tail.segment
+                )))?;
+                self.tail.file.sync_data().map_err(StoreError::io(format!(
+                    "segment {} sync",
+                    self.tail.segment
+                )))?;
+                self.roll_over(first.position)?;
+                chunk_start = first.frame_start;
+                chunk_file_offset = SEGMENT_HEADER_LEN;
+                end = SEGMENT_HEADER_LEN;
+            }
             let mut locs = Vec::with_capacity(s.records.len());
             for r in &s.records {
-                let len = r.frame_len as u64;
-                if end > SEGMENT_HEADER_LEN && end + len > self.segment_size_max {
-                    // Seal the current segment: write what belongs to it, cut off the
-                    // reserved zeros and sync it, so that a sealed segment is always
-                    // complete, exact and durable.
-                    self.write_tail(chunk_file_offset, &buf[chunk_start..r.frame_start])?;
-                    self.tail.file.set_len(end).map_err(StoreError::io(format!(
-                        "sealing segment {}",
-                        self.tail.segment
-                    )))?;
-                    self.tail.file.sync_data().map_err(StoreError::io(format!(
-                        "segment {} sync",
-                        self.tail.segment
-                    )))?;
-                    self.roll_over(r.position)?;
-                    chunk_start = r.frame_start;
-                    chunk_file_offset = SEGMENT_HEADER_LEN;
-                    end = SEGMENT_HEADER_LEN;
-                }
                 locs.push(Locator {
                     segment: self.tail.segment,
                     offset: end,
                 });
-                end += len;
+                end += r.frame_len as u64;
             }
             locators.push(locs);
         }

@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{event, stream};
-use crm_eventstore::segment::SEGMENT_HEADER_LEN;
+use crm_eventstore::segment::{FRAME_CONTINUES, SEGMENT_HEADER_LEN};
 use crm_eventstore::{index_dir, log_dir, EventStore, ExpectedRevision, StoreConfig, StoreError};
 
 fn segment_path(dir: &Path, n: u32) -> PathBuf {
@@ -28,7 +28,8 @@ fn frame_offsets(bytes: &[u8]) -> Vec<usize> {
     let mut out = Vec::new();
     let mut at = SEGMENT_HEADER_LEN as usize;
     while at + 8 <= bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let len =
+            (u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) & !FRAME_CONTINUES) as usize;
         if len == 0 {
             break;
         }
@@ -216,39 +217,56 @@ async fn without_a_mark_a_flipped_bit_in_a_middle_record_is_refused_and_nothing_
 
 #[tokio::test]
 async fn without_a_mark_every_flipped_bit_is_refused_or_cut_into_quarantine() {
-    let pristine = tempfile::tempdir().unwrap();
-    write_log(pristine.path(), 3).await;
-    let bytes = std::fs::read(segment_path(pristine.path(), 0)).unwrap();
-    let offsets = frame_offsets(&bytes);
-    for at in 0..bytes.len() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(log_dir(dir.path())).unwrap();
-        let mut damaged = bytes.clone();
-        damaged[at] ^= 1 << (at % 8);
-        std::fs::write(segment_path(dir.path(), 0), &damaged).unwrap();
-        match EventStore::open(dir.path(), StoreConfig::default()) {
-            Err(StoreError::CorruptSegment { .. } | StoreError::Corrupt { .. }) => {
-                assert!(
-                    std::fs::read(segment_path(dir.path(), 0)).unwrap() == damaged,
-                    "flip at {at}: refused, and nothing changed"
-                );
-            }
-            Err(e) => panic!("flip at {at}: unexpected error {e}"),
-            Ok(store) => {
-                // Only the last record may go, and only into quarantine.
-                let torn = store.recovery_report().torn_tail.clone();
-                let torn = torn.unwrap_or_else(|| panic!("flip at {at} went unnoticed"));
-                assert_eq!(torn.offset, offsets[2] as u64, "flip at {at}");
-                assert!(
-                    at >= offsets[2],
-                    "flip at {at} cut a record before the last"
-                );
-                let kept = std::fs::read(torn.quarantined_to.unwrap()).unwrap();
-                assert!(kept == damaged[offsets[2]..], "flip at {at}");
-                assert!(store.verify().unwrap().is_ok(), "flip at {at}");
+    // Three records as three appends, then as one: only the last append may be cut, whole.
+    for appends in [&[1u64, 1, 1][..], &[3]] {
+        let pristine = tempfile::tempdir().unwrap();
+        write_appends(pristine.path(), appends).await;
+        let bytes = std::fs::read(segment_path(pristine.path(), 0)).unwrap();
+        let offsets = frame_offsets(&bytes);
+        let last_append = offsets[3 - *appends.last().unwrap() as usize];
+        for at in 0..bytes.len() {
+            let what = format!("appends {appends:?}, flip at {at}");
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(log_dir(dir.path())).unwrap();
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 1 << (at % 8);
+            std::fs::write(segment_path(dir.path(), 0), &damaged).unwrap();
+            match EventStore::open(dir.path(), StoreConfig::default()) {
+                Err(StoreError::CorruptSegment { .. } | StoreError::Corrupt { .. }) => {
+                    assert!(
+                        std::fs::read(segment_path(dir.path(), 0)).unwrap() == damaged,
+                        "{what}: refused, and nothing changed"
+                    );
+                }
+                Err(e) => panic!("{what}: unexpected error {e}"),
+                Ok(store) => {
+                    // Only the last append may go, and only into quarantine.
+                    let torn = store.recovery_report().torn_tail.clone();
+                    let torn = torn.unwrap_or_else(|| panic!("{what} went unnoticed"));
+                    assert_eq!(torn.offset, last_append as u64, "{what}");
+                    assert!(at >= offsets[2], "{what} cut a record before the last");
+                    let kept = std::fs::read(torn.quarantined_to.unwrap()).unwrap();
+                    assert!(kept == damaged[last_append..], "{what}");
+                    assert!(store.verify().unwrap().is_ok(), "{what}");
+                }
             }
         }
     }
+}
+
+/// A closed store holding appends of the given numbers of events.
+async fn write_appends(dir: &Path, appends: &[u64]) {
+    let store = EventStore::open(dir, StoreConfig::default()).unwrap();
+    let mut k = 0;
+    for &n in appends {
+        let batch: Vec<_> = (k..k + n).map(|k| event(k, "E")).collect();
+        k += n;
+        store
+            .append(&stream("customer-m"), ExpectedRevision::Any, batch)
+            .await
+            .unwrap();
+    }
+    store.close().await.unwrap();
 }
 
 // ---- 3. what is cut is quarantined first -------------------------------------------------

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{event, stream};
-use crm_eventstore::segment::{SegmentFile, SegmentStorage, SEGMENT_HEADER_LEN};
+use crm_eventstore::segment::{SegmentFile, SegmentStorage, FRAME_CONTINUES, SEGMENT_HEADER_LEN};
 use crm_eventstore::{
     AllStart, Direction, Durability, EventStore, ExpectedRevision, FindingKind, Position,
     StoreConfig, StoreError,
@@ -33,7 +33,28 @@ struct SimFile {
     visible: Mutex<Vec<u8>>,
     /// What survives a power cut.
     durable: Mutex<Vec<u8>>,
+    /// Writes since the last sync, in order: a power cut may keep a prefix of them.
+    unsynced: Mutex<Vec<(u64, Vec<u8>)>>,
     power_cut: Arc<AtomicBool>,
+    syncs: Arc<SyncBudget>,
+}
+
+/// How many more fdatasyncs succeed (the disk's, shared by its files); `None`: all of them.
+#[derive(Debug, Default)]
+struct SyncBudget(Mutex<Option<u64>>);
+
+impl SyncBudget {
+    fn take(&self) -> io::Result<()> {
+        let mut left = self.0.lock().unwrap();
+        match *left {
+            None => Ok(()),
+            Some(0) => Err(io::Error::other("the disk fails every fdatasync")),
+            Some(n) => {
+                *left = Some(n - 1);
+                Ok(())
+            }
+        }
+    }
 }
 
 fn dead() -> io::Error {
@@ -58,14 +79,17 @@ impl SegmentFile for SimFile {
             v.resize(end, 0);
         }
         v[offset as usize..end].copy_from_slice(data);
+        self.unsynced.lock().unwrap().push((offset, data.to_vec()));
         Ok(())
     }
     fn sync_data(&self) -> io::Result<()> {
         if self.power_cut.load(Ordering::SeqCst) {
             return Err(dead());
         }
+        self.syncs.take()?;
         let v = self.visible.lock().unwrap().clone();
         *self.durable.lock().unwrap() = v;
+        self.unsynced.lock().unwrap().clear();
         Ok(())
     }
     fn len(&self) -> io::Result<u64> {
@@ -90,6 +114,37 @@ impl SegmentFile for SimFile {
     }
 }
 
+impl SimFile {
+    /// What a power cut leaves: the synced bytes, and the first `keep` bytes of the writes
+    /// since (in the order they were made), as a disk that wrote part of its queue would.
+    fn after_power_cut(&self, keep: usize) -> Vec<u8> {
+        let mut bytes = self.durable.lock().unwrap().clone();
+        let mut left = keep;
+        for (offset, data) in self.unsynced.lock().unwrap().iter() {
+            if left == 0 {
+                break;
+            }
+            let data = &data[..data.len().min(left)];
+            left -= data.len();
+            let (start, end) = (*offset as usize, *offset as usize + data.len());
+            if bytes.len() < end {
+                bytes.resize(end, 0);
+            }
+            bytes[start..end].copy_from_slice(data);
+        }
+        bytes
+    }
+
+    fn unsynced_bytes(&self) -> usize {
+        self.unsynced
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, d)| d.len())
+            .sum()
+    }
+}
+
 #[derive(Debug, Default)]
 struct SimDisk {
     files: Mutex<BTreeMap<u32, Arc<SimFile>>>,
@@ -98,6 +153,7 @@ struct SimDisk {
     /// Bytes recovery cut, by segment and offset; durable once written.
     quarantined: Mutex<Vec<(u32, u64, Vec<u8>)>>,
     power_cut: Arc<AtomicBool>,
+    syncs: Arc<SyncBudget>,
 }
 
 impl SimDisk {
@@ -105,19 +161,33 @@ impl SimDisk {
         self.power_cut.store(true, Ordering::SeqCst);
     }
 
+    /// From now on, `n` more fdatasyncs succeed and every later one fails (writes still
+    /// reach the page cache).
+    fn fail_syncs_after(&self, n: u64) {
+        *self.syncs.0.lock().unwrap() = Some(n);
+    }
+
     /// The disk as it comes back after the power cut: only what was synced.
     fn reboot(&self) -> SimDisk {
+        self.reboot_keeping(0)
+    }
+
+    /// The disk after a power cut that kept the first `keep` bytes of each file's unsynced
+    /// writes.
+    fn reboot_keeping(&self, keep: usize) -> SimDisk {
         let next = SimDisk::default();
         *next.mark.lock().unwrap() = self.mark.lock().unwrap().clone();
         *next.quarantined.lock().unwrap() = self.quarantined.lock().unwrap().clone();
         for (n, f) in self.files.lock().unwrap().iter() {
-            let durable = f.durable.lock().unwrap().clone();
+            let durable = f.after_power_cut(keep);
             next.files.lock().unwrap().insert(
                 *n,
                 Arc::new(SimFile {
                     visible: Mutex::new(durable.clone()),
                     durable: Mutex::new(durable),
                     power_cut: next.power_cut.clone(),
+                    syncs: next.syncs.clone(),
+                    ..SimFile::default()
                 }),
             );
         }
@@ -146,6 +216,7 @@ impl SegmentStorage for SimDisk {
         // Creation is durable at once: the real storage fsyncs the directory.
         let f = Arc::new(SimFile {
             power_cut: self.power_cut.clone(),
+            syncs: self.syncs.clone(),
             ..SimFile::default()
         });
         self.files.lock().unwrap().insert(segment, f.clone());
@@ -413,7 +484,8 @@ fn frame_offsets_until_zero_list(disk: &SimDisk, n: u32) -> Vec<usize> {
 fn frame_offsets_until_zero(bytes: &[u8]) -> usize {
     let mut at = SEGMENT_HEADER_LEN as usize;
     while at + 8 <= bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let len =
+            (u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) & !FRAME_CONTINUES) as usize;
         if len == 0 {
             break;
         }
@@ -468,7 +540,8 @@ fn frame_offsets(bytes: &[u8]) -> Vec<usize> {
     let mut at = SEGMENT_HEADER_LEN as usize;
     while at + 8 <= bytes.len() {
         out.push(at);
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let len =
+            (u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) & !FRAME_CONTINUES) as usize;
         at += 8 + len + 32;
     }
     out
@@ -496,7 +569,8 @@ async fn an_edited_record_with_a_fixed_up_checksum_is_named_by_the_hash_chain() 
     let path = segment_path(dir.path(), 0);
     let mut bytes = std::fs::read(&path).unwrap();
     let at = frame_offsets(&bytes)[29]; // position 30
-    let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let len =
+        (u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) & !FRAME_CONTINUES) as usize;
     let body = at + 8..at + 8 + len;
     // Change the payload's number as a forger would: "n":29 becomes "n":92.
     let needle = b"\"n\":29";
@@ -597,5 +671,329 @@ async fn every_flipped_bit_and_every_truncation_of_a_segment_is_reported() {
             assert!(store.verify().unwrap().is_ok());
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+// ---- an append is all or nothing, across power cuts and segment rolls ------------------
+
+/// The events of append `a`: `n` of them, ids `a * 100 ..`.
+fn append_events(a: u64, n: u64) -> Vec<crm_eventstore::NewEvent> {
+    (0..n).map(|i| event(a * 100 + i, "E")).collect()
+}
+
+/// Checks that each append in `appends` (number, event count) is in the log wholly or not at
+/// all, in order, with nothing else; returns the numbers of those present.
+fn whole_appends(store: &EventStore, appends: &[(u64, u64)], what: &str) -> Vec<u64> {
+    let all = store
+        .read_all(AllStart::Start, Direction::Forwards, 100_000)
+        .unwrap();
+    let mut at = 0usize;
+    let mut present = Vec::new();
+    for &(a, n) in appends {
+        let expected: Vec<_> = append_events(a, n).iter().map(|e| e.event_id).collect();
+        let found: Vec<_> = all[at..]
+            .iter()
+            .take(n as usize)
+            .map(|e| e.event_id)
+            .collect();
+        if found == expected {
+            present.push(a);
+            at += n as usize;
+        } else {
+            assert!(
+                found.first() != expected.first(),
+                "{what}: append {a} is in the log in part: {} of its {n} events",
+                found
+                    .iter()
+                    .zip(&expected)
+                    .take_while(|(f, e)| f == e)
+                    .count()
+            );
+        }
+    }
+    assert_eq!(at, all.len(), "{what}: records that belong to no append");
+    assert!(store.verify().unwrap().is_ok(), "{what}: the log verifies");
+    present
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_power_cut_keeps_a_multi_event_append_whole_or_not_at_all() {
+    // Appends 1 and 2 are acknowledged; append 3 ("transfer approved", "customer moved", ...)
+    // is written but its fdatasync fails, and the power cut keeps any prefix of its bytes.
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let store = open_sim(disk.clone(), index.path(), Durability::Fsync).unwrap();
+    let appends = [(1u64, 2u64), (2, 3), (3, 4)];
+    for &(a, n) in &appends[..2] {
+        store
+            .append(
+                &stream(&format!("transfer-{a}")),
+                ExpectedRevision::NoStream,
+                append_events(a, n),
+            )
+            .await
+            .unwrap();
+    }
+    // The durable mark reaches append 2.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    disk.fail_syncs_after(0);
+    let lost = store
+        .append(
+            &stream("transfer-3"),
+            ExpectedRevision::NoStream,
+            append_events(3, 4),
+        )
+        .await;
+    assert!(lost.is_err(), "not acknowledged: {lost:?}");
+    disk.cut_power();
+    drop(store);
+    let written = disk.files.lock().unwrap()[&0].unsynced_bytes();
+    assert!(written > 4 * 100, "append 3 was written: {written} bytes");
+
+    for keep_mark in [true, false] {
+        for keep in 0..=written {
+            let what = format!("{keep} of {written} bytes kept, mark kept {keep_mark}");
+            let rebooted = Arc::new(disk.reboot_keeping(keep));
+            if !keep_mark {
+                *rebooted.mark.lock().unwrap() = None;
+            }
+            let index = tempfile::tempdir().unwrap();
+            let store = open_sim(rebooted.clone(), index.path(), Durability::Fsync)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let present = whole_appends(&store, &appends, &what);
+            assert!(
+                present == [1, 2] || present == [1, 2, 3],
+                "{what}: {present:?}"
+            );
+            let report = store.recovery_report().clone();
+            if present == [1, 2] && keep > 0 {
+                let torn = report
+                    .torn_tail
+                    .unwrap_or_else(|| panic!("{what}: the cut is reported"));
+                let quarantined = rebooted.quarantined.lock().unwrap().clone();
+                assert_eq!(quarantined.len(), 1, "{what}");
+                assert_eq!(quarantined[0].1, torn.offset, "{what}");
+            }
+            // The log goes on from there.
+            let next = store
+                .append(
+                    &stream("transfer-4"),
+                    ExpectedRevision::NoStream,
+                    append_events(4, 2),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(next.first_position.0, report.last_position + 1, "{what}");
+            drop(store);
+        }
+    }
+}
+
+/// A store on `disk` whose tail segment has fewer than `room` bytes left before the target
+/// size: single events are appended until then. Returns the store and the appends made (one
+/// event each, numbered from 1).
+async fn store_near_a_roll(
+    disk: Arc<SimDisk>,
+    index: &Path,
+    room: usize,
+) -> (EventStore, Vec<(u64, u64)>) {
+    let store = open_sim(disk.clone(), index, Durability::Fsync).unwrap();
+    let mut appends = Vec::new();
+    for a in 1.. {
+        let used = {
+            let files = disk.files.lock().unwrap();
+            let bytes = files[&0].visible.lock().unwrap().clone();
+            frame_offsets_until_zero(&bytes)
+        };
+        if 16 * 1024 - used < room {
+            break;
+        }
+        store
+            .append(
+                &stream("customer-r"),
+                ExpectedRevision::Any,
+                append_events(a, 1),
+            )
+            .await
+            .unwrap();
+        appends.push((a, 1));
+    }
+    (store, appends)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_event_append_that_does_not_fit_starts_a_new_segment() {
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let (store, mut appends) = store_near_a_roll(disk.clone(), index.path(), 600).await;
+    let singles = appends.len();
+    store
+        .append(
+            &stream("transfer-r"),
+            ExpectedRevision::NoStream,
+            append_events(1000, 6),
+        )
+        .await
+        .unwrap();
+    appends.push((1000, 6));
+    store.close().await.unwrap();
+    drop(store);
+    assert_eq!(
+        frame_offsets_until_zero_list(&disk, 0).len(),
+        singles,
+        "segment 0 holds the single events, and none of the append after them"
+    );
+    assert_eq!(frame_offsets_until_zero_list(&disk, 1).len(), 6);
+    let store = open_sim(disk.reboot().into(), index.path(), Durability::Fsync).unwrap();
+    assert_eq!(
+        whole_appends(&store, &appends, "reopened").len(),
+        appends.len()
+    );
+
+    // A power cut at every step of the roll: after each fdatasync, keeping none or all of the
+    // writes since.
+    for syncs in 0..4 {
+        for keep in [0, usize::MAX] {
+            let what = format!("{syncs} fdatasyncs succeed, {keep} unsynced bytes kept");
+            let index = tempfile::tempdir().unwrap();
+            let disk = Arc::new(SimDisk::default());
+            let (store, mut appends) = store_near_a_roll(disk.clone(), index.path(), 600).await;
+            disk.fail_syncs_after(syncs);
+            let _ = store
+                .append(
+                    &stream("transfer-r"),
+                    ExpectedRevision::NoStream,
+                    append_events(1000, 6),
+                )
+                .await;
+            appends.push((1000, 6));
+            disk.cut_power();
+            drop(store);
+            let rebooted = Arc::new(disk.reboot_keeping(keep));
+            let store = open_sim(rebooted, index.path(), Durability::Fsync)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let present = whole_appends(&store, &appends, &what);
+            assert!(
+                present.len() >= appends.len() - 1,
+                "{what}: acknowledged appends lost"
+            );
+        }
+    }
+}
+
+// ---- an index ahead of the log ----------------------------------------------------------
+
+/// Batched durability, and index tables of 8 records, so that sled's checkpoint follows the
+/// log closely.
+fn batched_small_tables() -> StoreConfig {
+    StoreConfig {
+        durability: Durability::Batched {
+            interval: Duration::from_millis(20),
+        },
+        segment_size_max_bytes: 16 * 1024,
+        index_table_records: 8,
+        ..StoreConfig::default()
+    }
+}
+
+async fn append_singles(store: &EventStore, numbers: std::ops::Range<u64>) {
+    for n in numbers {
+        store
+            .append(
+                &stream("customer-b"),
+                ExpectedRevision::Any,
+                vec![event(n, "E")],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_checkpoint_past_the_durable_mark_that_the_log_lost_is_rebuilt() {
+    // Records 1-20 are synced (with the space reserved after them, which reads as zeros) and
+    // the mark says so; records 21-60 are acknowledged (batched), indexed in sled, and then
+    // lost, wholly or in part, to a power cut.
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let store =
+        EventStore::open_with(disk.clone(), index.path(), batched_small_tables(), None).unwrap();
+    append_singles(&store, 0..20).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    disk.fail_syncs_after(0);
+    append_singles(&store, 20..60).await;
+    // The flusher puts the full tables into sled.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    disk.cut_power();
+    drop(store);
+    let written = disk.files.lock().unwrap()[&0].unsynced_bytes();
+
+    for keep in [0, written / 3, written / 2 + 7] {
+        let what = format!("{keep} of {written} unsynced bytes kept");
+        let copy = tempfile::tempdir().unwrap();
+        copy_dir(index.path(), copy.path());
+        let rebooted = Arc::new(disk.reboot_keeping(keep));
+        let store = open_sim(rebooted, copy.path(), Durability::Fsync)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let report = store.recovery_report().clone();
+        assert!(report.index_rebuilt, "{what}: {report:?}");
+        assert!(
+            (20..60).contains(&report.last_position),
+            "{what}: {report:?}"
+        );
+        if keep == 0 {
+            assert_eq!(report.last_position, 20, "{what}");
+        }
+        let all = store
+            .read_all(AllStart::Start, Direction::Forwards, 1000)
+            .unwrap();
+        let ids: Vec<_> = all.iter().map(|e| e.event_id).collect();
+        let expected: Vec<_> = (0..report.last_position)
+            .map(|n| event(n, "E").event_id)
+            .collect();
+        assert_eq!(ids, expected, "{what}");
+        assert!(store.verify().unwrap().is_ok(), "{what}");
+        // The lost events can be appended again.
+        store
+            .append(
+                &stream("customer-b"),
+                ExpectedRevision::Any,
+                vec![event(report.last_position, "E")],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damage_at_an_index_checkpoint_within_the_durable_mark_is_still_refused() {
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let store =
+        EventStore::open_with(disk.clone(), index.path(), batched_small_tables(), None).unwrap();
+    append_singles(&store, 0..40).await;
+    // Synced, the mark stored at 40 and sled's checkpoint at 40.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    disk.cut_power();
+    drop(store);
+    let disk = Arc::new(disk.reboot());
+    let last = *frame_offsets_until_zero_list(&disk, 0).last().unwrap();
+    for damage in ["zeros", "flip"] {
+        let copy = tempfile::tempdir().unwrap();
+        copy_dir(index.path(), copy.path());
+        let damaged = Arc::new(disk.reboot());
+        damaged.edit(0, |b| match damage {
+            "zeros" => b[last..].fill(0),
+            _ => b[last + 20] ^= 0x08,
+        });
+        match open_sim(damaged, copy.path(), Durability::Fsync) {
+            Err(StoreError::Corrupt { position, reason }) => {
+                assert_eq!(position, Position(40), "{damage}: {reason}");
+                // Found where the index checkpoint names the record, not by a scan.
+                assert!(reason.contains("where the index places it"), "{reason}");
+            }
+            Err(e) => panic!("{damage}: unexpected error {e}"),
+            Ok(s) => panic!("{damage}: accepted: {:?}", s.recovery_report()),
+        }
     }
 }
