@@ -65,7 +65,7 @@ impl Drop for Server {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_first_run_serves_the_five_queries_over_demo_data() {
     let queries = readme_queries();
-    assert_eq!(queries.len(), 5, "{queries:?}");
+    assert_eq!(queries.len(), 6, "{queries:?}");
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_crm"))
         .arg("--data-dir")
