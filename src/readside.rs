@@ -137,7 +137,14 @@ async fn run_rebuild(
     }
     let progress = on_progress(rebuild_bar(), "rebuild");
     let generation = match explicit {
-        Some(rules) => projections.rebuild(rules, progress).await,
+        Some(rules) => {
+            // The same four eyes as the API's switch: a rules file rebuilds only when it is
+            // the version the log activated.
+            projections
+                .check_activated(rules.version, &rules.hash)
+                .context("refused")?;
+            projections.rebuild(rules, progress).await
+        }
         None => projections.rebuild_to_active(progress).await,
     }
     .context("rebuilding the read models")?;

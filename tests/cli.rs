@@ -614,6 +614,16 @@ fn rules_go_through_four_eyes_and_rebuild_dry_runs_switches_and_rolls_back() {
     assert_eq!(json["customers_changing_tier"], changing, "{json}");
     assert!(json["churn_flag_changes"].as_u64().unwrap() > 0, "{json}");
     assert_eq!(current_generation(d), (generation, 1));
+    // Without approval a rules file may be dry-run only: a rebuild under it is refused and
+    // switches nothing.
+    let unapproved = crm(d, &["rebuild", "--rules", &rules]);
+    assert!(!unapproved.status.success(), "{}", text(&unapproved));
+    assert!(
+        text(&unapproved).contains("not the rules the log has activated"),
+        "{}",
+        text(&unapproved)
+    );
+    assert_eq!(current_generation(d), (generation, 1));
 
     // Propose; the proposer's own approval is refused (four eyes); another operator approves.
     let proposed = crm(d, &["rules", "propose", &rules, "--by", &op1]);

@@ -305,6 +305,18 @@ impl App {
                 .await
             }
             AppCommand::Rules { rule_set, command } => {
+                // Rules are signed by real people: the directory must back the sender's
+                // credentials now (joined, not left, still an operator), and versions live in
+                // the company's one rule set.
+                let (standing, company) = {
+                    let mut directory = self.directory.lock().await;
+                    directory.sync()?;
+                    (directory.standing(&actor.staff_id), directory.rule_set())
+                };
+                crm_domain::auth::check_standing(&actor, standing.as_ref())?;
+                if matches!(command, rules::Command::Propose { .. }) {
+                    rules::check_rule_set(company, rule_set)?;
+                }
                 let action = match &command {
                     rules::Command::Propose { .. } => Action::ProposeRules,
                     _ => Action::ApproveRules,

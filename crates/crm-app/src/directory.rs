@@ -1,15 +1,16 @@
-//! The command side's own lookup tables: which customer holds an identity document, and which
-//! region each branch belongs to. Commands need them to be exact at the moment of deciding
+//! The command side's own lookup tables: which customer holds an identity document, which
+//! region each branch belongs to, each staff member's standing (role, scope, left) and the
+//! company's rule set. Commands need them to be exact at the moment of deciding
 //! (a duplicate identity must be refused even if it was registered a millisecond ago), so the
 //! app keeps them itself, caught up from the log before each use, rather than asking a read
 //! model that may lag.
 
 use std::collections::HashMap;
 
-use crm_domain::auth::OrgTree;
-use crm_domain::ids::CustomerId;
+use crm_domain::auth::{OrgTree, Standing};
+use crm_domain::ids::{CustomerId, RuleSetId, StaffId};
 use crm_domain::values::IdDocument;
-use crm_domain::{branch, customer, AnyEvent};
+use crm_domain::{branch, customer, rules, staff, AnyEvent};
 use crm_eventstore::{EventStore, Filter, Position, Subscription};
 
 use crate::error::AppError;
@@ -22,8 +23,13 @@ pub(crate) struct Directory {
     documents: HashMap<IdDocument, CustomerId>,
     document_of: HashMap<CustomerId, IdDocument>,
     org: OrgTree,
+    staff: HashMap<StaffId, Standing>,
+    /// The first rule set the log records: the company's.
+    rule_set: Option<RuleSetId>,
     customers: Subscription,
     branches: Subscription,
+    staff_events: Subscription,
+    rule_events: Subscription,
 }
 
 impl Directory {
@@ -32,8 +38,12 @@ impl Directory {
             documents: HashMap::new(),
             document_of: HashMap::new(),
             org: OrgTree::default(),
+            staff: HashMap::new(),
+            rule_set: None,
             customers: store.subscribe(Position(0), Filter::Category("customer".into())),
             branches: store.subscribe(Position(0), Filter::Category("branch".into())),
+            staff_events: store.subscribe(Position(0), Filter::Category("staff".into())),
+            rule_events: store.subscribe(Position(0), Filter::Category("rules".into())),
         }
     }
 
@@ -42,6 +52,8 @@ impl Directory {
         loop {
             let mut batch = self.customers.try_next_batch(SYNC_BATCH)?;
             batch.extend(self.branches.try_next_batch(SYNC_BATCH)?);
+            batch.extend(self.staff_events.try_next_batch(SYNC_BATCH)?);
+            batch.extend(self.rule_events.try_next_batch(SYNC_BATCH)?);
             if batch.is_empty() {
                 return Ok(());
             }
@@ -95,6 +107,41 @@ impl Directory {
             AnyEvent::Branch(branch::Event::BranchMovedToRegion { branch_id, to, .. }) => {
                 self.org.branch_regions.insert(*branch_id, *to);
             }
+            AnyEvent::Staff(staff::Event::StaffJoined {
+                staff_id,
+                role,
+                scope,
+                ..
+            })
+            | AnyEvent::Staff(staff::Event::StaffRoleChanged {
+                staff_id,
+                role,
+                scope,
+                ..
+            }) => {
+                let left = self.staff.get(staff_id).is_some_and(|s| s.left);
+                self.staff.insert(
+                    *staff_id,
+                    Standing {
+                        role: *role,
+                        scope: *scope,
+                        left,
+                    },
+                );
+            }
+            AnyEvent::Staff(staff::Event::StaffMoved { staff_id, to, .. }) => {
+                if let Some(s) = self.staff.get_mut(staff_id) {
+                    s.scope = *to;
+                }
+            }
+            AnyEvent::Staff(staff::Event::StaffLeft { staff_id, .. }) => {
+                if let Some(s) = self.staff.get_mut(staff_id) {
+                    s.left = true;
+                }
+            }
+            AnyEvent::Rules(rules::Event::RuleSetProposed { rule_set_id, .. }) => {
+                self.rule_set.get_or_insert(*rule_set_id);
+            }
             _ => {}
         }
     }
@@ -105,5 +152,15 @@ impl Directory {
 
     pub fn org(&self) -> &OrgTree {
         &self.org
+    }
+
+    /// A staff member's standing as the log records it now.
+    pub fn standing(&self, staff: &StaffId) -> Option<Standing> {
+        self.staff.get(staff).copied()
+    }
+
+    /// The company's rule set: the first the log records.
+    pub fn rule_set(&self) -> Option<RuleSetId> {
+        self.rule_set
     }
 }

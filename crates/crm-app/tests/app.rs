@@ -920,3 +920,151 @@ async fn a_command_id_that_created_one_kind_of_entity_cannot_create_another() {
         Err(AppError::CommandIdReused { .. })
     ));
 }
+
+// ---------------------------------------------------------------- rules: real signers, one set
+
+fn operator(n: u128) -> Actor {
+    Actor {
+        staff_id: staff(9000 + n),
+        role: Role::Operator,
+        scope: Scope::Company,
+    }
+}
+
+fn rule_set(n: u128) -> crm_domain::ids::RuleSetId {
+    crm_domain::ids::RuleSetId::from(id(0xE_0000 + n))
+}
+
+fn rules_command(set: u128, command: crm_domain::rules::Command) -> AppCommand {
+    AppCommand::Rules {
+        rule_set: rule_set(set),
+        command,
+    }
+}
+
+fn propose(set: u128, version: u32, by: StaffId) -> AppCommand {
+    let content = format!("version = {version}\n");
+    rules_command(
+        set,
+        crm_domain::rules::Command::Propose {
+            rule_set_id: rule_set(set),
+            version,
+            content_hash: blake3::hash(content.as_bytes()).to_hex().to_string(),
+            content,
+            by,
+            now: NOW,
+        },
+    )
+}
+
+fn approve(set: u128, version: u32, by: StaffId) -> AppCommand {
+    rules_command(
+        set,
+        crm_domain::rules::Command::Approve {
+            version,
+            by,
+            now: NOW,
+        },
+    )
+}
+
+impl World {
+    async fn hire(&self, actor: Actor) {
+        self.ok(
+            hq(),
+            AppCommand::Staff {
+                staff: actor.staff_id,
+                command: crm_domain::staff::Command::Join {
+                    staff_id: actor.staff_id,
+                    name: crm_domain::values::PersonName::parse("运维").unwrap(),
+                    role: actor.role,
+                    scope: actor.scope,
+                    now: NOW,
+                },
+            },
+        )
+        .await;
+    }
+}
+
+fn standing(
+    result: Result<crm_app::CommandOutcome, AppError>,
+) -> crm_domain::auth::StandingProblem {
+    match result {
+        Err(AppError::Domain(DomainError::Standing { problem, .. })) => problem,
+        other => panic!("expected a standing refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn rules_are_signed_only_by_operators_the_staff_directory_knows_now() {
+    use crm_domain::auth::StandingProblem;
+    let w = World::new().await;
+    // Given an operator token for someone who never joined: refused, nothing written.
+    let ghost = operator(1);
+    assert_eq!(
+        standing(w.run(ghost, propose(1, 2, ghost.staff_id)).await),
+        StandingProblem::Unknown
+    );
+    // Given two operators in the directory: one proposes, the other approves.
+    let (first, second) = (operator(2), operator(3));
+    w.hire(first).await;
+    w.hire(second).await;
+    w.ok(first, propose(1, 2, first.staff_id)).await;
+    // A token minted for an operator who has since become an auditor cannot approve.
+    w.ok(
+        hq(),
+        AppCommand::Staff {
+            staff: second.staff_id,
+            command: crm_domain::staff::Command::ChangeRole {
+                role: Role::Auditor,
+                scope: Scope::Company,
+                now: NOW,
+            },
+        },
+    )
+    .await;
+    assert_eq!(
+        standing(w.run(second, approve(1, 2, second.staff_id)).await),
+        StandingProblem::RoleOrScopeChanged
+    );
+    // Nor can one who left.
+    let third = operator(4);
+    w.hire(third).await;
+    w.ok(
+        hq(),
+        AppCommand::Staff {
+            staff: third.staff_id,
+            command: crm_domain::staff::Command::Leave {
+                reason: ShortText::parse("离职").unwrap(),
+                now: NOW,
+            },
+        },
+    )
+    .await;
+    assert_eq!(
+        standing(w.run(third, approve(1, 2, third.staff_id)).await),
+        StandingProblem::Left
+    );
+    // A current operator who did not propose approves.
+    let fourth = operator(5);
+    w.hire(fourth).await;
+    w.ok(fourth, approve(1, 2, fourth.staff_id)).await;
+}
+
+#[tokio::test]
+async fn versions_are_proposed_in_the_company_rule_set_only() {
+    let w = World::new().await;
+    let op = operator(1);
+    w.hire(op).await;
+    w.ok(op, propose(1, 2, op.staff_id)).await;
+    // The same version number under a new rule set id would give the number a second content.
+    match w.run(op, propose(2, 2, op.staff_id)).await {
+        Err(AppError::Domain(DomainError::Conflict { reason })) => {
+            assert!(reason.contains("company's rules"), "{reason}")
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // In the company's set the next version is fine.
+    w.ok(op, propose(1, 3, op.staff_id)).await;
+}

@@ -198,6 +198,55 @@ impl Action {
     }
 }
 
+/// A staff member as the staff directory (the log) records them now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub role: Role,
+    pub scope: Scope,
+    pub left: bool,
+}
+
+/// Why an actor's credentials are not backed by the staff directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StandingProblem {
+    /// No staff member of that id joined.
+    Unknown,
+    Left,
+    /// The directory holds another role or scope than the credentials say.
+    RoleOrScopeChanged,
+}
+
+impl std::fmt::Display for StandingProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StandingProblem::Unknown => "is not in the staff directory",
+            StandingProblem::Left => "has left",
+            StandingProblem::RoleOrScopeChanged => {
+                "no longer holds the role and scope the credentials name"
+            }
+        })
+    }
+}
+
+/// Whether the directory backs `actor`: a staff member who joined, has not left, and holds the
+/// same role and scope now. Decisions that must not outlive a role change or a departure
+/// (signing rules: proposing, approving, rejecting, activating) check this as well as
+/// [`authorize`].
+pub fn check_standing(actor: &Actor, standing: Option<&Standing>) -> Result<(), DomainError> {
+    let problem = match standing {
+        None => StandingProblem::Unknown,
+        Some(s) if s.left => StandingProblem::Left,
+        Some(s) if s.role != actor.role || s.scope != actor.scope => {
+            StandingProblem::RoleOrScopeChanged
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(DomainError::Standing {
+        staff: actor.staff_id,
+        problem,
+    })
+}
+
 /// Whether `actor` may perform `action`; `Forbidden { missing_right }` otherwise.
 pub fn authorize(actor: &Actor, action: &Action, org: &OrgTree) -> Result<(), DomainError> {
     if allowed(actor, action, org) {
@@ -344,6 +393,57 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+
+    #[test]
+    fn the_directory_backs_an_actor_only_while_they_hold_the_role_and_scope() {
+        let actor = Actor {
+            staff_id: StaffId::from_uuid(Uuid::from_u128(5)),
+            role: Role::Operator,
+            scope: Scope::Company,
+        };
+        let holds = Standing {
+            role: Role::Operator,
+            scope: Scope::Company,
+            left: false,
+        };
+        // Given the directory holds them as the token says: backed.
+        assert_eq!(check_standing(&actor, Some(&holds)), Ok(()));
+        // Unknown, left, or moved to another role or scope: refused, saying which.
+        for (standing, problem) in [
+            (None, StandingProblem::Unknown),
+            (
+                Some(Standing {
+                    left: true,
+                    ..holds
+                }),
+                StandingProblem::Left,
+            ),
+            (
+                Some(Standing {
+                    role: Role::Auditor,
+                    ..holds
+                }),
+                StandingProblem::RoleOrScopeChanged,
+            ),
+            (
+                Some(Standing {
+                    scope: Scope::Region {
+                        region: RegionId::from_uuid(Uuid::from_u128(9)),
+                    },
+                    ..holds
+                }),
+                StandingProblem::RoleOrScopeChanged,
+            ),
+        ] {
+            assert_eq!(
+                check_standing(&actor, standing.as_ref()),
+                Err(DomainError::Standing {
+                    staff: actor.staff_id,
+                    problem
+                })
+            );
+        }
+    }
 
     fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)

@@ -13,6 +13,21 @@ use crate::error::DomainError;
 use crate::ids::{RuleSetId, StaffId};
 use crate::values::ShortText;
 
+/// The company keeps one rule set, so that a version number names one content for ever: a
+/// proposal to another rule set than the one the log holds (`company`, the first proposed) is
+/// refused. (A read side ignores one that reached the log anyway: a version number belongs to
+/// the rule set that proposed it first.)
+pub fn check_rule_set(company: Option<RuleSetId>, asked: RuleSetId) -> Result<(), DomainError> {
+    match company {
+        Some(c) if c != asked => Err(DomainError::Conflict {
+            reason: format!(
+                "the company's rules are rule set {c}; versions are proposed there, not in {asked}"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Largest accepted rule file; rules are parameters, not data.
 pub const CONTENT_BYTES_MAX: usize = 1024 * 1024;
 
@@ -313,6 +328,21 @@ mod tests {
     use crate::testing::given;
 
     const NOW: OffsetDateTime = datetime!(2024-03-01 10:00 +8);
+
+    #[test]
+    fn proposals_go_to_the_company_rule_set_only() {
+        let other = RuleSetId::from_uuid(Uuid::from_u128(2));
+        // No rule set yet: any id founds it.
+        assert_eq!(check_rule_set(None, other), Ok(()));
+        assert_eq!(check_rule_set(Some(rid()), rid()), Ok(()));
+        // Another rule set while the company has one: a conflict naming both.
+        match check_rule_set(Some(rid()), other) {
+            Err(DomainError::Conflict { reason }) => {
+                assert!(reason.contains(&rid().to_string()) && reason.contains(&other.to_string()))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     fn rid() -> RuleSetId {
         RuleSetId::from_uuid(Uuid::from_u128(1))

@@ -220,9 +220,9 @@ impl From<DomainError> for ApiError {
         match e {
             DomainError::Validation { field, reason } => ApiError::validation(field, reason),
             DomainError::NotFound { entity } => ApiError::NotFound(entity.to_string()),
-            DomainError::Forbidden { .. } | DomainError::FourEyesViolation { .. } => {
-                ApiError::Forbidden(e.to_string())
-            }
+            DomainError::Forbidden { .. }
+            | DomainError::FourEyesViolation { .. }
+            | DomainError::Standing { .. } => ApiError::Forbidden(e.to_string()),
             DomainError::SuitabilityViolation { .. }
             | DomainError::SuitabilityExpired { .. }
             | DomainError::SuitabilityMissing { .. } => {

@@ -27,6 +27,17 @@ pub enum ProjectionError {
     NotFound(String),
     #[error("generation: {0}")]
     Generation(String),
+    #[error(
+        "rules version {version} ({hash}) are not the rules the log has activated (version \
+         {active_version}, {active_hash}): propose, approve (a second operator) and activate \
+         them first; only a dry run needs no approval"
+    )]
+    NotActivated {
+        version: u32,
+        hash: String,
+        active_version: u32,
+        active_hash: String,
+    },
     #[error("cancelled")]
     Cancelled,
     #[error("{running} jobs are running, the most allowed at once ({max}); wait for one to finish or cancel one")]

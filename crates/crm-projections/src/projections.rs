@@ -642,6 +642,23 @@ impl Projections {
         self.switch_locked().await
     }
 
+    /// Four eyes for the read side: read models may be switched to, or rebuilt under, only the
+    /// rules the log has activated (proposed, approved by a second operator, activated) — with
+    /// nothing activated, only the configured rules. A dry run needs no approval. The API's
+    /// switch and the command line's rebuild both ask this.
+    pub fn check_activated(&self, version: u32, hash: &str) -> Result<(), ProjectionError> {
+        let active = self.active_rules()?;
+        if active.hash == hash {
+            return Ok(());
+        }
+        Err(ProjectionError::NotActivated {
+            version,
+            hash: hash.to_string(),
+            active_version: active.version,
+            active_hash: active.hash,
+        })
+    }
+
     /// The rules version the log activated last (its content from the log), or the
     /// configured rules where it activated none.
     pub fn active_rules(&self) -> Result<RuleBook, ProjectionError> {

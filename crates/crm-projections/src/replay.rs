@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::ProjectionError;
 use crate::model::{self, Model};
+use crate::read_models::rule_versions::{owns_version, version_of};
 use crate::rules::{content_hash, RuleBook};
 use crm_codec::decode;
 
@@ -137,18 +138,25 @@ pub fn rules_at(
             if r.position.0 > position {
                 break 'read;
             }
-            match decode(r)? {
-                AnyEvent::Rules(crm_domain::rules::Event::RuleSetProposed {
-                    version,
+            let AnyEvent::Rules(e) = decode(r)? else {
+                continue;
+            };
+            let version = version_of(&e);
+            let first = proposals.get(&version).map(|(set, _, _)| *set);
+            // The same rule as the read model's: a number belongs to its first proposer.
+            if !owns_version(first, &e) {
+                continue;
+            }
+            match e {
+                crm_domain::rules::Event::RuleSetProposed {
+                    rule_set_id,
                     content,
                     content_hash: hash,
                     ..
-                }) => {
-                    proposals.insert(version, (content, hash));
+                } => {
+                    proposals.insert(version, (rule_set_id, content, hash));
                 }
-                AnyEvent::Rules(crm_domain::rules::Event::RuleSetActivated { version, .. }) => {
-                    active = Some(version)
-                }
+                crm_domain::rules::Event::RuleSetActivated { .. } => active = Some(version),
                 _ => {}
             }
         }
@@ -160,7 +168,7 @@ pub fn rules_at(
     let Some(version) = active else {
         return Ok(fallback.clone());
     };
-    let (content, hash) = proposals.get(&version).ok_or_else(|| {
+    let (_, content, hash) = proposals.get(&version).ok_or_else(|| {
         ProjectionError::Rules(format!(
             "rules version {version} was activated but never proposed"
         ))

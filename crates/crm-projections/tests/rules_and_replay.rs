@@ -184,6 +184,66 @@ fn a_rebuild_under_the_activated_rules_uses_the_content_from_the_log() {
     });
 }
 
+/// A version number belongs to the rule set that proposed it first: a proposal of the same
+/// number in another rule set (written past the command side, which refuses it) never
+/// replaces the content of the approved and active version, in the read model or in the
+/// rules a rebuild or replay takes from the log.
+#[test]
+fn a_second_rule_set_cannot_replace_an_approved_versions_content() {
+    use crm_domain::ids::RuleSetId;
+    use crm_domain::rules::Event as R;
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(dir.path(), config()).unwrap();
+        let mut steps = busy();
+        steps.push(Step::Rules(2, 399));
+        history(&store, &steps).await;
+        let forged = rules_file(2, 4);
+        let other = RuleSetId::from(uuid::Uuid::from_u128(0x6_6666));
+        let t = at(400);
+        let mut n = 10_000;
+        for e in [
+            R::RuleSetProposed {
+                rule_set_id: other,
+                version: 2,
+                content_hash: crm_projections::rules::content_hash(&forged),
+                content: forged.clone(),
+                by: operator(1),
+                at: t,
+            },
+            R::RuleSetApproved {
+                rule_set_id: other,
+                version: 2,
+                by: operator(2),
+                at: t,
+            },
+            R::RuleSetActivated {
+                rule_set_id: other,
+                version: 2,
+                previous: Some(2),
+                by: operator(2),
+                at: t,
+            },
+        ] {
+            append(&store, &mut n, &e.into(), t).await;
+        }
+        let p = Projections::open(&store, RuleBook::default_rules().unwrap()).unwrap();
+        p.catch_up().unwrap();
+        let versions = p.rule_versions();
+        assert_eq!(versions.len(), 1);
+        assert_eq!(versions[0].content, rules_file(2, 2));
+        assert_eq!(p.rules_for_version(2).unwrap().content, rules_file(2, 2));
+        let active =
+            replay::rules_at(&store, store.head().0, &RuleBook::default_rules().unwrap()).unwrap();
+        assert_eq!(active.content, rules_file(2, 2));
+        // Only the activated content may be switched to.
+        let forged_book = RuleBook::parse(&forged).unwrap();
+        assert!(p.check_activated(2, &forged_book.hash).is_err());
+        assert!(p.check_activated(2, &active.hash).is_ok());
+        store.close().await.unwrap();
+    });
+}
+
 /// The read models as of T against a store that only received the events up to T.
 async fn as_of_equals_prefix(steps: Vec<Step>, cut: usize) {
     let dir = tempfile::tempdir().unwrap();

@@ -909,7 +909,20 @@ impl CommandMutation {
             let by = actor.staff_id;
             let version = u32::try_from(version)
                 .map_err(|_| ApiError::validation("version", "must not be negative"))?;
-            let content_hash = blake3::hash(content.as_bytes()).to_hex().to_string();
+            // Only a rules file the read side can use may be proposed: it parses, validates,
+            // and declares the version it is proposed as.
+            let book = crm_projections::RuleBook::parse(&content)
+                .map_err(|e| ApiError::validation("content", e.to_string()))?;
+            if book.version != version {
+                return Err(ApiError::validation(
+                    "content",
+                    format!(
+                        "the file declares version {}, proposed as version {version}",
+                        book.version
+                    ),
+                ));
+            }
+            let content_hash = book.hash.clone();
             let command = rules::Command::Propose {
                 rule_set_id: RuleSetId::from(uuid("ruleSetId", &rule_set_id)?),
                 version,

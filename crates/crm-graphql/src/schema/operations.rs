@@ -550,26 +550,8 @@ impl OperationsMutation {
                 .into_iter()
                 .find(|s| s.role == GenerationRole::Shadow)
                 .ok_or_else(|| ApiError::Conflict("no previewed generation to switch to".into()))?;
-            let active = p.with_model(|m, _| {
-                m.meta
-                    .active_rules
-                    .and_then(|v| m.meta.rule_versions.get(&v))
-                    .map(|r| (r.version, r.content_hash.clone()))
-            });
-            let current = p.rules_version();
-            let allowed = match &active {
-                Some((v, h)) => shadow.rules_version == *v && shadow.rules_hash == *h,
-                // Nothing activated in the log: only the rules already in force.
-                None => shadow.rules_hash == current.1,
-            };
-            if !allowed {
-                return Err(ApiError::Conflict(format!(
-                    "the previewed rules (version {}) are not the rules the log has activated \
-                     ({}); propose, approve and activate them first",
-                    shadow.rules_version,
-                    active.map_or_else(|| "none".to_string(), |(v, _)| format!("version {v}"))
-                )));
-            }
+            p.check_activated(shadow.rules_version, &shadow.rules_hash)
+                .map_err(projection_error)?;
             let generation = p.switch().await.map_err(projection_error)?;
             switched(ctx, generation)
         }

@@ -174,6 +174,7 @@ pub(crate) fn projection_error(e: ProjectionError) -> ApiError {
             ApiError::limit(crate::error::Limit::Jobs, e.to_string())
         }
         ProjectionError::Cancelled => ApiError::Conflict("cancelled".into()),
+        e @ ProjectionError::NotActivated { .. } => ApiError::Conflict(e.to_string()),
         other => ApiError::Internal(other.to_string()),
     }
 }

@@ -137,6 +137,21 @@ impl Server {
         self.token(Role::Auditor, Scope::Company)
     }
 
+    /// An operator the staff directory knows: headquarters hires them (joinStaff), then a
+    /// token is minted for their staff id. Signing rules needs one.
+    pub async fn operator(&self) -> String {
+        let staff = StaffId::from_uuid(Uuid::now_v7());
+        let hired = self
+            .query(
+                &self.token(Role::Headquarters, Scope::Company),
+                r#"mutation($s: ID!) { joinStaff(staffId: $s, name: "运维员", role: OPERATOR, scope: { company: true }) { position } }"#,
+                serde_json::json!({ "s": staff.to_string() }),
+            )
+            .await;
+        assert!(hired.get("errors").is_none(), "{hired}");
+        self.token_for(staff, Role::Operator, Scope::Company)
+    }
+
     pub fn customer_manager(&self) -> String {
         self.token(
             Role::CustomerManager,

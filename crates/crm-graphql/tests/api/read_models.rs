@@ -482,8 +482,8 @@ async fn archives_pages_views_and_scoping_over_the_demo_data() {
 async fn rule_changes_preview_then_switch_only_after_four_eyes_and_roll_back() {
     let server = Server::start_demo(CUSTOMERS, DAYS).await;
     let hq = server.token(Role::Headquarters, Scope::Company);
-    let first_op = server.token(Role::Operator, Scope::Company);
-    let second_op = server.token(Role::Operator, Scope::Company);
+    let first_op = server.operator().await;
+    let second_op = server.operator().await;
     let head = server.store.head().0;
     let tiers = |body: &Json| -> Vec<(String, i64)> {
         body["data"]["segments"]["byTier"]
@@ -990,4 +990,45 @@ async fn a_to_do_subscription_sends_the_list_and_its_changes() {
             .any(|t| t["kind"] == "FOLLOW_UP_DUE" && t["customerId"] == node["customerId"]),
         "{next} (before: {before})"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_are_signed_by_operators_the_directory_knows_in_one_rule_set() {
+    let server = Server::start().await;
+    let (first, second) = (server.operator().await, server.operator().await);
+    // A well-formed operator token for someone who never joined.
+    let ghost = server.token(Role::Operator, Scope::Company);
+    let content = include_str!("../../../../schema/rules.default.toml").replacen(
+        "version = 1",
+        "version = 2",
+        1,
+    );
+    const PROPOSE: &str = r#"mutation($r: ID!, $v: Int!, $c: String!) { proposeRules(ruleSetId: $r, version: $v, content: $c) { position } }"#;
+    const APPROVE: &str =
+        r#"mutation($r: ID!) { approveRules(ruleSetId: $r, version: 2) { position } }"#;
+    let (set, other_set) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
+    let propose = |token: &str, set: &str, version: i32, content: &str| {
+        let (token, body) = (
+            token.to_string(),
+            json!({ "r": set, "v": version, "c": content }),
+        );
+        let server = &server;
+        async move { server.query(&token, PROPOSE, body).await }
+    };
+    let refused = propose(&ghost, &set, 2, &content).await;
+    assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
+    let invalid = propose(&first, &set, 2, "version = \"two\"").await;
+    assert_eq!(codes(&invalid), ["VALIDATION"], "{invalid}");
+    let mismatched = propose(&first, &set, 3, &content).await;
+    assert_eq!(codes(&mismatched), ["VALIDATION"], "{mismatched}");
+    ok(&propose(&first, &set, 2, &content).await);
+    // Version 2 again under another rule set id: it would give the number a second content.
+    let forged = content.replacen("gold = 55", "gold = 35", 1);
+    let conflict = propose(&first, &other_set, 2, &forged).await;
+    assert_eq!(codes(&conflict), ["CONFLICT"], "{conflict}");
+    for (who, token) in [("a stranger", &ghost), ("the proposer", &first)] {
+        let r = server.query(token, APPROVE, json!({ "r": set })).await;
+        assert_eq!(codes(&r), ["FORBIDDEN"], "{who}: {r}");
+    }
+    ok(&server.query(&second, APPROVE, json!({ "r": set })).await);
 }

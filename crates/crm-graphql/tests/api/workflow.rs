@@ -293,10 +293,7 @@ async fn workflow_mutations_record_their_events_or_refuse_with_a_code() {
     assert_eq!(codes(&r), ["FORBIDDEN"], "{r}");
 
     // Rules: a second operator rejects a proposal.
-    let (first_op, second_op) = (
-        server.token(Role::Operator, Scope::Company),
-        server.token(Role::Operator, Scope::Company),
-    );
+    let (first_op, second_op) = (server.operator().await, server.operator().await);
     let rule_set = Uuid::now_v7().to_string();
     let content = include_str!("../../../../schema/rules.default.toml").replacen(
         "version = 1",

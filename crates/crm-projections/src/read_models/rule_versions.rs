@@ -1,4 +1,9 @@
 //! Rule versions as the log records them: proposed, approved, rejected, active, superseded.
+//!
+//! A version number belongs to the rule set that proposed it first: a later proposal of the
+//! same number (in another rule set: the command side refuses one in the same) never replaces
+//! its content, and approvals, rejections and activations of another rule set's number are
+//! ignored, so no one can swap the content of an approved or active version.
 
 use crate::model::Model;
 use crm_domain::ids::{RuleSetId, StaffId};
@@ -20,8 +25,43 @@ pub struct RuleVersionRecord {
     pub activated_position: Option<u64>,
 }
 
+/// Whether `e` is about the version its number names: a first proposal of the number, or a
+/// decision of the rule set that proposed it. `first` is that rule set, if any.
+pub fn owns_version(first: Option<RuleSetId>, e: &rules::Event) -> bool {
+    use rules::Event as E;
+    match (first, e) {
+        (None, E::RuleSetProposed { .. }) => true,
+        // A second proposal of a number never replaces the first, even in its own set.
+        (Some(_), E::RuleSetProposed { .. }) | (None, _) => false,
+        (
+            Some(owner),
+            E::RuleSetApproved { rule_set_id, .. }
+            | E::RuleSetRejected { rule_set_id, .. }
+            | E::RuleSetActivated { rule_set_id, .. },
+        ) => owner == *rule_set_id,
+    }
+}
+
+pub(crate) fn version_of(e: &rules::Event) -> u32 {
+    use rules::Event as E;
+    match e {
+        E::RuleSetProposed { version, .. }
+        | E::RuleSetApproved { version, .. }
+        | E::RuleSetRejected { version, .. }
+        | E::RuleSetActivated { version, .. } => *version,
+    }
+}
+
 pub(crate) fn apply_rules(m: &mut Model, p: u64, e: &rules::Event) {
     use rules::Event as E;
+    let first = m
+        .meta
+        .rule_versions
+        .get(&version_of(e))
+        .map(|v| v.rule_set_id);
+    if !owns_version(first, e) {
+        return;
+    }
     match e {
         E::RuleSetProposed {
             rule_set_id,
