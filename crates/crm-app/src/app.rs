@@ -143,11 +143,33 @@ impl App {
                     branch::Command::Open { region_id, .. } => Some(*region_id),
                     _ => None,
                 };
+                let moving_to = match &command {
+                    branch::Command::MoveToRegion { region_id, .. } => Some(*region_id),
+                    _ => None,
+                };
+                let policy = org.clone();
                 self.run::<branch::Branch>(
                     env,
                     &branch,
                     command,
                     |s| {
+                        if let Some(to) = moving_to {
+                            // A move changes two regions: the caller needs the branch where it
+                            // is, and the receiving region at region level (a branch manager
+                            // cannot hand their branch to another region).
+                            authorize(
+                                &actor,
+                                &Action::ManageOrganisation {
+                                    region: s.region,
+                                    branch: Some(branch),
+                                },
+                                &policy,
+                            )?;
+                            return Ok(Action::ManageOrganisation {
+                                region: Some(to),
+                                branch: None,
+                            });
+                        }
                         Ok(match opening_region {
                             Some(region) => Action::ManageOrganisation {
                                 region: Some(region),
@@ -168,11 +190,25 @@ impl App {
                     staff::Command::Join { scope, .. } => Some(*scope),
                     _ => None,
                 };
+                // What the command gives: a role in a scope (hiring, a role change) or a scope
+                // (a move, same role).
+                let grants = match &command {
+                    staff::Command::Join { role, scope, .. }
+                    | staff::Command::ChangeRole { role, scope, .. } => Some((Some(*role), *scope)),
+                    staff::Command::Move { to, .. } => Some((None, *to)),
+                    staff::Command::Leave { .. } => None,
+                };
+                let policy = org.clone();
                 self.run::<staff::Staff>(
                     env,
                     &staff,
                     command,
                     |s| {
+                        if let Some((role, scope)) = grants {
+                            if let Some(role) = role.or(s.role) {
+                                crm_domain::auth::check_grant(&actor, role, scope, &policy)?;
+                            }
+                        }
                         let scope = joining_scope.or(s.scope);
                         Ok(Action::ManageStaff {
                             branch: scope.and_then(branch_of),
@@ -228,6 +264,10 @@ impl App {
                     }
                 };
                 let target = self.customer_target(customer)?;
+                if customer.is_some() {
+                    // A lead is about one customer: only a caller who may read them.
+                    authorize(&actor, &Action::ReadCustomer(target), &org)?;
+                }
                 let owner = owner.unwrap_or(actor.staff_id);
                 self.run::<opportunity::Opportunity>(
                     env,

@@ -1068,3 +1068,109 @@ async fn versions_are_proposed_in_the_company_rule_set_only() {
     // In the company's set the next version is fine.
     w.ok(op, propose(1, 3, op.staff_id)).await;
 }
+
+// ---------------------------------------------------------------- grants against the target
+
+#[tokio::test]
+async fn a_branch_manager_grants_nothing_beyond_their_branch_and_role() {
+    let w = World::new().await;
+    let bm = branch_manager(1);
+    // Given a customer manager hired by the branch manager into their own branch.
+    let cm = customer_manager(50, 1);
+    w.ok(
+        bm,
+        AppCommand::Staff {
+            staff: cm.staff_id,
+            command: crm_domain::staff::Command::Join {
+                staff_id: cm.staff_id,
+                name: crm_domain::values::PersonName::parse("李四").unwrap(),
+                role: cm.role,
+                scope: cm.scope,
+                now: NOW,
+            },
+        },
+    )
+    .await;
+    // When the branch manager promotes them to headquarters, company-wide: refused.
+    let promote = |role, scope| AppCommand::Staff {
+        staff: cm.staff_id,
+        command: crm_domain::staff::Command::ChangeRole {
+            role,
+            scope,
+            now: NOW,
+        },
+    };
+    for (role, scope) in [
+        (Role::Headquarters, Scope::Company),
+        (Role::Operator, Scope::Company),
+        (
+            Role::BranchManager,
+            Scope::Branch {
+                branch: branch_id(2),
+            },
+        ),
+    ] {
+        match w.run(bm, promote(role, scope)).await {
+            Err(AppError::Domain(DomainError::BeyondOwnAuthority { .. })) => {}
+            other => panic!("{role:?} {scope:?}: expected a refusal, got {other:?}"),
+        }
+    }
+    // Headquarters may.
+    w.ok(hq(), promote(Role::Headquarters, Scope::Company))
+        .await;
+}
+
+#[tokio::test]
+async fn a_branch_manager_cannot_move_their_branch_to_another_region() {
+    let w = World::new().await;
+    w.ok(
+        hq(),
+        AppCommand::Region {
+            region: region_id(2),
+            command: region::Command::Establish {
+                region_id: region_id(2),
+                name: OrgName::parse("华南").unwrap(),
+                now: NOW,
+            },
+        },
+    )
+    .await;
+    let move_to = |r| AppCommand::Branch {
+        branch: branch_id(1),
+        command: branch::Command::MoveToRegion {
+            region_id: region_id(r),
+            now: NOW,
+        },
+    };
+    assert!(matches!(
+        w.run(branch_manager(1), move_to(2)).await,
+        Err(AppError::Domain(DomainError::Forbidden { .. }))
+    ));
+    w.ok(hq(), move_to(2)).await;
+}
+
+#[tokio::test]
+async fn a_lead_needs_its_customer_in_the_callers_scope() {
+    let w = World::new().await;
+    let lead = |n: u128, owner: StaffId| AppCommand::Opportunity {
+        opportunity: id(0x1EAD + n).into(),
+        command: opportunity::Command::CreateLead {
+            opportunity_id: id(0x1EAD + n).into(),
+            customer_id: customer_id(1),
+            product_id: None,
+            expected_amount: Money::parse("10000").unwrap(),
+            owner,
+            source: Channel::Counter,
+            title: ShortText::parse("理财需求").unwrap(),
+            now: NOW,
+        },
+    };
+    // Customer 1 is customer manager 1's, in branch 1: a manager of branch 2 may not.
+    let other = customer_manager(2, 2);
+    assert!(matches!(
+        w.run(other, lead(1, other.staff_id)).await,
+        Err(AppError::Domain(DomainError::Forbidden { .. }))
+    ));
+    let own = customer_manager(1, 1);
+    w.ok(own, lead(2, own.staff_id)).await;
+}

@@ -198,6 +198,67 @@ impl Action {
     }
 }
 
+/// How far a role reaches, for grants: no one gives a role that reaches further than their own.
+/// Auditors and operators are company-wide oversight roles that only headquarters appoints.
+fn reach(role: Role) -> u8 {
+    match role {
+        Role::Headquarters | Role::Auditor | Role::Operator => 4,
+        Role::RegionManager => 3,
+        Role::BranchManager => 2,
+        Role::CustomerManager | Role::Broker | Role::ServiceAgent => 1,
+    }
+}
+
+/// Whether `outer` covers `inner`: the company covers everything, a region its branches and
+/// their books, a branch its books.
+pub fn scope_covers(outer: Scope, inner: Scope, org: &OrgTree) -> bool {
+    let branch_in =
+        |region: RegionId, branch: BranchId| org.branch_regions.get(&branch) == Some(&region);
+    match (outer, inner) {
+        (Scope::Company, _) => true,
+        (Scope::Region { region }, Scope::Region { region: r }) => region == r,
+        (Scope::Region { region }, Scope::Branch { branch } | Scope::Book { branch, .. }) => {
+            branch_in(region, branch)
+        }
+        (Scope::Branch { branch }, Scope::Branch { branch: b } | Scope::Book { branch: b, .. }) => {
+            branch == b
+        }
+        (Scope::Book { branch, team }, Scope::Book { branch: b, team: t }) => {
+            branch == b && (team.is_none() || team == t)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `actor` may give someone `role` in `scope` (hiring, a role change, a move): besides
+/// the right to manage staff there, no one grants a role that reaches further than their own,
+/// or a scope outside their own. Headquarters alone appoints headquarters, auditors and
+/// operators.
+pub fn check_grant(
+    actor: &Actor,
+    role: Role,
+    scope: Scope,
+    org: &OrgTree,
+) -> Result<(), DomainError> {
+    if reach(role) > reach(actor.role) {
+        return Err(DomainError::BeyondOwnAuthority {
+            what: format!(
+                "{role:?} reaches further than the granting {:?}",
+                actor.role
+            ),
+        });
+    }
+    if !scope_covers(actor.scope, scope, org) {
+        return Err(DomainError::BeyondOwnAuthority {
+            what: format!(
+                "{scope:?} is outside the granting staff member's {:?}",
+                actor.scope
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// A staff member as the staff directory (the log) records them now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Standing {
@@ -393,6 +454,93 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+
+    #[test]
+    fn no_one_grants_a_role_or_scope_beyond_their_own() {
+        let f = fixture();
+        let bm = Actor {
+            staff_id: StaffId::from_uuid(id(300)),
+            role: Role::BranchManager,
+            scope: Scope::Branch { branch: f.branch_a },
+        };
+        let book = Scope::Book {
+            branch: f.branch_a,
+            team: None,
+        };
+        // Given a branch manager: a customer manager in their branch is theirs to appoint.
+        assert_eq!(
+            check_grant(&bm, Role::CustomerManager, book, &f.org),
+            Ok(())
+        );
+        assert_eq!(
+            check_grant(
+                &bm,
+                Role::BranchManager,
+                Scope::Branch { branch: f.branch_a },
+                &f.org
+            ),
+            Ok(())
+        );
+        // Not headquarters, an auditor, an operator, a region manager, nor another branch.
+        for (role, scope) in [
+            (Role::Headquarters, Scope::Company),
+            (Role::Auditor, Scope::Company),
+            (Role::Operator, Scope::Company),
+            (Role::RegionManager, Scope::Region { region: f.region }),
+            (
+                Role::CustomerManager,
+                Scope::Book {
+                    branch: f.branch_b,
+                    team: None,
+                },
+            ),
+        ] {
+            assert!(
+                matches!(
+                    check_grant(&bm, role, scope, &f.org),
+                    Err(DomainError::BeyondOwnAuthority { .. })
+                ),
+                "{role:?} {scope:?}"
+            );
+        }
+        // A region manager covers the branches of their region only.
+        let rm = Actor {
+            staff_id: StaffId::from_uuid(id(301)),
+            role: Role::RegionManager,
+            scope: Scope::Region { region: f.region },
+        };
+        assert!(scope_covers(
+            rm.scope,
+            Scope::Branch { branch: f.branch_b },
+            &f.org
+        ));
+        assert!(!scope_covers(
+            rm.scope,
+            Scope::Branch {
+                branch: f.other_region_branch
+            },
+            &f.org
+        ));
+        assert_eq!(
+            check_grant(
+                &rm,
+                Role::BranchManager,
+                Scope::Branch { branch: f.branch_b },
+                &f.org
+            ),
+            Ok(())
+        );
+        // Headquarters appoints anyone anywhere.
+        let hq = Actor {
+            staff_id: StaffId::from_uuid(id(302)),
+            role: Role::Headquarters,
+            scope: Scope::Company,
+        };
+        assert_eq!(
+            check_grant(&hq, Role::Operator, Scope::Company, &f.org),
+            Ok(())
+        );
+    }
 
     #[test]
     fn the_directory_backs_an_actor_only_while_they_hold_the_role_and_scope() {

@@ -71,6 +71,9 @@ pub enum DomainError {
     /// Four eyes (双人复核): the approver of a rule set must not be its proposer.
     #[error("four eyes: {staff} proposed this and cannot also approve it")]
     FourEyesViolation { staff: StaffId },
+    /// A grant (a role, a scope, an organisational move) beyond what the actor holds.
+    #[error("forbidden: {what}")]
+    BeyondOwnAuthority { what: String },
     /// The staff directory no longer backs the actor's credentials: a token says what was
     /// true when it was minted, the directory what is true now.
     #[error("staff {staff} {problem}")]

@@ -222,7 +222,8 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound { entity } => ApiError::NotFound(entity.to_string()),
             DomainError::Forbidden { .. }
             | DomainError::FourEyesViolation { .. }
-            | DomainError::Standing { .. } => ApiError::Forbidden(e.to_string()),
+            | DomainError::Standing { .. }
+            | DomainError::BeyondOwnAuthority { .. } => ApiError::Forbidden(e.to_string()),
             DomainError::SuitabilityViolation { .. }
             | DomainError::SuitabilityExpired { .. }
             | DomainError::SuitabilityMissing { .. } => {

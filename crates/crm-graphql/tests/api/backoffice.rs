@@ -279,3 +279,62 @@ async fn back_office_mutations_record_their_events_or_refuse_with_a_code() {
         ["MarketTotalsRecorded"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_branch_manager_cannot_grant_beyond_their_own_role_and_branch() {
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let send = |token: &str, mutation: &str, args: String| {
+        let (server, token) = (&server, token.to_string());
+        let q = format!("mutation {{ {mutation}({args}) {{ events {{ stream eventType }} }} }}");
+        async move { server.query(&token, &q, json!({})).await }
+    };
+    let (_, region) = recorded(
+        &send(&hq, "establishRegion", r#"name: "西南分公司""#.into()).await,
+        "establishRegion",
+    );
+    let (_, other_region) = recorded(
+        &send(&hq, "establishRegion", r#"name: "华南分公司""#.into()).await,
+        "establishRegion",
+    );
+    let (_, branch) = recorded(
+        &send(
+            &hq,
+            "openBranch",
+            format!(r#"regionId: "{region}", name: "成都营业部", kind: BROKERAGE_BRANCH"#),
+        )
+        .await,
+        "openBranch",
+    );
+    let bm = server.token(
+        Role::BranchManager,
+        Scope::Branch {
+            branch: BranchId::from_uuid(uuid::Uuid::parse_str(&branch).unwrap()),
+        },
+    );
+    // Hiring a customer manager into their own branch is theirs to do.
+    let (_, staff) = recorded(
+        &send(
+            &bm,
+            "joinStaff",
+            format!(r#"name: "王小明", role: CUSTOMER_MANAGER, scope: {{ book: {{ branchId: "{branch}" }} }}"#),
+        )
+        .await,
+        "joinStaff",
+    );
+    // Promoting them to headquarters, or moving the branch to another region, is not.
+    let promoted = send(
+        &bm,
+        "changeStaffRole",
+        format!(r#"staffId: "{staff}", role: HEADQUARTERS, scope: {{ company: true }}"#),
+    )
+    .await;
+    assert_eq!(codes(&promoted), ["FORBIDDEN"], "{promoted}");
+    let moved = send(
+        &bm,
+        "moveBranchToRegion",
+        format!(r#"branchId: "{branch}", regionId: "{other_region}""#),
+    )
+    .await;
+    assert_eq!(codes(&moved), ["FORBIDDEN"], "{moved}");
+}
