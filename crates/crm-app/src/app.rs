@@ -436,6 +436,35 @@ impl App {
             }
             guard = Some(directory);
         }
+        // A product's risk level is the catalogue's, never the request's: the suitability
+        // check below must compare the customer with what the product really is.
+        if let customer::Command::RecommendProduct {
+            product_id,
+            product_risk,
+            ..
+        }
+        | customer::Command::RecordProductSale {
+            product_id,
+            product_risk,
+            ..
+        } = &mut command
+        {
+            let (product, _) =
+                self.load::<product::Product>(&stream_of::<product::Product>(product_id)?)?;
+            let catalogue = product
+                .risk
+                .ok_or(DomainError::NotFound { entity: "product" })?;
+            if *product_risk != catalogue {
+                return Err(validation(
+                    "productRisk",
+                    &format!(
+                        "the catalogue rates product {product_id} {catalogue:?}, the request \
+                         says {product_risk:?}"
+                    ),
+                ));
+            }
+            *product_risk = catalogue;
+        }
         let kind = match &command {
             customer::Command::Register { .. } => CustomerAction::Register,
             customer::Command::Assign { to, .. }
@@ -445,6 +474,7 @@ impl App {
             },
             customer::Command::ApproveTransfer { .. }
             | customer::Command::RejectTransfer { .. } => CustomerAction::DecideTransfer,
+            customer::Command::RecordSuitability { .. } => CustomerAction::AssessSuitability,
             customer::Command::MergeInto { .. } | customer::Command::AbsorbMerged { .. } => {
                 return Err(validation(
                     "command",
@@ -465,6 +495,7 @@ impl App {
                             branch: home_branch(&actor),
                         },
                         CustomerAction::Update => Action::UpdateCustomer(target),
+                        CustomerAction::AssessSuitability => Action::AssessSuitability(target),
                         CustomerAction::Assign { to_branch } => Action::AssignCustomer {
                             customer: target,
                             to_branch,
@@ -870,6 +901,7 @@ fn home_branch(actor: &Actor) -> BranchId {
 enum CustomerAction {
     Register,
     Update,
+    AssessSuitability,
     Assign { to_branch: BranchId },
     DecideTransfer,
 }

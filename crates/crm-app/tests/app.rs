@@ -436,41 +436,80 @@ async fn a_cross_branch_transfer_is_approved_only_by_the_receiving_branch_manage
 async fn selling_a_product_above_the_customers_risk_level_is_refused() {
     let w = World::new().await;
     let cm = customer_manager(1, 1);
+    let assess = AppCommand::Customer {
+        customer: customer_id(1),
+        command: customer::Command::RecordSuitability {
+            level: RiskTolerance::C3,
+            assessed_on: date!(2024 - 01 - 01),
+            expires_on: date!(2026 - 01 - 01),
+            now: NOW,
+        },
+    };
+    // The customer's own manager does not rate the risk the customer may bear.
+    assert_eq!(
+        forbidden(w.run(cm, assess.clone()).await),
+        Right::AssessSuitability
+    );
+    w.ok(branch_manager(1), assess).await;
+    // The catalogue rates the product R4.
+    let product = ProductId::from(id(0xF));
     w.ok(
-        cm,
-        AppCommand::Customer {
-            customer: customer_id(1),
-            command: customer::Command::RecordSuitability {
-                level: RiskTolerance::C3,
-                assessed_on: date!(2024 - 01 - 01),
-                expires_on: date!(2026 - 01 - 01),
+        hq(),
+        AppCommand::Product {
+            product,
+            command: crm_domain::product::Command::Launch {
+                product_id: product,
+                name: OrgName::parse("股票期权").unwrap(),
+                kind: crm_domain::product::ProductKind::MarginTrading,
+                risk: ProductRisk::R4,
                 now: NOW,
             },
         },
     )
     .await;
-    let sale = w
-        .run(
-            cm,
-            AppCommand::Customer {
-                customer: customer_id(1),
-                command: customer::Command::RecordProductSale {
-                    product_id: ProductId::from(id(0xF)),
-                    product_risk: ProductRisk::R4,
-                    amount: Money::parse("10000").unwrap(),
-                    by: cm.staff_id,
-                    now: NOW,
-                },
-            },
-        )
-        .await;
+    let sale = |risk| AppCommand::Customer {
+        customer: customer_id(1),
+        command: customer::Command::RecordProductSale {
+            product_id: product,
+            product_risk: risk,
+            amount: Money::parse("10000").unwrap(),
+            by: cm.staff_id,
+            now: NOW,
+        },
+    };
+    let refused = w.run(cm, sale(ProductRisk::R4)).await;
     assert!(
         matches!(
-            sale,
+            refused,
             Err(AppError::Domain(DomainError::SuitabilityViolation { .. }))
         ),
-        "{sale:?}"
+        "{refused:?}"
     );
+    // Claiming a lower level for it does not get past the check.
+    match w.run(cm, sale(ProductRisk::R1)).await {
+        Err(AppError::Domain(DomainError::Validation { field, reason })) => {
+            assert_eq!(field, "productRisk");
+            assert!(reason.contains("R4"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A product the catalogue does not hold cannot be sold at all.
+    let unknown = AppCommand::Customer {
+        customer: customer_id(1),
+        command: customer::Command::RecordProductSale {
+            product_id: ProductId::from(id(0xE)),
+            product_risk: ProductRisk::R1,
+            amount: Money::parse("10000").unwrap(),
+            by: cm.staff_id,
+            now: NOW,
+        },
+    };
+    assert!(matches!(
+        w.run(cm, unknown).await,
+        Err(AppError::Domain(DomainError::NotFound {
+            entity: "product"
+        }))
+    ));
 }
 
 #[tokio::test]

@@ -103,6 +103,9 @@ pub enum Right {
     ApproveRules,
     RunRebuild,
     ReadHistory,
+    /// Record a customer's suitability assessment (适当性评估, C1–C5): a compliance act, not
+    /// the customer's own broker's.
+    AssessSuitability,
 }
 
 /// What authorization needs to know about a customer.
@@ -128,6 +131,8 @@ pub enum Action {
     },
     /// Profile, lifecycle, accounts, suitability, recommendations and sales for one customer.
     UpdateCustomer(CustomerTarget),
+    /// Record the customer's suitability assessment (C1–C5).
+    AssessSuitability(CustomerTarget),
     /// Assign, reassign, or request a transfer to `to_branch`.
     AssignCustomer {
         customer: CustomerTarget,
@@ -178,6 +183,7 @@ impl Action {
             Action::ReadCustomer(_) => Right::ReadCustomer,
             Action::RegisterCustomer { .. } => Right::RegisterCustomer,
             Action::UpdateCustomer(_) => Right::WriteCustomer,
+            Action::AssessSuitability(_) => Right::AssessSuitability,
             Action::AssignCustomer { .. } => Right::AssignCustomer,
             Action::ApproveTransfer { .. } => Right::ApproveTransfer,
             Action::MergeCustomers { .. } => Right::MergeCustomers,
@@ -350,6 +356,13 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
             RegionManager | BranchManager => t.branch.as_ref().is_some_and(branch),
             CustomerManager | Broker => in_book(actor, t),
             ServiceAgent | Auditor | Operator => false,
+        },
+        // The people who sell to a customer do not rate the risk the customer may bear: the
+        // branch's management (its compliance) or headquarters do.
+        Action::AssessSuitability(t) => match role {
+            Headquarters => true,
+            RegionManager | BranchManager => t.branch.as_ref().is_some_and(branch),
+            CustomerManager | Broker | ServiceAgent | Auditor | Operator => false,
         },
         Action::AssignCustomer {
             customer,

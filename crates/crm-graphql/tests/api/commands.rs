@@ -130,15 +130,44 @@ async fn refusals_carry_their_codes() {
         .query(&token, suitability, json!({ "id": customer(3) }))
         .await;
     assert!(body.get("errors").is_none(), "{body}");
-    let sale = "mutation($id: ID!, $p: ID!) { recordProductSale(customerId: $id, productId: $p, productRisk: R4, amount: \"10000.00\") { position } }";
+    // The catalogue rates the product R4 (headquarters launched it).
+    let launched = server
+        .query(
+            &token,
+            r#"mutation($p: ID!) { launchProduct(productId: $p, name: "股票期权", kind: MARGIN_TRADING, risk: R4) { position } }"#,
+            json!({ "p": customer(99) }),
+        )
+        .await;
+    assert!(launched.get("errors").is_none(), "{launched}");
+    let sale = |risk: &str| {
+        format!("mutation($id: ID!, $p: ID!) {{ recordProductSale(customerId: $id, productId: $p, productRisk: {risk}, amount: \"10000.00\") {{ position }} }}")
+    };
     let body = server
         .query(
             &token,
-            sale,
+            &sale("R4"),
             json!({ "id": customer(3), "p": customer(99) }),
         )
         .await;
     assert_eq!(codes(&body), ["SUITABILITY_VIOLATION"], "{body}");
+    // Claiming R1 for it: the catalogue decides, the request is refused.
+    let body = server
+        .query(
+            &token,
+            &sale("R1"),
+            json!({ "id": customer(3), "p": customer(99) }),
+        )
+        .await;
+    assert_eq!(codes(&body), ["VALIDATION"], "{body}");
+    // Recording a suitability level is not the customer's manager's to do.
+    let body = server
+        .query(
+            &server.customer_manager(),
+            suitability,
+            json!({ "id": customer(3) }),
+        )
+        .await;
+    assert_eq!(codes(&body), ["FORBIDDEN"], "{body}");
 
     // An unknown customer: NOT_FOUND.
     let body = server
