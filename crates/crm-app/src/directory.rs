@@ -107,6 +107,20 @@ impl Directory {
             AnyEvent::Branch(branch::Event::BranchMovedToRegion { branch_id, to, .. }) => {
                 self.org.branch_regions.insert(*branch_id, *to);
             }
+            AnyEvent::Branch(
+                branch::Event::TeamFormed { team_id, lead, .. }
+                | branch::Event::TeamLeadChanged { team_id, lead, .. },
+            ) => match lead {
+                Some(lead) => {
+                    self.org.team_leads.insert(*team_id, *lead);
+                }
+                None => {
+                    self.org.team_leads.remove(team_id);
+                }
+            },
+            AnyEvent::Branch(branch::Event::TeamDissolved { team_id, .. }) => {
+                self.org.team_leads.remove(team_id);
+            }
             AnyEvent::Staff(staff::Event::StaffJoined {
                 staff_id,
                 role,

@@ -120,6 +120,8 @@ pub struct CustomerTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrgTree {
     pub branch_regions: BTreeMap<BranchId, RegionId>,
+    /// Each team's lead (团队长): they see their team's customers as well as their own.
+    pub team_leads: BTreeMap<TeamId, StaffId>,
 }
 
 /// What the actor wants to do, with the target information the decision needs.
@@ -340,7 +342,7 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
             RegionManager | BranchManager | ServiceAgent | Auditor => {
                 actor.scope == Scope::Company || t.branch.as_ref().is_some_and(branch)
             }
-            CustomerManager | Broker => in_book(actor, t),
+            CustomerManager | Broker => in_book(actor, t, org),
             Operator => false,
         },
         Action::RegisterCustomer { branch: b } => match role {
@@ -354,7 +356,7 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
         Action::UpdateCustomer(t) => match role {
             Headquarters => true,
             RegionManager | BranchManager => t.branch.as_ref().is_some_and(branch),
-            CustomerManager | Broker => in_book(actor, t),
+            CustomerManager | Broker => in_book(actor, t, org),
             ServiceAgent | Auditor | Operator => false,
         },
         // The people who sell to a customer do not rate the risk the customer may bear: the
@@ -393,7 +395,7 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
             RegionManager | BranchManager | ServiceAgent => {
                 actor.scope == Scope::Company || t.branch.as_ref().is_some_and(branch)
             }
-            CustomerManager | Broker => in_book(actor, t),
+            CustomerManager | Broker => in_book(actor, t, org),
             Auditor | Operator => false,
         },
         Action::HandleTicket { branch: b } => match role {
@@ -447,7 +449,9 @@ fn covers_branch(actor: &Actor, branch: BranchId, org: &OrgTree) -> bool {
 
 /// A customer manager's or broker's book: customers assigned to them personally, or to their
 /// team when the customer is assigned to a team.
-fn in_book(actor: &Actor, t: &CustomerTarget) -> bool {
+/// A customer manager's or broker's book: the customers assigned to them; a team lead's also
+/// the customers of their team. Teammates do not see each other's customers.
+fn in_book(actor: &Actor, t: &CustomerTarget, org: &OrgTree) -> bool {
     if t.manager == Some(actor.staff_id) {
         return true;
     }
@@ -457,7 +461,7 @@ fn in_book(actor: &Actor, t: &CustomerTarget) -> bool {
                 team: Some(own), ..
             },
             Some(team),
-        ) => own == team,
+        ) => own == team && org.team_leads.get(&team) == Some(&actor.staff_id),
         _ => false,
     }
 }
@@ -648,41 +652,64 @@ mod tests {
     }
 
     #[test]
-    fn it_lets_a_customer_manager_update_their_own_and_their_teams_customers_only() {
+    fn a_customer_manager_reaches_their_own_customers_and_a_team_lead_their_teams() {
         let f = fixture();
-        let cm = actor(
-            100,
-            Role::CustomerManager,
-            Scope::Book {
-                branch: f.branch_a,
-                team: Some(f.team),
-            },
-        );
+        let member = |n| {
+            actor(
+                n,
+                Role::CustomerManager,
+                Scope::Book {
+                    branch: f.branch_a,
+                    team: Some(f.team),
+                },
+            )
+        };
+        let (cm, lead) = (member(100), member(102));
+        let mut org = f.org.clone();
+        org.team_leads.insert(f.team, lead.staff_id);
         let own = CustomerTarget {
             branch: Some(f.branch_a),
             manager: Some(cm.staff_id),
-            team: None,
-        };
-        let teams = CustomerTarget {
-            branch: Some(f.branch_a),
-            manager: None,
             team: Some(f.team),
         };
-        let colleague = CustomerTarget {
+        // A teammate's customer, and one of the team without a manager.
+        let teammates = CustomerTarget {
             branch: Some(f.branch_a),
             manager: Some(StaffId::from_uuid(id(101))),
-            team: None,
+            team: Some(f.team),
         };
-        assert_eq!(authorize(&cm, &Action::UpdateCustomer(own), &f.org), Ok(()));
+        let teams = CustomerTarget {
+            manager: None,
+            ..teammates
+        };
+        let refused = Err(DomainError::Forbidden {
+            missing_right: Right::WriteCustomer,
+        });
+        // Given a team member: their own customers only.
+        assert_eq!(authorize(&cm, &Action::UpdateCustomer(own), &org), Ok(()));
+        for other in [teammates, teams] {
+            assert_eq!(
+                authorize(&cm, &Action::UpdateCustomer(other), &org),
+                refused.clone()
+            );
+            assert!(authorize(&cm, &Action::ReadCustomer(other), &org).is_err());
+        }
+        // Given the team's lead: the team's customers too.
+        for other in [teammates, teams] {
+            assert_eq!(
+                authorize(&lead, &Action::UpdateCustomer(other), &org),
+                Ok(())
+            );
+            assert_eq!(authorize(&lead, &Action::ReadCustomer(other), &org), Ok(()));
+        }
+        // A lead of another team reaches none of them.
+        let mut other_org = f.org.clone();
+        other_org
+            .team_leads
+            .insert(TeamId::from_uuid(id(31)), lead.staff_id);
         assert_eq!(
-            authorize(&cm, &Action::UpdateCustomer(teams), &f.org),
-            Ok(())
-        );
-        assert_eq!(
-            authorize(&cm, &Action::UpdateCustomer(colleague), &f.org),
-            Err(DomainError::Forbidden {
-                missing_right: Right::WriteCustomer
-            })
+            authorize(&lead, &Action::UpdateCustomer(teammates), &other_org),
+            refused
         );
     }
 

@@ -202,18 +202,31 @@ pub(crate) async fn reach(ctx: &Context<'_>, at_position: Option<Long>) -> Resul
     Ok(())
 }
 
-/// Which region each branch belongs to; only region managers' decisions need it.
+/// The part of the org tree an actor's decisions need: which region each branch belongs to
+/// (region managers), and who leads which team (customer managers and brokers: a team lead
+/// sees the team's customers).
 pub(crate) fn org_tree(actor: &Actor, m: &Model) -> OrgTree {
-    if actor.role != Role::RegionManager {
-        return OrgTree::default();
-    }
-    OrgTree {
-        branch_regions: m
-            .meta
-            .branches
-            .iter()
-            .map(|(id, b)| (*id, b.region))
-            .collect(),
+    match actor.role {
+        Role::RegionManager => OrgTree {
+            branch_regions: m
+                .meta
+                .branches
+                .iter()
+                .map(|(id, b)| (*id, b.region))
+                .collect(),
+            ..OrgTree::default()
+        },
+        Role::CustomerManager | Role::Broker => OrgTree {
+            team_leads: m
+                .meta
+                .teams
+                .iter()
+                .filter(|(_, t)| !t.dissolved)
+                .filter_map(|(id, t)| t.lead.map(|lead| (*id, lead)))
+                .collect(),
+            ..OrgTree::default()
+        },
+        _ => OrgTree::default(),
     }
 }
 

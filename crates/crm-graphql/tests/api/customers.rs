@@ -269,3 +269,73 @@ async fn the_masked_profile_cannot_rebuild_identity_numbers() {
     assert_eq!(s["idDocument"], "11010519491231002X");
     assert_eq!(s["birthday"], "1949-12-31");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brokers_see_their_own_customers_and_a_team_lead_the_teams() {
+    use crm_domain::ids::{BranchId, StaffId, TeamId};
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let q = |query: String| {
+        let (server, hq) = (&server, hq.clone());
+        async move {
+            let body = server.query(&hq, &query, json!({})).await;
+            assert!(body.get("errors").is_none(), "{query}: {body}");
+            body
+        }
+    };
+    let id = |n: u128| uuid::Uuid::from_u128(0x7EA_0000 + n).to_string();
+    let (region, branch, team) = (id(1), id(2), id(3));
+    let (lead, first, second) = (id(10), id(11), id(12));
+    q(format!(
+        r#"mutation {{ establishRegion(regionId: "{region}", name: "华东") {{ position }} }}"#
+    ))
+    .await;
+    q(format!(r#"mutation {{ openBranch(branchId: "{branch}", regionId: "{region}", name: "上海营业部", kind: BROKERAGE_BRANCH) {{ position }} }}"#)).await;
+    q(format!(r#"mutation {{ formTeam(branchId: "{branch}", teamId: "{team}", name: "财富一组", lead: "{lead}") {{ position }} }}"#)).await;
+    let mut head = 0;
+    for (n, manager) in [(1u32, &first), (2, &second)] {
+        let customer = id(100 + u128::from(n));
+        q(format!(r#"mutation {{ registerCustomer(customerId: "{customer}", kind: INDIVIDUAL, profile: {{ name: "客户", document: {{ residentId: "{}" }}, sourceChannel: APP }}) {{ position }} }}"#, resident_id(n))).await;
+        let assigned = q(format!(r#"mutation {{ assignCustomer(customerId: "{customer}", to: {{ branchId: "{branch}", managerId: "{manager}", teamId: "{team}" }}) {{ position }} }}"#)).await;
+        head = assigned["data"]["assignCustomer"]["position"]
+            .as_u64()
+            .unwrap();
+    }
+    let token = |staff: &str| {
+        server.token_for(
+            StaffId::from_uuid(uuid::Uuid::parse_str(staff).unwrap()),
+            Role::Broker,
+            Scope::Book {
+                branch: BranchId::from_uuid(uuid::Uuid::parse_str(&branch).unwrap()),
+                team: Some(TeamId::from_uuid(uuid::Uuid::parse_str(&team).unwrap())),
+            },
+        )
+    };
+    let seen = |staff: String| {
+        let server = &server;
+        let token = token(&staff);
+        async move {
+            let body = server
+                .query(&token, LIST, json!({ "first": 50, "at": head }))
+                .await;
+            assert!(body.get("errors").is_none(), "{body}");
+            body["data"]["customers"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    let id = e["node"]["manager"]["id"].as_str().unwrap();
+                    uuid::Uuid::parse_str(id).unwrap().to_string()
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    // Teammates do not see each other's customers; the team's lead sees both.
+    assert_eq!(seen(first.clone()).await, vec![first.clone()]);
+    assert_eq!(seen(second.clone()).await, vec![second.clone()]);
+    let mut both = seen(lead.clone()).await;
+    both.sort();
+    let mut expected = vec![first, second];
+    expected.sort();
+    assert_eq!(both, expected);
+}

@@ -285,6 +285,7 @@ impl OrgView {
     pub fn auth_tree(&self) -> OrgTree {
         OrgTree {
             branch_regions: self.branches.iter().map(|b| (b.id, b.region)).collect(),
+            ..OrgTree::default()
         }
     }
 }
