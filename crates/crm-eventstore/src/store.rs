@@ -172,7 +172,7 @@ impl EventStore {
         let writer = Writer {
             log: log.clone(),
             index: index.clone(),
-            storage,
+            storage: storage.clone(),
             tail: recovered.tail,
             segment_size_max: config.segment_size_max_bytes.max(4096),
             durability: config.durability,
@@ -189,7 +189,13 @@ impl EventStore {
             .map_err(StoreError::io("starting the writer thread"))?;
         let syncer = match config.durability {
             Durability::Fsync => None,
-            Durability::Batched { interval } => Some(spawn_syncer(log.clone(), shared, interval)?),
+            Durability::Batched { interval } => Some(spawn_syncer(
+                log.clone(),
+                shared,
+                storage,
+                poisoned.clone(),
+                interval,
+            )?),
         };
         Ok(EventStore {
             inner: Arc::new(Inner {
@@ -549,9 +555,14 @@ impl EventStore {
     }
 }
 
+/// The background fdatasync of batched durability. A failure stops the store as a failed
+/// fdatasync in the writer does (see `Shared::log_failed`), and the syncer with it: a later
+/// fdatasync that "succeeds" proves nothing about the pages the failed one lost.
 fn spawn_syncer(
     log: Arc<Log>,
     shared: Arc<Shared>,
+    storage: Arc<dyn SegmentStorage>,
+    poisoned: Arc<AtomicBool>,
     interval: Duration,
 ) -> Result<(Arc<AtomicBool>, std::thread::JoinHandle<()>)> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -569,7 +580,12 @@ fn spawn_syncer(
                 if let Some(file) = log.segment(last) {
                     match file.sync_data() {
                         Ok(()) => shared.mark_durable(written),
-                        Err(e) => tracing::error!(error = %e, "background fdatasync failed"),
+                        Err(e) => {
+                            // The same error as a failed fdatasync in the writer.
+                            let e = StoreError::io(format!("segment {last} sync"))(e);
+                            shared.log_failed(storage.as_ref(), &poisoned, e.to_string());
+                            return;
+                        }
                     }
                 }
             }

@@ -37,7 +37,9 @@ pub enum Durability {
     Fsync,
     /// Acknowledge after the write; a background thread fdatasyncs every `interval`. A power
     /// loss may drop what was acknowledged during the last `interval` (never a process crash:
-    /// the kernel still holds those pages). For bulk loads that can be re-run.
+    /// the kernel still holds those pages), and so may a failed background fdatasync, which
+    /// stops the store as a failed fdatasync of an append does. For bulk loads that can be
+    /// re-run.
     Batched { interval: Duration },
 }
 

@@ -646,6 +646,74 @@ async fn records_whose_fdatasync_failed_are_not_in_the_log_after_a_restart() {
     assert!(store.verify().unwrap().is_ok());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_background_fdatasync_stops_a_batched_store_like_a_failed_append_sync() {
+    // The error a failed fdatasync in the writer gives, for comparison.
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let store = open_sim(disk.clone(), index.path(), Durability::Fsync).unwrap();
+    disk.fail_syncs_after(0);
+    let by_writer = store
+        .append(
+            &stream("customer-s"),
+            ExpectedRevision::Any,
+            vec![event(1, "E")],
+        )
+        .await
+        .unwrap_err();
+    drop(store);
+
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let batched = Durability::Batched {
+        interval: Duration::from_millis(20),
+    };
+    let store = open_sim(disk.clone(), index.path(), batched).unwrap();
+    store
+        .append(
+            &stream("customer-s"),
+            ExpectedRevision::Any,
+            vec![event(1, "E")],
+        )
+        .await
+        .unwrap();
+    // The syncer syncs it, and the flusher stores the mark.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    disk.fail_syncs_after(0);
+    // Acknowledged (batched), but its background fdatasync fails.
+    store
+        .append(
+            &stream("customer-s"),
+            ExpectedRevision::Any,
+            vec![event(2, "E")],
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        store.is_poisoned(),
+        "the failed background sync stops the store"
+    );
+    let refused = store
+        .append(
+            &stream("customer-s"),
+            ExpectedRevision::Any,
+            vec![event(3, "E")],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.to_string(), by_writer.to_string());
+    assert!(matches!(refused, StoreError::Poisoned(_)), "{refused:?}");
+    drop(store);
+
+    // After a restart (the page cache still holds record 2), the log ends at the last record
+    // known synced: record 2 was never known to be on disk.
+    let restarted = Arc::new(disk.restart());
+    let store = open_sim(restarted, index.path(), Durability::Fsync).unwrap();
+    assert_eq!(store.head(), Position(1), "{:?}", store.recovery_report());
+    assert!(store.verify().unwrap().is_ok());
+}
+
 // ---- tampering and damage on real files --------------------------------------------------
 
 fn segment_path(dir: &Path, n: u32) -> std::path::PathBuf {
@@ -1038,7 +1106,21 @@ async fn an_index_checkpoint_past_the_durable_mark_that_the_log_lost_is_rebuilt(
         EventStore::open_with(disk.clone(), index.path(), batched_small_tables(), None).unwrap();
     append_singles(&store, 0..20).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    disk.fail_syncs_after(0);
+    // Nothing is unsynced: the power cut only stops the store, which keeps its reserved space.
+    disk.cut_power();
+    drop(store);
+    let disk = Arc::new(disk.reboot());
+    // A failed background fdatasync would stop the store (see
+    // `a_failed_background_fdatasync_stops_a_batched_store_like_a_failed_append_sync`): here
+    // the syncer never runs before the power cut.
+    let never_synced = StoreConfig {
+        durability: Durability::Batched {
+            interval: Duration::from_secs(3600),
+        },
+        ..batched_small_tables()
+    };
+    let store = EventStore::open_with(disk.clone(), index.path(), never_synced, None).unwrap();
+    assert_eq!(store.head(), Position(20));
     append_singles(&store, 20..60).await;
     // The flusher puts the full tables into sled.
     tokio::time::sleep(Duration::from_millis(300)).await;
