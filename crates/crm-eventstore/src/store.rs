@@ -65,6 +65,8 @@ pub(crate) struct Inner {
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     syncer: Mutex<Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>>,
     poisoned: Arc<AtomicBool>,
+    /// Why the store stopped taking writes.
+    shared: Arc<Shared>,
     pub closed: AtomicBool,
     upcaster: Option<Arc<dyn Upcaster>>,
     report: RecoveryReport,
@@ -191,7 +193,7 @@ impl EventStore {
             Durability::Fsync => None,
             Durability::Batched { interval } => Some(spawn_syncer(
                 log.clone(),
-                shared,
+                shared.clone(),
                 storage,
                 poisoned.clone(),
                 interval,
@@ -206,6 +208,7 @@ impl EventStore {
                 writer: Mutex::new(Some(writer)),
                 syncer: Mutex::new(syncer),
                 poisoned,
+                shared,
                 closed: AtomicBool::new(false),
                 upcaster,
                 report: recovered.report,
@@ -529,10 +532,12 @@ impl EventStore {
         Subscription::new(self.clone(), after, filter)
     }
 
-    /// Stops accepting appends, waits for those in flight, and makes everything durable.
+    /// Stops accepting appends, waits for those in flight, and makes everything durable. A
+    /// store that stopped taking writes (see [`EventStore::is_poisoned`]) closes with
+    /// [`StoreError::Poisoned`]: what it was asked to write is not all on disk.
     pub async fn close(&self) -> Result<()> {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
-            return Ok(());
+            return self.poison_error().map_or(Ok(()), Err);
         }
         let (reply, answer) = oneshot::channel();
         let result = match self.inner.sender.send(Request::Shutdown { reply }).await {
@@ -545,7 +550,17 @@ impl EventStore {
         tokio::task::spawn_blocking(move || inner.stop_background())
             .await
             .map_err(|e| StoreError::Index(format!("joining the writer: {e}")))?;
-        result
+        // Also when the writer was gone before the close, or the background syncer failed
+        // after the writer's last sync.
+        match (result, self.poison_error()) {
+            (Ok(()), Some(poisoned)) => Err(poisoned),
+            (result, _) => result,
+        }
+    }
+
+    fn poison_error(&self) -> Option<StoreError> {
+        self.is_poisoned()
+            .then(|| StoreError::Poisoned(self.inner.shared.poison_reason().unwrap_or_default()))
     }
 
     /// The sled database, for layers above that keep their own trees (projections) beside the

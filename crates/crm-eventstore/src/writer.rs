@@ -344,7 +344,7 @@ impl Writer {
                             let _ = reply.send(Err(StoreError::Poisoned(e.to_string())));
                         }
                         Request::Shutdown { reply } => {
-                            let _ = reply.send(Ok(()));
+                            let _ = reply.send(Err(StoreError::Poisoned(e.to_string())));
                             return;
                         }
                     }
@@ -456,9 +456,12 @@ impl Writer {
     /// Makes everything written durable before the writer goes away, and leaves the tail
     /// segment as long as what it holds (a crash leaves the reserved zeros, which the next
     /// open reads as the end of the log).
+    /// A store that stopped taking writes closes with the reason it stopped.
     fn sync_tail(&mut self) -> Result<()> {
         if self.poisoned.load(Ordering::SeqCst) {
-            return Ok(());
+            return Err(StoreError::Poisoned(
+                self.shared.poison_reason().unwrap_or_default(),
+            ));
         }
         let synced = self.trim_and_sync_tail();
         if let Err(e) = &synced {

@@ -714,6 +714,68 @@ async fn a_failed_background_fdatasync_stops_a_batched_store_like_a_failed_appen
     assert!(store.verify().unwrap().is_ok());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_stopped_store_fails_with_the_reason_it_stopped() {
+    for durability in [
+        Durability::Fsync,
+        Durability::Batched {
+            interval: Duration::from_millis(20),
+        },
+    ] {
+        let index = tempfile::tempdir().unwrap();
+        let disk = Arc::new(SimDisk::default());
+        let store = open_sim(disk.clone(), index.path(), durability).unwrap();
+        store
+            .append(
+                &stream("customer-c"),
+                ExpectedRevision::Any,
+                vec![event(1, "E")],
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        disk.fail_syncs_after(0);
+        let _ = store
+            .append(
+                &stream("customer-c"),
+                ExpectedRevision::Any,
+                vec![event(2, "E")],
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(store.is_poisoned(), "{durability:?}");
+        let closed = store.close().await;
+        assert!(
+            matches!(closed, Err(StoreError::Poisoned(_))),
+            "{durability:?}: {closed:?}"
+        );
+        // Asked again, it still does not say all is well.
+        let again = store.close().await;
+        assert!(
+            matches!(again, Err(StoreError::Poisoned(_))),
+            "{durability:?}: {again:?}"
+        );
+    }
+    // A store that did not stop closes cleanly.
+    let index = tempfile::tempdir().unwrap();
+    let store = open_sim(
+        Arc::new(SimDisk::default()),
+        index.path(),
+        Durability::Fsync,
+    )
+    .unwrap();
+    store
+        .append(
+            &stream("customer-c"),
+            ExpectedRevision::Any,
+            vec![event(1, "E")],
+        )
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    store.close().await.unwrap();
+}
+
 // ---- tampering and damage on real files --------------------------------------------------
 
 fn segment_path(dir: &Path, n: u32) -> std::path::PathBuf {
