@@ -204,17 +204,14 @@ pub(crate) struct Shared {
     /// The last position known to be synced; the flusher stores it as the durable mark (see
     /// `mark`). It no longer moves once a sync of the log failed.
     durable: AtomicU64,
-    /// The mark file as last stored, and where the log stood when a sync of it failed: one
-    /// lock, so that a plain mark never replaces a sync-failed one and `durable` never moves
-    /// past the position a sync-failed mark names.
-    mark: Mutex<MarkState>,
-}
-
-#[derive(Debug, Default)]
-struct MarkState {
-    stored: Option<Mark>,
-    /// The last position known on disk when a write or sync of the log failed.
-    sync_failed_after: Option<Position>,
+    /// The last position known on disk when a write or sync of the log failed. Under its
+    /// lock `durable` moves, so that it never moves past the position a sync-failed mark
+    /// names. Held only briefly: the writer takes it for every group commit.
+    sync_failed_after: Mutex<Option<Position>>,
+    /// The mark file as last stored. Held while the file is written, so that mark writes are
+    /// serialized and each writes what was wanted once it held the lock: a plain mark never
+    /// replaces a sync-failed one.
+    stored_mark: Mutex<Option<Mark>>,
 }
 
 impl Shared {
@@ -224,7 +221,8 @@ impl Shared {
             poison_reason: Mutex::new(None),
             written: AtomicU64::new(last.0),
             durable: AtomicU64::new(last.0),
-            mark: Mutex::new(MarkState::default()),
+            sync_failed_after: Mutex::new(None),
+            stored_mark: Mutex::new(None),
         }
     }
 
@@ -247,9 +245,9 @@ impl Shared {
         lock(&self.poison_reason).get_or_insert(reason);
         poisoned.store(true, Ordering::SeqCst);
         {
-            let mut mark = lock(&self.mark);
+            let mut after = lock(&self.sync_failed_after);
             let durable = self.durable();
-            mark.sync_failed_after.get_or_insert(durable);
+            after.get_or_insert(durable);
         }
         self.store_mark(storage);
     }
@@ -259,15 +257,16 @@ impl Shared {
     /// the newest records as a possible torn tail) or, for a sync-failed mark, is logged: it
     /// is tried again on the flusher's next round.
     pub(crate) fn store_mark(&self, storage: &dyn SegmentStorage) {
-        let mut state = lock(&self.mark);
-        let wanted = match state.sync_failed_after {
+        let mut stored = lock(&self.stored_mark);
+        let sync_failed_after = *lock(&self.sync_failed_after);
+        let wanted = match sync_failed_after {
             Some(position) => Mark {
                 position,
                 sync_failed: true,
             },
             None => Mark::durable(self.durable()),
         };
-        let stale = match state.stored {
+        let stale = match *stored {
             None => wanted.sync_failed || wanted.position > Position(0),
             Some(stored) => {
                 wanted.sync_failed != stored.sync_failed || wanted.position > stored.position
@@ -277,7 +276,7 @@ impl Shared {
             return;
         }
         match crate::mark::write(storage, wanted) {
-            Ok(()) => state.stored = Some(wanted),
+            Ok(()) => *stored = Some(wanted),
             Err(e) if wanted.sync_failed => {
                 tracing::error!(error = %e, "storing the sync-failed mark failed")
             }
@@ -290,9 +289,9 @@ impl Shared {
     }
 
     pub(crate) fn mark_durable(&self, last: Position) {
-        let state = lock(&self.mark);
+        let sync_failed_after = lock(&self.sync_failed_after);
         // After a failed sync, a "successful" one proves nothing (see `mark`).
-        if state.sync_failed_after.is_none() {
+        if sync_failed_after.is_none() {
             self.durable.fetch_max(last.0, Ordering::SeqCst);
         }
     }
