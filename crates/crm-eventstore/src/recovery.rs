@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::error::{Result, StoreError};
 use crate::index::{Index, IndexBatch, IndexEntry, Locator};
 use crate::log::frame_error_text;
-use crate::mark;
+use crate::mark::{self, Mark};
 use crate::segment::{
     chain_hash, decode_body, parse_frame, split_len_word, FrameError, RecordBody, SegmentFile,
     SegmentHeader, SegmentStorage, FRAME_BODY_LEN_MAX, FRAME_OVERHEAD, GENESIS_HASH,
@@ -66,12 +66,12 @@ pub(crate) fn recover(
     index: &Index,
     legacy_durable: Option<Position>,
 ) -> Result<Recovered> {
-    let durable = match (mark::read(storage)?, legacy_durable) {
+    let mark = match (mark::read(storage)?, legacy_durable) {
         (Some(mark), _) => Some(mark),
         (None, Some(legacy)) => {
             tracing::info!(%legacy, "moving the durable mark out of the index into its own file");
-            mark::write(storage, legacy)?;
-            Some(legacy)
+            mark::write(storage, Mark::durable(legacy))?;
+            Some(Mark::durable(legacy))
         }
         (None, None) => None,
     };
@@ -79,16 +79,37 @@ pub(crate) fn recover(
         // The file holds the mark now (or a newer one did already).
         index.remove_legacy_durable_mark()?;
     }
-    recover_to(storage, index, durable)
+    let durable = mark.map(|m| m.position);
+    // A sync of the log failed after this position: what follows is cut (see `mark`).
+    let sync_failed_after = mark.filter(|m| m.sync_failed).map(|m| m.position);
+    if let Some(after) = sync_failed_after {
+        tracing::warn!(
+            %after,
+            "a sync of the log failed before the store stopped; cutting the records after \
+             the last one known on disk"
+        );
+    }
+    let recovered = recover_to(storage, index, durable, sync_failed_after)?;
+    if sync_failed_after.is_some() {
+        // The records after the mark are cut and the tail synced: the mark is a plain one
+        // again.
+        mark::write(
+            storage,
+            Mark::durable(Position(recovered.report.last_position)),
+        )?;
+    }
+    Ok(recovered)
 }
 
 /// Recovers a log whose records up to `durable` were acknowledged as synced; with no mark
 /// (`None`: a restored copy, or the mark removed) nothing is known to be unacknowledged, and
-/// only an unfinished last write may be cut.
+/// only an unfinished last write may be cut. With `sync_failed_after`, every record after
+/// that position is cut off as a torn tail is, whatever its bytes.
 fn recover_to(
     storage: &dyn SegmentStorage,
     index: &Index,
     durable: Option<Position>,
+    sync_failed_after: Option<Position>,
 ) -> Result<Recovered> {
     let mut numbers = storage.list().map_err(StoreError::io("listing segments"))?;
     numbers.sort_unstable();
@@ -120,7 +141,16 @@ fn recover_to(
     let mut recorded = i128::MIN;
     // Whether the record the scan starts after is not the last of its append.
     let mut open_before_scan = false;
-    if let Some((position, loc)) = index.checkpoint()? {
+    let mut checkpoint = index.checkpoint()?;
+    if let (Some((position, _)), Some(after)) = (checkpoint, sync_failed_after) {
+        if position > after {
+            // It holds records that are cut below.
+            tracing::warn!(%position, %after, "the index holds records after a failed sync; rebuilding it");
+            index.clear()?;
+            checkpoint = None;
+        }
+    }
+    if let Some((position, loc)) = checkpoint {
         match check_checkpoint(&segments, position, loc, durable)? {
             Some(found) => {
                 start = Some((loc.segment, found.end, found.hash, position.next()));
@@ -214,6 +244,12 @@ fn recover_to(
         while at < data.len() {
             let found = match parse_frame(&data[at..]) {
                 Ok(frame) => match decode_body(frame.body) {
+                    Ok(_) if sync_failed_after.is_some_and(|after| expected > after) => {
+                        Err(format!(
+                            "position {expected} was written after the last position known on \
+                             disk when a sync of the log failed: never known to be on disk"
+                        ))
+                    }
                     Ok(body) if body.position == expected.0 => Ok((frame, body)),
                     Ok(body) => Err(format!(
                         "holds position {}, expected {expected}",
@@ -369,7 +405,7 @@ fn recover_to(
                 );
                 drop(open);
                 index.clear()?;
-                let mut again = recover_to(storage, index, durable)?;
+                let mut again = recover_to(storage, index, durable, sync_failed_after)?;
                 again.report.index_rebuilt = true;
                 return Ok(again);
             }
@@ -428,7 +464,7 @@ fn recover_to(
         // sync finished. Which keys it wrote is no longer known; rebuild everything.
         tracing::warn!(%last, "the index holds records the log lost; rebuilding it");
         index.clear()?;
-        let mut again = recover_to(storage, index, durable)?;
+        let mut again = recover_to(storage, index, durable, sync_failed_after)?;
         again.report.index_rebuilt = true;
         return Ok(again);
     }

@@ -65,6 +65,8 @@ pub(crate) struct Inner {
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     syncer: Mutex<Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>>,
     poisoned: Arc<AtomicBool>,
+    /// Why the store stopped taking writes.
+    shared: Arc<Shared>,
     pub closed: AtomicBool,
     upcaster: Option<Arc<dyn Upcaster>>,
     report: RecoveryReport,
@@ -172,7 +174,7 @@ impl EventStore {
         let writer = Writer {
             log: log.clone(),
             index: index.clone(),
-            storage,
+            storage: storage.clone(),
             tail: recovered.tail,
             segment_size_max: config.segment_size_max_bytes.max(4096),
             durability: config.durability,
@@ -189,7 +191,13 @@ impl EventStore {
             .map_err(StoreError::io("starting the writer thread"))?;
         let syncer = match config.durability {
             Durability::Fsync => None,
-            Durability::Batched { interval } => Some(spawn_syncer(log.clone(), shared, interval)?),
+            Durability::Batched { interval } => Some(spawn_syncer(
+                log.clone(),
+                shared.clone(),
+                storage,
+                poisoned.clone(),
+                interval,
+            )?),
         };
         Ok(EventStore {
             inner: Arc::new(Inner {
@@ -200,6 +208,7 @@ impl EventStore {
                 writer: Mutex::new(Some(writer)),
                 syncer: Mutex::new(syncer),
                 poisoned,
+                shared,
                 closed: AtomicBool::new(false),
                 upcaster,
                 report: recovered.report,
@@ -523,10 +532,12 @@ impl EventStore {
         Subscription::new(self.clone(), after, filter)
     }
 
-    /// Stops accepting appends, waits for those in flight, and makes everything durable.
+    /// Stops accepting appends, waits for those in flight, and makes everything durable. A
+    /// store that stopped taking writes (see [`EventStore::is_poisoned`]) closes with
+    /// [`StoreError::Poisoned`]: what it was asked to write is not all on disk.
     pub async fn close(&self) -> Result<()> {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
-            return Ok(());
+            return self.poison_error().map_or(Ok(()), Err);
         }
         let (reply, answer) = oneshot::channel();
         let result = match self.inner.sender.send(Request::Shutdown { reply }).await {
@@ -539,7 +550,17 @@ impl EventStore {
         tokio::task::spawn_blocking(move || inner.stop_background())
             .await
             .map_err(|e| StoreError::Index(format!("joining the writer: {e}")))?;
-        result
+        // Also when the writer was gone before the close, or the background syncer failed
+        // after the writer's last sync.
+        match (result, self.poison_error()) {
+            (Ok(()), Some(poisoned)) => Err(poisoned),
+            (result, _) => result,
+        }
+    }
+
+    fn poison_error(&self) -> Option<StoreError> {
+        self.is_poisoned()
+            .then(|| StoreError::Poisoned(self.inner.shared.poison_reason().unwrap_or_default()))
     }
 
     /// The sled database, for layers above that keep their own trees (projections) beside the
@@ -549,9 +570,14 @@ impl EventStore {
     }
 }
 
+/// The background fdatasync of batched durability. A failure stops the store as a failed
+/// fdatasync in the writer does (see `Shared::log_failed`), and the syncer with it: a later
+/// fdatasync that "succeeds" proves nothing about the pages the failed one lost.
 fn spawn_syncer(
     log: Arc<Log>,
     shared: Arc<Shared>,
+    storage: Arc<dyn SegmentStorage>,
+    poisoned: Arc<AtomicBool>,
     interval: Duration,
 ) -> Result<(Arc<AtomicBool>, std::thread::JoinHandle<()>)> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -569,7 +595,12 @@ fn spawn_syncer(
                 if let Some(file) = log.segment(last) {
                     match file.sync_data() {
                         Ok(()) => shared.mark_durable(written),
-                        Err(e) => tracing::error!(error = %e, "background fdatasync failed"),
+                        Err(e) => {
+                            // The same error as a failed fdatasync in the writer.
+                            let e = StoreError::io(format!("segment {last} sync"))(e);
+                            shared.log_failed(storage.as_ref(), &poisoned, e.to_string());
+                            return;
+                        }
                     }
                 }
             }

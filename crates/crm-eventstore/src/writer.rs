@@ -20,6 +20,7 @@ use crate::codec;
 use crate::error::{Result, StoreError};
 use crate::index::{Index, Locator, Precheck, Since};
 use crate::log::Log;
+use crate::mark::Mark;
 use crate::recent::{RecentRecord, Table};
 use crate::segment::{
     encode_frame, RecordBody, SegmentFile, SegmentHeader, SegmentStorage, SEGMENT_HEADER_LEN,
@@ -36,7 +37,9 @@ pub enum Durability {
     Fsync,
     /// Acknowledge after the write; a background thread fdatasyncs every `interval`. A power
     /// loss may drop what was acknowledged during the last `interval` (never a process crash:
-    /// the kernel still holds those pages). For bulk loads that can be re-run.
+    /// the kernel still holds those pages), and so may a failed background fdatasync, which
+    /// stops the store as a failed fdatasync of an append does. For bulk loads that can be
+    /// re-run.
     Batched { interval: Duration },
 }
 
@@ -199,8 +202,16 @@ pub(crate) struct Shared {
     /// The last position written to a segment file (perhaps not yet synced).
     written: AtomicU64,
     /// The last position known to be synced; the flusher stores it as the durable mark (see
-    /// `mark`).
+    /// `mark`). It no longer moves once a sync of the log failed.
     durable: AtomicU64,
+    /// The last position known on disk when a write or sync of the log failed. Under its
+    /// lock `durable` moves, so that it never moves past the position a sync-failed mark
+    /// names. Held only briefly: the writer takes it for every group commit.
+    sync_failed_after: Mutex<Option<Position>>,
+    /// The mark file as last stored. Held while the file is written, so that mark writes are
+    /// serialized and each writes what was wanted once it held the lock: a plain mark never
+    /// replaces a sync-failed one.
+    stored_mark: Mutex<Option<Mark>>,
 }
 
 impl Shared {
@@ -210,6 +221,66 @@ impl Shared {
             poison_reason: Mutex::new(None),
             written: AtomicU64::new(last.0),
             durable: AtomicU64::new(last.0),
+            sync_failed_after: Mutex::new(None),
+            stored_mark: Mutex::new(None),
+        }
+    }
+
+    /// Why the store stopped taking writes, if it did.
+    pub(crate) fn poison_reason(&self) -> Option<String> {
+        lock(&self.poison_reason).clone()
+    }
+
+    /// Stops the store after a failed write or sync of the log, and stores a sync-failed mark
+    /// (see `mark`): what was written after the last position known on disk is cut off at the
+    /// next open, however much of it the page cache still shows. `poisoned` is the flag every
+    /// append checks.
+    pub(crate) fn log_failed(
+        &self,
+        storage: &dyn SegmentStorage,
+        poisoned: &AtomicBool,
+        reason: String,
+    ) {
+        tracing::error!(error = %reason, "log write failed; the store no longer accepts writes");
+        lock(&self.poison_reason).get_or_insert(reason);
+        poisoned.store(true, Ordering::SeqCst);
+        {
+            let mut after = lock(&self.sync_failed_after);
+            let durable = self.durable();
+            after.get_or_insert(durable);
+        }
+        self.store_mark(storage);
+    }
+
+    /// Stores the durable mark when it moved, or the sync-failed mark when a sync failed and
+    /// it is not stored yet. A failure here costs only precision (recovery then treats more of
+    /// the newest records as a possible torn tail) or, for a sync-failed mark, is logged: it
+    /// is tried again on the flusher's next round.
+    pub(crate) fn store_mark(&self, storage: &dyn SegmentStorage) {
+        let mut stored = lock(&self.stored_mark);
+        let sync_failed_after = *lock(&self.sync_failed_after);
+        let wanted = match sync_failed_after {
+            Some(position) => Mark {
+                position,
+                sync_failed: true,
+            },
+            None => Mark::durable(self.durable()),
+        };
+        let stale = match *stored {
+            None => wanted.sync_failed || wanted.position > Position(0),
+            Some(stored) => {
+                wanted.sync_failed != stored.sync_failed || wanted.position > stored.position
+            }
+        };
+        if !stale {
+            return;
+        }
+        match crate::mark::write(storage, wanted) {
+            Ok(()) => *stored = Some(wanted),
+            Err(e) if wanted.sync_failed => {
+                tracing::error!(error = %e, "storing the sync-failed mark failed")
+            }
+            Err(e) => tracing::warn!(error = %e, "storing the durable mark failed"),
         }
     }
 
@@ -218,7 +289,11 @@ impl Shared {
     }
 
     pub(crate) fn mark_durable(&self, last: Position) {
-        self.durable.fetch_max(last.0, Ordering::SeqCst);
+        let sync_failed_after = lock(&self.sync_failed_after);
+        // After a failed sync, a "successful" one proves nothing (see `mark`).
+        if sync_failed_after.is_none() {
+            self.durable.fetch_max(last.0, Ordering::SeqCst);
+        }
     }
 
     fn durable(&self) -> Position {
@@ -268,7 +343,7 @@ impl Writer {
                             let _ = reply.send(Err(StoreError::Poisoned(e.to_string())));
                         }
                         Request::Shutdown { reply } => {
-                            let _ = reply.send(Ok(()));
+                            let _ = reply.send(Err(StoreError::Poisoned(e.to_string())));
                             return;
                         }
                     }
@@ -369,7 +444,7 @@ impl Writer {
             }
             Err(e) => {
                 let reason = e.to_string();
-                self.poison(reason.clone());
+                self.log_failed(reason.clone());
                 for (reply, result) in replies {
                     let _ = reply.send(result.and(Err(StoreError::Poisoned(reason.clone()))));
                 }
@@ -380,10 +455,21 @@ impl Writer {
     /// Makes everything written durable before the writer goes away, and leaves the tail
     /// segment as long as what it holds (a crash leaves the reserved zeros, which the next
     /// open reads as the end of the log).
+    /// A store that stopped taking writes closes with the reason it stopped.
     fn sync_tail(&mut self) -> Result<()> {
         if self.poisoned.load(Ordering::SeqCst) {
-            return Ok(());
+            return Err(StoreError::Poisoned(
+                self.shared.poison_reason().unwrap_or_default(),
+            ));
         }
+        let synced = self.trim_and_sync_tail();
+        if let Err(e) = &synced {
+            self.log_failed(e.to_string());
+        }
+        synced
+    }
+
+    fn trim_and_sync_tail(&mut self) -> Result<()> {
         if self.tail.allocated > self.tail.end {
             self.tail
                 .file
@@ -399,10 +485,17 @@ impl Writer {
         Ok(())
     }
 
+    /// Stops the store for a reason that is not a failure of the log itself.
     fn poison(&self, reason: String) {
-        tracing::error!(error = %reason, "log write failed; the store no longer accepts writes");
+        tracing::error!(error = %reason, "the store no longer accepts writes");
         lock(&self.shared.poison_reason).get_or_insert(reason);
         self.poisoned.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops the store after a failed write or sync of the log (see `Shared::log_failed`).
+    fn log_failed(&self, reason: String) {
+        self.shared
+            .log_failed(self.storage.as_ref(), &self.poisoned, reason);
     }
 
     /// Stages and writes a batch (without syncing it); returns its index entries and the
@@ -410,7 +503,7 @@ impl Writer {
     fn commit_batch(&mut self, appends: Vec<Append>) -> Written {
         let mut work_replies = Vec::with_capacity(appends.len());
         if self.poisoned.load(Ordering::SeqCst) {
-            let reason = lock(&self.shared.poison_reason).clone().unwrap_or_default();
+            let reason = self.shared.poison_reason().unwrap_or_default();
             for Append { reply, .. } in appends {
                 work_replies.push((reply, Err(StoreError::Poisoned(reason.clone()))));
             }
@@ -483,7 +576,7 @@ impl Writer {
                 }
                 self.heads.extend(heads);
             }
-            Err(e) => self.poison(e.to_string()),
+            Err(e) => self.log_failed(e.to_string()),
         }
         for (outcome, reply) in outcomes {
             let result = match outcome {
@@ -718,6 +811,9 @@ impl Writer {
                     "segment {} sync",
                     self.tail.segment
                 )))?;
+                // A sealed segment is on disk: a failure from here on cuts nothing in it.
+                self.shared
+                    .mark_durable(Position(first.position.0.saturating_sub(1)));
                 self.roll_over(first.position)?;
                 chunk_start = first.frame_start;
                 chunk_file_offset = SEGMENT_HEADER_LEN;
@@ -830,7 +926,6 @@ struct Flusher {
 impl Flusher {
     fn run(self, queue: std::sync::mpsc::Receiver<FlushWork>) {
         let mut failed = false;
-        let mut stored_mark = Position(0);
         loop {
             let work = match queue.recv_timeout(DURABLE_MARK_EVERY) {
                 Ok(work) => Some(work),
@@ -838,7 +933,7 @@ impl Flusher {
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
             };
             if !failed {
-                self.store_durable_mark(&mut stored_mark);
+                self.shared.store_mark(self.storage.as_ref());
             }
             let Some(work) = work else { continue };
             match work {
@@ -859,8 +954,10 @@ impl Flusher {
                     }
                 }
                 FlushWork::Shutdown { reply, synced } => {
-                    if synced.is_ok() && !failed {
-                        self.store_durable_mark(&mut stored_mark);
+                    if !failed {
+                        // The last durable mark, or the sync-failed mark if storing it failed
+                        // so far.
+                        self.shared.store_mark(self.storage.as_ref());
                     }
                     let result = synced.and(self.index.flush());
                     if let Some(reply) = reply {
@@ -870,20 +967,6 @@ impl Flusher {
                     }
                     return;
                 }
-            }
-        }
-    }
-}
-
-impl Flusher {
-    /// A failure here costs only precision: recovery then treats more of the newest records
-    /// as a possible torn tail.
-    fn store_durable_mark(&self, stored: &mut Position) {
-        let mark = self.shared.durable();
-        if mark > *stored {
-            match crate::mark::write(self.storage.as_ref(), mark) {
-                Ok(()) => *stored = mark,
-                Err(e) => tracing::warn!(error = %e, "storing the durable mark failed"),
             }
         }
     }

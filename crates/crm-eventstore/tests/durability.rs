@@ -195,6 +195,31 @@ impl SimDisk {
     }
 }
 
+impl SimDisk {
+    /// The disk as a restarted process finds it, without a power cut: the page cache still
+    /// holds every write, synced or not (also those whose fdatasync failed), and fdatasync
+    /// works again (and, like Linux after a failed writeback, reports success for pages it
+    /// never wrote).
+    fn restart(&self) -> SimDisk {
+        let next = SimDisk::default();
+        *next.mark.lock().unwrap() = self.mark.lock().unwrap().clone();
+        *next.quarantined.lock().unwrap() = self.quarantined.lock().unwrap().clone();
+        for (n, f) in self.files.lock().unwrap().iter() {
+            next.files.lock().unwrap().insert(
+                *n,
+                Arc::new(SimFile {
+                    visible: Mutex::new(f.visible.lock().unwrap().clone()),
+                    durable: Mutex::new(f.durable.lock().unwrap().clone()),
+                    unsynced: Mutex::new(f.unsynced.lock().unwrap().clone()),
+                    power_cut: next.power_cut.clone(),
+                    syncs: next.syncs.clone(),
+                }),
+            );
+        }
+        next
+    }
+}
+
 impl SegmentStorage for SimDisk {
     fn list(&self) -> io::Result<Vec<u32>> {
         Ok(self.files.lock().unwrap().keys().copied().collect())
@@ -526,6 +551,229 @@ async fn a_failed_fdatasync_stops_writes_until_reopen() {
         .await;
     assert!(matches!(err, Err(StoreError::Poisoned(_))), "{err:?}");
     assert_eq!(store.head(), Position(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_whose_fdatasync_failed_are_not_in_the_log_after_a_restart() {
+    // A is synced and acknowledged; B is written, its fdatasync fails and it is refused. The
+    // process restarts without a power cut: the page cache still holds B, and fdatasync
+    // "succeeds" again. B was never acknowledged and is not known to be on disk: it must not
+    // come back.
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let store = open_sim(disk.clone(), index.path(), Durability::Fsync).unwrap();
+    let a = event(1, "E");
+    store
+        .append(
+            &stream("customer-f"),
+            ExpectedRevision::NoStream,
+            vec![a.clone()],
+        )
+        .await
+        .unwrap();
+    disk.fail_syncs_after(0);
+    let b = append_events(7, 3);
+    let refused = store
+        .append(&stream("customer-f"), ExpectedRevision::Exact(0), b.clone())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Poisoned(_))),
+        "{refused:?}"
+    );
+    drop(store);
+    let written = disk.files.lock().unwrap()[&0].unsynced_bytes();
+    assert!(written > 3 * 100, "B was written: {written} bytes");
+
+    let restarted = Arc::new(disk.restart());
+    let visible = restarted.files.lock().unwrap()[&0]
+        .visible
+        .lock()
+        .unwrap()
+        .clone();
+    let at = frame_offsets_until_zero(&visible);
+    assert!(
+        frame_offsets(&visible[..at]).len() == 4,
+        "the page cache still holds A and B's three records"
+    );
+    let store = open_sim(restarted.clone(), index.path(), Durability::Fsync).unwrap();
+    assert_eq!(store.head(), Position(1), "{:?}", store.recovery_report());
+    assert_eq!(store.recovery_report().last_position, 1);
+    let all = store
+        .read_all(AllStart::Start, Direction::Forwards, 100)
+        .unwrap();
+    let ids: Vec<_> = all.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids, vec![a.event_id], "only A is served");
+    for e in &b {
+        assert!(store.find_event(e.event_id).unwrap().is_none());
+    }
+    assert!(store.verify().unwrap().is_ok());
+    // B's bytes were cut into the quarantine, as a torn tail's are.
+    let torn = store
+        .recovery_report()
+        .torn_tail
+        .clone()
+        .expect("the cut is reported");
+    assert!(torn.quarantined_to.is_some(), "{torn:?}");
+    let quarantined = restarted.quarantined.lock().unwrap().clone();
+    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined[0].1, torn.offset);
+    assert!(quarantined[0].2.len() >= written.min(3 * 100));
+    // New appends take B's positions.
+    let c = store
+        .append(
+            &stream("customer-f"),
+            ExpectedRevision::Exact(0),
+            vec![event(2, "E")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.first_position, Position(2));
+    store.close().await.unwrap();
+    drop(store);
+
+    // And a power cut now keeps A and C, which were synced after the restart.
+    let store = open_sim(
+        Arc::new(restarted.reboot()),
+        index.path(),
+        Durability::Fsync,
+    )
+    .unwrap();
+    let all = store
+        .read_all(AllStart::Start, Direction::Forwards, 100)
+        .unwrap();
+    let ids: Vec<_> = all.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids, vec![a.event_id, event(2, "E").event_id]);
+    assert!(store.verify().unwrap().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_background_fdatasync_stops_a_batched_store_like_a_failed_append_sync() {
+    // The error a failed fdatasync in the writer gives, for comparison.
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let store = open_sim(disk.clone(), index.path(), Durability::Fsync).unwrap();
+    disk.fail_syncs_after(0);
+    let by_writer = store
+        .append(
+            &stream("customer-s"),
+            ExpectedRevision::Any,
+            vec![event(1, "E")],
+        )
+        .await
+        .unwrap_err();
+    drop(store);
+
+    let index = tempfile::tempdir().unwrap();
+    let disk = Arc::new(SimDisk::default());
+    let batched = Durability::Batched {
+        interval: Duration::from_millis(20),
+    };
+    let store = open_sim(disk.clone(), index.path(), batched).unwrap();
+    store
+        .append(
+            &stream("customer-s"),
+            ExpectedRevision::Any,
+            vec![event(1, "E")],
+        )
+        .await
+        .unwrap();
+    // The syncer syncs it, and the flusher stores the mark.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    disk.fail_syncs_after(0);
+    // Acknowledged (batched), but its background fdatasync fails.
+    store
+        .append(
+            &stream("customer-s"),
+            ExpectedRevision::Any,
+            vec![event(2, "E")],
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        store.is_poisoned(),
+        "the failed background sync stops the store"
+    );
+    let refused = store
+        .append(
+            &stream("customer-s"),
+            ExpectedRevision::Any,
+            vec![event(3, "E")],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.to_string(), by_writer.to_string());
+    assert!(matches!(refused, StoreError::Poisoned(_)), "{refused:?}");
+    drop(store);
+
+    // After a restart (the page cache still holds record 2), the log ends at the last record
+    // known synced: record 2 was never known to be on disk.
+    let restarted = Arc::new(disk.restart());
+    let store = open_sim(restarted, index.path(), Durability::Fsync).unwrap();
+    assert_eq!(store.head(), Position(1), "{:?}", store.recovery_report());
+    assert!(store.verify().unwrap().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_stopped_store_fails_with_the_reason_it_stopped() {
+    for durability in [
+        Durability::Fsync,
+        Durability::Batched {
+            interval: Duration::from_millis(20),
+        },
+    ] {
+        let index = tempfile::tempdir().unwrap();
+        let disk = Arc::new(SimDisk::default());
+        let store = open_sim(disk.clone(), index.path(), durability).unwrap();
+        store
+            .append(
+                &stream("customer-c"),
+                ExpectedRevision::Any,
+                vec![event(1, "E")],
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        disk.fail_syncs_after(0);
+        let _ = store
+            .append(
+                &stream("customer-c"),
+                ExpectedRevision::Any,
+                vec![event(2, "E")],
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(store.is_poisoned(), "{durability:?}");
+        let closed = store.close().await;
+        assert!(
+            matches!(closed, Err(StoreError::Poisoned(_))),
+            "{durability:?}: {closed:?}"
+        );
+        // Asked again, it still does not say all is well.
+        let again = store.close().await;
+        assert!(
+            matches!(again, Err(StoreError::Poisoned(_))),
+            "{durability:?}: {again:?}"
+        );
+    }
+    // A store that did not stop closes cleanly.
+    let index = tempfile::tempdir().unwrap();
+    let store = open_sim(
+        Arc::new(SimDisk::default()),
+        index.path(),
+        Durability::Fsync,
+    )
+    .unwrap();
+    store
+        .append(
+            &stream("customer-c"),
+            ExpectedRevision::Any,
+            vec![event(1, "E")],
+        )
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    store.close().await.unwrap();
 }
 
 // ---- tampering and damage on real files --------------------------------------------------
@@ -920,7 +1168,21 @@ async fn an_index_checkpoint_past_the_durable_mark_that_the_log_lost_is_rebuilt(
         EventStore::open_with(disk.clone(), index.path(), batched_small_tables(), None).unwrap();
     append_singles(&store, 0..20).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    disk.fail_syncs_after(0);
+    // Nothing is unsynced: the power cut only stops the store, which keeps its reserved space.
+    disk.cut_power();
+    drop(store);
+    let disk = Arc::new(disk.reboot());
+    // A failed background fdatasync would stop the store (see
+    // `a_failed_background_fdatasync_stops_a_batched_store_like_a_failed_append_sync`): here
+    // the syncer never runs before the power cut.
+    let never_synced = StoreConfig {
+        durability: Durability::Batched {
+            interval: Duration::from_secs(3600),
+        },
+        ..batched_small_tables()
+    };
+    let store = EventStore::open_with(disk.clone(), index.path(), never_synced, None).unwrap();
+    assert_eq!(store.head(), Position(20));
     append_singles(&store, 20..60).await;
     // The flusher puts the full tables into sled.
     tokio::time::sleep(Duration::from_millis(300)).await;
