@@ -644,6 +644,16 @@ impl App {
         let Some(first) = self.store.find_event(event_id(env.command_id, stream, 0))? else {
             return Ok(None);
         };
+        // Only the sender of the first command gets its result back: anyone else resending
+        // that command id (a guessed or leaked one) is refused before anything is returned.
+        // (Authorizing against the state now would refuse a legitimate retry after the state
+        // moved on; the first sender was authorized when it was decided.)
+        if first.metadata.actor != format!("staff-{}", env.actor.staff_id) {
+            return Err(AppError::CommandIdReused {
+                command_id: env.command_id,
+                stream: stream.to_string(),
+            });
+        }
         if crate::resend::differs(&env.command, &first)? {
             return Err(AppError::CommandIdReused {
                 command_id: env.command_id,

@@ -269,6 +269,34 @@ async fn the_same_command_id_twice_writes_once_and_answers_twice_alike() {
 }
 
 #[tokio::test]
+async fn a_command_id_resent_by_someone_else_gets_no_result_back() {
+    let w = World::new().await;
+    let env = envelope(
+        customer_manager(1, 1),
+        AppCommand::Customer {
+            customer: customer_id(1),
+            command: customer::Command::MarkKeyCustomer {
+                is_key: true,
+                now: NOW,
+            },
+        },
+    );
+    w.app.execute(env.clone()).await.unwrap();
+    // Another staff member with the same command id (leaked or guessed): refused, even one
+    // with rights over the customer, and nothing of the first result is returned.
+    for other in [customer_manager(2, 2), hq()] {
+        let resent = CommandEnvelope {
+            actor: other,
+            ..env.clone()
+        };
+        assert!(matches!(
+            w.app.execute(resent).await,
+            Err(AppError::CommandIdReused { .. })
+        ));
+    }
+}
+
+#[tokio::test]
 async fn a_retried_command_returns_its_first_result_even_after_the_state_moved_on() {
     let w = World::new().await;
     let mark = envelope(
