@@ -116,14 +116,14 @@ impl App {
         holder: CustomerId,
         disclosed: bool,
         org: &OrgTree,
-    ) -> Result<CommandOutcome, AppError> {
+    ) -> Result<(), AppError> {
         let AppCommand::Customer {
             customer: attempted_for,
             command,
         } = &env.command
         else {
-            // Only customer commands check identities.
-            return Err(DomainError::DuplicateIdentity { existing: holder }.into());
+            // Only customer commands check identities; nothing else to record.
+            return Ok(());
         };
         let actor = env.actor;
         // The sender was authorized for the refused command; recording its refusal asks for
@@ -159,6 +159,7 @@ impl App {
             org,
         )
         .await
+        .map(|_| ())
     }
 
     async fn dispatch(
