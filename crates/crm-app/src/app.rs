@@ -72,15 +72,109 @@ impl App {
                 stream: stream.to_string(),
             });
         }
-        let env = &envelope;
-        let actor = envelope.actor;
         let org = self.org().await?;
+        match self.dispatch(&envelope, &org).await {
+            Err(AppError::Domain(refusal)) => Err(self.refusal(&envelope, refusal, &org).await),
+            outcome => outcome,
+        }
+    }
+
+    /// A refusal as the sender may be told it: one naming another customer (an identity
+    /// document's holder, a merge's survivor) names them only if the sender may read them
+    /// (`auth::disclose` decides). A refused duplicate identity is recorded in the sender's
+    /// access log either way, since the answer tells whether the document is registered.
+    async fn refusal(
+        &self,
+        env: &CommandEnvelope,
+        refusal: DomainError,
+        org: &OrgTree,
+    ) -> AppError {
+        let Some(other) = refusal.other_customer() else {
+            return refusal.into();
+        };
+        // A holder or survivor that cannot be loaded is treated as unassigned: only those who
+        // may read every customer are told who it is.
+        let target = self.customer_target(Some(other)).unwrap_or_default();
+        let told = crm_domain::auth::disclose(&env.actor, refusal.clone(), &target, org);
+        if let DomainError::DuplicateIdentity { existing } = refusal {
+            let disclosed = told == refusal;
+            if let Err(e) = self
+                .record_duplicate_attempt(env, existing, disclosed, org)
+                .await
+            {
+                return e;
+            }
+        }
+        told.into()
+    }
+
+    /// Appends a refused duplicate identity to the sender's access log, once per command id
+    /// (the record's command id follows from the refused command's).
+    async fn record_duplicate_attempt(
+        &self,
+        env: &CommandEnvelope,
+        holder: CustomerId,
+        disclosed: bool,
+        org: &OrgTree,
+    ) -> Result<(), AppError> {
+        let AppCommand::Customer {
+            customer: attempted_for,
+            command,
+        } = &env.command
+        else {
+            // Only customer commands check identities; nothing else to record.
+            return Ok(());
+        };
+        let actor = env.actor;
+        // The sender was authorized for the refused command; recording its refusal asks for
+        // the same right.
+        let action = match command {
+            customer::Command::Register { .. } => Action::RegisterCustomer {
+                branch: home_branch(&actor),
+            },
+            _ => Action::UpdateCustomer(self.customer_target(Some(*attempted_for))?),
+        };
+        let record = access::Command::RecordDuplicateIdentityAttempt {
+            staff_id: actor.staff_id,
+            holder,
+            attempted_for: *attempted_for,
+            disclosed,
+            purpose: command.name().to_string(),
+            now: env.occurred_at,
+        };
+        let envelope = CommandEnvelope {
+            command_id: crate::resend::new_entity_id(env.command_id, "duplicate-identity"),
+            causation_id: Some(env.command_id),
+            command: AppCommand::Access {
+                staff: actor.staff_id,
+                command: record.clone(),
+            },
+            ..env.clone()
+        };
+        self.run::<access::AccessLog>(
+            &envelope,
+            &actor.staff_id,
+            record,
+            |_| Ok(action.clone()),
+            org,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn dispatch(
+        &self,
+        envelope: &CommandEnvelope,
+        org: &OrgTree,
+    ) -> Result<CommandOutcome, AppError> {
+        let env = envelope;
+        let actor = envelope.actor;
         match envelope.command.clone() {
             AppCommand::Customer { customer, command } => {
-                self.customer(env, customer, command, &org).await
+                self.customer(env, customer, command, org).await
             }
             AppCommand::MergeCustomers { survivor, merged } => {
-                self.merge(env, survivor, merged, &org).await
+                self.merge(env, survivor, merged, org).await
             }
             AppCommand::Account { account, command } => {
                 self.run::<account::Account>(
@@ -88,7 +182,7 @@ impl App {
                     &account,
                     command,
                     |_| Ok(Action::ImportBackOffice),
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -101,7 +195,7 @@ impl App {
                     &trade_date,
                     command,
                     |_| Ok(Action::ImportBackOffice),
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -119,7 +213,7 @@ impl App {
                             branch: open_branch.unwrap_or(s.branch),
                         })
                     },
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -134,7 +228,7 @@ impl App {
                             branch: None,
                         })
                     },
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -181,7 +275,7 @@ impl App {
                             },
                         })
                     },
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -214,7 +308,7 @@ impl App {
                             branch: scope.and_then(branch_of),
                         })
                     },
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -242,7 +336,7 @@ impl App {
                     &interaction,
                     command,
                     |_| Ok(Action::RecordInteraction(target)),
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -279,7 +373,7 @@ impl App {
                             branch: target.branch,
                         })
                     },
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -297,7 +391,7 @@ impl App {
                             branch: planned_branch,
                         })
                     },
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -307,7 +401,7 @@ impl App {
                     &product,
                     command,
                     |_| Ok(Action::ManageProducts),
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -321,7 +415,7 @@ impl App {
                     &article,
                     command,
                     |_| Ok(Action::PublishContent { branch }),
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -332,7 +426,12 @@ impl App {
                         "an access log records its own staff member's views",
                     ));
                 }
-                let access::Command::RecordPiiView { customer_id, .. } = command.clone();
+                let access::Command::RecordPiiView { customer_id, .. } = command.clone() else {
+                    return Err(validation(
+                        "command",
+                        "duplicate identities are recorded by the command side only",
+                    ));
+                };
                 // Only views of a customer the sender may read can be recorded.
                 let target = self.customer_target(Some(customer_id))?;
                 self.run::<access::AccessLog>(
@@ -340,7 +439,7 @@ impl App {
                     &staff,
                     command,
                     |_| Ok(Action::ReadCustomer(target)),
-                    &org,
+                    org,
                 )
                 .await
             }
@@ -366,7 +465,7 @@ impl App {
                     &rule_set,
                     command,
                     move |_| Ok(action.clone()),
-                    &org,
+                    org,
                 )
                 .await
             }

@@ -1,6 +1,8 @@
 //! The access log of personal data (个人信息查阅记录), stream `access-<staff id>`: every time a
 //! staff member is shown a customer's identity or phone number in full, that view is recorded,
-//! so an auditor can ask who saw whose personal data, and when.
+//! so an auditor can ask who saw whose personal data, and when. An attempt to register (or
+//! change a profile to) an identity document another customer holds is recorded here too: the
+//! answer tells whether that document is registered, which is itself personal data.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -19,6 +21,7 @@ pub enum PiiField {
 pub struct State {
     pub staff_id: Option<StaffId>,
     pub views: u64,
+    pub duplicate_attempts: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +31,20 @@ pub enum Command {
         customer_id: CustomerId,
         fields: Vec<PiiField>,
         /// Where it was shown (the API operation), for the auditor.
+        purpose: String,
+        now: OffsetDateTime,
+    },
+    /// Recorded by the command side when it refuses a command because another customer holds
+    /// the identity document.
+    RecordDuplicateIdentityAttempt {
+        staff_id: StaffId,
+        /// The customer who holds the document.
+        holder: CustomerId,
+        /// The customer the refused command was for.
+        attempted_for: CustomerId,
+        /// Whether the refusal named the holder (the staff member may read them).
+        disclosed: bool,
+        /// The refused command.
         purpose: String,
         now: OffsetDateTime,
     },
@@ -42,15 +59,58 @@ pub enum Event {
         purpose: String,
         at: OffsetDateTime,
     },
+    /// A command by `staff_id` was refused because `holder` already holds the identity
+    /// document it gave. (Appended last: variants are encoded by index.)
+    DuplicateIdentityAttempted {
+        staff_id: StaffId,
+        holder: CustomerId,
+        attempted_for: CustomerId,
+        disclosed: bool,
+        purpose: String,
+        at: OffsetDateTime,
+    },
 }
 
-crate::aggregate!(AccessLog, category: "access", id: staff_id, events: [PiiViewed]);
+crate::aggregate!(
+    AccessLog,
+    category: "access",
+    id: staff_id,
+    events: [PiiViewed, DuplicateIdentityAttempted]
+);
 
 /// Longest purpose text kept.
 const PURPOSE_LEN_MAX: usize = 200;
 
+fn check_owner(state: &State, staff_id: StaffId) -> Result<(), DomainError> {
+    if state.staff_id.is_some_and(|s| s != staff_id) {
+        return Err(DomainError::validation(
+            "staffId",
+            "belongs to another access log",
+        ));
+    }
+    Ok(())
+}
+
 pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError> {
     match command {
+        Command::RecordDuplicateIdentityAttempt {
+            staff_id,
+            holder,
+            attempted_for,
+            disclosed,
+            purpose,
+            now,
+        } => {
+            check_owner(state, staff_id)?;
+            Ok(vec![Event::DuplicateIdentityAttempted {
+                staff_id,
+                holder,
+                attempted_for,
+                disclosed,
+                purpose: purpose.chars().take(PURPOSE_LEN_MAX).collect(),
+                at: now,
+            }])
+        }
         Command::RecordPiiView {
             staff_id,
             customer_id,
@@ -58,12 +118,7 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
             purpose,
             now,
         } => {
-            if state.staff_id.is_some_and(|s| s != staff_id) {
-                return Err(DomainError::validation(
-                    "staffId",
-                    "belongs to another access log",
-                ));
-            }
+            check_owner(state, staff_id)?;
             if fields.is_empty() {
                 return Err(DomainError::validation(
                     "fields",
@@ -87,6 +142,10 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         Event::PiiViewed { staff_id, .. } => {
             state.staff_id = Some(*staff_id);
             state.views += 1;
+        }
+        Event::DuplicateIdentityAttempted { staff_id, .. } => {
+            state.staff_id = Some(*staff_id);
+            state.duplicate_attempts += 1;
         }
     }
     state
@@ -121,6 +180,27 @@ mod tests {
                 customer_id: CustomerId::from_uuid(Uuid::from_u128(2)),
                 fields: vec![PiiField::IdDocument, PiiField::Phone],
                 purpose: "customerHistory".into(),
+                at: NOW,
+            }]);
+    }
+
+    #[test]
+    fn it_records_an_attempt_to_register_a_document_another_customer_holds() {
+        given::<AccessLog>([])
+            .when(Command::RecordDuplicateIdentityAttempt {
+                staff_id: StaffId::from_uuid(Uuid::from_u128(1)),
+                holder: CustomerId::from_uuid(Uuid::from_u128(2)),
+                attempted_for: CustomerId::from_uuid(Uuid::from_u128(3)),
+                disclosed: false,
+                purpose: "Register".into(),
+                now: NOW,
+            })
+            .then([Event::DuplicateIdentityAttempted {
+                staff_id: StaffId::from_uuid(Uuid::from_u128(1)),
+                holder: CustomerId::from_uuid(Uuid::from_u128(2)),
+                attempted_for: CustomerId::from_uuid(Uuid::from_u128(3)),
+                disclosed: false,
+                purpose: "Register".into(),
                 at: NOW,
             }]);
     }

@@ -327,6 +327,29 @@ pub fn authorize(actor: &Actor, action: &Action, org: &OrgTree) -> Result<(), Do
     }
 }
 
+/// A refusal as `actor` may be told it. A refusal that names another customer
+/// ([`DomainError::other_customer`]: the holder of an identity document, a merge's survivor)
+/// names them only to an actor who may read them (`other` is that customer's target); to
+/// anyone else it says what happened without saying who or where, so that a refusal is no
+/// oracle of who is a customer where. Every other refusal is told as it is.
+pub fn disclose(
+    actor: &Actor,
+    refusal: DomainError,
+    other: &CustomerTarget,
+    org: &OrgTree,
+) -> DomainError {
+    if refusal.other_customer().is_none()
+        || authorize(actor, &Action::ReadCustomer(*other), org).is_ok()
+    {
+        return refusal;
+    }
+    match refusal {
+        DomainError::DuplicateIdentity { .. } => DomainError::DuplicateIdentityOutOfScope,
+        DomainError::AlreadyMerged { .. } => DomainError::MergedOutOfScope,
+        other => other,
+    }
+}
+
 fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
     use Role::*;
     let role = actor.role;
@@ -649,6 +672,44 @@ mod tests {
             role,
             scope,
         }
+    }
+
+    #[test]
+    fn a_refusal_names_another_customer_only_to_those_who_may_read_them() {
+        use crate::ids::CustomerId;
+        let f = fixture();
+        let holder = CustomerId::from_uuid(id(500));
+        let in_b = CustomerTarget {
+            branch: Some(f.branch_b),
+            ..CustomerTarget::default()
+        };
+        let manager_of = |b| actor(101, Role::BranchManager, Scope::Branch { branch: b });
+        let duplicate = DomainError::DuplicateIdentity { existing: holder };
+        let merged = DomainError::AlreadyMerged { into: holder };
+        // The holding branch's manager is told who: it helps merging duplicates.
+        assert_eq!(
+            disclose(&manager_of(f.branch_b), duplicate.clone(), &in_b, &f.org),
+            duplicate
+        );
+        assert_eq!(
+            disclose(&manager_of(f.branch_b), merged.clone(), &in_b, &f.org),
+            merged
+        );
+        // Another branch's manager only that the document is taken, or the customer merged.
+        assert_eq!(
+            disclose(&manager_of(f.branch_a), duplicate, &in_b, &f.org),
+            DomainError::DuplicateIdentityOutOfScope
+        );
+        assert_eq!(
+            disclose(&manager_of(f.branch_a), merged, &in_b, &f.org),
+            DomainError::MergedOutOfScope
+        );
+        // Refusals naming no other customer are told as they are.
+        let other = DomainError::NotFound { entity: "customer" };
+        assert_eq!(
+            disclose(&manager_of(f.branch_a), other.clone(), &in_b, &f.org),
+            other
+        );
     }
 
     #[test]

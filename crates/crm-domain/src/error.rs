@@ -68,6 +68,16 @@ pub enum DomainError {
     /// 客户唯一性识别: another customer already holds the same identity document.
     #[error("a customer with the same identity document already exists: {existing}")]
     DuplicateIdentity { existing: CustomerId },
+    /// [`DomainError::DuplicateIdentity`] as told to a caller who may not read the holder
+    /// (`auth::disclose`): that the document is registered, not to whom or where.
+    #[error(
+        "this identity document is already registered to a customer outside your scope; a \
+         back-office or branch manager of the holding branch can resolve it"
+    )]
+    DuplicateIdentityOutOfScope,
+    /// [`DomainError::AlreadyMerged`] as told to a caller who may not read the survivor.
+    #[error("customer was merged into another customer, outside your scope")]
+    MergedOutOfScope,
     /// Four eyes (双人复核): the approver of a rule set must not be its proposer.
     #[error("four eyes: {staff} proposed this and cannot also approve it")]
     FourEyesViolation { staff: StaffId },
@@ -98,6 +108,17 @@ impl From<ValidationError> for DomainError {
 }
 
 impl DomainError {
+    /// The other customer this refusal names, besides the command's own: the holder of an
+    /// identity document, or the survivor of a merge. Who may be told is `auth::disclose`'s
+    /// decision.
+    pub fn other_customer(&self) -> Option<CustomerId> {
+        match self {
+            DomainError::DuplicateIdentity { existing } => Some(*existing),
+            DomainError::AlreadyMerged { into } => Some(*into),
+            _ => None,
+        }
+    }
+
     pub(crate) fn validation(field: &'static str, reason: impl Into<String>) -> Self {
         DomainError::Validation {
             field,

@@ -233,6 +233,8 @@ impl From<DomainError> for ApiError {
             | DomainError::Conflict { .. }
             | DomainError::AlreadyMerged { .. }
             | DomainError::DuplicateIdentity { .. }
+            | DomainError::DuplicateIdentityOutOfScope
+            | DomainError::MergedOutOfScope
             | DomainError::InvalidTransition { .. } => ApiError::Conflict(e.to_string()),
         }
     }

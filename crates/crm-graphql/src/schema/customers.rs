@@ -946,17 +946,18 @@ pub(crate) fn page_size(
     }
 }
 
-/// One customer if the caller may read them (FORBIDDEN if not), with the archive when the
-/// selection asks for it.
+/// One customer if the caller may read them, with the archive when the selection asks for it.
+/// A customer the caller may not read is `None`, exactly as one that does not exist: the
+/// answer is no oracle of who is a customer (issue #13, item 10).
 pub(crate) fn customer_by_id(
     ctx: &Context<'_>,
     actor: &crm_domain::auth::Actor,
     id: CustomerId,
 ) -> Result<Option<Customer>, ApiError> {
-    let found = read_models(ctx)?.read(|m, r| {
+    Ok(read_models(ctx)?.read(|m, r| {
         let c = m.customers.get(&id)?;
         if !may_read(actor, c, &org_tree(actor, m)) {
-            return Some(Err(forbidden(Right::ReadCustomer)));
+            return None;
         }
         let row = views::customer_row(m, r, id, None)?;
         let look = ctx.look_ahead();
@@ -964,9 +965,8 @@ pub(crate) fn customer_by_id(
         let archive = archive_selected(look)
             .then(|| views::customer_360(m, r, id, None))
             .flatten();
-        Some(Ok(Customer::of(m, row, archive)))
-    });
-    found.transpose()
+        Some(Customer::of(m, row, archive))
+    }))
 }
 
 #[derive(Default, Debug)]
@@ -974,7 +974,8 @@ pub struct CustomerQuery;
 
 #[Object]
 impl CustomerQuery {
-    /// One customer's archive (360), if the caller may read them; FORBIDDEN if not.
+    /// One customer's archive (360), if the caller may read them. NOT_FOUND, with the same
+    /// message, for a customer that does not exist and for one the caller may not read.
     async fn customer(
         &self,
         ctx: &Context<'_>,
@@ -985,7 +986,9 @@ impl CustomerQuery {
             let actor = *caller(ctx)?;
             let id = CustomerId::from(parse_uuid("id", &id)?);
             reach(ctx, at_position).await?;
-            customer_by_id(ctx, &actor, id)
+            customer_by_id(ctx, &actor, id)?
+                .map(Some)
+                .ok_or_else(|| ApiError::NotFound("customer".into()))
         }
         .await
         .map_err(gql)

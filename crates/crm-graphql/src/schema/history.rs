@@ -134,6 +134,8 @@ pub struct CustomerSnapshot {
     pub accounts: Vec<AccountView>,
     pub suitability: Option<SuitabilityView>,
     pub churn_reason: Option<String>,
+    /// The customer this one was merged into; null to a caller who may not read that
+    /// customer (unless they may read the log, which records the merge anyway).
     pub merged_into: Option<ID>,
 }
 
@@ -359,9 +361,8 @@ impl HistoryQuery {
             let may_read = authorize(&actor, &Action::ReadCustomer(target), &org).is_ok();
             let may_audit = authorize(&actor, &Action::ReadHistory, &org).is_ok();
             if !may_read && !may_audit {
-                return Err(ApiError::from(crm_domain::DomainError::Forbidden {
-                    missing_right: crm_domain::auth::Right::ReadCustomer,
-                }));
+                // As if there were no such customer: the answer is no oracle of who is one.
+                return Err(ApiError::NotFound("customer".into()));
             }
 
             let state = fold(&events)?;
@@ -381,9 +382,20 @@ impl HistoryQuery {
                 as_of: DateTime(as_of),
                 revision: events.last().map(|e| Long(e.revision)),
                 position: events.last().map(|e| Long(e.position.0)),
-                snapshot: state
-                    .id
-                    .map(|_| snapshot(&state, sees_pii(&actor) && may_read)),
+                snapshot: match state.id {
+                    Some(_) => {
+                        let mut shown = snapshot(&state, sees_pii(&actor) && may_read);
+                        // The survivor of a merge is named only to those who may read it (or
+                        // read the log, where the merge is recorded anyway).
+                        if let Some(survivor) = state.merged_into {
+                            if !may_audit && !may_read_customer(ctx, &actor, &org, survivor)? {
+                                shown.merged_into = None;
+                            }
+                        }
+                        Some(shown)
+                    }
+                    None => None,
+                },
                 timeline_has_more: start + page.len() < events.len(),
                 timeline: page,
             })
@@ -391,6 +403,27 @@ impl HistoryQuery {
         .await
         .map_err(gql)
     }
+}
+
+/// Whether `actor` may read customer `id` as assigned now (read from its stream).
+fn may_read_customer(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    org: &OrgTree,
+    id: CustomerId,
+) -> Result<bool, ApiError> {
+    let stream = StreamName::parse(crm_domain::stream_name("customer", &id))?;
+    let state = fold(&events_until(ctx, &stream, OffsetDateTime::now_utc())?)?;
+    let target = state
+        .assignment
+        .as_ref()
+        .map(|a| CustomerTarget {
+            branch: Some(a.branch),
+            manager: a.manager,
+            team: a.team,
+        })
+        .unwrap_or_default();
+    Ok(authorize(actor, &Action::ReadCustomer(target), org).is_ok())
 }
 
 /// Every full view of identity or phone numbers goes into the viewer's access log before the

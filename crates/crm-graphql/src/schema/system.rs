@@ -125,7 +125,8 @@ impl SystemQuery {
         Ok(Staff(*caller(ctx).map_err(gql)?))
     }
 
-    /// Any object by its global id. Each kind is authorized as its own query is.
+    /// Any object by its global id. Each kind is authorized as its own query is; a customer
+    /// the caller may not read is null, as one that does not exist.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
         node(ctx, id).await.map_err(gql)
     }

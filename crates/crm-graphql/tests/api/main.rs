@@ -23,6 +23,8 @@
 //! - `backoffice`: organisation, products, accounts, group customers and back-office feeds.
 //! - `workflow`: mutations after a workflow's first step (tickets, visits, pipeline,
 //!   campaigns, articles, rule rejection), each recorded or refused with its code.
+//! - `oracles`: answers that do not tell who is a customer where: registration conflicts,
+//!   unknown and out-of-scope customers alike, merges not naming an unreadable survivor.
 //! - `audit`: the graphql-http audit suite and a graphql-ws client, run by node.
 #![allow(clippy::unwrap_used)]
 
@@ -37,6 +39,7 @@ mod history;
 mod jobs;
 mod limits;
 mod ops;
+mod oracles;
 mod ranges;
 mod read_models;
 mod sdl;
