@@ -360,7 +360,7 @@ impl App {
                 let target = self.customer_target(customer)?;
                 if customer.is_some() {
                     // A lead is about one customer: only a caller who may read them.
-                    authorize(&actor, &Action::ReadCustomer(target), &org)?;
+                    authorize(&actor, &Action::ReadCustomer(target), org)?;
                 }
                 let owner = owner.unwrap_or(actor.staff_id);
                 self.run::<opportunity::Opportunity>(

@@ -7,16 +7,4 @@
 //! as a parameter; `None` means the log's own latest business date, never the wall clock.
 
 pub use crate::model::today;
-pub use crate::read_models::accounts::*;
-pub use crate::read_models::archive::*;
-pub use crate::read_models::channels::*;
-pub use crate::read_models::content::*;
-pub use crate::read_models::dashboards::*;
-pub use crate::read_models::explain::*;
-pub use crate::read_models::org::*;
-pub use crate::read_models::performance::*;
-pub use crate::read_models::rule_versions::*;
-pub use crate::read_models::sales::*;
-pub use crate::read_models::segments::*;
-pub use crate::read_models::service::*;
-pub use crate::read_models::todos::*;
+pub use crate::read_models::all::*;

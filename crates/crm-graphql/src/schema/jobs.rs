@@ -196,19 +196,10 @@ impl JobsMutation {
         kpi_weights: Option<KpiWeightsInput>,
         limit: Option<i32>,
     ) -> async_graphql::Result<ReadModelJob> {
-        async {
-            let actor = *caller(ctx)?;
-            require(&actor, Action::RunRebuild)?;
-            let p = read_models(ctx)?.projections().clone();
-            let rules =
-                preview_rules_of(&p, version, content, tiers.as_ref(), kpi_weights.as_ref())?;
-            let limit = preview_limit(limit)?;
-            p.start_rules_preview(rules, limit, &actor.staff_id.to_string())
-                .map(ReadModelJob)
-                .map_err(projection_error)
-        }
-        .await
-        .map_err(gql)
+        start_preview(ctx, version, content, tiers, kpi_weights, limit)
+            .await
+            .map(ReadModelJob)
+            .map_err(gql)
     }
 
     /// Starts a rebuild of every read model under the rules the log has activated (or the
@@ -239,6 +230,25 @@ impl JobsMutation {
         .await
         .map_err(gql)
     }
+}
+
+/// Starts a rules preview job for the caller: the one path of `startRulesPreview` and the
+/// deprecated `previewRules`.
+pub(crate) async fn start_preview(
+    ctx: &Context<'_>,
+    version: Option<i32>,
+    content: Option<String>,
+    tiers: Option<TierThresholdsInput>,
+    kpi_weights: Option<KpiWeightsInput>,
+    limit: Option<i32>,
+) -> Result<Job, ApiError> {
+    let actor = *caller(ctx)?;
+    require(&actor, Action::RunRebuild)?;
+    let p = read_models(ctx)?.projections();
+    let rules = preview_rules_of(p, version, content, tiers.as_ref(), kpi_weights.as_ref())?;
+    let limit = preview_limit(limit)?;
+    p.start_rules_preview(rules, limit, &actor.staff_id.to_string())
+        .map_err(projection_error)
 }
 
 /// The most customers per list a preview may be asked for.

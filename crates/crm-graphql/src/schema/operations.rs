@@ -13,7 +13,7 @@ use crm_projections::{GenerationRole, JobOutcome, JobState, ReadModelsStatus, Ru
 
 use super::caller;
 use super::customers::label;
-use super::jobs::{finished, preview_limit};
+use super::jobs::{finished, start_preview};
 use super::readside::{
     centi, forbidden, int, projection_error, reach, read_models, uuid_id, Reflects,
 };
@@ -515,16 +515,8 @@ impl OperationsMutation {
         limit: Option<i32>,
     ) -> async_graphql::Result<RulesPreview> {
         async {
-            let actor = *caller(ctx)?;
-            require(&actor, Action::RunRebuild)?;
-            let p = read_models(ctx)?.projections().clone();
-            let rules =
-                preview_rules_of(&p, version, content, tiers.as_ref(), kpi_weights.as_ref())?;
-            let limit = preview_limit(limit)?;
-            let job = p
-                .start_rules_preview(rules, limit, &actor.staff_id.to_string())
-                .map_err(projection_error)?;
-            let job = finished(&p, job.id).await?;
+            let job = start_preview(ctx, version, content, tiers, kpi_weights, limit).await?;
+            let job = finished(read_models(ctx)?.projections(), job.id).await?;
             match (job.state, job.outcome) {
                 (_, Some(JobOutcome::Preview(report))) => Ok(RulesPreview::from(report.as_ref())),
                 (JobState::Failed(reason), _) => Err(ApiError::Internal(reason)),

@@ -15,3 +15,21 @@ pub mod sales;
 pub mod segments;
 pub mod service;
 pub mod todos;
+
+/// Every read model's public items in one place, for [`crate::model`] (state) and
+/// [`crate::views`] (queries) to re-export.
+pub mod all {
+    pub use super::accounts::*;
+    pub use super::archive::*;
+    pub use super::channels::*;
+    pub use super::content::*;
+    pub use super::dashboards::*;
+    pub use super::explain::*;
+    pub use super::org::*;
+    pub use super::performance::*;
+    pub use super::rule_versions::*;
+    pub use super::sales::*;
+    pub use super::segments::*;
+    pub use super::service::*;
+    pub use super::todos::*;
+}
