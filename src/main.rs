@@ -414,9 +414,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open(data_dir)?;
             let out = std::fs::File::create(file)
                 .with_context(|| format!("creating {}", file.display()))?;
-            let n = store
-                .export_jsonl(BufWriter::new(out))
-                .context("exporting")?;
+            let mut writer = BufWriter::new(out);
+            let n = store.export_jsonl(&mut writer).context("exporting")?;
+            // An export is a copy of the truth: on disk before it says it is done.
+            let out = writer
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| format!("writing {}", file.display()))?;
+            out.sync_all()
+                .with_context(|| format!("syncing {}", file.display()))?;
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .with_context(|| format!("syncing {}", dir.display()))?;
+            }
             println!("exported {n} records to {}", file.display());
             Ok(ExitCode::SUCCESS)
         }
