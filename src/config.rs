@@ -98,6 +98,7 @@ struct FileLimits {
     ws_init_timeout_ms: Option<u64>,
     ws_operations_max: Option<usize>,
     ws_message_bytes_max: Option<usize>,
+    replays_concurrent_max: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -241,6 +242,7 @@ impl ServeConfig {
             ws_init_timeout: l.ws_init_timeout_ms.map_or(d.ws_init_timeout, ms),
             ws_operations_max: l.ws_operations_max.unwrap_or(d.ws_operations_max),
             ws_message_bytes_max: l.ws_message_bytes_max.unwrap_or(d.ws_message_bytes_max),
+            replays_concurrent_max: l.replays_concurrent_max.unwrap_or(d.replays_concurrent_max),
         };
         Ok(ServeConfig {
             data_dir,

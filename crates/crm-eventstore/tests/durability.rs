@@ -680,15 +680,20 @@ async fn a_failed_background_fdatasync_stops_a_batched_store_like_a_failed_appen
     // The syncer syncs it, and the flusher stores the mark.
     tokio::time::sleep(Duration::from_millis(300)).await;
     disk.fail_syncs_after(0);
-    // Acknowledged (batched), but its background fdatasync fails.
-    store
+    // Acknowledged (batched), but its background fdatasync fails. On a loaded machine the
+    // syncer may have failed a sync already (it also syncs the mark), and then the store
+    // refuses this append: either way the background failure stops the store.
+    match store
         .append(
             &stream("customer-s"),
             ExpectedRevision::Any,
             vec![event(2, "E")],
         )
         .await
-        .unwrap();
+    {
+        Ok(_) | Err(StoreError::Poisoned(_)) => {}
+        Err(other) => panic!("{other:?}"),
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         store.is_poisoned(),

@@ -59,6 +59,9 @@ pub struct Limits {
     pub ws_operations_max: usize,
     /// Largest WebSocket message, in bytes.
     pub ws_message_bytes_max: usize,
+    /// Replays of the whole log (`staffPerformance` and `branchDashboard` with `asOf`) running
+    /// at once; one more is refused (LIMIT_EXCEEDED, limit `replays`), not queued.
+    pub replays_concurrent_max: usize,
 }
 
 impl Default for Limits {
@@ -76,6 +79,7 @@ impl Default for Limits {
             ws_init_timeout: Duration::from_secs(10),
             ws_operations_max: 32,
             ws_message_bytes_max: 64 * 1024,
+            replays_concurrent_max: 2,
         }
     }
 }
@@ -151,6 +155,9 @@ impl Config {
         let l = &self.limits;
         if l.body_bytes_max == 0 || l.depth_max == 0 || l.complexity_max == 0 {
             return invalid("body, depth and complexity limits must be positive");
+        }
+        if l.replays_concurrent_max == 0 {
+            return invalid("limits.replays_concurrent_max must be at least 1");
         }
         if l.recursive_depth_max == 0 || l.ws_message_bytes_max == 0 {
             return invalid("recursive depth and WebSocket message limits must be positive");

@@ -74,6 +74,8 @@ pub enum Limit {
     Operations,
     /// Read-model jobs running at once.
     Jobs,
+    /// Whole-log replays running at once.
+    Replays,
 }
 
 impl Limit {
@@ -89,6 +91,7 @@ impl Limit {
             Limit::PageSize => "pageSize",
             Limit::Operations => "operations",
             Limit::Jobs => "jobs",
+            Limit::Replays => "replays",
         }
     }
 }

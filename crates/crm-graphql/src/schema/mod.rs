@@ -96,6 +96,22 @@ pub struct Settings {
     /// One log verification at a time: each reads the whole log, and a few at once from
     /// impatient clients would starve everything else of disk.
     pub verify_gate: Arc<Semaphore>,
+    /// Whole-log replays (as-of performance and dashboards) at once: each folds the log's
+    /// prefix on a blocking thread, and an abandoned request's replay keeps its permit until
+    /// the fold ends, so the bound holds for what really runs.
+    pub replay_gate: Arc<Semaphore>,
+}
+
+impl Settings {
+    /// A permit to run one whole-log replay, or LIMIT_EXCEEDED when the bound is reached.
+    pub(crate) fn replay_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.replay_gate.clone().try_acquire_owned().map_err(|_| {
+            ApiError::limit(
+                crate::error::Limit::Replays,
+                "as many as-of replays are running as the server allows; retry when one ends",
+            )
+        })
+    }
 }
 
 /// The caller, or UNAUTHENTICATED if a transport forgot to attach one.
@@ -141,6 +157,7 @@ pub fn schema_builder(
     .data(Settings {
         page_size_max: limits.page_size_max,
         verify_gate: Arc::new(Semaphore::new(1)),
+        replay_gate: Arc::new(Semaphore::new(limits.replays_concurrent_max.max(1))),
     });
     if !config.introspection {
         builder = builder.disable_introspection();

@@ -491,8 +491,11 @@ impl PerformanceQuery {
             if let Some(instant) = as_of {
                 require_history(&actor)?;
                 let p = models.projections().clone();
+                let permit = super::settings(ctx)?.replay_permit()?;
                 let found = tokio::task::spawn_blocking(move || {
-                    p.staff_performance_as_of(staff, period, instant)
+                    let found = p.staff_performance_as_of(staff, period, instant);
+                    drop(permit);
+                    found
                 })
                 .await
                 .map_err(|e| ApiError::Internal(format!("joining a replay: {e}")))?
@@ -574,8 +577,11 @@ impl PerformanceQuery {
                 require_history(&actor)?;
                 let period = models.read(|m, _| branch_period_or_latest(period.as_ref(), m))?;
                 let p = models.projections().clone();
+                let permit = super::settings(ctx)?.replay_permit()?;
                 let found = tokio::task::spawn_blocking(move || {
-                    p.branch_dashboard_as_of(branch, period, instant)
+                    let found = p.branch_dashboard_as_of(branch, period, instant);
+                    drop(permit);
+                    found
                 })
                 .await
                 .map_err(|e| ApiError::Internal(format!("joining a replay: {e}")))?

@@ -67,6 +67,15 @@ impl Server {
     /// A server over a store holding the demo data set of `customers` customers and `days`
     /// trading days, loaded through the command side before the server starts.
     pub async fn start_demo(customers: u32, days: u32) -> Server {
+        Server::start_demo_with(customers, days, |_| {}).await
+    }
+
+    /// [`Server::start_demo`] with the configuration changed by `configure`.
+    pub async fn start_demo_with(
+        customers: u32,
+        days: u32,
+        configure: impl FnOnce(&mut Config),
+    ) -> Server {
         let (dir, store) = open_store();
         let app = crm_app::App::new(store.clone()).unwrap();
         let report = crm_load::demo::demo(
@@ -78,7 +87,9 @@ impl Server {
         .unwrap();
         assert_eq!(report.refused, 0, "{:?}", report.refusals);
         drop(app);
-        Server::start_on(dir, store, test_config(), |b, _| b).await
+        let mut config = test_config();
+        configure(&mut config);
+        Server::start_on(dir, store, config, |b, _| b).await
     }
 
     async fn start_on(

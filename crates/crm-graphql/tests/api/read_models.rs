@@ -1034,3 +1034,45 @@ async fn rules_are_signed_by_operators_the_directory_knows_in_one_rule_set() {
     }
     ok(&server.query(&second, APPROVE, json!({ "r": set })).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_log_replays_run_under_a_bound_past_which_they_are_refused() {
+    let server =
+        Server::start_demo_with(CUSTOMERS, DAYS, |c| c.limits.replays_concurrent_max = 1).await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let head = server.store.head().0;
+    let first = server
+        .query(
+            &hq,
+            "query($at: Long) { customers(first: 1, atPosition: $at) { edges { node { branch { id } } } } }",
+            json!({ "at": head }),
+        )
+        .await;
+    ok(&first);
+    let branch = first["data"]["customers"]["edges"][0]["node"]["branch"]["id"].clone();
+    assert!(branch.is_string(), "{first}");
+    let month = month(&server, &hq).await;
+    const AS_OF: &str = r#"query($b: ID!, $m: String!) { branchDashboard(branchId: $b, period: { month: $m }, asOf: "2100-01-01T00:00:00Z") { customers } }"#;
+    // Eight at once against a bound of one: each replay folds the whole log, so they overlap;
+    // those past the bound are refused at once with the limit named, the others answer.
+    let answers = futures_util::future::join_all(
+        (0..8).map(|_| server.query(&hq, AS_OF, json!({ "b": branch, "m": month }))),
+    )
+    .await;
+    let refused = answers
+        .iter()
+        .filter(|a| codes(a) == ["LIMIT_EXCEEDED"])
+        .inspect(|a| assert_eq!(crate::common::limit(a), "replays", "{a}"))
+        .count();
+    let answered = answers
+        .iter()
+        .filter(|a| a.get("errors").is_none() && a["data"]["branchDashboard"].is_object())
+        .count();
+    assert!(refused >= 1, "{answers:?}");
+    assert!(answered >= 1, "{answers:?}");
+    assert_eq!(refused + answered, answers.len(), "{answers:?}");
+    // Once they have ended the bound is free again.
+    ok(&server
+        .query(&hq, AS_OF, json!({ "b": branch, "m": month }))
+        .await);
+}
