@@ -10,6 +10,7 @@
 //! An event that does not decode stops the generation at the event before it, with the
 //! position and the reason in its status; it never skips.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
@@ -49,7 +50,7 @@ const KEY_META: &[u8] = &[0xF0];
 /// The layout and meaning of the stored model. Bump it when the fold changes what it keeps:
 /// a generation stored under another format is folded again from the log on open, because
 /// state folded by other code is not what this code would fold.
-const MODEL_FORMAT: u32 = 3;
+const MODEL_FORMAT: u32 = 4;
 const KEY_FORMAT: &[u8] = &[0xF1];
 const KEY_CHECKPOINT: &[u8] = &[0xFF];
 
@@ -159,6 +160,8 @@ fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         staff_months: Keyed::load(tree, TAG_STAFF_MONTHS)?,
         articles: Keyed::load(tree, TAG_ARTICLES)?,
         applying: 0,
+        stale_branch_days: BTreeMap::new(),
+        stale_staff_months: BTreeMap::new(),
     })
 }
 
@@ -292,6 +295,7 @@ impl Generation {
                 }
             };
             if p != position + 1 {
+                model.settle();
                 self.position.send_replace(position);
                 return Err(stop(format!(
                     "expected position {} next, got {p}",
@@ -309,11 +313,14 @@ impl Generation {
                     position = p;
                 }
                 Err(e) => {
+                    model.settle();
                     self.position.send_replace(position);
                     return Err(stop(e.to_string()));
                 }
             }
         }
+        // Back-dated facts of the batch reach the days after them before anyone reads.
+        model.settle();
         // Moved while the write lock is held, so a reader sees a position and a model that
         // belong together.
         self.position.send_replace(position);

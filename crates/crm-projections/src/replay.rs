@@ -218,6 +218,7 @@ pub fn model_at(
             done = r.position.0;
         }
     }
+    model.settle();
     Ok(ModelAsOf {
         position: done,
         rules,

@@ -63,6 +63,32 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Adds another set's figures (a day's change to the stock before it).
+    pub(crate) fn add_totals(&mut self, o: &Totals) {
+        self.customers += o.customers;
+        for (a, b) in self.by_tier.iter_mut().zip(o.by_tier) {
+            *a += b;
+        }
+        for (a, b) in self.by_lifecycle.iter_mut().zip(o.by_lifecycle) {
+            *a += b;
+        }
+        for (a, b) in self.by_kind.iter_mut().zip(o.by_kind) {
+            *a += b;
+        }
+        for (a, b) in self.by_channel.iter_mut().zip(o.by_channel) {
+            *a += b;
+        }
+        for (r, n) in &o.by_region {
+            *self.by_region.entry(*r).or_insert(0) += n;
+        }
+        self.assets = madd(self.assets, o.assets);
+        for (h, v) in self.holdings.iter_mut().zip(o.holdings) {
+            *h = madd(*h, v);
+        }
+        self.in_profit += o.in_profit;
+        self.score_sum_centi = self.score_sum_centi.saturating_add(o.score_sum_centi);
+    }
+
     pub(crate) fn add(&mut self, f: &Facets, sign: i64) {
         if !f.counted {
             return;

@@ -112,6 +112,10 @@ pub struct Model {
     pub articles: Keyed<ArticleId, ArticleRecord>,
     /// The position of the event being applied (bookkeeping, not state).
     pub applying: u64,
+    /// Branches and staff whose stock from this day (month) on waits for [`Model::settle`]
+    /// (bookkeeping within a batch; empty whenever the model is read or stored).
+    pub stale_branch_days: BTreeMap<BranchId, Date>,
+    pub stale_staff_months: BTreeMap<StaffId, u32>,
 }
 
 /// Two models are compared by content; the unflushed flag is bookkeeping.
@@ -200,6 +204,7 @@ impl Model {
                 BranchDay {
                     flows: Flows::default(),
                     totals,
+                    change: Totals::default(),
                     first_position: self.applying,
                     last_position: self.applying,
                 },
@@ -235,6 +240,7 @@ impl Model {
                 StaffMonth {
                     flows: Flows::default(),
                     book,
+                    change: Totals::default(),
                     first_position: self.applying,
                     last_position: self.applying,
                 },
@@ -256,32 +262,92 @@ impl Model {
             if !f.counted {
                 continue;
             }
-            // A fact about `day` moves the stock of that day and of every later day already
-            // kept (a back-dated fact reaches the days after it); in date order that is one.
+            // A fact about `day` is that day's change. The stock at the end of the day and of
+            // every later day kept moves with it: at once when the day is the latest (facts in
+            // date order, the common case), otherwise by `settle` at the end of the batch, which
+            // sums the changes again from the earliest day touched (a back-dated fact).
             if let Some(b) = f.branch {
-                self.branch_day(b, day);
+                self.branch_day(b, day).change.add(f, sign);
                 if let Some(rec) = self.branches.get_mut(&b) {
                     rec.totals.add(f, sign);
-                    let from = rec.days.partition_point(|d| *d < day);
-                    for d in rec.days.get(from..).unwrap_or_default() {
-                        if let Some(bd) = self.branch_days.get_mut(&(b, *d)) {
+                    let latest = rec.days.last() == Some(&day);
+                    let stale = self.stale_branch_days.get(&b).copied();
+                    if latest && stale.is_none() {
+                        if let Some(bd) = self.branch_days.get_mut(&(b, day)) {
                             bd.totals.add(f, sign);
-                            bd.last_position = bd.last_position.max(self.applying);
                         }
+                    } else {
+                        let from = stale.map_or(day, |s| s.min(day));
+                        self.stale_branch_days.insert(b, from);
                     }
                 }
             }
             if let Some(s) = f.manager {
                 let month = month_index(day);
-                self.staff_month(s, month);
+                self.staff_month(s, month).change.add(f, sign);
                 if let Some(rec) = self.staff.get_mut(&s) {
                     rec.book.add(f, sign);
-                    let from = rec.months.partition_point(|mo| *mo < month);
-                    for mo in rec.months.get(from..).unwrap_or_default() {
-                        if let Some(sm) = self.staff_months.get_mut(&(s, *mo)) {
+                    let latest = rec.months.last() == Some(&month);
+                    let stale = self.stale_staff_months.get(&s).copied();
+                    if latest && stale.is_none() {
+                        if let Some(sm) = self.staff_months.get_mut(&(s, month)) {
                             sm.book.add(f, sign);
-                            sm.last_position = sm.last_position.max(self.applying);
                         }
+                    } else {
+                        let from = stale.map_or(month, |m| m.min(month));
+                        self.stale_staff_months.insert(s, from);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Brings the stock of branch days and staff months that back-dated facts left behind up
+    /// to date: from the earliest day (month) touched, each one's stock is the previous one's
+    /// plus its change. Called at the end of every batch of the fold, before anyone reads or
+    /// stores the model; the cost is that of the days after the earliest back-dated fact, once
+    /// per batch, not per event.
+    pub fn settle(&mut self) {
+        for (b, from) in std::mem::take(&mut self.stale_branch_days) {
+            let days = self
+                .branches
+                .get(&b)
+                .map(|r| r.days.clone())
+                .unwrap_or_default();
+            let start = days.partition_point(|d| *d < from);
+            let mut stock = start
+                .checked_sub(1)
+                .and_then(|i| days.get(i))
+                .and_then(|d| self.branch_days.get(&(b, *d)))
+                .map(|bd| bd.totals.clone())
+                .unwrap_or_default();
+            for d in days.get(start..).unwrap_or_default() {
+                if let Some(bd) = self.branch_days.get_mut(&(b, *d)) {
+                    stock.add_totals(&bd.change);
+                    if bd.totals != stock {
+                        bd.totals = stock.clone();
+                    }
+                }
+            }
+        }
+        for (s, from) in std::mem::take(&mut self.stale_staff_months) {
+            let months = self
+                .staff
+                .get(&s)
+                .map(|r| r.months.clone())
+                .unwrap_or_default();
+            let start = months.partition_point(|m| *m < from);
+            let mut book = start
+                .checked_sub(1)
+                .and_then(|i| months.get(i))
+                .and_then(|m| self.staff_months.get(&(s, *m)))
+                .map(|sm| sm.book.clone())
+                .unwrap_or_default();
+            for m in months.get(start..).unwrap_or_default() {
+                if let Some(sm) = self.staff_months.get_mut(&(s, *m)) {
+                    book.add_totals(&sm.change);
+                    if sm.book != book {
+                        sm.book = book.clone();
                     }
                 }
             }

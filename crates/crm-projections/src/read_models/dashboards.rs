@@ -22,7 +22,11 @@ use crate::rules::RuleBook;
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BranchDay {
     pub flows: Flows,
+    /// The stock at the end of the day.
     pub totals: Totals,
+    /// What the day's facts changed in the stock: `totals` is the previous day's plus this.
+    #[serde(default)]
+    pub change: Totals,
     /// The range of log positions that changed this day (for explanations).
     pub first_position: u64,
     pub last_position: u64,

@@ -17,7 +17,11 @@ use crate::rules::RuleBook;
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StaffMonth {
     pub flows: Flows,
+    /// The book at the end of the month.
     pub book: Totals,
+    /// What the month's facts changed in the book: `book` is the previous month's plus this.
+    #[serde(default)]
+    pub change: Totals,
     /// The range of log positions that changed this month (for explanations).
     pub first_position: u64,
     pub last_position: u64,
