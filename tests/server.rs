@@ -26,21 +26,8 @@ fn token(data_dir: &std::path::Path, role: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_answers_queries_and_mutations_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crm"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first.split_whitespace().last().unwrap().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-    // Keep reading stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let (child, url, rx) = start(dir.path(), &[]);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let client = reqwest::Client::new();
     let post = |token: String, body: Value| {
@@ -93,14 +80,7 @@ async fn the_server_answers_queries_and_mutations_and_stops_cleanly_on_sigterm()
     assert_eq!(unauthenticated.status().as_u16(), 401);
 
     // SIGTERM: drain and exit 0; the store reopens cleanly afterwards.
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    stop(child, rx);
     let verify = Command::new(env!("CARGO_BIN_EXE_crm"))
         .arg("--data-dir")
         .arg(dir.path())
@@ -165,27 +145,24 @@ async fn a_plain_serve_prints_no_tokens_and_serves_no_console_introspection_or_s
     let graphiql = client.get(format!("{url}/graphiql")).send().await.unwrap();
     assert_eq!(graphiql.status().as_u16(), 404);
     let hq = token(dir.path(), "hq");
-    let schema: Value = client
-        .post(format!("{url}/graphql"))
-        .bearer_auth(&hq)
-        .json(&json!({"query": "{ __schema { queryType { name } } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let post = |query: &'static str| {
+        let (client, url, hq) = (client.clone(), url.clone(), hq.clone());
+        async move {
+            client
+                .post(format!("{url}/graphql"))
+                .bearer_auth(&hq)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let schema = post("{ __schema { queryType { name } } }").await;
     assert!(schema["errors"].is_array(), "{schema}");
-    let typo: Value = client
-        .post(format!("{url}/graphql"))
-        .bearer_auth(&hq)
-        .json(&json!({"query": "{ mee { role } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let typo = post("{ mee { role } }").await;
     assert!(!typo.to_string().contains("Did you mean"), "{typo}");
     let printed = stop(child, rx);
     assert!(!printed.contains("Development tokens"), "{printed}");
