@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use crate::error::ProjectionError;
 use crate::keyed::Keyed;
 use crate::model::{self, Meta, Model};
+use crate::read_models::history::{History, HistoryEntry};
 use crate::rules::RuleBook;
 use crm_codec::decode;
 
@@ -36,6 +37,9 @@ pub const IGNORED_CATEGORIES: &[&str] = &["access"];
 
 /// Events taken from the log per step.
 const STEP: usize = 2048;
+/// A catch-up (a rebuild, a dry run) flushes once this many history entries are pending, so
+/// customers' timelines reach the tree instead of piling up in memory.
+const HISTORY_SPILL: usize = 100_000;
 
 const TAG_CUSTOMERS: u8 = 1;
 const TAG_ACCOUNTS: u8 = 2;
@@ -50,7 +54,7 @@ const KEY_META: &[u8] = &[0xF0];
 /// The layout and meaning of the stored model. Bump it when the fold changes what it keeps:
 /// a generation stored under another format is folded again from the log on open, because
 /// state folded by other code is not what this code would fold.
-const MODEL_FORMAT: u32 = 4;
+const MODEL_FORMAT: u32 = 5;
 const KEY_FORMAT: &[u8] = &[0xF1];
 const KEY_CHECKPOINT: &[u8] = &[0xFF];
 
@@ -93,6 +97,9 @@ pub struct ProjectionStatus {
     pub events_per_sec: f64,
     /// The position of the last flush (the checkpoint in sled).
     pub flushed: u64,
+    /// Bytes the last flush wrote: what changed since the one before, never whole histories.
+    #[serde(default)]
+    pub last_flush_bytes: u64,
     pub rules_version: u32,
     pub rules_hash: String,
     pub following: bool,
@@ -117,6 +124,8 @@ pub(crate) struct Generation {
     model: RwLock<Model>,
     position: watch::Sender<u64>,
     flushed: AtomicU64,
+    /// Bytes the last flush wrote (keys and values).
+    flush_bytes: AtomicU64,
     rate_milli: AtomicU64,
     error: Mutex<Option<StoppedAt>>,
     tree: sled::Tree,
@@ -159,6 +168,7 @@ fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         branch_days: Keyed::load(tree, TAG_BRANCH_DAYS)?,
         staff_months: Keyed::load(tree, TAG_STAFF_MONTHS)?,
         articles: Keyed::load(tree, TAG_ARTICLES)?,
+        history: History::default(),
         applying: 0,
         stale_branch_days: BTreeMap::new(),
         stale_staff_months: BTreeMap::new(),
@@ -226,6 +236,7 @@ impl Generation {
             model: RwLock::new(model),
             position: watch::channel(checkpoint).0,
             flushed: AtomicU64::new(checkpoint),
+            flush_bytes: AtomicU64::new(0),
             rate_milli: AtomicU64::new(0),
             error: Mutex::new(None),
             tree,
@@ -261,6 +272,31 @@ impl Generation {
     pub fn read(&self) -> RwLockReadGuard<'_, Model> {
         // apply never panics while holding the lock, so a poisoned lock holds a whole model.
         self.model.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A customer's interaction timeline, newest first, at most `limit` entries.
+    pub fn timeline(
+        &self,
+        customer: crm_domain::ids::CustomerId,
+        limit: usize,
+    ) -> Result<Vec<crate::model::TimelineEntry>, ProjectionError> {
+        let m = self.read();
+        m.history.timeline(Some(&self.tree), customer, limit)
+    }
+
+    /// A customer's assignments, oldest first.
+    pub fn assignments(
+        &self,
+        customer: crm_domain::ids::CustomerId,
+    ) -> Result<Vec<crate::model::AssignmentEntry>, ProjectionError> {
+        let m = self.read();
+        m.history.assignments(Some(&self.tree), customer)
+    }
+
+    /// Every customer's history, in key order.
+    pub fn history_entries(&self) -> Result<Vec<(Vec<u8>, HistoryEntry)>, ProjectionError> {
+        let m = self.read();
+        m.history.all_entries(Some(&self.tree))
     }
 
     pub fn stopped(&self) -> Option<StoppedAt> {
@@ -339,29 +375,53 @@ impl Generation {
         }
         let mut batch = sled::Batch::default();
         let m = &mut *model;
-        m.customers.drain_dirty_into(TAG_CUSTOMERS, &mut batch)?;
-        m.accounts.drain_dirty_into(TAG_ACCOUNTS, &mut batch)?;
-        m.tickets.drain_dirty_into(TAG_TICKETS, &mut batch)?;
-        m.opportunities
+        let mut bytes = 0;
+        bytes += m.customers.drain_dirty_into(TAG_CUSTOMERS, &mut batch)?;
+        bytes += m.accounts.drain_dirty_into(TAG_ACCOUNTS, &mut batch)?;
+        bytes += m.tickets.drain_dirty_into(TAG_TICKETS, &mut batch)?;
+        bytes += m
+            .opportunities
             .drain_dirty_into(TAG_OPPORTUNITIES, &mut batch)?;
-        m.staff.drain_dirty_into(TAG_STAFF, &mut batch)?;
-        m.branches.drain_dirty_into(TAG_BRANCHES, &mut batch)?;
-        m.branch_days
+        bytes += m.staff.drain_dirty_into(TAG_STAFF, &mut batch)?;
+        bytes += m.branches.drain_dirty_into(TAG_BRANCHES, &mut batch)?;
+        bytes += m
+            .branch_days
             .drain_dirty_into(TAG_BRANCH_DAYS, &mut batch)?;
-        m.staff_months
+        bytes += m
+            .staff_months
             .drain_dirty_into(TAG_STAFF_MONTHS, &mut batch)?;
-        m.articles.drain_dirty_into(TAG_ARTICLES, &mut batch)?;
+        bytes += m.articles.drain_dirty_into(TAG_ARTICLES, &mut batch)?;
+        // History entries stay pending (and readable) until the batch is in the tree.
+        bytes += m.history.write_into(&mut batch)?;
         batch.insert(KEY_FORMAT, &MODEL_FORMAT.to_be_bytes());
         if m.meta_dirty {
-            batch.insert(KEY_META, crm_eventstore::codec::encode(&m.meta)?);
+            let meta = crm_eventstore::codec::encode(&m.meta)?;
+            bytes += meta.len() as u64;
+            batch.insert(KEY_META, meta);
             m.meta_dirty = false;
         }
         batch.insert(KEY_CHECKPOINT, &position.to_be_bytes());
         // The batch holds the state as of `position`; writing it needs no lock on the model,
         // so the fold goes on meanwhile.
         drop(model);
-        self.tree.apply_batch(batch)?;
+        if let Err(e) = self.tree.apply_batch(batch) {
+            // Nothing of the batch is written (sled applies a batch whole or not at all), but
+            // the changed sets were emptied building it: mark everything changed, so no later
+            // flush writes a checkpoint past changes that were never written. History entries
+            // are still pending.
+            self.model
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .mark_all_dirty();
+            return Err(e.into());
+        }
         self.flushed.store(position, Ordering::SeqCst);
+        self.flush_bytes.store(bytes, Ordering::Relaxed);
+        self.model
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .history
+            .forget_through(position);
         Ok(position)
     }
 
@@ -407,6 +467,9 @@ impl Generation {
             let n = batch.len() as u64;
             self.apply_batch(&batch)?;
             applied += n;
+            if self.read().history.pending_len() >= HISTORY_SPILL {
+                self.flush()?;
+            }
             let secs = started.elapsed().as_secs_f64().max(1e-6);
             let rate = applied as f64 / secs;
             self.rate_milli
@@ -551,6 +614,7 @@ impl Generation {
             lag_ms,
             events_per_sec: self.rate_milli.load(Ordering::Relaxed) as f64 / 1000.0,
             flushed: self.flushed.load(Ordering::SeqCst),
+            last_flush_bytes: self.flush_bytes.load(Ordering::Relaxed),
             rules_version: self.rules.version,
             rules_hash: self.rules.hash.clone(),
             following: self.following.load(Ordering::SeqCst),

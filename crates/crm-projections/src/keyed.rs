@@ -90,21 +90,27 @@ where
     K: Eq + Hash + Copy + Serialize + DeserializeOwned,
     V: Serialize + DeserializeOwned,
 {
-    /// Adds the changed entries (inserts or removals) under `tag` to `batch` and forgets them.
+    /// Adds the changed entries (inserts or removals) under `tag` to `batch` and forgets them;
+    /// returns the bytes that writes (keys and values).
     pub fn drain_dirty_into(
         &mut self,
         tag: u8,
         batch: &mut sled::Batch,
-    ) -> Result<usize, ProjectionError> {
-        let n = self.dirty.len();
+    ) -> Result<u64, ProjectionError> {
+        let mut bytes = 0u64;
         for k in self.dirty.drain() {
             let key = key_bytes(tag, &k)?;
+            bytes += key.len() as u64;
             match self.map.get(&k) {
-                Some(v) => batch.insert(key, crm_eventstore::codec::encode(v)?),
+                Some(v) => {
+                    let v = crm_eventstore::codec::encode(v)?;
+                    bytes += v.len() as u64;
+                    batch.insert(key, v)
+                }
                 None => batch.remove(key),
             }
         }
-        Ok(n)
+        Ok(bytes)
     }
 
     /// Loads every entry stored under `tag`.

@@ -336,6 +336,32 @@ impl Projections {
         self.with_model(|m, r| views::customer_360(m, r, id, as_of))
     }
 
+    /// A customer's interaction timeline (接触记录), newest first, at most `limit` entries: read
+    /// from the generation's tree and its unflushed entries, never held whole in memory.
+    pub fn customer_timeline(
+        &self,
+        id: CustomerId,
+        limit: usize,
+    ) -> Result<Vec<crate::model::TimelineEntry>, ProjectionError> {
+        self.current().timeline(id, limit)
+    }
+
+    /// A customer's assignments (归属变更), oldest first.
+    pub fn assignment_history(
+        &self,
+        id: CustomerId,
+    ) -> Result<Vec<crate::model::AssignmentEntry>, ProjectionError> {
+        self.current().assignments(id)
+    }
+
+    /// Every customer's history entries in key order, written or not (for checking that a live
+    /// generation and a rebuilt one hold the same history).
+    pub fn history_entries(
+        &self,
+    ) -> Result<Vec<(Vec<u8>, crate::model::HistoryEntry)>, ProjectionError> {
+        self.current().history_entries()
+    }
+
     /// Customers matching `filter`, in id order after `cursor`, at most `limit`.
     pub fn customers(
         &self,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::ProjectionError;
 use crate::model::{self, Model};
+use crate::read_models::history::{History, Keep};
 use crate::read_models::rule_versions::{owns_version, version_of};
 use crate::rules::{content_hash, RuleBook};
 use crm_codec::decode;
@@ -197,7 +198,11 @@ pub fn model_at(
     customer: Option<CustomerId>,
 ) -> Result<ModelAsOf, ProjectionError> {
     let rules = rules_at(store, position, fallback)?;
-    let mut model = Model::default();
+    let mut model = Model {
+        // Only the archive of `customer` shows history; a dashboard's replay keeps none.
+        history: History::keeping(customer.map_or(Keep::Nothing, Keep::Only)),
+        ..Model::default()
+    };
     let mut timeline = Vec::new();
     let mut sub = store.subscribe(Position(0), Filter::All);
     let mut done = 0u64;

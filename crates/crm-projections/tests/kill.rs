@@ -73,6 +73,11 @@ fn after_kill_9_the_read_models_resume_to_the_rebuilt_result() {
                 same,
                 "the resumed model equals the rebuilt one in every read model"
             );
+            assert_eq!(
+                resumed.history_entries().unwrap(),
+                rebuilt.history_entries().unwrap(),
+                "the resumed history equals the rebuilt one, entry by entry"
+            );
             resumed.flush().unwrap();
             copy.close().await.unwrap();
             store.close().await.unwrap();

@@ -61,6 +61,10 @@ fn views_of(p: &Projections) -> Views {
         for as_of in [None, Some(BASE + time::Duration::days(100))] {
             archive.push(format!("{:?}", p.customer_360(*id, as_of)));
         }
+        // The history lives in the generation's tree, one key per entry, partly unflushed.
+        archive.push(format!("{:?}", p.customer_timeline(*id, usize::MAX)));
+        archive.push(format!("{:?}", p.customer_timeline(*id, 3)));
+        archive.push(format!("{:?}", p.assignment_history(*id)));
     }
     let mut performance = Vec::new();
     for period in &months {

@@ -559,9 +559,13 @@ impl Customer {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<AssignmentRecordView>> {
-        let a = self.archive(ctx).map_err(gql)?;
-        Ok(a.record
-            .assignment_history
+        let id = self.local_id().map_err(gql)?;
+        let history = read_models(ctx)
+            .map_err(gql)?
+            .projections()
+            .assignment_history(id)
+            .map_err(|e| gql(projection_error(e)))?;
+        Ok(history
             .iter()
             .map(|e| AssignmentRecordView {
                 assignment: assignment(&e.assignment),
@@ -610,13 +614,15 @@ impl Customer {
         ctx: &Context<'_>,
         first: Option<i32>,
     ) -> async_graphql::Result<Vec<InteractionEntry>> {
-        let a = self.archive(ctx).map_err(gql)?;
-        let first = usize::try_from(first.unwrap_or(50)).unwrap_or(0);
-        Ok(a.record
-            .timeline
+        let id = self.local_id().map_err(gql)?;
+        let first = page_size(ctx, "first", first).map_err(gql)?.unwrap_or(50);
+        let timeline = read_models(ctx)
+            .map_err(gql)?
+            .projections()
+            .customer_timeline(id, first)
+            .map_err(|e| gql(projection_error(e)))?;
+        Ok(timeline
             .iter()
-            .rev()
-            .take(first)
             .map(|t| InteractionEntry {
                 interaction_id: t.interaction_id.map(uuid_id),
                 kind: t.kind.to_uppercase(),

@@ -110,6 +110,9 @@ pub struct Model {
     pub branch_days: Keyed<(BranchId, Date), BranchDay>,
     pub staff_months: Keyed<(StaffId, u32), StaffMonth>,
     pub articles: Keyed<ArticleId, ArticleRecord>,
+    /// Customers' timelines and assignment histories not yet written to the generation's tree
+    /// (they live there, one key per entry, not in the resident records).
+    pub history: History,
     /// The position of the event being applied (bookkeeping, not state).
     pub applying: u64,
     /// Branches and staff whose stock from this day (month) on waits for [`Model::settle`]
@@ -118,7 +121,9 @@ pub struct Model {
     pub stale_staff_months: BTreeMap<StaffId, u32>,
 }
 
-/// Two models are compared by content; the unflushed flag is bookkeeping.
+/// Two models are compared by content; the unflushed flag is bookkeeping. Customers' history
+/// is not compared here: it lives mostly in the generation's tree (compare it with
+/// [`crate::Projections::history_entries`]).
 pub fn same_content(a: &Model, b: &Model) -> bool {
     a.meta == b.meta
         && a.customers == b.customers
@@ -130,6 +135,23 @@ pub fn same_content(a: &Model, b: &Model) -> bool {
         && a.branch_days == b.branch_days
         && a.staff_months == b.staff_months
         && a.articles == b.articles
+}
+
+impl Model {
+    /// Marks every entry changed, so the next flush writes the whole model (after a flush
+    /// that failed: what it took off the changed sets was never written).
+    pub(crate) fn mark_all_dirty(&mut self) {
+        self.meta_dirty = true;
+        self.customers.mark_all_dirty();
+        self.accounts.mark_all_dirty();
+        self.tickets.mark_all_dirty();
+        self.opportunities.mark_all_dirty();
+        self.staff.mark_all_dirty();
+        self.branches.mark_all_dirty();
+        self.branch_days.mark_all_dirty();
+        self.staff_months.mark_all_dirty();
+        self.articles.mark_all_dirty();
+    }
 }
 
 /// Applies one event to the model under `rules`. Total: events that do not fit the state

@@ -19,6 +19,7 @@ use crate::derive::{self, ChurnExplain, RiskPreference, Tier};
 use crate::model::today;
 use crate::model::{business_date, madd, mscale, Facets, Model, ASSET_CLASSES};
 use crate::read_models::accounts::AccountRecord;
+use crate::read_models::history::HistoryEntry;
 use crate::read_models::sales::OpportunityRecord;
 use crate::read_models::service::TicketRecord;
 use crate::rules::RuleBook;
@@ -162,11 +163,9 @@ pub struct CustomerRecord {
     pub churn_reason: Option<(ChurnReason, Option<String>)>,
     pub accounts: Vec<AccountInfo>,
     pub assignment: Option<Assignment>,
-    pub assignment_history: Vec<AssignmentEntry>,
     pub pending_transfer: Option<PendingTransfer>,
     pub suitability: Option<SuitabilityAssessment>,
     pub suitability_position: u64,
-    pub timeline: Vec<TimelineEntry>,
     pub tickets: Vec<TicketId>,
     pub opportunities: Vec<OpportunityId>,
     pub campaigns: Vec<(CampaignId, Response)>,
@@ -214,11 +213,9 @@ impl CustomerRecord {
             churn_reason: None,
             accounts: Vec::new(),
             assignment: None,
-            assignment_history: Vec::new(),
             pending_transfer: None,
             suitability: None,
             suitability_position: 0,
-            timeline: Vec::new(),
             tickets: Vec::new(),
             opportunities: Vec::new(),
             campaigns: Vec::new(),
@@ -278,7 +275,8 @@ impl CustomerRecord {
     }
 }
 
-fn push_history(
+/// Moves the customer to `to`; the entry it returns goes to their history.
+fn assign(
     c: &mut CustomerRecord,
     to: Assignment,
     reason: Option<String>,
@@ -286,16 +284,16 @@ fn push_history(
     approved_by: Option<StaffId>,
     at: OffsetDateTime,
     p: u64,
-) {
+) -> AssignmentEntry {
     c.assignment = Some(to);
-    c.assignment_history.push(AssignmentEntry {
+    AssignmentEntry {
         assignment: to,
         reason,
         by,
         approved_by,
         at,
         position: p,
-    });
+    }
 }
 
 pub(crate) fn apply_customer(
@@ -394,8 +392,10 @@ pub(crate) fn apply_customer(
             note,
             at,
         } => {
-            m.with_customer(*customer_id, p, day, |c| {
-                c.timeline.push(TimelineEntry {
+            if m.with_customer(*customer_id, p, day, |c| {
+                c.last_contact = c.last_contact.max(Some(day));
+            }) {
+                let entry = TimelineEntry {
                     interaction_id: None,
                     kind: "win_back".into(),
                     channel: *channel,
@@ -407,9 +407,10 @@ pub(crate) fn apply_customer(
                     outcome: None,
                     at: *at,
                     position: p,
-                });
-                c.last_contact = c.last_contact.max(Some(day));
-            });
+                };
+                m.history
+                    .push(*customer_id, p, HistoryEntry::Timeline(entry));
+            }
         }
         E::CustomerClosed { customer_id, .. } => {
             m.with_customer(*customer_id, p, day, |c| c.lifecycle = Lifecycle::Closed);
@@ -503,9 +504,13 @@ pub(crate) fn apply_customer(
             by,
             at,
         } => {
+            let mut entry = None;
             if m.with_customer(*customer_id, p, day, |c| {
-                push_history(c, *to, None, *by, None, *at, p)
+                entry = Some(assign(c, *to, None, *by, None, *at, p))
             }) {
+                if let Some(e) = entry {
+                    m.history.push(*customer_id, p, HistoryEntry::Assignment(e));
+                }
                 m.flow(Some(*to), day, |f| f.new_customers += 1);
                 // Per-branch contribution overrides follow the assignment.
                 m.evaluate(*customer_id, p, rules);
@@ -520,9 +525,10 @@ pub(crate) fn apply_customer(
             at,
             ..
         } => {
+            let mut entry = None;
             if m.with_customer(*customer_id, p, day, |c| {
                 c.pending_transfer = None;
-                push_history(
+                entry = Some(assign(
                     c,
                     *to,
                     Some(reason.as_str().to_string()),
@@ -530,8 +536,11 @@ pub(crate) fn apply_customer(
                     *approved_by,
                     *at,
                     p,
-                )
+                ))
             }) {
+                if let Some(e) = entry {
+                    m.history.push(*customer_id, p, HistoryEntry::Assignment(e));
+                }
                 m.evaluate(*customer_id, p, rules);
             }
         }

@@ -4,6 +4,7 @@
 use crate::model::{Model, CHANNELS};
 use crate::read_models::archive::{FollowUp, PlannedVisit, TimelineEntry};
 use crate::read_models::dashboards::CHANNELS_ALL;
+use crate::read_models::history::HistoryEntry;
 use crate::read_models::performance::bp;
 use crm_domain::ids::StaffId;
 use crm_domain::interaction::Outcome;
@@ -40,16 +41,6 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
         } => {
             let assignment = m.customers.get(customer_id).and_then(|c| c.assignment);
             if m.with_customer(*customer_id, p, day, |c| {
-                c.timeline.push(TimelineEntry {
-                    interaction_id: Some(*interaction_id),
-                    kind: "contact".into(),
-                    channel: *channel,
-                    staff: *staff_id,
-                    topic: topic.as_str().to_string(),
-                    outcome: Some(*outcome),
-                    at: *at,
-                    position: p,
-                });
                 c.last_contact = c.last_contact.max(Some(day));
                 // The latest contact settles any earlier follow-up and may set a new one.
                 c.follow_up = follow_up_on.map(|due| FollowUp {
@@ -59,6 +50,18 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
                     position: p,
                 });
             }) {
+                let entry = TimelineEntry {
+                    interaction_id: Some(*interaction_id),
+                    kind: "contact".into(),
+                    channel: *channel,
+                    staff: *staff_id,
+                    topic: topic.as_str().to_string(),
+                    outcome: Some(*outcome),
+                    at: *at,
+                    position: p,
+                };
+                m.history
+                    .push(*customer_id, p, HistoryEntry::Timeline(entry));
                 let ch = &mut m.meta.channels[(*channel as usize).min(CHANNELS - 1)];
                 ch.contacts += 1;
                 if !matches!(outcome, Outcome::NotReached) {
@@ -80,7 +83,9 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
             ..
         } => {
             if m.with_customer(*customer_id, p, day, |c| {
-                c.timeline.push(TimelineEntry {
+                c.last_contact = c.last_contact.max(Some(day));
+            }) {
+                let entry = TimelineEntry {
                     interaction_id: Some(*interaction_id),
                     kind: "care".into(),
                     channel: *channel,
@@ -89,9 +94,9 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
                     outcome: None,
                     at: *at,
                     position: p,
-                });
-                c.last_contact = c.last_contact.max(Some(day));
-            }) {
+                };
+                m.history
+                    .push(*customer_id, p, HistoryEntry::Timeline(entry));
                 m.meta.channels[(*channel as usize).min(CHANNELS - 1)].contacts += 1;
             }
         }
@@ -120,6 +125,7 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
             ..
         } => {
             let mut staff = None;
+            let mut entry = None;
             if m.with_customer(*customer_id, p, day, |c| {
                 staff = c
                     .planned_visits
@@ -131,7 +137,7 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
                 let by = staff
                     .or(c.manager())
                     .unwrap_or(StaffId::from_uuid(uuid::Uuid::nil()));
-                c.timeline.push(TimelineEntry {
+                entry = Some(TimelineEntry {
                     interaction_id: Some(*interaction_id),
                     kind: "visit".into(),
                     channel: Channel::Visit,
@@ -149,6 +155,9 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
                     position: p,
                 });
             }) {
+                if let Some(e) = entry {
+                    m.history.push(*customer_id, p, HistoryEntry::Timeline(e));
+                }
                 m.meta.channels[Channel::Visit as usize].contacts += 1;
             }
         }

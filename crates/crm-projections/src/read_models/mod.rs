@@ -8,6 +8,7 @@ pub mod channels;
 pub mod content;
 pub mod dashboards;
 pub mod explain;
+pub mod history;
 pub mod org;
 pub mod performance;
 pub mod rule_versions;
@@ -25,6 +26,7 @@ pub mod all {
     pub use super::content::*;
     pub use super::dashboards::*;
     pub use super::explain::*;
+    pub use super::history::{History, HistoryEntry, HistoryKind, Keep};
     pub use super::org::*;
     pub use super::performance::*;
     pub use super::rule_versions::*;
