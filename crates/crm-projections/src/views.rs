@@ -6,5 +6,5 @@
 //! Anything that depends on "now" (windows, dormancy, reminders) takes the evaluation instant
 //! as a parameter; `None` means the log's own latest business date, never the wall clock.
 
-pub use crate::model::today;
+pub use crate::model::{events_applied, today};
 pub use crate::read_models::all::*;

@@ -275,7 +275,7 @@ async fn as_of_equals_prefix(steps: Vec<Step>, cut: usize) {
     let in_force = replay::rules_at(&prefix, prefix.head().0, &default).unwrap();
     let only = Projections::open(&prefix, in_force).unwrap();
     only.catch_up().unwrap();
-    let day = only.with_model(|m, _| m.meta.log_date);
+    let day = Some(only.with_model(|m, _| crm_projections::views::today(m, None)));
     for c in 0..CUSTOMERS {
         let id: CustomerId = cid(c);
         let then = p.customer_as_of(id, instant).unwrap();

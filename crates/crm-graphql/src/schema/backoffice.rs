@@ -304,13 +304,7 @@ impl BackOfficeMutation {
             .map(|models| {
                 let region = uuid("regionId", &region_id).map(RegionId::from);
                 models.read(|m, _| {
-                    region.map(|r| {
-                        m.meta
-                            .branches
-                            .values()
-                            .filter(|b| b.region == r && !b.closed)
-                            .count()
-                    })
+                    region.map(|r| crm_projections::views::open_branches_in_region(m, r))
                 })
             })
             .and_then(|r| r);
@@ -505,14 +499,8 @@ impl BackOfficeMutation {
         let assigned = read_models(ctx)
             .map(|models| {
                 let branch = uuid("branchId", &branch_id).map(BranchId::from);
-                models.read(|m, _| {
-                    branch.map(|b| {
-                        m.customers
-                            .values()
-                            .filter(|c| c.branch() == Some(b))
-                            .count()
-                    })
-                })
+                models
+                    .read(|m, _| branch.map(|b| crm_projections::views::customers_in_branch(m, b)))
             })
             .and_then(|r| r);
         run(ctx, command_id, move |_: &Actor| {

@@ -353,11 +353,11 @@ impl Customer {
     pub(crate) fn of(m: &Model, row: CustomerRow, archive: Option<Customer360>) -> Customer {
         let branch = row.branch.map(|b| Named {
             id: uuid_id(b),
-            name: m.meta.branches.get(&b).map(|x| x.name.clone()),
+            name: views::branch(m, b).map(|x| x.name.clone()),
         });
         let manager = row.manager.map(|s| Named {
             id: uuid_id(s),
-            name: m.staff.get(&s).map(|x| x.name.clone()),
+            name: views::staff(m, s).map(|x| x.name.clone()),
         });
         Customer {
             gid: global_id("Customer", row.id),
@@ -961,7 +961,7 @@ pub(crate) fn customer_by_id(
     id: CustomerId,
 ) -> Result<Option<Customer>, ApiError> {
     Ok(read_models(ctx)?.read(|m, r| {
-        let c = m.customers.get(&id)?;
+        let c = views::customer(m, id)?;
         if !may_read(actor, c, &org_tree(actor, m)) {
             return None;
         }

@@ -181,7 +181,7 @@ fn may_see_ticket(actor: &Actor, m: &Model, t: &TicketRecord) -> bool {
         return true;
     }
     let org = org_tree(actor, m);
-    if let Some(c) = t.customer.and_then(|c| m.customers.get(&c)) {
+    if let Some(c) = t.customer.and_then(|c| views::customer(m, c)) {
         if may_read(actor, c, &org) {
             return true;
         }
@@ -319,13 +319,11 @@ impl InsightQuery {
             let s = models.read(|m, r| {
                 let org = org_tree(&actor, m);
                 // Narrow to what the caller may read first; the segment counts only that.
-                let visible: Vec<_> = m
-                    .customers
-                    .values()
+                let visible: Vec<_> = views::customer_records(m)
                     .filter(|c| may_read(&actor, c, &org))
                     .map(|c| c.id)
                     .collect();
-                let all = visible.len() == m.customers.len();
+                let all = visible.len() == views::customer_count(m);
                 if all {
                     views::segments(m, r, &filter)
                 } else {
@@ -506,9 +504,7 @@ impl InsightQuery {
             let first = page_size(ctx, "first", first)?.unwrap_or(50);
             let after = id_cursor(after.as_deref())?.map(TicketId::from);
             Ok(read_models(ctx)?.read(|m, _| {
-                let mut hits: Vec<&TicketRecord> = m
-                    .tickets
-                    .values()
+                let mut hits: Vec<&TicketRecord> = views::tickets(m)
                     .filter(|t| branch.is_none_or(|b| t.branch == Some(b)))
                     .filter(|t| {
                         open.is_none_or(|o| {
@@ -560,9 +556,7 @@ impl InsightQuery {
             let after = id_cursor(after.as_deref())?.map(crm_domain::ids::ArticleId::from);
             let kind = kind.map(crm_domain::article::ArticleKind::from);
             Ok(read_models(ctx)?.read(|m, _| {
-                let hits: Vec<_> = m
-                    .articles
-                    .values()
+                let hits: Vec<_> = views::articles(m)
                     .filter(|a| kind.is_none_or(|k| a.kind == k))
                     .filter(|a| include_withdrawn || !a.withdrawn)
                     .filter(|a| may_see_article(&actor, m, a.audience))
@@ -615,9 +609,7 @@ impl InsightQuery {
             let after = id_cursor(after.as_deref())?.map(crm_domain::ids::OpportunityId::from);
             Ok(read_models(ctx)?.read(|m, _| {
                 let org = org_tree(&actor, m);
-                let hits: Vec<_> = m
-                    .opportunities
-                    .values()
+                let hits: Vec<_> = views::opportunities(m)
                     .filter(|o| {
                         open.is_none_or(|want| {
                             want == !matches!(
@@ -629,8 +621,7 @@ impl InsightQuery {
                     })
                     .filter(|o| {
                         o.owner == actor.staff_id
-                            || m.customers
-                                .get(&o.customer)
+                            || views::customer(m, o.customer)
                                 .is_some_and(|c| may_read(&actor, c, &org))
                     })
                     .map(|o| (o.id, o))
@@ -659,9 +650,7 @@ impl InsightQuery {
         async {
             caller(ctx)?;
             Ok(read_models(ctx)?.read(|m, _| {
-                m.meta
-                    .products
-                    .iter()
+                views::products(m)
                     .map(|(id, p)| ProductView {
                         product_id: uuid_id(id),
                         name: p.name.clone(),

@@ -439,7 +439,7 @@ fn may_read_staff(actor: &Actor, m: &Model, staff: StaffId) -> bool {
     if actor.staff_id == staff {
         return true;
     }
-    let branch = m.staff.get(&staff).and_then(|s| s.branch());
+    let branch = views::staff(m, staff).and_then(|s| s.branch());
     match branch {
         Some(b) => may_read_branch(actor, b, &org_tree(actor, m)),
         None => require_company_reader(actor).is_ok(),
@@ -459,7 +459,7 @@ fn may_read_leaderboard(actor: &Actor, m: &Model, scope: LeaderboardScope) -> bo
                 || matches!(actor.scope, Scope::Book { branch, .. } if branch == b)
         }
         LeaderboardScope::Team(t) => {
-            let branch = m.meta.teams.get(&t).map(|x| x.branch);
+            let branch = views::team(m, t).map(|x| x.branch);
             branch.is_some_and(|b| may_read_branch(actor, b, &org))
                 || matches!(actor.scope, Scope::Book { team: Some(own), .. } if own == t)
         }
@@ -623,12 +623,10 @@ impl PerformanceQuery {
             let actor = *caller(ctx)?;
             Ok(read_models(ctx)?.read(|m, _| {
                 let org = org_tree(&actor, m);
-                m.meta
-                    .branches
-                    .iter()
+                views::branches(m)
                     .filter(|(id, _)| {
-                        may_read_branch(&actor, **id, &org)
-                            || matches!(actor.scope, Scope::Book { branch, .. } if branch == **id)
+                        may_read_branch(&actor, *id, &org)
+                            || matches!(actor.scope, Scope::Book { branch, .. } if branch == *id)
                     })
                     .map(|(id, b)| BranchView {
                         id: global_id("Branch", id),

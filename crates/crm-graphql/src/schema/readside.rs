@@ -48,12 +48,12 @@ impl Memo {
         let current = self
             .version
             .as_ref()
-            .is_some_and(|(events, hash)| *events == m.meta.events && *hash == r.hash);
+            .is_some_and(|(events, hash)| *events == views::events_applied(m) && *hash == r.hash);
         if !current
             || self.dashboards.len() + self.lists.len() >= MEMO_ENTRIES_MAX
             || self.list_rows >= MEMO_LIST_ROWS_MAX
         {
-            self.version = Some((m.meta.events, r.hash.clone()));
+            self.version = Some((views::events_applied(m), r.hash.clone()));
             self.dashboards.clear();
             self.lists.clear();
             self.list_rows = 0;
@@ -208,21 +208,13 @@ pub(crate) async fn reach(ctx: &Context<'_>, at_position: Option<Long>) -> Resul
 pub(crate) fn org_tree(actor: &Actor, m: &Model) -> OrgTree {
     match actor.role {
         Role::RegionManager => OrgTree {
-            branch_regions: m
-                .meta
-                .branches
-                .iter()
-                .map(|(id, b)| (*id, b.region))
-                .collect(),
+            branch_regions: views::branches(m).map(|(id, b)| (id, b.region)).collect(),
             ..OrgTree::default()
         },
         Role::CustomerManager | Role::Broker => OrgTree {
-            team_leads: m
-                .meta
-                .teams
-                .iter()
+            team_leads: views::teams(m)
                 .filter(|(_, t)| !t.dissolved)
-                .filter_map(|(id, t)| t.lead.map(|lead| (*id, lead)))
+                .filter_map(|(id, t)| t.lead.map(|lead| (id, lead)))
                 .collect(),
             ..OrgTree::default()
         },

@@ -99,26 +99,26 @@ pub struct Meta {
 /// Every read model, folded together so each event is decoded once.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Model {
-    pub meta: Meta,
-    pub meta_dirty: bool,
-    pub customers: Keyed<CustomerId, CustomerRecord>,
-    pub accounts: Keyed<AccountId, AccountRecord>,
-    pub tickets: Keyed<TicketId, TicketRecord>,
-    pub opportunities: Keyed<OpportunityId, OpportunityRecord>,
-    pub staff: Keyed<StaffId, StaffRecord>,
-    pub branches: Keyed<BranchId, BranchRecord>,
-    pub branch_days: Keyed<(BranchId, Date), BranchDay>,
-    pub staff_months: Keyed<(StaffId, u32), StaffMonth>,
-    pub articles: Keyed<ArticleId, ArticleRecord>,
+    pub(crate) meta: Meta,
+    pub(crate) meta_dirty: bool,
+    pub(crate) customers: Keyed<CustomerId, CustomerRecord>,
+    pub(crate) accounts: Keyed<AccountId, AccountRecord>,
+    pub(crate) tickets: Keyed<TicketId, TicketRecord>,
+    pub(crate) opportunities: Keyed<OpportunityId, OpportunityRecord>,
+    pub(crate) staff: Keyed<StaffId, StaffRecord>,
+    pub(crate) branches: Keyed<BranchId, BranchRecord>,
+    pub(crate) branch_days: Keyed<(BranchId, Date), BranchDay>,
+    pub(crate) staff_months: Keyed<(StaffId, u32), StaffMonth>,
+    pub(crate) articles: Keyed<ArticleId, ArticleRecord>,
     /// Customers' timelines and assignment histories not yet written to the generation's tree
     /// (they live there, one key per entry, not in the resident records).
-    pub history: History,
+    pub(crate) history: History,
     /// The position of the event being applied (bookkeeping, not state).
-    pub applying: u64,
+    pub(crate) applying: u64,
     /// Branches and staff whose stock from this day (month) on waits for [`Model::settle`]
     /// (bookkeeping within a batch; empty whenever the model is read or stored).
-    pub stale_branch_days: BTreeMap<BranchId, Date>,
-    pub stale_staff_months: BTreeMap<StaffId, u32>,
+    pub(crate) stale_branch_days: BTreeMap<BranchId, Date>,
+    pub(crate) stale_staff_months: BTreeMap<StaffId, u32>,
 }
 
 /// Two models are compared by content; the unflushed flag is bookkeeping. Customers' history
@@ -152,6 +152,12 @@ impl Model {
         self.staff_months.mark_all_dirty();
         self.articles.mark_all_dirty();
     }
+}
+
+/// How many events the model has applied (articles and the access log aside): it changes
+/// whenever anything a query reads may have changed, so it versions caches of query results.
+pub fn events_applied(m: &Model) -> u64 {
+    m.meta.events
 }
 
 /// Applies one event to the model under `rules`. Total: events that do not fit the state

@@ -743,3 +743,26 @@ pub fn customer_360(
         record: c.clone(),
     })
 }
+
+/// One customer's resident record, by id.
+pub fn customer(m: &Model, id: CustomerId) -> Option<&CustomerRecord> {
+    m.customers.get(&id)
+}
+
+/// Every customer's resident record, in no particular order.
+pub fn customer_records(m: &Model) -> impl Iterator<Item = &CustomerRecord> {
+    m.customers.values()
+}
+
+/// How many customers the read model holds (merged ones included).
+pub fn customer_count(m: &Model) -> usize {
+    m.customers.len()
+}
+
+/// Customers currently assigned to `branch`.
+pub fn customers_in_branch(m: &Model, branch: BranchId) -> usize {
+    m.customers
+        .values()
+        .filter(|c| c.branch() == Some(branch))
+        .count()
+}

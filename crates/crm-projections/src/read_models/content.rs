@@ -74,3 +74,8 @@ pub(crate) fn apply_article(m: &mut Model, p: u64, e: &crm_domain::article::Even
         }
     }
 }
+
+/// Every article, in no particular order.
+pub fn articles(m: &Model) -> impl Iterator<Item = &ArticleRecord> {
+    m.articles.values()
+}

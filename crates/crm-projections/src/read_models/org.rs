@@ -7,7 +7,7 @@ use crate::read_models::performance::StaffRecord;
 use crm_domain::auth::{OrgTree, Role, Scope};
 use crm_domain::branch::BranchKind;
 use crm_domain::customer::Lifecycle;
-use crm_domain::ids::{BranchId, CustomerId, RegionId, StaffId, TeamId};
+use crm_domain::ids::{BranchId, CustomerId, ProductId, RegionId, StaffId, TeamId};
 use crm_domain::product::ProductKind;
 use crm_domain::risk::ProductRisk;
 use crm_domain::{branch, product, region, staff};
@@ -333,4 +333,43 @@ pub fn org(m: &Model) -> OrgView {
             .collect(),
         staff,
     }
+}
+
+/// A branch, by id.
+pub fn branch(m: &Model, id: BranchId) -> Option<&BranchInfo> {
+    m.meta.branches.get(&id)
+}
+
+/// Every branch, in id order.
+pub fn branches(m: &Model) -> impl Iterator<Item = (BranchId, &BranchInfo)> {
+    m.meta.branches.iter().map(|(id, b)| (*id, b))
+}
+
+/// The branches of a region that are not closed.
+pub fn open_branches_in_region(m: &Model, region: RegionId) -> usize {
+    m.meta
+        .branches
+        .values()
+        .filter(|b| b.region == region && !b.closed)
+        .count()
+}
+
+/// A team, by id.
+pub fn team(m: &Model, id: TeamId) -> Option<&TeamInfo> {
+    m.meta.teams.get(&id)
+}
+
+/// Every team, in id order.
+pub fn teams(m: &Model) -> impl Iterator<Item = (TeamId, &TeamInfo)> {
+    m.meta.teams.iter().map(|(id, t)| (*id, t))
+}
+
+/// A staff member, by id.
+pub fn staff(m: &Model, id: StaffId) -> Option<&StaffRecord> {
+    m.staff.get(&id)
+}
+
+/// The product catalogue, in id order.
+pub fn products(m: &Model) -> impl Iterator<Item = (ProductId, &ProductInfo)> {
+    m.meta.products.iter().map(|(id, p)| (*id, p))
 }

@@ -266,3 +266,8 @@ pub fn campaign_effectiveness(m: &Model) -> Vec<CampaignEffect> {
         })
         .collect()
 }
+
+/// Every opportunity, in no particular order.
+pub fn opportunities(m: &Model) -> impl Iterator<Item = &OpportunityRecord> {
+    m.opportunities.values()
+}

@@ -246,3 +246,8 @@ pub fn service_quality(m: &Model, branch: Option<BranchId>, at: OffsetDateTime) 
         open_now: open,
     }
 }
+
+/// Every ticket, in no particular order.
+pub fn tickets(m: &Model) -> impl Iterator<Item = &TicketRecord> {
+    m.tickets.values()
+}
