@@ -63,9 +63,10 @@ pub struct Limits {
     /// at once; one more is refused (LIMIT_EXCEEDED, limit `replays`), not queued.
     pub replays_concurrent_max: usize,
     /// Highest cost of the selection as executed, counted before any resolver runs: fragments
-    /// expanded, each field occurrence 1 plus its sub-selection, the sub-selection of a field
-    /// with `first`/`last` multiplied by it (by `page_size_max` when it is not a number), a
-    /// field given `asOf` [`crate::prepare::AS_OF_COST`] (LIMIT_EXCEEDED, limit `selectionCost`).
+    /// expanded, each field occurrence 1 plus its sub-selection, the sub-selection of a paged
+    /// field multiplied by its `first`/`last` (by `page_size_max` when not given or not a
+    /// number), a field given `asOf` [`crate::prepare::AS_OF_COST`] (LIMIT_EXCEEDED, limit
+    /// `selectionCost`).
     pub selection_cost_max: u64,
 }
 

@@ -186,9 +186,9 @@ pub fn prepare(params: Params, limits: &Limits, introspection: bool) -> Result<P
             Limit::SelectionCost,
             format!(
                 "the selection as executed costs {cost}; at most {} is allowed (each field \
-                 counts 1 per time it runs, fragments expanded, sub-selections of paged fields \
-                 times `first`/`last`, a field with `asOf` {AS_OF_COST})",
-                limits.selection_cost_max
+                 counts 1 each time it runs, fragments expanded, the sub-selection of a paged \
+                 field times its `first`/`last` or {}, a field with `asOf` {AS_OF_COST})",
+                limits.selection_cost_max, limits.page_size_max
             ),
         ));
     }
@@ -331,15 +331,17 @@ pub const AS_OF_COST: u64 = 2_500;
 /// The cost of `operation` as it would execute, in linear time whatever the executed size:
 /// every field occurrence counts 1 (or [`AS_OF_COST`] with `asOf`) plus the cost of its
 /// sub-selection, fragments (named and inline) are expanded where they are spread, and the
-/// sub-selection of a field with a `first` or `last` argument is multiplied by it (a literal or
-/// a variable; by `page_size_max` when it is not a non-negative number, and at most by
-/// `page_size_max`, beyond which the resolver refuses the page). `@skip`/`@include` are ignored
-/// (the field is counted). Arithmetic saturates.
+/// sub-selection of a paged field is multiplied by its `first` or `last` (a literal or a
+/// variable; by `page_size_max` when neither is given or it is not a non-negative number, and at
+/// most by `page_size_max`, beyond which the resolver refuses the page). `@skip`/`@include` are
+/// ignored (the field is counted). Arithmetic saturates.
 ///
-/// Which fields are lists is read off the document, not the schema: async-graphql keeps the
-/// registry private to the crate (`Schema::registry` is `pub(crate)`), so a field is multiplied
-/// when it is given `first` or `last`. A connection asked for without either returns its
-/// default page, which is not multiplied; lists that take no page argument count once.
+/// A field is paged when the schema declares a `first` or `last` argument on it, or when the
+/// document gives it one. async-graphql keeps its registry private to the crate
+/// (`Schema::registry` is `pub(crate)`), so the schema's shape is read once from its SDL
+/// ([`SchemaShape`]); a field the shape does not know (introspection, a misspelt field, a
+/// field of a union) is paged only by the argument rule. Lists without a page argument
+/// (`branches`, `Customer.accounts`) are bounded by the data, not the request, and count once.
 ///
 /// Each named fragment's cost is computed once, its dependencies first, with an explicit stack
 /// (a chain of spreads as long as the body allows recurses nowhere); a spread on a cycle (a
@@ -351,6 +353,7 @@ pub(crate) fn selection_cost(
     page_size_max: u64,
 ) -> u64 {
     let mut cost = Cost {
+        shape: SchemaShape::get(),
         variables,
         page_size_max,
         fragments: HashMap::new(),
@@ -382,14 +385,112 @@ pub(crate) fn selection_cost(
                     }
                 }
                 Step::Exit(name) => {
-                    let set = &document.fragments[name].node.selection_set.node;
-                    let c = cost.set(set);
+                    let fragment = &document.fragments[name].node;
+                    let on = fragment.type_condition.node.on.node.as_str();
+                    let c = cost.set(&fragment.selection_set.node, Some(on));
                     cost.fragments.insert(name, c);
                 }
             }
         }
     }
-    cost.set(&operation.selection_set.node)
+    let root = cost.shape.root(operation.ty);
+    cost.set(&operation.selection_set.node, root)
+}
+
+/// What the cost walk needs of the schema: for each object and interface type, each field's
+/// named type (lists and non-null stripped) and whether it takes `first` or `last`.
+#[derive(Debug, Default)]
+pub(crate) struct SchemaShape {
+    types: HashMap<String, HashMap<String, FieldShape>>,
+    roots: [Option<String>; 3],
+}
+
+#[derive(Debug)]
+struct FieldShape {
+    ty: String,
+    paged: bool,
+}
+
+impl SchemaShape {
+    /// The shape of this crate's schema, read from its SDL on first use.
+    pub(crate) fn get() -> &'static SchemaShape {
+        static SHAPE: std::sync::OnceLock<SchemaShape> = std::sync::OnceLock::new();
+        SHAPE.get_or_init(|| SchemaShape::from_sdl(&crate::schema::sdl()))
+    }
+
+    /// An SDL that does not parse gives an empty shape: the argument rule alone.
+    pub(crate) fn from_sdl(sdl: &str) -> SchemaShape {
+        use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+        let mut shape = SchemaShape {
+            types: HashMap::new(),
+            roots: [
+                Some("Query".into()),
+                Some("Mutation".into()),
+                Some("Subscription".into()),
+            ],
+        };
+        let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
+            return SchemaShape::default();
+        };
+        for definition in &document.definitions {
+            match definition {
+                TypeSystemDefinition::Schema(schema) => {
+                    let name = |n: &Option<Positioned<async_graphql::Name>>| {
+                        n.as_ref().map(|n| n.node.to_string())
+                    };
+                    let schema = &schema.node;
+                    shape.roots = [
+                        name(&schema.query),
+                        name(&schema.mutation),
+                        name(&schema.subscription),
+                    ];
+                }
+                TypeSystemDefinition::Type(ty) => {
+                    let fields = match &ty.node.kind {
+                        TypeKind::Object(o) => &o.fields,
+                        TypeKind::Interface(i) => &i.fields,
+                        _ => continue,
+                    };
+                    let entry = shape
+                        .types
+                        .entry(ty.node.name.node.to_string())
+                        .or_default();
+                    for f in fields {
+                        let f = &f.node;
+                        let paged = f
+                            .arguments
+                            .iter()
+                            .any(|a| matches!(a.node.name.node.as_str(), "first" | "last"));
+                        let ty = named(&f.ty.node.base).to_string();
+                        entry.insert(f.name.node.to_string(), FieldShape { ty, paged });
+                    }
+                }
+                TypeSystemDefinition::Directive(_) => {}
+            }
+        }
+        shape
+    }
+
+    fn root(&self, ty: OperationType) -> Option<&str> {
+        let i = match ty {
+            OperationType::Query => 0,
+            OperationType::Mutation => 1,
+            OperationType::Subscription => 2,
+        };
+        self.roots[i].as_deref()
+    }
+
+    fn field(&self, parent: Option<&str>, name: &str) -> Option<&FieldShape> {
+        self.types.get(parent?)?.get(name)
+    }
+}
+
+/// The named type of a field's type, lists and non-null stripped.
+fn named(base: &BaseType) -> &str {
+    match base {
+        BaseType::Named(name) => name.as_str(),
+        BaseType::List(inner) => named(&inner.base),
+    }
 }
 
 /// Names of the fragments spread in `set`, at any nesting.
@@ -406,6 +507,7 @@ fn spreads_in<'d>(set: &'d SelectionSet, out: &mut Vec<&'d str>) {
 }
 
 struct Cost<'d> {
+    shape: &'d SchemaShape,
     variables: &'d Map<String, Json>,
     page_size_max: u64,
     /// Cost of each named fragment computed so far.
@@ -413,12 +515,19 @@ struct Cost<'d> {
 }
 
 impl<'d> Cost<'d> {
-    /// Recursion here follows the nesting of one selection set, which the text check bounds.
-    fn set(&self, set: &SelectionSet) -> u64 {
+    /// The cost of `set` selected on `ty` (`None`: a type the shape does not know). Recursion
+    /// here follows the nesting of one selection set, which the text check bounds.
+    fn set(&self, set: &SelectionSet, ty: Option<&str>) -> u64 {
         set.items.iter().fold(0u64, |total, selection| {
             let c = match &selection.node {
-                Selection::Field(field) => self.field(&field.node),
-                Selection::InlineFragment(inline) => self.set(&inline.node.selection_set.node),
+                Selection::Field(field) => self.field(&field.node, ty),
+                Selection::InlineFragment(inline) => {
+                    let on = match &inline.node.type_condition {
+                        Some(condition) => Some(condition.node.on.node.as_str()),
+                        None => ty,
+                    };
+                    self.set(&inline.node.selection_set.node, on)
+                }
                 Selection::FragmentSpread(spread) => self
                     .fragments
                     .get(spread.node.fragment_name.node.as_str())
@@ -429,18 +538,28 @@ impl<'d> Cost<'d> {
         })
     }
 
-    fn field(&self, field: &Field) -> u64 {
+    fn field(&self, field: &Field, parent: Option<&str>) -> u64 {
+        let shape = self.shape.field(parent, field.name.node.as_str());
         let own = match self.argument(field, "asOf") {
             Some(v) if v != Value::Null => AS_OF_COST,
             _ => 1,
         };
-        let times = ["first", "last"]
-            .iter()
+        let given: Vec<&str> = ["first", "last"]
+            .into_iter()
             .filter(|name| field.get_argument(name).is_some())
-            .map(|name| self.page(self.argument(field, name)))
-            .max()
-            .unwrap_or(1);
-        let sub = self.set(&field.selection_set.node);
+            .collect();
+        let times = if !given.is_empty() {
+            given
+                .iter()
+                .map(|name| self.page(self.argument(field, name)))
+                .max()
+                .unwrap_or(self.page_size_max)
+        } else if shape.is_some_and(|s| s.paged) {
+            self.page_size_max
+        } else {
+            1
+        };
+        let sub = self.set(&field.selection_set.node, shape.map(|s| s.ty.as_str()));
         own.saturating_add(times.saturating_mul(sub))
     }
 
@@ -781,8 +900,32 @@ mod tests {
         assert_eq!(cost(&page("first: 100000")), 1 + 500 * 3);
         assert_eq!(cost(&page("first: -1")), 1 + 500 * 3);
         assert_eq!(cost(&page("first: null")), 1 + 500 * 3);
-        // Without first/last: the default page, not multiplied (see `selection_cost`).
-        assert_eq!(cost("{ events { edges { node { id } } } }"), 4);
+        // A field the schema pages, without first/last: its largest page.
+        assert_eq!(cost("{ events { edges { node { id } } } }"), 1 + 500 * 3);
+        assert_eq!(
+            cost("{ customer(id: \"c\") { timeline { kind } } }"),
+            1 + (1 + 500)
+        );
+        // Lists the schema does not page count once, even under a paged field's name.
+        assert_eq!(
+            cost("{ customer(id: \"c\") { tickets { id } opportunities { id } accounts { number } } }"),
+            1 + 2 * 3
+        );
+        assert_eq!(
+            cost("{ customerHistory(id: \"c\", first: 3) { timeline { eventType } } }"),
+            1 + 3 * 2
+        );
+        // Inline fragments and fragments select on their type condition.
+        assert_eq!(
+            cost(
+                "{ node(id: \"c\") { ... on Customer { timeline { kind } } ...C } } \
+                  fragment C on Customer { timeline { kind } }"
+            ),
+            1 + 2 * (1 + 500)
+        );
+        // A field the schema does not know is paged by its arguments alone.
+        assert_eq!(cost("{ nope { a } }"), 2);
+        assert_eq!(cost("{ nope(first: 3) { a } }"), 1 + 3);
         let var = "query($n: Int) { events(first: $n) { edges { node { id } } } }";
         assert_eq!(cost_with(var, serde_json::json!({"n": 7})), 1 + 7 * 3);
         assert_eq!(cost_with(var, serde_json::json!({})), 1 + 500 * 3);

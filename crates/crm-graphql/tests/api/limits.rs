@@ -305,6 +305,8 @@ async fn selection_cost_is_limited_as_executed() {
     let page = |n: usize| format!("{{ events(first: {n}) {{ edges {{ cursor }} }} }}");
     assert_ok(&server, &page(49)).await;
     assert_limit(&server, &page(50), "selectionCost").await;
+    // A paged field asked for without first/last counts its largest page (500).
+    assert_limit(&server, "{ events { edges { cursor } } }", "selectionCost").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
