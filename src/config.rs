@@ -99,6 +99,7 @@ struct FileLimits {
     ws_operations_max: Option<usize>,
     ws_message_bytes_max: Option<usize>,
     replays_concurrent_max: Option<usize>,
+    selection_cost_max: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -243,6 +244,7 @@ impl ServeConfig {
             ws_operations_max: l.ws_operations_max.unwrap_or(d.ws_operations_max),
             ws_message_bytes_max: l.ws_message_bytes_max.unwrap_or(d.ws_message_bytes_max),
             replays_concurrent_max: l.replays_concurrent_max.unwrap_or(d.replays_concurrent_max),
+            selection_cost_max: l.selection_cost_max.unwrap_or(d.selection_cost_max),
         };
         Ok(ServeConfig {
             data_dir,

@@ -62,6 +62,12 @@ pub struct Limits {
     /// Replays of the whole log (`staffPerformance` and `branchDashboard` with `asOf`) running
     /// at once; one more is refused (LIMIT_EXCEEDED, limit `replays`), not queued.
     pub replays_concurrent_max: usize,
+    /// Highest cost of the selection as executed, counted before any resolver runs: fragments
+    /// expanded, each field occurrence 1 plus its sub-selection, the sub-selection of a paged
+    /// field multiplied by its `first`/`last` (by `page_size_max` when not given or not a
+    /// number), a field given `asOf` [`crate::prepare::AS_OF_COST`] (LIMIT_EXCEEDED, limit
+    /// `selectionCost`).
+    pub selection_cost_max: u64,
 }
 
 impl Default for Limits {
@@ -80,6 +86,7 @@ impl Default for Limits {
             ws_operations_max: 32,
             ws_message_bytes_max: 64 * 1024,
             replays_concurrent_max: 2,
+            selection_cost_max: 20_000,
         }
     }
 }
@@ -155,6 +162,9 @@ impl Config {
         let l = &self.limits;
         if l.body_bytes_max == 0 || l.depth_max == 0 || l.complexity_max == 0 {
             return invalid("body, depth and complexity limits must be positive");
+        }
+        if l.selection_cost_max == 0 {
+            return invalid("limits.selection_cost_max must be positive");
         }
         if l.replays_concurrent_max == 0 {
             return invalid("limits.replays_concurrent_max must be at least 1");

@@ -76,6 +76,8 @@ pub enum Limit {
     Jobs,
     /// Whole-log replays running at once.
     Replays,
+    /// The selection as executed (fragments expanded, pages multiplied, replays weighted).
+    SelectionCost,
 }
 
 impl Limit {
@@ -92,6 +94,7 @@ impl Limit {
             Limit::Operations => "operations",
             Limit::Jobs => "jobs",
             Limit::Replays => "replays",
+            Limit::SelectionCost => "selectionCost",
         }
     }
 }

@@ -143,6 +143,8 @@ pub fn schema_builder(
     store: EventStore,
 ) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     let limits = &config.limits;
+    // Read the schema's shape for the selection cost now rather than on the first request.
+    let _ = crate::prepare::SchemaShape::get();
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),

@@ -203,3 +203,139 @@ async fn introspection_and_suggestions_are_switchable() {
     assert_eq!(codes(&body), ["GRAPHQL_VALIDATION_FAILED"]);
     assert!(!body.to_string().contains("Did you mean"), "{body}");
 }
+
+/// `query { ...F<levels> }` where `F<k>` spreads `F<k-1>` twice and `F0` is `{ __typename }`:
+/// `2^levels` fields as executed (issue #13, item 1: 22 levels are 904 bytes).
+fn doubling(levels: usize) -> String {
+    let mut doc = format!("query {{ ...F{levels} }} fragment F0 on Query {{ __typename }}");
+    for k in 1..=levels {
+        doc.push_str(&format!(
+            " fragment F{k} on Query {{ ...F{p} ...F{p} }}",
+            p = k - 1
+        ));
+    }
+    doc
+}
+
+fn assert_cost_refusal(status: StatusCode, body: &Json) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(codes(body), ["LIMIT_EXCEEDED"], "{body}");
+    assert_eq!(limit(body), "selectionCost", "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fragment_fan_out_is_refused_before_it_runs() {
+    let server = Server::start().await;
+    // The least privileged token: a customer manager's, for their own book.
+    let token = server.customer_manager();
+    let fan_out = doubling(22);
+    let (status, _, body) = server.post(Some(&token), json!({ "query": fan_out })).await;
+    assert_cost_refusal(status, &body);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&(1u64 << 22).to_string()),
+        "{body}"
+    );
+
+    // Over GET alike.
+    let url =
+        reqwest::Url::parse_with_params(&server.url("/graphql"), &[("query", fan_out.as_str())])
+            .unwrap();
+    let response = server
+        .client
+        .get(url)
+        .bearer_auth(&token)
+        .header("accept", crate::common::GRAPHQL_RESPONSE_JSON)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Json = response.json().await.unwrap();
+    assert_cost_refusal(status, &body);
+
+    // And as a WebSocket subscribe: an `error` message, and the connection lives on.
+    let mut ws = crate::ws::connect(&server, true, None).await;
+    crate::ws::init(&mut ws, &token).await;
+    crate::ws::send(
+        &mut ws,
+        json!({"id": "fan", "type": "subscribe", "payload": {"query": fan_out}}),
+    )
+    .await;
+    let message = crate::ws::recv(&mut ws).await;
+    assert_eq!(message["type"], "error", "{message}");
+    assert_eq!(message["id"], "fan", "{message}");
+    assert_eq!(
+        message["payload"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{message}"
+    );
+    assert_eq!(
+        message["payload"][0]["extensions"]["limit"], "selectionCost",
+        "{message}"
+    );
+    crate::ws::send(
+        &mut ws,
+        json!({"id": "ok", "type": "subscribe", "payload": {"query": "{ __typename }"}}),
+    )
+    .await;
+    let message = crate::ws::recv(&mut ws).await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(message["payload"]["data"]["__typename"], "Query");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selection_cost_is_limited_as_executed() {
+    let server = Server::start_with(|c| c.limits.selection_cost_max = 100).await;
+    // Repeated un-aliased fields count each time they run.
+    let repeated = |n: usize| format!("{{ {} }}", "__typename ".repeat(n));
+    assert_ok(&server, &repeated(100)).await;
+    assert_limit(&server, &repeated(101), "selectionCost").await;
+    // So do fragments, wherever they are spread: 2^6 + 2^5 + 4 = 100.
+    let spread = |extra: usize| {
+        doubling(6).replace(
+            "query { ...F6 }",
+            &format!("query {{ ...F6 ...F5 {} }}", "__typename ".repeat(extra)),
+        )
+    };
+    assert_ok(&server, &spread(4)).await;
+    assert_limit(&server, &spread(5), "selectionCost").await;
+    // A page multiplies its sub-selection: 1 + n × (edges + cursor).
+    let page = |n: usize| format!("{{ events(first: {n}) {{ edges {{ cursor }} }} }}");
+    assert_ok(&server, &page(49)).await;
+    assert_limit(&server, &page(50), "selectionCost").await;
+    // A paged field asked for without first/last counts its largest page (500).
+    assert_limit(&server, "{ events { edges { cursor } } }", "selectionCost").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_pages_and_replays_cost_their_work() {
+    let server = Server::start_with(|c| c.limits.selection_cost_max = 3_000).await;
+    // Nested fields under a page count once per row: 5 rows cost 41, 500 rows 4 001.
+    let page = |n: usize| {
+        format!(
+            "query {{ customers(first: {n}) {{ edges {{ node {{ customerId name \
+             accounts {{ number }} manager {{ id }} }} }} }} }}"
+        )
+    };
+    assert_ok(&server, &page(5)).await;
+    assert_limit(&server, &page(500), "selectionCost").await;
+    // A replay weighs 2 500: one fits under 3 000, two do not.
+    let replays = |n: usize| {
+        let fields: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"r{i}: branchDashboard(branchId: "00000000-0000-0000-0000-000000000001", asOf: "2100-01-01T00:00:00Z") {{ customers }}"#
+                )
+            })
+            .collect();
+        format!("{{ {} }}", fields.join(" "))
+    };
+    let (_, body) = refused(&server, &replays(1)).await;
+    assert!(
+        !codes(&body).contains(&"LIMIT_EXCEEDED".to_string()),
+        "{body}"
+    );
+    assert_limit(&server, &replays(2), "selectionCost").await;
+}
