@@ -20,3 +20,14 @@ lint:
 
 ci:
     bash .ci/run
+
+# Crash soak of the real server, not in CI: ROUNDS rounds of kill -9 under concurrent
+# mutations, each restart checking every mutation is present exactly once and `crm verify`.
+soak rounds="1000":
+    cargo build --release --bin crm
+    python3 benches/soak.py "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/crm" {{rounds}}
+
+# Resident memory of `crm serve` on demo data sets of 25 and 250 days (docs/PERFORMANCE.md).
+memory customers="10000":
+    cargo build --release --bin crm
+    bash benches/memory.sh "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/crm" /var/tmp/crm-memory {{customers}} 25 250

@@ -149,6 +149,10 @@ enum Command {
         /// The rules used if no read-model generation exists yet [env: CRM_RULES].
         #[arg(long)]
         rules: Option<PathBuf>,
+        /// Also count what each sled tree holds (entries and bytes of keys and values, a
+        /// generation's tree by kind of key): reads the whole index, seconds per GB.
+        #[arg(long)]
+        trees: bool,
     },
     /// Write the whole log as JSON Lines (every envelope field and hash, in log order).
     ///
@@ -409,7 +413,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Status { rules } => readside::status(data_dir, rules.as_deref()).await,
+        Command::Status { rules, trees } => {
+            readside::status(data_dir, rules.as_deref(), *trees).await
+        }
         Command::Export { file } => {
             let store = open(data_dir)?;
             let out = std::fs::File::create(file)

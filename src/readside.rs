@@ -270,7 +270,42 @@ fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }
 
-pub async fn status(data_dir: &Path, rules: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// Entries and bytes (keys and values) of every sled tree, a generation's tree by kind of key.
+fn print_tree_sizes(store: &crm_eventstore::EventStore) -> anyhow::Result<()> {
+    use std::collections::BTreeMap;
+    let db = store.sled();
+    for name in db.tree_names() {
+        let label = String::from_utf8_lossy(&name).into_owned();
+        let tree = db.open_tree(&name)?;
+        let generation = label.starts_with("proj-all-g");
+        let (mut entries, mut bytes) = (0u64, 0u64);
+        let mut by_kind: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
+        for item in tree.iter() {
+            let (k, v) = item?;
+            let size = (k.len() + v.len()) as u64;
+            entries += 1;
+            bytes += size;
+            if generation {
+                let kind =
+                    crm_projections::generation::key_tag_name(k.first().copied().unwrap_or(0));
+                let e = by_kind.entry(kind).or_default();
+                e.0 += 1;
+                e.1 += size;
+            }
+        }
+        println!("tree {label}: {entries} entries, {bytes} bytes of keys and values");
+        for (kind, (n, b)) in by_kind {
+            println!("  {kind}: {n} entries, {b} bytes");
+        }
+    }
+    Ok(())
+}
+
+pub async fn status(
+    data_dir: &Path,
+    rules: Option<&Path>,
+    trees: bool,
+) -> anyhow::Result<ExitCode> {
     let store = crate::open(data_dir)?;
     let report = store.recovery_report().clone();
     let head = store.head().0;
@@ -324,6 +359,9 @@ pub async fn status(data_dir: &Path, rules: Option<&Path>) -> anyhow::Result<Exi
         ("index", crm_eventstore::index_dir(data_dir)),
     ] {
         println!("{name} size: {} bytes", crate::dir_size(&dir));
+    }
+    if trees {
+        print_tree_sizes(&store).context("counting the index's trees")?;
     }
     println!("index rebuilt on open: {}", report.index_rebuilt);
     println!("records re-indexed on open: {}", report.records_reindexed);

@@ -58,6 +58,26 @@ const MODEL_FORMAT: u32 = 5;
 const KEY_FORMAT: &[u8] = &[0xF1];
 const KEY_CHECKPOINT: &[u8] = &[0xFF];
 
+/// What the keys of a generation's tree starting with `tag` hold (for `crm status --trees`).
+pub fn key_tag_name(tag: u8) -> &'static str {
+    match tag {
+        TAG_CUSTOMERS => "customers",
+        TAG_ACCOUNTS => "accounts",
+        TAG_TICKETS => "tickets",
+        TAG_OPPORTUNITIES => "opportunities",
+        TAG_STAFF => "staff",
+        TAG_BRANCHES => "branches",
+        TAG_BRANCH_DAYS => "branch days",
+        TAG_STAFF_MONTHS => "staff months",
+        TAG_ARTICLES => "articles",
+        crate::read_models::history::TAG_HISTORY => "customer history",
+        0xF0 => "meta",
+        0xF1 => "format",
+        0xFF => "checkpoint",
+        _ => "other",
+    }
+}
+
 /// The sled tree of generation `id`.
 pub fn tree_name(id: u64) -> String {
     format!("proj-all-g{id}")
