@@ -285,7 +285,17 @@ impl ServeConfig {
                     Duration::from_secs(h.saturating_mul(3600))
                 }),
             demo: args.demo,
-            demo_until: args.until,
+            demo_until: match args.until {
+                // A configuration error like any other: refused before anything is opened.
+                Some(until) if until > crm_load::demo::today() => {
+                    return Err(crm_load::LoadError::DemoUntilInFuture {
+                        until,
+                        today: crm_load::demo::today(),
+                    })
+                    .context("--until");
+                }
+                until => until,
+            },
             dev_tokens: args.demo || args.dev_tokens,
         })
     }

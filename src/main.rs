@@ -350,7 +350,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             until,
         } => {
-            let until = until.unwrap_or_else(crm_load::demo::today);
+            let config = crm_load::DemoConfig::new(
+                *customers,
+                *days,
+                *seed,
+                until.unwrap_or_else(crm_load::demo::today),
+            );
+            // A date in the future (or out of range) is refused before the directory is made.
+            config.check(crm_load::demo::today())?;
             let store = open_bulk(data_dir)?;
             if store.head().0 != 0 {
                 anyhow::bail!(
@@ -359,11 +366,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     store.head()
                 );
             }
-            let report = load_demo(
-                &store,
-                crm_load::DemoConfig::new(*customers, *days, *seed, until),
-            )
-            .await?;
+            let report = load_demo(&store, config).await?;
             store.close().await.context("closing the store")?;
             Ok(if report.refused == 0 {
                 ExitCode::SUCCESS

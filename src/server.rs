@@ -195,9 +195,14 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     let data_dir = config.data_dir.as_path();
     let rule_book = config.rule_book.clone();
     if config.demo {
+        let demo = demo_size(config.demo_until)?;
+        if config.demo_until.is_some() {
+            // A date in the future is refused before anything is opened.
+            demo.check(crm_load::demo::today())?;
+        }
         let store = crate::open_bulk(data_dir)?;
         if store.head().0 == 0 {
-            crate::load_demo(&store, demo_size(config.demo_until)?).await?;
+            crate::load_demo(&store, demo).await?;
         } else {
             println!(
                 "the data directory {} already holds {} events; reusing them{}",
