@@ -53,6 +53,11 @@ pub struct ServeArgs {
     /// start the data is reused. Prints a token per role.
     #[arg(long)]
     pub demo: bool,
+    /// With --demo: the demo's last business day (YYYY-MM-DD), not after today; the daily
+    /// data ends on the last weekday on or before it [default: today in China Standard Time,
+    /// UTC+8]. Ignored when the data directory already holds data.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::parse_until, requires = "demo")]
+    pub until: Option<time::Date>,
     /// Print a development token per role at start (always with --demo). Tokens in a log are
     /// credentials: keep this off on a data directory that holds real customers.
     #[arg(long)]
@@ -137,6 +142,8 @@ pub struct ServeConfig {
     /// The longest token lifetime (`exp − iat`) the server accepts.
     pub token_lifetime_max: Duration,
     pub demo: bool,
+    /// The demo's last business day (`--until`); `None` = today in UTC+8.
+    pub demo_until: Option<time::Date>,
     /// Print development tokens at start: `--dev-tokens` or `--demo`.
     pub dev_tokens: bool,
 }
@@ -280,6 +287,17 @@ impl ServeConfig {
                     Duration::from_secs(h.saturating_mul(3600))
                 }),
             demo: args.demo,
+            demo_until: match args.until {
+                // A configuration error like any other: refused before anything is opened.
+                Some(until) if until > crm_load::demo::today() => {
+                    return Err(crm_load::LoadError::DemoUntilInFuture {
+                        until,
+                        today: crm_load::demo::today(),
+                    })
+                    .context("--until");
+                }
+                until => until,
+            },
             dev_tokens: args.demo || args.dev_tokens,
         })
     }

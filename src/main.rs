@@ -54,16 +54,21 @@ enum Command {
     /// directory (a brokerage: regions, branches, staff, customers, accounts, D trading days
     /// of daily data, contacts, tickets, sales, campaigns, churn).
     ///
-    /// Example: crm demo --data-dir /tmp/crm-demo --customers 2000 --days 60 --seed 7
+    /// Example: crm demo --data-dir /tmp/crm-demo --customers 2000 --days 60 --seed 7 --until 2025-06-30
     Demo {
         #[arg(long, default_value_t = crm_load::DemoConfig::default().customers)]
         customers: u32,
         /// Trading days of daily data (weekends are skipped: 250 is about a year).
         #[arg(long, default_value_t = crm_load::DemoConfig::default().days)]
         days: u32,
-        /// The same seed gives the same events (ids, payloads, business times).
+        /// The same seed and --until give the same events (ids, payloads, business times).
         #[arg(long, default_value_t = crm_load::DemoConfig::default().seed)]
         seed: u64,
+        /// The last business day (YYYY-MM-DD): the daily data ends on the last weekday on or
+        /// before it, and nothing is recorded after it. Not after today [default: today in
+        /// China Standard Time, UTC+8].
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_until)]
+        until: Option<time::Date>,
     },
     /// Import a CSV file from a back-office system (formats in schema/import/KIND.md):
     /// organisation, customers, accounts, daily_summaries, market_totals or interactions.
@@ -263,6 +268,15 @@ pub(crate) fn open_bulk(data_dir: &Path) -> anyhow::Result<EventStore> {
         .with_context(|| format!("opening the store in {}", data_dir.display()))
 }
 
+/// `--until`: a date like 2025-06-30 (whether it is in the future is the loader's check).
+pub(crate) fn parse_until(s: &str) -> Result<time::Date, String> {
+    time::Date::parse(
+        s.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| format!("'{s}' is not a date like 2025-06-30"))
+}
+
 /// Loads the demo data set through the command path, with a progress bar on a terminal and a
 /// line every tenth of the days otherwise.
 pub(crate) async fn load_demo(
@@ -270,8 +284,8 @@ pub(crate) async fn load_demo(
     config: crm_load::DemoConfig,
 ) -> anyhow::Result<crm_load::DemoReport> {
     println!(
-        "loading the demo data set: {} customers, {} trading days, seed {}",
-        config.customers, config.days, config.seed
+        "loading the demo data set: {} customers, {} trading days up to {}, seed {}",
+        config.customers, config.days, config.until, config.seed
     );
     let app = crm_app::App::new(store.clone()).context("starting the command side")?;
     let mut bar = progress::Progress::new(
@@ -338,7 +352,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             customers,
             days,
             seed,
+            until,
         } => {
+            let config = crm_load::DemoConfig::new(
+                *customers,
+                *days,
+                *seed,
+                until.unwrap_or_else(crm_load::demo::today),
+            );
+            // A date in the future (or out of range) is refused before the directory is made.
+            config.check(crm_load::demo::today())?;
             let store = open_bulk(data_dir)?;
             if store.head().0 != 0 {
                 anyhow::bail!(
@@ -347,8 +370,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     store.head()
                 );
             }
-            let report =
-                load_demo(&store, crm_load::DemoConfig::new(*customers, *days, *seed)).await?;
+            let report = load_demo(&store, config).await?;
             store.close().await.context("closing the store")?;
             Ok(if report.refused == 0 {
                 ExitCode::SUCCESS

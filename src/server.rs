@@ -163,10 +163,14 @@ pub fn token(secret: &Secret, actor: &Actor, hours: u64) -> anyhow::Result<Strin
 /// Validity of the tokens `serve` prints.
 const PRINTED_TOKEN_HOURS: u64 = 12;
 
-/// The demo `serve --demo` loads: the default year of 10,000 customers, or a quick trial's
-/// size from `CRM_DEMO_CUSTOMERS` and `CRM_DEMO_DAYS` (the first-run test uses these).
-fn demo_size() -> anyhow::Result<crm_load::DemoConfig> {
+/// The demo `serve --demo` loads: the default year of 10,000 customers up to `until` (today
+/// by default), or a quick trial's size from `CRM_DEMO_CUSTOMERS` and `CRM_DEMO_DAYS` (the
+/// first-run test uses these).
+fn demo_size(until: Option<time::Date>) -> anyhow::Result<crm_load::DemoConfig> {
     let mut demo = crm_load::DemoConfig::default();
+    if let Some(until) = until {
+        demo.until = until;
+    }
     let var = |name: &str| -> anyhow::Result<Option<u32>> {
         match std::env::var(name) {
             Ok(v) => v
@@ -191,14 +195,24 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     let data_dir = config.data_dir.as_path();
     let rule_book = config.rule_book.clone();
     if config.demo {
+        let demo = demo_size(config.demo_until)?;
+        if config.demo_until.is_some() {
+            // A date in the future is refused before anything is opened.
+            demo.check(crm_load::demo::today())?;
+        }
         let store = crate::open_bulk(data_dir)?;
         if store.head().0 == 0 {
-            crate::load_demo(&store, demo_size()?).await?;
+            crate::load_demo(&store, demo).await?;
         } else {
             println!(
-                "the data directory {} already holds {} events; reusing them",
+                "the data directory {} already holds {} events; reusing them{}",
                 data_dir.display(),
-                store.head()
+                store.head(),
+                if config.demo_until.is_some() {
+                    " (--until applies only to an empty data directory)"
+                } else {
+                    ""
+                }
             );
         }
         store.close().await.context("closing the store")?;

@@ -563,7 +563,17 @@ fn rules_go_through_four_eyes_and_rebuild_dry_runs_switches_and_rolls_back() {
     let d = dir.path();
     let demo = crm(
         d,
-        &["demo", "--customers", "80", "--days", "10", "--seed", "5"],
+        &[
+            "demo",
+            "--customers",
+            "80",
+            "--days",
+            "10",
+            "--seed",
+            "5",
+            "--until",
+            "2025-06-30",
+        ],
     );
     assert!(demo.status.success(), "{}", text(&demo));
     let operators = d.join("operators.csv");

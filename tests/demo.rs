@@ -1,13 +1,23 @@
 //! The demo data set (`crm_load::demo`): loaded through the real binary, deterministic for a
-//! seed (the same log: events, positions, recorded-at, hash chain, head hash), different for
-//! another seed, a log that verifies, read models that rebuild, and as-of replays of a branch
-//! and a staff member.
+//! seed and `--until` (the same log: events, positions, recorded-at, hash chain, head hash),
+//! different for another seed, a log that verifies, read models that rebuild, and as-of
+//! replays of a branch and a staff member; its dates end on `--until`, where its churn risk
+//! reads like a live book's.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::path::Path;
 use std::process::Command;
 
+use crm_projections::ChurnRisk;
 use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::macros::{date, offset};
+use time::{Date, OffsetDateTime};
+
+/// The demo's last business day in these tests (a Monday), so they see the same data on any
+/// day they run; the dates they ask about follow from it.
+const UNTIL: Date = date!(2025 - 06 - 30);
+const UNTIL_ARG: &str = "2025-06-30";
 
 fn crm(data_dir: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_crm"))
@@ -51,13 +61,33 @@ fn the_same_seed_gives_the_same_events_and_another_seed_other_ones() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let c = tempfile::tempdir().unwrap();
-    let args = ["demo", "--customers", "60", "--days", "5", "--seed", "7"];
+    let args = [
+        "demo",
+        "--customers",
+        "60",
+        "--days",
+        "5",
+        "--seed",
+        "7",
+        "--until",
+        UNTIL_ARG,
+    ];
     let report = crm(a.path(), &args);
     assert!(report.contains("(0 refused)"), "{report}");
     crm(b.path(), &args);
     crm(
         c.path(),
-        &["demo", "--customers", "60", "--days", "5", "--seed", "8"],
+        &[
+            "demo",
+            "--customers",
+            "60",
+            "--days",
+            "5",
+            "--seed",
+            "8",
+            "--until",
+            UNTIL_ARG,
+        ],
     );
     let (ea, eb, ec) = (events(a.path()), events(b.path()), events(c.path()));
     assert!(ea.len() > 60 * 5, "{} events", ea.len());
@@ -67,14 +97,21 @@ fn the_same_seed_gives_the_same_events_and_another_seed_other_ones() {
         assert_eq!(x, y);
     }
     assert_eq!(head_hash(a.path()), head_hash(b.path()));
-    // Recorded at business time (2024), not at the time of the run.
-    assert!(
-        ea.iter()
-            .all(|v| v["recordedAt"].as_str().unwrap().starts_with("2024-")
-                || v["recordedAt"].as_str().unwrap().starts_with("2023-")),
-        "{}",
-        ea[0]
+    // Recorded at business time, not at the time of the run: the organisation half a year
+    // before the five trading days up to --until, the last day's figures on it, nothing after.
+    let recorded: Vec<OffsetDateTime> = ea
+        .iter()
+        .map(|v| OffsetDateTime::parse(v["recordedAt"].as_str().unwrap(), &Rfc3339).unwrap())
+        .collect();
+    let day = |t: &OffsetDateTime| t.to_offset(offset!(+8)).date();
+    let (first, last) = (
+        recorded.iter().map(day).min().unwrap(),
+        recorded.iter().map(day).max().unwrap(),
     );
+    assert_eq!(last, UNTIL, "{}", ea[ea.len() - 1]);
+    // Five trading days up to Monday 2025-06-30 start on Tuesday the 24th.
+    let first_day = date!(2025 - 06 - 24);
+    assert_eq!(first, first_day - time::Duration::days(180), "{}", ea[0]);
     assert_ne!(
         ea.iter().map(|v| v["eventId"].clone()).collect::<Vec<_>>(),
         ec.iter().map(|v| v["eventId"].clone()).collect::<Vec<_>>()
@@ -107,11 +144,12 @@ fn the_same_seed_gives_the_same_events_and_another_seed_other_ones() {
         ids
     };
     let branch = streams("branch-").into_iter().next().unwrap();
+    // The month of the daily data and one of its trading days, from --until.
+    let month = format!("{}-{:02}", UNTIL.year(), u8::from(UNTIL.month()));
+    let trading_day = (first_day + time::Duration::days(1)).to_string();
     let dashboard = crm(
         a.path(),
-        &[
-            "replay", "--branch", &branch, "--month", "2024-01", "--json",
-        ],
+        &["replay", "--branch", &branch, "--month", &month, "--json"],
     );
     let dashboard: Value = serde_json::from_str(&dashboard).unwrap();
     assert_eq!(
@@ -130,14 +168,14 @@ fn the_same_seed_gives_the_same_events_and_another_seed_other_ones() {
     );
     let day = crm(
         a.path(),
-        &["replay", "--branch", &branch, "--date", "2024-01-03"],
+        &["replay", "--branch", &branch, "--date", &trading_day],
     );
     assert!(day.contains("customers "), "{day}");
     let served = streams("staff-").iter().find_map(|staff| {
         let out = Command::new(env!("CARGO_BIN_EXE_crm"))
             .arg("--data-dir")
             .arg(a.path())
-            .args(["replay", "--staff", staff, "--month", "2024-01", "--json"])
+            .args(["replay", "--staff", staff, "--month", &month, "--json"])
             .output()
             .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout).ok()?;
@@ -145,7 +183,7 @@ fn the_same_seed_gives_the_same_events_and_another_seed_other_ones() {
     });
     assert!(
         served.is_some(),
-        "no customer manager with customers in January"
+        "no customer manager with customers in {month}"
     );
     // A demo refuses a directory that already holds data.
     let again = Command::new(env!("CARGO_BIN_EXE_crm"))
@@ -155,4 +193,116 @@ fn the_same_seed_gives_the_same_events_and_another_seed_other_ones() {
         .output()
         .unwrap();
     assert!(!again.status.success());
+}
+
+#[test]
+fn a_demo_up_to_a_day_reads_like_a_book_on_that_day() {
+    // A Sunday: the last trading day is Friday 2025-06-27.
+    let until = date!(2025 - 06 - 29);
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = crm(
+        dir.path(),
+        &[
+            "demo",
+            "--customers",
+            "300",
+            "--days",
+            "60",
+            "--seed",
+            "7",
+            "--until",
+            "2025-06-29",
+        ],
+    );
+    assert!(loaded.contains("(0 refused)"), "{loaded}");
+    let store =
+        crm_eventstore::EventStore::open(dir.path(), crm_eventstore::StoreConfig::default())
+            .unwrap();
+    let projections = crm_projections::Projections::open(
+        &store,
+        crm_projections::RuleBook::default_rules().unwrap(),
+    )
+    .unwrap();
+    projections.catch_up().unwrap();
+    let (latest_trade, log_date, ids) = projections.with_model(|m, _| {
+        (
+            m.customers
+                .values()
+                .filter_map(|c| c.days.last())
+                .map(|d| d.date)
+                .max(),
+            m.meta.log_date,
+            m.customers.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        )
+    });
+    // The latest daily summary is the last weekday on or before --until; nothing later.
+    assert_eq!(latest_trade, Some(date!(2025 - 06 - 27)));
+    assert!(log_date.is_some_and(|d| d <= until), "{log_date:?}");
+
+    // Churn risk as the book shows it on --until. Customers trade on 2–42% of trading days
+    // (and are contacted besides), so nearly all were active within the rules' 90 dormant
+    // days; MEDIUM/HIGH are the few the generator sent dormant or with large outflows.
+    // Measured (seed 7, 300 customers, 60 days): 3 MEDIUM, 1 HIGH, 3 churned, 293 LOW. A
+    // demo whose dates ended long before the day it is read at showed 90% MEDIUM ("no trade
+    // or contact for 722 days"). The bound leaves room for generator changes: under a tenth.
+    let segments = projections.segments(&crm_projections::SegmentFilter {
+        as_of: Some(until),
+        ..Default::default()
+    });
+    let count = |r: ChurnRisk| segments.by_churn_risk.get(&r).copied().unwrap_or(0);
+    let at_risk = count(ChurnRisk::Medium) + count(ChurnRisk::High);
+    assert_eq!(segments.customers, 300, "{segments:?}");
+    assert!(at_risk * 10 < segments.customers, "{segments:?}");
+    assert!(
+        count(ChurnRisk::Low) * 2 > segments.customers,
+        "{segments:?}"
+    );
+    // Each customer's archive agrees, evaluated at the log's latest business date (merged
+    // duplicates included).
+    let at_risk_360 = ids
+        .iter()
+        .filter_map(|id| projections.customer_360(*id, None))
+        .filter(|c| matches!(c.churn.risk, ChurnRisk::Medium | ChurnRisk::High))
+        .count();
+    assert!(
+        at_risk_360 * 10 < ids.len(),
+        "{at_risk_360} of {}",
+        ids.len()
+    );
+}
+
+#[test]
+fn an_until_in_the_future_is_refused_by_demo_and_serve_before_the_directory_is_made() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    // Two days ahead in UTC+8: still in the future if the date turns while the test runs.
+    let until = (OffsetDateTime::now_utc().to_offset(offset!(+8)).date() + time::Duration::days(2))
+        .to_string();
+    for args in [
+        vec!["demo", "--customers", "5", "--days", "2", "--until", &until],
+        vec![
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--until",
+            &until,
+        ],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_crm"))
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(&args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "the demo's last business day {until} is in the future"
+            )),
+            "{args:?}: {stderr}"
+        );
+        assert!(!dir.exists(), "{args:?}");
+    }
 }

@@ -47,7 +47,12 @@ async fn data_set(customers: u32, days: u32) -> (PathBuf, EventStore) {
         let app = crm_app::App::new(store.clone()).unwrap();
         let report = crm_load::demo::demo(
             &app,
-            crm_load::demo::DemoConfig::new(customers, days, 7),
+            crm_load::demo::DemoConfig::new(
+                customers,
+                days,
+                7,
+                time::macros::date!(2025 - 06 - 30),
+            ),
             |_| {},
         )
         .await

@@ -11,8 +11,13 @@
 //! within suitability, campaigns with responses, and customers going dormant, churning (with
 //! a reason), being won back and reactivated.
 //!
-//! Determinism: every id, command id, amount and business time follows from the seed (a
-//! splitmix64 generator); nothing reads the clock or a random source. Commands for different
+//! Dates: the daily data ends on `DemoConfig::until` (by default today, so churn risk,
+//! dormancy, to-dos and the current month look as they would at a brokerage this morning) and
+//! starts `days` trading days before; nothing is recorded after `until`.
+//!
+//! Determinism: every id, command id, amount and business time follows from the seed and
+//! `until` (a splitmix64 generator); nothing reads a random source, and the clock is read only
+//! to refuse an `until` in the future. Commands for different
 //! aggregates are decided concurrently, each aggregate's commands in order in one lane, and
 //! their appends reach the log in an order fixed by the generator (`lanes::run_in_order`),
 //! recorded at their business time. So the same seed gives the same log into an empty store:
@@ -63,25 +68,93 @@ pub struct DemoConfig {
     /// Trading days of daily data (weekends are skipped, so 250 is about a calendar year).
     pub days: u32,
     pub seed: u64,
-    /// The first calendar day of daily data; customers are registered in the months before.
-    pub first_day: Date,
+    /// The last business day: the daily data ends on the last weekday on or before it, and
+    /// starts `days` trading days earlier; customers are registered in the months before.
+    /// Nothing is recorded after it (a ticket, lead, visit or campaign still running then is
+    /// left open, as at a real brokerage that morning). It must not be after today in China
+    /// Standard Time; `crm demo` and `crm serve --demo` default to today.
+    pub until: Date,
 }
 
 impl DemoConfig {
-    pub fn new(customers: u32, days: u32, seed: u64) -> DemoConfig {
+    pub fn new(customers: u32, days: u32, seed: u64, until: Date) -> DemoConfig {
         DemoConfig {
             customers,
             days,
             seed,
-            first_day: Date::from_calendar_date(2024, Month::January, 2).unwrap_or(Date::MIN),
+            until,
         }
+    }
+
+    /// The first trading day of daily data: `days` weekdays ending on the last weekday on or
+    /// before `until` (`until` itself with no days). Refused outside the years 1990–2100,
+    /// since business times are computed with plain date arithmetic.
+    pub fn first_day(&self) -> Result<Date, LoadError> {
+        let out_of_range = |first: &dyn std::fmt::Display| {
+            LoadError::Demo(format!(
+                "the first day {first} must lie between the years 1990 and 2100"
+            ))
+        };
+        let before = || {
+            out_of_range(&format_args!(
+                "({} trading days up to {})",
+                self.days, self.until
+            ))
+        };
+        if !(1990..=2100).contains(&self.until.year()) {
+            return Err(LoadError::Demo(format!(
+                "the last day {} must lie between the years 1990 and 2100",
+                self.until
+            )));
+        }
+        let mut day = self.until;
+        while !is_trading_day(day) {
+            day = day.previous_day().ok_or_else(before)?;
+        }
+        let back = self.days.saturating_sub(1);
+        // Whole weeks of five trading days, then the rest one weekday at a time.
+        day = day
+            .checked_sub(Duration::weeks(i64::from(back / 5)))
+            .ok_or_else(before)?;
+        for _ in 0..back % 5 {
+            day = day.previous_day().ok_or_else(before)?;
+            while !is_trading_day(day) {
+                day = day.previous_day().ok_or_else(before)?;
+            }
+        }
+        if self.days == 0 {
+            day = self.until;
+        }
+        if !(1990..=2100).contains(&day.year()) {
+            return Err(out_of_range(&day));
+        }
+        Ok(day)
+    }
+
+    /// Checks the configuration against `today` (the business date, UTC+8) before anything
+    /// is written: `until` not after today, the first day in ordinary years. Returns the
+    /// first day.
+    pub fn check(&self, today: Date) -> Result<Date, LoadError> {
+        if self.until > today {
+            return Err(LoadError::DemoUntilInFuture {
+                until: self.until,
+                today,
+            });
+        }
+        self.first_day()
     }
 }
 
+/// Today's business date: the date in China Standard Time (UTC+8), the offset business days
+/// are counted in. The default `until`.
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().to_offset(CST).date()
+}
+
 impl Default for DemoConfig {
-    /// What `crm serve --demo` loads: 10,000 customers and a year of trading days.
+    /// What `crm serve --demo` loads: 10,000 customers and a year of trading days up to today.
     fn default() -> Self {
-        DemoConfig::new(10_000, 250, 7)
+        DemoConfig::new(10_000, 250, 7, today())
     }
 }
 
@@ -385,6 +458,8 @@ struct Sender<'a, P> {
     index: HashMap<String, usize>,
     report: DemoReport,
     started: Instant,
+    /// Commands at or after this instant are not sent (see `DemoConfig::until`).
+    until_end: OffsetDateTime,
     progress: P,
 }
 
@@ -399,6 +474,10 @@ impl<P: FnMut(DemoProgress)> Sender<'_, P> {
         now: OffsetDateTime,
         command: AppCommand,
     ) {
+        if now >= self.until_end {
+            // Still to happen on the last day: left open, as it would be today.
+            return;
+        }
         let envelope = CommandEnvelope {
             command_id: derive(&[b"demo-command", &self.seed, key.as_bytes()]),
             actor,
@@ -463,14 +542,11 @@ pub async fn demo(
 ) -> Result<DemoReport, LoadError> {
     let days_total = config.days;
     let seed = config.seed;
-    // Business times are computed with plain date arithmetic, which is only defined well
-    // inside time's range: keep the simulated years ordinary.
-    if !(1990..=2100).contains(&config.first_day.year()) {
-        return Err(LoadError::Demo(format!(
-            "the first day {} must lie between the years 1990 and 2100",
-            config.first_day
-        )));
-    }
+    // The only read of the clock: refusing an `until` in the future. What is generated
+    // depends on the configuration alone.
+    let first_day = config.check(today())?;
+    // Nothing is recorded after the end of `until` (business time, UTC+8).
+    let until_end = at(config.until, 24 * 60);
     let id = |kind: &[u8], n: u64| derive(&[b"demo", &seed.to_le_bytes(), kind, &n.to_le_bytes()]);
     let mut rng = Rng(seed);
     let mut out = Sender {
@@ -481,9 +557,9 @@ pub async fn demo(
         index: HashMap::new(),
         report: DemoReport::default(),
         started: Instant::now(),
+        until_end,
         progress: |p: DemoProgress| progress(DemoProgress { days_total, ..p }),
     };
-    let first_day = config.first_day;
     // The organisation exists half a year before the daily data starts.
     let founded = at(first_day - Duration::days(180), 9 * 60);
 
@@ -917,7 +993,9 @@ pub async fn demo(
         // and later: the duplicate the identity-resolution step merges.
         if let (false, true) = (institutional, rng.below(1000) < 15) {
             let duplicate = CustomerId::from(id(b"customer-duplicate", c));
-            let later = registered + Duration::days(rng.between(1, 60));
+            // Registered before the daily data starts, so merged before it too.
+            let later = (registered + Duration::days(rng.between(1, 60)))
+                .min(at(first_day - Duration::days(4), 10 * 60));
             let passport = value(
                 "passport",
                 PassportNumber::parse(&format!("E{:08}", c % 100_000_000)),

@@ -46,6 +46,14 @@ pub enum LoadError {
     #[error("the command side failed: {0}")]
     App(#[from] AppError),
 
+    /// The demo's last business day (`DemoConfig::until`, `--until`) is after today's date in
+    /// China Standard Time: a demo ends today or earlier. Refused before anything is written.
+    #[error("the demo's last business day {until} is in the future (today is {today} in China Standard Time, UTC+8); give a date up to {today}; nothing was written")]
+    DemoUntilInFuture {
+        until: time::Date,
+        today: time::Date,
+    },
+
     /// The demo generator built a value the domain's parsers refuse (a generator bug).
     #[error("demo data could not be generated: {0}")]
     Demo(String),

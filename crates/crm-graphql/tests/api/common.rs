@@ -80,7 +80,12 @@ impl Server {
         let app = crm_app::App::new(store.clone()).unwrap();
         let report = crm_load::demo::demo(
             &app,
-            crm_load::demo::DemoConfig::new(customers, days, 7),
+            crm_load::demo::DemoConfig::new(
+                customers,
+                days,
+                7,
+                time::macros::date!(2025 - 06 - 30),
+            ),
             |_| {},
         )
         .await
