@@ -1,8 +1,16 @@
-//! Issue #13 item 5: auditors read the access log of personal data (`accessLog`), scoped like
-//! everything else and refused to everyone else.
+//! Issue #13 items 5 and 8: auditors read the access log of personal data (`accessLog`),
+//! scoped like everything else and refused to everyone else; the operator role reads no
+//! customer data — a customer, its history or its full identity answer an operator as an
+//! unknown customer would, and a rules preview gives an operator counts, never customers.
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use crm_domain::auth::{Role, Scope};
 use crm_domain::ids::{BranchId, StaffId};
+use crm_eventstore::{AllStart, Direction, Filter};
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
 
@@ -221,4 +229,167 @@ async fn auditors_read_the_access_log_filtered_scoped_and_paged_and_no_one_else(
             "{who}: {refused}"
         );
     }
+}
+
+/// The status and body of a query, for comparing answers whole.
+async fn answer(server: &Server, token: &str, query: &str, id: &str) -> (u16, Json) {
+    let (status, _, body) = server
+        .post(
+            Some(token),
+            json!({ "query": query, "variables": { "id": id } }),
+        )
+        .await;
+    (status.as_u16(), body)
+}
+
+fn customer_gid(id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("Customer:{}", id.replace('-', "")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_is_answered_about_a_customer_as_about_an_unknown_one() {
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let branch = BranchId::from_uuid(Uuid::from_u128(0xa8));
+    let (id, at) = customer_in(&server, &hq, branch, &resident_id(81)).await;
+    // The read models hold the customer before anything is compared.
+    let seen = server
+        .query(
+            &hq,
+            "query($id: ID!, $at: Long) { customer(id: $id, atPosition: $at) { name } }",
+            json!({ "id": id, "at": at }),
+        )
+        .await;
+    assert_eq!(seen["data"]["customer"]["name"], "吴九", "{seen}");
+    let unknown = Uuid::now_v7().to_string();
+    let operator = server.operator().await;
+
+    for query in [
+        "query($id: ID!) { customerHistory(id: $id) { snapshot { name phone idDocument accounts { number } suitability { level } assignment { branchId } } } }",
+        "query($id: ID!) { customer(id: $id) { name lifecycle } }",
+        r#"query($id: ID!) { customer(id: $id) { sensitive(purpose: "运维排障") { idDocument } } }"#,
+    ] {
+        let known = answer(&server, &operator, query, &id).await;
+        let none = answer(&server, &operator, query, &unknown).await;
+        assert_eq!(known, none, "{query}");
+        assert_eq!(codes(&known.1), ["NOT_FOUND"], "{query}: {}", known.1);
+        assert!(!known.1.to_string().contains("吴九"), "{}", known.1);
+    }
+    let node = "query($id: ID!) { node(id: $id) { id ... on Customer { name } } }";
+    let known = answer(&server, &operator, node, &customer_gid(&id)).await;
+    let none = answer(&server, &operator, node, &customer_gid(&unknown)).await;
+    assert_eq!(known, none);
+    assert!(known.1["data"]["node"].is_null(), "{}", known.1);
+    let list = server
+        .query(
+            &operator,
+            "{ customers(first: 10) { totalCount edges { node { name } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list["data"]["customers"]["totalCount"], 0, "{list}");
+    // Headquarters and auditors still read the customer's history.
+    for token in [&hq, &server.auditor()] {
+        let (_, body) = answer(
+            &server,
+            token,
+            "query($id: ID!) { customerHistory(id: $id) { snapshot { name } } }",
+            &id,
+        )
+        .await;
+        assert_eq!(
+            body["data"]["customerHistory"]["snapshot"]["name"], "吴九",
+            "{body}"
+        );
+    }
+}
+
+const PREVIEW: &str = r#"mutation { startRulesPreview(tiers: { diamond: 40, gold: 20, silver: 5 }, limit: 50) { id } }"#;
+const JOB: &str = r#"query($id: ID!) { job(id: $id) { state preview {
+    customersCompared customersChangingTier tierMoves { from to count }
+    tierMovesByBranch { groupId moves { count } }
+    tierChanges { customerId name branchId managerId } churnChanges { customerId } } } }"#;
+
+/// Every customer id the log holds, hyphenated.
+fn customer_ids(server: &Server) -> BTreeSet<String> {
+    server
+        .store
+        .read_filtered(
+            &Filter::Category("customer".into()),
+            AllStart::Start,
+            Direction::Forwards,
+            100_000,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|e| e.stream.trim_start_matches("customer-").to_string())
+        .collect()
+}
+
+fn names_a_customer(body: &Json, ids: &BTreeSet<String>) -> Option<String> {
+    let text = body.to_string();
+    ids.iter()
+        .find(|id| text.contains(id.as_str()) || text.contains(&id.replace('-', "")))
+        .cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rules_preview_gives_the_operator_counts_and_no_customer() {
+    let server = Server::start_demo(120, 20).await;
+    let ids = customer_ids(&server);
+    assert!(ids.len() >= 100, "{}", ids.len());
+    let op = server.token(Role::Operator, Scope::Company);
+
+    let started = server.query(&op, PREVIEW, json!({})).await;
+    let id = started["data"]["startRulesPreview"]["id"].clone();
+    assert!(id.is_string(), "{started}");
+    let mut job = Json::Null;
+    for _ in 0..600 {
+        let body = server.query(&op, JOB, json!({ "id": id })).await;
+        job = body["data"]["job"].clone();
+        assert!(job.is_object(), "{body}");
+        if job["state"] != "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(job["state"], "SUCCEEDED", "{job}");
+    let preview = &job["preview"];
+    // The counts an operator needs to judge a rule change are there...
+    let changing = preview["customersChangingTier"].as_i64().unwrap();
+    assert!(changing > 0, "{preview}");
+    let moved: i64 = preview["tierMoves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(moved, changing, "{preview}");
+    assert!(
+        !preview["tierMovesByBranch"].as_array().unwrap().is_empty(),
+        "{preview}"
+    );
+    // ...and no customer: no list, no id anywhere in the answer.
+    assert_eq!(preview["tierChanges"], json!([]), "{preview}");
+    assert_eq!(preview["churnChanges"], json!([]), "{preview}");
+    assert_eq!(names_a_customer(&job, &ids), None, "{job}");
+
+    // The same through the deprecated mutation that waits for the result.
+    let waited = server
+        .query(
+            &op,
+            r#"mutation { previewRules(tiers: { diamond: 40, gold: 20, silver: 5 }, limit: 50) {
+                 customersChangingTier tierChanges { customerId name } churnChanges { customerId } } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(waited.get("errors").is_none(), "{waited}");
+    let p = &waited["data"]["previewRules"];
+    assert_eq!(
+        p["customersChangingTier"].as_i64(),
+        Some(changing),
+        "{waited}"
+    );
+    assert_eq!(p["tierChanges"], json!([]), "{waited}");
+    assert_eq!(names_a_customer(&waited, &ids), None, "{waited}");
 }
