@@ -9,8 +9,8 @@
 //! | branch manager | the same for their branch; approves transfers into it |
 //! | customer manager / broker | their own book: customers assigned to them, or to their team |
 //! | service agent | read customers in scope, record interactions, handle tickets |
-//! | auditor | read customers in scope and history; nothing writable |
-//! | operator | back-office imports, rule sets, rebuilds, history; no customer data |
+//! | auditor | read customers in scope and history, the access log of personal data (company auditors all of it, region and branch auditors the entries about their customers); nothing writable |
+//! | operator | back-office imports, rule sets, rebuilds, the log's events; no customer data ([`reads_customer_data`]) |
 
 use std::collections::BTreeMap;
 
@@ -106,6 +106,9 @@ pub enum Right {
     /// Record a customer's suitability assessment (适当性评估, C1–C5): a compliance act, not
     /// the customer's own broker's.
     AssessSuitability,
+    /// Read the access log of personal data (who was shown whose identity or phone number,
+    /// when, why): auditors only. (Appended last: rights are encoded by index.)
+    ReadAccessLog,
 }
 
 /// What authorization needs to know about a customer.
@@ -177,6 +180,15 @@ pub enum Action {
     ApproveRules,
     RunRebuild,
     ReadHistory,
+    /// A customer's history rebuilt from the log (`customerHistory`): whoever may read the
+    /// customer, and the roles that read the log and customer data (headquarters, auditors).
+    ReadCustomerHistory(CustomerTarget),
+    /// The access log of personal data. `about: None` asks whether the actor may read it at
+    /// all; `Some(t)` whether they may see an entry about the customer `t` (as assigned now;
+    /// an unknown or unassigned customer is the default target, seen company-wide only).
+    ReadAccessLog {
+        about: Option<CustomerTarget>,
+    },
 }
 
 impl Action {
@@ -201,7 +213,8 @@ impl Action {
             Action::ProposeRules => Right::ProposeRules,
             Action::ApproveRules => Right::ApproveRules,
             Action::RunRebuild => Right::RunRebuild,
-            Action::ReadHistory => Right::ReadHistory,
+            Action::ReadHistory | Action::ReadCustomerHistory(_) => Right::ReadHistory,
+            Action::ReadAccessLog { .. } => Right::ReadAccessLog,
         }
     }
 }
@@ -314,6 +327,15 @@ pub fn check_standing(actor: &Actor, standing: Option<&Standing>) -> Result<(), 
         staff: actor.staff_id,
         problem,
     })
+}
+
+/// Whether the actor's role reads customer data at all. Operators run the system (rule sets,
+/// rebuilds, imports, the log's health) and read none: no customer, no customer's history,
+/// no customer named in a rules preview (its counts only) — whatever other right
+/// (`ReadHistory`, `RunRebuild`) they hold. Resolvers that show customers under a right other
+/// than `ReadCustomer` ask this too.
+pub fn reads_customer_data(actor: &Actor) -> bool {
+    actor.role != Role::Operator
 }
 
 /// Whether `actor` may perform `action`; `Forbidden { missing_right }` otherwise.
@@ -457,6 +479,22 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
         Action::ApproveRules => matches!(role, Headquarters | Operator),
         Action::RunRebuild => role == Operator,
         Action::ReadHistory => matches!(role, Headquarters | Auditor | Operator),
+        Action::ReadCustomerHistory(t) => {
+            allowed(actor, &Action::ReadCustomer(*t), org)
+                || (allowed(actor, &Action::ReadHistory, org) && reads_customer_data(actor))
+        }
+        // Who saw whose personal data is the auditors' to read, no one else's: not even
+        // headquarters, whose own views are in it. A company auditor reads every entry; a
+        // region or branch auditor the entries about customers of their region or branch.
+        Action::ReadAccessLog { about } => {
+            role == Auditor
+                && match about {
+                    None => true,
+                    Some(t) => {
+                        actor.scope == Scope::Company || t.branch.as_ref().is_some_and(branch)
+                    }
+                }
+        }
     }
 }
 
@@ -858,6 +896,117 @@ mod tests {
             ..CustomerTarget::default()
         };
         assert!(authorize(&op, &Action::ReadCustomer(t), &f.org).is_err());
+    }
+
+    #[test]
+    fn the_operator_reads_no_customer_data() {
+        let f = fixture();
+        let t = CustomerTarget {
+            branch: Some(f.branch_a),
+            ..CustomerTarget::default()
+        };
+        // Given an operator, company-wide: they read the log's events and run rebuilds...
+        let op = actor(510, Role::Operator, Scope::Company);
+        assert!(authorize(&op, &Action::ReadHistory, &f.org).is_ok());
+        assert!(authorize(&op, &Action::RunRebuild, &f.org).is_ok());
+        // ...when they ask for a customer, or a customer's history: refused, like anyone
+        // without the customer in scope.
+        assert!(!reads_customer_data(&op));
+        assert!(authorize(&op, &Action::ReadCustomer(t), &f.org).is_err());
+        assert_eq!(
+            authorize(&op, &Action::ReadCustomerHistory(t), &f.org),
+            Err(DomainError::Forbidden {
+                missing_right: Right::ReadHistory
+            })
+        );
+        // Then the roles that read the log and customers still read any customer's history,
+        // and a branch manager that of their branch's customers only.
+        for reader in [
+            actor(511, Role::Headquarters, Scope::Company),
+            actor(512, Role::Auditor, Scope::Company),
+        ] {
+            assert!(reads_customer_data(&reader));
+            assert_eq!(
+                authorize(&reader, &Action::ReadCustomerHistory(t), &f.org),
+                Ok(())
+            );
+        }
+        let bm_a = actor(
+            513,
+            Role::BranchManager,
+            Scope::Branch { branch: f.branch_a },
+        );
+        let bm_b = actor(
+            514,
+            Role::BranchManager,
+            Scope::Branch { branch: f.branch_b },
+        );
+        assert_eq!(
+            authorize(&bm_a, &Action::ReadCustomerHistory(t), &f.org),
+            Ok(())
+        );
+        assert!(authorize(&bm_b, &Action::ReadCustomerHistory(t), &f.org).is_err());
+    }
+
+    #[test]
+    fn only_auditors_read_the_access_log_and_scoped_ones_about_their_customers() {
+        let f = fixture();
+        let about = |b: Option<BranchId>| Action::ReadAccessLog {
+            about: Some(CustomerTarget {
+                branch: b,
+                ..CustomerTarget::default()
+            }),
+        };
+        let open = Action::ReadAccessLog { about: None };
+        // Given a company auditor: the log, and every entry, even about an unknown customer.
+        let company = actor(520, Role::Auditor, Scope::Company);
+        for action in [
+            open.clone(),
+            about(Some(f.branch_a)),
+            about(Some(f.other_region_branch)),
+            about(None),
+        ] {
+            assert_eq!(authorize(&company, &action, &f.org), Ok(()), "{action:?}");
+        }
+        // Given a region auditor: the entries about customers of their region's branches.
+        let region = actor(521, Role::Auditor, Scope::Region { region: f.region });
+        assert_eq!(authorize(&region, &open, &f.org), Ok(()));
+        assert_eq!(authorize(&region, &about(Some(f.branch_b)), &f.org), Ok(()));
+        assert!(authorize(&region, &about(Some(f.other_region_branch)), &f.org).is_err());
+        assert!(authorize(&region, &about(None), &f.org).is_err());
+        // Given a branch auditor: their branch's customers only.
+        let branch = actor(522, Role::Auditor, Scope::Branch { branch: f.branch_a });
+        assert_eq!(authorize(&branch, &about(Some(f.branch_a)), &f.org), Ok(()));
+        assert!(authorize(&branch, &about(Some(f.branch_b)), &f.org).is_err());
+        // When anyone else asks, headquarters included: refused, naming the right.
+        for other in [
+            actor(523, Role::Headquarters, Scope::Company),
+            actor(524, Role::Operator, Scope::Company),
+            actor(
+                525,
+                Role::BranchManager,
+                Scope::Branch { branch: f.branch_a },
+            ),
+            actor(526, Role::ServiceAgent, Scope::Company),
+            actor(
+                527,
+                Role::Broker,
+                Scope::Book {
+                    branch: f.branch_a,
+                    team: None,
+                },
+            ),
+        ] {
+            for action in [open.clone(), about(Some(f.branch_a))] {
+                assert_eq!(
+                    authorize(&other, &action, &f.org),
+                    Err(DomainError::Forbidden {
+                        missing_right: Right::ReadAccessLog
+                    }),
+                    "{other:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -131,9 +131,9 @@ pub struct EventFilter {
     stream: Option<String>,
 }
 
-/// What a page is read from.
+/// What a page is read from (also the access log's: its category, or one staff member's stream).
 #[derive(Debug, Clone)]
-enum Source {
+pub(crate) enum Source {
     Log(Filter),
     Stream(StreamName),
 }
@@ -179,7 +179,7 @@ impl Source {
     }
 
     /// Up to `limit` events from `from` (inclusive) in `direction`.
-    fn read(
+    pub(crate) fn read(
         &self,
         store: &EventStore,
         from: Option<Position>,
@@ -507,7 +507,7 @@ impl VerifyReportNode {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)

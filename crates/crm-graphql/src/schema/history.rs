@@ -3,8 +3,9 @@
 //! timeline (type, business time, recorded time, actor, correlation) up to that instant.
 //!
 //! Scoping is checked here, where the data is read: the caller must be allowed to read the
-//! customer as assigned now (a customer manager only their own book), or hold the auditor's
-//! history right. Identity numbers and phone numbers are masked unless the caller's role may
+//! customer as assigned now (a customer manager only their own book), or read the log and
+//! customer data (headquarters, auditors: `Action::ReadCustomerHistory`). An operator, who
+//! reads the log but no customer data, is answered as for an unknown customer. Identity numbers and phone numbers are masked unless the caller's role may
 //! see them in full.
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
@@ -359,11 +360,13 @@ impl HistoryQuery {
                 None => OrgTree::default(),
             };
             let may_read = authorize(&actor, &Action::ReadCustomer(target), &org).is_ok();
-            let may_audit = authorize(&actor, &Action::ReadHistory, &org).is_ok();
-            if !may_read && !may_audit {
+            // Whoever may read the customer, or the log's readers who read customer data
+            // (headquarters, auditors): never an operator (issue #13, item 8).
+            if authorize(&actor, &Action::ReadCustomerHistory(target), &org).is_err() {
                 // As if there were no such customer: the answer is no oracle of who is one.
                 return Err(ApiError::NotFound("customer".into()));
             }
+            let may_audit = authorize(&actor, &Action::ReadHistory, &org).is_ok();
 
             let state = fold(&events)?;
             let full_pii = sees_pii(&actor) && may_read;

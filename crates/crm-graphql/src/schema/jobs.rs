@@ -111,12 +111,16 @@ impl ReadModelJob {
         self.0.progress.map_or(0.0, |p| p.eta_secs)
     }
 
-    /// A rules preview's result, once it succeeded.
-    async fn preview(&self) -> Option<RulesPreview> {
-        match &self.0.outcome {
-            Some(JobOutcome::Preview(report)) => Some(RulesPreview::from(report.as_ref())),
+    /// A rules preview's result, once it succeeded: counts, and customers named only to a role
+    /// that reads customer data (never to operators).
+    async fn preview(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RulesPreview>> {
+        let actor = *caller(ctx).map_err(gql)?;
+        Ok(match &self.0.outcome {
+            Some(JobOutcome::Preview(report)) => {
+                Some(RulesPreview::shown_to(report.as_ref(), &actor))
+            }
             _ => None,
-        }
+        })
     }
 
     /// The generation a rebuild switched to, once it succeeded.

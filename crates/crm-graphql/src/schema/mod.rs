@@ -14,6 +14,7 @@
 //! field, and a second path to the same data (an interface, `node`, a fragment on another type)
 //! would bypass it.
 
+mod accesslog;
 mod backoffice;
 mod commands;
 mod customers;
@@ -37,6 +38,7 @@ use crm_domain::auth::{authorize, Action, Actor, OrgTree};
 use crm_eventstore::EventStore;
 use tokio::sync::Semaphore;
 
+pub use accesslog::AccessLogQuery;
 pub use backoffice::BackOfficeMutation;
 pub use commands::CommandMutation;
 pub use customers::CustomerQuery;
@@ -67,6 +69,7 @@ pub struct QueryRoot(
     InsightQuery,
     OperationsQuery,
     JobsQuery,
+    AccessLogQuery,
 );
 
 #[derive(MergedSubscription, Default, Debug)]

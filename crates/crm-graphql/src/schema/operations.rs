@@ -7,7 +7,7 @@
 //! single operator can change what customers' tiers are.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use crm_domain::auth::{authorize, Action, Actor, OrgTree, Right};
+use crm_domain::auth::{authorize, reads_customer_data, Action, Actor, OrgTree, Right};
 use crm_projections::dryrun::{DryRunReport, TierMove};
 use crm_projections::{GenerationRole, JobOutcome, JobState, ReadModelsStatus, RuleBook};
 
@@ -194,13 +194,36 @@ pub struct RulesPreview {
     pub tier_moves_by_branch: Vec<GroupTierMovesView>,
     pub tier_moves_by_manager: Vec<GroupTierMovesView>,
     pub customers_changing_tier: i32,
-    /// The first customers whose tier changes, in id order.
+    /// The first customers whose tier changes, in id order — only to a role that reads
+    /// customer data: empty for operators, who run previews (issue #13, item 8). The counts
+    /// are in `tierMoves`, `tierMovesByBranch`, `tierMovesByManager`, `customersChangingTier`.
+    #[graphql(
+        deprecation = "names customers: empty for operators; use tierMoves, tierMovesByBranch and customersChangingTier"
+    )]
     pub tier_changes: Vec<CustomerTierChangeView>,
     pub ranking_moves: Vec<RankMoveView>,
     pub churn_flag_changes: i32,
     pub churn_moves: Vec<ChurnMoveView>,
+    /// The first customers whose churn risk changes — empty for operators, like `tierChanges`.
+    #[graphql(
+        deprecation = "names customers: empty for operators; use churnMoves and churnFlagChanges"
+    )]
     pub churn_changes: Vec<ChurnChangeView>,
     pub risk_preference_moves: Vec<RiskPreferenceMoveView>,
+}
+
+impl RulesPreview {
+    /// The report as `actor` may be shown it: customers are named (ids, names, scores) only to
+    /// a role that reads customer data (`auth::reads_customer_data`); an operator gets the
+    /// counts — per tier move, per branch, per manager — and the staff ranking moves.
+    pub(crate) fn shown_to(r: &DryRunReport, actor: &Actor) -> RulesPreview {
+        let mut preview = RulesPreview::from(r);
+        if !reads_customer_data(actor) {
+            preview.tier_changes.clear();
+            preview.churn_changes.clear();
+        }
+        preview
+    }
 }
 
 impl From<&DryRunReport> for RulesPreview {
@@ -515,10 +538,13 @@ impl OperationsMutation {
         limit: Option<i32>,
     ) -> async_graphql::Result<RulesPreview> {
         async {
+            let actor = *caller(ctx)?;
             let job = start_preview(ctx, version, content, tiers, kpi_weights, limit).await?;
             let job = finished(read_models(ctx)?.projections(), job.id).await?;
             match (job.state, job.outcome) {
-                (_, Some(JobOutcome::Preview(report))) => Ok(RulesPreview::from(report.as_ref())),
+                (_, Some(JobOutcome::Preview(report))) => {
+                    Ok(RulesPreview::shown_to(report.as_ref(), &actor))
+                }
                 (JobState::Failed(reason), _) => Err(ApiError::Internal(reason)),
                 (state, _) => Err(ApiError::Conflict(format!("the preview ended {state:?}"))),
             }

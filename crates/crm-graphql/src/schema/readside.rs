@@ -203,11 +203,11 @@ pub(crate) async fn reach(ctx: &Context<'_>, at_position: Option<Long>) -> Resul
 }
 
 /// The part of the org tree an actor's decisions need: which region each branch belongs to
-/// (region managers), and who leads which team (customer managers and brokers: a team lead
-/// sees the team's customers).
+/// (anyone scoped to a region: region managers, and region auditors and agents too), and who
+/// leads which team (customer managers and brokers: a team lead sees the team's customers).
 pub(crate) fn org_tree(actor: &Actor, m: &Model) -> OrgTree {
     match actor.role {
-        Role::RegionManager => OrgTree {
+        _ if matches!(actor.scope, crm_domain::auth::Scope::Region { .. }) => OrgTree {
             branch_regions: views::branches(m).map(|(id, b)| (id, b.region)).collect(),
             ..OrgTree::default()
         },

@@ -26,9 +26,12 @@
 //! - `oracles`: answers that do not tell who is a customer where: registration conflicts,
 //!   unknown and out-of-scope customers alike, merges not naming an unreadable survivor.
 //! - `audit`: the graphql-http audit suite and a graphql-ws client, run by node.
+//! - `audit_log`: auditors read the access log of personal data, scoped, and no one else; the
+//!   operator role reads no customer data (customers, histories, names in rules previews).
 #![allow(clippy::unwrap_used)]
 
 mod audit;
+mod audit_log;
 mod auth;
 mod backoffice;
 mod commands;
