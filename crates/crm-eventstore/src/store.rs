@@ -184,6 +184,7 @@ impl EventStore {
             poisoned: poisoned.clone(),
             shared: shared.clone(),
             heads: Default::default(),
+            spare: None,
         };
         let writer = std::thread::Builder::new()
             .name("crm-log-writer".into())
