@@ -82,6 +82,8 @@ pub(crate) struct Writer {
     /// A segment file created by a roll-over whose header could not be written (the disk was
     /// full): the next roll-over to that number uses it, since it cannot be created twice.
     pub spare: Option<(u32, Arc<dyn SegmentFile>)>,
+    /// Bytes left free for the index (`StoreConfig::space_reserved_bytes`).
+    pub space_reserved: u64,
 }
 
 /// Why writing a batch stopped.
@@ -231,6 +233,9 @@ pub(crate) struct Shared {
     /// serialized and each writes what was wanted once it held the lock: a plain mark never
     /// replaces a sync-failed one.
     stored_mark: Mutex<Option<Mark>>,
+    /// The flusher holds index tables it could not write for want of space (see `Flusher`):
+    /// until it wrote them, the writer refuses appends as storage full.
+    index_full: AtomicBool,
 }
 
 impl Shared {
@@ -242,6 +247,7 @@ impl Shared {
             durable: AtomicU64::new(last.0),
             sync_failed_after: Mutex::new(None),
             stored_mark: Mutex::new(None),
+            index_full: AtomicBool::new(false),
         }
     }
 
@@ -525,6 +531,17 @@ impl Writer {
             let reason = self.shared.poison_reason().unwrap_or_default();
             for Append { reply, .. } in appends {
                 work_replies.push((reply, Err(StoreError::Poisoned(reason.clone()))));
+            }
+            return Written {
+                records: Vec::new(),
+                last_position: None,
+                replies: work_replies,
+            };
+        }
+        if self.shared.index_full.load(Ordering::SeqCst) {
+            // The records already taken are not indexed yet; more would pile up in memory.
+            for Append { reply, .. } in appends {
+                work_replies.push((reply, Err(index_full())));
             }
             return Written {
                 records: Vec::new(),
@@ -993,8 +1010,33 @@ impl Writer {
         let segment = self.tail.segment;
         if end > self.tail.allocated {
             let ahead = (end + ALLOCATE_AHEAD_BYTES).min(self.segment_size_max);
-            let target = end.max(ahead);
+            let mut target = end.max(ahead);
             let reserving = || format!("reserving space in segment {segment}");
+            // What the file system has free beyond the index's reserve.
+            let free = self
+                .tail
+                .file
+                .free_space()
+                .map_err(StoreError::io(format!(
+                    "free space beside segment {segment}"
+                )))?
+                .map(|free| free.saturating_sub(self.space_reserved));
+            if let Some(free) = free {
+                if end - self.tail.allocated > free {
+                    return Err(StoreError::StorageFull {
+                        context: format!(
+                            "{} (the log leaves {} bytes free for the index)",
+                            reserving(),
+                            self.space_reserved
+                        ),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::StorageFull,
+                            "the file system is down to the space reserved for the index",
+                        ),
+                    });
+                }
+                target = target.min(self.tail.allocated + free).max(end);
+            }
             match self.tail.file.allocate(target) {
                 Ok(()) => self.tail.allocated = target,
                 Err(e) if is_storage_full(&e) && target > end => {
@@ -1100,8 +1142,15 @@ struct Flusher {
 }
 
 impl Flusher {
+    /// Tables are written in order. One that cannot be written for want of space (our
+    /// event-id run) is kept, with those after it, and tried again every
+    /// `DURABLE_MARK_EVERY`; meanwhile the writer refuses appends as storage full (see
+    /// `Shared::index_full`), and reads still find the records in memory. Any other failure,
+    /// sled's own ENOSPC included (sled 0.34 fails every write after it until reopened), stops
+    /// the store; a reopen re-indexes from the log what sled lost, keeping the rest.
     fn run(self, queue: std::sync::mpsc::Receiver<FlushWork>) {
         let mut failed = false;
+        let mut waiting: std::collections::VecDeque<Arc<Table>> = Default::default();
         loop {
             let work = match queue.recv_timeout(DURABLE_MARK_EVERY) {
                 Ok(work) => Some(work),
@@ -1111,29 +1160,22 @@ impl Flusher {
             if !failed {
                 self.shared.store_mark(self.storage.as_ref());
             }
-            let Some(work) = work else { continue };
             match work {
-                FlushWork::Table(table) => {
-                    if failed {
-                        continue;
-                    }
-                    if let Err(e) = self.index.flush_table(&table) {
-                        // The records stay readable from memory and on disk; a reopen
-                        // re-indexes them. Writes stop, so that memory stays bounded.
-                        let reason = format!("indexing failed: {e}");
-                        tracing::error!(error = %reason, "the store no longer accepts writes");
-                        lock(&self.shared.poison_reason).get_or_insert(reason);
-                        self.poisoned.store(true, Ordering::SeqCst);
-                        failed = true;
-                    } else if let Some(merger) = &self.merger {
-                        let _ = merger.send(());
-                    }
-                }
-                FlushWork::Shutdown { reply, synced } => {
+                Some(FlushWork::Table(table)) if !failed => waiting.push_back(table),
+                None | Some(FlushWork::Table(_)) => {}
+                Some(FlushWork::Shutdown { reply, synced }) => {
                     if !failed {
+                        self.flush_waiting(&mut waiting);
                         // The last durable mark, or the sync-failed mark if storing it failed
                         // so far.
                         self.shared.store_mark(self.storage.as_ref());
+                    }
+                    if !waiting.is_empty() {
+                        // The log holds them, synced: the next open indexes them.
+                        tracing::warn!(
+                            tables = waiting.len(),
+                            "closing with index tables unwritten for want of space"
+                        );
                     }
                     let result = synced.and(self.index.flush());
                     if let Some(reply) = reply {
@@ -1144,7 +1186,49 @@ impl Flusher {
                     return;
                 }
             }
+            if !failed {
+                failed = !self.flush_waiting(&mut waiting);
+            }
         }
+    }
+
+    /// Writes the waiting tables, oldest first, until one fails. False when that failure
+    /// stopped the store.
+    fn flush_waiting(&self, waiting: &mut std::collections::VecDeque<Arc<Table>>) -> bool {
+        while let Some(table) = waiting.front() {
+            match self.index.flush_table(table) {
+                Ok(()) => {
+                    waiting.pop_front();
+                    if let Some(merger) = &self.merger {
+                        let _ = merger.send(());
+                    }
+                }
+                Err(e) if e.is_storage_full() => {
+                    if !self.shared.index_full.swap(true, Ordering::SeqCst) {
+                        tracing::error!(
+                            error = %e,
+                            "indexing stopped for want of space; appends are refused until \
+                             space is freed"
+                        );
+                    }
+                    return true;
+                }
+                Err(e) => {
+                    // The records stay readable from memory and on disk; a reopen re-indexes
+                    // them. Writes stop, so that memory stays bounded.
+                    let reason = format!("indexing failed: {e}");
+                    tracing::error!(error = %reason, "the store no longer accepts writes");
+                    lock(&self.shared.poison_reason).get_or_insert(reason);
+                    self.poisoned.store(true, Ordering::SeqCst);
+                    waiting.clear();
+                    return false;
+                }
+            }
+        }
+        if self.shared.index_full.swap(false, Ordering::SeqCst) {
+            tracing::info!("space returned: the index caught up, appends are taken again");
+        }
+        true
     }
 }
 
@@ -1186,6 +1270,17 @@ fn spawn_merger(
             tracing::error!(error = %e, "starting the event-id merger failed; runs stay unmerged");
             None
         }
+    }
+}
+
+/// The refusal while the index cannot be written for want of space.
+fn index_full() -> StoreError {
+    StoreError::StorageFull {
+        context: "the index (records already taken wait to be indexed)".into(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "no space left to write the index",
+        ),
     }
 }
 
