@@ -219,3 +219,83 @@ async fn a_full_file_system_leaves_the_index_its_reserve_and_never_discards_it()
     };
     a_full_file_system_round(config, 1000).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sleds_own_enospc_stops_the_store_and_a_reopen_keeps_the_index() {
+    // No reserve, tiny index tables, and something else taking every free byte again and
+    // again: sled meets ENOSPC itself. sled 0.34 then fails every call until reopened, so the
+    // store stops (UNAVAILABLE: an append may or may not have happened); the reopen, with
+    // space freed, keeps the index and re-indexes only what sled lost.
+    let Some(fs) = SmallFs::mount(6 * 1024 * 1024) else {
+        return;
+    };
+    let data = fs.path().join("data");
+    let config = StoreConfig {
+        segment_size_max_bytes: 1024 * 1024,
+        index_table_records: 8,
+        space_reserved_bytes: 0,
+        ..StoreConfig::default()
+    };
+    let store = EventStore::open(&data, config.clone()).unwrap();
+    let mut acked = Vec::new();
+    let mut fillers = Vec::new();
+    let mut stopped = None;
+    for n in 0..50_000u64 {
+        if n % 50 == 0 {
+            // Another writer takes whatever is free.
+            let path = fs.path().join(format!("filler-{n}"));
+            let mut file = std::fs::File::create(&path).unwrap();
+            while std::io::Write::write_all(&mut file, &[1u8; 4096]).is_ok() {}
+            fillers.push(path);
+        }
+        let e = sized_event(n, 200);
+        let id = e.event_id;
+        match store
+            .append(&stream("customer-x"), ExpectedRevision::Any, vec![e])
+            .await
+        {
+            Ok(_) => acked.push(id),
+            Err(StoreError::StorageFull { .. }) => {
+                // Refused, not stopped: free space and go on.
+                assert!(!store.is_poisoned());
+                for path in fillers.drain(..) {
+                    std::fs::remove_file(path).unwrap();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            }
+            Err(e) => {
+                stopped = Some(e);
+                break;
+            }
+        }
+    }
+    let stopped = stopped.expect("sled met ENOSPC");
+    assert!(
+        matches!(&stopped, StoreError::Poisoned(reason) if reason.contains("sled")),
+        "{stopped:?}"
+    );
+    assert!(store.is_poisoned());
+    for path in fillers.drain(..) {
+        std::fs::remove_file(path).unwrap();
+    }
+    let _ = store.close().await; // fails with the reason it stopped
+    drop(store);
+
+    let store = EventStore::open(&data, config).unwrap();
+    let report = store.recovery_report().clone();
+    assert!(!report.index_rebuilt, "the index is kept: {report:?}");
+    assert!(report.torn_tail.is_none(), "{report:?}");
+    assert_eq!(all_ids(&store), acked);
+    let verified = store.verify().unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+    // And it takes appends.
+    store
+        .append(
+            &stream("customer-x"),
+            ExpectedRevision::Any,
+            vec![sized_event(9_000_000, 200)],
+        )
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+}
