@@ -51,7 +51,12 @@ impl SmallFs {
 
 impl Drop for SmallFs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
+        // sled closes its files from background threads shortly after the store is dropped;
+        // a lazy unmount detaches the file system even while one still holds a file.
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
