@@ -71,6 +71,10 @@ pub enum StoreError {
         holder_pid: Option<u32>,
     },
 
+    /// An export cut short, or whose records disagree with its trailer.
+    #[error("the export is not whole: {reason}")]
+    InvalidExport { reason: String },
+
     #[error("imported record at position {position} cannot be reproduced: {reason}")]
     ImportMismatch { position: Position, reason: String },
 
