@@ -41,7 +41,8 @@ pub struct StoreConfig {
     /// no new space (it reserves space ahead in steps of up to 8 MiB) that would leave less,
     /// and refuses appends as [`StoreError::StorageFull`] instead. sled 0.34 fails every
     /// call after a failed write of its own until it is reopened, so the index must not be
-    /// the one to find the disk full. Checked where the file system reports free space.
+    /// the one to find the disk full. Checked where the file system reports free space; 0
+    /// turns the check off.
     pub space_reserved_bytes: u64,
 }
 

@@ -1012,15 +1012,19 @@ impl Writer {
             let ahead = (end + ALLOCATE_AHEAD_BYTES).min(self.segment_size_max);
             let mut target = end.max(ahead);
             let reserving = || format!("reserving space in segment {segment}");
-            // What the file system has free beyond the index's reserve.
-            let free = self
-                .tail
-                .file
-                .free_space()
-                .map_err(StoreError::io(format!(
-                    "free space beside segment {segment}"
-                )))?
-                .map(|free| free.saturating_sub(self.space_reserved));
+            // What the file system has free beyond the index's reserve (no reserve: the file
+            // system's own ENOSPC decides).
+            let free = match self.space_reserved {
+                0 => None,
+                reserved => self
+                    .tail
+                    .file
+                    .free_space()
+                    .map_err(StoreError::io(format!(
+                        "free space beside segment {segment}"
+                    )))?
+                    .map(|free| free.saturating_sub(reserved)),
+            };
             if let Some(free) = free {
                 if end - self.tail.allocated > free {
                     return Err(StoreError::StorageFull {
