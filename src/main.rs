@@ -460,6 +460,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ImportLog { file } => {
+            // The whole file first, against its trailer: a cut or mismatched export imports
+            // nothing (the store is not even opened).
+            let input =
+                std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+            let trailer = crm_eventstore::check_export(BufReader::new(input))
+                .with_context(|| format!("{}: nothing was imported", file.display()))?;
             let store = open(data_dir)?;
             let input =
                 std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
@@ -468,6 +474,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .context("importing")?;
             store.close().await.context("closing the store")?;
+            if n != trailer.event_count {
+                anyhow::bail!(
+                    "imported {n} records, but the trailer of {} counts {} (the file changed \
+                     while it was imported?)",
+                    file.display(),
+                    trailer.event_count
+                );
+            }
             println!("imported {n} records; head position {}", store.head());
             let report = store.verify().context("verifying")?;
             Ok(if print_verify(&report) {

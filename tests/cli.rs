@@ -125,6 +125,45 @@ fn an_export_loaded_with_import_log_reproduces_the_log() {
 }
 
 #[test]
+fn import_log_refuses_an_export_without_its_trailer_and_imports_nothing() {
+    let a = tempfile::tempdir().unwrap();
+    write_log(a.path(), 50);
+    let file = a.path().join("log.jsonl");
+    let out = crm(a.path(), &["export", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let whole = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = whole.lines().collect();
+    assert_eq!(lines.len(), 51, "50 records and the trailer");
+    assert!(lines[50].starts_with("{\"trailer\""), "{}", lines[50]);
+
+    // Cut short at a line (the trailer lost), and the last record lost under the trailer.
+    let cut = a.path().join("cut.jsonl");
+    std::fs::write(&cut, lines[..40].join("\n") + "\n").unwrap();
+    let dropped = a.path().join("dropped.jsonl");
+    std::fs::write(
+        &dropped,
+        [&lines[..49], &lines[50..]].concat().join("\n") + "\n",
+    )
+    .unwrap();
+    for (file, says) in [
+        (&cut, "no trailer: it ends after 40 records"),
+        (&dropped, "it counts 50 records, the file holds 49"),
+    ] {
+        let b = tempfile::tempdir().unwrap();
+        let data = b.path().join("data");
+        let refused = crm(&data, &["import-log", file.to_str().unwrap()]);
+        assert!(!refused.status.success(), "{}", text(&refused));
+        assert!(text(&refused).contains(says), "{}", text(&refused));
+        assert!(
+            text(&refused).contains("nothing was imported"),
+            "{}",
+            text(&refused)
+        );
+        assert!(!data.exists(), "the store was not even created");
+    }
+}
+
+#[test]
 fn a_backup_restores_into_an_empty_directory_and_refuses_to_overwrite() {
     let data = tempfile::tempdir().unwrap();
     write_log(data.path(), 30);

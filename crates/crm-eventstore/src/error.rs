@@ -71,6 +71,10 @@ pub enum StoreError {
         holder_pid: Option<u32>,
     },
 
+    /// An export cut short, or whose records disagree with its trailer.
+    #[error("the export is not whole: {reason}")]
+    InvalidExport { reason: String },
+
     #[error("imported record at position {position} cannot be reproduced: {reason}")]
     ImportMismatch { position: Position, reason: String },
 
@@ -94,6 +98,18 @@ pub enum StoreError {
     #[error("index (sled): {0}")]
     Index(String),
 
+    /// The disk (or a quota) is full. Nothing of the refused append is in the log: what was
+    /// written of it was cut off again, and the store keeps taking appends, which succeed
+    /// once space is freed. Retrying later is safe; no reopen is needed.
+    #[error(
+        "no space left for {context}: {source}; nothing was written: retry once space is \
+         freed"
+    )]
+    StorageFull {
+        context: String,
+        source: std::io::Error,
+    },
+
     #[error(
         "the store stopped accepting writes after a failed write or sync ({0}); \
          reopen it to recover from the log"
@@ -110,6 +126,39 @@ impl StoreError {
         move |source| StoreError::Io { context, source }
     }
 
+    /// The same, but a full disk or quota becomes [`StoreError::StorageFull`]: for the steps of
+    /// an append that the writer undoes when they fail (writing, reserving space, creating a
+    /// segment), never for a sync.
+    pub(crate) fn io_or_full(
+        context: impl Into<String>,
+    ) -> impl FnOnce(std::io::Error) -> StoreError {
+        let context = context.into();
+        move |source| {
+            if is_storage_full(&source) {
+                StoreError::StorageFull { context, source }
+            } else {
+                StoreError::Io { context, source }
+            }
+        }
+    }
+
+    /// An I/O error caused by a full disk or quota as [`StoreError::StorageFull`]; anything
+    /// else unchanged.
+    pub(crate) fn full_if_no_space(self) -> StoreError {
+        match self {
+            StoreError::Io { context, source } if is_storage_full(&source) => {
+                StoreError::StorageFull { context, source }
+            }
+            other => other,
+        }
+    }
+
+    /// True for [`StoreError::StorageFull`]: the operation did not happen and may be retried
+    /// once space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, StoreError::StorageFull { .. })
+    }
+
     /// The same with the context built only on failure: for calls made per record, where
     /// formatting the context every time cost more than the call.
     pub(crate) fn io_lazy(
@@ -124,8 +173,18 @@ impl StoreError {
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
+        // Not StorageFull even for ENOSPC: sled 0.34 keeps failing after a failed write of
+        // its own until it is reopened, so freeing space alone does not bring it back.
         StoreError::Index(e.to_string())
     }
+}
+
+/// ENOSPC or EDQUOT.
+pub(crate) fn is_storage_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -2,6 +2,12 @@
 //! record's hash, in log order. It is our way off sled's beta on-disk format and into another
 //! backend: importing an export into an empty store reproduces the same positions and the
 //! same hash chain, or refuses.
+//!
+//! The last line is a trailer, `{"trailer":{"format":1,"headPosition":..,"headHash":"..",
+//! "eventCount":..}}`: what the export claims to hold. [`check_export`] reads a whole export
+//! and refuses one without a trailer (cut short), with lines after it, or whose records
+//! disagree with it (a record missing, added, or out of order), so that `crm import-log`
+//! imports nothing from such a file.
 
 use std::io::{BufRead, Write};
 
@@ -17,6 +23,143 @@ use crate::types::{
     EventMetadata, ExpectedRevision, NewEvent, Position, RecordedEvent, StreamName,
 };
 use crate::writer::{Append, Preserved, Request};
+
+/// The version of the export format, which the trailer names. 1: records, then the trailer.
+pub const EXPORT_FORMAT: u32 = 1;
+
+/// The last line of an export: its format, and the head it reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExportTrailer {
+    pub format: u32,
+    /// The position of the last record; 0 for an empty log.
+    pub head_position: u64,
+    /// Its chain hash, lowercase hex (the genesis hash, all zeros, for an empty log).
+    pub head_hash: String,
+    /// Records in the export: as many as the head position, since positions have no gaps.
+    pub event_count: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrailerLine {
+    trailer: ExportTrailer,
+}
+
+/// Whether a line is the trailer rather than a record.
+fn is_trailer(line: &str) -> bool {
+    line.trim_start().starts_with("{\"trailer\"")
+}
+
+fn bad_export(reason: impl Into<String>) -> StoreError {
+    StoreError::InvalidExport {
+        reason: reason.into(),
+    }
+}
+
+/// What the records read so far add up to, against a trailer.
+#[derive(Debug, Default)]
+struct Tally {
+    count: u64,
+    last_position: u64,
+    last_hash: Option<String>,
+}
+
+impl Tally {
+    fn record(&mut self, line: u64, r: &ExportedRecord) -> Result<()> {
+        if r.position != self.last_position + 1 {
+            return Err(bad_export(format!(
+                "line {line} holds position {} where position {} belongs",
+                r.position,
+                self.last_position + 1
+            )));
+        }
+        self.count += 1;
+        self.last_position = r.position;
+        self.last_hash = Some(r.hash.clone());
+        Ok(())
+    }
+
+    fn check(&self, line: u64, t: &ExportTrailer) -> Result<()> {
+        if t.format != EXPORT_FORMAT {
+            return Err(bad_export(format!(
+                "the trailer (line {line}) names format {}; this version reads format \
+                 {EXPORT_FORMAT}",
+                t.format
+            )));
+        }
+        let head_hash = self
+            .last_hash
+            .clone()
+            .unwrap_or_else(|| hex(&crate::segment::GENESIS_HASH));
+        let mut wrong = Vec::new();
+        if t.event_count != self.count {
+            wrong.push(format!(
+                "it counts {} records, the file holds {}",
+                t.event_count, self.count
+            ));
+        }
+        if t.head_position != self.last_position {
+            wrong.push(format!(
+                "its head position is {}, the last record's {}",
+                t.head_position, self.last_position
+            ));
+        }
+        if t.head_hash != head_hash {
+            wrong.push(format!(
+                "its head hash is {}, the last record's {head_hash}",
+                t.head_hash
+            ));
+        }
+        if wrong.is_empty() {
+            Ok(())
+        } else {
+            Err(bad_export(format!(
+                "the trailer (line {line}) disagrees with the records: {}",
+                wrong.join("; ")
+            )))
+        }
+    }
+}
+
+/// Reads a whole export and checks it against its trailer, without importing anything:
+/// every line a record or the trailer, positions 1, 2, 3, … without gap, the trailer last
+/// and agreeing with them. Returns the trailer. Whether each record's hash follows from the
+/// records before it is checked by the import, which reproduces the chain.
+pub fn check_export(input: impl BufRead) -> Result<ExportTrailer> {
+    let mut tally = Tally::default();
+    let mut trailer: Option<(u64, ExportTrailer)> = None;
+    for (n, line) in input.lines().enumerate() {
+        let n = n as u64 + 1;
+        let line = line.map_err(StoreError::io_lazy(|| format!("export line {n}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some((at, _)) = &trailer {
+            return Err(bad_export(format!(
+                "line {n} follows the trailer (line {at})"
+            )));
+        }
+        if is_trailer(&line) {
+            let t: TrailerLine = serde_json::from_str(&line)
+                .map_err(|e| bad_export(format!("line {n} is not a valid trailer: {e}")))?;
+            tally.check(n, &t.trailer)?;
+            trailer = Some((n, t.trailer));
+            continue;
+        }
+        let r: ExportedRecord = serde_json::from_str(&line)
+            .map_err(|e| bad_export(format!("line {n} is not an exported record: {e}")))?;
+        tally.record(n, &r)?;
+    }
+    match trailer {
+        Some((_, t)) => Ok(t),
+        None => Err(bad_export(format!(
+            "it has no trailer: it ends after {} records (last position {}), cut short or \
+             written by a version before the trailer",
+            tally.count, tally.last_position
+        ))),
+    }
+}
 
 /// Records read per page while exporting, and most records per append while importing.
 const PAGE: usize = 4096;
@@ -104,11 +247,13 @@ fn bad_line(line: u64, reason: impl Into<String>) -> StoreError {
 }
 
 impl EventStore {
-    /// Writes every committed record to `out` as JSON Lines, in log order; returns the count.
+    /// Writes every committed record to `out` as JSON Lines, in log order, then the trailer;
+    /// returns the count of records.
     pub fn export_jsonl(&self, mut out: impl Write) -> Result<u64> {
         let head = self.head();
         let mut next = Position::FIRST;
         let mut count = 0u64;
+        let mut head_hash = crate::segment::GENESIS_HASH;
         while next <= head {
             let mut page = Vec::with_capacity(PAGE);
             self.scan_raw(next, head, PAGE, |e| {
@@ -122,8 +267,20 @@ impl EventStore {
                     .map_err(|e| StoreError::InvalidRead(format!("encoding JSON: {e}")))?;
                 writeln!(out, "{line}").map_err(StoreError::io("export output"))?;
                 count += 1;
+                head_hash = e.hash;
             }
         }
+        let trailer = TrailerLine {
+            trailer: ExportTrailer {
+                format: EXPORT_FORMAT,
+                head_position: head.0,
+                head_hash: hex(&head_hash),
+                event_count: count,
+            },
+        };
+        let line = serde_json::to_string(&trailer)
+            .map_err(|e| StoreError::InvalidRead(format!("encoding JSON: {e}")))?;
+        writeln!(out, "{line}").map_err(StoreError::io("export output"))?;
         out.flush().map_err(StoreError::io("export output"))?;
         Ok(count)
     }
@@ -131,6 +288,11 @@ impl EventStore {
     /// Appends an export's records to this store, which must be empty, reproducing each
     /// record's position, recorded-at and hash; stops at the first line that cannot be
     /// reproduced (what was imported before it stays, and verifies). Returns the count.
+    ///
+    /// A trailer, if there is one, must agree with the records before it and end the input;
+    /// a missing trailer is not refused here (a prefix of a log is a log): to refuse a cut
+    /// export before importing anything, call [`check_export`] first, as `crm import-log`
+    /// does.
     pub async fn import_jsonl(&self, input: impl BufRead) -> Result<u64> {
         if self.head().0 != 0 {
             return Err(StoreError::InvalidAppend {
@@ -143,10 +305,24 @@ impl EventStore {
         }
         let mut pending: Vec<(ExportedRecord, NewEvent, Preserved)> = Vec::new();
         let mut imported = 0u64;
+        let mut tally = Tally::default();
+        let mut trailer_at = None;
         for (n, line) in input.lines().enumerate() {
             let n = n as u64 + 1;
             let line = line.map_err(StoreError::io_lazy(|| format!("import line {n}")))?;
             if line.trim().is_empty() {
+                continue;
+            }
+            if let Some(at) = trailer_at {
+                return Err(bad_export(format!(
+                    "line {n} follows the trailer (line {at})"
+                )));
+            }
+            if is_trailer(&line) {
+                let t: TrailerLine = serde_json::from_str(&line)
+                    .map_err(|e| bad_export(format!("line {n} is not a valid trailer: {e}")))?;
+                tally.check(n, &t.trailer)?;
+                trailer_at = Some(n);
                 continue;
             }
             let r: ExportedRecord = serde_json::from_str(&line)
@@ -175,6 +351,7 @@ impl EventStore {
                 recorded_at_ns: time(&r.recorded_at, "recordedAt")?.unix_timestamp_nanos(),
                 hash,
             };
+            tally.record(n, &r)?;
             let same_run = pending
                 .last()
                 .is_some_and(|(p, _, _)| p.stream == r.stream && p.revision + 1 == r.revision);

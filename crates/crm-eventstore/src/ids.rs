@@ -499,13 +499,24 @@ impl IdRuns {
         // entries through the indexes made the write loop three times slower (cache misses).
         entries.sort_unstable_by_key(|e| e.id.as_u128());
         let tmp = self.dir.join(format!("{}.tmp", run_name(first, last)));
-        let mut w = RunWriter::create(tmp, entries.len())?;
-        for e in &entries {
-            w.push(e)?;
+        let written = RunWriter::create(tmp.clone(), entries.len()).and_then(|mut w| {
+            for e in &entries {
+                w.push(e)?;
+            }
+            w.finish(&self.dir, first, last, 0)
+        });
+        match written {
+            Ok(run) => {
+                self.write().push(Arc::new(run));
+                Ok(())
+            }
+            Err(e) => {
+                // Nothing refers to it; on a full disk, its space is wanted back. (A run is
+                // written whole again when the flush is retried.)
+                let _ = std::fs::remove_file(&tmp);
+                Err(e.full_if_no_space())
+            }
         }
-        let run = w.finish(&self.dir, first, last, 0)?;
-        self.write().push(Arc::new(run));
-        Ok(())
     }
 
     /// Merges the oldest `FAN_IN` runs of the lowest tier that has that many, if any; `Ok(false)`

@@ -441,7 +441,10 @@ impl Index {
     fn write_id_run(&self, batch: IndexBatch) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let (writes, ids) = batch.into_writes();
         if let Some((first, last, entries)) = ids {
-            self.ids.add(first, last, entries)?;
+            // A flush retried after a full disk may find its run added already.
+            if self.ids.last().is_none_or(|added| added < last) {
+                self.ids.add(first, last, entries)?;
+            }
         }
         Ok(writes)
     }

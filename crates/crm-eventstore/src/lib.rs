@@ -32,7 +32,7 @@ mod verify;
 mod writer;
 
 pub use error::{Result, StoreError};
-pub use export::ExportedRecord;
+pub use export::{check_export, ExportTrailer, ExportedRecord, EXPORT_FORMAT};
 pub use mark::DURABLE_MARK_FILE;
 pub use recovery::{RecoveryReport, TornTail};
 pub use store::{index_dir, log_dir, EventStore, StoreConfig};

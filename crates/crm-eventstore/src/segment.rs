@@ -72,6 +72,10 @@ pub trait SegmentFile: Send + Sync + Debug {
     /// fdatasync need not wait for a journal commit (a third more syncs per second here).
     /// Like a write, not durable before the next `sync_data`.
     fn allocate(&self, len: u64) -> io::Result<()>;
+    /// Bytes free for this file's owner on its file system, where that is known.
+    fn free_space(&self) -> io::Result<Option<u64>> {
+        Ok(None)
+    }
 }
 
 /// Where segment files live.
@@ -264,6 +268,12 @@ impl SegmentFile for OsFile {
     #[cfg(not(target_os = "linux"))]
     fn allocate(&self, len: u64) -> io::Result<()> {
         self.extend_to(len)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn free_space(&self) -> io::Result<Option<u64>> {
+        let stat = rustix::fs::fstatvfs(&self.0)?;
+        Ok(Some(stat.f_bavail.saturating_mul(stat.f_frsize)))
     }
 }
 

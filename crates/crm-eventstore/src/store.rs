@@ -37,6 +37,13 @@ pub struct StoreConfig {
     /// re-indexing time at open (up to four tables); they save sled inserts, since a stream's
     /// records in one table share one key.
     pub index_table_records: usize,
+    /// Bytes the log leaves free on its file system for the index beside it: the log takes
+    /// no new space (it reserves space ahead in steps of up to 8 MiB) that would leave less,
+    /// and refuses appends as [`StoreError::StorageFull`] instead. sled 0.34 fails every
+    /// call after a failed write of its own until it is reopened, so the index must not be
+    /// the one to find the disk full. Checked where the file system reports free space; 0
+    /// turns the check off.
+    pub space_reserved_bytes: u64,
 }
 
 impl Default for StoreConfig {
@@ -47,6 +54,7 @@ impl Default for StoreConfig {
             queue_capacity: 4096,
             batch_events_max: 8192,
             index_table_records: 65_536,
+            space_reserved_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -184,6 +192,8 @@ impl EventStore {
             poisoned: poisoned.clone(),
             shared: shared.clone(),
             heads: Default::default(),
+            spare: None,
+            space_reserved: config.space_reserved_bytes,
         };
         let writer = std::thread::Builder::new()
             .name("crm-log-writer".into())

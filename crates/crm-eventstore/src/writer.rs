@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use crate::codec;
-use crate::error::{Result, StoreError};
+use crate::error::{is_storage_full, Result, StoreError};
 use crate::index::{Index, Locator, Precheck, Since};
 use crate::log::Log;
 use crate::mark::Mark;
@@ -79,6 +79,23 @@ pub(crate) struct Writer {
     /// Heads of recently written streams. The writer is the only appender, so what it cached
     /// stays true; bounded, and simply emptied when full.
     pub heads: HashMap<String, u64>,
+    /// A segment file created by a roll-over whose header could not be written (the disk was
+    /// full): the next roll-over to that number uses it, since it cannot be created twice.
+    pub spare: Option<(u32, Arc<dyn SegmentFile>)>,
+    /// Bytes left free for the index (`StoreConfig::space_reserved_bytes`).
+    pub space_reserved: u64,
+}
+
+/// Why writing a batch stopped.
+struct WriteFailure {
+    /// The staged appends, from the first, that are whole and synced in sealed segments:
+    /// they stay in the log. The rest are not in it.
+    durable: usize,
+    /// Their index entries.
+    records: Vec<RecentRecord>,
+    /// [`StoreError::StorageFull`] when the writer undid the rest and goes on; anything else
+    /// stops the store.
+    error: StoreError,
 }
 
 /// Streams whose heads the writer keeps in memory.
@@ -141,6 +158,10 @@ struct StagedRecord {
     digest: [u8; 32],
     frame_start: usize,
     frame_len: usize,
+    /// The chain hash and recorded-at after this record: where the log stands if a write
+    /// stops after it.
+    hash: [u8; 32],
+    recorded_at_ns: i128,
 }
 
 struct StagedAppend {
@@ -212,6 +233,9 @@ pub(crate) struct Shared {
     /// serialized and each writes what was wanted once it held the lock: a plain mark never
     /// replaces a sync-failed one.
     stored_mark: Mutex<Option<Mark>>,
+    /// The flusher holds index tables it could not write for want of space (see `Flusher`):
+    /// until it wrote them, the writer refuses appends as storage full.
+    index_full: AtomicBool,
 }
 
 impl Shared {
@@ -223,6 +247,7 @@ impl Shared {
             durable: AtomicU64::new(last.0),
             sync_failed_after: Mutex::new(None),
             stored_mark: Mutex::new(None),
+            index_full: AtomicBool::new(false),
         }
     }
 
@@ -513,6 +538,17 @@ impl Writer {
                 replies: work_replies,
             };
         }
+        if self.shared.index_full.load(Ordering::SeqCst) {
+            // The records already taken are not indexed yet; more would pile up in memory.
+            for Append { reply, .. } in appends {
+                work_replies.push((reply, Err(index_full())));
+            }
+            return Written {
+                records: Vec::new(),
+                last_position: None,
+                replies: work_replies,
+            };
+        }
         let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
         let mut staged: Vec<StagedAppend> = Vec::new();
         let mut outcomes: Vec<(Outcome, Reply)> = Vec::new();
@@ -521,6 +557,7 @@ impl Writer {
         let mut next = self.tail.next_position;
         let mut hash = self.tail.last_hash;
         let mut recorded = self.tail.last_recorded_at_ns;
+        let mut written_records = Vec::new();
         for a in appends {
             let Append {
                 stream,
@@ -555,54 +592,107 @@ impl Writer {
             };
             outcomes.push((outcome, reply));
         }
-        let written = if staged.is_empty() {
-            Ok(None)
+        let failure = if staged.is_empty() {
+            None
         } else {
-            self.write(&buf, &staged).map(Some)
+            match self.write(&buf, &staged) {
+                Ok(records) => {
+                    written_records = records;
+                    None
+                }
+                Err(failure) => Some(failure),
+            }
+        };
+        // The staged appends that are in the log: all of them, or those a full disk left.
+        let kept = match &failure {
+            None => staged.len(),
+            Some(WriteFailure {
+                durable,
+                error: StoreError::StorageFull { .. },
+                ..
+            }) => *durable,
+            Some(WriteFailure { error, .. }) => {
+                self.log_failed(error.to_string());
+                0
+            }
         };
         let mut last_position = None;
-        match &written {
-            Ok(_) => {
-                self.tail.next_position = next;
-                self.tail.last_hash = hash;
-                self.tail.last_recorded_at_ns = recorded;
-                if !staged.is_empty() {
-                    last_position = Some(Position(next.0 - 1));
-                    self.shared.written.store(next.0 - 1, Ordering::SeqCst);
-                }
-                // Forgetting is safe: the index answers for every head the cache drops.
-                if self.heads.len() + heads.len() > HEAD_CACHE_MAX {
-                    self.heads.clear();
-                }
-                self.heads.extend(heads);
-            }
-            Err(e) => self.log_failed(e.to_string()),
-        }
-        for (outcome, reply) in outcomes {
-            let result = match outcome {
-                Outcome::Done(r) => r,
-                Outcome::Staged(i) => match &written {
-                    Ok(_) => {
-                        let s = &staged[i];
-                        // A staged append has at least one record: empty appends are answered
-                        // before staging.
-                        let first = s.records.first().map(|r| r.position).unwrap_or_default();
-                        let last = s.records.last().map(|r| (r.position, r.revision));
-                        let (last_position, stream_revision) = last.unwrap_or_default();
-                        Ok(AppendResult {
-                            first_position: first,
-                            last_position,
-                            stream_revision,
-                            already_stored: false,
-                        })
+        let poisoned = matches!(&failure, Some(f) if !f.error.is_storage_full());
+        if !poisoned {
+            if kept < staged.len() {
+                // Where the log stands after the last append kept; the rest were cut off, and
+                // so is what staging them assumed.
+                (next, hash, recorded) =
+                    match staged[..kept].iter().rev().find_map(|s| s.records.last()) {
+                        Some(r) => (r.position.next(), r.hash, r.recorded_at_ns),
+                        None => (
+                            self.tail.next_position,
+                            self.tail.last_hash,
+                            self.tail.last_recorded_at_ns,
+                        ),
+                    };
+                heads.clear();
+                for s in &staged[..kept] {
+                    if let Some(r) = s.records.last() {
+                        heads.insert(s.stream.to_string(), r.revision);
                     }
-                    Err(e) => Err(StoreError::Poisoned(e.to_string())),
+                }
+            }
+            if next != self.tail.next_position {
+                last_position = Some(Position(next.0 - 1));
+                self.shared.written.store(next.0 - 1, Ordering::SeqCst);
+            }
+            self.tail.next_position = next;
+            self.tail.last_hash = hash;
+            self.tail.last_recorded_at_ns = recorded;
+            // Forgetting is safe: the index answers for every head the cache drops.
+            if self.heads.len() + heads.len() > HEAD_CACHE_MAX {
+                self.heads.clear();
+            }
+            self.heads.extend(heads);
+        }
+        // Once an append was cut off, every later answer of the batch may rest on it (a
+        // revision, an id it stored): they are all refused as not done.
+        let mut cut = false;
+        for (outcome, reply) in outcomes {
+            let result = match (outcome, &failure) {
+                (Outcome::Staged(i), _) if i < kept => {
+                    let s = &staged[i];
+                    // A staged append has at least one record: empty appends are answered
+                    // before staging.
+                    let first = s.records.first().map(|r| r.position).unwrap_or_default();
+                    let last = s.records.last().map(|r| (r.position, r.revision));
+                    let (last_position, stream_revision) = last.unwrap_or_default();
+                    Ok(AppendResult {
+                        first_position: first,
+                        last_position,
+                        stream_revision,
+                        already_stored: false,
+                    })
+                }
+                (Outcome::Staged(_), failure) => match failure {
+                    Some(f) if !poisoned => {
+                        cut = true;
+                        Err(copy_storage_full(&f.error))
+                    }
+                    Some(f) => Err(StoreError::Poisoned(f.error.to_string())),
+                    // Without a failure every staged append is kept.
+                    None => Err(StoreError::Poisoned(String::new())),
                 },
+                (Outcome::Done(_), Some(f)) if cut => Err(copy_storage_full(&f.error)),
+                (Outcome::Done(r), _) => r,
             };
             work_replies.push((reply, result));
         }
+        if let Some(f) = failure {
+            written_records = f.records;
+        }
         Written {
-            records: written.ok().flatten().unwrap_or_default(),
+            records: if poisoned {
+                Vec::new()
+            } else {
+                written_records
+            },
             last_position,
             replies: work_replies,
         }
@@ -765,6 +855,8 @@ impl Writer {
                 digest,
                 frame_start,
                 frame_len: buf.len() - frame_start,
+                hash: chain,
+                recorded_at_ns,
             });
             position = position.next();
         }
@@ -781,16 +873,25 @@ impl Writer {
     }
 
     /// Writes the staged frames (rolling over to a new segment before an append that would
-    /// overflow the tail: a segment never splits an append); returns their index entries. Any
-    /// failure poisons the writer: after a failed fdatasync the page cache can no longer be
+    /// overflow the tail: a segment never splits an append); returns their index entries.
+    ///
+    /// A full disk (or quota) while writing, reserving space or creating a segment is undone:
+    /// the tail segment is cut back to its last whole append and synced, the chain head stays
+    /// where it was, and the failure says which appends (those already sealed into a synced
+    /// segment) are in the log. Any other failure, and any failed sync, stops the store
+    /// (see `Shared::log_failed`): after a failed fdatasync the page cache can no longer be
     /// trusted (fsyncgate), so only a reopen, which re-reads the log from disk, may accept
     /// writes again.
-    fn write(&mut self, buf: &[u8], staged: &[StagedAppend]) -> Result<Vec<RecentRecord>> {
+    fn write(
+        &mut self,
+        buf: &[u8],
+        staged: &[StagedAppend],
+    ) -> std::result::Result<Vec<RecentRecord>, WriteFailure> {
         let mut locators: Vec<Vec<Locator>> = Vec::with_capacity(staged.len());
         let mut chunk_start = 0usize; // start in buf of the bytes not yet written
-        let mut chunk_file_offset = self.tail.end;
+        let mut chunk_first = 0usize; // the first staged append of those bytes
         let mut end = self.tail.end;
-        for s in staged {
+        for (i, s) in staged.iter().enumerate() {
             let (Some(first), Some(last)) = (s.records.first(), s.records.last()) else {
                 locators.push(Vec::new());
                 continue;
@@ -802,21 +903,18 @@ impl Writer {
                 // Seal the current segment: write what belongs to it, cut off the reserved
                 // zeros and sync it, so that a sealed segment is always complete, exact and
                 // durable, and ends with the last record of an append.
-                self.write_tail(chunk_file_offset, &buf[chunk_start..first.frame_start])?;
-                self.tail.file.set_len(end).map_err(StoreError::io(format!(
-                    "sealing segment {}",
-                    self.tail.segment
-                )))?;
-                self.tail.file.sync_data().map_err(StoreError::io(format!(
-                    "segment {} sync",
-                    self.tail.segment
-                )))?;
+                let chunk = &buf[chunk_start..first.frame_start];
+                if let Err(error) = self.seal(chunk, end) {
+                    return Err(self.failed(staged, &locators, chunk_first, error));
+                }
                 // A sealed segment is on disk: a failure from here on cuts nothing in it.
                 self.shared
                     .mark_durable(Position(first.position.0.saturating_sub(1)));
-                self.roll_over(first.position)?;
+                if let Err(error) = self.roll_over(first.position) {
+                    return Err(self.failed(staged, &locators, i, error));
+                }
                 chunk_start = first.frame_start;
-                chunk_file_offset = SEGMENT_HEADER_LEN;
+                chunk_first = i;
                 end = SEGMENT_HEADER_LEN;
             }
             let mut locs = Vec::with_capacity(s.records.len());
@@ -829,54 +927,158 @@ impl Writer {
             }
             locators.push(locs);
         }
-        self.write_tail(chunk_file_offset, &buf[chunk_start..])?;
-        self.tail.end = end;
-
-        let mut records = Vec::with_capacity(staged.iter().map(|s| s.records.len()).sum());
-        for (s, locs) in staged.iter().zip(locators) {
-            let stream: Arc<str> = s.stream.as_str().into();
-            for ((r, locator), event_type) in s.records.iter().zip(locs).zip(&s.event_types) {
-                records.push(RecentRecord {
-                    position: r.position,
-                    locator,
-                    stream: stream.clone(),
-                    revision: r.revision,
-                    event_id: r.event_id,
-                    event_type: event_type.as_str().into(),
-                    digest: r.digest,
-                });
-            }
+        if let Err(error) = self.write_tail(self.tail.end, &buf[chunk_start..]) {
+            return Err(self.failed(staged, &locators, chunk_first, error));
         }
-        Ok(records)
+        self.tail.end = end;
+        Ok(index_entries(staged, locators))
+    }
+
+    /// Writes the chunk that ends the tail segment at `end`, cuts off the reserved zeros and
+    /// syncs it.
+    fn seal(&mut self, chunk: &[u8], end: u64) -> Result<()> {
+        self.write_tail(self.tail.end, chunk)?;
+        let segment = self.tail.segment;
+        self.tail
+            .file
+            .set_len(end)
+            .map_err(StoreError::io(format!("sealing segment {segment}")))?;
+        self.tail.allocated = end;
+        self.tail
+            .file
+            .sync_data()
+            .map_err(StoreError::io(format!("segment {segment} sync")))?;
+        self.tail.end = end;
+        Ok(())
+    }
+
+    /// What a write that stopped at staged append `durable` leaves: the appends before it
+    /// are in sealed, synced segments. On a full disk the bytes written past the tail's last
+    /// whole append are cut off again (and the cut synced, so that no refused record can come
+    /// back after a crash); if that fails too, the store stops.
+    fn failed(
+        &mut self,
+        staged: &[StagedAppend],
+        locators: &[Vec<Locator>],
+        durable: usize,
+        error: StoreError,
+    ) -> WriteFailure {
+        let error = match error {
+            StoreError::StorageFull { .. } => match self.roll_back_tail() {
+                Ok(()) => error,
+                Err(cut) => StoreError::Io {
+                    context: format!("cutting off an append refused for want of space ({error})"),
+                    source: match cut {
+                        StoreError::Io { source, .. } | StoreError::StorageFull { source, .. } => {
+                            source
+                        }
+                        other => std::io::Error::other(other.to_string()),
+                    },
+                },
+            },
+            other => other,
+        };
+        WriteFailure {
+            durable,
+            records: index_entries(&staged[..durable], locators[..durable].to_vec()),
+            error,
+        }
+    }
+
+    /// Cuts the tail segment back to the end of its last whole append and syncs the cut.
+    fn roll_back_tail(&mut self) -> Result<()> {
+        let segment = self.tail.segment;
+        self.tail
+            .file
+            .set_len(self.tail.end)
+            .map_err(StoreError::io(format!("cutting segment {segment} back")))?;
+        self.tail.allocated = self.tail.end;
+        self.tail
+            .file
+            .sync_data()
+            .map_err(StoreError::io(format!("segment {segment} sync")))
     }
 
     /// Writes into the tail segment, reserving space ahead first when the bytes would pass
-    /// the end of the file.
+    /// the end of the file. When the disk has less free than the reservation, only what the
+    /// write needs is reserved.
     fn write_tail(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
         let end = at + bytes.len() as u64;
+        let segment = self.tail.segment;
         if end > self.tail.allocated {
             let ahead = (end + ALLOCATE_AHEAD_BYTES).min(self.segment_size_max);
-            let target = end.max(ahead);
-            self.tail
-                .file
-                .allocate(target)
-                .map_err(StoreError::io(format!(
-                    "reserving space in segment {}",
-                    self.tail.segment
-                )))?;
-            self.tail.allocated = target;
+            let mut target = end.max(ahead);
+            let reserving = || format!("reserving space in segment {segment}");
+            // What the file system has free beyond the index's reserve (no reserve: the file
+            // system's own ENOSPC decides).
+            let free = match self.space_reserved {
+                0 => None,
+                reserved => self
+                    .tail
+                    .file
+                    .free_space()
+                    .map_err(StoreError::io(format!(
+                        "free space beside segment {segment}"
+                    )))?
+                    .map(|free| free.saturating_sub(reserved)),
+            };
+            if let Some(free) = free {
+                if end - self.tail.allocated > free {
+                    return Err(StoreError::StorageFull {
+                        context: format!(
+                            "{} (the log leaves {} bytes free for the index)",
+                            reserving(),
+                            self.space_reserved
+                        ),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::StorageFull,
+                            "the file system is down to the space reserved for the index",
+                        ),
+                    });
+                }
+                target = target.min(self.tail.allocated + free).max(end);
+            }
+            match self.tail.file.allocate(target) {
+                Ok(()) => self.tail.allocated = target,
+                Err(e) if is_storage_full(&e) && target > end => {
+                    self.tail
+                        .file
+                        .allocate(end)
+                        .map_err(StoreError::io_or_full(reserving()))?;
+                    self.tail.allocated = end;
+                }
+                Err(e) => return Err(StoreError::io_or_full(reserving())(e)),
+            }
         }
         self.tail
             .file
             .write_all_at(at, bytes)
-            .map_err(StoreError::io_lazy(|| {
-                format!("segment {}", self.tail.segment)
-            }))
+            .map_err(|e| StoreError::io_or_full(format!("segment {segment}"))(e))
     }
 
     fn roll_over(&mut self, first_position: Position) -> Result<()> {
         let segment = self.tail.segment + 1;
-        let file = create_segment(self.storage.as_ref(), segment, first_position)?;
+        let file = match self.spare.take() {
+            Some((n, file)) if n == segment => file,
+            _ => self
+                .storage
+                .create(segment)
+                .map_err(StoreError::io_or_full(format!(
+                    "creating segment {segment}"
+                )))?,
+        };
+        if let Err(e) = write_header(file.as_ref(), segment, first_position) {
+            if e.is_storage_full() {
+                // Created, but without a header: used by the next roll-over (a reopen finds
+                // it headerless and writes the header, as after a crash during creation).
+                let _ = file.set_len(0);
+                self.spare = Some((segment, file));
+            }
+            return Err(e);
+        }
         self.log.push(file.clone());
         self.tail.segment = segment;
         self.tail.file = file;
@@ -884,6 +1086,26 @@ impl Writer {
         self.tail.allocated = SEGMENT_HEADER_LEN;
         Ok(())
     }
+}
+
+/// The index entries of staged appends written at `locators`.
+fn index_entries(staged: &[StagedAppend], locators: Vec<Vec<Locator>>) -> Vec<RecentRecord> {
+    let mut records = Vec::with_capacity(staged.iter().map(|s| s.records.len()).sum());
+    for (s, locs) in staged.iter().zip(locators) {
+        let stream: Arc<str> = s.stream.as_str().into();
+        for ((r, locator), event_type) in s.records.iter().zip(locs).zip(&s.event_types) {
+            records.push(RecentRecord {
+                position: r.position,
+                locator,
+                stream: stream.clone(),
+                revision: r.revision,
+                event_id: r.event_id,
+                event_type: event_type.as_str().into(),
+                digest: r.digest,
+            });
+        }
+    }
+    records
 }
 
 /// How far ahead of the tail a segment's space is reserved: one metadata-changing fdatasync
@@ -924,8 +1146,15 @@ struct Flusher {
 }
 
 impl Flusher {
+    /// Tables are written in order. One that cannot be written for want of space (our
+    /// event-id run) is kept, with those after it, and tried again every
+    /// `DURABLE_MARK_EVERY`; meanwhile the writer refuses appends as storage full (see
+    /// `Shared::index_full`), and reads still find the records in memory. Any other failure,
+    /// sled's own ENOSPC included (sled 0.34 fails every write after it until reopened), stops
+    /// the store; a reopen re-indexes from the log what sled lost, keeping the rest.
     fn run(self, queue: std::sync::mpsc::Receiver<FlushWork>) {
         let mut failed = false;
+        let mut waiting: std::collections::VecDeque<Arc<Table>> = Default::default();
         loop {
             let work = match queue.recv_timeout(DURABLE_MARK_EVERY) {
                 Ok(work) => Some(work),
@@ -935,29 +1164,22 @@ impl Flusher {
             if !failed {
                 self.shared.store_mark(self.storage.as_ref());
             }
-            let Some(work) = work else { continue };
             match work {
-                FlushWork::Table(table) => {
-                    if failed {
-                        continue;
-                    }
-                    if let Err(e) = self.index.flush_table(&table) {
-                        // The records stay readable from memory and on disk; a reopen
-                        // re-indexes them. Writes stop, so that memory stays bounded.
-                        let reason = format!("indexing failed: {e}");
-                        tracing::error!(error = %reason, "the store no longer accepts writes");
-                        lock(&self.shared.poison_reason).get_or_insert(reason);
-                        self.poisoned.store(true, Ordering::SeqCst);
-                        failed = true;
-                    } else if let Some(merger) = &self.merger {
-                        let _ = merger.send(());
-                    }
-                }
-                FlushWork::Shutdown { reply, synced } => {
+                Some(FlushWork::Table(table)) if !failed => waiting.push_back(table),
+                None | Some(FlushWork::Table(_)) => {}
+                Some(FlushWork::Shutdown { reply, synced }) => {
                     if !failed {
+                        self.flush_waiting(&mut waiting);
                         // The last durable mark, or the sync-failed mark if storing it failed
                         // so far.
                         self.shared.store_mark(self.storage.as_ref());
+                    }
+                    if !waiting.is_empty() {
+                        // The log holds them, synced: the next open indexes them.
+                        tracing::warn!(
+                            tables = waiting.len(),
+                            "closing with index tables unwritten for want of space"
+                        );
                     }
                     let result = synced.and(self.index.flush());
                     if let Some(reply) = reply {
@@ -968,7 +1190,49 @@ impl Flusher {
                     return;
                 }
             }
+            if !failed {
+                failed = !self.flush_waiting(&mut waiting);
+            }
         }
+    }
+
+    /// Writes the waiting tables, oldest first, until one fails. False when that failure
+    /// stopped the store.
+    fn flush_waiting(&self, waiting: &mut std::collections::VecDeque<Arc<Table>>) -> bool {
+        while let Some(table) = waiting.front() {
+            match self.index.flush_table(table) {
+                Ok(()) => {
+                    waiting.pop_front();
+                    if let Some(merger) = &self.merger {
+                        let _ = merger.send(());
+                    }
+                }
+                Err(e) if e.is_storage_full() => {
+                    if !self.shared.index_full.swap(true, Ordering::SeqCst) {
+                        tracing::error!(
+                            error = %e,
+                            "indexing stopped for want of space; appends are refused until \
+                             space is freed"
+                        );
+                    }
+                    return true;
+                }
+                Err(e) => {
+                    // The records stay readable from memory and on disk; a reopen re-indexes
+                    // them. Writes stop, so that memory stays bounded.
+                    let reason = format!("indexing failed: {e}");
+                    tracing::error!(error = %reason, "the store no longer accepts writes");
+                    lock(&self.shared.poison_reason).get_or_insert(reason);
+                    self.poisoned.store(true, Ordering::SeqCst);
+                    waiting.clear();
+                    return false;
+                }
+            }
+        }
+        if self.shared.index_full.swap(false, Ordering::SeqCst) {
+            tracing::info!("space returned: the index caught up, appends are taken again");
+        }
+        true
     }
 }
 
@@ -1013,6 +1277,31 @@ fn spawn_merger(
     }
 }
 
+/// The refusal while the index cannot be written for want of space.
+fn index_full() -> StoreError {
+    StoreError::StorageFull {
+        context: "the index (records already taken wait to be indexed)".into(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "no space left to write the index",
+        ),
+    }
+}
+
+/// The same [`StoreError::StorageFull`] for each append it refuses.
+fn copy_storage_full(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::StorageFull { context, source } => StoreError::StorageFull {
+            context: context.clone(),
+            source: match source.raw_os_error() {
+                Some(code) => std::io::Error::from_raw_os_error(code),
+                None => std::io::Error::new(source.kind(), source.to_string()),
+            },
+        },
+        other => StoreError::Poisoned(other.to_string()),
+    }
+}
+
 /// Creates segment `segment` with its header written and synced.
 pub(crate) fn create_segment(
     storage: &dyn SegmentStorage,
@@ -1021,7 +1310,9 @@ pub(crate) fn create_segment(
 ) -> Result<Arc<dyn SegmentFile>> {
     let file = storage
         .create(segment)
-        .map_err(StoreError::io(format!("creating segment {segment}")))?;
+        .map_err(StoreError::io_or_full(format!(
+            "creating segment {segment}"
+        )))?;
     write_header(file.as_ref(), segment, first_position)?;
     Ok(file)
 }
@@ -1037,7 +1328,7 @@ pub(crate) fn write_header(
     }
     .encode();
     file.write_all_at(0, &header)
-        .map_err(StoreError::io(format!("segment {segment} header")))?;
+        .map_err(StoreError::io_or_full(format!("segment {segment} header")))?;
     file.sync_data()
         .map_err(StoreError::io(format!("segment {segment} header sync")))
 }

@@ -37,6 +37,40 @@ struct SimFile {
     unsynced: Mutex<Vec<(u64, Vec<u8>)>>,
     power_cut: Arc<AtomicBool>,
     syncs: Arc<SyncBudget>,
+    space: Arc<SpaceBudget>,
+}
+
+/// How many more steps that take space (a write, a reservation, a growing length, a new
+/// file) succeed before the disk is full and every later one fails with ENOSPC; `None`: all
+/// of them. Shared by the disk's files.
+#[derive(Debug, Default)]
+struct SpaceBudget(Mutex<Option<u64>>);
+
+impl SpaceBudget {
+    fn take(&self) -> io::Result<()> {
+        let mut left = self.0.lock().unwrap();
+        match *left {
+            None => Ok(()),
+            Some(0) => Err(no_space()),
+            Some(n) => {
+                *left = Some(n - 1);
+                Ok(())
+            }
+        }
+    }
+
+    /// Fails when the disk is full, without using up a step: for the durable mark, which the
+    /// flusher writes at its own pace.
+    fn check(&self) -> io::Result<()> {
+        match *self.0.lock().unwrap() {
+            Some(0) => Err(no_space()),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn no_space() -> io::Error {
+    io::Error::from_raw_os_error(28) // ENOSPC
 }
 
 /// How many more fdatasyncs succeed (the disk's, shared by its files); `None`: all of them.
@@ -73,13 +107,12 @@ impl SegmentFile for SimFile {
         if self.power_cut.load(Ordering::SeqCst) {
             return Err(dead());
         }
-        let mut v = self.visible.lock().unwrap();
-        let end = offset as usize + data.len();
-        if v.len() < end {
-            v.resize(end, 0);
+        if let Err(e) = self.space.take() {
+            // A disk that fills up mid-write keeps what fit.
+            self.write_unchecked(offset, &data[..data.len() / 2]);
+            return Err(e);
         }
-        v[offset as usize..end].copy_from_slice(data);
-        self.unsynced.lock().unwrap().push((offset, data.to_vec()));
+        self.write_unchecked(offset, data);
         Ok(())
     }
     fn sync_data(&self) -> io::Result<()> {
@@ -99,7 +132,11 @@ impl SegmentFile for SimFile {
         if self.power_cut.load(Ordering::SeqCst) {
             return Err(dead());
         }
-        self.visible.lock().unwrap().resize(len as usize, 0);
+        let mut v = self.visible.lock().unwrap();
+        if len as usize > v.len() {
+            self.space.take()?;
+        }
+        v.resize(len as usize, 0);
         Ok(())
     }
     fn allocate(&self, len: u64) -> io::Result<()> {
@@ -108,9 +145,25 @@ impl SegmentFile for SimFile {
         }
         let mut v = self.visible.lock().unwrap();
         if v.len() < len as usize {
+            self.space.take()?;
             v.resize(len as usize, 0);
         }
         Ok(())
+    }
+}
+
+impl SimFile {
+    fn write_unchecked(&self, offset: u64, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let mut v = self.visible.lock().unwrap();
+        let end = offset as usize + data.len();
+        if v.len() < end {
+            v.resize(end, 0);
+        }
+        v[offset as usize..end].copy_from_slice(data);
+        self.unsynced.lock().unwrap().push((offset, data.to_vec()));
     }
 }
 
@@ -154,9 +207,21 @@ struct SimDisk {
     quarantined: Mutex<Vec<(u32, u64, Vec<u8>)>>,
     power_cut: Arc<AtomicBool>,
     syncs: Arc<SyncBudget>,
+    space: Arc<SpaceBudget>,
 }
 
 impl SimDisk {
+    /// From now on, `n` more steps that take space succeed, and every later one fails with
+    /// ENOSPC (see `SpaceBudget`).
+    fn fill_after(&self, n: u64) {
+        *self.space.0.lock().unwrap() = Some(n);
+    }
+
+    /// Space was freed: every step succeeds again.
+    fn free_space(&self) {
+        *self.space.0.lock().unwrap() = None;
+    }
+
     fn cut_power(&self) {
         self.power_cut.store(true, Ordering::SeqCst);
     }
@@ -187,6 +252,7 @@ impl SimDisk {
                     durable: Mutex::new(durable),
                     power_cut: next.power_cut.clone(),
                     syncs: next.syncs.clone(),
+                    space: next.space.clone(),
                     ..SimFile::default()
                 }),
             );
@@ -213,6 +279,7 @@ impl SimDisk {
                     unsynced: Mutex::new(f.unsynced.lock().unwrap().clone()),
                     power_cut: next.power_cut.clone(),
                     syncs: next.syncs.clone(),
+                    space: next.space.clone(),
                 }),
             );
         }
@@ -238,13 +305,20 @@ impl SegmentStorage for SimDisk {
         if self.power_cut.load(Ordering::SeqCst) {
             return Err(dead());
         }
+        let mut files = self.files.lock().unwrap();
+        // As the real storage, which creates a new file only.
+        if files.contains_key(&segment) {
+            return Err(io::ErrorKind::AlreadyExists.into());
+        }
+        self.space.take()?;
         // Creation is durable at once: the real storage fsyncs the directory.
         let f = Arc::new(SimFile {
             power_cut: self.power_cut.clone(),
             syncs: self.syncs.clone(),
+            space: self.space.clone(),
             ..SimFile::default()
         });
-        self.files.lock().unwrap().insert(segment, f.clone());
+        files.insert(segment, f.clone());
         Ok(f)
     }
     fn read_durable_mark(&self) -> io::Result<Option<Vec<u8>>> {
@@ -254,6 +328,7 @@ impl SegmentStorage for SimDisk {
         if self.power_cut.load(Ordering::SeqCst) {
             return Err(dead());
         }
+        self.space.check()?;
         *self.mark.lock().unwrap() = Some(bytes.to_vec());
         Ok(())
     }
@@ -264,6 +339,7 @@ impl SegmentStorage for SimDisk {
         if self.power_cut.load(Ordering::SeqCst) {
             return Err(dead());
         }
+        self.space.take()?;
         let mut quarantined = self.quarantined.lock().unwrap();
         quarantined.push((segment, offset, bytes.to_vec()));
         Ok(PathBuf::from(format!(
@@ -1262,5 +1338,183 @@ async fn damage_at_an_index_checkpoint_within_the_durable_mark_is_still_refused(
             Err(e) => panic!("{damage}: unexpected error {e}"),
             Ok(s) => panic!("{damage}: accepted: {:?}", s.recovery_report()),
         }
+    }
+}
+
+// ---- a full disk refuses appends, and takes them again once space returns ---------------
+
+/// The events of append `a` in `stream`, as `(number, event count)` pairs record them.
+fn all_event_ids(store: &EventStore) -> Vec<uuid::Uuid> {
+    store
+        .read_all(AllStart::Start, Direction::Forwards, 10_000)
+        .unwrap()
+        .iter()
+        .map(|e| e.event_id)
+        .collect()
+}
+
+/// Opens a copy of `disk` as a restarted process (page cache kept) and as after a power cut
+/// (only what was synced), each with an index rebuilt from the log, and checks that each
+/// holds exactly `expected`, in order, and verifies.
+async fn reopens_clean(disk: &SimDisk, expected: &[uuid::Uuid], what: &str) {
+    for (how, copy) in [("restart", disk.restart()), ("power cut", disk.reboot())] {
+        let index = tempfile::tempdir().unwrap();
+        let store = open_sim(Arc::new(copy), index.path(), Durability::Fsync)
+            .unwrap_or_else(|e| panic!("{what}: reopen after a {how}: {e}"));
+        assert_eq!(all_event_ids(&store), expected, "{what}, after a {how}");
+        let report = store.verify().unwrap();
+        assert!(report.is_ok(), "{what}, after a {how}: {report:?}");
+        store.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_at_every_step_of_an_append_refuses_it_and_space_returning_takes_it() {
+    // Two appends near the end of segment 0: one that fits, and one that rolls over (seals
+    // segment 0, creates segment 1, writes its header, reserves space, writes). The disk
+    // fills up after n steps, for every n until both get through.
+    let mut refusals = 0;
+    for n in 0.. {
+        let index = tempfile::tempdir().unwrap();
+        let disk = Arc::new(SimDisk::default());
+        let (store, before) = store_near_a_roll(disk.clone(), index.path(), 1500).await;
+        let mut acked: Vec<uuid::Uuid> = before
+            .iter()
+            .flat_map(|(a, k)| append_events(*a, *k))
+            .map(|e| e.event_id)
+            .collect();
+        let head = store.head();
+        disk.fill_after(n);
+        let small = append_events(900, 1);
+        let big = append_events(901, 12); // about 2.5 KiB: does not fit the tail
+        let mut refused = Vec::new();
+        for (name, events) in [("customer-s", small), ("customer-b", big)] {
+            match store
+                .append(&stream(name), ExpectedRevision::Any, events.clone())
+                .await
+            {
+                Ok(r) => {
+                    assert!(refused.is_empty(), "n={n}: order kept");
+                    assert_eq!(r.first_position, Position(acked.len() as u64 + 1));
+                    acked.extend(events.iter().map(|e| e.event_id));
+                }
+                Err(e) => {
+                    assert!(
+                        matches!(e, StoreError::StorageFull { .. }) && e.is_storage_full(),
+                        "n={n}: {e:?}"
+                    );
+                    assert!(e.to_string().contains("nothing was written"), "{e}");
+                    refused.push((name, events));
+                }
+            }
+        }
+        if refused.is_empty() {
+            assert!(n >= 5, "the appends take at least 5 steps that take space");
+            break;
+        }
+        refusals += 1;
+        // Refused, not stopped: nothing acknowledged is lost, nothing refused is readable.
+        assert!(
+            !store.is_poisoned(),
+            "n={n}: a full disk does not stop the store"
+        );
+        assert_eq!(all_event_ids(&store), acked, "n={n}");
+        assert!(store.head() >= head);
+        assert!(store.verify().unwrap().is_ok(), "n={n}");
+        // Still full: refused again, still not stopped.
+        let (name, events) = refused[0].clone();
+        let again = store
+            .append(&stream(name), ExpectedRevision::Any, events)
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::StorageFull { .. })),
+            "n={n}: {again:?}"
+        );
+        // A reopen now, while the disk is full, finds exactly what was acknowledged.
+        reopens_clean(&disk, &acked, &format!("n={n}, full")).await;
+
+        // Space returns: the refused appends go through, the chain intact, no reopen.
+        disk.free_space();
+        for (name, events) in refused {
+            let r = store
+                .append(&stream(name), ExpectedRevision::Any, events.clone())
+                .await
+                .unwrap_or_else(|e| panic!("n={n}: after space returned: {e}"));
+            assert!(!r.already_stored);
+            assert_eq!(r.first_position, Position(acked.len() as u64 + 1), "n={n}");
+            acked.extend(events.iter().map(|e| e.event_id));
+        }
+        assert_eq!(all_event_ids(&store), acked, "n={n}");
+        assert!(store.verify().unwrap().is_ok(), "n={n}");
+        store.close().await.unwrap();
+        drop(store);
+        reopens_clean(&disk, &acked, &format!("n={n}, after")).await;
+    }
+    assert!(refusals >= 5, "{refusals} steps refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_during_a_group_commit_keeps_exactly_the_appends_it_acknowledged() {
+    // Concurrent appends, gathered into batches that roll over segments: when the disk fills
+    // up part-way through a batch, each append is either acknowledged and in the log, or
+    // refused as storage full and not in it; the store goes on once space returns.
+    for n in 0..24u64 {
+        let index = tempfile::tempdir().unwrap();
+        let disk = Arc::new(SimDisk::default());
+        let (store, before) = store_near_a_roll(disk.clone(), index.path(), 3000).await;
+        let before: Vec<uuid::Uuid> = before
+            .iter()
+            .flat_map(|(a, k)| append_events(*a, *k))
+            .map(|e| e.event_id)
+            .collect();
+        disk.fill_after(n);
+        let mut tasks = Vec::new();
+        for t in 0..8u64 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let events = append_events(1000 + t, 4 + t % 3);
+                let name = format!("customer-c{}", t % 3);
+                let r = store
+                    .append(&stream(&name), ExpectedRevision::Any, events.clone())
+                    .await;
+                (events, r)
+            }));
+        }
+        let mut acked = std::collections::HashSet::new();
+        let mut refused = Vec::new();
+        for task in tasks {
+            let (events, r) = task.await.unwrap();
+            match r {
+                Ok(_) => acked.extend(events.iter().map(|e| e.event_id)),
+                Err(StoreError::StorageFull { .. }) => refused.push(events),
+                Err(e) => panic!("n={n}: {e:?}"),
+            }
+        }
+        assert!(!store.is_poisoned(), "n={n}");
+        let ids = all_event_ids(&store);
+        assert_eq!(ids[..before.len()], before[..], "n={n}");
+        let new: std::collections::HashSet<_> = ids[before.len()..].iter().copied().collect();
+        assert_eq!(
+            new, acked,
+            "n={n}: the log holds exactly the acknowledged appends"
+        );
+        assert!(store.verify().unwrap().is_ok(), "n={n}");
+        reopens_clean(&disk, &ids, &format!("n={n}, full")).await;
+        disk.free_space();
+        for events in refused {
+            store
+                .append(&stream("customer-late"), ExpectedRevision::Any, events)
+                .await
+                .unwrap_or_else(|e| panic!("n={n}: after space returned: {e}"));
+        }
+        let ids = all_event_ids(&store);
+        assert_eq!(
+            ids.len(),
+            before.len() + (0..8).map(|t| 4 + t % 3).sum::<usize>()
+        );
+        assert!(store.verify().unwrap().is_ok(), "n={n}");
+        store.close().await.unwrap();
+        drop(store);
+        reopens_clean(&disk, &ids, &format!("n={n}, after")).await;
     }
 }

@@ -6,7 +6,8 @@ mod common;
 
 use common::{event, stream};
 use crm_eventstore::{
-    AllStart, Direction, EventStore, ExpectedRevision, ExportedRecord, StoreConfig, StoreError,
+    check_export, AllStart, Direction, EventStore, ExpectedRevision, ExportTrailer, ExportedRecord,
+    StoreConfig, StoreError, EXPORT_FORMAT,
 };
 
 async fn sample_store(dir: &std::path::Path) -> EventStore {
@@ -72,6 +73,7 @@ async fn an_altered_export_is_refused_at_the_altered_record() {
     let mut lines: Vec<ExportedRecord> = String::from_utf8(jsonl)
         .unwrap()
         .lines()
+        .filter(|l| !l.starts_with("{\"trailer\""))
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     lines[99].actor = "staff-forger".into();
@@ -107,4 +109,122 @@ async fn an_import_into_a_store_that_is_not_empty_is_refused() {
         Err(StoreError::InvalidAppend { .. })
     ));
     assert_eq!(target.head().0, 0);
+}
+
+/// The export's lines, the trailer last.
+fn export_lines(store: &EventStore) -> Vec<String> {
+    let mut jsonl = Vec::new();
+    store.export_jsonl(&mut jsonl).unwrap();
+    String::from_utf8(jsonl)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn joined(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+fn refused(text: &str) -> String {
+    match check_export(text.as_bytes()) {
+        Err(e @ StoreError::InvalidExport { .. }) => e.to_string(),
+        other => panic!("accepted: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_export_ends_with_a_trailer_naming_its_head_and_count() {
+    let a = tempfile::tempdir().unwrap();
+    let source = sample_store(a.path()).await;
+    let lines = export_lines(&source);
+    assert_eq!(lines.len(), 331, "330 records and the trailer");
+    let trailer = check_export(joined(&lines).as_bytes()).unwrap();
+    let head_hash: String = source
+        .verify()
+        .unwrap()
+        .head_hash
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        trailer,
+        ExportTrailer {
+            format: EXPORT_FORMAT,
+            head_position: 330,
+            head_hash,
+            event_count: 330,
+        }
+    );
+    assert!(
+        lines[330].starts_with("{\"trailer\":{\"format\":1,"),
+        "{}",
+        lines[330]
+    );
+
+    // An empty log: a trailer alone, with the genesis hash.
+    let b = tempfile::tempdir().unwrap();
+    let empty = EventStore::open(b.path(), StoreConfig::default()).unwrap();
+    let lines = export_lines(&empty);
+    assert_eq!(lines.len(), 1);
+    let trailer = check_export(joined(&lines).as_bytes()).unwrap();
+    assert_eq!(trailer.event_count, 0);
+    assert_eq!(trailer.head_hash, "0".repeat(64));
+}
+
+#[tokio::test]
+async fn an_export_cut_short_or_disagreeing_with_its_trailer_is_refused_by_name() {
+    let a = tempfile::tempdir().unwrap();
+    let source = sample_store(a.path()).await;
+    let lines = export_lines(&source);
+    let whole = joined(&lines);
+
+    // Cut at a line: no trailer.
+    let e = refused(&joined(&lines[..200]));
+    assert!(e.contains("no trailer") && e.contains("200 records"), "{e}");
+    // Cut inside the trailer, and inside a record.
+    let e = refused(&whole[..whole.len() - 20]);
+    assert!(e.contains("not a valid trailer"), "{e}");
+    let cut = whole[..whole.len() / 2].to_string();
+    let e = refused(&cut);
+    assert!(e.contains("not an exported record"), "{e}");
+    // The last record lost, the trailer kept.
+    let mut missing_last = lines[..329].to_vec();
+    missing_last.push(lines[330].clone());
+    let e = refused(&joined(&missing_last));
+    assert!(
+        e.contains("it counts 330 records, the file holds 329")
+            && e.contains("head position is 330, the last record's 329"),
+        "{e}"
+    );
+    // A record lost in the middle.
+    let mut gap = lines.clone();
+    gap.remove(100);
+    let e = refused(&joined(&gap));
+    assert!(e.contains("position 102 where position 101 belongs"), "{e}");
+    // Something after the trailer.
+    let mut after = lines.clone();
+    after.push(lines[5].clone());
+    let e = refused(&joined(&after));
+    assert!(e.contains("follows the trailer"), "{e}");
+    // A trailer of another format.
+    let mut other = lines.clone();
+    other[330] = other[330].replace("\"format\":1", "\"format\":2");
+    let e = refused(&joined(&other));
+    assert!(e.contains("format 2"), "{e}");
+    // The head hash altered.
+    let mut forged = lines.clone();
+    let trailer: serde_json::Value = serde_json::from_str(&forged[330]).unwrap();
+    let hash = trailer["trailer"]["headHash"].as_str().unwrap().to_string();
+    forged[330] = forged[330].replace(&hash, &"ab".repeat(32));
+    let e = refused(&joined(&forged));
+    assert!(e.contains("head hash"), "{e}");
+
+    // The import checks the trailer it reads too.
+    let b = tempfile::tempdir().unwrap();
+    let target = EventStore::open(b.path(), StoreConfig::default()).unwrap();
+    assert!(matches!(
+        target.import_jsonl(joined(&missing_last).as_bytes()).await,
+        Err(StoreError::InvalidExport { .. })
+    ));
 }

@@ -28,6 +28,10 @@ pub enum Code {
     /// A mutation may or may not have been recorded: sending it again with the same
     /// `commandId` is safe, and answers with the first result if it was.
     Unavailable,
+    /// The event store's disk (or quota) is full. The mutation was not recorded; the store
+    /// keeps running and takes it once space is freed: retry later (with the same
+    /// `commandId`, as always safe).
+    StorageFull,
     /// A request limit (body size, depth, complexity, aliases, directives, batch) was exceeded.
     LimitExceeded,
     /// The HTTP request is not a well-formed GraphQL request.
@@ -51,6 +55,7 @@ impl Code {
             Code::Unauthenticated => "UNAUTHENTICATED",
             Code::Timeout => "TIMEOUT",
             Code::Unavailable => "UNAVAILABLE",
+            Code::StorageFull => "STORAGE_FULL",
             Code::LimitExceeded => "LIMIT_EXCEEDED",
             Code::BadRequest => "BAD_REQUEST",
             Code::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
@@ -180,6 +185,10 @@ impl ApiError {
                 tracing::error!(error = %self, "event store unavailable");
                 UNAVAILABLE.to_string()
             }
+            Code::StorageFull => {
+                tracing::error!(error = %self, "event store refused a write: disk full");
+                STORAGE_FULL.to_string()
+            }
             _ => self.to_string(),
         }
     }
@@ -198,12 +207,18 @@ const UNAVAILABLE: &str = "the event store is unavailable (it stopped after a fa
      is shutting down); the command may or may not have been recorded: send it again with the \
      same commandId, which records it at most once";
 
-/// Store errors a client can cause map to client codes; a store that stopped (after a failed
+/// What a client is told when the disk is full: the path and OS error are logged.
+const STORAGE_FULL: &str = "the event store's disk is full; the command was not recorded: \
+     retry later (sending it again with the same commandId is safe)";
+
+/// Store errors a client can cause map to client codes; a full disk is STORAGE_FULL (nothing
+/// was written); a store that stopped (after a failed
 /// write or sync, or at shutdown, possibly after taking the command) is UNAVAILABLE, since
 /// the write may have happened; everything else is internal.
 fn store_code(e: &StoreError) -> Code {
     match e {
         StoreError::Poisoned(_) | StoreError::Closed => Code::Unavailable,
+        StoreError::StorageFull { .. } => Code::StorageFull,
         StoreError::WrongExpectedRevision { .. }
         | StoreError::EventIdConflict { .. }
         | StoreError::PartiallyStored { .. } => Code::Conflict,
@@ -346,5 +361,30 @@ mod tests {
             .code(),
             Code::Validation
         );
+    }
+
+    #[test]
+    fn a_full_disk_is_storage_full_and_says_nothing_was_recorded() {
+        let full = || StoreError::StorageFull {
+            context: "segment 7 of /var/lib/crm/log".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        for e in [
+            ApiError::from(full()),
+            // As a command's failure reaches the API.
+            ApiError::from(crm_app::AppError::Store(full())),
+        ] {
+            assert_eq!(e.code().as_str(), "STORAGE_FULL");
+            let server = e.to_server_error();
+            let json = serde_json::to_value(&server).unwrap_or_default();
+            assert_eq!(json["extensions"]["code"], "STORAGE_FULL");
+            let message = server.message;
+            assert!(message.contains("not recorded"), "{message}");
+            assert!(message.contains("retry later"), "{message}");
+            assert!(
+                !message.contains("/var/lib"),
+                "the cause stays in the log: {message}"
+            );
+        }
     }
 }
