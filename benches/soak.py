@@ -52,7 +52,7 @@ def crm(binary, data_dir, *args):
 
 
 def start(binary, data_dir, port):
-    log = open(os.path.join(data_dir, "..", f"serve-{port}.log"), "ab")
+    log = open(os.path.join(os.path.dirname(data_dir), f"serve-{port}.log"), "ab")
     proc = subprocess.Popen(
         [binary, "--data-dir", data_dir, "serve", "--listen", f"127.0.0.1:{port}"],
         stdout=log,
@@ -98,6 +98,7 @@ def main():
     random.seed(a.seed)
     binary = os.path.realpath(a.binary)
     root = a.dir or tempfile.mkdtemp(prefix="crm-soak-")
+    os.makedirs(root, exist_ok=True)
     data_dir = os.path.join(root, "data")
     port = 19000 + random.randrange(500)
     url = f"http://127.0.0.1:{port}/graphql"
@@ -135,9 +136,15 @@ def main():
         proc.kill()
         sys.exit(f"round {rnd}: {count} tickets for {distinct} distinct commandIds")
 
+    # One staff member throughout: only the first sender of a commandId gets its result back.
+    staff = str(uuid.UUID(int=random.getrandbits(128)))
+
+    def hq_token():
+        return crm(binary, data_dir, "token", "--role", "hq", "--staff", staff).stdout.strip()
+
     for rnd in range(1, a.rounds + 1):
         proc = start(binary, data_dir, port)
-        token = crm(binary, data_dir, "token", "--role", "hq").stdout.strip()
+        token = hq_token()
         settle(rnd, proc, token)
         # Load, then kill at a random moment.
         stop = threading.Event()
@@ -162,7 +169,7 @@ def main():
         )
     # The last round's in-flight mutations are settled by one more start.
     proc = start(binary, data_dir, port)
-    token = crm(binary, data_dir, "token", "--role", "hq").stdout.strip()
+    token = hq_token()
     settle("final", proc, token)
     proc.send_signal(signal.SIGTERM)
     proc.wait()

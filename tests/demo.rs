@@ -226,14 +226,14 @@ fn a_demo_up_to_a_day_reads_like_a_book_on_that_day() {
     .unwrap();
     projections.catch_up().unwrap();
     let (latest_trade, log_date, ids) = projections.with_model(|m, _| {
+        use crm_projections::views;
         (
-            m.customers
-                .values()
+            views::customer_records(m)
                 .filter_map(|c| c.days.last())
                 .map(|d| d.date)
                 .max(),
-            m.meta.log_date,
-            m.customers.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            Some(views::today(m, None)).filter(|d| *d != time::Date::MIN),
+            views::customer_records(m).map(|c| c.id).collect::<Vec<_>>(),
         )
     });
     // The latest daily summary is the last weekday on or before --until; nothing later.
