@@ -14,17 +14,7 @@ use crm_eventstore::{AllStart, Direction, Filter};
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
 
-use crate::common::{codes, Server};
-
-fn resident_id(n: u32) -> String {
-    crm_domain::values::ResidentIdNumber::with_check_character(&format!(
-        "11010519491231{:03}",
-        n % 1000
-    ))
-    .unwrap()
-    .as_str()
-    .to_string()
-}
+use crate::common::{answer, codes, resident_id, Server};
 
 const REGISTER: &str = r#"mutation($id: ID!, $doc: String!) {
   registerCustomer(customerId: $id, kind: INDIVIDUAL,
@@ -229,17 +219,6 @@ async fn auditors_read_the_access_log_filtered_scoped_and_paged_and_no_one_else(
             "{who}: {refused}"
         );
     }
-}
-
-/// The status and body of a query, for comparing answers whole.
-async fn answer(server: &Server, token: &str, query: &str, id: &str) -> (u16, Json) {
-    let (status, _, body) = server
-        .post(
-            Some(token),
-            json!({ "query": query, "variables": { "id": id } }),
-        )
-        .await;
-    (status.as_u16(), body)
 }
 
 fn customer_gid(id: &str) -> String {

@@ -4,7 +4,7 @@
 use crm_domain::auth::{Role, Scope};
 use serde_json::{json, Value as Json};
 
-use crate::common::{codes, Server};
+use crate::common::{codes, resident_id, Server};
 
 const REGISTER: &str = r#"mutation($id: ID!, $doc: String!, $commandId: ID) {
   registerCustomer(commandId: $commandId, customerId: $id, kind: INDIVIDUAL,
@@ -15,16 +15,6 @@ const REGISTER: &str = r#"mutation($id: ID!, $doc: String!, $commandId: ID) {
 }"#;
 
 /// A valid resident ID number for sequence `n` (GB 11643 check digit).
-fn resident_id(n: u32) -> String {
-    crm_domain::values::ResidentIdNumber::with_check_character(&format!(
-        "11010519491231{:03}",
-        n % 1000
-    ))
-    .unwrap()
-    .as_str()
-    .to_string()
-}
-
 fn hq(server: &Server) -> String {
     server.token(Role::Headquarters, Scope::Company)
 }

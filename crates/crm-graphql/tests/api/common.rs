@@ -258,3 +258,25 @@ pub fn limit(body: &Json) -> String {
         .unwrap_or("")
         .to_string()
 }
+
+/// A valid resident ID number (check character computed) that differs by `n`.
+pub fn resident_id(n: u32) -> String {
+    crm_domain::values::ResidentIdNumber::with_check_character(&format!(
+        "11010519491231{:03}",
+        n % 1000
+    ))
+    .unwrap()
+    .as_str()
+    .to_string()
+}
+
+/// The status and body of a query, for comparing answers whole.
+pub async fn answer(server: &Server, token: &str, query: &str, id: &str) -> (u16, Json) {
+    let (status, _, body) = server
+        .post(
+            Some(token),
+            json!({ "query": query, "variables": { "id": id } }),
+        )
+        .await;
+    (status.as_u16(), body)
+}

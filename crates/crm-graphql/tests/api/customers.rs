@@ -9,17 +9,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::common::{codes, Server};
-
-fn resident_id(n: u32) -> String {
-    crm_domain::values::ResidentIdNumber::with_check_character(&format!(
-        "11010519491231{:03}",
-        n % 1000
-    ))
-    .unwrap()
-    .as_str()
-    .to_string()
-}
+use crate::common::{codes, resident_id, Server};
 
 const REGISTER: &str = r#"mutation($id: ID!, $doc: String!) {
   registerCustomer(customerId: $id, kind: INDIVIDUAL,

@@ -10,17 +10,7 @@ use crm_domain::ids::{BranchId, StaffId};
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
 
-use crate::common::{codes, Server};
-
-fn resident_id(n: u32) -> String {
-    crm_domain::values::ResidentIdNumber::with_check_character(&format!(
-        "11010519491231{:03}",
-        n % 1000
-    ))
-    .unwrap()
-    .as_str()
-    .to_string()
-}
+use crate::common::{answer, codes, resident_id, Server};
 
 const REGISTER: &str = r#"mutation($id: ID!, $doc: String!) {
   registerCustomer(customerId: $id, kind: INDIVIDUAL,
@@ -113,17 +103,6 @@ async fn a_registration_conflict_names_the_holder_only_to_callers_who_may_read_t
         attempts.contains(&stream_of(stranger)) && attempts.contains(&stream_of(own)),
         "{access}"
     );
-}
-
-/// The status and body of a query, for comparing answers whole.
-async fn answer(server: &Server, token: &str, query: &str, id: &str) -> (u16, Json) {
-    let (status, _, body) = server
-        .post(
-            Some(token),
-            json!({ "query": query, "variables": { "id": id } }),
-        )
-        .await;
-    (status.as_u16(), body)
 }
 
 const CUSTOMER: &str = "query($id: ID!) { customer(id: $id) { name lifecycle } }";
