@@ -102,6 +102,7 @@ struct FileLimits {
     page_size_max: Option<u32>,
     ws_init_timeout_ms: Option<u64>,
     ws_operations_max: Option<usize>,
+    ws_sockets_per_subject_max: Option<usize>,
     ws_message_bytes_max: Option<usize>,
     replays_concurrent_max: Option<usize>,
     selection_cost_max: Option<u64>,
@@ -249,6 +250,9 @@ impl ServeConfig {
             page_size_max: l.page_size_max.unwrap_or(d.page_size_max),
             ws_init_timeout: l.ws_init_timeout_ms.map_or(d.ws_init_timeout, ms),
             ws_operations_max: l.ws_operations_max.unwrap_or(d.ws_operations_max),
+            ws_sockets_per_subject_max: l
+                .ws_sockets_per_subject_max
+                .unwrap_or(d.ws_sockets_per_subject_max),
             ws_message_bytes_max: l.ws_message_bytes_max.unwrap_or(d.ws_message_bytes_max),
             replays_concurrent_max: l.replays_concurrent_max.unwrap_or(d.replays_concurrent_max),
             selection_cost_max: l.selection_cost_max.unwrap_or(d.selection_cost_max),

@@ -117,6 +117,12 @@ impl TokenKeys {
     /// Checks signature, algorithm, expiry, that the token was not issued (or made valid) in
     /// the future, that its lifetime is within the bound, and that the scope fits the role.
     pub fn verify(&self, token: &str) -> Result<Actor, ApiError> {
+        self.verify_claims(token).map(|claims| claims.actor())
+    }
+
+    /// [`TokenKeys::verify`], returning the token's claims: a WebSocket keeps them to check the
+    /// token again at every operation ([`TokenKeys::still_valid`]).
+    pub fn verify_claims(&self, token: &str) -> Result<Claims, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
@@ -147,16 +153,48 @@ impl TokenKeys {
                 "the token's scope does not fit its role".into(),
             ));
         }
-        Ok(actor)
+        Ok(claims)
+    }
+
+    /// Whether a token verified earlier is still good at `now` (seconds since the epoch): the
+    /// check a long-lived connection repeats (every WebSocket operation, and when its expiry
+    /// timer fires). Expiry allows the same clock skew as [`TokenKeys::verify`]. This is the
+    /// one place where a revocation list is to be consulted (it answers [`Lapse::Revoked`]).
+    pub fn still_valid(&self, claims: &Claims, now: i64) -> Result<(), Lapse> {
+        if now > expires_at(claims) {
+            return Err(Lapse::Expired);
+        }
+        Ok(())
+    }
+
+    /// [`TokenKeys::verify_claims`] of an `Authorization` header value (`Bearer <token>`).
+    pub fn verify_header_claims(&self, value: &str) -> Result<Claims, ApiError> {
+        let token = bearer(value).ok_or_else(|| {
+            ApiError::Unauthenticated("the Authorization header must be 'Bearer <token>'".into())
+        })?;
+        self.verify_claims(token)
     }
 
     /// The actor of an `Authorization` header value (`Bearer <token>`).
     pub fn verify_header(&self, value: &str) -> Result<Actor, ApiError> {
-        let token = bearer(value).ok_or_else(|| {
-            ApiError::Unauthenticated("the Authorization header must be 'Bearer <token>'".into())
-        })?;
-        self.verify(token)
+        self.verify_header_claims(value)
+            .map(|claims| claims.actor())
     }
+}
+
+/// Why a token verified earlier no longer holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lapse {
+    /// `exp` (plus the clock skew allowance) has passed.
+    Expired,
+    /// The token was revoked. Nothing revokes tokens yet; the variant is where it will report.
+    Revoked,
+}
+
+/// The last second (since the epoch) at which `claims` still verify: `exp` plus the clock skew
+/// allowance.
+pub fn expires_at(claims: &Claims) -> i64 {
+    claims.exp.saturating_add(LEEWAY_SECS as i64)
 }
 
 /// The token of `Bearer <token>` (scheme case-insensitive, as RFC 7235 says).
@@ -223,6 +261,24 @@ mod tests {
         for bad in ["", "Bearer", "Basic abc", "Bearer not.a.jwt", "Bearer ..."] {
             assert!(keys().verify_header(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_verified_token_lapses_after_exp_and_the_skew_allowance() {
+        let now = OffsetDateTime::now_utc();
+        let token = keys()
+            .mint(&auditor(), now, Duration::from_secs(60))
+            .unwrap();
+        let claims = keys().verify_claims(&token).unwrap();
+        let exp = now.unix_timestamp() + 60;
+        assert_eq!(claims.exp, exp);
+        let leeway = LEEWAY_SECS as i64;
+        assert_eq!(keys().still_valid(&claims, now.unix_timestamp()), Ok(()));
+        assert_eq!(keys().still_valid(&claims, exp + leeway), Ok(()));
+        assert_eq!(
+            keys().still_valid(&claims, exp + leeway + 1),
+            Err(Lapse::Expired)
+        );
     }
 
     #[test]

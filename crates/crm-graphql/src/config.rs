@@ -57,6 +57,9 @@ pub struct Limits {
     pub ws_init_timeout: Duration,
     /// Most concurrent subscriptions on one WebSocket.
     pub ws_operations_max: usize,
+    /// Most WebSockets open at once for one token subject (staff id), across the server; one
+    /// more is closed at `connection_init` (4429).
+    pub ws_sockets_per_subject_max: usize,
     /// Largest WebSocket message, in bytes.
     pub ws_message_bytes_max: usize,
     /// Replays of the whole log (`staffPerformance` and `branchDashboard` with `asOf`) running
@@ -84,6 +87,7 @@ impl Default for Limits {
             page_size_max: 500,
             ws_init_timeout: Duration::from_secs(10),
             ws_operations_max: 32,
+            ws_sockets_per_subject_max: 16,
             ws_message_bytes_max: 64 * 1024,
             replays_concurrent_max: 2,
             selection_cost_max: 20_000,
@@ -171,6 +175,9 @@ impl Config {
         }
         if l.recursive_depth_max == 0 || l.ws_message_bytes_max == 0 {
             return invalid("recursive depth and WebSocket message limits must be positive");
+        }
+        if l.ws_sockets_per_subject_max == 0 {
+            return invalid("limits.ws_sockets_per_subject_max must be at least 1");
         }
         if l.page_size_max == 0 {
             return invalid("page_size_max must be positive");

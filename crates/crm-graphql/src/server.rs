@@ -39,6 +39,8 @@ struct Inner {
     probes: Vec<Arc<dyn ProjectionProbe>>,
     /// Flips to true when the server shuts down; WebSocket connections watch it.
     shutdown: watch::Sender<bool>,
+    /// WebSockets open per token subject (`ws_sockets_per_subject_max`).
+    ws_sockets: Arc<crate::ws::SubjectSockets>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -126,6 +128,7 @@ impl AppStateBuilder {
                 metrics: Metrics::new(),
                 probes: self.probes,
                 shutdown,
+                ws_sockets: Arc::default(),
             }),
         })
     }
@@ -168,6 +171,10 @@ impl AppState {
 
     pub(crate) fn probes(&self) -> &[Arc<dyn ProjectionProbe>] {
         &self.inner.probes
+    }
+
+    pub(crate) fn ws_sockets(&self) -> &Arc<crate::ws::SubjectSockets> {
+        &self.inner.ws_sockets
     }
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {

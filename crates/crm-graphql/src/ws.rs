@@ -4,11 +4,19 @@
 //! credentials, 4406 wrong subprotocol, 4408 no `connection_init` in time, 4409 duplicate
 //! operation id, 4429 a second `connection_init`.
 //!
+//! The token the socket was opened with is checked again at every `subscribe` and when its `exp`
+//! passes (a timer armed at `connection_init`): an expired token closes the socket with 4401
+//! "token expired" (a revoked one, once revocation exists, with 4403). At most
+//! `ws_sockets_per_subject_max` sockets are open at once per token subject across the server;
+//! one more is closed at `connection_init` with 4429.
+//!
 //! One task per connection reads client messages and writes server messages; each operation
 //! runs in its own task and hands its messages to the connection task through a bounded
 //! channel, so a slow client slows its own operations and nothing else.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_graphql::parser::types::OperationType;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -16,11 +24,14 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use crm_domain::auth::Actor;
+use crm_domain::ids::StaffId;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value as Json};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
+use crate::auth::{expires_at, Claims, Lapse};
 use crate::error::{ApiError, Limit};
 use crate::prepare::{ensure_code, prepare, Params};
 use crate::schema::Caller;
@@ -41,7 +52,78 @@ pub mod close {
     pub const INIT_TIMEOUT: u16 = 4408;
     pub const DUPLICATE_ID: u16 = 4409;
     pub const TOO_MANY_INITS: u16 = 4429;
+    /// The token subject has `ws_sockets_per_subject_max` sockets open already.
+    pub const TOO_MANY_SOCKETS: u16 = 4429;
 }
+
+/// WebSockets open at once per token subject (staff id), across the server.
+#[derive(Debug, Default)]
+pub(crate) struct SubjectSockets(Mutex<HashMap<StaffId, usize>>);
+
+impl SubjectSockets {
+    /// Counts one more socket of `subject`, or `None` when it has `max` open already. The count
+    /// goes down when the returned guard is dropped, on whatever path the socket ends.
+    fn acquire(self: &Arc<Self>, subject: StaffId, max: usize) -> Option<SubjectSocket> {
+        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = counts.get(&subject).copied().unwrap_or(0);
+        if count >= max {
+            return None;
+        }
+        counts.insert(subject, count + 1);
+        Some(SubjectSocket {
+            sockets: Arc::clone(self),
+            subject,
+        })
+    }
+
+    #[cfg(test)]
+    fn open(&self, subject: StaffId) -> usize {
+        let counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.get(&subject).copied().unwrap_or(0)
+    }
+}
+
+/// One counted socket of a subject; dropping it uncounts it.
+struct SubjectSocket {
+    sockets: Arc<SubjectSockets>,
+    subject: StaffId,
+}
+
+impl Drop for SubjectSocket {
+    fn drop(&mut self) {
+        let mut counts = self
+            .sockets
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.subject) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.subject);
+            }
+        }
+    }
+}
+
+/// When the expiry timer of a socket opened with `claims` fires: a second after the first whole
+/// second at which [`crate::auth::TokenKeys::still_valid`] refuses them, so that clocks which
+/// disagree by a hair seldom need a second look (a `subscribe` in that second is refused by its
+/// own check).
+fn lapse_instant(claims: &Claims) -> Instant {
+    let now = Instant::now();
+    let lapse_secs = u64::try_from(expires_at(claims).saturating_add(2)).unwrap_or(0);
+    let left = UNIX_EPOCH
+        .checked_add(Duration::from_secs(lapse_secs))
+        .map_or(Duration::from_secs(TIMER_FAR_SECS), |at| {
+            at.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        });
+    now.checked_add(left)
+        .unwrap_or_else(|| now + Duration::from_secs(TIMER_FAR_SECS))
+}
+
+/// A timer that is not meant to fire (a day; the token lifetime bound is far shorter).
+const TIMER_FAR_SECS: u64 = 24 * 3600;
 
 pub(crate) async fn graphql_ws(
     State(state): State<AppState>,
@@ -88,7 +170,10 @@ struct Connection {
     state: AppState,
     header_auth: Option<String>,
     init_received: bool,
-    actor: Option<Actor>,
+    /// The claims of the token `connection_init` was accepted with.
+    claims: Option<Claims>,
+    /// Counts this socket against its subject's cap while the connection lives.
+    _subject_socket: Option<SubjectSocket>,
     operations: HashMap<String, Operation>,
     generation: u64,
     out_tx: mpsc::Sender<Out>,
@@ -111,7 +196,8 @@ impl Connection {
             state,
             header_auth,
             init_received: false,
-            actor: None,
+            claims: None,
+            _subject_socket: None,
             operations: HashMap::new(),
             generation: 0,
             out_tx,
@@ -145,6 +231,10 @@ impl Connection {
     ) -> Close {
         let init_deadline = tokio::time::sleep(self.state.config().limits.ws_init_timeout);
         tokio::pin!(init_deadline);
+        // Armed to the token's lapse once `connection_init` is accepted.
+        let expiry = tokio::time::sleep(Duration::from_secs(TIMER_FAR_SECS));
+        tokio::pin!(expiry);
+        let mut expiry_armed = false;
         let mut shutdown = self.state.shutdown_signal();
         loop {
             tokio::select! {
@@ -175,6 +265,12 @@ impl Connection {
                         }
                         Err(close) => return close,
                     }
+                    if !expiry_armed {
+                        if let Some(claims) = &self.claims {
+                            expiry.as_mut().reset(lapse_instant(claims));
+                            expiry_armed = true;
+                        }
+                    }
                 }
                 out = self.out_rx.recv() => {
                     // The connection holds a sender itself, so the channel never closes here.
@@ -194,6 +290,13 @@ impl Connection {
                 }
                 () = &mut init_deadline, if !self.init_received => {
                     return Close::new(close::INIT_TIMEOUT, "Connection initialisation timeout");
+                }
+                () = &mut expiry, if expiry_armed => {
+                    if let Err(close) = self.check_token() {
+                        return close;
+                    }
+                    // Clocks disagreeing by a hair: look again shortly.
+                    expiry.as_mut().reset(Instant::now() + Duration::from_secs(1));
                 }
                 _ = shutdown.changed() => {
                     return Close::new(close::GOING_AWAY, "server shutting down");
@@ -233,13 +336,21 @@ impl Connection {
                 let Some(credentials) = from_payload.or_else(|| self.header_auth.clone()) else {
                     return Err(Close::new(close::FORBIDDEN, "Forbidden"));
                 };
-                match self.state.keys().verify_header(&credentials) {
-                    Ok(actor) => {
-                        self.actor = Some(actor);
-                        Ok(vec![json!({ "type": "connection_ack" })])
-                    }
-                    Err(_) => Err(Close::new(close::FORBIDDEN, "Forbidden")),
-                }
+                let Ok(claims) = self.state.keys().verify_header_claims(&credentials) else {
+                    return Err(Close::new(close::FORBIDDEN, "Forbidden"));
+                };
+                let max = self.state.config().limits.ws_sockets_per_subject_max;
+                let Some(counted) = self.state.ws_sockets().acquire(claims.sub, max) else {
+                    return Err(Close::new(
+                        close::TOO_MANY_SOCKETS,
+                        format!(
+                            "Too many WebSockets for this subject (ws_sockets_per_subject_max = {max})"
+                        ),
+                    ));
+                };
+                self._subject_socket = Some(counted);
+                self.claims = Some(claims);
+                Ok(vec![json!({ "type": "connection_ack" })])
             }
             "ping" => {
                 let mut pong = json!({ "type": "pong" });
@@ -250,9 +361,10 @@ impl Connection {
             }
             "pong" => Ok(Vec::new()),
             "subscribe" => {
-                let Some(actor) = self.actor else {
+                let Some(actor) = self.claims.as_ref().map(Claims::actor) else {
                     return Err(Close::new(close::UNAUTHORIZED, "Unauthorized"));
                 };
+                self.check_token()?;
                 let id = match message.remove("id") {
                     Some(Json::String(id)) if !id.is_empty() => id,
                     _ => return Err(invalid()),
@@ -279,6 +391,20 @@ impl Connection {
                 Ok(Vec::new())
             }
             _ => Err(invalid()),
+        }
+    }
+
+    /// Checks the socket's token again (expiry, and revocation once it exists): why to close,
+    /// if it no longer holds.
+    fn check_token(&self) -> Result<(), Close> {
+        let Some(claims) = &self.claims else {
+            return Ok(());
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        match self.state.keys().still_valid(claims, now) {
+            Ok(()) => Ok(()),
+            Err(Lapse::Expired) => Err(Close::new(close::UNAUTHORIZED, "token expired")),
+            Err(Lapse::Revoked) => Err(Close::new(close::FORBIDDEN, "token revoked")),
         }
     }
 
@@ -369,5 +495,29 @@ impl Connection {
         });
         self.operations.insert(key, Operation { generation, task });
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn a_subject_socket_is_uncounted_when_dropped() {
+        let sockets = Arc::new(SubjectSockets::default());
+        let a = StaffId::from_uuid(Uuid::from_u128(1));
+        let b = StaffId::from_uuid(Uuid::from_u128(2));
+        let first = sockets.acquire(a, 2).unwrap();
+        let second = sockets.acquire(a, 2).unwrap();
+        assert!(sockets.acquire(a, 2).is_none());
+        let other = sockets.acquire(b, 2).unwrap();
+        drop(first);
+        assert_eq!(sockets.open(a), 1);
+        let third = sockets.acquire(a, 2).unwrap();
+        drop((second, third, other));
+        assert_eq!(sockets.open(a), 0);
+        assert!(sockets.0.lock().unwrap().is_empty());
     }
 }

@@ -2,12 +2,16 @@
 
 use std::time::Duration;
 
+use crm_domain::auth::{Actor, Role, Scope};
+use crm_domain::ids::StaffId;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value as Json};
+use time::OffsetDateTime;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+use uuid::Uuid;
 
 use crate::common::Server;
 
@@ -244,4 +248,192 @@ async fn protocol_violations_close_with_their_codes() {
     // 4406: a client that does not speak graphql-transport-ws.
     let mut ws = connect(&server, false, None).await;
     assert_eq!(closed_with(&mut ws).await, 4406);
+}
+
+/// A token for a fresh auditor that lapses soon: issued now, `exp` one second later; the server
+/// refuses it once `exp` plus its 5 s clock-skew allowance has passed. Returns the token and the
+/// first second (since the epoch) at which it is refused.
+fn short_lived_token(server: &Server) -> (String, i64) {
+    let actor = Actor {
+        staff_id: StaffId::from_uuid(Uuid::now_v7()),
+        role: Role::Auditor,
+        scope: Scope::Company,
+    };
+    let now = OffsetDateTime::now_utc();
+    let token = server
+        .keys
+        .mint(&actor, now, Duration::from_secs(1))
+        .unwrap();
+    (token, now.unix_timestamp() + 1 + 5 + 1)
+}
+
+async fn sleep_until_unix(secs: i64) {
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap());
+    if let Ok(left) = at.duration_since(std::time::SystemTime::now()) {
+        tokio::time::sleep(left + Duration::from_millis(50)).await;
+    }
+}
+
+/// The close code and reason the socket ends with, skipping messages queued before it.
+async fn close_frame(ws: &mut Ws) -> (u16, String) {
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("no close within 10 s");
+        match next {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (u16::from(frame.code), frame.reason.to_string())
+            }
+            Some(Ok(Message::Close(None))) => return (1005, String::new()),
+            Some(Ok(_)) => continue,
+            other => panic!("the socket ended without a close frame: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_closes_the_socket_at_the_next_subscribe_with_4401() {
+    let server = Server::start().await;
+    let (token, refused_from) = short_lived_token(&server);
+    let mut ws = connect(&server, true, None).await;
+    init(&mut ws, &token).await;
+    // While the token holds, operations run.
+    send(
+        &mut ws,
+        json!({"id": "q1", "type": "subscribe", "payload": {"query": "{ logStatus { headPosition } }"}}),
+    )
+    .await;
+    assert_eq!(recv(&mut ws).await["type"], "next");
+    assert_eq!(recv(&mut ws).await, json!({"id": "q1", "type": "complete"}));
+    // The expiry timer fires a second after the token lapses; a subscribe in that second is
+    // refused by its own check. (Should the timer win under load, the send may fail and the
+    // close is the same.)
+    sleep_until_unix(refused_from).await;
+    let _ = ws
+        .send(Message::text(
+            json!({"id": "q2", "type": "subscribe", "payload": {"query": "{ logStatus { headPosition } }"}})
+                .to_string(),
+        ))
+        .await;
+    // The operation does not run: the next frame is the close.
+    let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("no close within 10 s");
+    match next {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(u16::from(frame.code), 4401);
+            assert_eq!(frame.reason.as_str(), "token expired");
+        }
+        other => panic!("expected the close, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_subscription_is_closed_with_4401_when_its_token_expires() {
+    let server = Server::start().await;
+    let (token, refused_from) = short_lived_token(&server);
+    let mut ws = connect(&server, true, None).await;
+    init(&mut ws, &token).await;
+    send(
+        &mut ws,
+        json!({"id": "s1", "type": "subscribe", "payload": {"query": "subscription { eventsAppended { position } }"}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.append("customer-a", "CustomerRegistered", 1).await;
+    let message = recv(&mut ws).await;
+    assert_eq!(message["type"], "next", "{message}");
+    // No message from the client: the socket closes by itself once the token lapses.
+    assert_eq!(close_frame(&mut ws).await, (4401, "token expired".into()));
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    assert!(now >= refused_from, "closed before the token lapsed");
+    assert!(
+        now <= refused_from + 3,
+        "closed {} s late",
+        now - refused_from
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_per_subject_are_capped_and_a_closed_socket_frees_its_place() {
+    let server = Server::start_with(|c| c.limits.ws_sockets_per_subject_max = 2).await;
+    let staff = StaffId::from_uuid(Uuid::now_v7());
+    let token = server.token_for(staff, Role::Auditor, Scope::Company);
+    let mut first = connect(&server, true, None).await;
+    init(&mut first, &token).await;
+    let mut second = connect(&server, true, None).await;
+    // Another token of the same subject counts alike.
+    init(
+        &mut second,
+        &server.token_for(staff, Role::Auditor, Scope::Company),
+    )
+    .await;
+    let mut third = connect(&server, true, None).await;
+    send(
+        &mut third,
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}),
+    )
+    .await;
+    let (code, reason) = close_frame(&mut third).await;
+    assert_eq!(code, 4429);
+    assert!(
+        reason.contains("ws_sockets_per_subject_max = 2"),
+        "{reason}"
+    );
+    // Another subject still connects.
+    let mut other = connect(&server, true, None).await;
+    init(&mut other, &server.auditor()).await;
+    // The open sockets still work.
+    send(&mut second, json!({"type": "ping"})).await;
+    assert_eq!(recv(&mut second).await, json!({"type": "pong"}));
+    // Closing one frees its place.
+    first.close(None).await.unwrap();
+    while first.next().await.is_some() {}
+    let mut acked = false;
+    for _ in 0..40 {
+        let mut again = connect(&server, true, None).await;
+        send(
+            &mut again,
+            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}),
+        )
+        .await;
+        let message = recv(&mut again).await;
+        if message == json!({"type": "connection_ack"}) {
+            acked = true;
+            break;
+        }
+        assert_eq!(message, json!({"close": 4429}));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(acked, "the closed socket still counts");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_per_socket_are_capped() {
+    let server = Server::start_with(|c| c.limits.ws_operations_max = 2).await;
+    let mut ws = connect(&server, true, None).await;
+    init(&mut ws, &server.auditor()).await;
+    let subscribe = |id: &str| json!({"id": id, "type": "subscribe", "payload": {"query": "subscription { eventsAppended { position } }"}});
+    send(&mut ws, subscribe("s1")).await;
+    send(&mut ws, subscribe("s2")).await;
+    send(&mut ws, subscribe("s3")).await;
+    let message = recv(&mut ws).await;
+    assert_eq!(message["id"], "s3", "{message}");
+    assert_eq!(message["type"], "error", "{message}");
+    assert_eq!(
+        message["payload"][0]["extensions"]["code"],
+        "LIMIT_EXCEEDED"
+    );
+    assert_eq!(message["payload"][0]["extensions"]["limit"], "operations");
+    // Completing one makes room for another.
+    send(&mut ws, json!({"id": "s1", "type": "complete"})).await;
+    send(
+        &mut ws,
+        json!({"id": "q1", "type": "subscribe", "payload": {"query": "{ logStatus { headPosition } }"}}),
+    )
+    .await;
+    let message = recv(&mut ws).await;
+    assert_eq!(message["id"], "q1", "{message}");
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(recv(&mut ws).await, json!({"id": "q1", "type": "complete"}));
 }
