@@ -574,6 +574,7 @@ impl App {
             customer::Command::ApproveTransfer { .. }
             | customer::Command::RejectTransfer { .. } => CustomerAction::DecideTransfer,
             customer::Command::RecordSuitability { .. } => CustomerAction::AssessSuitability,
+            customer::Command::MarkChurned { .. } => CustomerAction::RecordChurn,
             customer::Command::MergeInto { .. } | customer::Command::AbsorbMerged { .. } => {
                 return Err(validation(
                     "command",
@@ -595,6 +596,7 @@ impl App {
                         },
                         CustomerAction::Update => Action::UpdateCustomer(target),
                         CustomerAction::AssessSuitability => Action::AssessSuitability(target),
+                        CustomerAction::RecordChurn => Action::RecordChurn(target),
                         CustomerAction::Assign { to_branch } => Action::AssignCustomer {
                             customer: target,
                             to_branch,
@@ -1011,6 +1013,7 @@ enum CustomerAction {
     Register,
     Update,
     AssessSuitability,
+    RecordChurn,
     Assign { to_branch: BranchId },
     DecideTransfer,
 }

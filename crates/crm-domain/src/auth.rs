@@ -109,6 +109,10 @@ pub enum Right {
     /// Read the access log of personal data (who was shown whose identity or phone number,
     /// when, why): auditors only. (Appended last: rights are encoded by index.)
     ReadAccessLog,
+    /// Record that a customer churned (流失): the churn term of the appraisal weighs 30%, so
+    /// the branch's management records it, never the customer's own broker or manager.
+    /// (Appended last: rights are encoded by index.)
+    RecordChurn,
 }
 
 /// What authorization needs to know about a customer.
@@ -138,6 +142,8 @@ pub enum Action {
     UpdateCustomer(CustomerTarget),
     /// Record the customer's suitability assessment (C1–C5).
     AssessSuitability(CustomerTarget),
+    /// Record that the customer churned.
+    RecordChurn(CustomerTarget),
     /// Assign, reassign, or request a transfer to `to_branch`.
     AssignCustomer {
         customer: CustomerTarget,
@@ -198,6 +204,7 @@ impl Action {
             Action::RegisterCustomer { .. } => Right::RegisterCustomer,
             Action::UpdateCustomer(_) => Right::WriteCustomer,
             Action::AssessSuitability(_) => Right::AssessSuitability,
+            Action::RecordChurn(_) => Right::RecordChurn,
             Action::AssignCustomer { .. } => Right::AssignCustomer,
             Action::ApproveTransfer { .. } => Right::ApproveTransfer,
             Action::MergeCustomers { .. } => Right::MergeCustomers,
@@ -407,6 +414,13 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
         // The people who sell to a customer do not rate the risk the customer may bear: the
         // branch's management (its compliance) or headquarters do.
         Action::AssessSuitability(t) => match role {
+            Headquarters => true,
+            RegionManager | BranchManager => t.branch.as_ref().is_some_and(branch),
+            CustomerManager | Broker | ServiceAgent | Auditor | Operator => false,
+        },
+        // Churn weighs 30% of the appraisal of the customer's own broker or manager: whoever is
+        // appraised on it does not record it (they may record contacts and win-back attempts).
+        Action::RecordChurn(t) => match role {
             Headquarters => true,
             RegionManager | BranchManager => t.branch.as_ref().is_some_and(branch),
             CustomerManager | Broker | ServiceAgent | Auditor | Operator => false,
@@ -710,6 +724,49 @@ mod tests {
             role,
             scope,
         }
+    }
+
+    #[test]
+    fn churn_is_recorded_by_the_branch_management_never_by_the_appraised_broker() {
+        let f = fixture();
+        let broker = actor(
+            100,
+            Role::Broker,
+            Scope::Book {
+                branch: f.branch_a,
+                team: None,
+            },
+        );
+        let own = CustomerTarget {
+            branch: Some(f.branch_a),
+            manager: Some(broker.staff_id),
+            team: None,
+        };
+        // Given the broker's own customer: they may update it, but not record its churn.
+        assert_eq!(
+            authorize(&broker, &Action::UpdateCustomer(own), &f.org),
+            Ok(())
+        );
+        assert_eq!(
+            authorize(&broker, &Action::RecordChurn(own), &f.org),
+            Err(DomainError::Forbidden {
+                missing_right: Right::RecordChurn
+            })
+        );
+        let cm = Actor {
+            role: Role::CustomerManager,
+            ..broker
+        };
+        assert!(authorize(&cm, &Action::RecordChurn(own), &f.org).is_err());
+        // The branch's manager may; another branch's manager may not; headquarters may.
+        let bm = |b| actor(101, Role::BranchManager, Scope::Branch { branch: b });
+        assert_eq!(
+            authorize(&bm(f.branch_a), &Action::RecordChurn(own), &f.org),
+            Ok(())
+        );
+        assert!(authorize(&bm(f.branch_b), &Action::RecordChurn(own), &f.org).is_err());
+        let hq = actor(102, Role::Headquarters, Scope::Company);
+        assert_eq!(authorize(&hq, &Action::RecordChurn(own), &f.org), Ok(()));
     }
 
     #[test]

@@ -63,6 +63,14 @@ pub struct KpiWeights {
     pub churn_rate: u32,
     pub upgrade_rate: u32,
     pub average_profitability: u32,
+    /// How much of the new-customer, churn and upgrade terms the count earns (percent); the
+    /// rest the rate. 50 unless the file says otherwise.
+    #[serde(default = "half")]
+    pub count_share_pct: u32,
+}
+
+fn half() -> u32 {
+    50
 }
 
 /// 风险偏好 inferred from trading: four signals, each -1, 0 or +1, summed.
@@ -320,6 +328,12 @@ impl RuleBook {
             ("kpi.average_profitability", k.average_profitability),
         ] {
             check_weight(name, w)?;
+        }
+        if k.count_share_pct > 100 {
+            return Err(invalid(format!(
+                "kpi.count_share_pct must be a percentage (0 to 100), got {}",
+                k.count_share_pct
+            )));
         }
         let r = &file.risk_preference;
         let risk = RiskRules {

@@ -216,10 +216,18 @@ impl ChurnExplanation {
 #[derive(SimpleObject, Debug)]
 pub struct KpiTermView {
     pub name: String,
-    /// Basis points for rates; yuan for profitability.
+    /// Basis points of `base` for rates (0 without a base: the count alone scores); yuan per
+    /// customer for profitability.
     pub value: String,
-    /// The normaliser: the group's best (for churn, its worst).
+    /// The rate normaliser: the group's best (for churn, its worst).
     pub group_best: String,
+    /// Customers counted (new, churned, upgraded); null for profitability.
+    pub count: Option<i32>,
+    /// The count normaliser: the group's best (for churn, its worst); null for profitability.
+    pub group_best_count: Option<i32>,
+    /// What the rate is of: customers served at the start of the period; null for
+    /// profitability.
+    pub base: Option<i32>,
     pub weight: i32,
     pub points: f64,
 }
@@ -253,6 +261,9 @@ impl From<&KpiExplain> for KpiExplanation {
                         name: t.name.clone(),
                         value: shown(t.value),
                         group_best: shown(t.group_best),
+                        count: t.count.map(int),
+                        group_best_count: t.group_best_count.map(int),
+                        base: t.base.map(int),
                         weight: int(t.weight),
                         points: centi(t.points_centi),
                     }

@@ -184,9 +184,18 @@ pub struct StaffPerformanceView {
     pub team_id: Option<ID>,
     pub period: String,
     pub customers_served: i32,
+    /// Customers served at the start of the period: what the rates are of.
+    pub customers_at_start: i32,
+    /// Customers who became active in the period while served by this person (activations;
+    /// prospects and reassignments do not count).
     pub new_customers: i32,
+    /// Customers lost in the period: churn recorded by the branch's management, and closures
+    /// of customers still served.
     pub churned: i32,
+    /// Distinct customers whose tier at the period's end is above their tier at its start
+    /// (customers new in the period excluded).
     pub upgraded: i32,
+    /// Distinct customers whose tier at the period's end is below their tier at its start.
     pub downgraded: i32,
     /// Assets under management at the end of the period.
     pub assets: String,
@@ -222,6 +231,7 @@ impl From<&StaffPerformance> for StaffPerformanceView {
             team_id: p.team.map(uuid_id),
             period: period_text(p.period),
             customers_served: int(p.customers_served),
+            customers_at_start: int(p.customers_at_start),
             new_customers: int(p.new_customers),
             churned: int(p.churned),
             upgraded: int(p.upgraded),

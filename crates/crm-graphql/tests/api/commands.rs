@@ -237,3 +237,45 @@ async fn open_ticket_sent_three_times_with_one_command_id_opens_one_ticket() {
     assert_eq!(server.store.head().0, at, "nothing more was written");
     assert_eq!(tickets(&server, &token, at).await["totalCount"], 1);
 }
+
+/// #15: churn weighs 30% of a broker's appraisal, so the broker does not record it: their own
+/// customer's `markCustomerChurned` is FORBIDDEN (naming the right), while the branch's manager
+/// records it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_cannot_record_their_own_customers_churn() {
+    use crm_domain::ids::{BranchId, StaffId};
+    let server = Server::start().await;
+    let token = hq(&server);
+    register(&server, &token, 40).await;
+    let branch = BranchId::from_uuid(uuid::Uuid::from_u128(0xB40));
+    let broker = StaffId::from_uuid(uuid::Uuid::now_v7());
+    let assign = format!(
+        r#"mutation {{ assignCustomer(customerId: "{}", to: {{ branchId: "{branch}", managerId: "{broker}" }}) {{ position }} }}"#,
+        customer(40)
+    );
+    let assigned = server.query(&token, &assign, json!({})).await;
+    assert!(assigned.get("errors").is_none(), "{assigned}");
+    let broker_token = server.token_for(broker, Role::Broker, Scope::Book { branch, team: None });
+    let churn = "mutation($id: ID!) { markCustomerChurned(customerId: $id, reason: COMPETITOR) { position } }";
+    // Their own customer: they may update it…
+    let key = server
+        .query(
+            &broker_token,
+            "mutation($id: ID!) { markKeyCustomer(customerId: $id, isKey: true) { position } }",
+            json!({ "id": customer(40) }),
+        )
+        .await;
+    assert!(key.get("errors").is_none(), "{key}");
+    // …but not record its churn.
+    let body = server
+        .query(&broker_token, churn, json!({ "id": customer(40) }))
+        .await;
+    assert_eq!(codes(&body), ["FORBIDDEN"], "{body}");
+    assert!(body.to_string().contains("RecordChurn"), "{body}");
+    // The branch's manager records it.
+    let manager = server.token(Role::BranchManager, Scope::Branch { branch });
+    let body = server
+        .query(&manager, churn, json!({ "id": customer(40) }))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+}

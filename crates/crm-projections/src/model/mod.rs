@@ -269,6 +269,8 @@ impl Model {
                     flows: Flows::default(),
                     book,
                     change: Totals::default(),
+                    tier_moves: Vec::new(),
+                    acquired: Vec::new(),
                     first_position: self.applying,
                     last_position: self.applying,
                 },
@@ -416,6 +418,32 @@ impl Model {
         true
     }
 
+    /// Counts a customer as new (新增) for the manager serving them, the first time they are
+    /// both active and assigned: at activation when assigned already, at the first assignment
+    /// when active already. Prospects are not new customers, and a reassignment is not an
+    /// acquisition.
+    pub(crate) fn acquire(&mut self, id: CustomerId, day: Date) {
+        let Some(c) = self.customers.get(&id) else {
+            return;
+        };
+        if c.acquired || c.lifecycle != Lifecycle::Active {
+            return;
+        }
+        let Some(assignment) = c.assignment else {
+            return;
+        };
+        if let Some(c) = self.customers.get_mut(&id) {
+            c.acquired = true;
+        }
+        self.flow(Some(assignment), day, |f| f.new_customers += 1);
+        if let Some(s) = assignment.manager {
+            let sm = self.staff_month(s, month_index(day));
+            if let Err(i) = sm.acquired.binary_search(&id) {
+                sm.acquired.insert(i, id);
+            }
+        }
+    }
+
     /// Re-evaluates a customer's derived values; a tier move counts as an upgrade or a
     /// downgrade for their branch and manager in the month of the evaluation date.
     pub(crate) fn evaluate(&mut self, id: CustomerId, p: u64, rules: &RuleBook) {
@@ -435,6 +463,10 @@ impl Model {
         let counted = c.lifecycle != Lifecycle::Merged;
         self.with_customer(id, p, on, |c| c.derived = next);
         if counted && next.tier != old.tier {
+            if let Some(s) = assignment.and_then(|a| a.manager) {
+                self.staff_month(s, month_index(on))
+                    .tier_move(id, old.tier, next.tier);
+            }
             let up = next.tier > old.tier;
             self.flow(assignment, on, |f| {
                 if up {

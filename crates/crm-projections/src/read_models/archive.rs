@@ -157,6 +157,9 @@ pub struct CustomerRecord {
     pub lifecycle: Lifecycle,
     pub registered_at: OffsetDateTime,
     pub registered_position: u64,
+    /// Whether the customer was counted as a new customer (新增客户) of the manager who served
+    /// them when they became active: once per customer, however often they are reassigned.
+    pub acquired: bool,
     pub key_customer: bool,
     pub group_customer: bool,
     pub group_members: Vec<CustomerId>,
@@ -207,6 +210,7 @@ impl CustomerRecord {
             lifecycle,
             registered_at: at,
             registered_position: position,
+            acquired: false,
             key_customer: false,
             group_customer: false,
             group_members: Vec::new(),
@@ -362,7 +366,15 @@ pub(crate) fn apply_customer(
                 c.group_members.retain(|x| x != member)
             });
         }
-        E::CustomerActivated { customer_id, .. } | E::CustomerReactivated { customer_id, .. } => {
+        E::CustomerActivated { customer_id, .. } => {
+            if m.with_customer(*customer_id, p, day, |c| {
+                c.lifecycle = Lifecycle::Active;
+                c.churn_reason = None;
+            }) {
+                m.acquire(*customer_id, day);
+            }
+        }
+        E::CustomerReactivated { customer_id, .. } => {
             m.with_customer(*customer_id, p, day, |c| {
                 c.lifecycle = Lifecycle::Active;
                 c.churn_reason = None;
@@ -413,7 +425,17 @@ pub(crate) fn apply_customer(
             }
         }
         E::CustomerClosed { customer_id, .. } => {
-            m.with_customer(*customer_id, p, day, |c| c.lifecycle = Lifecycle::Closed);
+            // Closing the account of a customer still served (销户 from active or dormant) is
+            // churn; closing one who had churned already is not churn again.
+            let served = m.customers.get(customer_id).and_then(|c| {
+                matches!(c.lifecycle, Lifecycle::Active | Lifecycle::Dormant)
+                    .then_some(c.assignment)
+            });
+            if m.with_customer(*customer_id, p, day, |c| c.lifecycle = Lifecycle::Closed) {
+                if let Some(assignment) = served {
+                    m.flow(assignment, day, |f| f.churned += 1);
+                }
+            }
         }
         E::AccountOpened {
             customer_id,
@@ -511,7 +533,7 @@ pub(crate) fn apply_customer(
                 if let Some(e) = entry {
                     m.history.push(*customer_id, p, HistoryEntry::Assignment(e));
                 }
-                m.flow(Some(*to), day, |f| f.new_customers += 1);
+                m.acquire(*customer_id, day);
                 // Per-branch contribution overrides follow the assignment.
                 m.evaluate(*customer_id, p, rules);
             }

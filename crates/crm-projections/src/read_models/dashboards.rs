@@ -13,7 +13,7 @@ use time::{Date, Month};
 use crate::derive::Tier;
 use crate::model::{madd, Flows, Model, Totals, ASSET_CLASSES, MARKETS};
 use crate::read_models::performance::{
-    bp, kpi, kpi_values, leaderboard, served, KpiExplain, LeaderboardScope, Period,
+    bp, kpi, leaderboard, served, KpiExplain, KpiGroup, KpiInput, LeaderboardScope, Period,
     StaffPerformance,
 };
 use crate::rules::RuleBook;
@@ -135,19 +135,35 @@ pub(crate) const CHANNELS_ALL: [Channel; 10] = [
 ];
 
 fn branch_figures(m: &Model, branch: BranchId, period: BranchPeriod) -> Option<(Totals, Flows)> {
+    branch_figures_from(m, branch, period).map(|(_, end, flows)| (end, flows))
+}
+
+/// A branch's stock before the period starts, at its end, and the period's flows.
+fn branch_figures_from(
+    m: &Model,
+    branch: BranchId,
+    period: BranchPeriod,
+) -> Option<(Totals, Totals, Flows)> {
     let rec = m.branches.get(&branch)?;
     let (from, to) = period.range();
     let mut flows = Flows::default();
+    let mut start = None;
     let mut totals = None;
     for d in rec.days.iter().copied().filter(|d| *d <= to) {
         if let Some(bd) = m.branch_days.get(&(branch, d)) {
             if d >= from {
                 flows.add_flows(&bd.flows);
+            } else {
+                start = Some(&bd.totals);
             }
             totals = Some(&bd.totals);
         }
     }
-    Some((totals.cloned().unwrap_or_default(), flows))
+    Some((
+        start.cloned().unwrap_or_default(),
+        totals.cloned().unwrap_or_default(),
+        flows,
+    ))
 }
 
 fn market_turnover(m: &Model, period: BranchPeriod) -> Option<Money> {
@@ -179,26 +195,21 @@ pub struct BranchRank {
 
 pub fn branch_ranking(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<BranchRank> {
     let market = market_turnover(m, period);
-    let mut branches: Vec<(BranchId, Totals, Flows)> = m
-        .branches
-        .iter()
-        .filter_map(|(b, _)| branch_figures(m, *b, period).map(|(t, f)| (*b, t, f)))
-        .collect();
-    branches.sort_unstable_by_key(|x| x.0);
-    let values: Vec<[i64; 4]> = branches
-        .iter()
-        .map(|(_, t, f)| kpi_values(f, served(t)))
-        .collect();
-    let mut best = [0i64; 4];
-    for v in &values {
-        for k in 0..4 {
-            best[k] = best[k].max(v[k]);
+    let mut branches: Vec<(BranchId, Totals, Flows)> = Vec::new();
+    let mut inputs: Vec<KpiInput> = Vec::new();
+    let mut ids: Vec<BranchId> = m.branches.iter().map(|(b, _)| *b).collect();
+    ids.sort_unstable();
+    for b in ids {
+        if let Some((start, end, flows)) = branch_figures_from(m, b, period) {
+            inputs.push(KpiInput::of(&flows, served(&start), served(&end)));
+            branches.push((b, end, flows));
         }
     }
+    let group = KpiGroup::of(&inputs);
     let mut out: Vec<BranchRank> = branches
         .into_iter()
-        .zip(values)
-        .map(|((b, t, f), v)| BranchRank {
+        .zip(inputs)
+        .map(|((b, t, f), input)| BranchRank {
             branch: b,
             name: m
                 .meta
@@ -212,7 +223,7 @@ pub fn branch_ranking(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<
             net_inflow: f.net_inflow(),
             commission: f.commission,
             market_share_bp: market.map(|mk| bp(f.turnover.minor(), mk.minor())),
-            kpi: kpi(v, best, rules),
+            kpi: kpi(&input, &group, rules),
         })
         .collect();
     out.sort_by(|a, b| {

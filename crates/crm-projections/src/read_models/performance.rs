@@ -1,15 +1,16 @@
 //! Staff performance and the KPI: each staff member's book and monthly flows, the
 //! composite under the rules' weights, and leaderboards.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crm_domain::auth::{Role, Scope};
 use crm_domain::customer::Lifecycle;
-use crm_domain::ids::{BranchId, RegionId, StaffId, TeamId};
+use crm_domain::ids::{BranchId, CustomerId, RegionId, StaffId, TeamId};
 use crm_domain::Money;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use crate::derive::Tier;
 use crate::model::{month_index, Flows, Model, Totals};
 use crate::rules::RuleBook;
 
@@ -22,9 +23,37 @@ pub struct StaffMonth {
     /// What the month's facts changed in the book: `book` is the previous month's plus this.
     #[serde(default)]
     pub change: Totals,
+    /// Customers whose tier moved this month while this staff member served them, sorted by
+    /// customer: one entry each (the tier before the month's first move and after its last),
+    /// however often they crossed a threshold.
+    pub tier_moves: Vec<TierMove>,
+    /// Customers counted as new (新增) for this staff member this month, sorted.
+    pub acquired: Vec<CustomerId>,
     /// The range of log positions that changed this month (for explanations).
     pub first_position: u64,
     pub last_position: u64,
+}
+
+/// A customer's tier move within a month: from the tier before its first move to the tier
+/// after its last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierMove {
+    pub customer: CustomerId,
+    pub from: Tier,
+    pub to: Tier,
+}
+
+impl StaffMonth {
+    /// Records that `customer`'s tier moved from `from` to `to`.
+    pub(crate) fn tier_move(&mut self, customer: CustomerId, from: Tier, to: Tier) {
+        match self
+            .tier_moves
+            .binary_search_by_key(&customer, |m| m.customer)
+        {
+            Ok(i) => self.tier_moves[i].to = to,
+            Err(i) => self.tier_moves.insert(i, TierMove { customer, from, to }),
+        }
+    }
 }
 
 /// A staff member: who, where, and their book (客户经理的客户).
@@ -102,14 +131,23 @@ impl Period {
     }
 }
 
-/// One KPI term: the rate, the best in the comparison group, the weight and the points.
+/// One KPI term: the count and the rate, the best of each in the comparison group, the weight
+/// and the points. New customers, churn and upgrades blend a count share and a rate share
+/// (`[kpi] count_share_pct`); average profitability is a per-customer figure alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KpiTerm {
     pub name: String,
-    /// Basis points for rates; 1/10000 CNY for profitability.
+    /// Basis points of `base` for rates (0 when `base` is 0: no rate, the count alone
+    /// scores); money minor units per customer for profitability.
     pub value: i64,
-    /// The normaliser: the group's best (for churn, the group's worst).
+    /// The rate normaliser: the group's best (for churn, the group's worst).
     pub group_best: i64,
+    /// Customers counted (new, churned, upgraded); None for profitability.
+    pub count: Option<i64>,
+    /// The count normaliser: the group's best (for churn, the group's worst).
+    pub group_best_count: Option<i64>,
+    /// What the rate is of: customers served at the start of the period.
+    pub base: Option<i64>,
     pub weight: u32,
     pub points_centi: i64,
 }
@@ -132,6 +170,8 @@ pub struct StaffPerformance {
     pub team: Option<TeamId>,
     pub period: Period,
     pub customers_served: i64,
+    /// Customers served at the start of the period: what the rates are of.
+    pub customers_at_start: i64,
     pub new_customers: i64,
     pub churned: i64,
     pub upgraded: i64,
@@ -153,8 +193,10 @@ pub struct StaffPerformance {
 
 struct Raw {
     staff: StaffId,
+    /// The period's flows; `upgraded` and `downgraded` count distinct customers.
     flows: Flows,
     book: Totals,
+    book_at_start: Totals,
     sources: Vec<(u32, u64, u64)>,
 }
 
@@ -163,20 +205,51 @@ fn staff_raw(m: &Model, staff: StaffId, period: Period) -> Option<Raw> {
     let (from, to) = period.months();
     let mut flows = Flows::default();
     let mut book = None;
+    let mut book_at_start = None;
     let mut sources = Vec::new();
+    // Per customer: the tier before the period's first move and after its last.
+    let mut moves: BTreeMap<CustomerId, (Tier, Tier)> = BTreeMap::new();
+    let mut acquired: BTreeSet<CustomerId> = BTreeSet::new();
     for month in rec.months.iter().copied().filter(|mo| *mo <= to) {
         if let Some(sm) = m.staff_months.get(&(staff, month)) {
             if month >= from {
                 flows.add_flows(&sm.flows);
                 sources.push((month, sm.first_position, sm.last_position));
+                for mv in &sm.tier_moves {
+                    moves
+                        .entry(mv.customer)
+                        .and_modify(|e| e.1 = mv.to)
+                        .or_insert((mv.from, mv.to));
+                }
+                acquired.extend(sm.acquired.iter().copied());
+            } else {
+                book_at_start = Some(&sm.book);
             }
             book = Some(&sm.book);
         }
     }
+    // Upgrades are customers, not threshold crossings: a customer whose tier at the period's
+    // end is above their tier at its start, customers new in the period excluded (their first
+    // scoring is their acquisition, not an upgrade).
+    let net = moves
+        .iter()
+        .filter(|(c, _)| !acquired.contains(*c))
+        .map(|(_, (from, to))| to.cmp(from));
+    let (mut up, mut down) = (0, 0);
+    for o in net {
+        match o {
+            std::cmp::Ordering::Greater => up += 1,
+            std::cmp::Ordering::Less => down += 1,
+            std::cmp::Ordering::Equal => {}
+        }
+    }
+    flows.upgraded = up;
+    flows.downgraded = down;
     Some(Raw {
         staff,
         flows,
         book: book.cloned().unwrap_or_default(),
+        book_at_start: book_at_start.cloned().unwrap_or_default(),
         sources,
     })
 }
@@ -189,54 +262,113 @@ pub(crate) fn bp(n: i64, d: i64) -> i64 {
     }
 }
 
-/// The four KPI values of a raw record: new, churn, upgrade rates (bp) and commission per
-/// customer served (money minor units).
-pub(crate) fn kpi_values(flows: &Flows, served: i64) -> [i64; 4] {
-    let base = served.max(1);
-    [
-        bp(flows.new_customers, base),
-        bp(flows.churned, base),
-        bp(flows.upgraded, base),
-        flows.commission.minor() / base,
-    ]
+/// What a record's KPI is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct KpiInput {
+    /// New, churned and upgraded customers in the period.
+    pub counts: [i64; 3],
+    /// Customers served at the period's start: what the rates are of (0: no rates).
+    pub base: i64,
+    /// Average profitability: commission per customer served (money minor units).
+    pub profitability: i64,
 }
 
-/// Normalises each value to the group's best and weights it. Churn counts the other way:
-/// the group's worst churn scores 0 and no churn scores the full weight.
-pub(crate) fn kpi(values: [i64; 4], best: [i64; 4], rules: &RuleBook) -> KpiExplain {
-    let w = &rules.kpi;
-    let weights = [
-        w.new_customer_rate,
-        w.churn_rate,
-        w.upgrade_rate,
-        w.average_profitability,
-    ];
-    let names = [
-        "new_customer_rate",
-        "churn_rate",
-        "upgrade_rate",
-        "average_profitability",
-    ];
-    let mut terms = Vec::new();
-    for k in 0..4 {
-        let (v, b, wt) = (values[k].max(0), best[k].max(0), weights[k]);
-        let share = if k == 1 {
-            if b == 0 {
-                10_000
-            } else {
-                10_000 - bp(v, b).min(10_000)
+impl KpiInput {
+    pub(crate) fn of(flows: &Flows, base: i64, served_now: i64) -> KpiInput {
+        KpiInput {
+            counts: [flows.new_customers, flows.churned, flows.upgraded],
+            base: base.max(0),
+            profitability: flows.commission.minor() / served_now.max(1),
+        }
+    }
+
+    /// The rates in basis points of the base (0 without a base).
+    fn rates(&self) -> [i64; 3] {
+        self.counts.map(|c| bp(c, self.base))
+    }
+}
+
+/// The comparison group's normalisers: the best count and rate of each term (for churn, the
+/// worst), and the best profitability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct KpiGroup {
+    counts: [i64; 3],
+    rates: [i64; 3],
+    profitability: i64,
+}
+
+impl KpiGroup {
+    pub(crate) fn of<'a>(inputs: impl IntoIterator<Item = &'a KpiInput>) -> KpiGroup {
+        let mut g = KpiGroup::default();
+        for i in inputs {
+            let rates = i.rates();
+            for k in 0..3 {
+                g.counts[k] = g.counts[k].max(i.counts[k]);
+                g.rates[k] = g.rates[k].max(rates[k]);
             }
+            g.profitability = g.profitability.max(i.profitability);
+        }
+        g
+    }
+}
+
+/// The share (basis points of the weight) a value earns against its normaliser; churn counts
+/// the other way: the group's worst scores 0 and none scores the full weight.
+fn share(value: i64, normaliser: i64, fewer_is_better: bool) -> i64 {
+    let (v, n) = (value.max(0), normaliser.max(0));
+    if fewer_is_better {
+        if n == 0 {
+            10_000
         } else {
-            bp(v, b).min(10_000)
+            10_000 - bp(v, n).min(10_000)
+        }
+    } else {
+        bp(v, n).min(10_000)
+    }
+}
+
+/// Scores one record against its group under the rules' weights. New customers, churn and
+/// upgrades each blend the count's share (`count_share_pct`) with the rate's share, so a
+/// small book's rate does not beat a large book's numbers; without customers at the period's
+/// start there is no rate and the count alone scores.
+pub(crate) fn kpi(input: &KpiInput, group: &KpiGroup, rules: &RuleBook) -> KpiExplain {
+    let w = &rules.kpi;
+    let count_pct = i64::from(w.count_share_pct.min(100));
+    let weights = [w.new_customer_rate, w.churn_rate, w.upgrade_rate];
+    let names = ["new_customer_rate", "churn_rate", "upgrade_rate"];
+    let rates = input.rates();
+    let mut terms = Vec::new();
+    for k in 0..3 {
+        let churn = k == 1;
+        let by_count = share(input.counts[k], group.counts[k], churn);
+        let earned = if input.base > 0 {
+            let by_rate = share(rates[k], group.rates[k], churn);
+            (by_count * count_pct + by_rate * (100 - count_pct)) / 100
+        } else {
+            by_count
         };
         terms.push(KpiTerm {
             name: names[k].into(),
-            value: values[k],
-            group_best: best[k],
-            weight: wt,
-            points_centi: i64::from(wt) * share / 100,
+            value: rates[k],
+            group_best: group.rates[k],
+            count: Some(input.counts[k]),
+            group_best_count: Some(group.counts[k]),
+            base: Some(input.base),
+            weight: weights[k],
+            points_centi: i64::from(weights[k]) * earned / 100,
         });
     }
+    let wt = w.average_profitability;
+    terms.push(KpiTerm {
+        name: "average_profitability".into(),
+        value: input.profitability,
+        group_best: group.profitability,
+        count: None,
+        group_best_count: None,
+        base: None,
+        weight: wt,
+        points_centi: i64::from(wt) * share(input.profitability, group.profitability, false) / 100,
+    });
     KpiExplain {
         rules_version: rules.version,
         rules_hash: rules.hash.clone(),
@@ -245,12 +377,11 @@ pub(crate) fn kpi(values: [i64; 4], best: [i64; 4], rules: &RuleBook) -> KpiExpl
     }
 }
 
-/// Customers served: the book without churned and closed customers (they stay in the
-/// status counts, but a churned book must not flatter the rates).
+/// Customers served: the active and dormant customers of a book. Prospects are not customers
+/// yet, and churned or closed ones are lost (they stay in the status counts, but must not
+/// flatter the rates).
 pub(crate) fn served(t: &Totals) -> i64 {
-    t.customers
-        - t.by_lifecycle[Lifecycle::Churned as usize]
-        - t.by_lifecycle[Lifecycle::Closed as usize]
+    t.by_lifecycle[Lifecycle::Active as usize] + t.by_lifecycle[Lifecycle::Dormant as usize]
 }
 
 fn is_book_role(r: Option<Role>) -> bool {
@@ -266,20 +397,15 @@ pub fn company_performance(m: &Model, rules: &RuleBook, period: Period) -> Vec<S
         .filter_map(|s| staff_raw(m, s.id, period))
         .collect();
     raws.sort_unstable_by_key(|r| r.staff);
-    let values: Vec<[i64; 4]> = raws
+    let inputs: Vec<KpiInput> = raws
         .iter()
-        .map(|r| kpi_values(&r.flows, served(&r.book)))
+        .map(|r| KpiInput::of(&r.flows, served(&r.book_at_start), served(&r.book)))
         .collect();
-    let mut best = [0i64; 4];
-    for v in &values {
-        for k in 0..4 {
-            best[k] = best[k].max(v[k]);
-        }
-    }
+    let group = KpiGroup::of(&inputs);
     let mut out: Vec<StaffPerformance> = raws
         .iter()
-        .zip(values)
-        .map(|(r, v)| {
+        .zip(inputs)
+        .map(|(r, input)| {
             let s = m.staff.get(&r.staff);
             StaffPerformance {
                 staff: r.staff,
@@ -289,6 +415,7 @@ pub fn company_performance(m: &Model, rules: &RuleBook, period: Period) -> Vec<S
                 team: s.and_then(|s| s.team()),
                 period,
                 customers_served: served(&r.book),
+                customers_at_start: input.base,
                 new_customers: r.flows.new_customers,
                 churned: r.flows.churned,
                 upgraded: r.flows.upgraded,
@@ -300,7 +427,7 @@ pub fn company_performance(m: &Model, rules: &RuleBook, period: Period) -> Vec<S
                 contacts: r.flows.contacts,
                 won_amount: r.flows.won_amount,
                 average_contribution_centi: r.book.score_sum_centi / r.book.customers.max(1),
-                kpi: kpi(v, best, rules),
+                kpi: kpi(&input, &group, rules),
                 rank_in_branch: 0,
                 rank_in_company: 0,
                 sources: r.sources.clone(),
@@ -381,17 +508,38 @@ mod tests {
     use time::macros::date;
 
     #[test]
-    fn kpi_terms_are_normalised_to_the_group_and_churn_counts_the_other_way() {
+    fn kpi_terms_blend_count_and_rate_and_churn_counts_the_other_way() {
         let rules = RuleBook::default_rules().unwrap();
-        // Half the best new-customer rate, the worst churn, the best upgrade rate, no
-        // commission.
-        let k = kpi([500, 200, 300, 0], [1000, 200, 300, 40], &rules);
-        let points: Vec<i64> = k.terms.iter().map(|t| t.points_centi).collect();
-        assert_eq!(points, vec![1000, 0, 3000, 0]);
-        assert_eq!(k.composite_centi, 4000);
-        // No churn anywhere: everyone earns the churn weight.
-        let k = kpi([0, 0, 0, 0], [0, 0, 0, 0], &rules);
-        assert_eq!(k.composite_centi, 3000);
+        // A 500-customer book with 100 new against a 3-customer book with 1 new: the count
+        // share (100% against 1%) and the rate share (20% of the best 33.33%: 60%, against
+        // 100%) blend half and half.
+        let big = KpiInput {
+            counts: [100, 0, 0],
+            base: 500,
+            profitability: 0,
+        };
+        let small = KpiInput {
+            counts: [1, 0, 0],
+            base: 3,
+            profitability: 0,
+        };
+        let group = KpiGroup::of([&big, &small]);
+        let (b, s) = (kpi(&big, &group, &rules), kpi(&small, &group, &rules));
+        // 20 × (100% + 60%) / 2 = 16.00 points; 20 × (1% + 100%) / 2 = 10.10 points.
+        assert_eq!(b.terms[0].points_centi, 1600);
+        assert_eq!(s.terms[0].points_centi, 1010);
+        assert!(b.composite_centi > s.composite_centi);
+        // No churn anywhere: everyone earns the churn weight (30 points).
+        assert_eq!(b.terms[1].points_centi, 3000);
+        // The worst churn scores nothing; without a book at the start the count alone scores.
+        let churner = KpiInput {
+            counts: [0, 4, 0],
+            base: 0,
+            profitability: 0,
+        };
+        let group = KpiGroup::of([&big, &churner]);
+        assert_eq!(kpi(&churner, &group, &rules).terms[1].points_centi, 0);
+        assert_eq!(kpi(&churner, &group, &rules).terms[1].base, Some(0));
     }
 
     #[test]

@@ -1,0 +1,284 @@
+//! The appraisal's four measures pinned to a worked example (#15; the definitions are in
+//! schema/rules.md, "The KPI"). A small company of two customer managers, February 2024:
+//!
+//! | | s0 | s1 |
+//! |---|---|---|
+//! | served on 1 Feb (active or dormant) | c0–c4: 5 (c5 is a prospect) | c7, c8: 2 |
+//! | new in February | c5 activated, c6 registered and assigned: 2 | c9: 1 |
+//! | lost in February | c2 closed, c3 churned (recorded by the branch): 2 | none |
+//! | tier moves | c0 standard→diamond→standard→diamond, c1 standard→silver, c5 (new) standard→diamond | c7 standard→diamond |
+//! | upgraded customers | c0, c1: 2 (c5 is new, not an upgrade) | c7: 1 |
+//!
+//! The rules score contribution on the net inflow alone (100 points at 100,000 yuan), so each
+//! deposit or withdrawal moves a tier by hand-checkable amounts.
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+mod support;
+
+use crm_domain::account::{self, DailyTradeSummary};
+use crm_domain::customer::{self, Assignment, ChurnReason, CustomerKind, Lifecycle, Profile};
+use crm_domain::values::{Channel, IdDocument, OrgName, ResidentIdNumber, ShortText};
+use crm_domain::{AnyEvent, Money};
+use crm_eventstore::EventStore;
+use crm_projections::views::Period;
+use crm_projections::{Projections, RuleBook};
+use support::*;
+use time::{Duration, OffsetDateTime};
+
+type Timed = (AnyEvent, OffsetDateTime);
+
+fn register(c: u8, day: u16, lifecycle: Lifecycle) -> Timed {
+    let number = ResidentIdNumber::with_check_character(&format!(
+        "11010519{:02}0{}15{:03}",
+        60 + c,
+        1 + c % 9,
+        c
+    ))
+    .unwrap();
+    let t = at(day);
+    (
+        customer::Event::CustomerRegistered {
+            customer_id: cid(c),
+            kind: CustomerKind::Individual,
+            profile: Profile {
+                name: OrgName::parse(&format!("客户{c}")).unwrap(),
+                birthday: number.birth_date(),
+                document: IdDocument::ResidentId { number },
+                phone: None,
+                address: None,
+                region: Some(rid()),
+                occupation: None,
+                source_channel: Channel::Counter,
+            },
+            lifecycle,
+            at: t,
+        }
+        .into(),
+        t,
+    )
+}
+
+fn assign(c: u8, staff: u8, day: u16) -> Timed {
+    let t = at(day);
+    (
+        customer::Event::CustomerAssigned {
+            customer_id: cid(c),
+            to: Assignment {
+                branch: bid(branch_of_staff(staff)),
+                manager: Some(sid(staff)),
+                team: None,
+            },
+            by: branch_manager(),
+            at: t,
+        }
+        .into(),
+        t,
+    )
+}
+
+fn open_account(c: u8, day: u16) -> Timed {
+    let t = at(day);
+    (
+        customer::Event::AccountOpened {
+            customer_id: cid(c),
+            account_id: aid(c, 0),
+            kind: customer::AccountKind::Fund,
+            number: ShortText::parse(&format!("F{c}")).unwrap(),
+            at: t,
+        }
+        .into(),
+        t,
+    )
+}
+
+/// A day with only money moving in or out (yuan).
+fn flow(c: u8, day: u16, deposit: i64, withdrawal: i64) -> Timed {
+    let t = at(day) + Duration::hours(8);
+    let summary = DailyTradeSummary {
+        trade_date: BASE + Duration::days(i64::from(day)),
+        customer_id: cid(c),
+        turnover: Vec::new(),
+        commission: Money::ZERO,
+        deposits: Money::from_yuan(deposit).unwrap(),
+        withdrawals: Money::from_yuan(withdrawal).unwrap(),
+        end_of_day_assets: Money::from_yuan(100_000).unwrap(),
+        holdings: Vec::new(),
+        realised_pnl: Money::ZERO,
+        unrealised_pnl: Money::ZERO,
+    };
+    (
+        account::Event::DailyTradeSummaryRecorded {
+            account_id: aid(c, 0),
+            summary,
+            at: t,
+        }
+        .into(),
+        t,
+    )
+}
+
+fn customer_event(day: u16, e: customer::Event) -> Timed {
+    (e.into(), at(day))
+}
+
+/// 1 February 2024 is day 31.
+const FEB: u16 = 31;
+
+fn history() -> Vec<Timed> {
+    let mut h = setup();
+    // January: the books as they stand on 1 February.
+    for c in 0..5 {
+        h.push(register(c, 1, Lifecycle::Active));
+    }
+    h.push(register(5, 1, Lifecycle::Prospect));
+    for c in [7, 8] {
+        h.push(register(c, 1, Lifecycle::Active));
+    }
+    for c in 0..6 {
+        h.push(assign(c, 0, 2));
+    }
+    for c in [7, 8] {
+        h.push(assign(c, 1, 2));
+    }
+    for c in [0, 1, 5, 7] {
+        h.push(open_account(c, 2));
+    }
+    // February.
+    h.push(customer_event(
+        FEB + 1,
+        customer::Event::CustomerActivated {
+            customer_id: cid(5),
+            at: at(FEB + 1),
+        },
+    ));
+    h.push(register(6, FEB + 2, Lifecycle::Active));
+    h.push(assign(6, 0, FEB + 2));
+    h.push(register(9, FEB + 2, Lifecycle::Active));
+    h.push(assign(9, 1, FEB + 2));
+    // c0 oscillates: 100 points, 0, 100 again.
+    h.push(flow(0, FEB + 4, 100_000, 0));
+    h.push(flow(0, FEB + 9, 0, 100_000));
+    h.push(flow(0, FEB + 14, 100_000, 0));
+    // c1 to silver (40 points); c5, new this month, and c7 to diamond.
+    h.push(flow(1, FEB + 4, 40_000, 0));
+    h.push(flow(5, FEB + 4, 100_000, 0));
+    h.push(flow(7, FEB + 4, 100_000, 0));
+    h.push(customer_event(
+        FEB + 10,
+        customer::Event::CustomerClosed {
+            customer_id: cid(2),
+            reason: ShortText::parse("销户").unwrap(),
+            at: at(FEB + 10),
+        },
+    ));
+    h.push(customer_event(
+        FEB + 11,
+        customer::Event::CustomerChurned {
+            customer_id: cid(3),
+            reason: ChurnReason::Competitor,
+            note: None,
+            at: at(FEB + 11),
+        },
+    ));
+    // Closing a customer who had churned already is not a second loss.
+    h.push(customer_event(
+        FEB + 12,
+        customer::Event::CustomerClosed {
+            customer_id: cid(3),
+            reason: ShortText::parse("销户").unwrap(),
+            at: at(FEB + 12),
+        },
+    ));
+    h
+}
+
+fn rules() -> RuleBook {
+    let file = crm_projections::rules::DEFAULT_RULES
+        .replace(
+            "commission = { weight = 35, cap = \"20000\" }",
+            "commission = { weight = 0, cap = \"20000\" }",
+        )
+        .replace(
+            "average_assets = { weight = 30, cap = \"2000000\" }",
+            "average_assets = { weight = 0, cap = \"2000000\" }",
+        )
+        .replace(
+            "net_inflow = { weight = 15, cap = \"500000\" }",
+            "net_inflow = { weight = 100, cap = \"100000\" }",
+        )
+        .replace(
+            "products_held = { weight = 10, cap = 5 }",
+            "products_held = { weight = 0, cap = 5 }",
+        )
+        .replace(
+            "tenure_days = { weight = 10, cap = 3650 }",
+            "tenure_days = { weight = 0, cap = 3650 }",
+        );
+    RuleBook::parse(&file).unwrap()
+}
+
+#[test]
+fn the_four_measures_follow_the_worked_example() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(dir.path(), config()).unwrap();
+        let mut n = 0;
+        for (e, t) in history() {
+            append(&store, &mut n, &e, t).await;
+        }
+        let p = Projections::open(&store, rules()).unwrap();
+        p.catch_up().unwrap();
+        let feb = Period::Month {
+            year: 2024,
+            month: 2,
+        };
+        let s0 = p.staff_performance(sid(0), feb).unwrap();
+        let s1 = p.staff_performance(sid(1), feb).unwrap();
+
+        // The book the rates are of: customers served on 1 February (not the prospect).
+        assert_eq!((s0.customers_at_start, s1.customers_at_start), (5, 2));
+        // New: activations (c5) and active customers assigned for the first time (c6).
+        assert_eq!((s0.new_customers, s1.new_customers), (2, 1));
+        // Lost: a closure from active and a recorded churn; the churned customer's later
+        // closure is not counted again.
+        assert_eq!((s0.churned, s1.churned), (2, 0));
+        // Upgrades are customers: c0's oscillation is one, c5's first scoring none.
+        assert_eq!((s0.upgraded, s0.downgraded), (2, 0));
+        assert_eq!((s1.upgraded, s1.downgraded), (1, 0));
+        // Served at the end: s0 has c0, c1, c4, c5, c6.
+        assert_eq!(s0.customers_served, 5);
+
+        let term = |sp: &crm_projections::views::StaffPerformance, k: usize| {
+            let t = &sp.kpi.terms[k];
+            (t.count, t.base, t.value, t.group_best_count, t.group_best, t.points_centi)
+        };
+        // New customers, weight 20: s0 has the best count (2) and a rate of 2/5 = 40% against
+        // the best 1/2 = 50%: (100% + 80%) / 2 = 90% of 20 = 18 points. s1: (50% + 100%) / 2
+        // = 75% = 15 points.
+        assert_eq!(term(&s0, 0), (Some(2), Some(5), 4000, Some(2), 5000, 1800));
+        assert_eq!(term(&s1, 0), (Some(1), Some(2), 5000, Some(2), 5000, 1500));
+        // Churn, weight 30, fewer is better: s0 is the group's worst in count and rate (0
+        // points), s1 lost no one (30 points).
+        assert_eq!(term(&s0, 1), (Some(2), Some(5), 4000, Some(2), 4000, 0));
+        assert_eq!(term(&s1, 1), (Some(0), Some(2), 0, Some(2), 4000, 3000));
+        // Upgrades, weight 30: s0 (2 customers, 40%) earns (100% + 80%) / 2 = 27 points; s1
+        // (1 customer, 50%) (50% + 100%) / 2 = 22.5 points.
+        assert_eq!(term(&s0, 2), (Some(2), Some(5), 4000, Some(2), 5000, 2700));
+        assert_eq!(term(&s1, 2), (Some(1), Some(2), 5000, Some(2), 5000, 2250));
+        // No commission anywhere: no profitability points.
+        assert_eq!(s0.kpi.terms[3].points_centi, 0);
+        assert_eq!(s0.kpi.composite_centi, 1800 + 2700);
+        assert_eq!(s1.kpi.composite_centi, 1500 + 3000 + 2250);
+        assert_eq!((s1.rank_in_company, s0.rank_in_company), (1, 2));
+
+        // January: everyone assigned as active is new (the prospect is not).
+        let jan = Period::Month {
+            year: 2024,
+            month: 1,
+        };
+        let s0 = p.staff_performance(sid(0), jan).unwrap();
+        assert_eq!((s0.new_customers, s0.customers_at_start), (5, 0));
+        drop(p);
+        store.close().await.unwrap();
+    });
+}
