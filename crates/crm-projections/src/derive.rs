@@ -46,9 +46,12 @@ impl Tier {
 )]
 pub enum RiskPreference {
     Conservative,
-    #[default]
     Balanced,
     Aggressive,
+    /// No trading in the trailing twelve months: nothing to infer a preference from. (Not
+    /// "conservative": a customer who never traded has shown no preference at all.)
+    #[default]
+    Unknown,
 }
 
 /// 流失风险, lowest first.
@@ -302,7 +305,8 @@ fn risk_votes(i: &Inputs, rules: &RuleBook) -> [(Option<i64>, i32); 4] {
             i64::from(r.turnover_ratio_conservative_pct),
         )
     });
-    // Share of high-risk security types in turnover; no trading at all is conservative.
+    // Share of high-risk security types in turnover (no trading votes conservative, but the
+    // preference of a customer who did not trade is unknown: see `preference`).
     let share =
         (turnover > 0).then(|| to_i64(i128::from(i.high_risk_turnover.minor()) * 100 / turnover));
     let share_vote = share.map_or(-1, |v| {
@@ -340,8 +344,10 @@ fn risk_votes(i: &Inputs, rules: &RuleBook) -> [(Option<i64>, i32); 4] {
     ]
 }
 
-fn preference(sum: i32, rules: &RuleBook) -> RiskPreference {
-    if sum >= rules.risk.aggressive_at {
+fn preference(i: &Inputs, sum: i32, rules: &RuleBook) -> RiskPreference {
+    if i.turnover <= Money::ZERO {
+        RiskPreference::Unknown
+    } else if sum >= rules.risk.aggressive_at {
         RiskPreference::Aggressive
     } else if sum <= rules.risk.conservative_at {
         RiskPreference::Conservative
@@ -387,6 +393,7 @@ pub fn risk(c: &CustomerRecord, rules: &RuleBook, on: Date) -> RiskExplain {
         })
         .collect();
     let sum: i32 = signals.iter().map(|s| s.vote).sum();
+    let preference = preference(&i, sum, rules);
     RiskExplain {
         rules_version: rules.version,
         rules_hash: rules.hash.clone(),
@@ -396,7 +403,7 @@ pub fn risk(c: &CustomerRecord, rules: &RuleBook, on: Date) -> RiskExplain {
         sum,
         aggressive_at: r.aggressive_at,
         conservative_at: r.conservative_at,
-        preference: preference(sum, rules),
+        preference,
     }
 }
 
@@ -415,7 +422,7 @@ pub fn evaluate(c: &CustomerRecord, rules: &RuleBook, on: Date, position: u64) -
     Derived {
         score_centi,
         tier: tier_of(score_centi, rules),
-        risk_preference: preference(votes, rules),
+        risk_preference: preference(&i, votes, rules),
         evaluated_on: Some(on),
         position,
     }
@@ -474,13 +481,12 @@ pub fn churn(c: &CustomerRecord, rules: &RuleBook, as_of: Date) -> ChurnExplain 
     let (risk, reason) = if c.lifecycle == Lifecycle::Churned {
         (
             ChurnRisk::Churned,
-            c.churn_reason
-                .as_ref()
-                .map(|(r, note)| match note {
-                    Some(n) => format!("churned: {r:?} ({n})"),
-                    None => format!("churned: {r:?}"),
-                })
-                .unwrap_or_else(|| "churned".into()),
+            // The recorded reason is a field of its own (`churn_reason`); this says where the
+            // risk comes from.
+            match c.churn_reason.as_ref().and_then(|(_, note)| note.as_ref()) {
+                Some(n) => format!("churn recorded ({n})"),
+                None => "churn recorded".into(),
+            },
         )
     } else if outflow_pct.is_some_and(|p| p > i64::from(r.outflow_pct)) {
         (
@@ -652,6 +658,11 @@ mod tests {
         c.churn_reason = Some((ChurnReason::Fees, None));
         let churned = churn(&c, &rules, date!(2024 - 06 - 01));
         assert_eq!(churned.risk, ChurnRisk::Churned);
-        assert!(churned.reason.contains("Fees"));
+        // The recorded reason is a field of its own: the risk's explanation says where the
+        // risk comes from, not an internal enum name.
+        assert_eq!(churned.reason, "churn recorded");
+        c.churn_reason = Some((ChurnReason::Fees, Some("费率太高".into())));
+        let churned = churn(&c, &rules, date!(2024 - 06 - 01));
+        assert_eq!(churned.reason, "churn recorded (费率太高)");
     }
 }

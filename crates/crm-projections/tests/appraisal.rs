@@ -17,11 +17,13 @@ mod support;
 
 use crm_domain::account::{self, DailyTradeSummary};
 use crm_domain::customer::{self, Assignment, ChurnReason, CustomerKind, Lifecycle, Profile};
-use crm_domain::values::{Channel, IdDocument, OrgName, ResidentIdNumber, ShortText};
+use crm_domain::ids::InteractionId;
+use crm_domain::interaction::{self, CareOccasion, Direction, Outcome};
+use crm_domain::values::{Channel, IdDocument, LongText, OrgName, ResidentIdNumber, ShortText};
 use crm_domain::{AnyEvent, Money};
 use crm_eventstore::EventStore;
-use crm_projections::views::Period;
-use crm_projections::{Projections, RuleBook};
+use crm_projections::views::{Period, SegmentFilter, TodoKind};
+use crm_projections::{ChurnRisk, Projections, RiskPreference, RuleBook};
 use support::*;
 use time::{Duration, OffsetDateTime};
 
@@ -93,6 +95,10 @@ fn open_account(c: u8, day: u16) -> Timed {
 
 /// A day with only money moving in or out (yuan).
 fn flow(c: u8, day: u16, deposit: i64, withdrawal: i64) -> Timed {
+    flow_with_assets(c, day, deposit, withdrawal, 100_000)
+}
+
+fn flow_with_assets(c: u8, day: u16, deposit: i64, withdrawal: i64, assets: i64) -> Timed {
     let t = at(day) + Duration::hours(8);
     let summary = DailyTradeSummary {
         trade_date: BASE + Duration::days(i64::from(day)),
@@ -101,7 +107,7 @@ fn flow(c: u8, day: u16, deposit: i64, withdrawal: i64) -> Timed {
         commission: Money::ZERO,
         deposits: Money::from_yuan(deposit).unwrap(),
         withdrawals: Money::from_yuan(withdrawal).unwrap(),
-        end_of_day_assets: Money::from_yuan(100_000).unwrap(),
+        end_of_day_assets: Money::from_yuan(assets).unwrap(),
         holdings: Vec::new(),
         realised_pnl: Money::ZERO,
         unrealised_pnl: Money::ZERO,
@@ -250,7 +256,14 @@ fn the_four_measures_follow_the_worked_example() {
 
         let term = |sp: &crm_projections::views::StaffPerformance, k: usize| {
             let t = &sp.kpi.terms[k];
-            (t.count, t.base, t.value, t.group_best_count, t.group_best, t.points_centi)
+            (
+                t.count,
+                t.base,
+                t.value,
+                t.group_best_count,
+                t.group_best,
+                t.points_centi,
+            )
         };
         // New customers, weight 20: s0 has the best count (2) and a rate of 2/5 = 40% against
         // the best 1/2 = 50%: (100% + 80%) / 2 = 90% of 20 = 18 points. s1: (50% + 100%) / 2
@@ -278,6 +291,133 @@ fn the_four_measures_follow_the_worked_example() {
         };
         let s0 = p.staff_performance(sid(0), jan).unwrap();
         assert_eq!((s0.new_customers, s0.customers_at_start), (5, 0));
+        drop(p);
+        store.close().await.unwrap();
+    });
+}
+
+fn contact(n: u128, c: u8, day: u16, outcome: Outcome) -> Timed {
+    let t = at(day);
+    (
+        interaction::Event::ContactRecorded {
+            interaction_id: InteractionId::from(uuid::Uuid::from_u128(0x1_0000 + n)),
+            customer_id: cid(c),
+            staff_id: sid(0),
+            channel: Channel::Phone,
+            direction: Direction::Outbound,
+            topic: ShortText::parse("回访").unwrap(),
+            outcome,
+            notes: LongText::parse("").unwrap(),
+            follow_up_on: None,
+            at: t,
+        }
+        .into(),
+        t,
+    )
+}
+
+/// #15 item 4, in part: what keeps a customer "active" is the customer's engagement, not the
+/// staff's logging; at-risk customers become to-dos for their manager, largest first; a
+/// customer who never traded has no inferred risk preference; and churn risk and the recorded
+/// churn reason are separate fields.
+#[test]
+fn the_churn_loop_counts_the_customers_engagement_and_ranks_the_assets_at_risk() {
+    let mut h = setup();
+    for c in 0..4 {
+        h.push(register(c, 1, Lifecycle::Active));
+        h.push(assign(c, 0, 2));
+        h.push(open_account(c, 2));
+    }
+    h.push(flow_with_assets(0, 3, 0, 0, 200_000));
+    h.push(flow_with_assets(1, 3, 0, 0, 200_000));
+    h.push(flow_with_assets(3, 3, 0, 0, 900_000));
+    // c0: an unanswered call and a birthday greeting (neither is the customer's engagement).
+    h.push(contact(1, 0, 100, Outcome::NotReached));
+    let t = at(101);
+    h.push((
+        interaction::Event::CareContactRecorded {
+            interaction_id: InteractionId::from(uuid::Uuid::from_u128(0x2_0000)),
+            customer_id: cid(0),
+            staff_id: sid(0),
+            occasion: CareOccasion::Birthday,
+            channel: Channel::WeChat,
+            notes: LongText::parse("生日快乐").unwrap(),
+            at: t,
+        }
+        .into(),
+        t,
+    ));
+    // c1: a call that reached them.
+    h.push(contact(2, 1, 100, Outcome::Reached));
+    // c2: churn recorded by the branch.
+    h.push(customer_event(
+        50,
+        customer::Event::CustomerChurned {
+            customer_id: cid(2),
+            reason: ChurnReason::Fees,
+            note: None,
+            at: at(50),
+        },
+    ));
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(dir.path(), config()).unwrap();
+        let mut n = 0;
+        for (e, t) in h {
+            append(&store, &mut n, &e, t).await;
+        }
+        let p = Projections::open(&store, RuleBook::default_rules().unwrap()).unwrap();
+        p.catch_up().unwrap();
+        let today = BASE + Duration::days(130);
+        let filter = SegmentFilter {
+            manager: Some(sid(0)),
+            as_of: Some(today),
+            ..SegmentFilter::default()
+        };
+        let rows = p.customers(&filter, None, 10).items;
+        let row = |c: u8| rows.iter().find(|r| r.id == cid(c)).unwrap();
+        // c0 was called (unanswered) and greeted: still 129 days without engagement.
+        assert_eq!(row(0).churn_risk, ChurnRisk::Medium);
+        assert!(
+            row(0)
+                .churn_risk_reason
+                .as_deref()
+                .unwrap()
+                .contains("129 days"),
+            "{:?}",
+            row(0).churn_risk_reason
+        );
+        assert_eq!(row(0).churn_reason, None);
+        // c1 was reached 30 days ago.
+        assert_eq!(row(1).churn_risk, ChurnRisk::Low);
+        assert_eq!(row(1).churn_risk_reason, None);
+        // c2: the risk says churned, the recorded reason is its own field.
+        assert_eq!(row(2).churn_risk, ChurnRisk::Churned);
+        assert_eq!(row(2).churn_reason, Some(ChurnReason::Fees));
+        assert_eq!(row(2).churn_risk_reason.as_deref(), Some("churn recorded"));
+        // Nobody traded: no inferred preference.
+        assert_eq!(row(0).risk_preference, RiskPreference::Unknown);
+
+        // The manager's to-dos: the at-risk customers, the largest assets first; not the
+        // churned one, not the reached one.
+        let todos = p.todos(sid(0), at(130));
+        let at_risk: Vec<_> = todos
+            .iter()
+            .filter(|t| t.kind == TodoKind::ChurnRisk)
+            .map(|t| (t.customer.unwrap(), t.value_at_risk.unwrap()))
+            .collect();
+        assert_eq!(
+            at_risk,
+            vec![
+                (cid(3), Money::from_yuan(900_000).unwrap()),
+                (cid(0), Money::from_yuan(200_000).unwrap()),
+            ]
+        );
+        // Another manager has none of them.
+        assert!(p
+            .todos(sid(1), at(130))
+            .iter()
+            .all(|t| t.kind != TodoKind::ChurnRisk));
         drop(p);
         store.close().await.unwrap();
     });

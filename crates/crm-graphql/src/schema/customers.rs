@@ -90,6 +90,19 @@ pub(crate) const ASSET_CLASS_NAMES: [&str; 6] = [
     "OTHER",
 ];
 
+/// Why a customer churned, as recorded with the churn (流失原因).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crm_domain::customer::ChurnReason")]
+pub enum ChurnReason {
+    Competitor,
+    Fees,
+    ServiceQuality,
+    InvestmentLosses,
+    Relocation,
+    LeftTheMarket,
+    Other,
+}
+
 /// A labelled amount in a breakdown.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct Amount {
@@ -342,7 +355,11 @@ pub struct Customer {
     pub tier: Tier,
     pub risk_preference: RiskPreference,
     pub churn_risk: ChurnRisk,
-    pub churn_reason: String,
+    /// Why the churn risk is what it is: the rule and the figures ("no trade or contact for
+    /// 95 days (rule: 90 days)"); null at low risk.
+    pub churn_risk_reason: Option<String>,
+    /// The reason recorded with the customer's churn (流失原因); null unless they churned.
+    pub churn_reason: Option<ChurnReason>,
     /// The log position of the last event that changed this customer.
     pub position: Long,
     #[graphql(skip)]
@@ -373,7 +390,8 @@ impl Customer {
             tier: row.tier.into(),
             risk_preference: row.risk_preference.into(),
             churn_risk: row.churn_risk.into(),
-            churn_reason: row.churn_reason,
+            churn_risk_reason: row.churn_risk_reason,
+            churn_reason: row.churn_reason.map(Into::into),
             position: Long(row.position),
             archive: archive.map(Arc::new),
         }

@@ -134,7 +134,8 @@ pub struct CustomerSnapshot {
     pub assignment_history: Vec<AssignmentRecordView>,
     pub accounts: Vec<AccountView>,
     pub suitability: Option<SuitabilityView>,
-    pub churn_reason: Option<String>,
+    /// The reason recorded with the customer's churn; null unless they churned.
+    pub churn_reason: Option<crate::schema::customers::ChurnReason>,
     /// The customer this one was merged into; null to a caller who may not read that
     /// customer (unless they may read the log, which records the merge anyway).
     pub merged_into: Option<ID>,
@@ -249,7 +250,7 @@ fn snapshot(s: &customer::State, full_pii: bool) -> CustomerSnapshot {
             assessed_on: a.assessed_on.to_string(),
             expires_on: a.expires_on.to_string(),
         }),
-        churn_reason: s.churn_reason.map(|r| format!("{r:?}")),
+        churn_reason: s.churn_reason.map(Into::into),
         merged_into: s.merged_into.map(uuid_id),
     }
 }

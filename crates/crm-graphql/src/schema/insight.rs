@@ -107,7 +107,9 @@ pub struct ServiceQualityView {
 #[derive(SimpleObject, Debug, Clone, PartialEq)]
 pub struct TodoView {
     /// FOLLOW_UP_DUE, VISIT_DUE, SLA_BREACHED, SLA_ABOUT_TO_BREACH, TICKET_ASSIGNED, BIRTHDAY,
-    /// LARGE_OUTFLOW, SUITABILITY_EXPIRING, TRANSFER_APPROVAL or RULE_SET_APPROVAL.
+    /// LARGE_OUTFLOW, SUITABILITY_EXPIRING, TRANSFER_APPROVAL, RULE_SET_APPROVAL or
+    /// CHURN_RISK (a customer of one's book at medium or high churn risk; those due the same
+    /// day come largest assets first).
     pub kind: String,
     pub customer_id: Option<ID>,
     pub ticket_id: Option<ID>,
@@ -115,6 +117,8 @@ pub struct TodoView {
     pub text: String,
     /// The event the reminder comes from.
     pub position: Long,
+    /// For CHURN_RISK: the customer's assets in yuan, what leaves if they do; null otherwise.
+    pub value_at_risk: Option<String>,
 }
 
 impl From<&Todo> for TodoView {
@@ -126,6 +130,7 @@ impl From<&Todo> for TodoView {
             due: t.due.to_string(),
             text: t.text.clone(),
             position: Long(t.position),
+            value_at_risk: t.value_at_risk.map(money),
         }
     }
 }

@@ -337,6 +337,8 @@ pub enum RiskPreference {
     Conservative,
     Balanced,
     Aggressive,
+    /// No trading in the trailing twelve months: nothing to infer a preference from.
+    Unknown,
 }
 
 /// 流失风险.

@@ -404,9 +404,9 @@ pub(crate) fn apply_customer(
             note,
             at,
         } => {
-            if m.with_customer(*customer_id, p, day, |c| {
-                c.last_contact = c.last_contact.max(Some(day));
-            }) {
+            // An attempt is the staff's, not the customer's engagement: it does not count as
+            // a contact for dormancy (a reactivation or a reached contact does).
+            if m.with_customer(*customer_id, p, day, |_| {}) {
                 let entry = TimelineEntry {
                     interaction_id: None,
                     kind: "win_back".into(),

@@ -41,7 +41,11 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
         } => {
             let assignment = m.customers.get(customer_id).and_then(|c| c.assignment);
             if m.with_customer(*customer_id, p, day, |c| {
-                c.last_contact = c.last_contact.max(Some(day));
+                // Dormancy and churn risk count contacts that reached the customer: an
+                // unanswered call shows no engagement, whoever logs it.
+                if !matches!(outcome, Outcome::NotReached) {
+                    c.last_contact = c.last_contact.max(Some(day));
+                }
                 // The latest contact settles any earlier follow-up and may set a new one.
                 c.follow_up = follow_up_on.map(|due| FollowUp {
                     due,
@@ -82,9 +86,9 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
             at,
             ..
         } => {
-            if m.with_customer(*customer_id, p, day, |c| {
-                c.last_contact = c.last_contact.max(Some(day));
-            }) {
+            // A care greeting (birthday, holiday) goes one way: it is on the timeline but does
+            // not count as the customer's engagement for dormancy.
+            if m.with_customer(*customer_id, p, day, |_| {}) {
                 let entry = TimelineEntry {
                     interaction_id: Some(*interaction_id),
                     kind: "care".into(),

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crm_domain::customer::{CustomerKind, Lifecycle};
+use crm_domain::customer::{ChurnReason, CustomerKind, Lifecycle};
 use crm_domain::ids::{BranchId, CustomerId, RegionId, StaffId, TeamId};
 use crm_domain::Money;
 use serde::{Deserialize, Serialize};
@@ -49,7 +49,10 @@ pub struct CustomerRow {
     pub tier: Tier,
     pub risk_preference: RiskPreference,
     pub churn_risk: ChurnRisk,
-    pub churn_reason: String,
+    /// Why the churn risk is what it is (the rule and the figures); None at low risk.
+    pub churn_risk_reason: Option<String>,
+    /// The reason recorded with the customer's churn; None unless they churned.
+    pub churn_reason: Option<ChurnReason>,
     pub position: u64,
 }
 
@@ -77,7 +80,10 @@ fn row(rules: &RuleBook, c: &CustomerRecord, on: Date) -> CustomerRow {
         tier: c.derived.tier,
         risk_preference: c.derived.risk_preference,
         churn_risk: churn.risk,
-        churn_reason: churn.reason,
+        churn_risk_reason: (!churn.reason.is_empty()).then_some(churn.reason),
+        churn_reason: (c.lifecycle == Lifecycle::Churned)
+            .then(|| c.churn_reason.as_ref().map(|(r, _)| *r))
+            .flatten(),
         position: c.position,
     }
 }

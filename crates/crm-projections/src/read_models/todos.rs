@@ -8,6 +8,7 @@ use crm_domain::Money;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime};
 
+use crate::derive::{self, ChurnRisk};
 use crate::model::{business_date, madd, mscale, Model, BUSINESS_OFFSET};
 use crate::read_models::service::TicketStatus;
 use crate::rules::RuleBook;
@@ -24,6 +25,9 @@ pub enum TodoKind {
     SuitabilityExpiring,
     TransferApproval,
     RuleSetApproval,
+    /// A customer of one's book at medium or high churn risk (流失预警), ranked by the assets
+    /// at risk.
+    ChurnRisk,
 }
 
 /// 待办事宜: one reminder or open workflow step for a user.
@@ -36,6 +40,8 @@ pub struct Todo {
     pub text: String,
     /// The event the reminder comes from.
     pub position: u64,
+    /// For a churn-risk reminder: the customer's assets, what leaves if they do.
+    pub value_at_risk: Option<Money>,
 }
 
 fn next_birthday(birthday: Date, from: Date) -> Option<Date> {
@@ -75,6 +81,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
                     due: f.due,
                     text: format!("follow up with {}", c.profile.name.as_str()),
                     position: f.position,
+                    value_at_risk: None,
                 });
             }
         }
@@ -88,6 +95,31 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
                     due,
                     text: format!("visit {}", c.profile.name.as_str()),
                     position: v.position,
+                    value_at_risk: None,
+                });
+            }
+        }
+        if mine && matches!(c.lifecycle, Lifecycle::Active | Lifecycle::Dormant) {
+            let churn = derive::churn(c, rules, today);
+            if matches!(churn.risk, ChurnRisk::Medium | ChurnRisk::High) {
+                out.push(Todo {
+                    kind: TodoKind::ChurnRisk,
+                    customer: Some(c.id),
+                    ticket: None,
+                    due: today,
+                    text: format!(
+                        "{} is at {} churn risk ({}): {} CNY at risk",
+                        c.profile.name.as_str(),
+                        if churn.risk == ChurnRisk::High {
+                            "high"
+                        } else {
+                            "medium"
+                        },
+                        churn.reason,
+                        c.assets
+                    ),
+                    position: churn.positions.last().copied().unwrap_or(c.position),
+                    value_at_risk: Some(c.assets),
                 });
             }
         }
@@ -102,6 +134,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
                             due: next,
                             text: format!("birthday of {}", c.profile.name.as_str()),
                             position: c.registered_position,
+                            value_at_risk: None,
                         });
                     }
                 }
@@ -125,6 +158,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
                             s.expires_on
                         ),
                         position: c.suitability_position,
+                        value_at_risk: None,
                     });
                 }
             }
@@ -151,6 +185,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
                             d.date
                         ),
                         position: d.position,
+                        value_at_risk: None,
                     });
                 }
             }
@@ -167,6 +202,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
                         c.profile.name.as_str()
                     ),
                     position: t.position,
+                    value_at_risk: None,
                 });
             }
         }
@@ -198,6 +234,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
             due: business_date(t.sla_deadline),
             text,
             position: t.position,
+            value_at_risk: None,
         });
     }
     if my_role == Some(Role::Operator) {
@@ -210,6 +247,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
                     due: today,
                     text: format!("approve or reject rules version {}", v.version),
                     position: v.proposed_position,
+                    value_at_risk: None,
                 });
             }
         }
@@ -218,6 +256,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
         a.due
             .cmp(&b.due)
             .then(a.kind.cmp(&b.kind))
+            .then(b.value_at_risk.cmp(&a.value_at_risk))
             .then(a.position.cmp(&b.position))
             .then(a.customer.cmp(&b.customer))
     });
