@@ -426,6 +426,22 @@ impl App {
                         "an access log records its own staff member's views",
                     ));
                 }
+                if let access::Command::RecordLookup { found, .. } = &command {
+                    // A lookup records only customers the sender may read.
+                    for customer in found {
+                        let target = self.customer_target(Some(*customer))?;
+                        crm_domain::auth::authorize(&actor, &Action::ReadCustomer(target), org)?;
+                    }
+                    return self
+                        .run::<access::AccessLog>(
+                            env,
+                            &staff,
+                            command,
+                            |_| Ok(Action::LookupCustomer),
+                            org,
+                        )
+                        .await;
+                }
                 let access::Command::RecordPiiView { customer_id, .. } = command.clone() else {
                     return Err(validation(
                         "command",

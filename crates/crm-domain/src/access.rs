@@ -10,6 +10,15 @@ use time::OffsetDateTime;
 use crate::error::DomainError;
 use crate::ids::{CustomerId, StaffId};
 
+/// What a customer was looked up by at the point of contact (`customerLookup`). The value
+/// itself is not recorded: the log would become a second copy of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LookupKey {
+    IdDocument,
+    Phone,
+    AccountNumber,
+}
+
 /// Which personal data was shown in full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PiiField {
@@ -22,6 +31,7 @@ pub struct State {
     pub staff_id: Option<StaffId>,
     pub views: u64,
     pub duplicate_attempts: u64,
+    pub lookups: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +58,18 @@ pub enum Command {
         purpose: String,
         now: OffsetDateTime,
     },
+    /// A lookup by identity document, phone or account number (a counter or call-centre
+    /// "who is calling"): recorded whether or not it found anyone, since the answer tells
+    /// whether the number belongs to a customer.
+    RecordLookup {
+        staff_id: StaffId,
+        by: LookupKey,
+        /// The customers shown (those the staff member may read), none when none.
+        found: Vec<CustomerId>,
+        /// Why, as the staff member gave it.
+        purpose: String,
+        now: OffsetDateTime,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,13 +91,22 @@ pub enum Event {
         purpose: String,
         at: OffsetDateTime,
     },
+    /// A staff member looked a customer up by a number. (Appended last: variants are encoded
+    /// by index.)
+    CustomerLookedUp {
+        staff_id: StaffId,
+        by: LookupKey,
+        found: Vec<CustomerId>,
+        purpose: String,
+        at: OffsetDateTime,
+    },
 }
 
 crate::aggregate!(
     AccessLog,
     category: "access",
     id: staff_id,
-    events: [PiiViewed, DuplicateIdentityAttempted]
+    events: [PiiViewed, DuplicateIdentityAttempted, CustomerLookedUp]
 );
 
 /// Longest purpose text kept.
@@ -93,6 +124,29 @@ fn check_owner(state: &State, staff_id: StaffId) -> Result<(), DomainError> {
 
 pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError> {
     match command {
+        Command::RecordLookup {
+            staff_id,
+            by,
+            found,
+            purpose,
+            now,
+        } => {
+            check_owner(state, staff_id)?;
+            let purpose: String = purpose.trim().chars().take(PURPOSE_LEN_MAX).collect();
+            if purpose.is_empty() {
+                return Err(DomainError::validation(
+                    "purpose",
+                    "say why the customer is looked up",
+                ));
+            }
+            Ok(vec![Event::CustomerLookedUp {
+                staff_id,
+                by,
+                found,
+                purpose,
+                at: now,
+            }])
+        }
         Command::RecordDuplicateIdentityAttempt {
             staff_id,
             holder,
@@ -147,6 +201,10 @@ pub fn evolve(mut state: State, event: &Event) -> State {
             state.staff_id = Some(*staff_id);
             state.duplicate_attempts += 1;
         }
+        Event::CustomerLookedUp { staff_id, .. } => {
+            state.staff_id = Some(*staff_id);
+            state.lookups += 1;
+        }
     }
     state
 }
@@ -169,6 +227,32 @@ mod tests {
             purpose: "customerHistory".into(),
             now: NOW,
         }
+    }
+
+    #[test]
+    fn it_records_a_lookup_with_its_purpose_and_refuses_one_without() {
+        let lookup = |purpose: &str| Command::RecordLookup {
+            staff_id: StaffId::from_uuid(Uuid::from_u128(1)),
+            by: LookupKey::Phone,
+            found: vec![CustomerId::from_uuid(Uuid::from_u128(2))],
+            purpose: purpose.into(),
+            now: NOW,
+        };
+        given::<AccessLog>([])
+            .when(lookup(" 来电 "))
+            .then([Event::CustomerLookedUp {
+                staff_id: StaffId::from_uuid(Uuid::from_u128(1)),
+                by: LookupKey::Phone,
+                found: vec![CustomerId::from_uuid(Uuid::from_u128(2))],
+                purpose: "来电".into(),
+                at: NOW,
+            }]);
+        given::<AccessLog>([])
+            .when(lookup("  "))
+            .then_err(DomainError::validation(
+                "purpose",
+                "say why the customer is looked up",
+            ));
     }
 
     #[test]

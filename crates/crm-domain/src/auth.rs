@@ -135,6 +135,9 @@ pub struct OrgTree {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     ReadCustomer(CustomerTarget),
+    /// Look customers up by a number at the point of contact (what is shown is each found
+    /// customer's `ReadCustomer`).
+    LookupCustomer,
     RegisterCustomer {
         branch: BranchId,
     },
@@ -200,7 +203,7 @@ pub enum Action {
 impl Action {
     pub fn right(&self) -> Right {
         match self {
-            Action::ReadCustomer(_) => Right::ReadCustomer,
+            Action::ReadCustomer(_) | Action::LookupCustomer => Right::ReadCustomer,
             Action::RegisterCustomer { .. } => Right::RegisterCustomer,
             Action::UpdateCustomer(_) => Right::WriteCustomer,
             Action::AssessSuitability(_) => Right::AssessSuitability,
@@ -397,6 +400,9 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
             CustomerManager | Broker => in_book(actor, t, org),
             Operator => false,
         },
+        // Whoever reads customers may ask who holds a number; the answer holds only the
+        // customers they may read.
+        Action::LookupCustomer => role != Operator,
         Action::RegisterCustomer { branch: b } => match role {
             Headquarters => true,
             RegionManager | BranchManager => branch(b),
@@ -724,6 +730,37 @@ mod tests {
             role,
             scope,
         }
+    }
+
+    #[test]
+    fn whoever_reads_customers_may_look_them_up_operators_may_not() {
+        let f = fixture();
+        for (role, scope) in [
+            (Role::ServiceAgent, Scope::Branch { branch: f.branch_a }),
+            (Role::Auditor, Scope::Company),
+            (
+                Role::Broker,
+                Scope::Book {
+                    branch: f.branch_a,
+                    team: None,
+                },
+            ),
+        ] {
+            assert_eq!(
+                authorize(&actor(1, role, scope), &Action::LookupCustomer, &f.org),
+                Ok(())
+            );
+        }
+        assert_eq!(
+            authorize(
+                &actor(2, Role::Operator, Scope::Company),
+                &Action::LookupCustomer,
+                &f.org
+            ),
+            Err(DomainError::Forbidden {
+                missing_right: Right::ReadCustomer
+            })
+        );
     }
 
     #[test]

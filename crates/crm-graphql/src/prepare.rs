@@ -101,7 +101,7 @@ impl Params {
 
 /// Query fields that append to the log (a view of personal data goes into the viewer's access
 /// log before it is shown), so a query selecting one is not safe and is refused over GET.
-pub const RECORDING_FIELDS: &[&str] = &["sensitive", "customerHistory"];
+pub const RECORDING_FIELDS: &[&str] = &["sensitive", "customerHistory", "customerLookup"];
 
 /// A request ready for the schema.
 #[derive(Debug)]

@@ -24,6 +24,7 @@ use crate::error::ProjectionError;
 use crate::keyed::Keyed;
 use crate::model::{self, Meta, Model};
 use crate::read_models::history::{History, HistoryEntry};
+use crate::read_models::lookup;
 use crate::rules::RuleBook;
 use crm_codec::decode;
 
@@ -54,7 +55,7 @@ const KEY_META: &[u8] = &[0xF0];
 /// The layout and meaning of the stored model. Bump it when the fold changes what it keeps:
 /// a generation stored under another format is folded again from the log on open, because
 /// state folded by other code is not what this code would fold.
-const MODEL_FORMAT: u32 = 6;
+const MODEL_FORMAT: u32 = 7;
 const KEY_FORMAT: &[u8] = &[0xF1];
 const KEY_CHECKPOINT: &[u8] = &[0xFF];
 
@@ -71,6 +72,8 @@ pub fn key_tag_name(tag: u8) -> &'static str {
         TAG_STAFF_MONTHS => "staff months",
         TAG_ARTICLES => "articles",
         crate::read_models::history::TAG_HISTORY => "customer history",
+        lookup::TAG_LOOKUP => "customer lookup",
+        0xF2 => "lookup secret",
         0xF0 => "meta",
         0xF1 => "format",
         0xFF => "checkpoint",
@@ -154,6 +157,11 @@ pub(crate) struct Generation {
     following: AtomicBool,
     flushing: Mutex<()>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The key of the customer lookup index's hashes (`read_models::lookup`).
+    lookup_secret: [u8; 32],
+    /// Customers whose lookup entries a flush is writing (out of the model's changed set, not
+    /// yet in the tree).
+    lookup_inflight: Mutex<Vec<crm_domain::ids::CustomerId>>,
 }
 
 impl std::fmt::Debug for Generation {
@@ -250,6 +258,18 @@ impl Generation {
                 Err(e) => return Err(e),
             }
         };
+        let lookup_secret = match tree.get(lookup::KEY_LOOKUP_SECRET)? {
+            Some(v) if v.len() == 32 => {
+                let mut s = [0u8; 32];
+                s.copy_from_slice(&v);
+                s
+            }
+            _ => {
+                let s = lookup::new_secret();
+                tree.insert(lookup::KEY_LOOKUP_SECRET, &s)?;
+                s
+            }
+        };
         Ok(Generation {
             id,
             rules,
@@ -265,6 +285,8 @@ impl Generation {
             following: AtomicBool::new(false),
             flushing: Mutex::new(()),
             task: Mutex::new(None),
+            lookup_secret,
+            lookup_inflight: Mutex::new(Vec::new()),
         })
     }
 
@@ -311,6 +333,22 @@ impl Generation {
     ) -> Result<Vec<crate::model::AssignmentEntry>, ProjectionError> {
         let m = self.read();
         m.history.assignments(Some(&self.tree), customer)
+    }
+
+    /// The customers who hold `v` now (a merged customer answered by its survivor).
+    pub fn lookup(
+        &self,
+        v: &lookup::LookupValue,
+    ) -> Result<Vec<crm_domain::ids::CustomerId>, ProjectionError> {
+        // In this order, so that a customer a flush moves from the changed set to the tree
+        // meanwhile is seen in one of the three: the changed set, the set being written (filled
+        // under the model's write lock, cleared once the batch is in), the tree.
+        let m = self.read();
+        let mut candidates: Vec<crm_domain::ids::CustomerId> =
+            m.customers.dirty_keys().copied().collect();
+        candidates.extend(lock(&self.lookup_inflight).iter().copied());
+        candidates.extend(lookup::candidates(&self.tree, &self.lookup_secret, v)?);
+        Ok(lookup::resolve(&m, v, candidates))
     }
 
     /// Every customer's history, in key order.
@@ -396,6 +434,11 @@ impl Generation {
         let mut batch = sled::Batch::default();
         let m = &mut *model;
         let mut bytes = 0;
+        // Lookup entries of the customers written; lookups see them through `lookup_inflight`
+        // until the batch is in the tree.
+        let changed: Vec<crm_domain::ids::CustomerId> = m.customers.dirty_keys().copied().collect();
+        bytes += lookup::write_entries(&self.lookup_secret, m, &changed, &mut batch);
+        *lock(&self.lookup_inflight) = changed;
         bytes += m.customers.drain_dirty_into(TAG_CUSTOMERS, &mut batch)?;
         bytes += m.accounts.drain_dirty_into(TAG_ACCOUNTS, &mut batch)?;
         bytes += m.tickets.drain_dirty_into(TAG_TICKETS, &mut batch)?;
@@ -424,7 +467,9 @@ impl Generation {
         // The batch holds the state as of `position`; writing it needs no lock on the model,
         // so the fold goes on meanwhile.
         drop(model);
-        if let Err(e) = self.tree.apply_batch(batch) {
+        let applied = self.tree.apply_batch(batch);
+        lock(&self.lookup_inflight).clear();
+        if let Err(e) = applied {
             // Nothing of the batch is written (sled applies a batch whole or not at all), but
             // the changed sets were emptied building it: mark everything changed, so no later
             // flush writes a checkpoint past changes that were never written. History entries

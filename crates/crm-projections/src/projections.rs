@@ -354,6 +354,16 @@ impl Projections {
         self.current().assignments(id)
     }
 
+    /// The customers who hold an identity document, phone or account number now (a merged
+    /// customer answered by its survivor), through the keyed-hash lookup index. Not scoped:
+    /// the caller filters what the asking staff member may read.
+    pub fn customer_lookup(
+        &self,
+        value: &crate::read_models::lookup::LookupValue,
+    ) -> Result<Vec<CustomerId>, ProjectionError> {
+        self.current().lookup(value)
+    }
+
     /// Every customer's history entries in key order, written or not (for checking that a live
     /// generation and a rebuilt one hold the same history).
     pub fn history_entries(

@@ -40,6 +40,18 @@ pub enum AccessKind {
     /// A command refused because another customer holds the identity document it gave: the
     /// answer tells whether the document is registered.
     DuplicateIdentityAttempted,
+    /// A lookup by identity document, phone or account number (`customerLookup`), found or
+    /// not.
+    CustomerLookedUp,
+}
+
+/// What a lookup was by (never the number itself).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crm_domain::access::LookupKey")]
+pub enum LookupKeyView {
+    IdDocument,
+    Phone,
+    AccountNumber,
 }
 
 /// Which personal data an entry is about (never its value).
@@ -64,9 +76,15 @@ impl From<PiiField> for PiiFieldView {
 pub struct AccessLogEntry {
     /// Who was shown the data (or refused).
     pub staff_id: ID,
-    /// Whose data: the customer viewed, or the holder of the identity document.
-    pub customer_id: ID,
+    /// Whose data: the customer viewed, or the holder of the identity document; null for a
+    /// lookup (see `customers`).
+    pub customer_id: Option<ID>,
+    /// Every customer the entry is about that the caller may see: the one viewed, the holder,
+    /// or those a lookup found (empty when it found no one).
+    pub customers: Vec<ID>,
     pub kind: AccessKind,
+    /// A lookup: what it was by.
+    pub lookup_by: Option<LookupKeyView>,
     pub fields: Vec<PiiFieldView>,
     /// The purpose the viewer gave, or the API operation / refused command.
     pub purpose: String,
@@ -102,7 +120,9 @@ pub struct AccessLogConnection {
 struct Decoded {
     position: Position,
     staff: StaffId,
-    customer: CustomerId,
+    /// Whom the entry is about (for a lookup, whom it found: possibly no one).
+    customers: Vec<CustomerId>,
+    lookup_by: Option<access::LookupKey>,
     attempted_for: Option<CustomerId>,
     kind: AccessKind,
     fields: Vec<PiiField>,
@@ -127,7 +147,8 @@ fn decode(e: &RecordedEvent) -> Result<Option<Decoded>, ApiError> {
         } => Decoded {
             position: e.position,
             staff: staff_id,
-            customer: customer_id,
+            customers: vec![customer_id],
+            lookup_by: None,
             attempted_for: None,
             kind: AccessKind::PiiViewed,
             fields,
@@ -145,13 +166,32 @@ fn decode(e: &RecordedEvent) -> Result<Option<Decoded>, ApiError> {
         } => Decoded {
             position: e.position,
             staff: staff_id,
-            customer: holder,
+            customers: vec![holder],
+            lookup_by: None,
             attempted_for: Some(attempted_for),
             kind: AccessKind::DuplicateIdentityAttempted,
             fields: vec![PiiField::IdDocument],
             purpose,
             at,
             disclosed: Some(disclosed),
+        },
+        access::Event::CustomerLookedUp {
+            staff_id,
+            by,
+            found,
+            purpose,
+            at,
+        } => Decoded {
+            position: e.position,
+            staff: staff_id,
+            customers: found,
+            lookup_by: Some(by),
+            attempted_for: None,
+            kind: AccessKind::CustomerLookedUp,
+            fields: Vec::new(),
+            purpose,
+            at,
+            disclosed: None,
         },
     }))
 }
@@ -172,7 +212,7 @@ impl Query {
         self.staff.is_none_or(|s| d.staff == s)
             && self
                 .customer
-                .is_none_or(|c| d.customer == c || d.attempted_for == Some(c))
+                .is_none_or(|c| d.customers.contains(&c) || d.attempted_for == Some(c))
             && self.from.is_none_or(|f| d.at >= f)
             && self.to.is_none_or(|t| d.at <= t)
     }
@@ -247,9 +287,19 @@ fn read_page(
             }
         }
         let wanted: Vec<&Decoded> = decoded.iter().filter(|d| q.matches(d)).collect();
+        // Per entry: its customers (a lookup that found no one asks for the default target,
+        // seen company-wide only: an id no customer has), then whom a refusal was for.
+        let nobody = CustomerId::from_uuid(uuid::Uuid::nil());
         let about: Vec<CustomerId> = wanted
             .iter()
-            .flat_map(|d| std::iter::once(d.customer).chain(d.attempted_for))
+            .flat_map(|d| {
+                let about: Vec<CustomerId> = if d.customers.is_empty() {
+                    vec![nobody]
+                } else {
+                    d.customers.clone()
+                };
+                about.into_iter().chain(d.attempted_for)
+            })
             .collect();
         let visible = scoping.may_see(&q.actor, &about);
         let mut visible = visible.into_iter();
@@ -260,17 +310,31 @@ fn read_page(
                 last_scanned = Some(e.position);
                 continue;
             };
-            let holder_visible = visible.next().unwrap_or(false);
+            let seen: Vec<bool> = (0..d.customers.len().max(1))
+                .map(|_| visible.next().unwrap_or(false))
+                .collect();
+            let shown: Vec<CustomerId> = d
+                .customers
+                .iter()
+                .zip(&seen)
+                .filter(|(_, v)| **v)
+                .map(|(c, _)| *c)
+                .collect();
             let attempted_visible = d.attempted_for.map(|_| visible.next().unwrap_or(false));
-            if holder_visible {
+            if seen.iter().any(|v| *v) {
                 if entries.len() == q.first {
                     more = true;
                     break 'scan;
                 }
                 entries.push(AccessLogEntry {
                     staff_id: uuid_id(d.staff),
-                    customer_id: uuid_id(d.customer),
+                    customer_id: match d.kind {
+                        AccessKind::CustomerLookedUp => None,
+                        _ => shown.first().copied().map(uuid_id),
+                    },
+                    customers: shown.into_iter().map(uuid_id).collect(),
                     kind: d.kind,
+                    lookup_by: d.lookup_by.map(Into::into),
                     fields: d.fields.iter().map(|f| (*f).into()).collect(),
                     purpose: d.purpose.clone(),
                     at: DateTime(d.at),
@@ -482,7 +546,7 @@ mod tests {
         let after = Some(Position(end.parse().unwrap()));
         let page = read_page(&store, &query(Some(once), 10, after), &scoping).unwrap();
         assert_eq!(page.edges.len(), 1);
-        assert_eq!(page.edges[0].node.customer_id, uuid_id(once));
+        assert_eq!(page.edges[0].node.customer_id, Some(uuid_id(once)));
         assert!(!page.page_info.has_next_page);
         // Unfiltered pages hold `first` entries and say more follow.
         let page = read_page(&store, &query(None, 3, None), &scoping).unwrap();

@@ -193,7 +193,7 @@ pub struct IdDocumentInput {
 }
 
 impl IdDocumentInput {
-    fn parse(&self) -> Result<IdDocument, ApiError> {
+    pub(crate) fn parse(&self) -> Result<IdDocument, ApiError> {
         match (
             &self.resident_id,
             &self.passport_number,

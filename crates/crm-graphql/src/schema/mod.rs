@@ -24,6 +24,7 @@ mod history;
 mod insight;
 mod jobs;
 mod live;
+mod lookup;
 mod operations;
 mod performance;
 mod readside;
@@ -47,6 +48,7 @@ pub use history::HistoryQuery;
 pub use insight::InsightQuery;
 pub use jobs::{JobsMutation, JobsQuery, JobsSubscription};
 pub use live::LiveSubscription;
+pub use lookup::LookupQuery;
 pub use operations::{OperationsMutation, OperationsQuery};
 pub use performance::PerformanceQuery;
 pub use readside::ReadModels;
@@ -65,6 +67,7 @@ pub struct QueryRoot(
     EventLogQuery,
     HistoryQuery,
     CustomerQuery,
+    LookupQuery,
     PerformanceQuery,
     InsightQuery,
     OperationsQuery,

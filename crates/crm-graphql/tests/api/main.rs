@@ -41,6 +41,7 @@ mod events;
 mod history;
 mod jobs;
 mod limits;
+mod lookup;
 mod ops;
 mod oracles;
 mod ranges;

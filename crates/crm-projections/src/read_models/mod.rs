@@ -9,6 +9,7 @@ pub mod content;
 pub mod dashboards;
 pub mod explain;
 pub mod history;
+pub mod lookup;
 pub mod org;
 pub mod performance;
 pub mod rule_versions;
@@ -27,6 +28,7 @@ pub mod all {
     pub use super::dashboards::*;
     pub use super::explain::*;
     pub use super::history::{History, HistoryEntry, HistoryKind, Keep};
+    pub use super::lookup::LookupValue;
     pub use super::org::*;
     pub use super::performance::*;
     pub use super::rule_versions::*;
