@@ -485,6 +485,34 @@ impl App {
                 )
                 .await
             }
+            AppCommand::Appraisal { period, command } => {
+                // Pay follows a seal: both signatures are real people the directory backs
+                // now, as for rules.
+                let standing = {
+                    let mut directory = self.directory.lock().await;
+                    directory.sync()?;
+                    directory.standing(&actor.staff_id)
+                };
+                crm_domain::auth::check_standing(&actor, standing.as_ref())?;
+                let by = match &command {
+                    crm_domain::appraisal::Command::ProposeSeal { by, .. }
+                    | crm_domain::appraisal::Command::ApproveSeal { by, .. } => *by,
+                };
+                if by != actor.staff_id {
+                    return Err(validation(
+                        "by",
+                        "a seal is proposed or approved by its sender",
+                    ));
+                }
+                self.run::<crm_domain::appraisal::Appraisal>(
+                    env,
+                    &period,
+                    command,
+                    |_| Ok(Action::SealAppraisal),
+                    org,
+                )
+                .await
+            }
         }
     }
 

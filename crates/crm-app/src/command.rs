@@ -1,5 +1,6 @@
 //! What callers send: one command for one aggregate instance, with who sends it and why.
 
+use crm_domain::appraisal::{self, AppraisalPeriod};
 use crm_domain::auth::Actor;
 use crm_domain::ids::{
     AccountId, ArticleId, BranchId, CampaignId, CustomerId, InteractionId, OpportunityId,
@@ -76,6 +77,11 @@ pub enum AppCommand {
     Access {
         staff: StaffId,
         command: access::Command,
+    },
+    /// Sealing an appraisal period (proposal and four-eyes approval).
+    Appraisal {
+        period: AppraisalPeriod,
+        command: appraisal::Command,
     },
 }
 

@@ -2,8 +2,8 @@
 //! replay, export) rather than one stream.
 
 use crate::{
-    access, account, article, branch, campaign, customer, interaction, market, opportunity,
-    product, region, rules, staff, ticket, DomainEvent,
+    access, account, appraisal, article, branch, campaign, customer, interaction, market,
+    opportunity, product, region, rules, staff, ticket, DomainEvent,
 };
 
 /// The codec that turns stored payload bytes into an aggregate's event type; the domain stays
@@ -81,6 +81,7 @@ any_event! {
     Article(article) = "article",
     Rules(rules) = "rules",
     Access(access) = "access",
+    Appraisal(appraisal) = "appraisal",
 }
 
 #[cfg(test)]

@@ -113,6 +113,9 @@ pub enum Right {
     /// the branch's management records it, never the customer's own broker or manager.
     /// (Appended last: rights are encoded by index.)
     RecordChurn,
+    /// Propose or approve the seal of an appraisal period (the results pay follows):
+    /// headquarters, two different people. (Appended last: rights are encoded by index.)
+    SealAppraisal,
 }
 
 /// What authorization needs to know about a customer.
@@ -138,6 +141,8 @@ pub enum Action {
     /// Look customers up by a number at the point of contact (what is shown is each found
     /// customer's `ReadCustomer`).
     LookupCustomer,
+    /// Propose or approve sealing an appraisal period.
+    SealAppraisal,
     RegisterCustomer {
         branch: BranchId,
     },
@@ -208,6 +213,7 @@ impl Action {
             Action::UpdateCustomer(_) => Right::WriteCustomer,
             Action::AssessSuitability(_) => Right::AssessSuitability,
             Action::RecordChurn(_) => Right::RecordChurn,
+            Action::SealAppraisal => Right::SealAppraisal,
             Action::AssignCustomer { .. } => Right::AssignCustomer,
             Action::ApproveTransfer { .. } => Right::ApproveTransfer,
             Action::MergeCustomers { .. } => Right::MergeCustomers,
@@ -403,6 +409,9 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
         // Whoever reads customers may ask who holds a number; the answer holds only the
         // customers they may read.
         Action::LookupCustomer => role != Operator,
+        // The company's appraisal results are headquarters' to seal (four eyes: the domain
+        // refuses an approval by the proposer).
+        Action::SealAppraisal => role == Headquarters,
         Action::RegisterCustomer { branch: b } => match role {
             Headquarters => true,
             RegionManager | BranchManager => branch(b),

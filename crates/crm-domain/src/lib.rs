@@ -29,6 +29,7 @@
 pub mod access;
 pub mod account;
 mod any;
+pub mod appraisal;
 pub mod article;
 pub mod assignment;
 pub mod auth;
@@ -197,6 +198,10 @@ mod tests {
             (article::Article::CATEGORY, article::Event::EVENT_TYPES),
             (rules::RuleSet::CATEGORY, rules::Event::EVENT_TYPES),
             (access::AccessLog::CATEGORY, access::Event::EVENT_TYPES),
+            (
+                appraisal::Appraisal::CATEGORY,
+                appraisal::Event::EVENT_TYPES,
+            ),
         ]
     }
 

@@ -34,7 +34,7 @@ pub const FLUSH_EVENTS: u64 = 200_000;
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 /// Stream categories no read model reads (the PII access log): the
 /// subscription is `$all`, and these are skipped before decoding.
-pub const IGNORED_CATEGORIES: &[&str] = &["access"];
+pub const IGNORED_CATEGORIES: &[&str] = &["access", "appraisal"];
 
 /// Events taken from the log per step.
 const STEP: usize = 2048;

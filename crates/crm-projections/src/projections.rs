@@ -800,6 +800,17 @@ impl Projections {
         })
     }
 
+    /// The results of appraisal `period` derived from the log up to `position` (everything up
+    /// to it, nothing after) under the rules in force there: what a seal proposal records, and
+    /// what anyone re-deriving a sealed period must get byte for byte. Folds the log's prefix.
+    pub fn derive_seal(
+        &self,
+        period: crm_domain::appraisal::AppraisalPeriod,
+        position: u64,
+    ) -> Result<crm_domain::appraisal::Derivation, ProjectionError> {
+        derive_seal(&self.inner.store, &self.inner.configured, period, position)
+    }
+
     /// A staff member's performance in `period` as the log knew it at `instant`.
     pub fn staff_performance_as_of(
         &self,
@@ -870,4 +881,22 @@ fn compare(
         old.catch_up(Some(target), |_| {})?;
         new.catch_up(Some(target), |_| {})?;
     }
+}
+
+/// [`Projections::derive_seal`] without a running read side (`crm replay --period`).
+pub fn derive_seal(
+    store: &EventStore,
+    configured: &RuleBook,
+    period: crm_domain::appraisal::AppraisalPeriod,
+    position: u64,
+) -> Result<crm_domain::appraisal::Derivation, ProjectionError> {
+    let at = replay::model_at(store, position, configured, None)?;
+    let results = crate::read_models::appraisal::seal_results(&at.model, &at.rules, period);
+    Ok(crm_domain::appraisal::Derivation {
+        position: at.position,
+        rules_version: at.rules.version,
+        rules_hash: at.rules.hash.clone(),
+        results_hash: crate::read_models::appraisal::results_hash(&results)?,
+        results,
+    })
 }

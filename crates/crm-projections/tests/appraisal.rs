@@ -422,3 +422,57 @@ fn the_churn_loop_counts_the_customers_engagement_and_ranks_the_assets_at_risk()
         store.close().await.unwrap();
     });
 }
+
+/// #15 item 2: a sealed period's results are derived again byte for byte from the log up to
+/// the sealed position under the rules then in force; facts recorded after the seal (here a
+/// back-dated closure in the sealed month) change later derivations, never the sealed one.
+#[test]
+fn a_sealed_period_is_derived_again_byte_for_byte_and_later_facts_do_not_change_it() {
+    use crm_domain::appraisal::AppraisalPeriod;
+    use crm_projections::projections::derive_seal;
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(dir.path(), config()).unwrap();
+        let mut n = 0;
+        for (e, t) in history() {
+            append(&store, &mut n, &e, t).await;
+        }
+        let feb = AppraisalPeriod::Month {
+            year: 2024,
+            month: 2,
+        };
+        let rules = rules();
+        let sealed_at = store.head().0;
+        let sealed = derive_seal(&store, &rules, feb, sealed_at).unwrap();
+        assert_eq!(sealed.position, sealed_at);
+        assert_eq!(sealed.rules_version, rules.version);
+        assert_eq!(sealed.results_hash.len(), 64);
+        // The results are the appraisal of the worked example, in rank order.
+        let s0 = sealed.results.iter().find(|r| r.staff == sid(0)).unwrap();
+        assert_eq!(
+            (s0.new_customers, s0.churned, s0.upgraded, s0.composite_centi),
+            (2, 2, 2, 4500)
+        );
+        assert_eq!(sealed.results[0].staff, sid(1));
+        // A fact about February recorded after the seal: c4 closed on 20 February.
+        append(
+            &store,
+            &mut n,
+            &customer::Event::CustomerClosed {
+                customer_id: cid(4),
+                reason: ShortText::parse("销户").unwrap(),
+                at: at(FEB + 19),
+            }
+            .into(),
+            at(FEB + 19),
+        )
+        .await;
+        let again = derive_seal(&store, &rules, feb, sealed_at).unwrap();
+        assert_eq!(again, sealed);
+        let later = derive_seal(&store, &rules, feb, store.head().0).unwrap();
+        assert_ne!(later.results_hash, sealed.results_hash);
+        let s0 = later.results.iter().find(|r| r.staff == sid(0)).unwrap();
+        assert_eq!(s0.churned, 3);
+        store.close().await.unwrap();
+    });
+}

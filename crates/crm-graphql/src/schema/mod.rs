@@ -15,6 +15,7 @@
 //! would bypass it.
 
 mod accesslog;
+mod appraisal;
 mod backoffice;
 mod commands;
 mod customers;
@@ -40,6 +41,7 @@ use crm_eventstore::EventStore;
 use tokio::sync::Semaphore;
 
 pub use accesslog::AccessLogQuery;
+pub use appraisal::{AppraisalMutation, AppraisalQuery};
 pub use backoffice::BackOfficeMutation;
 pub use commands::CommandMutation;
 pub use customers::CustomerQuery;
@@ -73,6 +75,7 @@ pub struct QueryRoot(
     OperationsQuery,
     JobsQuery,
     AccessLogQuery,
+    AppraisalQuery,
 );
 
 #[derive(MergedSubscription, Default, Debug)]
@@ -87,6 +90,7 @@ pub struct MutationRoot(
     BackOfficeMutation,
     OperationsMutation,
     JobsMutation,
+    AppraisalMutation,
 );
 
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -125,6 +125,7 @@ fn period_text(p: Period) -> String {
     match p {
         Period::Month { year, month } => format!("{year:04}-{month:02}"),
         Period::YearToDate { year, month } => format!("{year:04}-01..{year:04}-{month:02}"),
+        Period::Quarter { year, quarter } => format!("{year:04}-Q{quarter}"),
     }
 }
 

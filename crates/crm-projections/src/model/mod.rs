@@ -170,9 +170,10 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
         apply_article(m, recorded.position.0, e);
         return;
     }
-    if matches!(event, AnyEvent::Access(_)) {
+    if matches!(event, AnyEvent::Access(_) | AnyEvent::Appraisal(_)) {
         // Inputs of no read model (see `generation::IGNORED_CATEGORIES`): they change
-        // nothing, not even the log date, so folding them or skipping them agrees.
+        // nothing, not even the log date, so folding them or skipping them agrees. (Sealed
+        // appraisal periods are read from their streams: a handful of events per period.)
         return;
     }
     let p = recorded.position.0;
@@ -202,7 +203,7 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
         AnyEvent::Campaign(e) => apply_campaign(m, e),
         AnyEvent::Product(e) => apply_product(m, e),
         AnyEvent::Rules(e) => apply_rules(m, p, e),
-        AnyEvent::Article(_) | AnyEvent::Access(_) => {}
+        AnyEvent::Article(_) | AnyEvent::Access(_) | AnyEvent::Appraisal(_) => {}
     }
 }
 

@@ -3,6 +3,7 @@
 //! it hands each event to the modules here.
 
 pub mod accounts;
+pub mod appraisal;
 pub mod archive;
 pub mod channels;
 pub mod content;

@@ -109,6 +109,11 @@ pub enum Period {
         year: i32,
         month: u8,
     },
+    /// A calendar quarter (1–4).
+    Quarter {
+        year: i32,
+        quarter: u8,
+    },
 }
 
 impl Period {
@@ -127,6 +132,10 @@ impl Period {
         match self {
             Period::Month { year, month } => (idx(year, month), idx(year, month)),
             Period::YearToDate { year, month } => (idx(year, 1), idx(year, month)),
+            Period::Quarter { year, quarter } => {
+                let q = quarter.clamp(1, 4);
+                (idx(year, q * 3 - 2), idx(year, q * 3))
+            }
         }
     }
 }
@@ -301,10 +310,11 @@ impl KpiGroup {
     pub(crate) fn of<'a>(inputs: impl IntoIterator<Item = &'a KpiInput>) -> KpiGroup {
         let mut g = KpiGroup::default();
         for i in inputs {
-            let rates = i.rates();
-            for k in 0..3 {
-                g.counts[k] = g.counts[k].max(i.counts[k]);
-                g.rates[k] = g.rates[k].max(rates[k]);
+            for (best, count) in g.counts.iter_mut().zip(i.counts) {
+                *best = (*best).max(count);
+            }
+            for (best, rate) in g.rates.iter_mut().zip(i.rates()) {
+                *best = (*best).max(rate);
             }
             g.profitability = g.profitability.max(i.profitability);
         }

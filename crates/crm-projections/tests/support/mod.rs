@@ -860,7 +860,8 @@ pub async fn append(
         Product,
         Article,
         Rules,
-        Access
+        Access,
+        Appraisal
     );
     store
         .append(&stream, ExpectedRevision::Any, vec![new])

@@ -1,0 +1,463 @@
+//! Sealed appraisal periods (考核期结算), stream `appraisal-<period>`: the results pay is decided
+//! from. Closing a month or a quarter is proposed by one person with the results the read side
+//! derived from the log up to a position under the rules then in force, and sealed by a second
+//! (four eyes, 双人复核) who approves exactly those results (by their hash). A sealed period is
+//! never changed: anyone can derive it again from the log up to its position and must get the
+//! same bytes; facts recorded later belong to later reports.
+//!
+//! The results and their hash are computed by the caller (the domain folds no read model and has
+//! no hashing dependency); the domain keeps the workflow honest.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::{Date, Month, OffsetDateTime, UtcOffset};
+
+use crate::error::{DomainError, ValidationError};
+use crate::ids::{BranchId, StaffId, StreamId};
+use crate::Money;
+
+/// An appraisal period: a calendar month or quarter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AppraisalPeriod {
+    Month { year: i32, month: u8 },
+    Quarter { year: i32, quarter: u8 },
+}
+
+impl AppraisalPeriod {
+    /// `2024-02` or `2024-Q1`.
+    pub fn parse(input: &str) -> Result<AppraisalPeriod, ValidationError> {
+        let err = || ValidationError::new("period", "must be YYYY-MM or YYYY-Qn (1 to 4)");
+        let (year, rest) = input.trim().split_once('-').ok_or_else(err)?;
+        let year: i32 = year.parse().map_err(|_| err())?;
+        if !(2000..=2999).contains(&year) {
+            return Err(ValidationError::new("period", "year must be 2000 to 2999"));
+        }
+        if let Some(q) = rest.strip_prefix(['Q', 'q']) {
+            let quarter: u8 = q.parse().map_err(|_| err())?;
+            if !(1..=4).contains(&quarter) {
+                return Err(err());
+            }
+            return Ok(AppraisalPeriod::Quarter { year, quarter });
+        }
+        if rest.len() != 2 {
+            return Err(err());
+        }
+        let month: u8 = rest.parse().map_err(|_| err())?;
+        if !(1..=12).contains(&month) {
+            return Err(err());
+        }
+        Ok(AppraisalPeriod::Month { year, month })
+    }
+
+    /// The first and last month (1–12) of the period, in its year.
+    pub fn months(self) -> (i32, u8, u8) {
+        match self {
+            AppraisalPeriod::Month { year, month } => (year, month, month),
+            AppraisalPeriod::Quarter { year, quarter } => (year, quarter * 3 - 2, quarter * 3),
+        }
+    }
+
+    /// The day after the period's last day.
+    pub fn end(self) -> Option<Date> {
+        let (year, _, last) = self.months();
+        let (y, m) = if last == 12 {
+            (year + 1, 1)
+        } else {
+            (year, last + 1)
+        };
+        Date::from_calendar_date(y, Month::try_from(m).ok()?, 1).ok()
+    }
+}
+
+impl fmt::Display for AppraisalPeriod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppraisalPeriod::Month { year, month } => write!(f, "{year:04}-{month:02}"),
+            AppraisalPeriod::Quarter { year, quarter } => write!(f, "{year:04}-Q{quarter}"),
+        }
+    }
+}
+
+/// `appraisal-202402`, `appraisal-2024q1`: no hyphen inside the id.
+impl StreamId for AppraisalPeriod {
+    fn stream_id(&self) -> String {
+        match self {
+            AppraisalPeriod::Month { year, month } => format!("{year:04}{month:02}"),
+            AppraisalPeriod::Quarter { year, quarter } => format!("{year:04}q{quarter}"),
+        }
+    }
+}
+
+/// One appraised person's sealed result: the figures and the points pay is decided from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedResult {
+    pub staff: StaffId,
+    pub branch: Option<BranchId>,
+    pub customers_at_start: i64,
+    pub customers_served: i64,
+    pub new_customers: i64,
+    pub churned: i64,
+    pub upgraded: i64,
+    pub downgraded: i64,
+    pub commission: Money,
+    /// Points of the four terms (new, churn, upgrade, profitability), in hundredths.
+    pub points_centi: [i64; 4],
+    pub composite_centi: i64,
+    pub rank_in_company: u32,
+}
+
+/// What a proposal or a seal says was derived: where, under which rules, and the results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Derivation {
+    /// The log position the results were derived at (everything up to it, nothing after).
+    pub position: u64,
+    pub rules_version: u32,
+    pub rules_hash: String,
+    pub results: Vec<SealedResult>,
+    /// blake3 of the results' canonical encoding, lowercase hex (computed by the caller).
+    pub results_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct State {
+    pub period: Option<AppraisalPeriod>,
+    pub proposal: Option<(StaffId, Derivation)>,
+    pub sealed: Option<Derivation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Propose closing the period with these results. A later proposal replaces an earlier
+    /// one (facts arrived meanwhile) until the period is sealed.
+    ProposeSeal {
+        period: AppraisalPeriod,
+        derivation: Derivation,
+        by: StaffId,
+        now: OffsetDateTime,
+    },
+    /// Seal the proposed results, named by their hash: the approver approves what they saw.
+    ApproveSeal {
+        period: AppraisalPeriod,
+        results_hash: String,
+        by: StaffId,
+        now: OffsetDateTime,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    AppraisalSealProposed {
+        period: AppraisalPeriod,
+        derivation: Derivation,
+        by: StaffId,
+        at: OffsetDateTime,
+    },
+    AppraisalPeriodSealed {
+        period: AppraisalPeriod,
+        derivation: Derivation,
+        proposed_by: StaffId,
+        approved_by: StaffId,
+        at: OffsetDateTime,
+    },
+}
+
+crate::aggregate!(
+    Appraisal,
+    category: "appraisal",
+    id: period,
+    events: [AppraisalSealProposed, AppraisalPeriodSealed]
+);
+
+/// Business dates are in China Standard Time.
+fn business_offset() -> UtcOffset {
+    UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC)
+}
+
+fn check_hash(hash: &str) -> Result<(), DomainError> {
+    if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(DomainError::validation(
+            "resultsHash",
+            "must be 64 lowercase hex digits",
+        ));
+    }
+    Ok(())
+}
+
+pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError> {
+    match command {
+        Command::ProposeSeal {
+            period,
+            derivation,
+            by,
+            now,
+        } => {
+            if let Some(sealed) = &state.sealed {
+                return Err(DomainError::conflict(format!(
+                    "period {period} was sealed at log position {}; a sealed period never \
+                     changes",
+                    sealed.position
+                )));
+            }
+            let today = now.to_offset(business_offset()).date();
+            if period.end().is_none_or(|end| today < end) {
+                return Err(DomainError::validation(
+                    "period",
+                    format!("{period} has not ended yet (today is {today})"),
+                ));
+            }
+            check_hash(&derivation.results_hash)?;
+            Ok(vec![Event::AppraisalSealProposed {
+                period,
+                derivation,
+                by,
+                at: now,
+            }])
+        }
+        Command::ApproveSeal {
+            period,
+            results_hash,
+            by,
+            now,
+        } => {
+            if state.sealed.is_some() {
+                return Err(DomainError::conflict(format!(
+                    "period {period} is sealed already"
+                )));
+            }
+            let Some((proposed_by, derivation)) = &state.proposal else {
+                return Err(DomainError::NotFound {
+                    entity: "appraisal seal proposal",
+                });
+            };
+            if *proposed_by == by {
+                return Err(DomainError::FourEyesViolation { staff: by });
+            }
+            if derivation.results_hash != results_hash {
+                return Err(DomainError::conflict(format!(
+                    "the proposal's results are {}, not {results_hash}: read the proposal again",
+                    derivation.results_hash
+                )));
+            }
+            Ok(vec![Event::AppraisalPeriodSealed {
+                period,
+                derivation: derivation.clone(),
+                proposed_by: *proposed_by,
+                approved_by: by,
+                at: now,
+            }])
+        }
+    }
+}
+
+pub fn evolve(mut state: State, event: &Event) -> State {
+    match event {
+        Event::AppraisalSealProposed {
+            period,
+            derivation,
+            by,
+            ..
+        } => {
+            state.period = Some(*period);
+            state.proposal = Some((*by, derivation.clone()));
+        }
+        Event::AppraisalPeriodSealed {
+            period, derivation, ..
+        } => {
+            state.period = Some(*period);
+            state.proposal = None;
+            state.sealed = Some(derivation.clone());
+        }
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::testing::given;
+
+    const NOW: OffsetDateTime = datetime!(2024-03-01 09:00 +8);
+    const FEB: AppraisalPeriod = AppraisalPeriod::Month {
+        year: 2024,
+        month: 2,
+    };
+
+    fn sid(n: u128) -> StaffId {
+        StaffId::from_uuid(Uuid::from_u128(n))
+    }
+
+    fn derivation(hash: char) -> Derivation {
+        Derivation {
+            position: 42,
+            rules_version: 1,
+            rules_hash: "r".repeat(64),
+            results: vec![SealedResult {
+                staff: sid(9),
+                branch: None,
+                customers_at_start: 5,
+                customers_served: 5,
+                new_customers: 2,
+                churned: 2,
+                upgraded: 2,
+                downgraded: 0,
+                commission: Money::ZERO,
+                points_centi: [1800, 0, 2700, 0],
+                composite_centi: 4500,
+                rank_in_company: 2,
+            }],
+            results_hash: hash.to_string().repeat(64),
+        }
+    }
+
+    fn proposed(by: u128) -> Event {
+        Event::AppraisalSealProposed {
+            period: FEB,
+            derivation: derivation('a'),
+            by: sid(by),
+            at: NOW,
+        }
+    }
+
+    #[test]
+    fn periods_parse_and_name_their_streams() {
+        assert_eq!(AppraisalPeriod::parse("2024-02"), Ok(FEB));
+        assert_eq!(
+            AppraisalPeriod::parse("2024-q1"),
+            Ok(AppraisalPeriod::Quarter {
+                year: 2024,
+                quarter: 1
+            })
+        );
+        for bad in ["2024-13", "2024-Q5", "24-01", "2024-1", "2024", "x-01"] {
+            assert!(AppraisalPeriod::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(FEB.stream_id(), "202402");
+        assert_eq!(FEB.to_string(), "2024-02");
+        assert_eq!(
+            AppraisalPeriod::Quarter {
+                year: 2024,
+                quarter: 4
+            }
+            .end(),
+            Some(time::macros::date!(2025 - 01 - 01))
+        );
+    }
+
+    #[test]
+    fn a_period_is_proposed_once_it_has_ended_and_sealed_by_a_second_person() {
+        given::<Appraisal>([])
+            .when(Command::ProposeSeal {
+                period: FEB,
+                derivation: derivation('a'),
+                by: sid(1),
+                now: NOW,
+            })
+            .then([proposed(1)]);
+        given::<Appraisal>([proposed(1)])
+            .when(Command::ApproveSeal {
+                period: FEB,
+                results_hash: "a".repeat(64),
+                by: sid(2),
+                now: NOW,
+            })
+            .then([Event::AppraisalPeriodSealed {
+                period: FEB,
+                derivation: derivation('a'),
+                proposed_by: sid(1),
+                approved_by: sid(2),
+                at: NOW,
+            }]);
+    }
+
+    #[test]
+    fn the_proposer_does_not_seal_and_the_approver_approves_what_they_saw() {
+        given::<Appraisal>([proposed(1)])
+            .when(Command::ApproveSeal {
+                period: FEB,
+                results_hash: "a".repeat(64),
+                by: sid(1),
+                now: NOW,
+            })
+            .then_err(DomainError::FourEyesViolation { staff: sid(1) });
+        given::<Appraisal>([proposed(1)])
+            .when(Command::ApproveSeal {
+                period: FEB,
+                results_hash: "b".repeat(64),
+                by: sid(2),
+                now: NOW,
+            })
+            .then_err(DomainError::conflict(format!(
+                "the proposal's results are {}, not {}: read the proposal again",
+                "a".repeat(64),
+                "b".repeat(64)
+            )));
+        given::<Appraisal>([])
+            .when(Command::ApproveSeal {
+                period: FEB,
+                results_hash: "a".repeat(64),
+                by: sid(2),
+                now: NOW,
+            })
+            .then_err(DomainError::NotFound {
+                entity: "appraisal seal proposal",
+            });
+    }
+
+    #[test]
+    fn a_sealed_period_never_changes_and_an_open_one_cannot_be_proposed() {
+        let sealed = Event::AppraisalPeriodSealed {
+            period: FEB,
+            derivation: derivation('a'),
+            proposed_by: sid(1),
+            approved_by: sid(2),
+            at: NOW,
+        };
+        given::<Appraisal>([proposed(1), sealed.clone()])
+            .when(Command::ProposeSeal {
+                period: FEB,
+                derivation: derivation('c'),
+                by: sid(3),
+                now: NOW,
+            })
+            .then_err(DomainError::conflict(
+                "period 2024-02 was sealed at log position 42; a sealed period never changes",
+            ));
+        given::<Appraisal>([proposed(1), sealed])
+            .when(Command::ApproveSeal {
+                period: FEB,
+                results_hash: "a".repeat(64),
+                by: sid(2),
+                now: NOW,
+            })
+            .then_err(DomainError::conflict("period 2024-02 is sealed already"));
+        given::<Appraisal>([])
+            .when(Command::ProposeSeal {
+                period: AppraisalPeriod::Month {
+                    year: 2024,
+                    month: 3,
+                },
+                derivation: derivation('a'),
+                by: sid(1),
+                now: NOW,
+            })
+            .then_err(DomainError::validation(
+                "period",
+                "2024-03 has not ended yet (today is 2024-03-01)",
+            ));
+        given::<Appraisal>([])
+            .when(Command::ProposeSeal {
+                period: FEB,
+                derivation: derivation('z'),
+                by: sid(1),
+                now: NOW,
+            })
+            .then_err(DomainError::validation(
+                "resultsHash",
+                "must be 64 lowercase hex digits",
+            ));
+    }
+}

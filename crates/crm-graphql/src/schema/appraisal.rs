@@ -1,0 +1,311 @@
+//! Sealed appraisal periods (考核期结算): `proposeAppraisalSeal`, `approveAppraisalSeal`,
+//! `appraisalPeriod`, `appraisalPeriods`. A proposal derives the period's results from the log
+//! up to its head under the rules in force there (a whole-log fold, under the replay bound) and
+//! records them with that position and their hash; a second headquarters staff member approves
+//! exactly those results by their hash; a sealed period never changes. `crm replay --period`
+//! derives a sealed period again from the log and compares.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+use crm_app::AppCommand;
+use crm_domain::appraisal::{self, AppraisalPeriod, Derivation, SealedResult};
+use crm_domain::auth::{authorize, Action, Actor, OrgTree, Role};
+use crm_domain::{Aggregate, AnyEvent};
+use crm_eventstore::{AllStart, Direction, Filter, StreamName, StreamStart};
+use time::OffsetDateTime;
+
+use super::commands::{run, CommandResult};
+use super::customers::money;
+use super::readside::{int, projection_error, read_models, uuid_id};
+use super::scalars::{DateTime, Long};
+use super::{caller, settings, store};
+use crate::error::{gql, ApiError};
+
+/// Periods listed at most (a decade of months and quarters).
+const PERIODS_MAX: usize = 200;
+
+fn period_arg(s: &str) -> Result<AppraisalPeriod, ApiError> {
+    AppraisalPeriod::parse(s).map_err(|e| ApiError::validation("period", e.to_string()))
+}
+
+/// Who reads sealed results: headquarters and company auditors (they name everyone's pay).
+fn may_read(actor: &Actor) -> Result<(), ApiError> {
+    match actor.role {
+        Role::Headquarters => Ok(()),
+        Role::Auditor if actor.scope == crm_domain::auth::Scope::Company => Ok(()),
+        _ => Err(ApiError::Forbidden(
+            "sealed appraisal results are read by headquarters and company auditors".into(),
+        )),
+    }
+}
+
+/// One appraised person's sealed result.
+#[derive(SimpleObject, Debug)]
+pub struct SealedResultView {
+    pub staff_id: ID,
+    pub branch_id: Option<ID>,
+    pub customers_at_start: i32,
+    pub customers_served: i32,
+    pub new_customers: i32,
+    pub churned: i32,
+    pub upgraded: i32,
+    pub downgraded: i32,
+    pub commission: String,
+    /// Points of the new-customer, churn, upgrade and profitability terms.
+    pub points: Vec<f64>,
+    pub composite: f64,
+    pub rank_in_company: i32,
+}
+
+impl From<&SealedResult> for SealedResultView {
+    fn from(r: &SealedResult) -> Self {
+        SealedResultView {
+            staff_id: uuid_id(r.staff),
+            branch_id: r.branch.map(uuid_id),
+            customers_at_start: int(r.customers_at_start),
+            customers_served: int(r.customers_served),
+            new_customers: int(r.new_customers),
+            churned: int(r.churned),
+            upgraded: int(r.upgraded),
+            downgraded: int(r.downgraded),
+            commission: money(r.commission),
+            points: r.points_centi.iter().map(|p| *p as f64 / 100.0).collect(),
+            composite: r.composite_centi as f64 / 100.0,
+            rank_in_company: int(r.rank_in_company),
+        }
+    }
+}
+
+/// An appraisal period's seal: proposed (awaiting a second person) or sealed.
+#[derive(SimpleObject, Debug)]
+pub struct AppraisalPeriodView {
+    /// `YYYY-MM` or `YYYY-Qn`.
+    pub period: String,
+    /// PROPOSED or SEALED.
+    pub status: String,
+    /// The log position the results were derived at.
+    pub position: Long,
+    pub rules_version: i32,
+    pub rules_hash: String,
+    /// What an approval names.
+    pub results_hash: String,
+    pub proposed_by: ID,
+    pub approved_by: Option<ID>,
+    /// When the latest proposal or the seal was recorded.
+    pub recorded_at: DateTime,
+    pub results: Vec<SealedResultView>,
+}
+
+impl AppraisalPeriodView {
+    fn of(
+        period: AppraisalPeriod,
+        d: &Derivation,
+        proposed_by: crm_domain::ids::StaffId,
+        approved_by: Option<crm_domain::ids::StaffId>,
+        at: OffsetDateTime,
+    ) -> Self {
+        AppraisalPeriodView {
+            period: period.to_string(),
+            status: if approved_by.is_some() {
+                "SEALED"
+            } else {
+                "PROPOSED"
+            }
+            .into(),
+            position: Long(d.position),
+            rules_version: int(d.rules_version),
+            rules_hash: d.rules_hash.clone(),
+            results_hash: d.results_hash.clone(),
+            proposed_by: uuid_id(proposed_by),
+            approved_by: approved_by.map(uuid_id),
+            recorded_at: DateTime(at),
+            results: d.results.iter().map(SealedResultView::from).collect(),
+        }
+    }
+
+    /// The period's latest state from its events, oldest first.
+    fn fold(events: &[appraisal::Event]) -> Option<Self> {
+        let mut out = None;
+        for e in events {
+            out = Some(match e {
+                appraisal::Event::AppraisalSealProposed {
+                    period,
+                    derivation,
+                    by,
+                    at,
+                } => AppraisalPeriodView::of(*period, derivation, *by, None, *at),
+                appraisal::Event::AppraisalPeriodSealed {
+                    period,
+                    derivation,
+                    proposed_by,
+                    approved_by,
+                    at,
+                } => AppraisalPeriodView::of(
+                    *period,
+                    derivation,
+                    *proposed_by,
+                    Some(*approved_by),
+                    *at,
+                ),
+            });
+        }
+        out
+    }
+}
+
+fn decode(r: &crm_eventstore::RecordedEvent) -> Result<Option<appraisal::Event>, ApiError> {
+    match crm_codec::decode(r) {
+        Ok(AnyEvent::Appraisal(e)) => Ok(Some(e)),
+        Ok(_) => Ok(None),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct AppraisalQuery;
+
+#[Object]
+impl AppraisalQuery {
+    /// One appraisal period's seal: the proposal awaiting approval (its `resultsHash` is what
+    /// an approval names) or the sealed results; null when nothing was proposed.
+    async fn appraisal_period(
+        &self,
+        ctx: &Context<'_>,
+        period: String,
+    ) -> async_graphql::Result<Option<AppraisalPeriodView>> {
+        async {
+            may_read(caller(ctx)?)?;
+            let period = period_arg(&period)?;
+            let stream = StreamName::parse(crm_domain::stream_name(
+                appraisal::Appraisal::CATEGORY,
+                &period,
+            ))?;
+            let events = store(ctx)?.read_stream(
+                &stream,
+                StreamStart::Start,
+                Direction::Forwards,
+                PERIODS_MAX,
+            )?;
+            let decoded = events
+                .iter()
+                .map(decode)
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>();
+            Ok(AppraisalPeriodView::fold(&decoded))
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// Every period proposed or sealed, newest recorded first (at most 200).
+    async fn appraisal_periods(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<AppraisalPeriodView>> {
+        async {
+            may_read(caller(ctx)?)?;
+            let events = store(ctx)?.read_filtered(
+                &Filter::Category(appraisal::Appraisal::CATEGORY.into()),
+                AllStart::Start,
+                Direction::Forwards,
+                PERIODS_MAX * 4,
+            )?;
+            let mut by_period: std::collections::BTreeMap<AppraisalPeriod, Vec<appraisal::Event>> =
+                std::collections::BTreeMap::new();
+            for r in &events {
+                if let Some(e) = decode(r)? {
+                    let period = match &e {
+                        appraisal::Event::AppraisalSealProposed { period, .. }
+                        | appraisal::Event::AppraisalPeriodSealed { period, .. } => *period,
+                    };
+                    by_period.entry(period).or_default().push(e);
+                }
+            }
+            let mut out: Vec<AppraisalPeriodView> = by_period
+                .values()
+                .filter_map(|events| AppraisalPeriodView::fold(events))
+                .collect();
+            out.sort_by(|a, b| b.recorded_at.0.cmp(&a.recorded_at.0));
+            out.truncate(PERIODS_MAX);
+            Ok(out)
+        }
+        .await
+        .map_err(gql)
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct AppraisalMutation;
+
+#[Object]
+impl AppraisalMutation {
+    /// Proposes sealing `period` (`YYYY-MM` or `YYYY-Qn`; it must have ended): derives its
+    /// results from the log up to its head under the rules in force there and records them.
+    /// Headquarters; a second headquarters staff member seals them (`approveAppraisalSeal`).
+    /// The derivation folds the whole log, under `[limits] replays_concurrent_max`.
+    async fn propose_appraisal_seal(
+        &self,
+        ctx: &Context<'_>,
+        command_id: Option<ID>,
+        period: String,
+    ) -> async_graphql::Result<CommandResult> {
+        let derived = async {
+            let actor = *caller(ctx)?;
+            // Refused before the fold, not after.
+            authorize(&actor, &Action::SealAppraisal, &OrgTree::default())?;
+            let period = period_arg(&period)?;
+            let head = store(ctx)?.head().0;
+            let p = read_models(ctx)?.projections().clone();
+            let permit = settings(ctx)?.replay_permit()?;
+            let derivation = tokio::task::spawn_blocking(move || {
+                let d = p.derive_seal(period, head);
+                drop(permit);
+                d
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("joining a derivation: {e}")))?
+            .map_err(projection_error)?;
+            Ok::<_, ApiError>((period, derivation))
+        }
+        .await
+        .map_err(gql)?;
+        let (period, derivation) = derived;
+        run(ctx, command_id, move |actor| {
+            Ok(AppCommand::Appraisal {
+                period,
+                command: appraisal::Command::ProposeSeal {
+                    period,
+                    derivation,
+                    by: actor.staff_id,
+                    now: OffsetDateTime::now_utc(),
+                },
+            })
+        })
+        .await
+    }
+
+    /// Seals `period` with the proposed results, named by `resultsHash` (from
+    /// `appraisalPeriod`): a second headquarters staff member, not the proposer.
+    async fn approve_appraisal_seal(
+        &self,
+        ctx: &Context<'_>,
+        command_id: Option<ID>,
+        period: String,
+        results_hash: String,
+    ) -> async_graphql::Result<CommandResult> {
+        run(ctx, command_id, move |actor| {
+            let period = period_arg(&period)?;
+            Ok(AppCommand::Appraisal {
+                period,
+                command: appraisal::Command::ApproveSeal {
+                    period,
+                    results_hash: results_hash.trim().to_string(),
+                    by: actor.staff_id,
+                    now: OffsetDateTime::now_utc(),
+                },
+            })
+        })
+        .await
+    }
+}
