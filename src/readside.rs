@@ -306,7 +306,8 @@ pub async fn status(
     rules: Option<&Path>,
     trees: bool,
 ) -> anyhow::Result<ExitCode> {
-    let store = crate::open(data_dir)?;
+    // Read only: a torn tail is reported, not cut (see `EventStore::open_read_only`).
+    let store = crate::open_read_only(data_dir)?;
     let report = store.recovery_report().clone();
     let head = store.head().0;
     println!("head position: {head}");
@@ -377,9 +378,13 @@ pub async fn status(
     println!("records re-indexed on open: {}", report.records_reindexed);
     if let Some(torn) = &report.torn_tail {
         println!(
-            "torn tail cut: segment {} at byte {} ({} bytes): {}",
-            torn.segment, torn.offset, torn.bytes_truncated, torn.reason
+            "torn tail not cut (read only): from position {}, segment {} at byte {} ({} bytes): \
+             {}; opening for writing (`crm serve`) cuts it into a quarantine file",
+            torn.position, torn.segment, torn.offset, torn.bytes_truncated, torn.reason
         );
+    }
+    for what in &report.not_repaired {
+        println!("not repaired (read only): {what}");
     }
     store.close().await.context("closing the store")?;
     Ok(ExitCode::SUCCESS)

@@ -182,3 +182,104 @@ fn status_of_a_store_without_read_models_creates_none() {
         "{t}"
     );
 }
+
+/// Every file under `dir` with its bytes (the lock file aside: any open writes its pid there).
+fn files(dir: &Path) -> BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            out.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn verify_export_and_status_report_a_torn_tail_and_leave_the_log_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(dir.path(), 5, &[]);
+    let log = crm_eventstore::log_dir(dir.path());
+    let segment = log.join("segment-00000000.log");
+    // A write cut short by a crash: the first 30 bytes of a record, after the last one.
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let head_bytes = bytes.len() as u64;
+    let torn = bytes[32..62].to_vec();
+    bytes.extend_from_slice(&torn);
+    std::fs::write(&segment, &bytes).unwrap();
+    let before = files(&log);
+
+    let out = crm(dir.path(), &["verify"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&format!(
+            "TORN TAIL at position 6 (segment 0, byte {head_bytes}, 30 bytes)"
+        )),
+        "{t}"
+    );
+    assert!(t.contains("5 records"), "{t}");
+    assert_eq!(
+        files(&log),
+        before,
+        "crm verify changed the log directory:\n{t}"
+    );
+
+    let file = dir.path().join("log.jsonl");
+    let out = crm(dir.path(), &["export", file.to_str().unwrap()]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("exported 5 records") && t.contains("torn tail from position 6"),
+        "{t}"
+    );
+    assert_eq!(
+        files(&log),
+        before,
+        "crm export changed the log directory:\n{t}"
+    );
+
+    let out = crm(dir.path(), &["status"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("torn tail not cut (read only): from position 6, segment 0"),
+        "{t}"
+    );
+    assert_eq!(
+        files(&log),
+        before,
+        "crm status changed the log directory:\n{t}"
+    );
+
+    // A writable open (here `crm anchor`) still repairs it: cut, the bytes kept in a
+    // quarantine file.
+    let out = crm(dir.path(), &["anchor"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(std::fs::metadata(&segment).unwrap().len(), head_bytes);
+    assert!(files(&log)
+        .keys()
+        .any(|p| p.to_string_lossy().contains("quarantine")));
+    let out = crm(dir.path(), &["verify"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn verify_export_and_status_of_a_directory_without_a_log_create_nothing() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("absent");
+    for args in [
+        vec!["verify"],
+        vec!["status"],
+        vec!["export", parent.path().join("out.jsonl").to_str().unwrap()],
+    ] {
+        let out = crm(&dir, &args);
+        assert!(!out.status.success(), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("holds no log directory"),
+            "{}",
+            text(&out)
+        );
+        assert!(!dir.exists(), "{args:?} created {}", dir.display());
+    }
+}
