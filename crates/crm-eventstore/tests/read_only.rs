@@ -160,3 +160,30 @@ fn a_directory_without_a_log_is_an_error_and_is_not_created() {
     assert!(err.to_string().contains("holds no log directory"), "{err}");
     assert!(!dir.exists());
 }
+
+#[tokio::test]
+async fn a_segment_cut_short_while_being_created_is_reported_not_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 5, 0).await;
+    // The next segment's file exists, its header only partly written.
+    let next = log_dir(dir.path()).join("segment-00000001.log");
+    std::fs::write(&next, [0xAB; 10]).unwrap();
+    let before = log_files(dir.path());
+
+    let store = EventStore::open_read_only(dir.path()).unwrap();
+    let tail = store.recovery_report().torn_tail.clone().unwrap();
+    assert_eq!((tail.position, tail.segment, tail.offset), (6, 1, 0));
+    assert!(tail.reason.contains("segment header"), "{tail:?}");
+    assert_eq!(store.head().0, 5);
+    assert_eq!(positions(&store).await, vec![1, 2, 3, 4, 5]);
+    assert!(store.verify().unwrap().is_ok());
+    drop(store);
+    assert_eq!(log_files(dir.path()), before);
+
+    let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let fixed = store.recovery_report().torn_tail.clone().unwrap();
+    assert_eq!((fixed.segment, fixed.offset), (1, 0));
+    assert!(fixed.quarantined_to.is_some());
+    assert_ne!(std::fs::read(&next).unwrap(), vec![0xAB; 10]);
+    store.close().await.unwrap();
+}
