@@ -132,7 +132,8 @@ enum Command {
     /// Example: crm schema > schema.graphql
     Schema,
     /// Walk the whole log: checksums, the hash chain, ordering and index agreement.
-    /// Exits non-zero on any finding.
+    /// Exits non-zero on any finding, and on a torn tail (reported, not cut: nothing in the
+    /// log directory is changed).
     ///
     /// Example: crm verify --data-dir /var/lib/crm --anchor 1024:9f86d0…
     Verify {
@@ -147,7 +148,8 @@ enum Command {
     /// Example: crm anchor --data-dir /var/lib/crm
     Anchor,
     /// Print the log's head, each read-model generation (position, lag, rate, rules version
-    /// and hash, last error), the store's sizes and what opening the store repaired.
+    /// and hash, whether the server will fold it again), the store's sizes and what opening the
+    /// store for writing would repair. Changes nothing in the data directory.
     ///
     /// Example: crm status --data-dir /var/lib/crm
     Status {
@@ -160,6 +162,7 @@ enum Command {
         trees: bool,
     },
     /// Write the whole log as JSON Lines (every envelope field and hash, in log order).
+    /// Changes nothing in the data directory (a torn tail is not exported, and not cut).
     ///
     /// Example: crm export --data-dir /var/lib/crm log.jsonl
     Export { file: PathBuf },
@@ -253,6 +256,29 @@ fn main() -> ExitCode {
 pub(crate) fn open(data_dir: &Path) -> anyhow::Result<EventStore> {
     EventStore::open(data_dir, StoreConfig::default())
         .with_context(|| format!("opening the store in {}", data_dir.display()))
+}
+
+/// The store opened to read it (`verify`, `export`): nothing in `log/` is changed (a torn tail
+/// is reported, not cut); see [`EventStore::open_read_only`].
+pub(crate) fn open_read_only(data_dir: &Path) -> anyhow::Result<EventStore> {
+    EventStore::open_read_only(data_dir)
+        .with_context(|| format!("opening the store in {} read only", data_dir.display()))
+}
+
+/// Prints what a writable open would repair in the log directory and a read-only one left
+/// alone; true when there is nothing.
+fn print_not_repaired(report: &crm_eventstore::RecoveryReport) -> bool {
+    if let Some(torn) = &report.torn_tail {
+        println!(
+            "TORN TAIL at position {} (segment {}, byte {}, {} bytes): {}; left in place (opening \
+             for writing, e.g. `crm serve`, cuts it into a quarantine file)",
+            torn.position, torn.segment, torn.offset, torn.bytes_truncated, torn.reason
+        );
+    }
+    for what in &report.not_repaired {
+        println!("NOT REPAIRED (read only): {what}");
+    }
+    report.torn_tail.is_none() && report.not_repaired.is_empty()
 }
 
 /// The store opened for a bulk load: acknowledged after the write, synced every 200 ms, and
@@ -409,9 +435,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|a| a.parse::<anchor::Anchor>())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| anyhow::anyhow!("--anchor: {e}"))?;
-            let store = open(data_dir)?;
+            let store = open_read_only(data_dir)?;
             let report = store.verify().context("walking the log")?;
             let mut ok = print_verify(&report);
+            ok &= print_not_repaired(store.recovery_report());
             for a in &anchors {
                 match anchor::check(&store, a)? {
                     Ok(()) => println!("anchor {a}: held"),
@@ -439,7 +466,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             readside::status(data_dir, rules.as_deref(), *trees).await
         }
         Command::Export { file } => {
-            let store = open(data_dir)?;
+            let store = open_read_only(data_dir)?;
+            if let Some(torn) = &store.recovery_report().torn_tail {
+                eprintln!(
+                    "warning: a torn tail from position {} (segment {}, byte {}) is not exported \
+                     and left in place; `crm verify` reports it",
+                    torn.position, torn.segment, torn.offset
+                );
+            }
             let out = std::fs::File::create(file)
                 .with_context(|| format!("creating {}", file.display()))?;
             let mut writer = BufWriter::new(out);

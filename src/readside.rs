@@ -306,33 +306,41 @@ pub async fn status(
     rules: Option<&Path>,
     trees: bool,
 ) -> anyhow::Result<ExitCode> {
-    let store = crate::open(data_dir)?;
+    // Read only: a torn tail is reported, not cut (see `EventStore::open_read_only`).
+    let store = crate::open_read_only(data_dir)?;
     let report = store.recovery_report().clone();
     let head = store.head().0;
     println!("head position: {head}");
     let configured = configured_rules(rules)?;
-    let projections =
-        Projections::open(&store, configured.clone()).context("opening the read models")?;
-    for s in projections.status() {
+    // Read only: `Projections::open` would clear a generation stored under another format
+    // (or past the head) and write the generations record; status only reports that.
+    let inspection =
+        Projections::inspect(&store, &configured).context("reading the read models")?;
+    if !inspection.recorded {
+        println!("read models: none recorded yet (the server builds generation 1 on start)");
+    }
+    for g in &inspection.generations {
         println!(
             "read models generation {} ({:?}): position {} (lag {} events, {} ms), flushed at \
-             {}, {:.0} events/s, rules version {} hash {}",
-            s.generation,
-            s.role,
-            s.position,
-            s.lag_events,
-            s.lag_ms,
-            s.flushed,
-            s.events_per_sec,
-            s.rules_version,
-            s.rules_hash,
+             {}, 0 events/s, rules version {} hash {}",
+            g.generation,
+            g.role,
+            g.stored.usable,
+            g.lag_events,
+            g.lag_ms,
+            g.stored.usable,
+            g.rules_version,
+            g.rules_hash,
         );
-        if let Some(e) = &s.last_error {
-            println!(
-                "  STOPPED at position {}: {} (fix the cause, then `crm rebuild`)",
-                e.position, e.reason
-            );
+        if !g.stored.exists {
+            println!("  not stored yet: the server folds it from the log on start");
         }
+        if let Some(refold) = &g.stored.refold {
+            println!("  stored checkpoint {}: {refold}", g.stored.checkpoint);
+        }
+    }
+    for id in &inspection.not_kept {
+        println!("  tree proj-all-g{id} is not a kept generation: the server drops it on start");
     }
     let active = crm_projections::replay::rules_at(&store, head, &configured)
         .context("reading the rules the log activated")?;
@@ -346,7 +354,10 @@ pub async fn status(
             "activated in the log"
         }
     );
-    let (version, hash) = projections.rules_version();
+    let (version, hash) = inspection
+        .current()
+        .map(|g| (g.rules_version, g.rules_hash.clone()))
+        .unwrap_or_else(|| (configured.version, configured.hash.clone()));
     if (version, hash.as_str()) != (active.version, active.hash.as_str()) {
         println!(
             "the log activated rules version {}; the current read models were built under \
@@ -367,9 +378,13 @@ pub async fn status(
     println!("records re-indexed on open: {}", report.records_reindexed);
     if let Some(torn) = &report.torn_tail {
         println!(
-            "torn tail cut: segment {} at byte {} ({} bytes): {}",
-            torn.segment, torn.offset, torn.bytes_truncated, torn.reason
+            "torn tail not cut (read only): from position {}, segment {} at byte {} ({} bytes): \
+             {}; opening for writing (`crm serve`) cuts it into a quarantine file",
+            torn.position, torn.segment, torn.offset, torn.bytes_truncated, torn.reason
         );
+    }
+    for what in &report.not_repaired {
+        println!("not repaired (read only): {what}");
     }
     store.close().await.context("closing the store")?;
     Ok(ExitCode::SUCCESS)

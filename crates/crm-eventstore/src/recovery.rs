@@ -30,10 +30,19 @@ pub struct RecoveryReport {
     pub torn_tail: Option<TornTail>,
     /// The last committed position (0 for an empty log).
     pub last_position: u64,
+    /// Opened read only ([`crate::EventStore::open_read_only`]): nothing in the log directory
+    /// was changed. A `torn_tail` is then what a writable open would cut or rewrite (its bytes
+    /// are still in the segment, past the head; `quarantined_to` is `None`).
+    pub read_only: bool,
+    /// Other repairs of the log directory a writable open would make and this read-only one
+    /// did not (the durable mark to move out of the index, or to rewrite after a failed sync).
+    pub not_repaired: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TornTail {
+    /// The first position cut off (the one expected where the damage starts).
+    pub position: u64,
     pub segment: u32,
     pub offset: u64,
     pub bytes_truncated: u64,
@@ -61,13 +70,27 @@ fn read_exact(file: &dyn SegmentFile, segment: u32, offset: u64, len: usize) -> 
 
 /// Recovers the log in `storage`; `legacy_durable` is a durable mark a previous version left
 /// in the index, taken over when there is no mark file.
+///
+/// `read_only` changes nothing in the log directory (no truncation, quarantine file, header
+/// or mark written, no segment created; the index in sled is still brought up to date): what
+/// would have been repaired is reported instead, and the log is taken to end where a writable
+/// open would cut it.
 pub(crate) fn recover(
     storage: &dyn SegmentStorage,
     index: &Index,
     legacy_durable: Option<Position>,
+    read_only: bool,
 ) -> Result<Recovered> {
+    let mut not_repaired = Vec::new();
     let mark = match (mark::read(storage)?, legacy_durable) {
         (Some(mark), _) => Some(mark),
+        (None, Some(legacy)) if read_only => {
+            not_repaired.push(format!(
+                "the durable mark ({legacy}) is still in the index: a writable open moves it \
+                 into its own file"
+            ));
+            Some(Mark::durable(legacy))
+        }
         (None, Some(legacy)) => {
             tracing::info!(%legacy, "moving the durable mark out of the index into its own file");
             mark::write(storage, Mark::durable(legacy))?;
@@ -75,7 +98,7 @@ pub(crate) fn recover(
         }
         (None, None) => None,
     };
-    if legacy_durable.is_some() {
+    if legacy_durable.is_some() && !read_only {
         // The file holds the mark now (or a newer one did already).
         index.remove_legacy_durable_mark()?;
     }
@@ -89,8 +112,13 @@ pub(crate) fn recover(
              the last one known on disk"
         );
     }
-    let recovered = recover_to(storage, index, durable, sync_failed_after)?;
-    if sync_failed_after.is_some() {
+    let mut recovered = recover_to(storage, index, durable, sync_failed_after, read_only)?;
+    if let (Some(after), true) = (sync_failed_after, read_only) {
+        not_repaired.push(format!(
+            "a sync of the log failed after position {after}: a writable open cuts what \
+             follows and rewrites the durable mark"
+        ));
+    } else if sync_failed_after.is_some() {
         // The records after the mark are cut and the tail synced: the mark is a plain one
         // again.
         mark::write(
@@ -98,6 +126,9 @@ pub(crate) fn recover(
             Mark::durable(Position(recovered.report.last_position)),
         )?;
     }
+    recovered.report.read_only = read_only;
+    not_repaired.append(&mut recovered.report.not_repaired);
+    recovered.report.not_repaired = not_repaired;
     Ok(recovered)
 }
 
@@ -110,6 +141,7 @@ fn recover_to(
     index: &Index,
     durable: Option<Position>,
     sync_failed_after: Option<Position>,
+    read_only: bool,
 ) -> Result<Recovered> {
     let mut numbers = storage.list().map_err(StoreError::io("listing segments"))?;
     numbers.sort_unstable();
@@ -131,6 +163,11 @@ fn recover_to(
         );
     }
     if segments.is_empty() {
+        if read_only {
+            return Err(StoreError::io("opening the log read only")(
+                std::io::Error::new(std::io::ErrorKind::NotFound, "the log holds no segment"),
+            ));
+        }
         segments.push(create_segment(storage, 0, Position::FIRST)?);
     }
     let mut report = RecoveryReport::default();
@@ -195,7 +232,22 @@ fn recover_to(
                     let len = file
                         .len()
                         .map_err(StoreError::io(format!("segment {segment}")))?;
-                    if is_last && len <= SEGMENT_HEADER_LEN {
+                    if is_last && len <= SEGMENT_HEADER_LEN && read_only {
+                        // Reported, not repaired: the log ends before this segment.
+                        let reason =
+                            format!("segment header to rewrite ({len} bytes there): {reason}");
+                        report.torn_tail = Some(TornTail {
+                            position: expected.0,
+                            segment,
+                            offset: 0,
+                            bytes_truncated: 0,
+                            reason,
+                            quarantined_to: None,
+                        });
+                        // Nothing of this segment is read: it holds no record.
+                        tail_end = 0;
+                        break;
+                    } else if is_last && len <= SEGMENT_HEADER_LEN {
                         // Cut short while being created: nothing in it was ever acknowledged.
                         // What the header is rewritten over is kept all the same.
                         let quarantined_to = if len > 0 {
@@ -205,6 +257,7 @@ fn recover_to(
                         };
                         write_header(file.as_ref(), segment, expected)?;
                         report.torn_tail = Some(TornTail {
+                            position: expected.0,
                             segment,
                             offset: 0,
                             bytes_truncated: 0,
@@ -405,7 +458,7 @@ fn recover_to(
                 );
                 drop(open);
                 index.clear()?;
-                let mut again = recover_to(storage, index, durable, sync_failed_after)?;
+                let mut again = recover_to(storage, index, durable, sync_failed_after, read_only)?;
                 again.report.index_rebuilt = true;
                 return Ok(again);
             }
@@ -417,6 +470,21 @@ fn recover_to(
             // acknowledged. Cut them off and say so.
             let cut_offset = offset + cut_at as u64;
             let cut_len = len - cut_offset;
+            // The first position cut off: the first of the open append, or the damaged one.
+            let cut_position = if append_open { whole.1 } else { expected };
+            if read_only {
+                report.torn_tail = Some(TornTail {
+                    position: cut_position.0,
+                    segment,
+                    offset: cut_offset,
+                    bytes_truncated: cut_len,
+                    reason,
+                    quarantined_to: None,
+                });
+                (hash, expected, recorded) = whole;
+                tail_end = cut_offset;
+                continue;
+            }
             let quarantined_to = storage
                 .quarantine(segment, cut_offset, &data[cut_at..])
                 .map_err(StoreError::io(format!(
@@ -436,6 +504,7 @@ fn recover_to(
             file.sync_data()
                 .map_err(StoreError::io(format!("segment {segment} sync")))?;
             report.torn_tail = Some(TornTail {
+                position: cut_position.0,
                 segment,
                 offset: cut_offset,
                 bytes_truncated: cut_len,
@@ -464,17 +533,19 @@ fn recover_to(
         // sync finished. Which keys it wrote is no longer known; rebuild everything.
         tracing::warn!(%last, "the index holds records the log lost; rebuilding it");
         index.clear()?;
-        let mut again = recover_to(storage, index, durable, sync_failed_after)?;
+        let mut again = recover_to(storage, index, durable, sync_failed_after, read_only)?;
         again.report.index_rebuilt = true;
         return Ok(again);
     }
     index.flush()?;
     report.last_position = last.0;
     // What a crash left in the page cache is on disk from here on, which the durable mark
-    // the writer starts from relies on.
-    segments[last_segment as usize]
-        .sync_data()
-        .map_err(StoreError::io(format!("segment {last_segment} sync")))?;
+    // the writer starts from relies on. (Read only, no writer starts.)
+    if !read_only {
+        segments[last_segment as usize]
+            .sync_data()
+            .map_err(StoreError::io(format!("segment {last_segment} sync")))?;
+    }
     let file = segments[last_segment as usize].clone();
     let allocated = file
         .len()

@@ -146,6 +146,64 @@ impl EventStore {
         )
     }
 
+    /// Opens the store in `data_dir` to read it (`verify`, `export`), changing nothing in its
+    /// log directory: recovery runs its checks but never truncates a torn tail, writes a
+    /// quarantine file, a segment header or the durable mark, or creates a segment; what a
+    /// writable open would repair is in [`EventStore::recovery_report`] (`read_only`,
+    /// `torn_tail`, `not_repaired`), and the log is read as ending where that open would cut
+    /// it. No writer starts: appends fail with [`StoreError::Closed`].
+    ///
+    /// Not changed either way: the lock file (`LOCK`, holding this process id, as with any
+    /// open). Not read only: the index in `index/` (sled cannot open a database read only;
+    /// opening it may write its own files, and records not yet indexed are indexed, as on any
+    /// open). A data directory without a log is an error, not created.
+    pub fn open_read_only(data_dir: impl AsRef<Path>) -> Result<EventStore> {
+        let data_dir = data_dir.as_ref();
+        let log = log_dir(data_dir);
+        if !log.is_dir() {
+            return Err(StoreError::io(format!(
+                "opening {} read only",
+                data_dir.display()
+            ))(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} holds no log directory", data_dir.display()),
+            )));
+        }
+        let lock = DataDirLock::acquire(data_dir)?;
+        let storage = DirectoryStorage::open(&log).map_err(StoreError::io(format!(
+            "log directory under {}",
+            data_dir.display()
+        )))?;
+        let storage: Arc<dyn SegmentStorage> = Arc::new(storage);
+        let (index, discarded, legacy_durable) = Index::open(&index_dir(data_dir))?;
+        let mut recovered = recover(storage.as_ref(), &index, legacy_durable, true)?;
+        recovered.report.index_rebuilt |= discarded;
+        let log = Arc::new(Log::new(recovered.segments));
+        index.attach_log(log.clone());
+        let committed = Arc::new(watch::channel(recovered.report.last_position).0);
+        let shared = Arc::new(Shared::starting_at(Position(
+            recovered.report.last_position,
+        )));
+        // No writer: the receiver is dropped, and the store is closed from the start.
+        let (sender, _) = mpsc::channel(1);
+        Ok(EventStore {
+            inner: Arc::new(Inner {
+                log,
+                index,
+                committed,
+                sender,
+                writer: Mutex::new(None),
+                syncer: Mutex::new(None),
+                poisoned: Arc::new(AtomicBool::new(false)),
+                shared,
+                closed: AtomicBool::new(true),
+                upcaster: None,
+                report: recovered.report,
+                _lock: Some(lock),
+            }),
+        })
+    }
+
     /// Opens with explicit segment storage (tests put a fault-injecting file system here) and
     /// an upcaster applied to every event read. No data-directory lock is taken: the caller
     /// owns the storage and keeps to one store on it.
@@ -166,7 +224,7 @@ impl EventStore {
         lock: Option<DataDirLock>,
     ) -> Result<EventStore> {
         let (index, discarded, legacy_durable) = Index::open(index_path)?;
-        let mut recovered = recover(storage.as_ref(), &index, legacy_durable)?;
+        let mut recovered = recover(storage.as_ref(), &index, legacy_durable, false)?;
         recovered.report.index_rebuilt |= discarded;
         if let Some(torn) = &recovered.report.torn_tail {
             tracing::warn!(?torn, "recovered the log after an interrupted write");

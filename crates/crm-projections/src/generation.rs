@@ -55,7 +55,7 @@ const KEY_META: &[u8] = &[0xF0];
 /// The layout and meaning of the stored model. Bump it when the fold changes what it keeps:
 /// a generation stored under another format is folded again from the log on open, because
 /// state folded by other code is not what this code would fold.
-const MODEL_FORMAT: u32 = 7;
+pub const MODEL_FORMAT: u32 = 7;
 const KEY_FORMAT: &[u8] = &[0xF1];
 const KEY_CHECKPOINT: &[u8] = &[0xFF];
 
@@ -141,6 +141,131 @@ pub struct RebuildProgress {
     pub eta_secs: f64,
 }
 
+/// Why the server, on start, will discard a stored generation and fold it again from the log
+/// (what [`Generation::open`] does; [`inspect_tree`] only reports it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refold {
+    /// Stored by another version of the fold (`stored`: `None` when no format key is there).
+    OtherFormat { stored: Option<u32>, current: u32 },
+    /// The checkpoint is past the log's head: the log lost events (a restore from an older
+    /// backup).
+    BeyondHead { checkpoint: u64, head: u64 },
+    /// The stored state does not decode.
+    Unreadable { reason: String },
+}
+
+impl std::fmt::Display for Refold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refold::OtherFormat { stored, current } => match stored {
+                Some(stored) => write!(
+                    f,
+                    "stored under format {stored}, current {current}: the server will fold it \
+                     again on start"
+                ),
+                None => write!(
+                    f,
+                    "stored without a format, current {current}: the server will fold it again \
+                     on start"
+                ),
+            },
+            Refold::BeyondHead { checkpoint, head } => write!(
+                f,
+                "checkpoint {checkpoint} beyond the log head {head}: the server will fold it \
+                 again on start"
+            ),
+            Refold::Unreadable { reason } => write!(
+                f,
+                "stored state unreadable ({reason}): the server will fold it again on start"
+            ),
+        }
+    }
+}
+
+/// What a generation's tree holds, as read by [`inspect_tree`] without changing anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredTree {
+    /// The tree exists (a generation not yet flushed has none).
+    pub exists: bool,
+    /// The checkpoint stored in the tree (0 for none).
+    pub checkpoint: u64,
+    /// The model format stored in the tree.
+    pub format: Option<u32>,
+    /// The position the stored state can serve from: the checkpoint, or 0 when it is
+    /// folded again on start.
+    pub usable: u64,
+    /// Set when the server will discard the stored state on start.
+    pub refold: Option<Refold>,
+}
+
+/// Reads generation `id`'s tree in `db` the way [`Generation::open`] does, but never clears,
+/// creates or writes it: reports what it holds and whether the server will fold it again.
+/// `decode` also decodes every stored entry (as opening does; costs a whole load).
+pub fn inspect_tree(
+    db: &sled::Db,
+    id: u64,
+    head: u64,
+    decode: bool,
+) -> Result<StoredTree, ProjectionError> {
+    let name = tree_name(id);
+    // `open_tree` creates a missing tree: look it up first.
+    if !db
+        .tree_names()
+        .iter()
+        .any(|n| n.as_ref() == name.as_bytes())
+    {
+        return Ok(StoredTree {
+            exists: false,
+            checkpoint: 0,
+            format: None,
+            usable: 0,
+            refold: None,
+        });
+    }
+    let tree = db.open_tree(&name)?;
+    let (checkpoint, format) = stored_marks(&tree)?;
+    let refold = if checkpoint == 0 {
+        None
+    } else if format != Some(MODEL_FORMAT) {
+        Some(Refold::OtherFormat {
+            stored: format,
+            current: MODEL_FORMAT,
+        })
+    } else if checkpoint > head {
+        Some(Refold::BeyondHead { checkpoint, head })
+    } else if decode {
+        match load_model(&tree) {
+            Ok(_) => None,
+            Err(ProjectionError::State(e)) => Some(Refold::Unreadable {
+                reason: e.to_string(),
+            }),
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    Ok(StoredTree {
+        exists: true,
+        checkpoint,
+        format,
+        usable: if refold.is_some() { 0 } else { checkpoint },
+        refold,
+    })
+}
+
+/// The checkpoint (0 for none or a malformed one) and the format stored in a tree.
+fn stored_marks(tree: &sled::Tree) -> Result<(u64, Option<u32>), ProjectionError> {
+    let checkpoint = tree
+        .get(KEY_CHECKPOINT)?
+        .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+        .map_or(0, u64::from_be_bytes);
+    let format = tree
+        .get(KEY_FORMAT)?
+        .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
+        .map(u32::from_be_bytes);
+    Ok((checkpoint, format))
+}
+
 pub(crate) struct Generation {
     pub id: u64,
     pub rules: Arc<RuleBook>,
@@ -211,18 +336,7 @@ impl Generation {
         rules: Arc<RuleBook>,
     ) -> Result<Generation, ProjectionError> {
         let tree = store.sled().open_tree(tree_name(id))?;
-        let checkpoint = match tree.get(KEY_CHECKPOINT)? {
-            Some(v) if v.len() == 8 => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&v);
-                u64::from_be_bytes(b)
-            }
-            _ => 0,
-        };
-        let format = tree
-            .get(KEY_FORMAT)?
-            .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
-            .map(u32::from_be_bytes);
+        let (checkpoint, format) = stored_marks(&tree)?;
         if checkpoint > 0 && format != Some(MODEL_FORMAT) {
             tracing::warn!(
                 generation = id,

@@ -28,6 +28,7 @@
 //! ```text
 //! Projections::start(&EventStore, RuleBook) -> Result<Projections>      // follows the log on tokio
 //! Projections::open(&EventStore, RuleBook) -> Result<Projections>       // no follower: catch_up()/flush()
+//! Projections::inspect(&EventStore, &RuleBook) -> Result<Inspection>    // read only: what open would load
 //! catch_up() / flush() / shutdown().await
 //! status() -> Vec<ProjectionStatus>          // per generation: position, lag (events, ms), events/s,
 //!                                            // generation, rules version + hash, last error
@@ -73,10 +74,11 @@ pub use derive::{ChurnRisk, RiskPreference, Tier};
 pub use dryrun::DryRunReport;
 pub use error::ProjectionError;
 pub use generation::{
-    ProjectionStatus as ReadModelsStatus, RebuildProgress, Role as GenerationRole, StoppedAt,
+    ProjectionStatus as ReadModelsStatus, RebuildProgress, Refold, Role as GenerationRole,
+    StoppedAt, StoredTree,
 };
 pub use jobs::{Job, JobKind, JobLimits, JobOutcome, JobState};
-pub use projections::{CustomerAsOf, Projections, READ_MODELS};
+pub use projections::{CustomerAsOf, GenerationInspection, Inspection, Projections, READ_MODELS};
 pub use rules::RuleBook;
 pub use views::{
     BranchPeriod, ExplainSubject, Explanation, LeaderboardScope, Period, SegmentFilter,

@@ -17,7 +17,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::dryrun::{self, DryRunReport};
 use crate::error::ProjectionError;
-use crate::generation::{Generation, ProjectionStatus, RebuildProgress, Role};
+use crate::generation::{self, Generation, ProjectionStatus, RebuildProgress, Role, StoredTree};
 use crate::model::{CustomerRecord, Model};
 use crate::replay::{self, TimelineEvent};
 use crate::rules::RuleBook;
@@ -105,6 +105,44 @@ pub struct CustomerAsOf {
     pub timeline: Vec<TimelineEvent>,
 }
 
+/// One kept generation as stored, read by [`Projections::inspect`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerationInspection {
+    pub generation: u64,
+    pub role: Role,
+    /// The rules the generation is built under (the configured rules when the record names
+    /// none).
+    pub rules_version: u32,
+    pub rules_hash: String,
+    /// What its tree holds.
+    pub stored: StoredTree,
+    /// The log's head when inspected.
+    pub head: u64,
+    /// Events after the usable position.
+    pub lag_events: u64,
+    /// How long the oldest event not in the stored state has been in the log (0 when none).
+    pub lag_ms: u64,
+}
+
+/// The read models as stored in the index, read without changing it (for `crm status`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inspection {
+    /// The generations record exists (the server writes it on its first start).
+    pub recorded: bool,
+    /// Current, then previous.
+    pub generations: Vec<GenerationInspection>,
+    /// Generation trees no longer kept (a shadow abandoned by a restart): the server drops
+    /// them on start.
+    pub not_kept: Vec<u64>,
+}
+
+impl Inspection {
+    /// The current generation.
+    pub fn current(&self) -> Option<&GenerationInspection> {
+        self.generations.iter().find(|g| g.role == Role::Current)
+    }
+}
+
 impl Projections {
     /// Opens the read models without following the log (for tools and tests: call
     /// [`Projections::catch_up`] and [`Projections::flush`]). `rules` are used when no
@@ -124,6 +162,87 @@ impl Projections {
         }
         drop(g);
         Ok(p)
+    }
+
+    /// Reads what [`Projections::open`] would load (the generations record, each kept
+    /// generation's checkpoint, format and rules, and whether its stored state decodes)
+    /// without clearing, folding, creating or dropping anything: the records and trees are only
+    /// read. `configured` stands in where no rules are recorded, as in `open`.
+    pub fn inspect(
+        store: &EventStore,
+        configured: &RuleBook,
+    ) -> Result<Inspection, ProjectionError> {
+        let db = store.sled();
+        let names = db.tree_names();
+        let has = |name: &str| names.iter().any(|n| n.as_ref() == name.as_bytes());
+        // `open_tree` creates a missing tree: only open the record's tree when it is there.
+        let record: Option<GenerationsRecord> = if has(META_TREE) {
+            match db.open_tree(META_TREE)?.get(KEY_GENERATIONS)? {
+                Some(bytes) => Some(crm_eventstore::codec::decode(&bytes)?),
+                None => None,
+            }
+        } else {
+            None
+        };
+        let recorded = record.is_some();
+        let record = record.unwrap_or_else(|| GenerationsRecord {
+            current: 1,
+            previous: None,
+            last_id: 1,
+            rules: BTreeMap::new(),
+        });
+        let head = store.head().0;
+        let inspect = |id: u64, role: Role| -> Result<GenerationInspection, ProjectionError> {
+            let (rules_version, rules_hash) = match record.rules.get(&id) {
+                Some(content) => {
+                    let rules = RuleBook::parse(content)?;
+                    (rules.version, rules.hash)
+                }
+                None => (configured.version, configured.hash.clone()),
+            };
+            let stored = generation::inspect_tree(db, id, head, true)?;
+            let lag_events = head.saturating_sub(stored.usable);
+            let lag_ms = if lag_events == 0 {
+                0
+            } else {
+                store
+                    .read_position(crm_eventstore::Position(stored.usable + 1))
+                    .ok()
+                    .map_or(0, |e| {
+                        let d = OffsetDateTime::now_utc() - e.recorded_at;
+                        u64::try_from(d.whole_milliseconds().max(0)).unwrap_or(u64::MAX)
+                    })
+            };
+            Ok(GenerationInspection {
+                generation: id,
+                role,
+                rules_version,
+                rules_hash,
+                stored,
+                head,
+                lag_events,
+                lag_ms,
+            })
+        };
+        let mut generations = vec![inspect(record.current, Role::Current)?];
+        if let Some(previous) = record.previous {
+            generations.push(inspect(previous, Role::Previous)?);
+        }
+        let not_kept = names
+            .iter()
+            .filter_map(|name| {
+                std::str::from_utf8(name)
+                    .ok()
+                    .and_then(|n| n.strip_prefix("proj-all-g"))
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
+            .filter(|id| *id != record.current && Some(*id) != record.previous)
+            .collect();
+        Ok(Inspection {
+            recorded,
+            generations,
+            not_kept,
+        })
     }
 
     fn open_with(
