@@ -108,6 +108,8 @@ enum Command {
     /// Example: crm replay --staff 0192f0c4-… --month 2024-06 --as-of 2024-07-01T00:00:00Z
     ///
     /// Example: crm replay --branch 0192f0c4-… --date 2024-06-28
+    ///
+    /// Example: crm replay --period 2024-06   (a sealed appraisal period, derived again)
     Replay(replay::ReplayArgs),
     /// Rebuild the read models from the whole log into a new generation and switch to it
     /// atomically (the previous one is kept for --rollback), under the rules the log activated

@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("subject").required(true).args(["customer", "staff", "branch"])))]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["customer", "staff", "branch", "period"])))]
 pub struct ReplayArgs {
     /// A customer: the archive (360 view) and every event concerning them up to the instant.
     #[arg(long, value_name = "ID")]
@@ -23,6 +23,11 @@ pub struct ReplayArgs {
     /// A branch: its dashboard for --date (a day) or --month.
     #[arg(long, value_name = "ID")]
     pub branch: Option<String>,
+    /// A sealed appraisal period (YYYY-MM or YYYY-Qn): derive its results again from the log
+    /// up to the sealed position under the rules in force there and compare them with the
+    /// sealed ones, byte for byte (exit 1 on any difference).
+    #[arg(long, value_name = "PERIOD")]
+    pub period: Option<String>,
     /// The month of a staff or branch replay.
     #[arg(long, value_name = "YYYY-MM")]
     pub month: Option<String>,
@@ -60,7 +65,86 @@ fn date(s: &str) -> anyhow::Result<Date> {
     .with_context(|| format!("--date '{s}' is not a date like 2024-06-28"))
 }
 
+/// `--period`: the sealed results against a fresh derivation.
+fn replay_period(store: &EventStore, period: &str, json_out: bool) -> anyhow::Result<()> {
+    use crm_domain::appraisal::{self, AppraisalPeriod};
+    use crm_domain::{Aggregate, AnyEvent};
+    let period =
+        AppraisalPeriod::parse(period).map_err(|e| anyhow::anyhow!("--period '{period}': {e}"))?;
+    let stream = crm_eventstore::StreamName::parse(crm_domain::stream_name(
+        appraisal::Appraisal::CATEGORY,
+        &period,
+    ))?;
+    let events = store.read_stream(
+        &stream,
+        crm_eventstore::StreamStart::Start,
+        crm_eventstore::Direction::Forwards,
+        1000,
+    )?;
+    let mut sealed = None;
+    for r in &events {
+        if let AnyEvent::Appraisal(appraisal::Event::AppraisalPeriodSealed {
+            derivation,
+            proposed_by,
+            approved_by,
+            ..
+        }) = crm_codec::decode(r)?
+        {
+            sealed = Some((derivation, proposed_by, approved_by, r.position.0));
+        }
+    }
+    let Some((sealed, proposed_by, approved_by, at)) = sealed else {
+        bail!("appraisal period {period} is not sealed");
+    };
+    let rules = crate::readside::configured_rules(None)?;
+    let again = crm_projections::projections::derive_seal(store, &rules, period, sealed.position)
+        .context("deriving the period again from the log")?;
+    let identical = again == sealed;
+    if json_out {
+        println!(
+            "{}",
+            json!({
+                "period": period.to_string(),
+                "sealedAtPosition": at,
+                "derivedAtPosition": sealed.position,
+                "rulesVersion": sealed.rules_version,
+                "rulesHash": sealed.rules_hash,
+                "sealedResultsHash": sealed.results_hash,
+                "derivedResultsHash": again.results_hash,
+                "identical": identical,
+                "proposedBy": proposed_by.to_string(),
+                "approvedBy": approved_by.to_string(),
+            })
+        );
+    } else {
+        println!(
+            "appraisal period {period}: sealed at log position {at} (proposed by {proposed_by},              approved by {approved_by}); derived at position {} under rules version {} hash {}",
+            sealed.position, sealed.rules_version, sealed.rules_hash
+        );
+        println!(
+            "sealed results:  {} ({} people)",
+            sealed.results_hash,
+            sealed.results.len()
+        );
+        println!(
+            "derived again:   {} ({} people)",
+            again.results_hash,
+            again.results.len()
+        );
+    }
+    if !identical {
+        bail!("the results derived again from the log differ from the sealed results of {period}");
+    }
+    if !json_out {
+        println!("identical: the sealed results follow from the log");
+    }
+    Ok(())
+}
+
 pub fn replay(store: &EventStore, args: &ReplayArgs) -> anyhow::Result<()> {
+    if let Some(period) = &args.period {
+        return replay_period(store, period, args.json);
+    }
     let instant = match &args.as_of {
         Some(t) => OffsetDateTime::parse(t, &Rfc3339).with_context(|| {
             format!("--as-of '{t}' is not an RFC 3339 time such as 2024-03-01T10:00:00+08:00")

@@ -450,7 +450,12 @@ fn a_sealed_period_is_derived_again_byte_for_byte_and_later_facts_do_not_change_
         // The results are the appraisal of the worked example, in rank order.
         let s0 = sealed.results.iter().find(|r| r.staff == sid(0)).unwrap();
         assert_eq!(
-            (s0.new_customers, s0.churned, s0.upgraded, s0.composite_centi),
+            (
+                s0.new_customers,
+                s0.churned,
+                s0.upgraded,
+                s0.composite_centi
+            ),
             (2, 2, 2, 4500)
         );
         assert_eq!(sealed.results[0].staff, sid(1));

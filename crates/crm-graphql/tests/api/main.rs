@@ -30,6 +30,7 @@
 //!   operator role reads no customer data (customers, histories, names in rules previews).
 #![allow(clippy::unwrap_used)]
 
+mod appraisal;
 mod audit;
 mod audit_log;
 mod auth;
