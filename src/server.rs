@@ -248,6 +248,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         rules_hash = %rule_book.hash,
         "rules checked"
     );
+    let stop = StopSignals::register();
     let state = AppState::builder(api, store.clone())
         .rules(rule_book)
         .build()
@@ -281,7 +282,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
             "More: crm token --role ROLE [--scope ID] [--staff ID] on the same data directory."
         );
     }
-    wait_for_stop().await;
+    stop.wait().await;
     println!("shutting down: draining requests");
     let drained = handle.shutdown().await.context("shutting down")?;
     if !drained {
@@ -403,24 +404,40 @@ fn describe(scope: &Scope) -> String {
     }
 }
 
-async fn wait_for_stop() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// The stop signals, registered now: a SIGTERM that arrives between the address lines and the
+/// wait (a supervisor, a test that read the lines) must stop the server cleanly, not kill it.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn register() -> StopSignals {
+        StopSignals {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+
+    async fn wait(self) {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            match self.term {
+                Some(mut term) => {
+                    tokio::select! {
+                        _ = ctrl_c => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                None => {
+                    let _ = ctrl_c.await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
     }
 }

@@ -95,6 +95,6 @@ mod tests {
             assert!(seen.insert(*c), "{c} twice");
             assert!(!c.contains('-'));
         }
-        assert_eq!(seen.len(), 14);
+        assert_eq!(seen.len(), 15);
     }
 }

@@ -226,7 +226,7 @@ impl AppraisalQuery {
                 .values()
                 .filter_map(|events| AppraisalPeriodView::fold(events))
                 .collect();
-            out.sort_by(|a, b| b.recorded_at.0.cmp(&a.recorded_at.0));
+            out.sort_by_key(|v| std::cmp::Reverse(v.recorded_at.0));
             out.truncate(PERIODS_MAX);
             Ok(out)
         }
