@@ -80,6 +80,8 @@ struct FileConfig {
     graphiql: Option<bool>,
     shutdown_grace_ms: Option<u64>,
     token_lifetime_max_hours: Option<u64>,
+    /// Check every request's token against the staff directory (default on).
+    directory_check: Option<bool>,
     #[serde(default)]
     limits: FileLimits,
     #[serde(default)]
@@ -142,6 +144,8 @@ pub struct ServeConfig {
     pub jobs: crm_projections::JobLimits,
     /// The longest token lifetime (`exp − iat`) the server accepts.
     pub token_lifetime_max: Duration,
+    /// Tokens checked against the staff directory at every request.
+    pub directory_check: bool,
     pub demo: bool,
     /// The demo's last business day (`--until`); `None` = today in UTC+8.
     pub demo_until: Option<time::Date>,
@@ -285,6 +289,7 @@ impl ServeConfig {
                 .validated()
                 .context("[jobs] in the config file")?
             },
+            directory_check: file.directory_check.unwrap_or(true),
             token_lifetime_max: file
                 .token_lifetime_max_hours
                 .map_or(crm_graphql::TOKEN_LIFETIME_DEFAULT, |h| {

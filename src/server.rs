@@ -230,6 +230,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     api.graphiql = config.graphiql;
     api.jobs = config.jobs;
     api.token_lifetime_max = config.token_lifetime_max;
+    api.directory_check = config.directory_check;
     api.shutdown_grace = config.shutdown_grace;
     let store = EventStore::open(
         data_dir,

@@ -10,21 +10,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-fn token(data_dir: &std::path::Path, role: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_crm"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["token", "--role", role])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// The ```graphql blocks of the README's first-run walk-through, in order.
 fn readme_queries() -> Vec<String> {
     let readme = include_str!("../README.md");
@@ -82,18 +67,34 @@ async fn the_readme_first_run_serves_the_five_queries_over_demo_data() {
     let server = Server { child };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut sent = false;
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if !sent && line.contains("serving on") {
-                let url = line.split_whitespace().last().unwrap_or("").to_string();
-                sent = tx.send(url).is_ok();
+            if tx.send(line).is_err() {
+                break;
             }
         }
     });
-    let url = rx
-        .recv_timeout(Duration::from_secs(600))
-        .expect("the server did not start within 10 minutes");
+    // The address, then a development token per role (as the README says: paste one): the
+    // tokens stand for the demo's own staff, which the server checks every request against.
+    let mut url = String::new();
+    let mut printed: std::collections::HashMap<String, String> = Default::default();
+    let mut role: Option<String> = None;
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    while printed.len() < 3 {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("the server did not start and print its tokens within 10 minutes");
+        if line.contains("serving on") {
+            url = line.split_whitespace().last().unwrap_or("").to_string();
+        } else if let Some(r) = role.take() {
+            printed.insert(r, line.trim().to_string());
+        } else if let Some(r) = ["hq", "auditor", "operator"]
+            .into_iter()
+            .find(|r| line.trim_start().starts_with(&format!("{r} ")))
+        {
+            role = Some(r.to_string());
+        }
+    }
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let client = reqwest::Client::new();
@@ -114,9 +115,10 @@ async fn the_readme_first_run_serves_the_five_queries_over_demo_data() {
             body
         }
     };
-    let hq = token(dir.path(), "hq");
-    let auditor = token(dir.path(), "auditor");
-    let operator = token(dir.path(), "operator");
+    let hq = printed["hq"].clone();
+    let auditor = printed["auditor"].clone();
+    let operator = printed["operator"].clone();
+    assert!(hq.starts_with("eyJ"), "{hq}");
 
     // 1. Branch dashboards: every branch has customers.
     let dashboards = post(hq.clone(), queries[0].clone()).await;

@@ -290,8 +290,9 @@ impl App {
                     staff::Command::Join { role, scope, .. }
                     | staff::Command::ChangeRole { role, scope, .. } => Some((Some(*role), *scope)),
                     staff::Command::Move { to, .. } => Some((None, *to)),
-                    staff::Command::Leave { .. } => None,
+                    staff::Command::Leave { .. } | staff::Command::RevokeTokens { .. } => None,
                 };
+                let revoking = matches!(command, staff::Command::RevokeTokens { .. });
                 let policy = org.clone();
                 self.run::<staff::Staff>(
                     env,
@@ -304,8 +305,11 @@ impl App {
                             }
                         }
                         let scope = joining_scope.or(s.scope);
-                        Ok(Action::ManageStaff {
-                            branch: scope.and_then(branch_of),
+                        let branch = scope.and_then(branch_of);
+                        Ok(if revoking {
+                            Action::RevokeTokens { staff, branch }
+                        } else {
+                            Action::ManageStaff { branch }
                         })
                     },
                     org,

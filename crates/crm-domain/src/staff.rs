@@ -18,6 +18,8 @@ pub struct State {
     pub role: Option<Role>,
     pub scope: Option<Scope>,
     pub left: bool,
+    /// Tokens issued before this instant are refused (a revocation).
+    pub tokens_valid_from: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,12 @@ pub enum Command {
         now: OffsetDateTime,
     },
     Leave {
+        reason: ShortText,
+        now: OffsetDateTime,
+    },
+    /// Revoke every token issued to the staff member until now (a lost device, a suspected
+    /// leak, "sign out everywhere"): the API refuses them from the next request on.
+    RevokeTokens {
         reason: ShortText,
         now: OffsetDateTime,
     },
@@ -68,10 +76,18 @@ pub enum Event {
         reason: ShortText,
         at: OffsetDateTime,
     },
+    /// Tokens issued to the staff member before `issued_before` are no longer accepted.
+    /// (Appended last: variants are encoded by index.)
+    StaffTokensRevoked {
+        staff_id: StaffId,
+        issued_before: OffsetDateTime,
+        reason: ShortText,
+        at: OffsetDateTime,
+    },
 }
 
 crate::aggregate!(Staff, category: "staff", id: staff_id, events: [
-    StaffJoined, StaffMoved, StaffRoleChanged, StaffLeft,
+    StaffJoined, StaffMoved, StaffRoleChanged, StaffLeft, StaffTokensRevoked,
 ]);
 
 fn check_scope(role: Role, scope: Scope) -> Result<(), DomainError> {
@@ -152,6 +168,12 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
             reason,
             at: now,
         }]),
+        Command::RevokeTokens { reason, now } => Ok(vec![Event::StaffTokensRevoked {
+            staff_id,
+            issued_before: now,
+            reason,
+            at: now,
+        }]),
     }
 }
 
@@ -175,6 +197,9 @@ pub fn evolve(mut state: State, event: &Event) -> State {
             state.scope = Some(*scope);
         }
         Event::StaffLeft { .. } => state.left = true,
+        Event::StaffTokensRevoked { issued_before, .. } => {
+            state.tokens_valid_from = state.tokens_valid_from.max(Some(*issued_before));
+        }
     }
     state
 }
@@ -291,6 +316,35 @@ mod tests {
                 to: book(20, None),
                 now: NOW,
             })
+            .then_err(DomainError::InvalidTransition {
+                from: "left",
+                command: "change a staff member",
+            });
+    }
+
+    #[test]
+    fn it_revokes_tokens_issued_until_now_and_not_after_leaving() {
+        let reason = ShortText::parse("lost phone").expect("valid");
+        let revoked = Event::StaffTokensRevoked {
+            staff_id: sid(),
+            issued_before: NOW,
+            reason: reason.clone(),
+            at: NOW,
+        };
+        let state = given::<Staff>([joined()])
+            .when(Command::RevokeTokens {
+                reason: reason.clone(),
+                now: NOW,
+            })
+            .then([revoked]);
+        assert_eq!(state.tokens_valid_from, Some(NOW));
+        let left = Event::StaffLeft {
+            staff_id: sid(),
+            reason: reason.clone(),
+            at: NOW,
+        };
+        given::<Staff>([joined(), left])
+            .when(Command::RevokeTokens { reason, now: NOW })
             .then_err(DomainError::InvalidTransition {
                 from: "left",
                 command: "change a staff member",

@@ -182,6 +182,13 @@ impl TokenKeys {
     }
 }
 
+/// The staff directory a token is checked against at every request (the read models' staff).
+pub trait StaffDirectory: Send + Sync {
+    /// Whether a token issued at `issued_at` (seconds) for `actor` still stands.
+    fn check(&self, actor: &Actor, issued_at: i64)
+        -> Result<(), crm_domain::auth::StandingProblem>;
+}
+
 /// Why a token verified earlier no longer holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lapse {

@@ -129,6 +129,10 @@ pub struct Config {
     pub jobs: crm_projections::JobLimits,
     /// The longest token lifetime (`exp − iat`) accepted.
     pub token_lifetime_max: Duration,
+    /// Check every request's token against the staff directory (joined, not left, same role
+    /// and scope, not revoked). On unless configured off; the API tests that mint ad-hoc staff
+    /// turn it off.
+    pub directory_check: bool,
 }
 
 impl Config {
@@ -146,6 +150,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(30),
             jobs: crm_projections::JobLimits::default(),
             token_lifetime_max: crate::auth::TOKEN_LIFETIME_DEFAULT,
+            directory_check: true,
         }
     }
 

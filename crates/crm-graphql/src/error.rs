@@ -118,6 +118,10 @@ pub enum ApiError {
     SuitabilityViolation(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// The token is valid but the staff directory no longer backs it (401, with
+    /// `extensions.reason`).
+    #[error("the token's staff member {0}")]
+    Standing(crm_domain::auth::StandingProblem),
     #[error(
         "execution timed out after {ms} ms; a mutation may or may not have been recorded: \
          send it again with the same commandId, which records it at most once"
@@ -163,7 +167,7 @@ impl ApiError {
             ApiError::NotFound(_) => Code::NotFound,
             ApiError::Conflict(_) => Code::Conflict,
             ApiError::SuitabilityViolation(_) => Code::SuitabilityViolation,
-            ApiError::Unauthenticated(_) => Code::Unauthenticated,
+            ApiError::Unauthenticated(_) | ApiError::Standing(_) => Code::Unauthenticated,
             ApiError::Timeout { .. } => Code::Timeout,
             ApiError::LimitExceeded { .. } => Code::LimitExceeded,
             ApiError::BadRequest(_) => Code::BadRequest,
@@ -267,6 +271,9 @@ impl ErrorExtensions for ApiError {
             ext.set("code", self.code().as_str());
             if let ApiError::LimitExceeded { limit, .. } = self {
                 ext.set("limit", limit.as_str());
+            }
+            if let ApiError::Standing(problem) = self {
+                ext.set("reason", problem.code());
             }
         })
     }

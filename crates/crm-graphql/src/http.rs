@@ -186,7 +186,13 @@ pub(crate) fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Acto
     let value = value
         .to_str()
         .map_err(|_| ApiError::Unauthenticated("the Authorization header is not text".into()))?;
-    state.keys().verify_header(value)
+    let claims = state.keys().verify_header_claims(value)?;
+    let actor = claims.actor();
+    // A valid signature is not enough: the staff member must still be who the token says.
+    state
+        .check_standing(&actor, claims.iat)
+        .map_err(ApiError::Standing)?;
+    Ok(actor)
 }
 
 /// Runs one GraphQL request for `actor`.

@@ -41,6 +41,8 @@ struct Inner {
     shutdown: watch::Sender<bool>,
     /// WebSockets open per token subject (`ws_sockets_per_subject_max`).
     ws_sockets: Arc<crate::ws::SubjectSockets>,
+    /// What tokens are checked against at every request (`Config::directory_check`).
+    directory: Option<Arc<dyn crate::auth::StaffDirectory>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -59,6 +61,7 @@ pub struct AppStateBuilder {
     schema: Option<CrmSchema>,
     probes: Vec<Arc<dyn ProjectionProbe>>,
     rules: Option<crm_projections::RuleBook>,
+    directory: Option<Arc<dyn crate::auth::StaffDirectory>>,
 }
 
 impl std::fmt::Debug for AppStateBuilder {
@@ -71,6 +74,13 @@ impl std::fmt::Debug for AppStateBuilder {
 }
 
 impl AppStateBuilder {
+    /// The staff directory tokens are checked against (with a schema built elsewhere: its
+    /// read models); by default the read models the builder starts.
+    pub fn directory(mut self, directory: Arc<dyn crate::auth::StaffDirectory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
     /// A schema built elsewhere (from [`schema_builder`] with more data); by default the schema
     /// is built from the config and the store alone.
     pub fn schema(mut self, schema: CrmSchema) -> Self {
@@ -111,6 +121,9 @@ impl AppStateBuilder {
                     .map_err(|e| ApiError::Config(e.to_string()))?;
                 let models = crate::schema::ReadModels::new(projections);
                 self.probes.push(Arc::new(models.clone()));
+                if self.directory.is_none() {
+                    self.directory = Some(Arc::new(models.clone()));
+                }
                 schema_builder(&self.config, self.store.clone())
                     .data(app)
                     .data(models)
@@ -129,6 +142,7 @@ impl AppStateBuilder {
                 probes: self.probes,
                 shutdown,
                 ws_sockets: Arc::default(),
+                directory: self.directory,
             }),
         })
     }
@@ -142,6 +156,7 @@ impl AppState {
             schema: None,
             probes: Vec::new(),
             rules: None,
+            directory: None,
         }
     }
 
@@ -175,6 +190,22 @@ impl AppState {
 
     pub(crate) fn ws_sockets(&self) -> &Arc<crate::ws::SubjectSockets> {
         &self.inner.ws_sockets
+    }
+
+    /// Whether the staff directory still backs a token verified for `actor`, issued at
+    /// `issued_at` (`Config::directory_check`; with no directory, as with the check off, it
+    /// does).
+    pub(crate) fn check_standing(
+        &self,
+        actor: &crm_domain::auth::Actor,
+        issued_at: i64,
+    ) -> Result<(), crm_domain::auth::StandingProblem> {
+        match &self.inner.directory {
+            Some(directory) if self.inner.config.directory_check => {
+                directory.check(actor, issued_at)
+            }
+            _ => Ok(()),
+        }
     }
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {

@@ -339,6 +339,9 @@ impl Connection {
                 let Ok(claims) = self.state.keys().verify_header_claims(&credentials) else {
                     return Err(Close::new(close::FORBIDDEN, "Forbidden"));
                 };
+                if let Err(problem) = self.state.check_standing(&claims.actor(), claims.iat) {
+                    return Err(Close::new(close::FORBIDDEN, problem.code()));
+                }
                 let max = self.state.config().limits.ws_sockets_per_subject_max;
                 let Some(counted) = self.state.ws_sockets().acquire(claims.sub, max) else {
                     return Err(Close::new(
@@ -402,10 +405,14 @@ impl Connection {
         };
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         match self.state.keys().still_valid(claims, now) {
-            Ok(()) => Ok(()),
-            Err(Lapse::Expired) => Err(Close::new(close::UNAUTHORIZED, "token expired")),
-            Err(Lapse::Revoked) => Err(Close::new(close::FORBIDDEN, "token revoked")),
+            Ok(()) => {}
+            Err(Lapse::Expired) => return Err(Close::new(close::UNAUTHORIZED, "token expired")),
+            Err(Lapse::Revoked) => return Err(Close::new(close::FORBIDDEN, "token revoked")),
         }
+        // Revoked, left, moved: the directory no longer backs the token (the reason code).
+        self.state
+            .check_standing(&claims.actor(), claims.iat)
+            .map_err(|problem| Close::new(close::FORBIDDEN, problem.code()))
     }
 
     /// Starts an operation; returns an `error` message when it is refused before it starts.

@@ -598,6 +598,27 @@ impl BackOfficeMutation {
         .await
     }
 
+    /// Revokes every token issued to the staff member until now (a lost device, a suspected
+    /// leak, signing out everywhere): the API refuses them from the next request on, and their
+    /// WebSockets close (4403) at their next operation. The staff member themselves, or whoever
+    /// manages them.
+    async fn revoke_staff_tokens(
+        &self,
+        ctx: &Context<'_>,
+        command_id: Option<ID>,
+        staff_id: ID,
+        reason: String,
+    ) -> async_graphql::Result<CommandResult> {
+        run(ctx, command_id, |_: &Actor| {
+            let command = staff::Command::RevokeTokens {
+                reason: text("reason", &reason, ShortText::parse)?,
+                now: now(),
+            };
+            staff_command(&staff_id, command)
+        })
+        .await
+    }
+
     /// 产品上架: launch a product with its risk level (R1–R5).
     async fn launch_product(
         &self,

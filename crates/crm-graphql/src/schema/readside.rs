@@ -160,6 +160,23 @@ impl ProjectionProbe for ReadModels {
     }
 }
 
+impl crate::auth::StaffDirectory for ReadModels {
+    fn check(
+        &self,
+        actor: &Actor,
+        issued_at: i64,
+    ) -> Result<(), crm_domain::auth::StandingProblem> {
+        self.read(|m, _| {
+            crm_domain::auth::check_token(
+                actor,
+                issued_at,
+                views::staff_token_standing(m, actor.staff_id).as_ref(),
+                || views::directory_is_empty(m),
+            )
+        })
+    }
+}
+
 pub(crate) fn read_models<'a>(ctx: &Context<'a>) -> Result<&'a ReadModels, ApiError> {
     ctx.data_opt::<ReadModels>()
         .ok_or_else(|| ApiError::Internal("the schema was built without the read models".into()))

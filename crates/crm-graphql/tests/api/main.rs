@@ -38,6 +38,7 @@ mod backoffice;
 mod commands;
 mod common;
 mod customers;
+mod directory;
 mod events;
 mod history;
 mod jobs;

@@ -4,7 +4,7 @@
 use crate::model::Model;
 use crate::read_models::archive::CustomerRecord;
 use crate::read_models::performance::StaffRecord;
-use crm_domain::auth::{OrgTree, Role, Scope};
+use crm_domain::auth::{OrgTree, Role, Scope, TokenStanding};
 use crm_domain::branch::BranchKind;
 use crm_domain::customer::Lifecycle;
 use crm_domain::ids::{BranchId, CustomerId, ProductId, RegionId, StaffId, TeamId};
@@ -178,7 +178,34 @@ pub(crate) fn apply_staff(m: &mut Model, e: &staff::Event) {
                 s.left = true;
             }
         }
+        E::StaffTokensRevoked {
+            staff_id,
+            issued_before,
+            ..
+        } => {
+            if let Some(s) = m.staff.get_mut(staff_id) {
+                s.tokens_valid_from = s.tokens_valid_from.max(Some(*issued_before));
+            }
+        }
     }
+}
+
+/// What the API checks a token against at every request: the staff member as the directory
+/// records them now (None: never joined).
+pub fn staff_token_standing(m: &Model, staff: StaffId) -> Option<TokenStanding> {
+    let s = m.staff.get(&staff)?;
+    Some(TokenStanding {
+        role: s.role?,
+        scope: s.scope?,
+        left: s.left,
+        tokens_valid_from: s.tokens_valid_from,
+    })
+}
+
+/// Whether nobody has joined yet (a fresh installation: tokens are not checked against the
+/// directory until someone has).
+pub fn directory_is_empty(m: &Model) -> bool {
+    !m.staff.values().any(|s| s.role.is_some())
 }
 
 pub(crate) fn apply_product(m: &mut Model, e: &product::Event) {

@@ -64,6 +64,8 @@ pub struct StaffRecord {
     pub role: Option<Role>,
     pub scope: Option<Scope>,
     pub left: bool,
+    /// Tokens issued before this instant were revoked.
+    pub tokens_valid_from: Option<time::OffsetDateTime>,
     pub book: Totals,
     /// Sorted month indexes with figures.
     pub months: Vec<u32>,
@@ -77,6 +79,7 @@ impl StaffRecord {
             role: None,
             scope: None,
             left: false,
+            tokens_valid_from: None,
             book: Totals::default(),
             months: Vec::new(),
         }
