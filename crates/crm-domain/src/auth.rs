@@ -573,7 +573,11 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
         Action::ProposeRules => role == Operator,
         Action::ApproveRules => matches!(role, Headquarters | Operator),
         Action::RunRebuild => role == Operator,
-        Action::ReadHistory => matches!(role, Headquarters | Auditor | Operator),
+        // The log and replays span the company: a region or branch auditor reads the history of
+        // the customers they may read (`ReadCustomerHistory`), not the whole log.
+        Action::ReadHistory => {
+            matches!(role, Headquarters | Auditor | Operator) && actor.scope == Scope::Company
+        }
         Action::ReadCustomerHistory(t) => {
             allowed(actor, &Action::ReadCustomer(*t), org)
                 || (allowed(actor, &Action::ReadHistory, org) && reads_customer_data(actor))
@@ -896,6 +900,43 @@ mod tests {
             Scope::Branch { branch: f.branch_b },
         );
         assert!(authorize(&elsewhere, &other, &f.org).is_err());
+    }
+
+    #[test]
+    fn only_company_wide_roles_read_the_whole_log_and_scoped_auditors_their_customers_history() {
+        let f = fixture();
+        let in_a = CustomerTarget {
+            branch: Some(f.branch_a),
+            ..CustomerTarget::default()
+        };
+        let in_b = CustomerTarget {
+            branch: Some(f.branch_b),
+            ..CustomerTarget::default()
+        };
+        let company = actor(530, Role::Auditor, Scope::Company);
+        assert_eq!(authorize(&company, &Action::ReadHistory, &f.org), Ok(()));
+        assert_eq!(
+            authorize(&company, &Action::ReadCustomerHistory(in_b), &f.org),
+            Ok(())
+        );
+        let branch = actor(531, Role::Auditor, Scope::Branch { branch: f.branch_a });
+        assert_eq!(
+            authorize(&branch, &Action::ReadHistory, &f.org),
+            Err(DomainError::Forbidden {
+                missing_right: Right::ReadHistory
+            })
+        );
+        assert_eq!(
+            authorize(&branch, &Action::ReadCustomerHistory(in_a), &f.org),
+            Ok(())
+        );
+        assert!(authorize(&branch, &Action::ReadCustomerHistory(in_b), &f.org).is_err());
+        let region = actor(532, Role::Auditor, Scope::Region { region: f.region });
+        assert!(authorize(&region, &Action::ReadHistory, &f.org).is_err());
+        assert_eq!(
+            authorize(&region, &Action::ReadCustomerHistory(in_b), &f.org),
+            Ok(())
+        );
     }
 
     #[test]

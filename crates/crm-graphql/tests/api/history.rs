@@ -94,3 +94,69 @@ async fn history_is_scoped_and_masked_where_it_is_read() {
         .await;
     assert_eq!(codes(&missing), ["NOT_FOUND"], "{missing}");
 }
+
+/// #13 (the open note on item 5): a branch auditor reads the history of their branch's
+/// customers, not of others, and not the whole log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_branch_auditor_reads_their_branchs_histories_and_not_the_whole_log() {
+    use crm_domain::ids::BranchId;
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let (a, b) = (
+        BranchId::from_uuid(uuid::Uuid::from_u128(0xA5)),
+        BranchId::from_uuid(uuid::Uuid::from_u128(0xB5)),
+    );
+    let (ours, theirs) = (
+        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string(),
+    );
+    for (id, n, branch) in [(&ours, 71, a), (&theirs, 72, b)] {
+        let r = server
+            .query(
+                &hq,
+                r#"mutation($id: ID!, $doc: String!) { registerCustomer(customerId: $id, kind: INDIVIDUAL,
+                     profile: { name: "赵六", document: { residentId: $doc }, sourceChannel: COUNTER }) { position } }"#,
+                json!({ "id": id, "doc": crate::common::resident_id(n) }),
+            )
+            .await;
+        assert!(r.get("errors").is_none(), "{r}");
+        let r = server
+            .query(
+                &hq,
+                &format!(r#"mutation {{ assignCustomer(customerId: "{id}", to: {{ branchId: "{branch}" }}) {{ position }} }}"#),
+                json!({}),
+            )
+            .await;
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    let auditor = server.token(Role::Auditor, Scope::Branch { branch: a });
+    let own = server.query(&auditor, HISTORY, json!({ "id": ours })).await;
+    assert!(own.get("errors").is_none(), "{own}");
+    assert_eq!(own["data"]["customerHistory"]["snapshot"]["name"], "赵六");
+    let other = server
+        .query(&auditor, HISTORY, json!({ "id": theirs }))
+        .await;
+    assert_eq!(codes(&other), ["NOT_FOUND"], "{other}");
+    let log = server
+        .query(
+            &auditor,
+            "{ events(first: 5) { edges { node { eventType } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(codes(&log), ["FORBIDDEN"], "{log}");
+    // A company auditor reads both, and the log.
+    let company = server.auditor();
+    let r = server
+        .query(&company, HISTORY, json!({ "id": theirs }))
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let r = server
+        .query(
+            &company,
+            "{ events(first: 5) { edges { node { eventType } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+}

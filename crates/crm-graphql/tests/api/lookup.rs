@@ -99,7 +99,7 @@ async fn a_counter_finds_its_customers_by_number_and_every_lookup_is_recorded() 
         "来电咨询",
     )
     .await;
-    assert_eq!(found(&by_phone), [plain.clone()], "{by_phone}");
+    assert_eq!(found(&by_phone), std::slice::from_ref(&plain), "{by_phone}");
     let c = &by_phone["data"]["customerLookup"][0];
     assert_eq!(c["name"], "李四");
     assert_eq!(c["profile"]["phone"], "138****0061", "{c}");
@@ -111,7 +111,7 @@ async fn a_counter_finds_its_customers_by_number_and_every_lookup_is_recorded() 
         "柜台业务",
     )
     .await;
-    assert_eq!(found(&by_doc), [plain.clone()], "{by_doc}");
+    assert_eq!(found(&by_doc), std::slice::from_ref(&plain), "{by_doc}");
     let by_account = lookup(
         &server,
         &token,
@@ -119,7 +119,11 @@ async fn a_counter_finds_its_customers_by_number_and_every_lookup_is_recorded() 
         "柜台业务",
     )
     .await;
-    assert_eq!(found(&by_account), [plain.clone()], "{by_account}");
+    assert_eq!(
+        found(&by_account),
+        std::slice::from_ref(&plain),
+        "{by_account}"
+    );
 
     // Another branch's customer answers as a number nobody holds.
     let other = lookup(
