@@ -415,6 +415,9 @@ fn scale(amount: i64, numerator: i64, denominator: i64) -> i64 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Life {
+    /// Registered and assigned, not yet a customer (no funded account): activated on a day of
+    /// the window, the new customers (新增客户) the appraisal counts.
+    Prospect,
     Active,
     Dormant,
     Churned,
@@ -852,6 +855,8 @@ pub async fn demo(
         };
         let lane = format!("customer:{customer_id}");
         let key = |what: &str| format!("customer:{c}:{what}");
+        // About 4% of individuals are prospects when the daily data starts.
+        let prospect = !institutional && rng.below(1000) < 40;
         let cmd = |command| AppCommand::Customer {
             customer: customer_id,
             command,
@@ -865,7 +870,7 @@ pub async fn demo(
                 customer_id,
                 kind,
                 profile: profile.clone(),
-                as_prospect: false,
+                as_prospect: prospect,
                 existing_customer_with_same_document: None,
                 now: registered,
             }),
@@ -985,7 +990,11 @@ pub async fn demo(
             activity: 20_000 + rng.below(400_000),
             rate: rng.between(20_000, 300_000),
             level,
-            life: Life::Active,
+            life: if prospect {
+                Life::Prospect
+            } else {
+                Life::Active
+            },
             birthday: birthday.map(|d| (d.month(), d.day())),
             key: key_customer,
         });
@@ -1163,6 +1172,23 @@ pub async fn demo(
             // Lifecycle: small, inactive accounts drift into dormancy, dormant ones churn,
             // managers try to win churned customers back, some come back.
             match h.life {
+                // A prospect funds the account and becomes a customer, on average within a
+                // couple of months.
+                Life::Prospect if rng.chance(15_000) => {
+                    h.life = Life::Active;
+                    out.push(
+                        &customer_lane,
+                        &format!("activate:{n}:{d}"),
+                        cm,
+                        at(day, 9 * 60 + 30),
+                        AppCommand::Customer {
+                            customer: h.customer,
+                            command: customer::Command::Activate {
+                                now: at(day, 9 * 60 + 30),
+                            },
+                        },
+                    );
+                }
                 Life::Active if h.assets < 50_000 * Money::SCALE && rng.chance(1_500) => {
                     h.life = Life::Dormant;
                     out.push(
@@ -1261,138 +1287,141 @@ pub async fn demo(
                 _ => {}
             }
 
-            // Today's figures, all in minor units.
-            let before = h.assets;
-            let risky = scale(before, h.weights[1] + h.weights[2], 100);
-            let move_bp = market_bp + rng.between(-120, 120);
-            let unrealised = scale(risky, move_bp, 10_000);
-            let mut deposits = 0;
-            let mut withdrawals = 0;
-            match h.life {
-                Life::Churned => withdrawals = scale(before, rng.between(10, 40), 100),
-                _ if rng.chance(40_000) => {
-                    if rng.below(5) < 3 {
-                        deposits =
-                            scale(before.max(10_000 * Money::SCALE), rng.between(1, 25), 100);
-                    } else {
-                        withdrawals = scale(before, rng.between(1, 20), 100);
+            // A prospect has no funded account yet: no daily figures until activated.
+            if h.life != Life::Prospect {
+                // Today's figures, all in minor units.
+                let before = h.assets;
+                let risky = scale(before, h.weights[1] + h.weights[2], 100);
+                let move_bp = market_bp + rng.between(-120, 120);
+                let unrealised = scale(risky, move_bp, 10_000);
+                let mut deposits = 0;
+                let mut withdrawals = 0;
+                match h.life {
+                    Life::Churned => withdrawals = scale(before, rng.between(10, 40), 100),
+                    _ if rng.chance(40_000) => {
+                        if rng.below(5) < 3 {
+                            deposits =
+                                scale(before.max(10_000 * Money::SCALE), rng.between(1, 25), 100);
+                        } else {
+                            withdrawals = scale(before, rng.between(1, 20), 100);
+                        }
                     }
+                    _ => {}
                 }
-                _ => {}
-            }
-            let trades = h.life == Life::Active && rng.chance(h.activity);
-            let mut turnover = Vec::new();
-            let mut commission = Money::ZERO;
-            let mut realised = 0;
-            if trades {
-                let total = scale(before, rng.between(300, 4000), 10_000);
-                let market = if rng.below(2) == 0 {
-                    Market::Shanghai
-                } else {
-                    Market::Shenzhen
-                };
-                let channel = if h.institutional {
-                    TradeChannel::Api
-                } else {
-                    *pick(
-                        &mut rng,
-                        &[
-                            TradeChannel::Mobile,
-                            TradeChannel::Mobile,
-                            TradeChannel::Mobile,
-                            TradeChannel::Internet,
-                            TradeChannel::Counter,
-                            TradeChannel::Phone,
-                        ],
-                        "trade channel",
-                    )?
-                };
-                let fund_part = if h.weights[2] > 0 {
-                    scale(total, rng.between(0, 40), 100)
-                } else {
-                    0
-                };
-                let stock_part = total - fund_part;
-                for (security_type, amount) in [
-                    (SecurityType::Stock, stock_part),
-                    (SecurityType::Fund, fund_part),
-                ] {
-                    if amount > 0 {
-                        turnover.push(TurnoverLine {
-                            market,
-                            security_type,
-                            channel,
-                            amount: Money::from_minor(amount),
+                let trades = h.life == Life::Active && rng.chance(h.activity);
+                let mut turnover = Vec::new();
+                let mut commission = Money::ZERO;
+                let mut realised = 0;
+                if trades {
+                    let total = scale(before, rng.between(300, 4000), 10_000);
+                    let market = if rng.below(2) == 0 {
+                        Market::Shanghai
+                    } else {
+                        Market::Shenzhen
+                    };
+                    let channel = if h.institutional {
+                        TradeChannel::Api
+                    } else {
+                        *pick(
+                            &mut rng,
+                            &[
+                                TradeChannel::Mobile,
+                                TradeChannel::Mobile,
+                                TradeChannel::Mobile,
+                                TradeChannel::Internet,
+                                TradeChannel::Counter,
+                                TradeChannel::Phone,
+                            ],
+                            "trade channel",
+                        )?
+                    };
+                    let fund_part = if h.weights[2] > 0 {
+                        scale(total, rng.between(0, 40), 100)
+                    } else {
+                        0
+                    };
+                    let stock_part = total - fund_part;
+                    for (security_type, amount) in [
+                        (SecurityType::Stock, stock_part),
+                        (SecurityType::Fund, fund_part),
+                    ] {
+                        if amount > 0 {
+                            turnover.push(TurnoverLine {
+                                market,
+                                security_type,
+                                channel,
+                                amount: Money::from_minor(amount),
+                            });
+                        }
+                    }
+                    commission = Money::from_minor(total)
+                        .apply_rate(Rate::from_units(h.rate))
+                        .unwrap_or(Money::ZERO);
+                    realised = scale(total, rng.between(-300, 320), 10_000);
+                }
+                // Saturating: a decades-long demo of a whale must not overflow.
+                let after = before
+                    .saturating_add(unrealised)
+                    .saturating_add(realised)
+                    .saturating_add(deposits)
+                    .saturating_sub(withdrawals)
+                    .saturating_sub(commission.minor())
+                    .max(0);
+                h.assets = after;
+                let mut holdings = Vec::with_capacity(5);
+                let mut rest = after;
+                for (i, asset_class) in [
+                    AssetClass::Cash,
+                    AssetClass::Stocks,
+                    AssetClass::Funds,
+                    AssetClass::Bonds,
+                    AssetClass::WealthProducts,
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let weight = h.weights.get(i).copied().unwrap_or(0);
+                    // The last class takes the remainder, so the lines add up to the assets.
+                    let part = if i == 4 {
+                        rest
+                    } else {
+                        scale(after, weight, 100)
+                    };
+                    rest -= part;
+                    if weight > 0 || (i == 4 && part > 0) {
+                        holdings.push(HoldingLine {
+                            asset_class,
+                            market_value: Money::from_minor(part),
                         });
                     }
                 }
-                commission = Money::from_minor(total)
-                    .apply_rate(Rate::from_units(h.rate))
-                    .unwrap_or(Money::ZERO);
-                realised = scale(total, rng.between(-300, 320), 10_000);
-            }
-            // Saturating: a decades-long demo of a whale must not overflow.
-            let after = before
-                .saturating_add(unrealised)
-                .saturating_add(realised)
-                .saturating_add(deposits)
-                .saturating_sub(withdrawals)
-                .saturating_sub(commission.minor())
-                .max(0);
-            h.assets = after;
-            let mut holdings = Vec::with_capacity(5);
-            let mut rest = after;
-            for (i, asset_class) in [
-                AssetClass::Cash,
-                AssetClass::Stocks,
-                AssetClass::Funds,
-                AssetClass::Bonds,
-                AssetClass::WealthProducts,
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let weight = h.weights.get(i).copied().unwrap_or(0);
-                // The last class takes the remainder, so the lines add up to the assets.
-                let part = if i == 4 {
-                    rest
-                } else {
-                    scale(after, weight, 100)
-                };
-                rest -= part;
-                if weight > 0 || (i == 4 && part > 0) {
-                    holdings.push(HoldingLine {
-                        asset_class,
-                        market_value: Money::from_minor(part),
-                    });
-                }
-            }
-            out.push(
-                &format!("account:{}", h.account),
-                &format!("summary:{n}:{d}"),
-                operator,
-                close,
-                AppCommand::Account {
-                    account: h.account,
-                    command: account::Command::RecordDailySummary {
-                        account_id: h.account,
-                        summary: DailyTradeSummary {
-                            trade_date: day,
-                            customer_id: h.customer,
-                            turnover,
-                            commission,
-                            deposits: Money::from_minor(deposits),
-                            withdrawals: Money::from_minor(withdrawals),
-                            end_of_day_assets: Money::from_minor(after),
-                            holdings,
-                            realised_pnl: Money::from_minor(realised),
-                            unrealised_pnl: Money::from_minor(unrealised),
+                out.push(
+                    &format!("account:{}", h.account),
+                    &format!("summary:{n}:{d}"),
+                    operator,
+                    close,
+                    AppCommand::Account {
+                        account: h.account,
+                        command: account::Command::RecordDailySummary {
+                            account_id: h.account,
+                            summary: DailyTradeSummary {
+                                trade_date: day,
+                                customer_id: h.customer,
+                                turnover,
+                                commission,
+                                deposits: Money::from_minor(deposits),
+                                withdrawals: Money::from_minor(withdrawals),
+                                end_of_day_assets: Money::from_minor(after),
+                                holdings,
+                                realised_pnl: Money::from_minor(realised),
+                                unrealised_pnl: Money::from_minor(unrealised),
+                            },
+                            correction: false,
+                            now: close,
                         },
-                        correction: false,
-                        now: close,
                     },
-                },
-            );
+                );
+            }
 
             // Contacts: the customer's manager, through the channels people use.
             if h.life != Life::Churned && rng.chance(if h.key { 40_000 } else { 6_000 }) {

@@ -80,8 +80,28 @@ async fn the_demo_covers_the_business_and_its_daily_data_is_one_summary_per_acco
     assert_eq!(report.trading_days, 40);
     assert!(report.merged > 0);
     let count = |t: &str| log.iter().filter(|e| e.3 == t).count() as u64;
-    // Every customer's fund account gets a summary each trading day; markets three a day.
-    assert_eq!(count("DailyTradeSummaryRecorded"), 500 * 40);
+    // Every customer's fund account gets one summary each trading day, from the start or
+    // from the day a prospect is activated (prospects have no funded account); markets three
+    // a day.
+    let mut per_account: std::collections::BTreeMap<&str, u64> = Default::default();
+    for e in log.iter().filter(|e| e.3 == "DailyTradeSummaryRecorded") {
+        *per_account.entry(e.0.as_str()).or_default() += 1;
+    }
+    assert!(per_account.values().all(|n| *n <= 40), "{per_account:?}");
+    let short = per_account.values().filter(|n| **n < 40).count() as u64;
+    let never = 500 - per_account.len() as u64;
+    let activated = count("CustomerActivated");
+    assert!(activated > 0, "no prospect was activated");
+    // Each account short of 40 days is a prospect's, activated in the window (one activated on
+    // the first day has all 40); a prospect never activated has none.
+    assert!(
+        short <= activated && activated <= short + 1,
+        "{per_account:?}"
+    );
+    assert!(
+        never + short <= 500 / 10,
+        "{never} + {short} prospects of 500"
+    );
     assert_eq!(count("MarketTotalsRecorded"), 3 * 40);
     assert_eq!(count("CustomerRegistered"), 500 + report.merged);
     assert_eq!(count("CustomerMergedInto"), report.merged);
@@ -116,6 +136,7 @@ async fn the_demo_covers_the_business_and_its_daily_data_is_one_summary_per_acco
         "CustomerChurned",
         "WinBackAttempted",
         "CustomerReactivated",
+        "CustomerActivated",
     ] {
         assert!(types.contains(expected), "no {expected} in {types:?}");
     }
