@@ -28,6 +28,10 @@ pub struct ReplayArgs {
     /// sealed ones, byte for byte (exit 1 on any difference).
     #[arg(long, value_name = "PERIOD")]
     pub period: Option<String>,
+    /// With --period: once the sealed results are confirmed, write them to FILE as CSV and
+    /// print the file's blake3 hash.
+    #[arg(long, value_name = "FILE", requires = "period")]
+    pub csv: Option<std::path::PathBuf>,
     /// The month of a staff or branch replay.
     #[arg(long, value_name = "YYYY-MM")]
     pub month: Option<String>,
@@ -66,7 +70,12 @@ fn date(s: &str) -> anyhow::Result<Date> {
 }
 
 /// `--period`: the sealed results against a fresh derivation.
-fn replay_period(store: &EventStore, period: &str, json_out: bool) -> anyhow::Result<()> {
+fn replay_period(
+    store: &EventStore,
+    period: &str,
+    json_out: bool,
+    csv: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     use crm_domain::appraisal::{self, AppraisalPeriod};
     use crm_domain::{Aggregate, AnyEvent};
     let period =
@@ -138,12 +147,23 @@ fn replay_period(store: &EventStore, period: &str, json_out: bool) -> anyhow::Re
     if !json_out {
         println!("identical: the sealed results follow from the log");
     }
+    if let Some(path) = csv {
+        use crm_projections::read_models::appraisal::{content_hash, results_csv};
+        let bytes = results_csv(period, &sealed).context("writing the CSV")?;
+        std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "wrote {}: {} rows, blake3 {}",
+            path.display(),
+            sealed.results.len(),
+            content_hash(&bytes)
+        );
+    }
     Ok(())
 }
 
 pub fn replay(store: &EventStore, args: &ReplayArgs) -> anyhow::Result<()> {
     if let Some(period) = &args.period {
-        return replay_period(store, period, args.json);
+        return replay_period(store, period, args.json, args.csv.as_deref());
     }
     let instant = match &args.as_of {
         Some(t) => OffsetDateTime::parse(t, &Rfc3339).with_context(|| {

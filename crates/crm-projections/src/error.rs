@@ -27,6 +27,8 @@ pub enum ProjectionError {
     NotFound(String),
     #[error("generation: {0}")]
     Generation(String),
+    #[error("writing a report: {0}")]
+    Report(String),
     #[error(
         "rules version {version} ({hash}) are not the rules the log has activated (version \
          {active_version}, {active_hash}): propose, approve (a second operator) and activate \

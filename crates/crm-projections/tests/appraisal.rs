@@ -481,3 +481,45 @@ fn a_sealed_period_is_derived_again_byte_for_byte_and_later_facts_do_not_change_
         store.close().await.unwrap();
     });
 }
+
+/// #15 item 2: a sealed period's export is CSV with a header and one row per appraised person
+/// in rank order, each naming the derivation; the same derivation gives the same bytes.
+#[test]
+fn a_sealed_period_exports_as_csv_with_a_stable_content_hash() {
+    use crm_domain::appraisal::AppraisalPeriod;
+    use crm_projections::projections::derive_seal;
+    use crm_projections::read_models::appraisal::{content_hash, results_csv, CSV_HEADER};
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(dir.path(), config()).unwrap();
+        let mut n = 0;
+        for (e, t) in history() {
+            append(&store, &mut n, &e, t).await;
+        }
+        let feb = AppraisalPeriod::Month {
+            year: 2024,
+            month: 2,
+        };
+        let d = derive_seal(&store, &rules(), feb, store.head().0).unwrap();
+        let bytes = results_csv(feb, &d).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], CSV_HEADER.join(","));
+        assert_eq!(lines.len(), 1 + d.results.len());
+        // s1 first (67.50 points), then s0 (45.00): new, churned, upgraded and the points.
+        let s1 = format!("2024-02,1,{},", sid(1));
+        assert!(lines[1].starts_with(&s1), "{}", lines[1]);
+        assert!(
+            lines[1].contains(",15.00,30.00,22.50,0.00,67.50,"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].contains(",5,5,2,2,2,0,"), "{}", lines[2]);
+        assert!(lines[2].ends_with(&d.results_hash), "{}", lines[2]);
+        assert_eq!(
+            content_hash(&results_csv(feb, &d).unwrap()),
+            content_hash(&bytes)
+        );
+        store.close().await.unwrap();
+    });
+}
