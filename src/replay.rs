@@ -127,7 +127,7 @@ fn replay_period(
         );
     } else {
         println!(
-            "appraisal period {period}: sealed at log position {at} (proposed by {proposed_by},              approved by {approved_by}); derived at position {} under rules version {} hash {}",
+            "appraisal period {period}: sealed at log position {at} (proposed by {proposed_by}, approved by {approved_by}); derived at position {} under rules version {} hash {}",
             sealed.position, sealed.rules_version, sealed.rules_hash
         );
         println!(
