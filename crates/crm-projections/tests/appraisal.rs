@@ -198,6 +198,17 @@ fn history() -> Vec<Timed> {
     h
 }
 
+/// A store holding `history`, appended through the codec; and how many events it holds.
+async fn logged(history: Vec<Timed>) -> (tempfile::TempDir, EventStore, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EventStore::open(dir.path(), config()).unwrap();
+    let mut n = 0;
+    for (e, t) in history {
+        append(&store, &mut n, &e, t).await;
+    }
+    (dir, store, n)
+}
+
 fn rules() -> RuleBook {
     let file = crm_projections::rules::DEFAULT_RULES
         .replace(
@@ -226,12 +237,7 @@ fn rules() -> RuleBook {
 #[test]
 fn the_four_measures_follow_the_worked_example() {
     runtime().block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EventStore::open(dir.path(), config()).unwrap();
-        let mut n = 0;
-        for (e, t) in history() {
-            append(&store, &mut n, &e, t).await;
-        }
+        let (_dir, store, _) = logged(history()).await;
         let p = Projections::open(&store, rules()).unwrap();
         p.catch_up().unwrap();
         let feb = Period::Month {
@@ -360,12 +366,7 @@ fn the_churn_loop_counts_the_customers_engagement_and_ranks_the_assets_at_risk()
         },
     ));
     runtime().block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EventStore::open(dir.path(), config()).unwrap();
-        let mut n = 0;
-        for (e, t) in h {
-            append(&store, &mut n, &e, t).await;
-        }
+        let (_dir, store, _) = logged(h).await;
         let p = Projections::open(&store, RuleBook::default_rules().unwrap()).unwrap();
         p.catch_up().unwrap();
         let today = BASE + Duration::days(130);
@@ -431,12 +432,7 @@ fn a_sealed_period_is_derived_again_byte_for_byte_and_later_facts_do_not_change_
     use crm_domain::appraisal::AppraisalPeriod;
     use crm_projections::projections::derive_seal;
     runtime().block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EventStore::open(dir.path(), config()).unwrap();
-        let mut n = 0;
-        for (e, t) in history() {
-            append(&store, &mut n, &e, t).await;
-        }
+        let (_dir, store, mut n) = logged(history()).await;
         let feb = AppraisalPeriod::Month {
             year: 2024,
             month: 2,
@@ -490,12 +486,7 @@ fn a_sealed_period_exports_as_csv_with_a_stable_content_hash() {
     use crm_projections::projections::derive_seal;
     use crm_projections::read_models::appraisal::{content_hash, results_csv, CSV_HEADER};
     runtime().block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EventStore::open(dir.path(), config()).unwrap();
-        let mut n = 0;
-        for (e, t) in history() {
-            append(&store, &mut n, &e, t).await;
-        }
+        let (_dir, store, _) = logged(history()).await;
         let feb = AppraisalPeriod::Month {
             year: 2024,
             month: 2,

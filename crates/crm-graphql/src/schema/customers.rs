@@ -513,30 +513,15 @@ impl Customer {
             if p.phone.is_some() {
                 fields.push(PiiField::Phone);
             }
-            let app = ctx.data_opt::<App>().ok_or_else(|| {
-                ApiError::Internal("the schema was built without the command side".into())
-            })?;
-            let now = OffsetDateTime::now_utc();
-            let outcome = app
-                .execute(CommandEnvelope {
-                    command_id: uuid::Uuid::now_v7(),
-                    actor,
-                    correlation_id: None,
-                    causation_id: None,
-                    occurred_at: now,
-                    command: AppCommand::Access {
-                        staff: actor.staff_id,
-                        command: access::Command::RecordPiiView {
-                            staff_id: actor.staff_id,
-                            customer_id: a.record.id,
-                            fields,
-                            purpose: purpose.trim().chars().take(200).collect(),
-                            now,
-                        },
-                    },
+            let outcome =
+                super::readside::record_access(ctx, &actor, |now| access::Command::RecordPiiView {
+                    staff_id: actor.staff_id,
+                    customer_id: a.record.id,
+                    fields,
+                    purpose: purpose.trim().chars().take(200).collect(),
+                    now,
                 })
-                .await
-                .map_err(ApiError::from)?;
+                .await?;
             Ok(SensitiveProfile {
                 id_document: document(&p.document).1,
                 phone: p.phone.as_ref().map(|x| x.as_str().to_string()),

@@ -445,29 +445,14 @@ async fn record_full_view(
     if profile.phone.is_some() {
         fields.push(PiiField::Phone);
     }
-    let app = ctx.data_opt::<App>().ok_or_else(|| {
-        ApiError::Internal("the schema was built without the command side".into())
-    })?;
-    let now = OffsetDateTime::now_utc();
-    app.execute(CommandEnvelope {
-        command_id: uuid::Uuid::now_v7(),
-        actor: *actor,
-        correlation_id: None,
-        causation_id: None,
-        occurred_at: now,
-        command: AppCommand::Access {
-            staff: actor.staff_id,
-            command: access::Command::RecordPiiView {
-                staff_id: actor.staff_id,
-                customer_id,
-                fields,
-                purpose: "customerHistory".into(),
-                now,
-            },
-        },
+    super::readside::record_access(ctx, actor, |now| access::Command::RecordPiiView {
+        staff_id: actor.staff_id,
+        customer_id,
+        fields,
+        purpose: "customerHistory".into(),
+        now,
     })
-    .await
-    .map_err(ApiError::from)?;
+    .await?;
     Ok(())
 }
 

@@ -9,17 +9,15 @@
 //! log with its purpose before anything is shown, so the field is refused over GET.
 
 use async_graphql::{Context, InputObject, Object};
-use crm_app::{App, AppCommand, CommandEnvelope};
 use crm_domain::access::{self, LookupKey};
 use crm_domain::auth::{reads_customer_data, Right};
 use crm_domain::values::Phone;
 use crm_projections::views::LookupValue;
-use time::OffsetDateTime;
 
 use super::caller;
 use super::commands::IdDocumentInput;
 use super::customers::{customer_by_id, Customer};
-use super::readside::{projection_error, read_models};
+use super::readside::{projection_error, read_models, record_access};
 use crate::error::{gql, ApiError};
 
 /// Longest purpose kept (the access log keeps 200 characters).
@@ -107,29 +105,15 @@ impl LookupQuery {
                     shown.push((id, c));
                 }
             }
-            let app = ctx.data_opt::<App>().ok_or_else(|| {
-                ApiError::Internal("the schema was built without the command side".into())
-            })?;
-            let now = OffsetDateTime::now_utc();
-            app.execute(CommandEnvelope {
-                command_id: uuid::Uuid::now_v7(),
-                actor,
-                correlation_id: None,
-                causation_id: None,
-                occurred_at: now,
-                command: AppCommand::Access {
-                    staff: actor.staff_id,
-                    command: access::Command::RecordLookup {
-                        staff_id: actor.staff_id,
-                        by: key,
-                        found: shown.iter().map(|(id, _)| *id).collect(),
-                        purpose,
-                        now,
-                    },
-                },
+            let found = shown.iter().map(|(id, _)| *id).collect();
+            record_access(ctx, &actor, |now| access::Command::RecordLookup {
+                staff_id: actor.staff_id,
+                by: key,
+                found,
+                purpose,
+                now,
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
             Ok(shown.into_iter().map(|(_, c)| c).collect())
         }
         .await

@@ -177,6 +177,32 @@ impl crate::auth::StaffDirectory for ReadModels {
     }
 }
 
+/// Appends an entry to the caller's own access log (the command built for the instant it is
+/// given) before anything is shown: if it cannot be recorded, nothing is.
+pub(crate) async fn record_access(
+    ctx: &Context<'_>,
+    actor: &Actor,
+    command: impl FnOnce(time::OffsetDateTime) -> crm_domain::access::Command,
+) -> Result<crm_app::CommandOutcome, ApiError> {
+    let app = ctx.data_opt::<crm_app::App>().ok_or_else(|| {
+        ApiError::Internal("the schema was built without the command side".into())
+    })?;
+    let now = time::OffsetDateTime::now_utc();
+    app.execute(crm_app::CommandEnvelope {
+        command_id: uuid::Uuid::now_v7(),
+        actor: *actor,
+        correlation_id: None,
+        causation_id: None,
+        occurred_at: now,
+        command: crm_app::AppCommand::Access {
+            staff: actor.staff_id,
+            command: command(now),
+        },
+    })
+    .await
+    .map_err(ApiError::from)
+}
+
 pub(crate) fn read_models<'a>(ctx: &Context<'a>) -> Result<&'a ReadModels, ApiError> {
     ctx.data_opt::<ReadModels>()
         .ok_or_else(|| ApiError::Internal("the schema was built without the read models".into()))

@@ -8,14 +8,12 @@ use std::time::Duration;
 
 use crm_domain::auth::{Role, Scope};
 use crm_domain::ids::{BranchId, StaffId};
-use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value as Json};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 use crate::common::Server;
+use crate::ws::{close_frame, connect, init, send};
 
 const PROBE: &str = "{ logStatus { headPosition } }";
 
@@ -104,7 +102,8 @@ async fn tokens_stand_only_while_the_staff_directory_backs_them() {
     );
 
     // A socket opened with the manager's token.
-    let mut ws = socket(&server, &cm).await;
+    let mut ws = connect(&server, true, None).await;
+    init(&mut ws, &cm).await;
 
     // Revoked (a lost phone): the token is refused from now on, long before it expires; the
     // socket closes at its next operation.
@@ -126,7 +125,7 @@ async fn tokens_stand_only_while_the_staff_directory_backs_them() {
         json!({"id": "q", "type": "subscribe", "payload": {"query": PROBE}}),
     )
     .await;
-    assert_eq!(close_code(&mut ws).await, (4403, "TOKEN_REVOKED".into()));
+    assert_eq!(close_frame(&mut ws).await, (4403, "TOKEN_REVOKED".into()));
     // A token issued after the revocation (in a later second) stands.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let fresh = server.token_for(cm_id, Role::CustomerManager, book);
@@ -160,46 +159,4 @@ async fn tokens_stand_only_while_the_staff_directory_backs_them() {
         (StatusCode::UNAUTHORIZED, Some("TOKEN_REVOKED")),
     )
     .await;
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn socket(server: &Server, token: &str) -> Ws {
-    let mut request = server.ws_url().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    send(
-        &mut ws,
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}),
-    )
-    .await;
-    let ack = ws.next().await.unwrap().unwrap();
-    assert_eq!(
-        serde_json::from_str::<Json>(ack.to_text().unwrap()).unwrap(),
-        json!({"type": "connection_ack"})
-    );
-    ws
-}
-
-async fn send(ws: &mut Ws, message: Json) {
-    ws.send(Message::text(message.to_string())).await.unwrap();
-}
-
-async fn close_code(ws: &mut Ws) -> (u16, String) {
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("no close within 10 s");
-        match next {
-            Some(Ok(Message::Close(Some(frame)))) => {
-                return (u16::from(frame.code), frame.reason.to_string())
-            }
-            Some(Ok(_)) => continue,
-            other => panic!("the socket ended without a close frame: {other:?}"),
-        }
-    }
 }

@@ -275,7 +275,7 @@ async fn sleep_until_unix(secs: i64) {
 }
 
 /// The close code and reason the socket ends with, skipping messages queued before it.
-async fn close_frame(ws: &mut Ws) -> (u16, String) {
+pub async fn close_frame(ws: &mut Ws) -> (u16, String) {
     loop {
         let next = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await
