@@ -12,7 +12,6 @@ use std::sync::Arc;
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use crm_app::{App, AppCommand, CommandEnvelope};
 use crm_domain::access::{self, PiiField};
 use crm_domain::auth::{Right, Role};
 use crm_domain::customer::CustomerKind;

@@ -9,7 +9,6 @@
 //! see them in full.
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
-use crm_app::{App, AppCommand, CommandEnvelope};
 use crm_domain::access::{self, PiiField};
 use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Role};
 use crm_domain::customer::{self, Lifecycle};
