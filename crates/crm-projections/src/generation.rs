@@ -322,6 +322,7 @@ fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         staff_months: Keyed::load(tree, TAG_STAFF_MONTHS)?,
         articles: Keyed::load(tree, TAG_ARTICLES)?,
         history: History::default(),
+        lookup_changed: Default::default(),
         applying: 0,
         stale_branch_days: BTreeMap::new(),
         stale_staff_months: BTreeMap::new(),
@@ -455,11 +456,12 @@ impl Generation {
         v: &lookup::LookupValue,
     ) -> Result<Vec<crm_domain::ids::CustomerId>, ProjectionError> {
         // In this order, so that a customer a flush moves from the changed set to the tree
-        // meanwhile is seen in one of the three: the changed set, the set being written (filled
-        // under the model's write lock, cleared once the batch is in), the tree.
+        // meanwhile is seen in one of the three: the model's `lookup_changed`, the set being
+        // written (filled under the model's write lock, cleared once the batch is in), the
+        // tree.
         let m = self.read();
         let mut candidates: Vec<crm_domain::ids::CustomerId> =
-            m.customers.dirty_keys().copied().collect();
+            m.lookup_changed.iter().copied().collect();
         candidates.extend(lock(&self.lookup_inflight).iter().copied());
         candidates.extend(lookup::candidates(&self.tree, &self.lookup_secret, v)?);
         Ok(lookup::resolve(&m, v, candidates))
@@ -548,9 +550,10 @@ impl Generation {
         let mut batch = sled::Batch::default();
         let m = &mut *model;
         let mut bytes = 0;
-        // Lookup entries of the customers written; lookups see them through `lookup_inflight`
-        // until the batch is in the tree.
-        let changed: Vec<crm_domain::ids::CustomerId> = m.customers.dirty_keys().copied().collect();
+        // Lookup entries of the customers whose numbers changed; lookups see them through
+        // `lookup_inflight` until the batch is in the tree.
+        let changed: Vec<crm_domain::ids::CustomerId> =
+            std::mem::take(&mut m.lookup_changed).into_iter().collect();
         bytes += lookup::write_entries(&self.lookup_secret, m, &changed, &mut batch);
         *lock(&self.lookup_inflight) = changed;
         bytes += m.customers.drain_dirty_into(TAG_CUSTOMERS, &mut batch)?;

@@ -83,11 +83,6 @@ impl<K: Eq + Hash + Copy, V> Keyed<K, V> {
     pub fn dirty_len(&self) -> usize {
         self.dirty.len()
     }
-
-    /// The keys changed since the last drain.
-    pub fn dirty_keys(&self) -> impl Iterator<Item = &K> {
-        self.dirty.iter()
-    }
 }
 
 impl<K, V> Keyed<K, V>

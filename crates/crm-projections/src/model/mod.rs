@@ -113,6 +113,10 @@ pub struct Model {
     /// Customers' timelines and assignment histories not yet written to the generation's tree
     /// (they live there, one key per entry, not in the resident records).
     pub(crate) history: History,
+    /// Customers whose identity document, phone or account numbers changed since the last
+    /// flush: the next flush writes their lookup entries (`read_models::lookup`), and lookups
+    /// check them until then. Other changes (a daily summary) write no lookup entry.
+    pub(crate) lookup_changed: std::collections::BTreeSet<CustomerId>,
     /// The position of the event being applied (bookkeeping, not state).
     pub(crate) applying: u64,
     /// Branches and staff whose stock from this day (month) on waits for [`Model::settle`]
@@ -151,6 +155,8 @@ impl Model {
         self.branch_days.mark_all_dirty();
         self.staff_months.mark_all_dirty();
         self.articles.mark_all_dirty();
+        let all: Vec<CustomerId> = self.customers.iter().map(|(k, _)| *k).collect();
+        self.lookup_changed.extend(all);
     }
 }
 

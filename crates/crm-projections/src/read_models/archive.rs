@@ -322,6 +322,7 @@ pub(crate) fn apply_customer(
             let c = CustomerRecord::new(*customer_id, *kind, profile.clone(), *lifecycle, *at, p);
             let after = c.facets();
             m.customers.insert(*customer_id, c);
+            m.lookup_changed.insert(*customer_id);
             m.shift(&Facets::none(), &after, day);
             m.evaluate(*customer_id, p, rules);
         }
@@ -330,7 +331,9 @@ pub(crate) fn apply_customer(
             profile,
             ..
         } => {
-            m.with_customer(*customer_id, p, day, |c| c.profile = profile.clone());
+            if m.with_customer(*customer_id, p, day, |c| c.profile = profile.clone()) {
+                m.lookup_changed.insert(*customer_id);
+            }
         }
         E::KeyCustomerMarked {
             customer_id,
@@ -454,8 +457,10 @@ pub(crate) fn apply_customer(
                         closed_at: None,
                     });
                 }
-            }) && !m.accounts.contains(account_id)
-            {
+            }) && {
+                m.lookup_changed.insert(*customer_id);
+                !m.accounts.contains(account_id)
+            } {
                 m.accounts.insert(
                     *account_id,
                     AccountRecord {
@@ -606,6 +611,8 @@ pub(crate) fn apply_customer(
             accounts,
             ..
         } => {
+            // The survivor now holds the duplicate's account numbers.
+            m.lookup_changed.insert(*customer_id);
             // The accounts' latest figures move to the survivor; their daily and monthly
             // history stays with the merged record (the survivor's windows start afresh).
             for (account_id, info) in accounts {

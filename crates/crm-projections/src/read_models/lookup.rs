@@ -6,12 +6,14 @@
 //! generation's tree is made and kept in it (`KEY_LOOKUP_SECRET`); identity and phone numbers
 //! are few enough to enumerate, so an unkeyed hash would be the numbers themselves.
 //!
-//! Key layout: `[TAG_LOOKUP][digest: 16][customer: 16]`, empty value. A flush writes the
-//! entries of every customer it writes, in the same batch. Entries are never removed: a number
-//! a customer no longer holds (a changed phone, a merge) leaves a stale entry, and a lookup
-//! checks every candidate against the customer's record as it is now. Candidates are the
-//! tree's entries plus the customers changed since the last flush (the model's changed set,
-//! and the set a flush is writing), so a lookup sees a registration at once.
+//! Key layout: `[TAG_LOOKUP][digest: 16][customer: 16]`, empty value. The fold notes the
+//! customers whose numbers change (registration, profile update, account opened, a merge's
+//! accounts: `Model::lookup_changed`); a flush writes their entries in its batch, and nothing
+//! for other changes. Entries are never removed: a number a customer no longer holds (a changed
+//! phone, a merge) leaves a stale entry, and a lookup checks every candidate against the
+//! customer's record as it is now. Candidates are the tree's entries plus the customers noted
+//! since the last flush (and those a flush is writing), so a lookup sees a registration at
+//! once.
 
 use crm_domain::ids::CustomerId;
 use crm_domain::values::{IdDocument, Phone};
