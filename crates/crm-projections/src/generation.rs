@@ -55,7 +55,7 @@ const KEY_META: &[u8] = &[0xF0];
 /// The layout and meaning of the stored model. Bump it when the fold changes what it keeps:
 /// a generation stored under another format is folded again from the log on open, because
 /// state folded by other code is not what this code would fold.
-pub const MODEL_FORMAT: u32 = 8;
+pub const MODEL_FORMAT: u32 = 9;
 const KEY_FORMAT: &[u8] = &[0xF1];
 const KEY_CHECKPOINT: &[u8] = &[0xFF];
 
@@ -321,7 +321,7 @@ fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         branch_days: Keyed::load(tree, TAG_BRANCH_DAYS)?,
         staff_months: Keyed::load(tree, TAG_STAFF_MONTHS)?,
         articles: Keyed::load(tree, TAG_ARTICLES)?,
-        history: History::default(),
+        history: History::in_tree(tree.clone()),
         lookup_changed: Default::default(),
         applying: 0,
         stale_branch_days: BTreeMap::new(),
@@ -373,6 +373,9 @@ impl Generation {
                 Err(e) => return Err(e),
             }
         };
+        // The customers' history is read from (and written to) this generation's tree.
+        let mut model = model;
+        model.history = History::in_tree(tree.clone());
         let lookup_secret = match tree.get(lookup::KEY_LOOKUP_SECRET)? {
             Some(v) if v.len() == 32 => {
                 let mut s = [0u8; 32];
@@ -438,7 +441,7 @@ impl Generation {
         limit: usize,
     ) -> Result<Vec<crate::model::TimelineEntry>, ProjectionError> {
         let m = self.read();
-        m.history.timeline(Some(&self.tree), customer, limit)
+        m.history.timeline(customer, limit)
     }
 
     /// A customer's assignments, oldest first.
@@ -447,7 +450,7 @@ impl Generation {
         customer: crm_domain::ids::CustomerId,
     ) -> Result<Vec<crate::model::AssignmentEntry>, ProjectionError> {
         let m = self.read();
-        m.history.assignments(Some(&self.tree), customer)
+        m.history.assignments(customer)
     }
 
     /// The customers who hold `v` now (a merged customer answered by its survivor).
@@ -470,7 +473,7 @@ impl Generation {
     /// Every customer's history, in key order.
     pub fn history_entries(&self) -> Result<Vec<(Vec<u8>, HistoryEntry)>, ProjectionError> {
         let m = self.read();
-        m.history.all_entries(Some(&self.tree))
+        m.history.all_entries()
     }
 
     pub fn stopped(&self) -> Option<StoppedAt> {

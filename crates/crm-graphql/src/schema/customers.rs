@@ -691,9 +691,15 @@ impl Customer {
         Ok(money(self.archive(ctx).map_err(gql)?.record.unrealised_pnl))
     }
 
-    /// 30/90/365-day turnover and commission.
+    /// Turnover and commission over the 30, 90 and 365 days ending on `asOf`, that day
+    /// included.
     async fn windows(&self, ctx: &Context<'_>) -> async_graphql::Result<WindowFigures> {
-        let w = &self.archive(ctx).map_err(gql)?.windows;
+        let a = self.archive(ctx).map_err(gql)?;
+        let w = a.windows.as_ref().map_err(|e| {
+            gql(ApiError::Internal(format!(
+                "the customer's daily flows: {e}"
+            )))
+        })?;
         Ok(WindowFigures {
             turnover_30_days: money(w.turnover_30d),
             turnover_90_days: money(w.turnover_90d),

@@ -9,7 +9,8 @@ use time::Date;
 
 use crate::model::{madd, month_index, mscale, Model, ASSET_CLASSES, MONTHS_KEPT};
 use crate::read_models::archive::{CustomerRecord, DayFigures, MonthFigures};
-use crate::rules::{RuleBook, DAILY_WINDOW_DAYS};
+use crate::read_models::history::{DayFlow, HistoryEntry};
+use crate::rules::RuleBook;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountRecord {
@@ -27,23 +28,49 @@ fn high_risk_turnover(s: &DailyTradeSummary, rules: &RuleBook) -> Money {
         .fold(Money::ZERO, |a, l| madd(a, l.amount))
 }
 
-/// Adds (sign 1) or takes back (sign -1, a corrected summary's previous figures) one
-/// summary's flows to the customer's daily and monthly figures.
-fn add_figures(c: &mut CustomerRecord, s: &DailyTradeSummary, sign: i64, p: u64, rules: &RuleBook) {
-    let turnover = s
-        .turnover
+fn turnover(s: &DailyTradeSummary) -> Money {
+    s.turnover
         .iter()
-        .fold(Money::ZERO, |a, l| madd(a, l.amount));
+        .fold(Money::ZERO, |a, l| madd(a, l.amount))
+}
+
+/// What one summary adds to (sign 1) or takes back from (sign -1) its day's flows, for the
+/// customer's history on disk (`read_models::history`).
+fn day_flow(s: &DailyTradeSummary, sign: i64) -> DayFlow {
+    DayFlow {
+        date: s.trade_date,
+        turnover: mscale(turnover(s), sign),
+        commission: mscale(s.commission, sign),
+        deposits: mscale(s.deposits, sign),
+        withdrawals: mscale(s.withdrawals, sign),
+    }
+}
+
+/// Adds (sign 1) or takes back (sign -1, a corrected summary's previous figures) one
+/// summary's flows to the customer's resident daily and monthly figures.
+///
+/// The resident daily figures are only what the churn rule reads: the days of its outflow
+/// window (`[churn] outflow_days`) back from the customer's newest day, and the one day before
+/// them (the assets the window starts from). Every day's flows are on disk as well, where the
+/// archive's 30-, 90- and 365-day windows read them; so what stays resident does not grow
+/// with the history.
+fn add_figures(c: &mut CustomerRecord, s: &DailyTradeSummary, sign: i64, p: u64, rules: &RuleBook) {
+    let turnover = turnover(s);
     let date = s.trade_date;
-    // Daily figures, kept for the last DAILY_WINDOW_DAYS days of the customer's figures.
     let newest = c.last_summary_date.max(Some(date)).unwrap_or(date);
-    let oldest_kept = newest - time::Duration::days(i64::from(DAILY_WINDOW_DAYS) - 1);
-    let mut new_day = false;
-    if date >= oldest_kept {
+    let oldest_kept = newest - time::Duration::days(i64::from(rules.churn.outflow_days) - 1);
+    // A day before the window is kept only while it is the latest such day (trimmed below).
+    let boundary = c
+        .days
+        .iter()
+        .rev()
+        .find(|d| d.date < oldest_kept)
+        .map(|d| d.date);
+    let kept = date >= oldest_kept || boundary.is_none_or(|b| date >= b);
+    if kept {
         let i = match c.days.binary_search_by_key(&date, |d| d.date) {
             Ok(i) => i,
             Err(i) => {
-                new_day = sign > 0;
                 c.days.insert(
                     i,
                     DayFigures {
@@ -68,9 +95,10 @@ fn add_figures(c: &mut CustomerRecord, s: &DailyTradeSummary, sign: i64, p: u64,
             d.position = p;
         }
     }
+    // Keep the window and the last day before it.
     let cut = c.days.partition_point(|d| d.date < oldest_kept);
-    if cut > 0 {
-        c.days.drain(..cut);
+    if cut > 1 {
+        c.days.drain(..cut - 1);
     }
     // Monthly figures for the trailing-twelve-month windows.
     let month = month_index(date);
@@ -101,8 +129,11 @@ fn add_figures(c: &mut CustomerRecord, s: &DailyTradeSummary, sign: i64, p: u64,
             mf.withdrawals = madd(mf.withdrawals, mscale(s.withdrawals, sign));
             mf.realised_pnl = madd(mf.realised_pnl, mscale(s.realised_pnl, sign));
             mf.assets_sum = madd(mf.assets_sum, mscale(s.end_of_day_assets, sign));
-            if new_day {
-                mf.asset_days += 1;
+            if sign > 0 {
+                // The days of the month with figures, as a bit each: exact whatever the
+                // order the summaries arrive in, with no resident list of days.
+                mf.day_mask |= 1u32 << (u32::from(date.day()) - 1);
+                mf.asset_days = mf.day_mask.count_ones();
             }
             let loss_floor =
                 s.end_of_day_assets.minor() / 100 * i64::from(rules.risk.drawdown_loss_pct);
@@ -175,6 +206,14 @@ pub(crate) fn apply_account(m: &mut Model, p: u64, e: &account::Event, rules: &R
             a.holdings = holdings;
             a.unrealised_pnl = summary.unrealised_pnl;
         }
+    }
+    for flow in previous
+        .map(|prev| day_flow(prev, -1))
+        .into_iter()
+        .chain([day_flow(summary, 1)])
+        .filter(|f| !f.is_zero())
+    {
+        m.history.push(owner, p, HistoryEntry::DayFlow(flow));
     }
     m.with_customer(owner, p, date, |c| {
         if let Some(prev) = previous {

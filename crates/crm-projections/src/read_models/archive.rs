@@ -16,10 +16,11 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::derive::{self, ChurnExplain, RiskPreference, Tier};
+use crate::error::ProjectionError;
 use crate::model::today;
 use crate::model::{business_date, madd, mscale, Facets, Model, ASSET_CLASSES};
 use crate::read_models::accounts::AccountRecord;
-use crate::read_models::history::HistoryEntry;
+use crate::read_models::history::{FlowSums, HistoryEntry};
 use crate::read_models::sales::OpportunityRecord;
 use crate::read_models::service::TicketRecord;
 use crate::rules::RuleBook;
@@ -51,6 +52,8 @@ pub struct MonthFigures {
     /// Sum of daily end-of-day assets and the number of days, for mean assets.
     pub assets_sum: Money,
     pub asset_days: u32,
+    /// Which days of the month have figures (bit 0 is the 1st): `asset_days` counts them.
+    pub day_mask: u32,
     pub drawdown_days: i32,
     pub drawdown_adding: i32,
     pub drawdown_fleeing: i32,
@@ -178,7 +181,9 @@ pub struct CustomerRecord {
     pub assets_date: Option<Date>,
     pub holdings: [Money; ASSET_CLASSES],
     pub unrealised_pnl: Money,
-    /// The last [`DAILY_WINDOW_DAYS`] days with figures, oldest first.
+    /// The days with figures in the churn rule's outflow window back from the newest one, and
+    /// the last day before it, oldest first (at most [`crate::rules::DAILY_WINDOW_DAYS`] + 1).
+    /// Every day's flows are in the customer's history on disk.
     pub days: Vec<DayFigures>,
     /// The last [`MONTHS_KEPT`] months with figures, oldest first.
     pub months: Vec<MonthFigures>,
@@ -669,24 +674,43 @@ pub(crate) fn apply_customer(
     }
 }
 
-fn sum_days(
-    c: &CustomerRecord,
+/// Turnover and commission over the 30, 90 and 365 days ending on `on`, from the customer's
+/// daily flows on disk: one range scan of a year.
+pub fn customer_windows(
+    m: &Model,
+    id: CustomerId,
     on: Date,
-    days: i64,
-    f: impl Fn(&crate::model::DayFigures) -> Money,
-) -> Money {
-    let from = on - Duration::days(days - 1);
-    c.days
-        .iter()
-        .filter(|d| d.date >= from && d.date <= on)
-        .fold(Money::ZERO, |a, d| madd(a, f(d)))
+) -> Result<WindowFigures, ProjectionError> {
+    let since = |days: i64| on - Duration::days(days - 1);
+    let (mut d30, mut d90, mut d365) = (
+        FlowSums::default(),
+        FlowSums::default(),
+        FlowSums::default(),
+    );
+    for d in m.history.day_flows(id, since(365), on)? {
+        d365.add(&d);
+        if d.date >= since(90) {
+            d90.add(&d);
+        }
+        if d.date >= since(30) {
+            d30.add(&d);
+        }
+    }
+    Ok(WindowFigures {
+        turnover_30d: d30.turnover,
+        turnover_90d: d90.turnover,
+        turnover_365d: d365.turnover,
+        commission_30d: d30.commission,
+        commission_90d: d90.commission,
+        commission_365d: d365.commission,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowFigures {
     pub turnover_30d: Money,
     pub turnover_90d: Money,
-    /// Trailing twelve calendar months including the current one (近12个月).
+    /// The 365 days ending on the archive's date, that day included.
     pub turnover_365d: Money,
     pub commission_30d: Money,
     pub commission_90d: Money,
@@ -701,7 +725,9 @@ pub struct Customer360 {
     pub record: CustomerRecord,
     pub branch_name: Option<String>,
     pub manager_name: Option<String>,
-    pub windows: WindowFigures,
+    /// Read from the customer's history on disk: an error reading it is this field's, not
+    /// the whole archive's.
+    pub windows: Result<WindowFigures, String>,
     pub contribution_score_centi: i64,
     pub tier: Tier,
     pub risk_preference: RiskPreference,
@@ -720,15 +746,7 @@ pub fn customer_360(
 ) -> Option<Customer360> {
     let c = m.customers.get(&id)?;
     let on = today(m, as_of);
-    let i = derive::inputs(c, on);
-    let windows = WindowFigures {
-        turnover_30d: sum_days(c, on, 30, |d| d.turnover),
-        turnover_90d: sum_days(c, on, 90, |d| d.turnover),
-        turnover_365d: i.turnover,
-        commission_30d: sum_days(c, on, 30, |d| d.commission),
-        commission_90d: sum_days(c, on, 90, |d| d.commission),
-        commission_365d: i.commission,
-    };
+    let windows = customer_windows(m, id, on).map_err(|e| e.to_string());
     Some(Customer360 {
         as_of: on,
         rules_version: rules.version,

@@ -1,6 +1,7 @@
-//! A customer's history that grows with time — the interaction timeline (接触记录) and the
-//! assignment history (归属变更) — kept as one key per fact in the generation's sled tree, not
-//! in the customer's resident record.
+//! A customer's history that grows with time — the interaction timeline (接触记录), the
+//! assignment history (归属变更) and the daily flows (turnover, commission, deposits and
+//! withdrawals of each trade summary) — kept as one key per fact in the generation's sled tree,
+//! not in the customer's resident record.
 //!
 //! The fold only appends: a new fact is a new *pending* entry here, keyed by customer, kind,
 //! log position and a sequence number within the position. A flush writes the pending entries
@@ -9,8 +10,10 @@
 //! a flush nor the resident model grows with a customer's history; a query reads the tree and
 //! the pending entries together, newest first or oldest first, and stops at its limit.
 //!
-//! Key layout (big-endian, so a customer's entries of one kind are one contiguous range in log
-//! order): `[TAG_HISTORY][customer: 16][kind: 1][position: 8][seq: 2]`.
+//! Key layout (big-endian, so a customer's entries of one kind are one contiguous range, by
+//! date and then in log order): `[TAG_HISTORY][customer: 16][kind: 1][date: 4][position: 8]
+//! [seq: 2]`. The date is the trade date of a daily flow and zero for the other kinds, so a
+//! window of days is one range scan.
 
 use std::collections::BTreeMap;
 
@@ -18,11 +21,16 @@ use crm_domain::ids::CustomerId;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProjectionError;
+use crm_domain::Money;
+use time::Date;
+
 use crate::read_models::archive::{AssignmentEntry, TimelineEntry};
 
 /// The tag of history keys in a generation's tree.
 pub const TAG_HISTORY: u8 = 0x20;
-const KEY_LEN: usize = 1 + 16 + 1 + 8 + 2;
+const KEY_LEN: usize = 1 + 16 + 1 + 4 + 8 + 2;
+const POSITION_AT: usize = 22;
+const SEQ_AT: usize = 30;
 type Key = [u8; KEY_LEN];
 
 /// What kind of history an entry is.
@@ -31,6 +39,46 @@ type Key = [u8; KEY_LEN];
 pub enum HistoryKind {
     Timeline = 1,
     Assignment = 2,
+    DayFlow = 3,
+}
+
+/// What one trade summary (or a correction, negated for the figures it replaces) added to a
+/// customer's flows of its trade date. Kept on disk, one key per summary, so the windows of
+/// the archive (30, 90 and 365 days) are exact days and no resident record grows with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayFlow {
+    pub date: Date,
+    pub turnover: Money,
+    pub commission: Money,
+    pub deposits: Money,
+    pub withdrawals: Money,
+}
+
+impl DayFlow {
+    pub fn is_zero(&self) -> bool {
+        self.turnover == Money::ZERO
+            && self.commission == Money::ZERO
+            && self.deposits == Money::ZERO
+            && self.withdrawals == Money::ZERO
+    }
+}
+
+/// A customer's flows summed over a range of days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FlowSums {
+    pub turnover: Money,
+    pub commission: Money,
+    pub deposits: Money,
+    pub withdrawals: Money,
+}
+
+impl FlowSums {
+    pub fn add(&mut self, d: &DayFlow) {
+        self.turnover = add(self.turnover, d.turnover);
+        self.commission = add(self.commission, d.commission);
+        self.deposits = add(self.deposits, d.deposits);
+        self.withdrawals = add(self.withdrawals, d.withdrawals);
+    }
 }
 
 /// One entry of a customer's history.
@@ -38,6 +86,7 @@ pub enum HistoryKind {
 pub enum HistoryEntry {
     Timeline(TimelineEntry),
     Assignment(AssignmentEntry),
+    DayFlow(DayFlow),
 }
 
 impl HistoryEntry {
@@ -45,6 +94,15 @@ impl HistoryEntry {
         match self {
             HistoryEntry::Timeline(_) => HistoryKind::Timeline,
             HistoryEntry::Assignment(_) => HistoryKind::Assignment,
+            HistoryEntry::DayFlow(_) => HistoryKind::DayFlow,
+        }
+    }
+
+    /// The date part of the entry's key: a daily flow's trade date, else none.
+    fn date(&self) -> Option<Date> {
+        match self {
+            HistoryEntry::DayFlow(d) => Some(d.date),
+            HistoryEntry::Timeline(_) | HistoryEntry::Assignment(_) => None,
         }
     }
 
@@ -52,6 +110,7 @@ impl HistoryEntry {
         Ok(match self {
             HistoryEntry::Timeline(t) => crm_eventstore::codec::encode(t)?,
             HistoryEntry::Assignment(a) => crm_eventstore::codec::encode(a)?,
+            HistoryEntry::DayFlow(d) => crm_eventstore::codec::encode(d)?,
         })
     }
 
@@ -63,6 +122,9 @@ impl HistoryEntry {
             k if k == HistoryKind::Assignment as u8 => Ok(HistoryEntry::Assignment(
                 crm_eventstore::codec::decode(bytes)?,
             )),
+            k if k == HistoryKind::DayFlow as u8 => {
+                Ok(HistoryEntry::DayFlow(crm_eventstore::codec::decode(bytes)?))
+            }
             other => Err(ProjectionError::Generation(format!(
                 "stored history entry of unknown kind {other}"
             ))),
@@ -80,11 +142,25 @@ pub enum Keep {
     Nothing,
 }
 
-/// The history not yet written to the tree.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// A customer's history: the generation's tree (a replay has none) and the entries not yet
+/// written to it.
+#[derive(Debug, Clone, Default)]
 pub struct History {
     pending: BTreeMap<Key, HistoryEntry>,
     keep: Keep,
+    tree: Option<sled::Tree>,
+}
+
+/// Compared by what is pending and whose history is kept; the tree is where, not what.
+impl PartialEq for History {
+    fn eq(&self, other: &Self) -> bool {
+        self.pending == other.pending && self.keep == other.keep
+    }
+}
+
+/// A date as four bytes that sort as the dates do.
+fn date_bytes(d: Date) -> [u8; 4] {
+    ((d.to_julian_day() as u32) ^ 0x8000_0000).to_be_bytes()
 }
 
 fn prefix(customer: CustomerId, kind: HistoryKind) -> [u8; 18] {
@@ -95,16 +171,25 @@ fn prefix(customer: CustomerId, kind: HistoryKind) -> [u8; 18] {
     p
 }
 
-fn key(customer: CustomerId, kind: HistoryKind, position: u64, seq: u16) -> Key {
+fn key(
+    customer: CustomerId,
+    kind: HistoryKind,
+    date: Option<Date>,
+    position: u64,
+    seq: u16,
+) -> Key {
     let mut k = [0u8; KEY_LEN];
     k[..18].copy_from_slice(&prefix(customer, kind));
-    k[18..26].copy_from_slice(&position.to_be_bytes());
-    k[26..].copy_from_slice(&seq.to_be_bytes());
+    if let Some(d) = date {
+        k[18..POSITION_AT].copy_from_slice(&date_bytes(d));
+    }
+    k[POSITION_AT..SEQ_AT].copy_from_slice(&position.to_be_bytes());
+    k[SEQ_AT..].copy_from_slice(&seq.to_be_bytes());
     k
 }
 
 fn position_of(k: &[u8]) -> u64 {
-    k.get(18..26)
+    k.get(POSITION_AT..SEQ_AT)
         .and_then(|b| <[u8; 8]>::try_from(b).ok())
         .map_or(0, u64::from_be_bytes)
 }
@@ -121,6 +206,16 @@ impl History {
         History {
             pending: BTreeMap::new(),
             keep,
+            tree: None,
+        }
+    }
+
+    /// Everyone's history, written to (and read from) `tree`.
+    pub(crate) fn in_tree(tree: sled::Tree) -> History {
+        History {
+            pending: BTreeMap::new(),
+            keep: Keep::All,
+            tree: Some(tree),
         }
     }
 
@@ -138,15 +233,19 @@ impl History {
             return;
         }
         let kind = entry.kind();
+        let date = entry.date();
         let seq = self
             .pending
-            .range(key(customer, kind, position, 0)..=key(customer, kind, position, u16::MAX))
+            .range(
+                key(customer, kind, date, position, 0)
+                    ..=key(customer, kind, date, position, u16::MAX),
+            )
             .next_back()
             .map_or(0, |(k, _)| {
-                u16::from_be_bytes([k[26], k[27]]).saturating_add(1)
+                u16::from_be_bytes([k[SEQ_AT], k[SEQ_AT + 1]]).saturating_add(1)
             });
         self.pending
-            .insert(key(customer, kind, position, seq), entry);
+            .insert(key(customer, kind, date, position, seq), entry);
     }
 
     /// Entries not yet written.
@@ -175,15 +274,32 @@ impl History {
     /// entries, in `order`, at most `limit`.
     pub fn entries(
         &self,
-        tree: Option<&sled::Tree>,
         customer: CustomerId,
         kind: HistoryKind,
         order: Order,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, ProjectionError> {
-        let p = prefix(customer, kind);
-        let lo = key(customer, kind, 0, 0);
-        let hi = key(customer, kind, u64::MAX, u16::MAX);
+        let (lo, hi) = match kind {
+            HistoryKind::DayFlow => (
+                key(customer, kind, Some(Date::MIN), 0, 0),
+                key(customer, kind, Some(Date::MAX), u64::MAX, u16::MAX),
+            ),
+            HistoryKind::Timeline | HistoryKind::Assignment => (
+                key(customer, kind, None, 0, 0),
+                key(customer, kind, None, u64::MAX, u16::MAX),
+            ),
+        };
+        self.range(lo, hi, order, limit)
+    }
+
+    /// The entries with keys in `lo..=hi`, from the tree and the pending entries.
+    fn range(
+        &self,
+        lo: Key,
+        hi: Key,
+        order: Order,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, ProjectionError> {
         // The newest (or oldest) `limit` of each source, merged by key; an entry in both (written
         // by a flush not yet forgotten) is the same entry.
         let mut found: BTreeMap<Vec<u8>, HistoryEntry> = BTreeMap::new();
@@ -195,12 +311,13 @@ impl History {
         for (k, e) in take_pending {
             found.insert(k.to_vec(), e.clone());
         }
-        if let Some(tree) = tree {
-            let scan = tree.scan_prefix(p);
+        if let Some(tree) = &self.tree {
+            let scan = tree.range(lo.as_slice()..=hi.as_slice());
             let mut take = |item: sled::Result<(sled::IVec, sled::IVec)>| {
                 let (k, v) = item?;
                 if !found.contains_key(k.as_ref()) {
-                    found.insert(k.to_vec(), HistoryEntry::decode(kind as u8, &v)?);
+                    let kind = k.get(17).copied().unwrap_or(0);
+                    found.insert(k.to_vec(), HistoryEntry::decode(kind, &v)?);
                 }
                 Ok::<_, ProjectionError>(())
             };
@@ -227,22 +344,15 @@ impl History {
     /// A customer's interaction timeline, newest first, at most `limit` entries.
     pub fn timeline(
         &self,
-        tree: Option<&sled::Tree>,
         customer: CustomerId,
         limit: usize,
     ) -> Result<Vec<TimelineEntry>, ProjectionError> {
         Ok(self
-            .entries(
-                tree,
-                customer,
-                HistoryKind::Timeline,
-                Order::NewestFirst,
-                limit,
-            )?
+            .entries(customer, HistoryKind::Timeline, Order::NewestFirst, limit)?
             .into_iter()
             .filter_map(|e| match e {
                 HistoryEntry::Timeline(t) => Some(t),
-                HistoryEntry::Assignment(_) => None,
+                HistoryEntry::Assignment(_) | HistoryEntry::DayFlow(_) => None,
             })
             .collect())
     }
@@ -250,12 +360,10 @@ impl History {
     /// A customer's assignments, oldest first.
     pub fn assignments(
         &self,
-        tree: Option<&sled::Tree>,
         customer: CustomerId,
     ) -> Result<Vec<AssignmentEntry>, ProjectionError> {
         Ok(self
             .entries(
-                tree,
                 customer,
                 HistoryKind::Assignment,
                 Order::OldestFirst,
@@ -264,23 +372,58 @@ impl History {
             .into_iter()
             .filter_map(|e| match e {
                 HistoryEntry::Assignment(a) => Some(a),
-                HistoryEntry::Timeline(_) => None,
+                HistoryEntry::Timeline(_) | HistoryEntry::DayFlow(_) => None,
             })
             .collect())
     }
 
+    /// A customer's daily flows on the days `from..=to`, oldest first (a day may have several:
+    /// one per account summary and correction): one range scan, never a resident list.
+    pub fn day_flows(
+        &self,
+        customer: CustomerId,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<DayFlow>, ProjectionError> {
+        if from > to {
+            return Ok(Vec::new());
+        }
+        let kind = HistoryKind::DayFlow;
+        let lo = key(customer, kind, Some(from), 0, 0);
+        let hi = key(customer, kind, Some(to), u64::MAX, u16::MAX);
+        Ok(self
+            .range(lo, hi, Order::OldestFirst, usize::MAX)?
+            .into_iter()
+            .filter_map(|e| match e {
+                HistoryEntry::DayFlow(d) => Some(d),
+                HistoryEntry::Timeline(_) | HistoryEntry::Assignment(_) => None,
+            })
+            .collect())
+    }
+
+    /// A customer's flows summed over the days `from..=to`.
+    pub fn flows(
+        &self,
+        customer: CustomerId,
+        from: Date,
+        to: Date,
+    ) -> Result<FlowSums, ProjectionError> {
+        let mut sums = FlowSums::default();
+        for d in self.day_flows(customer, from, to)? {
+            sums.add(&d);
+        }
+        Ok(sums)
+    }
+
     /// Every entry, from the tree and the pending ones, in key order (for comparing a live
     /// generation with a rebuilt one).
-    pub fn all_entries(
-        &self,
-        tree: Option<&sled::Tree>,
-    ) -> Result<Vec<(Vec<u8>, HistoryEntry)>, ProjectionError> {
+    pub fn all_entries(&self) -> Result<Vec<(Vec<u8>, HistoryEntry)>, ProjectionError> {
         let mut found: BTreeMap<Vec<u8>, HistoryEntry> = self
             .pending
             .iter()
             .map(|(k, e)| (k.to_vec(), e.clone()))
             .collect();
-        if let Some(tree) = tree {
+        if let Some(tree) = &self.tree {
             for item in tree.scan_prefix([TAG_HISTORY]) {
                 let (k, v) = item?;
                 if !found.contains_key(k.as_ref()) {
@@ -291,6 +434,10 @@ impl History {
         }
         Ok(found.into_iter().collect())
     }
+}
+
+fn add(a: Money, b: Money) -> Money {
+    Money::from_minor(a.minor().saturating_add(b.minor()))
 }
 
 #[cfg(test)]
@@ -324,7 +471,7 @@ mod tests {
         let tree = db.open_tree("t").unwrap();
         let c = CustomerId::from_uuid(Uuid::from_u128(1));
         let other = CustomerId::from_uuid(Uuid::from_u128(2));
-        let mut h = History::default();
+        let mut h = History::in_tree(tree.clone());
         for p in 1..=5 {
             h.push(c, p, entry(p));
             h.push(other, p, entry(p));
@@ -333,25 +480,19 @@ mod tests {
         h.write_into(&mut batch).unwrap();
         tree.apply_batch(batch).unwrap();
         // Written but not yet forgotten: no entry is seen twice.
-        assert_eq!(
-            topics(&h.timeline(Some(&tree), c, 10).unwrap()),
-            [5, 4, 3, 2, 1]
-        );
+        assert_eq!(topics(&h.timeline(c, 10).unwrap()), [5, 4, 3, 2, 1]);
         h.forget_through(5);
         assert_eq!(h.pending_len(), 0);
         for p in 6..=8 {
             h.push(c, p, entry(p));
         }
+        assert_eq!(topics(&h.timeline(c, 4).unwrap()), [8, 7, 6, 5]);
         assert_eq!(
-            topics(&h.timeline(Some(&tree), c, 4).unwrap()),
-            [8, 7, 6, 5]
-        );
-        assert_eq!(
-            topics(&h.timeline(Some(&tree), c, 100).unwrap()),
+            topics(&h.timeline(c, 100).unwrap()),
             [8, 7, 6, 5, 4, 3, 2, 1]
         );
-        assert_eq!(h.timeline(Some(&tree), c, 0).unwrap(), vec![]);
-        assert_eq!(h.all_entries(Some(&tree)).unwrap().len(), 13);
+        assert_eq!(h.timeline(c, 0).unwrap(), vec![]);
+        assert_eq!(h.all_entries().unwrap().len(), 13);
     }
 
     #[test]
@@ -362,12 +503,62 @@ mod tests {
         h.push(c, 3, entry(1));
         h.push(c, 3, entry(2));
         h.push(other, 3, entry(3));
-        let t = h.timeline(None, c, 10).unwrap();
+        let t = h.timeline(c, 10).unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].topic, "topic 2");
-        assert_eq!(h.timeline(None, other, 10).unwrap(), vec![]);
+        assert_eq!(h.timeline(other, 10).unwrap(), vec![]);
         let mut none = History::keeping(Keep::Nothing);
         none.push(c, 1, entry(1));
         assert_eq!(none.pending_len(), 0);
+    }
+
+    fn flow(date: Date, turnover: i64) -> HistoryEntry {
+        HistoryEntry::DayFlow(DayFlow {
+            date,
+            turnover: Money::from_minor(turnover),
+            commission: Money::from_minor(turnover / 1000),
+            deposits: Money::ZERO,
+            withdrawals: Money::ZERO,
+        })
+    }
+
+    #[test]
+    fn flows_sum_exactly_the_days_asked_for_across_the_tree_and_the_pending_entries() {
+        use time::macros::date;
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let tree = db.open_tree("t").unwrap();
+        let c = CustomerId::from_uuid(Uuid::from_u128(1));
+        let other = CustomerId::from_uuid(Uuid::from_u128(2));
+        let mut h = History::in_tree(tree.clone());
+        // Recorded out of date order, as concurrent imports do; a timeline entry in between.
+        h.push(c, 1, flow(date!(2025 - 12 - 10), 100_000));
+        h.push(c, 2, flow(date!(2024 - 12 - 11), 7_000));
+        h.push(c, 3, entry(3));
+        h.push(other, 4, flow(date!(2025 - 12 - 01), 1_000_000));
+        let mut batch = sled::Batch::default();
+        h.write_into(&mut batch).unwrap();
+        tree.apply_batch(batch).unwrap();
+        h.forget_through(4);
+        // A correction later: the previous figures taken back, the new ones added.
+        h.push(c, 5, flow(date!(2025 - 12 - 10), -100_000));
+        h.push(c, 5, flow(date!(2025 - 12 - 10), 40_000));
+        let on = date!(2025 - 12 - 10);
+        // 365 days back from 2025-12-10 reach 2024-12-11, inclusive.
+        let year = h.flows(c, on - time::Duration::days(364), on).unwrap();
+        assert_eq!(year.turnover, Money::from_minor(47_000));
+        assert_eq!(year.commission, Money::from_minor(47));
+        let short = h.flows(c, on - time::Duration::days(363), on).unwrap();
+        assert_eq!(short.turnover, Money::from_minor(40_000));
+        assert_eq!(
+            h.flows(c, on, on - time::Duration::days(1)).unwrap(),
+            FlowSums::default()
+        );
+        assert_eq!(h.timeline(c, 10).unwrap().len(), 1);
+        assert_eq!(
+            h.flows(other, date!(2025 - 12 - 01), date!(2025 - 12 - 01))
+                .unwrap()
+                .turnover,
+            Money::from_minor(1_000_000)
+        );
     }
 }
