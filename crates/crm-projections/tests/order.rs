@@ -129,6 +129,40 @@ fn figures(p: &Projections) -> Vec<String> {
             }
         }
     }
+    // Each customer's windows (from the daily flows on disk) and resident daily and monthly
+    // figures, without the log positions (which differ between interleavings).
+    for c in 0..CUSTOMERS {
+        if let Some(a) = p.customer_360(cid(c), None) {
+            let days: Vec<_> = a
+                .record
+                .days
+                .iter()
+                .map(|d| (d.date, d.turnover, d.commission, d.deposits, d.withdrawals, d.assets))
+                .collect();
+            let months: Vec<_> = a
+                .record
+                .months
+                .iter()
+                .map(|m| {
+                    (
+                        m.month,
+                        m.turnover,
+                        m.commission,
+                        m.deposits,
+                        m.withdrawals,
+                        m.assets_sum,
+                        m.asset_days,
+                        m.day_mask,
+                        m.summaries,
+                    )
+                })
+                .collect();
+            out.push(format!(
+                "customer {c}: windows {:?} days {days:?} months {months:?} assets {}",
+                a.windows, a.record.assets
+            ));
+        }
+    }
     out
 }
 

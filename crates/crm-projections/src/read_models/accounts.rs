@@ -36,13 +36,15 @@ fn turnover(s: &DailyTradeSummary) -> Money {
 
 /// What one summary adds to (sign 1) or takes back from (sign -1) its day's flows, for the
 /// customer's history on disk (`read_models::history`).
-fn day_flow(s: &DailyTradeSummary, sign: i64) -> DayFlow {
+fn day_flow(s: &DailyTradeSummary, sign: i64, position: u64) -> DayFlow {
     DayFlow {
         date: s.trade_date,
         turnover: mscale(turnover(s), sign),
         commission: mscale(s.commission, sign),
         deposits: mscale(s.deposits, sign),
         withdrawals: mscale(s.withdrawals, sign),
+        position,
+        part: u8::from(sign > 0),
     }
 }
 
@@ -208,9 +210,9 @@ pub(crate) fn apply_account(m: &mut Model, p: u64, e: &account::Event, rules: &R
         }
     }
     for flow in previous
-        .map(|prev| day_flow(prev, -1))
+        .map(|prev| day_flow(prev, -1, p))
         .into_iter()
-        .chain([day_flow(summary, 1)])
+        .chain([day_flow(summary, 1, p)])
         .filter(|f| !f.is_zero())
     {
         m.history.push(owner, p, HistoryEntry::DayFlow(flow));

@@ -10,10 +10,15 @@
 //! a flush nor the resident model grows with a customer's history; a query reads the tree and
 //! the pending entries together, newest first or oldest first, and stops at its limit.
 //!
-//! Key layout (big-endian, so a customer's entries of one kind are one contiguous range, by
-//! date and then in log order): `[TAG_HISTORY][customer: 16][kind: 1][date: 4][position: 8]
-//! [seq: 2]`. The date is the trade date of a daily flow and zero for the other kinds, so a
-//! window of days is one range scan.
+//! Key layout (big-endian, so a customer's entries of one kind are one contiguous range):
+//! `[TAG_HISTORY][customer: 16][kind: 1][date: 4][position: 8][seq: 2]`. Timeline and
+//! assignment entries are one key each, date zero, in log order. Daily flows are many (one per
+//! trade summary) and a sled insert copies the leaf it changes, so they are written as one key
+//! per customer per flush: the chunk of that customer's flows the flush writes, keyed by the
+//! latest trade date in it and the position of its last flow. A window of days from `from` is
+//! then the range scan from `from`'s date: every chunk holding a day at or after `from` has its
+//! key there (its latest day is at or after it), and days before `from` in those chunks are
+//! passed over.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +57,10 @@ pub struct DayFlow {
     pub commission: Money,
     pub deposits: Money,
     pub withdrawals: Money,
+    /// The summary's log position, and which part of it (0: the figures a correction takes
+    /// back, 1: the summary's own): a flow's identity.
+    pub position: u64,
+    pub part: u8,
 }
 
 impl DayFlow {
@@ -110,7 +119,7 @@ impl HistoryEntry {
         Ok(match self {
             HistoryEntry::Timeline(t) => crm_eventstore::codec::encode(t)?,
             HistoryEntry::Assignment(a) => crm_eventstore::codec::encode(a)?,
-            HistoryEntry::DayFlow(d) => crm_eventstore::codec::encode(d)?,
+            HistoryEntry::DayFlow(d) => crm_eventstore::codec::encode(&[*d])?,
         })
     }
 
@@ -147,6 +156,9 @@ pub enum Keep {
 #[derive(Debug, Clone, Default)]
 pub struct History {
     pending: BTreeMap<Key, HistoryEntry>,
+    /// Daily flows not yet written, by customer (one chunk each at the next flush).
+    pending_days: BTreeMap<CustomerId, Vec<DayFlow>>,
+    pending_days_len: usize,
     keep: Keep,
     tree: Option<sled::Tree>,
 }
@@ -154,7 +166,9 @@ pub struct History {
 /// Compared by what is pending and whose history is kept; the tree is where, not what.
 impl PartialEq for History {
     fn eq(&self, other: &Self) -> bool {
-        self.pending == other.pending && self.keep == other.keep
+        self.pending == other.pending
+            && self.pending_days == other.pending_days
+            && self.keep == other.keep
     }
 }
 
@@ -204,18 +218,16 @@ pub enum Order {
 impl History {
     pub fn keeping(keep: Keep) -> History {
         History {
-            pending: BTreeMap::new(),
             keep,
-            tree: None,
+            ..History::default()
         }
     }
 
     /// Everyone's history, written to (and read from) `tree`.
     pub(crate) fn in_tree(tree: sled::Tree) -> History {
         History {
-            pending: BTreeMap::new(),
-            keep: Keep::All,
             tree: Some(tree),
+            ..History::default()
         }
     }
 
@@ -230,6 +242,11 @@ impl History {
     /// Appends one entry recorded at `position`.
     pub(crate) fn push(&mut self, customer: CustomerId, position: u64, entry: HistoryEntry) {
         if !self.keeps(customer) {
+            return;
+        }
+        if let HistoryEntry::DayFlow(d) = entry {
+            self.pending_days.entry(customer).or_default().push(d);
+            self.pending_days_len += 1;
             return;
         }
         let kind = entry.kind();
@@ -250,7 +267,7 @@ impl History {
 
     /// Entries not yet written.
     pub fn pending_len(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.pending_days_len
     }
 
     /// Adds every pending entry to `batch`; returns how many bytes that writes. The entries
@@ -262,12 +279,31 @@ impl History {
             bytes += (k.len() + v.len()) as u64;
             batch.insert(k.as_slice(), v);
         }
+        for (customer, flows) in &self.pending_days {
+            let (Some(latest), Some(last)) = (
+                flows.iter().map(|d| d.date).max(),
+                flows.iter().map(|d| d.position).max(),
+            ) else {
+                continue;
+            };
+            let k = key(*customer, HistoryKind::DayFlow, Some(latest), last, 0);
+            let v = crm_eventstore::codec::encode(flows)?;
+            bytes += (k.len() + v.len()) as u64;
+            batch.insert(k.as_slice(), v);
+        }
         Ok(bytes)
     }
 
     /// Forgets the pending entries at or below `position` once they are in the tree.
     pub(crate) fn forget_through(&mut self, position: u64) {
         self.pending.retain(|k, _| position_of(k) > position);
+        let mut left = 0;
+        self.pending_days.retain(|_, flows| {
+            flows.retain(|d| d.position > position);
+            left += flows.len();
+            !flows.is_empty()
+        });
+        self.pending_days_len = left;
     }
 
     /// A customer's entries of one kind, from the tree (when the model has one) and the pending
@@ -279,16 +315,15 @@ impl History {
         order: Order,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, ProjectionError> {
-        let (lo, hi) = match kind {
-            HistoryKind::DayFlow => (
-                key(customer, kind, Some(Date::MIN), 0, 0),
-                key(customer, kind, Some(Date::MAX), u64::MAX, u16::MAX),
-            ),
-            HistoryKind::Timeline | HistoryKind::Assignment => (
-                key(customer, kind, None, 0, 0),
-                key(customer, kind, None, u64::MAX, u16::MAX),
-            ),
-        };
+        if kind == HistoryKind::DayFlow {
+            let mut all = self.day_flows(customer, Date::MIN, Date::MAX)?;
+            if order == Order::NewestFirst {
+                all.reverse();
+            }
+            return Ok(all.into_iter().take(limit).map(HistoryEntry::DayFlow).collect());
+        }
+        let lo = key(customer, kind, None, 0, 0);
+        let hi = key(customer, kind, None, u64::MAX, u16::MAX);
         self.range(lo, hi, order, limit)
     }
 
@@ -377,8 +412,9 @@ impl History {
             .collect())
     }
 
-    /// A customer's daily flows on the days `from..=to`, oldest first (a day may have several:
-    /// one per account summary and correction): one range scan, never a resident list.
+    /// A customer's daily flows on the days `from..=to`, by date and then in log order (a day
+    /// may have several: one per account summary and correction): one range scan from
+    /// `from`'s date, never a resident list.
     pub fn day_flows(
         &self,
         customer: CustomerId,
@@ -388,17 +424,27 @@ impl History {
         if from > to {
             return Ok(Vec::new());
         }
-        let kind = HistoryKind::DayFlow;
-        let lo = key(customer, kind, Some(from), 0, 0);
-        let hi = key(customer, kind, Some(to), u64::MAX, u16::MAX);
-        Ok(self
-            .range(lo, hi, Order::OldestFirst, usize::MAX)?
-            .into_iter()
-            .filter_map(|e| match e {
-                HistoryEntry::DayFlow(d) => Some(d),
-                HistoryEntry::Timeline(_) | HistoryEntry::Assignment(_) => None,
-            })
-            .collect())
+        let within = |d: &DayFlow| d.date >= from && d.date <= to;
+        let mut found: BTreeMap<(Date, u64, u8), DayFlow> = BTreeMap::new();
+        for d in self.pending_days.get(&customer).into_iter().flatten() {
+            if within(d) {
+                found.insert((d.date, d.position, d.part), *d);
+            }
+        }
+        if let Some(tree) = &self.tree {
+            let kind = HistoryKind::DayFlow;
+            let lo = key(customer, kind, Some(from), 0, 0);
+            let hi = key(customer, kind, Some(Date::MAX), u64::MAX, u16::MAX);
+            for item in tree.range(lo.as_slice()..=hi.as_slice()) {
+                let (_, v) = item?;
+                let chunk: Vec<DayFlow> = crm_eventstore::codec::decode(&v)?;
+                // A flow both in the tree and pending (written, not yet forgotten) is one flow.
+                for d in chunk.into_iter().filter(within) {
+                    found.entry((d.date, d.position, d.part)).or_insert(d);
+                }
+            }
+        }
+        Ok(found.into_values().collect())
     }
 
     /// A customer's flows summed over the days `from..=to`.
@@ -423,11 +469,35 @@ impl History {
             .iter()
             .map(|(k, e)| (k.to_vec(), e.clone()))
             .collect();
+        // Daily flows as one entry each, keyed by customer, date, position and part: chunks
+        // depend on when flushes ran, the flows do not.
+        let flow_key = |c: CustomerId, d: &DayFlow| {
+            key(c, HistoryKind::DayFlow, Some(d.date), d.position, u16::from(d.part)).to_vec()
+        };
+        for (c, flows) in &self.pending_days {
+            for d in flows {
+                found.insert(flow_key(*c, d), HistoryEntry::DayFlow(*d));
+            }
+        }
         if let Some(tree) = &self.tree {
             for item in tree.scan_prefix([TAG_HISTORY]) {
                 let (k, v) = item?;
-                if !found.contains_key(k.as_ref()) {
-                    let kind = k.get(17).copied().unwrap_or(0);
+                let kind = k.get(17).copied().unwrap_or(0);
+                if kind == HistoryKind::DayFlow as u8 {
+                    let c = k
+                        .get(1..17)
+                        .and_then(|b| uuid::Uuid::from_slice(b).ok())
+                        .map(CustomerId::from_uuid)
+                        .ok_or_else(|| {
+                            ProjectionError::Generation("a day-flow key without a customer".into())
+                        })?;
+                    let chunk: Vec<DayFlow> = crm_eventstore::codec::decode(&v)?;
+                    for d in chunk {
+                        found
+                            .entry(flow_key(c, &d))
+                            .or_insert(HistoryEntry::DayFlow(d));
+                    }
+                } else if !found.contains_key(k.as_ref()) {
                     found.insert(k.to_vec(), HistoryEntry::decode(kind, &v)?);
                 }
             }
@@ -512,13 +582,15 @@ mod tests {
         assert_eq!(none.pending_len(), 0);
     }
 
-    fn flow(date: Date, turnover: i64) -> HistoryEntry {
+    fn flow(date: Date, turnover: i64, position: u64, part: u8) -> HistoryEntry {
         HistoryEntry::DayFlow(DayFlow {
             date,
             turnover: Money::from_minor(turnover),
             commission: Money::from_minor(turnover / 1000),
             deposits: Money::ZERO,
             withdrawals: Money::ZERO,
+            position,
+            part,
         })
     }
 
@@ -531,18 +603,24 @@ mod tests {
         let other = CustomerId::from_uuid(Uuid::from_u128(2));
         let mut h = History::in_tree(tree.clone());
         // Recorded out of date order, as concurrent imports do; a timeline entry in between.
-        h.push(c, 1, flow(date!(2025 - 12 - 10), 100_000));
-        h.push(c, 2, flow(date!(2024 - 12 - 11), 7_000));
+        h.push(c, 1, flow(date!(2025 - 12 - 10), 100_000, 1, 1));
+        h.push(c, 2, flow(date!(2024 - 12 - 11), 7_000, 2, 1));
         h.push(c, 3, entry(3));
-        h.push(other, 4, flow(date!(2025 - 12 - 01), 1_000_000));
+        h.push(other, 4, flow(date!(2025 - 12 - 01), 1_000_000, 4, 1));
         let mut batch = sled::Batch::default();
         h.write_into(&mut batch).unwrap();
         tree.apply_batch(batch).unwrap();
-        h.forget_through(4);
-        // A correction later: the previous figures taken back, the new ones added.
-        h.push(c, 5, flow(date!(2025 - 12 - 10), -100_000));
-        h.push(c, 5, flow(date!(2025 - 12 - 10), 40_000));
+        // Written, not yet forgotten: each flow is counted once.
         let on = date!(2025 - 12 - 10);
+        assert_eq!(
+            h.flows(c, on - time::Duration::days(364), on).unwrap().turnover,
+            Money::from_minor(107_000)
+        );
+        h.forget_through(4);
+        assert_eq!(h.pending_len(), 0);
+        // A correction later: the previous figures taken back, the new ones added.
+        h.push(c, 5, flow(date!(2025 - 12 - 10), -100_000, 5, 0));
+        h.push(c, 5, flow(date!(2025 - 12 - 10), 40_000, 5, 1));
         // 365 days back from 2025-12-10 reach 2024-12-11, inclusive.
         let year = h.flows(c, on - time::Duration::days(364), on).unwrap();
         assert_eq!(year.turnover, Money::from_minor(47_000));
@@ -554,6 +632,14 @@ mod tests {
             FlowSums::default()
         );
         assert_eq!(h.timeline(c, 10).unwrap().len(), 1);
+        // Each flow once in the whole history, whichever chunk it was written in.
+        let flows = h
+            .all_entries()
+            .unwrap()
+            .into_iter()
+            .filter(|(_, e)| matches!(e, HistoryEntry::DayFlow(_)))
+            .count();
+        assert_eq!(flows, 5);
         assert_eq!(
             h.flows(other, date!(2025 - 12 - 01), date!(2025 - 12 - 01))
                 .unwrap()
