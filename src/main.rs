@@ -8,6 +8,7 @@ mod progress;
 mod readside;
 mod replay;
 mod rules;
+mod secret;
 mod server;
 
 use std::io::{BufReader, BufWriter};
@@ -98,6 +99,14 @@ enum Command {
         staff: Option<String>,
         #[arg(long, default_value_t = 12)]
         hours: u64,
+    },
+    /// The data directory's JWT secret: `crm secret rotate` (server stopped) makes the current
+    /// secret the previous one, accepted until a grace period ends, and signs with a new one.
+    ///
+    /// Example: crm secret rotate --data-dir /var/lib/crm --grace-hours 12
+    Secret {
+        #[command(subcommand)]
+        command: secret::SecretCommand,
     },
     /// Replay history: a customer's archive and timeline, a staff member's performance for a
     /// month, or a branch dashboard for a day or month, as the log knew them at an instant
@@ -414,10 +423,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             hours,
         } => {
             let actor = server::dev_actor(role, scope.as_deref(), staff.as_deref())?;
-            let secret = server::jwt_secret(data_dir, std::env::var("CRM_JWT_SECRET").ok())?;
+            let secret = secret::jwt_secret(data_dir, std::env::var("CRM_JWT_SECRET").ok())?;
             println!("{}", server::token(&secret, &actor, *hours)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Secret { command } => secret::run(data_dir, command),
         Command::Replay(args) => {
             let store = open(data_dir)?;
             replay::replay(&store, args)?;

@@ -767,6 +767,7 @@ fn every_command_explains_itself_with_an_example() {
         "demo",
         "import",
         "token",
+        "secret",
         "replay",
         "rebuild",
         "rules",
@@ -787,6 +788,12 @@ fn every_command_explains_itself_with_an_example() {
             text(&out)
         );
     }
+    let out = crm(dir.path(), &["secret", "rotate", "--help"]);
+    assert!(
+        text(&out).contains("Example: crm secret rotate"),
+        "{}",
+        text(&out)
+    );
     for sub in ["propose", "approve", "reject", "activate", "list"] {
         let out = crm(dir.path(), &["rules", sub, "--help"]);
         assert!(
