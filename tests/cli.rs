@@ -788,12 +788,14 @@ fn every_command_explains_itself_with_an_example() {
             text(&out)
         );
     }
-    let out = crm(dir.path(), &["secret", "rotate", "--help"]);
-    assert!(
-        text(&out).contains("Example: crm secret rotate"),
-        "{}",
-        text(&out)
-    );
+    for (command, sub) in [("token", "revoke"), ("secret", "rotate")] {
+        let out = crm(dir.path(), &[command, sub, "--help"]);
+        assert!(
+            text(&out).contains(&format!("Example: crm {command} {sub}")),
+            "{command} {sub}: {}",
+            text(&out)
+        );
+    }
     for sub in ["propose", "approve", "reject", "activate", "list"] {
         let out = crm(dir.path(), &["rules", sub, "--help"]);
         assert!(

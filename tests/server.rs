@@ -281,8 +281,102 @@ async fn answer(url: &str, token: &str) -> (u16, Option<String>) {
     (status, reason)
 }
 
+/// Polls until the read side has caught up with the staff directory.
+async fn eventually(url: &str, token: &str, want: (u16, Option<&str>)) {
+    let mut last = (0, None);
+    for _ in 0..250 {
+        last = answer(url, token).await;
+        if last.0 == want.0 && last.1.as_deref() == want.1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("wanted {want:?}, got {last:?}");
+}
+
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const JOIN: &str = r#"mutation($s: ID!, $role: RoleInput!) {
+  joinStaff(staffId: $s, name: "员工", role: $role, scope: { company: true }) { position } }"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crm_token_revoke_refuses_the_tokens_issued_before_it_and_not_while_a_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let hq_id = uuid::Uuid::now_v7().to_string();
+    let auditor_id = uuid::Uuid::now_v7().to_string();
+    let hq = minted(dir.path(), &["--role", "hq", "--staff", &hq_id], &[]);
+    let auditor = minted(
+        dir.path(),
+        &["--role", "auditor", "--staff", &auditor_id],
+        &[],
+    );
+    let (child, url, rx) = start(dir.path(), &[]);
+    for (id, role) in [(&hq_id, "HEADQUARTERS"), (&auditor_id, "AUDITOR")] {
+        let (status, body) = graphql(&url, &hq, JOIN, json!({ "s": id, "role": role })).await;
+        assert!(status == 200 && body.get("errors").is_none(), "{body}");
+    }
+    eventually(&url, &auditor, (200, None)).await;
+
+    // The server holds the data directory: the CLI says so and writes nothing.
+    let refused = crm(
+        dir.path(),
+        &["token", "revoke", "--staff", &auditor_id],
+        &[],
+    );
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("in use"), "{}", stderr(&refused));
+    stop(child, rx);
+
+    // A staff member the log does not hold is a refusal, not a crash.
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let out = crm(dir.path(), &["token", "revoke", "--staff", &unknown], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+    // With --by, the recorded role of that staff member is authorized: an auditor may not
+    // revoke headquarters' tokens.
+    let out = crm(
+        dir.path(),
+        &["token", "revoke", "--staff", &hq_id, "--by", &auditor_id],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("forbidden"), "{}", stderr(&out));
+
+    // Revocations are to the second: the auditor's token is from an earlier one anyway.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = crm(
+        dir.path(),
+        &[
+            "token",
+            "revoke",
+            "--staff",
+            &auditor_id,
+            "--reason",
+            "手机丢失",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("revoked"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let (child, url, rx) = start(dir.path(), &[]);
+    eventually(&url, &auditor, (401, Some("TOKEN_REVOKED"))).await;
+    assert_eq!(answer(&url, &hq).await, (200, None));
+    // A token issued after the revocation (in a later second) stands.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let fresh = minted(
+        dir.path(),
+        &["--role", "auditor", "--staff", &auditor_id],
+        &[],
+    );
+    assert_eq!(answer(&url, &fresh).await, (200, None));
+    stop(child, rx);
 }
 
 fn rfc3339(at: time::OffsetDateTime) -> String {
