@@ -372,4 +372,46 @@ mod tests {
             |f| f.limits.depth_max == Some(3) && f.durability == Some(DurabilityArg::Batched)
         ));
     }
+
+    #[test]
+    fn the_previous_secret_s_instant_is_rfc_3339_quoted_or_as_a_toml_date_time() {
+        let resolve = |text: &str| -> anyhow::Result<ServeConfig> {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("crm.toml");
+            std::fs::write(&path, text)?;
+            let args = ServeArgs {
+                listen: None,
+                config: Some(path),
+                durability: None,
+                rules: None,
+                log_json: false,
+                demo: false,
+                until: None,
+                dev_tokens: false,
+            };
+            ServeConfig::resolve(&args, Some(dir.path()))
+        };
+        let want = time::macros::datetime!(2025-06-30 10:00 UTC);
+        for text in [
+            "jwt_secret_previous = \"p\"\njwt_previous_until = \"2025-06-30T18:00:00+08:00\"\n",
+            "jwt_secret_previous = \"p\"\njwt_previous_until = 2025-06-30T18:00:00+08:00\n",
+        ] {
+            let config = resolve(text);
+            assert!(
+                config
+                    .as_ref()
+                    .is_ok_and(|c| c.jwt_previous_until == Some(want)
+                        && c.jwt_secret_previous.as_deref() == Some("p")),
+                "{text}: {:?}",
+                config.map(|c| c.jwt_previous_until)
+            );
+        }
+        for bad in [
+            "jwt_previous_until = \"tomorrow\"\n",
+            "jwt_previous_until = 2025-06-30\n",
+            "jwt_previous_until = 3\n",
+        ] {
+            assert!(resolve(bad).is_err(), "{bad}");
+        }
+    }
 }

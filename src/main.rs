@@ -45,7 +45,8 @@ enum Command {
     /// Serve the GraphQL API (HTTP and WebSocket) over the data directory.
     ///
     /// Settings come from flags, then environment variables (CRM_DATA_DIR, CRM_LISTEN,
-    /// CRM_DURABILITY, CRM_JWT_SECRET, CRM_RULES, CRM_LOG_JSON), then the --config file, then
+    /// CRM_DURABILITY, CRM_JWT_SECRET, CRM_JWT_SECRET_PREVIOUS, CRM_JWT_PREVIOUS_UNTIL, CRM_RULES,
+    /// CRM_LOG_JSON), then the --config file, then
     /// defaults; see docs/OPERATIONS.md for every key of the file.
     ///
     /// Example: crm serve --data-dir /var/lib/crm --listen 0.0.0.0:8080 --config /etc/crm/crm.toml
