@@ -33,7 +33,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub listen: Option<SocketAddr>,
     /// A TOML file with any of: data_dir, listen, durability, batched_interval_ms, jwt_secret,
-    /// rules, log_json, introspection, suggestions, graphiql, shutdown_grace_ms, [limits],
+    /// jwt_secret_previous, jwt_previous_until, rules, log_json, introspection, suggestions, graphiql, shutdown_grace_ms, [limits],
     /// [readiness] (see docs/OPERATIONS.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -73,6 +73,10 @@ struct FileConfig {
     durability: Option<DurabilityArg>,
     batched_interval_ms: Option<u64>,
     jwt_secret: Option<String>,
+    /// The secret before a rotation, accepted for verifying tokens until `jwt_previous_until`.
+    jwt_secret_previous: Option<String>,
+    /// RFC 3339, as a string or a TOML date-time.
+    jwt_previous_until: Option<toml::Value>,
     rules: Option<PathBuf>,
     log_json: Option<bool>,
     introspection: Option<bool>,
@@ -131,6 +135,12 @@ pub struct ServeConfig {
     pub durability: Durability,
     /// From CRM_JWT_SECRET or the file; otherwise the data directory's `jwt-secret`.
     pub jwt_secret: Option<String>,
+    /// From CRM_JWT_SECRET_PREVIOUS or the file; otherwise the data directory's
+    /// `jwt-secret.previous` (see `crate::secret`).
+    pub jwt_secret_previous: Option<String>,
+    /// The end of the previous secret's grace period, from CRM_JWT_PREVIOUS_UNTIL or the file
+    /// (over the instant `jwt-secret.previous` records).
+    pub jwt_previous_until: Option<time::OffsetDateTime>,
     pub rules: Option<PathBuf>,
     /// The rules file (or the built-in defaults), parsed and validated.
     pub rule_book: RuleBook,
@@ -219,6 +229,25 @@ impl ServeConfig {
             },
         };
         let jwt_secret = env("CRM_JWT_SECRET")?.or(file.jwt_secret);
+        let jwt_secret_previous = env("CRM_JWT_SECRET_PREVIOUS")?.or(file.jwt_secret_previous);
+        let jwt_previous_until = match (env("CRM_JWT_PREVIOUS_UNTIL")?, file.jwt_previous_until) {
+            (Some(v), _) => {
+                Some(crate::secret::parse_instant(&v).context("CRM_JWT_PREVIOUS_UNTIL")?)
+            }
+            (None, Some(toml::Value::String(v))) => Some(
+                crate::secret::parse_instant(&v)
+                    .context("jwt_previous_until in the config file")?,
+            ),
+            (None, Some(toml::Value::Datetime(v))) => {
+                Some(crate::secret::parse_instant(&v.to_string()).context(
+                    "jwt_previous_until in the config file (a date-time with its offset)",
+                )?)
+            }
+            (None, Some(other)) => {
+                bail!("jwt_previous_until = {other} in the config file is not an RFC 3339 instant")
+            }
+            (None, None) => None,
+        };
         let rules = args
             .rules
             .clone()
@@ -266,6 +295,8 @@ impl ServeConfig {
             listen,
             durability,
             jwt_secret,
+            jwt_secret_previous,
+            jwt_previous_until,
             rules,
             rule_book,
             log_json,
@@ -340,5 +371,47 @@ mod tests {
         assert!(ok.is_ok_and(
             |f| f.limits.depth_max == Some(3) && f.durability == Some(DurabilityArg::Batched)
         ));
+    }
+
+    #[test]
+    fn the_previous_secret_s_instant_is_rfc_3339_quoted_or_as_a_toml_date_time() {
+        let resolve = |text: &str| -> anyhow::Result<ServeConfig> {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("crm.toml");
+            std::fs::write(&path, text)?;
+            let args = ServeArgs {
+                listen: None,
+                config: Some(path),
+                durability: None,
+                rules: None,
+                log_json: false,
+                demo: false,
+                until: None,
+                dev_tokens: false,
+            };
+            ServeConfig::resolve(&args, Some(dir.path()))
+        };
+        let want = time::macros::datetime!(2025-06-30 10:00 UTC);
+        for text in [
+            "jwt_secret_previous = \"p\"\njwt_previous_until = \"2025-06-30T18:00:00+08:00\"\n",
+            "jwt_secret_previous = \"p\"\njwt_previous_until = 2025-06-30T18:00:00+08:00\n",
+        ] {
+            let config = resolve(text);
+            assert!(
+                config
+                    .as_ref()
+                    .is_ok_and(|c| c.jwt_previous_until == Some(want)
+                        && c.jwt_secret_previous.as_deref() == Some("p")),
+                "{text}: {:?}",
+                config.map(|c| c.jwt_previous_until)
+            );
+        }
+        for bad in [
+            "jwt_previous_until = \"tomorrow\"\n",
+            "jwt_previous_until = 2025-06-30\n",
+            "jwt_previous_until = 3\n",
+        ] {
+            assert!(resolve(bad).is_err(), "{bad}");
+        }
     }
 }

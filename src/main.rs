@@ -8,7 +8,9 @@ mod progress;
 mod readside;
 mod replay;
 mod rules;
+mod secret;
 mod server;
+mod token;
 
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
@@ -43,7 +45,8 @@ enum Command {
     /// Serve the GraphQL API (HTTP and WebSocket) over the data directory.
     ///
     /// Settings come from flags, then environment variables (CRM_DATA_DIR, CRM_LISTEN,
-    /// CRM_DURABILITY, CRM_JWT_SECRET, CRM_RULES, CRM_LOG_JSON), then the --config file, then
+    /// CRM_DURABILITY, CRM_JWT_SECRET, CRM_JWT_SECRET_PREVIOUS, CRM_JWT_PREVIOUS_UNTIL, CRM_RULES,
+    /// CRM_LOG_JSON), then the --config file, then
     /// defaults; see docs/OPERATIONS.md for every key of the file.
     ///
     /// Example: crm serve --data-dir /var/lib/crm --listen 0.0.0.0:8080 --config /etc/crm/crm.toml
@@ -83,21 +86,19 @@ enum Command {
     /// Example: crm import customers customers-2024-03-01.csv --reject-file rejects.csv
     Import(import::ImportArgs),
     /// Print a development bearer token that `crm serve` on the same data directory accepts
-    /// (or with the same CRM_JWT_SECRET).
+    /// (or with the same CRM_JWT_SECRET); `crm token revoke` revokes a staff member's tokens.
     ///
     /// Example: crm token --role branch-manager --scope 0192f0c4-0000-7000-8000-000000000001
-    Token {
-        /// hq, region, branch-manager, customer-manager, broker, service-agent, auditor, operator
-        #[arg(long)]
-        role: String,
-        /// The region or branch id; for customer managers and brokers `BRANCH[/TEAM]`.
-        #[arg(long)]
-        scope: Option<String>,
-        /// The staff id the token stands for; a new one if omitted.
-        #[arg(long)]
-        staff: Option<String>,
-        #[arg(long, default_value_t = 12)]
-        hours: u64,
+    ///
+    /// Example: crm token revoke --staff 0192f0c4-… --reason "手机丢失"
+    Token(token::TokenArgs),
+    /// The data directory's JWT secret: `crm secret rotate` (server stopped) makes the current
+    /// secret the previous one, accepted until a grace period ends, and signs with a new one.
+    ///
+    /// Example: crm secret rotate --data-dir /var/lib/crm --grace-hours 12
+    Secret {
+        #[command(subcommand)]
+        command: secret::SecretCommand,
     },
     /// Replay history: a customer's archive and timeline, a staff member's performance for a
     /// month, or a branch dashboard for a day or month, as the log knew them at an instant
@@ -407,17 +408,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Import(args) => import::run(data_dir, args).await,
-        Command::Token {
-            role,
-            scope,
-            staff,
-            hours,
-        } => {
-            let actor = server::dev_actor(role, scope.as_deref(), staff.as_deref())?;
-            let secret = server::jwt_secret(data_dir, std::env::var("CRM_JWT_SECRET").ok())?;
-            println!("{}", server::token(&secret, &actor, *hours)?);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Token(args) => match &args.command {
+            Some(token::TokenCommand::Revoke { staff, reason, by }) => {
+                token::revoke(data_dir, staff, reason, by.as_deref()).await
+            }
+            None => {
+                let role = args.role.as_deref().context("--role is required")?;
+                let actor = server::dev_actor(role, args.scope.as_deref(), args.staff.as_deref())?;
+                let secret = secret::jwt_secret(data_dir, std::env::var("CRM_JWT_SECRET").ok())?;
+                println!("{}", server::token(&secret, &actor, args.hours)?);
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Secret { command } => secret::run(data_dir, command),
         Command::Replay(args) => {
             let store = open(data_dir)?;
             replay::replay(&store, args)?;

@@ -151,7 +151,7 @@ fn rule_set_id(known: &[VersionInfo]) -> RuleSetId {
 }
 
 /// The staff member `by` as the organisation in the log records them.
-fn actor(store: &EventStore, by: &str) -> anyhow::Result<Actor> {
+pub(crate) fn actor(store: &EventStore, by: &str) -> anyhow::Result<Actor> {
     let id = StaffId::from(
         Uuid::parse_str(by.trim()).with_context(|| format!("--by '{by}' is not a staff uuid"))?,
     );

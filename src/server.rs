@@ -1,7 +1,7 @@
 //! `crm serve` and `crm token`: the GraphQL server over the data directory (configured by
-//! `crate::config`), and the development tokens it accepts.
+//! `crate::config`), and the development tokens it accepts (signed with the secret of
+//! `crate::secret`).
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -14,87 +14,6 @@ use crm_graphql::{mint_dev_token, AppState, Config, Secret};
 use uuid::Uuid;
 
 use crate::config::ServeConfig;
-
-/// The JWT secret: `explicit` (CRM_JWT_SECRET or the config file) if given, else a random one
-/// kept in the data directory, so `crm token` and `crm serve` on the same directory agree
-/// without configuration. The file is created readable by its owner only (0600), written to a
-/// temporary file, synced and renamed into place (then the directory synced), so a crash never
-/// leaves a half-written secret; a file found readable by others is narrowed to 0600 with a
-/// warning.
-pub fn jwt_secret(data_dir: &Path, explicit: Option<String>) -> anyhow::Result<Secret> {
-    if let Some(secret) = explicit {
-        return Ok(Secret::new(secret));
-    }
-    let path = data_dir.join("jwt-secret");
-    match std::fs::read_to_string(&path) {
-        Ok(secret) => {
-            restrict_to_owner(&path)?;
-            Ok(Secret::new(secret.trim().to_string()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(data_dir)
-                .with_context(|| format!("creating {}", data_dir.display()))?;
-            // Two v4 UUIDs: 244 random bits from the OS generator.
-            let secret = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-            write_private_atomically(data_dir, &path, secret.as_bytes())?;
-            Ok(Secret::new(secret))
-        }
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-}
-
-#[cfg(unix)]
-fn write_private_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = dir.join("jwt-secret.tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("creating {}", tmp.display()))?;
-    // A leftover temporary file of a crashed start keeps its old mode: set it again.
-    restrict_to_owner(&tmp)?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("syncing {}", dir.display()))?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn write_private_atomically(_dir: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
-}
-
-#[cfg(unix)]
-fn restrict_to_owner(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .with_context(|| format!("reading the permissions of {}", path.display()))?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        tracing::warn!(
-            path = %path.display(),
-            mode = format!("{:o}", mode & 0o777),
-            "the JWT secret was readable by others; narrowed to 0600"
-        );
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("narrowing the permissions of {}", path.display()))?;
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn restrict_to_owner(_path: &Path) -> anyhow::Result<()> {
-    Ok(())
-}
 
 /// The actor a development token stands for.
 pub fn dev_actor(role: &str, scope: Option<&str>, staff: Option<&str>) -> anyhow::Result<Actor> {
@@ -218,8 +137,19 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         store.close().await.context("closing the store")?;
         drop(store);
     }
-    let secret = jwt_secret(data_dir, config.jwt_secret.clone())?;
+    let secret = crate::secret::jwt_secret(data_dir, config.jwt_secret.clone())?;
     let mut api = Config::development(secret.clone());
+    api.jwt_secret_previous = crate::secret::previous_secret(
+        data_dir,
+        config.jwt_secret_previous.clone(),
+        config.jwt_previous_until,
+    )?;
+    if let Some(previous) = &api.jwt_secret_previous {
+        tracing::info!(
+            until = %previous.until,
+            "tokens signed with the previous JWT secret are accepted until the end of its grace period"
+        );
+    }
     api.listen = config.listen;
     api.limits = config.limits.clone();
     if let Some(lag) = config.projection_lag_events_max {

@@ -767,6 +767,7 @@ fn every_command_explains_itself_with_an_example() {
         "demo",
         "import",
         "token",
+        "secret",
         "replay",
         "rebuild",
         "rules",
@@ -784,6 +785,14 @@ fn every_command_explains_itself_with_an_example() {
         assert!(
             text(&out).contains("Example: crm "),
             "{command}: {}",
+            text(&out)
+        );
+    }
+    for (command, sub) in [("token", "revoke"), ("secret", "rotate")] {
+        let out = crm(dir.path(), &[command, sub, "--help"]);
+        assert!(
+            text(&out).contains(&format!("Example: crm {command} {sub}")),
+            "{command} {sub}: {}",
             text(&out)
         );
     }

@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::config::Secret;
+use crate::config::{PreviousSecret, Secret};
 use crate::error::ApiError;
 
 /// Longest lifetime a minted token may have at all (`crm token --hours`); a server accepts
@@ -49,11 +49,14 @@ impl Claims {
     }
 }
 
-/// Signs and checks tokens with one secret.
+/// Signs tokens with the current secret; checks them with it, or during a rotation's grace
+/// period with the previous secret.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The previous secret's key and the end of its grace period (seconds since the epoch).
+    previous: Option<(DecodingKey, i64)>,
     /// The longest `exp − iat` accepted.
     lifetime_max: Duration,
 }
@@ -69,8 +72,21 @@ impl TokenKeys {
         TokenKeys {
             encoding: EncodingKey::from_secret(secret.expose()),
             decoding: DecodingKey::from_secret(secret.expose()),
+            previous: None,
             lifetime_max: TOKEN_LIFETIME_DEFAULT,
         }
+    }
+
+    /// Also accepts tokens signed with `previous` (the secret before a rotation) until its
+    /// instant; `None` accepts the current secret only.
+    pub fn with_previous(mut self, previous: Option<&PreviousSecret>) -> Self {
+        self.previous = previous.map(|p| {
+            (
+                DecodingKey::from_secret(p.secret.expose()),
+                p.until.unix_timestamp(),
+            )
+        });
+        self
     }
 
     /// Accepts only tokens whose lifetime (`exp − iat`) is at most `max`.
@@ -127,13 +143,36 @@ impl TokenKeys {
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
-        let data =
-            jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|e| {
-                tracing::debug!(error = %e, "token refused");
-                ApiError::Unauthenticated("invalid or expired token".into())
-            })?;
-        let claims = data.claims;
+        let refused = |e: jsonwebtoken::errors::Error| {
+            tracing::debug!(error = %e, "token refused");
+            ApiError::Unauthenticated("invalid or expired token".into())
+        };
         let now = OffsetDateTime::now_utc().unix_timestamp();
+        let claims = match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
+            Ok(data) => data.claims,
+            // Not the current secret's signature: the previous secret's, during its grace
+            // period. Its tokens lapse at the end of the grace period (a WebSocket too: `exp`
+            // is brought forward to it).
+            Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                let Some((previous, until)) = &self.previous else {
+                    return Err(refused(e));
+                };
+                let mut claims = jsonwebtoken::decode::<Claims>(token, previous, &validation)
+                    .map_err(refused)?
+                    .claims;
+                if now >= *until {
+                    tracing::debug!("token signed with the previous secret after its grace period");
+                    return Err(ApiError::Unauthenticated(
+                        "the token is signed with the previous JWT secret, whose grace period \
+                         has ended"
+                            .into(),
+                    ));
+                }
+                claims.exp = claims.exp.min(*until);
+                claims
+            }
+            Err(e) => return Err(refused(e)),
+        };
         let leeway = LEEWAY_SECS as i64;
         if claims.iat > now.saturating_add(leeway) {
             return Err(ApiError::Unauthenticated(
@@ -286,6 +325,41 @@ mod tests {
             keys().still_valid(&claims, exp + leeway + 1),
             Err(Lapse::Expired)
         );
+    }
+
+    #[test]
+    fn a_previous_secret_verifies_until_its_grace_period_ends_and_signs_nothing() {
+        let old = Secret::new("the secret before the rotation, 32+ bytes");
+        let now = OffsetDateTime::now_utc();
+        let minted_before = TokenKeys::new(&old)
+            .mint(&auditor(), now, Duration::from_secs(3600))
+            .unwrap();
+        let within = keys().with_previous(Some(&PreviousSecret {
+            secret: old.clone(),
+            until: now + time::Duration::minutes(10),
+        }));
+        let claims = within.verify_claims(&minted_before).unwrap();
+        assert_eq!(claims.actor(), auditor());
+        // A socket opened with it lapses at the end of the grace period, not at `exp`.
+        assert_eq!(
+            claims.exp,
+            (now + time::Duration::minutes(10)).unix_timestamp()
+        );
+        // New tokens are signed with the current secret only.
+        let fresh = within
+            .mint(&auditor(), now, Duration::from_secs(60))
+            .unwrap();
+        assert!(TokenKeys::new(&old).verify(&fresh).is_err());
+        assert!(keys().verify(&fresh).is_ok());
+        let after = keys().with_previous(Some(&PreviousSecret {
+            secret: old,
+            until: now - time::Duration::seconds(1),
+        }));
+        assert!(matches!(
+            after.verify(&minted_before),
+            Err(ApiError::Unauthenticated(_))
+        ));
+        assert!(keys().with_previous(None).verify(&minted_before).is_err());
     }
 
     #[test]

@@ -31,6 +31,16 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A previous JWT secret after a rotation: tokens signed with it still verify until `until`,
+/// so that tokens minted before the rotation keep working for a grace period; after it they are
+/// refused (401). New tokens are always signed with the current secret.
+#[derive(Debug, Clone)]
+pub struct PreviousSecret {
+    pub secret: Secret,
+    /// The end of the grace period: from this instant on, the previous secret verifies nothing.
+    pub until: time::OffsetDateTime,
+}
+
 /// What a single request may ask of the server. Each refusal is decided before any resolver runs.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -115,6 +125,8 @@ pub struct Config {
     /// Where to listen; port 0 picks a free port (tests).
     pub listen: SocketAddr,
     pub jwt_secret: Secret,
+    /// The secret before the last rotation, accepted for verifying tokens until its instant.
+    pub jwt_secret_previous: Option<PreviousSecret>,
     pub limits: Limits,
     pub readiness: Readiness,
     /// Whether `__schema`/`__type` answer. Off in production: the schema is published as SDL.
@@ -142,6 +154,7 @@ impl Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             jwt_secret,
+            jwt_secret_previous: None,
             limits: Limits::default(),
             readiness: Readiness::default(),
             introspection: true,
@@ -159,6 +172,13 @@ impl Config {
         let invalid = |reason: &str| Err(ApiError::Config(reason.to_string()));
         if self.jwt_secret.expose().len() < JWT_SECRET_LEN_MIN {
             return invalid("jwt_secret must be at least 32 bytes");
+        }
+        if self
+            .jwt_secret_previous
+            .as_ref()
+            .is_some_and(|p| p.secret.expose().len() < JWT_SECRET_LEN_MIN)
+        {
+            return invalid("jwt_secret_previous must be at least 32 bytes");
         }
         if self.jobs.running_max == 0 {
             return invalid("jobs.running_max must be at least 1");
@@ -191,5 +211,26 @@ impl Config {
             return invalid("timeouts must be positive");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_previous_secret_shorter_than_the_minimum_is_a_configuration_error() {
+        let mut config = Config::development(Secret::new("c".repeat(JWT_SECRET_LEN_MIN)));
+        assert!(config.validate().is_ok());
+        config.jwt_secret_previous = Some(PreviousSecret {
+            secret: Secret::new("p".repeat(JWT_SECRET_LEN_MIN - 1)),
+            until: time::OffsetDateTime::now_utc(),
+        });
+        assert!(matches!(config.validate(), Err(ApiError::Config(m)) if m.contains("previous")));
+        config.jwt_secret_previous = Some(PreviousSecret {
+            secret: Secret::new("p".repeat(JWT_SECRET_LEN_MIN)),
+            until: time::OffsetDateTime::now_utc(),
+        });
+        assert!(config.validate().is_ok());
     }
 }

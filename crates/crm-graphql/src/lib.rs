@@ -23,7 +23,7 @@ pub mod server;
 pub mod ws;
 
 pub use auth::{mint_dev_token, Claims, TokenKeys, TOKEN_LIFETIME_DEFAULT};
-pub use config::{Config, Limits, Readiness, Secret};
+pub use config::{Config, Limits, PreviousSecret, Readiness, Secret, JWT_SECRET_LEN_MIN};
 pub use error::{ApiError, Code, Limit};
 pub use ops::{Metrics, ProjectionProbe, ProjectionProgress};
 pub use schema::{build_schema, schema_builder, sdl, CrmSchema};

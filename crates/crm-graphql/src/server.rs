@@ -134,6 +134,7 @@ impl AppStateBuilder {
         Ok(AppState {
             inner: Arc::new(Inner {
                 keys: TokenKeys::new(&self.config.jwt_secret)
+                    .with_previous(self.config.jwt_secret_previous.as_ref())
                     .with_lifetime_max(self.config.token_lifetime_max),
                 config: self.config,
                 schema,
