@@ -41,6 +41,10 @@ const STEP: usize = 2048;
 /// A catch-up (a rebuild, a dry run) flushes once this many history entries are pending, so
 /// customers' timelines reach the tree instead of piling up in memory.
 const HISTORY_SPILL: usize = 100_000;
+/// Likewise for daily flows, which are many more and small (about 80 bytes each pending): a
+/// flush rewrites every changed record, so spilling at the timeline's bound would flush a
+/// rebuild every few hundred thousand events for no memory it needs back.
+const FLOW_SPILL: usize = 1_000_000;
 
 const TAG_CUSTOMERS: u8 = 1;
 const TAG_ACCOUNTS: u8 = 2;
@@ -55,7 +59,7 @@ const KEY_META: &[u8] = &[0xF0];
 /// The layout and meaning of the stored model. Bump it when the fold changes what it keeps:
 /// a generation stored under another format is folded again from the log on open, because
 /// state folded by other code is not what this code would fold.
-pub const MODEL_FORMAT: u32 = 9;
+pub const MODEL_FORMAT: u32 = 10;
 const KEY_FORMAT: &[u8] = &[0xF1];
 const KEY_CHECKPOINT: &[u8] = &[0xFF];
 
@@ -652,7 +656,11 @@ impl Generation {
             let n = batch.len() as u64;
             self.apply_batch(&batch)?;
             applied += n;
-            if self.read().history.pending_len() >= HISTORY_SPILL {
+            let spill = {
+                let m = self.read();
+                m.history.pending_len() >= HISTORY_SPILL || m.history.pending_flows() >= FLOW_SPILL
+            };
+            if spill {
                 self.flush()?;
             }
             let secs = started.elapsed().as_secs_f64().max(1e-6);
