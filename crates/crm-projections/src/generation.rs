@@ -308,7 +308,41 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
+/// Adds the model's changed entries, its meta (if changed), the format and `position` as the
+/// checkpoint to `batch`, and forgets they changed; returns the bytes that writes. (Lookup
+/// entries and history are the flush's own.)
+pub(crate) fn changes_into(
+    m: &mut Model,
+    position: u64,
+    batch: &mut sled::Batch,
+) -> Result<u64, ProjectionError> {
+    let mut bytes = 0;
+    bytes += m.customers.drain_dirty_into(TAG_CUSTOMERS, batch)?;
+    bytes += m.accounts.drain_dirty_into(TAG_ACCOUNTS, batch)?;
+    bytes += m.tickets.drain_dirty_into(TAG_TICKETS, batch)?;
+    bytes += m.opportunities.drain_dirty_into(TAG_OPPORTUNITIES, batch)?;
+    bytes += m.staff.drain_dirty_into(TAG_STAFF, batch)?;
+    bytes += m.branches.drain_dirty_into(TAG_BRANCHES, batch)?;
+    bytes += m.branch_days.drain_dirty_into(TAG_BRANCH_DAYS, batch)?;
+    bytes += m.staff_months.drain_dirty_into(TAG_STAFF_MONTHS, batch)?;
+    bytes += m.articles.drain_dirty_into(TAG_ARTICLES, batch)?;
+    batch.insert(KEY_FORMAT, &MODEL_FORMAT.to_be_bytes());
+    if m.meta_dirty {
+        let meta = crm_eventstore::codec::encode(&m.meta)?;
+        bytes += meta.len() as u64;
+        batch.insert(KEY_META, meta);
+        m.meta_dirty = false;
+    }
+    batch.insert(KEY_CHECKPOINT, &position.to_be_bytes());
+    Ok(bytes)
+}
+
+/// The checkpoint and the format a tree holds (0 and none for an empty tree).
+pub(crate) fn marks(tree: &sled::Tree) -> Result<(u64, Option<u32>), ProjectionError> {
+    stored_marks(tree)
+}
+
+pub(crate) fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
     let meta: Meta = match tree.get(KEY_META)? {
         Some(bytes) => crm_eventstore::codec::decode(&bytes)?,
         None => Meta::default(),
@@ -563,31 +597,9 @@ impl Generation {
             std::mem::take(&mut m.lookup_changed).into_iter().collect();
         bytes += lookup::write_entries(&self.lookup_secret, m, &changed, &mut batch);
         *lock(&self.lookup_inflight) = changed;
-        bytes += m.customers.drain_dirty_into(TAG_CUSTOMERS, &mut batch)?;
-        bytes += m.accounts.drain_dirty_into(TAG_ACCOUNTS, &mut batch)?;
-        bytes += m.tickets.drain_dirty_into(TAG_TICKETS, &mut batch)?;
-        bytes += m
-            .opportunities
-            .drain_dirty_into(TAG_OPPORTUNITIES, &mut batch)?;
-        bytes += m.staff.drain_dirty_into(TAG_STAFF, &mut batch)?;
-        bytes += m.branches.drain_dirty_into(TAG_BRANCHES, &mut batch)?;
-        bytes += m
-            .branch_days
-            .drain_dirty_into(TAG_BRANCH_DAYS, &mut batch)?;
-        bytes += m
-            .staff_months
-            .drain_dirty_into(TAG_STAFF_MONTHS, &mut batch)?;
-        bytes += m.articles.drain_dirty_into(TAG_ARTICLES, &mut batch)?;
+        bytes += changes_into(m, position, &mut batch)?;
         // History entries stay pending (and readable) until the batch is in the tree.
         bytes += m.history.write_into(&mut batch)?;
-        batch.insert(KEY_FORMAT, &MODEL_FORMAT.to_be_bytes());
-        if m.meta_dirty {
-            let meta = crm_eventstore::codec::encode(&m.meta)?;
-            bytes += meta.len() as u64;
-            batch.insert(KEY_META, meta);
-            m.meta_dirty = false;
-        }
-        batch.insert(KEY_CHECKPOINT, &position.to_be_bytes());
         // The batch holds the state as of `position`; writing it needs no lock on the model,
         // so the fold goes on meanwhile.
         drop(model);

@@ -57,6 +57,7 @@
 //! "Now" is never read inside a fold: windows and dormancy use the log's latest business
 //! date or a date the caller passes; reminders take the instant as a parameter.
 
+pub mod checkpoints;
 pub mod derive;
 pub mod dryrun;
 mod error;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::checkpoints;
 use crate::error::ProjectionError;
 use crate::model::{self, Model};
 use crate::read_models::history::{History, Keep};
@@ -197,15 +198,31 @@ pub fn model_at(
     fallback: &RuleBook,
     customer: Option<CustomerId>,
 ) -> Result<ModelAsOf, ProjectionError> {
+    model_at_leaving(store, position, fallback, customer, checkpoints::GAP)
+}
+
+/// [`model_at`], leaving an as-of checkpoint at `position` when a dashboard's replay folded
+/// at least `gap` events (tests use a small one).
+pub fn model_at_leaving(
+    store: &EventStore,
+    position: u64,
+    fallback: &RuleBook,
+    customer: Option<CustomerId>,
+    gap: u64,
+) -> Result<ModelAsOf, ProjectionError> {
     let rules = rules_at(store, position, fallback)?;
-    let mut model = Model {
-        // Only the archive of `customer` shows history; a dashboard's replay keeps none.
-        history: History::keeping(customer.map_or(Keep::Nothing, Keep::Only)),
-        ..Model::default()
+    // A dashboard's replay starts from the nearest as-of checkpoint under the same rules; one
+    // customer's archive keeps their history, which checkpoints do not hold, so it folds from
+    // the start.
+    let (start, mut model) = match customer {
+        None => checkpoints::nearest(store, &rules.hash, position)?.unwrap_or_default(),
+        Some(_) => (0, Model::default()),
     };
+    // Only the archive of `customer` shows history; a dashboard's replay keeps none.
+    model.history = History::keeping(customer.map_or(Keep::Nothing, Keep::Only));
     let mut timeline = Vec::new();
-    let mut sub = store.subscribe(Position(0), Filter::All);
-    let mut done = 0u64;
+    let mut sub = store.subscribe(Position(start), Filter::All);
+    let mut done = start;
     while done < position {
         let want = usize::try_from(position - done)
             .unwrap_or(usize::MAX)
@@ -224,6 +241,12 @@ pub fn model_at(
         }
     }
     model.settle();
+    if customer.is_none() && done >= start.saturating_add(gap) {
+        // Worth keeping for the next replay; failing to keep it costs only time.
+        if let Err(e) = checkpoints::save(store, &rules.hash, done, &mut model) {
+            tracing::warn!(position = done, error = %e, "as-of checkpoint not stored");
+        }
+    }
     Ok(ModelAsOf {
         position: done,
         rules,

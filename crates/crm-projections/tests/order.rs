@@ -137,7 +137,16 @@ fn figures(p: &Projections) -> Vec<String> {
                 .record
                 .days
                 .iter()
-                .map(|d| (d.date, d.turnover, d.commission, d.deposits, d.withdrawals, d.assets))
+                .map(|d| {
+                    (
+                        d.date,
+                        d.turnover,
+                        d.commission,
+                        d.deposits,
+                        d.withdrawals,
+                        d.assets,
+                    )
+                })
                 .collect();
             let months: Vec<_> = a
                 .record

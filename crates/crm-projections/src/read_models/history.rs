@@ -325,7 +325,11 @@ impl History {
             if order == Order::NewestFirst {
                 all.reverse();
             }
-            return Ok(all.into_iter().take(limit).map(HistoryEntry::DayFlow).collect());
+            return Ok(all
+                .into_iter()
+                .take(limit)
+                .map(HistoryEntry::DayFlow)
+                .collect());
         }
         let lo = key(customer, kind, None, 0, 0);
         let hi = key(customer, kind, None, u64::MAX, u16::MAX);
@@ -477,7 +481,14 @@ impl History {
         // Daily flows as one entry each, keyed by customer, date, position and part: chunks
         // depend on when flushes ran, the flows do not.
         let flow_key = |c: CustomerId, d: &DayFlow| {
-            key(c, HistoryKind::DayFlow, Some(d.date), d.position, u16::from(d.part)).to_vec()
+            key(
+                c,
+                HistoryKind::DayFlow,
+                Some(d.date),
+                d.position,
+                u16::from(d.part),
+            )
+            .to_vec()
         };
         for (c, flows) in &self.pending_days {
             for d in flows {
@@ -618,7 +629,9 @@ mod tests {
         // Written, not yet forgotten: each flow is counted once.
         let on = date!(2025 - 12 - 10);
         assert_eq!(
-            h.flows(c, on - time::Duration::days(364), on).unwrap().turnover,
+            h.flows(c, on - time::Duration::days(364), on)
+                .unwrap()
+                .turnover,
             Money::from_minor(107_000)
         );
         h.forget_through(4);
