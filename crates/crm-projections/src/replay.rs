@@ -241,7 +241,9 @@ pub fn model_at_leaving(
         }
     }
     model.settle();
-    if customer.is_none() && done >= start.saturating_add(gap) {
+    // A store opened read-only (`crm status`, `verify`, `export`) is left as it is.
+    let writable = !store.recovery_report().read_only;
+    if writable && customer.is_none() && done >= start.saturating_add(gap) {
         // Worth keeping for the next replay; failing to keep it costs only time.
         if let Err(e) = checkpoints::save(store, &rules.hash, done, &mut model) {
             tracing::warn!(position = done, error = %e, "as-of checkpoint not stored");
