@@ -50,7 +50,8 @@ pub struct ServeArgs {
     pub log_json: bool,
     /// On an empty data directory, first load the demo data set (10,000 customers, a year of
     /// daily data; CRM_DEMO_CUSTOMERS and CRM_DEMO_DAYS for a smaller trial); on a second
-    /// start the data is reused. Prints a token per role.
+    /// start the data is reused. A directory whose demo load was interrupted is refused
+    /// (exit 1): remove it and start again. Prints a token per role.
     #[arg(long)]
     pub demo: bool,
     /// With --demo: the demo's last business day (YYYY-MM-DD), not after today; the daily

@@ -55,7 +55,9 @@ enum Command {
     Serve(config::ServeArgs),
     /// Load the deterministic demo data set through the command path into an empty data
     /// directory (a brokerage: regions, branches, staff, customers, accounts, D trading days
-    /// of daily data, contacts, tickets, sales, campaigns, churn).
+    /// of daily data, contacts, tickets, sales, campaigns, churn). The file demo-loading in
+    /// the data directory marks a load that has not finished; `serve --demo` refuses such a
+    /// directory.
     ///
     /// Example: crm demo --data-dir /tmp/crm-demo --customers 2000 --days 60 --seed 7 --until 2025-06-30
     Demo {
@@ -306,12 +308,88 @@ pub(crate) fn parse_until(s: &str) -> Result<time::Date, String> {
     .map_err(|_| format!("'{s}' is not a date like 2025-06-30"))
 }
 
-/// Loads the demo data set through the command path, with a progress bar on a terminal and a
-/// line every tenth of the days otherwise.
+/// The file in the data directory that says a demo load began there and has not finished.
+///
+/// Whether a demo directory is complete must come from something durable that the load writes
+/// last. The log cannot say it on its own: the demo appends no closing event, and its last
+/// command depends on its size and `--until`. A "complete" file written at the end would make
+/// every directory loaded before it existed, and every directory filled by `crm import`, look
+/// unfinished to `serve --demo`. So the load marks its start instead, and its end is the
+/// marker's removal: the file is made durable (file and directory synced) before the first
+/// demo event is appended, and removed, the removal made durable by syncing the directory,
+/// only after the store is closed, that is after the last demo event is durable. A non-empty
+/// log with this file beside it is an interrupted load.
+const DEMO_LOADING_FILE: &str = "demo-loading";
+
+/// Whether a demo load into `data_dir` began and did not finish (see [`DEMO_LOADING_FILE`]).
+pub(crate) fn demo_interrupted(data_dir: &Path) -> anyhow::Result<bool> {
+    let path = data_dir.join(DEMO_LOADING_FILE);
+    path.try_exists()
+        .with_context(|| format!("looking for {}", path.display()))
+}
+
+/// Makes `dir`'s entries (a file created or removed in it) durable.
+fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))
+}
+
+/// The directory whose entry names `file`: its parent, or the current directory for a bare
+/// name (whose parent is the empty path, which cannot be opened).
+fn containing_dir(file: &Path) -> &Path {
+    file.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Writes [`DEMO_LOADING_FILE`] durably.
+fn mark_demo_loading(data_dir: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let path = data_dir.join(DEMO_LOADING_FILE);
+    std::fs::File::create(&path)
+        .and_then(|mut f| {
+            f.write_all(
+                b"A demo load began in this directory and has not finished: its log holds part \
+                  of the demo. Remove the directory and load the demo again.\n",
+            )?;
+            f.sync_all()
+        })
+        .with_context(|| format!("writing {}", path.display()))?;
+    sync_dir(data_dir)
+}
+
+/// Removes [`DEMO_LOADING_FILE`] durably.
+fn clear_demo_loading(data_dir: &Path) -> anyhow::Result<()> {
+    let path = data_dir.join(DEMO_LOADING_FILE);
+    std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+    sync_dir(data_dir)
+}
+
+/// The refusal of a data directory whose demo load was interrupted.
+pub(crate) fn interrupted_demo_error(
+    data_dir: &Path,
+    head: crm_eventstore::Position,
+) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the data directory {dir} holds a demo load that was interrupted ({head} events, and \
+         {marker} is still there): remove the directory and start again, or run `crm demo` \
+         on an empty data directory",
+        dir = data_dir.display(),
+        marker = DEMO_LOADING_FILE,
+    )
+}
+
+/// Loads the demo data set into the empty `store` (open on `data_dir`) through the command
+/// path, with a progress bar on a terminal and a line every tenth of the days otherwise, then
+/// closes the store. [`DEMO_LOADING_FILE`] is there from before the first event until the
+/// last is durable.
 pub(crate) async fn load_demo(
+    data_dir: &Path,
     store: &EventStore,
     config: crm_load::DemoConfig,
 ) -> anyhow::Result<crm_load::DemoReport> {
+    mark_demo_loading(data_dir)?;
     println!(
         "loading the demo data set: {} customers, {} trading days up to {}, seed {}",
         config.customers, config.days, config.until, config.seed
@@ -337,6 +415,8 @@ pub(crate) async fn load_demo(
     .await
     .context("loading the demo data set")?;
     bar.finish();
+    store.close().await.context("closing the store")?;
+    clear_demo_loading(data_dir)?;
     println!("demo loaded: {report}");
     if report.refused > 0 {
         eprintln!(
@@ -393,14 +473,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.check(crm_load::demo::today())?;
             let store = open_bulk(data_dir)?;
             if store.head().0 != 0 {
+                if demo_interrupted(data_dir)? {
+                    return Err(interrupted_demo_error(data_dir, store.head()));
+                }
                 anyhow::bail!(
                     "{} already holds {} events; load the demo into an empty data directory",
                     data_dir.display(),
                     store.head()
                 );
             }
-            let report = load_demo(&store, config).await?;
-            store.close().await.context("closing the store")?;
+            let report = load_demo(data_dir, &store, config).await?;
             Ok(if report.refused == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -490,11 +572,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing {}", file.display()))?;
             out.sync_all()
                 .with_context(|| format!("syncing {}", file.display()))?;
-            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::File::open(dir)
-                    .and_then(|d| d.sync_all())
-                    .with_context(|| format!("syncing {}", dir.display()))?;
-            }
+            // And its name, in the directory holding it (the current one for a bare name).
+            sync_dir(containing_dir(file))?;
             println!("exported {n} records to {}", file.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -561,4 +640,39 @@ fn print_copy(what: &str, report: &backup::CopyReport, to: &Path) {
         println!("a record being written during the copy was cut off (it was not yet in the log)");
     }
     print_verify(&report.verify);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+    use super::*;
+
+    // Whether an fsync made a name durable cannot be observed without a power cut; these check
+    // which directory is synced, and that it can be opened to sync it.
+    #[test]
+    fn the_directory_synced_for_a_file_is_its_parent_or_the_current_one() {
+        assert_eq!(containing_dir(Path::new("out.jsonl")), Path::new("."));
+        assert_eq!(containing_dir(Path::new("a/b/out.jsonl")), Path::new("a/b"));
+        assert_eq!(containing_dir(Path::new("/out.jsonl")), Path::new("/"));
+        sync_dir(containing_dir(Path::new("out.jsonl"))).unwrap();
+    }
+
+    #[test]
+    fn the_demo_marker_is_there_from_the_start_of_a_load_until_its_end() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!demo_interrupted(dir.path()).unwrap());
+        mark_demo_loading(dir.path()).unwrap();
+        assert!(demo_interrupted(dir.path()).unwrap());
+        clear_demo_loading(dir.path()).unwrap();
+        assert!(!demo_interrupted(dir.path()).unwrap());
+        let refusal = format!(
+            "{:#}",
+            interrupted_demo_error(dir.path(), crm_eventstore::Position(3))
+        );
+        assert!(
+            refusal.contains(&dir.path().display().to_string()),
+            "{refusal}"
+        );
+        assert!(refusal.contains("interrupted"), "{refusal}");
+    }
 }

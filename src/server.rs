@@ -121,7 +121,13 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         }
         let store = crate::open_bulk(data_dir)?;
         if store.head().0 == 0 {
-            crate::load_demo(&store, demo).await?;
+            // Also where a load stopped before its first event was durable: loaded afresh.
+            crate::load_demo(data_dir, &store, demo).await?;
+        } else if crate::demo_interrupted(data_dir)? {
+            // Part of the demo: serving it would show a book that stops mid-year, and
+            // the demo loads only into an empty log, so the rest cannot be added.
+            store.close().await.context("closing the store")?;
+            return Err(crate::interrupted_demo_error(data_dir, store.head()));
         } else {
             println!(
                 "the data directory {} already holds {} events; reusing them{}",
@@ -133,8 +139,8 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
                     ""
                 }
             );
+            store.close().await.context("closing the store")?;
         }
-        store.close().await.context("closing the store")?;
         drop(store);
     }
     let secret = crate::secret::jwt_secret(data_dir, config.jwt_secret.clone())?;

@@ -307,3 +307,178 @@ fn an_until_in_the_future_is_refused_by_demo_and_serve_before_the_directory_is_m
         assert!(!dir.exists(), "{args:?}");
     }
 }
+
+/// Runs `crm` with `args` on `data_dir` (stdout and stderr read on threads), waiting at most
+/// `limit`; None if it was still running then (it is killed).
+fn run_within(
+    data_dir: &Path,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> Option<(std::process::ExitStatus, String, String)> {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = pipe.read_to_string(&mut s);
+            s
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    status.map(|s| (s, stdout, stderr))
+}
+
+/// A `crm demo` killed part-way leaves part of the demo in the log: `serve --demo` refuses it
+/// (exit 1) naming the directory and what to do, instead of serving half a book; so does
+/// `crm demo`. Before the demo marked its loads, `serve --demo` served it.
+#[test]
+fn serve_demo_refuses_a_directory_whose_demo_load_was_interrupted() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    // Large enough to take minutes: it is killed after its first phases are in the log.
+    let mut load = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "demo",
+            "--customers",
+            "5000",
+            "--days",
+            "250",
+            "--until",
+            UNTIL_ARG,
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Progress lines on stderr ("  customers: day 0/250, 12345 events (…)"): appended events
+    // are written to the segment files before they are acknowledged, so a kill keeps them.
+    let mut seen = Vec::new();
+    let mut lines = BufReader::new(load.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let events = line
+            .split(", ")
+            .find_map(|part| part.split_once(" events ("))
+            .and_then(|(n, _)| n.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        seen.push(line);
+        if events > 0 {
+            break;
+        }
+    }
+    // Killed while its stderr is still read, so that it dies of the kill alone.
+    load.kill().unwrap();
+    let killed = load.wait().unwrap();
+    drop(lines);
+    assert!(
+        !killed.success(),
+        "the demo finished before it was killed: {seen:?}"
+    );
+
+    let (status, stdout, stderr) = run_within(
+        dir.path(),
+        &["serve", "--demo", "--listen", "127.0.0.1:0"],
+        std::time::Duration::from_secs(120),
+    )
+    .unwrap_or_else(|| panic!("serve --demo served a half-loaded demo directory"));
+    assert_eq!(status.code(), Some(1), "{stdout}{stderr}");
+    let dir_name = dir.path().display().to_string();
+    assert!(
+        stderr.contains(&format!(
+            "the data directory {dir_name} holds a demo load that was interrupted"
+        )),
+        "{stdout}{stderr}"
+    );
+    assert!(stderr.contains("remove the directory"), "{stderr}");
+    assert!(!stdout.contains("serving on"), "{stdout}");
+
+    let (status, _, stderr) = run_within(
+        dir.path(),
+        &[
+            "demo",
+            "--customers",
+            "5",
+            "--days",
+            "2",
+            "--until",
+            UNTIL_ARG,
+        ],
+        std::time::Duration::from_secs(120),
+    )
+    .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+}
+
+/// A demo that finished leaves no marker, and `serve --demo` serves it as it is.
+#[test]
+fn serve_demo_serves_a_complete_demo_directory_as_it_is() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    crm(
+        dir.path(),
+        &[
+            "demo",
+            "--customers",
+            "20",
+            "--days",
+            "3",
+            "--until",
+            UNTIL_ARG,
+        ],
+    );
+    assert!(!dir.path().join("demo-loading").exists());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(server.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let serving = line.contains("serving on");
+        lines.push(line);
+        if serving {
+            break;
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        lines.iter().any(|l| l.contains("events; reusing them")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.last().is_some_and(|l| l.contains("serving on")),
+        "{lines:?}"
+    );
+}
