@@ -640,7 +640,11 @@ impl Customer {
 
     async fn tickets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TicketView>> {
         let a = self.archive(ctx).map_err(gql)?;
-        Ok(a.tickets.iter().map(TicketView::from).collect())
+        let tickets = a
+            .tickets
+            .as_ref()
+            .map_err(|e| gql(ApiError::Internal(format!("the customer's tickets: {e}"))))?;
+        Ok(tickets.iter().map(TicketView::from).collect())
     }
 
     async fn opportunities(
@@ -648,7 +652,11 @@ impl Customer {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<OpportunityView>> {
         let a = self.archive(ctx).map_err(gql)?;
-        Ok(a.opportunities.iter().map(OpportunityView::from).collect())
+        let opportunities = a
+            .opportunities
+            .as_ref()
+            .map_err(|e| gql(ApiError::Internal(format!("the customer's leads: {e}"))))?;
+        Ok(opportunities.iter().map(OpportunityView::from).collect())
     }
 
     async fn campaigns(

@@ -5,8 +5,7 @@
 use crm_domain::campaign::Response;
 use crm_domain::customer::{self, Assignment, ChurnReason, CustomerKind, Lifecycle, Profile};
 use crm_domain::ids::{
-    AccountId, BranchId, CampaignId, CustomerId, InteractionId, OpportunityId, ProductId, StaffId,
-    TicketId,
+    AccountId, BranchId, CampaignId, CustomerId, InteractionId, ProductId, StaffId,
 };
 use crm_domain::interaction::Outcome;
 use crm_domain::risk::{ProductRisk, SuitabilityAssessment};
@@ -172,8 +171,6 @@ pub struct CustomerRecord {
     pub pending_transfer: Option<PendingTransfer>,
     pub suitability: Option<SuitabilityAssessment>,
     pub suitability_position: u64,
-    pub tickets: Vec<TicketId>,
-    pub opportunities: Vec<OpportunityId>,
     pub campaigns: Vec<(CampaignId, Response)>,
     pub products: Vec<ProductHolding>,
     /// Latest end-of-day assets, summed over accounts each at its latest trade date.
@@ -225,8 +222,6 @@ impl CustomerRecord {
             pending_transfer: None,
             suitability: None,
             suitability_position: 0,
-            tickets: Vec::new(),
-            opportunities: Vec::new(),
             campaigns: Vec::new(),
             products: Vec::new(),
             assets: Money::ZERO,
@@ -733,8 +728,9 @@ pub struct Customer360 {
     pub risk_preference: RiskPreference,
     pub churn: ChurnExplain,
     pub suitability_valid: bool,
-    pub tickets: Vec<TicketRecord>,
-    pub opportunities: Vec<OpportunityRecord>,
+    /// Read from the customer's history on disk, like `windows`.
+    pub tickets: Result<Vec<TicketRecord>, String>,
+    pub opportunities: Result<Vec<OpportunityRecord>, String>,
     pub campaigns: Vec<(CampaignId, String, Response)>,
 }
 
@@ -764,16 +760,24 @@ pub fn customer_360(
         risk_preference: c.derived.risk_preference,
         churn: derive::churn(c, rules, on),
         suitability_valid: c.suitability.is_some_and(|s| s.is_valid_on(on)),
-        tickets: c
-            .tickets
-            .iter()
-            .filter_map(|t| m.tickets.get(t).cloned())
-            .collect(),
-        opportunities: c
-            .opportunities
-            .iter()
-            .filter_map(|o| m.opportunities.get(o).cloned())
-            .collect(),
+        tickets: m
+            .history
+            .tickets(id)
+            .map(|ts| {
+                ts.iter()
+                    .filter_map(|t| m.tickets.get(t).cloned())
+                    .collect()
+            })
+            .map_err(|e| e.to_string()),
+        opportunities: m
+            .history
+            .opportunities(id)
+            .map(|os| {
+                os.iter()
+                    .filter_map(|o| m.opportunities.get(o).cloned())
+                    .collect()
+            })
+            .map_err(|e| e.to_string()),
         campaigns: c
             .campaigns
             .iter()

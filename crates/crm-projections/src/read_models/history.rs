@@ -22,7 +22,7 @@
 
 use std::collections::BTreeMap;
 
-use crm_domain::ids::CustomerId;
+use crm_domain::ids::{CustomerId, OpportunityId, TicketId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProjectionError;
@@ -45,6 +45,8 @@ pub enum HistoryKind {
     Timeline = 1,
     Assignment = 2,
     DayFlow = 3,
+    Ticket = 4,
+    Opportunity = 5,
 }
 
 /// What one trade summary (or a correction, negated for the figures it replaces) added to a
@@ -96,6 +98,10 @@ pub enum HistoryEntry {
     Timeline(TimelineEntry),
     Assignment(AssignmentEntry),
     DayFlow(DayFlow),
+    /// A ticket opened for the customer (the ticket itself is in the service read model).
+    Ticket(TicketId),
+    /// A lead created for the customer (the opportunity is in the sales read model).
+    Opportunity(OpportunityId),
 }
 
 impl HistoryEntry {
@@ -104,6 +110,8 @@ impl HistoryEntry {
             HistoryEntry::Timeline(_) => HistoryKind::Timeline,
             HistoryEntry::Assignment(_) => HistoryKind::Assignment,
             HistoryEntry::DayFlow(_) => HistoryKind::DayFlow,
+            HistoryEntry::Ticket(_) => HistoryKind::Ticket,
+            HistoryEntry::Opportunity(_) => HistoryKind::Opportunity,
         }
     }
 
@@ -111,7 +119,10 @@ impl HistoryEntry {
     fn date(&self) -> Option<Date> {
         match self {
             HistoryEntry::DayFlow(d) => Some(d.date),
-            HistoryEntry::Timeline(_) | HistoryEntry::Assignment(_) => None,
+            HistoryEntry::Timeline(_)
+            | HistoryEntry::Assignment(_)
+            | HistoryEntry::Ticket(_)
+            | HistoryEntry::Opportunity(_) => None,
         }
     }
 
@@ -120,6 +131,8 @@ impl HistoryEntry {
             HistoryEntry::Timeline(t) => crm_eventstore::codec::encode(t)?,
             HistoryEntry::Assignment(a) => crm_eventstore::codec::encode(a)?,
             HistoryEntry::DayFlow(d) => crm_eventstore::codec::encode(&[*d])?,
+            HistoryEntry::Ticket(t) => crm_eventstore::codec::encode(t)?,
+            HistoryEntry::Opportunity(o) => crm_eventstore::codec::encode(o)?,
         })
     }
 
@@ -131,9 +144,16 @@ impl HistoryEntry {
             k if k == HistoryKind::Assignment as u8 => Ok(HistoryEntry::Assignment(
                 crm_eventstore::codec::decode(bytes)?,
             )),
-            k if k == HistoryKind::DayFlow as u8 => {
-                Ok(HistoryEntry::DayFlow(crm_eventstore::codec::decode(bytes)?))
+            k if k == HistoryKind::Ticket as u8 => {
+                Ok(HistoryEntry::Ticket(crm_eventstore::codec::decode(bytes)?))
             }
+            k if k == HistoryKind::Opportunity as u8 => Ok(HistoryEntry::Opportunity(
+                crm_eventstore::codec::decode(bytes)?,
+            )),
+            // Daily flows are stored as chunks, read by `day_flows` and `all_entries`.
+            k if k == HistoryKind::DayFlow as u8 => Err(ProjectionError::Generation(
+                "a chunk of daily flows read as one history entry".into(),
+            )),
             other => Err(ProjectionError::Generation(format!(
                 "stored history entry of unknown kind {other}"
             ))),
@@ -396,7 +416,7 @@ impl History {
             .into_iter()
             .filter_map(|e| match e {
                 HistoryEntry::Timeline(t) => Some(t),
-                HistoryEntry::Assignment(_) | HistoryEntry::DayFlow(_) => None,
+                _ => None,
             })
             .collect())
     }
@@ -416,7 +436,44 @@ impl History {
             .into_iter()
             .filter_map(|e| match e {
                 HistoryEntry::Assignment(a) => Some(a),
-                HistoryEntry::Timeline(_) | HistoryEntry::DayFlow(_) => None,
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The tickets opened for a customer, oldest first.
+    pub fn tickets(&self, customer: CustomerId) -> Result<Vec<TicketId>, ProjectionError> {
+        Ok(self
+            .entries(
+                customer,
+                HistoryKind::Ticket,
+                Order::OldestFirst,
+                usize::MAX,
+            )?
+            .into_iter()
+            .filter_map(|e| match e {
+                HistoryEntry::Ticket(t) => Some(t),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// The leads created for a customer, oldest first.
+    pub fn opportunities(
+        &self,
+        customer: CustomerId,
+    ) -> Result<Vec<OpportunityId>, ProjectionError> {
+        Ok(self
+            .entries(
+                customer,
+                HistoryKind::Opportunity,
+                Order::OldestFirst,
+                usize::MAX,
+            )?
+            .into_iter()
+            .filter_map(|e| match e {
+                HistoryEntry::Opportunity(o) => Some(o),
+                _ => None,
             })
             .collect())
     }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{business_date, madd, month_index, Model, CHANNELS};
 use crate::read_models::archive::CampaignConversion;
+use crate::read_models::history::HistoryEntry;
 use crate::read_models::performance::bp;
 use crm_domain::campaign::Response;
 use crm_domain::ids::{BranchId, CampaignId, CustomerId, OpportunityId, ProductId, StaffId};
@@ -84,8 +85,9 @@ pub(crate) fn apply_opportunity(m: &mut Model, p: u64, day: Date, e: &opportunit
                 },
             );
             m.meta.channels[(*source as usize).min(CHANNELS - 1)].leads += 1;
-            if let Some(c) = m.customers.get_mut(customer_id) {
-                c.opportunities.push(*opportunity_id);
+            if m.customers.contains(customer_id) {
+                m.history
+                    .push(*customer_id, p, HistoryEntry::Opportunity(*opportunity_id));
             }
         }
         E::OpportunityQualified { opportunity_id, .. } => {

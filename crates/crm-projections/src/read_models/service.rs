@@ -1,6 +1,7 @@
 //! Tickets and service quality (服务质量): the ticket fold and service-level figures.
 
 use crate::model::{Model, CHANNELS};
+use crate::read_models::history::HistoryEntry;
 use crm_domain::ids::{BranchId, CustomerId, StaffId, TicketId};
 use crm_domain::ticket;
 use crm_domain::ticket::{Priority, TicketKind};
@@ -78,8 +79,8 @@ pub(crate) fn apply_ticket(m: &mut Model, p: u64, e: &ticket::Event) {
                 },
             );
             m.meta.channels[(*channel as usize).min(CHANNELS - 1)].tickets += 1;
-            if let Some(c) = customer_id.and_then(|c| m.customers.get_mut(&c)) {
-                c.tickets.push(*ticket_id);
+            if let Some(c) = customer_id.filter(|c| m.customers.contains(c)) {
+                m.history.push(c, p, HistoryEntry::Ticket(*ticket_id));
             }
         }
         E::TicketAssigned {
