@@ -259,7 +259,12 @@ pub fn replay(store: &EventStore, args: &ReplayArgs) -> anyhow::Result<()> {
         let id = StaffId::from(uuid("staff", staff)?);
         let (year, month) = month(args.month.as_deref().unwrap_or_default())?;
         let perf = projections
-            .staff_performance_as_of(id, Period::Month { year, month }, instant)
+            .staff_performance_as_of(
+                id,
+                Period::Month { year, month },
+                instant,
+                &std::sync::atomic::AtomicBool::new(false),
+            )
             .context("replaying the log")?
             .with_context(|| format!("no performance of staff {id} was recorded by {as_of}"))?;
         if args.json {
@@ -314,7 +319,12 @@ pub fn replay(store: &EventStore, args: &ReplayArgs) -> anyhow::Result<()> {
             (None, None) => bail!("--branch needs --date YYYY-MM-DD or --month YYYY-MM"),
         };
         let d = projections
-            .branch_dashboard_as_of(id, period, instant)
+            .branch_dashboard_as_of(
+                id,
+                period,
+                instant,
+                &std::sync::atomic::AtomicBool::new(false),
+            )
             .context("replaying the log")?
             .with_context(|| format!("no branch {id} was recorded by {as_of}"))?;
         if args.json {

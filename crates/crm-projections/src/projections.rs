@@ -892,12 +892,25 @@ impl Projections {
         instant: OffsetDateTime,
         customer: Option<CustomerId>,
     ) -> Result<replay::ModelAsOf, ProjectionError> {
+        self.model_as_of_unless(instant, customer, &AtomicBool::new(false))
+    }
+
+    /// [`Projections::model_as_of`] that stops with [`ProjectionError::Cancelled`] once
+    /// `cancel` is set.
+    pub fn model_as_of_unless(
+        &self,
+        instant: OffsetDateTime,
+        customer: Option<CustomerId>,
+        cancel: &AtomicBool,
+    ) -> Result<replay::ModelAsOf, ProjectionError> {
         let position = replay::position_at(&self.inner.store, instant)?;
-        replay::model_at(
+        replay::model_at_leaving(
             &self.inner.store,
             position,
             &self.inner.configured,
             customer,
+            crate::checkpoints::GAP,
+            cancel,
         )
     }
 
@@ -930,27 +943,31 @@ impl Projections {
         derive_seal(&self.inner.store, &self.inner.configured, period, position)
     }
 
-    /// A staff member's performance in `period` as the log knew it at `instant`.
+    /// A staff member's performance in `period` as the log knew it at `instant`; the replay
+    /// stops (Cancelled) once `cancel` is set.
     pub fn staff_performance_as_of(
         &self,
         staff: StaffId,
         period: Period,
         instant: OffsetDateTime,
+        cancel: &AtomicBool,
     ) -> Result<Option<StaffPerformance>, ProjectionError> {
-        let at = self.model_as_of(instant, None)?;
+        let at = self.model_as_of_unless(instant, None, cancel)?;
         Ok(views::staff_performance(
             &at.model, &at.rules, staff, period,
         ))
     }
 
-    /// A branch dashboard as the log knew it at `instant`.
+    /// A branch dashboard as the log knew it at `instant`; the replay stops (Cancelled) once
+    /// `cancel` is set.
     pub fn branch_dashboard_as_of(
         &self,
         branch: BranchId,
         period: BranchPeriod,
         instant: OffsetDateTime,
+        cancel: &AtomicBool,
     ) -> Result<Option<BranchDashboard>, ProjectionError> {
-        let at = self.model_as_of(instant, None)?;
+        let at = self.model_as_of_unless(instant, None, cancel)?;
         Ok(views::branch_dashboard(
             &at.model, &at.rules, branch, period,
         ))

@@ -198,17 +198,28 @@ pub fn model_at(
     fallback: &RuleBook,
     customer: Option<CustomerId>,
 ) -> Result<ModelAsOf, ProjectionError> {
-    model_at_leaving(store, position, fallback, customer, checkpoints::GAP)
+    let never = std::sync::atomic::AtomicBool::new(false);
+    model_at_leaving(
+        store,
+        position,
+        fallback,
+        customer,
+        checkpoints::GAP,
+        &never,
+    )
 }
 
 /// [`model_at`], leaving an as-of checkpoint at `position` when a dashboard's replay folded
-/// at least `gap` events (tests use a small one).
+/// at least `gap` events (tests use a small one), and stopping with
+/// [`ProjectionError::Cancelled`] between two batches once `cancel` is set (the request that
+/// asked for it timed out or went away: its work stops with it).
 pub fn model_at_leaving(
     store: &EventStore,
     position: u64,
     fallback: &RuleBook,
     customer: Option<CustomerId>,
     gap: u64,
+    cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<ModelAsOf, ProjectionError> {
     let rules = rules_at(store, position, fallback)?;
     // A dashboard's replay starts from the nearest as-of checkpoint under the same rules; one
@@ -224,6 +235,9 @@ pub fn model_at_leaving(
     let mut sub = store.subscribe(Position(start), Filter::All);
     let mut done = start;
     while done < position {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ProjectionError::Cancelled);
+        }
         let want = usize::try_from(position - done)
             .unwrap_or(usize::MAX)
             .min(4096);

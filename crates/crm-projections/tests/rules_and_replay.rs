@@ -302,8 +302,10 @@ async fn as_of_equals_prefix(steps: Vec<Step>, cut: usize) {
         year: 2024,
         month: 12,
     };
+    let never = std::sync::atomic::AtomicBool::new(false);
     assert_eq!(
-        p.staff_performance_as_of(sid(1), period, instant).unwrap(),
+        p.staff_performance_as_of(sid(1), period, instant, &never)
+            .unwrap(),
         only.staff_performance(sid(1), period)
     );
     let month = BranchPeriod::Month {
@@ -311,7 +313,8 @@ async fn as_of_equals_prefix(steps: Vec<Step>, cut: usize) {
         month: 6,
     };
     assert_eq!(
-        p.branch_dashboard_as_of(bid(0), month, instant).unwrap(),
+        p.branch_dashboard_as_of(bid(0), month, instant, &never)
+            .unwrap(),
         only.branch_dashboard(bid(0), month)
     );
     prefix.close().await.unwrap();

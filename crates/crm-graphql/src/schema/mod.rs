@@ -124,6 +124,17 @@ impl Settings {
     }
 }
 
+/// Sets its flag when dropped: held by the request that started a whole-log replay, so when
+/// the request ends early (its timeout, or the client gone) the replay stops between two
+/// batches and its permit is given back, instead of folding on for nobody.
+pub(crate) struct CancelOnDrop(pub std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The caller, or UNAUTHENTICATED if a transport forgot to attach one.
 pub fn caller<'a>(ctx: &Context<'a>) -> Result<&'a Actor, ApiError> {
     ctx.data_opt::<Caller>()

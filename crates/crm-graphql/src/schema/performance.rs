@@ -503,8 +503,10 @@ impl PerformanceQuery {
                 require_history(&actor)?;
                 let p = models.projections().clone();
                 let permit = super::settings(ctx)?.replay_permit()?;
+                let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let _stop = super::CancelOnDrop(cancel.clone());
                 let found = tokio::task::spawn_blocking(move || {
-                    let found = p.staff_performance_as_of(staff, period, instant);
+                    let found = p.staff_performance_as_of(staff, period, instant, &cancel);
                     drop(permit);
                     found
                 })
@@ -589,8 +591,10 @@ impl PerformanceQuery {
                 let period = models.read(|m, _| branch_period_or_latest(period.as_ref(), m))?;
                 let p = models.projections().clone();
                 let permit = super::settings(ctx)?.replay_permit()?;
+                let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let _stop = super::CancelOnDrop(cancel.clone());
                 let found = tokio::task::spawn_blocking(move || {
-                    let found = p.branch_dashboard_as_of(branch, period, instant);
+                    let found = p.branch_dashboard_as_of(branch, period, instant, &cancel);
                     drop(permit);
                     found
                 })
