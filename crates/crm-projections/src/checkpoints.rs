@@ -14,7 +14,7 @@
 use crm_eventstore::EventStore;
 
 use crate::error::ProjectionError;
-use crate::generation::{changes_into, load_model, marks, MODEL_FORMAT};
+use crate::generation::{changes_into, load_model, stored_marks, MODEL_FORMAT};
 use crate::model::Model;
 
 /// A replay leaves a checkpoint when it folded at least this many events past its start.
@@ -61,7 +61,7 @@ pub fn nearest(
     while let Some(p) = candidates.pop() {
         let tree = store.sled().open_tree(name(rules_hash, p))?;
         // A tree is whole once its batch is in: the checkpoint key is written with it.
-        match marks(&tree)? {
+        match stored_marks(&tree)? {
             (at, Some(format)) if at == p && format == MODEL_FORMAT => {
                 return Ok(Some((p, load_model(&tree)?)));
             }
@@ -81,7 +81,7 @@ pub fn save(
     model: &mut Model,
 ) -> Result<(), ProjectionError> {
     let tree = store.sled().open_tree(name(rules_hash, position))?;
-    if marks(&tree)?.0 != position {
+    if stored_marks(&tree)?.0 != position {
         model.mark_all_dirty();
         let mut batch = sled::Batch::default();
         changes_into(model, position, &mut batch)?;
@@ -91,8 +91,7 @@ pub fn save(
     let mut kept = all(store);
     kept.sort_unstable_by_key(|(_, p)| std::cmp::Reverse(*p));
     for (hash, p) in kept.into_iter().skip(KEEP) {
-        let old = format!("{PREFIX}{hash}-{p:020}");
-        store.sled().drop_tree(old)?;
+        store.sled().drop_tree(name(&hash, p))?;
     }
     Ok(())
 }

@@ -258,7 +258,7 @@ pub fn inspect_tree(
 }
 
 /// The checkpoint (0 for none or a malformed one) and the format stored in a tree.
-fn stored_marks(tree: &sled::Tree) -> Result<(u64, Option<u32>), ProjectionError> {
+pub(crate) fn stored_marks(tree: &sled::Tree) -> Result<(u64, Option<u32>), ProjectionError> {
     let checkpoint = tree
         .get(KEY_CHECKPOINT)?
         .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
@@ -335,11 +335,6 @@ pub(crate) fn changes_into(
     }
     batch.insert(KEY_CHECKPOINT, &position.to_be_bytes());
     Ok(bytes)
-}
-
-/// The checkpoint and the format a tree holds (0 and none for an empty tree).
-pub(crate) fn marks(tree: &sled::Tree) -> Result<(u64, Option<u32>), ProjectionError> {
-    stored_marks(tree)
 }
 
 pub(crate) fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {

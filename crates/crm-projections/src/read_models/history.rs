@@ -26,6 +26,7 @@ use crm_domain::ids::{CustomerId, OpportunityId, TicketId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProjectionError;
+use crate::model::madd;
 use crm_domain::Money;
 use time::Date;
 
@@ -85,10 +86,10 @@ pub struct FlowSums {
 
 impl FlowSums {
     pub fn add(&mut self, d: &DayFlow) {
-        self.turnover = add(self.turnover, d.turnover);
-        self.commission = add(self.commission, d.commission);
-        self.deposits = add(self.deposits, d.deposits);
-        self.withdrawals = add(self.withdrawals, d.withdrawals);
+        self.turnover = madd(self.turnover, d.turnover);
+        self.commission = madd(self.commission, d.commission);
+        self.deposits = madd(self.deposits, d.deposits);
+        self.withdrawals = madd(self.withdrawals, d.withdrawals);
     }
 }
 
@@ -577,10 +578,6 @@ impl History {
         }
         Ok(found.into_iter().collect())
     }
-}
-
-fn add(a: Money, b: Money) -> Money {
-    Money::from_minor(a.minor().saturating_add(b.minor()))
 }
 
 #[cfg(test)]
