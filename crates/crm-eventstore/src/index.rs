@@ -7,9 +7,9 @@
 //! | key                                   | value                                          |
 //! |---------------------------------------|------------------------------------------------|
 //! | `p` first position                    | run: locator of its first record, record count |
-//! | `s` stream `\0` first revision        | the stream's next records: (position, locator)… |
-//! | `c` category `\0` first position      | posting list: (position, locator)…             |
-//! | `t` event type `\0` first position    | posting list: (position, locator)…             |
+//! | `s` stream `\0` first revision        | the stream's next records: posting list        |
+//! | `c` category `\0` first position      | posting list                                   |
+//! | `t` event type `\0` first position    | posting list                                   |
 //! | `m` `checkpoint`                      | position, locator of the last indexed record   |
 //!
 //! (The durable mark, once `m` `durable` here, is a file beside the segments: see `mark`.)
@@ -21,8 +21,12 @@
 //! consecutive records in one segment; streams, categories and event types as posting lists,
 //! one key per flushed table each (a stream's records in a run of consecutive positions have
 //! consecutive revisions, so its list needs only the first). A stream's head is the end of the
-//! last list of its `s` range, not a key of its own. Integers are big-endian so that sled's
-//! byte order is numeric order.
+//! last list of its `s` range, not a key of its own. Integers in keys are big-endian so that
+//! sled's byte order is numeric order.
+//!
+//! A posting list is (position, locator) pairs delta-encoded (`postings`): every event is in
+//! three lists, which in fixed width were most of the index (docs/PERFORMANCE.md, "Index
+//! size").
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -32,17 +36,17 @@ use uuid::Uuid;
 use crate::error::{Result, StoreError};
 use crate::ids::{IdEntry, IdRuns};
 use crate::log::Log;
+use crate::postings::{encode_postings, postings};
 use crate::recent::{Recent, RecentRecord, Table};
 use crate::types::{category_of, Direction, Position};
 use crate::writer::content_digest_of_recorded;
 
-const INDEX_FORMAT: &[u8] = b"crm-index-v5";
+const INDEX_FORMAT: &[u8] = b"crm-index-v6";
 /// The event-id runs' directory, inside sled's, so that removing the index removes them too.
 const ID_RUNS_DIR: &str = "event-ids";
 /// Records per position run and per posting list: bounds the frames a random read skips and
 /// the size of one sled value.
-const RUN_LEN_MAX: usize = 256;
-const POSTING_LEN: usize = 20;
+pub(crate) const RUN_LEN_MAX: usize = 256;
 const KEY_CHECKPOINT: &[u8] = b"mcheckpoint";
 /// Where versions before the durable-mark file kept the mark (see `mark`): read once when
 /// there is no file, then removed.
@@ -439,7 +443,7 @@ impl Index {
     /// Writes the batch's event ids as a run, durable before the checkpoint that counts them
     /// can be; returns the sled writes left to do.
     fn write_id_run(&self, batch: IndexBatch) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let (writes, ids) = batch.into_writes();
+        let (writes, ids) = batch.into_writes()?;
         if let Some((first, last, entries)) = ids {
             // A flush retried after a full disk may find its run added already.
             if self.ids.last().is_none_or(|added| added < last) {
@@ -790,17 +794,8 @@ fn stream_list(
     Ok((be_u64(&k[k.len() - 8..]), list))
 }
 
-fn postings(v: &[u8]) -> Result<Vec<(Position, Locator)>> {
-    if v.len() % POSTING_LEN != 0 {
-        return Err(StoreError::Index(format!(
-            "posting list of {} bytes",
-            v.len()
-        )));
-    }
-    v.chunks_exact(POSTING_LEN)
-        .map(|c| Ok((Position(be_u64(&c[..8])), Locator::decode(&c[8..])?)))
-        .collect()
-}
+/// A posting list being gathered.
+type Postings = Vec<(Position, Locator)>;
 
 /// Index writes gathered for one atomic apply.
 #[derive(Debug, Default)]
@@ -812,10 +807,12 @@ pub struct IndexBatch {
     run: Option<(Position, Locator, u32)>,
     /// Posting lists by category and by event type. Keyed by name and looked up by `&str`, so
     /// that a record allocates nothing here unless its name is new to the batch.
-    categories: std::collections::HashMap<Box<str>, Vec<u8>>,
-    types: std::collections::HashMap<Box<str>, Vec<u8>>,
+    categories: std::collections::HashMap<Box<str>, Postings>,
+    types: std::collections::HashMap<Box<str>, Postings>,
     /// Per stream: the first revision of its list, and the list.
-    streams: std::collections::HashMap<Box<str>, (u64, Vec<u8>)>,
+    streams: std::collections::HashMap<Box<str>, (u64, Postings)>,
+    /// Full stream lists by key, encoded when the batch is written.
+    full_streams: Vec<(Vec<u8>, Postings)>,
     ids: Vec<IdEntry>,
     first: Option<Position>,
     last: Option<(Position, Locator)>,
@@ -823,7 +820,7 @@ pub struct IndexBatch {
 
 impl IndexBatch {
     pub fn add(&mut self, e: &IndexEntry<'_>) {
-        let loc = e.locator.encode();
+        let entry = (e.position, e.locator);
 
         let (first, list) = match self.streams.get_mut(e.stream) {
             Some(held) => held,
@@ -832,15 +829,14 @@ impl IndexBatch {
                 .entry(e.stream.into())
                 .or_insert_with(|| (e.revision, Vec::new())),
         };
-        let held = (list.len() / POSTING_LEN) as u64;
+        let held = list.len() as u64;
         if held > 0 && (*first + held != e.revision || held as usize >= RUN_LEN_MAX) {
             // Full (or, which the callers never do, not the next revision): start a new list.
             let key = keyed(b's', e.stream, *first);
-            self.writes.push((key, std::mem::take(list)));
+            self.full_streams.push((key, std::mem::take(list)));
             *first = e.revision;
         }
-        list.extend_from_slice(&e.position.0.to_be_bytes());
-        list.extend_from_slice(&loc);
+        list.push(entry);
 
         self.ids.push(IdEntry {
             id: e.event_id,
@@ -869,8 +865,7 @@ impl IndexBatch {
                 Some(list) => list,
                 None => lists.entry(name.into()).or_default(),
             };
-            list.extend_from_slice(&e.position.0.to_be_bytes());
-            list.extend_from_slice(&loc);
+            list.push(entry);
         }
         self.last = Some((e.position, e.locator));
         self.len += 1;
@@ -889,29 +884,34 @@ impl IndexBatch {
         self.len
     }
 
-    /// The writes in order, the checkpoint last.
-    /// The sled writes in order, and the event ids with the positions they cover.
+    /// The sled writes in order (the checkpoint last), and the event ids with the positions
+    /// they cover.
     #[allow(clippy::type_complexity)]
     fn into_writes(
         mut self,
-    ) -> (
+    ) -> Result<(
         Vec<(Vec<u8>, Vec<u8>)>,
         Option<(Position, Position, Vec<IdEntry>)>,
-    ) {
+    )> {
         let run = self.run.take();
         self.flush_run(run);
+        for (key, list) in std::mem::take(&mut self.full_streams) {
+            self.writes.push((key, encode_postings(&list)?));
+        }
         for (stream, (first, list)) in std::mem::take(&mut self.streams) {
-            self.writes.push((keyed(b's', &stream, first), list));
+            self.writes
+                .push((keyed(b's', &stream, first), encode_postings(&list)?));
         }
         for (kind, lists) in [
             (b'c', std::mem::take(&mut self.categories)),
             (b't', std::mem::take(&mut self.types)),
         ] {
             for (name, list) in lists {
-                for chunk in list.chunks(POSTING_LEN * RUN_LEN_MAX) {
-                    // Keyed by the first position in the chunk.
+                for chunk in list.chunks(RUN_LEN_MAX) {
+                    // Keyed by the first position in the chunk (`chunks` yields none empty).
+                    let first = chunk.first().map_or(0, |(p, _)| p.0);
                     self.writes
-                        .push((keyed(kind, &name, be_u64(&chunk[..8])), chunk.to_vec()));
+                        .push((keyed(kind, &name, first), encode_postings(chunk)?));
                 }
             }
         }
@@ -925,6 +925,6 @@ impl IndexBatch {
             (Some(first), Some((last, _))) => Some((first, last, self.ids)),
             _ => None,
         };
-        (self.writes, ids)
+        Ok((self.writes, ids))
     }
 }

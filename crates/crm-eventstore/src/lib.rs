@@ -20,6 +20,7 @@ mod index;
 mod lock;
 mod log;
 mod mark;
+mod postings;
 mod recent;
 mod recovery;
 pub mod segment;
