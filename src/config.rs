@@ -87,6 +87,8 @@ struct FileConfig {
     token_lifetime_max_hours: Option<u64>,
     /// Check every request's token against the staff directory (default on).
     directory_check: Option<bool>,
+    /// The index's page cache in MiB (default 256; at least 1).
+    cache_mib: Option<u64>,
     #[serde(default)]
     limits: FileLimits,
     #[serde(default)]
@@ -157,6 +159,8 @@ pub struct ServeConfig {
     pub token_lifetime_max: Duration,
     /// Tokens checked against the staff directory at every request.
     pub directory_check: bool,
+    /// The index's page cache (sled's), from CRM_CACHE_MIB or `cache_mib` in the file.
+    pub cache_bytes: u64,
     pub demo: bool,
     /// The demo's last business day (`--until`); `None` = today in UTC+8.
     pub demo_until: Option<time::Date>,
@@ -172,6 +176,27 @@ fn env(name: &str) -> anyhow::Result<Option<String>> {
         Err(std::env::VarError::NotPresent) => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {name}")),
     }
+}
+
+/// CRM_CACHE_MIB over `cache_mib` in the file; 256 MiB unless set; 0 is refused.
+fn cache_bytes(file: Option<u64>) -> anyhow::Result<u64> {
+    let (mib, from) = match env("CRM_CACHE_MIB")? {
+        Some(v) => (
+            v.trim()
+                .parse::<u64>()
+                .with_context(|| format!("CRM_CACHE_MIB='{v}' is not a whole number of MiB"))?,
+            "CRM_CACHE_MIB",
+        ),
+        None => match file {
+            Some(mib) => (mib, "cache_mib in the config file"),
+            None => return Ok(crm_eventstore::CACHE_BYTES_DEFAULT),
+        },
+    };
+    if mib == 0 {
+        bail!("{from} is 0: the index's page cache needs at least 1 MiB (default 256)");
+    }
+    mib.checked_mul(1024 * 1024)
+        .with_context(|| format!("{from} = {mib} MiB is more bytes than this machine counts"))
 }
 
 fn parse_bool(name: &str, value: &str) -> anyhow::Result<bool> {
@@ -322,6 +347,7 @@ impl ServeConfig {
                 .context("[jobs] in the config file")?
             },
             directory_check: file.directory_check.unwrap_or(true),
+            cache_bytes: cache_bytes(file.cache_mib)?,
             token_lifetime_max: file
                 .token_lifetime_max_hours
                 .map_or(crm_graphql::TOKEN_LIFETIME_DEFAULT, |h| {
@@ -372,6 +398,43 @@ mod tests {
         assert!(ok.is_ok_and(
             |f| f.limits.depth_max == Some(3) && f.durability == Some(DurabilityArg::Batched)
         ));
+    }
+
+    #[test]
+    fn the_page_cache_is_set_in_mib_and_zero_is_refused() {
+        let resolve = |text: &str| -> anyhow::Result<ServeConfig> {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("crm.toml");
+            std::fs::write(&path, text)?;
+            let args = ServeArgs {
+                listen: None,
+                config: Some(path),
+                durability: None,
+                rules: None,
+                log_json: false,
+                demo: false,
+                until: None,
+                dev_tokens: false,
+            };
+            ServeConfig::resolve(&args, Some(dir.path()))
+        };
+        assert_eq!(
+            resolve("").map(|c| c.cache_bytes).ok(),
+            Some(crm_eventstore::CACHE_BYTES_DEFAULT)
+        );
+        assert_eq!(
+            resolve("cache_mib = 64\n").map(|c| c.cache_bytes).ok(),
+            Some(64 * 1024 * 1024)
+        );
+        let err = resolve("cache_mib = 0\n")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(
+            err.contains("cache_mib") && err.contains("at least 1 MiB"),
+            "{err}"
+        );
+        assert!(resolve("cache_mib = -3\n").is_err());
     }
 
     #[test]

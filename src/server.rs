@@ -172,6 +172,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         data_dir,
         StoreConfig {
             durability: config.durability,
+            cache_bytes: config.cache_bytes,
             ..StoreConfig::default()
         },
     )

@@ -118,6 +118,10 @@ pub enum StoreError {
 
     #[error("the store is closed")]
     Closed,
+
+    /// A setting the store cannot open with; nothing was opened.
+    #[error("store configuration: {0}")]
+    InvalidConfig(String),
 }
 
 impl StoreError {

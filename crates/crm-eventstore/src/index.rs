@@ -171,11 +171,11 @@ impl Index {
     /// thrown away and rebuilt rather than stopping the store. The flag says whether that
     /// happened; the position is a durable mark a previous version left in sled, read before
     /// anything here clears the index.
-    pub fn open(path: &Path) -> Result<(Index, bool, Option<Position>)> {
+    pub fn open(path: &Path, cache_bytes: u64) -> Result<(Index, bool, Option<Position>)> {
         let config = || {
             sled::Config::new()
                 .path(path)
-                .cache_capacity(256 * 1024 * 1024)
+                .cache_capacity(cache_bytes)
                 .mode(sled::Mode::HighThroughput)
         };
         // sled would create its directory too; made here so that the entry naming it is synced.

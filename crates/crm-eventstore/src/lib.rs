@@ -36,7 +36,9 @@ pub use error::{Result, StoreError};
 pub use export::{check_export, ExportTrailer, ExportedRecord, EXPORT_FORMAT};
 pub use mark::DURABLE_MARK_FILE;
 pub use recovery::{RecoveryReport, TornTail};
-pub use store::{index_dir, log_dir, EventStore, StoreConfig};
+pub use store::{
+    index_dir, log_dir, EventStore, StoreConfig, CACHE_BYTES_DEFAULT, CACHE_BYTES_MIN,
+};
 pub use subscription::Subscription;
 pub use turn::{wait_for_turn, AppendOrder, Turn};
 pub use types::*;

@@ -22,6 +22,11 @@ use crate::types::{
 use crate::upcast::Upcaster;
 use crate::writer::{validate_append, Append, Durability, Request, Shared, Writer};
 
+/// sled's page cache unless configured.
+pub const CACHE_BYTES_DEFAULT: u64 = 256 * 1024 * 1024;
+/// The smallest page cache sled takes (it panics below it).
+pub const CACHE_BYTES_MIN: u64 = 256;
+
 /// How a store is opened.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -44,6 +49,11 @@ pub struct StoreConfig {
     /// the one to find the disk full. Checked where the file system reports free space; 0
     /// turns the check off.
     pub space_reserved_bytes: u64,
+    /// sled's page cache, in bytes: the index's and the read models' pages read from disk are
+    /// kept here (a customer's history, the flows of a window, posting lists), the rest is
+    /// read again when asked for. Any size gives the same answers, only slower when small.
+    /// At least [`CACHE_BYTES_MIN`]; the default is 256 MiB.
+    pub cache_bytes: u64,
 }
 
 impl Default for StoreConfig {
@@ -55,6 +65,7 @@ impl Default for StoreConfig {
             batch_events_max: 8192,
             index_table_records: 65_536,
             space_reserved_bytes: 64 * 1024 * 1024,
+            cache_bytes: CACHE_BYTES_DEFAULT,
         }
     }
 }
@@ -175,7 +186,8 @@ impl EventStore {
             data_dir.display()
         )))?;
         let storage: Arc<dyn SegmentStorage> = Arc::new(storage);
-        let (index, discarded, legacy_durable) = Index::open(&index_dir(data_dir))?;
+        let (index, discarded, legacy_durable) =
+            Index::open(&index_dir(data_dir), CACHE_BYTES_DEFAULT)?;
         let mut recovered = recover(storage.as_ref(), &index, legacy_durable, true)?;
         recovered.report.index_rebuilt |= discarded;
         let log = Arc::new(Log::new(recovered.segments));
@@ -223,7 +235,14 @@ impl EventStore {
         upcaster: Option<Arc<dyn Upcaster>>,
         lock: Option<DataDirLock>,
     ) -> Result<EventStore> {
-        let (index, discarded, legacy_durable) = Index::open(index_path)?;
+        if config.cache_bytes < CACHE_BYTES_MIN {
+            return Err(StoreError::InvalidConfig(format!(
+                "cache_bytes is {}: the index's page cache needs at least {CACHE_BYTES_MIN} \
+                 bytes (the default is 256 MiB)",
+                config.cache_bytes
+            )));
+        }
+        let (index, discarded, legacy_durable) = Index::open(index_path, config.cache_bytes)?;
         let mut recovered = recover(storage.as_ref(), &index, legacy_durable, false)?;
         recovered.report.index_rebuilt |= discarded;
         if let Some(torn) = &recovered.report.torn_tail {

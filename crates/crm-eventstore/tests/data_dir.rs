@@ -427,3 +427,60 @@ fn a_data_directory_held_by_another_process_names_its_pid() {
     let store = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
     drop(store);
 }
+
+#[tokio::test]
+async fn a_page_cache_below_sled_s_least_is_refused_and_the_least_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    write_log(dir.path(), 300).await;
+    let log_before = std::fs::read(segment_path(dir.path(), 0)).unwrap();
+    let zero = StoreConfig {
+        cache_bytes: crm_eventstore::CACHE_BYTES_MIN - 1,
+        ..StoreConfig::default()
+    };
+    match EventStore::open(dir.path(), zero) {
+        Err(StoreError::InvalidConfig(reason)) => {
+            assert!(reason.contains("cache_bytes"), "{reason}")
+        }
+        other => panic!("a cache of 0 bytes: {:?}", other.map(|_| ())),
+    }
+    // Nothing was touched, and the lock was let go.
+    assert_eq!(
+        std::fs::read(segment_path(dir.path(), 0)).unwrap(),
+        log_before
+    );
+    let tiny = read_everything(dir.path(), crm_eventstore::CACHE_BYTES_MIN).await;
+    assert_eq!(tiny.0.len(), 300);
+    assert_eq!(
+        tiny,
+        read_everything(dir.path(), crm_eventstore::CACHE_BYTES_DEFAULT).await
+    );
+}
+
+/// Every record from `$all`, and each record's stream read backwards, with this page cache.
+async fn read_everything(
+    dir: &Path,
+    cache_bytes: u64,
+) -> (Vec<crm_eventstore::RecordedEvent>, Vec<usize>) {
+    use crm_eventstore::{AllStart, Direction, StreamStart};
+    let store = EventStore::open(
+        dir,
+        StoreConfig {
+            cache_bytes,
+            ..StoreConfig::default()
+        },
+    )
+    .unwrap();
+    let all = store
+        .read_all(AllStart::Start, Direction::Forwards, 1000)
+        .unwrap();
+    let mut streams = Vec::new();
+    for e in &all {
+        let name = crm_eventstore::StreamName::parse(e.stream.clone()).unwrap();
+        let stream = store
+            .read_stream(&name, StreamStart::Start, Direction::Backwards, 1000)
+            .unwrap();
+        streams.push(stream.len());
+    }
+    store.close().await.unwrap();
+    (all, streams)
+}
