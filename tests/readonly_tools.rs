@@ -1,6 +1,7 @@
 //! `crm status`, `crm verify` and `crm export` only look: a read-model generation the server
 //! would fold again (another format, a checkpoint past the head, state that does not decode)
 //! is reported, never cleared; the index's trees are the same, key for key, afterwards.
+//! `crm compact`, which does write, rewrites the index with the same trees, key for key.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::collections::BTreeMap;
@@ -282,4 +283,19 @@ fn verify_export_and_status_of_a_directory_without_a_log_create_nothing() {
         );
         assert!(!dir.exists(), "{args:?} created {}", dir.display());
     }
+}
+
+#[test]
+fn compact_rewrites_the_index_with_every_tree_key_for_key_and_the_log_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let entries: Vec<(&[u8], Vec<u8>)> = vec![(b"a", vec![1; 300]), (b"b", vec![2; 40])];
+    prepare(dir.path(), 500, &entries);
+    let before = read_model_trees(dir.path());
+    let out = crm(dir.path(), &["compact"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("index compacted:"), "{}", text(&out));
+    assert_eq!(read_model_trees(dir.path()), before);
+    let verify = crm(dir.path(), &["verify"]);
+    assert!(verify.status.success(), "{}", text(&verify));
+    assert!(!dir.path().join("index.old").exists());
 }

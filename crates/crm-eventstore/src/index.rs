@@ -43,7 +43,7 @@ use crate::writer::content_digest_of_recorded;
 
 const INDEX_FORMAT: &[u8] = b"crm-index-v6";
 /// The event-id runs' directory, inside sled's, so that removing the index removes them too.
-const ID_RUNS_DIR: &str = "event-ids";
+pub(crate) const ID_RUNS_DIR: &str = "event-ids";
 /// Records per position run and per posting list: bounds the frames a random read skips and
 /// the size of one sled value.
 pub(crate) const RUN_LEN_MAX: usize = 256;

@@ -12,6 +12,7 @@
 //! - [`EventStore::verify`]: checksums, the blake3 hash chain, ordering and index agreement.
 
 pub mod codec;
+mod compact;
 mod dir;
 mod error;
 mod export;
@@ -32,6 +33,7 @@ mod upcast;
 mod verify;
 mod writer;
 
+pub use compact::{compact_index, CompactReport};
 pub use error::{Result, StoreError};
 pub use export::{check_export, ExportTrailer, ExportedRecord, EXPORT_FORMAT};
 pub use mark::DURABLE_MARK_FILE;

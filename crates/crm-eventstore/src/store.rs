@@ -145,6 +145,7 @@ impl EventStore {
         let data_dir = data_dir.as_ref();
         // Before anything in the directory is read, deleted, rebuilt or written.
         let lock = DataDirLock::acquire(data_dir)?;
+        crate::compact::finish_interrupted(data_dir)?;
         let storage = DirectoryStorage::open(log_dir(data_dir)).map_err(StoreError::io(
             format!("log directory under {}", data_dir.display()),
         ))?;
@@ -181,6 +182,8 @@ impl EventStore {
             )));
         }
         let lock = DataDirLock::acquire(data_dir)?;
+        // Not a change to what the directory holds: the index a crashed compaction left.
+        crate::compact::finish_interrupted(data_dir)?;
         let storage = DirectoryStorage::open(&log).map_err(StoreError::io(format!(
             "log directory under {}",
             data_dir.display()
