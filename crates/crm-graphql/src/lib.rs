@@ -11,10 +11,12 @@
 //!   router; [`serve`] binds it and returns a [`ServerHandle`] for graceful shutdown.
 //! - [`auth`]: HS256 tokens carrying the domain `Actor`; [`auth::mint_dev_token`] for the CLI.
 //! - [`error`]: the one error type and the stable `extensions.code` values.
+//! - [`graphiql`]: the GraphiQL page and its assets, built into the binary (no CDN).
 
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod graphiql;
 pub mod http;
 pub mod ops;
 pub mod prepare;

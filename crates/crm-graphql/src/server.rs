@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{header, HeaderName, Request, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use crm_eventstore::EventStore;
@@ -219,16 +219,7 @@ impl AppState {
     }
 }
 
-async fn graphiql() -> Response {
-    let page = async_graphql::http::GraphiQLSource::build()
-        .endpoint("/graphql")
-        .subscription_endpoint("/graphql/ws")
-        .title("CRM GraphQL")
-        .finish();
-    Html(page).into_response()
-}
-
-async fn not_found() -> Response {
+pub(crate) async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -249,7 +240,9 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(crate::ops::readyz))
         .route("/metrics", get(crate::ops::metrics));
     if state.config().graphiql {
-        router = router.route("/graphiql", get(graphiql));
+        router = router
+            .route("/graphiql", get(crate::graphiql::page))
+            .route("/graphiql/assets/{*path}", get(crate::graphiql::asset));
     }
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {

@@ -15,7 +15,8 @@
 //! - `limits`: depth, complexity, aliases, directives, recursion, body size, page size,
 //!   timeout, introspection and suggestions switches.
 //! - `ws`: graphql-transport-ws, its close codes, live subscriptions.
-//! - `ops`: healthz, readyz with a projection probe, metrics, GraphiQL, graceful shutdown.
+//! - `ops`: healthz, readyz with a projection probe, metrics, graceful shutdown.
+//! - `graphiql`: the GraphiQL page and its files, served from the binary, naming no other host.
 //! - `ranges`: no argument value panics a handler or kills a subscription: out-of-range
 //!   dates, instants and numbers are VALIDATION errors naming the argument (property tests).
 //! - `read_models`: archives, paging both ways, scoping of every view, the one-read page,
@@ -40,6 +41,7 @@ mod common;
 mod customers;
 mod directory;
 mod events;
+mod graphiql;
 mod history;
 mod jobs;
 mod limits;

@@ -1,4 +1,4 @@
-//! Health, readiness with a projection probe, metrics, GraphiQL, the router without a socket,
+//! Health, readiness with a projection probe, metrics, the router without a socket,
 //! and graceful shutdown.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -141,27 +141,6 @@ async fn metrics_count_requests_errors_the_store_and_projection_lag() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn graphiql_is_served_only_when_switched_on() {
-    let server = Server::start().await;
-    let page = server
-        .client
-        .get(server.url("/graphiql"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("/graphql/ws"));
-    let server = Server::start_with(|c| c.graphiql = false).await;
-    let page = server
-        .client
-        .get(server.url("/graphiql"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
