@@ -804,6 +804,38 @@ mod tests {
     }
 
     #[test]
+    fn a_customer_passed_between_team_members_is_one_move_from_start_to_end() {
+        let mv = |first_month, from, last_month, to| NetMove {
+            first_month,
+            from,
+            last_month,
+            to,
+        };
+        let (s, g, d) = (Tier::Standard, Tier::Gold, Tier::Diamond);
+        // Served by one member in January (standard → gold), by another in February (gold →
+        // diamond): standard → diamond, whichever book comes first.
+        let (a, b) = (mv(1, s, 1, g), mv(2, g, 2, d));
+        assert_eq!(a.join(b), mv(1, s, 2, d));
+        assert_eq!(b.join(a), mv(1, s, 2, d));
+        // Both in February: chained where one ends at the tier the other starts from.
+        let (a, b) = (mv(2, s, 2, g), mv(2, g, 2, d));
+        assert_eq!(a.join(b), mv(2, s, 2, d));
+        assert_eq!(b.join(a), mv(2, s, 2, d));
+        // One book saw January to March, the other only February: the longer view's ends.
+        let (a, b) = (mv(1, s, 3, d), mv(2, d, 2, g));
+        assert_eq!(a.join(b), mv(1, s, 3, d));
+        // Counted once, as a customer: up, down, none, and new customers not at all.
+        let c = |n: u128| CustomerId::from(uuid::Uuid::from_u128(n));
+        let moves = BTreeMap::from([
+            (c(1), mv(1, s, 2, d)),
+            (c(2), mv(1, d, 1, g)),
+            (c(3), mv(1, s, 2, s)),
+            (c(4), mv(1, s, 1, d)),
+        ]);
+        assert_eq!(net_moves(&moves, &BTreeSet::from([c(4)])), (1, 1));
+    }
+
+    #[test]
     fn periods_cover_their_months() {
         assert_eq!(
             Period::Month {
