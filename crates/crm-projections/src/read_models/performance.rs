@@ -1,5 +1,7 @@
 //! Staff performance and the KPI: each staff member's book and monthly flows, the
-//! composite under the rules' weights, and leaderboards.
+//! composite under the weights of their post (`[kpi.<role>]` or the company's `[kpi]`),
+//! compared with the others scored with the same weights, a team lead's team figures, and
+//! leaderboards.
 
 use std::collections::{BTreeMap, BTreeSet};
 
