@@ -596,7 +596,7 @@ fn each_post_is_scored_with_its_weights_and_a_team_lead_sees_the_team_figure() {
         "[risk_preference]",
         "[kpi.broker]\nnew_customer_rate = 40\nchurn_rate = 20\nupgrade_rate = 20\n\n\
          [kpi.team_lead]\nnew_customer_rate = 10\nchurn_rate = 50\nupgrade_rate = 30\n\
-         average_profitability = 10\n\n[risk_preference]",
+         average_profitability = 10\n\n[kpi.branch]\nupgrade_rate = 60\n\n[risk_preference]",
     );
     let rules = RuleBook::parse(&file).unwrap();
     runtime().block_on(async {
@@ -721,6 +721,17 @@ fn each_post_is_scored_with_its_weights_and_a_team_lead_sees_the_team_figure() {
         // nothing have none.
         assert_eq!(s0.kpi.composite_centi, 4000);
         assert!(s1.teams.is_empty() && s2.teams.is_empty());
+        // The branch ranking is scored with the branch's set (`[kpi.branch]`: upgrades 60).
+        let ranking = p.branch_ranking(crm_projections::views::BranchPeriod::Month {
+            year: 2024,
+            month: 2,
+        });
+        assert!(!ranking.is_empty());
+        for r in &ranking {
+            assert_eq!(r.kpi.weights.table_name(), "kpi.branch");
+            let weights: Vec<u32> = r.kpi.terms.iter().map(|t| t.weight).collect();
+            assert_eq!(weights, [20, 30, 60, 20]);
+        }
         drop(p);
         store.close().await.unwrap();
     });
