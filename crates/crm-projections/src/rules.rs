@@ -73,6 +73,59 @@ fn half() -> u32 {
     50
 }
 
+/// The posts that may have a KPI weight set of their own (`[kpi.<key>]`): 对不同岗位的人员制定
+/// 不同的绩效考核机制.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum KpiRole {
+    /// 客户经理 (`Role::CustomerManager`).
+    CustomerManager,
+    /// 经纪人 (`Role::Broker`).
+    Broker,
+    /// Whoever leads a team (团队负责人), whatever their role; also the team figure.
+    TeamLead,
+    /// 营业部: branch managers (`Role::BranchManager`) and the branch ranking.
+    Branch,
+}
+
+impl KpiRole {
+    pub const ALL: [KpiRole; 4] = [
+        KpiRole::CustomerManager,
+        KpiRole::Broker,
+        KpiRole::TeamLead,
+        KpiRole::Branch,
+    ];
+
+    /// The sub-table's key: `[kpi.<key>]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            KpiRole::CustomerManager => "customer_manager",
+            KpiRole::Broker => "broker",
+            KpiRole::TeamLead => "team_lead",
+            KpiRole::Branch => "branch",
+        }
+    }
+}
+
+/// The weights someone was scored with: their appraisal role and whether the role has a set of
+/// its own (`[kpi.<role>]`) or took the company's (`[kpi]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KpiWeightSet {
+    pub role: Option<KpiRole>,
+    /// The rules table the weights come from: `Some(role)` for `[kpi.<role>]`, None for `[kpi]`.
+    pub table: Option<KpiRole>,
+    pub weights: KpiWeights,
+}
+
+impl KpiWeightSet {
+    /// The table's name as written in the rules file.
+    pub fn table_name(&self) -> String {
+        match self.table {
+            Some(r) => format!("kpi.{}", r.key()),
+            None => "kpi".into(),
+        }
+    }
+}
+
 /// 风险偏好 inferred from trading: four signals, each -1, 0 or +1, summed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RiskRules {
@@ -137,6 +190,9 @@ pub struct RuleBook {
     pub branch_contribution: BTreeMap<BranchId, ContributionRules>,
     pub tiers: TierRules,
     pub kpi: KpiWeights,
+    /// The posts with a weight set of their own (`[kpi.<role>]`: the company's weights with the
+    /// keys the sub-table gives); a post not listed is scored with `kpi`.
+    pub kpi_roles: BTreeMap<KpiRole, KpiWeights>,
     pub risk: RiskRules,
     pub churn: ChurnRules,
     pub reminders: ReminderRules,
@@ -201,6 +257,29 @@ struct RemindersFile {
     suitability_expiry_days: u32,
 }
 
+/// `[kpi]` without its role sub-tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KpiFile {
+    new_customer_rate: u32,
+    churn_rate: u32,
+    upgrade_rate: u32,
+    average_profitability: u32,
+    #[serde(default = "half")]
+    count_share_pct: u32,
+}
+
+/// `[kpi.<role>]`: any of the company's keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KpiRoleFile {
+    new_customer_rate: Option<u32>,
+    churn_rate: Option<u32>,
+    upgrade_rate: Option<u32>,
+    average_profitability: Option<u32>,
+    count_share_pct: Option<u32>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RulesFile {
@@ -209,7 +288,7 @@ struct RulesFile {
     description: String,
     contribution: ContributionFile,
     tiers: TierRules,
-    kpi: KpiWeights,
+    kpi: toml::Table,
     risk_preference: RiskFile,
     churn: ChurnRules,
     reminders: RemindersFile,
@@ -253,6 +332,78 @@ fn check_weight(field: &str, w: u32) -> Result<(), ProjectionError> {
         )));
     }
     Ok(())
+}
+
+fn check_kpi(table: &str, k: &KpiWeights) -> Result<(), ProjectionError> {
+    for (name, w) in [
+        ("new_customer_rate", k.new_customer_rate),
+        ("churn_rate", k.churn_rate),
+        ("upgrade_rate", k.upgrade_rate),
+        ("average_profitability", k.average_profitability),
+    ] {
+        check_weight(&format!("{table}.{name}"), w)?;
+    }
+    if k.count_share_pct > 100 {
+        return Err(invalid(format!(
+            "{table}.count_share_pct must be a percentage (0 to 100), got {}",
+            k.count_share_pct
+        )));
+    }
+    Ok(())
+}
+
+/// `[kpi]` and its role sub-tables: the company's weights, and each listed post's (the
+/// company's with the keys its table gives). A sub-table that names no post, or a key that is
+/// no weight, is refused by name.
+fn kpi_rules(
+    mut table: toml::Table,
+) -> Result<(KpiWeights, BTreeMap<KpiRole, KpiWeights>), ProjectionError> {
+    let mut listed = Vec::new();
+    for role in KpiRole::ALL {
+        if let Some(v) = table.remove(role.key()) {
+            listed.push((role, v));
+        }
+    }
+    if let Some((key, _)) = table.iter().find(|(_, v)| v.is_table()) {
+        let known: Vec<&str> = KpiRole::ALL.iter().map(|r| r.key()).collect();
+        return Err(invalid(format!(
+            "kpi.{key}: unknown role table (the roles are {})",
+            known.join(", ")
+        )));
+    }
+    let f: KpiFile = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| invalid(format!("kpi: {}", e.message())))?;
+    let company = KpiWeights {
+        new_customer_rate: f.new_customer_rate,
+        churn_rate: f.churn_rate,
+        upgrade_rate: f.upgrade_rate,
+        average_profitability: f.average_profitability,
+        count_share_pct: f.count_share_pct,
+    };
+    check_kpi("kpi", &company)?;
+    let mut roles = BTreeMap::new();
+    for (role, v) in listed {
+        let name = format!("kpi.{}", role.key());
+        if !v.is_table() {
+            return Err(invalid(format!("{name} must be a table of weights")));
+        }
+        let o: KpiRoleFile = v
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(format!("{name}: {}", e.message())))?;
+        let w = KpiWeights {
+            new_customer_rate: o.new_customer_rate.unwrap_or(company.new_customer_rate),
+            churn_rate: o.churn_rate.unwrap_or(company.churn_rate),
+            upgrade_rate: o.upgrade_rate.unwrap_or(company.upgrade_rate),
+            average_profitability: o
+                .average_profitability
+                .unwrap_or(company.average_profitability),
+            count_share_pct: o.count_share_pct.unwrap_or(company.count_share_pct),
+        };
+        check_kpi(&name, &w)?;
+        roles.insert(role, w);
+    }
+    Ok((company, roles))
 }
 
 fn security_type(name: &str) -> Result<SecurityType, ProjectionError> {
@@ -320,21 +471,7 @@ impl RuleBook {
         if !(t.diamond >= t.gold && t.gold >= t.silver) {
             return Err(invalid("tiers: need diamond ≥ gold ≥ silver"));
         }
-        let k = file.kpi;
-        for (name, w) in [
-            ("kpi.new_customer_rate", k.new_customer_rate),
-            ("kpi.churn_rate", k.churn_rate),
-            ("kpi.upgrade_rate", k.upgrade_rate),
-            ("kpi.average_profitability", k.average_profitability),
-        ] {
-            check_weight(name, w)?;
-        }
-        if k.count_share_pct > 100 {
-            return Err(invalid(format!(
-                "kpi.count_share_pct must be a percentage (0 to 100), got {}",
-                k.count_share_pct
-            )));
-        }
+        let (k, kpi_roles) = kpi_rules(file.kpi)?;
         let r = &file.risk_preference;
         let risk = RiskRules {
             high_risk_security_types: r
@@ -393,6 +530,7 @@ impl RuleBook {
             branch_contribution,
             tiers: t,
             kpi: k,
+            kpi_roles,
             risk,
             churn,
             reminders,
@@ -416,6 +554,23 @@ impl RuleBook {
         branch
             .and_then(|b| self.branch_contribution.get(&b))
             .unwrap_or(&self.contribution)
+    }
+
+    /// The weights a post is scored with: its own `[kpi.<role>]` set if the file has one,
+    /// otherwise the company's `[kpi]`.
+    pub fn kpi_for(&self, role: Option<KpiRole>) -> KpiWeightSet {
+        match role.and_then(|r| self.kpi_roles.get(&r).map(|w| (r, w))) {
+            Some((r, w)) => KpiWeightSet {
+                role,
+                table: Some(r),
+                weights: *w,
+            },
+            None => KpiWeightSet {
+                role,
+                table: None,
+                weights: self.kpi,
+            },
+        }
     }
 
     pub fn is_high_risk(&self, t: SecurityType) -> bool {
@@ -457,5 +612,76 @@ mod tests {
             RuleBook::parse(&DEFAULT_RULES.replace("outflow_days = 30", "outflow_days = 400"))
                 .is_err()
         );
+    }
+
+    fn with_kpi(extra: &str) -> String {
+        DEFAULT_RULES.replace("[risk_preference]", &format!("{extra}\n[risk_preference]"))
+    }
+
+    #[test]
+    fn role_weight_sets_override_the_company_weights_and_unknown_roles_or_keys_are_named() {
+        // Absent: every post takes the company's weights.
+        let r = RuleBook::default_rules().unwrap();
+        assert!(r.kpi_roles.is_empty());
+        let set = r.kpi_for(Some(KpiRole::Broker));
+        assert_eq!((set.table, set.weights), (None, r.kpi));
+        assert_eq!(set.table_name(), "kpi");
+
+        // A broker's set overrides two weights; the rest are the company's.
+        let r = RuleBook::parse(&with_kpi(
+            "[kpi.broker]\nnew_customer_rate = 40\nchurn_rate = 10\n",
+        ))
+        .unwrap();
+        let set = r.kpi_for(Some(KpiRole::Broker));
+        assert_eq!(set.table, Some(KpiRole::Broker));
+        assert_eq!(set.table_name(), "kpi.broker");
+        assert_eq!(
+            (
+                set.weights.new_customer_rate,
+                set.weights.churn_rate,
+                set.weights.upgrade_rate,
+                set.weights.average_profitability,
+                set.weights.count_share_pct
+            ),
+            (40, 10, 30, 20, 50)
+        );
+        assert_eq!(r.kpi_for(Some(KpiRole::CustomerManager)).table, None);
+        assert_eq!(r.kpi_for(None).weights, r.kpi);
+
+        let refused = |extra: &str| match RuleBook::parse(&with_kpi(extra)) {
+            Err(ProjectionError::Rules(reason)) => reason,
+            other => panic!("{extra}: {other:?}"),
+        };
+        // An unknown post's table is named.
+        let reason = refused("[kpi.branch_managerz]\nchurn_rate = 10\n");
+        assert!(reason.contains("kpi.branch_managerz"), "{reason}");
+        assert!(reason.contains("unknown role"), "{reason}");
+        // An unknown key in a post's table is named, and so is one in [kpi] itself.
+        let reason = refused("[kpi.team_lead]\nchurn_rat = 10\n");
+        assert!(
+            reason.contains("kpi.team_lead") && reason.contains("churn_rat"),
+            "{reason}"
+        );
+        let reason = match RuleBook::parse(&DEFAULT_RULES.replace(
+            "average_profitability = 20",
+            "average_profitability = 20\nbonus = 5",
+        )) {
+            Err(ProjectionError::Rules(reason)) => reason,
+            other => panic!("{other:?}"),
+        };
+        assert!(reason.contains("bonus"), "{reason}");
+        // Weights are bounded as the company's are; a post's table must be a table.
+        let reason = refused("[kpi.customer_manager]\nupgrade_rate = 1001\n");
+        assert!(
+            reason.contains("kpi.customer_manager.upgrade_rate"),
+            "{reason}"
+        );
+        let reason = refused("[kpi.branch]\ncount_share_pct = 101\n");
+        assert!(reason.contains("kpi.branch.count_share_pct"), "{reason}");
+        assert!(RuleBook::parse(&DEFAULT_RULES.replace(
+            "average_profitability = 20",
+            "average_profitability = 20\nbroker = 5"
+        ))
+        .is_err());
     }
 }

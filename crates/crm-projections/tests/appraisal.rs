@@ -514,3 +514,225 @@ fn a_sealed_period_exports_as_csv_with_a_stable_content_hash() {
         store.close().await.unwrap();
     });
 }
+
+/// Weights per post and a team figure (#15 item 1), pinned to a worked example
+/// (schema/rules.md, "Weights per post and the team figure"). February 2024 as above, plus:
+/// team A (branch 0) led by s0 (customer manager) with s1 (broker); team B (branch 1) led by
+/// s3 (broker); s2 (customer manager) in no team and without customers. s3 starts February
+/// with c10–c13 (4), gains c14, loses c10 (churn recorded) and upgrades c11.
+///
+/// Rules: `[kpi.broker]` 40/20/20/20 and `[kpi.team_lead]` 10/50/30/10; customer managers have
+/// no table of their own and take the company's 20/30/30/20.
+///
+/// | | post | weights | compared with |
+/// |---|---|---|---|
+/// | s0 | team lead | kpi.team_lead | s3 |
+/// | s1 | broker | kpi.broker | (alone) |
+/// | s2 | customer manager | kpi | (alone) |
+/// | s3 | team lead | kpi.team_lead | s0 |
+#[test]
+fn each_post_is_scored_with_its_weights_and_a_team_lead_sees_the_team_figure() {
+    use crm_domain::auth::Scope;
+    use crm_domain::branch;
+    use crm_domain::ids::TeamId;
+    use crm_domain::staff;
+    use crm_projections::rules::KpiRole;
+
+    let team_a = TeamId::from(uuid::Uuid::from_u128(0x7EA0));
+    let team_b = TeamId::from(uuid::Uuid::from_u128(0x7EB0));
+    let mut h = history();
+    for (team, b, lead, name) in [(team_a, 0, 0, "甲组"), (team_b, 1, 3, "乙组")] {
+        let t = at(3);
+        h.push((
+            branch::Event::TeamFormed {
+                branch_id: bid(b),
+                team_id: team,
+                name: OrgName::parse(name).unwrap(),
+                lead: Some(sid(lead)),
+                at: t,
+            }
+            .into(),
+            t,
+        ));
+    }
+    for (s, team) in [(0, team_a), (1, team_a), (3, team_b)] {
+        let t = at(3);
+        h.push((
+            staff::Event::StaffMoved {
+                staff_id: sid(s),
+                from: Scope::Book {
+                    branch: bid(branch_of_staff(s)),
+                    team: None,
+                },
+                to: Scope::Book {
+                    branch: bid(branch_of_staff(s)),
+                    team: Some(team),
+                },
+                at: t,
+            }
+            .into(),
+            t,
+        ));
+    }
+    // s3's book: c10–c13 from January; c14 new, c10 lost, c11 up to diamond in February.
+    for c in 10..14 {
+        h.push(register(c, 1, Lifecycle::Active));
+        h.push(assign(c, 3, 2));
+    }
+    h.push(open_account(11, 2));
+    h.push(register(14, FEB + 2, Lifecycle::Active));
+    h.push(assign(14, 3, FEB + 2));
+    h.push(flow(11, FEB + 4, 100_000, 0));
+    h.push(customer_event(
+        FEB + 11,
+        customer::Event::CustomerChurned {
+            customer_id: cid(10),
+            reason: ChurnReason::Competitor,
+            note: None,
+            at: at(FEB + 11),
+        },
+    ));
+    let file = rules().content.replace(
+        "[risk_preference]",
+        "[kpi.broker]\nnew_customer_rate = 40\nchurn_rate = 20\nupgrade_rate = 20\n\n\
+         [kpi.team_lead]\nnew_customer_rate = 10\nchurn_rate = 50\nupgrade_rate = 30\n\
+         average_profitability = 10\n\n[kpi.branch]\nupgrade_rate = 60\n\n[risk_preference]",
+    );
+    let rules = RuleBook::parse(&file).unwrap();
+    runtime().block_on(async {
+        let (_dir, store, _) = logged(h).await;
+        let p = Projections::open(&store, rules).unwrap();
+        p.catch_up().unwrap();
+        let feb = Period::Month {
+            year: 2024,
+            month: 2,
+        };
+        let perf = |s: u8| p.staff_performance(sid(s), feb).unwrap();
+        let (s0, s1, s2, s3) = (perf(0), perf(1), perf(2), perf(3));
+        let points = |sp: &crm_projections::views::StaffPerformance| {
+            sp.kpi
+                .terms
+                .iter()
+                .map(|t| (t.weight, t.points_centi))
+                .collect::<Vec<_>>()
+        };
+        // Which weights applied, and from which table.
+        let set = |sp: &crm_projections::views::StaffPerformance| {
+            (sp.kpi.weights.role, sp.kpi.weights.table_name())
+        };
+        assert_eq!(set(&s0), (Some(KpiRole::TeamLead), "kpi.team_lead".into()));
+        assert_eq!(set(&s1), (Some(KpiRole::Broker), "kpi.broker".into()));
+        assert_eq!(set(&s2), (Some(KpiRole::CustomerManager), "kpi".into()));
+        assert_eq!(set(&s3), (Some(KpiRole::TeamLead), "kpi.team_lead".into()));
+        // Their own figures are as before.
+        assert_eq!(
+            (
+                s3.customers_at_start,
+                s3.new_customers,
+                s3.churned,
+                s3.upgraded
+            ),
+            (4, 1, 1, 1)
+        );
+        assert_eq!(
+            (
+                s0.customers_at_start,
+                s0.new_customers,
+                s0.churned,
+                s0.upgraded
+            ),
+            (5, 2, 2, 2)
+        );
+
+        // Team leads, 10/50/30/10, compared with each other (s0: 2 of 5 new, 2 lost, 2
+        // upgraded; s3: 1 of 4, 1, 1). New: s0 has both bests, 10 points; s3 (1/2 = 50% +
+        // 25%/40% = 62.5%) / 2 = 56.25% of 10 = 5.62. Churn: s0 is the worst, 0; s3 (1 − 1/2
+        // = 50% + 1 − 62.5% = 37.5%) / 2 = 43.75% of 50 = 21.87. Upgrades as new, of 30: s0
+        // 30, s3 16.87. No commission: no profitability.
+        assert_eq!(points(&s0), [(10, 1000), (50, 0), (30, 3000), (10, 0)]);
+        assert_eq!(points(&s3), [(10, 562), (50, 2187), (30, 1687), (10, 0)]);
+        assert_eq!(s0.kpi.composite_centi, 4000);
+        assert_eq!(s3.kpi.composite_centi, 4436);
+        // The broker alone in their group: every best is their own, 40 + 20 + 20.
+        assert_eq!(points(&s1), [(40, 4000), (20, 2000), (20, 2000), (20, 0)]);
+        // The customer manager under the company's weights: nothing but no churn, 30.
+        assert_eq!(points(&s2), [(20, 0), (30, 3000), (30, 0), (20, 0)]);
+        // The company ranking follows the composites across posts.
+        assert_eq!(
+            [
+                s1.rank_in_company,
+                s3.rank_in_company,
+                s0.rank_in_company,
+                s2.rank_in_company
+            ],
+            [1, 2, 3, 4]
+        );
+
+        // Team figures: team A is s0's and s1's books together: 7 at the start, 3 new, 2
+        // lost, 3 upgraded (c0, c1, c7; c5 is new); team B is s3's. Scored with the team
+        // lead's weights against each other. New: A 10 points; B (1/3 = 33.33% + 25%/42.85%
+        // = 58.34%) / 2 = 45.83% of 10 = 4.58. Churn: A the worst, 0; B (50% + 1 − 25%/28.57%
+        // = 12.5%) / 2 = 31.25% of 50 = 15.62. Upgrades: A 30, B 45.83% of 30 = 13.74.
+        assert_eq!(s0.teams.len(), 1);
+        let a = &s0.teams[0];
+        assert_eq!((a.team, a.lead), (team_a, Some(sid(0))));
+        assert_eq!(a.members, vec![sid(0), sid(1)]);
+        assert_eq!(
+            (
+                a.customers_at_start,
+                a.new_customers,
+                a.churned,
+                a.upgraded,
+                a.customers_served
+            ),
+            (7, 3, 2, 3, 8)
+        );
+        assert_eq!(a.kpi.weights.table, Some(KpiRole::TeamLead));
+        assert_eq!(
+            a.kpi
+                .terms
+                .iter()
+                .map(|t| t.points_centi)
+                .collect::<Vec<_>>(),
+            [1000, 0, 3000, 0]
+        );
+        assert_eq!((a.kpi.composite_centi, a.rank), (4000, 1));
+        let b = &s3.teams[0];
+        assert_eq!(
+            (
+                b.team,
+                b.customers_at_start,
+                b.new_customers,
+                b.churned,
+                b.upgraded
+            ),
+            (team_b, 4, 1, 1, 1)
+        );
+        assert_eq!(
+            b.kpi
+                .terms
+                .iter()
+                .map(|t| t.points_centi)
+                .collect::<Vec<_>>(),
+            [458, 1562, 1374, 0]
+        );
+        assert_eq!((b.kpi.composite_centi, b.rank), (3394, 2));
+        // The team figure is beside the lead's own, not instead of it; members who lead
+        // nothing have none.
+        assert_eq!(s0.kpi.composite_centi, 4000);
+        assert!(s1.teams.is_empty() && s2.teams.is_empty());
+        // The branch ranking is scored with the branch's set (`[kpi.branch]`: upgrades 60).
+        let ranking = p.branch_ranking(crm_projections::views::BranchPeriod::Month {
+            year: 2024,
+            month: 2,
+        });
+        assert!(!ranking.is_empty());
+        for r in &ranking {
+            assert_eq!(r.kpi.weights.table_name(), "kpi.branch");
+            let weights: Vec<u32> = r.kpi.terms.iter().map(|t| t.weight).collect();
+            assert_eq!(weights, [20, 30, 60, 20]);
+        }
+        drop(p);
+        store.close().await.unwrap();
+    });
+}

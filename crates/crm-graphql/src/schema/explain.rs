@@ -4,9 +4,10 @@
 
 use async_graphql::SimpleObject;
 use crm_projections::derive::{ChurnExplain, ContributionExplain, Inputs, RiskExplain};
+use crm_projections::rules::KpiWeightSet;
 use crm_projections::views::KpiExplain;
 
-use super::customers::money;
+use super::customers::{label, money};
 use super::readside::{centi, int, ChurnRisk, RiskPreference, Tier};
 use super::scalars::Long;
 
@@ -232,11 +233,45 @@ pub struct KpiTermView {
     pub points: f64,
 }
 
-/// The KPI composite under the current weights.
+/// The weight set a KPI was scored with (对不同岗位的人员制定不同的绩效考核机制).
+#[derive(SimpleObject, Debug)]
+pub struct KpiWeightsView {
+    /// The post appraised: CUSTOMER_MANAGER, BROKER, TEAM_LEAD (whoever leads a team, and a
+    /// team's figure) or BRANCH (branch managers and the branch ranking); null for other roles.
+    pub role: Option<String>,
+    /// The rules table the weights come from: `kpi.<role>` when the post has a set of its
+    /// own, `kpi` (the company's) otherwise. People are compared with the others scored from
+    /// the same table.
+    pub table: String,
+    pub new_customers: i32,
+    pub churn: i32,
+    pub upgrades: i32,
+    pub profitability: i32,
+    /// The count's share of the new-customer, churn and upgrade terms, percent.
+    pub count_share_percent: i32,
+}
+
+impl From<&KpiWeightSet> for KpiWeightsView {
+    fn from(s: &KpiWeightSet) -> Self {
+        let w = &s.weights;
+        KpiWeightsView {
+            role: s.role.map(label),
+            table: s.table_name(),
+            new_customers: int(w.new_customer_rate),
+            churn: int(w.churn_rate),
+            upgrades: int(w.upgrade_rate),
+            profitability: int(w.average_profitability),
+            count_share_percent: int(w.count_share_pct),
+        }
+    }
+}
+
+/// The KPI composite under the weights of the post appraised.
 #[derive(SimpleObject, Debug)]
 pub struct KpiExplanation {
     pub rules_version: i32,
     pub rules_hash: String,
+    pub weights: KpiWeightsView,
     pub terms: Vec<KpiTermView>,
     pub composite: f64,
 }
@@ -246,6 +281,7 @@ impl From<&KpiExplain> for KpiExplanation {
         KpiExplanation {
             rules_version: int(k.rules_version),
             rules_hash: k.rules_hash.clone(),
+            weights: KpiWeightsView::from(&k.weights),
             terms: k
                 .terms
                 .iter()

@@ -11,6 +11,7 @@ use crm_domain::ids::{BranchId, RegionId, StaffId, TeamId};
 use crm_projections::model::{Model, MARKETS, SECURITY_TYPES, TRADE_CHANNELS};
 use crm_projections::views::{
     self, BranchDashboard, BranchPeriod, BranchRank, LeaderboardScope, Period, StaffPerformance,
+    TeamResult,
 };
 
 use super::caller;
@@ -206,12 +207,78 @@ pub struct StaffPerformanceView {
     pub contacts: i32,
     pub won_amount: String,
     pub average_contribution: f64,
-    /// KPI composite under the current weights, with its terms.
+    /// KPI composite under the weights of this person's post (`kpi.weights`), with its terms.
     pub kpi_composite: f64,
     pub kpi: KpiExplanation,
     pub rank_in_branch: i32,
     pub rank_in_company: i32,
     pub sources: Vec<FigureSource>,
+    /// For a team lead, the figure of each team they lead (团队考核), beside their own; empty
+    /// for everyone else.
+    pub teams: Vec<TeamResultView>,
+}
+
+/// Where the figures of one team member's month came from.
+#[derive(SimpleObject, Debug)]
+pub struct TeamFigureSource {
+    pub staff_id: ID,
+    pub month: String,
+    pub first_position: Long,
+    pub last_position: Long,
+}
+
+/// A team's appraisal in a period: the four measures over the union of its members' books,
+/// scored with the team lead's weights against every team of the company.
+#[derive(SimpleObject, Debug)]
+pub struct TeamResultView {
+    pub team_id: ID,
+    pub name: String,
+    pub lead_id: Option<ID>,
+    /// The staff whose books make the team's: its members now, and its lead.
+    pub member_ids: Vec<ID>,
+    pub customers_at_start: i32,
+    pub customers_served: i32,
+    pub new_customers: i32,
+    pub churned: i32,
+    pub upgraded: i32,
+    pub downgraded: i32,
+    pub commission: String,
+    pub kpi_composite: f64,
+    pub kpi: KpiExplanation,
+    /// Rank among the company's teams.
+    pub rank: i32,
+    pub sources: Vec<TeamFigureSource>,
+}
+
+impl From<&TeamResult> for TeamResultView {
+    fn from(t: &TeamResult) -> Self {
+        TeamResultView {
+            team_id: uuid_id(t.team),
+            name: t.name.clone(),
+            lead_id: t.lead.map(uuid_id),
+            member_ids: t.members.iter().copied().map(uuid_id).collect(),
+            customers_at_start: int(t.customers_at_start),
+            customers_served: int(t.customers_served),
+            new_customers: int(t.new_customers),
+            churned: int(t.churned),
+            upgraded: int(t.upgraded),
+            downgraded: int(t.downgraded),
+            commission: money(t.commission),
+            kpi_composite: centi(t.kpi.composite_centi),
+            kpi: KpiExplanation::from(&t.kpi),
+            rank: int(t.rank),
+            sources: t
+                .sources
+                .iter()
+                .map(|(s, m, f, l)| TeamFigureSource {
+                    staff_id: uuid_id(*s),
+                    month: month_name(*m),
+                    first_position: Long(*f),
+                    last_position: Long(*l),
+                })
+                .collect(),
+        }
+    }
 }
 
 fn month_name(index: u32) -> String {
@@ -257,6 +324,7 @@ impl From<&StaffPerformance> for StaffPerformanceView {
                     last_position: Long(*l),
                 })
                 .collect(),
+            teams: p.teams.iter().map(TeamResultView::from).collect(),
         }
     }
 }

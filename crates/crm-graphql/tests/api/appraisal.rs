@@ -4,7 +4,7 @@
 //! period cannot be proposed, and only headquarters (and company auditors, to read) take part.
 
 use crm_domain::auth::{Role, Scope};
-use crm_domain::ids::{BranchId, StaffId};
+use crm_domain::ids::{BranchId, StaffId, TeamId};
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
 
@@ -132,4 +132,169 @@ async fn a_period_is_sealed_by_two_headquarters_people_and_never_changes() {
         json!([{ "period": "2024-02", "status": "SEALED" }]),
         "{listed}"
     );
+}
+
+const WEIGHTS: &str =
+    "weights { role table newCustomers churn upgrades profitability countSharePercent }";
+
+/// Weights per post and the team figure (#15 item 1) through the real server, over the demo
+/// (teams led by one of their customer managers) with `[kpi.broker]` and `[kpi.team_lead]`
+/// sets: every appraisal names the weights it was scored with; a team lead's carries the
+/// figure of the team they lead, over the members' books, beside their own; and who may read
+/// it is who may read the lead's performance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_post_is_scored_with_its_weights_and_a_team_lead_sees_the_team_figure() {
+    let file = crm_projections::rules::DEFAULT_RULES.replace(
+        "[risk_preference]",
+        "[kpi.broker]\nnew_customer_rate = 40\nchurn_rate = 20\n\n\
+         [kpi.team_lead]\nnew_customer_rate = 10\nchurn_rate = 50\nupgrade_rate = 30\n\
+         average_profitability = 10\ncount_share_pct = 70\n\n[risk_preference]",
+    );
+    let rules = crm_projections::RuleBook::parse(&file).unwrap();
+    let server = Server::start_demo_rules(120, 20, |_| {}, Some(rules)).await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let board = server
+        .query(
+            &hq,
+            &format!(
+                r#"query($at: Long) {{ leaderboard(scope: {{ company: true }}, first: 300, atPosition: $at) {{
+                    staffId role branchId teamId customersAtStart newCustomers churned upgraded
+                    customersServed kpi {{ {WEIGHTS} terms {{ weight }} }}
+                    teams {{ teamId leadId memberIds customersAtStart newCustomers churned
+                      customersServed rank kpiComposite kpi {{ {WEIGHTS} terms {{ weight }} composite }} }} }} }}"#
+            ),
+            json!({ "at": server.store.head().0 }),
+        )
+        .await;
+    assert!(board.get("errors").is_none(), "{board}");
+    let people = board["data"]["leaderboard"].as_array().unwrap().clone();
+    // Everyone appraised is on the page (the team sums below need every member).
+    assert!(people.len() < 300, "{}", people.len());
+    let weights = |p: &Json| -> Vec<i64> {
+        p["kpi"]["terms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["weight"].as_i64().unwrap())
+            .collect()
+    };
+    let (mut leads, mut brokers, mut managers) = (Vec::new(), 0, 0);
+    for p in &people {
+        let w = &p["kpi"]["weights"];
+        if !p["teams"].as_array().unwrap().is_empty() {
+            // Whoever leads a team is appraised as a team lead, whatever their role.
+            assert_eq!(
+                (w["role"].as_str(), w["table"].as_str()),
+                (Some("TEAM_LEAD"), Some("kpi.team_lead")),
+                "{p}"
+            );
+            assert_eq!(weights(p), [10, 50, 30, 10], "{p}");
+            assert_eq!(w["countSharePercent"], 70, "{p}");
+            leads.push(p.clone());
+        } else if p["role"] == "BROKER" {
+            // The broker's set overrides two weights; the others are the company's.
+            assert_eq!(w["table"], "kpi.broker", "{p}");
+            assert_eq!(
+                [
+                    &w["newCustomers"],
+                    &w["churn"],
+                    &w["upgrades"],
+                    &w["profitability"],
+                    &w["countSharePercent"]
+                ],
+                [40, 20, 30, 20, 50],
+                "{p}"
+            );
+            assert_eq!(weights(p), [40, 20, 30, 20], "{p}");
+            brokers += 1;
+        } else if p["role"] == "CUSTOMER_MANAGER" {
+            // No table of their own: the company's weights.
+            assert_eq!(
+                (w["role"].as_str(), w["table"].as_str()),
+                (Some("CUSTOMER_MANAGER"), Some("kpi")),
+                "{p}"
+            );
+            assert_eq!(weights(p), [20, 30, 30, 20], "{p}");
+            managers += 1;
+        }
+    }
+    assert!(!leads.is_empty() && brokers > 0 && managers > 0, "{board}");
+
+    // The team figure is the union of its members' books: their counts add up.
+    let by_id = |id: &Json| people.iter().find(|p| p["staffId"] == *id).unwrap();
+    let (mut ranks, mut served) = (Vec::new(), 0);
+    for lead in &leads {
+        for team in lead["teams"].as_array().unwrap() {
+            assert_eq!(team["leadId"], lead["staffId"], "{team}");
+            assert_eq!(team["kpi"]["weights"]["table"], "kpi.team_lead", "{team}");
+            let members = team["memberIds"].as_array().unwrap();
+            assert!(members.contains(&lead["staffId"]), "{team}");
+            for key in [
+                "customersAtStart",
+                "newCustomers",
+                "churned",
+                "customersServed",
+            ] {
+                let sum: i64 = members
+                    .iter()
+                    .map(|m| by_id(m)[key].as_i64().unwrap())
+                    .sum();
+                assert_eq!(team[key].as_i64().unwrap(), sum, "{key}: {team}");
+            }
+            served += team["customersServed"].as_i64().unwrap();
+            assert_eq!(team["kpiComposite"], team["kpi"]["composite"]);
+            ranks.push(team["rank"].as_i64().unwrap());
+        }
+    }
+    assert!(served > 0, "some team serves customers: {board}");
+    ranks.sort_unstable();
+    assert_eq!(
+        ranks,
+        (1..=ranks.len() as i64).collect::<Vec<_>>(),
+        "teams are ranked"
+    );
+
+    // The lead reads their own appraisal with the team figure; a customer manager of another
+    // branch may read neither.
+    let lead = &leads[0];
+    let lead_id = StaffId::parse(lead["staffId"].as_str().unwrap()).unwrap();
+    let branch = BranchId::parse(lead["branchId"].as_str().unwrap()).unwrap();
+    let team = lead["teamId"].as_str().map(|t| TeamId::parse(t).unwrap());
+    let own = server
+        .query(
+            &server.token_for(lead_id, Role::CustomerManager, Scope::Book { branch, team }),
+            &format!(
+                r#"query($s: ID!) {{ staffPerformance(staffId: $s) {{ kpi {{ {WEIGHTS} }} teams {{ teamId kpi {{ composite }} }} }} }}"#
+            ),
+            json!({ "s": lead_id.to_string() }),
+        )
+        .await;
+    assert!(own.get("errors").is_none(), "{own}");
+    let seen = &own["data"]["staffPerformance"];
+    assert_eq!(seen["kpi"]["weights"]["table"], "kpi.team_lead", "{own}");
+    assert_eq!(
+        seen["teams"][0]["teamId"], lead["teams"][0]["teamId"],
+        "{own}"
+    );
+    let elsewhere = people
+        .iter()
+        .find(|p| p["branchId"] != lead["branchId"] && p["role"] == "CUSTOMER_MANAGER")
+        .unwrap();
+    let other = StaffId::parse(elsewhere["staffId"].as_str().unwrap()).unwrap();
+    let other_branch = BranchId::parse(elsewhere["branchId"].as_str().unwrap()).unwrap();
+    let refused = server
+        .query(
+            &server.token_for(
+                other,
+                Role::CustomerManager,
+                Scope::Book {
+                    branch: other_branch,
+                    team: None,
+                },
+            ),
+            r#"query($s: ID!) { staffPerformance(staffId: $s) { teams { teamId } } }"#,
+            json!({ "s": lead_id.to_string() }),
+        )
+        .await;
+    assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
 }

@@ -80,6 +80,17 @@ impl Server {
         days: u32,
         configure: impl FnOnce(&mut Config),
     ) -> Server {
+        Server::start_demo_rules(customers, days, configure, None).await
+    }
+
+    /// [`Server::start_demo_with`], the read models starting under `rules` (the built-in
+    /// defaults when None).
+    pub async fn start_demo_rules(
+        customers: u32,
+        days: u32,
+        configure: impl FnOnce(&mut Config),
+        rules: Option<crm_projections::RuleBook>,
+    ) -> Server {
         let (dir, store) = open_store();
         let app = crm_app::App::new(store.clone()).unwrap();
         let report = crm_load::demo::demo(
@@ -98,7 +109,11 @@ impl Server {
         drop(app);
         let mut config = test_config();
         configure(&mut config);
-        Server::start_on(dir, store, config, |b, _| b).await
+        Server::start_on(dir, store, config, |b, _| match rules {
+            Some(rules) => b.rules(rules),
+            None => b,
+        })
+        .await
     }
 
     async fn start_on(

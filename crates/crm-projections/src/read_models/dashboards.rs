@@ -16,7 +16,7 @@ use crate::read_models::performance::{
     bp, kpi, leaderboard, served, KpiExplain, KpiGroup, KpiInput, LeaderboardScope, Period,
     StaffPerformance,
 };
-use crate::rules::RuleBook;
+use crate::rules::{KpiRole, RuleBook};
 
 /// A branch's figures of one business day: the flows of that day and the stock at its end.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -179,7 +179,8 @@ fn market_turnover(m: &Model, period: BranchPeriod) -> Option<Money> {
     (any && total > Money::ZERO).then_some(total)
 }
 
-/// One branch in the ranking (by KPI composite with the rules' weights, then assets).
+/// One branch in the ranking (by KPI composite with the branch weights, `[kpi.branch]` or the
+/// company's, then assets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BranchRank {
     pub branch: BranchId,
@@ -223,7 +224,7 @@ pub fn branch_ranking(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<
             net_inflow: f.net_inflow(),
             commission: f.commission,
             market_share_bp: market.map(|mk| bp(f.turnover.minor(), mk.minor())),
-            kpi: kpi(&input, &group, rules),
+            kpi: kpi(&input, &group, rules, Some(KpiRole::Branch)),
         })
         .collect();
     out.sort_by(|a, b| {

@@ -1,5 +1,7 @@
 //! Staff performance and the KPI: each staff member's book and monthly flows, the
-//! composite under the rules' weights, and leaderboards.
+//! composite under the weights of their post (`[kpi.<role>]` or the company's `[kpi]`),
+//! compared with the others scored with the same weights, a team lead's team figures, and
+//! leaderboards.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,7 +14,8 @@ use time::Date;
 
 use crate::derive::Tier;
 use crate::model::{month_index, Flows, Model, Totals};
-use crate::rules::RuleBook;
+use crate::read_models::org::teams;
+use crate::rules::{KpiRole, KpiWeightSet, RuleBook};
 
 /// A staff member's figures of one month: flows and their book at its end.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -168,6 +171,8 @@ pub struct KpiTerm {
 pub struct KpiExplain {
     pub rules_version: u32,
     pub rules_hash: String,
+    /// The weight set the terms were scored with: the appraisal role and its rules table.
+    pub weights: KpiWeightSet,
     pub terms: Vec<KpiTerm>,
     pub composite_centi: i64,
 }
@@ -201,6 +206,73 @@ pub struct StaffPerformance {
     /// Where the figures came from: (month index, first and last log position that changed
     /// the month's figures) for each month of the period with figures.
     pub sources: Vec<(u32, u64, u64)>,
+    /// For a team lead, the figure of each team they lead (团队考核), beside their own.
+    pub teams: Vec<TeamResult>,
+}
+
+/// A team's appraisal in a period: the four measures over the union of its members' books,
+/// scored with the team lead's weights against every team of the company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamResult {
+    pub team: TeamId,
+    pub name: String,
+    pub lead: Option<StaffId>,
+    /// The staff whose books make the team's: its members as the read model holds them now,
+    /// and its lead.
+    pub members: Vec<StaffId>,
+    pub customers_at_start: i64,
+    pub customers_served: i64,
+    pub new_customers: i64,
+    pub churned: i64,
+    pub upgraded: i64,
+    pub downgraded: i64,
+    pub commission: Money,
+    pub kpi: KpiExplain,
+    /// Rank among the company's teams by composite.
+    pub rank: usize,
+    /// The members' figure sources, as in [`StaffPerformance::sources`], by member.
+    pub sources: Vec<(StaffId, u32, u64, u64)>,
+}
+
+/// A customer's tier over a period as one book saw it: the month and tier before its first
+/// move, and the month and tier after its last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct NetMove {
+    first_month: u32,
+    from: Tier,
+    last_month: u32,
+    to: Tier,
+}
+
+impl NetMove {
+    /// Two books' views of one customer (a customer passed between members of a team) as one:
+    /// the earlier view's start and the later one's end. In the same month the two are
+    /// chained where one ends at the tier the other starts from.
+    fn join(self, other: NetMove) -> NetMove {
+        // In a tie, `a` feeds into `b` when `a` ends at the tier `b` starts from (and not the
+        // other way round as well).
+        let feeds = |a: &NetMove, b: &NetMove| a.to == b.from && b.to != a.from;
+        let first = if self.first_month < other.first_month
+            || (self.first_month == other.first_month && !feeds(&other, &self))
+        {
+            self
+        } else {
+            other
+        };
+        let last = if self.last_month > other.last_month
+            || (self.last_month == other.last_month && !feeds(&self, &other))
+        {
+            self
+        } else {
+            other
+        };
+        NetMove {
+            first_month: first.first_month,
+            from: first.from,
+            last_month: last.last_month,
+            to: last.to,
+        }
+    }
 }
 
 struct Raw {
@@ -210,6 +282,28 @@ struct Raw {
     book: Totals,
     book_at_start: Totals,
     sources: Vec<(u32, u64, u64)>,
+    /// Per customer whose tier moved while served: the net move over the period.
+    moves: BTreeMap<CustomerId, NetMove>,
+    /// Customers new in the period.
+    acquired: BTreeSet<CustomerId>,
+}
+
+/// Upgrades are customers, not threshold crossings: a customer whose tier at the period's end
+/// is above their tier at its start, customers new in the period excluded (their first scoring
+/// is their acquisition, not an upgrade). Returns (upgraded, downgraded).
+fn net_moves(moves: &BTreeMap<CustomerId, NetMove>, acquired: &BTreeSet<CustomerId>) -> (i64, i64) {
+    let (mut up, mut down) = (0, 0);
+    for (c, mv) in moves {
+        if acquired.contains(c) {
+            continue;
+        }
+        match mv.to.cmp(&mv.from) {
+            std::cmp::Ordering::Greater => up += 1,
+            std::cmp::Ordering::Less => down += 1,
+            std::cmp::Ordering::Equal => {}
+        }
+    }
+    (up, down)
 }
 
 fn staff_raw(m: &Model, staff: StaffId, period: Period) -> Option<Raw> {
@@ -220,7 +314,7 @@ fn staff_raw(m: &Model, staff: StaffId, period: Period) -> Option<Raw> {
     let mut book_at_start = None;
     let mut sources = Vec::new();
     // Per customer: the tier before the period's first move and after its last.
-    let mut moves: BTreeMap<CustomerId, (Tier, Tier)> = BTreeMap::new();
+    let mut moves: BTreeMap<CustomerId, NetMove> = BTreeMap::new();
     let mut acquired: BTreeSet<CustomerId> = BTreeSet::new();
     for month in rec.months.iter().copied().filter(|mo| *mo <= to) {
         if let Some(sm) = m.staff_months.get(&(staff, month)) {
@@ -230,8 +324,16 @@ fn staff_raw(m: &Model, staff: StaffId, period: Period) -> Option<Raw> {
                 for mv in &sm.tier_moves {
                     moves
                         .entry(mv.customer)
-                        .and_modify(|e| e.1 = mv.to)
-                        .or_insert((mv.from, mv.to));
+                        .and_modify(|e| {
+                            e.last_month = month;
+                            e.to = mv.to;
+                        })
+                        .or_insert(NetMove {
+                            first_month: month,
+                            from: mv.from,
+                            last_month: month,
+                            to: mv.to,
+                        });
                 }
                 acquired.extend(sm.acquired.iter().copied());
             } else {
@@ -240,29 +342,15 @@ fn staff_raw(m: &Model, staff: StaffId, period: Period) -> Option<Raw> {
             book = Some(&sm.book);
         }
     }
-    // Upgrades are customers, not threshold crossings: a customer whose tier at the period's
-    // end is above their tier at its start, customers new in the period excluded (their first
-    // scoring is their acquisition, not an upgrade).
-    let net = moves
-        .iter()
-        .filter(|(c, _)| !acquired.contains(*c))
-        .map(|(_, (from, to))| to.cmp(from));
-    let (mut up, mut down) = (0, 0);
-    for o in net {
-        match o {
-            std::cmp::Ordering::Greater => up += 1,
-            std::cmp::Ordering::Less => down += 1,
-            std::cmp::Ordering::Equal => {}
-        }
-    }
-    flows.upgraded = up;
-    flows.downgraded = down;
+    (flows.upgraded, flows.downgraded) = net_moves(&moves, &acquired);
     Some(Raw {
         staff,
         flows,
         book: book.cloned().unwrap_or_default(),
         book_at_start: book_at_start.cloned().unwrap_or_default(),
         sources,
+        moves,
+        acquired,
     })
 }
 
@@ -340,12 +428,19 @@ fn share(value: i64, normaliser: i64, fewer_is_better: bool) -> i64 {
     }
 }
 
-/// Scores one record against its group under the rules' weights. New customers, churn and
-/// upgrades each blend the count's share (`count_share_pct`) with the rate's share, so a
-/// small book's rate does not beat a large book's numbers; without customers at the period's
-/// start there is no rate and the count alone scores.
-pub(crate) fn kpi(input: &KpiInput, group: &KpiGroup, rules: &RuleBook) -> KpiExplain {
-    let w = &rules.kpi;
+/// Scores one record against its group under the weights of its appraisal role (`role`: its
+/// `[kpi.<role>]` set, or the company's). New customers, churn and upgrades each blend the
+/// count's share (`count_share_pct`) with the rate's share, so a small book's rate does not
+/// beat a large book's numbers; without customers at the period's start there is no rate and
+/// the count alone scores.
+pub(crate) fn kpi(
+    input: &KpiInput,
+    group: &KpiGroup,
+    rules: &RuleBook,
+    role: Option<KpiRole>,
+) -> KpiExplain {
+    let set = rules.kpi_for(role);
+    let w = &set.weights;
     let count_pct = i64::from(w.count_share_pct.min(100));
     let weights = [w.new_customer_rate, w.churn_rate, w.upgrade_rate];
     let names = ["new_customer_rate", "churn_rate", "upgrade_rate"];
@@ -385,6 +480,7 @@ pub(crate) fn kpi(input: &KpiInput, group: &KpiGroup, rules: &RuleBook) -> KpiEx
     KpiExplain {
         rules_version: rules.version,
         rules_hash: rules.hash.clone(),
+        weights: set,
         composite_centi: terms.iter().map(|t| t.points_centi).sum(),
         terms,
     }
@@ -401,7 +497,141 @@ fn is_book_role(r: Option<Role>) -> bool {
     matches!(r, Some(Role::CustomerManager) | Some(Role::Broker))
 }
 
-/// Everyone with a book in the company, evaluated and ranked for `period`.
+/// The post a staff member is appraised as (`[kpi.<role>]`): team lead if they lead a team
+/// that is not dissolved, otherwise their role's post; None for roles with no post of their
+/// own (they take the company's weights).
+pub fn appraisal_role(role: Option<Role>, leads_a_team: bool) -> Option<KpiRole> {
+    if leads_a_team {
+        return Some(KpiRole::TeamLead);
+    }
+    match role {
+        Some(Role::CustomerManager) => Some(KpiRole::CustomerManager),
+        Some(Role::Broker) => Some(KpiRole::Broker),
+        Some(Role::BranchManager) => Some(KpiRole::Branch),
+        _ => None,
+    }
+}
+
+/// The teams (not dissolved) each staff member leads.
+fn team_leads(m: &Model) -> BTreeMap<StaffId, Vec<TeamId>> {
+    let mut out: BTreeMap<StaffId, Vec<TeamId>> = BTreeMap::new();
+    for (id, t) in teams(m).filter(|(_, t)| !t.dissolved) {
+        if let Some(lead) = t.lead {
+            out.entry(lead).or_default().push(id);
+        }
+    }
+    out
+}
+
+/// Scores each input against the others scored with the same weight set (a post with a
+/// `[kpi.<role>]` table of its own is compared within that post; everyone else with the
+/// company's weights together).
+fn score_by_weight_set(
+    rules: &RuleBook,
+    scored: &[(KpiInput, Option<KpiRole>)],
+) -> Vec<KpiExplain> {
+    let mut inputs: BTreeMap<Option<KpiRole>, Vec<&KpiInput>> = BTreeMap::new();
+    for (input, role) in scored {
+        inputs
+            .entry(rules.kpi_for(*role).table)
+            .or_default()
+            .push(input);
+    }
+    let groups: BTreeMap<Option<KpiRole>, KpiGroup> = inputs
+        .into_iter()
+        .map(|(table, members)| (table, KpiGroup::of(members)))
+        .collect();
+    scored
+        .iter()
+        .map(|(input, role)| {
+            let group = groups
+                .get(&rules.kpi_for(*role).table)
+                .copied()
+                .unwrap_or_default();
+            kpi(input, &group, rules, *role)
+        })
+        .collect()
+}
+
+/// Every team's figure (not dissolved teams): the four measures over the union of its
+/// members' books (`raws`: everyone appraised), scored with the team lead's weights against
+/// the company's teams, in rank order.
+fn team_results(m: &Model, rules: &RuleBook, raws: &[Raw]) -> Vec<TeamResult> {
+    let mut members: BTreeMap<TeamId, BTreeSet<StaffId>> = BTreeMap::new();
+    for r in raws {
+        if let Some(t) = m.staff.get(&r.staff).and_then(|s| s.team()) {
+            members.entry(t).or_default().insert(r.staff);
+        }
+    }
+    let by_staff: BTreeMap<StaffId, &Raw> = raws.iter().map(|r| (r.staff, r)).collect();
+    let mut out = Vec::new();
+    let mut inputs = Vec::new();
+    for (id, t) in teams(m).filter(|(_, t)| !t.dissolved) {
+        let mut staff = members.remove(&id).unwrap_or_default();
+        staff.extend(t.lead);
+        let mut flows = Flows::default();
+        let (mut at_start, mut served_now) = (0, 0);
+        let mut moves: BTreeMap<CustomerId, NetMove> = BTreeMap::new();
+        let mut acquired = BTreeSet::new();
+        let mut sources = Vec::new();
+        for r in staff.iter().filter_map(|s| by_staff.get(s)) {
+            flows.add_flows(&r.flows);
+            at_start += served(&r.book_at_start);
+            served_now += served(&r.book);
+            for (c, mv) in &r.moves {
+                moves
+                    .entry(*c)
+                    .and_modify(|e| *e = e.join(*mv))
+                    .or_insert(*mv);
+            }
+            acquired.extend(r.acquired.iter().copied());
+            sources.extend(r.sources.iter().map(|(mo, f, l)| (r.staff, *mo, *f, *l)));
+        }
+        (flows.upgraded, flows.downgraded) = net_moves(&moves, &acquired);
+        let input = KpiInput::of(&flows, at_start, served_now);
+        inputs.push(input);
+        out.push(TeamResult {
+            team: id,
+            name: t.name.clone(),
+            lead: t.lead,
+            members: staff.into_iter().collect(),
+            customers_at_start: input.base,
+            customers_served: served_now,
+            new_customers: flows.new_customers,
+            churned: flows.churned,
+            upgraded: flows.upgraded,
+            downgraded: flows.downgraded,
+            commission: flows.commission,
+            kpi: KpiExplain {
+                rules_version: rules.version,
+                rules_hash: rules.hash.clone(),
+                weights: rules.kpi_for(Some(KpiRole::TeamLead)),
+                terms: Vec::new(),
+                composite_centi: 0,
+            },
+            rank: 0,
+            sources,
+        });
+    }
+    let group = KpiGroup::of(&inputs);
+    for (t, input) in out.iter_mut().zip(&inputs) {
+        t.kpi = kpi(input, &group, rules, Some(KpiRole::TeamLead));
+    }
+    out.sort_by(|a, b| {
+        b.kpi
+            .composite_centi
+            .cmp(&a.kpi.composite_centi)
+            .then(a.team.cmp(&b.team))
+    });
+    for (i, t) in out.iter_mut().enumerate() {
+        t.rank = i + 1;
+    }
+    out
+}
+
+/// Everyone with a book in the company, evaluated and ranked for `period`: each scored with
+/// their post's weights against the others scored with the same weights, and a team lead
+/// with their teams' figures beside their own.
 pub fn company_performance(m: &Model, rules: &RuleBook, period: Period) -> Vec<StaffPerformance> {
     let mut raws: Vec<Raw> = m
         .staff
@@ -410,16 +640,28 @@ pub fn company_performance(m: &Model, rules: &RuleBook, period: Period) -> Vec<S
         .filter_map(|s| staff_raw(m, s.id, period))
         .collect();
     raws.sort_unstable_by_key(|r| r.staff);
-    let inputs: Vec<KpiInput> = raws
+    let leads = team_leads(m);
+    let scored: Vec<(KpiInput, Option<KpiRole>)> = raws
         .iter()
-        .map(|r| KpiInput::of(&r.flows, served(&r.book_at_start), served(&r.book)))
+        .map(|r| {
+            let input = KpiInput::of(&r.flows, served(&r.book_at_start), served(&r.book));
+            let role = m.staff.get(&r.staff).and_then(|s| s.role);
+            (input, appraisal_role(role, leads.contains_key(&r.staff)))
+        })
         .collect();
-    let group = KpiGroup::of(&inputs);
+    let explained = score_by_weight_set(rules, &scored);
+    let team_figures = if leads.is_empty() {
+        Vec::new()
+    } else {
+        team_results(m, rules, &raws)
+    };
     let mut out: Vec<StaffPerformance> = raws
         .iter()
-        .zip(inputs)
-        .map(|(r, input)| {
+        .zip(scored)
+        .zip(explained)
+        .map(|((r, (input, _)), kpi)| {
             let s = m.staff.get(&r.staff);
+            let led = leads.get(&r.staff);
             StaffPerformance {
                 staff: r.staff,
                 name: s.map(|s| s.name.clone()).unwrap_or_default(),
@@ -440,10 +682,15 @@ pub fn company_performance(m: &Model, rules: &RuleBook, period: Period) -> Vec<S
                 contacts: r.flows.contacts,
                 won_amount: r.flows.won_amount,
                 average_contribution_centi: r.book.score_sum_centi / r.book.customers.max(1),
-                kpi: kpi(&input, &group, rules),
+                kpi,
                 rank_in_branch: 0,
                 rank_in_company: 0,
                 sources: r.sources.clone(),
+                teams: team_figures
+                    .iter()
+                    .filter(|t| led.is_some_and(|l| l.contains(&t.team)))
+                    .cloned()
+                    .collect(),
             }
         })
         .collect();
@@ -537,7 +784,10 @@ mod tests {
             profitability: 0,
         };
         let group = KpiGroup::of([&big, &small]);
-        let (b, s) = (kpi(&big, &group, &rules), kpi(&small, &group, &rules));
+        let (b, s) = (
+            kpi(&big, &group, &rules, None),
+            kpi(&small, &group, &rules, None),
+        );
         // 20 × (100% + 60%) / 2 = 16.00 points; 20 × (1% + 100%) / 2 = 10.10 points.
         assert_eq!(b.terms[0].points_centi, 1600);
         assert_eq!(s.terms[0].points_centi, 1010);
@@ -551,8 +801,40 @@ mod tests {
             profitability: 0,
         };
         let group = KpiGroup::of([&big, &churner]);
-        assert_eq!(kpi(&churner, &group, &rules).terms[1].points_centi, 0);
-        assert_eq!(kpi(&churner, &group, &rules).terms[1].base, Some(0));
+        assert_eq!(kpi(&churner, &group, &rules, None).terms[1].points_centi, 0);
+        assert_eq!(kpi(&churner, &group, &rules, None).terms[1].base, Some(0));
+    }
+
+    #[test]
+    fn a_customer_passed_between_team_members_is_one_move_from_start_to_end() {
+        let mv = |first_month, from, last_month, to| NetMove {
+            first_month,
+            from,
+            last_month,
+            to,
+        };
+        let (s, g, d) = (Tier::Standard, Tier::Gold, Tier::Diamond);
+        // Served by one member in January (standard → gold), by another in February (gold →
+        // diamond): standard → diamond, whichever book comes first.
+        let (a, b) = (mv(1, s, 1, g), mv(2, g, 2, d));
+        assert_eq!(a.join(b), mv(1, s, 2, d));
+        assert_eq!(b.join(a), mv(1, s, 2, d));
+        // Both in February: chained where one ends at the tier the other starts from.
+        let (a, b) = (mv(2, s, 2, g), mv(2, g, 2, d));
+        assert_eq!(a.join(b), mv(2, s, 2, d));
+        assert_eq!(b.join(a), mv(2, s, 2, d));
+        // One book saw January to March, the other only February: the longer view's ends.
+        let (a, b) = (mv(1, s, 3, d), mv(2, d, 2, g));
+        assert_eq!(a.join(b), mv(1, s, 3, d));
+        // Counted once, as a customer: up, down, none, and new customers not at all.
+        let c = |n: u128| CustomerId::from(uuid::Uuid::from_u128(n));
+        let moves = BTreeMap::from([
+            (c(1), mv(1, s, 2, d)),
+            (c(2), mv(1, d, 1, g)),
+            (c(3), mv(1, s, 2, s)),
+            (c(4), mv(1, s, 1, d)),
+        ]);
+        assert_eq!(net_moves(&moves, &BTreeSet::from([c(4)])), (1, 1));
     }
 
     #[test]
