@@ -10,8 +10,14 @@
 //! - Reads: a stream, `$all`, a category, an event type; forwards or backwards; bounded.
 //! - [`EventStore::subscribe`]: catch-up then live, no gap, no duplicate, bounded memory.
 //! - [`EventStore::verify`]: checksums, the blake3 hash chain, ordering and index agreement.
+//!
+//! [`EventLog`] is what any backend offers (this segment store, and PostgreSQL in
+//! `crm-eventstore-pg`); the cargo feature `conformance` adds the suite both run.
 
+mod backend;
 pub mod codec;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod dir;
 mod error;
 mod export;
@@ -31,6 +37,10 @@ mod upcast;
 mod verify;
 mod writer;
 
+pub use backend::{
+    check_read_limit, check_stored, content_digest, content_digest_of_recorded, record_hash,
+    validate_append, EventLog, EventSubscription, StoredEvent,
+};
 pub use error::{Result, StoreError};
 pub use export::{check_export, ExportTrailer, ExportedRecord, EXPORT_FORMAT};
 pub use mark::DURABLE_MARK_FILE;
