@@ -1,14 +1,16 @@
 //! The store handle: connections, schema, appends, the head watch and the `EventLog` impl.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crm_eventstore::segment::GENESIS_HASH;
 use crm_eventstore::{
     check_stored, content_digest, record_hash, validate_append, AllStart, AppendResult,
     CurrentRevision, Direction, EventLog, ExpectedRevision, Filter, NewEvent, Position,
-    RecordedEvent, StoreError, StreamName, StreamStart, VerifyReport,
+    RecordedEvent, StoreError, StoredEvent, StreamName, StreamStart, VerifyReport,
 };
 use time::OffsetDateTime;
 use tokio::sync::{watch, Mutex, MutexGuard};
@@ -171,40 +173,13 @@ impl PgEventStore {
             .await
             .map_err(backend("taking the append lock"))?;
 
-        let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-        let rows = tx
-            .query(
-                "SELECT event_id, position, revision, digest FROM events WHERE event_id = ANY($1)",
-                &[&ids],
-            )
-            .await
-            .map_err(backend("looking up the batch's event ids"))?;
-        let mut stored = std::collections::HashMap::with_capacity(rows.len());
-        for row in rows {
-            let id: Uuid = row.try_get(0).map_err(backend("reading an event id"))?;
-            let position = Position(to_u64(row.try_get(1), "position")?);
-            let revision = to_u64(row.try_get(2), "revision")?;
-            let digest: Vec<u8> = row.try_get(3).map_err(backend("reading a digest"))?;
-            let digest: [u8; 32] = digest
-                .try_into()
-                .map_err(|_| corrupt(position, "its digest is not 32 bytes"))?;
-            stored.insert(id, (position, revision, digest));
-        }
-        let found: Vec<_> = ids.iter().map(|id| stored.get(id).copied()).collect();
+        let found = stored_events(&tx, &events).await?;
         if let Some(result) = check_stored(stream, &events, &digests, &found)? {
             // Nothing to write; the transaction rolls back when dropped.
             return Ok(result);
         }
 
-        let head: Option<i64> = tx
-            .query_one(
-                "SELECT max(revision) FROM events WHERE stream = $1",
-                &[&stream.as_str()],
-            )
-            .await
-            .and_then(|row| row.try_get(0))
-            .map_err(backend("reading the stream's revision"))?;
-        let head = head.map(|h| to_u64(Ok(h), "revision")).transpose()?;
+        let head = stream_head(&tx, stream).await?;
         let current = CurrentRevision::from_head(head);
         if !current.satisfies(expected) {
             return Err(StoreError::WrongExpectedRevision {
@@ -214,31 +189,7 @@ impl PgEventStore {
             });
         }
 
-        let last = tx
-            .query_opt(
-                "SELECT position, hash, recorded_s, recorded_ns FROM events \
-                 ORDER BY position DESC LIMIT 1",
-                &[],
-            )
-            .await
-            .map_err(backend("reading the last record"))?;
-        let (last_position, mut chain, last_recorded) = match last {
-            None => (0, crm_eventstore::segment::GENESIS_HASH, i128::MIN),
-            Some(row) => {
-                let position = to_u64(row.try_get(0), "position")?;
-                let hash: Vec<u8> = row.try_get(1).map_err(backend("reading a hash"))?;
-                let hash: [u8; 32] = hash
-                    .try_into()
-                    .map_err(|_| corrupt(Position(position), "its hash is not 32 bytes"))?;
-                let s: i64 = row.try_get(2).map_err(backend("reading a time"))?;
-                let ns: i32 = row.try_get(3).map_err(backend("reading a time"))?;
-                (
-                    position,
-                    hash,
-                    i128::from(s) * 1_000_000_000 + i128::from(ns),
-                )
-            }
-        };
+        let (last_position, mut chain, last_recorded) = last_record(&tx).await?;
         // Never earlier than the record before, as in the segment store.
         let recorded_ns = OffsetDateTime::now_utc()
             .unix_timestamp_nanos()
@@ -291,6 +242,76 @@ impl PgEventStore {
             .send_if_modified(|h| raise(h, result.last_position.0));
         Ok(result)
     }
+}
+
+type Tx<'a> = tokio_postgres::Transaction<'a>;
+
+/// What is stored under each event id of the batch, in the batch's order.
+async fn stored_events(
+    tx: &Tx<'_>,
+    events: &[NewEvent],
+) -> Result<Vec<Option<StoredEvent>>, StoreError> {
+    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    let rows = tx
+        .query(
+            "SELECT event_id, position, revision, digest FROM events WHERE event_id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .map_err(backend("looking up the batch's event ids"))?;
+    let mut stored = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id: Uuid = row.try_get(0).map_err(backend("reading an event id"))?;
+        let position = Position(to_u64(row.try_get(1), "position")?);
+        let revision = to_u64(row.try_get(2), "revision")?;
+        let digest: Vec<u8> = row.try_get(3).map_err(backend("reading a digest"))?;
+        let digest: [u8; 32] = digest
+            .try_into()
+            .map_err(|_| corrupt(position, "its digest is not 32 bytes"))?;
+        stored.insert(id, (position, revision, digest));
+    }
+    Ok(ids.iter().map(|id| stored.get(id).copied()).collect())
+}
+
+/// The revision of the stream's last event, if it has any.
+async fn stream_head(tx: &Tx<'_>, stream: &StreamName) -> Result<Option<u64>, StoreError> {
+    let head: Option<i64> = tx
+        .query_one(
+            "SELECT max(revision) FROM events WHERE stream = $1",
+            &[&stream.as_str()],
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(backend("reading the stream's revision"))?;
+    head.map(|h| to_u64(Ok(h), "revision")).transpose()
+}
+
+/// The last record's position, hash and recorded-at (ns); 0, the genesis hash and the
+/// earliest time for an empty log.
+async fn last_record(tx: &Tx<'_>) -> Result<(u64, [u8; 32], i128), StoreError> {
+    let last = tx
+        .query_opt(
+            "SELECT position, hash, recorded_s, recorded_ns FROM events \
+             ORDER BY position DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .map_err(backend("reading the last record"))?;
+    let Some(row) = last else {
+        return Ok((0, GENESIS_HASH, i128::MIN));
+    };
+    let position = to_u64(row.try_get(0), "position")?;
+    let hash: Vec<u8> = row.try_get(1).map_err(backend("reading a hash"))?;
+    let hash: [u8; 32] = hash
+        .try_into()
+        .map_err(|_| corrupt(Position(position), "its hash is not 32 bytes"))?;
+    let s: i64 = row.try_get(2).map_err(backend("reading a time"))?;
+    let ns: i32 = row.try_get(3).map_err(backend("reading a time"))?;
+    Ok((
+        position,
+        hash,
+        i128::from(s) * 1_000_000_000 + i128::from(ns),
+    ))
 }
 
 /// Raises the watched head to `to`; true if it moved.
