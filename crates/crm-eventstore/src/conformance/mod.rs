@@ -6,6 +6,8 @@
 //! `conformance`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed check
 
+pub mod model;
+
 use std::time::Duration;
 
 use time::OffsetDateTime;
