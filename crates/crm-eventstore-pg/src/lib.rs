@@ -28,11 +28,14 @@
 //! and hash and writes its records at the positions after it. The lock is released only after
 //! the commit is visible (PostgreSQL ends the transaction in the proc array before it
 //! releases its locks), so the next append, whose statements take a fresh snapshot after it
-//! got the lock, sees it: positions are assigned in commit order, with no gap and no
-//! reuse, and the chain hash of each record follows the one committed before it. The cost
-//! is that appends to the whole log are serial (one commit at a time, per database); reads
-//! never take the lock. The alternative, a single writer process assigning positions, would
-//! need an election between nodes; the lock needs nothing beyond the database.
+//! got the lock, sees it. (The transaction is read committed whatever the database's
+//! default: under repeatable read its snapshot would predate the lock.) Positions are
+//! therefore assigned in commit order, with no gap and no reuse, and each record's chain
+//! hash follows the one committed before it; the primary key on `position` turns any breach
+//! of this into a failed append, never a silent duplicate. The cost is that appends to the
+//! whole log are serial (one commit at a time per database); reads never take the lock. The
+//! alternative, a single writer process assigning positions, would need an election between
+//! nodes; the lock needs nothing beyond the database.
 //!
 //! # Subscriptions
 //!

@@ -14,7 +14,7 @@ use crm_eventstore::{
 };
 use time::OffsetDateTime;
 use tokio::sync::{watch, Mutex, MutexGuard};
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Client, Config, IsolationLevel, NoTls};
 use uuid::Uuid;
 
 use crate::read::{backend, corrupt, split_ns, to_i64, to_u64};
@@ -165,8 +165,13 @@ impl PgEventStore {
             .collect::<Result<Vec<_>, _>>()?;
         let mut conn = self.conn().await?;
         let client = conn.client()?;
+        // Read committed whatever the database's default: each statement after the lock must
+        // see the appends committed before it was granted (repeatable read would keep the
+        // snapshot taken when the lock was requested).
         let tx = client
-            .transaction()
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
             .await
             .map_err(backend("starting an append"))?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK_KEY])

@@ -120,3 +120,31 @@ async fn verify_finds_rows_altered_or_deleted_behind_the_stores_back() {
     );
     assert_eq!(report.records, 9);
 }
+
+/// A database whose default isolation is repeatable read: appends still see the commit made
+/// before their lock was granted (they run read committed), so three stores appending at
+/// once still get gap-free, unique positions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn appends_stay_gap_free_when_the_database_defaults_to_repeatable_read() {
+    let Some(config) = common::fresh_database().await else {
+        return;
+    };
+    let (client, connection) = config.connect(NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let name = config.get_dbname().expect("a database name");
+    client
+        .batch_execute(&format!(
+            "ALTER DATABASE {name} SET default_transaction_isolation = 'repeatable read'"
+        ))
+        .await
+        .expect("alter database");
+    let mut stores = Vec::new();
+    for _ in 0..3 {
+        stores.push(
+            PgEventStore::open(PgConfig::new(config.clone()))
+                .await
+                .expect("open"),
+        );
+    }
+    crm_eventstore::conformance::concurrent_appenders(stores).await;
+}
