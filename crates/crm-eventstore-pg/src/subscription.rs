@@ -17,6 +17,9 @@ use crate::store::PgEventStore;
 /// Events read per query.
 const SUBSCRIPTION_BATCH: usize = 512;
 
+/// A catch-up subscription on a [`PgEventStore`]. It ends only with an error (a read that
+/// failed); the store has no `close`, and the subscription keeps its store (and so the
+/// LISTEN connection) alive while it exists.
 #[derive(Debug)]
 pub struct PgSubscription {
     store: PgEventStore,
