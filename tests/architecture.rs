@@ -98,6 +98,21 @@ fn the_event_store_knows_no_domain_and_no_api() {
 }
 
 #[test]
+fn the_postgres_store_knows_no_domain_and_no_api() {
+    check(
+        "crm-eventstore-pg",
+        &[
+            "crm-domain",
+            "crm-codec",
+            "crm-projections",
+            "crm-app",
+            "axum",
+            "async-graphql",
+        ],
+    );
+}
+
+#[test]
 fn the_read_and_write_sides_know_no_http() {
     check(
         "crm-projections",

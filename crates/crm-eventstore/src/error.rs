@@ -122,6 +122,16 @@ pub enum StoreError {
     /// A setting the store cannot open with; nothing was opened.
     #[error("store configuration: {0}")]
     InvalidConfig(String),
+
+    /// A backend other than the segment store (PostgreSQL) failed: the connection, a
+    /// statement, or data it returned that is not a valid record. Whether the operation took
+    /// effect is unknown unless `context` says otherwise; an append may be retried with the
+    /// same event ids (appends are idempotent).
+    #[error("{context}: {source}")]
+    Backend {
+        context: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl StoreError {

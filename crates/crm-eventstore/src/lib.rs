@@ -10,9 +10,15 @@
 //! - Reads: a stream, `$all`, a category, an event type; forwards or backwards; bounded.
 //! - [`EventStore::subscribe`]: catch-up then live, no gap, no duplicate, bounded memory.
 //! - [`EventStore::verify`]: checksums, the blake3 hash chain, ordering and index agreement.
+//!
+//! [`EventLog`] is what any backend offers (this segment store, and PostgreSQL in
+//! `crm-eventstore-pg`); the cargo feature `conformance` adds the suite both run.
 
+mod backend;
 pub mod codec;
 mod compact;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod dir;
 mod error;
 mod export;
@@ -33,6 +39,10 @@ mod upcast;
 mod verify;
 mod writer;
 
+pub use backend::{
+    check_read_limit, check_stored, content_digest, content_digest_of_recorded, record_hash,
+    validate_append, EventLog, EventSubscription, StoredEvent,
+};
 pub use compact::{compact_index, CompactReport};
 pub use error::{Result, StoreError};
 pub use export::{check_export, ExportTrailer, ExportedRecord, EXPORT_FORMAT};

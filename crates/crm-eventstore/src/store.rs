@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::backend::{check_read_limit, validate_append};
 use crate::error::{Result, StoreError};
 use crate::index::Index;
 use crate::lock::DataDirLock;
@@ -20,7 +21,7 @@ use crate::types::{
     StreamName, StreamStart, READ_LIMIT_MAX,
 };
 use crate::upcast::Upcaster;
-use crate::writer::{validate_append, Append, Durability, Request, Shared, Writer};
+use crate::writer::{Append, Durability, Request, Shared, Writer};
 
 /// sled's page cache unless configured.
 pub const CACHE_BYTES_DEFAULT: u64 = 256 * 1024 * 1024;
@@ -320,12 +321,6 @@ impl EventStore {
         expected: ExpectedRevision,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
-        if events.is_empty() {
-            return Err(StoreError::InvalidAppend {
-                stream: stream.to_string(),
-                reason: "an append needs at least one event".into(),
-            });
-        }
         validate_append(stream, &events)?;
         if self.inner.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
@@ -407,12 +402,7 @@ impl EventStore {
     }
 
     fn check_limit(limit: usize) -> Result<()> {
-        if limit > READ_LIMIT_MAX {
-            return Err(StoreError::InvalidRead(format!(
-                "limit {limit} exceeds the maximum of {READ_LIMIT_MAX}"
-            )));
-        }
-        Ok(())
+        check_read_limit(limit)
     }
 
     pub(crate) fn upcast(&self, event: RecordedEvent) -> Result<RecordedEvent> {

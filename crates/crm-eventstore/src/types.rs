@@ -60,11 +60,13 @@ pub enum CurrentRevision {
 }
 
 impl CurrentRevision {
-    pub(crate) fn from_head(head: Option<u64>) -> Self {
+    /// From the revision of the stream's last event, if it has any.
+    pub fn from_head(head: Option<u64>) -> Self {
         head.map_or(CurrentRevision::NoStream, CurrentRevision::Current)
     }
 
-    pub(crate) fn satisfies(self, expected: ExpectedRevision) -> bool {
+    /// Whether a stream at this revision meets `expected` (the rule every backend applies).
+    pub fn satisfies(self, expected: ExpectedRevision) -> bool {
         match (expected, self) {
             (ExpectedRevision::Any, _) => true,
             (ExpectedRevision::NoStream, CurrentRevision::NoStream) => true,

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
+use crate::backend::check_stored;
 use crate::codec;
 use crate::error::{is_storage_full, Result, StoreError};
 use crate::index::{Index, Locator, Precheck, Since};
@@ -714,9 +715,7 @@ impl Writer {
         (next, hash, recorded): (&mut Position, &mut [u8; 32], &mut i128),
     ) -> Result<std::result::Result<Vec<StagedRecord>, AppendResult>> {
         let mut digests = Vec::with_capacity(events.len());
-        let mut stored: Vec<(Position, u64)> = Vec::new();
-        let mut first_new: Option<Uuid> = None;
-        let mut first_stored: Option<Uuid> = None;
+        let mut found_all = Vec::with_capacity(events.len());
         for (i, e) in events.iter().enumerate() {
             let digest = content_digest(stream.as_str(), e)?;
             let found = match ids.get(&e.event_id) {
@@ -728,42 +727,11 @@ impl Writer {
                 }
                 .map(|s| (s.position, s.revision, s.digest)),
             };
-            match found {
-                Some((position, _, d)) if d != digest => {
-                    return Err(StoreError::EventIdConflict {
-                        event_id: e.event_id,
-                        position,
-                    });
-                }
-                Some((position, revision, _)) => {
-                    stored.push((position, revision));
-                    first_stored.get_or_insert(e.event_id);
-                }
-                None => {
-                    first_new.get_or_insert(e.event_id);
-                }
-            }
+            found_all.push(found);
             digests.push(digest);
         }
-        if let (Some(stored_event_id), Some(_)) = (first_stored, first_new) {
-            return Err(StoreError::PartiallyStored {
-                stream: stream.to_string(),
-                stored_event_id,
-            });
-        }
-        if !stored.is_empty() {
-            let first = stored.iter().map(|s| s.0).min().unwrap_or_default();
-            let (last_position, stream_revision) = stored
-                .iter()
-                .max_by_key(|s| s.0)
-                .copied()
-                .unwrap_or_default();
-            return Ok(Err(AppendResult {
-                first_position: first,
-                last_position,
-                stream_revision,
-                already_stored: true,
-            }));
+        if let Some(result) = check_stored(stream, events, &digests, &found_all)? {
+            return Ok(Err(result));
         }
 
         let head = match heads
