@@ -11,9 +11,11 @@ use std::collections::BTreeMap;
 
 use crm_domain::account::SecurityType;
 use crm_domain::ids::BranchId;
+use crm_domain::risk::RiskTolerance;
 use crm_domain::Money;
 use serde::{Deserialize, Serialize};
 
+use crate::derive::RiskPreference;
 use crate::error::ProjectionError;
 
 /// The default rule set shipped with the code (`schema/rules.default.toml`).
@@ -162,8 +164,43 @@ pub struct ChurnRules {
     pub outflow_days: u32,
 }
 
+/// The questionnaire levels (适当性评估 C1–C5) each inferred risk preference conflicts with: a
+/// customer with a valid assessment at one of them whose trading reads that preference is a
+/// to-do for their manager (reassess suitability). An unknown preference conflicts with nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreferenceConflicts {
+    pub aggressive: Vec<RiskTolerance>,
+    pub balanced: Vec<RiskTolerance>,
+    pub conservative: Vec<RiskTolerance>,
+}
+
+impl Default for PreferenceConflicts {
+    /// Aggressive trading conflicts with C1–C2, conservative trading with C5, balanced with
+    /// nothing.
+    fn default() -> Self {
+        PreferenceConflicts {
+            aggressive: vec![RiskTolerance::C1, RiskTolerance::C2],
+            balanced: Vec::new(),
+            conservative: vec![RiskTolerance::C5],
+        }
+    }
+}
+
+impl PreferenceConflicts {
+    /// Whether trading that reads `preference` conflicts with a questionnaire at `level`.
+    pub fn conflicts(&self, preference: RiskPreference, level: RiskTolerance) -> bool {
+        let levels = match preference {
+            RiskPreference::Aggressive => &self.aggressive,
+            RiskPreference::Balanced => &self.balanced,
+            RiskPreference::Conservative => &self.conservative,
+            RiskPreference::Unknown => return false,
+        };
+        levels.contains(&level)
+    }
+}
+
 /// 待办提醒.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReminderRules {
     pub follow_up_days_ahead: u32,
     pub sla_warning_hours: u32,
@@ -172,6 +209,8 @@ pub struct ReminderRules {
     pub large_outflow: Money,
     pub large_outflow_pct: u32,
     pub suitability_expiry_days: u32,
+    /// `preference_conflict_*`: the default ([`PreferenceConflicts::default`]) when absent.
+    pub preference_conflicts: PreferenceConflicts,
 }
 
 /// Days of daily figures a customer keeps (30- and 90-day windows, outflow rule).
@@ -255,6 +294,9 @@ struct RemindersFile {
     large_outflow: String,
     large_outflow_pct: u32,
     suitability_expiry_days: u32,
+    preference_conflict_aggressive: Option<Vec<RiskTolerance>>,
+    preference_conflict_balanced: Option<Vec<RiskTolerance>>,
+    preference_conflict_conservative: Option<Vec<RiskTolerance>>,
 }
 
 /// `[kpi]` without its role sub-tables.
@@ -513,6 +555,18 @@ impl RuleBook {
             )));
         }
         let m = &file.reminders;
+        let defaults = PreferenceConflicts::default();
+        let levels = |given: &Option<Vec<RiskTolerance>>, default: Vec<RiskTolerance>| {
+            let mut v = given.clone().unwrap_or(default);
+            v.sort();
+            v.dedup();
+            v
+        };
+        let preference_conflicts = PreferenceConflicts {
+            aggressive: levels(&m.preference_conflict_aggressive, defaults.aggressive),
+            balanced: levels(&m.preference_conflict_balanced, defaults.balanced),
+            conservative: levels(&m.preference_conflict_conservative, defaults.conservative),
+        };
         let reminders = ReminderRules {
             follow_up_days_ahead: m.follow_up_days_ahead,
             sla_warning_hours: m.sla_warning_hours,
@@ -520,6 +574,7 @@ impl RuleBook {
             large_outflow: money("reminders.large_outflow", &m.large_outflow)?,
             large_outflow_pct: m.large_outflow_pct,
             suitability_expiry_days: m.suitability_expiry_days,
+            preference_conflicts,
         };
         Ok(RuleBook {
             version: file.version,
@@ -612,6 +667,38 @@ mod tests {
             RuleBook::parse(&DEFAULT_RULES.replace("outflow_days = 30", "outflow_days = 400"))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn preference_conflicts_default_when_absent_and_are_read_when_given() {
+        use RiskTolerance::*;
+        let r = RuleBook::default_rules().unwrap();
+        let c = &r.reminders.preference_conflicts;
+        assert_eq!(*c, PreferenceConflicts::default());
+        assert!(c.conflicts(RiskPreference::Aggressive, C2));
+        assert!(!c.conflicts(RiskPreference::Aggressive, C3));
+        assert!(c.conflicts(RiskPreference::Conservative, C5));
+        assert!(!c.conflicts(RiskPreference::Balanced, C1));
+        for level in [C1, C2, C3, C4, C5] {
+            assert!(!c.conflicts(RiskPreference::Unknown, level));
+        }
+        let given = DEFAULT_RULES.replace(
+            "suitability_expiry_days = 30",
+            "suitability_expiry_days = 30\npreference_conflict_aggressive = [\"C3\", \"C1\", \"C1\"]\npreference_conflict_balanced = [\"C5\"]",
+        );
+        let r = RuleBook::parse(&given).unwrap();
+        let c = &r.reminders.preference_conflicts;
+        assert_eq!(c.aggressive, vec![C1, C3]);
+        assert_eq!(c.balanced, vec![C5]);
+        assert_eq!(c.conservative, vec![C5]);
+        let bad = DEFAULT_RULES.replace(
+            "suitability_expiry_days = 30",
+            "suitability_expiry_days = 30\npreference_conflict_conservative = [\"C6\"]",
+        );
+        match RuleBook::parse(&bad) {
+            Err(ProjectionError::Rules(reason)) => assert!(reason.contains("C6"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn with_kpi(extra: &str) -> String {

@@ -107,9 +107,11 @@ pub struct ServiceQualityView {
 #[derive(SimpleObject, Debug, Clone, PartialEq)]
 pub struct TodoView {
     /// FOLLOW_UP_DUE, VISIT_DUE, SLA_BREACHED, SLA_ABOUT_TO_BREACH, TICKET_ASSIGNED, BIRTHDAY,
-    /// LARGE_OUTFLOW, SUITABILITY_EXPIRING, TRANSFER_APPROVAL, RULE_SET_APPROVAL or
+    /// LARGE_OUTFLOW, SUITABILITY_EXPIRING, TRANSFER_APPROVAL, RULE_SET_APPROVAL,
     /// CHURN_RISK (a customer of one's book at medium or high churn risk; those due the same
-    /// day come largest assets first).
+    /// day come largest assets first) or PREFERENCE_CONFLICT (a customer of one's book whose
+    /// valid questionnaire level the risk preference inferred from their trading contradicts:
+    /// reassess suitability).
     pub kind: String,
     pub customer_id: Option<ID>,
     pub ticket_id: Option<ID>,
@@ -701,4 +703,16 @@ fn segments_of(
             crm_domain::Money::from_minor(s.assets.minor().saturating_add(row.assets.minor()));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label;
+    use crm_projections::views::TodoKind;
+
+    #[test]
+    fn to_do_kinds_read_as_the_documented_names() {
+        assert_eq!(label(TodoKind::ChurnRisk), "CHURN_RISK");
+        assert_eq!(label(TodoKind::PreferenceConflict), "PREFERENCE_CONFLICT");
+    }
 }

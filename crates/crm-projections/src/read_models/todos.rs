@@ -4,11 +4,12 @@
 use crm_domain::auth::Role;
 use crm_domain::customer::Lifecycle;
 use crm_domain::ids::{CustomerId, StaffId, TicketId};
+use crm_domain::risk::RiskTolerance;
 use crm_domain::Money;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime};
 
-use crate::derive::{self, ChurnRisk};
+use crate::derive::{self, ChurnRisk, RiskPreference};
 use crate::model::{business_date, madd, mscale, Model, BUSINESS_OFFSET};
 use crate::read_models::service::TicketStatus;
 use crate::rules::RuleBook;
@@ -28,6 +29,10 @@ pub enum TodoKind {
     /// A customer of one's book at medium or high churn risk (流失预警), ranked by the assets
     /// at risk.
     ChurnRisk,
+    /// A customer of one's book with a valid suitability assessment whose inferred risk
+    /// preference conflicts with the questionnaire level (`[reminders] preference_conflict_*`):
+    /// reassess suitability.
+    PreferenceConflict,
 }
 
 /// 待办事宜: one reminder or open workflow step for a user.
@@ -55,6 +60,26 @@ fn next_birthday(birthday: Date, from: Date) -> Option<Date> {
         }
     }
     None
+}
+
+/// The questionnaire level's name in the 适当性 classification.
+fn level_name(level: RiskTolerance) -> &'static str {
+    match level {
+        RiskTolerance::C1 => "保守型",
+        RiskTolerance::C2 => "谨慎型",
+        RiskTolerance::C3 => "稳健型",
+        RiskTolerance::C4 => "积极型",
+        RiskTolerance::C5 => "激进型",
+    }
+}
+
+fn preference_name(p: RiskPreference) -> &'static str {
+    match p {
+        RiskPreference::Aggressive => "aggressive",
+        RiskPreference::Balanced => "balanced",
+        RiskPreference::Conservative => "conservative",
+        RiskPreference::Unknown => "unknown",
+    }
 }
 
 /// The to-do list of `staff` at instant `now`, due items first.
@@ -158,6 +183,27 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
                             s.expires_on
                         ),
                         position: c.suitability_position,
+                        value_at_risk: None,
+                    });
+                }
+                // A valid assessment the trading contradicts (an expired one is the reminder
+                // above's business).
+                let preference = c.derived.risk_preference;
+                if s.is_valid_on(today) && r.preference_conflicts.conflicts(preference, s.level) {
+                    out.push(Todo {
+                        kind: TodoKind::PreferenceConflict,
+                        customer: Some(c.id),
+                        ticket: None,
+                        due: today,
+                        text: format!(
+                            "{}: questionnaire {:?} ({}), trading reads {}: reassess suitability",
+                            c.profile.name.as_str(),
+                            s.level,
+                            level_name(s.level),
+                            preference_name(preference)
+                        ),
+                        // The later of the two facts that disagree.
+                        position: c.suitability_position.max(c.derived.position),
                         value_at_risk: None,
                     });
                 }
