@@ -465,6 +465,35 @@ impl Projections {
         self.current().timeline(id, limit)
     }
 
+    /// A customer's tickets (服务工单), newest first, at most `limit`: read from the customer's
+    /// history on disk, never held whole in memory.
+    pub fn customer_tickets(
+        &self,
+        id: CustomerId,
+        limit: usize,
+    ) -> Result<Vec<crate::read_models::service::TicketRecord>, ProjectionError> {
+        self.with_model(|m, _| views::customer_tickets(m, id, limit))
+    }
+
+    /// A customer's leads (商机), newest first, at most `limit`, from their history on disk.
+    pub fn customer_opportunities(
+        &self,
+        id: CustomerId,
+        limit: usize,
+    ) -> Result<Vec<crate::read_models::sales::OpportunityRecord>, ProjectionError> {
+        self.with_model(|m, _| views::customer_opportunities(m, id, limit))
+    }
+
+    /// A customer's 30/90/365-day windows ending on `as_of` (default: the read models'
+    /// business date): the days' flows read from their history on disk (one range scan).
+    pub fn customer_windows(
+        &self,
+        id: CustomerId,
+        as_of: Option<Date>,
+    ) -> Result<views::WindowFigures, ProjectionError> {
+        self.with_model(|m, _| views::customer_windows(m, id, views::today(m, as_of)))
+    }
+
     /// A customer's assignments (归属变更), oldest first.
     pub fn assignment_history(
         &self,

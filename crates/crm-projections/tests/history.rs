@@ -123,7 +123,7 @@ fn windows_are_exact_days_from_the_history_on_disk() {
         p.catch_up().unwrap();
         let yuan = |y: i64| Money::from_yuan(y).unwrap();
         let expect = |a: &crm_projections::model::Customer360| {
-            let w = a.windows.clone().unwrap();
+            let w = a.detail.clone().unwrap().windows.unwrap();
             assert_eq!(a.as_of, support::BASE + time::Duration::days(374));
             assert_eq!(w.turnover_30d, yuan(16_000));
             // Days 285 to 289 of the small trades are in the 90 days too.

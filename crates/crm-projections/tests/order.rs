@@ -168,7 +168,8 @@ fn figures(p: &Projections) -> Vec<String> {
                 .collect();
             out.push(format!(
                 "customer {c}: windows {:?} days {days:?} months {months:?} assets {}",
-                a.windows, a.record.assets
+                a.detail.as_ref().map(|d| &d.windows),
+                a.record.assets
             ));
         }
     }

@@ -45,13 +45,9 @@ const ARCHIVE_FIELDS: &[&str] = &[
     "assignmentHistory",
     "pendingTransfer",
     "suitability",
-    "timeline",
-    "tickets",
-    "opportunities",
     "campaigns",
     "products",
     "holdings",
-    "windows",
     "churn",
     "asOf",
     "registeredAt",
@@ -363,10 +359,18 @@ pub struct Customer {
     pub position: Long,
     #[graphql(skip)]
     pub(crate) archive: Option<Arc<Customer360>>,
+    /// The business date a list was asked for (`asOf`); `None` = the read models' own.
+    #[graphql(skip)]
+    pub(crate) as_of: Option<time::Date>,
 }
 
 impl Customer {
-    pub(crate) fn of(m: &Model, row: CustomerRow, archive: Option<Customer360>) -> Customer {
+    pub(crate) fn of(
+        m: &Model,
+        row: CustomerRow,
+        archive: Option<Customer360>,
+        as_of: Option<time::Date>,
+    ) -> Customer {
         let branch = row.branch.map(|b| Named {
             id: uuid_id(b),
             name: views::branch(m, b).map(|x| x.name.clone()),
@@ -393,6 +397,7 @@ impl Customer {
             churn_reason: row.churn_reason.map(Into::into),
             position: Long(row.position),
             archive: archive.map(Arc::new),
+            as_of,
         }
     }
 
@@ -408,8 +413,9 @@ impl Customer {
             return Ok(a.clone());
         }
         let id = self.local_id()?;
+        let as_of = self.as_of;
         read_models(ctx)?
-            .read(|m, r| views::customer_360(m, r, id, None))
+            .read(|m, r| views::customer_360_resident(m, r, id, as_of))
             .map(Arc::new)
             .ok_or_else(|| ApiError::NotFound("customer".into()))
     }
@@ -638,24 +644,35 @@ impl Customer {
             .collect())
     }
 
-    async fn tickets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TicketView>> {
-        let a = self.archive(ctx).map_err(gql)?;
-        let tickets = a
-            .tickets
-            .as_ref()
-            .map_err(|e| gql(ApiError::Internal(format!("the customer's tickets: {e}"))))?;
+    /// Tickets opened for the customer, newest first, at most `first` (default 50).
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> async_graphql::Result<Vec<TicketView>> {
+        let id = self.local_id().map_err(gql)?;
+        let first = page_size(ctx, "first", first).map_err(gql)?.unwrap_or(50);
+        let tickets = read_models(ctx)
+            .map_err(gql)?
+            .projections()
+            .customer_tickets(id, first)
+            .map_err(|e| gql(projection_error(e)))?;
         Ok(tickets.iter().map(TicketView::from).collect())
     }
 
+    /// Leads created for the customer, newest first, at most `first` (default 50).
     async fn opportunities(
         &self,
         ctx: &Context<'_>,
+        first: Option<i32>,
     ) -> async_graphql::Result<Vec<OpportunityView>> {
-        let a = self.archive(ctx).map_err(gql)?;
-        let opportunities = a
-            .opportunities
-            .as_ref()
-            .map_err(|e| gql(ApiError::Internal(format!("the customer's leads: {e}"))))?;
+        let id = self.local_id().map_err(gql)?;
+        let first = page_size(ctx, "first", first).map_err(gql)?.unwrap_or(50);
+        let opportunities = read_models(ctx)
+            .map_err(gql)?
+            .projections()
+            .customer_opportunities(id, first)
+            .map_err(|e| gql(projection_error(e)))?;
         Ok(opportunities.iter().map(OpportunityView::from).collect())
     }
 
@@ -702,12 +719,12 @@ impl Customer {
     /// Turnover and commission over the 30, 90 and 365 days ending on `asOf`, that day
     /// included.
     async fn windows(&self, ctx: &Context<'_>) -> async_graphql::Result<WindowFigures> {
-        let a = self.archive(ctx).map_err(gql)?;
-        let w = a.windows.as_ref().map_err(|e| {
-            gql(ApiError::Internal(format!(
-                "the customer's daily flows: {e}"
-            )))
-        })?;
+        let id = self.local_id().map_err(gql)?;
+        let w = read_models(ctx)
+            .map_err(gql)?
+            .projections()
+            .customer_windows(id, self.as_of)
+            .map_err(|e| gql(projection_error(e)))?;
         Ok(WindowFigures {
             turnover_30_days: money(w.turnover_30d),
             turnover_90_days: money(w.turnover_90d),
@@ -985,9 +1002,9 @@ pub(crate) fn customer_by_id(
         let look = ctx.look_ahead();
         // Through `node`, the archive fields sit under an inline fragment on Customer.
         let archive = archive_selected(look)
-            .then(|| views::customer_360(m, r, id, None))
+            .then(|| views::customer_360_resident(m, r, id, None))
             .flatten();
-        Some(Customer::of(m, row, archive))
+        Some(Customer::of(m, row, archive, None))
     }))
 }
 
@@ -1072,11 +1089,11 @@ impl CustomerQuery {
                     .into_iter()
                     .map(|(cursor, row)| {
                         let archive = archives
-                            .then(|| views::customer_360(m, r, row.id, filter.as_of))
+                            .then(|| views::customer_360_resident(m, r, row.id, filter.as_of))
                             .flatten();
                         CustomerEdge {
                             cursor: encode_cursor(order, &cursor),
-                            node: Customer::of(m, row, archive),
+                            node: Customer::of(m, row, archive, filter.as_of),
                         }
                     })
                     .collect();

@@ -1076,3 +1076,130 @@ async fn whole_log_replays_run_under_a_bound_past_which_they_are_refused() {
         .query(&hq, AS_OF, json!({ "b": branch, "m": month }))
         .await);
 }
+
+/// A customer's tickets and leads are read from their history on disk, newest first and
+/// bounded by `first`; a list asked `asOf` a day gives each customer's windows ending that day
+/// whether or not an archive field is selected with them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_s_tickets_are_newest_first_and_bounded_and_windows_follow_as_of() {
+    let server = Server::start_demo(CUSTOMERS, DAYS).await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let first = server
+        .query(
+            &hq,
+            "query($at: Long) { customers(first: 1, atPosition: $at) { edges { node { customerId } } } }",
+            json!({ "at": server.store.head().0 }),
+        )
+        .await;
+    ok(&first);
+    let id = first["data"]["customers"]["edges"][0]["node"]["customerId"].clone();
+    let mut at = 0;
+    for n in 0..3 {
+        let r = server
+            .query(
+                &hq,
+                r#"mutation($c: ID!, $s: String!) { openTicket(customerId: $c, kind: COMPLAINT, priority: HIGH, channel: PHONE, subject: $s, description: "开盘时无法下单") { position } }"#,
+                json!({ "c": id, "s": format!("ticket {n}") }),
+            )
+            .await;
+        ok(&r);
+        at = r["data"]["openTicket"]["position"].as_u64().unwrap();
+    }
+    let caught_up = server
+        .query(
+            &hq,
+            "query($at: Long) { customers(first: 0, atPosition: $at) { totalCount } }",
+            json!({ "at": at }),
+        )
+        .await;
+    ok(&caught_up);
+    let q = r#"query($id: ID!, $first: Int) { customer(id: $id) {
+        tickets(first: $first) { subject } opportunities(first: $first) { id } } }"#;
+    let every = server
+        .query(&hq, q, json!({ "id": id, "first": 500 }))
+        .await;
+    ok(&every);
+    let subjects: Vec<&str> = every["data"]["customer"]["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["subject"].as_str().unwrap())
+        .collect();
+    // The demo may have opened some of its own before: ours are the newest three.
+    assert_eq!(
+        subjects[..3],
+        ["ticket 2", "ticket 1", "ticket 0"],
+        "{subjects:?}"
+    );
+    let one = server.query(&hq, q, json!({ "id": id, "first": 1 })).await;
+    ok(&one);
+    assert_eq!(
+        one["data"]["customer"]["tickets"],
+        json!([{ "subject": "ticket 2" }])
+    );
+    let too_many = server
+        .query(&hq, q, json!({ "id": id, "first": 100_000 }))
+        .await;
+    assert_eq!(codes(&too_many), vec!["VALIDATION"; 2], "{too_many}");
+
+    // Windows of a list asked as of a day: with an archive field, and alone. The day is the
+    // richest customer's last trade (the tickets above moved the business date to today).
+    let day = server
+        .query(
+            &hq,
+            "{ customers(first: 1, orderBy: ASSETS_DESC) { edges { node { lastTrade } } } }",
+            json!({}),
+        )
+        .await;
+    ok(&day);
+    let latest = time::Date::parse(
+        day["data"]["customers"]["edges"][0]["node"]["lastTrade"]
+            .as_str()
+            .unwrap(),
+        &time::format_description::well_known::Iso8601::DATE,
+    )
+    .unwrap();
+    let as_of = (latest - time::Duration::days(10)).to_string();
+    let windows = |with_profile: bool| {
+        let fields = if with_profile {
+            "asOf profile { phone } "
+        } else {
+            ""
+        };
+        format!(
+            r#"query($on: String) {{ customers(first: 20, orderBy: ASSETS_DESC, filter: {{ asOf: $on }}) {{
+                edges {{ node {{ customerId {fields}windows {{ turnover30Days commission365Days }} }} }} }} }}"#
+        )
+    };
+    let strip = |r: &Json| -> Vec<(Json, Json)> {
+        r["data"]["customers"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["node"]["customerId"].clone(),
+                    e["node"]["windows"].clone(),
+                )
+            })
+            .collect()
+    };
+    let with = server
+        .query(&hq, &windows(true), json!({ "on": as_of }))
+        .await;
+    ok(&with);
+    assert_eq!(
+        with["data"]["customers"]["edges"][0]["node"]["asOf"],
+        json!(as_of)
+    );
+    let alone = server
+        .query(&hq, &windows(false), json!({ "on": as_of }))
+        .await;
+    ok(&alone);
+    assert_eq!(strip(&alone), strip(&with));
+    let today = server
+        .query(&hq, &windows(false), json!({ "on": latest.to_string() }))
+        .await;
+    ok(&today);
+    assert_ne!(strip(&today), strip(&alone), "ten days move some window");
+}

@@ -19,7 +19,7 @@ use crate::error::ProjectionError;
 use crate::model::today;
 use crate::model::{business_date, madd, mscale, Facets, Model, ASSET_CLASSES};
 use crate::read_models::accounts::AccountRecord;
-use crate::read_models::history::{FlowSums, HistoryEntry};
+use crate::read_models::history::{FlowSums, HistoryEntry, Order};
 use crate::read_models::sales::OpportunityRecord;
 use crate::read_models::service::TicketRecord;
 use crate::rules::RuleBook;
@@ -720,46 +720,38 @@ pub struct Customer360 {
     pub record: CustomerRecord,
     pub branch_name: Option<String>,
     pub manager_name: Option<String>,
-    /// Read from the customer's history on disk: an error reading it is this field's, not
-    /// the whole archive's.
-    pub windows: Result<WindowFigures, String>,
+    /// What is read from the customer's history on disk; `None` when not asked for
+    /// ([`customer_360_resident`]).
+    pub detail: Option<ArchiveDetail>,
     pub contribution_score_centi: i64,
     pub tier: Tier,
     pub risk_preference: RiskPreference,
     pub churn: ChurnExplain,
     pub suitability_valid: bool,
-    /// Read from the customer's history on disk, like `windows`.
-    pub tickets: Result<Vec<TicketRecord>, String>,
-    pub opportunities: Result<Vec<OpportunityRecord>, String>,
     pub campaigns: Vec<(CampaignId, String, Response)>,
 }
 
+/// The archive's parts read from the customer's history on disk, all of it. An error reading
+/// one is that part's, not the whole archive's. The API reads each part on its own, bounded
+/// (`customer_tickets`, `customer_opportunities`, `customer_windows`), and only when asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveDetail {
+    pub windows: Result<WindowFigures, String>,
+    /// Oldest first.
+    pub tickets: Result<Vec<TicketRecord>, String>,
+    pub opportunities: Result<Vec<OpportunityRecord>, String>,
+}
+
+/// The archive with every part read from disk (replays, tests).
 pub fn customer_360(
     m: &Model,
     rules: &RuleBook,
     id: CustomerId,
     as_of: Option<Date>,
 ) -> Option<Customer360> {
-    let c = m.customers.get(&id)?;
-    let on = today(m, as_of);
-    let windows = customer_windows(m, id, on).map_err(|e| e.to_string());
-    Some(Customer360 {
-        as_of: on,
-        rules_version: rules.version,
-        branch_name: c
-            .branch()
-            .and_then(|b| m.meta.branches.get(&b))
-            .map(|b| b.name.clone()),
-        manager_name: c
-            .manager()
-            .and_then(|s| m.staff.get(&s))
-            .map(|s| s.name.clone()),
-        windows,
-        contribution_score_centi: c.derived.score_centi,
-        tier: c.derived.tier,
-        risk_preference: c.derived.risk_preference,
-        churn: derive::churn(c, rules, on),
-        suitability_valid: c.suitability.is_some_and(|s| s.is_valid_on(on)),
+    let mut archive = customer_360_resident(m, rules, id, as_of)?;
+    archive.detail = Some(ArchiveDetail {
+        windows: customer_windows(m, id, archive.as_of).map_err(|e| e.to_string()),
         tickets: m
             .history
             .tickets(id)
@@ -778,6 +770,62 @@ pub fn customer_360(
                     .collect()
             })
             .map_err(|e| e.to_string()),
+    });
+    Some(archive)
+}
+
+/// A customer's tickets, newest first, at most `limit`: one range scan of their history.
+pub fn customer_tickets(
+    m: &Model,
+    id: CustomerId,
+    limit: usize,
+) -> Result<Vec<TicketRecord>, ProjectionError> {
+    Ok(m.history
+        .tickets_in(id, Order::NewestFirst, limit)?
+        .iter()
+        .filter_map(|t| m.tickets.get(t).cloned())
+        .collect())
+}
+
+/// A customer's leads, newest first, at most `limit`: one range scan of their history.
+pub fn customer_opportunities(
+    m: &Model,
+    id: CustomerId,
+    limit: usize,
+) -> Result<Vec<OpportunityRecord>, ProjectionError> {
+    Ok(m.history
+        .opportunities_in(id, Order::NewestFirst, limit)?
+        .iter()
+        .filter_map(|o| m.opportunities.get(o).cloned())
+        .collect())
+}
+
+/// The archive from the resident record alone: nothing read from disk (`detail` is `None`).
+pub fn customer_360_resident(
+    m: &Model,
+    rules: &RuleBook,
+    id: CustomerId,
+    as_of: Option<Date>,
+) -> Option<Customer360> {
+    let c = m.customers.get(&id)?;
+    let on = today(m, as_of);
+    Some(Customer360 {
+        as_of: on,
+        rules_version: rules.version,
+        branch_name: c
+            .branch()
+            .and_then(|b| m.meta.branches.get(&b))
+            .map(|b| b.name.clone()),
+        manager_name: c
+            .manager()
+            .and_then(|s| m.staff.get(&s))
+            .map(|s| s.name.clone()),
+        detail: None,
+        contribution_score_centi: c.derived.score_centi,
+        tier: c.derived.tier,
+        risk_preference: c.derived.risk_preference,
+        churn: derive::churn(c, rules, on),
+        suitability_valid: c.suitability.is_some_and(|s| s.is_valid_on(on)),
         campaigns: c
             .campaigns
             .iter()

@@ -444,13 +444,18 @@ impl History {
 
     /// The tickets opened for a customer, oldest first.
     pub fn tickets(&self, customer: CustomerId) -> Result<Vec<TicketId>, ProjectionError> {
+        self.tickets_in(customer, Order::OldestFirst, usize::MAX)
+    }
+
+    /// The tickets opened for a customer in `order`, at most `limit`: one range scan.
+    pub fn tickets_in(
+        &self,
+        customer: CustomerId,
+        order: Order,
+        limit: usize,
+    ) -> Result<Vec<TicketId>, ProjectionError> {
         Ok(self
-            .entries(
-                customer,
-                HistoryKind::Ticket,
-                Order::OldestFirst,
-                usize::MAX,
-            )?
+            .entries(customer, HistoryKind::Ticket, order, limit)?
             .into_iter()
             .filter_map(|e| match e {
                 HistoryEntry::Ticket(t) => Some(t),
@@ -464,13 +469,18 @@ impl History {
         &self,
         customer: CustomerId,
     ) -> Result<Vec<OpportunityId>, ProjectionError> {
+        self.opportunities_in(customer, Order::OldestFirst, usize::MAX)
+    }
+
+    /// The leads created for a customer in `order`, at most `limit`: one range scan.
+    pub fn opportunities_in(
+        &self,
+        customer: CustomerId,
+        order: Order,
+        limit: usize,
+    ) -> Result<Vec<OpportunityId>, ProjectionError> {
         Ok(self
-            .entries(
-                customer,
-                HistoryKind::Opportunity,
-                Order::OldestFirst,
-                usize::MAX,
-            )?
+            .entries(customer, HistoryKind::Opportunity, order, limit)?
             .into_iter()
             .filter_map(|e| match e {
                 HistoryEntry::Opportunity(o) => Some(o),
