@@ -414,7 +414,11 @@ fn the_serving_broker_and_the_branch_management_flag_a_customer_at_risk() {
             missing_right: Right::FlagChurnRisk
         })
     );
-    let agent = actor(104, Role::ServiceAgent, Scope::Branch { branch: f.branch_a });
+    let agent = actor(
+        104,
+        Role::ServiceAgent,
+        Scope::Branch { branch: f.branch_a },
+    );
     assert!(authorize(&agent, &Action::FlagAtRisk(own), &f.org).is_err());
     let bm = |b| actor(101, Role::BranchManager, Scope::Branch { branch: b });
     assert_eq!(

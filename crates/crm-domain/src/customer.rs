@@ -1142,7 +1142,11 @@ pub fn evolve(mut state: State, event: &Event) -> State {
             state.at_risk = None;
         }
         Event::CustomerFlaggedAtRisk {
-            reason, note, by, at, ..
+            reason,
+            note,
+            by,
+            at,
+            ..
         } => {
             state.at_risk = Some(AtRiskFlag {
                 reason: *reason,
