@@ -623,6 +623,9 @@ impl App {
             | customer::Command::RejectTransfer { .. } => CustomerAction::DecideTransfer,
             customer::Command::RecordSuitability { .. } => CustomerAction::AssessSuitability,
             customer::Command::MarkChurned { .. } => CustomerAction::RecordChurn,
+            customer::Command::FlagAtRisk { .. } | customer::Command::ClearAtRiskFlag { .. } => {
+                CustomerAction::FlagAtRisk
+            }
             customer::Command::MergeInto { .. } | customer::Command::AbsorbMerged { .. } => {
                 return Err(validation(
                     "command",
@@ -645,6 +648,7 @@ impl App {
                         CustomerAction::Update => Action::UpdateCustomer(target),
                         CustomerAction::AssessSuitability => Action::AssessSuitability(target),
                         CustomerAction::RecordChurn => Action::RecordChurn(target),
+                        CustomerAction::FlagAtRisk => Action::FlagAtRisk(target),
                         CustomerAction::Assign { to_branch } => Action::AssignCustomer {
                             customer: target,
                             to_branch,
@@ -1062,6 +1066,7 @@ enum CustomerAction {
     Update,
     AssessSuitability,
     RecordChurn,
+    FlagAtRisk,
     Assign { to_branch: BranchId },
     DecideTransfer,
 }

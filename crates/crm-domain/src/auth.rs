@@ -116,6 +116,10 @@ pub enum Right {
     /// Propose or approve the seal of an appraisal period (the results pay follows):
     /// headquarters, two different people. (Appended last: rights are encoded by index.)
     SealAppraisal,
+    /// Flag a customer at risk of leaving (流失预警) or clear the flag: the customer's own
+    /// broker or manager may, since they are often the first to know, and so may the branch's
+    /// management. A flag is never churn. (Appended last: rights are encoded by index.)
+    FlagChurnRisk,
 }
 
 /// What authorization needs to know about a customer.
@@ -152,6 +156,8 @@ pub enum Action {
     AssessSuitability(CustomerTarget),
     /// Record that the customer churned.
     RecordChurn(CustomerTarget),
+    /// Flag the customer at risk of leaving, or clear the flag.
+    FlagAtRisk(CustomerTarget),
     /// Assign, reassign, or request a transfer to `to_branch`.
     AssignCustomer {
         customer: CustomerTarget,
@@ -218,6 +224,7 @@ impl Action {
             Action::UpdateCustomer(_) => Right::WriteCustomer,
             Action::AssessSuitability(_) => Right::AssessSuitability,
             Action::RecordChurn(_) => Right::RecordChurn,
+            Action::FlagAtRisk(_) => Right::FlagChurnRisk,
             Action::SealAppraisal => Right::SealAppraisal,
             Action::AssignCustomer { .. } => Right::AssignCustomer,
             Action::ApproveTransfer { .. } => Right::ApproveTransfer,
@@ -502,6 +509,13 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
             Headquarters => true,
             RegionManager | BranchManager => t.branch.as_ref().is_some_and(branch),
             CustomerManager | Broker | ServiceAgent | Auditor | Operator => false,
+        },
+        // A warning, not a churn: those who serve the customer raise it, and their management.
+        Action::FlagAtRisk(t) => match role {
+            Headquarters => true,
+            RegionManager | BranchManager => t.branch.as_ref().is_some_and(branch),
+            CustomerManager | Broker => in_book(actor, t, org),
+            ServiceAgent | Auditor | Operator => false,
         },
         Action::AssignCustomer {
             customer,

@@ -386,6 +386,51 @@ fn churn_is_recorded_by_the_branch_management_never_by_the_appraised_broker() {
 }
 
 #[test]
+fn the_serving_broker_and_the_branch_management_flag_a_customer_at_risk() {
+    let f = fixture();
+    let book = |n, b| {
+        actor(
+            n,
+            Role::Broker,
+            Scope::Book {
+                branch: b,
+                team: None,
+            },
+        )
+    };
+    let broker = book(100, f.branch_a);
+    let own = CustomerTarget {
+        branch: Some(f.branch_a),
+        manager: Some(broker.staff_id),
+        team: None,
+    };
+    // The broker who serves the customer may flag it, though not record its churn.
+    assert_eq!(authorize(&broker, &Action::FlagAtRisk(own), &f.org), Ok(()));
+    assert!(authorize(&broker, &Action::RecordChurn(own), &f.org).is_err());
+    // A broker of another branch may not, nor may a service agent.
+    assert_eq!(
+        authorize(&book(103, f.branch_b), &Action::FlagAtRisk(own), &f.org),
+        Err(DomainError::Forbidden {
+            missing_right: Right::FlagChurnRisk
+        })
+    );
+    let agent = actor(
+        104,
+        Role::ServiceAgent,
+        Scope::Branch { branch: f.branch_a },
+    );
+    assert!(authorize(&agent, &Action::FlagAtRisk(own), &f.org).is_err());
+    let bm = |b| actor(101, Role::BranchManager, Scope::Branch { branch: b });
+    assert_eq!(
+        authorize(&bm(f.branch_a), &Action::FlagAtRisk(own), &f.org),
+        Ok(())
+    );
+    assert!(authorize(&bm(f.branch_b), &Action::FlagAtRisk(own), &f.org).is_err());
+    let hq = actor(102, Role::Headquarters, Scope::Company);
+    assert_eq!(authorize(&hq, &Action::FlagAtRisk(own), &f.org), Ok(()));
+}
+
+#[test]
 fn a_refusal_names_another_customer_only_to_those_who_may_read_them() {
     use crate::ids::CustomerId;
     let f = fixture();

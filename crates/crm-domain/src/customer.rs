@@ -158,9 +158,22 @@ pub struct State {
     pub assignment_history: Vec<AssignmentRecord>,
     pub pending_transfer: Option<TransferRequest>,
     pub churn_reason: Option<ChurnReason>,
+    /// The serving staff's or management's warning that the customer may leave (流失预警);
+    /// not a churn. Cleared explicitly or by the churn itself.
+    pub at_risk: Option<AtRiskFlag>,
     pub win_back_attempts: Vec<WinBackAttempt>,
     pub merged_into: Option<CustomerId>,
     pub absorbed: BTreeSet<CustomerId>,
+}
+
+/// A warning that the customer may leave (流失预警), raised by whoever serves or manages them.
+/// It never counts as churn: churn stays management's record (`MarkChurned`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtRiskFlag {
+    pub reason: ChurnReason,
+    pub note: Option<ShortText>,
+    pub by: StaffId,
+    pub at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,6 +224,19 @@ pub enum Command {
         by: StaffId,
         channel: Channel,
         note: Option<ShortText>,
+        now: OffsetDateTime,
+    },
+    /// Warn that an active or dormant customer may leave. One flag at a time: flagging a
+    /// flagged customer is a conflict (clear it first to change the reason).
+    FlagAtRisk {
+        reason: ChurnReason,
+        note: Option<ShortText>,
+        by: StaffId,
+        now: OffsetDateTime,
+    },
+    /// Withdraw the warning; a customer without one is left as is (no event).
+    ClearAtRiskFlag {
+        by: StaffId,
         now: OffsetDateTime,
     },
     Reactivate {
@@ -305,6 +331,8 @@ impl Command {
             Command::MarkDormant { .. } => "mark dormant",
             Command::MarkChurned { .. } => "mark churned",
             Command::RecordWinBackAttempt { .. } => "record win-back attempt",
+            Command::FlagAtRisk { .. } => "flag at risk",
+            Command::ClearAtRiskFlag { .. } => "clear at-risk flag",
             Command::Reactivate { .. } => "reactivate",
             Command::Close { .. } => "close",
             Command::OpenAccount { .. } => "open account",
@@ -381,6 +409,18 @@ pub enum Event {
     },
     CustomerReactivated {
         customer_id: CustomerId,
+        at: OffsetDateTime,
+    },
+    CustomerFlaggedAtRisk {
+        customer_id: CustomerId,
+        reason: ChurnReason,
+        note: Option<ShortText>,
+        by: StaffId,
+        at: OffsetDateTime,
+    },
+    CustomerAtRiskFlagCleared {
+        customer_id: CustomerId,
+        by: StaffId,
         at: OffsetDateTime,
     },
     CustomerClosed {
@@ -478,7 +518,7 @@ crate::aggregate!(Customer, category: "customer", id: customer_id, events: [
     WinBackAttempted, CustomerReactivated, CustomerClosed, AccountOpened, AccountClosed,
     SuitabilityAssessed, ProductRecommended, ProductSold, CustomerAssigned, CustomerReassigned,
     TransferRequested, TransferApproved, TransferRejected, CustomerMergedInto,
-    CustomerMergeAbsorbed,
+    CustomerMergeAbsorbed, CustomerFlaggedAtRisk, CustomerAtRiskFlagCleared,
 ]);
 
 fn check_profile(kind: CustomerKind, profile: &Profile) -> Result<(), DomainError> {
@@ -691,6 +731,37 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                 by,
                 channel,
                 note,
+                at: now,
+            })
+        }
+        Command::FlagAtRisk {
+            reason,
+            note,
+            by,
+            now,
+        } => {
+            at_in(&[Active, Dormant])?;
+            if let Some(flag) = &state.at_risk {
+                return Err(DomainError::conflict(format!(
+                    "already flagged at risk by {} ({:?}); clear the flag to change it",
+                    flag.by, flag.reason
+                )));
+            }
+            one(Event::CustomerFlaggedAtRisk {
+                customer_id,
+                reason,
+                note,
+                by,
+                at: now,
+            })
+        }
+        Command::ClearAtRiskFlag { by, now } => {
+            if state.at_risk.is_none() {
+                return Ok(vec![]);
+            }
+            one(Event::CustomerAtRiskFlagCleared {
+                customer_id,
+                by,
                 at: now,
             })
         }
@@ -1068,7 +1139,23 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         Event::CustomerChurned { reason, .. } => {
             state.lifecycle = Some(Lifecycle::Churned);
             state.churn_reason = Some(*reason);
+            state.at_risk = None;
         }
+        Event::CustomerFlaggedAtRisk {
+            reason,
+            note,
+            by,
+            at,
+            ..
+        } => {
+            state.at_risk = Some(AtRiskFlag {
+                reason: *reason,
+                note: note.clone(),
+                by: *by,
+                at: *at,
+            });
+        }
+        Event::CustomerAtRiskFlagCleared { .. } => state.at_risk = None,
         Event::WinBackAttempted {
             by,
             channel,

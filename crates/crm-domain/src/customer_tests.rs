@@ -879,3 +879,123 @@ fn customer_events_name_their_stream_in_simple_uuid_form() {
     assert_eq!(e.stream_name(), "customer-00000000000000000000000000000001");
     assert_eq!(e.stream_name(), crate::stream_name("customer", &cid(1)));
 }
+
+fn flag_cmd() -> Command {
+    Command::FlagAtRisk {
+        reason: ChurnReason::Competitor,
+        note: Some(text("asked about another broker's fees")),
+        by: sid(100),
+        now: NOW,
+    }
+}
+
+fn flagged() -> Event {
+    Event::CustomerFlaggedAtRisk {
+        customer_id: cid(1),
+        reason: ChurnReason::Competitor,
+        note: Some(text("asked about another broker's fees")),
+        by: sid(100),
+        at: NOW,
+    }
+}
+
+#[test]
+fn a_customer_is_flagged_at_risk_without_churning_and_the_flag_is_cleared() {
+    let state = given::<Customer>([registered()])
+        .when(flag_cmd())
+        .then([flagged()]);
+    assert_eq!(state.lifecycle, Some(Lifecycle::Active));
+    assert_eq!(state.churn_reason, None);
+    assert_eq!(
+        state.at_risk.as_ref().map(|f| (f.by, f.reason)),
+        Some((sid(100), ChurnReason::Competitor))
+    );
+    let state = given::<Customer>([registered(), flagged()])
+        .when(Command::ClearAtRiskFlag {
+            by: sid(7),
+            now: NOW,
+        })
+        .then([Event::CustomerAtRiskFlagCleared {
+            customer_id: cid(1),
+            by: sid(7),
+            at: NOW,
+        }]);
+    assert_eq!(state.at_risk, None);
+    // Clearing an unflagged customer records nothing.
+    given::<Customer>([registered()])
+        .when(Command::ClearAtRiskFlag {
+            by: sid(7),
+            now: NOW,
+        })
+        .then([]);
+}
+
+#[test]
+fn a_flag_on_a_flagged_customer_is_a_conflict() {
+    let result = Customer::decide(&given_state([registered(), flagged()]), flag_cmd());
+    assert!(
+        matches!(result, Err(DomainError::Conflict { .. })),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_churned_closed_or_merged_customer_cannot_be_flagged() {
+    let churned = Event::CustomerChurned {
+        customer_id: cid(1),
+        reason: ChurnReason::Fees,
+        note: None,
+        at: NOW,
+    };
+    given::<Customer>([registered(), churned])
+        .when(flag_cmd())
+        .then_err(DomainError::InvalidTransition {
+            from: "churned",
+            command: "flag at risk",
+        });
+    let closed = Event::CustomerClosed {
+        customer_id: cid(1),
+        reason: text("moved abroad"),
+        at: NOW,
+    };
+    given::<Customer>([registered(), closed])
+        .when(flag_cmd())
+        .then_err(DomainError::InvalidTransition {
+            from: "closed",
+            command: "flag at risk",
+        });
+    let merged = Event::CustomerMergedInto {
+        customer_id: cid(1),
+        survivor: cid(2),
+        at: NOW,
+    };
+    given::<Customer>([registered(), merged])
+        .when(flag_cmd())
+        .then_err(DomainError::AlreadyMerged { into: cid(2) });
+}
+
+#[test]
+fn churn_recorded_by_management_clears_the_flag() {
+    let state = given::<Customer>([registered(), flagged()])
+        .when(Command::MarkChurned {
+            reason: ChurnReason::Competitor,
+            note: None,
+            now: NOW,
+        })
+        .then_ok();
+    assert_eq!(state.at_risk, None);
+    assert_eq!(state.churn_reason, Some(ChurnReason::Competitor));
+}
+
+/// A note longer than [`ShortText`]'s bound cannot reach the command.
+#[test]
+fn a_flag_note_is_bounded() {
+    assert!(ShortText::parse(&"长".repeat(201)).is_err());
+    assert!(ShortText::parse(&"长".repeat(200)).is_ok());
+}
+
+fn given_state(events: impl IntoIterator<Item = Event>) -> State {
+    events
+        .into_iter()
+        .fold(State::default(), |s, e| Customer::evolve(s, &e))
+}

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crm_domain::customer::Lifecycle;
+use crm_domain::customer::{ChurnReason, Lifecycle};
 use crm_domain::Money;
 
 use crate::model::{madd, month_index, mscale, CustomerRecord, Derived};
@@ -449,6 +449,45 @@ pub struct ChurnExplain {
     pub positions: Vec<u64>,
 }
 
+/// A standing at-risk flag (流失预警) lifts the risk of a customer not churned to at least
+/// medium, and the reason names who flagged and why.
+fn with_flag(c: &CustomerRecord, risk: ChurnRisk, reason: String) -> (ChurnRisk, String) {
+    let Some(flag) = c
+        .at_risk_flag
+        .as_ref()
+        .filter(|_| risk != ChurnRisk::Churned)
+    else {
+        return (risk, reason);
+    };
+    let why = match &flag.note {
+        Some(n) => format!("{}: {n}", churn_reason_name(flag.reason)),
+        None => churn_reason_name(flag.reason).to_string(),
+    };
+    let flagged = format!(
+        "flagged at risk by staff {} on {} ({why})",
+        flag.by,
+        crate::model::business_date(flag.at)
+    );
+    if reason.is_empty() {
+        (risk.max(ChurnRisk::Medium), flagged)
+    } else {
+        (risk.max(ChurnRisk::Medium), format!("{reason}; {flagged}"))
+    }
+}
+
+/// The recorded or flagged churn reason in words.
+pub fn churn_reason_name(r: ChurnReason) -> &'static str {
+    match r {
+        ChurnReason::Competitor => "competitor",
+        ChurnReason::Fees => "fees",
+        ChurnReason::ServiceQuality => "service quality",
+        ChurnReason::InvestmentLosses => "investment losses",
+        ChurnReason::Relocation => "relocation",
+        ChurnReason::LeftTheMarket => "left the market",
+        ChurnReason::Other => "other",
+    }
+}
+
 pub fn churn(c: &CustomerRecord, rules: &RuleBook, as_of: Date) -> ChurnExplain {
     let r = &rules.churn;
     let window_start = as_of - time::Duration::days(i64::from(r.outflow_days) - 1);
@@ -511,6 +550,7 @@ pub fn churn(c: &CustomerRecord, rules: &RuleBook, as_of: Date) -> ChurnExplain 
     } else {
         (ChurnRisk::Low, String::new())
     };
+    let (risk, reason) = with_flag(c, risk, reason);
     ChurnExplain {
         rules_version: rules.version,
         rules_hash: rules.hash.clone(),
@@ -614,6 +654,44 @@ mod tests {
         // Figures outside the trailing twelve months do not count.
         let later = contribution(&c, &rules, date!(2025 - 07 - 01));
         assert_eq!(later.inputs.commission, Money::ZERO);
+    }
+
+    #[test]
+    fn an_at_risk_flag_lifts_the_risk_to_medium_and_names_who_and_why() {
+        let rules = RuleBook::default_rules().unwrap();
+        let mut c = customer();
+        let on = date!(2024 - 02 - 01);
+        assert_eq!(churn(&c, &rules, on).risk, ChurnRisk::Low);
+        let by = crm_domain::ids::StaffId::from(uuid::Uuid::from_u128(100));
+        c.at_risk_flag = Some(crate::read_models::archive::AtRiskFlagRecord {
+            by,
+            reason: ChurnReason::Competitor,
+            note: Some("asked about fees elsewhere".into()),
+            at: datetime!(2024-01-20 09:00 +8),
+            position: 7,
+        });
+        let flagged = churn(&c, &rules, on);
+        assert_eq!(flagged.risk, ChurnRisk::Medium);
+        assert_eq!(
+            flagged.reason,
+            format!(
+                "flagged at risk by staff {by} on 2024-01-20 (competitor: asked about fees \
+                 elsewhere)"
+            )
+        );
+        // Dormant and flagged: still medium, both reasons named.
+        let both = churn(&c, &rules, date!(2024 - 06 - 01));
+        assert_eq!(both.risk, ChurnRisk::Medium);
+        assert!(
+            both.reason.starts_with("no trade or contact"),
+            "{}",
+            both.reason
+        );
+        assert!(both.reason.contains("flagged at risk"), "{}", both.reason);
+        // A recorded churn outranks the flag.
+        c.lifecycle = Lifecycle::Churned;
+        assert_eq!(churn(&c, &rules, on).risk, ChurnRisk::Churned);
+        assert_eq!(churn(&c, &rules, on).reason, "churn recorded");
     }
 
     #[test]

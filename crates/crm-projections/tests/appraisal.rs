@@ -736,3 +736,80 @@ fn each_post_is_scored_with_its_weights_and_a_team_lead_sees_the_team_figure() {
         store.close().await.unwrap();
     });
 }
+
+/// #15 item 1: a customer flagged at risk (流失预警) by the staff who serve them is a warning,
+/// not a churn: the appraisal's figures do not move, the churn risk is at least medium with
+/// who flagged and why, and the customer's branch manager gets the churn-risk to-do.
+#[test]
+fn an_at_risk_flag_warns_without_counting_as_churn() {
+    let mut h = history();
+    // c10, served by s2 in branch 1 (whose manager is `branch_manager()`).
+    h.push(register(10, 1, Lifecycle::Active));
+    h.push(assign(10, 2, 2));
+    let flag = |c: u8, by: u8| {
+        customer_event(
+            FEB + 3,
+            customer::Event::CustomerFlaggedAtRisk {
+                customer_id: cid(c),
+                reason: ChurnReason::Competitor,
+                note: Some(ShortText::parse("问了别家的佣金").unwrap()),
+                by: sid(by),
+                at: at(FEB + 3),
+            },
+        )
+    };
+    runtime().block_on(async {
+        let (_dir, store, mut n) = logged(h).await;
+        let p = Projections::open(&store, rules()).unwrap();
+        p.catch_up().unwrap();
+        let feb = Period::Month {
+            year: 2024,
+            month: 2,
+        };
+        let figures = |p: &Projections| {
+            [0, 1, 2].map(|s| {
+                let sp = p.staff_performance(sid(s), feb).unwrap();
+                (sp.churned, sp.customers_at_start, sp.kpi.composite_centi)
+            })
+        };
+        let before = figures(&p);
+        let now = at(FEB + 5);
+        let churn_todos = |staff| -> Vec<_> {
+            p.todos(staff, now)
+                .into_iter()
+                .filter(|t| t.kind == TodoKind::ChurnRisk)
+                .filter_map(|t| t.customer)
+                .collect()
+        };
+        assert!(churn_todos(branch_manager()).is_empty());
+        for (c, by) in [(0, 0), (10, 2)] {
+            let (e, t) = flag(c, by);
+            append(&store, &mut n, &e, t).await;
+        }
+        p.catch_up().unwrap();
+        // The appraisal's churn stays management-recorded churn and closures.
+        assert_eq!(figures(&p), before);
+        assert_eq!(before[0].0, 2);
+        let filter = SegmentFilter {
+            as_of: Some(BASE + Duration::days(i64::from(FEB + 5))),
+            ..SegmentFilter::default()
+        };
+        let rows = p.customers(&filter, None, 20).items;
+        let row = rows.iter().find(|r| r.id == cid(10)).unwrap();
+        assert_eq!(row.churn_risk, ChurnRisk::Medium);
+        let reason = row.churn_risk_reason.as_deref().unwrap();
+        assert!(
+            reason.contains(&format!("flagged at risk by staff {}", sid(2)))
+                && reason.contains("competitor: 问了别家的佣金"),
+            "{reason}"
+        );
+        assert_eq!(row.churn_reason, None);
+        // The serving manager and their branch's manager see it; the manager of branch 1 does
+        // not see c0, a customer of branch 0.
+        assert_eq!(churn_todos(sid(2)), vec![cid(10)]);
+        assert_eq!(churn_todos(branch_manager()), vec![cid(10)]);
+        assert!(churn_todos(sid(0)).contains(&cid(0)));
+        drop(p);
+        store.close().await.unwrap();
+    });
+}

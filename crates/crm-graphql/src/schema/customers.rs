@@ -24,6 +24,7 @@ use crm_projections::views::{
 use crm_projections::{ExplainSubject, Explanation};
 use time::OffsetDateTime;
 
+use super::atrisk::AtRiskFlag;
 use super::caller;
 pub(crate) use super::eventlog::PageInfo;
 use super::explain::{ChurnExplanation, ContributionExplanation, RiskExplanation};
@@ -355,6 +356,10 @@ pub struct Customer {
     pub churn_risk_reason: Option<String>,
     /// The reason recorded with the customer's churn (流失原因); null unless they churned.
     pub churn_reason: Option<ChurnReason>,
+    /// The standing warning that the customer may leave (流失预警), raised by their
+    /// broker/manager or management (`flagCustomerAtRisk`); null when none. Never a churn:
+    /// it lifts `churnRisk` to at least MEDIUM, and no appraisal counts it.
+    pub at_risk_flag: Option<AtRiskFlag>,
     /// The log position of the last event that changed this customer.
     pub position: Long,
     #[graphql(skip)]
@@ -395,6 +400,7 @@ impl Customer {
             churn_risk: row.churn_risk.into(),
             churn_risk_reason: row.churn_risk_reason,
             churn_reason: row.churn_reason.map(Into::into),
+            at_risk_flag: row.at_risk_flag.map(|f| AtRiskFlag::of(m, f)),
             position: Long(row.position),
             archive: archive.map(Arc::new),
             as_of,

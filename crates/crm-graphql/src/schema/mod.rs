@@ -16,6 +16,7 @@
 
 mod accesslog;
 mod appraisal;
+mod atrisk;
 mod backoffice;
 mod commands;
 mod customers;
@@ -42,6 +43,7 @@ use tokio::sync::Semaphore;
 
 pub use accesslog::AccessLogQuery;
 pub use appraisal::{AppraisalMutation, AppraisalQuery};
+pub use atrisk::AtRiskMutation;
 pub use backoffice::BackOfficeMutation;
 pub use commands::CommandMutation;
 pub use customers::CustomerQuery;
@@ -91,6 +93,7 @@ pub struct MutationRoot(
     OperationsMutation,
     JobsMutation,
     AppraisalMutation,
+    AtRiskMutation,
 );
 
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -279,3 +279,87 @@ async fn a_broker_cannot_record_their_own_customers_churn() {
         .await;
     assert!(body.get("errors").is_none(), "{body}");
 }
+
+/// #15 item 1: the broker who serves a customer flags them at risk (流失预警); a broker of
+/// another branch may not; the customer's churn risk is at least MEDIUM naming who and why,
+/// the flag is shown, and the broker's appraised churn does not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serving_broker_flags_a_customer_at_risk_without_it_counting_as_churn() {
+    use crm_domain::ids::{BranchId, StaffId};
+    let server = Server::start().await;
+    let token = hq(&server);
+    register(&server, &token, 41).await;
+    let branch = BranchId::from_uuid(uuid::Uuid::from_u128(0xB41));
+    let broker = StaffId::from_uuid(uuid::Uuid::now_v7());
+    let assign = format!(
+        r#"mutation {{ assignCustomer(customerId: "{}", to: {{ branchId: "{branch}", managerId: "{broker}" }}) {{ position }} }}"#,
+        customer(41)
+    );
+    let assigned = server.query(&token, &assign, json!({})).await;
+    assert!(assigned.get("errors").is_none(), "{assigned}");
+    let book =
+        |staff, branch| server.token_for(staff, Role::Broker, Scope::Book { branch, team: None });
+    let broker_token = book(broker, branch);
+    let churned = r#"query($s: ID!, $m: String!) { staffPerformance(staffId: $s, period: { month: $m }) { churned } }"#;
+    let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+    let month = format!("{}-{:02}", today.year(), u8::from(today.month()));
+    let perf = json!({ "s": broker.to_string(), "m": month });
+    let before = server.query(&broker_token, churned, perf.clone()).await;
+    assert!(before.get("errors").is_none(), "{before}");
+    let flag = r#"mutation($id: ID!, $note: String) { flagCustomerAtRisk(customerId: $id, reason: COMPETITOR, note: $note) { position } }"#;
+    // A broker of another branch may not flag the customer.
+    let other = book(
+        StaffId::from_uuid(uuid::Uuid::now_v7()),
+        BranchId::from_uuid(uuid::Uuid::from_u128(0xB42)),
+    );
+    let body = server
+        .query(&other, flag, json!({ "id": customer(41), "note": "x" }))
+        .await;
+    assert_eq!(codes(&body), ["FORBIDDEN"], "{body}");
+    // A note over 200 characters is refused.
+    let long = "长".repeat(201);
+    let body = server
+        .query(
+            &broker_token,
+            flag,
+            json!({ "id": customer(41), "note": long }),
+        )
+        .await;
+    assert_eq!(codes(&body), ["VALIDATION"], "{body}");
+    // The serving broker flags it; a second flag is a conflict.
+    let vars = json!({ "id": customer(41), "note": "问了别家的佣金" });
+    let body = server.query(&broker_token, flag, vars.clone()).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let body = server.query(&broker_token, flag, vars).await;
+    assert_eq!(codes(&body), ["CONFLICT"], "{body}");
+    let read = r#"query($id: ID!) { customer(id: $id) { churnRisk churnRiskReason churnReason lifecycle
+        atRiskFlag { by { id } reason note } } }"#;
+    let body = server
+        .query(&broker_token, read, json!({ "id": customer(41) }))
+        .await;
+    let c = &body["data"]["customer"];
+    assert_eq!(c["churnRisk"], "MEDIUM", "{body}");
+    let reason = c["churnRiskReason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("flagged at risk by staff {broker}"))
+            && reason.contains("competitor: 问了别家的佣金"),
+        "{reason}"
+    );
+    assert_eq!(c["churnReason"], Json::Null, "{body}");
+    assert_eq!(c["lifecycle"], "ACTIVE", "{body}");
+    assert_eq!(c["atRiskFlag"]["by"]["id"], broker.to_string(), "{body}");
+    assert_eq!(c["atRiskFlag"]["reason"], "COMPETITOR", "{body}");
+    let after = server.query(&broker_token, churned, perf).await;
+    assert_eq!(after, before, "a flag is not churn");
+    assert_eq!(after["data"]["staffPerformance"]["churned"], 0, "{after}");
+    // Cleared: the flag is gone.
+    let clear = r#"mutation($id: ID!) { clearCustomerAtRiskFlag(customerId: $id) { position } }"#;
+    let body = server
+        .query(&broker_token, clear, json!({ "id": customer(41) }))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let body = server
+        .query(&broker_token, read, json!({ "id": customer(41) }))
+        .await;
+    assert_eq!(body["data"]["customer"]["atRiskFlag"], Json::Null, "{body}");
+}

@@ -149,6 +149,18 @@ pub struct CampaignConversion {
     pub until: Date,
 }
 
+/// A standing warning that the customer may leave (流失预警, `CustomerFlaggedAtRisk`): who
+/// raised it, why, when, and the log position. Never churn: no KPI counts it; it lifts the
+/// churn risk to at least medium ([`derive::churn`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtRiskFlagRecord {
+    pub by: StaffId,
+    pub reason: ChurnReason,
+    pub note: Option<String>,
+    pub at: OffsetDateTime,
+    pub position: u64,
+}
+
 /// The customer archive (客户档案) as folded from the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerRecord {
@@ -166,6 +178,7 @@ pub struct CustomerRecord {
     pub group_customer: bool,
     pub group_members: Vec<CustomerId>,
     pub churn_reason: Option<(ChurnReason, Option<String>)>,
+    pub at_risk_flag: Option<AtRiskFlagRecord>,
     pub accounts: Vec<AccountInfo>,
     pub assignment: Option<Assignment>,
     pub pending_transfer: Option<PendingTransfer>,
@@ -217,6 +230,7 @@ impl CustomerRecord {
             group_customer: false,
             group_members: Vec::new(),
             churn_reason: None,
+            at_risk_flag: None,
             accounts: Vec::new(),
             assignment: None,
             pending_transfer: None,
@@ -396,9 +410,31 @@ pub(crate) fn apply_customer(
             if m.with_customer(*customer_id, p, day, |c| {
                 c.lifecycle = Lifecycle::Churned;
                 c.churn_reason = Some((*reason, note.as_ref().map(|n| n.as_str().to_string())));
+                c.at_risk_flag = None;
             }) {
                 m.flow(assignment, day, |f| f.churned += 1);
             }
+        }
+        E::CustomerFlaggedAtRisk {
+            customer_id,
+            reason,
+            note,
+            by,
+            at,
+        } => {
+            // A warning only: no flow, no churn count.
+            m.with_customer(*customer_id, p, day, |c| {
+                c.at_risk_flag = Some(AtRiskFlagRecord {
+                    by: *by,
+                    reason: *reason,
+                    note: note.as_ref().map(|n| n.as_str().to_string()),
+                    at: *at,
+                    position: p,
+                });
+            });
+        }
+        E::CustomerAtRiskFlagCleared { customer_id, .. } => {
+            m.with_customer(*customer_id, p, day, |c| c.at_risk_flag = None);
         }
         E::WinBackAttempted {
             customer_id,

@@ -11,7 +11,7 @@ use time::Date;
 use crate::derive::{self, ChurnRisk, RiskPreference, Tier};
 use crate::model::today;
 use crate::model::{madd, Model};
-use crate::read_models::archive::CustomerRecord;
+use crate::read_models::archive::{AtRiskFlagRecord, CustomerRecord};
 use crate::rules::RuleBook;
 
 /// Which customers a list or segment holds. Every field narrows.
@@ -53,6 +53,8 @@ pub struct CustomerRow {
     pub churn_risk_reason: Option<String>,
     /// The reason recorded with the customer's churn; None unless they churned.
     pub churn_reason: Option<ChurnReason>,
+    /// The standing at-risk warning (流失预警), if any; never churn.
+    pub at_risk_flag: Option<AtRiskFlagRecord>,
     pub position: u64,
 }
 
@@ -84,6 +86,7 @@ fn row(rules: &RuleBook, c: &CustomerRecord, on: Date) -> CustomerRow {
         churn_reason: (c.lifecycle == Lifecycle::Churned)
             .then(|| c.churn_reason.as_ref().map(|(r, _)| *r))
             .flatten(),
+        at_risk_flag: c.at_risk_flag.clone(),
         position: c.position,
     }
 }

@@ -124,7 +124,14 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
                 });
             }
         }
-        if mine && matches!(c.lifecycle, Lifecycle::Active | Lifecycle::Dormant) {
+        // A flagged customer (流失预警) reaches their branch's manager too: the flag is how the
+        // serving staff tell management, who alone record a churn.
+        let flagged_for_me = c.at_risk_flag.is_some()
+            && my_role == Some(Role::BranchManager)
+            && my_branch.is_some()
+            && my_branch == c.branch();
+        if (mine || flagged_for_me) && matches!(c.lifecycle, Lifecycle::Active | Lifecycle::Dormant)
+        {
             let churn = derive::churn(c, rules, today);
             if matches!(churn.risk, ChurnRisk::Medium | ChurnRisk::High) {
                 out.push(Todo {
