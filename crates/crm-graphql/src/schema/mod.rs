@@ -19,6 +19,7 @@ mod appraisal;
 mod backoffice;
 mod commands;
 mod customers;
+mod directory;
 mod eventlog;
 mod explain;
 mod history;
@@ -45,6 +46,7 @@ pub use appraisal::{AppraisalMutation, AppraisalQuery};
 pub use backoffice::BackOfficeMutation;
 pub use commands::CommandMutation;
 pub use customers::CustomerQuery;
+pub use directory::DirectoryQuery;
 pub use eventlog::{EventLogQuery, EventLogSubscription};
 pub use history::HistoryQuery;
 pub use insight::InsightQuery;
@@ -76,6 +78,7 @@ pub struct QueryRoot(
     JobsQuery,
     AccessLogQuery,
     AppraisalQuery,
+    DirectoryQuery,
 );
 
 #[derive(MergedSubscription, Default, Debug)]
