@@ -23,8 +23,9 @@ use crate::replay::{self, TimelineEvent};
 use crate::rules::RuleBook;
 use crate::views::{
     self, BranchDashboard, BranchPeriod, BranchRank, CampaignEffect, ChannelEffect, Customer360,
-    CustomerOrg, CustomerRow, ExplainSubject, Explanation, LeaderboardScope, OrgView, Page, Period,
-    SegmentCounts, SegmentFilter, ServiceQuality, StaffPerformance, Todo,
+    CustomerOrg, CustomerRow, DirectoryFilter, DirectoryKey, DirectoryPage, ExplainSubject,
+    Explanation, LeaderboardScope, OrgView, Page, Period, SegmentCounts, SegmentFilter,
+    ServiceQuality, StaffPerformance, TeamRoster, Todo,
 };
 
 /// The read models folded in the one pass, each reported with the pass's position.
@@ -664,6 +665,21 @@ impl Projections {
     /// Regions, branches, teams and staff.
     pub fn org(&self) -> OrgView {
         self.with_model(|m, _| views::org(m))
+    }
+
+    /// The staff directory, unscoped (the API scopes it with `views::staff_directory`).
+    pub fn staff_directory(
+        &self,
+        filter: &DirectoryFilter,
+        after: Option<&DirectoryKey>,
+        first: usize,
+    ) -> DirectoryPage {
+        self.with_model(|m, _| views::staff_directory(m, filter, |_| true, after, first))
+    }
+
+    /// The rosters of the teams of one branch or all.
+    pub fn team_rosters(&self, branch: Option<BranchId>) -> Vec<TeamRoster> {
+        self.with_model(|m, _| views::team_rosters(m, branch))
     }
 
     // ------------------------------------------------------------ generations

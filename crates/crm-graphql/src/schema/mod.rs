@@ -20,6 +20,7 @@ mod atrisk;
 mod backoffice;
 mod commands;
 mod customers;
+mod directory;
 mod eventlog;
 mod explain;
 mod history;
@@ -47,6 +48,7 @@ pub use atrisk::AtRiskMutation;
 pub use backoffice::BackOfficeMutation;
 pub use commands::CommandMutation;
 pub use customers::CustomerQuery;
+pub use directory::DirectoryQuery;
 pub use eventlog::{EventLogQuery, EventLogSubscription};
 pub use history::HistoryQuery;
 pub use insight::InsightQuery;
@@ -78,6 +80,7 @@ pub struct QueryRoot(
     JobsQuery,
     AccessLogQuery,
     AppraisalQuery,
+    DirectoryQuery,
 );
 
 #[derive(MergedSubscription, Default, Debug)]

@@ -40,6 +40,7 @@ mod commands;
 mod common;
 mod customers;
 mod directory;
+mod directory_query;
 mod events;
 mod graphiql;
 mod history;

@@ -1,7 +1,7 @@
 //! The organisation tree (regions, branches, teams, staff, products) and the lookups the
 //! command side and the API need (identity, a customer's branch and manager).
 
-use crate::model::Model;
+use crate::model::{business_date, Model};
 use crate::read_models::archive::CustomerRecord;
 use crate::read_models::performance::StaffRecord;
 use crm_domain::auth::{OrgTree, Role, Scope, TokenStanding};
@@ -12,6 +12,7 @@ use crm_domain::product::ProductKind;
 use crm_domain::risk::ProductRisk;
 use crm_domain::{branch, product, region, staff};
 use serde::{Deserialize, Serialize};
+use time::Date;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionInfo {
@@ -148,7 +149,7 @@ pub(crate) fn apply_staff(m: &mut Model, e: &staff::Event) {
             name,
             role,
             scope,
-            ..
+            at,
         } => {
             let s = m
                 .staff
@@ -156,6 +157,7 @@ pub(crate) fn apply_staff(m: &mut Model, e: &staff::Event) {
             s.name = name.as_str().to_string();
             s.role = Some(*role);
             s.scope = Some(*scope);
+            s.joined_on = Some(business_date(*at));
         }
         E::StaffMoved { staff_id, to, .. } => {
             if let Some(s) = m.staff.get_mut(staff_id) {
@@ -173,9 +175,10 @@ pub(crate) fn apply_staff(m: &mut Model, e: &staff::Event) {
                 s.scope = Some(*scope);
             }
         }
-        E::StaffLeft { staff_id, .. } => {
+        E::StaffLeft { staff_id, at, .. } => {
             if let Some(s) = m.staff.get_mut(staff_id) {
                 s.left = true;
+                s.left_on = Some(business_date(*at));
             }
         }
         E::StaffTokensRevoked {
@@ -399,4 +402,178 @@ pub fn staff(m: &Model, id: StaffId) -> Option<&StaffRecord> {
 /// The product catalogue, in id order.
 pub fn products(m: &Model) -> impl Iterator<Item = (ProductId, &ProductInfo)> {
     m.meta.products.iter().map(|(id, p)| (*id, p))
+}
+
+/// Which staff the directory lists: every field that is set must match; staff who left are
+/// listed only with `include_left`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirectoryFilter {
+    pub role: Option<Role>,
+    pub branch: Option<BranchId>,
+    pub team: Option<TeamId>,
+    pub include_left: bool,
+}
+
+/// One staff member in the directory: who, what and where, and since when. Nothing personal
+/// beyond the name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    pub id: StaffId,
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+    /// The branch and its name (branch and book scopes).
+    pub branch: Option<(BranchId, String)>,
+    /// The region and its name: the branch's region, or a region scope's own.
+    pub region: Option<(RegionId, String)>,
+    pub team: Option<(TeamId, String)>,
+    /// The business day they joined.
+    pub since: Option<Date>,
+    /// The business day they left, if they did.
+    pub left: Option<Date>,
+}
+
+/// The directory's order: by branch name (staff without a branch, head office and regions,
+/// first), then name, then id. A cursor is the key of the last entry seen.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DirectoryKey {
+    pub branch: Option<String>,
+    pub name: String,
+    pub id: StaffId,
+}
+
+impl DirectoryEntry {
+    pub fn key(&self) -> DirectoryKey {
+        DirectoryKey {
+            branch: self.branch.as_ref().map(|(_, name)| name.clone()),
+            name: self.name.clone(),
+            id: self.id,
+        }
+    }
+}
+
+/// One page of the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryPage {
+    pub entries: Vec<DirectoryEntry>,
+    /// Entries after this page.
+    pub has_next: bool,
+    /// Entries matching the filter that `visible` lets through, over all pages.
+    pub total: usize,
+}
+
+fn directory_entry(m: &Model, s: &StaffRecord) -> Option<DirectoryEntry> {
+    let role = s.role?;
+    let scope = s.scope?;
+    let branch = s.branch();
+    let region = match scope {
+        Scope::Region { region } => Some(region),
+        _ => branch
+            .and_then(|b| m.meta.branches.get(&b))
+            .map(|b| b.region),
+    };
+    let team = s.team();
+    Some(DirectoryEntry {
+        id: s.id,
+        name: s.name.clone(),
+        role,
+        scope,
+        branch: branch.map(|b| {
+            let name = m.meta.branches.get(&b).map(|x| x.name.clone());
+            (b, name.unwrap_or_default())
+        }),
+        region: region.map(|r| {
+            let name = m.meta.regions.get(&r).map(|x| x.name.clone());
+            (r, name.unwrap_or_default())
+        }),
+        team: team.map(|t| {
+            let name = m.meta.teams.get(&t).map(|x| x.name.clone());
+            (t, name.unwrap_or_default())
+        }),
+        since: s.joined_on,
+        left: s.left_on,
+    })
+}
+
+/// A staff member's directory entry (None: never joined).
+pub fn directory_entry_of(m: &Model, id: StaffId) -> Option<DirectoryEntry> {
+    m.staff.get(&id).and_then(|s| directory_entry(m, s))
+}
+
+/// The staff directory: the entries matching `filter` that `visible` lets through (the API's
+/// scoping), in [`DirectoryKey`] order, at most `first` after the key `after`.
+pub fn staff_directory(
+    m: &Model,
+    filter: &DirectoryFilter,
+    visible: impl Fn(&DirectoryEntry) -> bool,
+    after: Option<&DirectoryKey>,
+    first: usize,
+) -> DirectoryPage {
+    let mut hits: Vec<(DirectoryKey, DirectoryEntry)> = m
+        .staff
+        .values()
+        .filter(|s| filter.include_left || !s.left)
+        .filter(|s| filter.role.is_none() || s.role == filter.role)
+        .filter(|s| filter.branch.is_none() || s.branch() == filter.branch)
+        .filter(|s| filter.team.is_none() || s.team() == filter.team)
+        .filter_map(|s| directory_entry(m, s))
+        .filter(|e| visible(e))
+        .map(|e| (e.key(), e))
+        .collect();
+    hits.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let total = hits.len();
+    let start = after.map_or(0, |k| hits.partition_point(|(key, _)| key <= k));
+    let rest = hits.len().saturating_sub(start);
+    DirectoryPage {
+        entries: hits
+            .into_iter()
+            .skip(start)
+            .take(first)
+            .map(|(_, e)| e)
+            .collect(),
+        has_next: rest > first,
+        total,
+    }
+}
+
+/// A team with its lead and its current members (by name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamRoster {
+    pub id: TeamId,
+    pub name: String,
+    pub branch: (BranchId, String),
+    pub lead: Option<DirectoryEntry>,
+    pub members: Vec<DirectoryEntry>,
+}
+
+/// The teams that are not dissolved, of one branch or all, by branch name then team name,
+/// each with its lead and the members who have not left.
+pub fn team_rosters(m: &Model, branch: Option<BranchId>) -> Vec<TeamRoster> {
+    let mut members: std::collections::BTreeMap<TeamId, Vec<DirectoryEntry>> =
+        std::collections::BTreeMap::new();
+    for s in m.staff.values().filter(|s| !s.left) {
+        if let (Some(t), Some(e)) = (s.team(), directory_entry(m, s)) {
+            members.entry(t).or_default().push(e);
+        }
+    }
+    let mut out: Vec<TeamRoster> = m
+        .meta
+        .teams
+        .iter()
+        .filter(|(_, t)| !t.dissolved && branch.is_none_or(|b| b == t.branch))
+        .map(|(id, t)| {
+            let mut list = members.remove(id).unwrap_or_default();
+            list.sort_unstable_by_key(DirectoryEntry::key);
+            let branch_name = m.meta.branches.get(&t.branch).map(|b| b.name.clone());
+            TeamRoster {
+                id: *id,
+                name: t.name.clone(),
+                branch: (t.branch, branch_name.unwrap_or_default()),
+                lead: t.lead.and_then(|l| directory_entry_of(m, l)),
+                members: list,
+            }
+        })
+        .collect();
+    out.sort_unstable_by(|a, b| (&a.branch.1, &a.name, a.id).cmp(&(&b.branch.1, &b.name, b.id)));
+    out
 }

@@ -67,6 +67,9 @@ pub struct StaffRecord {
     pub role: Option<Role>,
     pub scope: Option<Scope>,
     pub left: bool,
+    /// The business day they joined and the one they left (the staff directory's dates).
+    pub joined_on: Option<time::Date>,
+    pub left_on: Option<time::Date>,
     /// Tokens issued before this instant were revoked.
     pub tokens_valid_from: Option<time::OffsetDateTime>,
     pub book: Totals,
@@ -82,6 +85,8 @@ impl StaffRecord {
             role: None,
             scope: None,
             left: false,
+            joined_on: None,
+            left_on: None,
             tokens_valid_from: None,
             book: Totals::default(),
             months: Vec::new(),
