@@ -400,24 +400,26 @@ mod tests {
         ));
     }
 
+    /// `crm serve --config F` with F holding `text`, nothing else set.
+    fn resolve(text: &str) -> anyhow::Result<ServeConfig> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("crm.toml");
+        std::fs::write(&path, text)?;
+        let args = ServeArgs {
+            listen: None,
+            config: Some(path),
+            durability: None,
+            rules: None,
+            log_json: false,
+            demo: false,
+            until: None,
+            dev_tokens: false,
+        };
+        ServeConfig::resolve(&args, Some(dir.path()))
+    }
+
     #[test]
     fn the_page_cache_is_set_in_mib_and_zero_is_refused() {
-        let resolve = |text: &str| -> anyhow::Result<ServeConfig> {
-            let dir = tempfile::tempdir()?;
-            let path = dir.path().join("crm.toml");
-            std::fs::write(&path, text)?;
-            let args = ServeArgs {
-                listen: None,
-                config: Some(path),
-                durability: None,
-                rules: None,
-                log_json: false,
-                demo: false,
-                until: None,
-                dev_tokens: false,
-            };
-            ServeConfig::resolve(&args, Some(dir.path()))
-        };
         assert_eq!(
             resolve("").map(|c| c.cache_bytes).ok(),
             Some(crm_eventstore::CACHE_BYTES_DEFAULT)
@@ -439,22 +441,6 @@ mod tests {
 
     #[test]
     fn the_previous_secret_s_instant_is_rfc_3339_quoted_or_as_a_toml_date_time() {
-        let resolve = |text: &str| -> anyhow::Result<ServeConfig> {
-            let dir = tempfile::tempdir()?;
-            let path = dir.path().join("crm.toml");
-            std::fs::write(&path, text)?;
-            let args = ServeArgs {
-                listen: None,
-                config: Some(path),
-                durability: None,
-                rules: None,
-                log_json: false,
-                demo: false,
-                until: None,
-                dev_tokens: false,
-            };
-            ServeConfig::resolve(&args, Some(dir.path()))
-        };
         let want = time::macros::datetime!(2025-06-30 10:00 UTC);
         for text in [
             "jwt_secret_previous = \"p\"\njwt_previous_until = \"2025-06-30T18:00:00+08:00\"\n",
