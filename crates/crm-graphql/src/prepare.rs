@@ -908,8 +908,13 @@ mod tests {
         );
         // Lists the schema does not page count once, even under a paged field's name.
         assert_eq!(
-            cost("{ customer(id: \"c\") { tickets { id } opportunities { id } accounts { number } } }"),
-            1 + 2 * 3
+            cost("{ customer(id: \"c\") { accounts { number } holdings { key } } }"),
+            1 + 2 * 2
+        );
+        // A customer's tickets and leads are paged by `first`.
+        assert_eq!(
+            cost("{ customer(id: \"c\") { tickets(first: 5) { id } opportunities { id } } }"),
+            1 + (1 + 5) + (1 + 500)
         );
         assert_eq!(
             cost("{ customerHistory(id: \"c\", first: 3) { timeline { eventType } } }"),
