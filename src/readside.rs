@@ -369,7 +369,7 @@ pub async fn status(
         ("log", crm_eventstore::log_dir(data_dir)),
         ("index", crm_eventstore::index_dir(data_dir)),
     ] {
-        println!("{name} size: {} bytes", crate::dir_size(&dir));
+        println!("{name} size: {} bytes", crm_eventstore::dir_bytes(&dir));
     }
     if trees {
         print_tree_sizes(&store).context("counting the index's trees")?;

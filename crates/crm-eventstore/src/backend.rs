@@ -214,12 +214,51 @@ pub fn record_hash(previous: &[u8; 32], event: &RecordedEvent) -> Result<[u8; 32
 /// The digest of what an event says (stream, type, version, metadata, payload; not its id or
 /// place): two appends of one event id are the same event only if their digests agree.
 pub fn content_digest(stream: &StreamName, event: &NewEvent) -> Result<[u8; 32]> {
-    crate::writer::content_digest(stream.as_str(), event)
+    let m = &event.metadata;
+    digest_fields(
+        stream.as_str(),
+        &event.event_type,
+        event.schema_version,
+        &m.actor,
+        m.occurred_at.unix_timestamp_nanos(),
+        [m.correlation_id, m.causation_id, m.command_id],
+        &event.payload,
+    )
 }
 
-/// The same digest of a stored event.
+/// The same digest of a stored event (as stored, not upcast).
 pub fn content_digest_of_recorded(event: &RecordedEvent) -> Result<[u8; 32]> {
-    crate::writer::content_digest_of_recorded(event)
+    let m = &event.metadata;
+    digest_fields(
+        &event.stream,
+        &event.event_type,
+        event.schema_version,
+        &m.actor,
+        m.occurred_at.unix_timestamp_nanos(),
+        [m.correlation_id, m.causation_id, m.command_id],
+        &event.payload,
+    )
+}
+
+fn digest_fields(
+    stream: &str,
+    event_type: &str,
+    schema_version: u16,
+    actor: &str,
+    occurred_at_ns: i128,
+    ids: [Option<Uuid>; 3],
+    payload: &[u8],
+) -> Result<[u8; 32]> {
+    let bytes = crate::codec::encode(&(
+        stream,
+        event_type,
+        schema_version,
+        actor,
+        occurred_at_ns,
+        ids,
+        serde_bytes::Bytes::new(payload),
+    ))?;
+    Ok(*blake3::hash(&bytes).as_bytes())
 }
 
 /// What is stored under one event id of a batch: its position, stream revision and content
@@ -289,7 +328,27 @@ pub fn validate_append(stream: &StreamName, events: &[NewEvent]) -> Result<()> {
             reason: "an append needs at least one event".into(),
         });
     }
-    crate::writer::validate_append(stream, events)
+    if events.len() > crate::APPEND_EVENTS_MAX {
+        return Err(StoreError::InvalidAppend {
+            stream: stream.to_string(),
+            reason: format!(
+                "{} events exceed the limit of {}",
+                events.len(),
+                crate::APPEND_EVENTS_MAX
+            ),
+        });
+    }
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    for e in events {
+        e.validate()?;
+        if !seen.insert(e.event_id) {
+            return Err(StoreError::InvalidAppend {
+                stream: stream.to_string(),
+                reason: format!("event id {} appears twice in the batch", e.event_id),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a read limit above [`crate::READ_LIMIT_MAX`].

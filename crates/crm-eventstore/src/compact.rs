@@ -176,7 +176,7 @@ fn remove(dir: &Path) -> Result<()> {
 }
 
 /// Bytes of the files under `dir`, recursively (0 for what cannot be read).
-fn dir_bytes(dir: &Path) -> u64 {
+pub fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries

@@ -33,13 +33,13 @@ use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use uuid::Uuid;
 
+use crate::backend::content_digest_of_recorded;
 use crate::error::{Result, StoreError};
 use crate::ids::{IdEntry, IdRuns};
 use crate::log::Log;
 use crate::postings::{encode_postings, postings};
 use crate::recent::{Recent, RecentRecord, Table};
 use crate::types::{category_of, Direction, Position};
-use crate::writer::content_digest_of_recorded;
 
 const INDEX_FORMAT: &[u8] = b"crm-index-v6";
 /// The event-id runs' directory, inside sled's, so that removing the index removes them too.

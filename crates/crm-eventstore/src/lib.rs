@@ -22,6 +22,7 @@ pub mod conformance;
 mod dir;
 mod error;
 mod export;
+mod flusher;
 mod ids;
 mod index;
 mod lock;
@@ -43,7 +44,7 @@ pub use backend::{
     check_read_limit, check_stored, content_digest, content_digest_of_recorded, record_hash,
     validate_append, EventLog, EventSubscription, StoredEvent,
 };
-pub use compact::{compact_index, CompactReport};
+pub use compact::{compact_index, dir_bytes, CompactReport};
 pub use error::{Result, StoreError};
 pub use export::{check_export, ExportTrailer, ExportedRecord, EXPORT_FORMAT};
 pub use mark::DURABLE_MARK_FILE;

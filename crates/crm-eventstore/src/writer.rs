@@ -16,9 +16,10 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
-use crate::backend::check_stored;
+use crate::backend::{check_stored, content_digest};
 use crate::codec;
 use crate::error::{is_storage_full, Result, StoreError};
+use crate::flusher::{spawn_merger, Flusher};
 use crate::index::{Index, Locator, Precheck, Since};
 use crate::log::Log;
 use crate::mark::Mark;
@@ -27,8 +28,7 @@ use crate::segment::{
     encode_frame, RecordBody, SegmentFile, SegmentHeader, SegmentStorage, SEGMENT_HEADER_LEN,
 };
 use crate::types::{
-    AppendResult, CurrentRevision, ExpectedRevision, NewEvent, Position, RecordedEvent, StreamName,
-    APPEND_EVENTS_MAX,
+    AppendResult, CurrentRevision, ExpectedRevision, NewEvent, Position, StreamName,
 };
 
 /// How an append becomes durable.
@@ -102,55 +102,6 @@ struct WriteFailure {
 /// Streams whose heads the writer keeps in memory.
 const HEAD_CACHE_MAX: usize = 65_536;
 
-/// The content an event id stands for: equal digests mean a retry, different ones a conflict.
-pub(crate) fn content_digest(stream: &str, e: &NewEvent) -> Result<[u8; 32]> {
-    let m = &e.metadata;
-    digest_fields(
-        stream,
-        &e.event_type,
-        e.schema_version,
-        &m.actor,
-        m.occurred_at.unix_timestamp_nanos(),
-        [m.correlation_id, m.causation_id, m.command_id],
-        &e.payload,
-    )
-}
-
-/// The same digest, computed from a record read back from the log (as stored, not upcast).
-pub(crate) fn content_digest_of_recorded(r: &RecordedEvent) -> Result<[u8; 32]> {
-    let m = &r.metadata;
-    digest_fields(
-        &r.stream,
-        &r.event_type,
-        r.schema_version,
-        &m.actor,
-        m.occurred_at.unix_timestamp_nanos(),
-        [m.correlation_id, m.causation_id, m.command_id],
-        &r.payload,
-    )
-}
-
-fn digest_fields(
-    stream: &str,
-    event_type: &str,
-    schema_version: u16,
-    actor: &str,
-    occurred_at_ns: i128,
-    ids: [Option<Uuid>; 3],
-    payload: &[u8],
-) -> Result<[u8; 32]> {
-    let bytes = codec::encode(&(
-        stream,
-        event_type,
-        schema_version,
-        actor,
-        occurred_at_ns,
-        ids,
-        serde_bytes::Bytes::new(payload),
-    ))?;
-    Ok(*blake3::hash(&bytes).as_bytes())
-}
-
 /// One record staged in the batch buffer.
 struct StagedRecord {
     position: Position,
@@ -209,7 +160,7 @@ struct Written {
 }
 
 /// Work for the flusher thread, in order.
-enum FlushWork {
+pub(crate) enum FlushWork {
     Table(Arc<Table>),
     Shutdown {
         reply: Option<oneshot::Sender<Result<()>>>,
@@ -220,7 +171,7 @@ enum FlushWork {
 /// State the writer, the flusher and the background syncer share.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    poison_reason: Mutex<Option<String>>,
+    pub(crate) poison_reason: Mutex<Option<String>>,
     /// The last position written to a segment file (perhaps not yet synced).
     written: AtomicU64,
     /// The last position known to be synced; the flusher stores it as the durable mark (see
@@ -236,7 +187,7 @@ pub(crate) struct Shared {
     stored_mark: Mutex<Option<Mark>>,
     /// The flusher holds index tables it could not write for want of space (see `Flusher`):
     /// until it wrote them, the writer refuses appends as storage full.
-    index_full: AtomicBool,
+    pub(crate) index_full: AtomicBool,
 }
 
 impl Shared {
@@ -329,13 +280,13 @@ impl Shared {
 
 /// How often the flusher stores the durable mark: the window in which damage to the newest
 /// records is taken for a torn tail after a crash.
-const DURABLE_MARK_EVERY: Duration = Duration::from_millis(100);
+pub(crate) const DURABLE_MARK_EVERY: Duration = Duration::from_millis(100);
 
 /// Full tables waiting for the flusher; beyond this the writer waits, which bounds memory
 /// when sled cannot keep up.
 const FLUSH_QUEUE_MAX: usize = 2;
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Nothing under these locks can panic half-way through an update.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -717,7 +668,7 @@ impl Writer {
         let mut digests = Vec::with_capacity(events.len());
         let mut found_all = Vec::with_capacity(events.len());
         for (i, e) in events.iter().enumerate() {
-            let digest = content_digest(stream.as_str(), e)?;
+            let digest = content_digest(stream, e)?;
             let found = match ids.get(&e.event_id) {
                 Some(&found) => Some(found),
                 None => match self.index.event_since(e.event_id, precheck.dropped) {
@@ -1102,149 +1053,6 @@ fn next_request(requests: &mut mpsc::Receiver<Request>) -> Option<Request> {
     }
 }
 
-/// Moves full in-memory index tables into sled, off the path of every append.
-struct Flusher {
-    index: Index,
-    /// Where the durable mark is stored.
-    storage: Arc<dyn SegmentStorage>,
-    shared: Arc<Shared>,
-    poisoned: Arc<AtomicBool>,
-    /// Tells the merger that a run was added; dropped when the flusher ends, which ends it.
-    merger: Option<std::sync::mpsc::Sender<()>>,
-}
-
-impl Flusher {
-    /// Tables are written in order. One that cannot be written for want of space (our
-    /// event-id run) is kept, with those after it, and tried again every
-    /// `DURABLE_MARK_EVERY`; meanwhile the writer refuses appends as storage full (see
-    /// `Shared::index_full`), and reads still find the records in memory. Any other failure,
-    /// sled's own ENOSPC included (sled 0.34 fails every write after it until reopened), stops
-    /// the store; a reopen re-indexes from the log what sled lost, keeping the rest.
-    fn run(self, queue: std::sync::mpsc::Receiver<FlushWork>) {
-        let mut failed = false;
-        let mut waiting: std::collections::VecDeque<Arc<Table>> = Default::default();
-        loop {
-            let work = match queue.recv_timeout(DURABLE_MARK_EVERY) {
-                Ok(work) => Some(work),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
-            };
-            if !failed {
-                self.shared.store_mark(self.storage.as_ref());
-            }
-            match work {
-                Some(FlushWork::Table(table)) if !failed => waiting.push_back(table),
-                None | Some(FlushWork::Table(_)) => {}
-                Some(FlushWork::Shutdown { reply, synced }) => {
-                    if !failed {
-                        self.flush_waiting(&mut waiting);
-                        // The last durable mark, or the sync-failed mark if storing it failed
-                        // so far.
-                        self.shared.store_mark(self.storage.as_ref());
-                    }
-                    if !waiting.is_empty() {
-                        // The log holds them, synced: the next open indexes them.
-                        tracing::warn!(
-                            tables = waiting.len(),
-                            "closing with index tables unwritten for want of space"
-                        );
-                    }
-                    let result = synced.and(self.index.flush());
-                    if let Some(reply) = reply {
-                        let _ = reply.send(result);
-                    } else if let Err(e) = result {
-                        tracing::error!(error = %e, "closing the log failed");
-                    }
-                    return;
-                }
-            }
-            if !failed {
-                failed = !self.flush_waiting(&mut waiting);
-            }
-        }
-    }
-
-    /// Writes the waiting tables, oldest first, until one fails. False when that failure
-    /// stopped the store.
-    fn flush_waiting(&self, waiting: &mut std::collections::VecDeque<Arc<Table>>) -> bool {
-        while let Some(table) = waiting.front() {
-            match self.index.flush_table(table) {
-                Ok(()) => {
-                    waiting.pop_front();
-                    if let Some(merger) = &self.merger {
-                        let _ = merger.send(());
-                    }
-                }
-                Err(e) if e.is_storage_full() => {
-                    if !self.shared.index_full.swap(true, Ordering::SeqCst) {
-                        tracing::error!(
-                            error = %e,
-                            "indexing stopped for want of space; appends are refused until \
-                             space is freed"
-                        );
-                    }
-                    return true;
-                }
-                Err(e) => {
-                    // The records stay readable from memory and on disk; a reopen re-indexes
-                    // them. Writes stop, so that memory stays bounded.
-                    let reason = format!("indexing failed: {e}");
-                    tracing::error!(error = %reason, "the store no longer accepts writes");
-                    lock(&self.shared.poison_reason).get_or_insert(reason);
-                    self.poisoned.store(true, Ordering::SeqCst);
-                    waiting.clear();
-                    return false;
-                }
-            }
-        }
-        if self.shared.index_full.swap(false, Ordering::SeqCst) {
-            tracing::info!("space returned: the index caught up, appends are taken again");
-        }
-        true
-    }
-}
-
-/// Merges event-id runs in the background, so that a lookup stays a few dozen Bloom probes
-/// however long the log grows. A merge is sequential reading and writing, off every append's
-/// path; `stop` abandons one in progress at close (the next open finds the inputs intact).
-fn spawn_merger(
-    index: Index,
-    stop: Arc<AtomicBool>,
-) -> Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
-    let (wake, wakes) = std::sync::mpsc::channel::<()>();
-    let merger = move || loop {
-        loop {
-            match index.merge_id_runs(&stop) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    // Lookups still work over the unmerged runs, only slower.
-                    tracing::error!(error = %e, "merging event-id runs failed");
-                    break;
-                }
-            }
-        }
-        // Also after a timeout: runs left by a rebuild on open are merged without a flush.
-        match wakes.recv_timeout(Duration::from_secs(1)) {
-            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
-        }
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-    };
-    match std::thread::Builder::new()
-        .name("crm-id-merger".into())
-        .spawn(merger)
-    {
-        Ok(handle) => Some((wake, handle)),
-        Err(e) => {
-            tracing::error!(error = %e, "starting the event-id merger failed; runs stay unmerged");
-            None
-        }
-    }
-}
-
 /// The refusal while the index cannot be written for want of space.
 fn index_full() -> StoreError {
     StoreError::StorageFull {
@@ -1299,28 +1107,4 @@ pub(crate) fn write_header(
         .map_err(StoreError::io_or_full(format!("segment {segment} header")))?;
     file.sync_data()
         .map_err(StoreError::io(format!("segment {segment} header sync")))
-}
-
-/// Checks an append before it reaches the writer, so bad input costs the writer nothing.
-pub(crate) fn validate_append(stream: &StreamName, events: &[NewEvent]) -> Result<()> {
-    if events.len() > APPEND_EVENTS_MAX {
-        return Err(StoreError::InvalidAppend {
-            stream: stream.to_string(),
-            reason: format!(
-                "{} events exceed the limit of {APPEND_EVENTS_MAX}",
-                events.len()
-            ),
-        });
-    }
-    let mut seen = std::collections::HashSet::with_capacity(events.len());
-    for e in events {
-        e.validate()?;
-        if !seen.insert(e.event_id) {
-            return Err(StoreError::InvalidAppend {
-                stream: stream.to_string(),
-                reason: format!("event id {} appears twice in the batch", e.event_id),
-            });
-        }
-    }
-    Ok(())
 }
