@@ -10,23 +10,17 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crm_domain::ids::{BranchId, CustomerId, StaffId};
 use crm_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::dryrun::{self, DryRunReport};
 use crate::error::ProjectionError;
 use crate::generation::{self, Generation, ProjectionStatus, RebuildProgress, Role, StoredTree};
-use crate::model::{CustomerRecord, Model};
+use crate::model::Model;
 use crate::replay::{self, TimelineEvent};
 use crate::rules::RuleBook;
-use crate::views::{
-    self, BranchDashboard, BranchPeriod, BranchRank, CampaignEffect, ChannelEffect, Customer360,
-    CustomerOrg, CustomerRow, DirectoryFilter, DirectoryKey, DirectoryPage, ExplainSubject,
-    Explanation, LeaderboardScope, OrgView, Page, Period, SegmentCounts, SegmentFilter,
-    ServiceQuality, StaffPerformance, TeamRoster, Todo,
-};
+use crate::views::Customer360;
 
 /// The read models folded in the one pass, each reported with the pass's position.
 pub const READ_MODELS: &[&str] = &[
@@ -40,6 +34,11 @@ pub const READ_MODELS: &[&str] = &[
     "todos",
     "org",
 ];
+
+mod as_of;
+mod queries;
+
+pub use as_of::derive_seal;
 
 const META_TREE: &str = "proj-all-meta";
 const KEY_GENERATIONS: &[u8] = b"generations";
@@ -450,238 +449,6 @@ impl Projections {
         g.wait_for(position, timeout).await
     }
 
-    // ------------------------------------------------------------ queries
-
-    pub fn customer_360(&self, id: CustomerId, as_of: Option<Date>) -> Option<Customer360> {
-        self.with_model(|m, r| views::customer_360(m, r, id, as_of))
-    }
-
-    /// A customer's interaction timeline (接触记录), newest first, at most `limit` entries: read
-    /// from the generation's tree and its unflushed entries, never held whole in memory.
-    pub fn customer_timeline(
-        &self,
-        id: CustomerId,
-        limit: usize,
-    ) -> Result<Vec<crate::model::TimelineEntry>, ProjectionError> {
-        self.current().timeline(id, limit)
-    }
-
-    /// A customer's tickets (服务工单), newest first, at most `limit`: read from the customer's
-    /// history on disk, never held whole in memory.
-    pub fn customer_tickets(
-        &self,
-        id: CustomerId,
-        limit: usize,
-    ) -> Result<Vec<crate::read_models::service::TicketRecord>, ProjectionError> {
-        self.with_model(|m, _| views::customer_tickets(m, id, limit))
-    }
-
-    /// A customer's leads (商机), newest first, at most `limit`, from their history on disk.
-    pub fn customer_opportunities(
-        &self,
-        id: CustomerId,
-        limit: usize,
-    ) -> Result<Vec<crate::read_models::sales::OpportunityRecord>, ProjectionError> {
-        self.with_model(|m, _| views::customer_opportunities(m, id, limit))
-    }
-
-    /// A customer's 30/90/365-day windows ending on `as_of` (default: the read models'
-    /// business date): the days' flows read from their history on disk (one range scan).
-    pub fn customer_windows(
-        &self,
-        id: CustomerId,
-        as_of: Option<Date>,
-    ) -> Result<views::WindowFigures, ProjectionError> {
-        self.with_model(|m, _| views::customer_windows(m, id, views::today(m, as_of)))
-    }
-
-    /// A customer's assignments (归属变更), oldest first.
-    pub fn assignment_history(
-        &self,
-        id: CustomerId,
-    ) -> Result<Vec<crate::model::AssignmentEntry>, ProjectionError> {
-        self.current().assignments(id)
-    }
-
-    /// The customers who hold an identity document, phone or account number now (a merged
-    /// customer answered by its survivor), through the keyed-hash lookup index. Not scoped:
-    /// the caller filters what the asking staff member may read.
-    pub fn customer_lookup(
-        &self,
-        value: &crate::read_models::lookup::LookupValue,
-    ) -> Result<Vec<CustomerId>, ProjectionError> {
-        self.current().lookup(value)
-    }
-
-    /// Every customer's history entries in key order, written or not (for checking that a live
-    /// generation and a rebuilt one hold the same history).
-    pub fn history_entries(
-        &self,
-    ) -> Result<Vec<(Vec<u8>, crate::model::HistoryEntry)>, ProjectionError> {
-        self.current().history_entries()
-    }
-
-    /// Customers matching `filter`, in id order after `cursor`, at most `limit`.
-    pub fn customers(
-        &self,
-        filter: &SegmentFilter,
-        cursor: Option<CustomerId>,
-        limit: usize,
-    ) -> Page<CustomerRow> {
-        self.customers_visible(filter, |_| true, cursor, limit)
-    }
-
-    /// Like [`Projections::customers`], limited (and counted) to what `visible` admits.
-    pub fn customers_visible(
-        &self,
-        filter: &SegmentFilter,
-        visible: impl Fn(&CustomerRecord) -> bool,
-        cursor: Option<CustomerId>,
-        limit: usize,
-    ) -> Page<CustomerRow> {
-        self.with_model(|m, r| views::customers(m, r, filter, visible, cursor, limit))
-    }
-
-    pub fn segments(&self, filter: &SegmentFilter) -> SegmentCounts {
-        self.with_model(|m, r| views::segments(m, r, filter))
-    }
-
-    pub fn staff_performance(&self, staff: StaffId, period: Period) -> Option<StaffPerformance> {
-        self.with_model(|m, r| views::staff_performance(m, r, staff, period))
-    }
-
-    pub fn leaderboard(&self, scope: LeaderboardScope, period: Period) -> Vec<StaffPerformance> {
-        self.with_model(|m, r| views::leaderboard(m, r, scope, period))
-    }
-
-    pub fn branch_dashboard(
-        &self,
-        branch: BranchId,
-        period: BranchPeriod,
-    ) -> Option<BranchDashboard> {
-        self.with_model(|m, r| views::branch_dashboard(m, r, branch, period))
-    }
-
-    pub fn branch_ranking(&self, period: BranchPeriod) -> Vec<BranchRank> {
-        self.with_model(|m, r| views::branch_ranking(m, r, period))
-    }
-
-    pub fn campaign_effectiveness(&self) -> Vec<CampaignEffect> {
-        self.with_model(|m, _| views::campaign_effectiveness(m))
-    }
-
-    pub fn channel_effectiveness(&self) -> Vec<ChannelEffect> {
-        self.with_model(|m, _| views::channel_effectiveness(m))
-    }
-
-    pub fn service_quality(&self, branch: Option<BranchId>, at: OffsetDateTime) -> ServiceQuality {
-        self.with_model(|m, _| views::service_quality(m, branch, at))
-    }
-
-    pub fn todos(&self, staff: StaffId, now: OffsetDateTime) -> Vec<Todo> {
-        self.with_model(|m, r| views::todos(m, r, staff, now))
-    }
-
-    /// Explains a derived value. For a contribution score the positions of the daily
-    /// summaries that fed it are read from the log (those within the score's window).
-    pub fn explain(
-        &self,
-        subject: ExplainSubject,
-    ) -> Result<Option<(Explanation, Vec<u64>)>, ProjectionError> {
-        let g = self.current();
-        let (explanation, accounts, window, position) = {
-            let m = g.read();
-            let Some(e) = views::explain(&m, &g.rules, subject) else {
-                return Ok(None);
-            };
-            let (accounts, window) = match &e {
-                Explanation::Contribution(c) => (
-                    customer_accounts(&m, subject),
-                    Some((c.inputs.first_month, c.inputs.last_month)),
-                ),
-                Explanation::RiskPreference(c) => (
-                    customer_accounts(&m, subject),
-                    Some((c.inputs.first_month, c.inputs.last_month)),
-                ),
-                Explanation::ChurnRisk(c) => {
-                    return Ok(Some((e.clone(), c.positions.clone())));
-                }
-                Explanation::Kpi(_) => (Vec::new(), None),
-            };
-            (e, accounts, window, g.position())
-        };
-        let mut positions = Vec::new();
-        if let Some((from, to)) = window {
-            for a in accounts {
-                let stream = crm_eventstore::StreamName::parse(format!("account-{a}"))?;
-                let mut start = 0u64;
-                loop {
-                    let page = self.inner.store.read_stream(
-                        &stream,
-                        crm_eventstore::StreamStart::Revision(start),
-                        crm_eventstore::Direction::Forwards,
-                        1000,
-                    )?;
-                    for r in &page {
-                        if r.position.0 > position {
-                            continue;
-                        }
-                        if let Ok(crm_domain::AnyEvent::Account(
-                            crm_domain::account::Event::DailyTradeSummaryRecorded {
-                                summary, ..
-                            }
-                            | crm_domain::account::Event::DailyTradeSummaryCorrected {
-                                summary, ..
-                            },
-                        )) = crm_codec::decode(r)
-                        {
-                            let mo = crate::model::month_index(summary.trade_date);
-                            if mo >= from && mo <= to {
-                                positions.push(r.position.0);
-                            }
-                        }
-                    }
-                    match page.last() {
-                        Some(last) if page.len() == 1000 => start = last.revision + 1,
-                        _ => break,
-                    }
-                }
-            }
-            positions.sort_unstable();
-        }
-        Ok(Some((explanation, positions)))
-    }
-
-    /// Identity resolution: the customer holding an ID document (by identity key).
-    pub fn customer_by_document(&self, identity_key: &str) -> Option<CustomerId> {
-        self.with_model(|m, _| views::customer_by_document(m, identity_key))
-    }
-
-    /// A customer's branch, region, manager and team, for authorization.
-    pub fn customer_org(&self, id: CustomerId) -> Option<CustomerOrg> {
-        self.with_model(|m, _| views::customer_org(m, id))
-    }
-
-    /// Regions, branches, teams and staff.
-    pub fn org(&self) -> OrgView {
-        self.with_model(|m, _| views::org(m))
-    }
-
-    /// The staff directory, unscoped (the API scopes it with `views::staff_directory`).
-    pub fn staff_directory(
-        &self,
-        filter: &DirectoryFilter,
-        after: Option<&DirectoryKey>,
-        first: usize,
-    ) -> DirectoryPage {
-        self.with_model(|m, _| views::staff_directory(m, filter, |_| true, after, first))
-    }
-
-    /// The rosters of the teams of one branch or all.
-    pub fn team_rosters(&self, branch: Option<BranchId>) -> Vec<TeamRoster> {
-        self.with_model(|m, _| views::team_rosters(m, branch))
-    }
-
     // ------------------------------------------------------------ generations
 
     fn next_generation(&self, rules: RuleBook) -> Result<Arc<Generation>, ProjectionError> {
@@ -927,112 +694,6 @@ impl Projections {
         }
         Ok(())
     }
-
-    // ------------------------------------------------------------ replay
-
-    /// The read models as the log knew them at `instant` (recorded time), under the rules in
-    /// force then. Folds the log's prefix: seconds per million events.
-    pub fn model_as_of(
-        &self,
-        instant: OffsetDateTime,
-        customer: Option<CustomerId>,
-    ) -> Result<replay::ModelAsOf, ProjectionError> {
-        self.model_as_of_unless(instant, customer, &AtomicBool::new(false))
-    }
-
-    /// [`Projections::model_as_of`] that stops with [`ProjectionError::Cancelled`] once
-    /// `cancel` is set.
-    pub fn model_as_of_unless(
-        &self,
-        instant: OffsetDateTime,
-        customer: Option<CustomerId>,
-        cancel: &AtomicBool,
-    ) -> Result<replay::ModelAsOf, ProjectionError> {
-        let position = replay::position_at(&self.inner.store, instant)?;
-        replay::model_at_leaving(
-            &self.inner.store,
-            position,
-            &self.inner.configured,
-            customer,
-            crate::checkpoints::GAP,
-            cancel,
-        )
-    }
-
-    /// A customer's archive and event timeline as of `instant`, from the log alone.
-    pub fn customer_as_of(
-        &self,
-        id: CustomerId,
-        instant: OffsetDateTime,
-    ) -> Result<CustomerAsOf, ProjectionError> {
-        let at = self.model_as_of(instant, Some(id))?;
-        let day = at.model.meta.log_date;
-        Ok(CustomerAsOf {
-            instant,
-            position: at.position,
-            rules_version: at.rules.version,
-            rules_hash: at.rules.hash.clone(),
-            archive: views::customer_360(&at.model, &at.rules, id, day),
-            timeline: at.timeline,
-        })
-    }
-
-    /// The results of appraisal `period` derived from the log up to `position` (everything up
-    /// to it, nothing after) under the rules in force there: what a seal proposal records, and
-    /// what anyone re-deriving a sealed period must get byte for byte. Folds the log's prefix.
-    pub fn derive_seal(
-        &self,
-        period: crm_domain::appraisal::AppraisalPeriod,
-        position: u64,
-    ) -> Result<crm_domain::appraisal::Derivation, ProjectionError> {
-        derive_seal(&self.inner.store, &self.inner.configured, period, position)
-    }
-
-    /// A staff member's performance in `period` as the log knew it at `instant`; the replay
-    /// stops (Cancelled) once `cancel` is set.
-    pub fn staff_performance_as_of(
-        &self,
-        staff: StaffId,
-        period: Period,
-        instant: OffsetDateTime,
-        cancel: &AtomicBool,
-    ) -> Result<Option<StaffPerformance>, ProjectionError> {
-        let at = self.model_as_of_unless(instant, None, cancel)?;
-        Ok(views::staff_performance(
-            &at.model, &at.rules, staff, period,
-        ))
-    }
-
-    /// A branch dashboard as the log knew it at `instant`; the replay stops (Cancelled) once
-    /// `cancel` is set.
-    pub fn branch_dashboard_as_of(
-        &self,
-        branch: BranchId,
-        period: BranchPeriod,
-        instant: OffsetDateTime,
-        cancel: &AtomicBool,
-    ) -> Result<Option<BranchDashboard>, ProjectionError> {
-        let at = self.model_as_of_unless(instant, None, cancel)?;
-        Ok(views::branch_dashboard(
-            &at.model, &at.rules, branch, period,
-        ))
-    }
-}
-
-fn customer_accounts(m: &Model, subject: ExplainSubject) -> Vec<crm_domain::ids::AccountId> {
-    let id = match subject {
-        ExplainSubject::Contribution { customer, .. }
-        | ExplainSubject::RiskPreference { customer, .. } => customer,
-        _ => return Vec::new(),
-    };
-    let mut out: Vec<_> = m
-        .accounts
-        .iter()
-        .filter(|(_, a)| a.owner == id)
-        .map(|(k, _)| *k)
-        .collect();
-    out.sort_unstable();
-    out
 }
 
 /// Diffs `old` against `new` at one position: the later one is frozen under its read lock
@@ -1062,22 +723,4 @@ fn compare(
         old.catch_up(Some(target), |_| {})?;
         new.catch_up(Some(target), |_| {})?;
     }
-}
-
-/// [`Projections::derive_seal`] without a running read side (`crm replay --period`).
-pub fn derive_seal(
-    store: &EventStore,
-    configured: &RuleBook,
-    period: crm_domain::appraisal::AppraisalPeriod,
-    position: u64,
-) -> Result<crm_domain::appraisal::Derivation, ProjectionError> {
-    let at = replay::model_at(store, position, configured, None)?;
-    let results = crate::read_models::appraisal::seal_results(&at.model, &at.rules, period);
-    Ok(crm_domain::appraisal::Derivation {
-        position: at.position,
-        rules_version: at.rules.version,
-        rules_hash: at.rules.hash.clone(),
-        results_hash: crate::read_models::appraisal::results_hash(&results)?,
-        results,
-    })
 }
