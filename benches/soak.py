@@ -81,7 +81,10 @@ def load(url, token, sent, acked, lock, stop):
         try:
             r = post(url, token, OPEN, {"c": c, "s": f"soak {c}"}, timeout=5)
         except Exception:
-            continue  # killed mid-request: in flight, settled by the resend
+            # Killed mid-request: in flight, settled by the resend. Back off as a client
+            # would, rather than filling `sent` with requests no server ever saw.
+            time.sleep(0.05)
+            continue
         if r.get("data") and r["data"].get("openTicket"):
             with lock:
                 acked.add(c)
@@ -94,6 +97,9 @@ def main():
     ap.add_argument("--dir")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--load-max", type=float, default=2.0, help="longest load before the kill, seconds"
+    )
     a = ap.parse_args()
     random.seed(a.seed)
     binary = os.path.realpath(a.binary)
@@ -143,9 +149,12 @@ def main():
         return crm(binary, data_dir, "token", "--role", "hq", "--staff", staff).stdout.strip()
 
     for rnd in range(1, a.rounds + 1):
+        t0 = time.time()
         proc = start(binary, data_dir, port)
         token = hq_token()
+        t1 = time.time()
         settle(rnd, proc, token)
+        t2 = time.time()
         # Load, then kill at a random moment.
         stop = threading.Event()
         workers = [
@@ -154,17 +163,21 @@ def main():
         ]
         for w in workers:
             w.start()
-        time.sleep(random.uniform(0.2, 2.0))
+        time.sleep(random.uniform(0.2, a.load_max))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         stop.set()
         for w in workers:
             w.join()
+        t3 = time.time()
         v = crm(binary, data_dir, "verify")
         if v.returncode != 0:
             sys.exit(f"round {rnd}: crm verify failed:\n{v.stdout}\n{v.stderr}")
+        t4 = time.time()
         print(
-            f"round {rnd}: {len(acked)} acknowledged, {len(set(sent))} sent, verify ok",
+            f"round {rnd}: {len(acked)} acknowledged, {len(set(sent))} sent, verify ok "
+            f"(start {t1 - t0:.1f} s, resend {t2 - t1:.1f} s, load {t3 - t2:.1f} s, "
+            f"verify {t4 - t3:.1f} s)",
             flush=True,
         )
     # The last round's in-flight mutations are settled by one more start.
