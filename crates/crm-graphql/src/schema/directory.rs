@@ -19,7 +19,8 @@ use crm_projections::views::{self, DirectoryEntry, DirectoryFilter, DirectoryKey
 
 use super::backoffice::RoleInput;
 use super::caller;
-use super::customers::{page_size, PageInfo};
+use super::customer_list::page_size;
+use super::customers::PageInfo;
 use super::readside::{
     forbidden, int, may_read_branch, org_tree, parse_uuid, reach, read_models,
     require_company_reader, uuid_id, Reflects,

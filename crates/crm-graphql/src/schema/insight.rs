@@ -9,9 +9,8 @@ use crm_projections::views::{self, Todo};
 use time::OffsetDateTime;
 
 use super::caller;
-use super::customers::{
-    label, money, page_size, CustomerFilterInput, OpportunityView, PageInfo, TicketView,
-};
+use super::customer_list::{page_size, CustomerFilterInput};
+use super::customers::{label, money, OpportunityView, PageInfo, TicketView};
 use super::readside::{
     forbidden, int, may_read, may_read_branch, org_tree, parse_uuid, reach, read_models,
     require_company_reader, uuid_id, ChurnRisk, Reflects, RiskPreference, Tier,

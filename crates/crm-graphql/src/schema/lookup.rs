@@ -16,7 +16,8 @@ use crm_projections::views::LookupValue;
 
 use super::caller;
 use super::commands::IdDocumentInput;
-use super::customers::{customer_by_id, Customer};
+use super::customer_list::customer_by_id;
+use super::customers::Customer;
 use super::readside::{projection_error, read_models, record_access};
 use crate::error::{gql, ApiError};
 

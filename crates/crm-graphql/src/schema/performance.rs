@@ -15,7 +15,8 @@ use crm_projections::views::{
 };
 
 use super::caller;
-use super::customers::{amounts, label, money, page_size, Amount, Count, ASSET_CLASS_NAMES};
+use super::customer_list::page_size;
+use super::customers::{amounts, label, money, Amount, Count, ASSET_CLASS_NAMES};
 use super::explain::KpiExplanation;
 use super::readside::{
     centi, date_arg, forbidden, int, may_read_branch, org_tree, parse_uuid, projection_error,

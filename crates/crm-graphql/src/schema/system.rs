@@ -166,7 +166,7 @@ async fn node(ctx: &Context<'_>, id: ID) -> Result<Option<Node>, ApiError> {
             let id = uuid::Uuid::parse_str(&local)
                 .map(crm_domain::ids::CustomerId::from)
                 .map_err(|_| ApiError::validation("id", "not a customer id"))?;
-            super::customers::customer_by_id(ctx, &actor, id).map(|c| c.map(Node::Customer))
+            super::customer_list::customer_by_id(ctx, &actor, id).map(|c| c.map(Node::Customer))
         }
         // A verification is a result computed on request, not a stored object.
         "LogVerification" => Ok(None),
