@@ -71,10 +71,11 @@ def start(binary, data_dir, port):
     sys.exit("the server was not ready within 60 s")
 
 
-def load(url, token, sent, acked, lock, stop):
-    """Sends new mutations until `stop`; records each commandId before sending (sent) and
-    after its answer (acked)."""
+def load(url, token, sent, acked, lock, stop, pace):
+    """Sends new mutations until `stop`, one every `pace` seconds at most; records each
+    commandId before sending (sent) and after its answer (acked)."""
     while not stop.is_set():
+        time.sleep(pace)
         c = str(uuid.uuid4())
         with lock:
             sent.append(c)
@@ -97,6 +98,13 @@ def main():
     ap.add_argument("--dir")
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        help="seconds each client waits between mutations (bounds the log's growth, and so "
+        "the time of each round's crm verify, over long runs)",
+    )
     ap.add_argument(
         "--load-max", type=float, default=2.0, help="longest load before the kill, seconds"
     )
@@ -158,7 +166,7 @@ def main():
         # Load, then kill at a random moment.
         stop = threading.Event()
         workers = [
-            threading.Thread(target=load, args=(url, token, sent, acked, lock, stop))
+            threading.Thread(target=load, args=(url, token, sent, acked, lock, stop, a.pace))
             for _ in range(a.clients)
         ]
         for w in workers:
