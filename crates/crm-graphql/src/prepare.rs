@@ -721,12 +721,17 @@ pub(crate) fn error_code(error: &ServerError) -> Option<String> {
 }
 
 /// Errors without a code get one, so every error a client sees has one: an argument the
-/// framework could not coerce (a malformed `DateTime`, a negative `Long`) is the client's
+/// framework could not coerce (a malformed `DateTime`, a negative `Long`, an enum literal for
+/// an input object) is the client's
 /// VALIDATION error; anything else without a code is INTERNAL.
 pub(crate) fn ensure_code(mut error: ServerError) -> ServerError {
     if error_code(&error).is_none() {
+        // The framework's wording for input it could not coerce: a scalar that does not
+        // parse, a value out of its type, a literal of the wrong kind for an input type (an
+        // enum value where an input object is expected, caught at execution).
         let input = error.message.starts_with("Failed to parse")
-            || error.message.starts_with("Invalid value for argument");
+            || error.message.starts_with("Invalid value for argument")
+            || error.message.starts_with("Expected input type");
         let code = if input {
             Code::Validation
         } else {

@@ -246,6 +246,32 @@ fn long() -> impl Strategy<Value = Json> {
     ]
 }
 
+/// A literal of the wrong kind for an input type (an enum value where an input object is
+/// expected) is refused before any resolver runs; the framework reports it at execution, not
+/// in validation, and it used to answer INTERNAL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_literal_of_the_wrong_kind_is_a_validation_error() {
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    for query in [
+        "{ customers(filter: FUND) { totalCount } }",
+        "{ segments(filter: 7) { customers } }",
+        r#"{ leaderboard(scope: "company", period: { yearToDate: true }) { period } }"#,
+    ] {
+        let body = sane(&server, &hq, query, &json!({})).await.unwrap();
+        let (code, message) = first_error(&body);
+        assert!(
+            code == "VALIDATION" || code == "GRAPHQL_VALIDATION_FAILED",
+            "{query}: {body}"
+        );
+        assert!(
+            message.contains("input type") || message.contains("argument"),
+            "{body}"
+        );
+    }
+    healthy(&server).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arbitrary_arguments_never_break_the_server() {
     let server = Server::start().await;
