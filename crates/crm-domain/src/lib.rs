@@ -11,7 +11,10 @@
 //!   [`account`] (daily trade summaries), [`market`] (market-wide totals per trade date),
 //!   [`ticket`], [`region`], [`branch`] (with service points and teams), [`staff`],
 //!   [`interaction`] (contacts, care, visits), [`opportunity`], [`campaign`], [`product`],
-//!   [`article`] (knowledge base and announcements), [`rules`].
+//!   [`article`] (knowledge base and announcements), [`rules`]; for banks [`deposit`] (deposit
+//!   accounts and daily balances), [`loan`] (contracts, disbursements, schedules, daily
+//!   positions, five-category classification), [`bank_services`] (cards, e-banking sign-ups,
+//!   wealth products held) and [`fee_income`] (intermediate-business fee income per day).
 //! - [`auth`]: who may send which command, decided from plain data before `decide` runs.
 //! - [`assignment`]: pure planning of rule-based batch assignments.
 //!
@@ -207,6 +210,13 @@ mod tests {
                 appraisal::Appraisal::CATEGORY,
                 appraisal::Event::EVENT_TYPES,
             ),
+            (deposit::Deposit::CATEGORY, deposit::Event::EVENT_TYPES),
+            (loan::Loan::CATEGORY, loan::Event::EVENT_TYPES),
+            (
+                bank_services::BankServices::CATEGORY,
+                bank_services::Event::EVENT_TYPES,
+            ),
+            (fee_income::FeeIncome::CATEGORY, fee_income::Event::EVENT_TYPES),
         ]
     }
 
