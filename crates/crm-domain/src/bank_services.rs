@@ -114,7 +114,8 @@ pub enum Command {
 }
 
 impl Command {
-    fn customer_id(&self) -> CustomerId {
+    /// The customer whose stream the command is for.
+    pub fn customer_id(&self) -> CustomerId {
         match self {
             Command::IssueCard { customer_id, .. }
             | Command::CancelCard { customer_id, .. }
