@@ -1084,6 +1084,8 @@ enum CustomerAction {
     /// Imported external facts (征信 / 工商 / 税务): the import role's.
     RecordBankFacts,
     FlagAtRisk,
-    Assign { to_branch: BranchId },
+    Assign {
+        to_branch: BranchId,
+    },
     DecideTransfer,
 }

@@ -40,14 +40,8 @@ impl App {
             }
             self.customer_target(Some(*customer_id))?;
         }
-        self.run::<deposit::Deposit>(
-            env,
-            &account,
-            command,
-            |_| Ok(Action::RecordBankFacts),
-            org,
-        )
-        .await
+        self.run::<deposit::Deposit>(env, &account, command, |_| Ok(Action::RecordBankFacts), org)
+            .await
     }
 
     pub(crate) async fn loan(

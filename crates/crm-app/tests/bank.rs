@@ -274,7 +274,10 @@ async fn the_import_role_records_deposit_balances_once_and_corrects_them_explici
 async fn bank_facts_are_the_import_roles_and_need_a_known_customer() {
     let w = World::new().await;
     assert_eq!(
-        forbidden(w.run(customer_manager(), open_deposit(customer_id(1))).await),
+        forbidden(
+            w.run(customer_manager(), open_deposit(customer_id(1)))
+                .await
+        ),
         Right::RecordBankFacts
     );
     match w.run(operator(), open_deposit(customer_id(9))).await {

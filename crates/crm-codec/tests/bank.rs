@@ -11,9 +11,7 @@ use crm_domain::customer::{
 };
 use crm_domain::ids::{BranchId, CardId, CustomerId, DepositAccountId, LoanId, StaffId};
 use crm_domain::values::ShortText;
-use crm_domain::{
-    bank_services, deposit, fee_income, loan, AnyEvent, DomainEvent, Money, Rate,
-};
+use crm_domain::{bank_services, deposit, fee_income, loan, AnyEvent, DomainEvent, Money, Rate};
 use crm_eventstore::{EventMetadata, Position, RecordedEvent};
 use time::macros::{date, datetime};
 use time::OffsetDateTime;
@@ -275,15 +273,19 @@ fn customer_bank_events() -> Vec<AnyEvent> {
             at: AT,
         },
     ];
-    events.extend(facts.into_iter().map(|fact| customer::Event::ExternalFactRecorded {
-        customer_id: customer(),
-        record: ExternalFactRecord {
-            fact,
-            source: text("来源"),
-            as_of: date!(2024 - 02 - 01),
-        },
-        at: AT,
-    }));
+    events.extend(
+        facts
+            .into_iter()
+            .map(|fact| customer::Event::ExternalFactRecorded {
+                customer_id: customer(),
+                record: ExternalFactRecord {
+                    fact,
+                    source: text("来源"),
+                    as_of: date!(2024 - 02 - 01),
+                },
+                at: AT,
+            }),
+    );
     events.into_iter().map(AnyEvent::from).collect()
 }
 

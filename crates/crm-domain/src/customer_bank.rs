@@ -223,7 +223,12 @@ pub(super) fn record_external_fact(
             "must not be in the future",
         ));
     }
-    if let Some((field, _)) = record.fact.money().into_iter().find(|(_, m)| m.is_negative()) {
+    if let Some((field, _)) = record
+        .fact
+        .money()
+        .into_iter()
+        .find(|(_, m)| m.is_negative())
+    {
         return Err(DomainError::validation(field, "must not be negative"));
     }
     let same_key = |r: &&ExternalFactRecord| {

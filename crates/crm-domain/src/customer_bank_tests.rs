@@ -253,7 +253,10 @@ fn it_rejects_an_external_fact_dated_in_the_future() {
     r.as_of = date!(2024 - 03 - 02);
     given::<Customer>([registered()])
         .when(record_fact(r))
-        .then_err(DomainError::validation("as_of", "must not be in the future"));
+        .then_err(DomainError::validation(
+            "as_of",
+            "must not be in the future",
+        ));
 }
 
 #[test]

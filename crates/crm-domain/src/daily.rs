@@ -15,7 +15,10 @@ pub(crate) enum DayOutcome<T> {
     /// The same content is already recorded: no event.
     Unchanged,
     Recorded(T),
-    Corrected { previous: T, current: T },
+    Corrected {
+        previous: T,
+        current: T,
+    },
 }
 
 /// Decides how `value` for `key` relates to what `days` holds; `what` names the fact in the

@@ -165,10 +165,12 @@ fn term_of(
                 "maturity",
                 "a time deposit needs a maturity date",
             ))?;
-            let term_months = term_months.filter(|m| *m > 0).ok_or(DomainError::validation(
-                "term_months",
-                "a time deposit needs a term of at least one month",
-            ))?;
+            let term_months = term_months
+                .filter(|m| *m > 0)
+                .ok_or(DomainError::validation(
+                    "term_months",
+                    "a time deposit needs a term of at least one month",
+                ))?;
             if maturity <= opened_on {
                 return Err(DomainError::validation(
                     "maturity",

@@ -118,10 +118,7 @@ fn it_opens_a_demand_deposit_without_a_term() {
             now: NOW,
         })
         .then_ok();
-    assert_eq!(
-        state.account.map(|a| a.term),
-        Some(DepositTerm::Demand)
-    );
+    assert_eq!(state.account.map(|a| a.term), Some(DepositTerm::Demand));
 }
 
 fn open_with(

@@ -216,7 +216,10 @@ mod tests {
                 bank_services::BankServices::CATEGORY,
                 bank_services::Event::EVENT_TYPES,
             ),
-            (fee_income::FeeIncome::CATEGORY, fee_income::Event::EVENT_TYPES),
+            (
+                fee_income::FeeIncome::CATEGORY,
+                fee_income::Event::EVENT_TYPES,
+            ),
         ]
     }
 

@@ -69,7 +69,9 @@ fn sign(contract: LoanContract) -> Command {
 
 #[test]
 fn it_records_a_contract_classified_pass() {
-    let state = given::<Loan>([]).when(sign(contract())).then([contracted()]);
+    let state = given::<Loan>([])
+        .when(sign(contract()))
+        .then([contracted()]);
     assert_eq!(state.class, Some(LoanClass::Pass));
 }
 
@@ -104,7 +106,10 @@ fn it_rejects_a_maturity_not_after_the_start() {
     c.maturity = c.start;
     given::<Loan>([])
         .when(sign(c))
-        .then_err(DomainError::validation("maturity", "must be after the start"));
+        .then_err(DomainError::validation(
+            "maturity",
+            "must be after the start",
+        ));
 }
 
 fn disburse(amount: Money, on: Date) -> Command {
@@ -385,7 +390,10 @@ fn it_rejects_a_negative_balance() {
 fn it_rejects_a_position_before_the_start() {
     given::<Loan>([contracted()])
         .when(position(day(date!(2024 - 01 - 14), 1, 0), false))
-        .then_err(DomainError::validation("date", "is before the loan's start"));
+        .then_err(DomainError::validation(
+            "date",
+            "is before the loan's start",
+        ));
 }
 
 #[test]
@@ -469,7 +477,10 @@ fn it_rejects_a_move_to_the_class_the_loan_has() {
 #[test]
 fn it_rejects_a_move_from_a_class_the_loan_no_longer_has() {
     given::<Loan>([contracted()])
-        .when(reclassify(LoanClass::SpecialMention, LoanClass::Substandard))
+        .when(reclassify(
+            LoanClass::SpecialMention,
+            LoanClass::Substandard,
+        ))
         .then_err(DomainError::conflict(
             "the loan is classified pass, not special mention",
         ));
