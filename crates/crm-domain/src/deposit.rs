@@ -10,7 +10,9 @@
 //!
 //! Import semantics (shared with the trade summaries, [`crate::daily`]): the same account-day
 //! with the same balance is idempotent; a different balance for a recorded day is a conflict
-//! unless sent as an explicit correction, which emits `DepositBalanceCorrected`.
+//! unless sent as an explicit correction, which emits `DepositBalanceCorrected`. A closed
+//! account takes late balances up to its closing day and none after it, and it cannot be
+//! closed before a day it has a balance for.
 
 use std::collections::BTreeMap;
 
@@ -236,6 +238,11 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                     "closed_on",
                     "must not be before the opening day",
                 ));
+            }
+            if let Some((last, _)) = state.days.last_key_value().filter(|(d, _)| **d > closed_on) {
+                return Err(DomainError::conflict(format!(
+                    "a balance is recorded for {last}, after the closing day"
+                )));
             }
             Ok(vec![Event::DepositAccountClosed {
                 account_id,

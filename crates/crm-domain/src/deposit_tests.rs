@@ -377,3 +377,16 @@ fn it_accepts_a_late_balance_of_a_closed_account_up_to_its_closing_day() {
         .when(balance(d, false))
         .then([recorded(d)]);
 }
+
+#[test]
+fn it_rejects_closing_before_a_day_with_a_recorded_balance() {
+    let d = day(date!(2024 - 07 - 01), 0);
+    given::<Deposit>([opened(), recorded(d)])
+        .when(Command::Close {
+            closed_on: date!(2024 - 06 - 30),
+            now: NOW,
+        })
+        .then_err(DomainError::conflict(
+            "a balance is recorded for 2024-07-01, after the closing day",
+        ));
+}

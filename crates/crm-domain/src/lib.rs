@@ -61,6 +61,8 @@ pub mod values;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod proptests_bank;
+#[cfg(test)]
 mod testing;
 
 pub use any::{AnyEvent, PayloadDecoder};

@@ -317,6 +317,11 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                     "must not be before the loan's start",
                 ));
             }
+            if let Some((last, _)) = state.days.last_key_value().filter(|(d, _)| **d > on) {
+                return Err(DomainError::conflict(format!(
+                    "a position is recorded for {last}, after the closing day"
+                )));
+            }
             Ok(vec![Event::LoanClosed {
                 loan_id,
                 customer_id: contract.customer_id,

@@ -538,3 +538,17 @@ fn it_rejects_closing_before_the_start() {
             "must not be before the loan's start",
         ));
 }
+
+#[test]
+fn it_rejects_closing_before_a_day_with_a_recorded_position() {
+    let d = day(date!(2025 - 01 - 01), 0, 0);
+    given::<Loan>([contracted(), position_recorded(d)])
+        .when(Command::Close {
+            on: date!(2024 - 12 - 31),
+            how: LoanClosure::Repaid,
+            now: NOW,
+        })
+        .then_err(DomainError::conflict(
+            "a position is recorded for 2025-01-01, after the closing day",
+        ));
+}
