@@ -3,15 +3,15 @@
 //! ([`App::run`]: load, authorize, decide, append at the loaded revision, idempotent by
 //! command id); what is particular to banks is gathered here: who may send what
 //! (`Action::RecordBankFacts` for the core system's facts, `Action::ClassifyLoan` for the
-//! outlet of the loan being reclassified) and that a new account or a service names a customer
-//! who exists.
+//! outlet of the loan being reclassified), that a new account or a service names a customer
+//! who exists, and that a new account's outlet is one the organisation has.
 //!
 //! Fee income, like the securities trade summaries, is not checked against the customer: it
 //! is the daily flow, and the core system is its source; a read model ignores a fee of a
 //! customer it does not know.
 
 use crm_domain::auth::{Action, OrgTree};
-use crm_domain::ids::{CustomerId, DepositAccountId, LoanId};
+use crm_domain::ids::{BranchId, CustomerId, DepositAccountId, LoanId};
 use crm_domain::{bank_services, deposit, fee_income, loan, DomainError};
 
 use crate::app::{validation, App};
@@ -29,6 +29,7 @@ impl App {
         if let deposit::Command::Open {
             account_id,
             customer_id,
+            branch,
             ..
         } = &command
         {
@@ -38,6 +39,7 @@ impl App {
                     "differs from the command's target account",
                 ));
             }
+            known_outlet(org, *branch)?;
             self.customer_target(Some(*customer_id))?;
         }
         self.run::<deposit::Deposit>(env, &account, command, |_| Ok(Action::RecordBankFacts), org)
@@ -63,6 +65,7 @@ impl App {
                     "differs from the command's target loan",
                 ));
             }
+            known_outlet(org, contract.branch)?;
             self.customer_target(Some(contract.customer_id))?;
         }
         let reclassify = matches!(command, loan::Command::Reclassify { .. });
@@ -133,5 +136,15 @@ impl App {
             org,
         )
         .await
+    }
+}
+
+/// Every opened branch (outlet) is in the org tree: an account at any other would be one no
+/// outlet manager could ever be asked about.
+fn known_outlet(org: &OrgTree, branch: BranchId) -> Result<(), AppError> {
+    if org.branch_regions.contains_key(&branch) {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound { entity: "branch" }.into())
     }
 }

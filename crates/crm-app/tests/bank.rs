@@ -201,12 +201,16 @@ fn account() -> DepositAccountId {
 }
 
 fn open_deposit(customer: CustomerId) -> AppCommand {
+    open_deposit_at(customer, outlet(1))
+}
+
+fn open_deposit_at(customer: CustomerId, branch: BranchId) -> AppCommand {
     AppCommand::Deposit {
         account: account(),
         command: deposit::Command::Open {
             account_id: account(),
             customer_id: customer,
-            branch: outlet(1),
+            branch,
             product: text("整存整取一年"),
             kind: DepositKind::Time,
             currency: Currency::Cny,
@@ -271,7 +275,7 @@ async fn the_import_role_records_deposit_balances_once_and_corrects_them_explici
 }
 
 #[tokio::test]
-async fn bank_facts_are_the_import_roles_and_need_a_known_customer() {
+async fn bank_facts_are_the_import_roles_and_need_a_known_customer_and_outlet() {
     let w = World::new().await;
     assert_eq!(
         forbidden(
@@ -283,6 +287,13 @@ async fn bank_facts_are_the_import_roles_and_need_a_known_customer() {
     match w.run(operator(), open_deposit(customer_id(9))).await {
         Err(AppError::Domain(DomainError::NotFound { entity: "customer" })) => {}
         other => panic!("expected the unknown customer refused, got {other:?}"),
+    }
+    match w
+        .run(operator(), open_deposit_at(customer_id(1), outlet(9)))
+        .await
+    {
+        Err(AppError::Domain(DomainError::NotFound { entity: "branch" })) => {}
+        other => panic!("expected the unknown outlet refused, got {other:?}"),
     }
     // Headquarters may record them as it records the securities back office's.
     w.ok(hq(), open_deposit(customer_id(1))).await;
