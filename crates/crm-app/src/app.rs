@@ -489,6 +489,16 @@ impl App {
                 )
                 .await
             }
+            AppCommand::Deposit { account, command } => {
+                self.deposit(env, account, command, org).await
+            }
+            AppCommand::Loan { loan, command } => self.loan(env, loan, command, org).await,
+            AppCommand::BankServices { customer, command } => {
+                self.bank_services(env, customer, command, org).await
+            }
+            AppCommand::FeeIncome { customer, command } => {
+                self.fee_income(env, customer, command, org).await
+            }
             AppCommand::Appraisal { period, command } => {
                 // Pay follows a seal: both signatures are real people the directory backs
                 // now, as for rules.
@@ -623,6 +633,7 @@ impl App {
             | customer::Command::RejectTransfer { .. } => CustomerAction::DecideTransfer,
             customer::Command::RecordSuitability { .. } => CustomerAction::AssessSuitability,
             customer::Command::MarkChurned { .. } => CustomerAction::RecordChurn,
+            customer::Command::RecordExternalFact { .. } => CustomerAction::RecordBankFacts,
             customer::Command::FlagAtRisk { .. } | customer::Command::ClearAtRiskFlag { .. } => {
                 CustomerAction::FlagAtRisk
             }
@@ -648,6 +659,7 @@ impl App {
                         CustomerAction::Update => Action::UpdateCustomer(target),
                         CustomerAction::AssessSuitability => Action::AssessSuitability(target),
                         CustomerAction::RecordChurn => Action::RecordChurn(target),
+                        CustomerAction::RecordBankFacts => Action::RecordBankFacts,
                         CustomerAction::FlagAtRisk => Action::FlagAtRisk(target),
                         CustomerAction::Assign { to_branch } => Action::AssignCustomer {
                             customer: target,
@@ -738,7 +750,10 @@ impl App {
         })
     }
 
-    fn customer_target(&self, customer: Option<CustomerId>) -> Result<CustomerTarget, AppError> {
+    pub(crate) fn customer_target(
+        &self,
+        customer: Option<CustomerId>,
+    ) -> Result<CustomerTarget, AppError> {
         match customer {
             None => Ok(CustomerTarget::default()),
             Some(id) => {
@@ -834,7 +849,7 @@ impl App {
         }))
     }
 
-    async fn run<A: Aggregate>(
+    pub(crate) async fn run<A: Aggregate>(
         &self,
         env: &CommandEnvelope,
         id: &impl StreamId,
@@ -991,7 +1006,7 @@ fn committed(e: &RecordedEvent) -> CommittedEvent {
     }
 }
 
-fn validation(field: &'static str, reason: &str) -> AppError {
+pub(crate) fn validation(field: &'static str, reason: &str) -> AppError {
     DomainError::Validation {
         field,
         reason: reason.into(),
@@ -1066,7 +1081,11 @@ enum CustomerAction {
     Update,
     AssessSuitability,
     RecordChurn,
+    /// Imported external facts (征信 / 工商 / 税务): the import role's.
+    RecordBankFacts,
     FlagAtRisk,
-    Assign { to_branch: BranchId },
+    Assign {
+        to_branch: BranchId,
+    },
     DecideTransfer,
 }

@@ -3,12 +3,12 @@
 use crm_domain::appraisal::{self, AppraisalPeriod};
 use crm_domain::auth::Actor;
 use crm_domain::ids::{
-    AccountId, ArticleId, BranchId, CampaignId, CustomerId, InteractionId, OpportunityId,
-    ProductId, RegionId, RuleSetId, StaffId, TicketId,
+    AccountId, ArticleId, BranchId, CampaignId, CustomerId, DepositAccountId, InteractionId,
+    LoanId, OpportunityId, ProductId, RegionId, RuleSetId, StaffId, TicketId,
 };
 use crm_domain::{
-    access, account, article, branch, campaign, customer, interaction, market, opportunity,
-    product, region, rules, staff, ticket,
+    access, account, article, bank_services, branch, campaign, customer, deposit, fee_income,
+    interaction, loan, market, opportunity, product, region, rules, staff, ticket,
 };
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -83,6 +83,26 @@ pub enum AppCommand {
         period: AppraisalPeriod,
         command: appraisal::Command,
     },
+    /// A bank deposit account (`deposit-<id>`).
+    Deposit {
+        account: DepositAccountId,
+        command: deposit::Command,
+    },
+    /// A bank loan (`loan-<id>`).
+    Loan {
+        loan: LoanId,
+        command: loan::Command,
+    },
+    /// A bank customer's cards, e-banking sign-ups and wealth products (`banking-<customer>`).
+    BankServices {
+        customer: CustomerId,
+        command: bank_services::Command,
+    },
+    /// A bank customer's daily fee income (`fees-<customer>`).
+    FeeIncome {
+        customer: CustomerId,
+        command: fee_income::Command,
+    },
 }
 
 /// A command with its sender and tracing ids.
@@ -146,6 +166,10 @@ pub(crate) fn acting_staff(command: &AppCommand) -> Vec<StaffId> {
         } => vec![*by],
         A::Article {
             command: article::Command::Publish { by, .. },
+            ..
+        } => vec![*by],
+        A::Loan {
+            command: loan::Command::Reclassify { by, .. },
             ..
         } => vec![*by],
         A::Rules { command, .. } => match command {

@@ -9,6 +9,7 @@
 //! Boundary: knows the domain, the store and the projections' codec; knows nothing of HTTP.
 
 mod app;
+mod bank;
 mod batch;
 mod command;
 mod directory;

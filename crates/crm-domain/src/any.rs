@@ -2,8 +2,9 @@
 //! replay, export) rather than one stream.
 
 use crate::{
-    access, account, appraisal, article, branch, campaign, customer, interaction, market,
-    opportunity, product, region, rules, staff, ticket, DomainEvent,
+    access, account, appraisal, article, bank_services, branch, campaign, customer, deposit,
+    fee_income, interaction, loan, market, opportunity, product, region, rules, staff, ticket,
+    DomainEvent,
 };
 
 /// The codec that turns stored payload bytes into an aggregate's event type; the domain stays
@@ -82,6 +83,10 @@ any_event! {
     Rules(rules) = "rules",
     Access(access) = "access",
     Appraisal(appraisal) = "appraisal",
+    Deposit(deposit) = "deposit",
+    Loan(loan) = "loan",
+    BankServices(bank_services) = "banking",
+    FeeIncome(fee_income) = "fees",
 }
 
 #[cfg(test)]
@@ -95,6 +100,6 @@ mod tests {
             assert!(seen.insert(*c), "{c} twice");
             assert!(!c.contains('-'));
         }
-        assert_eq!(seen.len(), 15);
+        assert_eq!(seen.len(), 19);
     }
 }

@@ -11,6 +11,16 @@
 //! | service agent | read customers in scope, record interactions, handle tickets |
 //! | auditor | read customers in scope and history, the access log of personal data (company auditors all of it, region and branch auditors the entries about their customers); nothing writable |
 //! | operator | back-office imports, rule sets, rebuilds, the log's events; no customer data ([`reads_customer_data`]) |
+//!
+//! Banks: the core banking system's facts (deposit and loan accounts, daily balances and
+//! positions, cards, e-banking sign-ups, wealth products, fee income, external 征信 / 工商 / 税务
+//! facts) are recorded by whoever records the securities back office's facts: headquarters and
+//! operators (the import role). A loan's five-category classification (五级分类) is a credit-risk
+//! judgement: headquarters (the county cooperative's credit and risk departments) and the
+//! management of the loan's outlet (its branch manager, or the region manager above it) move
+//! it; the customer managers who granted and serve the loan are appraised on its quality and
+//! do not. No new role was needed: the seeds name the credit departments at the cooperative,
+//! which headquarters stands for.
 
 use std::collections::BTreeMap;
 
@@ -120,6 +130,13 @@ pub enum Right {
     /// broker or manager may, since they are often the first to know, and so may the branch's
     /// management. A flag is never churn. (Appended last: rights are encoded by index.)
     FlagChurnRisk,
+    /// Record the core banking system's facts (accounts, balances, positions, cards, sign-ups,
+    /// fee income, external data): the import role. (Appended last: rights are encoded by
+    /// index.)
+    RecordBankFacts,
+    /// Move a loan between the five classes (五级分类): credit and risk, or the loan's outlet
+    /// management. (Appended last: rights are encoded by index.)
+    ClassifyLoan,
 }
 
 /// What authorization needs to know about a customer.
@@ -214,6 +231,12 @@ pub enum Action {
     ReadAccessLog {
         about: Option<CustomerTarget>,
     },
+    /// Record a fact from the core banking system or an external data source.
+    RecordBankFacts,
+    /// Reclassify a loan granted by the outlet `branch`.
+    ClassifyLoan {
+        branch: BranchId,
+    },
 }
 
 impl Action {
@@ -243,6 +266,8 @@ impl Action {
             Action::RunRebuild => Right::RunRebuild,
             Action::ReadHistory | Action::ReadCustomerHistory(_) => Right::ReadHistory,
             Action::ReadAccessLog { .. } => Right::ReadAccessLog,
+            Action::RecordBankFacts => Right::RecordBankFacts,
+            Action::ClassifyLoan { .. } => Right::ClassifyLoan,
         }
     }
 }
@@ -583,7 +608,16 @@ fn allowed(actor: &Actor, action: &Action, org: &OrgTree) -> bool {
         Action::RevokeTokens { staff, branch: b } => {
             *staff == actor.staff_id || allowed(actor, &Action::ManageStaff { branch: *b }, org)
         }
-        Action::ImportBackOffice => matches!(role, Headquarters | Operator),
+        Action::ImportBackOffice | Action::RecordBankFacts => {
+            matches!(role, Headquarters | Operator)
+        }
+        // Loan quality is the outlet's appraisal: its management or credit and risk at
+        // headquarters judge it, never the customer manager who granted the loan.
+        Action::ClassifyLoan { branch: b } => match role {
+            Headquarters => true,
+            RegionManager | BranchManager => branch(b),
+            CustomerManager | Broker | ServiceAgent | Auditor | Operator => false,
+        },
         Action::ProposeRules => role == Operator,
         Action::ApproveRules => matches!(role, Headquarters | Operator),
         Action::RunRebuild => role == Operator,
@@ -643,3 +677,7 @@ fn in_book(actor: &Actor, t: &CustomerTarget, org: &OrgTree) -> bool {
 #[cfg(test)]
 #[path = "auth_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "auth_bank_tests.rs"]
+mod bank_tests;

@@ -4,6 +4,9 @@
 //! product recommendations and sales, assignment to branch / manager / team with cross-branch
 //! transfers that the receiving branch manager approves, and merges of duplicates.
 //!
+//! For banks, the customer also carries its bank segment (农户 / 个体工商户 / 小微企业), the 跨行
+//! flag and imported external facts (征信 / 工商 / 税务): see `customer_bank.rs`.
+//!
 //! Accounts are opened and closed here because they change rarely and belong to the customer's
 //! archive; their daily trade summaries live on `account-<id>` (see [`crate::account`]) so this
 //! stream stays small however many years of trading a customer has.
@@ -164,6 +167,12 @@ pub struct State {
     pub win_back_attempts: Vec<WinBackAttempt>,
     pub merged_into: Option<CustomerId>,
     pub absorbed: BTreeSet<CustomerId>,
+    /// A rural bank's segment of the customer, once recorded.
+    pub bank_segment: Option<BankSegment>,
+    /// 跨行客户: known to bank elsewhere too.
+    pub multi_bank: bool,
+    /// Imported external facts, in the order recorded.
+    pub external_facts: Vec<ExternalFactRecord>,
 }
 
 /// A warning that the customer may leave (流失预警), raised by whoever serves or manages them.
@@ -316,6 +325,21 @@ pub enum Command {
         accounts: Vec<(AccountId, Account)>,
         now: OffsetDateTime,
     },
+    /// Record (or replace) the bank segment with its attributes.
+    RecordBankSegment {
+        segment: BankSegment,
+        now: OffsetDateTime,
+    },
+    /// Set or clear the 跨行客户 flag.
+    MarkMultiBank {
+        is_multi_bank: bool,
+        now: OffsetDateTime,
+    },
+    /// Record an imported external fact (征信 / 工商 / 税务).
+    RecordExternalFact {
+        record: ExternalFactRecord,
+        now: OffsetDateTime,
+    },
 }
 
 impl Command {
@@ -347,6 +371,9 @@ impl Command {
             Command::RejectTransfer { .. } => "reject transfer",
             Command::MergeInto { .. } => "merge into",
             Command::AbsorbMerged { .. } => "absorb merged",
+            Command::RecordBankSegment { .. } => "record bank segment",
+            Command::MarkMultiBank { .. } => "mark multi-bank customer",
+            Command::RecordExternalFact { .. } => "record external fact",
         }
     }
 }
@@ -510,6 +537,22 @@ pub enum Event {
         accounts: Vec<(AccountId, Account)>,
         at: OffsetDateTime,
     },
+    /// The rural bank's segment of the customer, replacing any earlier one.
+    BankSegmentRecorded {
+        customer_id: CustomerId,
+        segment: BankSegment,
+        at: OffsetDateTime,
+    },
+    MultiBankCustomerMarked {
+        customer_id: CustomerId,
+        is_multi_bank: bool,
+        at: OffsetDateTime,
+    },
+    ExternalFactRecorded {
+        customer_id: CustomerId,
+        record: ExternalFactRecord,
+        at: OffsetDateTime,
+    },
 }
 
 crate::aggregate!(Customer, category: "customer", id: customer_id, events: [
@@ -518,12 +561,20 @@ crate::aggregate!(Customer, category: "customer", id: customer_id, events: [
     WinBackAttempted, CustomerReactivated, CustomerClosed, AccountOpened, AccountClosed,
     SuitabilityAssessed, ProductRecommended, ProductSold, CustomerAssigned, CustomerReassigned,
     TransferRequested, TransferApproved, TransferRejected, CustomerMergedInto,
-    CustomerMergeAbsorbed, CustomerFlaggedAtRisk, CustomerAtRiskFlagCleared,
+    CustomerMergeAbsorbed, CustomerFlaggedAtRisk, CustomerAtRiskFlagCleared, BankSegmentRecorded,
+    MultiBankCustomerMarked, ExternalFactRecorded,
 ]);
 
 #[path = "customer_decide.rs"]
 mod decide;
 pub use decide::{decide, plan_merge};
+
+#[path = "customer_bank.rs"]
+mod bank;
+pub use bank::{
+    BankSegment, Business, CreditReportSummary, ExternalFact, ExternalFactRecord, FarmHousehold,
+    LandArea, RegistrationStatus, RegistryRecord, SizeClass, TaxCreditRating, TaxRecord,
+};
 
 pub fn evolve(mut state: State, event: &Event) -> State {
     match event {
@@ -666,6 +717,13 @@ pub fn evolve(mut state: State, event: &Event) -> State {
                 state.accounts.entry(*id).or_insert_with(|| account.clone());
             }
         }
+        Event::BankSegmentRecorded { segment, .. } => {
+            state.bank_segment = Some(segment.clone());
+        }
+        Event::MultiBankCustomerMarked { is_multi_bank, .. } => {
+            state.multi_bank = *is_multi_bank;
+        }
+        Event::ExternalFactRecorded { record, .. } => state.external_facts.push(record.clone()),
     }
     state
 }
@@ -673,3 +731,7 @@ pub fn evolve(mut state: State, event: &Event) -> State {
 #[cfg(test)]
 #[path = "customer_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "customer_bank_tests.rs"]
+mod bank_tests;

@@ -518,6 +518,22 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                 at: now,
             })
         }
+        Command::RecordBankSegment { segment, now } => {
+            super::bank::record_segment(state, customer_id, kind, segment, now)
+        }
+        Command::MarkMultiBank { is_multi_bank, now } => {
+            if state.multi_bank == is_multi_bank {
+                return Ok(vec![]);
+            }
+            one(Event::MultiBankCustomerMarked {
+                customer_id,
+                is_multi_bank,
+                at: now,
+            })
+        }
+        Command::RecordExternalFact { record, now } => {
+            super::bank::record_external_fact(state, customer_id, record, now)
+        }
     }
 }
 

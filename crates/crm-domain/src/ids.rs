@@ -104,4 +104,10 @@ typed_id! {
     InteractionId;
     /// A versioned set of business rules.
     RuleSetId;
+    /// A bank deposit account (存款账户), demand or time.
+    DepositAccountId;
+    /// A bank loan account (贷款账户): one contract and its drawdowns.
+    LoanId;
+    /// A bank card (银行卡) issued to a customer.
+    CardId;
 }

@@ -11,7 +11,10 @@
 //!   [`account`] (daily trade summaries), [`market`] (market-wide totals per trade date),
 //!   [`ticket`], [`region`], [`branch`] (with service points and teams), [`staff`],
 //!   [`interaction`] (contacts, care, visits), [`opportunity`], [`campaign`], [`product`],
-//!   [`article`] (knowledge base and announcements), [`rules`].
+//!   [`article`] (knowledge base and announcements), [`rules`]; for banks [`deposit`] (deposit
+//!   accounts and daily balances), [`loan`] (contracts, disbursements, schedules, daily
+//!   positions, five-category classification), [`bank_services`] (cards, e-banking sign-ups,
+//!   wealth products held) and [`fee_income`] (intermediate-business fee income per day).
 //! - [`auth`]: who may send which command, decided from plain data before `decide` runs.
 //! - [`assignment`]: pure planning of rule-based batch assignments.
 //!
@@ -33,12 +36,17 @@ pub mod appraisal;
 pub mod article;
 pub mod assignment;
 pub mod auth;
+pub mod bank_services;
 pub mod branch;
 pub mod campaign;
 pub mod customer;
+mod daily;
+pub mod deposit;
 pub mod error;
+pub mod fee_income;
 pub mod ids;
 pub mod interaction;
+pub mod loan;
 pub mod market;
 pub mod money;
 pub mod opportunity;
@@ -52,6 +60,8 @@ pub mod values;
 
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod proptests_bank;
 #[cfg(test)]
 mod testing;
 
@@ -201,6 +211,16 @@ mod tests {
             (
                 appraisal::Appraisal::CATEGORY,
                 appraisal::Event::EVENT_TYPES,
+            ),
+            (deposit::Deposit::CATEGORY, deposit::Event::EVENT_TYPES),
+            (loan::Loan::CATEGORY, loan::Event::EVENT_TYPES),
+            (
+                bank_services::BankServices::CATEGORY,
+                bank_services::Event::EVENT_TYPES,
+            ),
+            (
+                fee_income::FeeIncome::CATEGORY,
+                fee_income::Event::EVENT_TYPES,
             ),
         ]
     }

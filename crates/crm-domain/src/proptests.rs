@@ -18,11 +18,11 @@ use crate::ticket::{Priority, Satisfaction, TicketKind};
 use crate::values::*;
 use crate::{account, opportunity, rules, ticket, Aggregate, DomainEvent};
 
-fn uuid() -> impl Strategy<Value = Uuid> {
+pub(crate) fn uuid() -> impl Strategy<Value = Uuid> {
     (0u128..4).prop_map(Uuid::from_u128)
 }
 
-fn now() -> impl Strategy<Value = OffsetDateTime> {
+pub(crate) fn now() -> impl Strategy<Value = OffsetDateTime> {
     let min = OffsetDateTime::new_utc(Date::MIN, time::Time::MIDNIGHT).unix_timestamp();
     let max = OffsetDateTime::new_utc(Date::MAX, time::Time::MIDNIGHT).unix_timestamp();
     prop_oneof![
@@ -41,7 +41,7 @@ fn now() -> impl Strategy<Value = OffsetDateTime> {
     .prop_map(|t| t.unwrap_or(OffsetDateTime::UNIX_EPOCH))
 }
 
-fn date() -> impl Strategy<Value = Date> {
+pub(crate) fn date() -> impl Strategy<Value = Date> {
     prop_oneof![
         3 => 2_459_000i32..2_470_000,
         1 => Date::MIN.to_julian_day()..=Date::MAX.to_julian_day(),
@@ -49,15 +49,15 @@ fn date() -> impl Strategy<Value = Date> {
     .prop_map(|j| Date::from_julian_day(j).unwrap_or(Date::MIN))
 }
 
-fn money() -> impl Strategy<Value = Money> {
+pub(crate) fn money() -> impl Strategy<Value = Money> {
     prop_oneof![3 => -1_000_000i64..1_000_000_000, 1 => any::<i64>()].prop_map(Money::from_minor)
 }
 
-fn short() -> impl Strategy<Value = ShortText> {
+pub(crate) fn short() -> impl Strategy<Value = ShortText> {
     ".{0,250}".prop_map(|s| ShortText::parse(&s).unwrap_or_else(|_| fallback_short()))
 }
 
-fn fallback_short() -> ShortText {
+pub(crate) fn fallback_short() -> ShortText {
     // A fixed literal that satisfies ShortText's rules; the arbitrary input was rejected.
     match ShortText::parse("x") {
         Ok(t) => t,
@@ -478,7 +478,7 @@ fn valid_registration(now: OffsetDateTime) -> customer::Command {
 }
 
 /// Runs the commands, keeps what succeeded, and checks the two properties.
-fn check_replay<A: Aggregate>(commands: Vec<A::Command>) -> Result<(), TestCaseError> {
+pub(crate) fn check_replay<A: Aggregate>(commands: Vec<A::Command>) -> Result<(), TestCaseError> {
     let mut state = A::State::default();
     let mut log: Vec<A::Event> = Vec::new();
     for command in commands {

@@ -210,6 +210,12 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
         AnyEvent::Product(e) => apply_product(m, e),
         AnyEvent::Rules(e) => apply_rules(m, p, e),
         AnyEvent::Article(_) | AnyEvent::Access(_) | AnyEvent::Appraisal(_) => {}
+        // Bank business (issue 17): counted and dated like any event; no read model folds
+        // them yet.
+        AnyEvent::Deposit(_)
+        | AnyEvent::Loan(_)
+        | AnyEvent::BankServices(_)
+        | AnyEvent::FeeIncome(_) => {}
     }
 }
 

@@ -702,6 +702,10 @@ pub(crate) fn apply_customer(
             }
             m.evaluate(*customer_id, p, rules);
         }
+        // A rural bank's customer attributes (issue 17): no read model shows them yet.
+        E::BankSegmentRecorded { .. }
+        | E::MultiBankCustomerMarked { .. }
+        | E::ExternalFactRecorded { .. } => {}
     }
 }
 

@@ -861,7 +861,11 @@ pub async fn append(
         Article,
         Rules,
         Access,
-        Appraisal
+        Appraisal,
+        Deposit,
+        Loan,
+        BankServices,
+        FeeIncome
     );
     store
         .append(&stream, ExpectedRevision::Any, vec![new])
