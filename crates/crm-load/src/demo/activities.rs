@@ -639,6 +639,10 @@ pub(super) fn ticket<P: FnMut(DemoProgress)>(
 }
 
 /// Sales leads and product sales within suitability.
+///
+/// About 170 lines: one lead's whole life (created, qualified, proposed, won with its
+/// recommendation and sale, or lost) as the one sequence of sends and draws it is; cutting it
+/// would only pass the lead's eight values between the pieces.
 pub(super) fn sale<P: FnMut(DemoProgress)>(
     cx: &mut Cx<'_, '_, P>,
     today: &Today,

@@ -35,94 +35,8 @@ pub(super) fn customers<P: FnMut(DemoProgress)>(
             first_day - Duration::days(registration_days - rng.between(0, registration_days - 10)),
             9 * 60 + rng.between(0, 420),
         );
-        let institutional = rng.below(100) < 6;
-        let surname = *pick(rng, SURNAMES, "surname")?;
-        let given = *pick(rng, GIVEN, "given name")?;
-        let (kind, name, document, birthday) = if institutional {
-            let name = format!(
-                "{}{}{}",
-                &branch.area_city(),
-                pick(rng, COMPANY_WORDS, "company word")?,
-                pick(rng, COMPANY_KINDS, "company kind")?
-            );
-            (
-                CustomerKind::Institutional,
-                name,
-                IdDocument::BusinessLicence {
-                    code: credit_code(branch.area, c)?,
-                },
-                None,
-            )
-        } else {
-            let mut birth = Date::from_calendar_date(1950, Month::January, 1).unwrap_or(Date::MIN)
-                + Duration::days(rng.between(0, 50 * 365));
-            let number = loop {
-                let first17 = format!(
-                    "{}{:04}{:02}{:02}{:03}",
-                    branch.area,
-                    birth.year(),
-                    u8::from(birth.month()),
-                    birth.day(),
-                    c % 1000
-                );
-                // Two customers may draw the same area, birth date and sequence: move the
-                // later one's birthday by a day so every ID number is unique.
-                if used_ids.insert(first17.clone()) {
-                    break value(
-                        "resident id",
-                        ResidentIdNumber::with_check_character(&first17),
-                    )?;
-                }
-                birth = birth.next_day().unwrap_or(birth);
-            };
-            (
-                CustomerKind::Individual,
-                format!("{surname}{given}"),
-                IdDocument::ResidentId { number },
-                Some(birth),
-            )
-        };
-        let phone = value(
-            "phone",
-            Phone::parse(&format!(
-                "1{}{:09}",
-                3 + rng.below(7),
-                rng.below(1_000_000_000)
-            )),
-        )?;
-        let occupation = if institutional {
-            None
-        } else {
-            Some(value(
-                "occupation",
-                ShortText::parse(pick(rng, OCCUPATIONS, "occupation")?),
-            )?)
-        };
-        let source_channel = *pick(
-            rng,
-            &[
-                Channel::Counter,
-                Channel::App,
-                Channel::App,
-                Channel::Internet,
-                Channel::BankCounter,
-                Channel::Phone,
-            ],
-            "channel",
-        )?;
-        let profile = Profile {
-            name: value("customer name", OrgName::parse(&name))?,
-            document,
-            phone: Some(phone),
-            address: Some(value(
-                "address",
-                Address::parse(&format!("{}{}号", branch.area_city(), rng.between(1, 999))),
-            )?),
-            region: None,
-            birthday,
-            occupation,
-            source_channel,
-        };
+        let (institutional, kind, profile) = profile(rng, branch, c, &mut used_ids)?;
+        let birthday = profile.birthday;
         let lane = format!("customer:{customer_id}");
         let key = |what: &str| format!("customer:{c}:{what}");
         // About 4% of individuals are prospects when the daily data starts.
@@ -271,42 +185,172 @@ pub(super) fn customers<P: FnMut(DemoProgress)>(
         // About 1.5% of individuals were also registered under a passport, by another channel
         // and later: the duplicate the identity-resolution step merges.
         if let (false, true) = (institutional, rng.below(1000) < 15) {
-            let duplicate = CustomerId::from(id(b"customer-duplicate", c));
-            // Registered before the daily data starts, so merged before it too.
-            let later = (registered + Duration::days(rng.between(1, 60)))
-                .min(at(first_day - Duration::days(4), 10 * 60));
-            let passport = value(
-                "passport",
-                PassportNumber::parse(&format!("E{:08}", c % 100_000_000)),
-            )?;
-            let mut profile = profile.clone();
-            profile.document = IdDocument::Passport {
-                country: value("country", ShortText::parse("CHN"))?,
-                number: passport,
-            };
-            profile.source_channel = Channel::Internet;
-            profile.address = None;
-            out.push(
-                &format!("customer:{duplicate}"),
-                &format!("customer-duplicate:{c}"),
+            let merge = duplicate(
+                out,
+                rng,
+                ids,
                 hq,
-                later,
-                AppCommand::Customer {
-                    customer: duplicate,
-                    command: customer::Command::Register {
-                        customer_id: duplicate,
-                        kind,
-                        profile,
-                        as_prospect: true,
-                        existing_customer_with_same_document: None,
-                        now: later,
-                    },
-                },
-            );
-            duplicates.push((customer_id, duplicate, later + Duration::days(3)));
+                c,
+                customer_id,
+                kind,
+                &profile,
+                registered,
+                first_day,
+            )?;
+            duplicates.push(merge);
         }
     }
     Ok((holders, duplicates))
+}
+
+/// A customer's kind and profile: an individual with a valid resident ID number (unique in
+/// the run: `used_ids`), or now and then an institution with a credit code.
+fn profile(
+    rng: &mut Rng,
+    branch: &BranchInfo,
+    c: u64,
+    used_ids: &mut HashSet<String>,
+) -> Result<(bool, CustomerKind, Profile), LoadError> {
+    let institutional = rng.below(100) < 6;
+    let surname = *pick(rng, SURNAMES, "surname")?;
+    let given = *pick(rng, GIVEN, "given name")?;
+    let (kind, name, document, birthday) = if institutional {
+        let name = format!(
+            "{}{}{}",
+            &branch.area_city(),
+            pick(rng, COMPANY_WORDS, "company word")?,
+            pick(rng, COMPANY_KINDS, "company kind")?
+        );
+        (
+            CustomerKind::Institutional,
+            name,
+            IdDocument::BusinessLicence {
+                code: credit_code(branch.area, c)?,
+            },
+            None,
+        )
+    } else {
+        let mut birth = Date::from_calendar_date(1950, Month::January, 1).unwrap_or(Date::MIN)
+            + Duration::days(rng.between(0, 50 * 365));
+        let number = loop {
+            let first17 = format!(
+                "{}{:04}{:02}{:02}{:03}",
+                branch.area,
+                birth.year(),
+                u8::from(birth.month()),
+                birth.day(),
+                c % 1000
+            );
+            // Two customers may draw the same area, birth date and sequence: move the
+            // later one's birthday by a day so every ID number is unique.
+            if used_ids.insert(first17.clone()) {
+                break value(
+                    "resident id",
+                    ResidentIdNumber::with_check_character(&first17),
+                )?;
+            }
+            birth = birth.next_day().unwrap_or(birth);
+        };
+        (
+            CustomerKind::Individual,
+            format!("{surname}{given}"),
+            IdDocument::ResidentId { number },
+            Some(birth),
+        )
+    };
+    let phone = value(
+        "phone",
+        Phone::parse(&format!(
+            "1{}{:09}",
+            3 + rng.below(7),
+            rng.below(1_000_000_000)
+        )),
+    )?;
+    let occupation = if institutional {
+        None
+    } else {
+        Some(value(
+            "occupation",
+            ShortText::parse(pick(rng, OCCUPATIONS, "occupation")?),
+        )?)
+    };
+    let source_channel = *pick(
+        rng,
+        &[
+            Channel::Counter,
+            Channel::App,
+            Channel::App,
+            Channel::Internet,
+            Channel::BankCounter,
+            Channel::Phone,
+        ],
+        "channel",
+    )?;
+    let profile = Profile {
+        name: value("customer name", OrgName::parse(&name))?,
+        document,
+        phone: Some(phone),
+        address: Some(value(
+            "address",
+            Address::parse(&format!("{}{}号", branch.area_city(), rng.between(1, 999))),
+        )?),
+        region: None,
+        birthday,
+        occupation,
+        source_channel,
+    };
+    Ok((institutional, kind, profile))
+}
+
+/// The duplicate of customer `c`, registered under a passport: queued, and returned with its
+/// merge.
+#[allow(clippy::too_many_arguments)] // the generator's state, passed as the loop had it
+fn duplicate<P: FnMut(DemoProgress)>(
+    out: &mut Sender<'_, P>,
+    rng: &mut Rng,
+    ids: Ids,
+    hq: Actor,
+    c: u64,
+    customer_id: CustomerId,
+    kind: CustomerKind,
+    profile: &Profile,
+    registered: OffsetDateTime,
+    first_day: Date,
+) -> Result<Duplicate, LoadError> {
+    let id = |kind: &[u8], n: u64| ids.get(kind, n);
+    let duplicate = CustomerId::from(id(b"customer-duplicate", c));
+    // Registered before the daily data starts, so merged before it too.
+    let later = (registered + Duration::days(rng.between(1, 60)))
+        .min(at(first_day - Duration::days(4), 10 * 60));
+    let passport = value(
+        "passport",
+        PassportNumber::parse(&format!("E{:08}", c % 100_000_000)),
+    )?;
+    let mut profile = profile.clone();
+    profile.document = IdDocument::Passport {
+        country: value("country", ShortText::parse("CHN"))?,
+        number: passport,
+    };
+    profile.source_channel = Channel::Internet;
+    profile.address = None;
+    out.push(
+        &format!("customer:{duplicate}"),
+        &format!("customer-duplicate:{c}"),
+        hq,
+        later,
+        AppCommand::Customer {
+            customer: duplicate,
+            command: customer::Command::Register {
+                customer_id: duplicate,
+                kind,
+                profile,
+                as_prospect: true,
+                existing_customer_with_same_document: None,
+                now: later,
+            },
+        },
+    );
+    Ok((customer_id, duplicate, later + Duration::days(3)))
 }
 
 /// Queues the merges of the duplicates into their resident-ID records.
