@@ -371,15 +371,7 @@ impl ServeConfig {
                 until => until,
             },
             dev_tokens: args.demo || args.dev_tokens,
-            reports: file
-                .reports
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    r.check()
-                        .with_context(|| format!("[[reports]] number {} in the config file", i + 1))
-                })
-                .collect::<anyhow::Result<_>>()?,
+            reports: crate::report::check_all(&file.reports)?,
         })
     }
 
@@ -500,6 +492,25 @@ mod tests {
             .map(|e| format!("{e:#}"))
             .unwrap_or_default();
         assert!(err.contains("[[reports]] number 2"), "{err}");
+        // Two reports of one kind in one directory need names to tell their files apart.
+        let twice = format!("{report}{report}");
+        let err = resolve(&twice)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(err.contains("give one a name"), "{err}");
+        let named = format!(
+            "{report}{}",
+            report.replace("[[reports]]\n", "[[reports]]\nname = \"ranking-east\"\n")
+        );
+        let config = resolve(&named).unwrap();
+        assert_eq!(
+            config.reports[1].path(time::macros::datetime!(2026-12-01 06:30 +8)),
+            PathBuf::from("/tmp/r/ranking-east-2026-11.xlsx")
+        );
+        assert!(
+            resolve(&report.replace("[[reports]]\n", "[[reports]]\nname = \"../x\"\n")).is_err()
+        );
     }
 
     #[test]

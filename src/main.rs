@@ -176,7 +176,7 @@ enum Command {
     /// Example: crm report customers --tier gold --format xlsx --out gold-customers.xlsx
     ///
     /// Example: crm report branch-ranking --period 2026-11 --format csv --encoding gbk --out ranking.csv
-    Report(report::ReportArgs),
+    Report(Box<report::ReportArgs>),
     /// Write the whole log as JSON Lines (every envelope field and hash, in log order).
     /// Changes nothing in the data directory (a torn tail is not exported, and not cut).
     ///

@@ -323,6 +323,8 @@ fn read_and_write(
 #[serde(deny_unknown_fields)]
 pub struct FileReport {
     kind: String,
+    /// The start of the file names (default: the kind), to tell apart reports of one kind.
+    name: Option<String>,
     format: Format,
     encoding: Option<String>,
     directory: PathBuf,
@@ -338,6 +340,8 @@ pub struct FileReport {
 #[derive(Debug, Clone)]
 pub struct ScheduledReport {
     pub kind: ReportKind,
+    /// The start of its file names.
+    pub name: String,
     pub format: Format,
     pub encoding: CsvEncoding,
     pub directory: PathBuf,
@@ -351,8 +355,14 @@ impl FileReport {
         if encoding == CsvEncoding::Gbk && self.format != Format::Csv {
             anyhow::bail!("encoding = \"gbk\" is for CSV reports");
         }
+        let kind: ReportKind = self.kind.parse()?;
+        let name = self.name.clone().unwrap_or_else(|| kind.name().to_owned());
+        if name.trim().is_empty() || name.starts_with('.') || name.contains(['/', '\\']) {
+            anyhow::bail!("name = '{name}' is not a file name (no '/', not starting with '.')");
+        }
         Ok(ScheduledReport {
-            kind: self.kind.parse()?,
+            kind,
+            name,
             format: self.format,
             encoding,
             directory: self.directory.clone(),
@@ -367,12 +377,37 @@ impl FileReport {
     }
 }
 
+/// Checks every `[[reports]]` entry, and that no two write the same files.
+pub fn check_all(reports: &[FileReport]) -> anyhow::Result<Vec<ScheduledReport>> {
+    let mut checked: Vec<ScheduledReport> = Vec::new();
+    for (i, r) in reports.iter().enumerate() {
+        let r = r
+            .check()
+            .with_context(|| format!("[[reports]] number {} in the config file", i + 1))?;
+        if let Some(j) = checked
+            .iter()
+            .position(|c| (&c.directory, &c.name, c.format) == (&r.directory, &r.name, r.format))
+        {
+            anyhow::bail!(
+                "[[reports]] number {} in the config file writes the files of number {} ({}-… \
+                 in {}): give one a name",
+                i + 1,
+                j + 1,
+                r.name,
+                r.directory.display()
+            );
+        }
+        checked.push(r);
+    }
+    Ok(checked)
+}
+
 impl ScheduledReport {
     /// The file a run at `run` writes: kind and the period it covers.
     pub fn path(&self, run: OffsetDateTime) -> PathBuf {
         let covered = schedule::covered(&self.when, run);
         self.directory.join(schedule::file_name(
-            self.kind,
+            &self.name,
             covered,
             self.format.extension(),
         ))

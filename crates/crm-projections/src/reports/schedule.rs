@@ -188,10 +188,10 @@ pub fn report_period(kind: ReportKind, covered: ReportPeriod) -> Option<ReportPe
     }
 }
 
-/// The file name of a scheduled report: kind and covered period, e.g.
-/// `branch-ranking-2026-11.xlsx`.
-pub fn file_name(kind: ReportKind, covered: ReportPeriod, extension: &str) -> String {
-    format!("{kind}-{covered}.{extension}")
+/// The file name of a scheduled report: its name (by default its kind) and the covered
+/// period, e.g. `branch-ranking-2026-11.xlsx`.
+pub fn file_name(name: &str, covered: ReportPeriod, extension: &str) -> String {
+    format!("{name}-{covered}.{extension}")
 }
 
 /// How long to wait from `now` until `t` (zero if it has passed).
@@ -246,7 +246,7 @@ mod tests {
             }
         );
         assert_eq!(
-            file_name(ReportKind::BranchRanking, covered(&w, run), "xlsx"),
+            file_name(ReportKind::BranchRanking.name(), covered(&w, run), "xlsx"),
             "branch-ranking-2026-11.xlsx"
         );
     }

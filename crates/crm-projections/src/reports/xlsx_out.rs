@@ -113,44 +113,38 @@ impl XlsxSink {
         Ok(out)
     }
 
-    fn cell(&mut self, row: u32, col: u16, cell: &Cell) -> Result<(), ReportError> {
-        let format = self
-            .formats
-            .get(usize::from(col))
-            .cloned()
-            .unwrap_or_default();
-        let width = match cell {
+    /// Writes one cell; returns how wide it shows.
+    fn cell(
+        sheet: &mut Worksheet,
+        format: &Format,
+        row: u32,
+        col: u16,
+        cell: &Cell,
+    ) -> Result<usize, ReportError> {
+        Ok(match cell {
             Cell::Empty => 0,
             Cell::Text(s) => {
-                self.sheet()?.write_string(row, col, s)?;
+                sheet.write_string(row, col, s)?;
                 display_width(s)
             }
             Cell::Date(d) => {
-                let date = ExcelDateTime::from_ymd(
-                    u16::try_from(d.year()).map_err(|_| {
-                        ReportError::Invalid(format!("the date {d} is outside Excel's years"))
-                    })?,
-                    u8::from(d.month()),
-                    d.day(),
-                )?;
-                self.sheet()?
-                    .write_datetime_with_format(row, col, &date, &format)?;
+                let year = u16::try_from(d.year()).map_err(|_| {
+                    ReportError::Invalid(format!("the date {d} is outside Excel's years"))
+                })?;
+                let date = ExcelDateTime::from_ymd(year, u8::from(d.month()), d.day())?;
+                sheet.write_datetime_with_format(row, col, &date, format)?;
                 10
             }
             other => match other.number() {
                 Some(n) => {
-                    self.sheet()?
-                        .write_number_with_format(row, col, n, &format)?;
-                    // What Excel shows: the text form plus thousands separators.
-                    other.to_text().len() + other.to_text().len() / 3
+                    sheet.write_number_with_format(row, col, n, format)?;
+                    // What Excel shows: the text form and its thousands separators.
+                    let digits = other.to_text().len();
+                    digits + digits / 3
                 }
                 None => 0,
             },
-        };
-        if let Some(w) = self.widths.get_mut(usize::from(col)) {
-            *w = (*w).max(width);
-        }
-        Ok(())
+        })
     }
 }
 
@@ -176,8 +170,15 @@ impl RowSink for XlsxSink {
     fn row(&mut self, cells: &[Cell]) -> Result<(), ReportError> {
         check_width(self.columns.len(), cells.len())?;
         let row = self.next_row;
-        for (i, cell) in cells.iter().enumerate() {
-            self.cell(row, u16::try_from(i).unwrap_or(u16::MAX), cell)?;
+        let sheet = self.workbook.worksheet_from_index(0)?;
+        for (i, ((cell, format), width)) in cells
+            .iter()
+            .zip(&self.formats)
+            .zip(self.widths.iter_mut())
+            .enumerate()
+        {
+            let col = u16::try_from(i).unwrap_or(u16::MAX);
+            *width = (*width).max(XlsxSink::cell(sheet, format, row, col, cell)?);
         }
         self.next_row = row.checked_add(1).ok_or_else(|| {
             ReportError::Invalid("more rows than a sheet holds (1,048,576)".into())
