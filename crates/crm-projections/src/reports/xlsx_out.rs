@@ -193,6 +193,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dates_are_dates_rates_are_fractions_and_empty_cells_are_left_out() {
+        use crate::reports::table::col;
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = XlsxSink::new(dir.path()).unwrap();
+        let columns = [
+            col("日期 Date", ColumnKind::Date),
+            col("转化率 Conversion rate", ColumnKind::Percent),
+            col("客户经理 Customer manager", ColumnKind::Text),
+        ];
+        sink.begin("t", &columns).unwrap();
+        sink.row(&[
+            Cell::Date(time::macros::date!(2026 - 11 - 30)),
+            Cell::Percent(1234),
+            Cell::Empty,
+        ])
+        .unwrap();
+        assert!(sink.row(&[Cell::Empty]).is_err(), "one cell per column");
+        let bytes = sink.finish(Vec::new()).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut sheet = String::new();
+        zip.by_name("xl/worksheets/sheet1.xml")
+            .unwrap()
+            .read_to_string(&mut sheet)
+            .unwrap();
+        // 2026-11-30 is day 46356 of Excel's calendar.
+        assert!(sheet.contains("<c r=\"A2\" s=\""), "{sheet}");
+        assert!(sheet.contains("<v>46356</v>"), "{sheet}");
+        assert!(sheet.contains("<v>0.1234</v>"), "{sheet}");
+        assert!(
+            !sheet.contains("r=\"C2\""),
+            "an empty cell is not written: {sheet}"
+        );
+        let mut styles = String::new();
+        zip.by_name("xl/styles.xml")
+            .unwrap()
+            .read_to_string(&mut styles)
+            .unwrap();
+        assert!(
+            styles.contains("yyyy-mm-dd") && styles.contains("0.00%"),
+            "{styles}"
+        );
+    }
+
+    #[test]
     fn sheet_names_are_ones_excel_takes() {
         assert_eq!(
             sheet_name("营业部排名 Branch ranking 2026-11"),
