@@ -458,19 +458,23 @@ async fn write_scheduled(
     Ok((path, rows))
 }
 
-/// The scheduler `crm serve` runs: each report is written when due (the latest run time at
-/// or before now whose file is not there at start, or not written since), a failure logged
-/// and retried at the next tick. Never returns.
-pub async fn scheduler(store: EventStore, p: Projections, reports: Vec<ScheduledReport>) {
-    let now = OffsetDateTime::now_utc();
-    // A report whose latest run's file is there was written (before a restart).
-    let mut last: Vec<Option<OffsetDateTime>> = reports
+/// For each report, its latest run time at or before `now` if that run's file is there (it
+/// was written before a restart), else `None` (that run is due).
+fn written_before(reports: &[ScheduledReport], now: OffsetDateTime) -> Vec<Option<OffsetDateTime>> {
+    reports
         .iter()
         .map(|r| {
             let latest = schedule::latest_run(&r.when, now);
             r.path(latest).exists().then_some(latest)
         })
-        .collect();
+        .collect()
+}
+
+/// The scheduler `crm serve` runs: each report is written when due (the latest run time at
+/// or before now whose file is not there at start, or not written since), a failure logged
+/// and retried at the next tick. Never returns.
+pub async fn scheduler(store: EventStore, p: Projections, reports: Vec<ScheduledReport>) {
+    let mut last = written_before(&reports, OffsetDateTime::now_utc());
     loop {
         let now = OffsetDateTime::now_utc();
         let mut wake = now + TICK;
@@ -492,5 +496,83 @@ pub async fn scheduler(store: EventStore, p: Projections, reports: Vec<Scheduled
             wake = wake.min(plan.next);
         }
         tokio::time::sleep(schedule::wait(OffsetDateTime::now_utc(), wake)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn filters_take_the_api_s_names_in_any_case_and_refuse_others() {
+        let args = FilterArgs {
+            tier: Some("Gold".into()),
+            risk_preference: Some("conservative".into()),
+            churn_risk: Some("HIGH".into()),
+            lifecycle: Some("dormant".into()),
+            customer_kind: Some("institutional".into()),
+            min_assets: Some("10000.5".into()),
+            as_of: Some("2026-11-30".into()),
+            branch: Some("0192f0c4-0000-7000-8000-000000000001".into()),
+            ..FilterArgs::default()
+        };
+        let f = args.segment_filter().unwrap();
+        assert_eq!(f.tier, Some(Tier::Gold));
+        assert_eq!(f.risk_preference, Some(RiskPreference::Conservative));
+        assert_eq!(f.churn_risk, Some(ChurnRisk::High));
+        assert_eq!(f.lifecycle, Some(Lifecycle::Dormant));
+        assert_eq!(f.kind, Some(CustomerKind::Institutional));
+        assert_eq!(f.min_assets, Some(Money::from_minor(100_005_000)));
+        assert_eq!(f.as_of, Some(time::macros::date!(2026 - 11 - 30)));
+        assert!(f.branch.is_some());
+        for bad in [
+            FilterArgs {
+                tier: Some("platinum".into()),
+                ..FilterArgs::default()
+            },
+            FilterArgs {
+                branch: Some("branch-1".into()),
+                ..FilterArgs::default()
+            },
+            FilterArgs {
+                min_assets: Some("lots".into()),
+                ..FilterArgs::default()
+            },
+        ] {
+            assert!(bad.segment_filter().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_run_whose_file_is_there_was_written_and_one_whose_file_is_not_is_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = FileReport {
+            kind: "customers".into(),
+            name: None,
+            format: Format::Csv,
+            encoding: None,
+            directory: dir.path().to_path_buf(),
+            schedule: "monthly".into(),
+            day: Some(1),
+            at: "06:00".into(),
+            utc_offset: Some("+08:00".into()),
+            filters: FilterArgs::default(),
+        }
+        .check()
+        .unwrap();
+        let now = datetime!(2026-12-03 10:00 +8);
+        let run = datetime!(2026-12-01 06:00 +8);
+        let reports = vec![report.clone()];
+        assert_eq!(written_before(&reports, now), vec![None]);
+        std::fs::write(dir.path().join("customers-2026-11.csv"), "x").unwrap();
+        assert_eq!(report.path(run), dir.path().join("customers-2026-11.csv"));
+        assert_eq!(written_before(&reports, now), vec![Some(run)]);
+        // November's file does not stand for December's run.
+        assert_eq!(
+            written_before(&reports, datetime!(2027-01-02 10:00 +8)),
+            vec![None]
+        );
     }
 }
