@@ -252,13 +252,24 @@ fn a_server_holding_the_directory_refuses_the_command_and_writes_its_scheduled_r
     let reports = dir.path().join("reports");
     let config = dir.path().join("crm.toml");
     // Monthly on the 1st at 00:00 UTC: the run of this month's 1st is due at start (the
-    // one missed run caught up), covering last month.
+    // one missed run caught up), covering last month. The first report's directory cannot be
+    // made (its parent is a file): its failure is logged, and stops neither the server nor
+    // the other report.
+    let blocked = dir.path().join("not-a-directory");
+    std::fs::write(&blocked, "a file").unwrap();
+    let entry = |directory: &Path, kind: &str| {
+        format!(
+            "[[reports]]\nkind = \"{kind}\"\nformat = \"csv\"\ndirectory = {:?}\n\
+             schedule = \"monthly\"\nday = 1\nat = \"00:00\"\n",
+            directory.display().to_string()
+        )
+    };
     std::fs::write(
         &config,
         format!(
-            "[[reports]]\nkind = \"customers\"\nformat = \"csv\"\ndirectory = {:?}\n\
-             schedule = \"monthly\"\nday = 1\nat = \"00:00\"\n",
-            reports.display().to_string()
+            "{}{}",
+            entry(&blocked.join("reports"), "campaigns"),
+            entry(&reports, "customers")
         ),
     )
     .unwrap();
@@ -270,11 +281,21 @@ fn a_server_holding_the_directory_refuses_the_command_and_writes_its_scheduled_r
         .env("RUST_LOG", "warn")
         .env_remove("CRM_RULES")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let _server = Server(child);
+    let stderr = child.stderr.take().unwrap();
+    let mut server = Server(child);
+    let (tx, logged) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let mut lines = BufReader::new(stdout).lines();
     loop {
         let line = lines.next().expect("the server stopped").unwrap();
@@ -317,4 +338,15 @@ fn a_server_holding_the_directory_refuses_the_command_and_writes_its_scheduled_r
     );
     let names: Vec<_> = std::fs::read_dir(&reports).unwrap().collect();
     assert_eq!(names.len(), 1, "only the report, no temporary file");
+    let warning = logged
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the failed report is logged");
+    assert!(
+        warning.contains("scheduled report not written") && warning.contains("campaigns"),
+        "{warning}"
+    );
+    assert!(
+        server.0.try_wait().unwrap().is_none(),
+        "the server still runs"
+    );
 }
