@@ -458,7 +458,10 @@ mod tests {
             r.path(time::macros::datetime!(2026-12-01 06:30 +8)),
             PathBuf::from("/tmp/r/branch-ranking-2026-11.xlsx")
         );
-        let filtered = format!("{report}[reports.filters]\ntier = \"gold\"\n");
+        let filtered = format!(
+            "{}[reports.filters]\ntier = \"gold\"\n",
+            report.replace("branch-ranking", "customers")
+        );
         let config = resolve(&filtered).unwrap();
         assert_eq!(
             config.reports[0].filter.tier,
@@ -475,6 +478,10 @@ mod tests {
             (
                 format!("{report}[reports.filters]\ntier = \"platinum\"\n"),
                 "platinum",
+            ),
+            (
+                format!("{report}[reports.filters]\ntier = \"gold\"\n"),
+                "not narrowed by tier",
             ),
             (
                 report.replace("format = \"xlsx\"", "format = \"xlsx\"\nencoding = \"gbk\""),

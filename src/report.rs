@@ -293,6 +293,7 @@ pub async fn run(data_dir: &Path, args: &ReportArgs) -> anyhow::Result<ExitCode>
         period,
         at: OffsetDateTime::now_utc(),
     };
+    reports::check_filters(kind, &request.filter)?;
     let configured = crate::readside::configured_rules(args.rules.as_deref())?;
     let store = crate::open_read_only(data_dir).map_err(|e| held_by_server(data_dir, e))?;
     let result = read_and_write(&store, configured, &request, args);
@@ -372,7 +373,11 @@ impl FileReport {
                 &self.at,
                 self.utc_offset.as_deref(),
             )?,
-            filter: self.filters.segment_filter()?,
+            filter: {
+                let filter = self.filters.segment_filter()?;
+                reports::check_filters(kind, &filter)?;
+                filter
+            },
         })
     }
 }

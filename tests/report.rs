@@ -199,6 +199,10 @@ fn a_customer_report_holds_every_customer_as_csv_gbk_and_xlsx() {
             ],
             "CSV",
         ),
+        (
+            vec!["report", "campaigns", "--tier", "gold", "--format", "csv"],
+            "not narrowed by tier",
+        ),
     ] {
         let mut args = args.clone();
         args.extend(["--out", nothing.to_str().unwrap()]);

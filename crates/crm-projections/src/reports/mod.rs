@@ -240,6 +240,54 @@ impl ReportRequest {
     }
 }
 
+/// The filters `kind` is narrowed by (all of them for the customer list).
+fn filters_taken(kind: ReportKind) -> &'static [&'static str] {
+    match kind {
+        ReportKind::Customers => &[],
+        ReportKind::Leaderboard => &["team", "branch", "region"],
+        ReportKind::Campaigns | ReportKind::ServiceQuality => &["branch"],
+        ReportKind::BranchRanking | ReportKind::Channels => &["none"],
+    }
+}
+
+/// A filter the report's kind would ignore is refused: a report must not look narrowed when
+/// it is not.
+pub fn check_filters(kind: ReportKind, f: &SegmentFilter) -> Result<(), ReportError> {
+    let taken = filters_taken(kind);
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let set = [
+        ("branch", f.branch.is_some()),
+        ("region", f.region.is_some()),
+        ("manager", f.manager.is_some()),
+        ("team", f.team.is_some()),
+        ("tier", f.tier.is_some()),
+        ("risk_preference", f.risk_preference.is_some()),
+        ("churn_risk", f.churn_risk.is_some()),
+        ("lifecycle", f.lifecycle.is_some()),
+        ("customer_kind", f.kind.is_some()),
+        ("key_customer", f.key_customer.is_some()),
+        ("min_assets", f.min_assets.is_some()),
+        ("text", f.text.is_some()),
+        ("as_of", f.as_of.is_some()),
+    ];
+    let ignored: Vec<&str> = set
+        .iter()
+        .filter(|(name, on)| *on && !taken.contains(name))
+        .map(|(name, _)| *name)
+        .collect();
+    if ignored.is_empty() {
+        Ok(())
+    } else {
+        Err(ReportError::Invalid(format!(
+            "the {kind} report is not narrowed by {} (its filters: {})",
+            ignored.join(", "),
+            taken.join(", ")
+        )))
+    }
+}
+
 /// Writes the report `request` asks for into `out`; returns the rows written (the header
 /// not counted).
 pub fn write(
@@ -248,6 +296,7 @@ pub fn write(
     out: &mut dyn RowSink,
 ) -> Result<u64, ReportError> {
     let f = &request.filter;
+    check_filters(request.kind, f)?;
     match request.kind {
         ReportKind::Customers => kinds::customers(p, f, out),
         ReportKind::Leaderboard | ReportKind::BranchRanking => {
@@ -311,6 +360,34 @@ mod tests {
             "",
         ] {
             assert!(bad.parse::<ReportPeriod>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_filter_a_kind_would_ignore_is_refused() {
+        let f = SegmentFilter {
+            tier: Some(crate::Tier::Gold),
+            ..SegmentFilter::default()
+        };
+        assert!(check_filters(ReportKind::Customers, &f).is_ok());
+        let err = check_filters(ReportKind::Leaderboard, &f)
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("not narrowed by tier")));
+        let branch = SegmentFilter {
+            branch: Some(crm_domain::ids::BranchId::from(uuid::Uuid::nil())),
+            ..SegmentFilter::default()
+        };
+        for k in [
+            ReportKind::Leaderboard,
+            ReportKind::Campaigns,
+            ReportKind::ServiceQuality,
+        ] {
+            assert!(check_filters(k, &branch).is_ok(), "{k}");
+        }
+        for k in [ReportKind::BranchRanking, ReportKind::Channels] {
+            assert!(check_filters(k, &branch).is_err(), "{k}");
+            assert!(check_filters(k, &SegmentFilter::default()).is_ok(), "{k}");
         }
     }
 
