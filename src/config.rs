@@ -34,7 +34,7 @@ pub struct ServeArgs {
     pub listen: Option<SocketAddr>,
     /// A TOML file with any of: data_dir, listen, durability, batched_interval_ms, jwt_secret,
     /// jwt_secret_previous, jwt_previous_until, rules, log_json, introspection, suggestions, graphiql, shutdown_grace_ms, [limits],
-    /// [readiness] (see docs/OPERATIONS.md).
+    /// [readiness], [[reports]] (see docs/OPERATIONS.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// fsync: acknowledge after fdatasync; batched: sync every 200 ms
@@ -95,6 +95,9 @@ struct FileConfig {
     jobs: FileJobs,
     #[serde(default)]
     readiness: FileReadiness,
+    /// Reports written on a schedule (`[[reports]]`).
+    #[serde(default)]
+    reports: Vec<crate::report::FileReport>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +169,8 @@ pub struct ServeConfig {
     pub demo_until: Option<time::Date>,
     /// Print development tokens at start: `--dev-tokens` or `--demo`.
     pub dev_tokens: bool,
+    /// Reports written on a schedule, checked.
+    pub reports: Vec<crate::report::ScheduledReport>,
 }
 
 /// An environment variable, if set and not empty.
@@ -366,6 +371,7 @@ impl ServeConfig {
                 until => until,
             },
             dev_tokens: args.demo || args.dev_tokens,
+            reports: crate::report::check_all(&file.reports)?,
         })
     }
 
@@ -437,6 +443,81 @@ mod tests {
             "{err}"
         );
         assert!(resolve("cache_mib = -3\n").is_err());
+    }
+
+    #[test]
+    fn scheduled_reports_are_checked_at_start_and_a_wrong_one_is_named() {
+        let report = "[[reports]]\nkind = \"branch-ranking\"\nformat = \"xlsx\"\n\
+                      directory = \"/tmp/r\"\nschedule = \"monthly\"\nday = 1\nat = \"06:30\"\n\
+                      utc_offset = \"+08:00\"\n";
+        let config = resolve(report).unwrap();
+        assert_eq!(config.reports.len(), 1);
+        let r = &config.reports[0];
+        assert_eq!(r.kind, crm_projections::reports::ReportKind::BranchRanking);
+        assert_eq!(
+            r.path(time::macros::datetime!(2026-12-01 06:30 +8)),
+            PathBuf::from("/tmp/r/branch-ranking-2026-11.xlsx")
+        );
+        let filtered = format!(
+            "{}[reports.filters]\ntier = \"gold\"\n",
+            report.replace("branch-ranking", "customers")
+        );
+        let config = resolve(&filtered).unwrap();
+        assert_eq!(
+            config.reports[0].filter.tier,
+            Some(crm_projections::Tier::Gold)
+        );
+        for (bad, says) in [
+            (report.replace("day = 1\n", ""), "day = 1 to 31"),
+            (
+                report.replace("branch-ranking", "dashboards"),
+                "unknown report",
+            ),
+            (report.replace("06:30", "6.30"), "06:30"),
+            (format!("{report}colour = \"red\"\n"), "colour"),
+            (
+                format!("{report}[reports.filters]\ntier = \"platinum\"\n"),
+                "platinum",
+            ),
+            (
+                format!("{report}[reports.filters]\ntier = \"gold\"\n"),
+                "not narrowed by tier",
+            ),
+            (
+                report.replace("format = \"xlsx\"", "format = \"xlsx\"\nencoding = \"gbk\""),
+                "CSV",
+            ),
+        ] {
+            let err = resolve(&bad)
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let err = resolve(&format!("{report}[[reports]]\nkind = \"customers\"\nformat = \"csv\"\ndirectory = \"d\"\nschedule = \"weekly\"\nat = \"01:00\"\n"))
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(err.contains("[[reports]] number 2"), "{err}");
+        // Two reports of one kind in one directory need names to tell their files apart.
+        let twice = format!("{report}{report}");
+        let err = resolve(&twice)
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(err.contains("give one a name"), "{err}");
+        let named = format!(
+            "{report}{}",
+            report.replace("[[reports]]\n", "[[reports]]\nname = \"ranking-east\"\n")
+        );
+        let config = resolve(&named).unwrap();
+        assert_eq!(
+            config.reports[1].path(time::macros::datetime!(2026-12-01 06:30 +8)),
+            PathBuf::from("/tmp/r/ranking-east-2026-11.xlsx")
+        );
+        assert!(
+            resolve(&report.replace("[[reports]]\n", "[[reports]]\nname = \"../x\"\n")).is_err()
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod import;
 mod progress;
 mod readside;
 mod replay;
+mod report;
 mod rules;
 mod secret;
 mod server;
@@ -166,6 +167,16 @@ enum Command {
         #[arg(long)]
         trees: bool,
     },
+    /// Write a report (报表) from the read models as CSV or XLSX: customers (with the customer
+    /// list's filters), leaderboard, branch-ranking, campaigns, service-quality or channels.
+    /// Reads the data directory alone: with a server running on it, let the server write
+    /// reports on a schedule instead ([[reports]] in its configuration, docs/OPERATIONS.md).
+    /// The file is written beside --out, synced and renamed, so it is never half-written.
+    ///
+    /// Example: crm report customers --tier gold --format xlsx --out gold-customers.xlsx
+    ///
+    /// Example: crm report branch-ranking --period 2026-11 --format csv --encoding gbk --out ranking.csv
+    Report(Box<report::ReportArgs>),
     /// Write the whole log as JSON Lines (every envelope field and hash, in log order).
     /// Changes nothing in the data directory (a torn tail is not exported, and not cut).
     ///
@@ -546,6 +557,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { rules, trees } => {
             readside::status(data_dir, rules.as_deref(), *trees).await
         }
+        Command::Report(args) => report::run(data_dir, args).await,
         Command::Export { file } => {
             let store = open_read_only(data_dir)?;
             if let Some(torn) = &store.recovery_report().torn_tail {

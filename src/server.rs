@@ -191,6 +191,19 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         .rules(rule_book)
         .build()
         .context("building the API")?;
+    // Scheduled reports read the read models the API serves, beside it.
+    let reports = match (config.reports.is_empty(), state.projections()) {
+        (true, _) => None,
+        (false, Some(projections)) => {
+            tracing::info!(reports = config.reports.len(), "scheduled reports");
+            Some(tokio::spawn(crate::report::scheduler(
+                store.clone(),
+                projections.clone(),
+                config.reports.clone(),
+            )))
+        }
+        (false, None) => bail!("scheduled reports need the read models the server starts"),
+    };
     let handle = crm_graphql::serve(state)
         .await
         .context("starting the server")?;
@@ -221,6 +234,10 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         );
     }
     stop.wait().await;
+    if let Some(reports) = reports {
+        // A report being written finishes on its own thread; none starts after this.
+        reports.abort();
+    }
     println!("shutting down: draining requests");
     let drained = handle.shutdown().await.context("shutting down")?;
     if !drained {

@@ -774,6 +774,7 @@ fn every_command_explains_itself_with_an_example() {
         "schema",
         "verify",
         "status",
+        "report",
         "export",
         "import-log",
         "backup",

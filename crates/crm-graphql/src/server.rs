@@ -43,6 +43,8 @@ struct Inner {
     ws_sockets: Arc<crate::ws::SubjectSockets>,
     /// What tokens are checked against at every request (`Config::directory_check`).
     directory: Option<Arc<dyn crate::auth::StaffDirectory>>,
+    /// The read models the builder started (none with a schema built elsewhere).
+    projections: Option<crm_projections::Projections>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -103,6 +105,7 @@ impl AppStateBuilder {
 
     pub fn build(mut self) -> Result<AppState, ApiError> {
         self.config.validate()?;
+        let mut started = None;
         let schema = match self.schema {
             Some(schema) => schema,
             None => {
@@ -119,6 +122,7 @@ impl AppStateBuilder {
                 projections
                     .set_job_limits(self.config.jobs)
                     .map_err(|e| ApiError::Config(e.to_string()))?;
+                started = Some(projections.clone());
                 let models = crate::schema::ReadModels::new(projections);
                 self.probes.push(Arc::new(models.clone()));
                 if self.directory.is_none() {
@@ -144,6 +148,7 @@ impl AppStateBuilder {
                 shutdown,
                 ws_sockets: Arc::default(),
                 directory: self.directory,
+                projections: started,
             }),
         })
     }
@@ -183,6 +188,12 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// The read models the builder started, which the API serves (`None` when the schema
+    /// was built elsewhere): for work beside the API, such as scheduled reports.
+    pub fn projections(&self) -> Option<&crm_projections::Projections> {
+        self.inner.projections.as_ref()
     }
 
     pub(crate) fn probes(&self) -> &[Arc<dyn ProjectionProbe>] {

@@ -23,6 +23,8 @@
 //! - [`jobs`]: long operations (rules preview, rebuild) as jobs with progress, cancel, a bound
 //!   on how many run at once, and results kept for a while.
 //! - [`replay`]: the read models as of a past instant, from the log alone.
+//! - [`reports`]: reports people take away (报表): a read model's list as CSV or XLSX, and
+//!   when a scheduled one is due.
 //!
 //! # Public API (all on [`Projections`], `Clone + Send + Sync`)
 //! ```text
@@ -68,6 +70,7 @@ pub mod model;
 pub mod projections;
 pub mod read_models;
 pub mod replay;
+pub mod reports;
 pub mod rules;
 pub mod views;
 
