@@ -66,7 +66,15 @@ fn crm_demo_profile_bank_loads_a_cooperative_that_verifies() {
     let report = ok(
         dir.path(),
         &[
-            "demo", "--profile", "bank", "--customers", "80", "--days", "35", "--until", UNTIL,
+            "demo",
+            "--profile",
+            "bank",
+            "--customers",
+            "80",
+            "--days",
+            "35",
+            "--until",
+            UNTIL,
         ],
     );
     assert!(report.contains("(0 refused)"), "{report}");

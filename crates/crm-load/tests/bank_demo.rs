@@ -148,7 +148,11 @@ async fn the_bank_demo_has_overdue_loans_reclassified_and_maturing_time_deposits
     let mut moves = BTreeMap::new();
     for (actor, _, e) in &a.log {
         if let AnyEvent::Loan(loan::Event::LoanReclassified {
-            loan_id, from, to, by, ..
+            loan_id,
+            from,
+            to,
+            by,
+            ..
         }) = e
         {
             assert_eq!(actor, &format!("staff-{by}"));
@@ -180,7 +184,9 @@ async fn the_bank_demo_has_overdue_loans_reclassified_and_maturing_time_deposits
             AnyEvent::Deposit(deposit::Event::DepositAccountClosed { account_id, .. }) => {
                 closed.insert(*account_id);
             }
-            AnyEvent::Deposit(deposit::Event::DepositBalanceRecorded { account_id, day, .. }) => {
+            AnyEvent::Deposit(deposit::Event::DepositBalanceRecorded {
+                account_id, day, ..
+            }) => {
                 assert!((FIRST..=UNTIL).contains(&day.date), "{}", day.date);
                 balances.entry(*account_id).or_default().insert(day.date);
             }

@@ -6,11 +6,23 @@ use super::org::Outlet;
 use super::*;
 
 const VILLAGES: &[&str] = &[
-    "瑞洪镇康山村", "瑞洪镇西岗村", "康山乡大山村", "黄金埠镇胡家村", "古埠镇洪家嘴村",
-    "石口镇马背嘴村", "乌泥镇白马村", "玉亭镇枫林村",
+    "瑞洪镇康山村",
+    "瑞洪镇西岗村",
+    "康山乡大山村",
+    "黄金埠镇胡家村",
+    "古埠镇洪家嘴村",
+    "石口镇马背嘴村",
+    "乌泥镇白马村",
+    "玉亭镇枫林村",
 ];
 const FARM_BUSINESS: &[&str] = &[
-    "水稻种植", "水产养殖", "生猪养殖", "家禽养殖", "油菜种植", "蔬菜种植", "茶叶种植",
+    "水稻种植",
+    "水产养殖",
+    "生猪养殖",
+    "家禽养殖",
+    "油菜种植",
+    "蔬菜种植",
+    "茶叶种植",
 ];
 const TRADES: &[(&str, &str)] = &[
     ("农资商店", "批发和零售业"),
@@ -173,7 +185,11 @@ fn profile(
     );
     let phone = value(
         "phone",
-        Phone::parse(&format!("1{}{:09}", 3 + rng.below(7), rng.below(1_000_000_000))),
+        Phone::parse(&format!(
+            "1{}{:09}",
+            3 + rng.below(7),
+            rng.below(1_000_000_000)
+        )),
     )?;
     let village = *pick(rng, VILLAGES, "village")?;
     let (kind, name, document, birthday, segment) = match c.segment {
@@ -191,7 +207,13 @@ fn profile(
             });
             let name = format!("余干县{}{what}", pick(rng, COMPANY_WORDS, "company word")?);
             let document = IdDocument::BusinessLicence { code };
-            (CustomerKind::Institutional, name, document, None, Some(segment))
+            (
+                CustomerKind::Institutional,
+                name,
+                document,
+                None,
+                Some(segment),
+            )
         }
         other => {
             let (number, birth) = resident_id(rng, c.n, used_ids)?;
@@ -213,7 +235,13 @@ fn profile(
                 _ => None,
             };
             let document = IdDocument::ResidentId { number };
-            (CustomerKind::Individual, person, document, Some(birth), segment)
+            (
+                CustomerKind::Individual,
+                person,
+                document,
+                Some(birth),
+                segment,
+            )
         }
     };
     let occupation = match c.segment {
@@ -228,7 +256,10 @@ fn profile(
         phone: Some(phone),
         address: Some(value(
             "address",
-            Address::parse(&format!("江西省上饶市余干县{village}{}号", rng.between(1, 200))),
+            Address::parse(&format!(
+                "江西省上饶市余干县{village}{}号",
+                rng.between(1, 200)
+            )),
         )?),
         region: None,
         birthday,
@@ -255,7 +286,10 @@ fn resident_id(
             n % 1000
         );
         if used_ids.insert(first17.clone()) {
-            let number = value("resident id", ResidentIdNumber::with_check_character(&first17))?;
+            let number = value(
+                "resident id",
+                ResidentIdNumber::with_check_character(&first17),
+            )?;
             return Ok((number, birth));
         }
         birth = birth.next_day().unwrap_or(birth);

@@ -53,7 +53,10 @@ pub(super) async fn daily<P: FnMut(DemoProgress)>(
         d += 1;
         deposits_day(out, rng, org.operator, book, day)?;
         loans_day(out, org, book, day)?;
-        if day.next_day().is_some_and(|next| next.month() != day.month()) {
+        if day
+            .next_day()
+            .is_some_and(|next| next.month() != day.month())
+        {
             fees_day(out, rng, org.operator, book, day)?;
         }
         contacts_day(out, rng, ids, &texts, book, day, &mut contacts)?;
@@ -181,7 +184,13 @@ fn loans_day<P: FnMut(DemoProgress)>(
             now,
         };
         let key = |what: &str| format!("bank-loan:{n}:{what}");
-        out.push(&lane, &key(&day.to_string()), org.operator, now, cmd(position));
+        out.push(
+            &lane,
+            &key(&day.to_string()),
+            org.operator,
+            now,
+            cmd(position),
+        );
         let to = match l.class {
             LoanClass::Pass if days_overdue >= 30 => Some(LoanClass::SpecialMention),
             LoanClass::SpecialMention if days_overdue >= 90 => Some(LoanClass::Substandard),
@@ -201,7 +210,13 @@ fn loans_day<P: FnMut(DemoProgress)>(
                 by: manager.staff_id,
                 now,
             };
-            out.push(&lane, &key(&format!("class:{to:?}")), manager, now, cmd(reclassify));
+            out.push(
+                &lane,
+                &key(&format!("class:{to:?}")),
+                manager,
+                now,
+                cmd(reclassify),
+            );
             l.class = to;
         }
         if balance == 0 && l.missed.is_none() && day >= l.maturity {
@@ -320,14 +335,24 @@ fn contacts_day<P: FnMut(DemoProgress)>(
                     staff_id: c.manager.staff_id,
                     channel: *pick(
                         rng,
-                        &[Channel::Phone, Channel::Phone, Channel::WeChat, Channel::Visit],
+                        &[
+                            Channel::Phone,
+                            Channel::Phone,
+                            Channel::WeChat,
+                            Channel::Visit,
+                        ],
                         "channel",
                     )?,
                     direction: Direction::Outbound,
                     topic: topic.clone(),
                     outcome: *pick(
                         rng,
-                        &[Outcome::Reached, Outcome::Reached, Outcome::Interested, Outcome::NotReached],
+                        &[
+                            Outcome::Reached,
+                            Outcome::Reached,
+                            Outcome::Interested,
+                            Outcome::NotReached,
+                        ],
                         "outcome",
                     )?,
                     notes: texts.note.clone(),

@@ -38,8 +38,8 @@ use crm_domain::customer::{
 use crm_domain::deposit::{self, Currency, DepositDay, DepositKind};
 use crm_domain::fee_income::{self, FeeDay, FeeType};
 use crm_domain::ids::{CardId, DepositAccountId, LoanId};
-use crm_domain::loan::{self, GuaranteeType, Instalment, LoanClass, LoanClosure, LoanContract};
 use crm_domain::loan::LoanDay;
+use crm_domain::loan::{self, GuaranteeType, Instalment, LoanClass, LoanClosure, LoanContract};
 
 mod customers;
 mod daily;
@@ -183,8 +183,17 @@ mod tests {
 
     #[test]
     fn months_are_added_on_the_calendar() {
-        assert_eq!(add_months(date!(2026 - 01 - 31), 1).unwrap(), date!(2026 - 02 - 28));
-        assert_eq!(add_months(date!(2026 - 11 - 15), 3).unwrap(), date!(2027 - 02 - 15));
-        assert_eq!(add_months(date!(2026 - 03 - 10), -3).unwrap(), date!(2025 - 12 - 10));
+        assert_eq!(
+            add_months(date!(2026 - 01 - 31), 1).unwrap(),
+            date!(2026 - 02 - 28)
+        );
+        assert_eq!(
+            add_months(date!(2026 - 11 - 15), 3).unwrap(),
+            date!(2027 - 02 - 15)
+        );
+        assert_eq!(
+            add_months(date!(2026 - 03 - 10), -3).unwrap(),
+            date!(2025 - 12 - 10)
+        );
     }
 }

@@ -134,7 +134,10 @@ pub(super) fn organisation<P: FnMut(DemoProgress)>(
         join(out, rng, manager, None)?;
         let teams = [
             (TeamId::from(ids.get(b"bank-team", b * 10)), "农户金融组"),
-            (TeamId::from(ids.get(b"bank-team", b * 10 + 1)), "小微金融组"),
+            (
+                TeamId::from(ids.get(b"bank-team", b * 10 + 1)),
+                "小微金融组",
+            ),
         ];
         let mut members: [Vec<Actor>; 2] = [Vec::new(), Vec::new()];
         for m in 0..MANAGERS_PER_OUTLET {
@@ -143,7 +146,13 @@ pub(super) fn organisation<P: FnMut(DemoProgress)>(
                 branch: branch_id,
                 team: teams.get(t).map(|(id, _)| *id),
             };
-            let actor = staff_actor(ids, b"bank-staff-cm", b * 100 + m, Role::CustomerManager, scope);
+            let actor = staff_actor(
+                ids,
+                b"bank-staff-cm",
+                b * 100 + m,
+                Role::CustomerManager,
+                scope,
+            );
             join(out, rng, actor, None)?;
             if let Some(team) = members.get_mut(t) {
                 team.push(actor);

@@ -73,14 +73,30 @@ fn deposits_of<P: FnMut(DemoProgress)>(
                 let opened_on = registered - Duration::days(rng.between(30, 3_000));
                 let balance = yuan(rng.pareto_yuan(x_min, cap));
                 let rate = DEMAND_RATE;
-                (product.to_owned(), DepositKind::Demand, None, None, rate, opened_on, balance)
+                (
+                    product.to_owned(),
+                    DepositKind::Demand,
+                    None,
+                    None,
+                    rate,
+                    opened_on,
+                    balance,
+                )
             }
             Some((months, rate)) => {
                 let opened_on = registered - Duration::days(rng.between(1, i64::from(months) * 30));
                 let maturity = add_months(opened_on, months)?;
                 let balance = yuan(rng.pareto_yuan(10_000, 1_000_000) / 1_000 * 1_000);
                 let product = format!("整存整取{months}个月");
-                (product, DepositKind::Time, Some(months as u16), Some(maturity), rate, opened_on, balance)
+                (
+                    product,
+                    DepositKind::Time,
+                    Some(months as u16),
+                    Some(maturity),
+                    rate,
+                    opened_on,
+                    balance,
+                )
             }
         };
         out.push(
@@ -141,10 +157,42 @@ fn loan_of<P: FnMut(DemoProgress)>(
     n: u64,
 ) -> Result<Option<LoanAcct>, LoadError> {
     let (chance, product, guarantee, lo, hi, rate, terms) = match c.segment {
-        Segment::Farm => (280_000, "农户小额信用贷款", GuaranteeType::Credit, 20, 200, 5_500_000, [12, 24]),
-        Segment::SoleProprietor => (400_000, "个体工商户经营贷款", GuaranteeType::Guarantee, 50, 500, 6_500_000, [12, 24]),
-        Segment::SmallBusiness => (550_000, "小微企业流动资金贷款", GuaranteeType::Mortgage, 200, 3_000, 5_200_000, [12, 36]),
-        Segment::Salaried => (50_000, "个人消费贷款", GuaranteeType::Credit, 30, 300, 7_200_000, [12, 36]),
+        Segment::Farm => (
+            280_000,
+            "农户小额信用贷款",
+            GuaranteeType::Credit,
+            20,
+            200,
+            5_500_000,
+            [12, 24],
+        ),
+        Segment::SoleProprietor => (
+            400_000,
+            "个体工商户经营贷款",
+            GuaranteeType::Guarantee,
+            50,
+            500,
+            6_500_000,
+            [12, 24],
+        ),
+        Segment::SmallBusiness => (
+            550_000,
+            "小微企业流动资金贷款",
+            GuaranteeType::Mortgage,
+            200,
+            3_000,
+            5_200_000,
+            [12, 36],
+        ),
+        Segment::Salaried => (
+            50_000,
+            "个人消费贷款",
+            GuaranteeType::Credit,
+            30,
+            300,
+            7_200_000,
+            [12, 36],
+        ),
     };
     if !rng.chance(chance) {
         return Ok(None);
@@ -153,7 +201,10 @@ fn loan_of<P: FnMut(DemoProgress)>(
     let window_days = (until - first_day).whole_days();
     let repaid_in_window = window_days >= 2 && rng.chance(120_000);
     let start = if repaid_in_window {
-        add_months(first_day + Duration::days(rng.between(1, window_days)), -term)?
+        add_months(
+            first_day + Duration::days(rng.between(1, window_days)),
+            -term,
+        )?
     } else {
         first_day - Duration::days(rng.between(10, 330))
     };
@@ -162,7 +213,11 @@ fn loan_of<P: FnMut(DemoProgress)>(
     let mut schedule = Vec::new();
     let mut left = amount;
     for k in 1..=term {
-        let principal = if k == term { left } else { amount / i64::from(term) };
+        let principal = if k == term {
+            left
+        } else {
+            amount / i64::from(term)
+        };
         schedule.push(Instalment {
             due: add_months(start, k)?,
             principal: Money::from_minor(principal),
@@ -172,7 +227,10 @@ fn loan_of<P: FnMut(DemoProgress)>(
     }
     // About one loan in ten (none maturing in the window) misses an instalment due from
     // about three months before the window to its middle, and pays nothing from then on.
-    let late = (first_day - Duration::days(100), first_day + Duration::days(window_days / 2));
+    let late = (
+        first_day - Duration::days(100),
+        first_day + Duration::days(window_days / 2),
+    );
     let behind: Vec<Date> = schedule
         .iter()
         .map(|s| s.due)
@@ -208,9 +266,17 @@ fn loan_of<P: FnMut(DemoProgress)>(
         })?,
     };
     let op = org.operator;
-    let sign = loan::Command::SignContract { loan_id: id, contract, now };
+    let sign = loan::Command::SignContract {
+        loan_id: id,
+        contract,
+        now,
+    };
     out.push(&lane, &key("contract"), op, now, cmd(sign));
-    let disburse = loan::Command::Disburse { amount: Money::from_minor(amount), on: start, now };
+    let disburse = loan::Command::Disburse {
+        amount: Money::from_minor(amount),
+        on: start,
+        now,
+    };
     out.push(&lane, &key("disburse"), op, now, cmd(disburse));
     let instalments = schedule.clone();
     let set = loan::Command::SetRepaymentSchedule { instalments, now };
@@ -309,22 +375,48 @@ fn services_of<P: FnMut(DemoProgress)>(
             issued_on,
         };
         let card_id = CardId::from(ids.get(b"bank-card", n));
-        send(out, bank_services::Command::IssueCard { customer_id: c.id, card_id, card, now });
+        send(
+            out,
+            bank_services::Command::IssueCard {
+                customer_id: c.id,
+                card_id,
+                card,
+                now,
+            },
+        );
     }
     let business = c.segment == Segment::SmallBusiness;
     for (channel, chance) in [
-        (EChannel::MobileBanking, if business { 300_000 } else { 550_000 }),
+        (
+            EChannel::MobileBanking,
+            if business { 300_000 } else { 550_000 },
+        ),
         (EChannel::SmsAlerts, 600_000),
-        (EChannel::InternetBanking, if business { 900_000 } else { 50_000 }),
+        (
+            EChannel::InternetBanking,
+            if business { 900_000 } else { 50_000 },
+        ),
         (EChannel::WeChatBanking, 250_000),
     ] {
         if rng.chance(chance) {
             c.sms |= channel == EChannel::SmsAlerts;
             let on = registered - Duration::days(rng.between(1, 700));
-            send(out, bank_services::Command::SignUp { customer_id: c.id, channel, on, now });
+            send(
+                out,
+                bank_services::Command::SignUp {
+                    customer_id: c.id,
+                    channel,
+                    on,
+                    now,
+                },
+            );
         }
     }
-    if rng.chance(if c.segment == Segment::Farm { 30_000 } else { 80_000 }) {
+    if rng.chance(if c.segment == Segment::Farm {
+        30_000
+    } else {
+        80_000
+    }) {
         let on = registered - Duration::days(rng.between(1, 150));
         send(
             out,
