@@ -11,6 +11,11 @@
 //! within suitability, campaigns with responses, and customers going dormant, churning (with
 //! a reason), being won back and reactivated.
 //!
+//! With `DemoProfile::Bank` it is a county rural credit cooperative instead (`bank`): outlets,
+//! farm households and small businesses, deposits, loans, cards, fee income and contacts, over
+//! calendar days; the same machinery below (`Rng`, `Sender`, `Ids`, lanes) makes it as
+//! deterministic.
+//!
 //! Dates: the daily data ends on `DemoConfig::until` (by default today, so churn risk,
 //! dormancy, to-dos and the current month look as they would at a brokerage this morning) and
 //! starts `days` trading days before; nothing is recorded after `until`.
@@ -117,8 +122,8 @@ pub struct DemoConfig {
     /// account every day, weekends included).
     pub days: u32,
     pub seed: u64,
-    /// The last business day: the daily data ends on the last weekday on or before it, and
-    /// starts `days` trading days earlier; customers are registered in the months before.
+    /// The last business day: the daily data ends on the last weekday on or before it (the
+    /// bank's on `until` itself), and starts `days` trading (bank: calendar) days earlier; customers are registered in the months before.
     /// Nothing is recorded after it (a ticket, lead, visit or campaign still running then is
     /// left open, as at a real brokerage that morning). It must not be after today in China
     /// Standard Time; `crm demo` and `crm serve --demo` default to today.
