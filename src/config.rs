@@ -59,6 +59,11 @@ pub struct ServeArgs {
     /// UTC+8]. Ignored when the data directory already holds data.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::parse_until, requires = "demo")]
     pub until: Option<time::Date>,
+    /// With --demo: which business the demo is, brokerage (securities) or bank (a county rural
+    /// credit cooperative: deposits, loans, cards, fee income) [default: brokerage]. Ignored
+    /// when the data directory already holds data.
+    #[arg(long, value_name = "brokerage|bank", requires = "demo")]
+    pub profile: Option<crm_load::DemoProfile>,
     /// Print a development token per role at start (always with --demo). Tokens in a log are
     /// credentials: keep this off on a data directory that holds real customers.
     #[arg(long)]
@@ -167,6 +172,8 @@ pub struct ServeConfig {
     pub demo: bool,
     /// The demo's last business day (`--until`); `None` = today in UTC+8.
     pub demo_until: Option<time::Date>,
+    /// The demo's business (`--profile`).
+    pub demo_profile: crm_load::DemoProfile,
     /// Print development tokens at start: `--dev-tokens` or `--demo`.
     pub dev_tokens: bool,
     /// Reports written on a schedule, checked.
@@ -370,6 +377,7 @@ impl ServeConfig {
                 }
                 until => until,
             },
+            demo_profile: args.profile.unwrap_or_default(),
             dev_tokens: args.demo || args.dev_tokens,
             reports: crate::report::check_all(&file.reports)?,
         })
@@ -419,6 +427,7 @@ mod tests {
             log_json: false,
             demo: false,
             until: None,
+            profile: None,
             dev_tokens: false,
         };
         ServeConfig::resolve(&args, Some(dir.path()))

@@ -55,16 +55,21 @@ enum Command {
     /// Example (first run): crm serve --demo
     Serve(config::ServeArgs),
     /// Load the deterministic demo data set through the command path into an empty data
-    /// directory (a brokerage: regions, branches, staff, customers, accounts, D trading days
-    /// of daily data, contacts, tickets, sales, campaigns, churn). The file demo-loading in
+    /// directory: a brokerage (regions, branches, staff, customers, accounts, D trading days
+    /// of daily data, contacts, tickets, sales, campaigns, churn) or, with --profile bank, a
+    /// county rural credit cooperative (outlets, farm households, small businesses, D calendar
+    /// days of deposit balances and loan positions, overdue loans, fees, contacts). The file demo-loading in
     /// the data directory marks a load that has not finished; `serve --demo` refuses such a
     /// directory.
     ///
     /// Example: crm demo --data-dir /tmp/crm-demo --customers 2000 --days 60 --seed 7 --until 2025-06-30
+    ///
+    /// Example: crm demo --profile bank --data-dir /tmp/crm-bank --customers 2000 --days 60
     Demo {
         #[arg(long, default_value_t = crm_load::DemoConfig::default().customers)]
         customers: u32,
-        /// Trading days of daily data (weekends are skipped: 250 is about a year).
+        /// Days of daily data: trading days for the brokerage (weekends are skipped: 250 is
+        /// about a year), calendar days for the bank.
         #[arg(long, default_value_t = crm_load::DemoConfig::default().days)]
         days: u32,
         /// The same seed and --until give the same events (ids, payloads, business times).
@@ -75,6 +80,9 @@ enum Command {
         /// China Standard Time, UTC+8].
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_until)]
         until: Option<time::Date>,
+        /// Which business: brokerage (securities) or bank (a rural credit cooperative).
+        #[arg(long, value_name = "brokerage|bank", default_value_t = crm_load::DemoProfile::Brokerage)]
+        profile: crm_load::DemoProfile,
     },
     /// Import a CSV file from a back-office system (formats in schema/import/KIND.md):
     /// organisation, customers, accounts, daily_summaries, market_totals or interactions.
@@ -396,8 +404,16 @@ pub(crate) async fn load_demo(
 ) -> anyhow::Result<crm_load::DemoReport> {
     mark_demo_loading(data_dir)?;
     println!(
-        "loading the demo data set: {} customers, {} trading days up to {}, seed {}",
-        config.customers, config.days, config.until, config.seed
+        "loading the {} demo data set: {} customers, {} {} days up to {}, seed {}",
+        config.profile,
+        config.customers,
+        config.days,
+        match config.profile {
+            crm_load::DemoProfile::Brokerage => "trading",
+            crm_load::DemoProfile::Bank => "calendar",
+        },
+        config.until,
+        config.seed
     );
     let app = crm_app::App::new(store.clone()).context("starting the command side")?;
     let mut bar = progress::Progress::new(
@@ -467,13 +483,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             days,
             seed,
             until,
+            profile,
         } => {
             let config = crm_load::DemoConfig::new(
                 *customers,
                 *days,
                 *seed,
                 until.unwrap_or_else(crm_load::demo::today),
-            );
+            )
+            .with_profile(*profile);
             // A date in the future (or out of range) is refused before the directory is made.
             config.check(crm_load::demo::today())?;
             let store = open_bulk(data_dir)?;

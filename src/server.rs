@@ -85,8 +85,11 @@ const PRINTED_TOKEN_HOURS: u64 = 12;
 /// The demo `serve --demo` loads: the default year of 10,000 customers up to `until` (today
 /// by default), or a quick trial's size from `CRM_DEMO_CUSTOMERS` and `CRM_DEMO_DAYS` (the
 /// first-run test uses these).
-fn demo_size(until: Option<time::Date>) -> anyhow::Result<crm_load::DemoConfig> {
-    let mut demo = crm_load::DemoConfig::default();
+fn demo_size(
+    until: Option<time::Date>,
+    profile: crm_load::DemoProfile,
+) -> anyhow::Result<crm_load::DemoConfig> {
+    let mut demo = crm_load::DemoConfig::default().with_profile(profile);
     if let Some(until) = until {
         demo.until = until;
     }
@@ -114,7 +117,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     let data_dir = config.data_dir.as_path();
     let rule_book = config.rule_book.clone();
     if config.demo {
-        let demo = demo_size(config.demo_until)?;
+        let demo = demo_size(config.demo_until, config.demo_profile)?;
         if config.demo_until.is_some() {
             // A date in the future is refused before anything is opened.
             demo.check(crm_load::demo::today())?;

@@ -17,7 +17,7 @@ mod lanes;
 
 pub mod demo;
 
-pub use demo::{demo, DemoConfig, DemoProgress, DemoReport};
+pub use demo::{demo, DemoConfig, DemoProfile, DemoProgress, DemoReport};
 
 pub use error::{HeaderProblems, LoadError};
 pub use import::{

@@ -11,6 +11,11 @@
 //! within suitability, campaigns with responses, and customers going dormant, churning (with
 //! a reason), being won back and reactivated.
 //!
+//! With `DemoProfile::Bank` it is a county rural credit cooperative instead (`bank`): outlets,
+//! farm households and small businesses, deposits, loans, cards, fee income and contacts, over
+//! calendar days; the same machinery below (`Rng`, `Sender`, `Ids`, lanes) makes it as
+//! deterministic.
+//!
 //! Dates: the daily data ends on `DemoConfig::until` (by default today, so churn risk,
 //! dormancy, to-dos and the current month look as they would at a brokerage this morning) and
 //! starts `days` trading days before; nothing is recorded after `until`.
@@ -62,6 +67,7 @@ use crate::ids::derive;
 use crate::lanes::{self, Item, Step};
 
 mod activities;
+mod bank;
 mod customers;
 mod daily;
 mod org;
@@ -69,29 +75,76 @@ mod org;
 use daily::{Cx, Texts, Today};
 use org::Org;
 
+/// Which business the demo is: a securities brokerage (the default) or a county rural credit
+/// cooperative (see `bank`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DemoProfile {
+    #[default]
+    Brokerage,
+    Bank,
+}
+
+impl DemoProfile {
+    pub fn name(self) -> &'static str {
+        match self {
+            DemoProfile::Brokerage => "brokerage",
+            DemoProfile::Bank => "bank",
+        }
+    }
+}
+
+impl std::fmt::Display for DemoProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for DemoProfile {
+    type Err = LoadError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "brokerage" => Ok(DemoProfile::Brokerage),
+            "bank" => Ok(DemoProfile::Bank),
+            other => Err(LoadError::Demo(format!(
+                "unknown demo profile '{other}': brokerage or bank"
+            ))),
+        }
+    }
+}
+
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DemoConfig {
     pub customers: u32,
-    /// Trading days of daily data (weekends are skipped, so 250 is about a calendar year).
+    /// Days of daily data: trading days for the brokerage (weekends are skipped, so 250 is
+    /// about a calendar year), calendar days for the bank (its core system reports every
+    /// account every day, weekends included).
     pub days: u32,
     pub seed: u64,
-    /// The last business day: the daily data ends on the last weekday on or before it, and
-    /// starts `days` trading days earlier; customers are registered in the months before.
+    /// The last business day: the daily data ends on the last weekday on or before it (the
+    /// bank's on `until` itself), and starts `days` trading (bank: calendar) days earlier; customers are registered in the months before.
     /// Nothing is recorded after it (a ticket, lead, visit or campaign still running then is
     /// left open, as at a real brokerage that morning). It must not be after today in China
     /// Standard Time; `crm demo` and `crm serve --demo` default to today.
     pub until: Date,
+    pub profile: DemoProfile,
 }
 
 impl DemoConfig {
+    /// A brokerage demo; [`DemoConfig::with_profile`] for the bank.
     pub fn new(customers: u32, days: u32, seed: u64, until: Date) -> DemoConfig {
         DemoConfig {
             customers,
             days,
             seed,
             until,
+            profile: DemoProfile::Brokerage,
         }
+    }
+
+    pub fn with_profile(self, profile: DemoProfile) -> DemoConfig {
+        DemoConfig { profile, ..self }
     }
 
     /// The first trading day of daily data: `days` weekdays ending on the last weekday on or
@@ -114,6 +167,18 @@ impl DemoConfig {
                 "the last day {} must lie between the years 1990 and 2100",
                 self.until
             )));
+        }
+        if self.profile == DemoProfile::Bank {
+            // Calendar days: `days` of them ending on `until`.
+            let back = i64::from(self.days.saturating_sub(1));
+            let day = self
+                .until
+                .checked_sub(Duration::days(back))
+                .ok_or_else(before)?;
+            if !(1990..=2100).contains(&day.year()) {
+                return Err(out_of_range(&day));
+            }
+            return Ok(day);
         }
         let mut day = self.until;
         while !is_trading_day(day) {
@@ -190,6 +255,7 @@ pub struct DemoReport {
     pub merged: u64,
     pub trading_days: u32,
     pub seconds: f64,
+    pub profile: DemoProfile,
 }
 
 impl DemoReport {
@@ -202,11 +268,15 @@ impl std::fmt::Display for DemoReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} customers ({} duplicates merged), {} trading days: {} events from {} commands \
+            "{} customers ({} duplicates merged), {} {}: {} events from {} commands \
              ({} refused) in {:.1} s ({:.0} events/min)",
             self.customers,
             self.merged,
             self.trading_days,
+            match self.profile {
+                DemoProfile::Brokerage => "trading days",
+                DemoProfile::Bank => "calendar days",
+            },
             self.events,
             self.commands,
             self.refused,
@@ -474,7 +544,22 @@ struct Sender<'a, P> {
     progress: P,
 }
 
-impl<P: FnMut(DemoProgress)> Sender<'_, P> {
+impl<'a, P: FnMut(DemoProgress)> Sender<'a, P> {
+    /// A sender for the run of `seed`; nothing at or after `until_end` is sent.
+    fn new(app: &'a App, seed: u64, ids: Ids, until_end: OffsetDateTime, progress: P) -> Self {
+        Sender {
+            app,
+            seed: seed.to_le_bytes(),
+            run: ids.get(b"run", 0),
+            lanes: Vec::new(),
+            index: HashMap::new(),
+            report: DemoReport::default(),
+            started: Instant::now(),
+            until_end,
+            progress,
+        }
+    }
+
     /// Queues `command` on the lane `lane` (the aggregate it addresses); `key` names the
     /// command uniquely within the run and, with the seed, fixes its command id.
     fn push(
@@ -549,6 +634,17 @@ impl<P: FnMut(DemoProgress)> Sender<'_, P> {
 pub async fn demo(
     app: &App,
     config: DemoConfig,
+    progress: impl FnMut(DemoProgress),
+) -> Result<DemoReport, LoadError> {
+    match config.profile {
+        DemoProfile::Brokerage => brokerage(app, config, progress).await,
+        DemoProfile::Bank => bank::demo(app, config, progress).await,
+    }
+}
+
+async fn brokerage(
+    app: &App,
+    config: DemoConfig,
     mut progress: impl FnMut(DemoProgress),
 ) -> Result<DemoReport, LoadError> {
     let days_total = config.days;
@@ -560,17 +656,9 @@ pub async fn demo(
     let until_end = at(config.until, 24 * 60);
     let ids = Ids(seed);
     let mut rng = Rng(seed);
-    let mut out = Sender {
-        app,
-        seed: seed.to_le_bytes(),
-        run: ids.get(b"run", 0),
-        lanes: Vec::new(),
-        index: HashMap::new(),
-        report: DemoReport::default(),
-        started: Instant::now(),
-        until_end,
-        progress: |p: DemoProgress| progress(DemoProgress { days_total, ..p }),
-    };
+    let mut out = Sender::new(app, seed, ids, until_end, |p: DemoProgress| {
+        progress(DemoProgress { days_total, ..p })
+    });
     // The organisation exists half a year before the daily data starts.
     let founded = at(first_day - Duration::days(180), 9 * 60);
     let org = org::organisation(&mut out, &mut rng, ids, founded)?;
