@@ -121,12 +121,20 @@ pub struct BankCustomer {
     pub deposits: Vec<DepositAccountId>,
     pub loans: Vec<LoanId>,
     /// Cards in force.
-    pub cards: BTreeMap<CardId, CardKind>,
+    pub cards: BTreeMap<CardId, CardRecord>,
     pub channels: BTreeSet<EChannel>,
     /// Principal held per wealth product.
     pub wealth: BTreeMap<String, Money>,
     /// Fee income (中间业务收入) per month index, the latest [`MONTHS_KEPT`] months.
     pub fees: BTreeMap<u32, Money>,
+}
+
+/// A card in force, its number as the core system sent it (shown masked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardRecord {
+    pub kind: CardKind,
+    pub number: String,
+    pub issued_on: Date,
 }
 
 /// An outlet's figures of one business day.
@@ -403,9 +411,14 @@ pub(crate) fn apply_bank_services(m: &mut Model, e: &bank_services::Event) {
             card,
             ..
         } => {
-            m.bank_customer(*customer_id)
-                .cards
-                .insert(*card_id, card.kind);
+            m.bank_customer(*customer_id).cards.insert(
+                *card_id,
+                CardRecord {
+                    kind: card.kind,
+                    number: card.number.as_str().to_string(),
+                    issued_on: card.issued_on,
+                },
+            );
         }
         E::CardCancelled {
             customer_id,
@@ -518,7 +531,7 @@ pub struct CustomerBanking {
     pub summary: BankSummary,
     pub deposits: Vec<DepositRecord>,
     pub loans: Vec<LoanRecord>,
-    pub cards: Vec<(CardId, CardKind)>,
+    pub cards: Vec<(CardId, CardRecord)>,
     pub channels: Vec<EChannel>,
     pub wealth: Vec<(String, Money)>,
 }
@@ -563,7 +576,7 @@ pub fn customer_banking(m: &Model, id: CustomerId, on: Date) -> Option<CustomerB
         summary: s,
         deposits,
         loans,
-        cards: bc.cards.iter().map(|(k, v)| (*k, *v)).collect(),
+        cards: bc.cards.iter().map(|(k, v)| (*k, v.clone())).collect(),
         channels: bc.channels.iter().copied().collect(),
         wealth: bc.wealth.iter().map(|(k, v)| (k.clone(), *v)).collect(),
     })
