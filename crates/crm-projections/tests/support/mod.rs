@@ -27,6 +27,7 @@ use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
 mod bank;
+#[allow(unused_imports)] // not every test binary generates bank histories
 pub use bank::{bank_step, BankStep};
 
 pub const CUSTOMERS: u8 = 10;
