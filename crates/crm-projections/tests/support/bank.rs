@@ -155,7 +155,20 @@ impl Sim {
         if !self.registered.contains(&c) {
             return Vec::new();
         }
-        let b = &mut self.bank;
+        match s {
+            BankStep::OpenDeposit { .. } | BankStep::Balance { .. } => self.bank.deposit_events(s),
+            BankStep::OpenLoan { .. } | BankStep::Position { .. } | BankStep::Reclassify { .. } => {
+                self.bank.loan_events(s)
+            }
+            _ => self.bank.service_events(s),
+        }
+    }
+}
+
+impl BankSim {
+    /// Openings and daily balances.
+    fn deposit_events(&mut self, s: &BankStep) -> Vec<Timed> {
+        let b = self;
         match *s {
             BankStep::OpenDeposit { c, n, time, day } => {
                 if b.deposits.contains_key(&(c, n)) {
@@ -229,6 +242,14 @@ impl Sim {
                 };
                 timed(e, t)
             }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Contracts (with disbursement and schedule), daily positions, reclassifications.
+    fn loan_events(&mut self, s: &BankStep) -> Vec<Timed> {
+        let b = self;
+        match *s {
             BankStep::OpenLoan { c, n, day, yuan: y } => {
                 if b.loans.contains_key(&(c, n)) {
                     return Vec::new();
@@ -342,6 +363,14 @@ impl Sim {
                     t,
                 )
             }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Fee income, cards, e-banking.
+    fn service_events(&mut self, s: &BankStep) -> Vec<Timed> {
+        let b = self;
+        match *s {
             BankStep::Fee {
                 c,
                 day,
@@ -419,6 +448,7 @@ impl Sim {
                 at(5),
             ),
             BankStep::EChannel { .. } => Vec::new(),
+            _ => Vec::new(),
         }
     }
 }
