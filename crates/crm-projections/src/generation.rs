@@ -55,11 +55,16 @@ const TAG_BRANCHES: u8 = 6;
 const TAG_BRANCH_DAYS: u8 = 7;
 const TAG_STAFF_MONTHS: u8 = 8;
 const TAG_ARTICLES: u8 = 9;
+const TAG_DEPOSITS: u8 = 10;
+const TAG_LOANS: u8 = 11;
+const TAG_BANK_CUSTOMERS: u8 = 12;
+const TAG_OUTLETS: u8 = 13;
+const TAG_OUTLET_DAYS: u8 = 14;
 const KEY_META: &[u8] = &[0xF0];
 /// The layout and meaning of the stored model. Bump it when the fold changes what it keeps:
 /// a generation stored under another format is folded again from the log on open, because
 /// state folded by other code is not what this code would fold.
-pub const MODEL_FORMAT: u32 = 12;
+pub const MODEL_FORMAT: u32 = 13;
 const KEY_FORMAT: &[u8] = &[0xF1];
 const KEY_CHECKPOINT: &[u8] = &[0xFF];
 
@@ -75,6 +80,11 @@ pub fn key_tag_name(tag: u8) -> &'static str {
         TAG_BRANCH_DAYS => "branch days",
         TAG_STAFF_MONTHS => "staff months",
         TAG_ARTICLES => "articles",
+        TAG_DEPOSITS => "deposit accounts",
+        TAG_LOANS => "loans",
+        TAG_BANK_CUSTOMERS => "bank customers",
+        TAG_OUTLETS => "outlets",
+        TAG_OUTLET_DAYS => "outlet days",
         crate::read_models::history::TAG_HISTORY => "customer history",
         lookup::TAG_LOOKUP => "customer lookup",
         0xF2 => "lookup secret",
@@ -326,6 +336,13 @@ pub(crate) fn changes_into(
     bytes += m.branch_days.drain_dirty_into(TAG_BRANCH_DAYS, batch)?;
     bytes += m.staff_months.drain_dirty_into(TAG_STAFF_MONTHS, batch)?;
     bytes += m.articles.drain_dirty_into(TAG_ARTICLES, batch)?;
+    bytes += m.deposits.drain_dirty_into(TAG_DEPOSITS, batch)?;
+    bytes += m.loans.drain_dirty_into(TAG_LOANS, batch)?;
+    bytes += m
+        .bank_customers
+        .drain_dirty_into(TAG_BANK_CUSTOMERS, batch)?;
+    bytes += m.outlets.drain_dirty_into(TAG_OUTLETS, batch)?;
+    bytes += m.outlet_days.drain_dirty_into(TAG_OUTLET_DAYS, batch)?;
     batch.insert(KEY_FORMAT, &MODEL_FORMAT.to_be_bytes());
     if m.meta_dirty {
         let meta = crm_eventstore::codec::encode(&m.meta)?;
@@ -354,6 +371,11 @@ pub(crate) fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         branch_days: Keyed::load(tree, TAG_BRANCH_DAYS)?,
         staff_months: Keyed::load(tree, TAG_STAFF_MONTHS)?,
         articles: Keyed::load(tree, TAG_ARTICLES)?,
+        deposits: Keyed::load(tree, TAG_DEPOSITS)?,
+        loans: Keyed::load(tree, TAG_LOANS)?,
+        bank_customers: Keyed::load(tree, TAG_BANK_CUSTOMERS)?,
+        outlets: Keyed::load(tree, TAG_OUTLETS)?,
+        outlet_days: Keyed::load(tree, TAG_OUTLET_DAYS)?,
         history: History::in_tree(tree.clone()),
         lookup_changed: Default::default(),
         applying: 0,

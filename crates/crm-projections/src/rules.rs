@@ -211,7 +211,18 @@ pub struct ReminderRules {
     pub suitability_expiry_days: u32,
     /// `preference_conflict_*`: the default ([`PreferenceConflicts::default`]) when absent.
     pub preference_conflicts: PreferenceConflicts,
+    /// A time deposit maturing within this many days (retain the funds); default 30.
+    pub deposit_maturity_days_ahead: u32,
+    /// A loan instalment due within this many days; default 7.
+    pub loan_repayment_days_ahead: u32,
+    /// A loan moved down a classification is a to-do for this many days after; default 30.
+    pub loan_downgrade_days: u32,
 }
+
+/// The bank reminders' defaults, for rule files written before them.
+pub const DEPOSIT_MATURITY_DAYS_AHEAD: u32 = 30;
+pub const LOAN_REPAYMENT_DAYS_AHEAD: u32 = 7;
+pub const LOAN_DOWNGRADE_DAYS: u32 = 30;
 
 /// Days of daily figures a customer keeps (30- and 90-day windows, outflow rule).
 pub const DAILY_WINDOW_DAYS: u32 = 92;
@@ -297,6 +308,9 @@ struct RemindersFile {
     preference_conflict_aggressive: Option<Vec<RiskTolerance>>,
     preference_conflict_balanced: Option<Vec<RiskTolerance>>,
     preference_conflict_conservative: Option<Vec<RiskTolerance>>,
+    deposit_maturity_days_ahead: Option<u32>,
+    loan_repayment_days_ahead: Option<u32>,
+    loan_downgrade_days: Option<u32>,
 }
 
 /// `[kpi]` without its role sub-tables.
@@ -575,6 +589,18 @@ impl RuleBook {
             large_outflow_pct: m.large_outflow_pct,
             suitability_expiry_days: m.suitability_expiry_days,
             preference_conflicts,
+            deposit_maturity_days_ahead: m
+                .deposit_maturity_days_ahead
+                .unwrap_or(DEPOSIT_MATURITY_DAYS_AHEAD)
+                .min(3660),
+            loan_repayment_days_ahead: m
+                .loan_repayment_days_ahead
+                .unwrap_or(LOAN_REPAYMENT_DAYS_AHEAD)
+                .min(3660),
+            loan_downgrade_days: m
+                .loan_downgrade_days
+                .unwrap_or(LOAN_DOWNGRADE_DAYS)
+                .min(3660),
         };
         Ok(RuleBook {
             version: file.version,

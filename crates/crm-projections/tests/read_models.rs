@@ -61,6 +61,7 @@ fn views_of(p: &Projections) -> Views {
     for id in &ids {
         for as_of in [None, Some(BASE + time::Duration::days(100))] {
             archive.push(format!("{:?}", p.customer_360(*id, as_of)));
+            archive.push(format!("{:?}", p.customer_banking(*id, as_of)));
         }
         // The history lives in the generation's tree, one key per entry, partly unflushed.
         archive.push(format!("{:?}", p.customer_timeline(*id, usize::MAX)));
@@ -290,6 +291,21 @@ proptest! {
     #[test]
     fn todos_live_equal_rebuild(steps in prop::collection::vec(step(), 1..200)) {
         check(&steps, |v| &v.todos)?;
+    }
+
+    /// Bank facts (`support/bank.rs`) among the rest, every customer registered first so
+    /// most of them land: the bank side of the archive, the dashboards' bank sections and the
+    /// bank to-dos.
+    #[test]
+    fn bank_read_models_live_equal_rebuild(steps in prop::collection::vec(bank_step(), 1..200)) {
+        let mut all: Vec<Step> = (0..CUSTOMERS)
+            .flat_map(|c| [Step::Register(c, c), Step::Assign(c, c % STAFF)])
+            .collect();
+        all.extend(steps);
+        let (live, rebuilt) = runtime().block_on(live_and_rebuilt(&all));
+        prop_assert_eq!(&live.archive, &rebuilt.archive);
+        prop_assert_eq!(&live.dashboard, &rebuilt.dashboard);
+        prop_assert_eq!(&live.todos, &rebuilt.todos);
     }
 
     #[test]

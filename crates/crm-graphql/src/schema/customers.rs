@@ -20,6 +20,7 @@ use crm_projections::{ExplainSubject, Explanation};
 use time::OffsetDateTime;
 
 use super::atrisk::AtRiskFlag;
+use super::banking::CustomerBankingView;
 use super::caller;
 use super::customer_list::page_size;
 pub(crate) use super::eventlog::PageInfo;
@@ -525,6 +526,20 @@ impl Customer {
         }
         .await
         .map_err(gql)
+    }
+
+    /// Deposits, loans, cards, e-banking, wealth products and fee income (issue 17), as of
+    /// the archive's date; null when the customer has no bank business.
+    async fn banking(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<CustomerBankingView>> {
+        let id = self.local_id().map_err(gql)?;
+        let as_of = self.as_of;
+        Ok(read_models(ctx).map_err(gql)?.read(|m, _| {
+            let on = views::today(m, as_of);
+            views::customer_banking(m, id, on).map(|b| CustomerBankingView::of(&b, on))
+        }))
     }
 
     async fn accounts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AccountView>> {

@@ -110,7 +110,9 @@ pub struct TodoView {
     /// CHURN_RISK (a customer of one's book at medium or high churn risk; those due the same
     /// day come largest assets first) or PREFERENCE_CONFLICT (a customer of one's book whose
     /// valid questionnaire level the risk preference inferred from their trading contradicts:
-    /// reassess suitability).
+    /// reassess suitability); for a bank, TIME_DEPOSIT_MATURING (retain the funds),
+    /// LOAN_REPAYMENT_DUE, LOAN_OVERDUE or LOAN_DOWNGRADED (also to the outlet's branch
+    /// manager).
     pub kind: String,
     pub customer_id: Option<ID>,
     pub ticket_id: Option<ID>,
@@ -118,7 +120,8 @@ pub struct TodoView {
     pub text: String,
     /// The event the reminder comes from.
     pub position: Long,
-    /// For CHURN_RISK: the customer's assets in yuan, what leaves if they do; null otherwise.
+    /// For CHURN_RISK: the customer's assets in yuan, what leaves if they do; for
+    /// TIME_DEPOSIT_MATURING the deposit's balance; null otherwise.
     pub value_at_risk: Option<String>,
 }
 

@@ -18,6 +18,7 @@ mod accesslog;
 mod appraisal;
 mod atrisk;
 mod backoffice;
+mod banking;
 mod commands;
 mod customer_list;
 mod customers;

@@ -14,6 +14,7 @@ use crm_projections::views::{
     TeamResult,
 };
 
+use super::banking::OutletBankingView;
 use super::caller;
 use super::customer_list::page_size;
 use super::customers::{amounts, label, money, Amount, Count, ASSET_CLASS_NAMES};
@@ -366,6 +367,8 @@ pub struct BranchDashboardView {
     pub rank_among_branches: i32,
     pub branches_ranked: i32,
     pub top_managers: Vec<StaffPerformanceView>,
+    /// The outlet's bank business (deposits, loans, NPL ratio, fee income) in the period.
+    pub banking: OutletBankingView,
     pub reflects: Option<Reflects>,
 }
 
@@ -428,6 +431,7 @@ impl BranchDashboardView {
                 .iter()
                 .map(StaffPerformanceView::from)
                 .collect(),
+            banking: OutletBankingView::from(&d.banking),
             reflects,
         }
     }

@@ -22,6 +22,8 @@
 //! - `read_models`: archives, paging both ways, scoping of every view, the one-read page,
 //!   dashboards, the rules cycle with four eyes and rollback, live dashboards, over demo data.
 //! - `backoffice`: organisation, products, accounts, group customers and back-office feeds.
+//! - `banking`: a customer's bank business, the outlet dashboard's bank section and the bank
+//!   to-dos, scoped and masked.
 //! - `workflow`: mutations after a workflow's first step (tickets, visits, pipeline,
 //!   campaigns, articles, rule rejection), each recorded or refused with its code.
 //! - `oracles`: answers that do not tell who is a customer where: registration conflicts,
@@ -36,6 +38,7 @@ mod audit;
 mod audit_log;
 mod auth;
 mod backoffice;
+mod banking;
 mod commands;
 mod common;
 mod customers;

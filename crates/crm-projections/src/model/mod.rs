@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use crm_domain::account;
 use crm_domain::customer::{Assignment, Lifecycle};
 use crm_domain::ids::{
-    AccountId, ArticleId, BranchId, CampaignId, CustomerId, OpportunityId, ProductId, RegionId,
-    StaffId, TeamId, TicketId,
+    AccountId, ArticleId, BranchId, CampaignId, CustomerId, DepositAccountId, LoanId,
+    OpportunityId, ProductId, RegionId, StaffId, TeamId, TicketId,
 };
 use crm_domain::{AnyEvent, Money};
 use crm_eventstore::RecordedEvent;
@@ -35,6 +35,7 @@ pub use counters::{Flows, Totals};
 use crate::read_models::{
     accounts::apply_account,
     archive::apply_customer,
+    banking::{apply_bank_services, apply_deposit, apply_fee_income, apply_loan},
     channels::apply_interaction,
     content::apply_article,
     dashboards::apply_market,
@@ -110,6 +111,13 @@ pub struct Model {
     pub(crate) branch_days: Keyed<(BranchId, Date), BranchDay>,
     pub(crate) staff_months: Keyed<(StaffId, u32), StaffMonth>,
     pub(crate) articles: Keyed<ArticleId, ArticleRecord>,
+    /// Bank business (`read_models::banking`): accounts and loans with their latest position,
+    /// customers' bank products and fee income, outlets' days.
+    pub(crate) deposits: Keyed<DepositAccountId, DepositRecord>,
+    pub(crate) loans: Keyed<LoanId, LoanRecord>,
+    pub(crate) bank_customers: Keyed<CustomerId, BankCustomer>,
+    pub(crate) outlets: Keyed<BranchId, OutletRecord>,
+    pub(crate) outlet_days: Keyed<(BranchId, Date), OutletDay>,
     /// Customers' timelines and assignment histories not yet written to the generation's tree
     /// (they live there, one key per entry, not in the resident records).
     pub(crate) history: History,
@@ -139,6 +147,11 @@ pub fn same_content(a: &Model, b: &Model) -> bool {
         && a.branch_days == b.branch_days
         && a.staff_months == b.staff_months
         && a.articles == b.articles
+        && a.deposits == b.deposits
+        && a.loans == b.loans
+        && a.bank_customers == b.bank_customers
+        && a.outlets == b.outlets
+        && a.outlet_days == b.outlet_days
 }
 
 impl Model {
@@ -155,6 +168,11 @@ impl Model {
         self.branch_days.mark_all_dirty();
         self.staff_months.mark_all_dirty();
         self.articles.mark_all_dirty();
+        self.deposits.mark_all_dirty();
+        self.loans.mark_all_dirty();
+        self.bank_customers.mark_all_dirty();
+        self.outlets.mark_all_dirty();
+        self.outlet_days.mark_all_dirty();
         let all: Vec<CustomerId> = self.customers.iter().map(|(k, _)| *k).collect();
         self.lookup_changed.extend(all);
     }
@@ -210,12 +228,10 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
         AnyEvent::Product(e) => apply_product(m, e),
         AnyEvent::Rules(e) => apply_rules(m, p, e),
         AnyEvent::Article(_) | AnyEvent::Access(_) | AnyEvent::Appraisal(_) => {}
-        // Bank business (issue 17): counted and dated like any event; no read model folds
-        // them yet.
-        AnyEvent::Deposit(_)
-        | AnyEvent::Loan(_)
-        | AnyEvent::BankServices(_)
-        | AnyEvent::FeeIncome(_) => {}
+        AnyEvent::Deposit(e) => apply_deposit(m, p, e),
+        AnyEvent::Loan(e) => apply_loan(m, p, e),
+        AnyEvent::BankServices(e) => apply_bank_services(m, e),
+        AnyEvent::FeeIncome(e) => apply_fee_income(m, e),
     }
 }
 

@@ -117,6 +117,16 @@ impl Projections {
         self.with_model(|m, r| views::leaderboard(m, r, scope, period))
     }
 
+    /// The bank side of a customer's 360 view as of `as_of` (default: the read models'
+    /// business date); `None` when they have no bank business.
+    pub fn customer_banking(
+        &self,
+        id: CustomerId,
+        as_of: Option<Date>,
+    ) -> Option<views::CustomerBanking> {
+        self.with_model(|m, _| views::customer_banking(m, id, views::today(m, as_of)))
+    }
+
     pub fn branch_dashboard(
         &self,
         branch: BranchId,

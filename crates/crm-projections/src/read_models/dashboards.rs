@@ -12,6 +12,7 @@ use time::{Date, Month};
 
 use crate::derive::Tier;
 use crate::model::{madd, Flows, Model, Totals, ASSET_CLASSES, MARKETS};
+use crate::read_models::banking::{outlet_banking, OutletBanking};
 use crate::read_models::performance::{
     bp, kpi, leaderboard, served, KpiExplain, KpiGroup, KpiInput, LeaderboardScope, Period,
     StaffPerformance,
@@ -110,6 +111,8 @@ pub struct BranchDashboard {
     pub rank_among_branches: usize,
     pub branches_ranked: usize,
     pub top_managers: Vec<StaffPerformance>,
+    /// The outlet's bank business over the period (issue 17).
+    pub banking: OutletBanking,
 }
 
 const LIFECYCLES_ALL: [Lifecycle; 6] = [
@@ -252,7 +255,7 @@ pub fn branch_dashboard(
         .iter()
         .find(|r| r.branch == branch)
         .map_or(0, |r| r.rank);
-    let (_, to) = period.range();
+    let (from, to) = period.range();
     let month = Period::month_of(to);
     let top_managers: Vec<StaffPerformance> =
         leaderboard(m, rules, LeaderboardScope::Branch(branch), month)
@@ -296,6 +299,7 @@ pub fn branch_dashboard(
         rank_among_branches: rank,
         branches_ranked: ranking.len(),
         top_managers,
+        banking: outlet_banking(m, branch, from, to),
         flows,
         totals,
     })

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod appraisal;
 pub mod archive;
+pub mod banking;
 pub mod channels;
 pub mod content;
 pub mod dashboards;
@@ -24,6 +25,7 @@ pub mod todos;
 pub mod all {
     pub use super::accounts::*;
     pub use super::archive::*;
+    pub use super::banking::*;
     pub use super::channels::*;
     pub use super::content::*;
     pub use super::dashboards::*;

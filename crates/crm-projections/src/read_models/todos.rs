@@ -3,7 +3,7 @@
 
 use crm_domain::auth::Role;
 use crm_domain::customer::Lifecycle;
-use crm_domain::ids::{CustomerId, StaffId, TicketId};
+use crm_domain::ids::{BranchId, CustomerId, StaffId, TicketId};
 use crm_domain::risk::RiskTolerance;
 use crm_domain::Money;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,17 @@ pub enum TodoKind {
     /// preference conflicts with the questionnaire level (`[reminders] preference_conflict_*`):
     /// reassess suitability.
     PreferenceConflict,
+    /// A customer's time deposit maturing within `[reminders] deposit_maturity_days_ahead`:
+    /// retain the funds (the serving manager).
+    TimeDepositMaturing,
+    /// A loan instalment due within `[reminders] loan_repayment_days_ahead` (the serving
+    /// manager).
+    LoanRepaymentDue,
+    /// A loan whose latest position is overdue (the serving manager).
+    LoanOverdue,
+    /// A loan moved down a classification within `[reminders] loan_downgrade_days` (the
+    /// serving manager and the outlet's branch manager).
+    LoanDowngraded,
 }
 
 /// 待办事宜: one reminder or open workflow step for a user.
@@ -290,6 +301,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
             value_at_risk: None,
         });
     }
+    bank_todos(m, rules, staff, today, my_role, my_branch, &mut out);
     if my_role == Some(Role::Operator) {
         for v in m.meta.rule_versions.values() {
             if v.status == "proposed" && v.proposed_by != staff {
@@ -314,6 +326,118 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
             .then(a.customer.cmp(&b.customer))
     });
     out
+}
+
+/// The bank reminders of `staff` on `today`: time deposits maturing, instalments due, loans
+/// overdue and moved down a classification, for the customer's serving manager (and, for a
+/// downgrade, the branch manager of the loan's outlet). Open accounts and loans only.
+fn bank_todos(
+    m: &Model,
+    rules: &RuleBook,
+    staff: StaffId,
+    today: Date,
+    my_role: Option<Role>,
+    my_branch: Option<BranchId>,
+    out: &mut Vec<Todo>,
+) {
+    let r = &rules.reminders;
+    let serving = |c: CustomerId| {
+        m.customers
+            .get(&c)
+            .filter(|c| !matches!(c.lifecycle, Lifecycle::Merged | Lifecycle::Closed))
+            .filter(|c| c.manager() == Some(staff))
+            .map(|c| c.profile.name.as_str().to_string())
+    };
+    let days = |n: u32| today + Duration::days(i64::from(n));
+    for d in m.deposits.values().filter(|d| d.closed_on.is_none()) {
+        let Some(maturity) = d.maturity() else {
+            continue;
+        };
+        if maturity < today || maturity > days(r.deposit_maturity_days_ahead) {
+            continue;
+        }
+        if let Some(name) = serving(d.customer) {
+            out.push(Todo {
+                kind: TodoKind::TimeDepositMaturing,
+                customer: Some(d.customer),
+                ticket: None,
+                due: maturity,
+                text: format!(
+                    "{name}'s time deposit {} of {} CNY matures on {maturity}: retain the funds",
+                    d.product, d.balance
+                ),
+                position: d.opened_position,
+                value_at_risk: Some(d.balance),
+            });
+        }
+    }
+    for l in m.loans.values().filter(|l| l.closed.is_none()) {
+        let name = serving(l.customer);
+        let branch_manager = my_role == Some(Role::BranchManager) && my_branch == Some(l.branch);
+        let mut push = |kind, due, text: String, position| {
+            out.push(Todo {
+                kind,
+                customer: Some(l.customer),
+                ticket: None,
+                due,
+                text,
+                position,
+                value_at_risk: None,
+            })
+        };
+        if let Some(name) = &name {
+            let next = l
+                .schedule
+                .iter()
+                .filter(|i| i.due >= today)
+                .min_by_key(|i| i.due);
+            if let Some(i) = next.filter(|i| i.due <= days(r.loan_repayment_days_ahead)) {
+                push(
+                    TodoKind::LoanRepaymentDue,
+                    i.due,
+                    format!(
+                        "{name}: loan {} instalment of {} CNY principal and {} CNY interest due on {}",
+                        l.product, i.principal, i.interest, i.due
+                    ),
+                    l.schedule_position,
+                );
+            }
+            if let (true, Some(on)) = (l.days_overdue > 0, l.balance_date) {
+                push(
+                    TodoKind::LoanOverdue,
+                    on,
+                    format!(
+                        "{name}: loan {} is {} days overdue with {} CNY outstanding ({on})",
+                        l.product, l.days_overdue, l.balance
+                    ),
+                    l.position_position,
+                );
+            }
+        }
+        if let Some(g) = l.downgrade {
+            let recent =
+                g.on <= today && today <= g.on + Duration::days(i64::from(r.loan_downgrade_days));
+            if recent && (name.is_some() || branch_manager) {
+                let who = m
+                    .customers
+                    .get(&l.customer)
+                    .map(|c| c.profile.name.as_str().to_string())
+                    .unwrap_or_default();
+                push(
+                    TodoKind::LoanDowngraded,
+                    g.on,
+                    format!(
+                        "{who}: loan {} moved down from {} to {} on {}",
+                        l.product,
+                        g.from.name(),
+                        g.to.name(),
+                        g.on
+                    ),
+                    g.position,
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

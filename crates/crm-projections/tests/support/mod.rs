@@ -26,6 +26,10 @@ use time::macros::{date, datetime};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
+mod bank;
+#[allow(unused_imports)] // not every test binary generates bank histories
+pub use bank::{bank_step, BankStep};
+
 pub const CUSTOMERS: u8 = 10;
 pub const STAFF: u8 = 4;
 
@@ -105,6 +109,8 @@ pub enum Step {
     Flush,
     /// Drop the engine (after a flush or, as a crash, without) and reopen store and engine.
     Restart(bool),
+    /// A bank fact (`bank.rs`).
+    Bank(BankStep),
 }
 
 pub fn step() -> impl Strategy<Value = Step> {
@@ -202,6 +208,7 @@ pub struct Sim {
     pending_transfer: BTreeSet<u8>,
     rules_version: u32,
     markets: BTreeMap<u16, Money>,
+    bank: bank::BankSim,
 }
 
 /// The fixed organisation every history starts with.
@@ -317,6 +324,9 @@ impl Sim {
     pub fn events(&mut self, s: &Step) -> Vec<(AnyEvent, OffsetDateTime)> {
         use customer::Event as E;
         let mut out: Vec<(AnyEvent, OffsetDateTime)> = Vec::new();
+        if let Step::Bank(b) = s {
+            return self.bank_events(b);
+        }
         match *s {
             Step::Register(c, ch) if !self.registered.contains(&c) => {
                 let t = at(0) + Duration::hours(i64::from(c));

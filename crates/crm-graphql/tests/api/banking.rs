@@ -1,0 +1,400 @@
+//! Bank business on the read side (issue 17): `Customer.banking` scoped and masked like the
+//! securities accounts, the bank to-dos, and the branch dashboard's `banking` section, over
+//! facts recorded through the command side (`crm-app`) as the core system's import would.
+
+use crm_app::{App, AppCommand, CommandEnvelope};
+use crm_domain::auth::{Actor, Role, Scope};
+use crm_domain::bank_services::{self, Card, CardKind};
+use crm_domain::customer::{self, Assignment, CustomerKind, Profile};
+use crm_domain::deposit::{self, Currency, DepositDay, DepositKind};
+use crm_domain::fee_income::{self, FeeDay, FeeType};
+use crm_domain::ids::{BranchId, CardId, CustomerId, DepositAccountId, LoanId, RegionId, StaffId};
+use crm_domain::loan::{self, GuaranteeType, Instalment, LoanClass, LoanContract, LoanDay};
+use crm_domain::values::{Channel, IdDocument, OrgName, PersonName, ResidentIdNumber, ShortText};
+use crm_domain::{branch, region, Money, Rate};
+use serde_json::json;
+use time::macros::{date, datetime};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::common::*;
+
+const NOW: OffsetDateTime = datetime!(2024-03-01 20:00 +8);
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+fn outlet(n: u128) -> BranchId {
+    BranchId::from(id(0xB_0000 + n))
+}
+fn staff(n: u128) -> StaffId {
+    StaffId::from(id(0x5_0000 + n))
+}
+fn customer_id() -> CustomerId {
+    CustomerId::from(id(0xC_0001))
+}
+fn loan_id() -> LoanId {
+    LoanId::from(id(0x1_0001))
+}
+fn account() -> DepositAccountId {
+    DepositAccountId::from(id(0xD_0001))
+}
+fn text(s: &str) -> ShortText {
+    ShortText::parse(s).unwrap()
+}
+fn yuan(y: i64) -> Money {
+    Money::from_yuan(y).unwrap()
+}
+fn hq() -> Actor {
+    Actor {
+        staff_id: staff(1),
+        role: Role::Headquarters,
+        scope: Scope::Company,
+    }
+}
+fn outlet_manager(b: u128) -> Actor {
+    Actor {
+        staff_id: staff(100 + b),
+        role: Role::BranchManager,
+        scope: Scope::Branch { branch: outlet(b) },
+    }
+}
+fn customer_manager(b: u128) -> Actor {
+    Actor {
+        staff_id: staff(1000 + b),
+        role: Role::CustomerManager,
+        scope: Scope::Book {
+            branch: outlet(b),
+            team: None,
+        },
+    }
+}
+
+async fn run(app: &App, actor: Actor, command: AppCommand) -> u64 {
+    let outcome = app
+        .execute(CommandEnvelope {
+            command_id: Uuid::now_v7(),
+            actor,
+            correlation_id: None,
+            causation_id: None,
+            occurred_at: NOW,
+            command,
+        })
+        .await
+        .unwrap();
+    outcome.position
+}
+
+async fn organisation(app: &App) {
+    let region = RegionId::from(id(0xA_0001));
+    let command = region::Command::Establish {
+        region_id: region,
+        name: OrgName::parse("余干县农村信用合作联社").unwrap(),
+        now: NOW,
+    };
+    run(app, hq(), AppCommand::Region { region, command }).await;
+    for b in [1, 2] {
+        let command = branch::Command::Open {
+            branch_id: outlet(b),
+            region_id: region,
+            name: OrgName::parse(&format!("信用社{b}")).unwrap(),
+            kind: branch::BranchKind::CreditCooperative,
+            now: NOW,
+        };
+        let branch = outlet(b);
+        run(app, hq(), AppCommand::Branch { branch, command }).await;
+    }
+    // The staff directory: the to-dos take a staff member's post from it.
+    for a in [outlet_manager(1), outlet_manager(2), customer_manager(1)] {
+        let command = crm_domain::staff::Command::Join {
+            staff_id: a.staff_id,
+            name: PersonName::parse(&format!("员工{}", a.staff_id)).unwrap(),
+            role: a.role,
+            scope: a.scope,
+            now: NOW,
+        };
+        let staff = a.staff_id;
+        run(app, hq(), AppCommand::Staff { staff, command }).await;
+    }
+    let profile = Profile {
+        name: OrgName::parse("李四").unwrap(),
+        document: IdDocument::ResidentId {
+            number: ResidentIdNumber::with_check_character("36112719700101001").unwrap(),
+        },
+        phone: None,
+        address: None,
+        region: None,
+        birthday: None,
+        occupation: None,
+        source_channel: Channel::Counter,
+    };
+    let customer = customer_id();
+    let command = customer::Command::Register {
+        customer_id: customer,
+        kind: CustomerKind::Individual,
+        profile,
+        as_prospect: false,
+        existing_customer_with_same_document: None,
+        now: NOW,
+    };
+    run(app, hq(), AppCommand::Customer { customer, command }).await;
+    let command = customer::Command::Assign {
+        to: Assignment {
+            branch: outlet(1),
+            manager: Some(customer_manager(1).staff_id),
+            team: None,
+        },
+        by: staff(1),
+        now: NOW,
+    };
+    run(app, hq(), AppCommand::Customer { customer, command }).await;
+}
+
+/// A time deposit of 50,000 maturing on 20 March, a loan of 100,000 with 80,000 outstanding
+/// and 12 days overdue on 1 March (instalment due 5 March), moved from pass to special
+/// mention, a debit card, and 35 of fee income in March.
+async fn bank_business(app: &App) -> u64 {
+    let (customer, acc, l) = (customer_id(), account(), loan_id());
+    let open = deposit::Command::Open {
+        account_id: acc,
+        customer_id: customer,
+        branch: outlet(1),
+        product: text("整存整取一年"),
+        kind: DepositKind::Time,
+        currency: Currency::Cny,
+        term_months: Some(12),
+        maturity: Some(date!(2024 - 03 - 20)),
+        rate: Rate::from_units(1_650_000),
+        opened_on: date!(2023 - 03 - 20),
+        now: NOW,
+    };
+    let balance = deposit::Command::RecordDailyBalance {
+        account_id: acc,
+        day: DepositDay {
+            date: date!(2024 - 03 - 01),
+            balance: yuan(50_000),
+        },
+        correction: false,
+        now: NOW,
+    };
+    for command in [open, balance] {
+        run(
+            app,
+            hq(),
+            AppCommand::Deposit {
+                account: acc,
+                command,
+            },
+        )
+        .await;
+    }
+    let contract = LoanContract {
+        customer_id: customer,
+        branch: outlet(1),
+        product: text("农户小额信用贷款"),
+        amount: yuan(100_000),
+        rate: Rate::from_units(4_350_000),
+        start: date!(2024 - 02 - 01),
+        maturity: date!(2025 - 02 - 01),
+        guarantee: GuaranteeType::Credit,
+        purpose: text("购买化肥"),
+    };
+    let commands = [
+        loan::Command::SignContract {
+            loan_id: l,
+            contract,
+            now: NOW,
+        },
+        loan::Command::SetRepaymentSchedule {
+            instalments: vec![Instalment {
+                due: date!(2024 - 03 - 05),
+                principal: yuan(20_000),
+                interest: yuan(360),
+            }],
+            now: NOW,
+        },
+        loan::Command::RecordDailyPosition {
+            loan_id: l,
+            day: LoanDay {
+                date: date!(2024 - 03 - 01),
+                balance: yuan(80_000),
+                days_overdue: 12,
+            },
+            correction: false,
+            now: NOW,
+        },
+    ];
+    for command in commands {
+        run(app, hq(), AppCommand::Loan { loan: l, command }).await;
+    }
+    let command = loan::Command::Reclassify {
+        from: LoanClass::Pass,
+        to: LoanClass::SpecialMention,
+        reason: text("逾期12天"),
+        by: outlet_manager(1).staff_id,
+        now: NOW,
+    };
+    run(
+        app,
+        outlet_manager(1),
+        AppCommand::Loan { loan: l, command },
+    )
+    .await;
+    let command = bank_services::Command::IssueCard {
+        customer_id: customer,
+        card_id: CardId::from(id(0xCA_0001)),
+        card: Card {
+            kind: CardKind::Debit,
+            number: text("6228480012345678"),
+            issued_on: date!(2023 - 03 - 20),
+        },
+        now: NOW,
+    };
+    run(app, hq(), AppCommand::BankServices { customer, command }).await;
+    let command = fee_income::Command::RecordFeeIncome {
+        customer_id: customer,
+        day: FeeDay {
+            date: date!(2024 - 03 - 01),
+            fee_type: FeeType::Settlement,
+            amount: yuan(35),
+        },
+        correction: false,
+        now: NOW,
+    };
+    run(app, hq(), AppCommand::FeeIncome { customer, command }).await
+}
+
+const CUSTOMER: &str = r#"query($id: ID!, $p: Long) { customer(id: $id, atPosition: $p) {
+  banking { asOf demandDeposits timeDeposits loanBalance worstClassification maxDaysOverdue
+    feeIncomeMonth feeIncomeYear
+    depositAccounts { kind product maturity balance balanceDate }
+    loans { classification balance daysOverdue guarantee nextInstalment { due principal } }
+    cards { kind number } eChannels wealthProducts { key amount } } } }"#;
+
+const DASHBOARD: &str = r#"query($b: ID!) { branchDashboard(branchId: $b, period: { month: "2024-03" }) {
+  banking { depositsOn demandDeposits timeDeposits loansOn loanBalance
+    loansByClassification { key amount } nonPerforming nplRatioPercent feeIncome
+    newDepositAccounts newLoans disbursed } } }"#;
+
+/// The caller's to-dos on 2 March, as (kind, due).
+async fn todos(server: &Server, a: Actor) -> Vec<(String, String)> {
+    let r = server
+        .query(
+            &token(server, a),
+            r#"{ todos(at: "2024-03-02T09:00:00+08:00") { kind due } }"#,
+            json!({}),
+        )
+        .await;
+    r["data"]["todos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let field = |k: &str| t[k].as_str().unwrap().to_string();
+            (field("kind"), field("due"))
+        })
+        .collect()
+}
+
+fn token(server: &Server, a: Actor) -> String {
+    server.token_for(a.staff_id, a.role, a.scope)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_banking_dashboard_and_to_dos_are_scoped_and_masked() {
+    let server = Server::start().await;
+    let app = App::new(server.store.clone()).unwrap();
+    organisation(&app).await;
+    let at = bank_business(&app).await;
+    let vars = json!({ "id": customer_id().to_string(), "p": at });
+
+    // The serving customer manager sees the bank side of the 360, the card number masked.
+    let mine = server
+        .query(&token(&server, customer_manager(1)), CUSTOMER, vars.clone())
+        .await;
+    let b = &mine["data"]["customer"]["banking"];
+    assert_eq!(b["asOf"], "2024-03-01", "{mine}");
+    assert_eq!(b["timeDeposits"], "50000.0000", "{mine}");
+    assert_eq!(b["demandDeposits"], "0.0000");
+    assert_eq!(b["loanBalance"], "80000.0000");
+    assert_eq!(b["worstClassification"], "SPECIAL_MENTION");
+    assert_eq!(b["maxDaysOverdue"], 12);
+    assert_eq!(
+        (&b["feeIncomeMonth"], &b["feeIncomeYear"]),
+        (&json!("35.0000"), &json!("35.0000"))
+    );
+    assert_eq!(
+        b["depositAccounts"],
+        json!([{ "kind": "TIME", "product": "整存整取一年", "maturity": "2024-03-20",
+                 "balance": "50000.0000", "balanceDate": "2024-03-01" }])
+    );
+    assert_eq!(
+        b["loans"],
+        json!([{ "classification": "SPECIAL_MENTION", "balance": "80000.0000", "daysOverdue": 12,
+                 "guarantee": "CREDIT",
+                 "nextInstalment": { "due": "2024-03-05", "principal": "20000.0000" } }])
+    );
+    assert_eq!(
+        b["cards"],
+        json!([{ "kind": "DEBIT", "number": "************5678" }])
+    );
+    assert!(!mine.to_string().contains("6228480012345678"));
+
+    // Another outlet's customer manager is told nothing of the customer.
+    let other = server
+        .query(&token(&server, customer_manager(2)), CUSTOMER, vars)
+        .await;
+    assert!(other["data"]["customer"].is_null(), "{other}");
+    assert_eq!(codes(&other), vec!["NOT_FOUND".to_string()], "{other}");
+
+    // The outlet's dashboard: stock of 1 March, flows of March (the deposit opened in 2023).
+    let dash = server
+        .query(
+            &token(&server, outlet_manager(1)),
+            DASHBOARD,
+            json!({ "b": outlet(1).to_string() }),
+        )
+        .await;
+    let d = &dash["data"]["branchDashboard"]["banking"];
+    assert_eq!(d["depositsOn"], "2024-03-01", "{dash}");
+    assert_eq!(d["timeDeposits"], "50000.0000");
+    assert_eq!(d["loanBalance"], "80000.0000");
+    assert_eq!(
+        d["loansByClassification"][1],
+        json!({ "key": "SPECIAL_MENTION", "amount": "80000.0000" })
+    );
+    assert_eq!(d["nonPerforming"], "0.0000");
+    assert_eq!(d["nplRatioPercent"], 0.0);
+    assert_eq!(d["feeIncome"], "35.0000");
+    assert_eq!(
+        (&d["newDepositAccounts"], &d["newLoans"]),
+        (&json!(0), &json!(0))
+    );
+    // Another outlet's manager may not read it.
+    let refused = server
+        .query(
+            &token(&server, outlet_manager(2)),
+            DASHBOARD,
+            json!({ "b": outlet(1).to_string() }),
+        )
+        .await;
+    assert!(refused["data"]["branchDashboard"].is_null(), "{refused}");
+    assert_eq!(codes(&refused), vec!["FORBIDDEN".to_string()], "{refused}");
+
+    // To-dos on 2 March: the serving manager's four, the outlet manager's downgrade.
+    let pair = |k: &str, d: &str| (k.to_string(), d.to_string());
+    assert_eq!(
+        todos(&server, customer_manager(1)).await,
+        vec![
+            pair("LOAN_OVERDUE", "2024-03-01"),
+            pair("LOAN_DOWNGRADED", "2024-03-01"),
+            pair("LOAN_REPAYMENT_DUE", "2024-03-05"),
+            pair("TIME_DEPOSIT_MATURING", "2024-03-20"),
+        ]
+    );
+    assert_eq!(
+        todos(&server, outlet_manager(1)).await,
+        vec![pair("LOAN_DOWNGRADED", "2024-03-01")]
+    );
+    assert_eq!(todos(&server, outlet_manager(2)).await, vec![]);
+}
