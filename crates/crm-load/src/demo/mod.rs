@@ -471,6 +471,44 @@ fn pick<'a, T>(rng: &mut Rng, items: &'a [T], what: &str) -> Result<&'a T, LoadE
         .ok_or_else(|| LoadError::Demo(format!("no {what} to pick from")))
 }
 
+/// Queues `who` joining the staff at `founded`, recorded by `by`, named `name` or else by a
+/// drawn name; the command's key is `{key}:{staff id}`. Both organisations' staff join so.
+fn join_staff<P: FnMut(DemoProgress)>(
+    out: &mut Sender<'_, P>,
+    rng: &mut Rng,
+    by: Actor,
+    founded: OffsetDateTime,
+    key: &str,
+    who: Actor,
+    name: Option<&str>,
+) -> Result<(), LoadError> {
+    let name = match name {
+        Some(n) => n.to_owned(),
+        None => format!(
+            "{}{}",
+            pick(rng, SURNAMES, "surname")?,
+            pick(rng, GIVEN, "given name")?
+        ),
+    };
+    out.push(
+        &format!("staff:{}", who.staff_id),
+        &format!("{key}:{}", who.staff_id),
+        by,
+        founded,
+        AppCommand::Staff {
+            staff: who.staff_id,
+            command: staff::Command::Join {
+                staff_id: who.staff_id,
+                name: value("staff name", PersonName::parse(&name))?,
+                role: who.role,
+                scope: who.scope,
+                now: founded,
+            },
+        },
+    );
+    Ok(())
+}
+
 const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
     Ok(o) => o,
     Err(_) => UtcOffset::UTC,

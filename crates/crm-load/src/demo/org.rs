@@ -44,33 +44,8 @@ pub(super) fn organisation<P: FnMut(DemoProgress)>(
             scope: Scope::Company,
         })
         .collect();
-    let join = |out: &mut Sender<'_, _>, rng: &mut Rng, who: Actor, name: Option<&str>| {
-        let name = match name {
-            Some(n) => n.to_owned(),
-            None => format!(
-                "{}{}",
-                rng.pick(SURNAMES).copied().unwrap_or("王"),
-                rng.pick(GIVEN).copied().unwrap_or("伟")
-            ),
-        };
-        let person = value("staff name", PersonName::parse(&name))?;
-        out.push(
-            &format!("staff:{}", who.staff_id),
-            &format!("join:{}", who.staff_id),
-            hq,
-            founded,
-            AppCommand::Staff {
-                staff: who.staff_id,
-                command: staff::Command::Join {
-                    staff_id: who.staff_id,
-                    name: person,
-                    role: who.role,
-                    scope: who.scope,
-                    now: founded,
-                },
-            },
-        );
-        Ok::<(), LoadError>(())
+    let join = |out: &mut Sender<'_, P>, rng: &mut Rng, who: Actor, name: Option<&str>| {
+        join_staff(out, rng, hq, founded, "join", who, name)
     };
     join(out, rng, hq, Some("总部管理员"))?;
     join(out, rng, operator, Some("系统运维"))?;

@@ -54,31 +54,7 @@ pub(super) fn organisation<P: FnMut(DemoProgress)>(
     let operator = staff_actor(ids, b"bank-staff-hq", 1, Role::Operator, company);
     let auditor = staff_actor(ids, b"bank-staff-hq", 2, Role::Auditor, company);
     let join = |out: &mut Sender<'_, P>, rng: &mut Rng, who: Actor, name: Option<&str>| {
-        let name = match name {
-            Some(n) => n.to_owned(),
-            None => format!(
-                "{}{}",
-                pick(rng, SURNAMES, "surname")?,
-                pick(rng, GIVEN, "given name")?
-            ),
-        };
-        out.push(
-            &format!("staff:{}", who.staff_id),
-            &format!("bank-join:{}", who.staff_id),
-            hq,
-            founded,
-            AppCommand::Staff {
-                staff: who.staff_id,
-                command: staff::Command::Join {
-                    staff_id: who.staff_id,
-                    name: value("staff name", PersonName::parse(&name))?,
-                    role: who.role,
-                    scope: who.scope,
-                    now: founded,
-                },
-            },
-        );
-        Ok::<(), LoadError>(())
+        join_staff(out, rng, hq, founded, "bank-join", who, name)
     };
     join(out, rng, hq, Some("联社管理员"))?;
     join(out, rng, operator, Some("科技信息部"))?;
