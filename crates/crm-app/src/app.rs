@@ -1,7 +1,6 @@
 //! The command loop: load the aggregate, authorize, decide, append at the expected revision,
 //! retry on a concurrent change, and answer a repeated command id with its first result.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Scope};
@@ -20,11 +19,13 @@ use uuid::Uuid;
 use crate::command::{acting_staff, AppCommand, CommandEnvelope, CommandOutcome, CommittedEvent};
 use crate::directory::Directory;
 use crate::error::AppError;
+use crate::resend::{append_event_id, Part};
+use crate::state_cache::StateCache;
 
 /// How many times a command is re-decided after another writer changed its stream.
 pub const RETRIES_MAX: u32 = 8;
 /// Events read per page when loading an aggregate.
-const LOAD_PAGE: usize = 10_000;
+pub(crate) const LOAD_PAGE: usize = 10_000;
 
 /// Handles commands against one event store. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -697,7 +698,7 @@ impl App {
         let survivor_stream = stream_of::<customer::Customer>(&survivor)?;
         let merged_stream = stream_of::<customer::Customer>(&merged)?;
         // A retried merge: both halves already recorded under this command id.
-        if let Some(done) = self.already_handled(env, &survivor_stream)? {
+        if let Some(done) = self.already_handled(env, &survivor_stream, Part::Further)? {
             return Ok(done);
         }
         let (survivor_state, _) = self.load::<customer::Customer>(&survivor_stream)?;
@@ -707,7 +708,7 @@ impl App {
             merged: target_of(&merged_state),
         };
         authorize(&env.actor, &action, org)?;
-        let first = match self.already_handled(env, &merged_stream)? {
+        let first = match self.already_handled(env, &merged_stream, Part::First)? {
             // The duplicate was merged but the survivor not yet updated (a crash in between):
             // finish the merge from the recorded half.
             Some(done) => done,
@@ -737,8 +738,17 @@ impl App {
             accounts,
             now: env.occurred_at,
         };
+        // The survivor's half is the command's further append: the command id's first event is
+        // the merged customer's.
         let second = self
-            .run::<customer::Customer>(env, &survivor, absorb, |_| Ok(action.clone()), org)
+            .run_part::<customer::Customer>(
+                env,
+                &survivor,
+                absorb,
+                |_| Ok(action.clone()),
+                org,
+                Part::Further,
+            )
             .await?;
         self.directory.lock().await.sync()?;
         let mut events = first.events;
@@ -802,53 +812,7 @@ impl App {
         }
     }
 
-    /// The first result of this command on `stream`, if the command id was handled before; a
-    /// conflict if it was handled for a different command.
-    fn already_handled(
-        &self,
-        env: &CommandEnvelope,
-        stream: &StreamName,
-    ) -> Result<Option<CommandOutcome>, AppError> {
-        let Some(first) = self.store.find_event(event_id(env.command_id, stream, 0))? else {
-            return Ok(None);
-        };
-        // Only the sender of the first command gets its result back: anyone else resending
-        // that command id (a guessed or leaked one) is refused before anything is returned.
-        // (Authorizing against the state now would refuse a legitimate retry after the state
-        // moved on; the first sender was authorized when it was decided.)
-        if first.metadata.actor != format!("staff-{}", env.actor.staff_id) {
-            return Err(AppError::CommandIdReused {
-                command_id: env.command_id,
-                stream: stream.to_string(),
-            });
-        }
-        if crate::resend::differs(&env.command, &first)? {
-            return Err(AppError::CommandIdReused {
-                command_id: env.command_id,
-                stream: stream.to_string(),
-            });
-        }
-        let mut events = Vec::new();
-        let later = self.store.read_stream(
-            stream,
-            StreamStart::Revision(first.revision),
-            Direction::Forwards,
-            LOAD_PAGE,
-        )?;
-        for e in later
-            .iter()
-            .take_while(|e| e.metadata.command_id == Some(env.command_id))
-        {
-            events.push(committed(e));
-        }
-        let position = events.last().map_or(first.position.0, |e| e.position);
-        Ok(Some(CommandOutcome {
-            position,
-            events,
-            already_handled: true,
-        }))
-    }
-
+    /// Runs a command's (first and only) append: see [`App::run_part`].
     pub(crate) async fn run<A: Aggregate>(
         &self,
         env: &CommandEnvelope,
@@ -861,8 +825,27 @@ impl App {
         A::Command: Clone,
         A::State: Send + Sync + 'static,
     {
+        self.run_part::<A>(env, id, command, action, org, Part::First)
+            .await
+    }
+
+    /// Loads, authorizes, decides and appends one part of a command, re-deciding after a
+    /// concurrent change; a command id handled before is answered with its first result.
+    pub(crate) async fn run_part<A: Aggregate>(
+        &self,
+        env: &CommandEnvelope,
+        id: &impl StreamId,
+        command: A::Command,
+        action: impl Fn(&A::State) -> Result<Action, AppError>,
+        org: &OrgTree,
+        part: Part,
+    ) -> Result<CommandOutcome, AppError>
+    where
+        A::Command: Clone,
+        A::State: Send + Sync + 'static,
+    {
         let stream = stream_of::<A>(id)?;
-        if let Some(done) = self.already_handled(env, &stream)? {
+        if let Some(done) = self.already_handled(env, &stream, part)? {
             return Ok(done);
         }
         let actor = &env.actor;
@@ -904,7 +887,7 @@ impl App {
                 .map(|(i, e)| {
                     crm_codec::encode(
                         e,
-                        event_id(env.command_id, &stream, i as u32),
+                        append_event_id(env.command_id, &stream, i as u32, part),
                         metadata.clone(),
                     )
                 })
@@ -953,59 +936,6 @@ impl App {
     }
 }
 
-/// Aggregate states by stream, as of a revision. Loading then reads only newer events. A
-/// cached state is never wrong, only possibly old: it is always followed by a read of the
-/// stream from the next revision.
-#[derive(Default)]
-struct StateCache {
-    states: std::sync::Mutex<std::collections::HashMap<String, CachedState>>,
-}
-
-/// A type-erased aggregate state and the stream revision it reflects.
-type CachedState = (Box<dyn Any + Send + Sync>, u64);
-
-/// Streams whose state is kept; the cache is emptied when it would grow past this.
-const CACHED_STREAMS_MAX: usize = 100_000;
-
-impl std::fmt::Debug for StateCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.states.lock().map(|s| s.len()).unwrap_or(0);
-        f.debug_struct("StateCache").field("streams", &n).finish()
-    }
-}
-
-impl StateCache {
-    fn take<S: 'static>(&self, stream: &str) -> Option<(S, Option<u64>)> {
-        // A panic elsewhere cannot leave a half-written entry: entries are replaced whole.
-        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        let (state, revision) = states.remove(stream)?;
-        state.downcast::<S>().ok().map(|s| (*s, Some(revision)))
-    }
-
-    fn put<S: Send + Sync + 'static>(&self, stream: &str, state: S, revision: u64) {
-        let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        if states.len() >= CACHED_STREAMS_MAX && !states.contains_key(stream) {
-            states.clear();
-        }
-        match states.get(stream) {
-            // Never replace a newer state with an older one (two commands may race here).
-            Some((_, cached)) if *cached > revision => {}
-            _ => {
-                states.insert(stream.to_string(), (Box::new(state), revision));
-            }
-        }
-    }
-}
-
-fn committed(e: &RecordedEvent) -> CommittedEvent {
-    CommittedEvent {
-        stream: e.stream.clone(),
-        event_type: e.event_type.clone(),
-        position: e.position.0,
-        revision: e.revision,
-    }
-}
-
 pub(crate) fn validation(field: &'static str, reason: &str) -> AppError {
     DomainError::Validation {
         field,
@@ -1017,18 +947,6 @@ pub(crate) fn validation(field: &'static str, reason: &str) -> AppError {
 /// The stream of aggregate `A`'s instance `id`.
 pub fn stream_of<A: Aggregate>(id: &impl StreamId) -> Result<StreamName, AppError> {
     Ok(StreamName::parse(crm_domain::stream_name(A::CATEGORY, id))?)
-}
-
-/// Event ids follow from the command id, so a retried command writes the same ids and the
-/// store recognises the retry.
-pub fn event_id(command_id: Uuid, stream: &StreamName, index: u32) -> Uuid {
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(command_id.as_bytes());
-    hasher.update(stream.as_str().as_bytes());
-    hasher.update(&index.to_le_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 fn decode_as<A: Aggregate>(recorded: &RecordedEvent) -> Result<A::Event, AppError> {

@@ -1,16 +1,140 @@
 //! A command id sent again. A command that creates an entity takes the entity's id from its
 //! command id ([`new_entity_id`]), so a resend lands on the same stream and is answered with
 //! its first result. The same command id sent with a different request is a conflict, never a
-//! second answer to the first request.
+//! second answer to the first request, whichever stream the first request went to: the first
+//! event a command writes has an id that follows from the command id alone
+//! ([`first_event_id`]), so the store holds one per command id and finds it by id.
 
 use crm_domain::AnyEvent;
 use crm_domain::{article, campaign, customer, interaction, opportunity, ticket, Aggregate};
-use crm_eventstore::{EventStore, RecordedEvent, StreamName};
+use crm_eventstore::{Direction, EventStore, RecordedEvent, StreamName, StreamStart};
 use uuid::Uuid;
 
-use crate::app::{event_id, stream_of};
-use crate::command::AppCommand;
+use crate::app::{stream_of, App, LOAD_PAGE};
+use crate::command::{AppCommand, CommandEnvelope, CommandOutcome, CommittedEvent};
 use crate::error::AppError;
+
+/// Which append of a command this is. A command writes one append, except a merge, which
+/// writes the merged customer's half ([`Part::First`]) and then the survivor's
+/// ([`Part::Further`]) under the same command id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    First,
+    Further,
+}
+
+/// The id of the first event of a command's first append. It follows from the command id
+/// alone, not from the stream, so the store holds at most one such event per command id: the
+/// same command id sent for a command on any other stream finds it, and two such commands
+/// racing are settled by the store, which refuses an id already stored with other content.
+pub fn first_event_id(command_id: Uuid) -> Uuid {
+    let mut hasher = blake3::Hasher::new_derive_key("crm-app 2026 first event of a command");
+    hasher.update(command_id.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+/// The id of event `index` of a command's append on `stream`, by [`first_event_id`] for the
+/// first event of its first append, by [`event_id`] otherwise.
+pub(crate) fn append_event_id(
+    command_id: Uuid,
+    stream: &StreamName,
+    index: u32,
+    part: Part,
+) -> Uuid {
+    match (index, part) {
+        (0, Part::First) => first_event_id(command_id),
+        _ => event_id(command_id, stream, index),
+    }
+}
+
+/// Event ids follow from the command id, so a retried command writes the same ids and the
+/// store recognises the retry. Every event of a command but its first has this id; logs
+/// written before [`first_event_id`] existed have it for the first event too.
+pub fn event_id(command_id: Uuid, stream: &StreamName, index: u32) -> Uuid {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(command_id.as_bytes());
+    hasher.update(stream.as_str().as_bytes());
+    hasher.update(&index.to_le_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+impl App {
+    /// The first result of this command on `stream`, if the command id was handled before; a
+    /// conflict if it was handled for a different command, on this stream or another.
+    pub(crate) fn already_handled(
+        &self,
+        env: &CommandEnvelope,
+        stream: &StreamName,
+        part: Part,
+    ) -> Result<Option<CommandOutcome>, AppError> {
+        let store = self.store();
+        let sender = format!("staff-{}", env.actor.staff_id);
+        let found = match part {
+            Part::First => match store.find_event(first_event_id(env.command_id))? {
+                Some(first) if first.stream != stream.as_str() => {
+                    // Handled for a command on another stream. Its own sender is told which;
+                    // anyone else is told only that the id is taken.
+                    let used_on = if first.metadata.actor == sender {
+                        first.stream
+                    } else {
+                        stream.to_string()
+                    };
+                    return Err(AppError::CommandIdReused {
+                        command_id: env.command_id,
+                        stream: used_on,
+                    });
+                }
+                Some(first) => Some(first),
+                // A log written before first-event ids: the first event's id named the stream.
+                None => store.find_event(event_id(env.command_id, stream, 0))?,
+            },
+            Part::Further => store.find_event(event_id(env.command_id, stream, 0))?,
+        };
+        let Some(first) = found else {
+            return Ok(None);
+        };
+        // Only the sender of the first command gets its result back: anyone else resending
+        // that command id (a guessed or leaked one) is refused before anything is returned.
+        // (Authorizing against the state now would refuse a legitimate retry after the state
+        // moved on; the first sender was authorized when it was decided.)
+        if first.metadata.actor != sender || differs(&env.command, &first)? {
+            return Err(AppError::CommandIdReused {
+                command_id: env.command_id,
+                stream: stream.to_string(),
+            });
+        }
+        let later = store.read_stream(
+            stream,
+            StreamStart::Revision(first.revision),
+            Direction::Forwards,
+            LOAD_PAGE,
+        )?;
+        let events: Vec<CommittedEvent> = later
+            .iter()
+            .take_while(|e| e.metadata.command_id == Some(env.command_id))
+            .map(committed)
+            .collect();
+        let position = events.last().map_or(first.position.0, |e| e.position);
+        Ok(Some(CommandOutcome {
+            position,
+            events,
+            already_handled: true,
+        }))
+    }
+}
+
+pub(crate) fn committed(e: &RecordedEvent) -> CommittedEvent {
+    CommittedEvent {
+        stream: e.stream.clone(),
+        event_type: e.event_type.clone(),
+        position: e.position.0,
+        revision: e.revision,
+    }
+}
 
 /// The id of the new entity of `kind` (its stream category, e.g. `"ticket"`, or a part's name,
 /// e.g. `"team"`) that the command `command_id` creates. The same command id always gives the
@@ -82,7 +206,9 @@ fn customer_id_of(id: Uuid) -> crm_domain::ids::CustomerId {
 
 /// A command that creates an entity under an id minted from its command id, when that command
 /// id already created an entity of another kind: the other entity's stream. (A resend of the
-/// same kind lands on the same stream and is compared there, by [`differs`].)
+/// same kind lands on the same stream and is compared there, by [`differs`].) This finds what
+/// logs written before [`first_event_id`] hold; in later ones `App::already_handled` finds the
+/// first event by its id, whichever stream it is on.
 pub(crate) fn created_elsewhere(
     store: &EventStore,
     command_id: Uuid,
