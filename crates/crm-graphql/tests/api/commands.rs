@@ -238,6 +238,50 @@ async fn open_ticket_sent_three_times_with_one_command_id_opens_one_ticket() {
     assert_eq!(tickets(&server, &token, at).await["totalCount"], 1);
 }
 
+/// #14: a command id is one command's on any stream: reused for the same mutation on another
+/// existing customer it is CONFLICT and writes nothing, and the first is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_id_used_on_one_customer_is_a_conflict_on_another() {
+    let server = Server::start().await;
+    let token = hq(&server);
+    register(&server, &token, 50).await;
+    register(&server, &token, 51).await;
+    let mark = "mutation($id: ID!, $commandId: ID) { markKeyCustomer(commandId: $commandId, customerId: $id, isKey: true) { alreadyHandled position } }";
+    let command_id = uuid::Uuid::now_v7().to_string();
+    let first = server
+        .query(
+            &token,
+            mark,
+            json!({ "id": customer(50), "commandId": command_id }),
+        )
+        .await;
+    assert_eq!(
+        first["data"]["markKeyCustomer"]["alreadyHandled"], false,
+        "{first}"
+    );
+    let head = server.store.head();
+    let reused = server
+        .query(
+            &token,
+            mark,
+            json!({ "id": customer(51), "commandId": command_id }),
+        )
+        .await;
+    assert_eq!(codes(&reused), ["CONFLICT"], "{reused}");
+    assert_eq!(server.store.head(), head, "nothing was written");
+    let again = server
+        .query(
+            &token,
+            mark,
+            json!({ "id": customer(50), "commandId": command_id }),
+        )
+        .await;
+    assert_eq!(
+        again["data"]["markKeyCustomer"]["alreadyHandled"], true,
+        "{again}"
+    );
+}
+
 /// #15: churn weighs 30% of a broker's appraisal, so the broker does not record it: their own
 /// customer's `markCustomerChurned` is FORBIDDEN (naming the right), while the branch's manager
 /// records it.
@@ -330,12 +374,18 @@ async fn the_serving_broker_flags_a_customer_at_risk_without_it_counting_as_chur
     let vars = json!({ "id": customer(41), "note": "问了别家的佣金" });
     let body = server.query(&broker_token, flag, vars.clone()).await;
     assert!(body.get("errors").is_none(), "{body}");
+    let flagged_at = body["data"]["flagCustomerAtRisk"]["position"].clone();
     let body = server.query(&broker_token, flag, vars).await;
     assert_eq!(codes(&body), ["CONFLICT"], "{body}");
-    let read = r#"query($id: ID!) { customer(id: $id) { churnRisk churnRiskReason churnReason lifecycle
-        atRiskFlag { by { id } reason note } } }"#;
+    // Reads name the position of the write they follow (read-your-writes).
+    let read = r#"query($id: ID!, $at: Long) { customer(id: $id, atPosition: $at) { churnRisk
+        churnRiskReason churnReason lifecycle atRiskFlag { by { id } reason note } } }"#;
     let body = server
-        .query(&broker_token, read, json!({ "id": customer(41) }))
+        .query(
+            &broker_token,
+            read,
+            json!({ "id": customer(41), "at": flagged_at }),
+        )
         .await;
     let c = &body["data"]["customer"];
     assert_eq!(c["churnRisk"], "MEDIUM", "{body}");
@@ -368,8 +418,13 @@ async fn the_serving_broker_flags_a_customer_at_risk_without_it_counting_as_chur
         .query(&broker_token, clear, json!({ "id": customer(41) }))
         .await;
     assert!(body.get("errors").is_none(), "{body}");
+    let cleared_at = body["data"]["clearCustomerAtRiskFlag"]["position"].clone();
     let body = server
-        .query(&broker_token, read, json!({ "id": customer(41) }))
+        .query(
+            &broker_token,
+            read,
+            json!({ "id": customer(41), "at": cleared_at }),
+        )
         .await;
     assert_eq!(body["data"]["customer"]["atRiskFlag"], Json::Null, "{body}");
 }
