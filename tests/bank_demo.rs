@@ -1,7 +1,7 @@
 //! The bank demo through the real binary: `crm demo --profile bank` loads a rural credit
 //! cooperative that `crm verify` accepts, with deposits, loans, services and fees and no
-//! securities business; `crm serve --demo --profile bank` loads the same kind of data; an
-//! unknown profile is refused.
+//! securities business; `crm serve --demo --profile bank` loads the same kind of data and
+//! answers the README's three bank queries with data; an unknown profile is refused.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::collections::BTreeSet;
@@ -93,8 +93,28 @@ fn crm_demo_profile_bank_loads_a_cooperative_that_verifies() {
     assert!(stderr.contains("brokerage or bank"), "{stderr}");
 }
 
-#[test]
-fn serve_demo_profile_bank_loads_the_bank_demo() {
+/// The ```graphql blocks of the README's bank walk-through, in order.
+fn readme_bank_queries() -> Vec<String> {
+    let readme = include_str!("../README.md");
+    let start = readme
+        .find("three queries show the bank side")
+        .expect("the README walks through three bank queries");
+    let end = start
+        + readme[start..]
+            .find("On an empty data directory")
+            .expect("the bank walk-through ends before the demo's description");
+    readme[start..end]
+        .split("```graphql")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .map(|q| q.lines().map(str::trim).collect::<Vec<_>>().join("\n"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_profile_bank_loads_the_bank_demo_and_answers_the_readme_queries() {
+    let queries = readme_bank_queries();
+    assert_eq!(queries.len(), 3, "{queries:?}");
     let dir = tempfile::tempdir().unwrap();
     let mut serve = Command::new(env!("CARGO_BIN_EXE_crm"))
         .arg("--data-dir")
@@ -103,24 +123,88 @@ fn serve_demo_profile_bank_loads_the_bank_demo() {
         .args(["--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "warn")
         .env("CRM_DEMO_CUSTOMERS", "40")
-        .env("CRM_DEMO_DAYS", "5")
+        .env("CRM_DEMO_DAYS", "10")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // The demo report, the address, then a development token per role printed under its name.
     let mut loaded = None;
+    let mut url = String::new();
+    let mut tokens = std::collections::HashMap::new();
+    let mut role: Option<String> = None;
     for line in BufReader::new(serve.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
         if line.starts_with("demo loaded:") {
             loaded = Some(line);
+        } else if line.contains("serving on") {
+            url = line.split_whitespace().last().unwrap_or("").to_string();
+        } else if line.starts_with("More:") {
             break;
+        } else if let Some(r) = role.take() {
+            tokens.insert(r, line.trim().to_string());
+        } else if let Some(r) = ["hq", "branch-manager", "customer-manager"]
+            .into_iter()
+            .find(|r| line.trim_start().starts_with(&format!("{r} ")))
+        {
+            role = Some(r.to_string());
         }
     }
-    serve.kill().unwrap();
-    serve.wait().unwrap();
     let loaded = loaded.expect("serve --demo --profile bank printed no demo report");
     assert!(loaded.contains("40 customers"), "{loaded}");
-    assert!(loaded.contains("5 calendar days"), "{loaded}");
+    assert!(loaded.contains("10 calendar days"), "{loaded}");
     assert!(loaded.contains("(0 refused)"), "{loaded}");
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    for r in ["hq", "branch-manager", "customer-manager"] {
+        assert!(tokens.contains_key(r), "no {r} token printed: {tokens:?}");
+    }
+    let client = reqwest::Client::new();
+    let post = |token: &str, query: &str| {
+        let request = client
+            .post(format!("{url}/graphql"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "query": query }));
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert!(body.get("errors").is_none(), "{body}");
+            body
+        }
+    };
+
+    // 1. Customers' deposits and loans: some of the first five hold a deposit account.
+    let body = post(&tokens["hq"], &queries[0]).await;
+    let customers = body["data"]["customers"]["edges"].as_array().unwrap();
+    assert!(!customers.is_empty(), "{body}");
+    assert!(
+        customers
+            .iter()
+            .any(|c| c["node"]["banking"]["depositAccounts"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())),
+        "{body}"
+    );
+    // 2. Outlet dashboards: some outlet has deposits and a classified loan book.
+    let body = post(&tokens["hq"], &queries[1]).await;
+    let branches = body["data"]["branches"].as_array().unwrap();
+    assert!(
+        branches.iter().any(|b| {
+            let banking = &b["dashboard"]["banking"];
+            banking["depositsOn"].is_string()
+                && banking["loansByClassification"]
+                    .as_array()
+                    .is_some_and(|l| !l.is_empty())
+        }),
+        "{body}"
+    );
+    // 3. Reminders answer for the staff the README names.
+    for r in ["customer-manager", "branch-manager"] {
+        let body = post(&tokens[r], &queries[2]).await;
+        assert!(body["data"]["todos"].is_array(), "{r}: {body}");
+    }
+
+    serve.kill().unwrap();
+    serve.wait().unwrap();
     assert_bank(&event_types(dir.path()));
 }
