@@ -28,7 +28,9 @@ pub enum EncodingArg {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// organisation, customers, accounts, daily_summaries, market_totals or interactions.
+    /// organisation, customers, accounts, daily_summaries, market_totals, interactions, or a
+    /// bank's deposit_accounts, deposit_balances, loan_accounts, loan_positions,
+    /// loan_classifications, fee_income, external_facts (see schema/import/).
     pub kind: String,
     /// The CSV file (UTF-8 or GBK), with the header of its kind.
     pub file: PathBuf,
@@ -38,8 +40,8 @@ pub struct ImportArgs {
     pub reject_file: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = EncodingArg::Auto)]
     pub encoding: EncodingArg,
-    /// Daily summaries and market totals: a day already recorded with other figures is
-    /// corrected (superseded) instead of rejected.
+    /// Daily rows (summaries, market totals, deposit balances, loan positions, fee income): a
+    /// day already recorded with other figures is corrected (superseded) instead of rejected.
     #[arg(long)]
     pub correction: bool,
     /// Import at most N rows now; importing the same file again later resumes.

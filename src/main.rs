@@ -85,7 +85,9 @@ enum Command {
         profile: crm_load::DemoProfile,
     },
     /// Import a CSV file from a back-office system (formats in schema/import/KIND.md):
-    /// organisation, customers, accounts, daily_summaries, market_totals or interactions.
+    /// organisation, customers, accounts, daily_summaries, market_totals or interactions; from
+    /// a bank's core system deposit_accounts, deposit_balances, loan_accounts, loan_positions,
+    /// loan_classifications, fee_income or external_facts.
     ///
     /// Every row goes through the command path. Rejected rows are printed to stderr with file,
     /// line, column and reason (and written to --reject-file); the other rows are imported.

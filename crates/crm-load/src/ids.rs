@@ -6,7 +6,10 @@
 //! These functions are public so other tools (the CLI, tests, a later API) can compute the id
 //! an import gives to, say, the customer holding a document.
 
-use crm_domain::ids::{AccountId, BranchId, CustomerId, InteractionId, RegionId, StaffId, TeamId};
+use crm_domain::ids::{
+    AccountId, BranchId, CustomerId, DepositAccountId, InteractionId, LoanId, RegionId, StaffId,
+    TeamId,
+};
 use crm_domain::values::IdDocument;
 use uuid::Uuid;
 
@@ -36,6 +39,16 @@ pub fn customer_id(document: &IdDocument) -> CustomerId {
 /// The account with the back office's account number `number` (资金账号 / 证券账号).
 pub fn account_id(number: &str) -> AccountId {
     AccountId::from(derive(&[b"account", number.as_bytes()]))
+}
+
+/// The deposit account with the core banking system's account number `number` (存款账号).
+pub fn deposit_account_id(number: &str) -> DepositAccountId {
+    DepositAccountId::from(derive(&[b"deposit-account", number.as_bytes()]))
+}
+
+/// The loan with the core banking system's loan number `number` (贷款账号 / 借款合同号).
+pub fn loan_id(number: &str) -> LoanId {
+    LoanId::from(derive(&[b"loan", number.as_bytes()]))
 }
 
 /// The region with organisation code `code`.

@@ -128,6 +128,7 @@ pub(crate) fn spec(kind: ImportKind) -> Spec {
             ],
             optional: &["id_country", "notes", "follow_up_on"],
         },
+        bank => super::bank_formats::spec(bank),
     }
 }
 
@@ -138,7 +139,7 @@ pub(crate) struct Bad {
     pub reason: String,
 }
 
-fn bad(column: &'static str, reason: impl Into<String>) -> Bad {
+pub(crate) fn bad(column: &'static str, reason: impl Into<String>) -> Bad {
     Bad {
         column: Some(column),
         reason: reason.into(),
@@ -187,18 +188,18 @@ impl Row<'_> {
             .map_or("", str::trim)
     }
 
-    fn required(&self, column: &'static str) -> Result<&str, Bad> {
+    pub(crate) fn required(&self, column: &'static str) -> Result<&str, Bad> {
         match self.get(column) {
             "" => Err(bad(column, "is empty")),
             s => Ok(s),
         }
     }
 
-    fn optional(&self, column: &'static str) -> Option<&str> {
+    pub(crate) fn optional(&self, column: &'static str) -> Option<&str> {
         Some(self.get(column)).filter(|s| !s.is_empty())
     }
 
-    fn value<T>(
+    pub(crate) fn value<T>(
         &self,
         column: &'static str,
         parse: impl FnOnce(&str) -> Result<T, ValidationError>,
@@ -207,7 +208,7 @@ impl Row<'_> {
         parse(s).map_err(|e| bad(column, format!("'{s}' {}", e.reason)))
     }
 
-    fn optional_value<T>(
+    pub(crate) fn optional_value<T>(
         &self,
         column: &'static str,
         parse: impl FnOnce(&str) -> Result<T, ValidationError>,
@@ -220,21 +221,25 @@ impl Row<'_> {
         }
     }
 
-    fn code<T: Copy>(&self, column: &'static str, table: &[(&[&str], T)]) -> Result<T, Bad> {
+    pub(crate) fn code<T: Copy>(
+        &self,
+        column: &'static str,
+        table: &[(&[&str], T)],
+    ) -> Result<T, Bad> {
         let s = self.required(column)?;
         lookup(s, table).ok_or_else(|| bad(column, unknown_code(s, table)))
     }
 
-    fn money(&self, column: &'static str) -> Result<Money, Bad> {
+    pub(crate) fn money(&self, column: &'static str) -> Result<Money, Bad> {
         self.value(column, Money::parse)
     }
 
-    fn date(&self, column: &'static str) -> Result<Date, Bad> {
+    pub(crate) fn date(&self, column: &'static str) -> Result<Date, Bad> {
         let s = self.required(column)?;
         parse_date(s).ok_or_else(|| bad(column, format!("'{s}' is not a date like 2024-03-01")))
     }
 
-    fn optional_date(&self, column: &'static str) -> Result<Option<Date>, Bad> {
+    pub(crate) fn optional_date(&self, column: &'static str) -> Result<Option<Date>, Bad> {
         match self.optional(column) {
             None => Ok(None),
             Some(_) => self.date(column).map(Some),
@@ -312,13 +317,13 @@ pub(crate) fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// Business time of a date-only row: 09:00 Beijing time on that day.
-fn morning(day: Date) -> OffsetDateTime {
+pub(crate) fn morning(day: Date) -> OffsetDateTime {
     day.with_time(Time::from_hms(9, 0, 0).unwrap_or(Time::MIDNIGHT))
         .assume_offset(CST)
 }
 
 /// Business time of a trade date's figures: the close, 15:00 Beijing time.
-fn close_of(day: Date) -> OffsetDateTime {
+pub(crate) fn close_of(day: Date) -> OffsetDateTime {
     day.with_time(Time::from_hms(15, 0, 0).unwrap_or(Time::MIDNIGHT))
         .assume_offset(CST)
 }
@@ -401,7 +406,7 @@ const DOC_TYPES: &[(&[&str], DocType)] = &[
     ),
 ];
 
-fn document(row: &Row<'_>) -> Result<IdDocument, Bad> {
+pub(crate) fn document(row: &Row<'_>) -> Result<IdDocument, Bad> {
     Ok(match row.code("id_type", DOC_TYPES)? {
         DocType::ResidentId => IdDocument::ResidentId {
             number: row.value("id_number", ResidentIdNumber::parse)?,
@@ -445,6 +450,7 @@ pub(crate) fn plan(
         ImportKind::DailySummaries => summary_row(row, correction),
         ImportKind::MarketTotals => market_row(row, correction),
         ImportKind::Interactions => interaction_row(row),
+        bank => super::bank_formats::plan(bank, row, correction, actor_staff),
     }
 }
 

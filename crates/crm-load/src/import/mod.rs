@@ -1,6 +1,7 @@
 //! The back-office CSV import (后台业务系统数据导入): organisation, customers, accounts, daily
-//! trade summaries, market totals and interactions, one CSV format each (see
-//! `schema/import/<kind>.md`).
+//! trade summaries, market totals and interactions, and from a bank's core banking system
+//! (核心系统) deposit accounts and balances, loans, their positions and classifications, fee
+//! income and external data; one CSV format each (see `schema/import/<kind>.md`).
 //!
 //! A file is checked as a whole before the first command is sent: its encoding (UTF-8 with or
 //! without BOM, or GBK, detected or named), that it is CSV, and that its header has the
@@ -21,8 +22,11 @@
 //! managing every region's organisation, is granted to no narrower role); daily summaries and
 //! market totals need `Right::ImportBackOffice`, held by the operator (`Role::Operator`);
 //! interactions need `Right::RecordInteraction` for any customer, held by a service agent
-//! with company scope (`Role::ServiceAgent`).
+//! with company scope (`Role::ServiceAgent`). The bank's kinds need `Right::RecordBankFacts`,
+//! held by the operator, except loan classifications: `Right::ClassifyLoan` for a loan of any
+//! outlet is headquarters'.
 
+mod bank_formats;
 mod formats;
 
 use std::collections::{BTreeMap, HashMap};
@@ -67,16 +71,38 @@ pub enum ImportKind {
     MarketTotals,
     /// Contacts with customers (接触记录).
     Interactions,
+    /// Deposit accounts opened (and closed) in the core banking system (存款账户).
+    DepositAccounts,
+    /// One row per deposit account and day: its end-of-day balance (存款日终余额).
+    DepositBalances,
+    /// Loan contracts with their disbursement, schedule and closing (贷款账户).
+    LoanAccounts,
+    /// One row per loan and day: balance and days overdue (贷款日终头寸).
+    LoanPositions,
+    /// Moves of loans between the five classes (五级分类调整).
+    LoanClassifications,
+    /// One row per customer, day and fee type (中间业务收入).
+    FeeIncome,
+    /// Credit reports, business registry and tax records of customers (征信/工商/税务).
+    ExternalFacts,
 }
 
 impl ImportKind {
-    pub const ALL: [ImportKind; 6] = [
+    /// Every kind, in an order that imports (the dependencies of each come before it).
+    pub const ALL: [ImportKind; 13] = [
         ImportKind::Organisation,
         ImportKind::Customers,
         ImportKind::Accounts,
         ImportKind::DailySummaries,
         ImportKind::MarketTotals,
         ImportKind::Interactions,
+        ImportKind::DepositAccounts,
+        ImportKind::DepositBalances,
+        ImportKind::LoanAccounts,
+        ImportKind::LoanPositions,
+        ImportKind::LoanClassifications,
+        ImportKind::FeeIncome,
+        ImportKind::ExternalFacts,
     ];
 
     /// The name used on the command line and in `schema/import/<name>.md`.
@@ -88,6 +114,13 @@ impl ImportKind {
             ImportKind::DailySummaries => "daily_summaries",
             ImportKind::MarketTotals => "market_totals",
             ImportKind::Interactions => "interactions",
+            ImportKind::DepositAccounts => "deposit_accounts",
+            ImportKind::DepositBalances => "deposit_balances",
+            ImportKind::LoanAccounts => "loan_accounts",
+            ImportKind::LoanPositions => "loan_positions",
+            ImportKind::LoanClassifications => "loan_classifications",
+            ImportKind::FeeIncome => "fee_income",
+            ImportKind::ExternalFacts => "external_facts",
         }
     }
 
@@ -106,10 +139,18 @@ impl ImportKind {
     /// The role imports of this kind act as (see the module documentation).
     pub fn actor_role(self) -> Role {
         match self {
-            ImportKind::Organisation | ImportKind::Customers | ImportKind::Accounts => {
-                Role::Headquarters
-            }
-            ImportKind::DailySummaries | ImportKind::MarketTotals => Role::Operator,
+            ImportKind::Organisation
+            | ImportKind::Customers
+            | ImportKind::Accounts
+            | ImportKind::LoanClassifications => Role::Headquarters,
+            ImportKind::DailySummaries
+            | ImportKind::MarketTotals
+            | ImportKind::DepositAccounts
+            | ImportKind::DepositBalances
+            | ImportKind::LoanAccounts
+            | ImportKind::LoanPositions
+            | ImportKind::FeeIncome
+            | ImportKind::ExternalFacts => Role::Operator,
             ImportKind::Interactions => Role::ServiceAgent,
         }
     }
@@ -152,8 +193,9 @@ pub enum TextEncoding {
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     pub encoding: TextEncoding,
-    /// Send daily summaries and market totals as corrections: a recorded day with different
-    /// figures is superseded (a correction event) instead of refused.
+    /// Send daily rows (summaries, market totals, deposit balances, loan positions, fee
+    /// income) as corrections: a recorded day with different figures is superseded (a
+    /// correction event) instead of refused.
     pub correction: bool,
     /// Read at most this many data rows, then stop (the rest is left for a later run of the
     /// same file, which resumes).
