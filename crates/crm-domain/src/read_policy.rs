@@ -16,6 +16,7 @@
 //! | a staff member's performance ([`may_read_staff_performance`]) | themselves; whoever reads their branch |
 //! | a ranking ([`may_read_ranking`]) | by its scope: the company's company readers, a region's its manager, a branch's or team's those who read or work in it |
 //! | sealed appraisal results ([`may_read_sealed_appraisals`]) | headquarters and company auditors |
+//! | rule sets and projection status ([`may_oversee_operations`]) | headquarters, company auditors, operators |
 //! | the access log ([`access_log_sees_all`]) | auditors (`Action::ReadAccessLog`); company auditors every entry |
 //!
 //! Everything is pure: the org tree is passed in ([`org_tree_needs`] says which part of it a
@@ -240,6 +241,15 @@ pub fn access_log_sees_all(actor: &Actor) -> bool {
             &OrgTree::default(),
         )
         .is_ok()
+}
+
+/// Who reads rule sets and the projections' status (operations): whoever reads the whole log
+/// (`Action::ReadHistory`: headquarters, company auditors, operators) or runs rebuilds
+/// (`Action::RunRebuild`: operators).
+pub fn may_oversee_operations(actor: &Actor) -> bool {
+    let org = OrgTree::default();
+    authorize(actor, &Action::ReadHistory, &org).is_ok()
+        || authorize(actor, &Action::RunRebuild, &org).is_ok()
 }
 
 /// Which parts of the org tree the actor's read decisions look at.

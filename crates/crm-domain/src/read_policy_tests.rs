@@ -400,6 +400,15 @@ fn sealed_appraisals_are_read_by_headquarters_and_company_auditors() {
 }
 
 #[test]
+fn operations_are_overseen_by_headquarters_company_auditors_and_operators() {
+    // Given every role: those who read the whole log or run rebuilds; not a region or branch
+    // auditor, whose history is their customers'.
+    given(world())
+        .when(|a, _| may_oversee_operations(a))
+        .then(&["hq", "auditor", "operator"]);
+}
+
+#[test]
 fn identity_and_phone_numbers_are_shown_in_full_to_who_serves_the_customer() {
     // Given the roles alone: headquarters, branch managers, customer managers and brokers.
     given(world())
