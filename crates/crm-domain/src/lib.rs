@@ -51,6 +51,7 @@ pub mod market;
 pub mod money;
 pub mod opportunity;
 pub mod product;
+pub mod read_policy;
 pub mod region;
 pub mod risk;
 pub mod rules;

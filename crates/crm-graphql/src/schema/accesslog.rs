@@ -455,7 +455,7 @@ impl AccessLogQuery {
                 after,
             };
             let scoping = Scoping {
-                company_wide: actor.scope == crm_domain::auth::Scope::Company,
+                company_wide: crm_domain::read_policy::access_log_sees_all(&actor),
                 models: ctx.data_opt::<ReadModels>().cloned(),
             };
             let store = store(ctx)?.clone();

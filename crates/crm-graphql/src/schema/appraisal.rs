@@ -8,7 +8,8 @@
 use async_graphql::{Context, Object, SimpleObject, ID};
 use crm_app::AppCommand;
 use crm_domain::appraisal::{self, AppraisalPeriod, Derivation, SealedResult};
-use crm_domain::auth::{authorize, Action, Actor, OrgTree, Role};
+use crm_domain::auth::{authorize, Action, Actor, OrgTree};
+use crm_domain::read_policy;
 use crm_domain::{Aggregate, AnyEvent};
 use crm_eventstore::{AllStart, Direction, Filter, StreamName, StreamStart};
 use time::OffsetDateTime;
@@ -27,14 +28,15 @@ fn period_arg(s: &str) -> Result<AppraisalPeriod, ApiError> {
     AppraisalPeriod::parse(s).map_err(|e| ApiError::validation("period", e.to_string()))
 }
 
-/// Who reads sealed results: headquarters and company auditors (they name everyone's pay).
+/// Who reads sealed results: headquarters and company auditors (they name everyone's pay;
+/// `read_policy::may_read_sealed_appraisals`).
 fn may_read(actor: &Actor) -> Result<(), ApiError> {
-    match actor.role {
-        Role::Headquarters => Ok(()),
-        Role::Auditor if actor.scope == crm_domain::auth::Scope::Company => Ok(()),
-        _ => Err(ApiError::Forbidden(
+    if read_policy::may_read_sealed_appraisals(actor) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
             "sealed appraisal results are read by headquarters and company auditors".into(),
-        )),
+        ))
     }
 }
 

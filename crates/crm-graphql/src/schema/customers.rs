@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, Enum, SimpleObject, ID};
 use crm_domain::access::{self, PiiField};
-use crm_domain::auth::{Right, Role};
+use crm_domain::auth::Right;
 use crm_domain::ids::CustomerId;
 use crm_domain::Money;
 use crm_projections::model::Model;
@@ -484,10 +484,7 @@ impl Customer {
     ) -> async_graphql::Result<SensitiveProfile> {
         async {
             let actor = *caller(ctx)?;
-            if !matches!(
-                actor.role,
-                Role::Headquarters | Role::BranchManager | Role::CustomerManager | Role::Broker
-            ) {
+            if !crm_domain::read_policy::sees_pii(&actor) {
                 return Err(forbidden(Right::ReadCustomer));
             }
             if purpose.trim().is_empty() {

@@ -2,7 +2,8 @@
 //! and `teams(branchId)` (team rosters with lead and members), from the read side's staff
 //! records (`crm_projections::views::staff_directory`, `team_rosters`).
 //!
-//! Scoping (docs/SECURITY.md, "Staff directory"): company readers (headquarters, auditors,
+//! Scoping (docs/SECURITY.md, "Staff directory"; decided in `crm_domain::read_policy`,
+//! `may_see_staff` and `directory_limited`): company readers (headquarters, auditors,
 //! service agents at company scope) see everyone; a region manager the staff of their
 //! region's branches and of their region; a branch-scoped role the staff of its branch; a
 //! customer manager or broker the current staff of their own branch with names, roles and
@@ -13,8 +14,9 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use crm_domain::auth::{Actor, OrgTree, Right, Role, Scope};
+use crm_domain::auth::{Right, Scope};
 use crm_domain::ids::{BranchId, StaffId, TeamId};
+use crm_domain::read_policy;
 use crm_projections::views::{self, DirectoryEntry, DirectoryFilter, DirectoryKey, TeamRoster};
 
 use super::backoffice::RoleInput;
@@ -22,37 +24,12 @@ use super::caller;
 use super::customer_list::page_size;
 use super::customers::PageInfo;
 use super::readside::{
-    forbidden, int, may_read_branch, org_tree, parse_uuid, reach, read_models,
-    require_company_reader, uuid_id, Reflects,
+    forbidden, int, org_tree, parse_uuid, reach, read_models, uuid_id, Reflects,
 };
 use super::scalars::Long;
 use super::settings;
 use super::system::RoleKind;
 use crate::error::{gql, ApiError};
-
-/// The branch of a customer manager's or broker's own book: the directory they may see.
-fn book_branch(actor: &Actor) -> Option<BranchId> {
-    match (actor.role, actor.scope) {
-        (Role::CustomerManager | Role::Broker, Scope::Book { branch, .. }) => Some(branch),
-        _ => None,
-    }
-}
-
-/// Whether the caller may see the staff of `branch` (None: staff without a branch, seen by
-/// company readers and, for their own region's staff, by that region's manager).
-fn may_see(actor: &Actor, org: &OrgTree, branch: Option<BranchId>, scope: Scope) -> bool {
-    if require_company_reader(actor).is_ok() {
-        return true;
-    }
-    match branch {
-        Some(b) => may_read_branch(actor, b, org) || book_branch(actor) == Some(b),
-        None => matches!(
-            (actor.role, actor.scope, scope),
-            (Role::RegionManager, Scope::Region { region: mine }, Scope::Region { region })
-                if mine == region
-        ),
-    }
-}
 
 /// An id and a name of the organisation (a branch, a region, a team).
 #[derive(SimpleObject, Debug, Clone)]
@@ -223,7 +200,7 @@ impl DirectoryQuery {
         async {
             let actor = *caller(ctx)?;
             let filter = filter.unwrap_or_default().parse()?;
-            let limited = book_branch(&actor).is_some();
+            let limited = read_policy::directory_limited(&actor);
             if limited && filter.include_left {
                 return Err(forbidden(Right::ReadCustomer));
             }
@@ -238,7 +215,12 @@ impl DirectoryQuery {
             let page = models.read(|m, _| {
                 let org = org_tree(&actor, m);
                 let visible = |e: &DirectoryEntry| {
-                    may_see(&actor, &org, e.branch.as_ref().map(|b| b.0), e.scope)
+                    read_policy::may_see_staff(
+                        &actor,
+                        &org,
+                        e.branch.as_ref().map(|b| b.0),
+                        e.scope,
+                    )
                 };
                 views::staff_directory(m, &filter, visible, after.as_ref(), first)
             });
@@ -281,13 +263,15 @@ impl DirectoryQuery {
                 .as_ref()
                 .map(|x| parse_uuid("branchId", x).map(BranchId::from))
                 .transpose()?;
-            let limited = book_branch(&actor).is_some();
+            let limited = read_policy::directory_limited(&actor);
             reach(ctx, at_position).await?;
             Ok(read_models(ctx)?.read(|m, _| {
                 let org = org_tree(&actor, m);
                 views::team_rosters(m, branch)
                     .iter()
-                    .filter(|t| may_see(&actor, &org, Some(t.branch.0), Scope::Company))
+                    .filter(|t| {
+                        read_policy::may_see_staff(&actor, &org, Some(t.branch.0), Scope::Company)
+                    })
                     .map(|t| TeamRosterView::of(t, limited))
                     .collect()
             }))

@@ -10,9 +10,10 @@
 
 use async_graphql::{Context, Enum, Object, SimpleObject, ID};
 use crm_domain::access::{self, PiiField};
-use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Role};
+use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree};
 use crm_domain::customer::{self, Lifecycle};
 use crm_domain::ids::CustomerId;
+use crm_domain::read_policy;
 use crm_domain::values::IdDocument;
 use crm_domain::AnyEvent;
 use crm_eventstore::{Direction, RecordedEvent, StreamName, StreamStart};
@@ -26,14 +27,6 @@ use crate::error::{gql, ApiError};
 const PAGE: usize = 1000;
 /// Timeline entries per page at most.
 const TIMELINE_MAX: usize = 500;
-
-/// Roles that may see identity and phone numbers in full: those who serve the customer.
-fn sees_pii(actor: &Actor) -> bool {
-    matches!(
-        actor.role,
-        Role::Headquarters | Role::BranchManager | Role::CustomerManager | Role::Broker
-    )
-}
 
 /// Keeps the first `head` and last `tail` characters.
 pub fn mask(value: &str, head: usize, tail: usize) -> String {
@@ -345,21 +338,12 @@ impl HistoryQuery {
                 .into_iter()
                 .take_while(|e| e.recorded_at <= as_of)
                 .collect();
-            let target = current
-                .assignment
-                .as_ref()
-                .map(|a| CustomerTarget {
-                    branch: Some(a.branch),
-                    manager: a.manager,
-                    team: a.team,
-                })
-                .unwrap_or_default();
+            let target = customer_target(&current);
             // Region managers need to know which branches their region holds.
             let org = match ctx.data_opt::<super::ReadModels>() {
                 Some(models) => models.read(|m, _| super::readside::org_tree(&actor, m)),
                 None => OrgTree::default(),
             };
-            let may_read = authorize(&actor, &Action::ReadCustomer(target), &org).is_ok();
             // Whoever may read the customer, or the log's readers who read customer data
             // (headquarters, auditors): never an operator (issue #13, item 8).
             if authorize(&actor, &Action::ReadCustomerHistory(target), &org).is_err() {
@@ -369,7 +353,7 @@ impl HistoryQuery {
             let may_audit = authorize(&actor, &Action::ReadHistory, &org).is_ok();
 
             let state = fold(&events)?;
-            let full_pii = sees_pii(&actor) && may_read;
+            let full_pii = read_policy::sees_pii_of(&actor, &target, &org);
             if full_pii {
                 record_full_view(ctx, &actor, customer_id, &state).await?;
             }
@@ -387,7 +371,7 @@ impl HistoryQuery {
                 position: events.last().map(|e| Long(e.position.0)),
                 snapshot: match state.id {
                     Some(_) => {
-                        let mut shown = snapshot(&state, sees_pii(&actor) && may_read);
+                        let mut shown = snapshot(&state, full_pii);
                         // The survivor of a merge is named only to those who may read it (or
                         // read the log, where the merge is recorded anyway).
                         if let Some(survivor) = state.merged_into {
@@ -408,6 +392,19 @@ impl HistoryQuery {
     }
 }
 
+/// The customer as the policy needs them: as assigned in `state`.
+fn customer_target(state: &customer::State) -> CustomerTarget {
+    state
+        .assignment
+        .as_ref()
+        .map(|a| CustomerTarget {
+            branch: Some(a.branch),
+            manager: a.manager,
+            team: a.team,
+        })
+        .unwrap_or_default()
+}
+
 /// Whether `actor` may read customer `id` as assigned now (read from its stream).
 fn may_read_customer(
     ctx: &Context<'_>,
@@ -417,16 +414,11 @@ fn may_read_customer(
 ) -> Result<bool, ApiError> {
     let stream = StreamName::parse(crm_domain::stream_name("customer", &id))?;
     let state = fold(&events_until(ctx, &stream, OffsetDateTime::now_utc())?)?;
-    let target = state
-        .assignment
-        .as_ref()
-        .map(|a| CustomerTarget {
-            branch: Some(a.branch),
-            manager: a.manager,
-            team: a.team,
-        })
-        .unwrap_or_default();
-    Ok(authorize(actor, &Action::ReadCustomer(target), org).is_ok())
+    Ok(read_policy::may_read_customer(
+        actor,
+        &customer_target(&state),
+        org,
+    ))
 }
 
 /// Every full view of identity or phone numbers goes into the viewer's access log before the

@@ -2,8 +2,9 @@
 //! to-do list (待办事宜).
 
 use async_graphql::{Context, Object, SimpleObject, ID};
-use crm_domain::auth::{Actor, Right, Role, Scope};
+use crm_domain::auth::{Actor, Right};
 use crm_domain::ids::{BranchId, TicketId};
+use crm_domain::read_policy;
 use crm_projections::model::{Model, TicketRecord, TicketStatus};
 use crm_projections::views::{self, Todo};
 use time::OffsetDateTime;
@@ -12,8 +13,8 @@ use super::caller;
 use super::customer_list::{page_size, CustomerFilterInput};
 use super::customers::{label, money, OpportunityView, PageInfo, TicketView};
 use super::readside::{
-    forbidden, int, may_read, may_read_branch, org_tree, parse_uuid, reach, read_models,
-    require_company_reader, uuid_id, ChurnRisk, Reflects, RiskPreference, Tier,
+    forbidden, int, may_read, org_tree, parse_uuid, reach, read_models, require_company_reader,
+    target, uuid_id, ChurnRisk, Reflects, RiskPreference, Tier,
 };
 use super::scalars::{DateTime, Long};
 use crate::error::{gql, ApiError};
@@ -183,22 +184,15 @@ pub struct TicketConnection {
     pub total_count: i32,
 }
 
-/// Tickets the caller handles or may see: their own customers' for a book, a branch's for
-/// those covering it, all for company-scoped service agents and HQ.
+/// Tickets the caller handles or may see (`read_policy::may_see_ticket`), the ticket's
+/// customer as assigned now.
 fn may_see_ticket(actor: &Actor, m: &Model, t: &TicketRecord) -> bool {
-    if t.assignee == Some(actor.staff_id) {
-        return true;
-    }
-    let org = org_tree(actor, m);
-    if let Some(c) = t.customer.and_then(|c| views::customer(m, c)) {
-        if may_read(actor, c, &org) {
-            return true;
-        }
-    }
-    match t.branch {
-        Some(b) => may_read_branch(actor, b, &org),
-        None => actor.scope == Scope::Company && actor.role != Role::Operator,
-    }
+    let ticket = read_policy::TicketTarget {
+        assignee: t.assignee,
+        customer: t.customer.and_then(|c| views::customer(m, c)).map(target),
+        branch: t.branch,
+    };
+    read_policy::may_see_ticket(actor, &ticket, &org_tree(actor, m))
 }
 
 /// A knowledge article (知识库), announcement (公告) or news item.
@@ -265,16 +259,9 @@ fn id_cursor(after: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
 }
 
 /// An article for the whole company reaches everyone; one for a branch reaches those who work
-/// in or oversee it.
+/// in or oversee it (`read_policy::may_see_article`).
 fn may_see_article(actor: &Actor, m: &Model, audience: Option<BranchId>) -> bool {
-    match audience {
-        None => true,
-        Some(b) => {
-            matches!(actor.scope, Scope::Book { branch, .. } | Scope::Branch { branch } if branch == b)
-                || actor.scope == Scope::Company
-                || may_read_branch(actor, b, &org_tree(actor, m))
-        }
-    }
+    read_policy::may_see_article(actor, audience, &org_tree(actor, m))
 }
 
 /// Ids after `after` in descending order (uuid v7 ids: newest first), at most `first`.
@@ -375,10 +362,7 @@ impl InsightQuery {
                 let org = org_tree(&actor, m);
                 views::campaign_effectiveness(m)
                     .iter()
-                    .filter(|c| match c.branch {
-                        Some(b) => may_read_branch(&actor, b, &org),
-                        None => require_company_reader(&actor).is_ok(),
-                    })
+                    .filter(|c| read_policy::may_read_figures(&actor, c.branch, &org))
                     .map(|c| CampaignEffectView {
                         campaign_id: uuid_id(c.campaign),
                         name: c.name.clone(),
@@ -443,11 +427,7 @@ impl InsightQuery {
                 .transpose()?;
             let at = DateTime::checked_opt(at, "at")?.unwrap_or_else(OffsetDateTime::now_utc);
             read_models(ctx)?.read(|m, _| {
-                let allowed = match branch {
-                    Some(b) => may_read_branch(&actor, b, &org_tree(&actor, m)),
-                    None => require_company_reader(&actor).is_ok(),
-                };
-                if !allowed {
+                if !read_policy::may_read_figures(&actor, branch, &org_tree(&actor, m)) {
                     return Err(forbidden(Right::ReadCustomer));
                 }
                 let q = views::service_quality(m, branch, at);
@@ -629,9 +609,8 @@ impl InsightQuery {
                         })
                     })
                     .filter(|o| {
-                        o.owner == actor.staff_id
-                            || views::customer(m, o.customer)
-                                .is_some_and(|c| may_read(&actor, c, &org))
+                        let customer = views::customer(m, o.customer).map(target);
+                        read_policy::may_see_opportunity(&actor, o.owner, customer.as_ref(), &org)
                     })
                     .map(|o| (o.id, o))
                     .collect();

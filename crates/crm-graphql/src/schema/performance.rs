@@ -6,8 +6,9 @@
 //! company-scoped readers.
 
 use async_graphql::{Context, InputObject, Object, OneofObject, SimpleObject, ID};
-use crm_domain::auth::{Actor, Right, Role, Scope};
+use crm_domain::auth::{Actor, Right};
 use crm_domain::ids::{BranchId, RegionId, StaffId, TeamId};
+use crm_domain::read_policy::{self, Ranking};
 use crm_projections::model::{Model, MARKETS, SECURITY_TYPES, TRADE_CHANNELS};
 use crm_projections::views::{
     self, BranchDashboard, BranchPeriod, BranchRank, LeaderboardScope, Period, StaffPerformance,
@@ -518,36 +519,24 @@ fn dashboard(
 }
 
 /// Whether the caller may see a staff member's performance: their own, or anyone covering
-/// the staff member's branch.
+/// the staff member's branch (`read_policy::may_read_staff_performance`).
 fn may_read_staff(actor: &Actor, m: &Model, staff: StaffId) -> bool {
-    if actor.staff_id == staff {
-        return true;
-    }
     let branch = views::staff(m, staff).and_then(|s| s.branch());
-    match branch {
-        Some(b) => may_read_branch(actor, b, &org_tree(actor, m)),
-        None => require_company_reader(actor).is_ok(),
-    }
+    read_policy::may_read_staff_performance(actor, staff, branch, &org_tree(actor, m))
 }
 
+/// Whether the caller may read a leaderboard (`read_policy::may_read_ranking`).
 fn may_read_leaderboard(actor: &Actor, m: &Model, scope: LeaderboardScope) -> bool {
-    let org = org_tree(actor, m);
-    match scope {
-        LeaderboardScope::Company => require_company_reader(actor).is_ok(),
-        LeaderboardScope::Region(r) => match (actor.role, actor.scope) {
-            (Role::RegionManager, Scope::Region { region }) => region == r,
-            _ => require_company_reader(actor).is_ok(),
+    let ranking = match scope {
+        LeaderboardScope::Company => Ranking::Company,
+        LeaderboardScope::Region(r) => Ranking::Region(r),
+        LeaderboardScope::Branch(b) => Ranking::Branch(b),
+        LeaderboardScope::Team(team) => Ranking::Team {
+            team,
+            branch: views::team(m, team).map(|x| x.branch),
         },
-        LeaderboardScope::Branch(b) => {
-            may_read_branch(actor, b, &org)
-                || matches!(actor.scope, Scope::Book { branch, .. } if branch == b)
-        }
-        LeaderboardScope::Team(t) => {
-            let branch = views::team(m, t).map(|x| x.branch);
-            branch.is_some_and(|b| may_read_branch(actor, b, &org))
-                || matches!(actor.scope, Scope::Book { team: Some(own), .. } if own == t)
-        }
-    }
+    };
+    read_policy::may_read_ranking(actor, ranking, &org_tree(actor, m))
 }
 
 #[derive(Default, Debug)]
@@ -712,10 +701,7 @@ impl PerformanceQuery {
             Ok(read_models(ctx)?.read(|m, _| {
                 let org = org_tree(&actor, m);
                 views::branches(m)
-                    .filter(|(id, _)| {
-                        may_read_branch(&actor, *id, &org)
-                            || matches!(actor.scope, Scope::Book { branch, .. } if branch == *id)
-                    })
+                    .filter(|(id, _)| read_policy::may_list_branch(&actor, *id, &org))
                     .map(|(id, b)| BranchView {
                         id: global_id("Branch", id),
                         branch_id: uuid_id(id),

@@ -2,8 +2,9 @@
 //! read-your-writes waits, the org tree for scoping, id parsing and the enums of derived
 //! values.
 //!
-//! Scoping is decided here, on the record being read, with the same `authorize` the command
-//! side uses; region managers get the org tree from the read model itself.
+//! Scoping is decided by the domain's read policy (`crm_domain::read_policy`, which asks the
+//! same `authorize` the command side uses) on the record being read: the helpers here turn a
+//! record into the policy's input; region managers get the org tree from the read model.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,8 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::{Context, Enum, SimpleObject, ID};
-use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Right, Role};
+use crm_domain::auth::{Actor, CustomerTarget, OrgTree, Right};
 use crm_domain::ids::BranchId;
+use crm_domain::read_policy;
 use crm_domain::DomainError;
 use crm_projections::model::{CustomerRecord, Model};
 use crm_projections::views::{self, BranchDashboard, BranchPeriod, CustomerCursor};
@@ -245,23 +247,24 @@ pub(crate) async fn reach(ctx: &Context<'_>, at_position: Option<Long>) -> Resul
     Ok(())
 }
 
-/// The part of the org tree an actor's decisions need: which region each branch belongs to
-/// (anyone scoped to a region: region managers, and region auditors and agents too), and who
-/// leads which team (customer managers and brokers: a team lead sees the team's customers).
+/// The part of the org tree an actor's decisions need (`read_policy::org_tree_needs`): which
+/// region each branch belongs to, who leads which team.
 pub(crate) fn org_tree(actor: &Actor, m: &Model) -> OrgTree {
-    match actor.role {
-        _ if matches!(actor.scope, crm_domain::auth::Scope::Region { .. }) => OrgTree {
-            branch_regions: views::branches(m).map(|(id, b)| (id, b.region)).collect(),
-            ..OrgTree::default()
+    let needs = read_policy::org_tree_needs(actor);
+    OrgTree {
+        branch_regions: if needs.branch_regions {
+            views::branches(m).map(|(id, b)| (id, b.region)).collect()
+        } else {
+            Default::default()
         },
-        Role::CustomerManager | Role::Broker => OrgTree {
-            team_leads: views::teams(m)
+        team_leads: if needs.team_leads {
+            views::teams(m)
                 .filter(|(_, t)| !t.dissolved)
                 .filter_map(|(id, t)| t.lead.map(|lead| (id, lead)))
-                .collect(),
-            ..OrgTree::default()
+                .collect()
+        } else {
+            Default::default()
         },
-        _ => OrgTree::default(),
     }
 }
 
@@ -276,7 +279,7 @@ pub(crate) fn target(c: &CustomerRecord) -> CustomerTarget {
 }
 
 pub(crate) fn may_read(actor: &Actor, c: &CustomerRecord, org: &OrgTree) -> bool {
-    authorize(actor, &Action::ReadCustomer(target(c)), org).is_ok()
+    read_policy::may_read_customer(actor, &target(c), org)
 }
 
 pub(crate) fn forbidden(right: Right) -> ApiError {
@@ -285,29 +288,15 @@ pub(crate) fn forbidden(right: Right) -> ApiError {
     })
 }
 
-/// Whether the caller may read a branch's figures: anyone who may read a customer of it.
+/// Whether the caller may read a branch's figures (`read_policy::may_read_branch`).
 pub(crate) fn may_read_branch(actor: &Actor, branch: BranchId, org: &OrgTree) -> bool {
-    let t = CustomerTarget {
-        branch: Some(branch),
-        manager: None,
-        team: None,
-    };
-    match actor.role {
-        // A customer manager's view of a branch is their own book, not the branch.
-        Role::CustomerManager | Role::Broker => false,
-        _ => authorize(actor, &Action::ReadCustomer(t), org).is_ok(),
-    }
+    read_policy::may_read_branch(actor, branch, org)
 }
 
-/// Company-wide views (rankings, channel and campaign effectiveness) are for roles whose
-/// reading is not limited to a branch or a book.
+/// Company-wide views (rankings, channel and campaign effectiveness) are for company readers
+/// (`read_policy::is_company_reader`).
 pub(crate) fn require_company_reader(actor: &Actor) -> Result<(), ApiError> {
-    let company = actor.scope == crm_domain::auth::Scope::Company
-        && matches!(
-            actor.role,
-            Role::Headquarters | Role::Auditor | Role::ServiceAgent
-        );
-    if company {
+    if read_policy::is_company_reader(actor) {
         Ok(())
     } else {
         Err(forbidden(Right::ReadCustomer))
