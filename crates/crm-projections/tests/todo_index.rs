@@ -380,8 +380,20 @@ fn check(p: &Projections, when: &str) -> Result<BTreeSet<TodoKind>, TestCaseErro
             when
         );
         let mut kinds = BTreeSet::new();
+        // The index reads a branch's downgrades for a window of days: ask on its edges too.
+        let mut nows: Vec<OffsetDateTime> = instants().to_vec();
+        let window = i64::from(r.reminders.loan_downgrade_days);
+        for g in views::loan_records(m).filter_map(|l| l.downgrade) {
+            for d in [-1, 0, window, window + 1] {
+                let day = g.on + Duration::days(d);
+                nows.push(
+                    day.with_time(time::macros::time!(10:00))
+                        .assume_offset(time::macros::offset!(+8)),
+                );
+            }
+        }
         for s in askers() {
-            for now in instants() {
+            for now in nows.iter().copied() {
                 let mut want = todo_reference::todos(m, r, s, now);
                 // The scan sorted by a partial key; ties in the index's total order.
                 views::sort_todos(&mut want);
