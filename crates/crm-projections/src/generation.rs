@@ -25,6 +25,7 @@ use crate::keyed::Keyed;
 use crate::model::{self, Meta, Model};
 use crate::read_models::history::{History, HistoryEntry};
 use crate::read_models::lookup;
+use crate::read_models::todo_index::TodoIndex;
 use crate::rules::RuleBook;
 use crm_codec::decode;
 
@@ -359,7 +360,7 @@ pub(crate) fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         Some(bytes) => crm_eventstore::codec::decode(&bytes)?,
         None => Meta::default(),
     };
-    Ok(Model {
+    let mut m = Model {
         meta,
         meta_dirty: false,
         customers: Keyed::load(tree, TAG_CUSTOMERS)?,
@@ -381,7 +382,11 @@ pub(crate) fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         applying: 0,
         stale_branch_days: BTreeMap::new(),
         stale_staff_months: BTreeMap::new(),
-    })
+        todo_index: TodoIndex::default(),
+    };
+    // Derived from the resident records, never stored: built in one pass here.
+    m.todo_index = TodoIndex::build(&m);
+    Ok(m)
 }
 
 impl Generation {

@@ -1,6 +1,10 @@
 //! A keyed part of a read model: an in-memory hash map that remembers which keys changed since
 //! the last flush, so a flush writes only those (one sled key per entry) together with the
 //! checkpoint, instead of the whole read model. Reading never marks anything.
+//!
+//! A *watched* map (`WATCH = true`) also remembers which keys changed since the last
+//! [`Keyed::take_touched`]: what an index derived from its entries (the to-do index,
+//! `read_models::todo_index`) must look at again. Unwatched maps keep that set empty.
 
 use std::hash::Hash;
 
@@ -11,29 +15,45 @@ use serde::Serialize;
 use crate::error::ProjectionError;
 
 #[derive(Debug, Clone)]
-pub struct Keyed<K, V> {
+pub struct Keyed<K, V, const WATCH: bool = false> {
     map: FxHashMap<K, V>,
     dirty: FxHashSet<K>,
+    /// Changed since the last [`Keyed::take_touched`] (watched maps only).
+    touched: FxHashSet<K>,
 }
 
-impl<K, V> Default for Keyed<K, V> {
+impl<K, V, const WATCH: bool> Default for Keyed<K, V, WATCH> {
     fn default() -> Self {
         Keyed {
             map: FxHashMap::default(),
             dirty: FxHashSet::default(),
+            touched: FxHashSet::default(),
         }
     }
 }
 
 /// Two keyed maps are equal when they hold the same entries; what is still unflushed is
 /// bookkeeping, not state.
-impl<K: Eq + Hash, V: PartialEq> PartialEq for Keyed<K, V> {
+impl<K: Eq + Hash, V: PartialEq, const WATCH: bool> PartialEq for Keyed<K, V, WATCH> {
     fn eq(&self, other: &Self) -> bool {
         self.map == other.map
     }
 }
 
-impl<K: Eq + Hash + Copy, V> Keyed<K, V> {
+impl<K: Eq + Hash + Copy, V, const WATCH: bool> Keyed<K, V, WATCH> {
+    fn mark(&mut self, k: K) {
+        self.dirty.insert(k);
+        if WATCH {
+            self.touched.insert(k);
+        }
+    }
+
+    /// The keys changed (inserted, removed or lent out mutably) since the last call; always
+    /// empty for an unwatched map.
+    pub(crate) fn take_touched(&mut self) -> FxHashSet<K> {
+        std::mem::take(&mut self.touched)
+    }
+
     pub fn get(&self, k: &K) -> Option<&V> {
         self.map.get(k)
     }
@@ -46,21 +66,24 @@ impl<K: Eq + Hash + Copy, V> Keyed<K, V> {
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
         let v = self.map.get_mut(k)?;
         self.dirty.insert(*k);
+        if WATCH {
+            self.touched.insert(*k);
+        }
         Some(v)
     }
 
     pub fn entry_or_insert_with(&mut self, k: K, f: impl FnOnce() -> V) -> &mut V {
-        self.dirty.insert(k);
+        self.mark(k);
         self.map.entry(k).or_insert_with(f)
     }
 
     pub fn insert(&mut self, k: K, v: V) {
-        self.dirty.insert(k);
+        self.mark(k);
         self.map.insert(k, v);
     }
 
     pub fn remove(&mut self, k: &K) -> Option<V> {
-        self.dirty.insert(*k);
+        self.mark(*k);
         self.map.remove(k)
     }
 
@@ -85,7 +108,7 @@ impl<K: Eq + Hash + Copy, V> Keyed<K, V> {
     }
 }
 
-impl<K, V> Keyed<K, V>
+impl<K, V, const WATCH: bool> Keyed<K, V, WATCH>
 where
     K: Eq + Hash + Copy + Serialize + DeserializeOwned,
     V: Serialize + DeserializeOwned,
@@ -114,7 +137,7 @@ where
     }
 
     /// Loads every entry stored under `tag`.
-    pub fn load(tree: &sled::Tree, tag: u8) -> Result<Keyed<K, V>, ProjectionError> {
+    pub fn load(tree: &sled::Tree, tag: u8) -> Result<Keyed<K, V, WATCH>, ProjectionError> {
         let mut map = FxHashMap::default();
         for item in tree.scan_prefix([tag]) {
             let (key, value) = item?;
@@ -125,6 +148,7 @@ where
         Ok(Keyed {
             map,
             dirty: FxHashSet::default(),
+            touched: FxHashSet::default(),
         })
     }
 

@@ -102,9 +102,11 @@ pub struct Meta {
 pub struct Model {
     pub(crate) meta: Meta,
     pub(crate) meta_dirty: bool,
-    pub(crate) customers: Keyed<CustomerId, CustomerRecord>,
+    /// Customers, tickets and loans are watched: the to-do index (`read_models::todo_index`)
+    /// files the changed ones again in [`Model::settle`].
+    pub(crate) customers: Keyed<CustomerId, CustomerRecord, true>,
     pub(crate) accounts: Keyed<AccountId, AccountRecord>,
-    pub(crate) tickets: Keyed<TicketId, TicketRecord>,
+    pub(crate) tickets: Keyed<TicketId, TicketRecord, true>,
     pub(crate) opportunities: Keyed<OpportunityId, OpportunityRecord>,
     pub(crate) staff: Keyed<StaffId, StaffRecord>,
     pub(crate) branches: Keyed<BranchId, BranchRecord>,
@@ -114,7 +116,7 @@ pub struct Model {
     /// Bank business (`read_models::banking`): accounts and loans with their latest position,
     /// customers' bank products and fee income, outlets' days.
     pub(crate) deposits: Keyed<DepositAccountId, DepositRecord>,
-    pub(crate) loans: Keyed<LoanId, LoanRecord>,
+    pub(crate) loans: Keyed<LoanId, LoanRecord, true>,
     pub(crate) bank_customers: Keyed<CustomerId, BankCustomer>,
     pub(crate) outlets: Keyed<BranchId, OutletRecord>,
     pub(crate) outlet_days: Keyed<(BranchId, Date), OutletDay>,
@@ -131,6 +133,9 @@ pub struct Model {
     /// (bookkeeping within a batch; empty whenever the model is read or stored).
     pub(crate) stale_branch_days: BTreeMap<BranchId, Date>,
     pub(crate) stale_staff_months: BTreeMap<StaffId, u32>,
+    /// Who can have a to-do from which record (`read_models::todo_index`): derived from the
+    /// records, kept in memory, never stored.
+    pub(crate) todo_index: TodoIndex,
 }
 
 /// Two models are compared by content; the unflushed flag is bookkeeping. Customers' history
@@ -365,8 +370,9 @@ impl Model {
     /// to date: from the earliest day (month) touched, each one's stock is the previous one's
     /// plus its change. Called at the end of every batch of the fold, before anyone reads or
     /// stores the model; the cost is that of the days after the earliest back-dated fact, once
-    /// per batch, not per event.
+    /// per batch, not per event. The to-do index files again the records the batch changed.
     pub fn settle(&mut self) {
+        self.refresh_todo_index();
         for (b, from) in std::mem::take(&mut self.stale_branch_days) {
             let days = self
                 .branches

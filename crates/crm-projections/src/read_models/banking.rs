@@ -645,3 +645,13 @@ pub fn outlet_banking(m: &Model, branch: BranchId, from: Date, to: Date) -> Outl
     }
     out
 }
+
+/// Every deposit account, in no particular order.
+pub fn deposit_records(m: &Model) -> impl Iterator<Item = &DepositRecord> {
+    m.deposits.values()
+}
+
+/// Every loan, in no particular order.
+pub fn loan_records(m: &Model) -> impl Iterator<Item = &LoanRecord> {
+    m.loans.values()
+}

@@ -52,8 +52,12 @@ pub(crate) fn version_of(e: &rules::Event) -> u32 {
     }
 }
 
+/// Every rules version the log records, by number.
+pub fn rule_versions(m: &Model) -> impl Iterator<Item = &RuleVersionRecord> {
+    m.meta.rule_versions.values()
+}
+
 pub(crate) fn apply_rules(m: &mut Model, p: u64, e: &rules::Event) {
-    use rules::Event as E;
     let first = m
         .meta
         .rule_versions
@@ -62,6 +66,17 @@ pub(crate) fn apply_rules(m: &mut Model, p: u64, e: &rules::Event) {
     if !owns_version(first, e) {
         return;
     }
+    let touched = [Some(version_of(e)), m.meta.active_rules];
+    change_version(m, p, e);
+    // An activation supersedes the version active before: both may leave the proposed.
+    for v in touched.into_iter().flatten() {
+        m.todo_index
+            .file_rule_version(v, m.meta.rule_versions.get(&v));
+    }
+}
+
+fn change_version(m: &mut Model, p: u64, e: &rules::Event) {
+    use rules::Event as E;
     match e {
         E::RuleSetProposed {
             rule_set_id,
