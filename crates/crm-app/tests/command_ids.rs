@@ -15,16 +15,7 @@ use uuid::Uuid;
 #[tokio::test]
 async fn the_same_command_id_twice_writes_once_and_answers_twice_alike() {
     let w = World::new().await;
-    let env = envelope(
-        hq(),
-        AppCommand::Customer {
-            customer: customer_id(1),
-            command: customer::Command::MarkKeyCustomer {
-                is_key: true,
-                now: NOW,
-            },
-        },
-    );
+    let env = envelope(hq(), mark_key(1));
     let first = w.app.execute(env.clone()).await.unwrap();
     let head = w.app.store().head();
     let second = w.app.execute(env).await.unwrap();
@@ -36,16 +27,7 @@ async fn the_same_command_id_twice_writes_once_and_answers_twice_alike() {
 #[tokio::test]
 async fn a_command_id_resent_by_someone_else_gets_no_result_back() {
     let w = World::new().await;
-    let env = envelope(
-        customer_manager(1, 1),
-        AppCommand::Customer {
-            customer: customer_id(1),
-            command: customer::Command::MarkKeyCustomer {
-                is_key: true,
-                now: NOW,
-            },
-        },
-    );
+    let env = envelope(customer_manager(1, 1), mark_key(1));
     w.app.execute(env.clone()).await.unwrap();
     // Another staff member with the same command id (leaked or guessed): refused, even one
     // with rights over the customer, and nothing of the first result is returned.
@@ -64,16 +46,7 @@ async fn a_command_id_resent_by_someone_else_gets_no_result_back() {
 #[tokio::test]
 async fn a_retried_command_returns_its_first_result_even_after_the_state_moved_on() {
     let w = World::new().await;
-    let mark = envelope(
-        hq(),
-        AppCommand::Customer {
-            customer: customer_id(1),
-            command: customer::Command::MarkKeyCustomer {
-                is_key: true,
-                now: NOW,
-            },
-        },
-    );
+    let mark = envelope(hq(), mark_key(1));
     let first = w.app.execute(mark.clone()).await.unwrap();
     w.ok(
         hq(),
