@@ -25,13 +25,13 @@ use crate::log::Log;
 use crate::mark::Mark;
 use crate::recent::{RecentRecord, Table};
 use crate::segment::{encode_frame, RecordBody, SegmentFile, SegmentStorage};
-mod tail;
-
-pub(crate) use tail::{create_segment, write_header};
-
 use crate::types::{
     AppendResult, CurrentRevision, ExpectedRevision, NewEvent, Position, StreamName,
 };
+
+mod tail;
+
+pub(crate) use tail::{create_segment, write_header};
 
 /// How an append becomes durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
