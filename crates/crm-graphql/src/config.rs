@@ -76,10 +76,11 @@ pub struct Limits {
     /// at once; one more is refused (LIMIT_EXCEEDED, limit `replays`), not queued.
     pub replays_concurrent_max: usize,
     /// Highest cost of the selection as executed, counted before any resolver runs: fragments
-    /// expanded, each field occurrence 1 plus its sub-selection, the sub-selection of a paged
-    /// field multiplied by its `first`/`last` (by `page_size_max` when not given or not a
-    /// number), a field given `asOf` [`crate::prepare::AS_OF_COST`] (LIMIT_EXCEEDED, limit
-    /// `selectionCost`).
+    /// expanded, each field occurrence its weight from [`crate::prepare::weights`] (1 for a
+    /// resident read, more for disk, log, book and whole-log work) plus its sub-selection, the
+    /// sub-selection of a paged field multiplied by its `first`/`last` (by `page_size_max` when
+    /// not given or not a number), that of an unpaged list by its declared bound
+    /// (LIMIT_EXCEEDED, limit `selectionCost`).
     pub selection_cost_max: u64,
 }
 
@@ -100,7 +101,7 @@ impl Default for Limits {
             ws_sockets_per_subject_max: 16,
             ws_message_bytes_max: 64 * 1024,
             replays_concurrent_max: 2,
-            selection_cost_max: 20_000,
+            selection_cost_max: 50_000,
         }
     }
 }

@@ -151,7 +151,15 @@ async fn each_post_is_scored_with_its_weights_and_a_team_lead_sees_the_team_figu
          average_profitability = 10\ncount_share_pct = 70\n\n[risk_preference]",
     );
     let rules = crm_projections::RuleBook::parse(&file).unwrap();
-    let server = Server::start_demo_rules(120, 20, |_| {}, Some(rules)).await;
+    // The whole company's board with every team's figure in one request weighs more than the
+    // default selection cost allows; this test is about the weights, not that limit.
+    let server = Server::start_demo_rules(
+        120,
+        20,
+        |c| c.limits.selection_cost_max = 200_000,
+        Some(rules),
+    )
+    .await;
     let hq = server.token(Role::Headquarters, Scope::Company);
     let board = server
         .query(

@@ -287,32 +287,33 @@ async fn fragment_fan_out_is_refused_before_it_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn selection_cost_is_limited_as_executed() {
-    let server = Server::start_with(|c| c.limits.selection_cost_max = 100).await;
+    let server = Server::start_with(|c| c.limits.selection_cost_max = 200).await;
     // Repeated un-aliased fields count each time they run.
     let repeated = |n: usize| format!("{{ {} }}", "__typename ".repeat(n));
-    assert_ok(&server, &repeated(100)).await;
-    assert_limit(&server, &repeated(101), "selectionCost").await;
-    // So do fragments, wherever they are spread: 2^6 + 2^5 + 4 = 100.
+    assert_ok(&server, &repeated(200)).await;
+    assert_limit(&server, &repeated(201), "selectionCost").await;
+    // So do fragments, wherever they are spread: 2^7 + 2^6 + 8 = 200.
     let spread = |extra: usize| {
-        doubling(6).replace(
-            "query { ...F6 }",
-            &format!("query {{ ...F6 ...F5 {} }}", "__typename ".repeat(extra)),
+        doubling(7).replace(
+            "query { ...F7 }",
+            &format!("query {{ ...F7 ...F6 {} }}", "__typename ".repeat(extra)),
         )
     };
-    assert_ok(&server, &spread(4)).await;
-    assert_limit(&server, &spread(5), "selectionCost").await;
-    // A page multiplies its sub-selection: 1 + n × (edges + cursor).
+    assert_ok(&server, &spread(8)).await;
+    assert_limit(&server, &spread(9), "selectionCost").await;
+    // A page multiplies its sub-selection: a log read (100) + n × (edges + cursor).
     let page = |n: usize| format!("{{ events(first: {n}) {{ edges {{ cursor }} }} }}");
-    assert_ok(&server, &page(49)).await;
-    assert_limit(&server, &page(50), "selectionCost").await;
+    assert_ok(&server, &page(50)).await;
+    assert_limit(&server, &page(51), "selectionCost").await;
     // A paged field asked for without first/last counts its largest page (500).
     assert_limit(&server, "{ events { edges { cursor } } }", "selectionCost").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn big_pages_and_replays_cost_their_work() {
-    let server = Server::start_with(|c| c.limits.selection_cost_max = 3_000).await;
-    // Nested fields under a page count once per row: 5 rows cost 41, 500 rows 4 001.
+    let server = Server::start_with(|c| c.limits.selection_cost_max = 15_000).await;
+    // Nested fields under a page count once per row, lists up to their bound: 5 rows cost
+    // 490, 500 rows 29 200.
     let page = |n: usize| {
         format!(
             "query {{ customers(first: {n}) {{ edges {{ node {{ customerId name \
@@ -321,7 +322,7 @@ async fn big_pages_and_replays_cost_their_work() {
     };
     assert_ok(&server, &page(5)).await;
     assert_limit(&server, &page(500), "selectionCost").await;
-    // A replay weighs 2 500: one fits under 3 000, two do not.
+    // A replay weighs 10 000: one fits under 15 000, two do not.
     let replays = |n: usize| {
         let fields: Vec<String> = (0..n)
             .map(|i| {
@@ -338,4 +339,25 @@ async fn big_pages_and_replays_cost_their_work() {
         "{body}"
     );
     assert_limit(&server, &replays(2), "selectionCost").await;
+}
+
+/// Under the default limit, a 500-row page of customers with their archive's detail (each row
+/// a timeline, windows and explanations read from disk) is refused before anything runs; the
+/// same page of resident fields runs, and so does a short page of detail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_archive_detail_is_refused_where_the_same_page_of_resident_fields_runs() {
+    let server = Server::start().await;
+    let page = |n: usize, fields: &str| {
+        format!("{{ customers(first: {n}) {{ edges {{ node {{ {fields} }} }} }} }}")
+    };
+    let resident = "name tier assets churnRisk lastContact";
+    let detail = "name timeline(first: 5) { kind at } windows { turnover30Days } \
+                  churn { risk } contributionExplanation { score }";
+    assert_ok(&server, &page(500, resident)).await;
+    assert_ok(&server, &page(50, detail)).await;
+    assert_limit(&server, &page(500, detail), "selectionCost").await;
+    // The message names the weights, so a caller can see what to trim.
+    let (_, body) = refused(&server, &page(500, detail)).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("from disk"), "{message}");
 }
