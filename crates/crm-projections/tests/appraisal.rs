@@ -302,6 +302,64 @@ fn the_four_measures_follow_the_worked_example() {
     });
 }
 
+/// The branch (both managers' branch 0) counts upgrades as the staff appraisal does:
+/// customers, not threshold crossings, and not its new customers' first scoring. February:
+/// c0 (oscillating, one upgrade), c1 and c7; c5 is new. Counting crossings gave 5 up, 1 down.
+#[test]
+fn a_branch_counts_upgraded_customers_as_its_people_do() {
+    use crm_projections::views::BranchPeriod;
+    runtime().block_on(async {
+        let (_dir, store, _) = logged(history()).await;
+        let p = Projections::open(&store, rules()).unwrap();
+        p.catch_up().unwrap();
+        let feb = BranchPeriod::Month {
+            year: 2024,
+            month: 2,
+        };
+        let day = |d: u16| BranchPeriod::Day(BASE + Duration::days(i64::from(d)));
+        let moves = |period: BranchPeriod| {
+            let d = p.branch_dashboard(bid(0), period).unwrap();
+            (d.flows.upgraded, d.flows.downgraded)
+        };
+        assert_eq!(moves(feb), (3, 0));
+        // The people's upgrades add up to the branch's.
+        let staff = Period::Month {
+            year: 2024,
+            month: 2,
+        };
+        let s0 = p.staff_performance(sid(0), staff).unwrap();
+        let s1 = p.staff_performance(sid(1), staff).unwrap();
+        assert_eq!(s0.upgraded + s1.upgraded, 3);
+        // A single day is a period of its own: on 5 February c0, c1, c5 and c7 moved up, and
+        // c5 was acquired on the 2nd, outside it, so its move counts that day.
+        assert_eq!(moves(day(FEB + 4)), (4, 0));
+        // c0 fell back on the 10th and rose again on the 15th: a day each.
+        assert_eq!(moves(day(FEB + 9)), (0, 1));
+        assert_eq!(moves(day(FEB + 14)), (1, 0));
+        // A customer acquired in the period is not an upgrade: January, c5 was not scored yet,
+        // so nothing moved.
+        assert_eq!(
+            moves(BranchPeriod::Month {
+                year: 2024,
+                month: 1
+            }),
+            (0, 0)
+        );
+        // The ranking scores the branch on the same count.
+        let ranked = p.branch_ranking(feb);
+        let b0 = ranked.iter().find(|r| r.branch == bid(0)).unwrap();
+        assert_eq!(b0.kpi.terms[2].count, Some(3));
+        // And a model stored and opened again answers the same.
+        drop(p);
+        let p = Projections::open(&store, rules()).unwrap();
+        p.catch_up().unwrap();
+        let d = p.branch_dashboard(bid(0), feb).unwrap();
+        assert_eq!((d.flows.upgraded, d.flows.downgraded), (3, 0));
+        drop(p);
+        store.close().await.unwrap();
+    });
+}
+
 fn contact(n: u128, c: u8, day: u16, outcome: Outcome) -> Timed {
     let t = at(day);
     (

@@ -40,6 +40,7 @@ use crate::read_models::{
     content::apply_article,
     dashboards::apply_market,
     org::{apply_branch, apply_product, apply_region, apply_staff},
+    performance::note_acquired,
     rule_versions::apply_rules,
     sales::{apply_campaign, apply_opportunity},
     service::apply_ticket,
@@ -267,6 +268,8 @@ impl Model {
                     flows: Flows::default(),
                     totals,
                     change: Totals::default(),
+                    tier_moves: Vec::new(),
+                    acquired: Vec::new(),
                     first_position: self.applying,
                     last_position: self.applying,
                 },
@@ -471,11 +474,9 @@ impl Model {
             c.acquired = true;
         }
         self.flow(Some(assignment), day, |f| f.new_customers += 1);
+        self.branch_day(assignment.branch, day).acquired(id);
         if let Some(s) = assignment.manager {
-            let sm = self.staff_month(s, month_index(day));
-            if let Err(i) = sm.acquired.binary_search(&id) {
-                sm.acquired.insert(i, id);
-            }
+            note_acquired(&mut self.staff_month(s, month_index(day)).acquired, id);
         }
     }
 
@@ -498,6 +499,10 @@ impl Model {
         let counted = c.lifecycle != Lifecycle::Merged;
         self.with_customer(id, p, on, |c| c.derived = next);
         if counted && next.tier != old.tier {
+            if let Some(a) = assignment {
+                self.branch_day(a.branch, on)
+                    .tier_move(id, old.tier, next.tier);
+            }
             if let Some(s) = assignment.and_then(|a| a.manager) {
                 self.staff_month(s, month_index(on))
                     .tier_move(id, old.tier, next.tier);

@@ -1,10 +1,10 @@
 //! Branch dashboards and ranking: each branch's stock figures and daily flows, market
 //! totals for market share, and the ranking of branches.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crm_domain::customer::{CustomerKind, Lifecycle};
-use crm_domain::ids::{BranchId, RegionId};
+use crm_domain::ids::{BranchId, CustomerId, RegionId};
 use crm_domain::values::Channel;
 use crm_domain::{market, Money};
 use serde::{Deserialize, Serialize};
@@ -14,8 +14,8 @@ use crate::derive::Tier;
 use crate::model::{madd, Flows, Model, Totals, ASSET_CLASSES, MARKETS};
 use crate::read_models::banking::{outlet_banking, OutletBanking};
 use crate::read_models::performance::{
-    bp, kpi, leaderboard, served, KpiExplain, KpiGroup, KpiInput, LeaderboardScope, Period,
-    StaffPerformance,
+    bp, kpi, leaderboard, net_moves, note_acquired, note_tier_move, served, KpiExplain, KpiGroup,
+    KpiInput, LeaderboardScope, NetMove, Period, StaffPerformance, TierMove,
 };
 use crate::rules::{KpiRole, RuleBook};
 
@@ -28,9 +28,30 @@ pub struct BranchDay {
     /// What the day's facts changed in the stock: `totals` is the previous day's plus this.
     #[serde(default)]
     pub change: Totals,
+    /// Customers of the branch whose tier moved this day, sorted by customer: one entry each
+    /// (the tier before the day's first move and after its last), so a period's upgrades are
+    /// customers, not threshold crossings, as in a staff member's month.
+    #[serde(default)]
+    pub tier_moves: Vec<TierMove>,
+    /// Customers counted as new (新增) for the branch this day, sorted: their first scoring
+    /// in the period is their acquisition, not an upgrade.
+    #[serde(default)]
+    pub acquired: Vec<CustomerId>,
     /// The range of log positions that changed this day (for explanations).
     pub first_position: u64,
     pub last_position: u64,
+}
+
+impl BranchDay {
+    /// Records that `customer`'s tier moved from `from` to `to` this day.
+    pub(crate) fn tier_move(&mut self, customer: CustomerId, from: Tier, to: Tier) {
+        note_tier_move(&mut self.tier_moves, customer, from, to);
+    }
+
+    /// Records that `customer` was acquired this day.
+    pub(crate) fn acquired(&mut self, customer: CustomerId) {
+        note_acquired(&mut self.acquired, customer);
+    }
 }
 
 /// A branch's running totals and the days it has figures for.
@@ -141,7 +162,10 @@ fn branch_figures(m: &Model, branch: BranchId, period: BranchPeriod) -> Option<(
     branch_figures_from(m, branch, period).map(|(_, end, flows)| (end, flows))
 }
 
-/// A branch's stock before the period starts, at its end, and the period's flows.
+/// A branch's stock before the period starts, at its end, and the period's flows, with
+/// `upgraded` and `downgraded` counting distinct customers whose tier at the period's end is
+/// above (below) their tier at its start, customers new in the period excluded: the staff
+/// appraisal's definition, so a branch's upgrades are the sum of what its people are credited.
 fn branch_figures_from(
     m: &Model,
     branch: BranchId,
@@ -152,16 +176,24 @@ fn branch_figures_from(
     let mut flows = Flows::default();
     let mut start = None;
     let mut totals = None;
+    let mut moves: BTreeMap<CustomerId, NetMove> = BTreeMap::new();
+    let mut acquired: BTreeSet<CustomerId> = BTreeSet::new();
     for d in rec.days.iter().copied().filter(|d| *d <= to) {
         if let Some(bd) = m.branch_days.get(&(branch, d)) {
             if d >= from {
                 flows.add_flows(&bd.flows);
+                let index = u32::try_from(d.to_julian_day()).unwrap_or(0);
+                for mv in &bd.tier_moves {
+                    NetMove::extend(&mut moves, mv, index);
+                }
+                acquired.extend(bd.acquired.iter().copied());
             } else {
                 start = Some(&bd.totals);
             }
             totals = Some(&bd.totals);
         }
     }
+    (flows.upgraded, flows.downgraded) = net_moves(&moves, &acquired);
     Some((
         start.cloned().unwrap_or_default(),
         totals.cloned().unwrap_or_default(),

@@ -49,13 +49,28 @@ pub struct TierMove {
 impl StaffMonth {
     /// Records that `customer`'s tier moved from `from` to `to`.
     pub(crate) fn tier_move(&mut self, customer: CustomerId, from: Tier, to: Tier) {
-        match self
-            .tier_moves
-            .binary_search_by_key(&customer, |m| m.customer)
-        {
-            Ok(i) => self.tier_moves[i].to = to,
-            Err(i) => self.tier_moves.insert(i, TierMove { customer, from, to }),
-        }
+        note_tier_move(&mut self.tier_moves, customer, from, to);
+    }
+}
+
+/// Records a tier move in a period's sorted list: the first move's `from` stays, the last
+/// move's `to` wins.
+pub(crate) fn note_tier_move(
+    moves: &mut Vec<TierMove>,
+    customer: CustomerId,
+    from: Tier,
+    to: Tier,
+) {
+    match moves.binary_search_by_key(&customer, |m| m.customer) {
+        Ok(i) => moves[i].to = to,
+        Err(i) => moves.insert(i, TierMove { customer, from, to }),
+    }
+}
+
+/// Records an acquisition in a period's sorted list, once.
+pub(crate) fn note_acquired(acquired: &mut Vec<CustomerId>, customer: CustomerId) {
+    if let Err(i) = acquired.binary_search(&customer) {
+        acquired.insert(i, customer);
     }
 }
 
@@ -239,10 +254,10 @@ pub struct TeamResult {
     pub sources: Vec<(StaffId, u32, u64, u64)>,
 }
 
-/// A customer's tier over a period as one book saw it: the month and tier before its first
-/// move, and the month and tier after its last.
+/// A customer's tier over a period as one book saw it: the month (or day, for a branch) and
+/// tier before its first move, and the month and tier after its last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct NetMove {
+pub(crate) struct NetMove {
     first_month: u32,
     from: Tier,
     last_month: u32,
@@ -250,6 +265,22 @@ struct NetMove {
 }
 
 impl NetMove {
+    /// Folds one sub-period's move (sub-periods in order, `index` increasing) into `moves`.
+    pub(crate) fn extend(moves: &mut BTreeMap<CustomerId, NetMove>, mv: &TierMove, index: u32) {
+        moves
+            .entry(mv.customer)
+            .and_modify(|e| {
+                e.last_month = index;
+                e.to = mv.to;
+            })
+            .or_insert(NetMove {
+                first_month: index,
+                from: mv.from,
+                last_month: index,
+                to: mv.to,
+            });
+    }
+
     /// Two books' views of one customer (a customer passed between members of a team) as one:
     /// the earlier view's start and the later one's end. In the same month the two are
     /// chained where one ends at the tier the other starts from.
@@ -296,7 +327,10 @@ struct Raw {
 /// Upgrades are customers, not threshold crossings: a customer whose tier at the period's end
 /// is above their tier at its start, customers new in the period excluded (their first scoring
 /// is their acquisition, not an upgrade). Returns (upgraded, downgraded).
-fn net_moves(moves: &BTreeMap<CustomerId, NetMove>, acquired: &BTreeSet<CustomerId>) -> (i64, i64) {
+pub(crate) fn net_moves(
+    moves: &BTreeMap<CustomerId, NetMove>,
+    acquired: &BTreeSet<CustomerId>,
+) -> (i64, i64) {
     let (mut up, mut down) = (0, 0);
     for (c, mv) in moves {
         if acquired.contains(c) {
@@ -327,18 +361,7 @@ fn staff_raw(m: &Model, staff: StaffId, period: Period) -> Option<Raw> {
                 flows.add_flows(&sm.flows);
                 sources.push((month, sm.first_position, sm.last_position));
                 for mv in &sm.tier_moves {
-                    moves
-                        .entry(mv.customer)
-                        .and_modify(|e| {
-                            e.last_month = month;
-                            e.to = mv.to;
-                        })
-                        .or_insert(NetMove {
-                            first_month: month,
-                            from: mv.from,
-                            last_month: month,
-                            to: mv.to,
-                        });
+                    NetMove::extend(&mut moves, mv, month);
                 }
                 acquired.extend(sm.acquired.iter().copied());
             } else {
