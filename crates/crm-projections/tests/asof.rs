@@ -1,6 +1,6 @@
 //! As-of checkpoints: a replay that starts from a stored checkpoint gives exactly what a replay
 //! of the whole prefix gives, under the rules in force at the target; a checkpoint folded
-//! under other rules is not used.
+//! under other rules is not used. Histories with and without bank business.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod support;
@@ -64,6 +64,18 @@ proptest! {
     #[test]
     fn a_replay_from_a_checkpoint_equals_a_replay_from_the_start(
         steps in prop::collection::vec(step_with_rules(), 1..120),
+        first in any::<usize>(),
+        second in any::<usize>(),
+    ) {
+        runtime().block_on(from_a_checkpoint_equals_from_the_start(steps, first, second));
+    }
+
+    /// The same over histories with bank business (deposits and their balances, loans with
+    /// positions and reclassifications, fees, cards, e-banking; issue 17): the bank read
+    /// models as of an instant are the same from a checkpoint as from the start.
+    #[test]
+    fn a_replay_with_bank_business_from_a_checkpoint_equals_a_replay_from_the_start(
+        steps in prop::collection::vec(bank_step(), 1..160),
         first in any::<usize>(),
         second in any::<usize>(),
     ) {
