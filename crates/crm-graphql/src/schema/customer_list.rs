@@ -98,7 +98,8 @@ pub struct CustomerFilterInput {
     pub key_customer: Option<bool>,
     /// Assets of at least this many yuan.
     pub min_assets: Option<String>,
-    /// Part of the name, or the start of the customer id.
+    /// Part of the name, the name in pinyin (initials `zs` or full `zhangsan` for 张三, any
+    /// reading of a character with several, `v` for ü), or the start of the customer id.
     pub text: Option<String>,
     /// The date churn risk is evaluated at (YYYY-MM-DD); default the log's latest.
     pub as_of: Option<String>,

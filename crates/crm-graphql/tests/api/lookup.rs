@@ -227,3 +227,82 @@ async fn a_counter_finds_its_customers_by_number_and_every_lookup_is_recorded() 
         .all(|e| e["kind"] == "CUSTOMER_LOOKED_UP" && e["customerId"].is_null()));
     assert!(!log.to_string().contains("13861000061"));
 }
+
+/// Name search in pinyin (#16 item 1): the customer list's `text` finds 李四 by `ls`, `LS`,
+/// `lisi` or `lis`, and 王五 by `ww`, within the caller's scope only; what the name does not
+/// spell finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_finds_customers_by_the_pinyin_of_their_names_in_scope() {
+    let server = Server::start().await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let (branch_a, branch_b) = (
+        BranchId::from_uuid(Uuid::from_u128(0xA2)),
+        BranchId::from_uuid(Uuid::from_u128(0xB2)),
+    );
+    let (li_a, wang_a, li_b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    for (id, name, n, branch) in [
+        (li_a, "李四", 71, branch_a),
+        (wang_a, "王五", 72, branch_a),
+        (li_b, "李四", 73, branch_b),
+    ] {
+        let r = server
+            .query(
+                &hq,
+                r#"mutation($id: ID!, $doc: String!, $name: String!) {
+                  registerCustomer(customerId: $id, kind: INDIVIDUAL,
+                    profile: { name: $name, document: { residentId: $doc },
+                               sourceChannel: COUNTER }) { position } }"#,
+                json!({ "id": id.to_string(), "doc": resident_id(n), "name": name }),
+            )
+            .await;
+        assert!(r.get("errors").is_none(), "{r}");
+        let r = server
+            .query(
+                &hq,
+                &format!(
+                    r#"mutation {{ assignCustomer(customerId: "{id}", to: {{ branchId: "{branch}" }}) {{ position }} }}"#
+                ),
+                json!({}),
+            )
+            .await;
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    let clerk = server.token_for(
+        StaffId::from_uuid(Uuid::now_v7()),
+        Role::BranchManager,
+        Scope::Branch { branch: branch_a },
+    );
+    let search = |text: &'static str| {
+        let server = &server;
+        let clerk = clerk.clone();
+        async move {
+            let body = server
+                .query(
+                    &clerk,
+                    r#"query($t: String!, $p: Long) {
+                      customers(filter: { text: $t }, first: 20, atPosition: $p) {
+                        edges { node { customerId name } } } }"#,
+                    json!({ "t": text, "p": server.store.head().0 }),
+                )
+                .await;
+            let mut ids: Vec<String> = body["data"]["customers"]["edges"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{body}"))
+                .iter()
+                .map(|e| e["node"]["customerId"].as_str().unwrap().to_string())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let li = vec![li_a.simple().to_string()];
+    for text in ["ls", "LS", "lisi", "li si", "lis"] {
+        assert_eq!(search(text).await, li, "{text}");
+    }
+    assert_eq!(search("ww").await, vec![wang_a.simple().to_string()]);
+    // What the names do not spell, and the other branch's 李四, are not found.
+    assert!(search("zs").await.is_empty());
+    assert!(search("lw").await.is_empty());
+    // The plain name still works.
+    assert_eq!(search("李").await, li);
+}

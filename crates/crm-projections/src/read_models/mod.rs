@@ -12,6 +12,7 @@ pub mod dashboards;
 pub mod explain;
 pub mod history;
 pub mod lookup;
+pub mod name_match;
 pub mod org;
 pub mod performance;
 pub mod rule_versions;

@@ -12,6 +12,7 @@ use crate::derive::{self, ChurnRisk, RiskPreference, Tier};
 use crate::model::today;
 use crate::model::{madd, Model};
 use crate::read_models::archive::{AtRiskFlagRecord, CustomerRecord};
+use crate::read_models::name_match::pinyin_matches;
 use crate::rules::RuleBook;
 
 /// Which customers a list or segment holds. Every field narrows.
@@ -28,7 +29,7 @@ pub struct SegmentFilter {
     pub kind: Option<CustomerKind>,
     pub key_customer: Option<bool>,
     pub min_assets: Option<Money>,
-    /// Part of the name, or the start of the id.
+    /// Part of the name, the name in pinyin (initials or full), or the start of the id.
     pub text: Option<String>,
     /// The date churn risk is evaluated at; `None` = the log's latest business date.
     pub as_of: Option<Date>,
@@ -108,11 +109,16 @@ fn matches(m: &Model, rules: &RuleBook, f: &SegmentFilter, c: &CustomerRecord, o
         && f.kind.is_none_or(|k| c.kind == k)
         && f.key_customer.is_none_or(|k| c.key_customer == k)
         && f.min_assets.is_none_or(|x| c.assets >= x)
-        && f.text
-            .as_deref()
-            .is_none_or(|t| c.profile.name.as_str().contains(t) || c.id.to_string().starts_with(t))
+        && f.text.as_deref().is_none_or(|t| text_matches(t, c))
         && f.churn_risk
             .is_none_or(|r| derive::churn(c, rules, on).risk == r)
+}
+
+/// The text filter: part of the name, the name in pinyin (initials `zs` or full `zhangsan`
+/// for 张三, [`pinyin_matches`]), or the start of the customer id.
+fn text_matches(text: &str, c: &CustomerRecord) -> bool {
+    let name = c.profile.name.as_str();
+    name.contains(text) || pinyin_matches(text, name) || c.id.to_string().starts_with(text)
 }
 
 /// Customers matching `filter` and `visible` (the caller's scope), in id order, after
