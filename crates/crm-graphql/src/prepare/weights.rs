@@ -146,6 +146,13 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("Customer", "campaigns", c(RESIDENT, At(PER_CUSTOMER))),
     ("Customer", "products", c(RESIDENT, At(PER_CUSTOMER))),
     ("Customer", "holdings", c(RESIDENT, At(ENUM))),
+    // A group's members: rows from memory, as many as a customer holds accounts (an estimate).
+    ("Customer", "group", c(COMPUTE, One)),
+    (
+        "CustomerGroupView",
+        "members",
+        c(RESIDENT, At(PER_CUSTOMER)),
+    ),
     (
         "CustomerBankingView",
         "depositAccounts",

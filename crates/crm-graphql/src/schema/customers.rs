@@ -25,6 +25,7 @@ use super::caller;
 use super::customer_list::page_size;
 pub(crate) use super::eventlog::PageInfo;
 use super::explain::{ChurnExplanation, ContributionExplanation, RiskExplanation};
+use super::groups::{group_of, CustomerGroupView};
 use super::history::{
     mask, mask_account, AccountView, AssignmentRecordView, AssignmentView, LifecycleStatus,
 };
@@ -537,6 +538,13 @@ impl Customer {
             let on = views::today(m, as_of);
             views::customer_banking(m, id, on).map(|b| CustomerBankingView::of(&b, on))
         }))
+    }
+
+    /// For a group customer (集团客户): its members the caller may read, how many others there
+    /// are, and the group's totals over what is shown; null for any other customer.
+    async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CustomerGroupView>> {
+        let id = self.local_id().map_err(gql)?;
+        group_of(ctx, id, self.as_of).map_err(gql)
     }
 
     async fn accounts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AccountView>> {

@@ -25,6 +25,7 @@ mod customers;
 mod directory;
 mod eventlog;
 mod explain;
+mod groups;
 mod history;
 mod insight;
 mod jobs;

@@ -22,6 +22,7 @@
 //! - `read_models`: archives, paging both ways, scoping of every view, the one-read page,
 //!   dashboards, the rules cycle with four eyes and rollback, live dashboards, over demo data.
 //! - `backoffice`: organisation, products, accounts, group customers and back-office feeds.
+//! - `groups`: a group customer's members in scope and the group's totals.
 //! - `banking`: a customer's bank business, the outlet dashboard's bank section and the bank
 //!   to-dos, scoped and masked.
 //! - `workflow`: mutations after a workflow's first step (tickets, visits, pipeline,
@@ -46,6 +47,7 @@ mod directory;
 mod directory_query;
 mod events;
 mod graphiql;
+mod groups;
 mod history;
 mod jobs;
 mod limits;

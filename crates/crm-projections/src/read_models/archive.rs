@@ -905,3 +905,20 @@ pub fn customers_in_branch(m: &Model, branch: BranchId) -> usize {
         .filter(|c| c.branch() == Some(branch))
         .count()
 }
+
+/// A group customer's (集团客户) members as the read model holds them, in the order they were
+/// linked; `None` when `id` is not a group customer. A member merged away or unknown is left
+/// out.
+pub fn group_members(m: &Model, id: CustomerId) -> Option<Vec<&CustomerRecord>> {
+    let c = m.customers.get(&id)?;
+    if !c.group_customer {
+        return None;
+    }
+    Some(
+        c.group_members
+            .iter()
+            .filter_map(|member| m.customers.get(member))
+            .filter(|member| member.lifecycle != Lifecycle::Merged)
+            .collect(),
+    )
+}
