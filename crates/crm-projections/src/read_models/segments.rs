@@ -67,8 +67,8 @@ pub struct Page<T> {
     pub total: usize,
 }
 
-fn row(rules: &RuleBook, c: &CustomerRecord, on: Date) -> CustomerRow {
-    let churn = derive::churn(c, rules, on);
+fn row(m: &Model, rules: &RuleBook, c: &CustomerRecord, on: Date) -> CustomerRow {
+    let churn = derive::churn_in(m, c, rules, on);
     CustomerRow {
         id: c.id,
         name: c.profile.name.as_str().to_string(),
@@ -112,7 +112,7 @@ fn matches(m: &Model, rules: &RuleBook, f: &SegmentFilter, c: &CustomerRecord, o
             .as_deref()
             .is_none_or(|t| c.profile.name.as_str().contains(t) || c.id.to_string().starts_with(t))
         && f.churn_risk
-            .is_none_or(|r| derive::churn(c, rules, on).risk == r)
+            .is_none_or(|r| derive::churn_in(m, c, rules, on).risk == r)
 }
 
 /// Customers matching `filter` and `visible` (the caller's scope), in id order, after
@@ -139,7 +139,7 @@ pub fn customers(
         .iter()
         .skip(start)
         .take(limit)
-        .map(|c| row(rules, c, on))
+        .map(|c| row(m, rules, c, on))
         .collect();
     let next_cursor = if start + page.len() < total {
         page.last().map(|r| r.id)
@@ -160,7 +160,7 @@ pub fn customer_row(
     id: CustomerId,
     as_of: Option<Date>,
 ) -> Option<CustomerRow> {
-    m.customers.get(&id).map(|c| row(rules, c, today(m, as_of)))
+    m.customers.get(&id).map(|c| row(m, rules, c, today(m, as_of)))
 }
 
 /// Counts of a segment by tier, risk preference and churn risk.
@@ -190,7 +190,7 @@ pub fn segments(m: &Model, rules: &RuleBook, filter: &SegmentFilter) -> SegmentC
             .entry(c.derived.risk_preference)
             .or_default() += 1;
         *s.by_churn_risk
-            .entry(derive::churn(c, rules, on).risk)
+            .entry(derive::churn_in(m, c, rules, on).risk)
             .or_default() += 1;
         s.assets = madd(s.assets, c.assets);
     }
@@ -318,7 +318,7 @@ pub fn slice_of(
     Slice {
         rows: hits[start..end]
             .iter()
-            .filter_map(|(k, id)| m.customers.get(id).map(|c| (k.clone(), row(rules, c, on))))
+            .filter_map(|(k, id)| m.customers.get(id).map(|c| (k.clone(), row(m, rules, c, on))))
             .collect(),
         has_previous: start > 0,
         has_next: end < total,
