@@ -62,9 +62,10 @@ pub enum RiskPreference {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ChurnRisk {
     Low,
-    /// Dormant: no trade or contact for the rule's number of days.
+    /// Dormant: no trade, contact or (with bank business) account activity for the rule's
+    /// number of days.
     Medium,
-    /// A large net outflow within the rule's window.
+    /// A large net outflow, or a bank customer's deposits falling, within the rule's window.
     High,
     /// Already churned (lifecycle).
     Churned,
