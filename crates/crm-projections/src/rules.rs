@@ -867,10 +867,7 @@ mod tests {
             Money::from_yuan(5_000).unwrap()
         );
         let with = |line: &str| {
-            RuleBook::parse(&DEFAULT_RULES.replace(
-                "deposit_outflow_min = \"5000\"",
-                line,
-            ))
+            RuleBook::parse(&DEFAULT_RULES.replace("deposit_outflow_min = \"5000\"", line))
         };
         // Absent (a file written before the key): 5,000 yuan.
         assert_eq!(
@@ -893,7 +890,10 @@ mod tests {
         let r = reason("deposit_outflow_min = \"lots\"");
         assert!(r.contains("churn.deposit_outflow_min"), "{r}");
         let r = reason("deposit_outflow_min = 5000");
-        assert!(r.contains("churn") && r.contains("deposit_outflow_min"), "{r}");
+        assert!(
+            r.contains("churn") && r.contains("deposit_outflow_min"),
+            "{r}"
+        );
         // An unknown key in [churn] is refused by name (it used to be ignored silently).
         let r = reason("deposit_outflow_min = \"5000\"\ndeposit_outflow_pct = 30");
         assert!(r.contains("churn.deposit_outflow_pct"), "{r}");

@@ -519,8 +519,12 @@ fn a_customers_deposits_in_the_churn_window_are_the_same_live_and_rebuilt() {
         assert_eq!(l.last_activity, Some(day(80)));
         // Bounded: the 30 days of the window and the one before, not the 61 days sent.
         let kept = live.with_model(|m, _| {
-            crm_projections::read_models::banking::bank_customer(m, cid(0))
-                .map(|bc| (bc.deposit_days.len(), bc.deposit_days.first().map(|d| d.date)))
+            crm_projections::read_models::banking::bank_customer(m, cid(0)).map(|bc| {
+                (
+                    bc.deposit_days.len(),
+                    bc.deposit_days.first().map(|d| d.date),
+                )
+            })
         });
         assert_eq!(kept, Some((31, Some(day(50)))));
         // The explanation the API serves is the same one, with the deposit days' positions.

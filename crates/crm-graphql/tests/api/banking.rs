@@ -416,7 +416,15 @@ async fn deposits_leaving(app: &App) -> u64 {
         opened_on: date!(2023 - 06 - 01),
         now: NOW,
     };
-    run(app, hq(), AppCommand::Deposit { account: acc, command: open }).await;
+    run(
+        app,
+        hq(),
+        AppCommand::Deposit {
+            account: acc,
+            command: open,
+        },
+    )
+    .await;
     let mut at = 0;
     for (date, y) in [
         (date!(2024 - 01 - 31), 180_000),
@@ -432,7 +440,15 @@ async fn deposits_leaving(app: &App) -> u64 {
             correction: false,
             now: NOW,
         };
-        at = run(app, hq(), AppCommand::Deposit { account: acc, command }).await;
+        at = run(
+            app,
+            hq(),
+            AppCommand::Deposit {
+                account: acc,
+                command,
+            },
+        )
+        .await;
     }
     at
 }
@@ -460,7 +476,10 @@ async fn deposits_leaving_are_a_high_churn_risk_explained_by_their_basis_and_sco
         "deposits fell 62% (180,000 -> 68,000) in 30 days (rule: 50%, at least 5,000)"
     );
     assert_eq!(c["valueAtRisk"], "68000.0000");
-    assert_eq!(c["lastActivity"], "2024-03-01", "the balance moved that day");
+    assert_eq!(
+        c["lastActivity"], "2024-03-01",
+        "the balance moved that day"
+    );
     assert_eq!(c["depositOutflowMin"], "5000.0000");
     assert_eq!(c["outflowThresholdPercent"], 50);
     assert_eq!(

@@ -154,14 +154,17 @@ pub fn group_yuan(m: Money) -> String {
 
 fn percent(part: Money, base: Money) -> Option<i64> {
     (base > Money::ZERO && part > Money::ZERO).then(|| {
-        i64::try_from(i128::from(part.minor()) * 100 / i128::from(base.minor()))
-            .unwrap_or(i64::MAX)
+        i64::try_from(i128::from(part.minor()) * 100 / i128::from(base.minor())).unwrap_or(i64::MAX)
     })
 }
 
 /// The securities accounts' net outflow in the window starting `window_start`: the outflow,
 /// its share of the assets before the window, the positions of the days.
-fn net_outflow(c: &CustomerRecord, window_start: Date, as_of: Date) -> (Money, Option<i64>, Vec<u64>) {
+fn net_outflow(
+    c: &CustomerRecord,
+    window_start: Date,
+    as_of: Date,
+) -> (Money, Option<i64>, Vec<u64>) {
     let mut outflow = Money::ZERO;
     let mut positions = Vec::new();
     let mut assets_before = None;
@@ -240,14 +243,11 @@ pub fn churn(
         positions.extend_from_slice(p);
     }
     let deposits = deposits.map(|(d, _)| d);
-    let last_activity = c
-        .last_activity()
-        .max(bank.and_then(|bc| bc.last_activity));
+    let last_activity = c.last_activity().max(bank.and_then(|bc| bc.last_activity));
     let since = last_activity.unwrap_or_else(|| crate::model::business_date(c.registered_at));
     let days_inactive = (as_of - since).whole_days();
     let deposit_high = deposits.is_some_and(|d| {
-        d.fall_pct.is_some_and(|p| p > i64::from(r.outflow_pct))
-            && d.fall >= r.deposit_outflow_min
+        d.fall_pct.is_some_and(|p| p > i64::from(r.outflow_pct)) && d.fall >= r.deposit_outflow_min
     });
     let decided = if c.lifecycle == Lifecycle::Churned {
         (
@@ -469,7 +469,10 @@ mod tests {
             "deposits fell 62% (180,000 -> 68,000) in 30 days (rule: 50%, at least 5,000)"
         );
         let d = e.deposits.unwrap();
-        assert_eq!((d.from, d.to), (date!(2024 - 05 - 31), date!(2024 - 06 - 29)));
+        assert_eq!(
+            (d.from, d.to),
+            (date!(2024 - 05 - 31), date!(2024 - 06 - 29))
+        );
         assert_eq!(d.fall, yuan(112_000));
         assert_eq!(d.fall_pct, Some(62));
         // What could leave: the securities assets (none) and the deposits left.
@@ -507,10 +510,7 @@ mod tests {
         let rules = RuleBook::default_rules().unwrap();
         let c = customer();
         // 90% of a small account, but only 4,500 yuan.
-        let small = active(
-            bank(&[(date!(2024 - 06 - 01), 5_000), (AS_OF, 500)]),
-            AS_OF,
-        );
+        let small = active(bank(&[(date!(2024 - 06 - 01), 5_000), (AS_OF, 500)]), AS_OF);
         let e = super::churn(&c, Some(&small), &rules, AS_OF);
         assert_eq!(e.deposits.unwrap().fall_pct, Some(90));
         assert_eq!(e.risk, ChurnRisk::Low);
@@ -521,7 +521,11 @@ mod tests {
         );
         let e = super::churn(&c, Some(&edge), &rules, AS_OF);
         assert_eq!(e.risk, ChurnRisk::High);
-        assert!(e.reason.starts_with("deposits fell 55% (9,000 -> 4,000)"), "{}", e.reason);
+        assert!(
+            e.reason.starts_with("deposits fell 55% (9,000 -> 4,000)"),
+            "{}",
+            e.reason
+        );
         // A lower minimum in the rules lets the small account alarm.
         let lower = RuleBook::parse(&crate::rules::DEFAULT_RULES.replace(
             "deposit_outflow_min = \"5000\"",
@@ -530,7 +534,11 @@ mod tests {
         .unwrap();
         let e = super::churn(&c, Some(&small), &lower, AS_OF);
         assert_eq!(e.risk, ChurnRisk::High);
-        assert!(e.reason.ends_with("(rule: 50%, at least 1,000.5)"), "{}", e.reason);
+        assert!(
+            e.reason.ends_with("(rule: 50%, at least 1,000.5)"),
+            "{}",
+            e.reason
+        );
     }
 
     #[test]
@@ -548,9 +556,18 @@ mod tests {
         let before = super::churn(&c, Some(&bc), &rules, AS_OF);
         assert_eq!(before.risk, ChurnRisk::High);
         assert_eq!(before.deposits.unwrap().now, yuan(68_000));
-        bc.add_deposit_day(date!(2024 - 06 - 29), yuan(80_000), Some(yuan(8_000)), 5, 30);
+        bc.add_deposit_day(
+            date!(2024 - 06 - 29),
+            yuan(80_000),
+            Some(yuan(8_000)),
+            5,
+            30,
+        );
         let day = bc.deposit_days.last().copied().unwrap();
-        assert_eq!((day.total, day.accounts, day.position), (yuan(140_000), 2, 5));
+        assert_eq!(
+            (day.total, day.accounts, day.position),
+            (yuan(140_000), 2, 5)
+        );
         let after = super::churn(&c, Some(&bc), &rules, AS_OF);
         assert_eq!(after.deposits.unwrap().fall_pct, Some(22));
         assert_eq!(after.risk, ChurnRisk::Low);
@@ -569,7 +586,11 @@ mod tests {
             ]),
             AS_OF,
         );
-        assert_eq!(inside.deposit_days.len(), 2, "20 May is older than the window's start");
+        assert_eq!(
+            inside.deposit_days.len(),
+            2,
+            "20 May is older than the window's start"
+        );
         let e = super::churn(&c, Some(&inside), &rules, AS_OF);
         assert_eq!(e.deposits.unwrap().from, date!(2024 - 05 - 31));
         assert_eq!(e.risk, ChurnRisk::High);
@@ -633,7 +654,11 @@ mod tests {
         assert_eq!((e.risk, e.days_inactive), (ChurnRisk::Low, 15));
         // A brokerage customer's wording is unchanged.
         let e = churn(&c, &rules, AS_OF);
-        assert!(e.reason.starts_with("no trade or contact for"), "{}", e.reason);
+        assert!(
+            e.reason.starts_with("no trade or contact for"),
+            "{}",
+            e.reason
+        );
     }
 
     #[test]
@@ -643,6 +668,9 @@ mod tests {
         assert_eq!(group_yuan(yuan(1_234_567)), "1,234,567");
         assert_eq!(group_yuan(Money::parse("5000.5").unwrap()), "5,000.5");
         assert_eq!(group_yuan(yuan(-12_000)), "-12,000");
-        assert_eq!(group_yuan(Money::from_minor(i64::MIN)), "-922,337,203,685,477.5808");
+        assert_eq!(
+            group_yuan(Money::from_minor(i64::MIN)),
+            "-922,337,203,685,477.5808"
+        );
     }
 }

@@ -160,7 +160,9 @@ pub fn customer_row(
     id: CustomerId,
     as_of: Option<Date>,
 ) -> Option<CustomerRow> {
-    m.customers.get(&id).map(|c| row(m, rules, c, today(m, as_of)))
+    m.customers
+        .get(&id)
+        .map(|c| row(m, rules, c, today(m, as_of)))
 }
 
 /// Counts of a segment by tier, risk preference and churn risk.
@@ -318,7 +320,11 @@ pub fn slice_of(
     Slice {
         rows: hits[start..end]
             .iter()
-            .filter_map(|(k, id)| m.customers.get(id).map(|c| (k.clone(), row(m, rules, c, on))))
+            .filter_map(|(k, id)| {
+                m.customers
+                    .get(id)
+                    .map(|c| (k.clone(), row(m, rules, c, on)))
+            })
             .collect(),
         has_previous: start > 0,
         has_next: end < total,
