@@ -10,11 +10,15 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crm_domain::customer::{ChurnReason, Lifecycle};
 use crm_domain::Money;
 
 use crate::model::{madd, month_index, mscale, CustomerRecord, Derived};
 use crate::rules::RuleBook;
+
+mod churn;
+pub use churn::{
+    churn, churn_in, churn_reason_name, group_yuan, ChurnBasis, ChurnExplain, DepositOutflow,
+};
 
 /// 客户等级, lowest first.
 #[derive(
@@ -58,9 +62,10 @@ pub enum RiskPreference {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ChurnRisk {
     Low,
-    /// Dormant: no trade or contact for the rule's number of days.
+    /// Dormant: no trade, contact or (with bank business) account activity for the rule's
+    /// number of days.
     Medium,
-    /// A large net outflow within the rule's window.
+    /// A large net outflow, or a bank customer's deposits falling, within the rule's window.
     High,
     /// Already churned (lifecycle).
     Churned,
@@ -428,157 +433,17 @@ pub fn evaluate(c: &CustomerRecord, rules: &RuleBook, on: Date, position: u64) -
     }
 }
 
-/// Churn risk at an evaluation date, with its reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChurnExplain {
-    pub rules_version: u32,
-    pub rules_hash: String,
-    pub as_of: Date,
-    pub risk: ChurnRisk,
-    pub reason: String,
-    pub last_activity: Option<Date>,
-    /// Days since the last trade or contact (or since registration, without either).
-    pub days_inactive: i64,
-    pub dormant_days: u32,
-    pub outflow: Money,
-    /// Net outflow as a share of assets at the start of the window, in percent.
-    pub outflow_pct: Option<i64>,
-    pub outflow_threshold_pct: u32,
-    pub outflow_days: u32,
-    /// Positions of the daily figures in the outflow window.
-    pub positions: Vec<u64>,
-}
-
-/// A standing at-risk flag (流失预警) lifts the risk of a customer not churned to at least
-/// medium, and the reason names who flagged and why.
-fn with_flag(c: &CustomerRecord, risk: ChurnRisk, reason: String) -> (ChurnRisk, String) {
-    let Some(flag) = c
-        .at_risk_flag
-        .as_ref()
-        .filter(|_| risk != ChurnRisk::Churned)
-    else {
-        return (risk, reason);
-    };
-    let why = match &flag.note {
-        Some(n) => format!("{}: {n}", churn_reason_name(flag.reason)),
-        None => churn_reason_name(flag.reason).to_string(),
-    };
-    let flagged = format!(
-        "flagged at risk by staff {} on {} ({why})",
-        flag.by,
-        crate::model::business_date(flag.at)
-    );
-    if reason.is_empty() {
-        (risk.max(ChurnRisk::Medium), flagged)
-    } else {
-        (risk.max(ChurnRisk::Medium), format!("{reason}; {flagged}"))
-    }
-}
-
-/// The recorded or flagged churn reason in words.
-pub fn churn_reason_name(r: ChurnReason) -> &'static str {
-    match r {
-        ChurnReason::Competitor => "competitor",
-        ChurnReason::Fees => "fees",
-        ChurnReason::ServiceQuality => "service quality",
-        ChurnReason::InvestmentLosses => "investment losses",
-        ChurnReason::Relocation => "relocation",
-        ChurnReason::LeftTheMarket => "left the market",
-        ChurnReason::Other => "other",
-    }
-}
-
-pub fn churn(c: &CustomerRecord, rules: &RuleBook, as_of: Date) -> ChurnExplain {
-    let r = &rules.churn;
-    let window_start = as_of - time::Duration::days(i64::from(r.outflow_days) - 1);
-    let mut outflow = Money::ZERO;
-    let mut positions = Vec::new();
-    let mut assets_before = None;
-    for d in &c.days {
-        if d.date < window_start {
-            assets_before = Some(d.assets);
-            continue;
-        }
-        if d.date > as_of {
-            break;
-        }
-        outflow = madd(outflow, madd(d.withdrawals, mscale(d.deposits, -1)));
-        positions.push(d.position);
-        if assets_before.is_none() {
-            // No day before the window: the first day's assets plus what left since.
-            assets_before = Some(madd(d.assets, madd(d.withdrawals, mscale(d.deposits, -1))));
-        }
-    }
-    let base = assets_before.unwrap_or(c.assets);
-    let outflow_pct = (base > Money::ZERO && outflow > Money::ZERO).then(|| {
-        i64::try_from(i128::from(outflow.minor()) * 100 / i128::from(base.minor()))
-            .unwrap_or(i64::MAX)
-    });
-    let last_activity = c.last_activity();
-    let since = last_activity.unwrap_or_else(|| crate::model::business_date(c.registered_at));
-    let days_inactive = (as_of - since).whole_days();
-    let (risk, reason) = if c.lifecycle == Lifecycle::Churned {
-        (
-            ChurnRisk::Churned,
-            // The recorded reason is a field of its own (`churn_reason`); this says where the
-            // risk comes from.
-            match c.churn_reason.as_ref().and_then(|(_, note)| note.as_ref()) {
-                Some(n) => format!("churn recorded ({n})"),
-                None => "churn recorded".into(),
-            },
-        )
-    } else if outflow_pct.is_some_and(|p| p > i64::from(r.outflow_pct)) {
-        (
-            ChurnRisk::High,
-            format!(
-                "net outflow of {outflow} CNY in {} days is {}% of assets (rule: above {}%)",
-                r.outflow_days,
-                outflow_pct.unwrap_or(0),
-                r.outflow_pct
-            ),
-        )
-    } else if matches!(c.lifecycle, Lifecycle::Active | Lifecycle::Dormant)
-        && days_inactive >= i64::from(r.dormant_days)
-    {
-        (
-            ChurnRisk::Medium,
-            format!(
-                "no trade or contact for {} days (rule: {} days)",
-                days_inactive, r.dormant_days
-            ),
-        )
-    } else {
-        (ChurnRisk::Low, String::new())
-    };
-    let (risk, reason) = with_flag(c, risk, reason);
-    ChurnExplain {
-        rules_version: rules.version,
-        rules_hash: rules.hash.clone(),
-        as_of,
-        risk,
-        reason,
-        last_activity,
-        days_inactive,
-        dormant_days: r.dormant_days,
-        outflow,
-        outflow_pct,
-        outflow_threshold_pct: r.outflow_pct,
-        outflow_days: r.outflow_days,
-        positions,
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::model::{CustomerRecord, DayFigures, MonthFigures};
-    use crm_domain::customer::{ChurnReason, CustomerKind, Profile};
+    use crate::model::{CustomerRecord, MonthFigures};
+    use crm_domain::customer::{CustomerKind, Lifecycle, Profile};
     use crm_domain::ids::CustomerId;
     use crm_domain::values::{Channel, IdDocument, OrgName, ResidentIdNumber};
     use time::macros::{date, datetime};
 
-    fn customer() -> CustomerRecord {
+    pub(crate) fn customer() -> CustomerRecord {
         let number = ResidentIdNumber::with_check_character("11010519850115001").unwrap();
         let profile = Profile {
             name: OrgName::parse("客户").unwrap(),
@@ -654,93 +519,5 @@ mod tests {
         // Figures outside the trailing twelve months do not count.
         let later = contribution(&c, &rules, date!(2025 - 07 - 01));
         assert_eq!(later.inputs.commission, Money::ZERO);
-    }
-
-    #[test]
-    fn an_at_risk_flag_lifts_the_risk_to_medium_and_names_who_and_why() {
-        let rules = RuleBook::default_rules().unwrap();
-        let mut c = customer();
-        let on = date!(2024 - 02 - 01);
-        assert_eq!(churn(&c, &rules, on).risk, ChurnRisk::Low);
-        let by = crm_domain::ids::StaffId::from(uuid::Uuid::from_u128(100));
-        c.at_risk_flag = Some(crate::read_models::archive::AtRiskFlagRecord {
-            by,
-            reason: ChurnReason::Competitor,
-            note: Some("asked about fees elsewhere".into()),
-            at: datetime!(2024-01-20 09:00 +8),
-            position: 7,
-        });
-        let flagged = churn(&c, &rules, on);
-        assert_eq!(flagged.risk, ChurnRisk::Medium);
-        assert_eq!(
-            flagged.reason,
-            format!(
-                "flagged at risk by staff {by} on 2024-01-20 (competitor: asked about fees \
-                 elsewhere)"
-            )
-        );
-        // Dormant and flagged: still medium, both reasons named.
-        let both = churn(&c, &rules, date!(2024 - 06 - 01));
-        assert_eq!(both.risk, ChurnRisk::Medium);
-        assert!(
-            both.reason.starts_with("no trade or contact"),
-            "{}",
-            both.reason
-        );
-        assert!(both.reason.contains("flagged at risk"), "{}", both.reason);
-        // A recorded churn outranks the flag.
-        c.lifecycle = Lifecycle::Churned;
-        assert_eq!(churn(&c, &rules, on).risk, ChurnRisk::Churned);
-        assert_eq!(churn(&c, &rules, on).reason, "churn recorded");
-    }
-
-    #[test]
-    fn churn_risk_names_its_reason() {
-        let rules = RuleBook::default_rules().unwrap();
-        let mut c = customer();
-        let low = churn(&c, &rules, date!(2024 - 02 - 01));
-        assert_eq!(low.risk, ChurnRisk::Low);
-        let dormant = churn(&c, &rules, date!(2024 - 06 - 01));
-        assert_eq!(dormant.risk, ChurnRisk::Medium);
-        assert!(dormant.reason.contains("no trade or contact"));
-        c.last_contact = Some(date!(2024 - 05 - 20));
-        assert_eq!(
-            churn(&c, &rules, date!(2024 - 06 - 01)).risk,
-            ChurnRisk::Low
-        );
-        c.days = vec![
-            DayFigures {
-                date: date!(2024 - 05 - 01),
-                turnover: Money::ZERO,
-                commission: Money::ZERO,
-                deposits: Money::ZERO,
-                withdrawals: Money::ZERO,
-                assets: Money::from_yuan(1_000_000).unwrap(),
-                position: 5,
-            },
-            DayFigures {
-                date: date!(2024 - 05 - 25),
-                turnover: Money::ZERO,
-                commission: Money::ZERO,
-                deposits: Money::ZERO,
-                withdrawals: Money::from_yuan(600_000).unwrap(),
-                assets: Money::from_yuan(400_000).unwrap(),
-                position: 6,
-            },
-        ];
-        let out = churn(&c, &rules, date!(2024 - 06 - 01));
-        assert_eq!(out.risk, ChurnRisk::High);
-        assert_eq!(out.outflow_pct, Some(60));
-        assert_eq!(out.positions, vec![6]);
-        c.lifecycle = Lifecycle::Churned;
-        c.churn_reason = Some((ChurnReason::Fees, None));
-        let churned = churn(&c, &rules, date!(2024 - 06 - 01));
-        assert_eq!(churned.risk, ChurnRisk::Churned);
-        // The recorded reason is a field of its own: the risk's explanation says where the
-        // risk comes from, not an internal enum name.
-        assert_eq!(churned.reason, "churn recorded");
-        c.churn_reason = Some((ChurnReason::Fees, Some("费率太高".into())));
-        let churned = churn(&c, &rules, date!(2024 - 06 - 01));
-        assert_eq!(churned.reason, "churn recorded (费率太高)");
     }
 }

@@ -153,8 +153,8 @@ pub fn diff(
                 });
             }
         }
-        let cf = derive::churn(o, old_rules, on);
-        let ct = derive::churn(n, new_rules, on);
+        let cf = derive::churn_in(old, o, old_rules, on);
+        let ct = derive::churn_in(new, n, new_rules, on);
         if cf.risk != ct.risk {
             churn_changing += 1;
             *churn_moves.entry((cf.risk, ct.risk)).or_default() += 1;

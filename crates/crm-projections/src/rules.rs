@@ -162,7 +162,22 @@ pub struct ChurnRules {
     pub outflow_pct: u32,
     /// At most [`DAILY_WINDOW_DAYS`]: the read model keeps that many days of daily figures.
     pub outflow_days: u32,
+    /// A bank customer's total deposits falling by more than `outflow_pct` within
+    /// `outflow_days` is high risk only if they fell by at least this much (so tiny accounts do
+    /// not alarm); default [`DEPOSIT_OUTFLOW_MIN_YUAN`] yuan.
+    pub deposit_outflow_min: Money,
 }
+
+/// The default of `[churn] deposit_outflow_min`, yuan, for rule files written before it.
+pub const DEPOSIT_OUTFLOW_MIN_YUAN: i64 = 5_000;
+
+/// The keys `[churn]` takes; any other is refused by name.
+pub const CHURN_KEYS: [&str; 4] = [
+    "dormant_days",
+    "outflow_pct",
+    "outflow_days",
+    "deposit_outflow_min",
+];
 
 /// The questionnaire levels (适当性评估 C1–C5) each inferred risk preference conflicts with: a
 /// customer with a valid assessment at one of them whose trading reads that preference is a
@@ -346,8 +361,62 @@ struct RulesFile {
     tiers: TierRules,
     kpi: toml::Table,
     risk_preference: RiskFile,
-    churn: ChurnRules,
+    churn: toml::Table,
     reminders: RemindersFile,
+}
+
+/// `[churn]` as written but `deposit_outflow_min` (unknown keys are refused by [`churn_rules`]
+/// before this is read).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChurnFile {
+    dormant_days: u32,
+    outflow_pct: u32,
+    outflow_days: u32,
+}
+
+/// `[churn]`: an unknown key is refused by name, the window must fit the days the read
+/// models keep, and the deposit outflow minimum must be money not below zero.
+fn churn_rules(table: toml::Table) -> Result<ChurnRules, ProjectionError> {
+    if let Some(key) = table.keys().find(|k| !CHURN_KEYS.contains(&k.as_str())) {
+        return Err(invalid(format!(
+            "churn.{key}: unknown key (the keys are {})",
+            CHURN_KEYS.join(", ")
+        )));
+    }
+    let mut table = table;
+    let min_text = match table.remove("deposit_outflow_min") {
+        None => None,
+        Some(toml::Value::String(text)) => Some(text),
+        Some(other) => {
+            return Err(invalid(format!(
+                "churn.deposit_outflow_min must be an amount in yuan as a string (\"5000\"), got {other}"
+            )))
+        }
+    };
+    let f: ChurnFile = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| invalid(format!("churn: {}", e.message())))?;
+    if f.dormant_days == 0 || f.outflow_days == 0 || f.outflow_days > DAILY_WINDOW_DAYS {
+        return Err(invalid(format!(
+            "churn: dormant_days must be ≥ 1 and outflow_days 1..={DAILY_WINDOW_DAYS}"
+        )));
+    }
+    let deposit_outflow_min = match &min_text {
+        Some(text) => money("churn.deposit_outflow_min", text)?,
+        None => Money::from_minor(DEPOSIT_OUTFLOW_MIN_YUAN * Money::SCALE),
+    };
+    if deposit_outflow_min < Money::ZERO {
+        return Err(invalid(format!(
+            "churn.deposit_outflow_min must not be below zero, got {deposit_outflow_min}"
+        )));
+    }
+    Ok(ChurnRules {
+        dormant_days: f.dormant_days,
+        outflow_pct: f.outflow_pct,
+        outflow_days: f.outflow_days,
+        deposit_outflow_min,
+    })
 }
 
 fn invalid(reason: impl Into<String>) -> ProjectionError {
@@ -559,15 +628,7 @@ impl RuleBook {
                 "risk_preference: each aggressive threshold must lie beyond its conservative one",
             ));
         }
-        let churn = file.churn;
-        if churn.dormant_days == 0
-            || churn.outflow_days == 0
-            || churn.outflow_days > DAILY_WINDOW_DAYS
-        {
-            return Err(invalid(format!(
-                "churn: dormant_days must be ≥ 1 and outflow_days 1..={DAILY_WINDOW_DAYS}"
-            )));
-        }
+        let churn = churn_rules(file.churn)?;
         let m = &file.reminders;
         let defaults = PreferenceConflicts::default();
         let levels = |given: &Option<Vec<RiskTolerance>>, default: Vec<RiskTolerance>| {
@@ -796,5 +857,46 @@ mod tests {
             "average_profitability = 20\nbroker = 5"
         ))
         .is_err());
+    }
+
+    #[test]
+    fn the_deposit_outflow_minimum_is_read_defaulted_and_checked() {
+        let r = RuleBook::default_rules().unwrap();
+        assert_eq!(
+            r.churn.deposit_outflow_min,
+            Money::from_yuan(5_000).unwrap()
+        );
+        let with = |line: &str| {
+            RuleBook::parse(&DEFAULT_RULES.replace("deposit_outflow_min = \"5000\"", line))
+        };
+        // Absent (a file written before the key): 5,000 yuan.
+        assert_eq!(
+            with("").unwrap().churn.deposit_outflow_min,
+            Money::from_yuan(5_000).unwrap()
+        );
+        assert_eq!(
+            with("deposit_outflow_min = \"20000.50\"")
+                .unwrap()
+                .churn
+                .deposit_outflow_min,
+            Money::parse("20000.50").unwrap()
+        );
+        let reason = |line: &str| match with(line) {
+            Err(ProjectionError::Rules(reason)) => reason,
+            other => panic!("{line}: {other:?}"),
+        };
+        let r = reason("deposit_outflow_min = \"-1\"");
+        assert!(r.contains("churn.deposit_outflow_min"), "{r}");
+        let r = reason("deposit_outflow_min = \"lots\"");
+        assert!(r.contains("churn.deposit_outflow_min"), "{r}");
+        let r = reason("deposit_outflow_min = 5000");
+        assert!(
+            r.contains("churn") && r.contains("deposit_outflow_min"),
+            "{r}"
+        );
+        // An unknown key in [churn] is refused by name (it used to be ignored silently).
+        let r = reason("deposit_outflow_min = \"5000\"\ndeposit_outflow_pct = 30");
+        assert!(r.contains("churn.deposit_outflow_pct"), "{r}");
+        assert!(r.contains("unknown key"), "{r}");
     }
 }

@@ -435,3 +435,121 @@ fn bank_to_dos_reach_the_serving_manager_and_downgrades_the_outlets_branch_manag
         assert_eq!(late, vec![TodoKind::LoanOverdue]);
     });
 }
+
+/// c0's deposits over the churn window (issue 17 item 4): a demand account at 100,000 until
+/// day 50 then falling to 20,000 on day 80 (first sent as 2,000, then corrected), a time
+/// deposit at 80,000 until day 60 then 48,000 (part withdrawn early): 180,000 → 68,000.
+fn outflow_history() -> Vec<Timed> {
+    let mut h = setup();
+    let mut sim = Sim::default();
+    h.extend(sim.events(&Step::Register(0, 0)));
+    h.extend(sim.events(&Step::Assign(0, 2)));
+    h.push(opened(0, DepositTerm::Demand));
+    h.push(opened(
+        1,
+        DepositTerm::Time {
+            term_months: 24,
+            maturity: day(700),
+        },
+    ));
+    for d in 20..=80 {
+        let demand = if d <= 50 {
+            100_000
+        } else {
+            100_000 - (d - 50) * 80_000 / 30
+        };
+        let sent = if d == 80 { 2_000 } else { demand };
+        h.push(balance(0, d, sent, None));
+        h.push(balance(1, d, if d <= 60 { 80_000 } else { 48_000 }, None));
+    }
+    h.push(balance(0, 80, 20_000, Some(2_000)));
+    h
+}
+
+#[test]
+fn a_customers_deposits_in_the_churn_window_are_the_same_live_and_rebuilt() {
+    use crm_projections::derive::{ChurnBasis, ChurnRisk};
+    use crm_projections::views::{ExplainSubject, Explanation};
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(dir.path(), config()).unwrap();
+        let rules = RuleBook::default_rules().unwrap();
+        let history = outflow_history();
+        let half = history.len() / 2;
+        let mut n = 0;
+        // Live: caught up halfway, flushed, opened again from what it stored, then the rest
+        // (the correction last).
+        let mut live = Projections::open(&store, rules.clone()).unwrap();
+        for (i, (e, t)) in history.iter().enumerate() {
+            append(&store, &mut n, e, *t).await;
+            if i == half {
+                live.catch_up().unwrap();
+                live.flush().unwrap();
+                drop(live);
+                live = Projections::open(&store, rules.clone()).unwrap();
+            }
+            if i == history.len() - 2 {
+                live.catch_up().unwrap();
+                let before = churn_of(&live);
+                assert_eq!(before.risk, ChurnRisk::High);
+                assert_eq!(before.deposits.unwrap().now, yuan(50_000));
+            }
+        }
+        live.catch_up().unwrap();
+        let fresh = tempfile::tempdir().unwrap();
+        let copy = copy_log(&store, fresh.path(), None).await;
+        let rebuilt = Projections::open(&copy, rules).unwrap();
+        rebuilt.catch_up().unwrap();
+
+        let same = live.with_model(|a, _| {
+            rebuilt.with_model(|b, _| crm_projections::model::same_content(a, b))
+        });
+        assert!(same, "the live model equals the rebuilt one");
+        let (l, r) = (churn_of(&live), churn_of(&rebuilt));
+        assert_eq!(l, r);
+        assert_eq!(l.risk, ChurnRisk::High);
+        assert_eq!(l.basis, ChurnBasis::DepositOutflow);
+        // The correction replaced day 80's figure: 20,000 + 48,000, not 2,000 + 48,000.
+        assert_eq!(
+            l.reason,
+            "deposits fell 62% (180,000 -> 68,000) in 30 days (rule: 50%, at least 5,000)"
+        );
+        assert_eq!(l.value_at_risk, yuan(68_000));
+        // The demand balance moved every day: not dormant, though c0 never traded.
+        assert_eq!(l.last_activity, Some(day(80)));
+        // Bounded: the 30 days of the window and the one before, not the 61 days sent.
+        let kept = live.with_model(|m, _| {
+            crm_projections::read_models::banking::bank_customer(m, cid(0)).map(|bc| {
+                (
+                    bc.deposit_days.len(),
+                    bc.deposit_days.first().map(|d| d.date),
+                )
+            })
+        });
+        assert_eq!(kept, Some((31, Some(day(50)))));
+        // The explanation the API serves is the same one, with the deposit days' positions.
+        let Some((Explanation::ChurnRisk(e), positions)) = live
+            .explain(ExplainSubject::ChurnRisk {
+                customer: cid(0),
+                as_of: None,
+            })
+            .unwrap()
+        else {
+            panic!("no churn explanation for c0")
+        };
+        assert_eq!(e, l);
+        assert_eq!(positions.len(), 30, "one position per day in the window");
+        copy.close().await.unwrap();
+        store.close().await.unwrap();
+    });
+}
+
+fn churn_of(p: &Projections) -> crm_projections::derive::ChurnExplain {
+    p.with_model(|m, rules| {
+        let c = crm_projections::read_models::archive::customer_records(m)
+            .find(|c| c.id == cid(0))
+            .unwrap();
+        let on = crm_projections::views::today(m, None);
+        crm_projections::derive::churn_in(m, c, rules, on)
+    })
+}

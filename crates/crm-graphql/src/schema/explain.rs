@@ -2,8 +2,10 @@
 //! with its input and weight, and the log positions of the events that fed the inputs — what
 //! a customer manager shows a customer and what an auditor recomputes.
 
-use async_graphql::SimpleObject;
-use crm_projections::derive::{ChurnExplain, ContributionExplain, Inputs, RiskExplain};
+use async_graphql::{Enum, SimpleObject};
+use crm_projections::derive::{
+    ChurnExplain, ContributionExplain, DepositOutflow, Inputs, RiskExplain,
+};
 use crm_projections::rules::KpiWeightSet;
 use crm_projections::views::KpiExplain;
 
@@ -172,24 +174,83 @@ impl RiskExplanation {
     }
 }
 
-/// 流失风险 with its reason and the rule's thresholds.
+/// Which rule decided a churn risk.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crm_projections::derive::ChurnBasis")]
+pub enum ChurnBasis {
+    /// Low risk: no rule applies.
+    None,
+    /// Churn recorded.
+    Churned,
+    /// The securities accounts' net outflow (`outflow_pct` of assets in `outflow_days`).
+    NetOutflow,
+    /// A bank customer's total deposits fell by more than `outflow_pct` in `outflow_days` and
+    /// by at least `deposit_outflow_min` (资产流失).
+    DepositOutflow,
+    /// No trade, contact or (with bank business) account activity for `dormant_days`.
+    Dormancy,
+    /// Only a standing at-risk flag (流失预警).
+    AtRiskFlag,
+}
+
+/// How a bank customer's total deposits moved over the churn window.
+#[derive(SimpleObject, Debug)]
+pub struct DepositOutflowView {
+    /// The day the window starts from (the last day before it, or its first day) and the
+    /// total deposits then, yuan.
+    pub from: String,
+    pub before: String,
+    /// The latest day up to the evaluation date and the total then.
+    pub to: String,
+    pub now: String,
+    /// `before - now` (negative when deposits grew).
+    pub fall: String,
+    /// The fall as a share of `before`, percent; null without a fall.
+    pub fall_percent: Option<i32>,
+}
+
+impl DepositOutflowView {
+    fn of(d: &DepositOutflow) -> Self {
+        DepositOutflowView {
+            from: d.from.to_string(),
+            before: money(d.before),
+            to: d.to.to_string(),
+            now: money(d.now),
+            fall: money(d.fall),
+            fall_percent: d.fall_pct.map(int),
+        }
+    }
+}
+
+/// 流失风险 with its reason, the basis that decided it and the rule's thresholds.
 #[derive(SimpleObject, Debug)]
 pub struct ChurnExplanation {
     pub rules_version: i32,
     pub rules_hash: String,
     pub as_of: String,
     pub risk: ChurnRisk,
+    /// Which rule decided the risk.
+    pub basis: ChurnBasis,
     pub reason: String,
+    /// What the customer could take away, yuan: their assets plus, with bank business, their
+    /// latest total deposits.
+    pub value_at_risk: String,
+    /// The latest trade or contact, or (with bank business) account activity.
     pub last_activity: Option<String>,
     pub days_inactive: i32,
-    /// Dormant after this many days without a trade or contact.
+    /// Dormant after this many days without a trade, contact or account activity.
     pub dormant_days: i32,
     pub outflow: String,
     /// Net outflow as a share of assets at the start of the window, percent.
     pub outflow_percent: Option<i32>,
     pub outflow_threshold_percent: i32,
     pub outflow_days: i32,
-    /// Positions of the daily figures in the outflow window.
+    /// The total deposits' move over the window; null without deposit figures in reach.
+    pub deposits: Option<DepositOutflowView>,
+    /// A deposit fall must be at least this much (yuan) to be high risk.
+    pub deposit_outflow_min: String,
+    /// Positions of the daily figures in the outflow window (securities days, then deposit
+    /// days).
     pub source_positions: Vec<Long>,
 }
 
@@ -200,7 +261,9 @@ impl ChurnExplanation {
             rules_hash: e.rules_hash.clone(),
             as_of: e.as_of.to_string(),
             risk: e.risk.into(),
+            basis: e.basis.into(),
             reason: e.reason.clone(),
+            value_at_risk: money(e.value_at_risk),
             last_activity: e.last_activity.map(|d| d.to_string()),
             days_inactive: int(e.days_inactive),
             dormant_days: int(e.dormant_days),
@@ -208,6 +271,8 @@ impl ChurnExplanation {
             outflow_percent: e.outflow_pct.map(int),
             outflow_threshold_percent: int(e.outflow_threshold_pct),
             outflow_days: int(e.outflow_days),
+            deposits: e.deposits.as_ref().map(DepositOutflowView::of),
+            deposit_outflow_min: money(e.deposit_outflow_min),
             source_positions: longs(positions),
         }
     }

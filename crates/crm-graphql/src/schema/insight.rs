@@ -121,8 +121,9 @@ pub struct TodoView {
     pub text: String,
     /// The event the reminder comes from.
     pub position: Long,
-    /// For CHURN_RISK: the customer's assets in yuan, what leaves if they do; for
-    /// TIME_DEPOSIT_MATURING the deposit's balance; null otherwise.
+    /// For CHURN_RISK: the customer's assets in yuan plus, with bank business, their latest
+    /// total deposits, what leaves if they do; for TIME_DEPOSIT_MATURING the deposit's
+    /// balance; null otherwise.
     pub value_at_risk: Option<String>,
 }
 

@@ -378,9 +378,10 @@ pub enum RiskPreference {
 #[graphql(remote = "crm_projections::ChurnRisk")]
 pub enum ChurnRisk {
     Low,
-    /// Dormant: no trade or contact for the rules' number of days.
+    /// Dormant: no trade, contact or (with bank business) account activity for the rules'
+    /// number of days.
     Medium,
-    /// A large net outflow within the rules' window.
+    /// A large net outflow, or a bank customer's deposits falling, within the rules' window.
     High,
     Churned,
 }

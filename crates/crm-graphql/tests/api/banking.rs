@@ -398,3 +398,125 @@ async fn a_customers_banking_dashboard_and_to_dos_are_scoped_and_masked() {
     );
     assert_eq!(todos(&server, outlet_manager(2)).await, vec![]);
 }
+
+/// A demand account whose balance falls from 180,000 (31 January) through 150,000 (15
+/// February) to 68,000 (1 March): deposits leaving (资产流失).
+async fn deposits_leaving(app: &App) -> u64 {
+    let acc = account();
+    let open = deposit::Command::Open {
+        account_id: acc,
+        customer_id: customer_id(),
+        branch: outlet(1),
+        product: text("活期储蓄"),
+        kind: DepositKind::Demand,
+        currency: Currency::Cny,
+        term_months: None,
+        maturity: None,
+        rate: Rate::from_units(200_000),
+        opened_on: date!(2023 - 06 - 01),
+        now: NOW,
+    };
+    run(
+        app,
+        hq(),
+        AppCommand::Deposit {
+            account: acc,
+            command: open,
+        },
+    )
+    .await;
+    let mut at = 0;
+    for (date, y) in [
+        (date!(2024 - 01 - 31), 180_000),
+        (date!(2024 - 02 - 15), 150_000),
+        (date!(2024 - 03 - 01), 68_000),
+    ] {
+        let command = deposit::Command::RecordDailyBalance {
+            account_id: acc,
+            day: DepositDay {
+                date,
+                balance: yuan(y),
+            },
+            correction: false,
+            now: NOW,
+        };
+        at = run(
+            app,
+            hq(),
+            AppCommand::Deposit {
+                account: acc,
+                command,
+            },
+        )
+        .await;
+    }
+    at
+}
+
+const CHURN: &str = r#"query($id: ID!, $p: Long) { customer(id: $id, atPosition: $p) {
+  churn { risk basis reason valueAtRisk lastActivity depositOutflowMin outflowThresholdPercent
+    deposits { from before to now fall fallPercent } } } }"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposits_leaving_are_a_high_churn_risk_explained_by_their_basis_and_scoped() {
+    let server = Server::start().await;
+    let app = App::new(server.store.clone()).unwrap();
+    organisation(&app).await;
+    let at = deposits_leaving(&app).await;
+    let vars = json!({ "id": customer_id().to_string(), "p": at });
+
+    let mine = server
+        .query(&token(&server, customer_manager(1)), CHURN, vars.clone())
+        .await;
+    let c = &mine["data"]["customer"]["churn"];
+    assert_eq!(c["risk"], "HIGH", "{mine}");
+    assert_eq!(c["basis"], "DEPOSIT_OUTFLOW", "{mine}");
+    assert_eq!(
+        c["reason"],
+        "deposits fell 62% (180,000 -> 68,000) in 30 days (rule: 50%, at least 5,000)"
+    );
+    assert_eq!(c["valueAtRisk"], "68000.0000");
+    assert_eq!(
+        c["lastActivity"], "2024-03-01",
+        "the balance moved that day"
+    );
+    assert_eq!(c["depositOutflowMin"], "5000.0000");
+    assert_eq!(c["outflowThresholdPercent"], 50);
+    assert_eq!(
+        c["deposits"],
+        json!({ "from": "2024-01-31", "before": "180000.0000", "to": "2024-03-01",
+                "now": "68000.0000", "fall": "112000.0000", "fallPercent": 62 })
+    );
+    // The serving manager's to-do says so, with the deposits at risk.
+    let r = server
+        .query(
+            &token(&server, customer_manager(1)),
+            r#"{ todos(at: "2024-03-02T09:00:00+08:00") { kind text valueAtRisk } }"#,
+            json!({}),
+        )
+        .await;
+    let churn_todos: Vec<_> = r["data"]["todos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "CHURN_RISK")
+        .collect();
+    assert_eq!(churn_todos.len(), 1, "{r}");
+    assert_eq!(churn_todos[0]["valueAtRisk"], "68000.0000", "{r}");
+    assert!(
+        churn_todos[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("high churn risk (deposits fell 62%"),
+        "{r}"
+    );
+
+    // Another outlet's customer manager is told nothing, not even that the customer exists.
+    let other = server
+        .query(&token(&server, customer_manager(2)), CHURN, vars)
+        .await;
+    assert!(other["data"]["customer"].is_null(), "{other}");
+    assert!(!other.to_string().contains("deposits fell"), "{other}");
+    assert_eq!(codes(&other), vec!["NOT_FOUND".to_string()], "{other}");
+    assert_eq!(todos(&server, customer_manager(2)).await, vec![]);
+}

@@ -234,7 +234,7 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
         AnyEvent::Product(e) => apply_product(m, e),
         AnyEvent::Rules(e) => apply_rules(m, p, e),
         AnyEvent::Article(_) | AnyEvent::Access(_) | AnyEvent::Appraisal(_) => {}
-        AnyEvent::Deposit(e) => apply_deposit(m, p, e),
+        AnyEvent::Deposit(e) => apply_deposit(m, p, e, rules),
         AnyEvent::Loan(e) => apply_loan(m, p, e),
         AnyEvent::BankServices(e) => apply_bank_services(m, e),
         AnyEvent::FeeIncome(e) => apply_fee_income(m, e),

@@ -864,7 +864,7 @@ pub fn customer_360_resident(
         contribution_score_centi: c.derived.score_centi,
         tier: c.derived.tier,
         risk_preference: c.derived.risk_preference,
-        churn: derive::churn(c, rules, on),
+        churn: derive::churn_in(m, c, rules, on),
         suitability_valid: c.suitability.is_some_and(|s| s.is_valid_on(on)),
         campaigns: c
             .campaigns

@@ -27,6 +27,7 @@ use time::Date;
 
 use crate::model::{business_date, madd, month_index, mscale, Model, MONTHS_KEPT};
 use crate::read_models::performance::bp;
+use crate::rules::RuleBook;
 
 /// Deposit kinds an outlet's figures are split by: demand (活期), time (定期).
 pub const DEPOSIT_KINDS: usize = 2;
@@ -127,6 +128,84 @@ pub struct BankCustomer {
     pub wealth: BTreeMap<String, Money>,
     /// Fee income (中间业务收入) per month index, the latest [`MONTHS_KEPT`] months.
     pub fees: BTreeMap<u32, Money>,
+    /// The customer's total deposits per business day, only what the churn rule reads: the
+    /// days of its window (`[churn] outflow_days`) back from the newest day, and the one day
+    /// before them (the total the window starts from), oldest first. Bounded by the window,
+    /// never by history.
+    pub deposit_days: Vec<DepositTotalDay>,
+    /// The latest day with account activity (dormancy, `[churn] dormant_days`): an account
+    /// opened or closed, a deposit balance that changed from the account's previous day, a
+    /// loan contracted, disbursed or whose balance changed (a repayment), fee income.
+    pub last_activity: Option<Date>,
+}
+
+/// A customer's deposits of one business day: the end-of-day balances recorded for that day,
+/// summed over their accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositTotalDay {
+    pub date: Date,
+    pub total: Money,
+    /// How many account balances the total holds.
+    pub accounts: u32,
+    /// The log position of the latest fact in it.
+    pub position: u64,
+}
+
+impl BankCustomer {
+    pub(crate) fn active_on(&mut self, day: Date) {
+        self.last_activity = self.last_activity.max(Some(day));
+    }
+
+    /// Adds an account's balance of `date` (less `previous`, the figure a correction
+    /// replaces) to the day's total. Keeps the window back from the newest day and the last
+    /// day before it, as the securities side keeps its daily figures (`accounts.rs`): a day
+    /// older than both is not kept, nor a figure for it.
+    pub(crate) fn add_deposit_day(
+        &mut self,
+        date: Date,
+        balance: Money,
+        previous: Option<Money>,
+        p: u64,
+        window_days: u32,
+    ) {
+        let days = &mut self.deposit_days;
+        let newest = days.last().map_or(date, |d| d.date.max(date));
+        let oldest_kept = newest - time::Duration::days(i64::from(window_days.max(1)) - 1);
+        let boundary = days
+            .iter()
+            .rev()
+            .find(|d| d.date < oldest_kept)
+            .map(|d| d.date);
+        if date >= oldest_kept || boundary.is_none_or(|b| date >= b) {
+            let i = match days.binary_search_by_key(&date, |d| d.date) {
+                Ok(i) => i,
+                Err(i) => {
+                    days.insert(
+                        i,
+                        DepositTotalDay {
+                            date,
+                            total: Money::ZERO,
+                            accounts: 0,
+                            position: p,
+                        },
+                    );
+                    i
+                }
+            };
+            if let Some(d) = days.get_mut(i) {
+                match previous {
+                    Some(prev) => d.total = madd(d.total, mscale(prev, -1)),
+                    None => d.accounts += 1,
+                }
+                d.total = madd(d.total, balance);
+                d.position = p;
+            }
+        }
+        let cut = days.partition_point(|d| d.date < oldest_kept);
+        if cut > 1 {
+            days.drain(..cut - 1);
+        }
+    }
 }
 
 /// A card in force, its number as the core system sent it (shown masked).
@@ -177,7 +256,7 @@ impl Model {
     }
 }
 
-pub(crate) fn apply_deposit(m: &mut Model, p: u64, e: &deposit::Event) {
+pub(crate) fn apply_deposit(m: &mut Model, p: u64, e: &deposit::Event, rules: &RuleBook) {
     match e {
         deposit::Event::DepositAccountOpened {
             account_id,
@@ -204,7 +283,9 @@ pub(crate) fn apply_deposit(m: &mut Model, p: u64, e: &deposit::Event) {
                     position: p,
                 },
             );
-            let ids = &mut m.bank_customer(a.customer_id).deposits;
+            let bc = m.bank_customer(a.customer_id);
+            bc.active_on(a.opened_on);
+            let ids = &mut bc.deposits;
             if let Err(i) = ids.binary_search(account_id) {
                 ids.insert(i, *account_id);
             }
@@ -218,17 +299,19 @@ pub(crate) fn apply_deposit(m: &mut Model, p: u64, e: &deposit::Event) {
             if let Some(r) = m.deposits.get_mut(account_id) {
                 r.closed_on = Some(*closed_on);
                 r.position = p;
+                let customer = r.customer;
+                m.bank_customer(customer).active_on(*closed_on);
             }
         }
         deposit::Event::DepositBalanceRecorded {
             account_id, day, ..
-        } => deposit_day(m, p, *account_id, None, day),
+        } => deposit_day(m, p, *account_id, None, day, rules),
         deposit::Event::DepositBalanceCorrected {
             account_id,
             previous,
             day,
             ..
-        } => deposit_day(m, p, *account_id, Some(previous), day),
+        } => deposit_day(m, p, *account_id, Some(previous), day, rules),
     }
 }
 
@@ -238,16 +321,33 @@ fn deposit_day(
     id: DepositAccountId,
     previous: Option<&deposit::DepositDay>,
     day: &deposit::DepositDay,
+    rules: &RuleBook,
 ) {
     let Some(r) = m.deposits.get_mut(&id) else {
         return;
     };
+    // A new day whose balance differs from the account's previous one is activity (a
+    // correction fixes a figure: it is not the customer's doing).
+    let moved = previous.is_none()
+        && r.balance_date.is_some_and(|d| d < day.date)
+        && r.balance != day.balance;
     if r.balance_date.is_none_or(|d| d <= day.date) {
         r.balance = day.balance;
         r.balance_date = Some(day.date);
     }
     r.position = p;
-    let (branch, kind) = (r.branch, kind_index(r.term));
+    let (branch, kind, customer) = (r.branch, kind_index(r.term), r.customer);
+    let bc = m.bank_customer(customer);
+    if moved {
+        bc.active_on(day.date);
+    }
+    bc.add_deposit_day(
+        day.date,
+        day.balance,
+        previous.map(|d| d.balance),
+        p,
+        rules.churn.outflow_days,
+    );
     let od = m.outlet_day(branch, day.date);
     match previous {
         Some(prev) => {
@@ -292,7 +392,9 @@ pub(crate) fn apply_loan(m: &mut Model, p: u64, e: &loan::Event) {
                     position: p,
                 },
             );
-            let ids = &mut m.bank_customer(c.customer_id).loans;
+            let bc = m.bank_customer(c.customer_id);
+            bc.active_on(c.start);
+            let ids = &mut bc.loans;
             if let Err(i) = ids.binary_search(loan_id) {
                 ids.insert(i, *loan_id);
             }
@@ -309,7 +411,8 @@ pub(crate) fn apply_loan(m: &mut Model, p: u64, e: &loan::Event) {
             };
             r.disbursed = madd(r.disbursed, *amount);
             r.position = p;
-            let branch = r.branch;
+            let (branch, customer) = (r.branch, r.customer);
+            m.bank_customer(customer).active_on(*on);
             let od = m.outlet_day(branch, *on);
             od.disbursed = madd(od.disbursed, *amount);
         }
@@ -346,6 +449,8 @@ pub(crate) fn apply_loan(m: &mut Model, p: u64, e: &loan::Event) {
             if let Some(r) = m.loans.get_mut(loan_id) {
                 r.closed = Some((*on, *how));
                 r.position = p;
+                let customer = r.customer;
+                m.bank_customer(customer).active_on(*on);
             }
         }
     }
@@ -361,6 +466,10 @@ fn loan_day(
     let Some(r) = m.loans.get_mut(&id) else {
         return;
     };
+    // A new day whose balance moved (a repayment) is activity; a correction is not.
+    let moved = previous.is_none()
+        && r.balance_date.is_some_and(|d| d < day.date)
+        && r.balance != day.balance;
     if r.balance_date.is_none_or(|d| d <= day.date) {
         r.balance = day.balance;
         r.days_overdue = day.days_overdue;
@@ -368,7 +477,10 @@ fn loan_day(
         r.position_position = p;
     }
     r.position = p;
-    let (branch, class) = (r.branch, class_index(r.class));
+    let (branch, class, customer) = (r.branch, class_index(r.class), r.customer);
+    if moved {
+        m.bank_customer(customer).active_on(day.date);
+    }
     let od = m.outlet_day(branch, day.date);
     match previous {
         Some(prev) => od.loans[class] = madd(od.loans[class], mscale(prev.balance, -1)),
@@ -488,7 +600,11 @@ pub(crate) fn apply_fee_income(m: &mut Model, e: &fee_income::Event) {
         ),
     };
     let month = month_index(date);
-    let fees = &mut m.bank_customer(customer).fees;
+    let bc = m.bank_customer(customer);
+    if matches!(e, fee_income::Event::FeeIncomeRecorded { .. }) && change != Money::ZERO {
+        bc.active_on(date);
+    }
+    let fees = &mut bc.fees;
     let latest = fees.keys().next_back().copied().unwrap_or(month).max(month);
     let oldest = latest.saturating_sub(MONTHS_KEPT - 1);
     if month >= oldest {
@@ -504,6 +620,11 @@ pub(crate) fn apply_fee_income(m: &mut Model, e: &fee_income::Event) {
 }
 
 // ---- queries ----
+
+/// Customer `id`'s bank business (deposits per day in the churn window, activity), if any.
+pub fn bank_customer(m: &Model, id: CustomerId) -> Option<&BankCustomer> {
+    m.bank_customers.get(&id)
+}
 
 /// A customer's bank figures at a glance (as of `on`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -61,7 +61,7 @@ pub fn explain(m: &Model, rules: &RuleBook, subject: ExplainSubject) -> Option<E
         }
         ExplainSubject::ChurnRisk { customer, as_of } => {
             let c = m.customers.get(&customer)?;
-            Explanation::ChurnRisk(derive::churn(c, rules, today(m, as_of)))
+            Explanation::ChurnRisk(derive::churn_in(m, c, rules, today(m, as_of)))
         }
         ExplainSubject::Kpi { staff, period } => {
             Explanation::Kpi(Box::new(staff_performance(m, rules, staff, period)?))

@@ -68,8 +68,8 @@ pub struct Page<T> {
     pub total: usize,
 }
 
-fn row(rules: &RuleBook, c: &CustomerRecord, on: Date) -> CustomerRow {
-    let churn = derive::churn(c, rules, on);
+fn row(m: &Model, rules: &RuleBook, c: &CustomerRecord, on: Date) -> CustomerRow {
+    let churn = derive::churn_in(m, c, rules, on);
     CustomerRow {
         id: c.id,
         name: c.profile.name.as_str().to_string(),
@@ -111,7 +111,7 @@ fn matches(m: &Model, rules: &RuleBook, f: &SegmentFilter, c: &CustomerRecord, o
         && f.min_assets.is_none_or(|x| c.assets >= x)
         && f.text.as_deref().is_none_or(|t| text_matches(t, c))
         && f.churn_risk
-            .is_none_or(|r| derive::churn(c, rules, on).risk == r)
+            .is_none_or(|r| derive::churn_in(m, c, rules, on).risk == r)
 }
 
 /// The text filter: part of the name, the name in pinyin (initials `zs` or full `zhangsan`
@@ -145,7 +145,7 @@ pub fn customers(
         .iter()
         .skip(start)
         .take(limit)
-        .map(|c| row(rules, c, on))
+        .map(|c| row(m, rules, c, on))
         .collect();
     let next_cursor = if start + page.len() < total {
         page.last().map(|r| r.id)
@@ -166,7 +166,9 @@ pub fn customer_row(
     id: CustomerId,
     as_of: Option<Date>,
 ) -> Option<CustomerRow> {
-    m.customers.get(&id).map(|c| row(rules, c, today(m, as_of)))
+    m.customers
+        .get(&id)
+        .map(|c| row(m, rules, c, today(m, as_of)))
 }
 
 /// Counts of a segment by tier, risk preference and churn risk.
@@ -196,7 +198,7 @@ pub fn segments(m: &Model, rules: &RuleBook, filter: &SegmentFilter) -> SegmentC
             .entry(c.derived.risk_preference)
             .or_default() += 1;
         *s.by_churn_risk
-            .entry(derive::churn(c, rules, on).risk)
+            .entry(derive::churn_in(m, c, rules, on).risk)
             .or_default() += 1;
         s.assets = madd(s.assets, c.assets);
     }
@@ -324,7 +326,11 @@ pub fn slice_of(
     Slice {
         rows: hits[start..end]
             .iter()
-            .filter_map(|(k, id)| m.customers.get(id).map(|c| (k.clone(), row(rules, c, on))))
+            .filter_map(|(k, id)| {
+                m.customers
+                    .get(id)
+                    .map(|c| (k.clone(), row(m, rules, c, on)))
+            })
             .collect(),
         has_previous: start > 0,
         has_next: end < total,

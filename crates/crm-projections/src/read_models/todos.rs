@@ -224,7 +224,7 @@ fn customer_todos(a: &Asker<'_>, c: &CustomerRecord, out: &mut Vec<Todo>) {
         && a.my_branch.is_some()
         && a.my_branch == c.branch();
     if (mine || flagged_for_me) && matches!(c.lifecycle, Lifecycle::Active | Lifecycle::Dormant) {
-        let churn = derive::churn(c, a.rules, today);
+        let churn = derive::churn_in(a.m, c, a.rules, today);
         if matches!(churn.risk, ChurnRisk::Medium | ChurnRisk::High) {
             out.push(Todo {
                 kind: TodoKind::ChurnRisk,
@@ -240,10 +240,10 @@ fn customer_todos(a: &Asker<'_>, c: &CustomerRecord, out: &mut Vec<Todo>) {
                         "medium"
                     },
                     churn.reason,
-                    c.assets
+                    churn.value_at_risk
                 ),
                 position: churn.positions.last().copied().unwrap_or(c.position),
-                value_at_risk: Some(c.assets),
+                value_at_risk: Some(churn.value_at_risk),
             });
         }
     }

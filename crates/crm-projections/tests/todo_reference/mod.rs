@@ -106,7 +106,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
             && my_branch == c.branch();
         if (mine || flagged_for_me) && matches!(c.lifecycle, Lifecycle::Active | Lifecycle::Dormant)
         {
-            let churn = derive::churn(c, rules, today);
+            let churn = derive::churn_in(m, c, rules, today);
             if matches!(churn.risk, ChurnRisk::Medium | ChurnRisk::High) {
                 out.push(Todo {
                     kind: TodoKind::ChurnRisk,
@@ -122,10 +122,10 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
                             "medium"
                         },
                         churn.reason,
-                        c.assets
+                        churn.value_at_risk
                     ),
                     position: churn.positions.last().copied().unwrap_or(c.position),
-                    value_at_risk: Some(c.assets),
+                    value_at_risk: Some(churn.value_at_risk),
                 });
             }
         }
