@@ -10,11 +10,38 @@ use uuid::Uuid;
 
 use crate::common::{codes, resident_id, Server};
 
-const REGISTER: &str = r#"mutation($id: ID!, $doc: String!, $phone: String!) {
+const REGISTER: &str = r#"mutation($id: ID!, $name: String!, $doc: String!, $phone: String) {
   registerCustomer(customerId: $id, kind: INDIVIDUAL,
-    profile: { name: "李四", document: { residentId: $doc }, phone: $phone,
+    profile: { name: $name, document: { residentId: $doc }, phone: $phone,
                sourceChannel: COUNTER }) { position }
 }"#;
+
+/// Registers customer `id` named `name` (resident id number `n`) and assigns them to `branch`.
+async fn register_in(
+    server: &Server,
+    hq: &str,
+    (id, name, n, phone): (Uuid, &str, u32, Option<&str>),
+    branch: BranchId,
+) {
+    let r = server
+        .query(
+            hq,
+            REGISTER,
+            json!({ "id": id.to_string(), "name": name, "doc": resident_id(n), "phone": phone }),
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let r = server
+        .query(
+            hq,
+            &format!(
+                r#"mutation {{ assignCustomer(customerId: "{id}", to: {{ branchId: "{branch}" }}) {{ position }} }}"#
+            ),
+            json!({}),
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+}
 
 const LOOKUP: &str = r#"query($by: CustomerLookupInput!, $purpose: String!) {
   customerLookup(by: $by, purpose: $purpose) {
@@ -53,24 +80,7 @@ async fn a_counter_finds_its_customers_by_number_and_every_lookup_is_recorded() 
         (ours, 61, "13861000061", branch_a),
         (theirs, 62, "13862000062", branch_b),
     ] {
-        let r = server
-            .query(
-                &hq,
-                REGISTER,
-                json!({ "id": id.to_string(), "doc": resident_id(n), "phone": phone }),
-            )
-            .await;
-        assert!(r.get("errors").is_none(), "{r}");
-        let r = server
-            .query(
-                &hq,
-                &format!(
-                    r#"mutation {{ assignCustomer(customerId: "{id}", to: {{ branchId: "{branch}" }}) {{ position }} }}"#
-                ),
-                json!({}),
-            )
-            .await;
-        assert!(r.get("errors").is_none(), "{r}");
+        register_in(&server, &hq, (id, "李四", n, Some(phone)), branch).await;
     }
     let opened = server
         .query(
@@ -245,27 +255,7 @@ async fn a_clerk_finds_customers_by_the_pinyin_of_their_names_in_scope() {
         (wang_a, "王五", 72, branch_a),
         (li_b, "李四", 73, branch_b),
     ] {
-        let r = server
-            .query(
-                &hq,
-                r#"mutation($id: ID!, $doc: String!, $name: String!) {
-                  registerCustomer(customerId: $id, kind: INDIVIDUAL,
-                    profile: { name: $name, document: { residentId: $doc },
-                               sourceChannel: COUNTER }) { position } }"#,
-                json!({ "id": id.to_string(), "doc": resident_id(n), "name": name }),
-            )
-            .await;
-        assert!(r.get("errors").is_none(), "{r}");
-        let r = server
-            .query(
-                &hq,
-                &format!(
-                    r#"mutation {{ assignCustomer(customerId: "{id}", to: {{ branchId: "{branch}" }}) {{ position }} }}"#
-                ),
-                json!({}),
-            )
-            .await;
-        assert!(r.get("errors").is_none(), "{r}");
+        register_in(&server, &hq, (id, name, n, None), branch).await;
     }
     let clerk = server.token_for(
         StaffId::from_uuid(Uuid::now_v7()),
