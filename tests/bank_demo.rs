@@ -219,7 +219,10 @@ async fn serve_demo_profile_bank_loads_the_bank_demo_and_answers_the_readme_quer
     let company = &body["data"]["bankDashboard"]["figures"];
     assert_ne!(company["deposits"], "0.0000", "{body}");
     assert_ne!(company["loanBalance"], "0.0000", "{body}");
-    assert!(company["bankCustomers"].as_i64().is_some_and(|n| n > 0), "{body}");
+    assert!(
+        company["bankCustomers"].as_i64().is_some_and(|n| n > 0),
+        "{body}"
+    );
 
     serve.kill().unwrap();
     serve.wait().unwrap();
