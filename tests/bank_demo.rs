@@ -1,7 +1,7 @@
 //! The bank demo through the real binary: `crm demo --profile bank` loads a rural credit
 //! cooperative that `crm verify` accepts, with deposits, loans, services and fees and no
 //! securities business; `crm serve --demo --profile bank` loads the same kind of data and
-//! answers the README's three bank queries with data; an unknown profile is refused.
+//! answers the README's four bank queries with data; an unknown profile is refused.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 use std::collections::BTreeSet;
@@ -97,8 +97,8 @@ fn crm_demo_profile_bank_loads_a_cooperative_that_verifies() {
 fn readme_bank_queries() -> Vec<String> {
     let readme = include_str!("../README.md");
     let start = readme
-        .find("three queries show the bank side")
-        .expect("the README walks through three bank queries");
+        .find("four queries show the bank side")
+        .expect("the README walks through four bank queries");
     let end = start
         + readme[start..]
             .find("On an empty data directory")
@@ -114,7 +114,7 @@ fn readme_bank_queries() -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_demo_profile_bank_loads_the_bank_demo_and_answers_the_readme_queries() {
     let queries = readme_bank_queries();
-    assert_eq!(queries.len(), 3, "{queries:?}");
+    assert_eq!(queries.len(), 4, "{queries:?}");
     let dir = tempfile::tempdir().unwrap();
     let mut serve = Command::new(env!("CARGO_BIN_EXE_crm"))
         .arg("--data-dir")
@@ -203,6 +203,26 @@ async fn serve_demo_profile_bank_loads_the_bank_demo_and_answers_the_readme_quer
         let body = post(&tokens[r], &queries[2]).await;
         assert!(body["data"]["todos"].is_array(), "{r}: {body}");
     }
+    // 4. The outlet ranking: outlets ranked from 1, the first with deposits; the company's
+    //    dashboard holds deposits and a loan book.
+    let body = post(&tokens["hq"], &queries[3]).await;
+    let ranking = body["data"]["outletRanking"].as_array().unwrap();
+    assert!(!ranking.is_empty(), "{body}");
+    assert_eq!(ranking[0]["rank"], 1, "{body}");
+    assert!(
+        ranking
+            .windows(2)
+            .all(|w| w[0]["rank"].as_i64() <= w[1]["rank"].as_i64()),
+        "{body}"
+    );
+    assert_ne!(ranking[0]["figures"]["deposits"], "0.0000", "{body}");
+    let company = &body["data"]["bankDashboard"]["figures"];
+    assert_ne!(company["deposits"], "0.0000", "{body}");
+    assert_ne!(company["loanBalance"], "0.0000", "{body}");
+    assert!(
+        company["bankCustomers"].as_i64().is_some_and(|n| n > 0),
+        "{body}"
+    );
 
     serve.kill().unwrap();
     serve.wait().unwrap();

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | a customer ([`may_read_customer`]) | `Action::ReadCustomer`: headquarters; region and branch managers, agents and auditors in their scope; a book's holder (and its team's lead) |
 //! | a branch's figures ([`may_read_branch`]) | whoever reads the branch's customers branch-wide; never a customer manager or broker, whose view is their book |
+//! | a region's figures ([`may_read_region`]) | company readers; staff scoped to the region who read its branches' figures (its manager, its auditors and agents) |
 //! | company-wide figures ([`is_company_reader`]) | headquarters, auditors and service agents at company scope |
 //! | identity and phone numbers in full ([`sees_pii`]) | the roles that serve the customer: headquarters, branch managers, customer managers, brokers |
 //! | the staff directory ([`may_see_staff`]) | company readers all; managers their part; a book's holder their own branch, names only ([`directory_limited`]) |
@@ -65,6 +66,19 @@ pub fn may_read_branch(actor: &Actor, branch: BranchId, org: &OrgTree) -> bool {
             org,
         ),
     }
+}
+
+/// Whether the actor may read a region's figures (a county's bank dashboard, summed over its
+/// outlets): company readers, and whoever is scoped to the region and reads its branches'
+/// figures there (its manager, a region auditor or agent). A branch's staff read their branch,
+/// not the region it is in.
+pub fn may_read_region(actor: &Actor, region: RegionId) -> bool {
+    is_company_reader(actor)
+        || (actor.scope == Scope::Region { region }
+            && matches!(
+                actor.role,
+                Role::Headquarters | Role::RegionManager | Role::Auditor | Role::ServiceAgent
+            ))
 }
 
 /// Figures of a branch (`Some`) or of the whole company (`None`): a campaign's, the service

@@ -248,6 +248,27 @@ fn a_branch_s_figures_are_read_branch_wide_never_from_a_book() {
 }
 
 #[test]
+fn a_region_s_figures_are_read_by_its_own_staff_and_company_readers() {
+    // Given region 1 (branches A and B): its manager and auditor and the company readers; not
+    // the branch managers or staff inside it, not region 2's manager, not the operator.
+    given(world())
+        .when(|a, _| may_read_region(a, region(1)))
+        .then(&with(&COMPANY_READERS, &["rm", "auditor_r"]));
+    // Region 2: its manager and the company readers.
+    given(world())
+        .when(|a, _| may_read_region(a, region(2)))
+        .then(&with(&COMPANY_READERS, &["rm2"]));
+    // Whoever reads a region reads each of its branches.
+    let w = world();
+    for (_, a) in &w.actors {
+        if may_read_region(a, region(1)) {
+            assert!(may_read_branch(a, branch(A), &w.org), "{a:?}");
+            assert!(may_read_branch(a, branch(B), &w.org), "{a:?}");
+        }
+    }
+}
+
+#[test]
 fn a_branch_is_listed_to_its_readers_and_to_whoever_keeps_a_book_in_it() {
     given(world())
         .when(|a, org| may_list_branch(a, branch(A), org))

@@ -97,6 +97,9 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("Query", "branchDashboard", c(ORG, One)),
     ("Query", "branchRanking", c(ORG, At(BRANCHES))),
     ("Query", "branches", c(RESIDENT, At(BRANCHES))),
+    // Bank dashboards and the outlet ranking: outlets × the period's days.
+    ("Query", "bankDashboard", c(ORG, One)),
+    ("Query", "outletRanking", c(ORG, One)),
     ("Query", "segments", c(BOOK, One)),
     ("Query", "campaignEffectiveness", c(BOOK, Page)),
     ("Query", "channelEffectiveness", c(BOOK, At(ENUM))),
@@ -254,6 +257,12 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("BranchDashboardView", "banking", c(COMPUTE, One)),
     (
         "OutletBankingView",
+        "loansByClassification",
+        c(RESIDENT, At(ENUM)),
+    ),
+    ("BankDashboardView", "outlets", c(RESIDENT, At(BRANCHES))),
+    (
+        "BankFiguresView",
         "loansByClassification",
         c(RESIDENT, At(ENUM)),
     ),

@@ -18,6 +18,7 @@ mod accesslog;
 mod appraisal;
 mod atrisk;
 mod backoffice;
+mod bank_dashboards;
 mod banking;
 mod commands;
 mod customer_list;
@@ -49,6 +50,7 @@ pub use accesslog::AccessLogQuery;
 pub use appraisal::{AppraisalMutation, AppraisalQuery};
 pub use atrisk::AtRiskMutation;
 pub use backoffice::BackOfficeMutation;
+pub use bank_dashboards::BankDashboardQuery;
 pub use commands::CommandMutation;
 pub use customer_list::CustomerQuery;
 pub use directory::DirectoryQuery;
@@ -78,6 +80,7 @@ pub struct QueryRoot(
     CustomerQuery,
     LookupQuery,
     PerformanceQuery,
+    BankDashboardQuery,
     InsightQuery,
     OperationsQuery,
     JobsQuery,

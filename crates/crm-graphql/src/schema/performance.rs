@@ -112,7 +112,7 @@ fn period_or_latest(p: Option<&PeriodInput>, m: &Model) -> Result<Period, ApiErr
     }
 }
 
-fn branch_period_or_latest(
+pub(crate) fn branch_period_or_latest(
     p: Option<&BranchPeriodInput>,
     m: &Model,
 ) -> Result<BranchPeriod, ApiError> {
@@ -154,7 +154,7 @@ impl BranchPeriodInput {
     }
 }
 
-fn branch_period_text(p: BranchPeriod) -> String {
+pub(crate) fn branch_period_text(p: BranchPeriod) -> String {
     match p {
         BranchPeriod::Day(d) => d.to_string(),
         BranchPeriod::Month { year, month } => format!("{year:04}-{month:02}"),

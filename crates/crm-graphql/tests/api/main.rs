@@ -39,6 +39,7 @@ mod audit;
 mod audit_log;
 mod auth;
 mod backoffice;
+mod bank_dashboards;
 mod banking;
 mod commands;
 mod common;

@@ -11,7 +11,9 @@ use super::{CustomerAsOf, Projections};
 use crate::error::ProjectionError;
 use crate::replay;
 use crate::rules::RuleBook;
-use crate::views::{self, BranchDashboard, BranchPeriod, Period, StaffPerformance};
+use crate::views::{
+    self, BankDashboard, BankScope, BranchDashboard, BranchPeriod, Period, StaffPerformance,
+};
 
 impl Projections {
     /// The read models as the log knew them at `instant` (recorded time), under the rules in
@@ -100,6 +102,19 @@ impl Projections {
         Ok(views::branch_dashboard(
             &at.model, &at.rules, branch, period,
         ))
+    }
+
+    /// A bank dashboard (an outlet's, a region's, the company's) as the log knew it at
+    /// `instant`; the replay stops (Cancelled) once `cancel` is set.
+    pub fn bank_dashboard_as_of(
+        &self,
+        scope: BankScope,
+        period: BranchPeriod,
+        instant: OffsetDateTime,
+        cancel: &AtomicBool,
+    ) -> Result<Option<BankDashboard>, ProjectionError> {
+        let at = self.model_as_of_unless(instant, None, cancel)?;
+        Ok(views::bank_dashboard(&at.model, scope, period))
     }
 }
 

@@ -229,6 +229,12 @@ pub struct OutletDay {
     pub new_deposit_accounts: i64,
     pub new_loans: i64,
     pub disbursed: Money,
+    /// Customers whose first open deposit account or loan at the outlet opened this day
+    /// (they had none open there before), and customers whose last one there closed this day.
+    #[serde(default)]
+    pub new_bank_customers: i64,
+    #[serde(default)]
+    pub lost_bank_customers: i64,
 }
 
 /// The days an outlet has figures for.
@@ -254,6 +260,42 @@ impl Model {
         self.bank_customers
             .entry_or_insert_with(id, BankCustomer::default)
     }
+
+    /// How many deposit accounts and loans `customer` holds open at outlet `branch`.
+    fn open_at(&self, customer: CustomerId, branch: BranchId) -> usize {
+        let Some(bc) = self.bank_customers.get(&customer) else {
+            return 0;
+        };
+        let deposits = bc
+            .deposits
+            .iter()
+            .filter_map(|d| self.deposits.get(d))
+            .filter(|d| d.branch == branch && d.closed_on.is_none())
+            .count();
+        let loans = bc
+            .loans
+            .iter()
+            .filter_map(|l| self.loans.get(l))
+            .filter(|l| l.branch == branch && l.closed.is_none())
+            .count();
+        deposits + loans
+    }
+
+    /// Counts a new bank customer of the outlet on `on` when `customer` holds nothing open there
+    /// yet (called before the new account or loan is filed).
+    fn opening_at(&mut self, customer: CustomerId, branch: BranchId, on: Date) {
+        if self.open_at(customer, branch) == 0 {
+            self.outlet_day(branch, on).new_bank_customers += 1;
+        }
+    }
+
+    /// Counts a lost bank customer of the outlet on `on` when `customer` holds nothing open there
+    /// any more (called after the account or loan is marked closed).
+    fn closed_at(&mut self, customer: CustomerId, branch: BranchId, on: Date) {
+        if self.open_at(customer, branch) == 0 {
+            self.outlet_day(branch, on).lost_bank_customers += 1;
+        }
+    }
 }
 
 pub(crate) fn apply_deposit(m: &mut Model, p: u64, e: &deposit::Event, rules: &RuleBook) {
@@ -266,6 +308,7 @@ pub(crate) fn apply_deposit(m: &mut Model, p: u64, e: &deposit::Event, rules: &R
             if m.deposits.contains(account_id) {
                 return;
             }
+            m.opening_at(a.customer_id, a.branch, a.opened_on);
             m.deposits.insert(
                 *account_id,
                 DepositRecord {
@@ -296,11 +339,16 @@ pub(crate) fn apply_deposit(m: &mut Model, p: u64, e: &deposit::Event, rules: &R
             closed_on,
             ..
         } => {
-            if let Some(r) = m.deposits.get_mut(account_id) {
-                r.closed_on = Some(*closed_on);
-                r.position = p;
-                let customer = r.customer;
-                m.bank_customer(customer).active_on(*closed_on);
+            let Some(r) = m.deposits.get_mut(account_id) else {
+                return;
+            };
+            let was_open = r.closed_on.is_none();
+            r.closed_on = Some(*closed_on);
+            r.position = p;
+            let (customer, branch) = (r.customer, r.branch);
+            m.bank_customer(customer).active_on(*closed_on);
+            if was_open {
+                m.closed_at(customer, branch, *closed_on);
             }
         }
         deposit::Event::DepositBalanceRecorded {
@@ -367,6 +415,7 @@ pub(crate) fn apply_loan(m: &mut Model, p: u64, e: &loan::Event) {
                 return;
             }
             let c = contract;
+            m.opening_at(c.customer_id, c.branch, c.start);
             m.loans.insert(
                 *loan_id,
                 LoanRecord {
@@ -446,11 +495,16 @@ pub(crate) fn apply_loan(m: &mut Model, p: u64, e: &loan::Event) {
         loan::Event::LoanClosed {
             loan_id, on, how, ..
         } => {
-            if let Some(r) = m.loans.get_mut(loan_id) {
-                r.closed = Some((*on, *how));
-                r.position = p;
-                let customer = r.customer;
-                m.bank_customer(customer).active_on(*on);
+            let Some(r) = m.loans.get_mut(loan_id) else {
+                return;
+            };
+            let was_open = r.closed.is_none();
+            r.closed = Some((*on, *how));
+            r.position = p;
+            let (customer, branch) = (r.customer, r.branch);
+            m.bank_customer(customer).active_on(*on);
+            if was_open {
+                m.closed_at(customer, branch, *on);
             }
         }
     }

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod appraisal;
 pub mod archive;
+pub mod bank_dashboards;
 pub mod banking;
 pub mod channels;
 pub mod content;
@@ -27,6 +28,7 @@ pub mod todos;
 pub mod all {
     pub use super::accounts::*;
     pub use super::archive::*;
+    pub use super::bank_dashboards::*;
     pub use super::banking::*;
     pub use super::channels::*;
     pub use super::content::*;
