@@ -587,6 +587,8 @@ fn a_fixed_history_gives_to_dos_of_every_kind() {
         TodoKind::LoanRepaymentDue,
         TodoKind::LoanOverdue,
         TodoKind::LoanDowngraded,
+        TodoKind::ServiceContactDue,
+        TodoKind::ServiceVisitDue,
     ];
     let missing: Vec<_> = want.iter().filter(|k| !kinds.contains(k)).collect();
     assert!(missing.is_empty(), "no to-do of kinds {missing:?}");
