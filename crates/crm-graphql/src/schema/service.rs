@@ -155,8 +155,7 @@ impl ServiceQuery {
                     branch,
                     team,
                 };
-                if !read_policy::may_read_service_compliance(&actor, scope, &org_tree(&actor, m))
-                {
+                if !read_policy::may_read_service_compliance(&actor, scope, &org_tree(&actor, m)) {
                     return Err(forbidden(Right::ReadCustomer));
                 }
                 let period = period_or_latest(period.as_ref(), m)?;
@@ -184,8 +183,7 @@ impl ServiceQuery {
             reach(ctx, at_position).await?;
             read_models(ctx)?.read(|m, r| {
                 let scope = ServiceScope::Branch(branch);
-                if !read_policy::may_read_service_compliance(&actor, scope, &org_tree(&actor, m))
-                {
+                if !read_policy::may_read_service_compliance(&actor, scope, &org_tree(&actor, m)) {
                     return Err(forbidden(Right::ReadCustomer));
                 }
                 let period = period_or_latest(period.as_ref(), m)?;

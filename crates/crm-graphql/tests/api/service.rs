@@ -58,7 +58,11 @@ async fn service_plans_to_dos_and_compliance_are_scoped() {
         }
         // Overdue days are counted from the due date to the archive's date.
         let as_of = n["asOf"].as_str().unwrap();
-        assert_eq!(plan["contactOverdueDays"].as_i64().unwrap() > 0, due < as_of, "{n}");
+        assert_eq!(
+            plan["contactOverdueDays"].as_i64().unwrap() > 0,
+            due < as_of,
+            "{n}"
+        );
         if planned.is_none() && !n["manager"].is_null() {
             planned = Some(*n);
         }
@@ -165,10 +169,14 @@ async fn service_plans_to_dos_and_compliance_are_scoped() {
             branch: BranchId::from_uuid(Uuid::now_v7()),
         },
     );
-    let refused = server.query(&elsewhere, BRANCH, json!({ "b": branch })).await;
+    let refused = server
+        .query(&elsewhere, BRANCH, json!({ "b": branch }))
+        .await;
     assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
     assert!(refused["data"].is_null() || refused["data"]["branchServiceCompliance"].is_null());
-    let refused = server.query(&elsewhere, STAFF, json!({ "s": manager })).await;
+    let refused = server
+        .query(&elsewhere, STAFF, json!({ "s": manager }))
+        .await;
     assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
     // The branch's own manager reads both.
     let bm = server.token(Role::BranchManager, Scope::Branch { branch: branch_id });

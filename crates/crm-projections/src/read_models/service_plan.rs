@@ -247,8 +247,7 @@ pub fn period_days(p: Period) -> (Date, Date) {
     };
     let last = |y: i32, m: u8| {
         let month = Month::try_from(m.clamp(1, 12)).unwrap_or(Month::December);
-        Date::from_calendar_date(y, month, month.length(y))
-            .unwrap_or(Date::MAX)
+        Date::from_calendar_date(y, month, month.length(y)).unwrap_or(Date::MAX)
     };
     match p {
         Period::Month { year, month } => (first(year, month), last(year, month)),
@@ -357,7 +356,10 @@ mod tests {
         let mut r = Reached::default();
         r.record(date!(2024 - 03 - 10), 5);
         r.record(date!(2024 - 03 - 10), 6);
-        assert_eq!((r.last, r.previous, r.position), (Some(date!(2024 - 03 - 10)), None, 5));
+        assert_eq!(
+            (r.last, r.previous, r.position),
+            (Some(date!(2024 - 03 - 10)), None, 5)
+        );
         r.record(date!(2024 - 03 - 01), 7);
         assert_eq!(r.previous, Some(date!(2024 - 03 - 01)));
         r.record(date!(2024 - 03 - 20), 8);
@@ -410,7 +412,10 @@ mod tests {
             Some(date!(2024 - 02 - 15)),
             date!(2024 - 03 - 31),
         );
-        assert_eq!((t.due, t.on_time, t.late, t.overdue, late), (1, 1, 0, 0, false));
+        assert_eq!(
+            (t.due, t.on_time, t.late, t.overdue, late),
+            (1, 1, 0, 0, false)
+        );
         // Met on 20 March, due 30 days after 1 February (2 March): late.
         let (t, _) = tallied(
             Some(date!(2024 - 03 - 20)),
@@ -441,7 +446,10 @@ mod tests {
             Some(date!(2024 - 02 - 10)),
             date!(2024 - 03 - 31),
         );
-        assert_eq!((t.due, t.on_time, t.late, t.overdue, late), (1, 0, 1, 0, false));
+        assert_eq!(
+            (t.due, t.on_time, t.late, t.overdue, late),
+            (1, 0, 1, 0, false)
+        );
     }
 
     #[test]

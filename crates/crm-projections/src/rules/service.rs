@@ -247,9 +247,15 @@ mod tests {
         let reason = refused("[service.gold]\nchannels = []\n");
         assert!(reason.contains("service.gold.channels"), "{reason}");
         let reason = refused("[service.silver]\ncontact_every_days = 0\n");
-        assert!(reason.contains("service.silver.contact_every_days"), "{reason}");
+        assert!(
+            reason.contains("service.silver.contact_every_days"),
+            "{reason}"
+        );
         let reason = refused("[service.silver]\nvisit_every_days = 4000\n");
-        assert!(reason.contains("service.silver.visit_every_days"), "{reason}");
+        assert!(
+            reason.contains("service.silver.visit_every_days"),
+            "{reason}"
+        );
         let reason = refused("[service]\ngold = 3\n");
         assert!(reason.contains("service.gold"), "{reason}");
     }

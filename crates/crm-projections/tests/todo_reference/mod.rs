@@ -297,12 +297,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
 /// downgrade, the branch manager of the loan's outlet). Open accounts and loans only.
 /// 分层服务 (added with the service plans, issue 16): the contact and visit a customer's
 /// tier standard has due within `service_days_ahead`, for the serving manager.
-fn service_todos(
-    c: &views::CustomerRecord,
-    rules: &RuleBook,
-    today: Date,
-    out: &mut Vec<Todo>,
-) {
+fn service_todos(c: &views::CustomerRecord, rules: &RuleBook, today: Date, out: &mut Vec<Todo>) {
     let Some(plan) = views::service_plan(c, rules, today) else {
         return;
     };
