@@ -52,7 +52,7 @@ impl From<&ServicePlan> for ServicePlanView {
             tier: p.tier.into(),
             contact_every_days: int(p.contact_every_days),
             visit_every_days: p.visit_every_days.map(int),
-            channels: p.channels.iter().map(|c| label(c)).collect(),
+            channels: p.channels.iter().map(label).collect(),
             last_contact: p.last_contact.map(|d| d.to_string()),
             next_contact_due: p.next_contact_due.to_string(),
             contact_overdue_days: int(p.contact_overdue_days),
