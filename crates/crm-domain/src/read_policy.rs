@@ -15,6 +15,7 @@
 //! | an opportunity ([`may_see_opportunity`]) | its owner; whoever reads its customer |
 //! | an article ([`may_see_article`]) | everyone for the company's; a branch's: who works in or oversees it |
 //! | a staff member's performance ([`may_read_staff_performance`]) | themselves; whoever reads their branch |
+//! | service compliance ([`may_read_service_compliance`]) | a book's: its holder, their team's lead, whoever reads their branch; a branch's: whoever reads its figures |
 //! | a ranking ([`may_read_ranking`]) | by its scope: the company's company readers, a region's its manager, a branch's or team's those who read or work in it |
 //! | sealed appraisal results ([`may_read_sealed_appraisals`]) | headquarters and company auditors |
 //! | rule sets and projection status ([`may_oversee_operations`]) | headquarters, company auditors, operators |
@@ -185,6 +186,38 @@ pub fn may_read_staff_performance(
     org: &OrgTree,
 ) -> bool {
     actor.staff_id == staff || may_read_figures(actor, staff_branch, org)
+}
+
+/// Whose service compliance (分层服务 考核: contacts and visits due against done) is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceScope {
+    /// A staff member's book: their branch and team (None: none).
+    Staff {
+        staff: StaffId,
+        branch: Option<BranchId>,
+        team: Option<TeamId>,
+    },
+    Branch(BranchId),
+}
+
+/// Whether the actor may read a service compliance: a staff member's is read by themselves,
+/// the lead of their team and whoever reads their branch's figures (the company's readers for
+/// a staff member without a branch); a branch's by whoever reads its figures, never from a
+/// book.
+pub fn may_read_service_compliance(actor: &Actor, scope: ServiceScope, org: &OrgTree) -> bool {
+    match scope {
+        ServiceScope::Staff {
+            staff,
+            branch,
+            team,
+        } => {
+            let leads_team = team
+                .and_then(|t| org.team_leads.get(&t))
+                .is_some_and(|lead| *lead == actor.staff_id);
+            actor.staff_id == staff || leads_team || may_read_figures(actor, branch, org)
+        }
+        ServiceScope::Branch(b) => may_read_branch(actor, b, org),
+    }
 }
 
 /// The scope of a ranking (leaderboard) as the policy needs it.

@@ -388,6 +388,51 @@ fn performance_is_one_s_own_or_read_by_whoever_reads_one_s_branch() {
 }
 
 #[test]
+fn service_compliance_of_a_book_is_its_holder_s_their_lead_s_and_their_branch_s() {
+    let w = world();
+    let cm = w.actor("cm").staff_id;
+    let broker = w.actor("broker").staff_id;
+    let hq = w.actor("hq").staff_id;
+    // Given `cm` of branch A in team T: themselves, the team's lead and branch A's readers.
+    let book = ServiceScope::Staff {
+        staff: cm,
+        branch: Some(branch(A)),
+        team: Some(team_t()),
+    };
+    given(world())
+        .when(|a, org| may_read_service_compliance(a, book, org))
+        .then(&with(&READS_A, &["cm", "lead"]));
+    // The broker of branch A in no team: the lead is not theirs.
+    let book = ServiceScope::Staff {
+        staff: broker,
+        branch: Some(branch(A)),
+        team: None,
+    };
+    given(world())
+        .when(|a, org| may_read_service_compliance(a, book, org))
+        .then(&with(&READS_A, &["broker"]));
+    // A staff member without a branch: themselves and the company's readers.
+    let book = ServiceScope::Staff {
+        staff: hq,
+        branch: None,
+        team: None,
+    };
+    given(world())
+        .when(|a, org| may_read_service_compliance(a, book, org))
+        .then(&COMPANY_READERS);
+}
+
+#[test]
+fn service_compliance_of_a_branch_is_read_branch_wide_never_from_a_book() {
+    given(world())
+        .when(|a, org| may_read_service_compliance(a, ServiceScope::Branch(branch(A)), org))
+        .then(&READS_A);
+    given(world())
+        .when(|a, org| may_read_service_compliance(a, ServiceScope::Branch(branch(C)), org))
+        .then(&["hq", "rm2", "agent_hq", "auditor"]);
+}
+
+#[test]
 fn a_ranking_is_read_by_the_scope_it_ranks() {
     given(world())
         .when(|a, org| may_read_ranking(a, Ranking::Company, org))

@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::derive::RiskPreference;
 use crate::error::ProjectionError;
 
+mod service;
+pub use service::{ServiceRules, ServiceStandard, SERVICE_DAYS_AHEAD, SERVICE_DAYS_MAX};
+
 /// The default rule set shipped with the code (`schema/rules.default.toml`).
 pub const DEFAULT_RULES: &str = include_str!("../../../schema/rules.default.toml");
 
@@ -232,6 +235,9 @@ pub struct ReminderRules {
     pub loan_repayment_days_ahead: u32,
     /// A loan moved down a classification is a to-do for this many days after; default 30.
     pub loan_downgrade_days: u32,
+    /// A service contact or visit due (`[service.<tier>]`) is a to-do this many days ahead;
+    /// default [`SERVICE_DAYS_AHEAD`].
+    pub service_days_ahead: u32,
 }
 
 /// The bank reminders' defaults, for rule files written before them.
@@ -261,6 +267,8 @@ pub struct RuleBook {
     pub risk: RiskRules,
     pub churn: ChurnRules,
     pub reminders: ReminderRules,
+    /// 分层服务: the service standard of each tier (`[service.<tier>]`).
+    pub service: ServiceRules,
 }
 
 // ---- the file as written ----
@@ -326,6 +334,7 @@ struct RemindersFile {
     deposit_maturity_days_ahead: Option<u32>,
     loan_repayment_days_ahead: Option<u32>,
     loan_downgrade_days: Option<u32>,
+    service_days_ahead: Option<u32>,
 }
 
 /// `[kpi]` without its role sub-tables.
@@ -363,6 +372,7 @@ struct RulesFile {
     risk_preference: RiskFile,
     churn: toml::Table,
     reminders: RemindersFile,
+    service: Option<toml::Table>,
 }
 
 /// `[churn]` as written but `deposit_outflow_min` (unknown keys are refused by [`churn_rules`]
@@ -662,7 +672,12 @@ impl RuleBook {
                 .loan_downgrade_days
                 .unwrap_or(LOAN_DOWNGRADE_DAYS)
                 .min(3660),
+            service_days_ahead: m
+                .service_days_ahead
+                .unwrap_or(SERVICE_DAYS_AHEAD)
+                .min(SERVICE_DAYS_MAX),
         };
+        let service = service::service_rules(file.service)?;
         Ok(RuleBook {
             version: file.version,
             hash: content_hash(content),
@@ -676,6 +691,7 @@ impl RuleBook {
             risk,
             churn,
             reminders,
+            service,
         })
     }
 

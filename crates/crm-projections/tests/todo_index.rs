@@ -408,10 +408,20 @@ fn check(p: &Projections, when: &str) -> Result<BTreeSet<TodoKind>, TestCaseErro
 
 /// Runs `acts` live (checking after every catch-up and restart), then stores and reopens the
 /// model and rebuilds it from a copy of the log, checking each. Returns the kinds seen.
+/// The default rules with a visit standard for every tier (分层服务), so that service visits
+/// are due in the histories too.
+fn rules_with_visits() -> RuleBook {
+    let file = format!(
+        "{}\n[service.silver]\nvisit_every_days = 120\n[service.standard]\nvisit_every_days = 150\n",
+        crm_projections::rules::DEFAULT_RULES
+    );
+    RuleBook::parse(&file).unwrap()
+}
+
 async fn run(acts: &[Act]) -> Result<BTreeSet<TodoKind>, TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let mut store = EventStore::open(dir.path(), config()).unwrap();
-    let rules = RuleBook::default_rules().unwrap();
+    let rules = rules_with_visits();
     let mut live = Projections::open(&store, rules.clone()).unwrap();
     let (mut sim, mut extra, mut n) = (Sim::default(), Extra::default(), 0);
     let mut kinds = BTreeSet::new();
@@ -587,6 +597,8 @@ fn a_fixed_history_gives_to_dos_of_every_kind() {
         TodoKind::LoanRepaymentDue,
         TodoKind::LoanOverdue,
         TodoKind::LoanDowngraded,
+        TodoKind::ServiceContactDue,
+        TodoKind::ServiceVisitDue,
     ];
     let missing: Vec<_> = want.iter().filter(|k| !kinds.contains(k)).collect();
     assert!(missing.is_empty(), "no to-do of kinds {missing:?}");

@@ -104,6 +104,9 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("Query", "campaignEffectiveness", c(BOOK, Page)),
     ("Query", "channelEffectiveness", c(BOOK, At(ENUM))),
     ("Query", "serviceQuality", c(BOOK, One)),
+    // Service standards met: a pass over a staff member's or a branch's customers.
+    ("Query", "staffServiceCompliance", c(BOOK, One)),
+    ("Query", "branchServiceCompliance", c(BOOK, One)),
     // Through the to-do index: the caller's own relationships, not the book.
     ("Query", "todos", c(DISK, Page)),
     ("Query", "tickets", c(DISK, One)),
@@ -140,6 +143,8 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("Customer", "riskPreferenceExplanation", c(DISK, One)),
     ("Customer", "churn", c(DISK, One)),
     ("Customer", "banking", c(COMPUTE, One)),
+    ("Customer", "servicePlan", c(COMPUTE, One)),
+    ("ServicePlanView", "channels", c(RESIDENT, At(ENUM))),
     ("Customer", "accounts", c(RESIDENT, At(PER_CUSTOMER))),
     (
         "Customer",

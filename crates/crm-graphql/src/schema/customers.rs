@@ -765,6 +765,20 @@ impl Customer {
         }
     }
 
+    /// 分层服务: the service plan under the customer's tier standard (`[service.<tier>]`)
+    /// as of `asOf`: the next contact and visit due and how late they are; null for a
+    /// customer not served to a standard (not active or dormant).
+    async fn service_plan(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::service::ServicePlanView>> {
+        let a = self.archive(ctx).map_err(gql)?;
+        let plan = read_models(ctx)
+            .map_err(gql)?
+            .read(|_, r| views::service_plan(&a.record, r, a.as_of));
+        Ok(plan.as_ref().map(Into::into))
+    }
+
     /// Churn risk with its reason, the rule's thresholds and the events behind it.
     async fn churn(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ChurnExplanation>> {
         let customer = self.local_id().map_err(gql)?;

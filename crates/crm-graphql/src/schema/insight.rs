@@ -113,7 +113,9 @@ pub struct TodoView {
     /// valid questionnaire level the risk preference inferred from their trading contradicts:
     /// reassess suitability); for a bank, TIME_DEPOSIT_MATURING (retain the funds),
     /// LOAN_REPAYMENT_DUE, LOAN_OVERDUE or LOAN_DOWNGRADED (also to the outlet's branch
-    /// manager).
+    /// manager); 分层服务: SERVICE_CONTACT_DUE or SERVICE_VISIT_DUE (a contact or visit the
+    /// customer's tier standard asks for, due within `[reminders] service_days_ahead` or
+    /// overdue).
     pub kind: String,
     pub customer_id: Option<ID>,
     pub ticket_id: Option<ID>,

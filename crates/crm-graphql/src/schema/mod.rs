@@ -36,6 +36,7 @@ mod operations;
 mod performance;
 mod readside;
 mod scalars;
+mod service;
 mod system;
 mod workflow;
 
@@ -64,6 +65,7 @@ pub use operations::{OperationsMutation, OperationsQuery};
 pub use performance::PerformanceQuery;
 pub use readside::ReadModels;
 pub use scalars::{global_id, hex, parse_global_id, DateTime, Long};
+pub use service::ServiceQuery;
 pub use system::SystemQuery;
 pub use workflow::WorkflowMutation;
 
@@ -87,6 +89,7 @@ pub struct QueryRoot(
     AccessLogQuery,
     AppraisalQuery,
     DirectoryQuery,
+    ServiceQuery,
 );
 
 #[derive(MergedSubscription, Default, Debug)]

@@ -86,7 +86,7 @@ pub struct PeriodInput {
 }
 
 impl PeriodInput {
-    fn parse(&self) -> Result<Period, ApiError> {
+    pub(crate) fn parse(&self) -> Result<Period, ApiError> {
         let (year, month) = month_arg("period.month", &self.month)?;
         Ok(if self.year_to_date {
             Period::YearToDate { year, month }
@@ -102,7 +102,7 @@ fn latest_month(m: &Model) -> (i32, u8) {
     (d.year(), u8::from(d.month()))
 }
 
-fn period_or_latest(p: Option<&PeriodInput>, m: &Model) -> Result<Period, ApiError> {
+pub(crate) fn period_or_latest(p: Option<&PeriodInput>, m: &Model) -> Result<Period, ApiError> {
     match p {
         Some(p) => p.parse(),
         None => {
@@ -125,7 +125,7 @@ pub(crate) fn branch_period_or_latest(
     }
 }
 
-fn period_text(p: Period) -> String {
+pub(crate) fn period_text(p: Period) -> String {
     match p {
         Period::Month { year, month } => format!("{year:04}-{month:02}"),
         Period::YearToDate { year, month } => format!("{year:04}-01..{year:04}-{month:02}"),

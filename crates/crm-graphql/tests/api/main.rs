@@ -58,6 +58,7 @@ mod oracles;
 mod ranges;
 mod read_models;
 mod sdl;
+mod service;
 mod transport;
 mod workflow;
 mod ws;

@@ -22,6 +22,7 @@ use crate::read_models::accounts::AccountRecord;
 use crate::read_models::history::{FlowSums, HistoryEntry, Order};
 use crate::read_models::sales::OpportunityRecord;
 use crate::read_models::service::TicketRecord;
+use crate::read_models::service_plan::ServiceTrack;
 use crate::rules::RuleBook;
 
 /// One customer's figures for one trade date, summed over their accounts.
@@ -202,6 +203,9 @@ pub struct CustomerRecord {
     pub last_contact: Option<Date>,
     pub follow_up: Option<FollowUp>,
     pub planned_visits: Vec<PlannedVisit>,
+    /// 分层服务: the last two days each channel reached the customer and the last two
+    /// visits, what the service plan is read from (`read_models::service_plan`).
+    pub service: ServiceTrack,
     pub conversions: Vec<CampaignConversion>,
     pub derived: Derived,
     pub merged_into: Option<CustomerId>,
@@ -249,6 +253,7 @@ impl CustomerRecord {
             last_contact: None,
             follow_up: None,
             planned_visits: Vec::new(),
+            service: ServiceTrack::default(),
             conversions: Vec::new(),
             derived: Derived::default(),
             merged_into: None,

@@ -45,6 +45,8 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
                 // unanswered call shows no engagement, whoever logs it.
                 if !matches!(outcome, Outcome::NotReached) {
                     c.last_contact = c.last_contact.max(Some(day));
+                    // 分层服务: a reached contact counts for the plan if its channel does.
+                    c.service.record(*channel, day, p);
                 }
                 // The latest contact settles any earlier follow-up and may set a new one.
                 c.follow_up = follow_up_on.map(|due| FollowUp {
@@ -152,6 +154,9 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
                     position: p,
                 });
                 c.last_contact = c.last_contact.max(Some(day));
+                if !matches!(outcome, Outcome::NotReached) {
+                    c.service.record(Channel::Visit, day, p);
+                }
                 c.follow_up = follow_up_on.map(|due| FollowUp {
                     due,
                     staff: by,

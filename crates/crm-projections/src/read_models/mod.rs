@@ -20,6 +20,7 @@ pub mod rule_versions;
 pub mod sales;
 pub mod segments;
 pub mod service;
+pub mod service_plan;
 pub mod todo_index;
 pub mod todos;
 
@@ -42,6 +43,7 @@ pub mod all {
     pub use super::sales::*;
     pub use super::segments::*;
     pub use super::service::*;
+    pub use super::service_plan::*;
     pub use super::todo_index::{todo_index, todo_index_is_fresh, TodoIndex};
     pub use super::todos::*;
 }

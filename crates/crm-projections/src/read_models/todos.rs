@@ -17,6 +17,7 @@ use crate::model::{business_date, madd, mscale, Model, BUSINESS_OFFSET};
 use crate::read_models::archive::CustomerRecord;
 use crate::read_models::banking::{DepositRecord, LoanRecord};
 use crate::read_models::service::{TicketRecord, TicketStatus};
+use crate::read_models::service_plan::service_plan;
 use crate::rules::RuleBook;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -49,6 +50,11 @@ pub enum TodoKind {
     /// A loan moved down a classification within `[reminders] loan_downgrade_days` (the
     /// serving manager and the outlet's branch manager).
     LoanDowngraded,
+    /// A contact the customer's tier standard (`[service.<tier>]`) asks for is due within
+    /// `[reminders] service_days_ahead` or overdue (the serving manager).
+    ServiceContactDue,
+    /// A visit the tier standard asks for is due within `service_days_ahead` or overdue.
+    ServiceVisitDue,
 }
 
 /// 待办事宜: one reminder or open workflow step for a user.
@@ -331,6 +337,7 @@ fn book_todos(a: &Asker<'_>, c: &CustomerRecord, out: &mut Vec<Todo>) {
             });
         }
     }
+    service_todos(a, c, out);
     // A large outflow on the latest day with figures up to today.
     if let Some(d) = c.days.iter().rev().find(|d| d.date <= today) {
         let net_out = madd(d.withdrawals, mscale(d.deposits, -1));
@@ -354,6 +361,54 @@ fn book_todos(a: &Asker<'_>, c: &CustomerRecord, out: &mut Vec<Todo>) {
                     d.date
                 ),
                 position: d.position,
+                value_at_risk: None,
+            });
+        }
+    }
+}
+
+/// 分层服务: the contact and visit the customer's service plan has due within
+/// `[reminders] service_days_ahead` (or overdue), for the serving manager.
+fn service_todos(a: &Asker<'_>, c: &CustomerRecord, out: &mut Vec<Todo>) {
+    let today = a.today;
+    let Some(plan) = service_plan(c, a.rules, today) else {
+        return;
+    };
+    let horizon = today + Duration::days(i64::from(a.rules.reminders.service_days_ahead));
+    let name = c.profile.name.as_str();
+    let late = |days: u32| match days {
+        0 => String::new(),
+        n => format!(", {n} days overdue"),
+    };
+    if plan.next_contact_due <= horizon {
+        out.push(Todo {
+            kind: TodoKind::ServiceContactDue,
+            customer: Some(c.id),
+            ticket: None,
+            due: plan.next_contact_due,
+            text: format!(
+                "contact {name} ({} standard: every {} days{})",
+                plan.tier.name(),
+                plan.contact_every_days,
+                late(plan.contact_overdue_days)
+            ),
+            position: plan.position,
+            value_at_risk: None,
+        });
+    }
+    if let (Some(due), Some(every)) = (plan.next_visit_due, plan.visit_every_days) {
+        if due <= horizon {
+            out.push(Todo {
+                kind: TodoKind::ServiceVisitDue,
+                customer: Some(c.id),
+                ticket: None,
+                due,
+                text: format!(
+                    "visit {name} ({} standard: every {every} days{})",
+                    plan.tier.name(),
+                    late(plan.visit_overdue_days)
+                ),
+                position: plan.position,
                 value_at_risk: None,
             });
         }

@@ -130,6 +130,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
             }
         }
         if mine {
+            service_todos(c, rules, today, &mut out);
             if let Some(b) = c.profile.birthday {
                 if let Some(next) = next_birthday(b, today) {
                     if next <= today + Duration::days(i64::from(r.birthday_days_ahead)) {
@@ -294,6 +295,53 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
 /// The bank reminders of `staff` on `today`: time deposits maturing, instalments due, loans
 /// overdue and moved down a classification, for the customer's serving manager (and, for a
 /// downgrade, the branch manager of the loan's outlet). Open accounts and loans only.
+/// 分层服务 (added with the service plans, issue 16): the contact and visit a customer's
+/// tier standard has due within `service_days_ahead`, for the serving manager.
+fn service_todos(c: &views::CustomerRecord, rules: &RuleBook, today: Date, out: &mut Vec<Todo>) {
+    let Some(plan) = views::service_plan(c, rules, today) else {
+        return;
+    };
+    let horizon = today + Duration::days(i64::from(rules.reminders.service_days_ahead));
+    let name = c.profile.name.as_str();
+    let late = |days: u32| match days {
+        0 => String::new(),
+        n => format!(", {n} days overdue"),
+    };
+    if plan.next_contact_due <= horizon {
+        out.push(Todo {
+            kind: TodoKind::ServiceContactDue,
+            customer: Some(c.id),
+            ticket: None,
+            due: plan.next_contact_due,
+            text: format!(
+                "contact {name} ({} standard: every {} days{})",
+                plan.tier.name(),
+                plan.contact_every_days,
+                late(plan.contact_overdue_days)
+            ),
+            position: plan.position,
+            value_at_risk: None,
+        });
+    }
+    if let (Some(due), Some(every)) = (plan.next_visit_due, plan.visit_every_days) {
+        if due <= horizon {
+            out.push(Todo {
+                kind: TodoKind::ServiceVisitDue,
+                customer: Some(c.id),
+                ticket: None,
+                due,
+                text: format!(
+                    "visit {name} ({} standard: every {every} days{})",
+                    plan.tier.name(),
+                    late(plan.visit_overdue_days)
+                ),
+                position: plan.position,
+                value_at_risk: None,
+            });
+        }
+    }
+}
+
 fn bank_todos(
     m: &Model,
     rules: &RuleBook,

@@ -1,0 +1,185 @@
+//! 分层服务 through the real server over the demo data set: each served customer's service
+//! plan, the serving manager's SERVICE_CONTACT_DUE to-dos, and the staff and branch service
+//! compliance with their scoping (a caller out of scope is refused and sees nothing).
+
+use crm_domain::auth::{Role, Scope};
+use crm_domain::ids::{BranchId, StaffId};
+use serde_json::{json, Value as Json};
+use uuid::Uuid;
+
+use crate::common::{codes, Server};
+
+fn ok(body: &Json) {
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+const STAFF: &str = r#"query($s: ID!) { staffServiceCompliance(staffId: $s) {
+    id period from to on customers customersOverdue
+    contacts { due onTime late overdue onTimeRate } visits { due onTime late overdue } } }"#;
+const BRANCH: &str = r#"query($b: ID!) { branchServiceCompliance(branchId: $b) {
+    id period customers customersOverdue contacts { due onTime late overdue } } }"#;
+
+#[tokio::test]
+async fn service_plans_to_dos_and_compliance_are_scoped() {
+    let server = Server::start_demo(40, 30).await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let head = server.store.head().0;
+    let list = server
+        .query(
+            &hq,
+            r#"query($at: Long) { customers(first: 40, atPosition: $at) { edges { node {
+                 customerId lifecycle tier asOf branch { id } manager { id }
+                 servicePlan { tier contactEveryDays visitEveryDays channels lastContact
+                   nextContactDue contactOverdueDays lastVisit nextVisitDue visitOverdueDays } } } } }"#,
+            json!({ "at": head }),
+        )
+        .await;
+    ok(&list);
+    let nodes: Vec<&Json> = list["data"]["customers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .collect();
+    // Every active or dormant customer has a plan under their tier's standard; no one else.
+    let mut planned = None;
+    for n in &nodes {
+        let served = matches!(n["lifecycle"].as_str(), Some("ACTIVE" | "DORMANT"));
+        let plan = &n["servicePlan"];
+        assert_eq!(!plan.is_null(), served, "{n}");
+        if plan.is_null() {
+            continue;
+        }
+        assert_eq!(plan["tier"], n["tier"]);
+        assert!(!plan["channels"].as_array().unwrap().is_empty(), "{plan}");
+        let due = plan["nextContactDue"].as_str().unwrap();
+        if let Some(last) = plan["lastContact"].as_str() {
+            assert!(last < due, "{plan}");
+        }
+        // Overdue days are counted from the due date to the archive's date.
+        let as_of = n["asOf"].as_str().unwrap();
+        assert_eq!(
+            plan["contactOverdueDays"].as_i64().unwrap() > 0,
+            due < as_of,
+            "{n}"
+        );
+        if planned.is_none() && !n["manager"].is_null() {
+            planned = Some(*n);
+        }
+    }
+    let c = planned.expect("a served customer with a manager");
+    let manager = c["manager"]["id"].as_str().unwrap().to_string();
+    let branch = c["branch"]["id"].as_str().unwrap().to_string();
+    let manager_id = StaffId::from_uuid(Uuid::parse_str(&manager).unwrap());
+    let branch_id = BranchId::from_uuid(Uuid::parse_str(&branch).unwrap());
+
+    // The manager's own compliance, as headquarters reads it and as they do.
+    let by_hq = server.query(&hq, STAFF, json!({ "s": manager })).await;
+    ok(&by_hq);
+    let mine = server.token_for(
+        manager_id,
+        Role::CustomerManager,
+        Scope::Book {
+            branch: branch_id,
+            team: None,
+        },
+    );
+    let by_self = server.query(&mine, STAFF, json!({ "s": manager })).await;
+    ok(&by_self);
+    assert_eq!(by_hq["data"], by_self["data"]);
+    let s = &by_hq["data"]["staffServiceCompliance"];
+    assert!(s["customers"].as_u64().unwrap() >= 1, "{s}");
+    let k = &s["contacts"];
+    let (due, on_time, late, overdue) = (
+        k["due"].as_u64().unwrap(),
+        k["onTime"].as_u64().unwrap(),
+        k["late"].as_u64().unwrap(),
+        k["overdue"].as_u64().unwrap(),
+    );
+    assert!(on_time + late + overdue <= due, "{s}");
+    assert!(s["customersOverdue"].as_u64().unwrap() <= s["customers"].as_u64().unwrap());
+
+    // The branch's compliance covers at least the manager's book.
+    let b = server.query(&hq, BRANCH, json!({ "b": branch })).await;
+    ok(&b);
+    let b = &b["data"]["branchServiceCompliance"];
+    assert!(b["customers"].as_u64().unwrap() >= s["customers"].as_u64().unwrap());
+    assert!(b["contacts"]["due"].as_u64().unwrap() >= due, "{b}");
+
+    // The customer's contact due is a SERVICE_CONTACT_DUE to-do of their manager's, due on
+    // the plan's date, once within `[reminders] service_days_ahead` (7 days) of it: today
+    // (long after the demo's data) it is; at the data's last day only if due within a week.
+    let customer = c["customerId"].as_str().unwrap();
+    let due = c["servicePlan"]["nextContactDue"].as_str().unwrap();
+    let contact_todos = |body: &Json| -> Vec<String> {
+        ok(body);
+        body["data"]["todos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["kind"] == "SERVICE_CONTACT_DUE" && t["customerId"] == customer)
+            .map(|t| t["due"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let now = server
+        .query(&mine, "{ todos { kind customerId due } }", json!({}))
+        .await;
+    assert_eq!(contact_todos(&now), [due], "{now}");
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let as_of = time::Date::parse(c["asOf"].as_str().unwrap(), fmt).unwrap();
+    let then = server
+        .query(
+            &mine,
+            "query($at: DateTime) { todos(at: $at) { kind customerId due } }",
+            json!({ "at": format!("{as_of}T12:00:00+08:00") }),
+        )
+        .await;
+    let within = time::Date::parse(due, fmt).unwrap() <= as_of + time::Duration::days(7);
+    assert_eq!(!contact_todos(&then).is_empty(), within, "{then}");
+    // Someone else's customer is no to-do of theirs.
+    let stranger = server.token(
+        Role::CustomerManager,
+        Scope::Book {
+            branch: branch_id,
+            team: None,
+        },
+    );
+    let theirs = server
+        .query(&stranger, "{ todos { kind customerId due } }", json!({}))
+        .await;
+    assert!(contact_todos(&theirs).is_empty(), "{theirs}");
+
+    // Out of scope: another customer manager of the same branch reads neither the manager's
+    // compliance nor the branch's; a branch manager of another branch not this branch's.
+    let other = server.token(
+        Role::CustomerManager,
+        Scope::Book {
+            branch: branch_id,
+            team: None,
+        },
+    );
+    let refused = server.query(&other, STAFF, json!({ "s": manager })).await;
+    assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
+    assert!(refused["data"].is_null() || refused["data"]["staffServiceCompliance"].is_null());
+    let refused = server.query(&other, BRANCH, json!({ "b": branch })).await;
+    assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
+    let elsewhere = server.token(
+        Role::BranchManager,
+        Scope::Branch {
+            branch: BranchId::from_uuid(Uuid::now_v7()),
+        },
+    );
+    let refused = server
+        .query(&elsewhere, BRANCH, json!({ "b": branch }))
+        .await;
+    assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
+    assert!(refused["data"].is_null() || refused["data"]["branchServiceCompliance"].is_null());
+    let refused = server
+        .query(&elsewhere, STAFF, json!({ "s": manager }))
+        .await;
+    assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
+    // The branch's own manager reads both.
+    let bm = server.token(Role::BranchManager, Scope::Branch { branch: branch_id });
+    ok(&server.query(&bm, BRANCH, json!({ "b": branch })).await);
+    ok(&server.query(&bm, STAFF, json!({ "s": manager })).await);
+}
