@@ -349,6 +349,28 @@ fn a_branch_counts_upgraded_customers_as_its_people_do() {
         let ranked = p.branch_ranking(feb);
         let b0 = ranked.iter().find(|r| r.branch == bid(0)).unwrap();
         assert_eq!(b0.kpi.terms[2].count, Some(3));
+        // Rank change (排名变化): each branch's rank in January, the month before; the
+        // branches without figures by the end of January have none.
+        let jan = p.branch_ranking(BranchPeriod::Month {
+            year: 2024,
+            month: 1,
+        });
+        for r in &ranked {
+            let before = jan.iter().find(|j| j.branch == r.branch).map(|j| j.rank);
+            let had_days = r.branch == bid(0);
+            assert_eq!(r.previous_rank, before.filter(|_| had_days), "{r:?}");
+            assert_eq!(
+                r.rank_change,
+                r.previous_rank.map(|p| p as i64 - r.rank as i64),
+                "{r:?}"
+            );
+        }
+        assert!(ranked.iter().any(|r| r.previous_rank.is_some()));
+        // The first day with figures has no day before it to compare with.
+        let first = p.branch_ranking(day(1));
+        assert!(first
+            .iter()
+            .all(|r| r.previous_rank.is_none() && r.rank_change.is_none()));
         // And a model stored and opened again answers the same.
         drop(p);
         let p = Projections::open(&store, rules()).unwrap();

@@ -451,6 +451,11 @@ pub struct BranchRankView {
     pub market_share_bp: Option<i32>,
     pub kpi_composite: f64,
     pub kpi: KpiExplanation,
+    /// The rank in the previous period of the same kind (the day before, the month before);
+    /// null when the branch had no figures by then.
+    pub previous_rank: Option<i32>,
+    /// `previousRank − rank`: positive for a move up (排名变化).
+    pub rank_change: Option<i32>,
 }
 
 impl From<&BranchRank> for BranchRankView {
@@ -466,6 +471,8 @@ impl From<&BranchRank> for BranchRankView {
             market_share_bp: r.market_share_bp.map(int),
             kpi_composite: centi(r.kpi.composite_centi),
             kpi: KpiExplanation::from(&r.kpi),
+            previous_rank: r.previous_rank.map(int),
+            rank_change: r.rank_change.map(int),
         }
     }
 }

@@ -365,7 +365,7 @@ async fn archives_pages_views_and_scoping_over_the_demo_data() {
                 customersByTier { key count } assetsByClass { key amount }
                 turnoverBySecurityType { key amount } topManagers { name kpiComposite }
                 reflects { position rulesVersion } }
-              branchRanking(period: { month: $m }) { rank name kpiComposite }
+              branchRanking(period: { month: $m }) { rank name kpiComposite previousRank rankChange }
               leaderboard(scope: { company: true }, period: { month: $m, yearToDate: true }, first: 5) { name rankInCompany kpiComposite }
               segments { customers byTier { tier count } byChurnRisk { churnRisk count } }
               channelEffectiveness { channel contacts }
@@ -400,6 +400,20 @@ async fn archives_pages_views_and_scoping_over_the_demo_data() {
         .map(|r| r["rank"].as_i64().unwrap())
         .collect();
     assert_eq!(ranks, (1..=ranks.len() as i64).collect::<Vec<_>>());
+    // Rank change against the month before: previousRank − rank, null without a previous rank.
+    for r in ranking {
+        match r["previousRank"].as_i64() {
+            Some(p) => {
+                assert!((1..=ranks.len() as i64).contains(&p), "{r}");
+                assert_eq!(
+                    r["rankChange"].as_i64(),
+                    Some(p - r["rank"].as_i64().unwrap()),
+                    "{r}"
+                );
+            }
+            None => assert!(r["rankChange"].is_null(), "{r}"),
+        }
+    }
     let board: Vec<f64> = d["leaderboard"]
         .as_array()
         .unwrap()

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use crm_domain::ids::{BranchId, RegionId};
 use crm_domain::Money;
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration};
+use time::Date;
 
 use crate::model::{madd, Model};
 use crate::read_models::banking::{OutletDay, DEPOSIT_KINDS, LOAN_CLASSES, LOAN_CLASSES_ALL};
@@ -299,21 +299,6 @@ pub struct OutletRank {
     pub line: OutletLine,
 }
 
-/// The period before `p` of the same kind: the day before, the month before.
-pub fn previous_period(p: BranchPeriod) -> BranchPeriod {
-    match p {
-        BranchPeriod::Day(d) => BranchPeriod::Day(d.checked_sub(Duration::days(1)).unwrap_or(d)),
-        BranchPeriod::Month { year, month } if month <= 1 => BranchPeriod::Month {
-            year: year.saturating_sub(1),
-            month: 12,
-        },
-        BranchPeriod::Month { year, month } => BranchPeriod::Month {
-            year,
-            month: month - 1,
-        },
-    }
-}
-
 /// Sorts `lines` best first by `measure` (ties by name, then id) and gives each its rank.
 fn ranked(measure: OutletMeasure, mut lines: Vec<OutletLine>) -> Vec<(usize, OutletLine)> {
     let order = |a: &OutletLine, b: &OutletLine| -> Ordering {
@@ -335,7 +320,7 @@ fn ranked(measure: OutletMeasure, mut lines: Vec<OutletLine>) -> Vec<(usize, Out
 }
 
 /// The outlets of `scope` (the company or a region) with figures up to the period's end,
-/// ranked by `measure`, each with its rank in the previous period ([`previous_period`]) among
+/// ranked by `measure`, each with its rank in the previous period ([`BranchPeriod::previous`]) among
 /// the same scope's outlets.
 pub fn outlet_ranking(
     m: &Model,
@@ -344,7 +329,7 @@ pub fn outlet_ranking(
     period: BranchPeriod,
 ) -> Vec<OutletRank> {
     let (from, to) = period.range();
-    let (prev_from, prev_to) = previous_period(period).range();
+    let (prev_from, prev_to) = period.previous().range();
     let before: BTreeMap<BranchId, usize> = ranked(measure, lines(m, scope, prev_from, prev_to))
         .into_iter()
         .map(|(rank, line)| (line.outlet, rank))

@@ -92,6 +92,21 @@ pub enum BranchPeriod {
 }
 
 impl BranchPeriod {
+    /// The period before this one, of the same kind: the day before, the month before.
+    pub fn previous(self) -> BranchPeriod {
+        match self {
+            BranchPeriod::Day(d) => BranchPeriod::Day(d.previous_day().unwrap_or(d)),
+            BranchPeriod::Month { year, month } if month <= 1 => BranchPeriod::Month {
+                year: year.saturating_sub(1),
+                month: 12,
+            },
+            BranchPeriod::Month { year, month } => BranchPeriod::Month {
+                year,
+                month: month - 1,
+            },
+        }
+    }
+
     pub(crate) fn range(self) -> (Date, Date) {
         match self {
             BranchPeriod::Day(d) => (d, d),
@@ -227,9 +242,43 @@ pub struct BranchRank {
     pub commission: Money,
     pub market_share_bp: Option<i64>,
     pub kpi: KpiExplain,
+    /// The branch's rank in the previous period of the same kind ([`BranchPeriod::previous`]);
+    /// None when it had no figures by that period's end.
+    pub previous_rank: Option<usize>,
+    /// `previous_rank − rank`: positive for a move up (东吴: 排名变化).
+    pub rank_change: Option<i64>,
 }
 
+/// The ranking of branches in `period`, each with its rank and rank change against the
+/// previous period of the same kind (the day before, the month before).
 pub fn branch_ranking(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<BranchRank> {
+    let previous = period.previous();
+    let (_, previous_end) = previous.range();
+    let had_figures = |b: &BranchId| {
+        m.branches
+            .get(b)
+            .and_then(|rec| rec.days.first())
+            .is_some_and(|first| *first <= previous_end)
+    };
+    let before: BTreeMap<BranchId, usize> = rank_branches(m, rules, previous)
+        .into_iter()
+        .filter(|r| had_figures(&r.branch))
+        .map(|r| (r.branch, r.rank))
+        .collect();
+    let mut out = rank_branches(m, rules, period);
+    for r in &mut out {
+        r.previous_rank = before.get(&r.branch).copied();
+        r.rank_change = r.previous_rank.map(|p| {
+            i64::try_from(p)
+                .unwrap_or(i64::MAX)
+                .saturating_sub(i64::try_from(r.rank).unwrap_or(i64::MAX))
+        });
+    }
+    out
+}
+
+/// The ranking of branches in `period` alone (no rank change).
+fn rank_branches(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<BranchRank> {
     let market = market_turnover(m, period);
     let mut branches: Vec<(BranchId, Totals, Flows)> = Vec::new();
     let mut inputs: Vec<KpiInput> = Vec::new();
@@ -260,6 +309,8 @@ pub fn branch_ranking(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<
             commission: f.commission,
             market_share_bp: market.map(|mk| bp(f.turnover.minor(), mk.minor())),
             kpi: kpi(&input, &group, rules, Some(KpiRole::Branch)),
+            previous_rank: None,
+            rank_change: None,
         })
         .collect();
     out.sort_by(|a, b| {
@@ -282,7 +333,7 @@ pub fn branch_dashboard(
     period: BranchPeriod,
 ) -> Option<BranchDashboard> {
     let (totals, flows) = branch_figures(m, branch, period)?;
-    let ranking = branch_ranking(m, rules, period);
+    let ranking = rank_branches(m, rules, period);
     let rank = ranking
         .iter()
         .find(|r| r.branch == branch)
