@@ -176,6 +176,14 @@ fn the_period_reports_hold_the_leaderboard_ranking_campaigns_and_service_figures
             assert_eq!(text(&t, i, "营业部"), b.name);
             assert_eq!(t.rows[i][0], Cell::count(b.rank));
             assert_eq!(
+                t.rows[i][t.column("上期排名").unwrap()],
+                b.previous_rank.map_or(Cell::Empty, Cell::count)
+            );
+            assert_eq!(
+                t.rows[i][t.column("排名变化").unwrap()],
+                b.rank_change.map_or(Cell::Empty, Cell::Integer)
+            );
+            assert_eq!(
                 t.rows[i][t.column("市场占有率").unwrap()],
                 b.market_share_bp.map_or(Cell::Empty, Cell::Percent)
             );
@@ -279,11 +287,12 @@ fn the_xlsx_sheet_holds_the_rows_numbers_as_numbers_and_a_frozen_bold_header() {
         assert_eq!(sheet.matches("<row ").count(), t.rows.len() + 1);
         assert!(sheet.contains("ySplit=\"1\""), "the header row is frozen");
         assert!(sheet.contains("<t>排名 Rank</t>"));
+        let (name_at, assets_at) = (t.column("营业部 ").unwrap(), t.column("资产 ").unwrap());
         for row in &t.rows {
-            let name = row[1].to_text();
+            let name = row[name_at].to_text();
             assert!(sheet.contains(&format!("<t>{name}</t>")), "{name}");
             // Assets as a number of yuan, not text.
-            let yuan = row[3].number().unwrap();
+            let yuan = row[assets_at].number().unwrap();
             assert!(sheet.contains(&format!("<v>{yuan}</v>")), "{yuan}: {sheet}");
         }
         assert!(sheet.contains("<col "), "column widths are set");

@@ -179,8 +179,10 @@ pub fn leaderboard(
     Ok(rows)
 }
 
-pub const BRANCH_RANKING_COLUMNS: [Column; 8] = [
+pub const BRANCH_RANKING_COLUMNS: [Column; 10] = [
     col("排名 Rank", K::Integer),
+    col("上期排名 Previous rank", K::Integer),
+    col("排名变化 Rank change", K::Integer),
     col("营业部 Branch", K::Text),
     col("客户数 Customers", K::Integer),
     col("资产 Assets", K::Money),
@@ -190,7 +192,8 @@ pub const BRANCH_RANKING_COLUMNS: [Column; 8] = [
     col("考核得分 KPI score", K::Decimal(2)),
 ];
 
-/// 营业部排名: every branch in a day or month, best first.
+/// 营业部排名: every branch in a day or month, best first, with its rank in the period before
+/// and the change (empty for a branch without figures by then).
 pub fn branch_ranking(
     p: &Projections,
     period: BranchPeriod,
@@ -205,6 +208,8 @@ pub fn branch_ranking(
     for b in p.branch_ranking(period) {
         out.row(&[
             Cell::count(b.rank),
+            b.previous_rank.map_or(Cell::Empty, Cell::count),
+            b.rank_change.map_or(Cell::Empty, Cell::Integer),
             Cell::Text(b.name.clone()),
             Cell::Integer(b.customers),
             Cell::Money(b.assets),
