@@ -24,8 +24,7 @@ use super::customer_list::page_size;
 use super::customers::{label, money, Amount};
 use super::performance::{branch_period_or_latest, branch_period_text, BranchPeriodInput};
 use super::readside::{
-    centi, forbidden, int, org_tree, parse_uuid, projection_error, reach, read_models, uuid_id,
-    Reflects,
+    centi, forbidden, int, org_tree, parse_uuid, reach, read_models, uuid_id, Reflects,
 };
 use super::require_history;
 use super::scalars::{global_id, DateTime, Long};
@@ -300,18 +299,10 @@ impl BankDashboardQuery {
             if let Some(instant) = as_of {
                 require_history(&actor)?;
                 let period = models.read(|m, _| branch_period_or_latest(period.as_ref(), m))?;
-                let p = models.projections().clone();
-                let permit = super::settings(ctx)?.replay_permit()?;
-                let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let _stop = super::CancelOnDrop(cancel.clone());
-                let found = tokio::task::spawn_blocking(move || {
-                    let found = p.bank_dashboard_as_of(scope, period, instant, &cancel);
-                    drop(permit);
-                    found
+                let found = super::replay_as_of(ctx, move |p, cancel| {
+                    p.bank_dashboard_as_of(scope, period, instant, cancel)
                 })
-                .await
-                .map_err(|e| ApiError::Internal(format!("joining a replay: {e}")))?
-                .map_err(projection_error)?;
+                .await?;
                 return Ok(found.as_ref().map(|d| BankDashboardView::of(d, None)));
             }
             let reflects = Reflects::of(models);

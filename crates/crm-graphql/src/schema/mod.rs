@@ -150,6 +150,33 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// Runs a whole-log replay (`fold`, given the projections and its cancel flag) on a blocking
+/// thread under the replay bound: a permit taken first (LIMIT_EXCEEDED past the bound), given
+/// back when the fold has really stopped; the request holds a [`CancelOnDrop`], so a request
+/// that ends early stops its fold.
+pub(crate) async fn replay_as_of<T: Send + 'static>(
+    ctx: &Context<'_>,
+    fold: impl FnOnce(
+            &crm_projections::Projections,
+            &std::sync::atomic::AtomicBool,
+        ) -> Result<T, crm_projections::ProjectionError>
+        + Send
+        + 'static,
+) -> Result<T, ApiError> {
+    let p = readside::read_models(ctx)?.projections().clone();
+    let permit = settings(ctx)?.replay_permit()?;
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _stop = CancelOnDrop(cancel.clone());
+    tokio::task::spawn_blocking(move || {
+        let found = fold(&p, &cancel);
+        drop(permit);
+        found
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("joining a replay: {e}")))?
+    .map_err(readside::projection_error)
+}
+
 /// The caller, or UNAUTHENTICATED if a transport forgot to attach one.
 pub fn caller<'a>(ctx: &Context<'a>) -> Result<&'a Actor, ApiError> {
     ctx.data_opt::<Caller>()

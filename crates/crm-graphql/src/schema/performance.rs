@@ -21,8 +21,8 @@ use super::customer_list::page_size;
 use super::customers::{amounts, label, money, Amount, Count, ASSET_CLASS_NAMES};
 use super::explain::KpiExplanation;
 use super::readside::{
-    centi, date_arg, forbidden, int, may_read_branch, org_tree, parse_uuid, projection_error,
-    reach, read_models, require_company_reader, uuid_id, Reflects,
+    centi, date_arg, forbidden, int, may_read_branch, org_tree, parse_uuid, reach, read_models,
+    require_company_reader, uuid_id, Reflects,
 };
 use super::require_history;
 use super::scalars::{global_id, DateTime, Long};
@@ -570,18 +570,10 @@ impl PerformanceQuery {
             let period = models.read(|m, _| period_or_latest(period.as_ref(), m))?;
             if let Some(instant) = as_of {
                 require_history(&actor)?;
-                let p = models.projections().clone();
-                let permit = super::settings(ctx)?.replay_permit()?;
-                let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let _stop = super::CancelOnDrop(cancel.clone());
-                let found = tokio::task::spawn_blocking(move || {
-                    let found = p.staff_performance_as_of(staff, period, instant, &cancel);
-                    drop(permit);
-                    found
+                let found = super::replay_as_of(ctx, move |p, cancel| {
+                    p.staff_performance_as_of(staff, period, instant, cancel)
                 })
-                .await
-                .map_err(|e| ApiError::Internal(format!("joining a replay: {e}")))?
-                .map_err(projection_error)?;
+                .await?;
                 return Ok(found.as_ref().map(StaffPerformanceView::from));
             }
             models.read(|m, r| {
@@ -658,18 +650,10 @@ impl PerformanceQuery {
             if let Some(instant) = as_of {
                 require_history(&actor)?;
                 let period = models.read(|m, _| branch_period_or_latest(period.as_ref(), m))?;
-                let p = models.projections().clone();
-                let permit = super::settings(ctx)?.replay_permit()?;
-                let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let _stop = super::CancelOnDrop(cancel.clone());
-                let found = tokio::task::spawn_blocking(move || {
-                    let found = p.branch_dashboard_as_of(branch, period, instant, &cancel);
-                    drop(permit);
-                    found
+                let found = super::replay_as_of(ctx, move |p, cancel| {
+                    p.branch_dashboard_as_of(branch, period, instant, cancel)
                 })
-                .await
-                .map_err(|e| ApiError::Internal(format!("joining a replay: {e}")))?
-                .map_err(projection_error)?;
+                .await?;
                 return Ok(found.as_ref().map(|d| BranchDashboardView::of(d, None)));
             }
             dashboard(ctx, &actor, branch, period.as_ref())

@@ -3,9 +3,9 @@
 //! outlets of a scope ranked by one measure with their rank change against the previous period.
 //!
 //! Everything is answered from the outlets' per-day records of `read_models::banking`
-//! ([`OutletDay`]), never by folding the log: a scope's figures are the sum of its outlets'
-//! figures, each outlet's one pass over its days up to the period's end. Memory stays bounded
-//! by outlets × days.
+//! ([`OutletDay`](crate::read_models::banking::OutletDay)), never by folding the log: a
+//! scope's figures are the sum of its outlets' figures, each outlet's one pass over its days up
+//! to the period's end. Memory stays bounded by outlets × days.
 //!
 //! - Stock figures (deposits by kind, loans by class, bank customers) are of the period's end:
 //!   each outlet's last day with positions up to then (possibly before the period). The NPL
@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::model::{madd, Model};
-use crate::read_models::banking::{OutletDay, DEPOSIT_KINDS, LOAN_CLASSES, LOAN_CLASSES_ALL};
+use crate::read_models::banking::{outlet_banking, DEPOSIT_KINDS, LOAN_CLASSES, LOAN_CLASSES_ALL};
 use crate::read_models::dashboards::BranchPeriod;
 use crate::read_models::performance::bp;
 
@@ -114,44 +114,38 @@ impl BankFigures {
     }
 }
 
-/// One outlet's figures for `from..=to`; `None` when it has no figures up to `to`.
+/// One outlet's figures for `from..=to`; `None` when it has no figures up to `to`. The stock
+/// and the period's flows are the branch dashboard's ([`outlet_banking`]); this adds the
+/// deposits before the period and the bank customers, which count every day up to `to`.
 pub fn outlet_figures(m: &Model, branch: BranchId, from: Date, to: Date) -> Option<BankFigures> {
     let rec = m.outlets.get(&branch)?;
     let end = rec.days.partition_point(|d| *d <= to);
     let days = rec.days.get(..end).filter(|d| !d.is_empty())?;
-    let mut f = BankFigures::default();
-    let mut deposits: Option<&OutletDay> = None;
-    let mut loans: Option<&OutletDay> = None;
+    let b = outlet_banking(m, branch, from, to);
+    let mut f = BankFigures {
+        deposits_on: b.deposits_on,
+        deposits_by_kind: [b.demand_deposits, b.time_deposits],
+        loans_on: b.loans_on,
+        loans_by_class: b.loans_by_class,
+        fee_income: b.fee_income,
+        new_deposit_accounts: b.new_deposit_accounts,
+        new_loans: b.new_loans,
+        disbursed: b.disbursed,
+        ..BankFigures::default()
+    };
     for d in days {
         let Some(od) = m.outlet_days.get(&(branch, *d)) else {
             continue;
         };
         f.bank_customers += od.new_bank_customers - od.lost_bank_customers;
-        if od.deposit_positions > 0 {
-            if *d < from {
+        if *d < from {
+            if od.deposit_positions > 0 {
                 f.deposits_at_start = od.deposits.iter().fold(Money::ZERO, |a, b| madd(a, *b));
             }
-            f.deposits_on = Some(*d);
-            deposits = Some(od);
-        }
-        if od.loan_positions > 0 {
-            f.loans_on = Some(*d);
-            loans = Some(od);
-        }
-        if *d >= from {
-            f.fee_income = madd(f.fee_income, od.fee_income);
-            f.new_deposit_accounts += od.new_deposit_accounts;
-            f.new_loans += od.new_loans;
-            f.disbursed = madd(f.disbursed, od.disbursed);
+        } else {
             f.new_bank_customers += od.new_bank_customers;
             f.lost_bank_customers += od.lost_bank_customers;
         }
-    }
-    if let Some(od) = deposits {
-        f.deposits_by_kind = od.deposits;
-    }
-    if let Some(od) = loans {
-        f.loans_by_class = od.loans;
     }
     f.settle();
     Some(f)
