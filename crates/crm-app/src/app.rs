@@ -47,6 +47,18 @@ impl App {
         })
     }
 
+    /// The same command side keeping the states of up to `streams` streams between commands
+    /// (default [`crate::STATE_CACHE_STREAMS_DEFAULT`]). A load that touches every stream in turn,
+    /// such as a demo's trading day over all its accounts, gains from the cache only when it
+    /// holds them all; each kept state is bounded (an account keeps its newest days in full).
+    /// Starts with an empty cache.
+    pub fn with_state_cache(self, streams: usize) -> App {
+        App {
+            cache: Arc::new(StateCache::new(streams)),
+            ..self
+        }
+    }
+
     pub fn store(&self) -> &EventStore {
         &self.store
     }
@@ -851,6 +863,7 @@ impl App {
         let actor = &env.actor;
         for _ in 0..RETRIES_MAX {
             let (state, revision) = self.load::<A>(&stream)?;
+            let state = self.recall::<A>(&stream, state, &command)?;
             let keep = |state: A::State| {
                 if let Some(r) = revision {
                     self.cache.put(stream.as_str(), state, r);
@@ -947,6 +960,33 @@ pub(crate) fn validation(field: &'static str, reason: &str) -> AppError {
 /// The stream of aggregate `A`'s instance `id`.
 pub fn stream_of<A: Aggregate>(id: &impl StreamId) -> Result<StreamName, AppError> {
     Ok(StreamName::parse(crm_domain::stream_name(A::CATEGORY, id))?)
+}
+
+impl App {
+    /// `state` with the event put back that deciding `command` needs and the state no longer
+    /// holds (`Aggregate::recall_needed`): one event read by revision.
+    fn recall<A: Aggregate>(
+        &self,
+        stream: &StreamName,
+        state: A::State,
+        command: &A::Command,
+    ) -> Result<A::State, AppError> {
+        let Some(revision) = A::recall_needed(&state, command) else {
+            return Ok(state);
+        };
+        let page = self.store.read_stream(
+            stream,
+            StreamStart::Revision(revision),
+            Direction::Forwards,
+            1,
+        )?;
+        match page.first().filter(|e| e.revision == revision) {
+            Some(recorded) => Ok(A::recall(state, &decode_as::<A>(recorded)?)),
+            // The state names an event its own stream does not hold: deciding without it
+            // would be wrong, so the command is refused (decide says which fact is missing).
+            None => Ok(state),
+        }
+    }
 }
 
 fn decode_as<A: Aggregate>(recorded: &RecordedEvent) -> Result<A::Event, AppError> {

@@ -24,3 +24,4 @@ pub use batch::{item_command_id, BATCH_IN_FLIGHT_MAX};
 pub use command::{AppCommand, CommandEnvelope, CommandOutcome, CommittedEvent};
 pub use error::AppError;
 pub use resend::{event_id, first_event_id, new_entity_id};
+pub use state_cache::STATE_CACHE_STREAMS_DEFAULT;

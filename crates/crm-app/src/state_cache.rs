@@ -6,16 +6,23 @@ use std::any::Any;
 /// Aggregate states by stream, as of a revision. Loading then reads only newer events. A
 /// cached state is never wrong, only possibly old: it is always followed by a read of the
 /// stream from the next revision.
-#[derive(Default)]
 pub(crate) struct StateCache {
     states: std::sync::Mutex<std::collections::HashMap<String, CachedState>>,
+    /// Streams whose state is kept; the cache is emptied when it would grow past this.
+    max: usize,
+}
+
+impl Default for StateCache {
+    fn default() -> Self {
+        StateCache::new(STATE_CACHE_STREAMS_DEFAULT)
+    }
 }
 
 /// A type-erased aggregate state and the stream revision it reflects.
 type CachedState = (Box<dyn Any + Send + Sync>, u64);
 
-/// Streams whose state is kept; the cache is emptied when it would grow past this.
-const CACHED_STREAMS_MAX: usize = 100_000;
+/// Streams whose state the command side keeps unless told otherwise (`App::with_state_cache`).
+pub const STATE_CACHE_STREAMS_DEFAULT: usize = 100_000;
 
 impl std::fmt::Debug for StateCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -25,6 +32,13 @@ impl std::fmt::Debug for StateCache {
 }
 
 impl StateCache {
+    pub(crate) fn new(max: usize) -> StateCache {
+        StateCache {
+            states: std::sync::Mutex::default(),
+            max: max.max(1),
+        }
+    }
+
     pub(crate) fn take<S: 'static>(&self, stream: &str) -> Option<(S, Option<u64>)> {
         // A panic elsewhere cannot leave a half-written entry: entries are replaced whole.
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
@@ -34,7 +48,7 @@ impl StateCache {
 
     pub(crate) fn put<S: Send + Sync + 'static>(&self, stream: &str, state: S, revision: u64) {
         let mut states = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        if states.len() >= CACHED_STREAMS_MAX && !states.contains_key(stream) {
+        if states.len() >= self.max && !states.contains_key(stream) {
             states.clear();
         }
         match states.get(stream) {

@@ -686,3 +686,96 @@ async fn a_lead_needs_its_customer_in_the_callers_scope() {
     let own = customer_manager(1, 1);
     w.ok(own, lead(2, own.staff_id)).await;
 }
+
+/// A summary for customer 1's account on `day`, with `commission` in minor units.
+fn daily(day: time::Date, commission: i64) -> crm_domain::account::DailyTradeSummary {
+    crm_domain::account::DailyTradeSummary {
+        trade_date: day,
+        customer_id: customer_id(1),
+        turnover: vec![],
+        commission: Money::from_minor(commission),
+        deposits: Money::ZERO,
+        withdrawals: Money::ZERO,
+        end_of_day_assets: Money::from_minor(1_000_000),
+        holdings: vec![],
+        realised_pnl: Money::ZERO,
+        unrealised_pnl: Money::ZERO,
+    }
+}
+
+fn record_daily(summary: crm_domain::account::DailyTradeSummary, correction: bool) -> AppCommand {
+    let account = crm_domain::ids::AccountId::from_uuid(id(900));
+    AppCommand::Account {
+        account,
+        command: crm_domain::account::Command::RecordDailySummary {
+            account_id: account,
+            summary,
+            correction,
+            now: NOW,
+        },
+    }
+}
+
+#[tokio::test]
+async fn an_account_day_past_the_kept_days_is_read_back_to_ignore_a_resend_and_to_correct_it() {
+    use crm_domain::account::{Event, DAYS_KEPT};
+    let w = World::new().await;
+    let first = date!(2024 - 01 - 01);
+    let days = DAYS_KEPT as i64 + 9;
+    for n in 0..days {
+        w.ok(
+            hq(),
+            record_daily(daily(first + time::Duration::days(n), 100), false),
+        )
+        .await;
+    }
+    // A command side with nothing cached loads the state from the log: the first day is no
+    // longer kept in full.
+    let app = crm_app::App::new(w.app.store().clone()).unwrap();
+    let stream = crm_app::stream_of::<crm_domain::account::Account>(
+        &crm_domain::ids::AccountId::from_uuid(id(900)),
+    )
+    .unwrap();
+    let (state, _) = app.load::<crm_domain::account::Account>(&stream).unwrap();
+    assert_eq!(state.days.len(), DAYS_KEPT);
+    assert!(!state.days.contains_key(&first));
+    // The same summary again: read back, found equal, nothing written.
+    let resent = app
+        .execute(envelope(hq(), record_daily(daily(first, 100), false)))
+        .await
+        .unwrap();
+    assert!(resent.events.is_empty());
+    // Other figures without the flag: refused as before.
+    let refused = app
+        .execute(envelope(hq(), record_daily(daily(first, 7), false)))
+        .await;
+    assert!(
+        matches!(refused, Err(AppError::Domain(DomainError::Conflict { .. }))),
+        "{refused:?}"
+    );
+    // A correction carries the figures it replaces, read back from the log.
+    let corrected = app
+        .execute(envelope(hq(), record_daily(daily(first, 7), true)))
+        .await
+        .unwrap();
+    let last = app
+        .store()
+        .read_stream(
+            &stream,
+            crm_eventstore::StreamStart::End,
+            crm_eventstore::Direction::Backwards,
+            1,
+        )
+        .unwrap();
+    let event: Event = crm_eventstore::codec::decode(&last[0].payload).unwrap();
+    assert_eq!(corrected.events.len(), 1);
+    match event {
+        Event::DailyTradeSummaryCorrected {
+            previous, summary, ..
+        } => {
+            assert_eq!(previous.commission, Money::from_minor(100));
+            assert_eq!(summary.commission, Money::from_minor(7));
+        }
+        other => panic!("expected a correction, got {other:?}"),
+    }
+}

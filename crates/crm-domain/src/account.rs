@@ -158,9 +158,20 @@ impl DailyTradeSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct State {
     pub account_id: Option<AccountId>,
-    /// The current (latest, corrections applied) summary of each recorded day.
+    /// The current (latest, corrections applied) summary of each of the newest
+    /// [`DAYS_KEPT`] recorded days, and of an older day recalled for a command.
     pub days: BTreeMap<Date, DailyTradeSummary>,
+    /// Every recorded day: the revision of the event that holds its current summary. What the
+    /// state keeps per day beyond [`DAYS_KEPT`] is this, not the summary, so a state cached by
+    /// the command side stays small however long the account's history.
+    pub recorded: BTreeMap<Date, u64>,
+    /// Events folded so far: the revision the next event gets.
+    pub events: u64,
 }
+
+/// Recorded days whose summaries the state keeps in full: the newest this many. A command
+/// about an older day has its summary read back from the stream (`recall`).
+pub const DAYS_KEPT: usize = 7;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -192,7 +203,33 @@ pub enum Event {
 
 crate::aggregate!(Account, category: "account", id: account_id, events: [
     DailyTradeSummaryRecorded, DailyTradeSummaryCorrected,
-]);
+], recall: recall);
+
+/// Older days' summaries, read back from the stream when a command is about one.
+pub mod recall {
+    use super::{Command, Event, State};
+
+    /// The revision of the event holding the current summary of the command's day, when the
+    /// day is recorded but its summary is no longer kept.
+    pub fn needed(state: &State, command: &Command) -> Option<u64> {
+        let Command::RecordDailySummary { summary, .. } = command;
+        let date = summary.trade_date;
+        if state.days.contains_key(&date) {
+            return None;
+        }
+        state.recorded.get(&date).copied()
+    }
+
+    /// Keeps the summary `event` holds (until the next event trims the kept days again).
+    pub fn recall(mut state: State, event: &Event) -> State {
+        let (Event::DailyTradeSummaryRecorded { summary, .. }
+        | Event::DailyTradeSummaryCorrected { summary, .. }) = event;
+        if state.recorded.contains_key(&summary.trade_date) {
+            state.days.insert(summary.trade_date, summary.clone());
+        }
+        state
+    }
+}
 
 pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError> {
     let Command::RecordDailySummary {
@@ -208,6 +245,15 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
         ));
     }
     let summary = summary.normalised()?;
+    if state.recorded.contains_key(&summary.trade_date)
+        && !state.days.contains_key(&summary.trade_date)
+    {
+        // The command side recalls the day's summary first (`recall::needed`).
+        return Err(DomainError::conflict(format!(
+            "the summary recorded for {} was not read back before deciding",
+            summary.trade_date
+        )));
+    }
     match state.days.get(&summary.trade_date) {
         Some(existing) if *existing == summary => Ok(vec![]),
         Some(existing) if correction => Ok(vec![Event::DailyTradeSummaryCorrected {
@@ -246,6 +292,11 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         } => {
             state.account_id = Some(*account_id);
             state.days.insert(summary.trade_date, summary.clone());
+            state.recorded.insert(summary.trade_date, state.events);
+            state.events += 1;
+            while state.days.len() > DAYS_KEPT {
+                state.days.pop_first();
+            }
         }
     }
     state
@@ -258,6 +309,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::testing::given;
+    use crate::Aggregate;
 
     const NOW: OffsetDateTime = datetime!(2024-03-01 18:00 +8);
 
@@ -427,5 +479,90 @@ pub(crate) mod tests {
                 "account_id",
                 "does not match this account's stream",
             ));
+    }
+
+    /// Day `n` after the sample's day, recorded.
+    fn recorded_on(n: i64) -> Event {
+        let mut s = summary().normalised().expect("sample is valid");
+        s.trade_date += time::Duration::days(n);
+        Event::DailyTradeSummaryRecorded {
+            account_id: aid(),
+            summary: s,
+            at: NOW,
+        }
+    }
+
+    fn history(days: i64) -> Vec<Event> {
+        (0..days).map(recorded_on).collect()
+    }
+
+    #[test]
+    fn the_state_keeps_the_newest_days_in_full_and_every_day_by_revision() {
+        let state = Account::replay(&history(100));
+        assert_eq!(state.days.len(), DAYS_KEPT);
+        assert_eq!(state.recorded.len(), 100);
+        assert_eq!(state.events, 100);
+        let first = date!(2024 - 03 - 01);
+        assert_eq!(state.recorded[&first], 0);
+        assert_eq!(state.recorded[&(first + time::Duration::days(99))], 99);
+        assert!(!state.days.contains_key(&first));
+        assert!(state.days.contains_key(&(first + time::Duration::days(99))));
+    }
+
+    #[test]
+    fn an_old_day_is_recalled_by_the_revision_of_its_summary() {
+        let state = Account::replay(&history(100));
+        // The oldest day: not kept, so the command side reads revision 0 back first.
+        assert_eq!(
+            Account::recall_needed(&state, &record(summary(), false)),
+            Some(0)
+        );
+        // A kept day needs nothing.
+        let mut newest = summary();
+        newest.trade_date += time::Duration::days(99);
+        assert_eq!(Account::recall_needed(&state, &record(newest, false)), None);
+        // A day never recorded needs nothing either.
+        let mut unknown = summary();
+        unknown.trade_date -= time::Duration::days(1);
+        assert_eq!(
+            Account::recall_needed(&state, &record(unknown, false)),
+            None
+        );
+    }
+
+    #[test]
+    fn deciding_about_an_old_day_without_recalling_it_is_refused() {
+        let state = Account::replay(&history(100));
+        assert_eq!(
+            decide(&state, record(summary(), false)),
+            Err(DomainError::conflict(
+                "the summary recorded for 2024-03-01 was not read back before deciding"
+            ))
+        );
+    }
+
+    #[test]
+    fn an_old_day_recalled_is_ignored_when_resent_and_corrected_with_its_previous_figures() {
+        let events = history(100);
+        let state = Account::recall(Account::replay(&events), &events[0]);
+        assert_eq!(decide(&state, record(summary(), false)), Ok(vec![]));
+        let mut s = summary();
+        s.commission = Money::from_minor(1);
+        let corrected = s.clone().normalised().expect("valid");
+        let previous = summary().normalised().expect("valid");
+        let decided = decide(&state, record(s, true)).expect("a correction");
+        assert_eq!(
+            decided,
+            vec![Event::DailyTradeSummaryCorrected {
+                account_id: aid(),
+                previous,
+                summary: corrected,
+                at: NOW,
+            }]
+        );
+        // The correction is now the day's summary, at the next revision.
+        let after = decided.iter().fold(state, evolve);
+        assert_eq!(after.recorded[&date!(2024 - 03 - 01)], 100);
+        assert_eq!(after.days.len(), DAYS_KEPT);
     }
 }

@@ -113,6 +113,19 @@ pub trait Aggregate {
         -> Result<Vec<Self::Event>, DomainError>;
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
 
+    /// The revision of one of the stream's own events that [`Aggregate::decide`] needs in full
+    /// for `command` and `state` no longer holds (a state keeps what stays bounded as the
+    /// stream grows); `None` for most commands and aggregates. The command side reads that
+    /// event and hands it to [`Aggregate::recall`] before deciding.
+    fn recall_needed(_state: &Self::State, _command: &Self::Command) -> Option<u64> {
+        None
+    }
+
+    /// `state` with what `event` (read for [`Aggregate::recall_needed`]) holds put back.
+    fn recall(state: Self::State, _event: &Self::Event) -> Self::State {
+        state
+    }
+
     /// Folds events from the empty state.
     fn replay<'a>(events: impl IntoIterator<Item = &'a Self::Event>) -> Self::State
     where
@@ -129,7 +142,7 @@ pub trait Aggregate {
 macro_rules! aggregate {
     (
         $marker:ident, category: $category:literal, id: $idfield:ident,
-        events: [$($variant:ident),+ $(,)?]
+        events: [$($variant:ident),+ $(,)?] $(, recall: $recall:ident)?
     ) => {
         /// This module's aggregate as a type (see [`crate::Aggregate`]).
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +161,16 @@ macro_rules! aggregate {
             fn evolve(state: State, event: &Event) -> State {
                 evolve(state, event)
             }
+
+            $(
+                fn recall_needed(state: &State, command: &Command) -> Option<u64> {
+                    $recall::needed(state, command)
+                }
+
+                fn recall(state: State, event: &Event) -> State {
+                    $recall::recall(state, event)
+                }
+            )?
         }
 
         impl $crate::DomainEvent for Event {
