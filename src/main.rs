@@ -417,7 +417,9 @@ pub(crate) async fn load_demo(
         config.until,
         config.seed
     );
-    let app = crm_app::App::new(store.clone()).context("starting the command side")?;
+    let app = crm_app::App::new(store.clone())
+        .context("starting the command side")?
+        .with_state_cache(config.state_cache_streams());
     let mut bar = progress::Progress::new(
         u64::from(config.days),
         "{msg} [{bar:40}] day {pos}/{len}, {prefix} events/s, eta {eta}",

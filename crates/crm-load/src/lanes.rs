@@ -77,44 +77,72 @@ pub(crate) async fn run<T: Send + 'static>(
     }
 }
 
-/// Like [`run`], but the log comes out the same on every run: every step gets a number, the
-/// first step of every lane, then the second of every lane, and so on, and its appends reach
-/// the log in that order (see `crm_eventstore::Turn`), recorded at the step's business time.
-/// All lanes are in flight at once, since a lane not yet started would hold up every later
-/// number. Refused commands and skipped steps pass their number on.
+/// Lanes in flight at once in [`run_in_order`]: each spawned lane is a task of its own
+/// holding a command's whole future (about 20 KB), so spawning every lane of a phase at once
+/// made the demo's memory grow with its customers (a million lanes, ~20 GB).
+const ORDERED_LANES_MAX: usize = 4_096;
+
+/// Like [`run`], but the log comes out the same on every run: the lanes are taken in chunks of
+/// [`ORDERED_LANES_MAX`]; within a chunk every step gets a number, the first step of every
+/// lane, then the second of every lane, and so on, every number after the previous chunk's;
+/// and the appends reach the log in that order (see `crm_eventstore::Turn`), recorded at the
+/// step's business time. A chunk's lanes are all in flight at once, since a lane not yet
+/// started would hold up every later number; the next chunk is started while one runs, so
+/// at most two chunks are in flight. Refused commands and skipped steps pass their number on.
 pub(crate) async fn run_in_order<T: Send + 'static>(
     app: &App,
     lanes: Vec<Vec<Item<T>>>,
     mut done: impl FnMut(T, ItemOutcome),
 ) -> Result<(), LoadError> {
     let order = AppendOrder::new();
+    let mut next = 0u64;
+    let mut set = JoinSet::new();
+    let mut lanes = lanes.into_iter();
+    loop {
+        let chunk: Vec<Vec<Item<T>>> = lanes.by_ref().take(ORDERED_LANES_MAX).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let numbers = round_robin(&chunk, &mut next);
+        // Room for this chunk: the one before it may still run, the one before that not.
+        while set.len() >= ORDERED_LANES_MAX {
+            let Some(joined) = set.join_next().await else {
+                break;
+            };
+            report(joined, &mut done)?;
+        }
+        for (lane, numbers) in chunk.into_iter().zip(numbers) {
+            let turns = numbers
+                .into_iter()
+                .map(|n| Turn::new(order.clone(), n))
+                .collect();
+            set.spawn(run_lane(app.clone(), lane, Some(turns)));
+        }
+    }
+    while let Some(joined) = set.join_next().await {
+        report(joined, &mut done)?;
+    }
+    Ok(())
+}
+
+/// The numbers of `lanes`' steps from `next` on: every lane's first step, then every lane's
+/// second, and so on; `next` is left after the last.
+fn round_robin<T>(lanes: &[Vec<Item<T>>], next: &mut u64) -> Vec<Vec<u64>> {
     let steps: Vec<usize> = lanes
         .iter()
         .map(|lane| lane.iter().map(|item| item.steps.len()).sum())
         .collect();
     let longest = steps.iter().copied().max().unwrap_or(0);
     let mut numbers: Vec<Vec<u64>> = steps.iter().map(|&n| Vec::with_capacity(n)).collect();
-    let mut next = 0u64;
     for k in 0..longest {
         for (lane, &n) in numbers.iter_mut().zip(&steps) {
             if k < n {
-                lane.push(next);
-                next += 1;
+                lane.push(*next);
+                *next += 1;
             }
         }
     }
-    let mut set = JoinSet::new();
-    for (lane, numbers) in lanes.into_iter().zip(numbers) {
-        let turns = numbers
-            .into_iter()
-            .map(|n| Turn::new(order.clone(), n))
-            .collect();
-        set.spawn(run_lane(app.clone(), lane, Some(turns)));
-    }
-    while let Some(joined) = set.join_next().await {
-        report(joined, &mut done)?;
-    }
-    Ok(())
+    numbers
 }
 
 /// Hands a finished lane's outcomes to `done`; a fatal error stops the load.

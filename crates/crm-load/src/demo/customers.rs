@@ -6,24 +6,36 @@ use super::*;
 /// A customer registered twice: the survivor, the duplicate, and when they are merged.
 pub(super) type Duplicate = (CustomerId, CustomerId, OffsetDateTime);
 
-/// Queues every customer's commands (the caller flushes them); returns the customers as
-/// the generator tracks them, and the duplicates to merge.
+/// The customers generated so far: what the daily data needs of each, the duplicates to
+/// merge, and the ID numbers already given out (unique in the run).
+#[derive(Default)]
+pub(super) struct Book {
+    pub holders: Vec<Holder>,
+    pub duplicates: Vec<Duplicate>,
+    used_ids: HashSet<String>,
+}
+
+/// Queues the commands of customers number `range` (the caller flushes them) and adds them to
+/// `book`. Called for consecutive ranges, it generates what one call over them all would.
 pub(super) fn customers<P: FnMut(DemoProgress)>(
     out: &mut Sender<'_, P>,
     rng: &mut Rng,
     ids: Ids,
     org: &Org,
-    config: &DemoConfig,
     first_day: Date,
-) -> Result<(Vec<Holder>, Vec<Duplicate>), LoadError> {
+    range: std::ops::Range<u64>,
+    book: &mut Book,
+) -> Result<(), LoadError> {
     let id = |kind: &[u8], n: u64| ids.get(kind, n);
     let (hq, branches) = (org.hq, &org.branches);
     // Customers: register, assign, open accounts, assess suitability; one lane each.
-    let mut holders: Vec<Holder> = Vec::with_capacity(config.customers as usize);
-    let mut used_ids: HashSet<String> = HashSet::new();
-    let mut duplicates: Vec<(CustomerId, CustomerId, OffsetDateTime)> = Vec::new();
+    let Book {
+        holders,
+        duplicates,
+        used_ids,
+    } = book;
     let registration_days = 170;
-    for c in 0..u64::from(config.customers) {
+    for c in range {
         let b = rng.below(branches.len() as u64) as usize;
         let branch = branches
             .get(b)
@@ -35,7 +47,7 @@ pub(super) fn customers<P: FnMut(DemoProgress)>(
             first_day - Duration::days(registration_days - rng.between(0, registration_days - 10)),
             9 * 60 + rng.between(0, 420),
         );
-        let (institutional, kind, profile) = profile(rng, branch, c, &mut used_ids)?;
+        let (institutional, kind, profile) = profile(rng, branch, c, used_ids)?;
         let birthday = profile.birthday;
         let lane = format!("customer:{customer_id}");
         let key = |what: &str| format!("customer:{c}:{what}");
@@ -200,7 +212,7 @@ pub(super) fn customers<P: FnMut(DemoProgress)>(
             duplicates.push(merge);
         }
     }
-    Ok((holders, duplicates))
+    Ok(())
 }
 
 /// A customer's kind and profile: an individual with a valid resident ID number (unique in

@@ -132,6 +132,16 @@ pub struct DemoConfig {
 }
 
 impl DemoConfig {
+    /// Streams whose aggregate state the command side should keep while loading this demo
+    /// (`App::with_state_cache`): every trading day touches each customer's account and many
+    /// customers, in turn, so the cache helps only if it holds them all. Each kept state is
+    /// bounded (an account keeps its newest days in full), so this is memory per customer.
+    pub fn state_cache_streams(&self) -> usize {
+        (self.customers as usize)
+            .saturating_mul(3)
+            .max(crm_app::STATE_CACHE_STREAMS_DEFAULT)
+    }
+
     /// A brokerage demo; [`DemoConfig::with_profile`] for the bank.
     pub fn new(customers: u32, days: u32, seed: u64, until: Date) -> DemoConfig {
         DemoConfig {
@@ -680,6 +690,9 @@ pub async fn demo(
     }
 }
 
+/// Customers whose registration commands are queued before they are sent.
+const CUSTOMERS_PER_FLUSH: u64 = 20_000;
+
 async fn brokerage(
     app: &App,
     config: DemoConfig,
@@ -702,10 +715,30 @@ async fn brokerage(
     let org = org::organisation(&mut out, &mut rng, ids, founded)?;
     out.flush("organisation", 0).await?;
 
-    let (mut holders, duplicates) =
-        customers::customers(&mut out, &mut rng, ids, &org, &config, first_day)?;
+    // Sent a slice at a time, so what is queued does not grow with the customers.
+    let mut book = customers::Book::default();
+    let total = u64::from(config.customers);
+    let mut from = 0;
+    while from < total {
+        let to = total.min(from + CUSTOMERS_PER_FLUSH);
+        customers::customers(
+            &mut out,
+            &mut rng,
+            ids,
+            &org,
+            first_day,
+            from..to,
+            &mut book,
+        )?;
+        out.flush("customers", 0).await?;
+        from = to;
+    }
+    let customers::Book {
+        mut holders,
+        duplicates,
+        ..
+    } = book;
     out.report.customers = holders.len() as u64;
-    out.flush("customers", 0).await?;
 
     customers::merges(&mut out, org.hq, &duplicates);
     out.report.merged = duplicates.len() as u64;
