@@ -171,6 +171,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     api.token_lifetime_max = config.token_lifetime_max;
     api.directory_check = config.directory_check;
     api.shutdown_grace = config.shutdown_grace;
+    let opening = std::time::Instant::now();
     let store = EventStore::open(
         data_dir,
         StoreConfig {
@@ -181,6 +182,11 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     )
     .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     tracing::info!(
+        seconds = opening.elapsed().as_secs_f64(),
+        head = store.head().0,
+        "event store opened"
+    );
+    tracing::info!(
         rules_file = %config
             .rules
             .as_deref()
@@ -190,10 +196,15 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         "rules checked"
     );
     let stop = StopSignals::register();
+    let building = std::time::Instant::now();
     let state = AppState::builder(api, store.clone())
         .rules(rule_book)
         .build()
         .context("building the API")?;
+    tracing::info!(
+        seconds = building.elapsed().as_secs_f64(),
+        "command side and read models opened"
+    );
     // Scheduled reports read the read models the API serves, beside it.
     let reports = match (config.reports.is_empty(), state.projections()) {
         (true, _) => None,

@@ -421,8 +421,18 @@ impl Generation {
             tree.clear()?;
             (Model::default(), 0)
         } else {
+            let loading = std::time::Instant::now();
             match load_model(&tree) {
-                Ok(model) => (model, checkpoint),
+                Ok(model) => {
+                    tracing::info!(
+                        generation = id,
+                        checkpoint,
+                        customers = model.customers.len(),
+                        seconds = loading.elapsed().as_secs_f64(),
+                        "read models loaded from their stored copy"
+                    );
+                    (model, checkpoint)
+                }
                 // State written by another build's layout: a read model is derivable, so
                 // fold it again rather than refuse to start.
                 Err(ProjectionError::State(e)) => {
