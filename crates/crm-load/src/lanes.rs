@@ -92,26 +92,37 @@ const ORDERED_LANES_MAX: usize = 4_096;
 pub(crate) async fn run_in_order<T: Send + 'static>(
     app: &App,
     lanes: Vec<Vec<Item<T>>>,
+    done: impl FnMut(T, ItemOutcome),
+) -> Result<(), LoadError> {
+    run_in_chunks(app, lanes, ORDERED_LANES_MAX, done).await
+}
+
+/// [`run_in_order`] with chunks of `chunk` lanes.
+async fn run_in_chunks<T: Send + 'static>(
+    app: &App,
+    lanes: Vec<Vec<Item<T>>>,
+    chunk: usize,
     mut done: impl FnMut(T, ItemOutcome),
 ) -> Result<(), LoadError> {
+    let chunk = chunk.max(1);
     let order = AppendOrder::new();
     let mut next = 0u64;
     let mut set = JoinSet::new();
     let mut lanes = lanes.into_iter();
     loop {
-        let chunk: Vec<Vec<Item<T>>> = lanes.by_ref().take(ORDERED_LANES_MAX).collect();
-        if chunk.is_empty() {
+        let lanes_now: Vec<Vec<Item<T>>> = lanes.by_ref().take(chunk).collect();
+        if lanes_now.is_empty() {
             break;
         }
-        let numbers = round_robin(&chunk, &mut next);
+        let numbers = round_robin(&lanes_now, &mut next);
         // Room for this chunk: the one before it may still run, the one before that not.
-        while set.len() >= ORDERED_LANES_MAX {
+        while set.len() >= chunk {
             let Some(joined) = set.join_next().await else {
                 break;
             };
             report(joined, &mut done)?;
         }
-        for (lane, numbers) in chunk.into_iter().zip(numbers) {
+        for (lane, numbers) in lanes_now.into_iter().zip(numbers) {
             let turns = numbers
                 .into_iter()
                 .map(|n| Turn::new(order.clone(), n))
@@ -235,4 +246,125 @@ async fn run_lane<T>(
         out.push((item.tag, outcome));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
+    use super::*;
+    use crm_domain::auth::{Actor, Role, Scope};
+    use crm_domain::ids::{RegionId, StaffId};
+    use crm_domain::region;
+    use crm_domain::values::OrgName;
+    use crm_eventstore::{AllStart, Direction, StoreConfig};
+    use time::macros::datetime;
+    use uuid::Uuid;
+
+    fn steps_of(lens: &[usize]) -> Vec<Vec<Item<()>>> {
+        lens.iter()
+            .map(|&n| {
+                vec![Item {
+                    tag: (),
+                    steps: (0..n)
+                        .map(|_| Step::new(envelope(0, region_establish(0))))
+                        .collect(),
+                }]
+            })
+            .collect()
+    }
+
+    fn region_establish(n: u128) -> region::Command {
+        region::Command::Establish {
+            region_id: RegionId::from(Uuid::from_u128(n)),
+            name: OrgName::parse(&format!("区域{n}")).unwrap(),
+            now: datetime!(2024-01-02 09:00 +8),
+        }
+    }
+
+    fn envelope(n: u128, command: region::Command) -> CommandEnvelope {
+        CommandEnvelope {
+            command_id: Uuid::new_v4(),
+            actor: Actor {
+                staff_id: StaffId::from(Uuid::from_u128(1)),
+                role: Role::Headquarters,
+                scope: Scope::Company,
+            },
+            correlation_id: None,
+            causation_id: None,
+            occurred_at: datetime!(2024-01-02 09:00 +8),
+            command: AppCommand::Region {
+                region: RegionId::from(Uuid::from_u128(n)),
+                command,
+            },
+        }
+    }
+
+    #[test]
+    fn steps_are_numbered_lane_by_lane_round_after_round_from_the_chunks_start() {
+        let mut next = 10;
+        let numbers = round_robin(&steps_of(&[2, 1, 3]), &mut next);
+        assert_eq!(numbers, vec![vec![10, 13], vec![11], vec![12, 14, 15]]);
+        assert_eq!(next, 16);
+    }
+
+    /// Five lanes (regions), each established then renamed, in chunks of two: the log holds
+    /// each chunk's round-robin order, chunk after chunk, on every run.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ordered_lanes_reach_the_log_chunk_after_chunk_in_round_robin_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crm_eventstore::EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+        let app = App::new(store.clone()).unwrap();
+        let lanes: Vec<Vec<Item<u128>>> = (1..=5u128)
+            .map(|n| {
+                let rename = region::Command::Rename {
+                    name: OrgName::parse(&format!("新区域{n}")).unwrap(),
+                    now: datetime!(2024-01-03 09:00 +8),
+                };
+                vec![Item {
+                    tag: n,
+                    steps: vec![
+                        Step::new(envelope(n, region_establish(n))),
+                        Step::new(envelope(n, rename)),
+                    ],
+                }]
+            })
+            .collect();
+        let mut done = Vec::new();
+        run_in_chunks(&app, lanes, 2, |n, outcome| {
+            assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+            done.push(n);
+        })
+        .await
+        .unwrap();
+        done.sort_unstable();
+        assert_eq!(done, vec![1, 2, 3, 4, 5]);
+        let events = store
+            .read_all(AllStart::Start, Direction::Forwards, 100)
+            .unwrap();
+        let order: Vec<(String, String)> = events
+            .iter()
+            .map(|e| {
+                let n = e.stream.as_str().rsplit('-').next().unwrap_or_default();
+                let n = u128::from_str_radix(n, 16).unwrap();
+                (n.to_string(), e.event_type.clone())
+            })
+            .collect();
+        let expected: Vec<(String, String)> = [
+            (1, "RegionEstablished"),
+            (2, "RegionEstablished"),
+            (1, "RegionRenamed"),
+            (2, "RegionRenamed"),
+            (3, "RegionEstablished"),
+            (4, "RegionEstablished"),
+            (3, "RegionRenamed"),
+            (4, "RegionRenamed"),
+            (5, "RegionEstablished"),
+            (5, "RegionRenamed"),
+        ]
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+        assert_eq!(order, expected);
+    }
 }
