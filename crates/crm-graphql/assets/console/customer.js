@@ -2,7 +2,7 @@
 // turnover and commission, timeline, tickets, opportunities, and why the score, tier, risk
 // preference and churn risk are what they are. A customer outside the caller's scope answers
 // NOT_FOUND, shown as such.
-import { html, useQuery, Figure, Table, Chart, Loading, Failure, Badge, money, date } from "./ui.js";
+import { html, useQuery, Figure, Table, Chart, Loading, Failure, Badge, money, date, day } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
 
@@ -37,10 +37,10 @@ function Profile({ c }) {
       <${Field} label=${t("phone")} value=${p.phone} test="phone" />
       <${Field} label=${t("ageBand")} value=${p.ageBand} />
       <${Field} label=${t("occupation")} value=${p.occupation} />
-      <${Field} label=${t("sourceChannel")} value=${p.sourceChannel} />
+      <${Field} label=${t("sourceChannel")} value=${e(p.sourceChannel)} />
       <${Field} label=${t("branch")} value=${c.branch && c.branch.name} />
       <${Field} label=${t("manager")} value=${c.manager && c.manager.name} />
-      <${Field} label=${t("registeredAt")} value=${date(c.registeredAt)} />
+      <${Field} label=${t("registeredAt")} value=${day(c.registeredAt)} />
       <${Field} label=${t("lastTrade")} value=${c.lastTrade} />
       <${Field} label=${t("lastContact")} value=${c.lastContact} />
     </dl>
@@ -51,11 +51,11 @@ function Contribution({ x }) {
   if (!x) {
     return null;
   }
-  return html`<section class="panel" data-test="why-tier">
+  return html`<section class="panel span2" data-test="why-tier">
     <h3>${t("whyTier")}</h3>
     <p class="hint">${t("rulesVersion")} ${x.rulesVersion} · ${x.on} · ${t("thresholds")}: ${x.tierThresholds.join(" / ")}</p>
     <${Table} test="terms" rows=${x.terms} columns=${[
-      [t("term"), (r) => r.name],
+      [t("term"), (r) => e(r.name)],
       [t("input"), (r) => (r.unit === "money" ? money(r.input) : r.input)],
       [t("cap"), (r) => (r.unit === "money" ? money(r.cap) : r.cap)],
       [t("weight"), (r) => r.weight],
@@ -98,17 +98,7 @@ function Churn({ x }) {
 }
 
 function Activity({ c }) {
-  return html`<section class="panel wide" data-test="timeline">
-      <h3>${t("timeline")}</h3>
-      <${Table} test="timeline" rows=${c.timeline} columns=${[
-        [t("at"), (r) => date(r.at)],
-        [t("kind"), (r) => r.kind],
-        [t("channel"), (r) => r.channel],
-        [t("topic"), (r) => r.topic],
-        [t("outcome"), (r) => r.outcome || "—"],
-      ]} />
-    </section>
-    <section class="panel" data-test="tickets">
+  return html`<section class="panel" data-test="tickets">
       <h3>${t("tickets")}</h3>
       <${Table} test="tickets" rows=${c.tickets} columns=${[
         [t("at"), (r) => date(r.openedAt)],
@@ -122,6 +112,16 @@ function Activity({ c }) {
         [t("name"), (r) => r.title],
         [t("stage"), (r) => r.stage],
         [t("expectedAmount"), (r) => money(r.expectedAmount)],
+      ]} />
+    </section>
+    <section class="panel wide" data-test="timeline">
+      <h3>${t("timeline")}</h3>
+      <${Table} test="timeline" rows=${c.timeline} columns=${[
+        [t("at"), (r) => date(r.at)],
+        [t("kind"), (r) => e(r.kind)],
+        [t("channel"), (r) => e(r.channel)],
+        [t("topic"), (r) => r.topic],
+        [t("outcome"), (r) => (r.outcome ? e(r.outcome) : "—")],
       ]} />
     </section>`;
 }
@@ -157,10 +157,10 @@ export function Customer({ id }) {
       <section class="panel" data-test="accounts">
         <h3>${t("accounts")}</h3>
         <${Table} test="accounts" rows=${c.accounts} columns=${[
-          [t("kind"), (r) => r.kind],
+          [t("kind"), (r) => e(r.kind)],
           [t("number"), (r) => html`<code>${r.number}</code>`],
-          [t("opened"), (r) => date(r.openedAt)],
-          [t("closed"), (r) => date(r.closedAt)],
+          [t("opened"), (r) => day(r.openedAt)],
+          [t("closed"), (r) => day(r.closedAt)],
         ]} />
         <h3>${t("windows")}</h3>
         <dl class="fields">

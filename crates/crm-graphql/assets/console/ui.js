@@ -31,6 +31,11 @@ export function date(value) {
   return String(value).replace("T", " ").replace(/:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$/, "");
 }
 
+// The date of an instant (its first ten characters, the day in the instant's own offset).
+export function day(value) {
+  return value ? String(value).slice(0, 10) : "—";
+}
+
 // A labelled figure. `test` names it for the browser test (data-test="figure-<test>");
 // `raw` is the API's own value, kept in data-value beside the formatted text.
 export function Figure({ label, value, raw, test }) {
