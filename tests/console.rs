@@ -81,7 +81,7 @@ impl Demo {
             }
         }
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        for needed in ["hq", "branch-manager", "operator"] {
+        for needed in ["hq", "branch-manager", "auditor", "operator"] {
             assert!(tokens.contains_key(needed), "no {needed} token: {tokens:?}");
         }
         Demo {
@@ -339,6 +339,58 @@ fn check_customer(browser: &mut Browser, demo: &Demo, token: &str, id: &str) {
     browser.wait_for("[data-test=chart-holdings] canvas");
 }
 
+const HISTORY: &str = "query ($id: ID!, $asOf: DateTime) {
+    customerHistory(id: $id, asOf: $asOf, first: 100) {
+      snapshot { name accounts { number } } timeline { position recordedAt } } }";
+
+/// The replay of `id` offers the instants of its timeline; at the earliest, the state and
+/// the events shown are those /graphql gives for that instant.
+fn check_replay(browser: &mut Browser, demo: &Demo, token: &str, id: &str) {
+    open(browser, &format!("#/replay/{id}"), "[data-test=instant]");
+    browser.wait_for("[data-test=replay] [data-test=event-count]");
+    let everything = demo.data(token, HISTORY, json!({ "id": id, "asOf": "2100-01-01T00:00:00Z" }));
+    let timeline = everything["customerHistory"]["timeline"].as_array().unwrap();
+    assert_eq!(
+        browser.text("[data-test=event-count]"),
+        json!(timeline.len().to_string())
+    );
+    let mut instants: Vec<&str> = timeline
+        .iter()
+        .map(|e| e["recordedAt"].as_str().unwrap())
+        .collect();
+    instants.dedup();
+    let shown = browser.eval(
+        "Array.from(document.querySelectorAll('[data-test=instant]')).map((b) => b.dataset.at)",
+    );
+    assert_eq!(shown, json!(instants), "the instants offered");
+    let earliest = instants[0];
+    browser.click("[data-test=instant]");
+    browser.wait_for(&format!(
+        "[data-test=replay][data-as-of=\"{earliest}\"] [data-test=event-count]"
+    ));
+    let then = demo.data(token, HISTORY, json!({ "id": id, "asOf": earliest }));
+    let then = &then["customerHistory"];
+    assert_eq!(
+        browser.text("[data-test=event-count]"),
+        json!(then["timeline"].as_array().unwrap().len().to_string())
+    );
+    assert_eq!(browser.text("[data-test=snapshot-name]"), then["snapshot"]["name"]);
+    assert_eq!(
+        browser.text("[data-test=snapshot-accounts]"),
+        json!(then["snapshot"]["accounts"].as_array().unwrap().len().to_string())
+    );
+    let positions = browser.eval(
+        "Array.from(document.querySelectorAll('[data-test=events] tbody tr')).map((tr) => Number(tr.cells[0].textContent))",
+    );
+    let expected: Vec<i64> = then["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, json!(expected), "the events up to the instant");
+}
+
 #[test]
 fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() {
     let dir = tempfile::tempdir().unwrap();
@@ -422,6 +474,14 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
         "the out-of-scope customer's name is on the page"
     );
     shoot(&mut browser, "customer-out-of-scope");
+
+    // The auditor replays that customer as of an instant picked on their timeline.
+    browser.click("[data-test=sign-out]");
+    browser.wait_for("[data-test=page-sign-in] [data-test=demo-auditor]");
+    browser.click("[data-test=demo-auditor]");
+    browser.wait_for("[data-test=page-dashboard] [data-test=nav-replay]");
+    check_replay(&mut browser, &demo, &demo.token("auditor"), &elsewhere_id);
+    shoot(&mut browser, "replay-auditor");
 
     // Nothing left the machine: every request went to this server.
     let base = format!("{}/", demo.url);

@@ -242,10 +242,14 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(100));
         }
         let body = self.eval("document.body ? document.body.innerText.slice(0, 1500) : ''");
+        let html = self.eval("document.body ? document.body.innerHTML.slice(0, 3000) : ''");
+        let at = self.eval("window.location.href");
         panic!(
-            "{selector} did not appear within {WAIT:?}; the page shows:\n{}\nproblems: {:?}",
+            "{selector} did not appear within {WAIT:?} at {at}; the page shows:\n{}\nproblems: \
+             {:?}\nits HTML begins: {}",
             body.as_str().unwrap_or(""),
-            self.problems
+            self.problems,
+            html.as_str().unwrap_or("")
         );
     }
 

@@ -108,6 +108,7 @@ pub const ASSETS: &[Asset] = &[
     ours!("dashboard.js", JAVASCRIPT),
     ours!("customers.js", JAVASCRIPT),
     ours!("customer.js", JAVASCRIPT),
+    ours!("replay.js", JAVASCRIPT),
 ];
 
 /// The ETag of each of [`ASSETS`], in the same order, computed once.

@@ -7,6 +7,7 @@ import { SignIn } from "./signin.js";
 import { Dashboard } from "./dashboard.js";
 import { Customers } from "./customers.js";
 import { Customer } from "./customer.js";
+import { Replay } from "./replay.js";
 
 export const ME = "{ me { staffId role scope { kind regionId branchId teamId } } }";
 
@@ -25,6 +26,7 @@ function Nav({ me, page, onLang }) {
     <span class="brand">${t("console")}</span>
     ${link("dashboard", "dashboard")}
     ${link("customers", "customers")}
+    ${me.role === "AUDITOR" && link("replay", "replay")}
     <span class="spacer"></span>
     <span class="who" data-test="signed-in-role">${t("signedInAs")}: ${e(me.role)}</span>
     <button class="link" data-test="lang" onClick=${onLang}>${lang() ? "中文" : "English"}</button>
@@ -70,6 +72,8 @@ function App() {
   let body;
   if (where.page === "customers") {
     body = html`<${Customers} params=${where.params} />`;
+  } else if (where.page === "replay") {
+    body = html`<${Replay} id=${where.id} params=${where.params} />`;
   } else if (where.page === "customer" && where.id) {
     body = html`<${Customer} id=${where.id} />`;
   } else {

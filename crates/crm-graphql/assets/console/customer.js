@@ -33,7 +33,7 @@ function Profile({ c }) {
   return html`<section class="panel" data-test="profile">
     <h3>${t("profile")}</h3>
     <dl class="fields">
-      <${Field} label=${t("idDocument")} value=${p.idDocumentType + " " + p.idDocument} test="id-document" />
+      <${Field} label=${t("idDocument")} value=${e(p.idDocumentType) + " " + p.idDocument} test="id-document" />
       <${Field} label=${t("phone")} value=${p.phone} test="phone" />
       <${Field} label=${t("ageBand")} value=${p.ageBand} />
       <${Field} label=${t("occupation")} value=${p.occupation} />
@@ -72,7 +72,7 @@ function Risk({ x }) {
   return html`<section class="panel" data-test="why-risk">
     <h3>${t("whyRisk")}</h3>
     <${Table} test="signals" rows=${x.signals} columns=${[
-      [t("signal"), (r) => r.name],
+      [t("signal"), (r) => e(r.name)],
       [t("value"), (r) => (r.value === null ? "—" : r.value)],
       ["≥ / ≤", (r) => r.aggressiveThreshold + " / " + r.conservativeThreshold],
       [t("vote"), (r) => (r.vote > 0 ? "+1" : String(r.vote))],
@@ -143,6 +143,7 @@ export function Customer({ id }) {
     <div class="toolbar">
       <h1><span data-test="customer-name">${c.name}</span> <${Badge} value=${c.tier} /></h1>
       <span class="hint">${e(c.kind)} · ${e(c.lifecycle)} · ${c.asOf}</span>
+      <a href=${"#/replay/" + c.customerId} data-test="replay-link">${t("replay")}</a>
     </div>
     <div class="figures">
       <${Figure} test="assets" label=${t("assets")} value=${money(c.assets)} raw=${c.assets} />

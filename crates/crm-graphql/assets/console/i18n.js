@@ -100,6 +100,20 @@ const LABELS = {
   loading: ["加载中…", "Loading…"],
   signedInAs: ["当前身份", "Signed in as"],
   back: ["返回客户列表", "Back to the customers"],
+  replay: ["回放", "Replay"],
+  customerId: ["客户号", "Customer id"],
+  chooseInstant: ["选择时点 (记录时间)", "Choose an instant (recorded at)"],
+  events: ["个事件", "events"],
+  asOf: ["截至", "As of"],
+  now: ["现在", "now"],
+  notYet: ["该时点日志中尚无此客户", "The log had not recorded this customer by then"],
+  madeBy: ["形成该状态的事件", "The events that made it"],
+  position: ["日志位置", "Position"],
+  eventType: ["事件", "Event"],
+  occurredAt: ["业务时间", "Occurred at"],
+  recordedAt: ["记录时间", "Recorded at"],
+  actor: ["操作人", "Actor"],
+  suitability: ["适当性", "Suitability"],
 };
 
 const ENUMS = {
@@ -168,6 +182,15 @@ const ENUMS = {
   net_inflow: ["资金净流入", "Net inflow"],
   products_held: ["持有产品数", "Products held"],
   tenure: ["开户天数", "Tenure (days)"],
+  // The risk preference's trading signals (风险偏好).
+  turnover_ratio_pct: ["换手率 %", "Turnover ratio %"],
+  high_risk_share_pct: ["高风险持仓占比 %", "High-risk share %"],
+  holding_days: ["平均持有天数", "Holding days"],
+  drawdown_adding_pct: ["下跌加仓占比 %", "Adding on drawdowns %"],
+  // Identity documents.
+  RESIDENT_ID: ["居民身份证", "Resident ID"],
+  PASSPORT: ["护照", "Passport"],
+  BUSINESS_LICENCE: ["营业执照", "Business licence"],
 };
 
 export function lang() {
