@@ -24,11 +24,15 @@ export function money(value) {
   return (negative ? "-" : "") + grouped + "." + cents;
 }
 
+// An instant as the API gives it (RFC 3339), to the minute.
 export function date(value) {
   if (!value) {
     return "—";
   }
-  return String(value).replace("T", " ").replace(/:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$/, "");
+  // Minutes, in the instant's own offset; "UTC" where the API gave UTC (the log's times).
+  const text = String(value).replace("T", " ");
+  const utc = /Z$/.test(text);
+  return text.replace(/:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$/, "") + (utc ? " UTC" : "");
 }
 
 // The date of an instant (its first ten characters, the day in the instant's own offset).
