@@ -204,9 +204,16 @@ fn check_dashboard(browser: &mut Browser, demo: &Demo, token: &str) -> String {
     let branch = branch.as_str().unwrap().to_string();
     let api = demo.data(token, DASHBOARD, json!({ "branchId": branch }));
     let d = &api["branchDashboard"];
-    let shown = |b: &mut Browser, test: &str| b.text(&format!("[data-test=figure-{test}] .figure-value"));
-    assert_eq!(shown(browser, "customers"), json!(d["customers"].to_string()));
-    assert_eq!(shown(browser, "assets"), json!(money(d["assets"].as_str().unwrap())));
+    let shown =
+        |b: &mut Browser, test: &str| b.text(&format!("[data-test=figure-{test}] .figure-value"));
+    assert_eq!(
+        shown(browser, "customers"),
+        json!(d["customers"].to_string())
+    );
+    assert_eq!(
+        shown(browser, "assets"),
+        json!(money(d["assets"].as_str().unwrap()))
+    );
     assert_eq!(
         browser.attribute("[data-test=figure-assets]", "data-value"),
         d["assets"]
@@ -273,7 +280,11 @@ fn check_customers(browser: &mut Browser, demo: &Demo, token: &str, text: &str) 
     } else {
         format!("#/customers?q={}", urlencode(text))
     };
-    open(browser, &hash, "[data-test=page-customers] [data-test=total]");
+    open(
+        browser,
+        &hash,
+        "[data-test=page-customers] [data-test=total]",
+    );
     browser.wait_for("[data-test=customers], [data-test=customers-empty]");
     let filter = if text.is_empty() {
         json!({})
@@ -348,8 +359,14 @@ const HISTORY: &str = "query ($id: ID!, $asOf: DateTime) {
 fn check_replay(browser: &mut Browser, demo: &Demo, token: &str, id: &str) {
     open(browser, &format!("#/replay/{id}"), "[data-test=instant]");
     browser.wait_for("[data-test=replay] [data-test=event-count]");
-    let everything = demo.data(token, HISTORY, json!({ "id": id, "asOf": "2100-01-01T00:00:00Z" }));
-    let timeline = everything["customerHistory"]["timeline"].as_array().unwrap();
+    let everything = demo.data(
+        token,
+        HISTORY,
+        json!({ "id": id, "asOf": "2100-01-01T00:00:00Z" }),
+    );
+    let timeline = everything["customerHistory"]["timeline"]
+        .as_array()
+        .unwrap();
     assert_eq!(
         browser.text("[data-test=event-count]"),
         json!(timeline.len().to_string())
@@ -374,10 +391,17 @@ fn check_replay(browser: &mut Browser, demo: &Demo, token: &str, id: &str) {
         browser.text("[data-test=event-count]"),
         json!(then["timeline"].as_array().unwrap().len().to_string())
     );
-    assert_eq!(browser.text("[data-test=snapshot-name]"), then["snapshot"]["name"]);
+    assert_eq!(
+        browser.text("[data-test=snapshot-name]"),
+        then["snapshot"]["name"]
+    );
     assert_eq!(
         browser.text("[data-test=snapshot-accounts]"),
-        json!(then["snapshot"]["accounts"].as_array().unwrap().len().to_string())
+        json!(then["snapshot"]["accounts"]
+            .as_array()
+            .unwrap()
+            .len()
+            .to_string())
     );
     let positions = browser.eval(
         "Array.from(document.querySelectorAll('[data-test=events] tbody tr')).map((tr) => Number(tr.cells[0].textContent))",
@@ -429,7 +453,12 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
 
     // Customers: everyone, then a search by the first character of that customer's name.
     check_customers(&mut browser, &demo, &hq, "");
-    let initial: String = elsewhere["name"].as_str().unwrap().chars().take(1).collect();
+    let initial: String = elsewhere["name"]
+        .as_str()
+        .unwrap()
+        .chars()
+        .take(1)
+        .collect();
     check_customers(&mut browser, &demo, &hq, &initial);
     shoot(&mut browser, "customers");
     check_customer(&mut browser, &demo, &hq, &elsewhere_id);
@@ -447,7 +476,11 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
     browser.click("[data-test=sign-in]");
     browser.wait_for("[data-test=page-dashboard]");
     let shown = check_dashboard(&mut browser, &demo, &manager);
-    assert_eq!(plain(&shown), own_branch, "the manager's dashboard is their branch");
+    assert_eq!(
+        plain(&shown),
+        own_branch,
+        "the manager's dashboard is their branch"
+    );
     shoot(&mut browser, "dashboard-branch-manager");
     check_customers(&mut browser, &demo, &manager, "");
     let first = browser.attribute("[data-test=customer-link]", "data-id");
@@ -457,8 +490,7 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
     // the console, showing nothing of the customer.
     let refused = demo.answer(&manager, CUSTOMER, json!({ "id": elsewhere_id }));
     assert_eq!(
-        refused["errors"][0]["extensions"]["code"],
-        "NOT_FOUND",
+        refused["errors"][0]["extensions"]["code"], "NOT_FOUND",
         "{refused}"
     );
     open(
@@ -470,7 +502,10 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
     assert_eq!(browser.text("[data-test=customer-name]"), Value::Null);
     let body = browser.eval("document.body.innerText");
     assert!(
-        !body.as_str().unwrap().contains(elsewhere["name"].as_str().unwrap()),
+        !body
+            .as_str()
+            .unwrap()
+            .contains(elsewhere["name"].as_str().unwrap()),
         "the out-of-scope customer's name is on the page"
     );
     shoot(&mut browser, "customer-out-of-scope");

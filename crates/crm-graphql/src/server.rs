@@ -253,10 +253,7 @@ pub fn app(state: AppState) -> Router {
         .route("/console", get(crate::console::page))
         .route("/console/assets/{*path}", get(crate::console::asset));
     if !state.config().demo_sign_in.is_empty() {
-        router = router.route(
-            "/console/demo-sign-in",
-            get(crate::console::demo_sign_in),
-        );
+        router = router.route("/console/demo-sign-in", get(crate::console::demo_sign_in));
     }
     if state.config().graphiql {
         router = router

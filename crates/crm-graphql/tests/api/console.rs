@@ -89,7 +89,10 @@ async fn the_page_names_only_files_of_this_server_under_a_policy_of_this_origin_
         .collect();
     expected.sort();
     assert_eq!(referenced, expected);
-    for module in ASSETS.iter().filter(|a| a.path.ends_with(".js") && !vendored(a.path)) {
+    for module in ASSETS
+        .iter()
+        .filter(|a| a.path.ends_with(".js") && !vendored(a.path))
+    {
         let text = std::str::from_utf8(module.body).unwrap();
         for (at, _) in text.match_indices(" from \"") {
             let target = &text[at + 7..];
