@@ -436,6 +436,22 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
     );
     check_dashboard(&mut browser, &demo, &hq);
     shoot(&mut browser, "dashboard-hq");
+    // English labels with the switch, and back to Chinese.
+    browser.click("[data-test=lang]");
+    browser.wait_for("[data-test=signed-in-role]");
+    assert_eq!(
+        browser.text("[data-test=nav-dashboard]"),
+        json!("Branch dashboard")
+    );
+    assert_eq!(
+        browser.text("[data-test=figure-customers] .figure-label"),
+        json!("Customers")
+    );
+    browser.click("[data-test=lang]");
+    assert_eq!(
+        browser.text("[data-test=nav-dashboard]"),
+        json!("营业部看板")
+    );
 
     // The manager's branch, and the largest customer of another branch.
     let me = demo.data(&manager, "{ me { scope { branchId } } }", json!({}));
