@@ -10,6 +10,7 @@ use crm_domain::auth::{Actor, Role, Scope};
 use crm_domain::ids::{BranchId, RegionId, StaffId, TeamId};
 use crm_domain::{staff, AnyEvent};
 use crm_eventstore::{AllStart, Direction, EventStore, Filter, StoreConfig};
+use crm_graphql::console::DemoSignIn;
 use crm_graphql::{mint_dev_token, AppState, Config, Secret};
 use uuid::Uuid;
 
@@ -195,6 +196,17 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         rules_hash = %rule_book.hash,
         "rules checked"
     );
+    // Ready tokens are for development: printed only with --demo or --dev-tokens, so a
+    // server on real data keeps credentials out of its logs; offered by the console's sign-in
+    // page only with --demo.
+    let printed = if config.dev_tokens {
+        printed_tokens(&store, &secret)?
+    } else {
+        Vec::new()
+    };
+    if config.demo {
+        api.demo_sign_in = printed.clone();
+    }
     let stop = StopSignals::register();
     let building = std::time::Instant::now();
     let state = AppState::builder(api, store.clone())
@@ -228,20 +240,15 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         println!("  GraphiQL: http://{addr}/graphiql");
     }
     println!("  health:   http://{addr}/healthz  readiness: http://{addr}/readyz  metrics: http://{addr}/metrics");
-    // Ready tokens are for development: printed only with --demo or --dev-tokens, so a
-    // server on real data keeps credentials out of its logs.
+    println!("  console:  http://{addr}/console");
     if config.dev_tokens {
         println!(
             "Development tokens (header Authorization: Bearer …), valid {PRINTED_TOKEN_HOURS} \
              hours:"
         );
-        for (role, actor, who) in printed_actors(&store)? {
-            println!("  {role:<17} {who}");
-            println!(
-                "  {:<17} {}",
-                "",
-                token(&secret, &actor, PRINTED_TOKEN_HOURS)?
-            );
+        for printed in &printed {
+            println!("  {:<17} {}", printed.role, printed.who);
+            println!("  {:<17} {}", "", printed.token);
         }
         println!(
             "More: crm token --role ROLE [--scope ID] [--staff ID] on the same data directory."
@@ -268,6 +275,20 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     }
     store.close().await.context("closing the store")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A token per role for [`printed_actors`], valid [`PRINTED_TOKEN_HOURS`].
+fn printed_tokens(store: &EventStore, secret: &Secret) -> anyhow::Result<Vec<DemoSignIn>> {
+    printed_actors(store)?
+        .into_iter()
+        .map(|(role, actor, who)| {
+            Ok(DemoSignIn {
+                role: role.to_string(),
+                who,
+                token: token(secret, &actor, PRINTED_TOKEN_HOURS)?,
+            })
+        })
+        .collect()
 }
 
 /// Staff members as the log records them at their joining (role and scope).

@@ -146,6 +146,9 @@ pub struct Config {
     /// and scope, not revoked). On unless configured off; the API tests that mint ad-hoc staff
     /// turn it off.
     pub directory_check: bool,
+    /// The demo's sign-ins (role, who, token) the console offers at `/console/demo-sign-in`;
+    /// empty (no such path) unless the server runs with `--demo`.
+    pub demo_sign_in: Vec<crate::console::DemoSignIn>,
 }
 
 impl Config {
@@ -165,6 +168,7 @@ impl Config {
             jobs: crm_projections::JobLimits::default(),
             token_lifetime_max: crate::auth::TOKEN_LIFETIME_DEFAULT,
             directory_check: true,
+            demo_sign_in: Vec::new(),
         }
     }
 

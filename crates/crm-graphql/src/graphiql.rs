@@ -29,10 +29,10 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 
 const PAGE: &str = include_str!("graphiql/index.html");
 
-const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
-const CSS: &str = "text/css; charset=utf-8";
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-const REVALIDATE: &str = "no-cache";
+pub(crate) const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+pub(crate) const CSS: &str = "text/css; charset=utf-8";
+pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub(crate) const REVALIDATE: &str = "no-cache";
 
 /// One file under `/graphiql/assets/`.
 #[derive(Debug)]
@@ -89,17 +89,20 @@ pub const ASSETS: &[Asset] = &[
 /// The ETag of each of [`ASSETS`], in the same order, computed once.
 fn etags() -> &'static [HeaderValue] {
     static ETAGS: OnceLock<Vec<HeaderValue>> = OnceLock::new();
-    ETAGS.get_or_init(|| {
-        ASSETS
-            .iter()
-            .map(|asset| {
-                let hash = blake3::hash(asset.body).to_hex();
-                // A quoted hex string is always a valid header value.
-                HeaderValue::from_str(&format!("\"{}\"", &hash[..32]))
-                    .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
-            })
-            .collect()
-    })
+    ETAGS.get_or_init(|| etags_of(ASSETS))
+}
+
+/// The ETag of each of `assets` (the blake3 hash of its bytes), in the same order.
+pub(crate) fn etags_of(assets: &[Asset]) -> Vec<HeaderValue> {
+    assets
+        .iter()
+        .map(|asset| {
+            let hash = blake3::hash(asset.body).to_hex();
+            // A quoted hex string is always a valid header value.
+            HeaderValue::from_str(&format!("\"{}\"", &hash[..32]))
+                .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+        })
+        .collect()
 }
 
 /// `GET /graphiql`: the page, which names only this server's assets and endpoints.
@@ -120,11 +123,22 @@ pub(crate) async fn page() -> Response {
 /// `GET /graphiql/assets/{*path}`: one of [`ASSETS`], 304 when `If-None-Match` names its ETag,
 /// 404 for any other path.
 pub(crate) async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
-    let Some(index) = ASSETS.iter().position(|asset| asset.path == path) else {
+    respond(ASSETS, etags(), &path, &headers).await
+}
+
+/// One of `assets` (whose ETags are `etags`, in the same order) by its path: 304 when
+/// `If-None-Match` names its ETag, 404 for any other path.
+pub(crate) async fn respond(
+    assets: &'static [Asset],
+    etags: &[HeaderValue],
+    path: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let Some(index) = assets.iter().position(|asset| asset.path == path) else {
         return crate::server::not_found().await;
     };
-    let asset = &ASSETS[index];
-    let Some(etag) = etags().get(index).cloned() else {
+    let asset = &assets[index];
+    let Some(etag) = etags.get(index).cloned() else {
         return crate::server::not_found().await;
     };
     let fresh = headers

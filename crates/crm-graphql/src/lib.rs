@@ -12,9 +12,12 @@
 //! - [`auth`]: HS256 tokens carrying the domain `Actor`; [`auth::mint_dev_token`] for the CLI.
 //! - [`error`]: the one error type and the stable `extensions.code` values.
 //! - [`graphiql`]: the GraphiQL page and its assets, built into the binary (no CDN).
+//! - [`console`]: the console at `/console` (dashboards, customers, the 360) over the public
+//!   API, its assets built into the binary.
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod graphiql;
 pub mod http;

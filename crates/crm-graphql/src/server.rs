@@ -249,7 +249,12 @@ pub fn app(state: AppState) -> Router {
         .route("/graphql/ws", get(crate::ws::graphql_ws))
         .route("/healthz", get(crate::ops::healthz))
         .route("/readyz", get(crate::ops::readyz))
-        .route("/metrics", get(crate::ops::metrics));
+        .route("/metrics", get(crate::ops::metrics))
+        .route("/console", get(crate::console::page))
+        .route("/console/assets/{*path}", get(crate::console::asset));
+    if !state.config().demo_sign_in.is_empty() {
+        router = router.route("/console/demo-sign-in", get(crate::console::demo_sign_in));
+    }
     if state.config().graphiql {
         router = router
             .route("/graphiql", get(crate::graphiql::page))

@@ -105,7 +105,7 @@ const LICENCE_COMMENTS: &[(&str, usize)] = &[
 ];
 
 /// `text` without its licence comments, and how many there were.
-fn without_licence_comments(text: &str) -> (String, usize) {
+pub(crate) fn without_licence_comments(text: &str) -> (String, usize) {
     let mut kept = String::with_capacity(text.len());
     let mut comments = 0;
     let mut rest = text;
@@ -129,7 +129,7 @@ fn without_licence_comments(text: &str) -> (String, usize) {
 
 /// Every `http://` or `https://` text in `text` (case-insensitive), up to the first quote,
 /// bracket, backslash or white space.
-fn absolute_urls(text: &str) -> Vec<String> {
+pub(crate) fn absolute_urls(text: &str) -> Vec<String> {
     let lower = text.to_ascii_lowercase();
     let mut urls = Vec::new();
     let mut from = 0;
@@ -148,7 +148,7 @@ fn absolute_urls(text: &str) -> Vec<String> {
 }
 
 /// The `src` and `href` values of the page.
-fn references(page: &str) -> Vec<String> {
+pub(crate) fn references(page: &str) -> Vec<String> {
     let mut found = Vec::new();
     for attribute in ["src=\"", "href=\""] {
         for (at, _) in page.match_indices(attribute) {

@@ -17,6 +17,7 @@
 //! - `ws`: graphql-transport-ws, its close codes, live subscriptions.
 //! - `ops`: healthz, readyz with a projection probe, metrics, graceful shutdown.
 //! - `graphiql`: the GraphiQL page and its files, served from the binary, naming no other host.
+//! - `console`: the console page and its files, likewise; the demo sign-in list only with --demo.
 //! - `ranges`: no argument value panics a handler or kills a subscription: out-of-range
 //!   dates, instants and numbers are VALIDATION errors naming the argument (property tests).
 //! - `read_models`: archives, paging both ways, scoping of every view, the one-read page,
@@ -43,6 +44,7 @@ mod bank_dashboards;
 mod banking;
 mod commands;
 mod common;
+mod console;
 mod customers;
 mod directory;
 mod directory_query;

@@ -1,0 +1,91 @@
+// The console: one small app with hash routing (#/sign-in, #/dashboard, #/customers?q=…,
+// #/customer/ID). Every figure comes from /graphql under the signed-in token.
+import { html, render, useState, useEffect, Loading, Failure } from "./ui.js";
+import { t, e, lang, setLang } from "./i18n.js";
+import { gql, token, signOut } from "./api.js";
+import { SignIn } from "./signin.js";
+import { Dashboard } from "./dashboard.js";
+import { Customers } from "./customers.js";
+import { Customer } from "./customer.js";
+import { Replay } from "./replay.js";
+
+export const ME = "{ me { staffId role scope { kind regionId branchId teamId } } }";
+
+function route() {
+  const hash = window.location.hash.replace(/^#\/?/, "");
+  const [path, query] = hash.split("?");
+  const parts = path.split("/").map(decodeURIComponent);
+  const params = new URLSearchParams(query || "");
+  return { page: parts[0] || "dashboard", id: parts[1] || null, params };
+}
+
+function Nav({ me, page, onLang }) {
+  const link = (to, key) =>
+    html`<a href=${"#/" + to} class=${page === to ? "active" : ""} data-test=${"nav-" + to}>${t(key)}</a>`;
+  return html`<header class="nav">
+    <span class="brand">${t("console")}</span>
+    ${link("dashboard", "dashboard")}
+    ${link("customers", "customers")}
+    ${me.role === "AUDITOR" && link("replay", "replay")}
+    <span class="spacer"></span>
+    <span class="who" data-test="signed-in-role">${t("signedInAs")}: ${e(me.role)}</span>
+    <button class="link" data-test="lang" onClick=${onLang}>${lang() ? "中文" : "English"}</button>
+    <button class="link" data-test="sign-out" onClick=${() => {
+      signOut();
+      window.location.hash = "#/sign-in";
+    }}>${t("signOut")}</button>
+  </header>`;
+}
+
+function App() {
+  const [where, setWhere] = useState(route());
+  const [me, setMe] = useState({ data: null, error: null, token: null });
+  const [, setLangTick] = useState(0);
+  useEffect(() => {
+    const onHash = () => setWhere(route());
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+  const current = token();
+  useEffect(() => {
+    if (!current || me.token === current) {
+      return;
+    }
+    gql(ME).then(
+      (data) => setMe({ data: data.me, error: null, token: current }),
+      (error) => setMe({ data: null, error, token: current })
+    );
+  }, [current, me.token]);
+  const onLang = () => {
+    setLang(!lang());
+    setLangTick((n) => n + 1);
+  };
+  if (!current || where.page === "sign-in") {
+    return html`<${SignIn} onLang=${onLang} />`;
+  }
+  if (me.token !== current) {
+    return html`<${Loading} />`;
+  }
+  if (me.error) {
+    return html`<main><${Failure} error=${me.error} /><a href="#/sign-in">${t("signIn")}</a></main>`;
+  }
+  let body;
+  if (where.page === "customers") {
+    body = html`<${Customers} params=${where.params} />`;
+  } else if (where.page === "replay") {
+    body = html`<${Replay} id=${where.id} params=${where.params} />`;
+  } else if (where.page === "customer" && where.id) {
+    body = html`<${Customer} id=${where.id} />`;
+  } else {
+    body = html`<${Dashboard} me=${me.data} />`;
+  }
+  return html`<div class="shell" data-test=${"page-" + where.page}>
+    <${Nav} me=${me.data} page=${where.page} onLang=${onLang} />
+    <main>${body}</main>
+  </div>`;
+}
+
+document.documentElement.lang = lang() ? "en" : "zh-CN";
+const root = document.getElementById("app");
+root.textContent = "";
+render(html`<${App} />`, root);

@@ -1,0 +1,143 @@
+// The branch dashboard (营业部看板) for the caller's level: the branches the caller may see
+// (their own for a branch; a choice for a region or headquarters), the branch's figures,
+// customers by tier and assets by class as charts, and the branch ranking with rank change.
+import { html, useQuery, Figure, Table, Chart, Loading, Failure, money } from "./ui.js";
+import { t, e } from "./i18n.js";
+import { gql } from "./api.js";
+
+const BRANCHES = "{ branches { branchId name regionId closed } }";
+
+const DASHBOARD = `query ($branchId: ID!) { branchDashboard(branchId: $branchId) {
+  branchId name period customers assets netInflow commission turnover newCustomers churned
+  upgraded contacts marketShareBp rankAmongBranches branchesRanked
+  customersByTier { key count } assetsByClass { key amount } topManagers { name kpiComposite } } }`;
+
+const RANKING = `{ branchRanking { rank previousRank rankChange branchId name customers assets
+  kpiComposite } }`;
+
+const plain = (id) => String(id || "").replace(/-/g, "").toLowerCase();
+
+function chosenBranch(me, branches) {
+  const asked = new URLSearchParams(window.location.hash.split("?")[1] || "").get("branch");
+  const own = plain(me.scope && me.scope.branchId);
+  const open = branches.filter((b) => !b.closed);
+  const pick = (id) => open.find((b) => plain(b.branchId) === plain(id));
+  return pick(asked) || pick(own) || open[0] || null;
+}
+
+function Change({ value }) {
+  if (value === null || value === undefined) {
+    return html`<span class="change">—</span>`;
+  }
+  const cls = value > 0 ? "up" : value < 0 ? "down" : "same";
+  const text = value > 0 ? "▲" + value : value < 0 ? "▼" + -value : "0";
+  return html`<span class=${"change " + cls} data-value=${value}>${text}</span>`;
+}
+
+function Ranking({ branchId }) {
+  const [data, error] = useQuery(() => gql(RANKING), []);
+  if (error) {
+    return error.code === "FORBIDDEN"
+      ? html`<p class="hint" data-test="ranking-hidden">${t("rankingHidden")}</p>`
+      : html`<${Failure} error=${error} />`;
+  }
+  if (!data) {
+    return html`<${Loading} />`;
+  }
+  const rows = data.branchRanking.map((r) => ({ ...r, mine: plain(r.branchId) === plain(branchId) }));
+  return html`<${Table} test="ranking" rows=${rows} columns=${[
+    [t("rank"), (r) => html`<span class=${r.mine ? "mine" : ""}>${r.rank}</span>`],
+    [t("rankChange"), (r) => html`<${Change} value=${r.rankChange} />`],
+    [t("previousRank"), (r) => (r.previousRank === null ? "—" : r.previousRank)],
+    [t("branch"), (r) => html`<a href=${"#/dashboard?branch=" + r.branchId} class=${r.mine ? "mine" : ""}>${r.name}</a>`],
+    [t("customersCount"), (r) => r.customers],
+    [t("assets"), (r) => money(r.assets)],
+    [t("kpiComposite"), (r) => r.kpiComposite.toFixed(2)],
+  ]} />`;
+}
+
+function Figures({ d }) {
+  return html`<div class="figures">
+    <${Figure} test="customers" label=${t("customersCount")} value=${d.customers} />
+    <${Figure} test="assets" label=${t("assets")} value=${money(d.assets)} raw=${d.assets} />
+    <${Figure} test="net-inflow" label=${t("netInflow")} value=${money(d.netInflow)} raw=${d.netInflow} />
+    <${Figure} test="commission" label=${t("commission")} value=${money(d.commission)} raw=${d.commission} />
+    <${Figure} test="turnover" label=${t("turnover")} value=${money(d.turnover)} raw=${d.turnover} />
+    <${Figure} test="new-customers" label=${t("newCustomers")} value=${d.newCustomers} />
+    <${Figure} test="churned" label=${t("churned")} value=${d.churned} />
+    <${Figure} test="upgraded" label=${t("upgraded")} value=${d.upgraded} />
+    <${Figure} test="contacts" label=${t("contacts")} value=${d.contacts} />
+    <${Figure} test="rank" label=${t("rank")} value=${d.rankAmongBranches + " / " + d.branchesRanked}
+      raw=${d.rankAmongBranches} />
+  </div>`;
+}
+
+function BranchDashboard({ branch }) {
+  const [data, error] = useQuery(() => gql(DASHBOARD, { branchId: branch.branchId }), [branch.branchId]);
+  if (error) {
+    return html`<${Failure} error=${error} />`;
+  }
+  if (!data) {
+    return html`<${Loading} />`;
+  }
+  const d = data.branchDashboard;
+  if (!d) {
+    return html`<p class="empty" data-test="no-dashboard">${t("none")}</p>`;
+  }
+  return html`<section data-test="dashboard" data-branch=${d.branchId}>
+    <h2>${d.name} <span class="hint">${t("period")}: <span data-test="period">${d.period}</span></span></h2>
+    <${Figures} d=${d} />
+    <div class="charts">
+      <div class="panel">
+        <h3>${t("byTier")}</h3>
+        <${Chart} type="bar" test="tiers" label=${t("customersCount")}
+          labels=${d.customersByTier.map((c) => e(c.key))} values=${d.customersByTier.map((c) => c.count)} />
+        <${Table} test="tiers" rows=${d.customersByTier} columns=${[
+          [t("tier"), (c) => e(c.key)],
+          [t("customersCount"), (c) => html`<span data-test=${"tier-" + c.key}>${c.count}</span>`],
+        ]} />
+      </div>
+      <div class="panel">
+        <h3>${t("byClass")}</h3>
+        <${Chart} type="doughnut" test="classes" label=${t("assets")}
+          labels=${d.assetsByClass.map((a) => e(a.key))} values=${d.assetsByClass.map((a) => Number(a.amount))} />
+      </div>
+      <div class="panel">
+        <h3>${t("topManagers")}</h3>
+        <${Table} test="top-managers" rows=${d.topManagers} columns=${[
+          [t("name"), (m) => m.name],
+          [t("kpiComposite"), (m) => m.kpiComposite.toFixed(2)],
+        ]} />
+      </div>
+    </div>
+  </section>`;
+}
+
+export function Dashboard({ me }) {
+  const [data, error] = useQuery(() => gql(BRANCHES), [me.staffId]);
+  if (error) {
+    return html`<${Failure} error=${error} />`;
+  }
+  if (!data) {
+    return html`<${Loading} />`;
+  }
+  const branch = chosenBranch(me, data.branches);
+  if (!branch) {
+    return html`<p class="empty" data-test="no-branches">${t("none")}</p>`;
+  }
+  const open = data.branches.filter((b) => !b.closed);
+  return html`<div>
+    <div class="toolbar">
+      <h1>${t("dashboard")}</h1>
+      ${open.length > 1 && html`<select data-test="branch" value=${branch.branchId}
+        onChange=${(ev) => (window.location.hash = "#/dashboard?branch=" + ev.target.value)}>
+        ${open.map((b) => html`<option value=${b.branchId}>${b.name}</option>`)}
+      </select>`}
+    </div>
+    <${BranchDashboard} branch=${branch} />
+    <section class="panel">
+      <h3>${t("ranking")}</h3>
+      <${Ranking} branchId=${branch.branchId} />
+    </section>
+  </div>`;
+}

@@ -1,0 +1,125 @@
+// Shared view pieces: htm bound to Preact, figures, tables, charts (Chart.js), and the
+// loading/error states every page shows the same way.
+import { t, e } from "./i18n.js";
+
+export const h = window.preact.h;
+export const render = window.preact.render;
+export const { useState, useEffect, useRef } = window.preactHooks;
+export const html = window.htm.bind(h);
+
+// A decimal string of yuan as the API gives it ("146858.7266"), grouped, two decimals.
+// Not through Number formatting of the locale, so the figure reads the same everywhere.
+export function money(value) {
+  if (value === null || value === undefined || value === "") {
+    return "—";
+  }
+  const n = Number(value);
+  if (!Number.isFinite(n)) {
+    return String(value);
+  }
+  const negative = n < 0;
+  const fixed = Math.abs(n).toFixed(2);
+  const [whole, cents] = fixed.split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return (negative ? "-" : "") + grouped + "." + cents;
+}
+
+// An instant as the API gives it (RFC 3339), to the minute.
+export function date(value) {
+  if (!value) {
+    return "—";
+  }
+  // Minutes, in the instant's own offset; "UTC" where the API gave UTC (the log's times).
+  const text = String(value).replace("T", " ");
+  const utc = /Z$/.test(text);
+  return text.replace(/:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$/, "") + (utc ? " UTC" : "");
+}
+
+// The date of an instant (its first ten characters, the day in the instant's own offset).
+export function day(value) {
+  return value ? String(value).slice(0, 10) : "—";
+}
+
+// A labelled figure. `test` names it for the browser test (data-test="figure-<test>");
+// `raw` is the API's own value, kept in data-value beside the formatted text.
+export function Figure({ label, value, raw, test }) {
+  return html`<div class="figure" data-test=${"figure-" + test} data-value=${raw === undefined ? value : raw}>
+    <div class="figure-label">${label}</div>
+    <div class="figure-value">${value}</div>
+  </div>`;
+}
+
+// A table from `columns` ([label, row => cell]) and `rows`; `test` names it.
+export function Table({ columns, rows, test, empty }) {
+  if (!rows || rows.length === 0) {
+    return html`<p class="empty" data-test=${test + "-empty"}>${empty || t("none")}</p>`;
+  }
+  return html`<table data-test=${test}>
+    <thead><tr>${columns.map(([label]) => html`<th>${label}</th>`)}</tr></thead>
+    <tbody>${rows.map((row) => html`<tr>${columns.map(([, cell]) => html`<td>${cell(row)}</td>`)}</tr>`)}</tbody>
+  </table>`;
+}
+
+const PALETTE = ["#1f6feb", "#d4a017", "#8250df", "#2da44e", "#cf222e", "#6e7781", "#bc4c00", "#0a7b83"];
+
+// A Chart.js chart of `labels` and `values` (`type` doughnut or bar), redrawn when they change.
+export function Chart({ type, labels, values, label, test }) {
+  const canvas = useRef(null);
+  useEffect(() => {
+    if (!canvas.current) {
+      return undefined;
+    }
+    const chart = new window.Chart(canvas.current, {
+      type,
+      data: {
+        labels,
+        datasets: [{ label, data: values, backgroundColor: labels.map((_, i) => PALETTE[i % PALETTE.length]) }],
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        plugins: { legend: { display: type !== "bar", position: "right" } },
+      },
+    });
+    return () => chart.destroy();
+  }, [type, JSON.stringify(labels), JSON.stringify(values)]);
+  return html`<div class="chart" data-test=${"chart-" + test}><canvas ref=${canvas}></canvas></div>`;
+}
+
+export function Loading() {
+  return html`<p class="loading" data-test="loading">${t("loading")}</p>`;
+}
+
+// An API error as the user should read it: out of scope, forbidden, or the message.
+export function Failure({ error }) {
+  const code = error && error.code;
+  if (code === "NOT_FOUND") {
+    return html`<p class="failure" data-test="not-found">${t("notFound")}</p>`;
+  }
+  if (code === "FORBIDDEN") {
+    return html`<p class="failure" data-test="forbidden">${t("forbidden")}</p>`;
+  }
+  return html`<p class="failure" data-test="error">${t("error")}: ${code ? code + " " : ""}${error && error.message}</p>`;
+}
+
+// Runs `load` (a promise-returning function) whenever `deps` change: [data, error].
+export function useQuery(load, deps) {
+  const [state, setState] = useState({ data: null, error: null });
+  useEffect(() => {
+    let live = true;
+    setState({ data: null, error: null });
+    load().then(
+      (data) => live && setState({ data, error: null }),
+      (error) => live && setState({ data: null, error })
+    );
+    return () => {
+      live = false;
+    };
+  }, deps);
+  return [state.data, state.error];
+}
+
+export function Badge({ value }) {
+  return html`<span class=${"badge badge-" + String(value).toLowerCase()}>${e(value)}</span>`;
+}
