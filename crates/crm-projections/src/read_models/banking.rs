@@ -67,8 +67,66 @@ pub struct DepositRecord {
     /// The balance of the latest day recorded (`balance_date`).
     pub balance: Money,
     pub balance_date: Option<Date>,
+    /// End-of-day balances recorded per month, the latest [`MONTHS_KEPT`] months: what a
+    /// month's average balance (`derive::bank`) is read from.
+    #[serde(default)]
+    pub months: Vec<BalanceMonth>,
     pub opened_position: u64,
     pub position: u64,
+}
+
+/// The end-of-day balances of an account recorded in one month: their sum and how many days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceMonth {
+    pub month: u32,
+    pub sum: Money,
+    pub days: u32,
+}
+
+impl BalanceMonth {
+    /// The mean of the days recorded.
+    pub fn average(&self) -> Money {
+        Money::from_minor(self.sum.minor() / i64::from(self.days.max(1)))
+    }
+}
+
+/// Adds a day's balance (less `previous`, the figure a correction replaces) to its month,
+/// keeping the latest [`MONTHS_KEPT`] months.
+fn add_balance_month(
+    months: &mut Vec<BalanceMonth>,
+    date: Date,
+    balance: Money,
+    previous: Option<Money>,
+) {
+    let month = month_index(date);
+    let latest = months.last().map_or(month, |m| m.month.max(month));
+    let oldest = latest.saturating_sub(MONTHS_KEPT - 1);
+    if month < oldest {
+        return;
+    }
+    let i = match months.binary_search_by_key(&month, |m| m.month) {
+        Ok(i) => i,
+        Err(i) => {
+            months.insert(
+                i,
+                BalanceMonth {
+                    month,
+                    sum: Money::ZERO,
+                    days: 0,
+                },
+            );
+            i
+        }
+    };
+    if let Some(m) = months.get_mut(i) {
+        match previous {
+            Some(prev) => m.sum = madd(m.sum, mscale(prev, -1)),
+            None => m.days += 1,
+        }
+        m.sum = madd(m.sum, balance);
+    }
+    let cut = months.partition_point(|m| m.month < oldest);
+    months.drain(..cut);
 }
 
 impl DepositRecord {
@@ -109,6 +167,9 @@ pub struct LoanRecord {
     pub downgrade: Option<Downgrade>,
     pub balance: Money,
     pub balance_date: Option<Date>,
+    /// Balances recorded per month, as a deposit account's.
+    #[serde(default)]
+    pub months: Vec<BalanceMonth>,
     pub days_overdue: u32,
     /// The event that recorded the latest position.
     pub position_position: u64,
@@ -322,6 +383,7 @@ pub(crate) fn apply_deposit(m: &mut Model, p: u64, e: &deposit::Event, rules: &R
                     closed_on: None,
                     balance: Money::ZERO,
                     balance_date: None,
+                    months: Vec::new(),
                     opened_position: p,
                     position: p,
                 },
@@ -383,6 +445,12 @@ fn deposit_day(
         r.balance = day.balance;
         r.balance_date = Some(day.date);
     }
+    add_balance_month(
+        &mut r.months,
+        day.date,
+        day.balance,
+        previous.map(|d| d.balance),
+    );
     r.position = p;
     let (branch, kind, customer) = (r.branch, kind_index(r.term), r.customer);
     let bc = m.bank_customer(customer);
@@ -435,6 +503,7 @@ pub(crate) fn apply_loan(m: &mut Model, p: u64, e: &loan::Event) {
                     downgrade: None,
                     balance: Money::ZERO,
                     balance_date: None,
+                    months: Vec::new(),
                     days_overdue: 0,
                     position_position: p,
                     closed: None,
@@ -530,6 +599,12 @@ fn loan_day(
         r.balance_date = Some(day.date);
         r.position_position = p;
     }
+    add_balance_month(
+        &mut r.months,
+        day.date,
+        day.balance,
+        previous.map(|d| d.balance),
+    );
     r.position = p;
     let (branch, class, customer) = (r.branch, class_index(r.class), r.customer);
     if moved {
