@@ -54,7 +54,7 @@ const MARKET_NAMES: [&str; MARKETS] = [
     "OVER_THE_COUNTER",
 ];
 
-fn month_arg(field: &str, s: &str) -> Result<(i32, u8), ApiError> {
+pub(crate) fn month_arg(field: &str, s: &str) -> Result<(i32, u8), ApiError> {
     let bad = || ApiError::validation(field, format!("'{s}' is not a month (YYYY-MM)"));
     let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
     let year: i32 = y.parse().map_err(|_| bad())?;
