@@ -185,6 +185,8 @@ fn history() -> Vec<Timed> {
     h.push(loan_position(d20, 40_000));
     h.push(balance(0, d20, 140_000, Some(150_000)));
     h.push(fee(d20, 20));
+    // The first balance of May: the tier now follows April's contribution.
+    h.push(balance(0, date!(2024 - 05 - 02), 140_000, None));
     h
 }
 
@@ -201,6 +203,15 @@ fn april(p: &Projections) -> BankContributionExplain {
     })
 }
 
+/// c0's stored tier and the date it was evaluated at.
+fn tier(p: &Projections) -> Option<(Tier, Option<Date>)> {
+    p.with_model(|m, _| {
+        crm_projections::read_models::archive::customer_records(m)
+            .find(|c| c.id == cid(0))
+            .map(|c| (c.derived.tier, c.derived.evaluated_on))
+    })
+}
+
 fn minor(n: i64) -> Money {
     Money::from_minor(n)
 }
@@ -212,7 +223,7 @@ fn april_contribution_is_worked_term_by_term_and_the_same_live_and_rebuilt() {
         let store = EventStore::open(dir.path(), config()).unwrap();
         let rules = RuleBook::default_rules().unwrap();
         let history = history();
-        let half = history.len() - 7;
+        let half = history.len() - 8;
         let mut n = 0;
         // Live: caught up before April's second half, flushed, reopened, then the rest.
         let mut live = Projections::open(&store, rules.clone()).unwrap();
@@ -223,6 +234,12 @@ fn april_contribution_is_worked_term_by_term_and_the_same_live_and_rebuilt() {
                 live.flush().unwrap();
                 drop(live);
                 live = Projections::open(&store, rules.clone()).unwrap();
+            }
+            if i == history.len() - 2 {
+                // April done, May not begun: the tier follows March's contribution (no
+                // balances, the cost to serve alone): standard.
+                live.catch_up().unwrap();
+                assert_eq!(tier(&live).map(|t| t.0), Some(Tier::Standard));
             }
         }
         live.catch_up().unwrap();
@@ -283,9 +300,10 @@ fn april_contribution_is_worked_term_by_term_and_the_same_live_and_rebuilt() {
             )
             .unwrap()
         });
-        assert_eq!(may.deposits[0].basis, BalanceBasis::LatestBalance);
-        assert_eq!(may.deposits[0].average_balance, yuan(140_000));
-        assert_eq!(may.deposits[0].balance_date, Some(date!(2024 - 04 - 20)));
+        assert_eq!(may.deposits[1].basis, BalanceBasis::LatestBalance);
+        assert_eq!(may.deposits[1].average_balance, yuan(200_000));
+        assert_eq!(may.deposits[1].balance_date, Some(date!(2024 - 04 - 20)));
+        assert_eq!(may.deposits[0].basis, BalanceBasis::MonthAverage);
         assert_eq!(may.fee_income, Money::ZERO);
         // Before any balance: nothing to count.
         let jan = live.with_model(|m, r| {
@@ -300,6 +318,14 @@ fn april_contribution_is_worked_term_by_term_and_the_same_live_and_rebuilt() {
         });
         assert_eq!(jan.deposits[0].basis, BalanceBasis::NoBalance);
         assert_eq!(jan.deposits[0].days, 30, "open from 01-02");
+
+        // c0 holds no securities account, so the stored tier follows April's contribution
+        // (silver) once May's first balance arrives; it was standard on March's (none).
+        assert_eq!(
+            tier(&live),
+            Some((Tier::Silver, Some(date!(2024 - 05 - 02))))
+        );
+        assert_eq!(tier(&live), tier(&rebuilt));
 
         // The explanation resource serves the same figures, with the accounts' positions.
         let Some((Explanation::BankContribution(x), positions)) = live

@@ -24,7 +24,7 @@ use crm_domain::loan::LoanClass;
 use crm_domain::{Money, Rate};
 
 use super::Tier;
-use crate::model::{madd, month_index, Model};
+use crate::model::{madd, month_index, CustomerRecord, Model};
 use crate::read_models::banking::BalanceMonth;
 use crate::rules::{cost_key, BankContributionRules, BankTierRules, RuleBook};
 
@@ -305,6 +305,29 @@ pub fn bank_contribution(
         tier: r.tiers.as_ref().map(|t| bank_tier(annualised, t)),
         tier_thresholds: r.tiers,
     })
+}
+
+/// The tier a customer who banks only (no securities account) earns from their contribution,
+/// and the date it is evaluated at, when the rules give bank tiers (`[bank_contribution]
+/// tiers`): the contribution of the last complete month before the month of their latest
+/// recorded balance, annualised. A month, not the month to date, so a tier moves at most once a
+/// month (and again only if that month's figures are corrected). None for anyone else.
+pub fn bank_tier_of(m: &Model, rules: &RuleBook, c: &CustomerRecord) -> Option<(Tier, Date)> {
+    let tiers = rules.bank_contribution.as_ref()?.tiers?;
+    if !c.accounts.is_empty() {
+        return None;
+    }
+    let bc = m.bank_customers.get(&c.id)?;
+    let latest = bc
+        .deposits
+        .iter()
+        .filter_map(|d| m.deposits.get(d)?.balance_date)
+        .chain(bc.loans.iter().filter_map(|l| m.loans.get(l)?.balance_date))
+        .max()?;
+    let last = latest.replace_day(1).ok()?.previous_day()?;
+    let first = last.replace_day(1).ok()?;
+    let e = bank_contribution(m, rules, c.id, first, last)?;
+    Some((bank_tier(e.annualised, &tiers), latest))
 }
 
 #[cfg(test)]

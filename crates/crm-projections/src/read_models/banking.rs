@@ -748,6 +748,40 @@ pub(crate) fn apply_fee_income(m: &mut Model, e: &fee_income::Event) {
     }
 }
 
+/// The customer a deposit fact is of (a closure names its account's).
+pub(crate) fn deposit_customer(m: &Model, e: &deposit::Event) -> Option<CustomerId> {
+    match e {
+        deposit::Event::DepositAccountOpened { account, .. } => Some(account.customer_id),
+        deposit::Event::DepositAccountClosed { account_id, .. } => {
+            m.deposits.get(account_id).map(|d| d.customer)
+        }
+        deposit::Event::DepositBalanceRecorded { customer_id, .. }
+        | deposit::Event::DepositBalanceCorrected { customer_id, .. } => Some(*customer_id),
+    }
+}
+
+/// The customer a loan fact is of.
+pub(crate) fn loan_customer(e: &loan::Event) -> Option<CustomerId> {
+    use loan::Event as E;
+    match e {
+        E::LoanContracted { contract, .. } => Some(contract.customer_id),
+        E::LoanDisbursed { customer_id, .. }
+        | E::RepaymentScheduleSet { customer_id, .. }
+        | E::LoanPositionRecorded { customer_id, .. }
+        | E::LoanPositionCorrected { customer_id, .. }
+        | E::LoanReclassified { customer_id, .. }
+        | E::LoanClosed { customer_id, .. } => Some(*customer_id),
+    }
+}
+
+/// The customer a fee income fact is of.
+pub(crate) fn fee_customer(e: &fee_income::Event) -> CustomerId {
+    match e {
+        fee_income::Event::FeeIncomeRecorded { customer_id, .. }
+        | fee_income::Event::FeeIncomeCorrected { customer_id, .. } => *customer_id,
+    }
+}
+
 // ---- queries ----
 
 /// Customer `id`'s bank business (deposits per day in the churn window, activity), if any.
