@@ -354,3 +354,77 @@ fn april_contribution_is_worked_term_by_term_and_the_same_live_and_rebuilt() {
         store.close().await.unwrap();
     });
 }
+
+/// The bank KPI measures of s2's book (c0) and of outlet 1 in April: growth from nothing at
+/// the end of March to 140,000 + 200,000, the 关注 loan not non-performing but moved down once,
+/// no new or lost bank customer (everything opened in January), April's contribution.
+#[test]
+fn a_managers_book_and_the_outlet_carry_the_bank_kpi_measures() {
+    use crm_projections::views::{BranchPeriod, Period};
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(dir.path(), config()).unwrap();
+        let mut n = 0;
+        for (e, t) in history() {
+            append(&store, &mut n, &e, t).await;
+        }
+        let p = Projections::open(&store, RuleBook::default_rules().unwrap()).unwrap();
+        p.catch_up().unwrap();
+        let april = Period::Month {
+            year: 2024,
+            month: 4,
+        };
+        let perf = p
+            .with_model(|m, r| crm_projections::views::staff_performance(m, r, sid(2), april))
+            .unwrap();
+        let b = perf.bank.unwrap();
+        assert_eq!(
+            (b.from, b.to),
+            (date!(2024 - 04 - 01), date!(2024 - 04 - 30))
+        );
+        assert_eq!(b.bank_customers, 1);
+        assert_eq!(b.deposits_at_start, Money::ZERO);
+        assert_eq!(b.deposits_at_end, yuan(340_000));
+        assert_eq!(b.deposit_growth, yuan(340_000));
+        assert_eq!(
+            (b.loans, b.non_performing, b.npl_ratio_bp),
+            (yuan(40_000), Money::ZERO, 0)
+        );
+        assert_eq!(b.loan_downgrades, 1);
+        assert_eq!((b.new_bank_customers, b.lost_bank_customers), (0, 0));
+        assert_eq!(b.contribution, minor(2_692_466));
+        // May to date (1–2 May): nothing more deposited, so no growth; January: all new.
+        let may = Period::Month {
+            year: 2024,
+            month: 5,
+        };
+        let b = p
+            .with_model(|m, r| crm_projections::views::staff_bank_measures(m, r, sid(2), may))
+            .unwrap();
+        assert_eq!(
+            (b.to, b.deposit_growth, b.loan_downgrades),
+            (date!(2024 - 05 - 02), Money::ZERO, 0)
+        );
+        let jan = Period::Month {
+            year: 2024,
+            month: 1,
+        };
+        let b = p
+            .with_model(|m, r| crm_projections::views::staff_bank_measures(m, r, sid(2), jan))
+            .unwrap();
+        assert_eq!(b.new_bank_customers, 1);
+        // Someone serving no bank customer has no bank measures.
+        assert!(p
+            .with_model(|m, r| crm_projections::views::staff_bank_measures(m, r, sid(0), april))
+            .is_none());
+        // The outlet's dashboard counts the downgrade in April, not in May.
+        let outlet = |month| {
+            p.branch_dashboard(bid(1), BranchPeriod::Month { year: 2024, month })
+                .unwrap()
+                .banking
+                .loan_downgrades
+        };
+        assert_eq!((outlet(4), outlet(5)), (1, 0));
+        store.close().await.unwrap();
+    });
+}

@@ -81,6 +81,24 @@ pub struct BalanceMonth {
     pub month: u32,
     pub sum: Money,
     pub days: u32,
+    /// The latest day recorded in the month and its balance: the month-end stock.
+    pub last_date: Option<Date>,
+    pub last: Money,
+}
+
+/// An account's balance at the end of `day` from its months: the latest recorded on or before
+/// the end of `day`'s month (zero before it opened or once closed, and when no month up to
+/// then is kept).
+pub fn balance_at(months: &[BalanceMonth], opened: Date, closed: Option<Date>, day: Date) -> Money {
+    if opened > day || closed.is_some_and(|c| c <= day) {
+        return Money::ZERO;
+    }
+    let month = month_index(day);
+    months
+        .iter()
+        .rev()
+        .find(|m| m.month <= month && m.days > 0)
+        .map_or(Money::ZERO, |m| m.last)
 }
 
 impl BalanceMonth {
@@ -113,6 +131,8 @@ fn add_balance_month(
                     month,
                     sum: Money::ZERO,
                     days: 0,
+                    last_date: None,
+                    last: Money::ZERO,
                 },
             );
             i
@@ -124,6 +144,10 @@ fn add_balance_month(
             None => m.days += 1,
         }
         m.sum = madd(m.sum, balance);
+        if m.last_date.is_none_or(|d| d <= date) {
+            m.last_date = Some(date);
+            m.last = balance;
+        }
     }
     let cut = months.partition_point(|m| m.month < oldest);
     months.drain(..cut);
@@ -296,6 +320,9 @@ pub struct OutletDay {
     pub new_bank_customers: i64,
     #[serde(default)]
     pub lost_bank_customers: i64,
+    /// Loans moved down a classification (五级分类) this day.
+    #[serde(default)]
+    pub loan_downgrades: i64,
 }
 
 /// The days an outlet has figures for.
@@ -633,6 +660,9 @@ fn reclassify(m: &mut Model, p: u64, id: LoanId, from: LoanClass, to: LoanClass,
     r.position = p;
     // The latest position moves with the loan to its new class.
     let (branch, balance, date) = (r.branch, r.balance, r.balance_date);
+    if to > from {
+        m.outlet_day(branch, on).loan_downgrades += 1;
+    }
     if let Some(d) = date {
         if was != to {
             let od = m.outlet_day(branch, d);
@@ -885,6 +915,9 @@ pub struct OutletBanking {
     pub new_deposit_accounts: i64,
     pub new_loans: i64,
     pub disbursed: Money,
+    /// Loans moved down a classification in the period.
+    #[serde(default)]
+    pub loan_downgrades: i64,
 }
 
 /// Outlet `branch`'s bank figures for the days `from..=to`.
@@ -903,6 +936,7 @@ pub fn outlet_banking(m: &Model, branch: BranchId, from: Date, to: Date) -> Outl
         out.new_deposit_accounts += od.new_deposit_accounts;
         out.new_loans += od.new_loans;
         out.disbursed = madd(out.disbursed, od.disbursed);
+        out.loan_downgrades += od.loan_downgrades;
     }
     // The stock: the latest day up to the period's end with positions (possibly before it).
     let upto = rec.days.get(..end).unwrap_or_default();
