@@ -8,7 +8,7 @@ use crm_domain::deposit::DepositTerm;
 use crm_domain::ids::CustomerId;
 use crm_projections::derive::{BankContributionExplain, DepositLine, LoanLine};
 use crm_projections::rules::BankTierRules;
-use crm_projections::views;
+use crm_projections::views::{self, BankMeasures};
 use time::{Date, Month};
 
 use super::customers::{label, money};
@@ -202,6 +202,53 @@ impl From<&BankContributionExplain> for BankContributionView {
             tier_thresholds: e.tier_thresholds.as_ref().map(thresholds),
             deposits: e.deposits.iter().map(deposit).collect(),
             loans: e.loans.iter().map(loan).collect(),
+        }
+    }
+}
+
+/// 客户经理 bank measures (issue 17 item 3): the book the staff member serves now, over the
+/// period (to the log's latest business date at most).
+#[derive(SimpleObject, Debug)]
+pub struct StaffBankMeasuresView {
+    pub from: String,
+    pub to: String,
+    /// Customers of the book with bank business.
+    pub bank_customers: i32,
+    /// Deposits at the end of the day before the period, at its end, and the growth.
+    pub deposits_at_start: String,
+    pub deposits_at_end: String,
+    pub deposit_growth: String,
+    /// Loan balances at the period's end and those of non-performing class (次级/可疑/损失),
+    /// by each loan's class now.
+    pub loan_balance: String,
+    pub non_performing: String,
+    pub npl_ratio_percent: f64,
+    /// Loans moved down a classification in the period (each loan's latest move).
+    pub loan_downgrades: i32,
+    /// Customers whose first deposit account or loan opened in the period; whose last one
+    /// closed in it.
+    pub new_bank_customers: i32,
+    pub lost_bank_customers: i32,
+    /// The book's contribution (客户贡献度, `[bank_contribution]`) over the period.
+    pub contribution: String,
+}
+
+impl From<&BankMeasures> for StaffBankMeasuresView {
+    fn from(b: &BankMeasures) -> Self {
+        StaffBankMeasuresView {
+            from: b.from.to_string(),
+            to: b.to.to_string(),
+            bank_customers: int(b.bank_customers),
+            deposits_at_start: money(b.deposits_at_start),
+            deposits_at_end: money(b.deposits_at_end),
+            deposit_growth: money(b.deposit_growth),
+            loan_balance: money(b.loans),
+            non_performing: money(b.non_performing),
+            npl_ratio_percent: super::readside::centi(b.npl_ratio_bp),
+            loan_downgrades: int(b.loan_downgrades),
+            new_bank_customers: int(b.new_bank_customers),
+            lost_bank_customers: int(b.lost_bank_customers),
+            contribution: money(b.contribution),
         }
     }
 }

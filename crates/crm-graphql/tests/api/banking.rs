@@ -608,3 +608,55 @@ async fn a_bank_customers_contribution_is_served_term_by_term_and_scoped() {
     assert_eq!(codes(&other), vec!["NOT_FOUND".to_string()], "{other}");
     assert!(!other.to_string().contains("34.5479"));
 }
+
+const STAFF_BANK: &str = r#"query($s: ID!) { staffPerformance(staffId: $s, period: { month: "2024-03" }) {
+  bank { from to bankCustomers depositsAtStart depositsAtEnd depositGrowth loanBalance
+    nonPerforming nplRatioPercent loanDowngrades newBankCustomers lostBankCustomers contribution } } }"#;
+
+/// The bank KPI measures of a customer manager's book and the outlet's downgrades, through
+/// the server; another outlet's manager may not read the book's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managers_bank_measures_are_served_with_the_appraisal_and_scoped() {
+    let server = Server::start().await;
+    let app = App::new(server.store.clone()).unwrap();
+    organisation(&app).await;
+    bank_business(&app).await;
+    let vars = json!({ "s": customer_manager(1).staff_id.to_string() });
+    let mine = server
+        .query(
+            &token(&server, customer_manager(1)),
+            STAFF_BANK,
+            vars.clone(),
+        )
+        .await;
+    // March to date (1 March): the time deposit's 50,000 is new since February (nothing was
+    // recorded before); the 关注 loan is not non-performing but was moved down on 1 March;
+    // the contribution is the customer's of `bankContribution` above.
+    assert_eq!(
+        mine["data"]["staffPerformance"]["bank"],
+        json!({ "from": "2024-03-01", "to": "2024-03-01", "bankCustomers": 1,
+                "depositsAtStart": "0.0000", "depositsAtEnd": "50000.0000",
+                "depositGrowth": "50000.0000", "loanBalance": "80000.0000",
+                "nonPerforming": "0.0000", "nplRatioPercent": 0.0, "loanDowngrades": 1,
+                "newBankCustomers": 0, "lostBankCustomers": 0, "contribution": "34.5479" }),
+        "{mine}"
+    );
+    let dash = server
+        .query(
+            &token(&server, outlet_manager(1)),
+            r#"query($b: ID!) { branchDashboard(branchId: $b, period: { month: "2024-03" }) {
+                 banking { loanDowngrades } } }"#,
+            json!({ "b": outlet(1).to_string() }),
+        )
+        .await;
+    assert_eq!(
+        dash["data"]["branchDashboard"]["banking"]["loanDowngrades"], 1,
+        "{dash}"
+    );
+    let other = server
+        .query(&token(&server, customer_manager(2)), STAFF_BANK, vars)
+        .await;
+    assert!(other["data"]["staffPerformance"].is_null(), "{other}");
+    assert!(!codes(&other).is_empty(), "{other}");
+    assert!(!other.to_string().contains("34.5479"));
+}
