@@ -609,7 +609,7 @@ async fn a_bank_customers_contribution_is_served_term_by_term_and_scoped() {
     assert!(!other.to_string().contains("34.5479"));
 }
 
-const STAFF_BANK: &str = r#"query($s: ID!) { staffPerformance(staffId: $s, period: { month: "2024-03" }) {
+const STAFF_BANK: &str = r#"query($s: ID!, $p: Long) { staffPerformance(staffId: $s, period: { month: "2024-03" }, atPosition: $p) {
   bank { from to bankCustomers depositsAtStart depositsAtEnd depositGrowth loanBalance
     nonPerforming nplRatioPercent loanDowngrades newBankCustomers lostBankCustomers contribution } } }"#;
 
@@ -620,8 +620,8 @@ async fn a_managers_bank_measures_are_served_with_the_appraisal_and_scoped() {
     let server = Server::start().await;
     let app = App::new(server.store.clone()).unwrap();
     organisation(&app).await;
-    bank_business(&app).await;
-    let vars = json!({ "s": customer_manager(1).staff_id.to_string() });
+    let at = bank_business(&app).await;
+    let vars = json!({ "s": customer_manager(1).staff_id.to_string(), "p": at });
     let mine = server
         .query(
             &token(&server, customer_manager(1)),
@@ -644,9 +644,9 @@ async fn a_managers_bank_measures_are_served_with_the_appraisal_and_scoped() {
     let dash = server
         .query(
             &token(&server, outlet_manager(1)),
-            r#"query($b: ID!) { branchDashboard(branchId: $b, period: { month: "2024-03" }) {
+            r#"query($b: ID!, $p: Long) { branchDashboard(branchId: $b, period: { month: "2024-03" }, atPosition: $p) {
                  banking { loanDowngrades } } }"#,
-            json!({ "b": outlet(1).to_string() }),
+            json!({ "b": outlet(1).to_string(), "p": at }),
         )
         .await;
     assert_eq!(
