@@ -11,7 +11,7 @@
 //!
 //! An account's average balance is the mean of the end-of-day balances recorded for it in the
 //! period's month (`BalanceMonth`); an account with none recorded that month is counted at its
-//! latest balance recorded up to the period's end, and its line says so. `days` is the number
+//! latest balance recorded before the month, and its line says so. `days` is the number
 //! of days of the period the account was open. Money is fixed point; each amount is rounded
 //! half away from zero to 1/10000 yuan, so live and rebuilt models agree to the last digit.
 
@@ -33,8 +33,8 @@ use crate::rules::{cost_key, BankContributionRules, BankTierRules, RuleBook};
 pub enum BalanceBasis {
     /// The mean of the end-of-day balances recorded in the period's month (`days_recorded`).
     MonthAverage,
-    /// No balance recorded in the month: the latest one recorded up to the period's end (of
-    /// `balance_date`).
+    /// No balance recorded in the month: the latest one recorded before it (of
+    /// `balance_date`: the last day recorded in the latest earlier month kept).
     LatestBalance,
     /// No balance recorded up to the period's end that the read model keeps: counted as zero.
     NoBalance,
@@ -139,18 +139,25 @@ fn open_days(from: Date, to: Date, open: Date, close: Option<Date>) -> u32 {
     u32::try_from((end - start).whole_days() + 1).unwrap_or(0)
 }
 
-/// The balance of a period: the month's mean, else the latest recorded up to `to`.
+/// The balance of a period: the month's mean; else the month-end balance of the latest earlier
+/// month kept with a day recorded; else the account's latest balance if recorded by `to`.
+/// With the date of the balance used (the latest day recorded in the month for a mean).
 fn balance_of(
     months: &[BalanceMonth],
     month: u32,
     balance: Money,
     balance_date: Option<Date>,
     to: Date,
-) -> (BalanceBasis, Money, u32) {
-    match months.iter().find(|m| m.month == month && m.days > 0) {
-        Some(m) => (BalanceBasis::MonthAverage, m.average(), m.days),
-        None if balance_date.is_some_and(|d| d <= to) => (BalanceBasis::LatestBalance, balance, 0),
-        None => (BalanceBasis::NoBalance, Money::ZERO, 0),
+) -> (BalanceBasis, Money, u32, Option<Date>) {
+    if let Some(m) = months.iter().find(|m| m.month == month && m.days > 0) {
+        return (BalanceBasis::MonthAverage, m.average(), m.days, m.last_date);
+    }
+    if let Some(m) = months.iter().rev().find(|m| m.month < month && m.days > 0) {
+        return (BalanceBasis::LatestBalance, m.last, 0, m.last_date);
+    }
+    match balance_date {
+        Some(d) if d <= to => (BalanceBasis::LatestBalance, balance, 0, Some(d)),
+        _ => (BalanceBasis::NoBalance, Money::ZERO, 0, None),
     }
 }
 
@@ -178,7 +185,7 @@ fn deposit_lines(
         .filter_map(|id| m.deposits.get(id))
         .filter(|d| d.opened_on <= to && d.closed_on.is_none_or(|c| c >= from))
         .map(|d| {
-            let (basis, average, recorded) =
+            let (basis, average, recorded, balance_date) =
                 balance_of(&d.months, month, d.balance, d.balance_date, to);
             let days = open_days(from, to, d.opened_on, d.closed_on);
             let ftp_bp = r.ftp_deposit_bp(d.term);
@@ -190,7 +197,7 @@ fn deposit_lines(
                 basis,
                 average_balance: average,
                 days_recorded: recorded,
-                balance_date: d.balance_date,
+                balance_date,
                 days,
                 rate_paid: d.rate,
                 ftp_bp,
@@ -213,7 +220,7 @@ fn loan_lines(
         .filter_map(|id| m.loans.get(id))
         .filter(|l| l.start <= to && l.closed.is_none_or(|(c, _)| c >= from))
         .map(|l| {
-            let (basis, average, recorded) =
+            let (basis, average, recorded, balance_date) =
                 balance_of(&l.months, month, l.balance, l.balance_date, to);
             let days = open_days(from, to, l.start, l.closed.map(|(c, _)| c));
             let (ftp_bp, short_term) = r.ftp_loan_bp(l.start, l.maturity);
@@ -226,7 +233,7 @@ fn loan_lines(
                 basis,
                 average_balance: average,
                 days_recorded: recorded,
-                balance_date: l.balance_date,
+                balance_date,
                 days,
                 rate_charged: l.rate,
                 short_term,
