@@ -15,6 +15,10 @@ use crm_domain::Money;
 use crate::model::{madd, month_index, mscale, CustomerRecord, Derived};
 use crate::rules::RuleBook;
 
+pub mod bank;
+pub use bank::{
+    bank_contribution, bank_tier, BalanceBasis, BankContributionExplain, DepositLine, LoanLine,
+};
 mod churn;
 pub use churn::{
     churn, churn_in, churn_reason_name, group_yuan, ChurnBasis, ChurnExplain, DepositOutflow,

@@ -18,6 +18,11 @@ use serde::{Deserialize, Serialize};
 use crate::derive::RiskPreference;
 use crate::error::ProjectionError;
 
+mod bank;
+pub use bank::{
+    cost_key, BankContributionRules, BankTierRules, CostToServe, SegmentKind,
+    BANK_CONTRIBUTION_KEYS, SHORT_LOAN_MONTHS,
+};
 mod service;
 pub use service::{ServiceRules, ServiceStandard, SERVICE_DAYS_AHEAD, SERVICE_DAYS_MAX};
 
@@ -269,6 +274,8 @@ pub struct RuleBook {
     pub reminders: ReminderRules,
     /// 分层服务: the service standard of each tier (`[service.<tier>]`).
     pub service: ServiceRules,
+    /// A bank customer's contribution (`[bank_contribution]`); None when the file has none.
+    pub bank_contribution: Option<BankContributionRules>,
 }
 
 // ---- the file as written ----
@@ -373,6 +380,7 @@ struct RulesFile {
     churn: toml::Table,
     reminders: RemindersFile,
     service: Option<toml::Table>,
+    bank_contribution: Option<toml::Value>,
 }
 
 /// `[churn]` as written but `deposit_outflow_min` (unknown keys are refused by [`churn_rules`]
@@ -678,6 +686,7 @@ impl RuleBook {
                 .min(SERVICE_DAYS_MAX),
         };
         let service = service::service_rules(file.service)?;
+        let bank_contribution = bank::bank_contribution_rules(file.bank_contribution)?;
         Ok(RuleBook {
             version: file.version,
             hash: content_hash(content),
@@ -692,6 +701,7 @@ impl RuleBook {
             churn,
             reminders,
             service,
+            bank_contribution,
         })
     }
 

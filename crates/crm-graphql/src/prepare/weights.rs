@@ -143,6 +143,18 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("Customer", "riskPreferenceExplanation", c(DISK, One)),
     ("Customer", "churn", c(DISK, One)),
     ("Customer", "banking", c(COMPUTE, One)),
+    ("Customer", "bankContribution", c(COMPUTE, One)),
+    (
+        "BankContributionView",
+        "deposits",
+        c(RESIDENT, At(PER_CUSTOMER)),
+    ),
+    (
+        "BankContributionView",
+        "loans",
+        c(RESIDENT, At(PER_CUSTOMER)),
+    ),
+    ("BankContributionView", "terms", c(RESIDENT, At(ENUM))),
     ("Customer", "servicePlan", c(COMPUTE, One)),
     ("ServicePlanView", "channels", c(RESIDENT, At(ENUM))),
     ("Customer", "accounts", c(RESIDENT, At(PER_CUSTOMER))),

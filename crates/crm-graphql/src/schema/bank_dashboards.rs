@@ -110,6 +110,8 @@ pub struct BankFiguresView {
     pub new_bank_customers: i32,
     /// Customers whose last open account or loan at the outlet closed in the period.
     pub lost_bank_customers: i32,
+    /// Loans moved down a classification (五级分类) in the period.
+    pub loan_downgrades: i32,
 }
 
 impl From<&BankFigures> for BankFiguresView {
@@ -140,6 +142,7 @@ impl From<&BankFigures> for BankFiguresView {
             bank_customers: int(f.bank_customers),
             new_bank_customers: int(f.new_bank_customers),
             lost_bank_customers: int(f.lost_bank_customers),
+            loan_downgrades: int(f.loan_downgrades),
         }
     }
 }

@@ -223,6 +223,8 @@ pub struct OutletBankingView {
     pub new_deposit_accounts: i32,
     pub new_loans: i32,
     pub disbursed: String,
+    /// Loans moved down a classification (五级分类) in the period.
+    pub loan_downgrades: i32,
 }
 
 impl From<&OutletBanking> for OutletBankingView {
@@ -247,6 +249,7 @@ impl From<&OutletBanking> for OutletBankingView {
             new_deposit_accounts: int(o.new_deposit_accounts),
             new_loans: int(o.new_loans),
             disbursed: money(o.disbursed),
+            loan_downgrades: int(o.loan_downgrades),
         }
     }
 }

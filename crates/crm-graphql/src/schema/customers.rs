@@ -540,6 +540,20 @@ impl Customer {
         }))
     }
 
+    /// 客户贡献度 of a bank customer (issue 17 item 3, `[bank_contribution]` in the rules):
+    /// deposit and loan spreads against the funds transfer price, fee income, less cost to
+    /// serve and expected credit loss, each account with its inputs. `month` (YYYY-MM): that
+    /// month, to the as-of date if it is the current one; default the month to date. Null when
+    /// the customer has no bank business or the rules no `[bank_contribution]`.
+    async fn bank_contribution(
+        &self,
+        ctx: &Context<'_>,
+        month: Option<String>,
+    ) -> async_graphql::Result<Option<super::bank_value::BankContributionView>> {
+        let id = self.local_id().map_err(gql)?;
+        super::bank_value::bank_contribution_of(ctx, id, self.as_of, month.as_deref()).map_err(gql)
+    }
+
     /// For a group customer (集团客户): its members the caller may read, how many others there
     /// are, and the group's totals over what is shown; null for any other customer.
     async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CustomerGroupView>> {

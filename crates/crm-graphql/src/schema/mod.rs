@@ -19,6 +19,7 @@ mod appraisal;
 mod atrisk;
 mod backoffice;
 mod bank_dashboards;
+mod bank_value;
 mod banking;
 mod commands;
 mod customer_list;

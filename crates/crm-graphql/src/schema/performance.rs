@@ -54,7 +54,7 @@ const MARKET_NAMES: [&str; MARKETS] = [
     "OVER_THE_COUNTER",
 ];
 
-fn month_arg(field: &str, s: &str) -> Result<(i32, u8), ApiError> {
+pub(crate) fn month_arg(field: &str, s: &str) -> Result<(i32, u8), ApiError> {
     let bad = || ApiError::validation(field, format!("'{s}' is not a month (YYYY-MM)"));
     let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
     let year: i32 = y.parse().map_err(|_| bad())?;
@@ -219,6 +219,10 @@ pub struct StaffPerformanceView {
     /// For a team lead, the figure of each team they lead (团队考核), beside their own; empty
     /// for everyone else.
     pub teams: Vec<TeamResultView>,
+    /// Bank measures of their book (deposit growth, loan quality, new and lost bank customers,
+    /// contribution) on `staffPerformance`, when the book has bank business; null otherwise and
+    /// in leaderboards.
+    pub bank: Option<super::bank_value::StaffBankMeasuresView>,
 }
 
 /// Where the figures of one team member's month came from.
@@ -328,6 +332,7 @@ impl From<&StaffPerformance> for StaffPerformanceView {
                 })
                 .collect(),
             teams: p.teams.iter().map(TeamResultView::from).collect(),
+            bank: p.bank.as_ref().map(Into::into),
         }
     }
 }

@@ -520,3 +520,143 @@ async fn deposits_leaving_are_a_high_churn_risk_explained_by_their_basis_and_sco
     assert_eq!(codes(&other), vec!["NOT_FOUND".to_string()], "{other}");
     assert_eq!(todos(&server, customer_manager(2)).await, vec![]);
 }
+
+const CONTRIBUTION: &str = r#"query($id: ID!, $p: Long, $m: String) { customer(id: $id, atPosition: $p) {
+  bankContribution(month: $m) { rulesVersion from to days terms { name amount }
+    depositSpread loanSpread feeIncome costKind costToServeYear costToServe expectedCreditLoss
+    contribution annualised tier tierThresholds { silver gold diamond }
+    deposits { kind balanceBasis averageBalance daysRecorded balanceDate days ratePaid ftpBp spread }
+    loans { classification balanceBasis averageBalance days rateCharged shortTerm ftpBp spread
+      eclBp expectedCreditLoss } } } }"#;
+
+/// Issue 17 item 3 through the server: the customer's contribution for the month to date (1
+/// March, one day) worked by hand, a past month with no balances, a month ahead refused, and
+/// nothing for a caller out of scope.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_customers_contribution_is_served_term_by_term_and_scoped() {
+    let server = Server::start().await;
+    let app = App::new(server.store.clone()).unwrap();
+    organisation(&app).await;
+    let at = bank_business(&app).await;
+    let ask = |a: Actor, month: Option<&str>| {
+        let vars = json!({ "id": customer_id().to_string(), "p": at, "m": month });
+        let token = token(&server, a);
+        let server = &server;
+        async move { server.query(&token, CONTRIBUTION, vars).await }
+    };
+
+    let mine = ask(customer_manager(1), None).await;
+    let c = &mine["data"]["customer"]["bankContribution"];
+    assert_eq!(
+        (&c["from"], &c["to"], &c["days"]),
+        (&json!("2024-03-01"), &json!("2024-03-01"), &json!(1)),
+        "{mine}"
+    );
+    // Time deposit: 50,000 × (2.60% − 1.65%) / 365 = 1.30137 → 1.3014.
+    assert_eq!(
+        c["deposits"],
+        json!([{ "kind": "TIME", "balanceBasis": "MONTH_AVERAGE", "averageBalance": "50000.0000",
+                 "daysRecorded": 1, "balanceDate": "2024-03-01", "days": 1,
+                 "ratePaid": "0.01650000", "ftpBp": 260, "spread": "1.3014" }])
+    );
+    // Loan (12 months, short-term FTP 3.00%): 80,000 × (4.35% − 3.00%) / 365 = 2.9589;
+    // 关注 loses 2.00% a year: 80,000 × 2.00% / 365 = 4.3836.
+    assert_eq!(
+        c["loans"],
+        json!([{ "classification": "SPECIAL_MENTION", "balanceBasis": "MONTH_AVERAGE",
+                 "averageBalance": "80000.0000", "days": 1, "rateCharged": "0.04350000",
+                 "shortTerm": true, "ftpBp": 300, "spread": "2.9589", "eclBp": 200,
+                 "expectedCreditLoss": "4.3836" }])
+    );
+    // 1.3014 + 2.9589 + 35 fees − 120 / 365 (0.3288) − 4.3836 = 34.5479; × 365 = 12,609.98
+    // a year: gold.
+    assert_eq!(
+        c["terms"],
+        json!([{ "name": "DEPOSIT_SPREAD", "amount": "1.3014" },
+               { "name": "LOAN_SPREAD", "amount": "2.9589" },
+               { "name": "FEE_INCOME", "amount": "35.0000" },
+               { "name": "COST_TO_SERVE", "amount": "-0.3288" },
+               { "name": "EXPECTED_CREDIT_LOSS", "amount": "-4.3836" }])
+    );
+    assert_eq!(c["costKind"], "INDIVIDUAL");
+    assert_eq!(c["contribution"], "34.5479");
+    assert_eq!(c["annualised"], "12609.9835");
+    assert_eq!(c["tier"], "GOLD");
+    assert_eq!(c["tierThresholds"]["gold"], "5000.0000");
+
+    // February: open all month but nothing recorded before 1 March, so only the cost to serve.
+    let feb = ask(customer_manager(1), Some("2024-02")).await;
+    let f = &feb["data"]["customer"]["bankContribution"];
+    assert_eq!(
+        (&f["to"], &f["days"]),
+        (&json!("2024-02-29"), &json!(29)),
+        "{feb}"
+    );
+    assert_eq!(f["deposits"][0]["balanceBasis"], "NO_BALANCE");
+    assert_eq!(f["loans"][0]["balanceBasis"], "NO_BALANCE");
+    assert_eq!(f["contribution"], "-9.5342", "{feb}");
+    assert_eq!(f["tier"], "STANDARD");
+
+    // A month after the latest business date is refused, naming the argument.
+    let ahead = ask(customer_manager(1), Some("2024-04")).await;
+    assert_eq!(codes(&ahead), vec!["VALIDATION".to_string()], "{ahead}");
+    assert!(ahead.to_string().contains("month"), "{ahead}");
+
+    // Another outlet's customer manager learns nothing of the customer.
+    let other = ask(customer_manager(2), None).await;
+    assert!(other["data"]["customer"].is_null(), "{other}");
+    assert_eq!(codes(&other), vec!["NOT_FOUND".to_string()], "{other}");
+    assert!(!other.to_string().contains("34.5479"));
+}
+
+const STAFF_BANK: &str = r#"query($s: ID!, $p: Long) { staffPerformance(staffId: $s, period: { month: "2024-03" }, atPosition: $p) {
+  bank { from to bankCustomers depositsAtStart depositsAtEnd depositGrowth loanBalance
+    nonPerforming nplRatioPercent loanDowngrades newBankCustomers lostBankCustomers contribution } } }"#;
+
+/// The bank KPI measures of a customer manager's book and the outlet's downgrades, through
+/// the server; another outlet's manager may not read the book's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managers_bank_measures_are_served_with_the_appraisal_and_scoped() {
+    let server = Server::start().await;
+    let app = App::new(server.store.clone()).unwrap();
+    organisation(&app).await;
+    let at = bank_business(&app).await;
+    let vars = json!({ "s": customer_manager(1).staff_id.to_string(), "p": at });
+    let mine = server
+        .query(
+            &token(&server, customer_manager(1)),
+            STAFF_BANK,
+            vars.clone(),
+        )
+        .await;
+    // March to date (1 March): the time deposit's 50,000 is new since February (nothing was
+    // recorded before); the 关注 loan is not non-performing but was moved down on 1 March;
+    // the contribution is the customer's of `bankContribution` above.
+    assert_eq!(
+        mine["data"]["staffPerformance"]["bank"],
+        json!({ "from": "2024-03-01", "to": "2024-03-01", "bankCustomers": 1,
+                "depositsAtStart": "0.0000", "depositsAtEnd": "50000.0000",
+                "depositGrowth": "50000.0000", "loanBalance": "80000.0000",
+                "nonPerforming": "0.0000", "nplRatioPercent": 0.0, "loanDowngrades": 1,
+                "newBankCustomers": 0, "lostBankCustomers": 0, "contribution": "34.5479" }),
+        "{mine}"
+    );
+    let dash = server
+        .query(
+            &token(&server, outlet_manager(1)),
+            r#"query($b: ID!, $p: Long) { branchDashboard(branchId: $b, period: { month: "2024-03" }, atPosition: $p) {
+                 banking { loanDowngrades } } }"#,
+            json!({ "b": outlet(1).to_string(), "p": at }),
+        )
+        .await;
+    assert_eq!(
+        dash["data"]["branchDashboard"]["banking"]["loanDowngrades"], 1,
+        "{dash}"
+    );
+    let other = server
+        .query(&token(&server, customer_manager(2)), STAFF_BANK, vars)
+        .await;
+    assert!(other["data"]["staffPerformance"].is_null(), "{other}");
+    assert!(!codes(&other).is_empty(), "{other}");
+    assert!(!other.to_string().contains("34.5479"));
+}

@@ -234,10 +234,23 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
         AnyEvent::Product(e) => apply_product(m, e),
         AnyEvent::Rules(e) => apply_rules(m, p, e),
         AnyEvent::Article(_) | AnyEvent::Access(_) | AnyEvent::Appraisal(_) => {}
-        AnyEvent::Deposit(e) => apply_deposit(m, p, e, rules),
-        AnyEvent::Loan(e) => apply_loan(m, p, e),
+        AnyEvent::Deposit(e) => {
+            apply_deposit(m, p, e, rules);
+            m.evaluate_bank(
+                crate::read_models::banking::deposit_customer(m, e),
+                p,
+                rules,
+            );
+        }
+        AnyEvent::Loan(e) => {
+            apply_loan(m, p, e);
+            m.evaluate_bank(crate::read_models::banking::loan_customer(e), p, rules);
+        }
         AnyEvent::BankServices(e) => apply_bank_services(m, e),
-        AnyEvent::FeeIncome(e) => apply_fee_income(m, e),
+        AnyEvent::FeeIncome(e) => {
+            apply_fee_income(m, e);
+            m.evaluate_bank(Some(crate::read_models::banking::fee_customer(e)), p, rules);
+        }
     }
 }
 
@@ -482,12 +495,31 @@ impl Model {
 
     /// Re-evaluates a customer's derived values; a tier move counts as an upgrade or a
     /// downgrade for their branch and manager in the month of the evaluation date.
+    /// Evaluates a customer after a fact of their bank business, when the rules give bank
+    /// tiers (otherwise bank facts change nothing derived).
+    pub(crate) fn evaluate_bank(&mut self, id: Option<CustomerId>, p: u64, rules: &RuleBook) {
+        let tiers = rules
+            .bank_contribution
+            .as_ref()
+            .is_some_and(|b| b.tiers.is_some());
+        if let (true, Some(id)) = (tiers, id) {
+            self.evaluate(id, p, rules);
+        }
+    }
+
     pub(crate) fn evaluate(&mut self, id: CustomerId, p: u64, rules: &RuleBook) {
         let Some(c) = self.customers.get(&id) else {
             return;
         };
-        let on = c.evaluation_date();
-        let next = derive::evaluate(c, rules, on, p);
+        let mut on = c.evaluation_date();
+        let mut next = derive::evaluate(c, rules, on, p);
+        // A customer who banks only: the tier follows the bank contribution when the rules
+        // give bank tiers (`[bank_contribution] tiers`); securities customers keep theirs.
+        if let Some((tier, day)) = derive::bank::bank_tier_of(self, rules, c) {
+            next.tier = tier;
+            next.evaluated_on = Some(day);
+            on = day;
+        }
         let old = c.derived;
         if old.score_centi == next.score_centi
             && old.tier == next.tier

@@ -180,6 +180,16 @@ impl Projections {
                     return Ok(Some((e.clone(), c.positions.clone())));
                 }
                 Explanation::Kpi(_) => (Vec::new(), None),
+                Explanation::BankContribution(b) => {
+                    let mut positions: Vec<u64> = b
+                        .deposits
+                        .iter()
+                        .map(|d| d.position)
+                        .chain(b.loans.iter().map(|l| l.position))
+                        .collect();
+                    positions.sort_unstable();
+                    return Ok(Some((e.clone(), positions)));
+                }
             };
             (e, accounts, window, g.position())
         };

@@ -209,6 +209,10 @@ pub struct CustomerRecord {
     pub conversions: Vec<CampaignConversion>,
     pub derived: Derived,
     pub merged_into: Option<CustomerId>,
+    /// A rural bank's segment of the customer (农户 / 个体工商户 / 小微企业), if recorded: what
+    /// `[bank_contribution] cost_to_serve` is looked up by.
+    #[serde(default)]
+    pub bank_segment: Option<crate::rules::SegmentKind>,
     /// The last position that changed this record.
     pub position: u64,
 }
@@ -257,6 +261,7 @@ impl CustomerRecord {
             conversions: Vec::new(),
             derived: Derived::default(),
             merged_into: None,
+            bank_segment: None,
             position,
         }
     }
@@ -707,10 +712,18 @@ pub(crate) fn apply_customer(
             }
             m.evaluate(*customer_id, p, rules);
         }
-        // A rural bank's customer attributes (issue 17): no read model shows them yet.
-        E::BankSegmentRecorded { .. }
-        | E::MultiBankCustomerMarked { .. }
-        | E::ExternalFactRecorded { .. } => {}
+        E::BankSegmentRecorded {
+            customer_id,
+            segment,
+            ..
+        } => {
+            if let Some(c) = m.customers.get_mut(customer_id) {
+                c.bank_segment = Some(crate::rules::SegmentKind::of(segment));
+                c.position = p;
+            }
+        }
+        // A rural bank's other customer attributes (issue 17): no read model shows them yet.
+        E::MultiBankCustomerMarked { .. } | E::ExternalFactRecorded { .. } => {}
     }
 }
 

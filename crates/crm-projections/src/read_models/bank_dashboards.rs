@@ -66,6 +66,9 @@ pub struct BankFigures {
     pub bank_customers: i64,
     pub new_bank_customers: i64,
     pub lost_bank_customers: i64,
+    /// Loans moved down a classification (五级分类) in the period.
+    #[serde(default)]
+    pub loan_downgrades: i64,
 }
 
 impl BankFigures {
@@ -87,6 +90,7 @@ impl BankFigures {
         self.bank_customers += o.bank_customers;
         self.new_bank_customers += o.new_bank_customers;
         self.lost_bank_customers += o.lost_bank_customers;
+        self.loan_downgrades += o.loan_downgrades;
         self.settle();
     }
 
@@ -131,6 +135,7 @@ pub fn outlet_figures(m: &Model, branch: BranchId, from: Date, to: Date) -> Opti
         new_deposit_accounts: b.new_deposit_accounts,
         new_loans: b.new_loans,
         disbursed: b.disbursed,
+        loan_downgrades: b.loan_downgrades,
         ..BankFigures::default()
     };
     for d in days {

@@ -67,8 +67,90 @@ pub struct DepositRecord {
     /// The balance of the latest day recorded (`balance_date`).
     pub balance: Money,
     pub balance_date: Option<Date>,
+    /// End-of-day balances recorded per month, the latest [`MONTHS_KEPT`] months: what a
+    /// month's average balance (`derive::bank`) is read from.
+    #[serde(default)]
+    pub months: Vec<BalanceMonth>,
     pub opened_position: u64,
     pub position: u64,
+}
+
+/// The end-of-day balances of an account recorded in one month: their sum and how many days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceMonth {
+    pub month: u32,
+    pub sum: Money,
+    pub days: u32,
+    /// The latest day recorded in the month and its balance: the month-end stock.
+    pub last_date: Option<Date>,
+    pub last: Money,
+}
+
+/// An account's balance at the end of `day` from its months: the latest recorded on or before
+/// the end of `day`'s month (zero before it opened or once closed, and when no month up to
+/// then is kept).
+pub fn balance_at(months: &[BalanceMonth], opened: Date, closed: Option<Date>, day: Date) -> Money {
+    if opened > day || closed.is_some_and(|c| c <= day) {
+        return Money::ZERO;
+    }
+    let month = month_index(day);
+    months
+        .iter()
+        .rev()
+        .find(|m| m.month <= month && m.days > 0)
+        .map_or(Money::ZERO, |m| m.last)
+}
+
+impl BalanceMonth {
+    /// The mean of the days recorded.
+    pub fn average(&self) -> Money {
+        Money::from_minor(self.sum.minor() / i64::from(self.days.max(1)))
+    }
+}
+
+/// Adds a day's balance (less `previous`, the figure a correction replaces) to its month,
+/// keeping the latest [`MONTHS_KEPT`] months.
+fn add_balance_month(
+    months: &mut Vec<BalanceMonth>,
+    date: Date,
+    balance: Money,
+    previous: Option<Money>,
+) {
+    let month = month_index(date);
+    let latest = months.last().map_or(month, |m| m.month.max(month));
+    let oldest = latest.saturating_sub(MONTHS_KEPT - 1);
+    if month < oldest {
+        return;
+    }
+    let i = match months.binary_search_by_key(&month, |m| m.month) {
+        Ok(i) => i,
+        Err(i) => {
+            months.insert(
+                i,
+                BalanceMonth {
+                    month,
+                    sum: Money::ZERO,
+                    days: 0,
+                    last_date: None,
+                    last: Money::ZERO,
+                },
+            );
+            i
+        }
+    };
+    if let Some(m) = months.get_mut(i) {
+        match previous {
+            Some(prev) => m.sum = madd(m.sum, mscale(prev, -1)),
+            None => m.days += 1,
+        }
+        m.sum = madd(m.sum, balance);
+        if m.last_date.is_none_or(|d| d <= date) {
+            m.last_date = Some(date);
+            m.last = balance;
+        }
+    }
+    let cut = months.partition_point(|m| m.month < oldest);
+    months.drain(..cut);
 }
 
 impl DepositRecord {
@@ -109,6 +191,9 @@ pub struct LoanRecord {
     pub downgrade: Option<Downgrade>,
     pub balance: Money,
     pub balance_date: Option<Date>,
+    /// Balances recorded per month, as a deposit account's.
+    #[serde(default)]
+    pub months: Vec<BalanceMonth>,
     pub days_overdue: u32,
     /// The event that recorded the latest position.
     pub position_position: u64,
@@ -235,6 +320,9 @@ pub struct OutletDay {
     pub new_bank_customers: i64,
     #[serde(default)]
     pub lost_bank_customers: i64,
+    /// Loans moved down a classification (五级分类) this day.
+    #[serde(default)]
+    pub loan_downgrades: i64,
 }
 
 /// The days an outlet has figures for.
@@ -322,6 +410,7 @@ pub(crate) fn apply_deposit(m: &mut Model, p: u64, e: &deposit::Event, rules: &R
                     closed_on: None,
                     balance: Money::ZERO,
                     balance_date: None,
+                    months: Vec::new(),
                     opened_position: p,
                     position: p,
                 },
@@ -383,6 +472,12 @@ fn deposit_day(
         r.balance = day.balance;
         r.balance_date = Some(day.date);
     }
+    add_balance_month(
+        &mut r.months,
+        day.date,
+        day.balance,
+        previous.map(|d| d.balance),
+    );
     r.position = p;
     let (branch, kind, customer) = (r.branch, kind_index(r.term), r.customer);
     let bc = m.bank_customer(customer);
@@ -435,6 +530,7 @@ pub(crate) fn apply_loan(m: &mut Model, p: u64, e: &loan::Event) {
                     downgrade: None,
                     balance: Money::ZERO,
                     balance_date: None,
+                    months: Vec::new(),
                     days_overdue: 0,
                     position_position: p,
                     closed: None,
@@ -530,6 +626,12 @@ fn loan_day(
         r.balance_date = Some(day.date);
         r.position_position = p;
     }
+    add_balance_month(
+        &mut r.months,
+        day.date,
+        day.balance,
+        previous.map(|d| d.balance),
+    );
     r.position = p;
     let (branch, class, customer) = (r.branch, class_index(r.class), r.customer);
     if moved {
@@ -558,6 +660,9 @@ fn reclassify(m: &mut Model, p: u64, id: LoanId, from: LoanClass, to: LoanClass,
     r.position = p;
     // The latest position moves with the loan to its new class.
     let (branch, balance, date) = (r.branch, r.balance, r.balance_date);
+    if to > from {
+        m.outlet_day(branch, on).loan_downgrades += 1;
+    }
     if let Some(d) = date {
         if was != to {
             let od = m.outlet_day(branch, d);
@@ -673,6 +778,40 @@ pub(crate) fn apply_fee_income(m: &mut Model, e: &fee_income::Event) {
     }
 }
 
+/// The customer a deposit fact is of (a closure names its account's).
+pub(crate) fn deposit_customer(m: &Model, e: &deposit::Event) -> Option<CustomerId> {
+    match e {
+        deposit::Event::DepositAccountOpened { account, .. } => Some(account.customer_id),
+        deposit::Event::DepositAccountClosed { account_id, .. } => {
+            m.deposits.get(account_id).map(|d| d.customer)
+        }
+        deposit::Event::DepositBalanceRecorded { customer_id, .. }
+        | deposit::Event::DepositBalanceCorrected { customer_id, .. } => Some(*customer_id),
+    }
+}
+
+/// The customer a loan fact is of.
+pub(crate) fn loan_customer(e: &loan::Event) -> Option<CustomerId> {
+    use loan::Event as E;
+    match e {
+        E::LoanContracted { contract, .. } => Some(contract.customer_id),
+        E::LoanDisbursed { customer_id, .. }
+        | E::RepaymentScheduleSet { customer_id, .. }
+        | E::LoanPositionRecorded { customer_id, .. }
+        | E::LoanPositionCorrected { customer_id, .. }
+        | E::LoanReclassified { customer_id, .. }
+        | E::LoanClosed { customer_id, .. } => Some(*customer_id),
+    }
+}
+
+/// The customer a fee income fact is of.
+pub(crate) fn fee_customer(e: &fee_income::Event) -> CustomerId {
+    match e {
+        fee_income::Event::FeeIncomeRecorded { customer_id, .. }
+        | fee_income::Event::FeeIncomeCorrected { customer_id, .. } => *customer_id,
+    }
+}
+
 // ---- queries ----
 
 /// Customer `id`'s bank business (deposits per day in the churn window, activity), if any.
@@ -776,6 +915,9 @@ pub struct OutletBanking {
     pub new_deposit_accounts: i64,
     pub new_loans: i64,
     pub disbursed: Money,
+    /// Loans moved down a classification in the period.
+    #[serde(default)]
+    pub loan_downgrades: i64,
 }
 
 /// Outlet `branch`'s bank figures for the days `from..=to`.
@@ -794,6 +936,7 @@ pub fn outlet_banking(m: &Model, branch: BranchId, from: Date, to: Date) -> Outl
         out.new_deposit_accounts += od.new_deposit_accounts;
         out.new_loans += od.new_loans;
         out.disbursed = madd(out.disbursed, od.disbursed);
+        out.loan_downgrades += od.loan_downgrades;
     }
     // The stock: the latest day up to the period's end with positions (possibly before it).
     let upto = rec.days.get(..end).unwrap_or_default();

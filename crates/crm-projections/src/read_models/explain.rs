@@ -4,7 +4,9 @@ use crm_domain::ids::{CustomerId, StaffId};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::derive::{self, ChurnExplain, ContributionExplain, RiskExplain};
+use crate::derive::{
+    self, BankContributionExplain, ChurnExplain, ContributionExplain, RiskExplain,
+};
 use crate::model::today;
 use crate::model::Model;
 use crate::read_models::performance::{staff_performance, Period, StaffPerformance};
@@ -31,6 +33,12 @@ pub enum ExplainSubject {
         staff: StaffId,
         period: Period,
     },
+    /// A bank customer's contribution for `from..=to` (within one month; `[bank_contribution]`).
+    BankContribution {
+        customer: CustomerId,
+        from: Date,
+        to: Date,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +47,7 @@ pub enum Explanation {
     RiskPreference(RiskExplain),
     ChurnRisk(ChurnExplain),
     Kpi(Box<StaffPerformance>),
+    BankContribution(Box<BankContributionExplain>),
 }
 
 pub fn explain(m: &Model, rules: &RuleBook, subject: ExplainSubject) -> Option<Explanation> {
@@ -66,5 +75,8 @@ pub fn explain(m: &Model, rules: &RuleBook, subject: ExplainSubject) -> Option<E
         ExplainSubject::Kpi { staff, period } => {
             Explanation::Kpi(Box::new(staff_performance(m, rules, staff, period)?))
         }
+        ExplainSubject::BankContribution { customer, from, to } => Explanation::BankContribution(
+            Box::new(derive::bank_contribution(m, rules, customer, from, to)?),
+        ),
     })
 }

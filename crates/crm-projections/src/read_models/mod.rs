@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod appraisal;
 pub mod archive;
 pub mod bank_dashboards;
+pub mod bank_kpi;
 pub mod banking;
 pub mod channels;
 pub mod content;
@@ -30,6 +31,7 @@ pub mod all {
     pub use super::accounts::*;
     pub use super::archive::*;
     pub use super::bank_dashboards::*;
+    pub use super::bank_kpi::*;
     pub use super::banking::*;
     pub use super::channels::*;
     pub use super::content::*;

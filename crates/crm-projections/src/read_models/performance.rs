@@ -151,7 +151,7 @@ impl Period {
         }
     }
 
-    fn months(self) -> (u32, u32) {
+    pub(crate) fn months(self) -> (u32, u32) {
         let idx = |y: i32, mo: u8| {
             u32::try_from(y.max(0)).unwrap_or(0) * 12 + u32::from(mo.clamp(1, 12)) - 1
         };
@@ -228,6 +228,10 @@ pub struct StaffPerformance {
     pub sources: Vec<(u32, u64, u64)>,
     /// For a team lead, the figure of each team they lead (团队考核), beside their own.
     pub teams: Vec<TeamResult>,
+    /// The bank measures of their book (`read_models::bank_kpi`): on one person's performance
+    /// (`staff_performance`) when their book has bank business; None in lists.
+    #[serde(default)]
+    pub bank: Option<crate::read_models::bank_kpi::BankMeasures>,
 }
 
 /// A team's appraisal in a period: the four measures over the union of its members' books,
@@ -719,6 +723,7 @@ pub fn company_performance(m: &Model, rules: &RuleBook, period: Period) -> Vec<S
                     .filter(|t| led.is_some_and(|l| l.contains(&t.team)))
                     .cloned()
                     .collect(),
+                bank: None,
             }
         })
         .collect();
@@ -744,9 +749,11 @@ pub fn staff_performance(
     staff: StaffId,
     period: Period,
 ) -> Option<StaffPerformance> {
-    company_performance(m, rules, period)
+    let mut p = company_performance(m, rules, period)
         .into_iter()
-        .find(|p| p.staff == staff)
+        .find(|p| p.staff == staff)?;
+    p.bank = crate::read_models::bank_kpi::staff_bank_measures(m, rules, staff, period);
+    Some(p)
 }
 
 /// Whose leaderboard.
