@@ -15,7 +15,7 @@ use crm_domain::account;
 use crm_domain::customer::{Assignment, Lifecycle};
 use crm_domain::ids::{
     AccountId, ArticleId, BranchId, CampaignId, CustomerId, DepositAccountId, LoanId,
-    OpportunityId, ProductId, RegionId, StaffId, TeamId, TicketId,
+    OpportunityId, ProductId, RegionId, SegmentId, StaffId, TeamId, TicketId,
 };
 use crm_domain::{AnyEvent, Money};
 use crm_eventstore::RecordedEvent;
@@ -43,6 +43,7 @@ use crate::read_models::{
     performance::note_acquired,
     rule_versions::apply_rules,
     sales::{apply_campaign, apply_opportunity},
+    saved_segments::apply_segment,
     service::apply_ticket,
 };
 
@@ -88,6 +89,8 @@ pub struct Meta {
     pub teams: BTreeMap<TeamId, TeamInfo>,
     pub products: BTreeMap<ProductId, ProductInfo>,
     pub campaigns: BTreeMap<CampaignId, CampaignRecord>,
+    /// Saved segments (客户分群), by id.
+    pub segments: BTreeMap<SegmentId, SegmentRecord>,
     pub channels: [ChannelStats; CHANNELS],
     /// Market-wide turnover per trade date and market (市场成交额).
     pub market_totals: BTreeMap<Date, [Money; MARKETS]>,
@@ -238,6 +241,7 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
         AnyEvent::Loan(e) => apply_loan(m, p, e),
         AnyEvent::BankServices(e) => apply_bank_services(m, e),
         AnyEvent::FeeIncome(e) => apply_fee_income(m, e),
+        AnyEvent::Segment(e) => apply_segment(m, e),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod org;
 pub mod performance;
 pub mod rule_versions;
 pub mod sales;
+pub mod saved_segments;
 pub mod segments;
 pub mod service;
 pub mod service_plan;
@@ -41,6 +42,7 @@ pub mod all {
     pub use super::performance::*;
     pub use super::rule_versions::*;
     pub use super::sales::*;
+    pub use super::saved_segments::*;
     pub use super::segments::*;
     pub use super::service::*;
     pub use super::service_plan::*;

@@ -7,7 +7,9 @@ use crate::read_models::archive::CampaignConversion;
 use crate::read_models::history::HistoryEntry;
 use crate::read_models::performance::bp;
 use crm_domain::campaign::Response;
-use crm_domain::ids::{BranchId, CampaignId, CustomerId, OpportunityId, ProductId, StaffId};
+use crm_domain::ids::{
+    BranchId, CampaignId, CustomerId, OpportunityId, ProductId, SegmentId, StaffId,
+};
 use crm_domain::values::Channel;
 use crm_domain::{campaign, opportunity, Money};
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,11 @@ pub struct CampaignRecord {
     pub responses: BTreeMap<CustomerId, Response>,
     /// Net inflow of converted customers from their conversion to the campaign's end.
     pub assets_attracted: Money,
+    /// The saved segment it aims at, if any.
+    pub segment: Option<SegmentId>,
+    /// The target list frozen at launch, sorted (empty: launched without a saved segment, or
+    /// not launched yet).
+    pub targets: Vec<CustomerId>,
 }
 
 pub(crate) fn apply_opportunity(m: &mut Model, p: u64, day: Date, e: &opportunity::Event) {
@@ -177,10 +184,33 @@ pub(crate) fn apply_campaign(m: &mut Model, e: &campaign::Event) {
                     status: "planned".into(),
                     responses: BTreeMap::new(),
                     assets_attracted: Money::ZERO,
+                    segment: None,
+                    targets: Vec::new(),
                 },
             );
         }
         E::CampaignLaunched { campaign_id, .. } => set_campaign_status(m, campaign_id, "launched"),
+        E::CampaignAimed {
+            campaign_id,
+            segment_id,
+            ..
+        } => {
+            if let Some(c) = m.meta.campaigns.get_mut(campaign_id) {
+                c.segment = Some(*segment_id);
+            }
+        }
+        E::CampaignTargetsFrozen {
+            campaign_id,
+            customers,
+            ..
+        } => {
+            if let Some(c) = m.meta.campaigns.get_mut(campaign_id) {
+                let mut targets = customers.clone();
+                targets.sort_unstable();
+                targets.dedup();
+                c.targets = targets;
+            }
+        }
         E::CampaignClosed { campaign_id, .. } => set_campaign_status(m, campaign_id, "closed"),
         E::CampaignCancelled { campaign_id, .. } => {
             set_campaign_status(m, campaign_id, "cancelled")

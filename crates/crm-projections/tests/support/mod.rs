@@ -54,6 +54,9 @@ pub fn pid(n: u8) -> ProductId {
 pub fn kid() -> CampaignId {
     CampaignId::from(Uuid::from_u128(0xCA00))
 }
+pub fn segid() -> crm_domain::ids::SegmentId {
+    crm_domain::ids::SegmentId::from_uuid(Uuid::from_u128(0x5e6))
+}
 pub fn branch_manager() -> StaffId {
     sid(100)
 }
@@ -308,9 +311,44 @@ pub fn setup() -> Vec<(AnyEvent, OffsetDateTime)> {
         .into(),
         t0,
     ));
+    // A saved segment the campaign aims at, and the target list its launch froze (every other
+    // customer): the call list and the segment records are folded live and rebuilt alike.
+    out.push((
+        crm_domain::segment::Event::SegmentSaved {
+            segment_id: segid(),
+            name: OrgName::parse("金卡客户").unwrap(),
+            branch: None,
+            filter: crm_domain::segment::Filter {
+                tier: Some(crm_domain::segment::Tier::Gold),
+                ..Default::default()
+            },
+            at: t0,
+        }
+        .into(),
+        t0,
+    ));
+    out.push((
+        campaign::Event::CampaignAimed {
+            campaign_id: kid(),
+            segment_id: segid(),
+            at: t0,
+        }
+        .into(),
+        t0,
+    ));
     out.push((
         campaign::Event::CampaignLaunched {
             campaign_id: kid(),
+            at: t0,
+        }
+        .into(),
+        t0,
+    ));
+    out.push((
+        campaign::Event::CampaignTargetsFrozen {
+            campaign_id: kid(),
+            segment_id: segid(),
+            customers: (0..CUSTOMERS).step_by(2).map(cid).collect(),
             at: t0,
         }
         .into(),
@@ -875,7 +913,8 @@ pub async fn append(
         Deposit,
         Loan,
         BankServices,
-        FeeIncome
+        FeeIncome,
+        Segment
     );
     store
         .append(&stream, ExpectedRevision::Any, vec![new])
