@@ -95,6 +95,8 @@ pub enum Command {
     /// target list.
     Aim {
         segment_id: SegmentId,
+        /// The segment's branch as the read side knows it (None: a company-wide segment).
+        segment_branch: Option<BranchId>,
         now: OffsetDateTime,
     },
     /// Launches; `targets` is the saved segment's list evaluated by the read side, required
@@ -236,8 +238,19 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
     };
     match command {
         Command::Plan { .. } => Err(DomainError::AlreadyExists { entity: "campaign" }),
-        Command::Aim { segment_id, now } => {
+        Command::Aim {
+            segment_id,
+            segment_branch,
+            now,
+        } => {
             require(Status::Planned)?;
+            if segment_branch.is_some() && segment_branch != state.branch {
+                return Err(DomainError::validation(
+                    "segmentId",
+                    "the segment was saved for another branch than the campaign's; aim at a \
+                     segment of the campaign's branch or a company-wide one",
+                ));
+            }
             if state.segment == Some(segment_id) {
                 return Ok(vec![]);
             }
@@ -569,24 +582,43 @@ mod tests {
         given::<Campaign>([planned()])
             .when(Command::Aim {
                 segment_id: seg(),
+                segment_branch: None,
                 now: NOW,
             })
             .then([aimed()]);
         given::<Campaign>([planned(), aimed()])
             .when(Command::Aim {
                 segment_id: seg(),
+                segment_branch: None,
                 now: NOW,
             })
             .then([]);
         given::<Campaign>([planned(), launched()])
             .when(Command::Aim {
                 segment_id: seg(),
+                segment_branch: None,
                 now: NOW,
             })
             .then_err(DomainError::InvalidTransition {
                 from: "launched",
                 command: "aim",
             });
+    }
+
+    #[test]
+    fn it_refuses_a_segment_of_another_branch() {
+        let branch = BranchId::from_uuid(Uuid::from_u128(5));
+        given::<Campaign>([planned()])
+            .when(Command::Aim {
+                segment_id: seg(),
+                segment_branch: Some(branch),
+                now: NOW,
+            })
+            .then_err(DomainError::validation(
+                "segmentId",
+                "the segment was saved for another branch than the campaign's; aim at a \
+                 segment of the campaign's branch or a company-wide one",
+            ));
     }
 
     #[test]

@@ -348,19 +348,6 @@ impl WorkflowMutation {
         .await
     }
 
-    /// Launch a planned campaign.
-    async fn launch_campaign(
-        &self,
-        ctx: &Context<'_>,
-        command_id: Option<ID>,
-        campaign_id: ID,
-    ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
-            campaign_command(&campaign_id, campaign::Command::Launch { now: now() })
-        })
-        .await
-    }
-
     /// A customer's response to a campaign (contacted, interested, not interested, converted).
     async fn record_campaign_response(
         &self,

@@ -300,6 +300,7 @@ fn campaign<P: FnMut(DemoProgress)>(
         "launch",
         planned + Duration::hours(1),
         campaign::Command::Launch {
+            targets: None,
             now: planned + Duration::hours(1),
         },
     );

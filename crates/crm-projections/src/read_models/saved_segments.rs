@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::derive::{ChurnRisk, RiskPreference, Tier};
 use crate::model::Model;
 use crate::read_models::archive::CustomerRecord;
+use crate::read_models::sales::CampaignRecord;
 use crate::read_models::segments::{customer_hits, CustomerOrder, SegmentFilter};
 use crate::rules::RuleBook;
 
@@ -116,6 +117,11 @@ pub fn segment_members(
     .into_iter()
     .map(|(_, id)| id)
     .collect()
+}
+
+/// One campaign as the read side knows it.
+pub fn campaign(m: &Model, id: CampaignId) -> Option<&CampaignRecord> {
+    m.meta.campaigns.get(&id)
 }
 
 /// Whether a customer is within a campaign's reach: a branch's campaign reaches the customers
