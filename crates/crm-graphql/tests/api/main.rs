@@ -41,6 +41,7 @@ mod auth;
 mod backoffice;
 mod bank_dashboards;
 mod banking;
+mod campaigns;
 mod commands;
 mod common;
 mod customers;
