@@ -16,7 +16,7 @@ use time::{Date, OffsetDateTime};
 use crate::error::DomainError;
 use crate::ids::{BranchId, CampaignId, CustomerId, ProductId, SegmentId};
 use crate::money::Money;
-use crate::values::{LongText, OrgName, ShortText};
+use crate::values::{Channel, LongText, OrgName, ShortText};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
@@ -75,6 +75,10 @@ pub struct State {
     pub targets: Option<BTreeSet<CustomerId>>,
     /// Latest response per customer (bounded by the campaign's audience).
     pub responses: BTreeMap<CustomerId, Response>,
+    /// The channel of each customer's latest response, where one was given.
+    pub response_channels: BTreeMap<CustomerId, Channel>,
+    /// The actual cost recorded per channel (None: not attributable to one channel).
+    pub costs: BTreeMap<Option<Channel>, Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +112,15 @@ pub enum Command {
     RecordResponse {
         customer_id: CustomerId,
         response: Response,
+        /// The channel the response came through (电话, 走访, 微信…), if known.
+        channel: Option<Channel>,
+        now: OffsetDateTime,
+    },
+    /// Records the campaign's actual cost so far on one channel (None: not attributable to a
+    /// channel); a later record for the same channel replaces it.
+    RecordCost {
+        channel: Option<Channel>,
+        cost: Money,
         now: OffsetDateTime,
     },
     Close {
@@ -127,6 +140,7 @@ impl Command {
             Command::Aim { .. } => "aim",
             Command::Launch { .. } => "launch",
             Command::RecordResponse { .. } => "record response",
+            Command::RecordCost { .. } => "record cost",
             Command::Close { .. } => "close",
             Command::Cancel { .. } => "cancel",
         }
@@ -172,6 +186,23 @@ pub enum Event {
         segment_id: SegmentId,
         at: OffsetDateTime,
     },
+    /// A customer's (latest) response with the channel it came through (a response recorded
+    /// without a channel is `CampaignResponseRecorded`).
+    CampaignResponseRecordedVia {
+        campaign_id: CampaignId,
+        customer_id: CustomerId,
+        response: Response,
+        channel: Channel,
+        at: OffsetDateTime,
+    },
+    /// The actual cost on one channel (None: not attributable), replacing an earlier record of
+    /// the same channel.
+    CampaignCostRecorded {
+        campaign_id: CampaignId,
+        channel: Option<Channel>,
+        cost: Money,
+        at: OffsetDateTime,
+    },
     /// The target list frozen at launch: the customers the segment selected then, sorted,
     /// each once. Appended with `CampaignLaunched`, in the same decision.
     CampaignTargetsFrozen {
@@ -184,7 +215,7 @@ pub enum Event {
 
 crate::aggregate!(Campaign, category: "campaign", id: campaign_id, events: [
     CampaignPlanned, CampaignLaunched, CampaignResponseRecorded, CampaignClosed, CampaignCancelled,
-    CampaignAimed, CampaignTargetsFrozen,
+    CampaignAimed, CampaignTargetsFrozen, CampaignResponseRecordedVia, CampaignCostRecorded,
 ]);
 
 pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError> {
@@ -267,6 +298,7 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
         Command::RecordResponse {
             customer_id,
             response,
+            channel,
             now,
         } => {
             require(Status::Launched)?;
@@ -279,13 +311,44 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                     customer: customer_id,
                 });
             }
-            if state.responses.get(&customer_id) == Some(&response) {
+            let same_channel =
+                channel.is_none() || state.response_channels.get(&customer_id) == channel.as_ref();
+            if state.responses.get(&customer_id) == Some(&response) && same_channel {
                 return Ok(vec![]);
             }
-            Ok(vec![Event::CampaignResponseRecorded {
+            Ok(vec![match channel {
+                None => Event::CampaignResponseRecorded {
+                    campaign_id,
+                    customer_id,
+                    response,
+                    at: now,
+                },
+                Some(channel) => Event::CampaignResponseRecordedVia {
+                    campaign_id,
+                    customer_id,
+                    response,
+                    channel,
+                    at: now,
+                },
+            }])
+        }
+        Command::RecordCost { channel, cost, now } => {
+            if !matches!(status, Status::Launched | Status::Closed) {
+                return Err(DomainError::InvalidTransition {
+                    from: status.name(),
+                    command: name,
+                });
+            }
+            if cost.is_negative() {
+                return Err(DomainError::validation("cost", "must not be negative"));
+            }
+            if state.costs.get(&channel) == Some(&cost) {
+                return Ok(vec![]);
+            }
+            Ok(vec![Event::CampaignCostRecorded {
                 campaign_id,
-                customer_id,
-                response,
+                channel,
+                cost,
                 at: now,
             }])
         }
@@ -391,6 +454,18 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         } => {
             state.responses.insert(*customer_id, *response);
         }
+        Event::CampaignResponseRecordedVia {
+            customer_id,
+            response,
+            channel,
+            ..
+        } => {
+            state.responses.insert(*customer_id, *response);
+            state.response_channels.insert(*customer_id, *channel);
+        }
+        Event::CampaignCostRecorded { channel, cost, .. } => {
+            state.costs.insert(*channel, *cost);
+        }
         Event::CampaignClosed { .. } => state.status = Some(Status::Closed),
         Event::CampaignCancelled { .. } => state.status = Some(Status::Cancelled),
     }
@@ -488,6 +563,7 @@ mod tests {
             .when(Command::RecordResponse {
                 customer_id: cid(),
                 response: Response::Interested,
+                channel: None,
                 now: NOW,
             })
             .then([response.clone()]);
@@ -495,6 +571,7 @@ mod tests {
             .when(Command::RecordResponse {
                 customer_id: cid(),
                 response: Response::Interested,
+                channel: None,
                 now: NOW,
             })
             .then([]);
@@ -506,6 +583,7 @@ mod tests {
             .when(Command::RecordResponse {
                 customer_id: cid(),
                 response: Response::Converted,
+                channel: None,
                 now: NOW,
             })
             .then_err(DomainError::InvalidTransition {
@@ -722,6 +800,7 @@ mod tests {
             .when(Command::RecordResponse {
                 customer_id: other(),
                 response: Response::Interested,
+                channel: None,
                 now: NOW,
             })
             .then_err(DomainError::NotATarget { customer: other() });
@@ -729,6 +808,7 @@ mod tests {
             .when(Command::RecordResponse {
                 customer_id: cid(),
                 response: Response::Interested,
+                channel: None,
                 now: NOW,
             })
             .then([Event::CampaignResponseRecorded {
@@ -737,5 +817,98 @@ mod tests {
                 response: Response::Interested,
                 at: NOW,
             }]);
+    }
+
+    #[test]
+    fn it_records_a_response_with_its_channel_and_ignores_the_same_again() {
+        let via = Event::CampaignResponseRecordedVia {
+            campaign_id: id(),
+            customer_id: cid(),
+            response: Response::Converted,
+            channel: Channel::Phone,
+            at: NOW,
+        };
+        let command = || Command::RecordResponse {
+            customer_id: cid(),
+            response: Response::Converted,
+            channel: Some(Channel::Phone),
+            now: NOW,
+        };
+        given::<Campaign>([planned(), launched()])
+            .when(command())
+            .then([via.clone()]);
+        given::<Campaign>([planned(), launched(), via.clone()])
+            .when(command())
+            .then([]);
+        given::<Campaign>([planned(), launched(), via])
+            .when(Command::RecordResponse {
+                customer_id: cid(),
+                response: Response::Converted,
+                channel: Some(Channel::Visit),
+                now: NOW,
+            })
+            .then([Event::CampaignResponseRecordedVia {
+                campaign_id: id(),
+                customer_id: cid(),
+                response: Response::Converted,
+                channel: Channel::Visit,
+                at: NOW,
+            }]);
+    }
+
+    #[test]
+    fn it_records_the_cost_per_channel_once_launched_or_closed() {
+        let cost = Money::from_minor(5_000_000);
+        let recorded = Event::CampaignCostRecorded {
+            campaign_id: id(),
+            channel: Some(Channel::Phone),
+            cost,
+            at: NOW,
+        };
+        let command = |cost| Command::RecordCost {
+            channel: Some(Channel::Phone),
+            cost,
+            now: NOW,
+        };
+        given::<Campaign>([planned(), launched()])
+            .when(command(cost))
+            .then([recorded.clone()]);
+        given::<Campaign>([planned(), launched(), recorded.clone()])
+            .when(command(cost))
+            .then([]);
+        let closed = Event::CampaignClosed {
+            campaign_id: id(),
+            summary: LongText::parse("").expect("valid"),
+            at: NOW,
+        };
+        given::<Campaign>([planned(), launched(), recorded, closed])
+            .when(command(Money::ZERO))
+            .then([Event::CampaignCostRecorded {
+                campaign_id: id(),
+                channel: Some(Channel::Phone),
+                cost: Money::ZERO,
+                at: NOW,
+            }]);
+    }
+
+    #[test]
+    fn it_refuses_a_negative_cost_and_a_cost_before_launch() {
+        given::<Campaign>([planned(), launched()])
+            .when(Command::RecordCost {
+                channel: None,
+                cost: Money::from_minor(-1),
+                now: NOW,
+            })
+            .then_err(DomainError::validation("cost", "must not be negative"));
+        given::<Campaign>([planned()])
+            .when(Command::RecordCost {
+                channel: None,
+                cost: Money::ZERO,
+                now: NOW,
+            })
+            .then_err(DomainError::InvalidTransition {
+                from: "planned",
+                command: "record cost",
+            });
     }
 }

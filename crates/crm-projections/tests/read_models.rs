@@ -143,6 +143,7 @@ fn views_of(p: &Projections) -> Views {
         format!("{:?}", p.saved_segments()),
         format!("{:?}", p.campaign_targets_now(kid())),
         format!("{:?}", p.campaign_call_list(kid())),
+        format!("{:?}", p.campaign_roi(kid())),
         format!("{:?}", p.channel_effectiveness()),
         format!("{:?}", p.service_quality(None, at(200))),
         format!("{:?}", p.service_quality(Some(bid(0)), at(419))),

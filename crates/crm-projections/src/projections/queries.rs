@@ -156,6 +156,14 @@ impl Projections {
         self.with_model(|m, r| views::campaign_targets_now(m, r, campaign))
     }
 
+    /// A campaign's ROI, whole and per response channel.
+    pub fn campaign_roi(
+        &self,
+        campaign: crm_domain::ids::CampaignId,
+    ) -> Option<views::CampaignRoi> {
+        self.with_model(|m, _| views::campaign_roi(m, campaign))
+    }
+
     /// A campaign's whole call list (every frozen target, unscoped: the API scopes it).
     pub fn campaign_call_list(
         &self,

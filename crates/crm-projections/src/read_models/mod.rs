@@ -7,6 +7,7 @@ pub mod appraisal;
 pub mod archive;
 pub mod bank_dashboards;
 pub mod banking;
+pub mod campaign_roi;
 pub mod channels;
 pub mod content;
 pub mod dashboards;
@@ -32,6 +33,7 @@ pub mod all {
     pub use super::archive::*;
     pub use super::bank_dashboards::*;
     pub use super::banking::*;
+    pub use super::campaign_roi::*;
     pub use super::channels::*;
     pub use super::content::*;
     pub use super::dashboards::*;

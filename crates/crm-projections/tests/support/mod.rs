@@ -344,6 +344,18 @@ pub fn setup() -> Vec<(AnyEvent, OffsetDateTime)> {
         .into(),
         t0,
     ));
+    for (channel, yuan) in [(Some(Channel::Phone), 3_000), (None, 2_000)] {
+        out.push((
+            campaign::Event::CampaignCostRecorded {
+                campaign_id: kid(),
+                channel,
+                cost: Money::from_yuan(yuan).unwrap(),
+                at: t0,
+            }
+            .into(),
+            t0,
+        ));
+    }
     out.push((
         campaign::Event::CampaignTargetsFrozen {
             campaign_id: kid(),
@@ -745,16 +757,24 @@ impl Sim {
                 ][usize::from(r % 4)];
                 let t = at(day);
                 self.responses.insert(c, response);
-                out.push((
+                // Every other day's response names its channel (the ROI's per-channel rows).
+                let event = if day % 2 == 0 {
+                    campaign::Event::CampaignResponseRecordedVia {
+                        campaign_id: kid(),
+                        customer_id: cid(c),
+                        response,
+                        channel: channel(c),
+                        at: t,
+                    }
+                } else {
                     campaign::Event::CampaignResponseRecorded {
                         campaign_id: kid(),
                         customer_id: cid(c),
                         response,
                         at: t,
                     }
-                    .into(),
-                    t,
-                ));
+                };
+                out.push((event.into(), t));
             }
             Step::Transfer(c, day)
                 if self.assigned.contains_key(&c) && !self.pending_transfer.contains(&c) =>
