@@ -108,6 +108,9 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     // The frozen targets, filtered by the caller's scope, one page of them (`first`).
     ("Query", "campaignCallList", c(BOOK, One)),
     ("CampaignCallList", "entries", c(RESIDENT, One)),
+    // A pass over the campaign's responses; one row per channel.
+    ("Query", "campaignRoi", c(COMPUTE, One)),
+    ("CampaignRoiView", "byChannel", c(RESIDENT, At(ENUM))),
     // The launch evaluates the campaign's segment over the customers, then appends.
     ("MutationRoot", "launchCampaign", c(BOOK + LOG, One)),
     ("Query", "channelEffectiveness", c(BOOK, At(ENUM))),

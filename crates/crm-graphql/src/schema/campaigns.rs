@@ -1,7 +1,7 @@
 //! Targeted campaigns (issue #16 item 3): saved segments (`saveSegment`, `savedSegments`,
 //! `segmentPreview`), a campaign aimed at one (`aimCampaign`), its launch freezing the
-//! segment's target list (`launchCampaign`), and each caller's call list
-//! (`campaignCallList`).
+//! segment's target list (`launchCampaign`), each caller's call list (`campaignCallList`),
+//! and the campaign's return (`recordCampaignCost`, `campaignRoi`).
 //!
 //! The launch reads the read side (crm-app cannot read projections): it waits until the read
 //! models reflect everything committed, evaluates the campaign's segment in the campaign's
@@ -17,9 +17,11 @@ use crm_domain::values::OrgName;
 use crm_domain::{campaign, read_policy, segment};
 use crm_projections::views::{self, SegmentRecord};
 
-use super::commands::{now, run, run_creating, text, uuid, CommandResult, NewIds};
+use super::commands::{
+    money as money_arg, now, run, run_creating, text, uuid, ChannelInput, CommandResult, NewIds,
+};
 use super::customer_list::{page_size, CustomerFilterInput, LifecycleFilter};
-use super::customers::{label, CustomerKindValue};
+use super::customers::{label, money, CustomerKindValue};
 use super::readside::{
     int, may_read, org_tree, parse_uuid, reach, read_models, target, uuid_id, ChurnRisk, Reflects,
     RiskPreference, Tier,
@@ -118,6 +120,57 @@ pub struct CampaignCallList {
     /// Pass as `after` for the next page.
     pub end_cursor: Option<ID>,
     pub position: Long,
+}
+
+/// A campaign's or a channel's return (definitions: schema/rules.md, "Campaign ROI").
+#[derive(SimpleObject, Debug)]
+pub struct RoiFiguresView {
+    pub targets: i32,
+    /// Targets who answered (interested, not interested, converted).
+    pub responses: i32,
+    pub conversions: i32,
+    /// conversions ÷ targets, basis points.
+    pub conversion_rate_bp: i32,
+    /// Commission of converted customers from their conversion to the campaign's end, yuan.
+    pub revenue: String,
+    pub cost: String,
+    /// (revenue − cost) ÷ cost, basis points; null when the cost is zero.
+    pub roi_bp: Option<i32>,
+}
+
+/// One response channel's return; `channel` null: responses recorded without a channel and
+/// the cost not attributable to one.
+#[derive(SimpleObject, Debug)]
+pub struct ChannelRoiView {
+    pub channel: Option<ChannelInput>,
+    pub figures: RoiFiguresView,
+}
+
+/// 营销活动效果评估: a campaign's return, whole and per response channel.
+#[derive(SimpleObject, Debug)]
+pub struct CampaignRoiView {
+    pub campaign_id: ID,
+    pub name: String,
+    pub branch_id: Option<ID>,
+    /// PLANNED, LAUNCHED, CLOSED or CANCELLED.
+    pub status: String,
+    pub figures: RoiFiguresView,
+    pub by_channel: Vec<ChannelRoiView>,
+    pub reflects: Reflects,
+}
+
+fn roi_figures(f: &views::RoiFigures) -> RoiFiguresView {
+    RoiFiguresView {
+        targets: int(f.targets),
+        responses: int(f.responses),
+        conversions: int(f.conversions),
+        conversion_rate_bp: int(f.conversion_rate_bp),
+        revenue: money(f.revenue),
+        cost: money(f.cost),
+        roi_bp: f
+            .roi_bp
+            .map(|r| i32::try_from(r).unwrap_or(if r < 0 { i32::MIN } else { i32::MAX })),
+    }
 }
 
 fn saved_tier(t: crm_projections::Tier) -> segment::Tier {
@@ -254,6 +307,30 @@ impl CampaignMutation {
         .await
     }
 
+    /// Record a launched or closed campaign's actual cost (yuan) on a response channel (none:
+    /// the cost not attributable to a channel); a later record of the same channel replaces
+    /// it. The campaign's cost is the sum over its channels.
+    async fn record_campaign_cost(
+        &self,
+        ctx: &Context<'_>,
+        command_id: Option<ID>,
+        campaign_id: ID,
+        channel: Option<ChannelInput>,
+        cost: String,
+    ) -> async_graphql::Result<CommandResult> {
+        run(ctx, command_id, |_: &Actor| {
+            Ok(AppCommand::Campaign {
+                campaign: self::campaign_id("campaignId", &campaign_id)?,
+                command: campaign::Command::RecordCost {
+                    channel: channel.map(Into::into),
+                    cost: money_arg("cost", &cost)?,
+                    now: now(),
+                },
+            })
+        })
+        .await
+    }
+
     /// Launch a planned campaign. A campaign aimed at a saved segment freezes the customers
     /// the segment selects now within the campaign's scope (its branch's customers, or every
     /// customer for a company-wide campaign): at most `campaign_targets_max` of the
@@ -347,6 +424,50 @@ impl CampaignQuery {
                     })
                 })
                 .ok_or_else(|| ApiError::NotFound("segment".into()))
+        }
+        .await
+        .map_err(gql)
+    }
+
+    /// 营销活动效果评估: the campaign's targets, responses, conversions, conversion rate,
+    /// revenue attributed, cost and ROI, whole and per response channel, for whoever reads
+    /// the campaign's figures (`read_policy::may_read_figures`). NOT_FOUND for an unknown
+    /// campaign and for one the caller may not read.
+    async fn campaign_roi(
+        &self,
+        ctx: &Context<'_>,
+        campaign_id: ID,
+        at_position: Option<Long>,
+    ) -> async_graphql::Result<CampaignRoiView> {
+        async {
+            let actor = *caller(ctx)?;
+            let id = self::campaign_id("campaignId", &campaign_id)?;
+            reach(ctx, at_position).await?;
+            let models = read_models(ctx)?;
+            let reflects = Reflects::of(models);
+            models
+                .read(|m, _| {
+                    let org = org_tree(&actor, m);
+                    let roi = views::campaign_roi(m, id)
+                        .filter(|r| read_policy::may_read_figures(&actor, r.branch, &org))?;
+                    Some(CampaignRoiView {
+                        campaign_id: uuid_id(roi.campaign),
+                        name: roi.name.clone(),
+                        branch_id: roi.branch.map(uuid_id),
+                        status: roi.status.to_uppercase(),
+                        figures: roi_figures(&roi.figures),
+                        by_channel: roi
+                            .by_channel
+                            .iter()
+                            .map(|c| ChannelRoiView {
+                                channel: c.channel.map(Into::into),
+                                figures: roi_figures(&c.figures),
+                            })
+                            .collect(),
+                        reflects,
+                    })
+                })
+                .ok_or_else(|| ApiError::NotFound("campaign".into()))
         }
         .await
         .map_err(gql)

@@ -2,7 +2,8 @@
 //! a launch bound of one target, a branch manager saves segments, previews them, aims
 //! campaigns at them and launches; the launch freezes the targets (or is refused over the
 //! bound); responses from non-targets are refused; each caller's call list holds the targets
-//! they serve, and a caller outside the branch sees nothing.
+//! they serve, and a caller outside the branch sees nothing; the campaign's ROI follows its
+//! responses and recorded cost.
 
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
@@ -82,7 +83,7 @@ const AIM: &str = r#"mutation($k: ID!, $s: ID!) { aimCampaign(campaignId: $k, se
 const LAUNCH: &str =
     r#"mutation($k: ID!) { launchCampaign(campaignId: $k) { events { eventType } } }"#;
 const RESPOND: &str = r#"mutation($k: ID!, $c: ID!) { recordCampaignResponse(campaignId: $k, customerId: $c, response: INTERESTED) { events { eventType } } }"#;
-const PREVIEW: &str = r#"query($s: ID!) { segmentPreview(id: $s) { customers segment { name branchId filter { branchId tier minAssets } } } }"#;
+const PREVIEW: &str = r#"query($s: ID!, $at: Long) { segmentPreview(id: $s, atPosition: $at) { customers segment { name branchId filter { branchId tier minAssets } } } }"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn segments_aim_campaigns_whose_launch_freezes_the_targets_and_call_lists_are_scoped() {
@@ -190,7 +191,11 @@ async fn segments_aim_campaigns_whose_launch_freezes_the_targets_and_call_lists_
         let server = &server;
         async move {
             let r = server
-                .query(&token, "{ savedSegments { id name } }", json!({}))
+                .query(
+                    &token,
+                    "query($at: Long) { savedSegments(atPosition: $at) { id name } }",
+                    json!({ "at": server.store.head().0 }),
+                )
                 .await;
             ok(&r, "savedSegments")
                 .as_array()
@@ -208,15 +213,29 @@ async fn segments_aim_campaigns_whose_launch_freezes_the_targets_and_call_lists_
     assert!(list(bm_other.clone()).await.is_empty());
     assert!(list(cm.clone()).await.is_empty());
     let r = server
-        .query(&bm, PREVIEW, json!({ "s": whole_branch }))
+        .query(
+            &bm,
+            PREVIEW,
+            json!({ "s": whole_branch, "at": server.store.head().0 }),
+        )
         .await;
     let preview = ok(&r, "segmentPreview");
     assert_eq!(preview["customers"], json!(in_a), "{r}");
     assert_eq!(preview["segment"]["filter"]["branchId"], json!(a));
-    let r = server.query(&bm, PREVIEW, json!({ "s": one })).await;
+    let r = server
+        .query(
+            &bm,
+            PREVIEW,
+            json!({ "s": one, "at": server.store.head().0 }),
+        )
+        .await;
     assert_eq!(ok(&r, "segmentPreview")["customers"], json!(1));
     let r = server
-        .query(&bm_other, PREVIEW, json!({ "s": whole_branch }))
+        .query(
+            &bm_other,
+            PREVIEW,
+            json!({ "s": whole_branch, "at": server.store.head().0 }),
+        )
         .await;
     assert_eq!(codes(&r), ["NOT_FOUND"], "{r}");
 
@@ -289,10 +308,73 @@ async fn segments_aim_campaigns_whose_launch_freezes_the_targets_and_call_lists_
         assert_eq!(l["entries"][0]["managerId"], json!(manager));
         assert_eq!(l["entries"][0]["response"], json!("INTERESTED"));
     }
-    for token in [other_cm, bm_other] {
+    for token in [other_cm, bm_other.clone()] {
         let r = call_list(token).await;
         assert_eq!(codes(&r), ["NOT_FOUND"], "{r}");
     }
     let r = call_list(server.auditor()).await;
     assert_eq!(ok(&r, "campaignCallList")["totalCount"], json!(0), "{r}");
+
+    // ROI: a conversion by phone, the phone cost recorded; revenue accrues from commission
+    // after the conversion (none yet), so the return is −100%; no cost, no ROI.
+    let r = server
+        .query(
+            &hq,
+            r#"mutation($k: ID!, $c: ID!) { recordCampaignResponse(campaignId: $k, customerId: $c, response: CONVERTED, channel: PHONE) { events { eventType } } }"#,
+            json!({ "k": campaign, "c": target.id }),
+        )
+        .await;
+    assert_eq!(
+        event_types(&r, "recordCampaignResponse"),
+        ["CampaignResponseRecordedVia"]
+    );
+    const COST: &str = r#"mutation($k: ID!, $x: String!) { recordCampaignCost(campaignId: $k, channel: PHONE, cost: $x) { events { eventType } } }"#;
+    let r = server
+        .query(&bm, COST, json!({ "k": campaign, "x": "-5" }))
+        .await;
+    assert_eq!(codes(&r), ["VALIDATION"], "{r}");
+    assert!(message(&r).contains("cost"), "{r}");
+    let r = server
+        .query(&bm, COST, json!({ "k": campaign, "x": "1000" }))
+        .await;
+    assert_eq!(
+        event_types(&r, "recordCampaignCost"),
+        ["CampaignCostRecorded"]
+    );
+    let r = server
+        .query(&bm, COST, json!({ "k": too_big, "x": "1000" }))
+        .await;
+    assert_eq!(codes(&r), ["CONFLICT"], "not launched: {r}");
+    let head = server.store.head().0;
+    const ROI: &str = r#"query($k: ID!, $at: Long) { campaignRoi(campaignId: $k, atPosition: $at) { status figures { targets responses conversions conversionRateBp revenue cost roiBp } byChannel { channel figures { targets conversions cost roiBp } } } }"#;
+    let r = server
+        .query(&bm, ROI, json!({ "k": campaign, "at": head }))
+        .await;
+    let roi = ok(&r, "campaignRoi");
+    assert_eq!(roi["figures"]["targets"], json!(1), "{r}");
+    assert_eq!(roi["figures"]["responses"], json!(1));
+    assert_eq!(roi["figures"]["conversions"], json!(1));
+    assert_eq!(roi["figures"]["conversionRateBp"], json!(10_000));
+    assert_eq!(roi["figures"]["revenue"], json!("0.0000"));
+    assert_eq!(roi["figures"]["cost"], json!("1000.0000"));
+    assert_eq!(roi["figures"]["roiBp"], json!(-10_000));
+    assert_eq!(
+        roi["byChannel"],
+        json!([{ "channel": "PHONE", "figures": { "targets": 1, "conversions": 1, "cost": "1000.0000", "roiBp": -10_000 } }]),
+        "{r}"
+    );
+    let r = server
+        .query(&bm, ROI, json!({ "k": too_big, "at": head }))
+        .await;
+    assert_eq!(
+        ok(&r, "campaignRoi")["figures"]["roiBp"],
+        json!(null),
+        "{r}"
+    );
+    for token in [cm, bm_other.clone()] {
+        let r = server
+            .query(&token, ROI, json!({ "k": campaign, "at": head }))
+            .await;
+        assert_eq!(codes(&r), ["NOT_FOUND"], "{r}");
+    }
 }
