@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Scope};
 use crm_domain::ids::{BranchId, CustomerId, StreamId};
 use crm_domain::{
-    access, account, article, branch, campaign, customer, interaction, market, opportunity,
-    product, region, rules, segment, staff, ticket, Aggregate, DomainError, DomainEvent,
+    access, account, article, branch, customer, interaction, market, opportunity, product, region,
+    rules, staff, ticket, Aggregate, DomainError, DomainEvent,
 };
 use crm_eventstore::{
     codec, Direction, EventMetadata, EventStore, ExpectedRevision, NewEvent, RecordedEvent,
@@ -383,56 +383,10 @@ impl App {
                 .await
             }
             AppCommand::Campaign { campaign, command } => {
-                // A response is recorded by whoever serves the customer (the manager working
-                // the call list records what the customer said); every other step by whoever
-                // manages the campaigns of the campaign's branch.
-                let responder = match &command {
-                    campaign::Command::RecordResponse { customer_id, .. } => {
-                        Some(self.customer_target(Some(*customer_id))?)
-                    }
-                    _ => None,
-                };
-                let planned_branch = match &command {
-                    campaign::Command::Plan { branch, .. } => Some(*branch),
-                    _ => None,
-                };
-                self.run::<campaign::Campaign>(
-                    env,
-                    &campaign,
-                    command,
-                    |state| {
-                        Ok(match responder {
-                            Some(target) => Action::RecordInteraction(target),
-                            None => Action::ManageCampaign {
-                                branch: planned_branch.unwrap_or(state.branch),
-                            },
-                        })
-                    },
-                    org,
-                )
-                .await
+                self.campaign(env, campaign, command, org).await
             }
             AppCommand::Segment { segment, command } => {
-                let saved_for = match &command {
-                    segment::Command::Save { branch, .. } => *branch,
-                };
-                self.run::<segment::Segment>(
-                    env,
-                    &segment,
-                    command,
-                    |state| {
-                        // An existing segment is its branch's to redefine, whatever the
-                        // command names (the domain refuses a change of branch).
-                        let branch = if state.id.is_some() {
-                            state.branch
-                        } else {
-                            saved_for
-                        };
-                        Ok(Action::ManageCampaign { branch })
-                    },
-                    org,
-                )
-                .await
+                self.segment(env, segment, command, org).await
             }
             AppCommand::Product { product, command } => {
                 self.run::<product::Product>(
