@@ -272,6 +272,11 @@ async fn segments_aim_campaigns_whose_launch_freezes_the_targets_and_call_lists_
         message(&r).contains("not on the campaign's target list"),
         "{r}"
     );
+    // Only whoever serves the customer records their response: not another manager's book.
+    let r = server
+        .query(&other_cm, RESPOND, json!({ "k": campaign, "c": target.id }))
+        .await;
+    assert_eq!(codes(&r), ["FORBIDDEN"], "{r}");
     let r = server
         .query(&cm, RESPOND, json!({ "k": campaign, "c": target.id }))
         .await;
