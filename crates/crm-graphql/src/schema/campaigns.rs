@@ -122,7 +122,7 @@ pub struct CampaignCallList {
     pub position: Long,
 }
 
-/// A campaign's or a channel's return (definitions: schema/rules.md, "Campaign ROI").
+/// A campaign's or a channel's return (definitions: docs/ARCHITECTURE.md, "Targeted campaigns").
 #[derive(SimpleObject, Debug)]
 pub struct RoiFiguresView {
     pub targets: i32,

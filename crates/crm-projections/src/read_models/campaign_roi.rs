@@ -1,6 +1,6 @@
 //! A campaign's return (营销活动效果评估, issue #16 item 3): targets, responses, conversions,
 //! revenue attributed, cost and ROI, for the campaign and per response channel. The
-//! definitions are documented in `schema/rules.md` ("Campaign ROI").
+//! definitions are documented in docs/ARCHITECTURE.md ("Targeted campaigns").
 
 use std::collections::BTreeMap;
 
