@@ -124,6 +124,9 @@ pub struct Model {
     pub(crate) bank_customers: Keyed<CustomerId, BankCustomer>,
     pub(crate) outlets: Keyed<BranchId, OutletRecord>,
     pub(crate) outlet_days: Keyed<(BranchId, Date), OutletDay>,
+    /// Each campaign's target list frozen at launch, sorted (up to `campaign::TARGETS_MAX`
+    /// ids: kept apart from the meta value, which every flush writes whole).
+    pub(crate) campaign_targets: Keyed<CampaignId, Vec<CustomerId>>,
     /// Customers' timelines and assignment histories not yet written to the generation's tree
     /// (they live there, one key per entry, not in the resident records).
     pub(crate) history: History,
@@ -161,6 +164,7 @@ pub fn same_content(a: &Model, b: &Model) -> bool {
         && a.bank_customers == b.bank_customers
         && a.outlets == b.outlets
         && a.outlet_days == b.outlet_days
+        && a.campaign_targets == b.campaign_targets
 }
 
 impl Model {
@@ -182,6 +186,7 @@ impl Model {
         self.bank_customers.mark_all_dirty();
         self.outlets.mark_all_dirty();
         self.outlet_days.mark_all_dirty();
+        self.campaign_targets.mark_all_dirty();
         let all: Vec<CustomerId> = self.customers.iter().map(|(k, _)| *k).collect();
         self.lookup_changed.extend(all);
     }

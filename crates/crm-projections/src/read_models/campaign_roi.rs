@@ -99,7 +99,7 @@ fn figures<'a>(
 pub fn campaign_roi(m: &Model, id: CampaignId) -> Option<CampaignRoi> {
     let c = m.meta.campaigns.get(&id)?;
     let total_cost = c.costs.iter().fold(Money::ZERO, |a, (_, m)| madd(a, *m));
-    let frozen = (!c.targets.is_empty()).then_some(c.targets.len());
+    let frozen = m.campaign_targets.get(&id).map(Vec::len).filter(|n| *n > 0);
     let whole = figures(c, c.responses.iter(), frozen, total_cost);
     let mut groups: BTreeMap<Option<Channel>, Vec<(&CustomerId, &Response)>> = BTreeMap::new();
     for (customer, r) in &c.responses {

@@ -56,9 +56,6 @@ pub struct CampaignRecord {
     pub assets_attracted: Money,
     /// The saved segment it aims at, if any.
     pub segment: Option<SegmentId>,
-    /// The target list frozen at launch, sorted (empty: launched without a saved segment, or
-    /// not launched yet).
-    pub targets: Vec<CustomerId>,
     /// The channel of each customer's latest response that named one.
     pub response_channels: BTreeMap<CustomerId, Channel>,
     /// The actual cost recorded per channel (None: not attributable to one), each channel once.
@@ -192,7 +189,6 @@ pub(crate) fn apply_campaign(m: &mut Model, e: &campaign::Event) {
                     responses: BTreeMap::new(),
                     assets_attracted: Money::ZERO,
                     segment: None,
-                    targets: Vec::new(),
                     response_channels: BTreeMap::new(),
                     costs: Vec::new(),
                     revenue: BTreeMap::new(),
@@ -214,11 +210,12 @@ pub(crate) fn apply_campaign(m: &mut Model, e: &campaign::Event) {
             customers,
             ..
         } => {
-            if let Some(c) = m.meta.campaigns.get_mut(campaign_id) {
+            // Kept apart from the campaign record (see `Model::campaign_targets`).
+            if m.meta.campaigns.contains_key(campaign_id) {
                 let mut targets = customers.clone();
                 targets.sort_unstable();
                 targets.dedup();
-                c.targets = targets;
+                m.campaign_targets.insert(*campaign_id, targets);
             }
         }
         E::CampaignClosed { campaign_id, .. } => set_campaign_status(m, campaign_id, "closed"),

@@ -167,7 +167,9 @@ pub fn campaign_call_list(
 ) -> Option<Vec<CallListEntry>> {
     let c = m.meta.campaigns.get(&campaign)?;
     Some(
-        c.targets
+        m.campaign_targets
+            .get(&campaign)
+            .map_or(&[][..], Vec::as_slice)
             .iter()
             .filter_map(|id| m.customers.get(id))
             .filter(|r| serves(r))
