@@ -123,6 +123,7 @@ struct FileLimits {
     ws_message_bytes_max: Option<usize>,
     replays_concurrent_max: Option<usize>,
     selection_cost_max: Option<u64>,
+    campaign_targets_max: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -327,6 +328,7 @@ impl ServeConfig {
             ws_message_bytes_max: l.ws_message_bytes_max.unwrap_or(d.ws_message_bytes_max),
             replays_concurrent_max: l.replays_concurrent_max.unwrap_or(d.replays_concurrent_max),
             selection_cost_max: l.selection_cost_max.unwrap_or(d.selection_cost_max),
+            campaign_targets_max: l.campaign_targets_max.unwrap_or(d.campaign_targets_max),
         };
         Ok(ServeConfig {
             data_dir,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crm_domain::auth::{authorize, Action, Actor, CustomerTarget, OrgTree, Scope};
 use crm_domain::ids::{BranchId, CustomerId, StreamId};
 use crm_domain::{
-    access, account, article, branch, campaign, customer, interaction, market, opportunity,
-    product, region, rules, staff, ticket, Aggregate, DomainError, DomainEvent,
+    access, account, article, branch, customer, interaction, market, opportunity, product, region,
+    rules, staff, ticket, Aggregate, DomainError, DomainEvent,
 };
 use crm_eventstore::{
     codec, Direction, EventMetadata, EventStore, ExpectedRevision, NewEvent, RecordedEvent,
@@ -395,22 +395,10 @@ impl App {
                 .await
             }
             AppCommand::Campaign { campaign, command } => {
-                let planned_branch = match &command {
-                    campaign::Command::Plan { branch, .. } => *branch,
-                    _ => None,
-                };
-                self.run::<campaign::Campaign>(
-                    env,
-                    &campaign,
-                    command,
-                    |_| {
-                        Ok(Action::ManageCampaign {
-                            branch: planned_branch,
-                        })
-                    },
-                    org,
-                )
-                .await
+                self.campaign(env, campaign, command, org).await
+            }
+            AppCommand::Segment { segment, command } => {
+                self.segment(env, segment, command, org).await
             }
             AppCommand::Product { product, command } => {
                 self.run::<product::Product>(

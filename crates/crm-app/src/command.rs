@@ -4,11 +4,11 @@ use crm_domain::appraisal::{self, AppraisalPeriod};
 use crm_domain::auth::Actor;
 use crm_domain::ids::{
     AccountId, ArticleId, BranchId, CampaignId, CustomerId, DepositAccountId, InteractionId,
-    LoanId, OpportunityId, ProductId, RegionId, RuleSetId, StaffId, TicketId,
+    LoanId, OpportunityId, ProductId, RegionId, RuleSetId, SegmentId, StaffId, TicketId,
 };
 use crm_domain::{
     access, account, article, bank_services, branch, campaign, customer, deposit, fee_income,
-    interaction, loan, market, opportunity, product, region, rules, staff, ticket,
+    interaction, loan, market, opportunity, product, region, rules, segment, staff, ticket,
 };
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -60,6 +60,12 @@ pub enum AppCommand {
     Campaign {
         campaign: CampaignId,
         command: campaign::Command,
+    },
+    /// A saved segment (客户分群), saved or redefined by whoever manages the campaigns of its
+    /// branch (or, company-wide, headquarters).
+    Segment {
+        segment: SegmentId,
+        command: segment::Command,
     },
     Product {
         product: ProductId,

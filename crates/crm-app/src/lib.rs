@@ -13,6 +13,7 @@
 mod app;
 mod bank;
 mod batch;
+mod campaigns;
 mod command;
 mod directory;
 mod error;

@@ -3,8 +3,8 @@
 
 use crate::{
     access, account, appraisal, article, bank_services, branch, campaign, customer, deposit,
-    fee_income, interaction, loan, market, opportunity, product, region, rules, staff, ticket,
-    DomainEvent,
+    fee_income, interaction, loan, market, opportunity, product, region, rules, segment, staff,
+    ticket, DomainEvent,
 };
 
 /// The codec that turns stored payload bytes into an aggregate's event type; the domain stays
@@ -87,6 +87,7 @@ any_event! {
     Loan(loan) = "loan",
     BankServices(bank_services) = "banking",
     FeeIncome(fee_income) = "fees",
+    Segment(segment) = "segment",
 }
 
 #[cfg(test)]
@@ -100,6 +101,6 @@ mod tests {
             assert!(seen.insert(*c), "{c} twice");
             assert!(!c.contains('-'));
         }
-        assert_eq!(seen.len(), 19);
+        assert_eq!(seen.len(), 20);
     }
 }

@@ -91,6 +91,15 @@ pub enum DomainError {
         staff: StaffId,
         problem: crate::auth::StandingProblem,
     },
+    /// A campaign's saved segment selects more customers than a launch may freeze.
+    #[error(
+        "the segment selects {count} customers; a launch freezes at most {max}: narrow the \
+         segment or split the campaign"
+    )]
+    TooManyTargets { count: usize, max: usize },
+    /// A response from a customer outside the campaign's frozen target list.
+    #[error("customer {customer} is not on the campaign's target list")]
+    NotATarget { customer: CustomerId },
     #[error("cannot {command} when {from}")]
     InvalidTransition {
         from: &'static str,

@@ -94,6 +94,8 @@ typed_id! {
     OpportunityId;
     /// A marketing campaign (营销活动).
     CampaignId;
+    /// A saved segment (客户分群): a named filter over the customer list.
+    SegmentId;
     /// A product in the catalogue.
     ProductId;
     /// A fund account (资金账户) or securities account (证券账户).

@@ -10,7 +10,8 @@
 //!   [`customer`] (profile, lifecycle, accounts, suitability, assignment, merge),
 //!   [`account`] (daily trade summaries), [`market`] (market-wide totals per trade date),
 //!   [`ticket`], [`region`], [`branch`] (with service points and teams), [`staff`],
-//!   [`interaction`] (contacts, care, visits), [`opportunity`], [`campaign`], [`product`],
+//!   [`interaction`] (contacts, care, visits), [`opportunity`], [`campaign`], [`segment`]
+//!   (saved customer-list filters campaigns aim at), [`product`],
 //!   [`article`] (knowledge base and announcements), [`rules`]; for banks [`deposit`] (deposit
 //!   accounts and daily balances), [`loan`] (contracts, disbursements, schedules, daily
 //!   positions, five-category classification), [`bank_services`] (cards, e-banking sign-ups,
@@ -55,6 +56,7 @@ pub mod read_policy;
 pub mod region;
 pub mod risk;
 pub mod rules;
+pub mod segment;
 pub mod staff;
 pub mod ticket;
 pub mod values;
@@ -228,6 +230,7 @@ mod tests {
                 opportunity::Event::EVENT_TYPES,
             ),
             (campaign::Campaign::CATEGORY, campaign::Event::EVENT_TYPES),
+            (segment::Segment::CATEGORY, segment::Event::EVENT_TYPES),
             (product::Product::CATEGORY, product::Event::EVENT_TYPES),
             (article::Article::CATEGORY, article::Event::EVENT_TYPES),
             (rules::RuleSet::CATEGORY, rules::Event::EVENT_TYPES),

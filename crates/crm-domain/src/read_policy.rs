@@ -17,6 +17,8 @@
 //! | a staff member's performance ([`may_read_staff_performance`]) | themselves; whoever reads their branch |
 //! | service compliance ([`may_read_service_compliance`]) | a book's: its holder, their team's lead, whoever reads their branch; a branch's: whoever reads its figures |
 //! | a ranking ([`may_read_ranking`]) | by its scope: the company's company readers, a region's its manager, a branch's or team's those who read or work in it |
+//! | a campaign's call list ([`on_call_list`]) | the targets the caller serves: whose contact (and campaign response) they may record — a book's holder and its team's lead, managers and service agents of the customer's branch, headquarters; never auditors or operators |
+//! | saved segments ([`may_see_segment`]) | a branch's: whoever reads the branch's figures; the company's: company readers |
 //! | sealed appraisal results ([`may_read_sealed_appraisals`]) | headquarters and company auditors |
 //! | rule sets and projection status ([`may_oversee_operations`]) | headquarters, company auditors, operators |
 //! | the access log ([`access_log_sees_all`]) | auditors (`Action::ReadAccessLog`); company auditors every entry |
@@ -249,6 +251,21 @@ pub fn may_read_ranking(actor: &Actor, ranking: Ranking, org: &OrgTree) -> bool 
                 || matches!(actor.scope, Scope::Book { team: Some(own), .. } if own == team)
         }
     }
+}
+
+/// Whether a campaign target is on the actor's call list: the targets the actor serves, i.e.
+/// whose contact — and so whose campaign response — they may record
+/// (`Action::RecordInteraction`). A customer manager's list is their book; a branch manager's
+/// or agent's their branch; auditors and operators call nobody.
+pub fn on_call_list(actor: &Actor, t: &CustomerTarget, org: &OrgTree) -> bool {
+    authorize(actor, &Action::RecordInteraction(*t), org).is_ok()
+}
+
+/// Whether the actor sees a saved segment of `branch` (None: the company's) and may preview it:
+/// whoever reads the figures of the campaigns that aim at it ([`may_read_figures`]). A preview
+/// counts only the customers the actor may read.
+pub fn may_see_segment(actor: &Actor, branch: Option<BranchId>, org: &OrgTree) -> bool {
+    may_read_figures(actor, branch, org)
 }
 
 /// Who reads sealed appraisal results: headquarters and company auditors (they name

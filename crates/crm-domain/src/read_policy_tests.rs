@@ -593,3 +593,23 @@ fn the_part_of_the_org_tree_a_caller_needs_decides_as_the_whole_tree_does() {
     );
     assert_eq!(org_tree_needs(&w.actor("bm")), OrgNeeds::default());
 }
+
+#[test]
+fn a_call_list_holds_the_targets_the_caller_serves() {
+    given(world())
+        .when(|a, org| on_call_list(a, &customer(A, Some(106), Some(team_t())), org))
+        .then(&["hq", "rm", "bm", "cm", "lead", "agent", "agent_hq"]);
+    given(world())
+        .when(|a, org| on_call_list(a, &customer(C, Some(108), None), org))
+        .then(&["hq", "rm2", "cm_c", "agent_hq"]);
+}
+
+#[test]
+fn saved_segments_are_seen_by_the_readers_of_their_campaigns_figures() {
+    given(world())
+        .when(|a, org| may_see_segment(a, Some(branch(A)), org))
+        .then(&READS_A);
+    given(world())
+        .when(|a, org| may_see_segment(a, None, org))
+        .then(&["hq", "agent_hq", "auditor"]);
+}

@@ -82,6 +82,10 @@ pub struct Limits {
     /// not given or not a number), that of an unpaged list by its declared bound
     /// (LIMIT_EXCEEDED, limit `selectionCost`).
     pub selection_cost_max: u64,
+    /// Most customers a campaign's launch freezes as its target list (`launchCampaign` of a
+    /// campaign aimed at a saved segment); a segment selecting more is refused
+    /// (`TooManyTargets`). At most `crm_domain::campaign::TARGETS_MAX` (100,000).
+    pub campaign_targets_max: usize,
 }
 
 impl Default for Limits {
@@ -102,6 +106,7 @@ impl Default for Limits {
             ws_message_bytes_max: 64 * 1024,
             replays_concurrent_max: 2,
             selection_cost_max: 50_000,
+            campaign_targets_max: 20_000,
         }
     }
 }
@@ -211,6 +216,13 @@ impl Config {
         }
         if l.page_size_max == 0 {
             return invalid("page_size_max must be positive");
+        }
+        if l.campaign_targets_max == 0 || l.campaign_targets_max > crm_domain::campaign::TARGETS_MAX
+        {
+            return invalid(&format!(
+                "limits.campaign_targets_max must be between 1 and {}",
+                crm_domain::campaign::TARGETS_MAX
+            ));
         }
         if l.execution_timeout.is_zero() || l.ws_init_timeout.is_zero() {
             return invalid("timeouts must be positive");

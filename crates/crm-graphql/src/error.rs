@@ -254,6 +254,8 @@ impl From<DomainError> for ApiError {
             | DomainError::SuitabilityMissing { .. } => {
                 ApiError::SuitabilityViolation(e.to_string())
             }
+            DomainError::NotATarget { .. } => ApiError::validation("customerId", e.to_string()),
+            DomainError::TooManyTargets { .. } => ApiError::validation("segmentId", e.to_string()),
             DomainError::AlreadyExists { .. }
             | DomainError::Conflict { .. }
             | DomainError::AlreadyMerged { .. }

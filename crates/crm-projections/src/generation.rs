@@ -61,11 +61,12 @@ const TAG_LOANS: u8 = 11;
 const TAG_BANK_CUSTOMERS: u8 = 12;
 const TAG_OUTLETS: u8 = 13;
 const TAG_OUTLET_DAYS: u8 = 14;
+const TAG_CAMPAIGN_TARGETS: u8 = 15;
 const KEY_META: &[u8] = &[0xF0];
 /// The layout and meaning of the stored model. Bump it when the fold changes what it keeps:
 /// a generation stored under another format is folded again from the log on open, because
 /// state folded by other code is not what this code would fold.
-pub const MODEL_FORMAT: u32 = 17;
+pub const MODEL_FORMAT: u32 = 18;
 const KEY_FORMAT: &[u8] = &[0xF1];
 const KEY_CHECKPOINT: &[u8] = &[0xFF];
 
@@ -86,6 +87,7 @@ pub fn key_tag_name(tag: u8) -> &'static str {
         TAG_BANK_CUSTOMERS => "bank customers",
         TAG_OUTLETS => "outlets",
         TAG_OUTLET_DAYS => "outlet days",
+        TAG_CAMPAIGN_TARGETS => "campaign targets",
         crate::read_models::history::TAG_HISTORY => "customer history",
         lookup::TAG_LOOKUP => "customer lookup",
         0xF2 => "lookup secret",
@@ -343,6 +345,9 @@ pub(crate) fn changes_into(
         .bank_customers
         .drain_dirty_into(TAG_BANK_CUSTOMERS, batch)?;
     bytes += m.outlets.drain_dirty_into(TAG_OUTLETS, batch)?;
+    bytes += m
+        .campaign_targets
+        .drain_dirty_into(TAG_CAMPAIGN_TARGETS, batch)?;
     bytes += m.outlet_days.drain_dirty_into(TAG_OUTLET_DAYS, batch)?;
     batch.insert(KEY_FORMAT, &MODEL_FORMAT.to_be_bytes());
     if m.meta_dirty {
@@ -377,6 +382,7 @@ pub(crate) fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         bank_customers: Keyed::load(tree, TAG_BANK_CUSTOMERS)?,
         outlets: Keyed::load(tree, TAG_OUTLETS)?,
         outlet_days: Keyed::load(tree, TAG_OUTLET_DAYS)?,
+        campaign_targets: Keyed::load(tree, TAG_CAMPAIGN_TARGETS)?,
         history: History::in_tree(tree.clone()),
         lookup_changed: Default::default(),
         applying: 0,

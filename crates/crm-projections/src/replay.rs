@@ -92,9 +92,10 @@ pub fn concerns(event: &AnyEvent, id: CustomerId) -> bool {
             opportunity::Event::LeadCreated { customer_id, .. }
             | opportunity::Event::OpportunityWon { customer_id, .. },
         ) => *customer_id == id,
-        AnyEvent::Campaign(campaign::Event::CampaignResponseRecorded { customer_id, .. }) => {
-            *customer_id == id
-        }
+        AnyEvent::Campaign(
+            campaign::Event::CampaignResponseRecorded { customer_id, .. }
+            | campaign::Event::CampaignResponseRecordedVia { customer_id, .. },
+        ) => *customer_id == id,
         _ => false,
     }
 }

@@ -140,6 +140,10 @@ fn views_of(p: &Projections) -> Views {
     }
     let campaigns_channels_service = vec![
         format!("{:?}", p.campaign_effectiveness()),
+        format!("{:?}", p.saved_segments()),
+        format!("{:?}", p.campaign_targets_now(kid())),
+        format!("{:?}", p.campaign_call_list(kid())),
+        format!("{:?}", p.campaign_roi(kid())),
         format!("{:?}", p.channel_effectiveness()),
         format!("{:?}", p.service_quality(None, at(200))),
         format!("{:?}", p.service_quality(Some(bid(0)), at(419))),
@@ -664,6 +668,96 @@ fn a_busy_year_derives_hand_checked_figures() {
             dash.totals.customers
         );
         assert_eq!(dash.totals.customers, 6);
+        store.close().await.unwrap();
+    });
+}
+
+/// Campaign ROI (issue #16 item 3): a converted customer's commission counts as revenue from
+/// the day of their conversion to the campaign's end, no earlier and no later; the cost is the
+/// sum of the channels' records; ROI = (revenue − cost) ÷ cost.
+#[test]
+fn a_campaign_attributes_commission_from_a_conversion_to_its_end() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EventStore::open(dir.path(), config()).unwrap();
+        let mut sim = Sim::default();
+        let mut n = 0;
+        for (e, t) in setup() {
+            append(&store, &mut n, &e, t).await;
+        }
+        let summary = |day: u16, commission: u16| Step::Summary {
+            c: 0,
+            a: 0,
+            day,
+            turnover: 10_000,
+            kind: 0,
+            commission,
+            deposit: 0,
+            withdraw: 0,
+            assets: 100_000,
+            pnl: 0,
+        };
+        let steps = [
+            Step::Register(0, 0),
+            Step::Assign(0, 0),
+            Step::OpenAccount(0, 0),
+            // Converted on day 10 (an even day: through customer 0's channel, the counter).
+            Step::Respond(0, 3, 10),
+            summary(5, 1_000),
+            summary(14, 100),
+            summary(21, 50),
+            // The campaign ended on day 200.
+            summary(250, 70),
+        ];
+        for s in &steps {
+            for (e, t) in sim.events(s) {
+                append(&store, &mut n, &e, t).await;
+            }
+        }
+        let p = Projections::open(&store, RuleBook::default_rules().unwrap()).unwrap();
+        p.catch_up().unwrap();
+        let roi = p.campaign_roi(kid()).unwrap();
+        let yuan = |y| crm_domain::Money::from_yuan(y).unwrap();
+        assert_eq!(roi.figures.revenue, yuan(150));
+        assert_eq!(roi.figures.cost, yuan(5_000));
+        // (150 − 5,000) ÷ 5,000 = −97%.
+        assert_eq!(roi.figures.roi_bp, Some(-9_700));
+        assert_eq!(roi.figures.targets, usize::from(CUSTOMERS / 2));
+        assert_eq!(roi.figures.conversions, 1);
+        assert_eq!(
+            roi.figures.conversion_rate_bp,
+            10_000 / i64::from(CUSTOMERS / 2)
+        );
+        let rows: Vec<_> = roi
+            .by_channel
+            .iter()
+            .map(|c| {
+                (
+                    c.channel,
+                    c.figures.targets,
+                    c.figures.conversions,
+                    c.figures.revenue,
+                    c.figures.cost,
+                    c.figures.roi_bp,
+                )
+            })
+            .collect();
+        use crm_domain::values::Channel;
+        assert_eq!(
+            rows,
+            vec![
+                (None, 0, 0, yuan(0), yuan(2_000), Some(-10_000)),
+                (Some(Channel::Counter), 1, 1, yuan(150), yuan(0), None),
+                (
+                    Some(Channel::Phone),
+                    0,
+                    0,
+                    yuan(0),
+                    yuan(3_000),
+                    Some(-10_000)
+                ),
+            ]
+        );
         store.close().await.unwrap();
     });
 }

@@ -102,6 +102,17 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("Query", "outletRanking", c(ORG, One)),
     ("Query", "segments", c(BOOK, One)),
     ("Query", "campaignEffectiveness", c(BOOK, Page)),
+    // Saved segments are few and resident; a preview filters the caller's book once.
+    ("Query", "savedSegments", c(RESIDENT, Page)),
+    ("Query", "segmentPreview", c(BOOK, One)),
+    // The frozen targets, filtered by the caller's scope, one page of them (`first`).
+    ("Query", "campaignCallList", c(BOOK, One)),
+    ("CampaignCallList", "entries", c(RESIDENT, One)),
+    // A pass over the campaign's responses; one row per channel.
+    ("Query", "campaignRoi", c(COMPUTE, One)),
+    ("CampaignRoiView", "byChannel", c(RESIDENT, At(ENUM))),
+    // The launch evaluates the campaign's segment over the customers, then appends.
+    ("MutationRoot", "launchCampaign", c(BOOK + LOG, One)),
     ("Query", "channelEffectiveness", c(BOOK, At(ENUM))),
     ("Query", "serviceQuality", c(BOOK, One)),
     // Service standards met: a pass over a staff member's or a branch's customers.

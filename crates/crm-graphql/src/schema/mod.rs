@@ -21,6 +21,7 @@ mod backoffice;
 mod bank_dashboards;
 mod bank_value;
 mod banking;
+mod campaigns;
 mod commands;
 mod customer_list;
 mod customers;
@@ -53,6 +54,7 @@ pub use appraisal::{AppraisalMutation, AppraisalQuery};
 pub use atrisk::AtRiskMutation;
 pub use backoffice::BackOfficeMutation;
 pub use bank_dashboards::BankDashboardQuery;
+pub use campaigns::{CampaignMutation, CampaignQuery};
 pub use commands::CommandMutation;
 pub use customer_list::CustomerQuery;
 pub use directory::DirectoryQuery;
@@ -91,6 +93,7 @@ pub struct QueryRoot(
     AppraisalQuery,
     DirectoryQuery,
     ServiceQuery,
+    CampaignQuery,
 );
 
 #[derive(MergedSubscription, Default, Debug)]
@@ -107,6 +110,7 @@ pub struct MutationRoot(
     JobsMutation,
     AppraisalMutation,
     AtRiskMutation,
+    CampaignMutation,
 );
 
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
@@ -119,6 +123,8 @@ pub struct Caller(pub Actor);
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub page_size_max: u32,
+    /// Most customers a campaign's launch freezes (`Limits::campaign_targets_max`).
+    pub campaign_targets_max: usize,
     /// One log verification at a time: each reads the whole log, and a few at once from
     /// impatient clients would starve everything else of disk.
     pub verify_gate: Arc<Semaphore>,
@@ -222,6 +228,7 @@ pub fn schema_builder(
     .data(store)
     .data(Settings {
         page_size_max: limits.page_size_max,
+        campaign_targets_max: limits.campaign_targets_max,
         verify_gate: Arc::new(Semaphore::new(1)),
         replay_gate: Arc::new(Semaphore::new(limits.replays_concurrent_max.max(1))),
     });

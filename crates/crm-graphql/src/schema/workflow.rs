@@ -348,20 +348,10 @@ impl WorkflowMutation {
         .await
     }
 
-    /// Launch a planned campaign.
-    async fn launch_campaign(
-        &self,
-        ctx: &Context<'_>,
-        command_id: Option<ID>,
-        campaign_id: ID,
-    ) -> async_graphql::Result<CommandResult> {
-        run(ctx, command_id, |_: &Actor| {
-            campaign_command(&campaign_id, campaign::Command::Launch { now: now() })
-        })
-        .await
-    }
-
-    /// A customer's response to a campaign (contacted, interested, not interested, converted).
+    /// A customer's response to a campaign (contacted, interested, not interested, converted),
+    /// with the channel it came through when known (the ROI's per-channel figures). Recorded
+    /// by whoever serves the customer; refused (VALIDATION on `customerId`) for a customer
+    /// not on the campaign's frozen target list.
     async fn record_campaign_response(
         &self,
         ctx: &Context<'_>,
@@ -369,11 +359,13 @@ impl WorkflowMutation {
         campaign_id: ID,
         customer_id: ID,
         response: CampaignResponseInput,
+        channel: Option<ChannelInput>,
     ) -> async_graphql::Result<CommandResult> {
         run(ctx, command_id, |_: &Actor| {
             let command = campaign::Command::RecordResponse {
                 customer_id: CustomerId::from(uuid("customerId", &customer_id)?),
                 response: response.into(),
+                channel: channel.map(Into::into),
                 now: now(),
             };
             campaign_command(&campaign_id, command)

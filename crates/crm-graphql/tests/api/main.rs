@@ -42,6 +42,7 @@ mod auth;
 mod backoffice;
 mod bank_dashboards;
 mod banking;
+mod campaigns;
 mod commands;
 mod common;
 mod console;

@@ -250,9 +250,7 @@ fn campaign<P: FnMut(DemoProgress)>(
     let lane = format!("campaign:{campaign_id}");
     let by_branch = campaign_n % 2 == 0;
     let branch = branches.get(rng.below(branches.len() as u64) as usize);
-    // Headquarters runs every campaign, a branch's too: crm-app authorizes commands
-    // after `Plan` without the campaign's branch, so a branch manager could plan
-    // but not launch one.
+    // Headquarters runs every campaign, a branch's too (its branch manager could).
     let actor = hq;
     let target = match (by_branch, branch) {
         (true, Some(b)) => Some(b.id),
@@ -300,6 +298,7 @@ fn campaign<P: FnMut(DemoProgress)>(
         "launch",
         planned + Duration::hours(1),
         campaign::Command::Launch {
+            targets: None,
             now: planned + Duration::hours(1),
         },
     );
@@ -326,6 +325,7 @@ fn campaign<P: FnMut(DemoProgress)>(
             campaign::Command::RecordResponse {
                 customer_id: h.customer,
                 response,
+                channel: None,
                 now: when,
             },
         );

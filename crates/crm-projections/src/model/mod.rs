@@ -15,7 +15,7 @@ use crm_domain::account;
 use crm_domain::customer::{Assignment, Lifecycle};
 use crm_domain::ids::{
     AccountId, ArticleId, BranchId, CampaignId, CustomerId, DepositAccountId, LoanId,
-    OpportunityId, ProductId, RegionId, StaffId, TeamId, TicketId,
+    OpportunityId, ProductId, RegionId, SegmentId, StaffId, TeamId, TicketId,
 };
 use crm_domain::{AnyEvent, Money};
 use crm_eventstore::RecordedEvent;
@@ -43,6 +43,7 @@ use crate::read_models::{
     performance::note_acquired,
     rule_versions::apply_rules,
     sales::{apply_campaign, apply_opportunity},
+    saved_segments::apply_segment,
     service::apply_ticket,
 };
 
@@ -88,6 +89,8 @@ pub struct Meta {
     pub teams: BTreeMap<TeamId, TeamInfo>,
     pub products: BTreeMap<ProductId, ProductInfo>,
     pub campaigns: BTreeMap<CampaignId, CampaignRecord>,
+    /// Saved segments (客户分群), by id.
+    pub segments: BTreeMap<SegmentId, SegmentRecord>,
     pub channels: [ChannelStats; CHANNELS],
     /// Market-wide turnover per trade date and market (市场成交额).
     pub market_totals: BTreeMap<Date, [Money; MARKETS]>,
@@ -121,6 +124,9 @@ pub struct Model {
     pub(crate) bank_customers: Keyed<CustomerId, BankCustomer>,
     pub(crate) outlets: Keyed<BranchId, OutletRecord>,
     pub(crate) outlet_days: Keyed<(BranchId, Date), OutletDay>,
+    /// Each campaign's target list frozen at launch, sorted (up to `campaign::TARGETS_MAX`
+    /// ids: kept apart from the meta value, which every flush writes whole).
+    pub(crate) campaign_targets: Keyed<CampaignId, Vec<CustomerId>>,
     /// Customers' timelines and assignment histories not yet written to the generation's tree
     /// (they live there, one key per entry, not in the resident records).
     pub(crate) history: History,
@@ -158,6 +164,7 @@ pub fn same_content(a: &Model, b: &Model) -> bool {
         && a.bank_customers == b.bank_customers
         && a.outlets == b.outlets
         && a.outlet_days == b.outlet_days
+        && a.campaign_targets == b.campaign_targets
 }
 
 impl Model {
@@ -179,6 +186,7 @@ impl Model {
         self.bank_customers.mark_all_dirty();
         self.outlets.mark_all_dirty();
         self.outlet_days.mark_all_dirty();
+        self.campaign_targets.mark_all_dirty();
         let all: Vec<CustomerId> = self.customers.iter().map(|(k, _)| *k).collect();
         self.lookup_changed.extend(all);
     }
@@ -251,6 +259,7 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
             apply_fee_income(m, e);
             m.evaluate_bank(Some(crate::read_models::banking::fee_customer(e)), p, rules);
         }
+        AnyEvent::Segment(e) => apply_segment(m, e),
     }
 }
 

@@ -143,6 +143,35 @@ impl Projections {
         self.with_model(|m, _| views::campaign_effectiveness(m))
     }
 
+    /// Every saved segment.
+    pub fn saved_segments(&self) -> Vec<views::SegmentRecord> {
+        self.with_model(|m, _| views::saved_segments(m).cloned().collect())
+    }
+
+    /// What a launch of the campaign would freeze now (see [`views::campaign_targets_now`]).
+    pub fn campaign_targets_now(
+        &self,
+        campaign: crm_domain::ids::CampaignId,
+    ) -> Option<(crm_domain::ids::SegmentId, Vec<CustomerId>)> {
+        self.with_model(|m, r| views::campaign_targets_now(m, r, campaign))
+    }
+
+    /// A campaign's ROI, whole and per response channel.
+    pub fn campaign_roi(
+        &self,
+        campaign: crm_domain::ids::CampaignId,
+    ) -> Option<views::CampaignRoi> {
+        self.with_model(|m, _| views::campaign_roi(m, campaign))
+    }
+
+    /// A campaign's whole call list (every frozen target, unscoped: the API scopes it).
+    pub fn campaign_call_list(
+        &self,
+        campaign: crm_domain::ids::CampaignId,
+    ) -> Option<Vec<views::CallListEntry>> {
+        self.with_model(|m, _| views::campaign_call_list(m, campaign, |_| true))
+    }
+
     pub fn channel_effectiveness(&self) -> Vec<ChannelEffect> {
         self.with_model(|m, _| views::channel_effectiveness(m))
     }

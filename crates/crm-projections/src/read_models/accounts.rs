@@ -241,7 +241,8 @@ pub(crate) fn apply_account(m: &mut Model, p: u64, e: &account::Event, rules: &R
         m.flow(assignment, prev.trade_date, |f| f.add_summary(prev, -1));
     }
     m.flow(assignment, date, |f| f.add_summary(summary, 1));
-    // Campaign conversions attract the converted customer's net inflow until the campaign ends.
+    // Campaign conversions attract the converted customer's net inflow and commission until
+    // the campaign ends.
     let conversions = m
         .customers
         .get(&owner)
@@ -253,6 +254,10 @@ pub(crate) fn apply_account(m: &mut Model, p: u64, e: &account::Event, rules: &R
                 if s.trade_date >= conv.from && s.trade_date <= conv.until {
                     let net = madd(s.deposits, mscale(s.withdrawals, -1));
                     camp.assets_attracted = madd(camp.assets_attracted, mscale(net, sign));
+                    // Revenue attributed (the ROI): the converted customer's commission over
+                    // the same window.
+                    let revenue = camp.revenue.entry(owner).or_insert(Money::ZERO);
+                    *revenue = madd(*revenue, mscale(s.commission, sign));
                 }
             }
         }

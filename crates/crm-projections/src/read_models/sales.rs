@@ -7,7 +7,9 @@ use crate::read_models::archive::CampaignConversion;
 use crate::read_models::history::HistoryEntry;
 use crate::read_models::performance::bp;
 use crm_domain::campaign::Response;
-use crm_domain::ids::{BranchId, CampaignId, CustomerId, OpportunityId, ProductId, StaffId};
+use crm_domain::ids::{
+    BranchId, CampaignId, CustomerId, OpportunityId, ProductId, SegmentId, StaffId,
+};
 use crm_domain::values::Channel;
 use crm_domain::{campaign, opportunity, Money};
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,15 @@ pub struct CampaignRecord {
     pub responses: BTreeMap<CustomerId, Response>,
     /// Net inflow of converted customers from their conversion to the campaign's end.
     pub assets_attracted: Money,
+    /// The saved segment it aims at, if any.
+    pub segment: Option<SegmentId>,
+    /// The channel of each customer's latest response that named one.
+    pub response_channels: BTreeMap<CustomerId, Channel>,
+    /// The actual cost recorded per channel (None: not attributable to one), each channel once.
+    pub costs: Vec<(Option<Channel>, Money)>,
+    /// Revenue attributed per converted customer: their commission from their conversion to
+    /// the campaign's end.
+    pub revenue: BTreeMap<CustomerId, Money>,
 }
 
 pub(crate) fn apply_opportunity(m: &mut Model, p: u64, day: Date, e: &opportunity::Event) {
@@ -177,38 +188,98 @@ pub(crate) fn apply_campaign(m: &mut Model, e: &campaign::Event) {
                     status: "planned".into(),
                     responses: BTreeMap::new(),
                     assets_attracted: Money::ZERO,
+                    segment: None,
+                    response_channels: BTreeMap::new(),
+                    costs: Vec::new(),
+                    revenue: BTreeMap::new(),
                 },
             );
         }
         E::CampaignLaunched { campaign_id, .. } => set_campaign_status(m, campaign_id, "launched"),
+        E::CampaignAimed {
+            campaign_id,
+            segment_id,
+            ..
+        } => {
+            if let Some(c) = m.meta.campaigns.get_mut(campaign_id) {
+                c.segment = Some(*segment_id);
+            }
+        }
+        E::CampaignTargetsFrozen {
+            campaign_id,
+            customers,
+            ..
+        } => {
+            // Kept apart from the campaign record (see `Model::campaign_targets`).
+            if m.meta.campaigns.contains_key(campaign_id) {
+                let mut targets = customers.clone();
+                targets.sort_unstable();
+                targets.dedup();
+                m.campaign_targets.insert(*campaign_id, targets);
+            }
+        }
         E::CampaignClosed { campaign_id, .. } => set_campaign_status(m, campaign_id, "closed"),
         E::CampaignCancelled { campaign_id, .. } => {
             set_campaign_status(m, campaign_id, "cancelled")
+        }
+        E::CampaignCostRecorded {
+            campaign_id,
+            channel,
+            cost,
+            ..
+        } => {
+            if let Some(c) = m.meta.campaigns.get_mut(campaign_id) {
+                match c.costs.iter_mut().find(|(ch, _)| ch == channel) {
+                    Some(entry) => entry.1 = *cost,
+                    None => c.costs.push((*channel, *cost)),
+                }
+            }
         }
         E::CampaignResponseRecorded {
             campaign_id,
             customer_id,
             response,
             at,
-        } => {
-            let Some(camp) = m.meta.campaigns.get_mut(campaign_id) else {
-                return;
-            };
-            let before = camp.responses.insert(*customer_id, *response);
-            let until = camp.ends_on;
-            if let Some(c) = m.customers.get_mut(customer_id) {
-                match c.campaigns.iter_mut().find(|(id, _)| id == campaign_id) {
-                    Some(entry) => entry.1 = *response,
-                    None => c.campaigns.push((*campaign_id, *response)),
-                }
-                if *response == Response::Converted && before != Some(Response::Converted) {
-                    c.conversions.push(CampaignConversion {
-                        campaign_id: *campaign_id,
-                        from: business_date(*at),
-                        until,
-                    });
-                }
-            }
+        } => apply_response(m, campaign_id, customer_id, *response, None, *at),
+        E::CampaignResponseRecordedVia {
+            campaign_id,
+            customer_id,
+            response,
+            channel,
+            at,
+        } => apply_response(m, campaign_id, customer_id, *response, Some(*channel), *at),
+    }
+}
+
+/// A customer's latest response (with its channel, when named): the campaign's and the
+/// customer's record, and a first conversion starts the window revenue is attributed over.
+fn apply_response(
+    m: &mut Model,
+    campaign_id: &CampaignId,
+    customer_id: &CustomerId,
+    response: Response,
+    channel: Option<Channel>,
+    at: OffsetDateTime,
+) {
+    let Some(camp) = m.meta.campaigns.get_mut(campaign_id) else {
+        return;
+    };
+    if let Some(channel) = channel {
+        camp.response_channels.insert(*customer_id, channel);
+    }
+    let before = camp.responses.insert(*customer_id, response);
+    let until = camp.ends_on;
+    if let Some(c) = m.customers.get_mut(customer_id) {
+        match c.campaigns.iter_mut().find(|(id, _)| id == campaign_id) {
+            Some(entry) => entry.1 = response,
+            None => c.campaigns.push((*campaign_id, response)),
+        }
+        if response == Response::Converted && before != Some(Response::Converted) {
+            c.conversions.push(CampaignConversion {
+                campaign_id: *campaign_id,
+                from: business_date(at),
+                until,
+            });
         }
     }
 }

@@ -54,6 +54,9 @@ pub fn pid(n: u8) -> ProductId {
 pub fn kid() -> CampaignId {
     CampaignId::from(Uuid::from_u128(0xCA00))
 }
+pub fn segid() -> crm_domain::ids::SegmentId {
+    crm_domain::ids::SegmentId::from_uuid(Uuid::from_u128(0x5e6))
+}
 pub fn branch_manager() -> StaffId {
     sid(100)
 }
@@ -308,9 +311,56 @@ pub fn setup() -> Vec<(AnyEvent, OffsetDateTime)> {
         .into(),
         t0,
     ));
+    // A saved segment the campaign aims at, and the target list its launch froze (every other
+    // customer): the call list and the segment records are folded live and rebuilt alike.
+    out.push((
+        crm_domain::segment::Event::SegmentSaved {
+            segment_id: segid(),
+            name: OrgName::parse("金卡客户").unwrap(),
+            branch: None,
+            filter: crm_domain::segment::Filter {
+                tier: Some(crm_domain::segment::Tier::Gold),
+                ..Default::default()
+            },
+            at: t0,
+        }
+        .into(),
+        t0,
+    ));
+    out.push((
+        campaign::Event::CampaignAimed {
+            campaign_id: kid(),
+            segment_id: segid(),
+            at: t0,
+        }
+        .into(),
+        t0,
+    ));
     out.push((
         campaign::Event::CampaignLaunched {
             campaign_id: kid(),
+            at: t0,
+        }
+        .into(),
+        t0,
+    ));
+    for (channel, yuan) in [(Some(Channel::Phone), 3_000), (None, 2_000)] {
+        out.push((
+            campaign::Event::CampaignCostRecorded {
+                campaign_id: kid(),
+                channel,
+                cost: Money::from_yuan(yuan).unwrap(),
+                at: t0,
+            }
+            .into(),
+            t0,
+        ));
+    }
+    out.push((
+        campaign::Event::CampaignTargetsFrozen {
+            campaign_id: kid(),
+            segment_id: segid(),
+            customers: (0..CUSTOMERS).step_by(2).map(cid).collect(),
             at: t0,
         }
         .into(),
@@ -707,16 +757,24 @@ impl Sim {
                 ][usize::from(r % 4)];
                 let t = at(day);
                 self.responses.insert(c, response);
-                out.push((
+                // Every other day's response names its channel (the ROI's per-channel rows).
+                let event = if day % 2 == 0 {
+                    campaign::Event::CampaignResponseRecordedVia {
+                        campaign_id: kid(),
+                        customer_id: cid(c),
+                        response,
+                        channel: channel(c),
+                        at: t,
+                    }
+                } else {
                     campaign::Event::CampaignResponseRecorded {
                         campaign_id: kid(),
                         customer_id: cid(c),
                         response,
                         at: t,
                     }
-                    .into(),
-                    t,
-                ));
+                };
+                out.push((event.into(), t));
             }
             Step::Transfer(c, day)
                 if self.assigned.contains_key(&c) && !self.pending_transfer.contains(&c) =>
@@ -875,7 +933,8 @@ pub async fn append(
         Deposit,
         Loan,
         BankServices,
-        FeeIncome
+        FeeIncome,
+        Segment
     );
     store
         .append(&stream, ExpectedRevision::Any, vec![new])
