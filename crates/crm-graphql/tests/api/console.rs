@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value as Json};
 
 use crate::common::Server;
-use crate::graphiql::{absolute_urls, references, without_licence_comments};
+use crate::graphiql::{absolute_urls, assert_only_listed, references, tally_named_urls};
 
 /// Every `http://` or `https://` text in the served files outside licence comments, as
 /// (file, text, occurrences, why it is not a request to another host). The test fails on any
@@ -140,35 +140,9 @@ async fn each_file_has_its_type_cache_lifetime_and_etag_and_names_no_other_host(
         assert!(again.bytes().await.unwrap().is_empty(), "{url}");
 
         let text = std::str::from_utf8(&body).unwrap();
-        let (scanned, comments) = without_licence_comments(text);
-        let expected = LICENCE_COMMENTS
-            .iter()
-            .find(|(path, _)| *path == asset.path)
-            .map_or(0, |(_, count)| *count);
-        assert_eq!(comments, expected, "licence comments in {url}");
-        for found in absolute_urls(&scanned) {
-            match seen
-                .iter_mut()
-                .find(|(path, url, _)| *path == asset.path && *url == found)
-            {
-                Some((_, _, count)) => *count += 1,
-                None => seen.push((asset.path, found, 1)),
-            }
-        }
+        tally_named_urls(asset.path, text, LICENCE_COMMENTS, &mut seen, &url);
     }
-    for (path, url, count) in &seen {
-        assert!(
-            NOT_REQUESTS
-                .iter()
-                .any(|(p, u, c, _)| p == path && u == url && c == count),
-            "{path} names {url} {count} times, not listed in NOT_REQUESTS"
-        );
-    }
-    assert_eq!(
-        seen.len(),
-        NOT_REQUESTS.len(),
-        "a listed text is gone: {seen:?}"
-    );
+    assert_only_listed(&seen, NOT_REQUESTS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -104,6 +104,46 @@ const LICENCE_COMMENTS: &[(&str, usize)] = &[
     ("graphiql-3.9.0/graphiql.min.css", 0),
 ];
 
+/// Checks the licence comments of `text` (the asset at `path`, fetched from `url`) against
+/// `licences`, and counts in `seen` each absolute URL it names outside them.
+pub(crate) fn tally_named_urls<'a>(
+    path: &'a str,
+    text: &str,
+    licences: &[(&str, usize)],
+    seen: &mut Vec<(&'a str, String, usize)>,
+    url: &str,
+) {
+    let (scanned, comments) = without_licence_comments(text);
+    let expected = licences
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map_or(0, |(_, count)| *count);
+    assert_eq!(comments, expected, "licence comments in {url}");
+    for found in absolute_urls(&scanned) {
+        match seen.iter_mut().find(|(p, u, _)| *p == path && *u == found) {
+            Some((_, _, count)) => *count += 1,
+            None => seen.push((path, found, 1)),
+        }
+    }
+}
+
+/// Every URL counted in `seen` is listed (with its count) in `listed`, and every listed one
+/// was seen: no asset names an address that is not accounted for as never requested.
+pub(crate) fn assert_only_listed(
+    seen: &[(&str, String, usize)],
+    listed: &[(&str, &str, usize, &str)],
+) {
+    for (path, url, count) in seen {
+        assert!(
+            listed
+                .iter()
+                .any(|(p, u, c, _)| p == path && u == url && c == count),
+            "{path} names {url} {count} times, not listed in NOT_REQUESTS"
+        );
+    }
+    assert_eq!(seen.len(), listed.len(), "a listed text is gone: {seen:?}");
+}
+
 /// `text` without its licence comments, and how many there were.
 pub(crate) fn without_licence_comments(text: &str) -> (String, usize) {
     let mut kept = String::with_capacity(text.len());
@@ -265,35 +305,9 @@ async fn each_file_has_its_type_cache_lifetime_and_etag_and_names_no_other_host(
         );
 
         let text = std::str::from_utf8(&body).unwrap();
-        let (scanned, comments) = without_licence_comments(text);
-        let expected = LICENCE_COMMENTS
-            .iter()
-            .find(|(path, _)| *path == asset.path)
-            .map_or(0, |(_, count)| *count);
-        assert_eq!(comments, expected, "licence comments in {url}");
-        for found in absolute_urls(&scanned) {
-            match seen
-                .iter_mut()
-                .find(|(path, url, _)| *path == asset.path && *url == found)
-            {
-                Some((_, _, count)) => *count += 1,
-                None => seen.push((asset.path, found, 1)),
-            }
-        }
+        tally_named_urls(asset.path, text, LICENCE_COMMENTS, &mut seen, &url);
     }
-    for (path, url, count) in &seen {
-        assert!(
-            NOT_REQUESTS
-                .iter()
-                .any(|(p, u, c, _)| p == path && u == url && c == count),
-            "{path} names {url} {count} times, not listed in NOT_REQUESTS"
-        );
-    }
-    assert_eq!(
-        seen.len(),
-        NOT_REQUESTS.len(),
-        "a listed text is gone: {seen:?}"
-    );
+    assert_only_listed(&seen, NOT_REQUESTS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
