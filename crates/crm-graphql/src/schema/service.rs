@@ -8,7 +8,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use crm_domain::auth::{Right, Scope};
 use crm_domain::ids::{BranchId, StaffId};
 use crm_domain::read_policy::{self, ServiceScope};
-use crm_projections::views::{self, Obligations, ServiceCompliance, ServicePlan};
+use crm_projections::views::{self, Obligations, ServiceCompliance, ServicePlan, TicketSla};
 
 use super::caller;
 use super::customers::label;
@@ -91,6 +91,34 @@ impl From<&Obligations> for ObligationsView {
     }
 }
 
+/// Tickets (工单) whose SLA deadline falls in the period, against their SLA.
+#[derive(SimpleObject, Debug)]
+pub struct TicketSlaView {
+    /// Deadline in the period (by business date).
+    pub due: Long,
+    /// Resolved within the SLA.
+    pub met: Long,
+    /// Resolved after the deadline, or still open past it at `on`.
+    pub breached: Long,
+    /// Open, the deadline not yet passed at `on`.
+    pub pending: Long,
+    /// `met` / (`met` + `breached`) in percent with two decimals; null when none is decided.
+    pub met_rate: Option<f64>,
+}
+
+impl From<&TicketSla> for TicketSlaView {
+    fn from(t: &TicketSla) -> Self {
+        let n = |v: i64| Long(v.max(0).unsigned_abs());
+        TicketSlaView {
+            due: n(t.due),
+            met: n(t.met),
+            breached: n(t.breached),
+            pending: n(t.pending),
+            met_rate: t.met_bp().map(|bp| bp as f64 / 100.0),
+        }
+    }
+}
+
 /// Service compliance (服务过程考核) of a book or a branch over a period.
 #[derive(SimpleObject, Debug)]
 pub struct ServiceComplianceView {
@@ -108,6 +136,8 @@ pub struct ServiceComplianceView {
     pub visits: ObligationsView,
     /// Customers with a contact or a visit overdue at `on`.
     pub customers_overdue: Long,
+    /// The tickets assigned to the staff member (or of the branch) due in the period.
+    pub tickets: TicketSlaView,
 }
 
 fn view(id: ID, period: String, c: &ServiceCompliance) -> ServiceComplianceView {
@@ -121,6 +151,7 @@ fn view(id: ID, period: String, c: &ServiceCompliance) -> ServiceComplianceView 
         contacts: (&c.contacts).into(),
         visits: (&c.visits).into(),
         customers_overdue: Long(c.customers_overdue.max(0).unsigned_abs()),
+        tickets: (&c.tickets).into(),
     }
 }
 

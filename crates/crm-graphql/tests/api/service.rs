@@ -15,9 +15,20 @@ fn ok(body: &Json) {
 
 const STAFF: &str = r#"query($s: ID!) { staffServiceCompliance(staffId: $s) {
     id period from to on customers customersOverdue
-    contacts { due onTime late overdue onTimeRate } visits { due onTime late overdue } } }"#;
-const BRANCH: &str = r#"query($b: ID!) { branchServiceCompliance(branchId: $b) {
-    id period customers customersOverdue contacts { due onTime late overdue } } }"#;
+    contacts { due onTime late overdue onTimeRate } visits { due onTime late overdue }
+    tickets { due met breached pending metRate } } }"#;
+const BRANCH: &str = r#"query($b: ID!, $at: Long) { branchServiceCompliance(branchId: $b, atPosition: $at) {
+    id period to on customers customersOverdue contacts { due onTime late overdue }
+    tickets { due met breached pending metRate } } }"#;
+
+/// A compliance's ticket figures: (due, met, breached, pending), which add up.
+fn tickets(c: &Json) -> (u64, u64, u64, u64) {
+    let t = &c["tickets"];
+    let n = |k: &str| t[k].as_u64().unwrap();
+    let out = (n("due"), n("met"), n("breached"), n("pending"));
+    assert_eq!(out.1 + out.2 + out.3, out.0, "{c}");
+    out
+}
 
 #[tokio::test]
 async fn service_plans_to_dos_and_compliance_are_scoped() {
@@ -105,6 +116,43 @@ async fn service_plans_to_dos_and_compliance_are_scoped() {
     let b = &b["data"]["branchServiceCompliance"];
     assert!(b["customers"].as_u64().unwrap() >= s["customers"].as_u64().unwrap());
     assert!(b["contacts"]["due"].as_u64().unwrap() >= due, "{b}");
+    tickets(s);
+    let before = tickets(b);
+
+    // A complaint opened now is one more ticket of the branch due in the period when its SLA
+    // deadline falls in it, still pending (the deadline has not passed).
+    let opened = server
+        .query(
+            &hq,
+            r#"mutation($c: ID!) { openTicket(customerId: $c, kind: COMPLAINT, priority: HIGH,
+                 channel: PHONE, subject: "开盘时无法下单", description: "交易系统卡顿") { position } }"#,
+            json!({ "c": c["customerId"] }),
+        )
+        .await;
+    ok(&opened);
+    let at = opened["data"]["openTicket"]["position"].as_u64().unwrap();
+    let after = server
+        .query(&hq, BRANCH, json!({ "b": branch, "at": at }))
+        .await;
+    ok(&after);
+    let after = &after["data"]["branchServiceCompliance"];
+    let deadline = (time::OffsetDateTime::now_utc()
+        + time::Duration::hours(crm_domain::ticket::sla_hours(
+            crm_domain::ticket::TicketKind::Complaint,
+            crm_domain::ticket::Priority::High,
+        )))
+    .to_offset(time::macros::offset!(+8))
+    .date()
+    .to_string();
+    let in_period = deadline.as_str() <= after["to"].as_str().unwrap();
+    let added = u64::from(in_period);
+    let now = tickets(after);
+    assert_eq!(
+        (now.0, now.3),
+        (before.0 + added, before.3 + added),
+        "{after}"
+    );
+    assert_eq!((now.1, now.2), (before.1, before.2), "{after}");
 
     // The customer's contact due is a SERVICE_CONTACT_DUE to-do of their manager's, due on
     // the plan's date, once within `[reminders] service_days_ahead` (7 days) of it: today

@@ -1,7 +1,7 @@
 //! Service plans (分层服务): what each customer's tier standard (`[service.<tier>]` in the
 //! rules) asks of the serving manager — the next contact and visit due, and how late they
 //! are — and the compliance of a staff member's book or a branch over a period (contacts and
-//! visits due against those made on time).
+//! visits due against those made on time, and tickets due against their SLA).
 //!
 //! A customer keeps, per channel, the last two days a contact through it reached them
 //! ([`ServiceTrack`], O(1) whatever their history): which channels count is the rules'
@@ -22,6 +22,7 @@ use crate::derive::Tier;
 use crate::model::{business_date, Model, CHANNELS};
 use crate::read_models::archive::CustomerRecord;
 use crate::read_models::performance::Period;
+use crate::read_models::service::TicketRecord;
 use crate::rules::RuleBook;
 
 /// The last two distinct days a channel reached the customer.
@@ -197,6 +198,54 @@ pub struct ServiceCompliance {
     pub visits: Obligations,
     /// Customers with a contact or a visit overdue at `on`.
     pub customers_overdue: i64,
+    /// The tickets (工单) of the book or branch due in the period, against their SLA.
+    pub tickets: TicketSla,
+}
+
+/// Tickets whose SLA deadline falls in a period (by business date), and what became of them
+/// by the compliance's date: resolved within the SLA, breached (resolved late, or still open
+/// with the deadline passed), or still open with time left. A ticket reopened after its
+/// resolution counts by its current deadline and state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TicketSla {
+    pub due: i64,
+    pub met: i64,
+    /// Resolved after the deadline, or open past it at the compliance's date.
+    pub breached: i64,
+    /// Open, the deadline not yet passed at the compliance's date.
+    pub pending: i64,
+}
+
+impl TicketSla {
+    /// Basis points of the tickets decided (met or breached) that met the SLA; None when none
+    /// was decided.
+    pub fn met_bp(&self) -> Option<i64> {
+        let decided = self.met + self.breached;
+        (decided > 0).then(|| self.met * 10_000 / decided)
+    }
+}
+
+/// Tallies `tickets` whose SLA deadline is in `from..=to`, as of the end of day `on`.
+pub fn ticket_sla<'a>(
+    tickets: impl Iterator<Item = &'a TicketRecord>,
+    (from, to): (Date, Date),
+    on: Date,
+) -> TicketSla {
+    let mut out = TicketSla::default();
+    for t in tickets {
+        let deadline = business_date(t.sla_deadline);
+        if deadline < from || deadline > to {
+            continue;
+        }
+        out.due += 1;
+        match (t.resolved_at, t.within_sla) {
+            (Some(_), Some(true)) => out.met += 1,
+            (Some(_), _) => out.breached += 1,
+            (None, _) if deadline < on => out.breached += 1,
+            (None, _) => out.pending += 1,
+        }
+    }
+    out
 }
 
 /// Tallies the obligations a customer's last two counting days (`last`, `previous`) tell
@@ -281,6 +330,7 @@ pub fn compliance<'a>(
         contacts: Obligations::default(),
         visits: Obligations::default(),
         customers_overdue: 0,
+        tickets: TicketSla::default(),
     };
     for c in customers.filter(|c| served(c)) {
         let Some(s) = rules.service.for_tier(c.derived.tier) else {
@@ -330,7 +380,10 @@ pub fn staff_compliance(
         .customers_of(staff)
         .filter_map(|id| m.customers.get(&id))
         .filter(|c| c.manager() == Some(staff));
-    compliance(book, rules, period, today)
+    let mut out = compliance(book, rules, period, today);
+    let tickets = m.tickets.values().filter(|t| t.assignee == Some(staff));
+    out.tickets = ticket_sla(tickets, (out.from, out.to), out.on);
+    out
 }
 
 /// A branch's customers as assigned now.
@@ -342,7 +395,10 @@ pub fn branch_compliance(
     today: Date,
 ) -> ServiceCompliance {
     let customers = m.customers.values().filter(|c| c.branch() == Some(branch));
-    compliance(customers, rules, period, today)
+    let mut out = compliance(customers, rules, period, today);
+    let tickets = m.tickets.values().filter(|t| t.branch == Some(branch));
+    out.tickets = ticket_sla(tickets, (out.from, out.to), out.on);
+    out
 }
 
 #[cfg(test)]
@@ -475,5 +531,70 @@ mod tests {
             }),
             (date!(2024 - 10 - 01), date!(2024 - 12 - 31))
         );
+    }
+
+    fn ticket(deadline: Date, resolved: Option<(Date, bool)>) -> TicketRecord {
+        use crate::read_models::service::TicketStatus;
+        use crm_domain::ticket::{Priority, TicketKind};
+        let at = |d: Date| {
+            d.with_hms(10, 0, 0)
+                .unwrap()
+                .assume_offset(time::macros::offset!(+8))
+        };
+        TicketRecord {
+            id: crm_domain::ids::TicketId::from_uuid(uuid::Uuid::from_u128(1)),
+            customer: None,
+            branch: None,
+            kind: TicketKind::Complaint,
+            priority: Priority::High,
+            channel: Channel::Phone,
+            subject: String::new(),
+            opened_at: at(date!(2024 - 02 - 20)),
+            sla_deadline: at(deadline),
+            assignee: None,
+            status: if resolved.is_some() {
+                TicketStatus::Resolved
+            } else {
+                TicketStatus::Open
+            },
+            escalation_level: 0,
+            resolved_at: resolved.map(|(d, _)| at(d)),
+            within_sla: resolved.map(|(_, ok)| ok),
+            satisfaction: None,
+            position: 1,
+        }
+    }
+
+    #[test]
+    fn tickets_due_in_the_period_are_met_breached_or_pending_at_its_date() {
+        let tickets = [
+            // Due in March, resolved in time: met.
+            ticket(date!(2024 - 03 - 05), Some((date!(2024 - 03 - 04), true))),
+            // Due in March, resolved late: breached.
+            ticket(date!(2024 - 03 - 06), Some((date!(2024 - 03 - 08), false))),
+            // Due 10 March, open on the 20th: breached.
+            ticket(date!(2024 - 03 - 10), None),
+            // Due 25 March, open on the 20th: pending.
+            ticket(date!(2024 - 03 - 25), None),
+            // Due in February or April: not this period's.
+            ticket(date!(2024 - 02 - 28), None),
+            ticket(date!(2024 - 04 - 01), Some((date!(2024 - 03 - 30), true))),
+        ];
+        let march = (date!(2024 - 03 - 01), date!(2024 - 03 - 31));
+        let t = ticket_sla(tickets.iter(), march, date!(2024 - 03 - 20));
+        assert_eq!(
+            t,
+            TicketSla {
+                due: 4,
+                met: 1,
+                breached: 2,
+                pending: 1
+            }
+        );
+        assert_eq!(t.met_bp(), Some(3_333));
+        // At the month's end the open one past its deadline is breached too.
+        let t = ticket_sla(tickets.iter(), march, date!(2024 - 03 - 31));
+        assert_eq!((t.breached, t.pending), (3, 0));
+        assert_eq!(TicketSla::default().met_bp(), None);
     }
 }
