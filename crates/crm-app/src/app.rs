@@ -10,8 +10,7 @@ use crm_domain::{
     rules, staff, ticket, Aggregate, DomainError, DomainEvent,
 };
 use crm_eventstore::{
-    codec, Direction, EventMetadata, EventStore, ExpectedRevision, NewEvent, RecordedEvent,
-    StoreError, StreamName, StreamStart,
+    EventMetadata, EventStore, ExpectedRevision, NewEvent, StoreError, StreamName,
 };
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -24,15 +23,13 @@ use crate::state_cache::StateCache;
 
 /// How many times a command is re-decided after another writer changed its stream.
 pub const RETRIES_MAX: u32 = 8;
-/// Events read per page when loading an aggregate.
-pub(crate) const LOAD_PAGE: usize = 10_000;
 
 /// Handles commands against one event store. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct App {
-    store: EventStore,
+    pub(crate) store: EventStore,
     directory: Arc<Mutex<Directory>>,
-    cache: Arc<StateCache>,
+    pub(crate) cache: Arc<StateCache>,
 }
 
 impl App {
@@ -777,41 +774,6 @@ impl App {
         }
     }
 
-    /// Folds a stream into its aggregate's state; also returns the stream's revision.
-    pub fn load<A: Aggregate>(
-        &self,
-        stream: &StreamName,
-    ) -> Result<(A::State, Option<u64>), AppError>
-    where
-        A::State: Send + Sync + 'static,
-    {
-        // Start from the cached state, if any, and read only what was appended since. The
-        // state is taken out of the cache, not cloned (an account's state holds every recorded
-        // day); whoever loaded it puts it back.
-        let (mut state, mut revision) = self
-            .cache
-            .take::<A::State>(stream.as_str())
-            .unwrap_or_else(|| (A::State::default(), None));
-        let mut from = revision.map_or(0, |r| r + 1);
-        loop {
-            let page = self.store.read_stream(
-                stream,
-                StreamStart::Revision(from),
-                Direction::Forwards,
-                LOAD_PAGE,
-            )?;
-            for recorded in &page {
-                let event = decode_as::<A>(recorded)?;
-                state = A::evolve(state, &event);
-                revision = Some(recorded.revision);
-            }
-            match page.last() {
-                Some(last) if page.len() == LOAD_PAGE => from = last.revision + 1,
-                _ => return Ok((state, revision)),
-            }
-        }
-    }
-
     /// Runs a command's (first and only) append: see [`App::run_part`].
     pub(crate) async fn run<A: Aggregate>(
         &self,
@@ -948,52 +910,6 @@ pub(crate) fn validation(field: &'static str, reason: &str) -> AppError {
 /// The stream of aggregate `A`'s instance `id`.
 pub fn stream_of<A: Aggregate>(id: &impl StreamId) -> Result<StreamName, AppError> {
     Ok(StreamName::parse(crm_domain::stream_name(A::CATEGORY, id))?)
-}
-
-impl App {
-    /// `state` with the event put back that deciding `command` needs and the state no longer
-    /// holds (`Aggregate::recall_needed`): one event read by revision.
-    fn recall<A: Aggregate>(
-        &self,
-        stream: &StreamName,
-        state: A::State,
-        command: &A::Command,
-    ) -> Result<A::State, AppError> {
-        let Some(revision) = A::recall_needed(&state, command) else {
-            return Ok(state);
-        };
-        let page = self.store.read_stream(
-            stream,
-            StreamStart::Revision(revision),
-            Direction::Forwards,
-            1,
-        )?;
-        match page.first().filter(|e| e.revision == revision) {
-            Some(recorded) => Ok(A::recall(state, &decode_as::<A>(recorded)?)),
-            // The state names an event its own stream does not hold: deciding without it
-            // would be wrong, so the command is refused (decide says which fact is missing).
-            None => Ok(state),
-        }
-    }
-}
-
-fn decode_as<A: Aggregate>(recorded: &RecordedEvent) -> Result<A::Event, AppError> {
-    let event: A::Event =
-        codec::decode(&recorded.payload).map_err(|source| crm_codec::DecodeError::Payload {
-            position: recorded.position.0,
-            event_type: recorded.event_type.clone(),
-            schema_version: recorded.schema_version,
-            source,
-        })?;
-    if event.event_type() != recorded.event_type {
-        return Err(crm_codec::DecodeError::TypeMismatch {
-            position: recorded.position.0,
-            stored: recorded.event_type.clone(),
-            decoded: event.event_type().to_string(),
-        }
-        .into());
-    }
-    Ok(event)
 }
 
 fn target_of(state: &customer::State) -> CustomerTarget {

@@ -17,6 +17,7 @@ mod campaigns;
 mod command;
 mod directory;
 mod error;
+mod load;
 mod resend;
 mod state_cache;
 

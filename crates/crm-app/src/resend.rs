@@ -10,9 +10,10 @@ use crm_domain::{article, campaign, customer, interaction, opportunity, ticket, 
 use crm_eventstore::{Direction, EventStore, RecordedEvent, StreamName, StreamStart};
 use uuid::Uuid;
 
-use crate::app::{stream_of, App, LOAD_PAGE};
+use crate::app::{stream_of, App};
 use crate::command::{AppCommand, CommandEnvelope, CommandOutcome, CommittedEvent};
 use crate::error::AppError;
+use crate::load::LOAD_PAGE;
 
 /// Which append of a command this is. A command writes one append, except a merge, which
 /// writes the merged customer's half ([`Part::First`]) and then the survivor's
