@@ -12,7 +12,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value as Json};
 
 use crate::common::Server;
-use crate::graphiql::{absolute_urls, assert_only_listed, references, tally_named_urls};
+use crate::graphiql::{
+    absolute_urls, assert_only_listed, fetch_asset, references, tally_named_urls,
+};
 
 /// Every `http://` or `https://` text in the served files outside licence comments, as
 /// (file, text, occurrences, why it is not a request to another host). The test fails on any
@@ -115,18 +117,7 @@ async fn each_file_has_its_type_cache_lifetime_and_etag_and_names_no_other_host(
     let mut seen: Vec<(&str, String, usize)> = Vec::new();
     for asset in ASSETS {
         let url = server.url(&format!("/console/assets/{}", asset.path));
-        let response = server.client.get(&url).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{url}");
-        let headers = response.headers().clone();
-        let body = response.bytes().await.unwrap();
-        assert_eq!(&body[..], asset.body, "{url}");
-        let kind = match asset.path.rsplit_once('.') {
-            Some((_, "js")) => "text/javascript; charset=utf-8",
-            Some((_, "css")) => "text/css; charset=utf-8",
-            other => panic!("{url}: no content type for {other:?}"),
-        };
-        assert_eq!(headers[header::CONTENT_TYPE], kind, "{url}");
-        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{url}");
+        let (headers, body) = fetch_asset(&server, &url, asset.path, asset.body).await;
         let cache = if vendored(asset.path) {
             "public, max-age=31536000, immutable"
         } else {

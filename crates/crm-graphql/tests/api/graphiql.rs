@@ -104,6 +104,29 @@ const LICENCE_COMMENTS: &[(&str, usize)] = &[
     ("graphiql-3.9.0/graphiql.min.css", 0),
 ];
 
+/// Fetches the asset at `url` (its file `path`, its bytes `expected`): served whole, with the
+/// content type of its extension and `nosniff`; returns its headers and body.
+pub(crate) async fn fetch_asset(
+    server: &Server,
+    url: &str,
+    path: &str,
+    expected: &[u8],
+) -> (reqwest::header::HeaderMap, Vec<u8>) {
+    let response = server.client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{url}");
+    let headers = response.headers().clone();
+    let body = response.bytes().await.unwrap().to_vec();
+    assert_eq!(&body[..], expected, "{url}");
+    let kind = match path.rsplit_once('.') {
+        Some((_, "js")) => "text/javascript; charset=utf-8",
+        Some((_, "css")) => "text/css; charset=utf-8",
+        other => panic!("{url}: no content type for {other:?}"),
+    };
+    assert_eq!(headers[header::CONTENT_TYPE], kind, "{url}");
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{url}");
+    (headers, body)
+}
+
 /// Checks the licence comments of `text` (the asset at `path`, fetched from `url`) against
 /// `licences`, and counts in `seen` each absolute URL it names outside them.
 pub(crate) fn tally_named_urls<'a>(
@@ -266,18 +289,7 @@ async fn each_file_has_its_type_cache_lifetime_and_etag_and_names_no_other_host(
     let mut seen: Vec<(&str, String, usize)> = Vec::new();
     for asset in ASSETS {
         let url = server.url(&format!("/graphiql/assets/{}", asset.path));
-        let response = server.client.get(&url).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{url}");
-        let headers = response.headers().clone();
-        let body = response.bytes().await.unwrap();
-        assert_eq!(&body[..], asset.body, "{url}");
-        let kind = match asset.path.rsplit_once('.') {
-            Some((_, "js")) => "text/javascript; charset=utf-8",
-            Some((_, "css")) => "text/css; charset=utf-8",
-            other => panic!("{url}: no content type for {other:?}"),
-        };
-        assert_eq!(headers[header::CONTENT_TYPE], kind, "{url}");
-        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{url}");
+        let (headers, body) = fetch_asset(&server, &url, asset.path, asset.body).await;
         let vendored = asset
             .path
             .starts_with(&format!("graphiql-{GRAPHIQL_VERSION}/"))
