@@ -90,6 +90,8 @@ pub(crate) struct Inner {
     pub closed: AtomicBool,
     upcaster: Option<Arc<dyn Upcaster>>,
     report: RecoveryReport,
+    /// Where the index (sled) lives.
+    index_path: std::path::PathBuf,
     /// The data directory's lock (for a store opened by [`EventStore::open`]). Last, so that
     /// it is released only after everything above is closed.
     _lock: Option<DataDirLock>,
@@ -215,6 +217,7 @@ impl EventStore {
                 closed: AtomicBool::new(true),
                 upcaster: None,
                 report: recovered.report,
+                index_path: index_dir(data_dir),
                 _lock: Some(lock),
             }),
         })
@@ -303,6 +306,7 @@ impl EventStore {
                 closed: AtomicBool::new(false),
                 upcaster,
                 report: recovered.report,
+                index_path: index_path.to_path_buf(),
                 _lock: lock,
             }),
         })
@@ -647,6 +651,11 @@ impl EventStore {
     /// log's indexes.
     pub fn sled(&self) -> &sled::Db {
         self.inner.index.db()
+    }
+
+    /// Where the index's sled database lives (layers above keep files beside it).
+    pub fn index_path(&self) -> &Path {
+        &self.inner.index_path
     }
 }
 

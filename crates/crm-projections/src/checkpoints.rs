@@ -16,6 +16,7 @@ use crm_eventstore::EventStore;
 use crate::error::ProjectionError;
 use crate::generation::{changes_into, load_model, stored_marks, MODEL_FORMAT};
 use crate::model::Model;
+use crate::writes::Writes;
 
 /// A replay leaves a checkpoint when it folded at least this many events past its start.
 pub const GAP: u64 = 100_000;
@@ -60,7 +61,8 @@ pub fn nearest(
     candidates.sort_unstable();
     while let Some(p) = candidates.pop() {
         let tree = store.sled().open_tree(name(rules_hash, p))?;
-        // A tree is whole once its batch is in: the checkpoint key is written with it.
+        // A tree is whole once its checkpoint key is in: it is inserted last, and sled
+        // recovers a prefix of its writes.
         match stored_marks(&tree)? {
             (at, Some(format)) if at == p && format == MODEL_FORMAT => {
                 return Ok(Some((p, load_model(&tree)?)));
@@ -82,11 +84,15 @@ pub fn save(
 ) -> Result<(), ProjectionError> {
     let tree = store.sled().open_tree(name(rules_hash, position))?;
     if stored_marks(&tree)?.0 != position {
+        // What a save a crash interrupted left (no checkpoint key: never used) goes first.
+        tree.clear()?;
         model.mark_all_dirty();
-        let mut batch = sled::Batch::default();
+        let mut batch = Writes::default();
         changes_into(model, position, &mut batch)?;
         model.lookup_changed.clear();
-        tree.apply_batch(batch)?;
+        // One insert at a time, the checkpoint key last (`changes_into` puts it there): a
+        // whole model in one sled batch would sit in sled's memory many times over.
+        batch.apply_in_order(&tree)?;
     }
     let mut kept = all(store);
     kept.sort_unstable_by_key(|(_, p)| std::cmp::Reverse(*p));

@@ -27,6 +27,7 @@ use crate::read_models::history::{History, HistoryEntry};
 use crate::read_models::lookup;
 use crate::read_models::todo_index::TodoIndex;
 use crate::rules::RuleBook;
+use crate::writes::{self, Writes};
 use crm_codec::decode;
 
 /// Flush after this many events …
@@ -327,7 +328,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(crate) fn changes_into(
     m: &mut Model,
     position: u64,
-    batch: &mut sled::Batch,
+    batch: &mut Writes,
 ) -> Result<u64, ProjectionError> {
     let mut bytes = 0;
     bytes += m.customers.drain_dirty_into(TAG_CUSTOMERS, batch)?;
@@ -403,6 +404,9 @@ impl Generation {
         rules: Arc<RuleBook>,
     ) -> Result<Generation, ProjectionError> {
         let tree = store.sled().open_tree(tree_name(id))?;
+        // A large flush a crash interrupted is finished before anything reads the tree.
+        let redo = writes::redo_path(store.index_path(), &tree_name(id));
+        writes::recover(&tree, &redo, stored_marks(&tree)?.0)?;
         let (checkpoint, format) = stored_marks(&tree)?;
         if checkpoint > 0 && format != Some(MODEL_FORMAT) {
             tracing::warn!(
@@ -490,12 +494,14 @@ impl Generation {
         id: u64,
         rules: Arc<RuleBook>,
     ) -> Result<Generation, ProjectionError> {
+        writes::discard(&writes::redo_path(store.index_path(), &tree_name(id)))?;
         store.sled().open_tree(tree_name(id))?.clear()?;
         Generation::open(store, id, rules)
     }
 
     /// Removes the generation's tree.
     pub fn destroy(&self) -> Result<(), ProjectionError> {
+        writes::discard(&self.redo_path())?;
         self.tree.clear()?;
         self.store.sled().drop_tree(tree_name(self.id))?;
         Ok(())
@@ -503,6 +509,11 @@ impl Generation {
 
     pub fn position(&self) -> u64 {
         *self.position.borrow()
+    }
+
+    /// The redo file of this generation's large flushes ([`writes`]).
+    fn redo_path(&self) -> std::path::PathBuf {
+        writes::redo_path(self.store.index_path(), &tree_name(self.id))
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, Model> {
@@ -616,7 +627,8 @@ impl Generation {
         Ok(())
     }
 
-    /// Writes everything changed since the last flush and the checkpoint in one sled batch.
+    /// Writes everything changed since the last flush and the checkpoint, all or nothing
+    /// ([`writes`]).
     pub fn flush(&self) -> Result<u64, ProjectionError> {
         // One flush at a time from building the batch to writing it: a later flush's
         // entries must never be overwritten by an earlier one's.
@@ -626,7 +638,7 @@ impl Generation {
         if position == self.flushed.load(Ordering::SeqCst) && !model.meta_dirty {
             return Ok(position);
         }
-        let mut batch = sled::Batch::default();
+        let mut batch = Writes::default();
         let m = &mut *model;
         let mut bytes = 0;
         // Lookup entries of the customers whose numbers changed; lookups see them through
@@ -635,24 +647,26 @@ impl Generation {
             std::mem::take(&mut m.lookup_changed).into_iter().collect();
         bytes += lookup::write_entries(&self.lookup_secret, m, &changed, &mut batch);
         *lock(&self.lookup_inflight) = changed;
-        bytes += changes_into(m, position, &mut batch)?;
         // History entries stay pending (and readable) until the batch is in the tree.
         bytes += m.history.write_into(&mut batch)?;
+        // The model's entries, then the checkpoint last.
+        bytes += changes_into(m, position, &mut batch)?;
         // The batch holds the state as of `position`; writing it needs no lock on the model,
         // so the fold goes on meanwhile.
         drop(model);
-        let applied = self.tree.apply_batch(batch);
+        let applied = batch.apply(&self.tree, &self.redo_path(), position);
         lock(&self.lookup_inflight).clear();
         if let Err(e) = applied {
-            // Nothing of the batch is written (sled applies a batch whole or not at all), but
-            // the changed sets were emptied building it: mark everything changed, so no later
+            // Nothing of the batch counts as written (a sled batch is whole or not at all; a
+            // large one's redo file is replayed at the next open only past the checkpoint,
+            // and this process writes no checkpoint past it), but the changed sets were emptied building it: mark everything changed, so no later
             // flush writes a checkpoint past changes that were never written. History entries
             // are still pending.
             self.model
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .mark_all_dirty();
-            return Err(e.into());
+            return Err(e);
         }
         self.flushed.store(position, Ordering::SeqCst);
         self.flush_bytes.store(bytes, Ordering::Relaxed);

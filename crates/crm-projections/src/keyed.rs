@@ -118,7 +118,7 @@ where
     pub fn drain_dirty_into(
         &mut self,
         tag: u8,
-        batch: &mut sled::Batch,
+        batch: &mut crate::writes::Writes,
     ) -> Result<u64, ProjectionError> {
         let mut bytes = 0u64;
         for k in self.dirty.drain() {

@@ -73,6 +73,7 @@ pub mod replay;
 pub mod reports;
 pub mod rules;
 pub mod views;
+pub mod writes;
 
 pub use derive::{ChurnRisk, RiskPreference, Tier};
 pub use dryrun::DryRunReport;

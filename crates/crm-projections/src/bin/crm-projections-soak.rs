@@ -3,7 +3,9 @@
 //! then, until it is killed (`kill -9`). The test then reopens the store and checks that the
 //! read models resume from their last flushed checkpoint to the same result as a rebuild.
 //!
-//! Usage: `crm-projections-soak <data-dir> [seed]`
+//! Usage: `crm-projections-soak <data-dir> [seed] [redo|redo-crash]`: with `redo`, every flush
+//! goes through a redo file ([`crm_projections::writes`]), as a rebuild's large ones do; with
+//! `redo-crash` as well, and the process aborts halfway through its third flush.
 
 use std::process::ExitCode;
 
@@ -149,10 +151,18 @@ async fn run(dir: &str, seed: u64) -> Result<(), String> {
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(dir) = args.next() else {
-        eprintln!("usage: crm-projections-soak <data-dir> [seed]");
+        eprintln!("usage: crm-projections-soak <data-dir> [seed] [redo|redo-crash]");
         return ExitCode::from(2);
     };
     let seed = args.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+    match args.next().as_deref() {
+        Some("redo") => crm_projections::writes::set_batch_max(0, 0),
+        Some("redo-crash") => {
+            crm_projections::writes::set_batch_max(0, 0);
+            crm_projections::writes::crash_in_redo_flush(3);
+        }
+        _ => {}
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

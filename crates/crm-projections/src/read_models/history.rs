@@ -298,7 +298,10 @@ impl History {
 
     /// Adds every pending entry to `batch`; returns how many bytes that writes. The entries
     /// stay pending (and readable) until [`History::forget_through`] after the batch is written.
-    pub(crate) fn write_into(&self, batch: &mut sled::Batch) -> Result<u64, ProjectionError> {
+    pub(crate) fn write_into(
+        &self,
+        batch: &mut crate::writes::Writes,
+    ) -> Result<u64, ProjectionError> {
         let mut bytes = 0u64;
         for (k, e) in &self.pending {
             let v = e.encode()?;
@@ -626,9 +629,9 @@ mod tests {
             h.push(c, p, entry(p));
             h.push(other, p, entry(p));
         }
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::writes::Writes::default();
         h.write_into(&mut batch).unwrap();
-        tree.apply_batch(batch).unwrap();
+        batch.apply_in_order(&tree).unwrap();
         // Written but not yet forgotten: no entry is seen twice.
         assert_eq!(topics(&h.timeline(c, 10).unwrap()), [5, 4, 3, 2, 1]);
         h.forget_through(5);
@@ -687,9 +690,9 @@ mod tests {
         h.push(c, 2, flow(date!(2024 - 12 - 11), 7_000, 2, 1));
         h.push(c, 3, entry(3));
         h.push(other, 4, flow(date!(2025 - 12 - 01), 1_000_000, 4, 1));
-        let mut batch = sled::Batch::default();
+        let mut batch = crate::writes::Writes::default();
         h.write_into(&mut batch).unwrap();
-        tree.apply_batch(batch).unwrap();
+        batch.apply_in_order(&tree).unwrap();
         // Written, not yet forgotten: each flow is counted once.
         let on = date!(2025 - 12 - 10);
         assert_eq!(

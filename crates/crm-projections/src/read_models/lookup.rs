@@ -114,7 +114,7 @@ pub(crate) fn write_entries(
     secret: &[u8; 32],
     m: &Model,
     customers: &[CustomerId],
-    batch: &mut sled::Batch,
+    batch: &mut crate::writes::Writes,
 ) -> u64 {
     let mut bytes = 0;
     for id in customers {
