@@ -104,6 +104,42 @@ pub fn tree_name(id: u64) -> String {
     format!("proj-all-g{id}")
 }
 
+/// Removes generation `id`'s tree (and any redo file of it), loaded or not.
+pub fn destroy_stored(store: &EventStore, id: u64) -> Result<(), ProjectionError> {
+    writes::discard(&writes::redo_path(store.index_path(), &tree_name(id)))?;
+    store.sled().open_tree(tree_name(id))?.clear()?;
+    store.sled().drop_tree(tree_name(id))?;
+    Ok(())
+}
+
+/// The status of generation `id` as stored (not loaded, not following): at its checkpoint.
+pub fn stored_status(
+    store: &EventStore,
+    id: u64,
+    rules_version: u32,
+    rules_hash: String,
+    role: Role,
+) -> ProjectionStatus {
+    let head = store.head().0;
+    let checkpoint = inspect_tree(store.sled(), id, head, false).map_or(0, |t| t.usable);
+    ProjectionStatus {
+        name: "read_models".into(),
+        generation: id,
+        role,
+        position: checkpoint,
+        head,
+        lag_events: head.saturating_sub(checkpoint),
+        lag_ms: 0,
+        events_per_sec: 0.0,
+        flushed: checkpoint,
+        last_flush_bytes: 0,
+        rules_version,
+        rules_hash,
+        following: false,
+        last_error: None,
+    }
+}
+
 /// Why a generation stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoppedAt {
@@ -501,10 +537,7 @@ impl Generation {
 
     /// Removes the generation's tree.
     pub fn destroy(&self) -> Result<(), ProjectionError> {
-        writes::discard(&self.redo_path())?;
-        self.tree.clear()?;
-        self.store.sled().drop_tree(tree_name(self.id))?;
-        Ok(())
+        destroy_stored(&self.store, self.id)
     }
 
     pub fn position(&self) -> u64 {

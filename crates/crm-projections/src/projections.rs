@@ -4,6 +4,11 @@
 //! Generations are recorded in the sled tree `proj-all-meta` (current, previous, each one's
 //! rules file). A switch is one sled insert of that record plus one swap of an in-memory
 //! pointer under a lock, so a query sees the old generation or the new one, never a mix.
+//!
+//! Only the current generation (and a shadow being built) is in memory and follows the log.
+//! The previous one is kept on disk, flushed at the switch that retired it, and loaded only
+//! to roll back to it (catching up from its checkpoint first) or to compare it with the
+//! current one: a rebuild does not double the server's memory or its start.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -55,7 +60,6 @@ struct GenerationsRecord {
 
 struct Gens {
     current: Arc<Generation>,
-    previous: Option<Arc<Generation>>,
     shadow: Option<Arc<Generation>>,
     record: GenerationsRecord,
 }
@@ -155,12 +159,7 @@ impl Projections {
     /// Opens the read models and follows the log on tokio tasks (one per kept generation).
     pub fn start(store: &EventStore, rules: RuleBook) -> Result<Projections, ProjectionError> {
         let p = Projections::open_with(store, rules, true)?;
-        let g = p.gens();
-        g.current.spawn_follower()?;
-        if let Some(prev) = &g.previous {
-            prev.spawn_follower()?;
-        }
-        drop(g);
+        p.current().spawn_follower()?;
         Ok(p)
     }
 
@@ -273,7 +272,6 @@ impl Projections {
             Ok(Arc::new(Generation::open(store, id, rules)?))
         };
         let current = load(record.current)?;
-        let previous = record.previous.map(load).transpose()?;
         // Trees of generations no longer kept (a shadow abandoned by a restart) are garbage.
         for name in store.sled().tree_names() {
             let Some(id) = std::str::from_utf8(&name)
@@ -293,7 +291,6 @@ impl Projections {
                 meta,
                 gens: RwLock::new(Gens {
                     current,
-                    previous,
                     shadow: None,
                     record,
                 }),
@@ -322,6 +319,26 @@ impl Projections {
         self.gens().current.clone()
     }
 
+    /// The previous generation loaded from its tree (not following the log), if one is kept.
+    fn load_previous(&self) -> Result<Option<Arc<Generation>>, ProjectionError> {
+        let (id, content) = {
+            let g = self.gens();
+            match g.record.previous {
+                Some(id) => (id, g.record.rules.get(&id).cloned()),
+                None => return Ok(None),
+            }
+        };
+        let rules = match content {
+            Some(content) => Arc::new(RuleBook::parse(&content)?),
+            None => self.inner.configured.clone(),
+        };
+        Ok(Some(Arc::new(Generation::open(
+            &self.inner.store,
+            id,
+            rules,
+        )?)))
+    }
+
     /// Runs `f` on the current generation's model and rules.
     pub fn with_model<R>(&self, f: impl FnOnce(&Model, &RuleBook) -> R) -> R {
         let g = self.current();
@@ -331,37 +348,23 @@ impl Projections {
 
     // ------------------------------------------------------------ engine
 
-    /// Applies everything committed now to the kept generations, without flushing.
+    /// Applies everything committed now to the current generation, without flushing.
     pub fn catch_up(&self) -> Result<u64, ProjectionError> {
-        let (current, previous) = {
-            let g = self.gens();
-            (g.current.clone(), g.previous.clone())
-        };
-        if let Some(p) = previous {
-            p.catch_up(None, |_| {})?;
-        }
-        current.catch_up(None, |_| {})
+        self.current().catch_up(None, |_| {})
     }
 
-    /// Writes the kept generations' state and checkpoints.
+    /// Writes the current generation's state and checkpoint.
     pub fn flush(&self) -> Result<u64, ProjectionError> {
-        let (current, previous) = {
-            let g = self.gens();
-            (g.current.clone(), g.previous.clone())
-        };
-        if let Some(p) = previous {
-            p.flush()?;
-        }
-        current.flush()
+        self.current().flush()
     }
 
     /// Stops the followers; each flushes before it ends.
     pub async fn shutdown(&self) -> Result<(), ProjectionError> {
-        let (current, previous, shadow) = {
+        let (current, shadow) = {
             let g = self.gens();
-            (g.current.clone(), g.previous.clone(), g.shadow.clone())
+            (g.current.clone(), g.shadow.clone())
         };
-        for g in [Some(current), previous, shadow].into_iter().flatten() {
+        for g in [Some(current), shadow].into_iter().flatten() {
             g.stop_follower().await;
             g.flush()?;
         }
@@ -379,12 +382,26 @@ impl Projections {
         READ_MODELS.iter().map(|n| (*n, p)).collect()
     }
 
-    /// Current, previous and shadow generations.
+    /// Current, previous and shadow generations. The previous one, on disk, at its stored
+    /// checkpoint.
     pub fn status(&self) -> Vec<ProjectionStatus> {
         let g = self.gens();
         let mut out = vec![g.current.status(Role::Current)];
-        if let Some(p) = &g.previous {
-            out.push(p.status(Role::Previous));
+        if let Some(id) = g.record.previous {
+            let (version, hash) = match g.record.rules.get(&id).map(|c| RuleBook::parse(c)) {
+                Some(Ok(rules)) => (rules.version, rules.hash),
+                _ => (
+                    self.inner.configured.version,
+                    self.inner.configured.hash.clone(),
+                ),
+            };
+            out.push(generation::stored_status(
+                &self.inner.store,
+                id,
+                version,
+                hash,
+                Role::Previous,
+            ));
         }
         if let Some(s) = &g.shadow {
             out.push(s.status(Role::Shadow));
@@ -532,10 +549,8 @@ impl Projections {
         &self,
         limit: usize,
     ) -> Result<Option<DryRunReport>, ProjectionError> {
-        let (current, previous) = {
-            let g = self.gens();
-            (g.current.clone(), g.previous.clone())
-        };
+        let current = self.current();
+        let previous = self.load_previous()?;
         previous.map(|p| compare(&p, &current, limit)).transpose()
     }
 
@@ -578,11 +593,15 @@ impl Projections {
             g.record = record;
             g.shadow = None;
             let old_current = std::mem::replace(&mut g.current, shadow.clone());
-            g.previous.replace(old_current)
+            (dropped, old_current)
         };
+        let (dropped, old_current) = dropped;
+        // The retired generation is kept on disk at the position it reached, not in memory.
+        old_current.stop_follower().await;
+        old_current.flush()?;
+        drop(old_current);
         if let Some(d) = dropped {
-            d.stop_follower().await;
-            d.destroy()?;
+            generation::destroy_stored(&self.inner.store, d)?;
         }
         Ok(shadow.id)
     }
@@ -645,29 +664,37 @@ impl Projections {
         self.rebuild(rules, progress).await
     }
 
-    /// Swaps current and previous: back to the generation before the last switch.
+    /// Swaps current and previous: back to the generation before the last switch. The
+    /// previous one is loaded from its tree and caught up with the log first.
     pub async fn rollback(&self) -> Result<u64, ProjectionError> {
         let _admin = self.inner.admin.lock().await;
-        let previous = self.gens().previous.clone().ok_or_else(|| {
+        let previous = self.load_previous()?.ok_or_else(|| {
             ProjectionError::Generation("no previous generation to roll back to".into())
         })?;
         let catching = previous.clone();
-        tokio::task::spawn_blocking(move || catching.catch_up(None, |_| {}).map(|_| ()))
-            .await
-            .map_err(|e| ProjectionError::Generation(format!("catching up failed: {e}")))??;
-        let mut g = self.gens_mut();
-        let mut record = g.record.clone();
-        record.previous = Some(record.current);
-        record.current = previous.id;
-        self.inner
-            .meta
-            .insert(KEY_GENERATIONS, crm_eventstore::codec::encode(&record)?)?;
-        g.record = record;
-        let prev = g.previous.take();
-        if let Some(p) = prev {
-            let old = std::mem::replace(&mut g.current, p);
-            g.previous = Some(old);
+        tokio::task::spawn_blocking(move || -> Result<(), ProjectionError> {
+            catching.catch_up(None, |_| {})?;
+            catching.flush()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| ProjectionError::Generation(format!("catching up failed: {e}")))??;
+        if self.inner.follow {
+            previous.spawn_follower()?;
         }
+        let old = {
+            let mut g = self.gens_mut();
+            let mut record = g.record.clone();
+            record.previous = Some(record.current);
+            record.current = previous.id;
+            self.inner
+                .meta
+                .insert(KEY_GENERATIONS, crm_eventstore::codec::encode(&record)?)?;
+            g.record = record;
+            std::mem::replace(&mut g.current, previous.clone())
+        };
+        old.stop_follower().await;
+        old.flush()?;
         Ok(previous.id)
     }
 
@@ -676,10 +703,10 @@ impl Projections {
         let _admin = self.inner.admin.lock().await;
         let (prev, shadow) = {
             let mut g = self.gens_mut();
-            let prev = g.previous.take();
             let shadow = g.shadow.take();
             let mut record = g.record.clone();
-            if let Some(p) = record.previous.take() {
+            let prev = record.previous.take();
+            if let Some(p) = prev {
                 record.rules.remove(&p);
             }
             self.inner
@@ -688,7 +715,10 @@ impl Projections {
             g.record = record;
             (prev, shadow)
         };
-        for g in [prev, shadow].into_iter().flatten() {
+        if let Some(p) = prev {
+            generation::destroy_stored(&self.inner.store, p)?;
+        }
+        if let Some(g) = shadow {
             g.stop_follower().await;
             g.destroy()?;
         }

@@ -334,7 +334,9 @@ proptest! {
 }
 
 /// With followers running: the shadow is built while the current generation keeps serving
-/// and following, the switched-in generation follows new appends, and rollback is instant.
+/// and following, the switched-in generation follows new appends, the retired one rests on
+/// disk (not in memory, not following), and a rollback catches it up to the head before it
+/// serves.
 #[test]
 fn generations_switch_while_the_log_keeps_moving() {
     runtime().block_on(async {
@@ -377,12 +379,19 @@ fn generations_switch_while_the_log_keeps_moving() {
             .unwrap();
         let status = p.status();
         assert_eq!(status.len(), 2);
-        assert!(status.iter().all(|s| s.following && s.last_error.is_none()));
+        assert!(status[0].following && status[0].last_error.is_none());
         assert_eq!(status[0].rules_version, 2);
-        // The previous generation followed too: rollback serves the head at once.
+        assert_eq!(status[0].position, head);
+        assert!(!status[1].following, "the previous generation rests on disk");
+        assert_eq!(status[1].rules_version, 1);
+        assert!(status[1].position > 0 && status[1].position <= head);
         p.rollback().await.unwrap();
         assert_eq!(p.rules_version().0, 1);
-        assert_eq!(p.position(), head);
+        assert_eq!(p.position(), head, "caught up before it serves");
+        let status = p.status();
+        assert!(status[0].following, "the rolled-back-to generation follows the log");
+        assert_eq!(status[1].rules_version, 2);
+        assert!(!status[1].following);
         p.shutdown().await.unwrap();
         store.close().await.unwrap();
     });
