@@ -35,8 +35,14 @@ pub struct App {
 impl App {
     /// Builds the command side over `store`, catching its lookup tables up with the log.
     pub fn new(store: EventStore) -> Result<App, AppError> {
+        let started = std::time::Instant::now();
         let mut directory = Directory::new(&store);
         directory.sync()?;
+        tracing::info!(
+            events = directory.applied,
+            seconds = started.elapsed().as_secs_f64(),
+            "command side's directory caught up with the log"
+        );
         Ok(App {
             store,
             directory: Arc::new(Mutex::new(directory)),

@@ -109,16 +109,36 @@ impl AppStateBuilder {
         let schema = match self.schema {
             Some(schema) => schema,
             None => {
-                let app = crm_app::App::new(self.store.clone())
-                    .map_err(|e| ApiError::Internal(format!("starting the command side: {e}")))?;
                 let rules = match self.rules.take() {
                     Some(rules) => rules,
                     None => crm_projections::RuleBook::default_rules().map_err(|e| {
                         ApiError::Internal(format!("loading the default rules: {e}"))
                     })?,
                 };
-                let projections = crm_projections::Projections::start(&self.store, rules)
-                    .map_err(|e| ApiError::Internal(format!("starting the read models: {e}")))?;
+                // The command side's directory folds its part of the log while the read
+                // models load theirs: a start takes the longer of the two, not their sum.
+                let store = &self.store;
+                let command_side = |e: crm_app::AppError| {
+                    ApiError::Internal(format!("starting the command side: {e}"))
+                };
+                let (app, projections) = std::thread::scope(|scope| {
+                    let app = std::thread::Builder::new()
+                        .name("crm-directory".into())
+                        .spawn_scoped(scope, || crm_app::App::new(store.clone()));
+                    let projections = crm_projections::Projections::start(store, rules)
+                        .map_err(|e| ApiError::Internal(format!("starting the read models: {e}")));
+                    let app = match app {
+                        Ok(handle) => handle
+                            .join()
+                            .map_err(|_| {
+                                ApiError::Internal("the command side's start panicked".into())
+                            })?
+                            .map_err(command_side),
+                        // No thread to be had: the same work on this one.
+                        Err(_) => crm_app::App::new(store.clone()).map_err(command_side),
+                    };
+                    Ok::<_, ApiError>((app?, projections?))
+                })?;
                 projections
                     .set_job_limits(self.config.jobs)
                     .map_err(|e| ApiError::Config(e.to_string()))?;
