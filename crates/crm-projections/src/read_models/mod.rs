@@ -10,6 +10,7 @@ pub mod bank_kpi;
 pub mod banking;
 pub mod campaign_roi;
 pub mod channels;
+pub mod churn_kpi;
 pub mod content;
 pub mod dashboards;
 pub mod explain;
