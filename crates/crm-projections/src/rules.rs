@@ -937,7 +937,8 @@ mod tests {
             "{r}"
         );
         // churned_days: 180 when absent, read when given, and more than dormant_days.
-        assert_eq!(r.churn.churned_days, CHURNED_DAYS_DEFAULT);
+        let defaults = RuleBook::default_rules().unwrap();
+        assert_eq!(defaults.churn.churned_days, CHURNED_DAYS_DEFAULT);
         let given = with("deposit_outflow_min = \"5000\"\nchurned_days = 120").unwrap();
         assert_eq!(given.churn.churned_days, 120);
         let r = reason("deposit_outflow_min = \"5000\"\nchurned_days = 90");

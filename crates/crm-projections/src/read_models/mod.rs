@@ -38,6 +38,7 @@ pub mod all {
     pub use super::banking::*;
     pub use super::campaign_roi::*;
     pub use super::channels::*;
+    pub use super::churn_kpi::*;
     pub use super::content::*;
     pub use super::dashboards::*;
     pub use super::explain::*;

@@ -186,6 +186,10 @@ pub struct KpiTerm {
     pub base: Option<i64>,
     pub weight: u32,
     pub points_centi: i64,
+    /// For the churn term, retention beside the rate: 1 − the rate, basis points (None
+    /// without a base, and for the other terms).
+    #[serde(default)]
+    pub retention: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -366,7 +370,7 @@ pub(crate) fn net_moves(
 
 /// Retention: 1 − churned ÷ the book at the start, basis points; None without a book.
 pub(crate) fn retention(churned: i64, base: i64) -> Option<i64> {
-    (base > 0).then(|| 10_000 - bp(churned, base))
+    (base > 0).then(|| (10_000 - bp(churned, base)).max(0))
 }
 
 /// A period's churn for every book (`churn_kpi::period_churn`) under the rules.
@@ -537,6 +541,11 @@ pub(crate) fn kpi(
             base: Some(input.base),
             weight: weights[k],
             points_centi: i64::from(weights[k]) * earned / 100,
+            retention: if churn {
+                retention(input.counts[k], input.base)
+            } else {
+                None
+            },
         });
     }
     let wt = w.average_profitability;
@@ -549,6 +558,7 @@ pub(crate) fn kpi(
         base: None,
         weight: wt,
         points_centi: i64::from(wt) * share(input.profitability, group.profitability, false) / 100,
+        retention: None,
     });
     KpiExplain {
         rules_version: rules.version,
