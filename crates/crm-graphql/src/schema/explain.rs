@@ -109,7 +109,6 @@ impl ContributionExplanation {
                         cap: shown(t.cap),
                         weight: int(t.weight),
                         points: centi(t.points_centi),
-                        retention: t.retention.map(|r| r.to_string()),
                     }
                 })
                 .collect(),
@@ -371,6 +370,7 @@ impl From<&KpiExplain> for KpiExplanation {
                         base: t.base.map(int),
                         weight: int(t.weight),
                         points: centi(t.points_centi),
+                        retention: t.retention.map(|r| r.to_string()),
                     }
                 })
                 .collect(),

@@ -22,7 +22,7 @@ use crm_domain::values::{
 };
 use crm_domain::{branch, region, Money};
 use serde_json::json;
-use time::macros::{date, datetime};
+use time::macros::date;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -200,6 +200,11 @@ async fn book(app: &App) -> u64 {
     };
     customer_command(app, 2, at, churned).await;
     let at = on(date!(2024 - 06 - 12));
+    let close_account = customer::Command::CloseAccount {
+        account_id: account_id(2),
+        now: at,
+    };
+    customer_command(app, 2, at, close_account).await;
     let close = customer::Command::Close {
         reason: text("销户"),
         now: at,

@@ -403,9 +403,9 @@ pub(crate) fn apply_customer(
                 c.lifecycle = Lifecycle::Active;
                 c.churn_reason = None;
                 c.churn_track.regain(day);
+                c.churn_track.started(day);
             }) {
                 m.acquire(*customer_id, day);
-                m.churn_activity(*customer_id, day);
             }
         }
         E::CustomerReactivated { customer_id, .. } => {

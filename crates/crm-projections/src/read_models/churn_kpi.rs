@@ -134,6 +134,15 @@ impl ChurnTrack {
         self.trim();
     }
 
+    /// A prospect's activation on `day`: the customer's dormancy counts from here, not from
+    /// registration (a prospect was in no book, so the time before is no spell).
+    pub(crate) fn started(&mut self, day: Date) {
+        if self.last.is_none_or(|l| l < day) {
+            self.last = Some(day);
+            self.crossed_under = None;
+        }
+    }
+
     /// A reassignment on `day`: a dormancy that crossed the rule before stays the previous
     /// manager's.
     pub(crate) fn reassigned(
@@ -301,6 +310,32 @@ mod tests {
         assert_eq!(late.ended.len(), 1);
         assert_eq!(late.ended[0].since, date!(2024 - 09 - 09));
         assert_eq!(late.ended[0].until, Some(date!(2024 - 12 - 01)));
+    }
+
+    #[test]
+    fn a_prospects_time_before_activation_is_no_spell_and_a_reactivation_ends_a_loss() {
+        let reg = date!(2024 - 01 - 01);
+        let mut t = ChurnTrack::default();
+        t.started(date!(2024 - 09 - 01));
+        t.activity(reg, date!(2024 - 09 - 02), 100, None);
+        assert!(t.ended.is_empty());
+        // A recorded churn on 1 October, reactivated on 1 November: one ended loss of that
+        // span; a second record while one stands changes nothing.
+        t.lose(LossCause::Recorded, date!(2024 - 10 - 01), None);
+        t.lose(LossCause::Closed, date!(2024 - 10 - 05), None);
+        t.regain(date!(2024 - 11 - 01));
+        assert_eq!(t.lost, None);
+        assert_eq!(
+            t.ended,
+            vec![Loss {
+                cause: LossCause::Recorded,
+                since: date!(2024 - 10 - 01),
+                until: Some(date!(2024 - 11 - 01)),
+                by: None,
+            }]
+        );
+        assert!(t.ended[0].covers(date!(2024 - 10 - 31)));
+        assert!(!t.ended[0].covers(date!(2024 - 11 - 01)));
     }
 
     #[test]
