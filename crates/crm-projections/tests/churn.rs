@@ -33,7 +33,7 @@ use crm_domain::values::{
 use crm_domain::{AnyEvent, Money};
 use crm_eventstore::EventStore;
 use crm_projections::read_models::churn_kpi::LossCause;
-use crm_projections::views::{Period, StaffPerformance};
+use crm_projections::views::{BranchPeriod, Period, StaffPerformance};
 use crm_projections::{Projections, RuleBook};
 use support::*;
 use time::macros::date;
@@ -296,6 +296,17 @@ fn churn_is_derived_from_the_rules_and_counted_once_per_customer() {
             )
             .unwrap();
         assert_eq!(q2.churned, 4);
+        // The branch (s0's and s1's, branch 0) counts its customers as its people do.
+        let june = p
+            .branch_dashboard(
+                bid(0),
+                BranchPeriod::Month {
+                    year: 2024,
+                    month: 6,
+                },
+            )
+            .unwrap();
+        assert_eq!(june.flows.churned, 3);
         drop(p);
         store.close().await.unwrap();
     });
@@ -345,5 +356,56 @@ fn live_churn_equals_a_rebuild_whatever_order_the_days_came_in() {
         drop((live, rebuilt));
         store.close().await.unwrap();
         other.close().await.unwrap();
+    });
+}
+
+fn reassign(c: u8, from: u8, to: u8, day: u16) -> Timed {
+    let assignment = |s: u8| Assignment {
+        branch: bid(branch_of_staff(s)),
+        manager: Some(sid(s)),
+        team: None,
+    };
+    customer_event(
+        day,
+        customer::Event::CustomerReassigned {
+            customer_id: cid(c),
+            from: assignment(from),
+            to: assignment(to),
+            reason: ShortText::parse("调岗").unwrap(),
+            by: branch_manager(),
+            approved_by: None,
+            at: at(day),
+        },
+    )
+}
+
+#[test]
+fn a_loss_by_dormancy_stays_with_whoever_served_the_customer_when_it_began() {
+    runtime().block_on(async {
+        // Given c0 and c1 served by s0, each trading on 2 January (day 1) only, so both are
+        // churned by dormancy from 2 March (day 61); c1 passes to s1 on day 30, before that,
+        // c0 on day 100, after it;
+        let mut h = setup();
+        for c in 0..2 {
+            h.push(register(c, 0));
+            h.push(assign(c, 0, 0));
+            h.push(open_account(c, 0));
+            h.push(trade(c, 1));
+        }
+        h.push(reassign(1, 0, 1, 30));
+        h.push(reassign(0, 0, 1, 100));
+        let (_dir, store) = logged(h).await;
+        let p = Projections::open(&store, rules()).unwrap();
+        p.catch_up().unwrap();
+        // when March and April are appraised,
+        let causes_of = |s: u8, m: u8| causes(&p.staff_performance(sid(s), month(m)).unwrap());
+        // then c0's loss is s0's (it began while s0 served them), c1's is s1's, and nobody
+        // loses either again in April.
+        let since = date!(2024 - 03 - 02);
+        assert_eq!(causes_of(0, 3), vec![(0, LossCause::Dormant, since)]);
+        assert_eq!(causes_of(1, 3), vec![(1, LossCause::Dormant, since)]);
+        assert!(causes_of(0, 4).is_empty() && causes_of(1, 4).is_empty());
+        drop(p);
+        store.close().await.unwrap();
     });
 }
