@@ -201,9 +201,6 @@ pub fn events_applied(m: &Model) -> u64 {
     m.meta.events
 }
 
-/// Applies one event to the model under `rules`. Total: events that do not fit the state
-/// (a summary for an unknown customer, a response to an unknown campaign) change what they
-/// can and nothing else.
 /// A customer's latest bank account activity (`read_models::banking`).
 fn bank_activity(m: &Model, customer: Option<CustomerId>) -> Option<Date> {
     customer
@@ -220,6 +217,9 @@ fn bank_active(m: &mut Model, customer: Option<CustomerId>, before: Option<Date>
     }
 }
 
+/// Applies one event to the model under `rules`. Total: events that do not fit the state
+/// (a summary for an unknown customer, a response to an unknown campaign) change what they
+/// can and nothing else.
 pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &RuleBook) {
     if let AnyEvent::Article(e) = event {
         // Articles feed only the article list: they do not move the log's business date or

@@ -312,6 +312,57 @@ mod tests {
         assert_eq!(late.ended[0].until, Some(date!(2024 - 12 - 01)));
     }
 
+    /// Every order of the same activity days gives the same track (Heap's permutations of
+    /// seven days whose gaps fall either side of a 30-day rule).
+    #[test]
+    fn every_arrival_order_of_the_same_days_gives_the_same_track() {
+        let reg = date!(2024 - 01 - 01);
+        let mut days: Vec<Date> = [5, 20, 60, 95, 100, 170, 200]
+            .iter()
+            .map(|n| reg + Duration::days(*n))
+            .collect();
+        let fold = |order: &[Date]| {
+            let mut t = ChurnTrack::default();
+            for d in order {
+                t.activity(reg, *d, 30, None);
+            }
+            t
+        };
+        let expected = fold(&days);
+        // Gaps over 30 days: 20 → 60, 60 → 95, 100 → 170; 170 → 200 is 30 (no spell).
+        let spells: Vec<(Date, Option<Date>)> =
+            expected.ended.iter().map(|l| (l.since, l.until)).collect();
+        assert_eq!(
+            spells,
+            vec![
+                (reg + Duration::days(50), Some(reg + Duration::days(60))),
+                (reg + Duration::days(90), Some(reg + Duration::days(95))),
+                (reg + Duration::days(130), Some(reg + Duration::days(170))),
+            ]
+        );
+        let n = days.len();
+        let mut c = vec![0usize; n];
+        let mut i = 0;
+        let mut orders = 1;
+        while i < n {
+            if c[i] < i {
+                if i % 2 == 0 {
+                    days.swap(0, i);
+                } else {
+                    days.swap(c[i], i);
+                }
+                assert_eq!(fold(&days), expected, "{days:?}");
+                orders += 1;
+                c[i] += 1;
+                i = 0;
+            } else {
+                c[i] = 0;
+                i += 1;
+            }
+        }
+        assert_eq!(orders, 5040);
+    }
+
     #[test]
     fn a_prospects_time_before_activation_is_no_spell_and_a_reactivation_ends_a_loss() {
         let reg = date!(2024 - 01 - 01);
