@@ -174,17 +174,24 @@ pub struct ChurnRules {
     /// `outflow_days` is high risk only if they fell by at least this much (so tiny accounts do
     /// not alarm); default [`DEPOSIT_OUTFLOW_MIN_YUAN`] yuan.
     pub deposit_outflow_min: Money,
+    /// Churned by dormancy (流失, the KPI's churn term) after this many days without a trade
+    /// or a reaching contact: more than `dormant_days`; default [`CHURNED_DAYS_DEFAULT`].
+    pub churned_days: u32,
 }
+
+/// The default of `[churn] churned_days`, for rule files written before it.
+pub const CHURNED_DAYS_DEFAULT: u32 = 180;
 
 /// The default of `[churn] deposit_outflow_min`, yuan, for rule files written before it.
 pub const DEPOSIT_OUTFLOW_MIN_YUAN: i64 = 5_000;
 
 /// The keys `[churn]` takes; any other is refused by name.
-pub const CHURN_KEYS: [&str; 4] = [
+pub const CHURN_KEYS: [&str; 5] = [
     "dormant_days",
     "outflow_pct",
     "outflow_days",
     "deposit_outflow_min",
+    "churned_days",
 ];
 
 /// The questionnaire levels (适当性评估 C1–C5) each inferred risk preference conflicts with: a
@@ -391,6 +398,7 @@ struct ChurnFile {
     dormant_days: u32,
     outflow_pct: u32,
     outflow_days: u32,
+    churned_days: Option<u32>,
 }
 
 /// `[churn]`: an unknown key is refused by name, the window must fit the days the read
@@ -429,11 +437,19 @@ fn churn_rules(table: toml::Table) -> Result<ChurnRules, ProjectionError> {
             "churn.deposit_outflow_min must not be below zero, got {deposit_outflow_min}"
         )));
     }
+    let churned_days = f.churned_days.unwrap_or(CHURNED_DAYS_DEFAULT);
+    if churned_days <= f.dormant_days {
+        return Err(invalid(format!(
+            "churn.churned_days must be more than churn.dormant_days ({}), got {churned_days}",
+            f.dormant_days
+        )));
+    }
     Ok(ChurnRules {
         dormant_days: f.dormant_days,
         outflow_pct: f.outflow_pct,
         outflow_days: f.outflow_days,
         deposit_outflow_min,
+        churned_days,
     })
 }
 
@@ -920,6 +936,15 @@ mod tests {
             r.contains("churn") && r.contains("deposit_outflow_min"),
             "{r}"
         );
+        // churned_days: 180 when absent, read when given, and more than dormant_days.
+        let defaults = RuleBook::default_rules().unwrap();
+        assert_eq!(defaults.churn.churned_days, CHURNED_DAYS_DEFAULT);
+        let given = with("deposit_outflow_min = \"5000\"\nchurned_days = 120").unwrap();
+        assert_eq!(given.churn.churned_days, 120);
+        let r = reason("deposit_outflow_min = \"5000\"\nchurned_days = 90");
+        assert!(r.contains("churn.churned_days"), "{r}");
+        let r = reason("deposit_outflow_min = \"5000\"\nchurned_days = 10");
+        assert!(r.contains("churn.churned_days"), "{r}");
         // An unknown key in [churn] is refused by name (it used to be ignored silently).
         let r = reason("deposit_outflow_min = \"5000\"\ndeposit_outflow_pct = 30");
         assert!(r.contains("churn.deposit_outflow_pct"), "{r}");

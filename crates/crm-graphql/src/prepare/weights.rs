@@ -306,6 +306,13 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
         c(RESIDENT, At(PER_CUSTOMER)),
     ),
     ("StaffPerformanceView", "teams", c(RESIDENT, At(4))),
+    // The customers lost in the period: bounded by the book only.
+    (
+        "StaffPerformanceView",
+        "churnedCustomers",
+        c(RESIDENT, Page),
+    ),
+    ("TeamResultView", "churnedCustomers", c(RESIDENT, Page)),
     ("TeamResultView", "memberIds", c(RESIDENT, At(TEAM_SIZE))),
     ("TeamResultView", "sources", c(RESIDENT, At(PER_CUSTOMER))),
     ("TeamRosterView", "members", c(RESIDENT, At(TEAM_SIZE))),

@@ -296,6 +296,9 @@ pub struct KpiTermView {
     pub base: Option<i32>,
     pub weight: i32,
     pub points: f64,
+    /// For the churn term, retention beside the rate: 10,000 − `value`, basis points of
+    /// `base`; null without a base and for the other terms.
+    pub retention: Option<String>,
 }
 
 /// The weight set a KPI was scored with (对不同岗位的人员制定不同的绩效考核机制).
@@ -367,6 +370,7 @@ impl From<&KpiExplain> for KpiExplanation {
                         base: t.base.map(int),
                         weight: int(t.weight),
                         points: centi(t.points_centi),
+                        retention: t.retention.map(|r| r.to_string()),
                     }
                 })
                 .collect(),

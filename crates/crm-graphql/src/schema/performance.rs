@@ -5,14 +5,14 @@
 //! leaderboard; managers see the branches they cover; company-wide rankings are for
 //! company-scoped readers.
 
-use async_graphql::{Context, InputObject, Object, OneofObject, SimpleObject, ID};
+use async_graphql::{Context, Enum, InputObject, Object, OneofObject, SimpleObject, ID};
 use crm_domain::auth::{Actor, Right};
 use crm_domain::ids::{BranchId, RegionId, StaffId, TeamId};
 use crm_domain::read_policy::{self, Ranking};
 use crm_projections::model::{Model, MARKETS, SECURITY_TYPES, TRADE_CHANNELS};
 use crm_projections::views::{
-    self, BranchDashboard, BranchPeriod, BranchRank, LeaderboardScope, Period, StaffPerformance,
-    TeamResult,
+    self, BranchDashboard, BranchPeriod, BranchRank, ChurnedCustomer, LeaderboardScope, LossCause,
+    Period, StaffPerformance, TeamResult,
 };
 
 use super::banking::OutletBankingView;
@@ -178,6 +178,59 @@ pub struct FigureSource {
     pub last_position: Long,
 }
 
+/// Why a customer counts as churned in the KPI (schema/rules.md `[kpi]`).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ChurnCause {
+    /// No trade, reaching contact or account activity for `[churn] churned_days`.
+    Dormant,
+    /// The account was closed (销户) while the customer was served.
+    Closed,
+    /// Management recorded the churn.
+    Recorded,
+}
+
+impl From<LossCause> for ChurnCause {
+    fn from(c: LossCause) -> Self {
+        match c {
+            LossCause::Dormant => ChurnCause::Dormant,
+            LossCause::Closed => ChurnCause::Closed,
+            LossCause::Recorded => ChurnCause::Recorded,
+        }
+    }
+}
+
+/// A customer counted in a period's churn, and why.
+#[derive(SimpleObject, Debug)]
+pub struct ChurnedCustomerView {
+    pub customer_id: ID,
+    pub cause: ChurnCause,
+    /// The day the loss began: dormant since, closed on, recorded on (ISO date).
+    pub since: String,
+    /// The cause in words: "dormant since 2024-06-09", "closed on …", "recorded on …".
+    pub explanation: String,
+}
+
+impl From<&ChurnedCustomer> for ChurnedCustomerView {
+    fn from(c: &ChurnedCustomer) -> Self {
+        let what = match c.cause {
+            LossCause::Dormant => "dormant since",
+            LossCause::Closed => "closed on",
+            LossCause::Recorded => "recorded on",
+        };
+        ChurnedCustomerView {
+            customer_id: uuid_id(c.customer),
+            cause: c.cause.into(),
+            since: c.since.to_string(),
+            explanation: format!("{what} {}", c.since),
+        }
+    }
+}
+
+/// A rate in percent (basis points / 100).
+fn percent(bp: i64) -> f64 {
+    bp as f64 / 100.0
+}
+
 /// A customer manager's or broker's performance in a period.
 #[derive(SimpleObject, Debug)]
 pub struct StaffPerformanceView {
@@ -194,9 +247,17 @@ pub struct StaffPerformanceView {
     /// Customers who became active in the period while served by this person (activations;
     /// prospects and reassignments do not count).
     pub new_customers: i32,
-    /// Customers lost in the period: churn recorded by the branch's management, and closures
-    /// of customers still served.
+    /// Customers lost in the period (schema/rules.md `[kpi]`): not churned at the end of the
+    /// day before the period and churned at its last day — a closure, a churn recorded by
+    /// management, or no trade, reaching contact or account activity for `[churn]
+    /// churned_days` — once each, for whoever served them when they were lost.
     pub churned: i32,
+    /// Each customer counted in `churned`, with the cause and its day.
+    pub churned_customers: Vec<ChurnedCustomerView>,
+    /// Churned ÷ customers at the start, percent; null without customers at the start.
+    pub churn_rate_percent: Option<f64>,
+    /// Retention = 100 − the churn rate, percent; null without customers at the start.
+    pub retention_percent: Option<f64>,
     /// Distinct customers whose tier at the period's end is above their tier at its start
     /// (customers new in the period excluded).
     pub upgraded: i32,
@@ -246,7 +307,13 @@ pub struct TeamResultView {
     pub customers_at_start: i32,
     pub customers_served: i32,
     pub new_customers: i32,
+    /// Distinct customers lost over the team's books (as `StaffPerformance.churned`).
     pub churned: i32,
+    pub churned_customers: Vec<ChurnedCustomerView>,
+    /// Churned ÷ customers at the start, percent; null without customers at the start.
+    pub churn_rate_percent: Option<f64>,
+    /// Retention = 100 − the churn rate, percent; null without customers at the start.
+    pub retention_percent: Option<f64>,
     pub upgraded: i32,
     pub downgraded: i32,
     pub commission: String,
@@ -268,6 +335,9 @@ impl From<&TeamResult> for TeamResultView {
             customers_served: int(t.customers_served),
             new_customers: int(t.new_customers),
             churned: int(t.churned),
+            churned_customers: t.churned_customers.iter().map(Into::into).collect(),
+            churn_rate_percent: t.retention_bp.map(|r| percent(10_000 - r)),
+            retention_percent: t.retention_bp.map(percent),
             upgraded: int(t.upgraded),
             downgraded: int(t.downgraded),
             commission: money(t.commission),
@@ -309,6 +379,9 @@ impl From<&StaffPerformance> for StaffPerformanceView {
             customers_at_start: int(p.customers_at_start),
             new_customers: int(p.new_customers),
             churned: int(p.churned),
+            churned_customers: p.churned_customers.iter().map(Into::into).collect(),
+            churn_rate_percent: p.retention_bp.map(|r| percent(10_000 - r)),
+            retention_percent: p.retention_bp.map(percent),
             upgraded: int(p.upgraded),
             downgraded: int(p.downgraded),
             assets: money(p.assets),

@@ -24,6 +24,7 @@
 //!   dashboards, the rules cycle with four eyes and rollback, live dashboards, over demo data.
 //! - `backoffice`: organisation, products, accounts, group customers and back-office feeds.
 //! - `groups`: a group customer's members in scope and the group's totals.
+//! - `churn`: the KPI's churn derived from the rules, its causes, rate and retention, scoped.
 //! - `banking`: a customer's bank business, the outlet dashboard's bank section and the bank
 //!   to-dos, scoped and masked.
 //! - `workflow`: mutations after a workflow's first step (tickets, visits, pipeline,
@@ -43,6 +44,7 @@ mod backoffice;
 mod bank_dashboards;
 mod banking;
 mod campaigns;
+mod churn;
 mod commands;
 mod common;
 mod console;

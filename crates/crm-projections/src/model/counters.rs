@@ -127,6 +127,9 @@ pub struct Flows {
     pub turnover_by_trade_channel: [Money; TRADE_CHANNELS],
     pub turnover_by_market: [Money; MARKETS],
     pub new_customers: i64,
+    /// As folded: closures and recorded churn on the day (month) they were recorded. The
+    /// figures people and branches are appraised on replace it with the stock comparison of
+    /// `read_models::churn_kpi` (which adds dormancy and counts each customer once).
     pub churned: i64,
     pub upgraded: i64,
     pub downgraded: i64,

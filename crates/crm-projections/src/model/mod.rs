@@ -143,6 +143,9 @@ pub struct Model {
     /// Who can have a to-do from which record (`read_models::todo_index`): derived from the
     /// records, kept in memory, never stored.
     pub(crate) todo_index: TodoIndex,
+    /// `[churn] churned_days` of the rules being folded (bookkeeping: a generation folds under
+    /// one rule set), what a customer's dormancy spells are measured against.
+    pub(crate) churned_days: u32,
 }
 
 /// Two models are compared by content; the unflushed flag is bookkeeping. Customers' history
@@ -198,6 +201,22 @@ pub fn events_applied(m: &Model) -> u64 {
     m.meta.events
 }
 
+/// A customer's latest bank account activity (`read_models::banking`).
+fn bank_activity(m: &Model, customer: Option<CustomerId>) -> Option<Date> {
+    customer
+        .and_then(|c| m.bank_customers.get(&c))
+        .and_then(|bc| bc.last_activity)
+}
+
+/// A newer bank account activity counts for churn by dormancy (an older one arriving late
+/// does not: the bank read model keeps only the latest day).
+fn bank_active(m: &mut Model, customer: Option<CustomerId>, before: Option<Date>) {
+    let after = bank_activity(m, customer);
+    if let (Some(c), Some(day)) = (customer, after.filter(|a| Some(*a) > before)) {
+        m.churn_activity(c, day);
+    }
+}
+
 /// Applies one event to the model under `rules`. Total: events that do not fit the state
 /// (a summary for an unknown customer, a response to an unknown campaign) change what they
 /// can and nothing else.
@@ -216,6 +235,7 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
     }
     let p = recorded.position.0;
     m.applying = p;
+    m.churned_days = rules.churn.churned_days;
     let day = match event {
         AnyEvent::Account(
             account::Event::DailyTradeSummaryRecorded { summary, .. }
@@ -243,21 +263,26 @@ pub fn apply(m: &mut Model, recorded: &RecordedEvent, event: &AnyEvent, rules: &
         AnyEvent::Rules(e) => apply_rules(m, p, e),
         AnyEvent::Article(_) | AnyEvent::Access(_) | AnyEvent::Appraisal(_) => {}
         AnyEvent::Deposit(e) => {
+            let customer = crate::read_models::banking::deposit_customer(m, e);
+            let before = bank_activity(m, customer);
             apply_deposit(m, p, e, rules);
-            m.evaluate_bank(
-                crate::read_models::banking::deposit_customer(m, e),
-                p,
-                rules,
-            );
+            bank_active(m, customer, before);
+            m.evaluate_bank(customer, p, rules);
         }
         AnyEvent::Loan(e) => {
+            let customer = crate::read_models::banking::loan_customer(e);
+            let before = bank_activity(m, customer);
             apply_loan(m, p, e);
-            m.evaluate_bank(crate::read_models::banking::loan_customer(e), p, rules);
+            bank_active(m, customer, before);
+            m.evaluate_bank(customer, p, rules);
         }
         AnyEvent::BankServices(e) => apply_bank_services(m, e),
         AnyEvent::FeeIncome(e) => {
+            let customer = Some(crate::read_models::banking::fee_customer(e));
+            let before = bank_activity(m, customer);
             apply_fee_income(m, e);
-            m.evaluate_bank(Some(crate::read_models::banking::fee_customer(e)), p, rules);
+            bank_active(m, customer, before);
+            m.evaluate_bank(customer, p, rules);
         }
         AnyEvent::Segment(e) => apply_segment(m, e),
     }
@@ -456,6 +481,18 @@ impl Model {
             if let Some(s) = a.manager {
                 f(&mut self.staff_month(s, month_index(day)).flows);
             }
+        }
+    }
+
+    /// An activity of a customer on `day` (a trade, a reaching contact, an activation, bank
+    /// account activity): what their churn by dormancy is measured from
+    /// (`read_models::churn_kpi`).
+    pub(crate) fn churn_activity(&mut self, id: CustomerId, day: Date) {
+        let cd = self.churned_days;
+        if let Some(c) = self.customers.get_mut(&id) {
+            let registered = business_date(c.registered_at);
+            let now = c.assignment;
+            c.churn_track.activity(registered, day, cd, now);
         }
     }
 

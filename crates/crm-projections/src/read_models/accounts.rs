@@ -163,6 +163,10 @@ fn add_figures(c: &mut CustomerRecord, s: &DailyTradeSummary, sign: i64, p: u64,
         c.last_summary_date = Some(newest);
         if turnover > Money::ZERO {
             c.last_trade = c.last_trade.max(Some(date));
+            let registered = crate::model::business_date(c.registered_at);
+            let now = c.assignment;
+            c.churn_track
+                .activity(registered, date, rules.churn.churned_days, now);
         }
     }
 }

@@ -2,6 +2,7 @@
 //! accounts, assignment history, suitability, timeline, products and derived values, the
 //! customer events' fold, and the 360 query with its rolling windows.
 
+use crate::read_models::churn_kpi::{ChurnTrack, LossCause};
 use crm_domain::campaign::Response;
 use crm_domain::customer::{self, Assignment, ChurnReason, CustomerKind, Lifecycle, Profile};
 use crm_domain::ids::{
@@ -213,6 +214,9 @@ pub struct CustomerRecord {
     /// `[bank_contribution] cost_to_serve` is looked up by.
     #[serde(default)]
     pub bank_segment: Option<crate::rules::SegmentKind>,
+    /// What the KPI's churn is read from (`read_models::churn_kpi`): bounded by the rules.
+    #[serde(default)]
+    pub churn_track: ChurnTrack,
     /// The last position that changed this record.
     pub position: u64,
 }
@@ -262,6 +266,7 @@ impl CustomerRecord {
             derived: Derived::default(),
             merged_into: None,
             bank_segment: None,
+            churn_track: ChurnTrack::default(),
             position,
         }
     }
@@ -397,15 +402,20 @@ pub(crate) fn apply_customer(
             if m.with_customer(*customer_id, p, day, |c| {
                 c.lifecycle = Lifecycle::Active;
                 c.churn_reason = None;
+                c.churn_track.regain(day);
+                c.churn_track.started(day);
             }) {
                 m.acquire(*customer_id, day);
             }
         }
         E::CustomerReactivated { customer_id, .. } => {
-            m.with_customer(*customer_id, p, day, |c| {
+            if m.with_customer(*customer_id, p, day, |c| {
                 c.lifecycle = Lifecycle::Active;
                 c.churn_reason = None;
-            });
+                c.churn_track.regain(day);
+            }) {
+                m.churn_activity(*customer_id, day);
+            }
         }
         E::CustomerBecameDormant { customer_id, .. } => {
             m.with_customer(*customer_id, p, day, |c| c.lifecycle = Lifecycle::Dormant);
@@ -421,6 +431,7 @@ pub(crate) fn apply_customer(
                 c.lifecycle = Lifecycle::Churned;
                 c.churn_reason = Some((*reason, note.as_ref().map(|n| n.as_str().to_string())));
                 c.at_risk_flag = None;
+                c.churn_track.lose(LossCause::Recorded, day, assignment);
             }) {
                 m.flow(assignment, day, |f| f.churned += 1);
             }
@@ -480,7 +491,12 @@ pub(crate) fn apply_customer(
                 matches!(c.lifecycle, Lifecycle::Active | Lifecycle::Dormant)
                     .then_some(c.assignment)
             });
-            if m.with_customer(*customer_id, p, day, |c| c.lifecycle = Lifecycle::Closed) {
+            if m.with_customer(*customer_id, p, day, |c| {
+                if served.is_some() {
+                    c.churn_track.lose(LossCause::Closed, day, c.assignment);
+                }
+                c.lifecycle = Lifecycle::Closed;
+            }) {
                 if let Some(assignment) = served {
                     m.flow(assignment, day, |f| f.churned += 1);
                 }
@@ -578,7 +594,10 @@ pub(crate) fn apply_customer(
             at,
         } => {
             let mut entry = None;
+            let cd = m.churned_days;
             if m.with_customer(*customer_id, p, day, |c| {
+                c.churn_track
+                    .reassigned(business_date(c.registered_at), day, cd, c.assignment);
                 entry = Some(assign(c, *to, None, *by, None, *at, p))
             }) {
                 if let Some(e) = entry {
@@ -599,8 +618,11 @@ pub(crate) fn apply_customer(
             ..
         } => {
             let mut entry = None;
+            let cd = m.churned_days;
             if m.with_customer(*customer_id, p, day, |c| {
                 c.pending_transfer = None;
+                c.churn_track
+                    .reassigned(business_date(c.registered_at), day, cd, c.assignment);
                 entry = Some(assign(
                     c,
                     *to,

@@ -27,6 +27,7 @@ pub struct ChannelStats {
 
 pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interaction::Event) {
     use interaction::Event as E;
+    let cd = m.churned_days;
     match e {
         E::ContactRecorded {
             interaction_id,
@@ -45,6 +46,12 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
                 // unanswered call shows no engagement, whoever logs it.
                 if !matches!(outcome, Outcome::NotReached) {
                     c.last_contact = c.last_contact.max(Some(day));
+                    c.churn_track.activity(
+                        crate::model::business_date(c.registered_at),
+                        day,
+                        cd,
+                        c.assignment,
+                    );
                     // 分层服务: a reached contact counts for the plan if its channel does.
                     c.service.record(*channel, day, p);
                 }
@@ -154,6 +161,12 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
                     position: p,
                 });
                 c.last_contact = c.last_contact.max(Some(day));
+                c.churn_track.activity(
+                    crate::model::business_date(c.registered_at),
+                    day,
+                    cd,
+                    c.assignment,
+                );
                 if !matches!(outcome, Outcome::NotReached) {
                     c.service.record(Channel::Visit, day, p);
                 }

@@ -13,6 +13,7 @@ use time::{Date, Month};
 use crate::derive::Tier;
 use crate::model::{madd, Flows, Model, Totals, ASSET_CLASSES, MARKETS};
 use crate::read_models::banking::{outlet_banking, OutletBanking};
+use crate::read_models::churn_kpi::{period_churn, PeriodChurn};
 use crate::read_models::performance::{
     bp, kpi, leaderboard, net_moves, note_acquired, note_tier_move, served, KpiExplain, KpiGroup,
     KpiInput, LeaderboardScope, NetMove, Period, StaffPerformance, TierMove,
@@ -173,8 +174,20 @@ pub(crate) const CHANNELS_ALL: [Channel; 10] = [
     Channel::Visit,
 ];
 
-fn branch_figures(m: &Model, branch: BranchId, period: BranchPeriod) -> Option<(Totals, Flows)> {
-    branch_figures_from(m, branch, period).map(|(_, end, flows)| (end, flows))
+fn branch_figures(
+    m: &Model,
+    rules: &RuleBook,
+    branch: BranchId,
+    period: BranchPeriod,
+) -> Option<(Totals, Flows)> {
+    let churn = branch_churn(m, rules, period);
+    branch_figures_from(m, branch, period, &churn).map(|(_, end, flows)| (end, flows))
+}
+
+/// The period's churn (`churn_kpi`): a branch's are the customers lost while it served them.
+fn branch_churn(m: &Model, rules: &RuleBook, period: BranchPeriod) -> PeriodChurn {
+    let (from, to) = period.range();
+    period_churn(m, rules.churn.churned_days, from, to)
 }
 
 /// A branch's stock before the period starts, at its end, and the period's flows, with
@@ -185,6 +198,7 @@ fn branch_figures_from(
     m: &Model,
     branch: BranchId,
     period: BranchPeriod,
+    churn: &PeriodChurn,
 ) -> Option<(Totals, Totals, Flows)> {
     let rec = m.branches.get(&branch)?;
     let (from, to) = period.range();
@@ -209,6 +223,14 @@ fn branch_figures_from(
         }
     }
     (flows.upgraded, flows.downgraded) = net_moves(&moves, &acquired);
+    // Churn is the stock comparison of `churn_kpi` (customers new in the period excluded), as
+    // for the branch's people.
+    let lost = churn.by_branch.get(&branch).map_or(0, |list| {
+        list.iter()
+            .filter(|c| !acquired.contains(&c.customer))
+            .count()
+    });
+    flows.churned = i64::try_from(lost).unwrap_or(i64::MAX);
     Some((
         start.cloned().unwrap_or_default(),
         totals.cloned().unwrap_or_default(),
@@ -284,8 +306,9 @@ fn rank_branches(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<Branc
     let mut inputs: Vec<KpiInput> = Vec::new();
     let mut ids: Vec<BranchId> = m.branches.iter().map(|(b, _)| *b).collect();
     ids.sort_unstable();
+    let churn = branch_churn(m, rules, period);
     for b in ids {
-        if let Some((start, end, flows)) = branch_figures_from(m, b, period) {
+        if let Some((start, end, flows)) = branch_figures_from(m, b, period, &churn) {
             inputs.push(KpiInput::of(&flows, served(&start), served(&end)));
             branches.push((b, end, flows));
         }
@@ -332,7 +355,7 @@ pub fn branch_dashboard(
     branch: BranchId,
     period: BranchPeriod,
 ) -> Option<BranchDashboard> {
-    let (totals, flows) = branch_figures(m, branch, period)?;
+    let (totals, flows) = branch_figures(m, rules, branch, period)?;
     let ranking = rank_branches(m, rules, period);
     let rank = ranking
         .iter()

@@ -10,6 +10,7 @@ pub mod bank_kpi;
 pub mod banking;
 pub mod campaign_roi;
 pub mod channels;
+pub mod churn_kpi;
 pub mod content;
 pub mod dashboards;
 pub mod explain;
@@ -37,6 +38,7 @@ pub mod all {
     pub use super::banking::*;
     pub use super::campaign_roi::*;
     pub use super::channels::*;
+    pub use super::churn_kpi::*;
     pub use super::content::*;
     pub use super::dashboards::*;
     pub use super::explain::*;

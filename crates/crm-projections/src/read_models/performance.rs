@@ -14,6 +14,7 @@ use time::Date;
 
 use crate::derive::Tier;
 use crate::model::{month_index, Flows, Model, Totals};
+use crate::read_models::churn_kpi::{month_days, period_churn, ChurnedCustomer, PeriodChurn};
 use crate::read_models::org::teams;
 use crate::rules::{KpiRole, KpiWeightSet, RuleBook};
 
@@ -185,6 +186,10 @@ pub struct KpiTerm {
     pub base: Option<i64>,
     pub weight: u32,
     pub points_centi: i64,
+    /// For the churn term, retention beside the rate: 1 − the rate, basis points (None
+    /// without a base, and for the other terms).
+    #[serde(default)]
+    pub retention: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +216,12 @@ pub struct StaffPerformance {
     pub customers_at_start: i64,
     pub new_customers: i64,
     pub churned: i64,
+    /// The customers counted in `churned`, each with its cause and day (`churn_kpi`).
+    #[serde(default)]
+    pub churned_customers: Vec<ChurnedCustomer>,
+    /// Retention = 1 − churn rate, basis points of the book at the start (None without one).
+    #[serde(default)]
+    pub retention_bp: Option<i64>,
     pub upgraded: i64,
     pub downgraded: i64,
     pub assets: Money,
@@ -248,6 +259,12 @@ pub struct TeamResult {
     pub customers_served: i64,
     pub new_customers: i64,
     pub churned: i64,
+    /// The customers counted in `churned` over the team's books, once each.
+    #[serde(default)]
+    pub churned_customers: Vec<ChurnedCustomer>,
+    /// Retention = 1 − churn rate, basis points (None without customers at the start).
+    #[serde(default)]
+    pub retention_bp: Option<i64>,
     pub upgraded: i64,
     pub downgraded: i64,
     pub commission: Money,
@@ -326,6 +343,8 @@ struct Raw {
     moves: BTreeMap<CustomerId, NetMove>,
     /// Customers new in the period.
     acquired: BTreeSet<CustomerId>,
+    /// Customers lost in the period (`churn_kpi`), customers new in it excluded.
+    churned: Vec<ChurnedCustomer>,
 }
 
 /// Upgrades are customers, not threshold crossings: a customer whose tier at the period's end
@@ -349,7 +368,19 @@ pub(crate) fn net_moves(
     (up, down)
 }
 
-fn staff_raw(m: &Model, staff: StaffId, period: Period) -> Option<Raw> {
+/// Retention: 1 − churned ÷ the book at the start, basis points; None without a book.
+pub(crate) fn retention(churned: i64, base: i64) -> Option<i64> {
+    (base > 0).then(|| (10_000 - bp(churned, base)).max(0))
+}
+
+/// A period's churn for every book (`churn_kpi::period_churn`) under the rules.
+pub(crate) fn churn_of(m: &Model, rules: &RuleBook, period: Period) -> PeriodChurn {
+    let (from, to) = period.months();
+    let (start, end) = month_days(from, to);
+    period_churn(m, rules.churn.churned_days, start, end)
+}
+
+fn staff_raw(m: &Model, staff: StaffId, period: Period, churn: &PeriodChurn) -> Option<Raw> {
     let rec = m.staff.get(&staff)?;
     let (from, to) = period.months();
     let mut flows = Flows::default();
@@ -375,8 +406,22 @@ fn staff_raw(m: &Model, staff: StaffId, period: Period) -> Option<Raw> {
         }
     }
     (flows.upgraded, flows.downgraded) = net_moves(&moves, &acquired);
+    // Churn is the stock comparison of `churn_kpi`, not the month flows: customers not churned
+    // at the start and churned at the end, lost while this person served them.
+    let churned: Vec<ChurnedCustomer> = churn
+        .by_staff
+        .get(&staff)
+        .map(|list| {
+            list.iter()
+                .filter(|c| !acquired.contains(&c.customer))
+                .copied()
+                .collect()
+        })
+        .unwrap_or_default();
+    flows.churned = i64::try_from(churned.len()).unwrap_or(i64::MAX);
     Some(Raw {
         staff,
+        churned,
         flows,
         book: book.cloned().unwrap_or_default(),
         book_at_start: book_at_start.cloned().unwrap_or_default(),
@@ -496,6 +541,11 @@ pub(crate) fn kpi(
             base: Some(input.base),
             weight: weights[k],
             points_centi: i64::from(weights[k]) * earned / 100,
+            retention: if churn {
+                retention(input.counts[k], input.base)
+            } else {
+                None
+            },
         });
     }
     let wt = w.average_profitability;
@@ -508,6 +558,7 @@ pub(crate) fn kpi(
         base: None,
         weight: wt,
         points_centi: i64::from(wt) * share(input.profitability, group.profitability, false) / 100,
+        retention: None,
     });
     KpiExplain {
         rules_version: rules.version,
@@ -605,6 +656,7 @@ fn team_results(m: &Model, rules: &RuleBook, raws: &[Raw]) -> Vec<TeamResult> {
         let (mut at_start, mut served_now) = (0, 0);
         let mut moves: BTreeMap<CustomerId, NetMove> = BTreeMap::new();
         let mut acquired = BTreeSet::new();
+        let mut lost: BTreeMap<CustomerId, ChurnedCustomer> = BTreeMap::new();
         let mut sources = Vec::new();
         for r in staff.iter().filter_map(|s| by_staff.get(s)) {
             flows.add_flows(&r.flows);
@@ -617,9 +669,15 @@ fn team_results(m: &Model, rules: &RuleBook, raws: &[Raw]) -> Vec<TeamResult> {
                     .or_insert(*mv);
             }
             acquired.extend(r.acquired.iter().copied());
+            lost.extend(r.churned.iter().map(|c| (c.customer, *c)));
             sources.extend(r.sources.iter().map(|(mo, f, l)| (r.staff, *mo, *f, *l)));
         }
         (flows.upgraded, flows.downgraded) = net_moves(&moves, &acquired);
+        let churned_customers: Vec<ChurnedCustomer> = lost
+            .into_values()
+            .filter(|c| !acquired.contains(&c.customer))
+            .collect();
+        flows.churned = i64::try_from(churned_customers.len()).unwrap_or(i64::MAX);
         let input = KpiInput::of(&flows, at_start, served_now);
         inputs.push(input);
         out.push(TeamResult {
@@ -631,6 +689,8 @@ fn team_results(m: &Model, rules: &RuleBook, raws: &[Raw]) -> Vec<TeamResult> {
             customers_served: served_now,
             new_customers: flows.new_customers,
             churned: flows.churned,
+            churned_customers,
+            retention_bp: retention(flows.churned, input.base),
             upgraded: flows.upgraded,
             downgraded: flows.downgraded,
             commission: flows.commission,
@@ -665,11 +725,12 @@ fn team_results(m: &Model, rules: &RuleBook, raws: &[Raw]) -> Vec<TeamResult> {
 /// their post's weights against the others scored with the same weights, and a team lead
 /// with their teams' figures beside their own.
 pub fn company_performance(m: &Model, rules: &RuleBook, period: Period) -> Vec<StaffPerformance> {
+    let churn = churn_of(m, rules, period);
     let mut raws: Vec<Raw> = m
         .staff
         .values()
         .filter(|s| is_book_role(s.role) || !s.months.is_empty())
-        .filter_map(|s| staff_raw(m, s.id, period))
+        .filter_map(|s| staff_raw(m, s.id, period, &churn))
         .collect();
     raws.sort_unstable_by_key(|r| r.staff);
     let leads = team_leads(m);
@@ -705,6 +766,8 @@ pub fn company_performance(m: &Model, rules: &RuleBook, period: Period) -> Vec<S
                 customers_at_start: input.base,
                 new_customers: r.flows.new_customers,
                 churned: r.flows.churned,
+                churned_customers: r.churned.clone(),
+                retention_bp: retention(r.flows.churned, input.base),
                 upgraded: r.flows.upgraded,
                 downgraded: r.flows.downgraded,
                 assets: r.book.assets,
