@@ -5,7 +5,9 @@
 //!
 //! Given outlets 0 and 1 (region R), c0 served at outlet 0 (staff 0) and c2 at outlet 1 (staff
 //! 2), the default rules plus `ftp_loan_product_bp = { "农户小额信用贷款" = 450 }`, every account
-//! opened in January (days 1–3) and balances recorded only on 10 February (day 40):
+//! opened in January (days 1–3) and balances recorded on 10 February (day 40), then d0's of 1
+//! March (day 60), so February is over for the read side (the contribution of a period not
+//! over yet counts to the latest business date):
 //!
 //! | account | holder | outlet | product | rate | balance | FTP | spread |
 //! |---|---|---|---|---|---|---|---|
@@ -214,6 +216,7 @@ fn history() -> Vec<Timed> {
     h.push(position(0, c0, 40, 365_000));
     h.push(position(2, c2, 40, 365_000));
     h.push(correct(2, c2, 40, 700_000, 730_000));
+    h.push(balance(0, c0, 60, 365_000));
     h
 }
 
@@ -339,6 +342,14 @@ fn an_outlet_s_contribution_is_its_served_customers_and_ranks_outlets() {
         let company = dashboard(&p, BankScope::Company, FEB).figures;
         assert_eq!(company.contribution, Some(minor(14_599_316)));
         assert_eq!(figures(&p, 0, JAN).contribution, Some(minor(-101_918)));
+        // March is not over: its contribution counts 1 March only. c0: d0 365,000 × 1% / 365
+        // = 10, d1 (latest balance 36,500) 1, l0 (latest 365,000) 10 − 5 ECL, less 120 / 365
+        // = 0.3288: 15.6712.
+        let march = BranchPeriod::Month {
+            year: 2024,
+            month: 3,
+        };
+        assert_eq!(figures(&p, 0, march).contribution, Some(minor(156_712)));
 
         let r = ranking(&p, FEB);
         let got: Vec<_> = r

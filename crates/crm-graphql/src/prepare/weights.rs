@@ -57,8 +57,9 @@ pub const ENUM: u64 = 16;
 pub const MOVES: u64 = 25;
 /// Accounts, cards or products one customer holds.
 pub const PER_CUSTOMER: u64 = 50;
-/// Deposit or loan products (产品代码) an organisation defines (an estimate for cost).
-pub const BANK_PRODUCTS: u64 = 200;
+/// Deposit or loan product codes (产品代码) in use at a county cooperative: tens (an estimate
+/// for cost, not a cap; a scope's outlets each list theirs).
+pub const BANK_PRODUCTS: u64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldCost {

@@ -41,6 +41,7 @@ mod audit_log;
 mod auth;
 mod backoffice;
 mod bank_dashboards;
+mod bank_products;
 mod banking;
 mod campaigns;
 mod commands;

@@ -23,7 +23,8 @@
 //! - Contribution (客户贡献度, `[bank_contribution]`) of an outlet is the sum of the period's
 //!   contribution (`derive::bank_contribution`, one month or part of one) of the bank customers
 //!   it serves: those assigned to it (the customer's branch), whichever outlet holds their
-//!   accounts, as the bank KPI sums a manager's book. None when the rules have no
+//!   accounts, as the bank KPI sums a manager's book; a period not over yet counts to the
+//!   latest business date, as `Customer.bankContribution` does. None when the rules have no
 //!   `[bank_contribution]`. It is computed when asked, one pass over the bank customers per
 //!   period (two for a ranking: this period and the previous); see
 //!   [`outlet_contributions`] for the cost measured on the bank demo.
@@ -216,7 +217,8 @@ pub fn outlet_figures(m: &Model, branch: BranchId, from: Date, to: Date) -> Opti
 }
 
 /// The period's contribution (`derive::bank_contribution` for `from..=to`, clamped to `from`'s
-/// month) of the bank customers each of `outlets` serves (the customer's assigned branch),
+/// month and to the latest business date when that falls in the period) of the bank customers
+/// each of `outlets` serves (the customer's assigned branch),
 /// summed per outlet; an outlet serving none has none in the map. None when the rules have no
 /// `[bank_contribution]`.
 ///
@@ -231,6 +233,10 @@ pub fn outlet_contributions(
     to: Date,
 ) -> Option<BTreeMap<BranchId, Money>> {
     rules.bank_contribution.as_ref()?;
+    let to = match m.meta.log_date {
+        Some(today) if today >= from => to.min(today),
+        _ => to,
+    };
     let wanted: BTreeSet<BranchId> = outlets.iter().copied().collect();
     let mut out: BTreeMap<BranchId, Money> = BTreeMap::new();
     for (id, _) in m.bank_customers.iter() {

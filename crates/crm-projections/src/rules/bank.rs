@@ -305,7 +305,7 @@ fn product_prices(
     };
     let mut out = BTreeMap::new();
     for product in t.keys() {
-        if ShortText::parse(product).map_or(true, |p| p.as_str() != product) {
+        if !ShortText::parse(product).is_ok_and(|p| p.as_str() == product) {
             return Err(invalid(format!(
                 "{name}.{product:?}: a product code is 1 to 200 characters without surrounding spaces"
             )));
