@@ -258,7 +258,7 @@ async fn live_and_rebuilt() -> (Vec<tempfile::TempDir>, Projections, Projections
 }
 
 fn dashboard(p: &Projections, scope: BankScope, period: BranchPeriod) -> Option<BankDashboard> {
-    p.with_model(|m, r| views::bank_dashboard(m, r, scope, period))
+    p.with_model(|m, r| views::bank_dashboard(m, Some(r), scope, period))
 }
 
 fn ranking(
@@ -267,7 +267,7 @@ fn ranking(
     by: OutletMeasure,
     period: BranchPeriod,
 ) -> Vec<OutletRank> {
-    p.with_model(|m, r| views::outlet_ranking(m, r, scope, by, period))
+    p.with_model(|m, r| views::outlet_ranking(m, Some(r), scope, by, period))
 }
 
 /// (outlet number, rank, previous rank, rank change) of a ranking.

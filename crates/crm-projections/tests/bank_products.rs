@@ -205,8 +205,22 @@ fn history() -> Vec<Timed> {
         term_months: 12,
         maturity: day(367),
     };
-    h.push(open_deposit(0, c0, bid(0), DEMAND, DepositTerm::Demand, pct(50)));
-    h.push(open_deposit(1, c0, bid(1), DEMAND, DepositTerm::Demand, pct(50)));
+    h.push(open_deposit(
+        0,
+        c0,
+        bid(0),
+        DEMAND,
+        DepositTerm::Demand,
+        pct(50),
+    ));
+    h.push(open_deposit(
+        1,
+        c0,
+        bid(1),
+        DEMAND,
+        DepositTerm::Demand,
+        pct(50),
+    ));
     h.push(open_deposit(2, c2, bid(1), TIME, time, pct(160)));
     h.push(contract(0, c0, bid(0), FARM_LOAN, pct(550)));
     h.push(contract(2, c2, bid(1), BUSINESS_LOAN, pct(500)));
@@ -250,7 +264,7 @@ async fn live_and_rebuilt() -> (Vec<tempfile::TempDir>, Projections, Projections
 }
 
 fn dashboard(p: &Projections, scope: BankScope, period: BranchPeriod) -> BankDashboard {
-    p.with_model(|m, r| views::bank_dashboard(m, r, scope, period))
+    p.with_model(|m, r| views::bank_dashboard(m, Some(r), scope, period))
         .unwrap()
 }
 
@@ -259,12 +273,21 @@ fn figures(p: &Projections, outlet: u8, period: BranchPeriod) -> BankFigures {
 }
 
 fn products(pairs: &[(&str, i64)]) -> BTreeMap<String, Money> {
-    pairs.iter().map(|(k, v)| (k.to_string(), yuan(*v))).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), yuan(*v)))
+        .collect()
 }
 
 fn ranking(p: &Projections, period: BranchPeriod) -> Vec<OutletRank> {
     p.with_model(|m, r| {
-        views::outlet_ranking(m, r, BankScope::Company, OutletMeasure::Contribution, period)
+        views::outlet_ranking(
+            m,
+            Some(r),
+            BankScope::Company,
+            OutletMeasure::Contribution,
+            period,
+        )
     })
 }
 
@@ -375,7 +398,8 @@ fn without_bank_contribution_rules_there_is_no_outlet_contribution() {
         let end = DEFAULT_RULES.find("[reminders]").unwrap();
         let without = format!("{}{}", &DEFAULT_RULES[..start], &DEFAULT_RULES[end..]);
         let plain = RuleBook::parse(&without).unwrap();
-        let d = p.with_model(|m, _| views::bank_dashboard(m, &plain, BankScope::Company, FEB));
+        let d =
+            p.with_model(|m, _| views::bank_dashboard(m, Some(&plain), BankScope::Company, FEB));
         let d = d.unwrap();
         assert_eq!(d.figures.contribution, None);
         assert!(d.outlets.iter().all(|o| o.figures.contribution.is_none()));
@@ -384,6 +408,13 @@ fn without_bank_contribution_rules_there_is_no_outlet_contribution() {
             d.figures.deposits_by_product,
             products(&[(DEMAND, 401_500), (TIME, 730_000)])
         );
+        // Not asked for (no rules given): left out, every other figure the same.
+        let with = dashboard(&p, BankScope::Company, FEB);
+        let left_out = p.with_model(|m, _| views::bank_dashboard(m, None, BankScope::Company, FEB));
+        let mut left_out = left_out.unwrap();
+        assert_eq!(left_out.figures.contribution, None);
+        left_out.figures.contribution = with.figures.contribution;
+        assert_eq!(left_out.figures, with.figures);
     });
 }
 

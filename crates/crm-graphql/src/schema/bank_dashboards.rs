@@ -335,11 +335,19 @@ impl BankDashboardQuery {
                 return Ok(found.as_ref().map(|d| BankDashboardView::of(d, None)));
             }
             let reflects = Reflects::of(models);
+            let look = ctx.look_ahead();
+            let contribution = look.field("figures").field("contribution").exists()
+                || look
+                    .field("outlets")
+                    .field("figures")
+                    .field("contribution")
+                    .exists();
             models.read(|m, rules| {
                 if !may_read_scope(&actor, m, scope) {
                     return Err(forbidden(Right::ReadCustomer));
                 }
                 let period = branch_period_or_latest(period.as_ref(), m)?;
+                let rules = contribution.then_some(rules);
                 Ok(views::bank_dashboard(m, rules, scope, period)
                     .map(|d| BankDashboardView::of(&d, Some(reflects))))
             })
@@ -365,6 +373,12 @@ impl BankDashboardQuery {
             let scope = ranking_scope(&actor, scope.as_ref())?;
             let first = page_size(ctx, "first", first)?.unwrap_or(usize::MAX);
             let measure = Measure::from(by);
+            let contribution = measure == Measure::Contribution
+                || ctx
+                    .look_ahead()
+                    .field("figures")
+                    .field("contribution")
+                    .exists();
             reach(ctx, at_position).await?;
             read_models(ctx)?.read(|m, rules| {
                 let ranking = match scope {
@@ -375,6 +389,7 @@ impl BankDashboardQuery {
                     return Err(forbidden(Right::ReadCustomer));
                 }
                 let period = branch_period_or_latest(period.as_ref(), m)?;
+                let rules = contribution.then_some(rules);
                 Ok(views::outlet_ranking(m, rules, scope, measure, period)
                     .iter()
                     .take(first)

@@ -185,7 +185,12 @@ async fn organisation(app: &App) {
 /// Opens deposit account `n` and records its balance of 1 March.
 async fn deposit(app: &App, n: u128, holder: u128, at: u128, product: &str, time: bool) {
     let (kind, rate, term_months, maturity) = if time {
-        (DepositKind::Time, pct(160), Some(12), Some(date!(2025 - 02 - 01)))
+        (
+            DepositKind::Time,
+            pct(160),
+            Some(12),
+            Some(date!(2025 - 02 - 01)),
+        )
     } else {
         (DepositKind::Demand, pct(50), None, None)
     };

@@ -25,9 +25,10 @@
 //!   it serves: those assigned to it (the customer's branch), whichever outlet holds their
 //!   accounts, as the bank KPI sums a manager's book; a period not over yet counts to the
 //!   latest business date, as `Customer.bankContribution` does. None when the rules have no
-//!   `[bank_contribution]`. It is computed when asked, one pass over the bank customers per
-//!   period (two for a ranking: this period and the previous); see
-//!   [`outlet_contributions`] for the cost measured on the bank demo.
+//!   `[bank_contribution]`. It is computed when asked — the caller passes the rules to compute
+//!   it under, or None to leave it out (the API does when the field is not selected) — one
+//!   pass over the bank customers per period (two for a ranking: this period and the
+//!   previous); see [`outlet_contributions`] for the cost measured on the bank demo.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -92,7 +93,7 @@ pub struct BankFigures {
     #[serde(default)]
     pub loans_by_product: BTreeMap<String, Money>,
     /// The period's contribution of the customers the outlet serves; None when the rules
-    /// have no `[bank_contribution]`.
+    /// have no `[bank_contribution]` or it was not asked for.
     #[serde(default)]
     pub contribution: Option<Money>,
 }
@@ -301,9 +302,15 @@ fn outlets_of(m: &Model, scope: BankScope) -> Vec<BranchId> {
     ids
 }
 
-fn lines(m: &Model, rules: &RuleBook, scope: BankScope, from: Date, to: Date) -> Vec<OutletLine> {
+fn lines(
+    m: &Model,
+    rules: Option<&RuleBook>,
+    scope: BankScope,
+    from: Date,
+    to: Date,
+) -> Vec<OutletLine> {
     let outlets = outlets_of(m, scope);
-    let contributions = outlet_contributions(m, rules, &outlets, from, to);
+    let contributions = rules.and_then(|r| outlet_contributions(m, r, &outlets, from, to));
     outlets
         .into_iter()
         .filter_map(|b| {
@@ -323,10 +330,11 @@ fn lines(m: &Model, rules: &RuleBook, scope: BankScope, from: Date, to: Date) ->
 }
 
 /// The bank dashboard of `scope` for `period`; `None` for an outlet or region the read side
-/// does not know (a known one with no figures yet has zeros).
+/// does not know (a known one with no figures yet has zeros). The served customers'
+/// contribution under `contribution`'s rules; None leaves it out.
 pub fn bank_dashboard(
     m: &Model,
-    rules: &RuleBook,
+    contribution: Option<&RuleBook>,
     scope: BankScope,
     period: BranchPeriod,
 ) -> Option<BankDashboard> {
@@ -342,10 +350,12 @@ pub fn bank_dashboard(
         },
     };
     let (from, to) = period.range();
-    let mut outlets = lines(m, rules, scope, from, to);
+    let mut outlets = lines(m, contribution, scope, from, to);
     outlets.sort_by(|a, b| (&a.name, a.outlet).cmp(&(&b.name, b.outlet)));
     let mut figures = BankFigures {
-        contribution: rules.bank_contribution.as_ref().map(|_| Money::ZERO),
+        contribution: contribution
+            .and_then(|r| r.bank_contribution.as_ref())
+            .map(|_| Money::ZERO),
         ..BankFigures::default()
     };
     for o in &outlets {
@@ -377,7 +387,7 @@ pub enum OutletMeasure {
     /// Customers with an open deposit account or loan at the period's end, most first.
     BankCustomers,
     /// The period's contribution of the customers the outlet serves, most first (all tie when
-    /// the rules have no `[bank_contribution]`).
+    /// the rules have no `[bank_contribution]` or none are given).
     Contribution,
 }
 
@@ -435,21 +445,25 @@ fn ranked(measure: OutletMeasure, mut lines: Vec<OutletLine>) -> Vec<(usize, Out
 
 /// The outlets of `scope` (the company or a region) with figures up to the period's end,
 /// ranked by `measure`, each with its rank in the previous period ([`BranchPeriod::previous`]) among
-/// the same scope's outlets.
+/// the same scope's outlets. The served customers' contribution is computed under
+/// `contribution`'s rules (None leaves it out; the previous period's only when it is the
+/// measure).
 pub fn outlet_ranking(
     m: &Model,
-    rules: &RuleBook,
+    contribution: Option<&RuleBook>,
     scope: BankScope,
     measure: OutletMeasure,
     period: BranchPeriod,
 ) -> Vec<OutletRank> {
     let (from, to) = period.range();
     let (prev_from, prev_to) = period.previous().range();
-    let before: BTreeMap<BranchId, usize> = ranked(measure, lines(m, rules, scope, prev_from, prev_to))
-        .into_iter()
-        .map(|(rank, line)| (line.outlet, rank))
-        .collect();
-    ranked(measure, lines(m, rules, scope, from, to))
+    let before_rules = contribution.filter(|_| measure == OutletMeasure::Contribution);
+    let before: BTreeMap<BranchId, usize> =
+        ranked(measure, lines(m, before_rules, scope, prev_from, prev_to))
+            .into_iter()
+            .map(|(rank, line)| (line.outlet, rank))
+            .collect();
+    ranked(measure, lines(m, contribution, scope, from, to))
         .into_iter()
         .map(|(rank, line)| {
             let previous_rank = before.get(&line.outlet).copied();

@@ -519,7 +519,10 @@ mod tests {
         let (bp, source) = b.ftp_deposit("整存整取三年", time);
         assert_eq!(bp, 330);
         assert_eq!(source.rule_key(), "ftp_deposit_product_bp.\"整存整取三年\"");
-        assert_eq!(b.ftp_deposit("活期储蓄", DepositTerm::Demand), (150, FtpSource::Demand));
+        assert_eq!(
+            b.ftp_deposit("活期储蓄", DepositTerm::Demand),
+            (150, FtpSource::Demand)
+        );
         assert_eq!(b.ftp_deposit("定期一年", time), (260, FtpSource::Time));
         let (start, end) = (date!(2026 - 01 - 15), date!(2026 - 07 - 15));
         assert_eq!(
@@ -536,7 +539,10 @@ mod tests {
         );
         assert_eq!(FtpSource::LoanShort.rule_key(), "ftp_loan_short_bp");
         // Without the tables, no product has a price of its own.
-        let d = RuleBook::default_rules().unwrap().bank_contribution.unwrap();
+        let d = RuleBook::default_rules()
+            .unwrap()
+            .bank_contribution
+            .unwrap();
         assert!(d.ftp_deposit_product_bp.is_empty() && d.ftp_loan_product_bp.is_empty());
     }
 
@@ -554,9 +560,15 @@ mod tests {
             "{r}"
         );
         let r = with("ftp_deposit_product_bp = { \"定期\" = \"2.6%\" }");
-        assert!(r.contains("bank_contribution.ftp_deposit_product_bp.定期"), "{r}");
+        assert!(
+            r.contains("bank_contribution.ftp_deposit_product_bp.定期"),
+            "{r}"
+        );
         let r = with("ftp_deposit_product_bp = { \"定期\" = -5 }");
-        assert!(r.contains("bank_contribution.ftp_deposit_product_bp.定期"), "{r}");
+        assert!(
+            r.contains("bank_contribution.ftp_deposit_product_bp.定期"),
+            "{r}"
+        );
         let r = with("ftp_deposit_product_bp = { \" 定期\" = 100 }");
         assert!(
             r.contains("bank_contribution.ftp_deposit_product_bp.\" 定期\"")
