@@ -224,8 +224,12 @@ pub fn outlet_figures(m: &Model, branch: BranchId, from: Date, to: Date) -> Opti
 /// `[bank_contribution]`.
 ///
 /// One pass over the bank customers, computing the contribution of those served by one of
-/// `outlets`. Measured on the bank demo (`crm demo --profile bank`, debug build): see the
-/// commit that added it for the figure.
+/// `outlets`. Measured on the bank demo (`crm demo --profile bank --customers 1000`, 250 days,
+/// 373,080 events, 945 bank customers; debug build, shared 2-core machine, 20 requests each):
+/// the company's `bankDashboard` for a month took 22.5 ms with `contribution` selected against
+/// 13.5 ms without, so about 10 µs per bank customer per pass; `outletRanking(by:
+/// CONTRIBUTION)` 37.8 ms against 10.2 ms by deposits (two passes). Linear in bank customers:
+/// some 100–150 ms a pass at the default 10,000 customers in a debug build.
 pub fn outlet_contributions(
     m: &Model,
     rules: &RuleBook,
