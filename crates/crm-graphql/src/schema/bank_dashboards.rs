@@ -120,9 +120,10 @@ pub struct BankFiguresView {
     pub deposits_by_product: Vec<Amount>,
     /// Loan balances at the period's end (the day of `loansOn`) per product code, by product.
     pub loans_by_product: Vec<Amount>,
-    /// 客户贡献度: the period's contribution (`[bank_contribution]`, one month or part of one)
-    /// of the customers the outlet serves (assigned to it), summed; null when the rules have no
-    /// `[bank_contribution]`.
+    /// 客户贡献度: the period's contribution (`[bank_contribution]`, one month or part of one;
+    /// a period not over yet to the latest business date) of the customers the outlet serves
+    /// (assigned to it, wherever their accounts are), summed; null when the rules have no
+    /// `[bank_contribution]`. A pass over the bank customers, made only when selected.
     pub contribution: Option<String>,
 }
 
