@@ -223,6 +223,15 @@ async fn serve_demo_profile_bank_loads_the_bank_demo_and_answers_the_readme_quer
         company["bankCustomers"].as_i64().is_some_and(|n| n > 0),
         "{body}"
     );
+    // By product: the demo's deposit and loan products, and the served customers' contribution
+    // under the default `[bank_contribution]`.
+    for list in ["depositsByProduct", "loansByProduct"] {
+        assert!(
+            company[list].as_array().is_some_and(|l| !l.is_empty()),
+            "{list}: {body}"
+        );
+    }
+    assert!(company["contribution"].is_string(), "{body}");
 
     serve.kill().unwrap();
     serve.wait().unwrap();

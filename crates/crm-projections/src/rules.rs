@@ -20,7 +20,7 @@ use crate::error::ProjectionError;
 
 mod bank;
 pub use bank::{
-    cost_key, BankContributionRules, BankTierRules, CostToServe, SegmentKind,
+    cost_key, BankContributionRules, BankTierRules, CostToServe, FtpSource, SegmentKind,
     BANK_CONTRIBUTION_KEYS, SHORT_LOAN_MONTHS,
 };
 mod service;

@@ -258,7 +258,7 @@ async fn live_and_rebuilt() -> (Vec<tempfile::TempDir>, Projections, Projections
 }
 
 fn dashboard(p: &Projections, scope: BankScope, period: BranchPeriod) -> Option<BankDashboard> {
-    p.with_model(|m, _| views::bank_dashboard(m, scope, period))
+    p.with_model(|m, r| views::bank_dashboard(m, Some(r), scope, period))
 }
 
 fn ranking(
@@ -267,7 +267,7 @@ fn ranking(
     by: OutletMeasure,
     period: BranchPeriod,
 ) -> Vec<OutletRank> {
-    p.with_model(|m, _| views::outlet_ranking(m, scope, by, period))
+    p.with_model(|m, r| views::outlet_ranking(m, Some(r), scope, by, period))
 }
 
 /// (outlet number, rank, previous rank, rank change) of a ranking.
@@ -327,12 +327,17 @@ fn an_outlet_s_dashboard_has_stock_at_the_end_flows_over_the_period_and_bank_cus
         // A day: the stock of day 10, nothing grew in it.
         let d10 = figures(&p, 2, BranchPeriod::Day(day(10)));
         assert_eq!((d10.deposits, d10.deposit_growth), (yuan(500), yuan(500)));
-        // Before any figures: zeros; an unknown outlet or region: none.
+        // Before any figures: zeros (the rules have `[bank_contribution]`: a contribution of
+        // zero, not none); an unknown outlet or region: none.
         let dec = BranchPeriod::Month {
             year: 2023,
             month: 12,
         };
-        assert_eq!(figures(&p, 0, dec), BankFigures::default());
+        let zeros = BankFigures {
+            contribution: Some(Money::ZERO),
+            ..BankFigures::default()
+        };
+        assert_eq!(figures(&p, 0, dec), zeros);
         assert!(dashboard(&p, BankScope::Outlet(bid(9)), FEB).is_none());
         let nowhere = RegionId::from(Uuid::from_u128(0xBAD));
         assert!(dashboard(&p, BankScope::Region(nowhere), FEB).is_none());

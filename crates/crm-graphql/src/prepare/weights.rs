@@ -57,6 +57,9 @@ pub const ENUM: u64 = 16;
 pub const MOVES: u64 = 25;
 /// Accounts, cards or products one customer holds.
 pub const PER_CUSTOMER: u64 = 50;
+/// Deposit or loan product codes (产品代码) in use at a county cooperative: tens (an estimate
+/// for cost, not a cap; a scope's outlets each list theirs).
+pub const BANK_PRODUCTS: u64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldCost {
@@ -97,9 +100,10 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("Query", "branchDashboard", c(ORG, One)),
     ("Query", "branchRanking", c(ORG, At(BRANCHES))),
     ("Query", "branches", c(RESIDENT, At(BRANCHES))),
-    // Bank dashboards and the outlet ranking: outlets × the period's days.
-    ("Query", "bankDashboard", c(ORG, One)),
-    ("Query", "outletRanking", c(ORG, One)),
+    // Bank dashboards and the outlet ranking: outlets × the period's days, and a pass over
+    // the bank customers for the served customers' contribution (two for a ranking).
+    ("Query", "bankDashboard", c(ORG + BOOK, One)),
+    ("Query", "outletRanking", c(ORG + 2 * BOOK, One)),
     ("Query", "segments", c(BOOK, One)),
     ("Query", "campaignEffectiveness", c(BOOK, Page)),
     // Saved segments are few and resident; a preview filters the caller's book once.
@@ -293,6 +297,16 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
         "BankFiguresView",
         "loansByClassification",
         c(RESIDENT, At(ENUM)),
+    ),
+    (
+        "BankFiguresView",
+        "depositsByProduct",
+        c(RESIDENT, At(BANK_PRODUCTS)),
+    ),
+    (
+        "BankFiguresView",
+        "loansByProduct",
+        c(RESIDENT, At(BANK_PRODUCTS)),
     ),
     ("Segment", "byTier", c(RESIDENT, At(ENUM))),
     ("Segment", "byRiskPreference", c(RESIDENT, At(ENUM))),

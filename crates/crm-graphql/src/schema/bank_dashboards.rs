@@ -1,6 +1,7 @@
 //! Bank dashboards and the outlet ranking on the API (issue 17 item 5): `bankDashboard` (an
 //! outlet's, a region's — a county cooperative's — or the company's deposits, loans by class,
-//! NPL ratio, fee income and bank customers for a day or a month) and `outletRanking` (the
+//! NPL ratio, fee income, bank customers, deposits and loans by product and the served
+//! customers' contribution for a day or a month) and `outletRanking` (the
 //! outlets of the company or a region ranked by one measure, with their rank change against
 //! the previous period).
 //!
@@ -75,6 +76,8 @@ pub enum OutletMeasure {
     FeeIncome,
     /// Customers with an open deposit account or loan at the period's end, most first.
     BankCustomers,
+    /// The period's contribution (客户贡献度) of the customers the outlet serves, most first.
+    Contribution,
 }
 
 /// Bank figures of an outlet, or of a scope's outlets summed.
@@ -112,6 +115,25 @@ pub struct BankFiguresView {
     pub lost_bank_customers: i32,
     /// Loans moved down a classification (五级分类) in the period.
     pub loan_downgrades: i32,
+    /// Deposit balances at the period's end (the day of `depositsOn`) per product code (产品代码,
+    /// as the core system sends it), by product.
+    pub deposits_by_product: Vec<Amount>,
+    /// Loan balances at the period's end (the day of `loansOn`) per product code, by product.
+    pub loans_by_product: Vec<Amount>,
+    /// 客户贡献度: the period's contribution (`[bank_contribution]`, one month or part of one;
+    /// a period not over yet to the latest business date) of the customers the outlet serves
+    /// (assigned to it, wherever their accounts are), summed; null when the rules have no
+    /// `[bank_contribution]`. A pass over the bank customers, made only when selected.
+    pub contribution: Option<String>,
+}
+
+fn by_product(m: &std::collections::BTreeMap<String, crm_domain::Money>) -> Vec<Amount> {
+    m.iter()
+        .map(|(k, v)| Amount {
+            key: k.clone(),
+            amount: money(*v),
+        })
+        .collect()
 }
 
 impl From<&BankFigures> for BankFiguresView {
@@ -143,6 +165,9 @@ impl From<&BankFigures> for BankFiguresView {
             new_bank_customers: int(f.new_bank_customers),
             lost_bank_customers: int(f.lost_bank_customers),
             loan_downgrades: int(f.loan_downgrades),
+            deposits_by_product: by_product(&f.deposits_by_product),
+            loans_by_product: by_product(&f.loans_by_product),
+            contribution: f.contribution.map(money),
         }
     }
 }
@@ -220,8 +245,9 @@ pub struct OutletRankView {
     pub previous_rank: Option<i32>,
     /// `previousRank − rank`: positive for a move up; null without a previous rank.
     pub rank_change: Option<i32>,
-    /// The measure's figure: money for deposits, growth, loans and fee income, a percent for
-    /// the NPL ratio, a count for bank customers.
+    /// The measure's figure: money for deposits, growth, loans, fee income and contribution
+    /// (empty when the rules have no `[bank_contribution]`), a percent for the NPL ratio, a
+    /// count for bank customers.
     pub value: String,
     pub figures: BankFiguresView,
 }
@@ -234,6 +260,7 @@ fn value(measure: Measure, f: &BankFigures) -> String {
         Measure::NplRatio => format!("{:.2}", centi(f.npl_ratio_bp)),
         Measure::FeeIncome => money(f.fee_income),
         Measure::BankCustomers => f.bank_customers.to_string(),
+        Measure::Contribution => f.contribution.map(money).unwrap_or_default(),
     }
 }
 
@@ -309,12 +336,20 @@ impl BankDashboardQuery {
                 return Ok(found.as_ref().map(|d| BankDashboardView::of(d, None)));
             }
             let reflects = Reflects::of(models);
-            models.read(|m, _| {
+            let look = ctx.look_ahead();
+            let contribution = look.field("figures").field("contribution").exists()
+                || look
+                    .field("outlets")
+                    .field("figures")
+                    .field("contribution")
+                    .exists();
+            models.read(|m, rules| {
                 if !may_read_scope(&actor, m, scope) {
                     return Err(forbidden(Right::ReadCustomer));
                 }
                 let period = branch_period_or_latest(period.as_ref(), m)?;
-                Ok(views::bank_dashboard(m, scope, period)
+                let rules = contribution.then_some(rules);
+                Ok(views::bank_dashboard(m, rules, scope, period)
                     .map(|d| BankDashboardView::of(&d, Some(reflects))))
             })
         }
@@ -339,8 +374,14 @@ impl BankDashboardQuery {
             let scope = ranking_scope(&actor, scope.as_ref())?;
             let first = page_size(ctx, "first", first)?.unwrap_or(usize::MAX);
             let measure = Measure::from(by);
+            let contribution = measure == Measure::Contribution
+                || ctx
+                    .look_ahead()
+                    .field("figures")
+                    .field("contribution")
+                    .exists();
             reach(ctx, at_position).await?;
-            read_models(ctx)?.read(|m, _| {
+            read_models(ctx)?.read(|m, rules| {
                 let ranking = match scope {
                     BankScope::Region(r) => Ranking::Region(r),
                     _ => Ranking::Company,
@@ -349,7 +390,8 @@ impl BankDashboardQuery {
                     return Err(forbidden(Right::ReadCustomer));
                 }
                 let period = branch_period_or_latest(period.as_ref(), m)?;
-                Ok(views::outlet_ranking(m, scope, measure, period)
+                let rules = contribution.then_some(rules);
+                Ok(views::outlet_ranking(m, rules, scope, measure, period)
                     .iter()
                     .take(first)
                     .map(|r| rank_view(measure, r))

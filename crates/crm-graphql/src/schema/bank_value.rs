@@ -53,6 +53,9 @@ pub struct BankDepositTermView {
     pub days: i32,
     pub rate_paid: String,
     pub ftp_bp: i32,
+    /// The `[bank_contribution]` key the FTP is: `ftp_deposit_product_bp."<product>"` when the
+    /// product has its own price, else `ftp_demand_bp` or `ftp_time_bp`.
+    pub ftp_rule: String,
     pub spread: String,
     pub position: Long,
 }
@@ -74,6 +77,9 @@ pub struct BankLoanTermView {
     /// Short-term (at most 12 months) or medium/long-term FTP.
     pub short_term: bool,
     pub ftp_bp: i32,
+    /// The `[bank_contribution]` key the FTP is: `ftp_loan_product_bp."<product>"` when the
+    /// product has its own price, else `ftp_loan_short_bp` or `ftp_loan_long_bp`.
+    pub ftp_rule: String,
     pub spread: String,
     pub ecl_bp: i32,
     pub expected_credit_loss: String,
@@ -133,6 +139,7 @@ fn deposit(d: &DepositLine) -> BankDepositTermView {
         days: int(d.days),
         rate_paid: d.rate_paid.to_string(),
         ftp_bp: int(d.ftp_bp),
+        ftp_rule: d.ftp_source.rule_key(),
         spread: money(d.spread),
         position: Long(d.position),
     }
@@ -151,6 +158,7 @@ fn loan(l: &LoanLine) -> BankLoanTermView {
         rate_charged: l.rate_charged.to_string(),
         short_term: l.short_term,
         ftp_bp: int(l.ftp_bp),
+        ftp_rule: l.ftp_source.rule_key(),
         spread: money(l.spread),
         ecl_bp: int(l.ecl_bp),
         expected_credit_loss: money(l.expected_credit_loss),

@@ -9,6 +9,10 @@
 //!              − Σ loans     average balance × ECL rate of its class × days / 365
 //! ```
 //!
+//! An account's FTP is its product's own price when the rules give one
+//! (`ftp_deposit_product_bp`, `ftp_loan_product_bp`), else its kind's (deposits) or its term's
+//! (loans); each line names which ([`FtpSource`]).
+//!
 //! An account's average balance is the mean of the end-of-day balances recorded for it in the
 //! period's month (`BalanceMonth`); an account with none recorded that month is counted at its
 //! latest balance recorded before the month, and its line says so. `days` is the number
@@ -26,7 +30,7 @@ use crm_domain::{Money, Rate};
 use super::Tier;
 use crate::model::{madd, month_index, CustomerRecord, Model};
 use crate::read_models::banking::BalanceMonth;
-use crate::rules::{cost_key, BankContributionRules, BankTierRules, RuleBook};
+use crate::rules::{cost_key, BankContributionRules, BankTierRules, FtpSource, RuleBook};
 
 /// How an account's balance for the period was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +58,8 @@ pub struct DepositLine {
     pub days: u32,
     pub rate_paid: Rate,
     pub ftp_bp: u32,
+    /// Which price `ftp_bp` is: the product's own (`ftp_deposit_product_bp`) or the kind's.
+    pub ftp_source: FtpSource,
     /// average × (FTP − rate paid) × days / 365.
     pub spread: Money,
     pub position: u64,
@@ -74,6 +80,8 @@ pub struct LoanLine {
     /// Whether the loan is short-term (at most `SHORT_LOAN_MONTHS`) for its FTP.
     pub short_term: bool,
     pub ftp_bp: u32,
+    /// Which price `ftp_bp` is: the product's own (`ftp_loan_product_bp`) or the term's.
+    pub ftp_source: FtpSource,
     /// average × (rate charged − FTP) × days / 365.
     pub spread: Money,
     pub ecl_bp: u32,
@@ -188,7 +196,7 @@ fn deposit_lines(
             let (basis, average, recorded, balance_date) =
                 balance_of(&d.months, month, d.balance, d.balance_date, to);
             let days = open_days(from, to, d.opened_on, d.closed_on);
-            let ftp_bp = r.ftp_deposit_bp(d.term);
+            let (ftp_bp, ftp_source) = r.ftp_deposit(&d.product, d.term);
             let spread_units = bp_units(ftp_bp) - i128::from(d.rate.units());
             DepositLine {
                 account: d.id,
@@ -201,6 +209,7 @@ fn deposit_lines(
                 days,
                 rate_paid: d.rate,
                 ftp_bp,
+                ftp_source,
                 spread: accrue(average, spread_units, i128::from(Rate::SCALE), days),
                 position: d.position,
             }
@@ -223,7 +232,7 @@ fn loan_lines(
             let (basis, average, recorded, balance_date) =
                 balance_of(&l.months, month, l.balance, l.balance_date, to);
             let days = open_days(from, to, l.start, l.closed.map(|(c, _)| c));
-            let (ftp_bp, short_term) = r.ftp_loan_bp(l.start, l.maturity);
+            let (ftp_bp, ftp_source, short_term) = r.ftp_loan(&l.product, l.start, l.maturity);
             let spread_units = i128::from(l.rate.units()) - bp_units(ftp_bp);
             let ecl_bp = r.ecl_bp_of(l.class);
             LoanLine {
@@ -238,6 +247,7 @@ fn loan_lines(
                 rate_charged: l.rate,
                 short_term,
                 ftp_bp,
+                ftp_source,
                 spread: accrue(average, spread_units, i128::from(Rate::SCALE), days),
                 ecl_bp,
                 expected_credit_loss: accrue(average, i128::from(ecl_bp), 10_000, days),

@@ -114,7 +114,12 @@ impl Projections {
         cancel: &AtomicBool,
     ) -> Result<Option<BankDashboard>, ProjectionError> {
         let at = self.model_as_of_unless(instant, None, cancel)?;
-        Ok(views::bank_dashboard(&at.model, scope, period))
+        Ok(views::bank_dashboard(
+            &at.model,
+            Some(&at.rules),
+            scope,
+            period,
+        ))
     }
 }
 

@@ -16,19 +16,36 @@
 //!   one banking at two outlets counts at each, so a region's or the company's count is of
 //!   customer–outlet relationships.
 //! - A region holds the outlets the org tree places in it now.
+//! - Deposits and loans by product are the period-end stock split by the account's product
+//!   code (产品代码, as the core system sends it: `DepositAccount.product`,
+//!   `LoanContract.product`), from the same day as the split by kind and by class. The map is
+//!   keyed by product, which the organisation defines, never by customer or day.
+//! - Contribution (客户贡献度, `[bank_contribution]`) of an outlet is the sum of the period's
+//!   contribution (`derive::bank_contribution`, one month or part of one) of the bank customers
+//!   it serves: those assigned to it (the customer's branch), whichever outlet holds their
+//!   accounts, as the bank KPI sums a manager's book; a period not over yet counts to the
+//!   latest business date, as `Customer.bankContribution` does. None when the rules have no
+//!   `[bank_contribution]`. It is computed when asked — the caller passes the rules to compute
+//!   it under, or None to leave it out (the API does when the field is not selected) — one
+//!   pass over the bank customers per period (two for a ranking: this period and the
+//!   previous); see [`outlet_contributions`] for the cost measured on the bank demo.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crm_domain::ids::{BranchId, RegionId};
 use crm_domain::Money;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use crate::derive::bank_contribution;
 use crate::model::{madd, Model};
-use crate::read_models::banking::{outlet_banking, DEPOSIT_KINDS, LOAN_CLASSES, LOAN_CLASSES_ALL};
+use crate::read_models::banking::{
+    outlet_banking, OutletDay, DEPOSIT_KINDS, LOAN_CLASSES, LOAN_CLASSES_ALL,
+};
 use crate::read_models::dashboards::BranchPeriod;
 use crate::read_models::performance::bp;
+use crate::rules::RuleBook;
 
 /// Whose bank figures: the whole company, one region (county) or one outlet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,6 +86,28 @@ pub struct BankFigures {
     /// Loans moved down a classification (五级分类) in the period.
     #[serde(default)]
     pub loan_downgrades: i64,
+    /// Deposit balances at the period's end (the day of `deposits_on`) by product code.
+    #[serde(default)]
+    pub deposits_by_product: BTreeMap<String, Money>,
+    /// Loan balances at the period's end (the day of `loans_on`) by product code.
+    #[serde(default)]
+    pub loans_by_product: BTreeMap<String, Money>,
+    /// The period's contribution of the customers the outlet serves; None when the rules
+    /// have no `[bank_contribution]` or it was not asked for.
+    #[serde(default)]
+    pub contribution: Option<Money>,
+}
+
+/// Adds `from`'s figures per product into `into`.
+fn add_products(into: &mut BTreeMap<String, Money>, from: &BTreeMap<String, Money>) {
+    for (product, v) in from {
+        match into.get_mut(product) {
+            Some(x) => *x = madd(*x, *v),
+            None => {
+                into.insert(product.clone(), *v);
+            }
+        }
+    }
 }
 
 impl BankFigures {
@@ -91,6 +130,12 @@ impl BankFigures {
         self.new_bank_customers += o.new_bank_customers;
         self.lost_bank_customers += o.lost_bank_customers;
         self.loan_downgrades += o.loan_downgrades;
+        add_products(&mut self.deposits_by_product, &o.deposits_by_product);
+        add_products(&mut self.loans_by_product, &o.loans_by_product);
+        self.contribution = match (self.contribution, o.contribution) {
+            (None, None) => None,
+            (a, b) => Some(madd(a.unwrap_or(Money::ZERO), b.unwrap_or(Money::ZERO))),
+        };
         self.settle();
     }
 
@@ -120,7 +165,9 @@ impl BankFigures {
 
 /// One outlet's figures for `from..=to`; `None` when it has no figures up to `to`. The stock
 /// and the period's flows are the branch dashboard's ([`outlet_banking`]); this adds the
-/// deposits before the period and the bank customers, which count every day up to `to`.
+/// deposits before the period and the bank customers, which count every day up to `to`, and
+/// the stock by product of the days the stock is of. The contribution is left None (it is the
+/// served customers', [`outlet_contributions`]).
 pub fn outlet_figures(m: &Model, branch: BranchId, from: Date, to: Date) -> Option<BankFigures> {
     let rec = m.outlets.get(&branch)?;
     let end = rec.days.partition_point(|d| *d <= to);
@@ -138,10 +185,18 @@ pub fn outlet_figures(m: &Model, branch: BranchId, from: Date, to: Date) -> Opti
         loan_downgrades: b.loan_downgrades,
         ..BankFigures::default()
     };
+    // The days the stock is of (the latest with positions up to `to`, as `outlet_banking`'s).
+    let (mut deposit_day, mut loan_day): (Option<&OutletDay>, Option<&OutletDay>) = (None, None);
     for d in days {
         let Some(od) = m.outlet_days.get(&(branch, *d)) else {
             continue;
         };
+        if od.deposit_positions > 0 {
+            deposit_day = Some(od);
+        }
+        if od.loan_positions > 0 {
+            loan_day = Some(od);
+        }
         f.bank_customers += od.new_bank_customers - od.lost_bank_customers;
         if *d < from {
             if od.deposit_positions > 0 {
@@ -152,8 +207,56 @@ pub fn outlet_figures(m: &Model, branch: BranchId, from: Date, to: Date) -> Opti
             f.lost_bank_customers += od.lost_bank_customers;
         }
     }
+    if let Some(od) = deposit_day {
+        f.deposits_by_product = od.deposits_by_product.clone();
+    }
+    if let Some(od) = loan_day {
+        f.loans_by_product = od.loans_by_product.clone();
+    }
     f.settle();
     Some(f)
+}
+
+/// The period's contribution (`derive::bank_contribution` for `from..=to`, clamped to `from`'s
+/// month and to the latest business date when that falls in the period) of the bank customers
+/// each of `outlets` serves (the customer's assigned branch),
+/// summed per outlet; an outlet serving none has none in the map. None when the rules have no
+/// `[bank_contribution]`.
+///
+/// One pass over the bank customers, computing the contribution of those served by one of
+/// `outlets`. Measured on the bank demo (`crm demo --profile bank --customers 1000`, 250 days,
+/// 373,080 events, 945 bank customers; debug build, shared 2-core machine, 20 requests each):
+/// the company's `bankDashboard` for a month took 22.5 ms with `contribution` selected against
+/// 13.5 ms without, so about 10 µs per bank customer per pass; `outletRanking(by:
+/// CONTRIBUTION)` 37.8 ms against 10.2 ms by deposits (two passes). Linear in bank customers:
+/// some 100–150 ms a pass at the default 10,000 customers in a debug build.
+pub fn outlet_contributions(
+    m: &Model,
+    rules: &RuleBook,
+    outlets: &[BranchId],
+    from: Date,
+    to: Date,
+) -> Option<BTreeMap<BranchId, Money>> {
+    rules.bank_contribution.as_ref()?;
+    let to = match m.meta.log_date {
+        Some(today) if today >= from => to.min(today),
+        _ => to,
+    };
+    let wanted: BTreeSet<BranchId> = outlets.iter().copied().collect();
+    let mut out: BTreeMap<BranchId, Money> = BTreeMap::new();
+    for (id, _) in m.bank_customers.iter() {
+        let Some(branch) = m.customers.get(id).and_then(|c| c.branch()) else {
+            continue;
+        };
+        if !wanted.contains(&branch) {
+            continue;
+        }
+        if let Some(e) = bank_contribution(m, rules, *id, from, to) {
+            let v = out.entry(branch).or_insert(Money::ZERO);
+            *v = madd(*v, e.contribution);
+        }
+    }
+    Some(out)
 }
 
 /// One outlet's line of a dashboard or a ranking.
@@ -203,11 +306,22 @@ fn outlets_of(m: &Model, scope: BankScope) -> Vec<BranchId> {
     ids
 }
 
-fn lines(m: &Model, scope: BankScope, from: Date, to: Date) -> Vec<OutletLine> {
-    outlets_of(m, scope)
+fn lines(
+    m: &Model,
+    rules: Option<&RuleBook>,
+    scope: BankScope,
+    from: Date,
+    to: Date,
+) -> Vec<OutletLine> {
+    let outlets = outlets_of(m, scope);
+    let contributions = rules.and_then(|r| outlet_contributions(m, r, &outlets, from, to));
+    outlets
         .into_iter()
         .filter_map(|b| {
-            let figures = outlet_figures(m, b, from, to)?;
+            let mut figures = outlet_figures(m, b, from, to)?;
+            figures.contribution = contributions
+                .as_ref()
+                .map(|c| c.get(&b).copied().unwrap_or(Money::ZERO));
             let info = m.meta.branches.get(&b);
             Some(OutletLine {
                 outlet: b,
@@ -220,8 +334,14 @@ fn lines(m: &Model, scope: BankScope, from: Date, to: Date) -> Vec<OutletLine> {
 }
 
 /// The bank dashboard of `scope` for `period`; `None` for an outlet or region the read side
-/// does not know (a known one with no figures yet has zeros).
-pub fn bank_dashboard(m: &Model, scope: BankScope, period: BranchPeriod) -> Option<BankDashboard> {
+/// does not know (a known one with no figures yet has zeros). The served customers'
+/// contribution under `contribution`'s rules; None leaves it out.
+pub fn bank_dashboard(
+    m: &Model,
+    contribution: Option<&RuleBook>,
+    scope: BankScope,
+    period: BranchPeriod,
+) -> Option<BankDashboard> {
     let name = match scope {
         BankScope::Company => String::new(),
         BankScope::Region(r) => m.meta.regions.get(&r)?.name.clone(),
@@ -234,9 +354,14 @@ pub fn bank_dashboard(m: &Model, scope: BankScope, period: BranchPeriod) -> Opti
         },
     };
     let (from, to) = period.range();
-    let mut outlets = lines(m, scope, from, to);
+    let mut outlets = lines(m, contribution, scope, from, to);
     outlets.sort_by(|a, b| (&a.name, a.outlet).cmp(&(&b.name, b.outlet)));
-    let mut figures = BankFigures::default();
+    let mut figures = BankFigures {
+        contribution: contribution
+            .and_then(|r| r.bank_contribution.as_ref())
+            .map(|_| Money::ZERO),
+        ..BankFigures::default()
+    };
     for o in &outlets {
         figures.add(&o.figures);
     }
@@ -265,6 +390,9 @@ pub enum OutletMeasure {
     FeeIncome,
     /// Customers with an open deposit account or loan at the period's end, most first.
     BankCustomers,
+    /// The period's contribution of the customers the outlet serves, most first (all tie when
+    /// the rules have no `[bank_contribution]` or none are given).
+    Contribution,
 }
 
 impl OutletMeasure {
@@ -281,6 +409,7 @@ impl OutletMeasure {
             ),
             OutletMeasure::FeeIncome => (f.fee_income.minor(), 0),
             OutletMeasure::BankCustomers => (f.bank_customers, 0),
+            OutletMeasure::Contribution => (f.contribution.map_or(0, |c| c.minor()), 0),
         }
     }
 }
@@ -320,20 +449,25 @@ fn ranked(measure: OutletMeasure, mut lines: Vec<OutletLine>) -> Vec<(usize, Out
 
 /// The outlets of `scope` (the company or a region) with figures up to the period's end,
 /// ranked by `measure`, each with its rank in the previous period ([`BranchPeriod::previous`]) among
-/// the same scope's outlets.
+/// the same scope's outlets. The served customers' contribution is computed under
+/// `contribution`'s rules (None leaves it out; the previous period's only when it is the
+/// measure).
 pub fn outlet_ranking(
     m: &Model,
+    contribution: Option<&RuleBook>,
     scope: BankScope,
     measure: OutletMeasure,
     period: BranchPeriod,
 ) -> Vec<OutletRank> {
     let (from, to) = period.range();
     let (prev_from, prev_to) = period.previous().range();
-    let before: BTreeMap<BranchId, usize> = ranked(measure, lines(m, scope, prev_from, prev_to))
-        .into_iter()
-        .map(|(rank, line)| (line.outlet, rank))
-        .collect();
-    ranked(measure, lines(m, scope, from, to))
+    let before_rules = contribution.filter(|_| measure == OutletMeasure::Contribution);
+    let before: BTreeMap<BranchId, usize> =
+        ranked(measure, lines(m, before_rules, scope, prev_from, prev_to))
+            .into_iter()
+            .map(|(rank, line)| (line.outlet, rank))
+            .collect();
+    ranked(measure, lines(m, contribution, scope, from, to))
         .into_iter()
         .map(|(rank, line)| {
             let previous_rank = before.get(&line.outlet).copied();

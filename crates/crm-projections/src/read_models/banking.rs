@@ -323,6 +323,18 @@ pub struct OutletDay {
     /// Loans moved down a classification (五级分类) this day.
     #[serde(default)]
     pub loan_downgrades: i64,
+    /// The day's deposit and loan balances by product (the account's product code), as
+    /// `deposits` and `loans` are by kind and class.
+    #[serde(default)]
+    pub deposits_by_product: BTreeMap<String, Money>,
+    #[serde(default)]
+    pub loans_by_product: BTreeMap<String, Money>,
+}
+
+/// Adds a day's balance (less `previous`, the figure a correction replaces) to its product's.
+fn add_product(by: &mut BTreeMap<String, Money>, product: String, b: Money, prev: Option<Money>) {
+    let v = by.entry(product).or_insert(Money::ZERO);
+    *v = madd(madd(*v, b), prev.map_or(Money::ZERO, |p| mscale(p, -1)));
 }
 
 /// The days an outlet has figures for.
@@ -480,6 +492,7 @@ fn deposit_day(
     );
     r.position = p;
     let (branch, kind, customer) = (r.branch, kind_index(r.term), r.customer);
+    let product = r.product.clone();
     let bc = m.bank_customer(customer);
     if moved {
         bc.active_on(day.date);
@@ -499,6 +512,8 @@ fn deposit_day(
         None => od.deposit_positions += 1,
     }
     od.deposits[kind] = madd(od.deposits[kind], day.balance);
+    let prev = previous.map(|d| d.balance);
+    add_product(&mut od.deposits_by_product, product, day.balance, prev);
 }
 
 pub(crate) fn apply_loan(m: &mut Model, p: u64, e: &loan::Event) {
@@ -634,6 +649,7 @@ fn loan_day(
     );
     r.position = p;
     let (branch, class, customer) = (r.branch, class_index(r.class), r.customer);
+    let product = r.product.clone();
     if moved {
         m.bank_customer(customer).active_on(day.date);
     }
@@ -643,6 +659,8 @@ fn loan_day(
         None => od.loan_positions += 1,
     }
     od.loans[class] = madd(od.loans[class], day.balance);
+    let prev = previous.map(|d| d.balance);
+    add_product(&mut od.loans_by_product, product, day.balance, prev);
 }
 
 fn reclassify(m: &mut Model, p: u64, id: LoanId, from: LoanClass, to: LoanClass, on: Date) {

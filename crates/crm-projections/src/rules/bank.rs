@@ -4,22 +4,30 @@
 //! (五级分类). Format and a worked example in `schema/rules.md`.
 //!
 //! Every key is checked: an unknown one is refused by name, as in `[churn]`; rates are whole
-//! basis points of a year (0 to 10,000), money is a decimal string in yuan.
+//! basis points of a year (0 to 10,000), money is a decimal string in yuan. A deposit or loan
+//! product may have its own FTP (`ftp_deposit_product_bp`, `ftp_loan_product_bp`), overriding the
+//! price of its kind or term; the product names are the core system's codes, data the
+//! organisation defines, so any name is accepted (one that no account carries prices nothing).
+
+use std::collections::BTreeMap;
 
 use crm_domain::customer::{BankSegment, CustomerKind};
 use crm_domain::deposit::DepositTerm;
 use crm_domain::loan::LoanClass;
+use crm_domain::values::ShortText;
 use crm_domain::Money;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProjectionError;
 
 /// The keys `[bank_contribution]` takes.
-pub const BANK_CONTRIBUTION_KEYS: [&str; 7] = [
+pub const BANK_CONTRIBUTION_KEYS: [&str; 9] = [
     "ftp_demand_bp",
     "ftp_time_bp",
     "ftp_loan_short_bp",
     "ftp_loan_long_bp",
+    "ftp_deposit_product_bp",
+    "ftp_loan_product_bp",
     "cost_to_serve",
     "ecl_bp",
     "tiers",
@@ -107,14 +115,51 @@ pub struct BankTierRules {
     pub diamond: Money,
 }
 
+/// Which `[bank_contribution]` price an account's FTP is: the rule key that gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FtpSource {
+    /// `ftp_demand_bp`.
+    Demand,
+    /// `ftp_time_bp`.
+    Time,
+    /// `ftp_loan_short_bp`.
+    LoanShort,
+    /// `ftp_loan_long_bp`.
+    LoanLong,
+    /// `ftp_deposit_product_bp` of this product.
+    DepositProduct(String),
+    /// `ftp_loan_product_bp` of this product.
+    LoanProduct(String),
+}
+
+impl FtpSource {
+    /// The rule key, as the rules file writes it (`ftp_loan_product_bp."农户小额信用贷款"`).
+    pub fn rule_key(&self) -> String {
+        match self {
+            FtpSource::Demand => "ftp_demand_bp".to_string(),
+            FtpSource::Time => "ftp_time_bp".to_string(),
+            FtpSource::LoanShort => "ftp_loan_short_bp".to_string(),
+            FtpSource::LoanLong => "ftp_loan_long_bp".to_string(),
+            FtpSource::DepositProduct(p) => format!("ftp_deposit_product_bp.{p:?}"),
+            FtpSource::LoanProduct(p) => format!("ftp_loan_product_bp.{p:?}"),
+        }
+    }
+}
+
 /// `[bank_contribution]` as validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BankContributionRules {
     pub ftp_demand_bp: u32,
     pub ftp_time_bp: u32,
     /// Loans of at most [`SHORT_LOAN_MONTHS`] months from start to maturity.
     pub ftp_loan_short_bp: u32,
     pub ftp_loan_long_bp: u32,
+    /// FTP of a deposit product (the account's product code), over its kind's.
+    #[serde(default)]
+    pub ftp_deposit_product_bp: BTreeMap<String, u32>,
+    /// FTP of a loan product, over its term's.
+    #[serde(default)]
+    pub ftp_loan_product_bp: BTreeMap<String, u32>,
     pub cost_to_serve: CostToServe,
     /// Expected credit loss a year, by class (`LoanClass as usize`).
     pub ecl_bp: [u32; 5],
@@ -128,6 +173,39 @@ impl BankContributionRules {
             DepositTerm::Demand => self.ftp_demand_bp,
             DepositTerm::Time { .. } => self.ftp_time_bp,
         }
+    }
+
+    /// A deposit account's FTP: its product's when `ftp_deposit_product_bp` names it, else its
+    /// kind's; with the key that gave it.
+    pub fn ftp_deposit(&self, product: &str, term: DepositTerm) -> (u32, FtpSource) {
+        if let Some(bp) = self.ftp_deposit_product_bp.get(product) {
+            return (*bp, FtpSource::DepositProduct(product.to_string()));
+        }
+        let source = match term {
+            DepositTerm::Demand => FtpSource::Demand,
+            DepositTerm::Time { .. } => FtpSource::Time,
+        };
+        (self.ftp_deposit_bp(term), source)
+    }
+
+    /// A loan's FTP: its product's when `ftp_loan_product_bp` names it, else its term's; with
+    /// the key that gave it and whether the loan is short-term (by its contract either way).
+    pub fn ftp_loan(
+        &self,
+        product: &str,
+        start: time::Date,
+        maturity: time::Date,
+    ) -> (u32, FtpSource, bool) {
+        let (bp, short) = self.ftp_loan_bp(start, maturity);
+        if let Some(p) = self.ftp_loan_product_bp.get(product) {
+            return (*p, FtpSource::LoanProduct(product.to_string()), short);
+        }
+        let source = if short {
+            FtpSource::LoanShort
+        } else {
+            FtpSource::LoanLong
+        };
+        (bp, source, short)
     }
 
     /// The loan's FTP by its contractual term, and whether it counts as short-term.
@@ -215,6 +293,29 @@ fn sub_table<'a>(
     }
 }
 
+/// A per-product FTP table: each key a product code as the core system writes it (1 to 200
+/// characters, no surrounding spaces), each value whole basis points.
+fn product_prices(
+    table: &toml::Table,
+    key: &str,
+) -> Result<BTreeMap<String, u32>, ProjectionError> {
+    let name = format!("bank_contribution.{key}");
+    let Some(t) = sub_table(table, "bank_contribution", key)? else {
+        return Ok(BTreeMap::new());
+    };
+    let mut out = BTreeMap::new();
+    for product in t.keys() {
+        if !ShortText::parse(product).is_ok_and(|p| p.as_str() == product) {
+            return Err(invalid(format!(
+                "{name}.{product:?}: a product code is 1 to 200 characters without surrounding spaces"
+            )));
+        }
+        let bp = required_bp(t, &name, product)?;
+        out.insert(product.clone(), bp);
+    }
+    Ok(out)
+}
+
 fn cost_to_serve(t: &toml::Table) -> Result<CostToServe, ProjectionError> {
     let name = "bank_contribution.cost_to_serve";
     refuse_unknown(t, name, &COST_TO_SERVE_KEYS)?;
@@ -286,6 +387,8 @@ pub fn bank_contribution_rules(
         ftp_time_bp: required_bp(&table, name, "ftp_time_bp")?,
         ftp_loan_short_bp: required_bp(&table, name, "ftp_loan_short_bp")?,
         ftp_loan_long_bp: required_bp(&table, name, "ftp_loan_long_bp")?,
+        ftp_deposit_product_bp: product_prices(&table, "ftp_deposit_product_bp")?,
+        ftp_loan_product_bp: product_prices(&table, "ftp_loan_product_bp")?,
         cost_to_serve: cost_to_serve(cost)?,
         ecl_bp: ecl(ecl_table)?,
         tiers: sub_table(&table, name, "tiers")?.map(tiers).transpose()?,
@@ -399,5 +502,85 @@ mod tests {
         assert!(r.contains("bank_contribution.tiers"), "{r}");
         let r = reason(&replaced("diamond = \"20000\"", "platinum = \"20000\""));
         assert!(r.contains("bank_contribution.tiers.platinum"), "{r}");
+    }
+
+    #[test]
+    fn a_product_s_own_ftp_overrides_its_kind_s_and_names_the_key() {
+        let r = RuleBook::parse(&replaced(
+            "ftp_loan_long_bp = 350\n",
+            "ftp_loan_long_bp = 350\nftp_deposit_product_bp = { \"整存整取三年\" = 330 }\nftp_loan_product_bp = { \"农户小额信用贷款\" = 280, \"LP-2\" = 0 }\n",
+        ))
+        .unwrap();
+        let b = r.bank_contribution.unwrap();
+        let time = DepositTerm::Time {
+            term_months: 36,
+            maturity: date!(2029 - 01 - 15),
+        };
+        let (bp, source) = b.ftp_deposit("整存整取三年", time);
+        assert_eq!(bp, 330);
+        assert_eq!(source.rule_key(), "ftp_deposit_product_bp.\"整存整取三年\"");
+        assert_eq!(
+            b.ftp_deposit("活期储蓄", DepositTerm::Demand),
+            (150, FtpSource::Demand)
+        );
+        assert_eq!(b.ftp_deposit("定期一年", time), (260, FtpSource::Time));
+        let (start, end) = (date!(2026 - 01 - 15), date!(2026 - 07 - 15));
+        assert_eq!(
+            b.ftp_loan("农户小额信用贷款", start, end),
+            (280, FtpSource::LoanProduct("农户小额信用贷款".into()), true)
+        );
+        assert_eq!(
+            b.ftp_loan("LP-2", start, date!(2029 - 01 - 15)),
+            (0, FtpSource::LoanProduct("LP-2".into()), false)
+        );
+        assert_eq!(
+            b.ftp_loan("other", start, date!(2029 - 01 - 15)),
+            (350, FtpSource::LoanLong, false)
+        );
+        assert_eq!(FtpSource::LoanShort.rule_key(), "ftp_loan_short_bp");
+        // Without the tables, no product has a price of its own.
+        let d = RuleBook::default_rules()
+            .unwrap()
+            .bank_contribution
+            .unwrap();
+        assert!(d.ftp_deposit_product_bp.is_empty() && d.ftp_loan_product_bp.is_empty());
+    }
+
+    #[test]
+    fn bad_product_prices_are_refused_naming_the_product() {
+        let with = |table: &str| {
+            reason(&replaced(
+                "ftp_loan_long_bp = 350\n",
+                &format!("ftp_loan_long_bp = 350\n{table}\n"),
+            ))
+        };
+        let r = with("ftp_loan_product_bp = { \"农户贷款\" = 10001 }");
+        assert!(
+            r.contains("bank_contribution.ftp_loan_product_bp.农户贷款") && r.contains("10001"),
+            "{r}"
+        );
+        let r = with("ftp_deposit_product_bp = { \"定期\" = \"2.6%\" }");
+        assert!(
+            r.contains("bank_contribution.ftp_deposit_product_bp.定期"),
+            "{r}"
+        );
+        let r = with("ftp_deposit_product_bp = { \"定期\" = -5 }");
+        assert!(
+            r.contains("bank_contribution.ftp_deposit_product_bp.定期"),
+            "{r}"
+        );
+        let r = with("ftp_deposit_product_bp = { \" 定期\" = 100 }");
+        assert!(
+            r.contains("bank_contribution.ftp_deposit_product_bp.\" 定期\"")
+                && r.contains("product code"),
+            "{r}"
+        );
+        let r = with("ftp_deposit_product_bp = { \"\" = 100 }");
+        assert!(r.contains("product code"), "{r}");
+        let r = with("ftp_deposit_product_bp = 100");
+        assert!(
+            r.contains("bank_contribution.ftp_deposit_product_bp must be a table"),
+            "{r}"
+        );
     }
 }
