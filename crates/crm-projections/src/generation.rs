@@ -11,7 +11,7 @@
 //! position and the reason in its status; it never skips.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,16 @@ const HISTORY_SPILL: usize = 100_000;
 /// flush rewrites every changed record, so spilling at the timeline's bound would flush a
 /// rebuild every few hundred thousand events for no memory it needs back.
 const FLOW_SPILL: usize = 1_000_000;
+
+static HISTORY_SPILL_AT: AtomicUsize = AtomicUsize::new(HISTORY_SPILL);
+static FLOW_SPILL_AT: AtomicUsize = AtomicUsize::new(FLOW_SPILL);
+
+/// Changes, for the whole process, how many pending history entries and daily flows a
+/// catch-up keeps before it spills them (tests set a few, so that small logs spill often).
+pub fn set_spill_limits(history_entries: usize, flows: usize) {
+    HISTORY_SPILL_AT.store(history_entries, Ordering::Relaxed);
+    FLOW_SPILL_AT.store(flows, Ordering::Relaxed);
+}
 
 const TAG_CUSTOMERS: u8 = 1;
 const TAG_ACCOUNTS: u8 = 2;
@@ -712,6 +722,37 @@ impl Generation {
         Ok(position)
     }
 
+    /// Pending history entries or daily flows past what a catch-up keeps in memory.
+    fn history_piled_up(&self) -> bool {
+        let m = self.read();
+        m.history.pending_len() >= HISTORY_SPILL_AT.load(Ordering::Relaxed)
+            || m.history.pending_flows() >= FLOW_SPILL_AT.load(Ordering::Relaxed)
+    }
+
+    /// Gets piled-up history out of memory during a catch-up. A generation with a checkpoint
+    /// flushes (records, history and checkpoint together). One without (a shadow being built,
+    /// a first fold) writes only its pending history entries and no checkpoint: its records
+    /// stay resident and are written once, by its first flush. That is safe because a tree
+    /// without a checkpoint is cleared when it is opened, so history written ahead of a
+    /// checkpoint is never read after a crash; and it spares a far-behind fold rewriting every
+    /// customer's record at each spill (most of a rebuild's time: docs/PERFORMANCE.md).
+    fn spill(&self) -> Result<(), ProjectionError> {
+        if self.flushed.load(Ordering::SeqCst) > 0 {
+            return self.flush().map(|_| ());
+        }
+        let _flushing = lock(&self.flushing);
+        let position = self.position();
+        let mut batch = Writes::default();
+        self.read().history.write_into(&mut batch)?;
+        batch.apply_in_order(&self.tree)?;
+        self.model
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .history
+            .forget_through(position);
+        Ok(())
+    }
+
     /// Applies everything committed up to `until` (or the head), without waiting for more and
     /// without flushing. Reports progress after every step. A shadow being built is not
     /// flushed on the way either: it is not in the generations record until it is switched
@@ -754,12 +795,8 @@ impl Generation {
             let n = batch.len() as u64;
             self.apply_batch(&batch)?;
             applied += n;
-            let spill = {
-                let m = self.read();
-                m.history.pending_len() >= HISTORY_SPILL || m.history.pending_flows() >= FLOW_SPILL
-            };
-            if spill {
-                self.flush()?;
+            if self.history_piled_up() {
+                self.spill()?;
             }
             let secs = started.elapsed().as_secs_f64().max(1e-6);
             let rate = applied as f64 / secs;
@@ -855,7 +892,15 @@ impl Generation {
             // Far behind (catching up after downtime) a flush by time would cost more than it
             // saves; flush by count until close to the head.
             let far_behind = self.store.head().0.saturating_sub(self.position()) > FLUSH_EVENTS;
-            if since_flush >= FLUSH_EVENTS || (!far_behind && first.elapsed() >= FLUSH_INTERVAL) {
+            if far_behind && self.flushed.load(Ordering::SeqCst) == 0 {
+                // A first fold (nothing stored yet): the records are written once, when it
+                // is close to the head; only history leaves memory on the way ([`Self::spill`]).
+                if self.history_piled_up() {
+                    self.spill()?;
+                }
+            } else if since_flush >= FLUSH_EVENTS
+                || (!far_behind && first.elapsed() >= FLUSH_INTERVAL)
+            {
                 self.flush()?;
                 since_flush = 0;
                 first_unflushed = None;

@@ -353,6 +353,11 @@ impl Projections {
         self.current().catch_up(None, |_| {})
     }
 
+    /// Applies what is committed up to `position` to the current generation, without flushing.
+    pub fn catch_up_until(&self, position: u64) -> Result<u64, ProjectionError> {
+        self.current().catch_up(Some(position), |_| {})
+    }
+
     /// Writes the current generation's state and checkpoint.
     pub fn flush(&self) -> Result<u64, ProjectionError> {
         self.current().flush()

@@ -382,14 +382,20 @@ fn generations_switch_while_the_log_keeps_moving() {
         assert!(status[0].following && status[0].last_error.is_none());
         assert_eq!(status[0].rules_version, 2);
         assert_eq!(status[0].position, head);
-        assert!(!status[1].following, "the previous generation rests on disk");
+        assert!(
+            !status[1].following,
+            "the previous generation rests on disk"
+        );
         assert_eq!(status[1].rules_version, 1);
         assert!(status[1].position > 0 && status[1].position <= head);
         p.rollback().await.unwrap();
         assert_eq!(p.rules_version().0, 1);
         assert_eq!(p.position(), head, "caught up before it serves");
         let status = p.status();
-        assert!(status[0].following, "the rolled-back-to generation follows the log");
+        assert!(
+            status[0].following,
+            "the rolled-back-to generation follows the log"
+        );
         assert_eq!(status[1].rules_version, 2);
         assert!(!status[1].following);
         p.shutdown().await.unwrap();
