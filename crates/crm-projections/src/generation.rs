@@ -117,9 +117,19 @@ pub fn tree_name(id: u64) -> String {
 /// Removes generation `id`'s tree (and any redo file of it), loaded or not.
 pub fn destroy_stored(store: &EventStore, id: u64) -> Result<(), ProjectionError> {
     writes::discard(&writes::redo_path(store.index_path(), &tree_name(id)))?;
-    store.sled().open_tree(tree_name(id))?.clear()?;
+    // Opened first: sled drops only a tree it has open. Dropping frees the tree's pages whole;
+    // removing its keys one by one first (`clear`) took a fifth of a rebuild at 100,000
+    // customers.
+    store.sled().open_tree(tree_name(id))?;
     store.sled().drop_tree(tree_name(id))?;
     Ok(())
+}
+
+/// Generation `id`'s tree, emptied: dropped whole and opened anew.
+fn emptied(store: &EventStore, id: u64) -> Result<sled::Tree, ProjectionError> {
+    store.sled().open_tree(tree_name(id))?;
+    store.sled().drop_tree(tree_name(id))?;
+    Ok(store.sled().open_tree(tree_name(id))?)
 }
 
 /// The status of generation `id` as stored (not loaded, not following): at its checkpoint.
@@ -450,7 +460,7 @@ impl Generation {
         id: u64,
         rules: Arc<RuleBook>,
     ) -> Result<Generation, ProjectionError> {
-        let tree = store.sled().open_tree(tree_name(id))?;
+        let mut tree = store.sled().open_tree(tree_name(id))?;
         // A large flush a crash interrupted is finished before anything reads the tree.
         let redo = writes::redo_path(store.index_path(), &tree_name(id));
         writes::recover(&tree, &redo, stored_marks(&tree)?.0)?;
@@ -475,7 +485,7 @@ impl Generation {
                     "checkpoint beyond the log; rebuilding"
                 );
             }
-            tree.clear()?;
+            tree = emptied(store, id)?;
             (Model::default(), 0)
         } else {
             let loading = std::time::Instant::now();
@@ -494,7 +504,7 @@ impl Generation {
                 // fold it again rather than refuse to start.
                 Err(ProjectionError::State(e)) => {
                     tracing::warn!(generation = id, error = %e, "stored read models unreadable; rebuilding");
-                    tree.clear()?;
+                    tree = emptied(store, id)?;
                     (Model::default(), 0)
                 }
                 Err(e) => return Err(e),
@@ -542,7 +552,7 @@ impl Generation {
         rules: Arc<RuleBook>,
     ) -> Result<Generation, ProjectionError> {
         writes::discard(&writes::redo_path(store.index_path(), &tree_name(id)))?;
-        store.sled().open_tree(tree_name(id))?.clear()?;
+        emptied(store, id)?;
         Generation::open(store, id, rules)
     }
 
