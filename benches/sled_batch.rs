@@ -62,7 +62,7 @@ fn main() {
             "writes" => {
                 let mut writes = Writes::default();
                 (0..keys).for_each(|k| writes.insert(key(k), value(k)));
-                writes.insert(b"checkpoint".as_slice(), &round.to_be_bytes());
+                writes.insert(b"checkpoint".as_slice(), round.to_be_bytes());
                 writes.apply(&tree, &redo, round + 1).unwrap();
             }
             other => panic!("mode {other}: batch, insert or writes"),

@@ -406,14 +406,14 @@ pub(crate) fn changes_into(
         .campaign_targets
         .drain_dirty_into(TAG_CAMPAIGN_TARGETS, batch)?;
     bytes += m.outlet_days.drain_dirty_into(TAG_OUTLET_DAYS, batch)?;
-    batch.insert(KEY_FORMAT, &MODEL_FORMAT.to_be_bytes());
+    batch.insert(KEY_FORMAT, MODEL_FORMAT.to_be_bytes());
     if m.meta_dirty {
         let meta = crm_eventstore::codec::encode(&m.meta)?;
         bytes += meta.len() as u64;
         batch.insert(KEY_META, meta);
         m.meta_dirty = false;
     }
-    batch.insert(KEY_CHECKPOINT, &position.to_be_bytes());
+    batch.insert(KEY_CHECKPOINT, position.to_be_bytes());
     Ok(bytes)
 }
 
