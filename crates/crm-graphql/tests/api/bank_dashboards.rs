@@ -12,109 +12,31 @@
 //! | 2 | 2,000 | 3,000 |
 //! | 3 | — | 500 |
 
-use crm_app::{App, AppCommand, CommandEnvelope};
-use crm_domain::auth::{Actor, Role, Scope};
+use crm_app::{App, AppCommand};
+use crm_domain::auth::Actor;
 use crm_domain::customer::{self, Assignment, CustomerKind, Profile};
 use crm_domain::deposit::{self, Currency, DepositDay, DepositKind};
-use crm_domain::ids::{BranchId, CustomerId, DepositAccountId, RegionId, StaffId};
+use crm_domain::ids::{CustomerId, DepositAccountId};
 use crm_domain::values::{Channel, IdDocument, OrgName, ResidentIdNumber, ShortText};
-use crm_domain::{branch, region, Money, Rate};
+use crm_domain::{Money, Rate};
 use serde_json::json;
 use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
-use uuid::Uuid;
 
+use crate::bank_org::*;
 use crate::common::*;
 
 const NOW: OffsetDateTime = datetime!(2024-03-01 20:00 +8);
 
-fn id(n: u128) -> Uuid {
-    Uuid::from_u128(n)
-}
-fn region_of(n: u128) -> RegionId {
-    RegionId::from(id(0xA_0000 + n))
-}
-fn outlet(n: u128) -> BranchId {
-    BranchId::from(id(0xB_0000 + n))
-}
-fn staff(n: u128) -> StaffId {
-    StaffId::from(id(0x5_0000 + n))
-}
 fn customer_id() -> CustomerId {
     CustomerId::from(id(0xC_0001))
 }
 fn account(n: u128) -> DepositAccountId {
     DepositAccountId::from(id(0xD_0000 + n))
 }
-fn hq() -> Actor {
-    Actor {
-        staff_id: staff(1),
-        role: Role::Headquarters,
-        scope: Scope::Company,
-    }
-}
-fn region_manager(r: u128) -> Actor {
-    Actor {
-        staff_id: staff(10 + r),
-        role: Role::RegionManager,
-        scope: Scope::Region {
-            region: region_of(r),
-        },
-    }
-}
-fn outlet_manager(b: u128) -> Actor {
-    Actor {
-        staff_id: staff(100 + b),
-        role: Role::BranchManager,
-        scope: Scope::Branch { branch: outlet(b) },
-    }
-}
-fn customer_manager(b: u128) -> Actor {
-    Actor {
-        staff_id: staff(1000 + b),
-        role: Role::CustomerManager,
-        scope: Scope::Book {
-            branch: outlet(b),
-            team: None,
-        },
-    }
-}
-
-async fn run(app: &App, command: AppCommand) -> u64 {
-    app.execute(CommandEnvelope {
-        command_id: Uuid::now_v7(),
-        actor: hq(),
-        correlation_id: None,
-        causation_id: None,
-        occurred_at: NOW,
-        command,
-    })
-    .await
-    .unwrap()
-    .position
-}
 
 async fn organisation(app: &App) {
-    for (r, name) in [(1, "余干县联社"), (2, "万年县联社")] {
-        let region = region_of(r);
-        let command = region::Command::Establish {
-            region_id: region,
-            name: OrgName::parse(name).unwrap(),
-            now: NOW,
-        };
-        run(app, AppCommand::Region { region, command }).await;
-    }
-    for (b, r) in [(1, 1), (2, 1), (3, 2)] {
-        let command = branch::Command::Open {
-            branch_id: outlet(b),
-            region_id: region_of(r),
-            name: OrgName::parse(&format!("信用社{b}")).unwrap(),
-            kind: branch::BranchKind::CreditCooperative,
-            now: NOW,
-        };
-        let branch = outlet(b);
-        run(app, AppCommand::Branch { branch, command }).await;
-    }
+    open_outlets(app, NOW).await;
     let customer = customer_id();
     let command = customer::Command::Register {
         customer_id: customer,
@@ -135,7 +57,7 @@ async fn organisation(app: &App) {
         existing_customer_with_same_document: None,
         now: NOW,
     };
-    run(app, AppCommand::Customer { customer, command }).await;
+    run(app, NOW, AppCommand::Customer { customer, command }).await;
     let command = customer::Command::Assign {
         to: Assignment {
             branch: outlet(1),
@@ -145,7 +67,7 @@ async fn organisation(app: &App) {
         by: staff(1),
         now: NOW,
     };
-    run(app, AppCommand::Customer { customer, command }).await;
+    run(app, NOW, AppCommand::Customer { customer, command }).await;
 }
 
 async fn deposits(app: &App) -> u64 {
@@ -195,7 +117,7 @@ async fn deposits(app: &App) -> u64 {
         }
         for command in commands {
             let account = account(b);
-            at = run(app, AppCommand::Deposit { account, command }).await;
+            at = run(app, NOW, AppCommand::Deposit { account, command }).await;
         }
     }
     at

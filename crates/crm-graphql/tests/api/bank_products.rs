@@ -20,38 +20,26 @@
 //! = **640.8082**; outlet 2 (c2): 620 + 620 − 155 − 10.1918 = **1,074.8082**; region 1 and the
 //! company **1,715.6164**.
 
-use crm_app::{App, AppCommand, CommandEnvelope};
-use crm_domain::auth::{Actor, Role, Scope};
+use crm_app::{App, AppCommand};
+use crm_domain::auth::Actor;
 use crm_domain::customer::{self, Assignment, CustomerKind, Profile};
 use crm_domain::deposit::{self, Currency, DepositDay, DepositKind};
-use crm_domain::ids::{BranchId, CustomerId, DepositAccountId, LoanId, RegionId, StaffId};
+use crm_domain::ids::{CustomerId, DepositAccountId, LoanId};
 use crm_domain::loan::{self, GuaranteeType, LoanContract, LoanDay};
 use crm_domain::values::{Channel, IdDocument, OrgName, ResidentIdNumber, ShortText};
-use crm_domain::{branch, region, Money, Rate};
+use crm_domain::{Money, Rate};
 use crm_projections::rules::DEFAULT_RULES;
 use crm_projections::RuleBook;
 use serde_json::json;
 use time::macros::{date, datetime};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
+use crate::bank_org::*;
 use crate::common::*;
 
 const NOW: OffsetDateTime = datetime!(2024-04-01 10:00 +8);
 const FARM_LOAN: &str = "农户小额信用贷款";
 
-fn id(n: u128) -> Uuid {
-    Uuid::from_u128(n)
-}
-fn region_of(n: u128) -> RegionId {
-    RegionId::from(id(0xA_0000 + n))
-}
-fn outlet(n: u128) -> BranchId {
-    BranchId::from(id(0xB_0000 + n))
-}
-fn staff(n: u128) -> StaffId {
-    StaffId::from(id(0x5_0000 + n))
-}
 fn customer(n: u128) -> CustomerId {
     CustomerId::from(id(0xC_0000 + n))
 }
@@ -71,39 +59,6 @@ fn yuan(n: i64) -> Money {
 fn pct(hundredths: i64) -> Rate {
     Rate::from_units(hundredths * 10_000)
 }
-fn hq() -> Actor {
-    Actor {
-        staff_id: staff(1),
-        role: Role::Headquarters,
-        scope: Scope::Company,
-    }
-}
-fn region_manager(r: u128) -> Actor {
-    Actor {
-        staff_id: staff(10 + r),
-        role: Role::RegionManager,
-        scope: Scope::Region {
-            region: region_of(r),
-        },
-    }
-}
-fn outlet_manager(b: u128) -> Actor {
-    Actor {
-        staff_id: staff(100 + b),
-        role: Role::BranchManager,
-        scope: Scope::Branch { branch: outlet(b) },
-    }
-}
-fn customer_manager(b: u128) -> Actor {
-    Actor {
-        staff_id: staff(1000 + b),
-        role: Role::CustomerManager,
-        scope: Scope::Book {
-            branch: outlet(b),
-            team: None,
-        },
-    }
-}
 
 fn rules() -> RuleBook {
     let from = "ftp_loan_long_bp = 350\n";
@@ -112,41 +67,8 @@ fn rules() -> RuleBook {
     RuleBook::parse(&DEFAULT_RULES.replace(from, &to)).unwrap()
 }
 
-async fn run(app: &App, command: AppCommand) -> u64 {
-    app.execute(CommandEnvelope {
-        command_id: Uuid::now_v7(),
-        actor: hq(),
-        correlation_id: None,
-        causation_id: None,
-        occurred_at: NOW,
-        command,
-    })
-    .await
-    .unwrap()
-    .position
-}
-
 async fn organisation(app: &App) {
-    for (r, name) in [(1, "余干县联社"), (2, "万年县联社")] {
-        let region = region_of(r);
-        let command = region::Command::Establish {
-            region_id: region,
-            name: OrgName::parse(name).unwrap(),
-            now: NOW,
-        };
-        run(app, AppCommand::Region { region, command }).await;
-    }
-    for (b, r) in [(1, 1), (2, 1), (3, 2)] {
-        let command = branch::Command::Open {
-            branch_id: outlet(b),
-            region_id: region_of(r),
-            name: OrgName::parse(&format!("信用社{b}")).unwrap(),
-            kind: branch::BranchKind::CreditCooperative,
-            now: NOW,
-        };
-        let branch = outlet(b);
-        run(app, AppCommand::Branch { branch, command }).await;
-    }
+    open_outlets(app, NOW).await;
     for (c, document) in [(1, "36112719700101002"), (2, "36112719700101010")] {
         let customer = customer(c);
         let command = customer::Command::Register {
@@ -168,7 +90,7 @@ async fn organisation(app: &App) {
             existing_customer_with_same_document: None,
             now: NOW,
         };
-        run(app, AppCommand::Customer { customer, command }).await;
+        run(app, NOW, AppCommand::Customer { customer, command }).await;
         let command = customer::Command::Assign {
             to: Assignment {
                 branch: outlet(c),
@@ -178,7 +100,7 @@ async fn organisation(app: &App) {
             by: staff(1),
             now: NOW,
         };
-        run(app, AppCommand::Customer { customer, command }).await;
+        run(app, NOW, AppCommand::Customer { customer, command }).await;
     }
 }
 
@@ -225,7 +147,7 @@ async fn deposit(app: &App, n: u128, holder: u128, at: u128, product: &str, time
     ];
     for command in commands {
         let account = account(n);
-        run(app, AppCommand::Deposit { account, command }).await;
+        run(app, NOW, AppCommand::Deposit { account, command }).await;
     }
 }
 
@@ -262,7 +184,7 @@ async fn lend(app: &App, n: u128, product: &str, rate: Rate) -> u64 {
     let mut at = 0;
     for command in commands {
         let loan = loan_of(n);
-        at = run(app, AppCommand::Loan { loan, command }).await;
+        at = run(app, NOW, AppCommand::Loan { loan, command }).await;
     }
     at
 }

@@ -42,6 +42,7 @@ mod audit_log;
 mod auth;
 mod backoffice;
 mod bank_dashboards;
+mod bank_org;
 mod bank_products;
 mod banking;
 mod campaigns;
