@@ -713,7 +713,8 @@ impl Generation {
         if let Err(e) = applied {
             // Nothing of the batch counts as written (a sled batch is whole or not at all; a
             // large one's redo file is replayed at the next open only past the checkpoint,
-            // and this process writes no checkpoint past it), but the changed sets were emptied building it: mark everything changed, so no later
+            // and this process writes no checkpoint past it), but the changed sets were
+            // emptied building it: mark everything changed, so no later
             // flush writes a checkpoint past changes that were never written. History entries
             // are still pending.
             self.model
