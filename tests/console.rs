@@ -293,13 +293,19 @@ fn check_customers(browser: &mut Browser, demo: &Demo, token: &str, text: &str) 
     };
     let api = demo.data(token, CUSTOMERS, json!({ "filter": filter }));
     let total = &api["customers"]["totalCount"];
-    assert_eq!(browser.text("[data-test=total]"), json!(total.to_string()));
+    // Going from one customers page to another, the previous page's figures are on screen
+    // until the new query answers: read them once they settle.
+    let total = json!(total.to_string());
+    assert_eq!(browser.text_settled("[data-test=total]", &total), total);
     let first = &api["customers"]["edges"][0]["node"];
     assert_eq!(
-        browser.attribute("[data-test=customer-link]", "data-id"),
+        browser.attribute_settled("[data-test=customer-link]", "data-id", &first["customerId"]),
         first["customerId"]
     );
-    assert_eq!(browser.text("[data-test=customer-link]"), first["name"]);
+    assert_eq!(
+        browser.text_settled("[data-test=customer-link]", &first["name"]),
+        first["name"]
+    );
 }
 
 fn urlencode(text: &str) -> String {

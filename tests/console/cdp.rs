@@ -211,6 +211,30 @@ impl Browser {
         ))
     }
 
+    /// What `read` gives once it gives `expected`, or what it last gave after [`WAIT`]: a page
+    /// that is still rendering (the previous query's figures, or none while it loads) is given
+    /// the time to show the new ones, and a wrong figure is still a wrong figure.
+    fn settled(&mut self, expected: &Value, mut read: impl FnMut(&mut Self) -> Value) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let shown = read(self);
+            if &shown == expected || Instant::now() >= deadline {
+                return shown;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// [`Browser::text`] once it reads `expected` (or what it reads after [`WAIT`]).
+    pub fn text_settled(&mut self, selector: &str, expected: &Value) -> Value {
+        self.settled(expected, |b| b.text(selector))
+    }
+
+    /// [`Browser::attribute`] once it reads `expected` (or what it reads after [`WAIT`]).
+    pub fn attribute_settled(&mut self, selector: &str, name: &str, expected: &Value) -> Value {
+        self.settled(expected, |b| b.attribute(selector, name))
+    }
+
     /// Clicks the first element matching `selector`, which must exist.
     pub fn click(&mut self, selector: &str) {
         let clicked = self.eval(&format!(
