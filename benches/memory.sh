@@ -10,6 +10,7 @@
 # folded from the log on its first start when the stored fold format differs.
 # Prints two lines per data set (first and second start): seconds to /readyz, VmRSS and VmHWM.
 set -euo pipefail
+. "$(dirname "$0")/serve_ready.sh"
 bin=$(realpath "$1")
 work=$2
 customers=${3:-10000}
@@ -27,23 +28,8 @@ for d in $days; do
   # Twice: the first start may fold the log (another build's stored format), the second
   # opens the read models this binary stored.
   for start in first second; do
-  started=$(date +%s.%N)
-  "$bin" --data-dir "$dir" serve --listen "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
-  pid=$!
-  until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "server exited; see $work/serve.log" >&2
-      exit 1
-    fi
-    sleep 0.5
-  done
-  ready=$(echo "$(date +%s.%N) - $started" | bc)
-  sleep 2
-  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-  kill -INT "$pid"
-  wait "$pid" || true
+  serve_ready "$bin" "$dir" "$port" "$work/serve.log"
   printf 'customers %s days %s (%s start) ready %.1f s rss %d MB hwm %d MB\n' \
-    "$customers" "$d" "$start" "$ready" $((rss / 1024)) $((hwm / 1024))
+    "$customers" "$d" "$start" "$READY" "$RSS_MB" "$HWM_MB"
   done
 done

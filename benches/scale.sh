@@ -10,6 +10,7 @@
 #   e.g. bash benches/scale.sh /var/tmp/crm-scale 100000 20 /tmp/crm-new /tmp/crm-old
 # Each binary gets a data directory of its own (WORK_DIR/NAME-cN-dD), made anew.
 set -euo pipefail
+. "$(dirname "$0")/serve_ready.sh"
 work=$1
 customers=$2
 days=$3
@@ -32,25 +33,10 @@ for bin in "$@"; do
   printf '%s disk: log/ %s MB, index/ %s MB\n' "$name" \
     $(( $(du -sb "$dir/log" | cut -f1) / 1048576 )) $(( $(du -sb "$dir/index" | cut -f1) / 1048576 ))
   for start in first second; do
-    started=$(date +%s.%N)
-    "$bin" --data-dir "$dir" serve --listen "127.0.0.1:$port" >"$work/serve-$start.log" 2>&1 &
-    pid=$!
-    until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
-      if ! kill -0 "$pid" 2>/dev/null; then
-        echo "server exited; see $work/serve-$start.log" >&2
-        exit 1
-      fi
-      sleep 0.2
-    done
-    ready=$(echo "$(date +%s.%N) - $started" | bc)
-    sleep 2
-    rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-    kill -INT "$pid"
-    wait "$pid" || true
+    serve_ready "$bin" "$dir" "$port" "$work/serve-$start.log"
     printf '%s serve (%s start): ready %.1f s, RSS %d MB, peak %d MB\n' \
-      "$name" "$start" "$ready" $((rss / 1024)) $((hwm / 1024))
-    grep -aE 'event store opened|read models loaded|command side and read models opened' \
+      "$name" "$start" "$READY" "$RSS_MB" "$HWM_MB"
+    grep -aE 'event store opened|read models loaded|directory caught up|command side and read models opened' \
       "$work/serve-$start.log" | sed 's/\x1b\[[0-9;]*m//g' | sed "s/^/    /" || true
   done
   printf '%s disk after serving: index/ %s MB\n' "$name" $(( $(du -sb "$dir/index" | cut -f1) / 1048576 ))

@@ -350,9 +350,7 @@ pub(crate) fn demo_interrupted(data_dir: &Path) -> anyhow::Result<bool> {
 
 /// Makes `dir`'s entries (a file created or removed in it) durable.
 fn sync_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("syncing {}", dir.display()))
+    crm_eventstore::sync_dir(dir).with_context(|| format!("syncing {}", dir.display()))
 }
 
 /// The directory whose entry names `file`: its parent, or the current directory for a bare

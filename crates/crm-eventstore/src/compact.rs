@@ -158,9 +158,7 @@ fn copy_files(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(StoreError::io(format!("syncing {}", dir.display())))
+    crate::dir::sync_dir(dir).map_err(StoreError::io(format!("syncing {}", dir.display())))
 }
 
 fn rename(from: &Path, to: &PathBuf) -> Result<()> {

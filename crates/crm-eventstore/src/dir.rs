@@ -10,7 +10,7 @@ use std::path::Path;
 
 /// Creates `dir` and any missing parents, then fsyncs the directory holding each one created,
 /// from the top down. Nothing is synced when `dir` already exists.
-pub(crate) fn create_dir_durable(dir: &Path) -> io::Result<()> {
+pub fn create_dir_durable(dir: &Path) -> io::Result<()> {
     // The missing directories, deepest first.
     let mut missing = Vec::new();
     let mut at = Some(dir);
@@ -36,6 +36,12 @@ pub(crate) fn create_dir_durable(dir: &Path) -> io::Result<()> {
         File::open(parent)?.sync_all()?;
     }
     Ok(())
+}
+
+/// Makes `dir`'s entries durable: a file created, renamed or removed in it survives a power
+/// loss only once the directory itself is fsynced.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

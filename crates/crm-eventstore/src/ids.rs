@@ -310,9 +310,7 @@ fn run_name(first: Position, last: Position) -> String {
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(StoreError::io(format!("syncing {}", dir.display())))
+    crate::dir::sync_dir(dir).map_err(StoreError::io(format!("syncing {}", dir.display())))
 }
 
 /// Reads a run's header and footer; `None` when the file is not a whole run (a crash while it

@@ -45,6 +45,7 @@ pub use backend::{
     validate_append, EventLog, EventSubscription, StoredEvent,
 };
 pub use compact::{compact_index, dir_bytes, CompactReport};
+pub use dir::{create_dir_durable, sync_dir};
 pub use error::{Result, StoreError};
 pub use export::{check_export, ExportTrailer, ExportedRecord, EXPORT_FORMAT};
 pub use mark::DURABLE_MARK_FILE;

@@ -264,14 +264,11 @@ impl Projections {
                 r
             }
         };
-        let load = |id: u64| -> Result<Arc<Generation>, ProjectionError> {
-            let rules = match record.rules.get(&id) {
-                Some(content) => Arc::new(RuleBook::parse(content)?),
-                None => configured.clone(),
-            };
-            Ok(Arc::new(Generation::open(store, id, rules)?))
-        };
-        let current = load(record.current)?;
+        let current = Arc::new(Generation::open(
+            store,
+            record.current,
+            rules_of(&record, record.current, &configured)?,
+        )?);
         // Trees of generations no longer kept (a shadow abandoned by a restart) are garbage.
         for name in store.sled().tree_names() {
             let Some(id) = std::str::from_utf8(&name)
@@ -321,16 +318,12 @@ impl Projections {
 
     /// The previous generation loaded from its tree (not following the log), if one is kept.
     fn load_previous(&self) -> Result<Option<Arc<Generation>>, ProjectionError> {
-        let (id, content) = {
+        let (id, rules) = {
             let g = self.gens();
             match g.record.previous {
-                Some(id) => (id, g.record.rules.get(&id).cloned()),
+                Some(id) => (id, rules_of(&g.record, id, &self.inner.configured)?),
                 None => return Ok(None),
             }
-        };
-        let rules = match content {
-            Some(content) => Arc::new(RuleBook::parse(&content)?),
-            None => self.inner.configured.clone(),
         };
         Ok(Some(Arc::new(Generation::open(
             &self.inner.store,
@@ -393,13 +386,9 @@ impl Projections {
         let g = self.gens();
         let mut out = vec![g.current.status(Role::Current)];
         if let Some(id) = g.record.previous {
-            let (version, hash) = match g.record.rules.get(&id).map(|c| RuleBook::parse(c)) {
-                Some(Ok(rules)) => (rules.version, rules.hash),
-                _ => (
-                    self.inner.configured.version,
-                    self.inner.configured.hash.clone(),
-                ),
-            };
+            let rules = rules_of(&g.record, id, &self.inner.configured)
+                .unwrap_or_else(|_| self.inner.configured.clone());
+            let (version, hash) = (rules.version, rules.hash.clone());
             out.push(generation::stored_status(
                 &self.inner.store,
                 id,
@@ -733,6 +722,18 @@ impl Projections {
 
 /// Diffs `old` against `new` at one position: the later one is frozen under its read lock
 /// while the other catches up to it.
+/// The rules generation `id` was built under: its file in the record, else the configured ones.
+fn rules_of(
+    record: &GenerationsRecord,
+    id: u64,
+    configured: &Arc<RuleBook>,
+) -> Result<Arc<RuleBook>, ProjectionError> {
+    Ok(match record.rules.get(&id) {
+        Some(content) => Arc::new(RuleBook::parse(content)?),
+        None => configured.clone(),
+    })
+}
+
 fn compare(
     old: &Generation,
     new: &Generation,

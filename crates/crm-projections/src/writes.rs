@@ -149,7 +149,7 @@ fn io(what: &Path) -> impl FnOnce(std::io::Error) -> ProjectionError + '_ {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), ProjectionError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+    crm_eventstore::sync_dir(dir).map_err(io(dir))
 }
 
 /// Header: magic, position, entries, payload length, blake3 of the payload; then the payload:
@@ -161,7 +161,9 @@ fn write_redo(
     ops: &[(Vec<u8>, Option<Vec<u8>>)],
 ) -> Result<(), ProjectionError> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    fs::create_dir_all(dir).map_err(io(dir))?;
+    // Its own entry in the data directory made durable too: a synced file in a directory a
+    // power loss forgets is lost with it.
+    crm_eventstore::create_dir_durable(dir).map_err(io(dir))?;
     let mut hasher = blake3::Hasher::new();
     let mut payload_len = 0u64;
     for (k, v) in ops {
