@@ -10,7 +10,7 @@ use crm_domain::{
     rules, staff, ticket, Aggregate, DomainError, DomainEvent,
 };
 use crm_eventstore::{
-    EventMetadata, EventStore, ExpectedRevision, NewEvent, StoreError, StreamName,
+    Appender, EventMetadata, EventStore, ExpectedRevision, NewEvent, StoreError, StreamName,
 };
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -27,7 +27,11 @@ pub const RETRIES_MAX: u32 = 8;
 /// Handles commands against one event store. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct App {
+    /// The local log: loads, the directory and resends read it.
     pub(crate) store: EventStore,
+    /// Where appends go: the local log itself on a single node, the log of record (whose
+    /// copy the local log is) otherwise.
+    appender: Arc<dyn Appender>,
     directory: Arc<Mutex<Directory>>,
     pub(crate) cache: Arc<StateCache>,
 }
@@ -44,6 +48,7 @@ impl App {
             "command side's directory caught up with the log"
         );
         Ok(App {
+            appender: Arc::new(store.clone()),
             store,
             directory: Arc::new(Mutex::new(directory)),
             cache: Arc::default(),
@@ -62,8 +67,21 @@ impl App {
         }
     }
 
+    /// The same command side appending through `appender` (the log of record, when `store`
+    /// is a local copy of it: see `crm_eventstore::Appender`). Loads still read `store`; after
+    /// a concurrent change the command side waits for the copy to catch up before it decides
+    /// again.
+    pub fn with_appender(self, appender: Arc<dyn Appender>) -> App {
+        App { appender, ..self }
+    }
+
     pub fn store(&self) -> &EventStore {
         &self.store
+    }
+
+    /// What appends go to ("segment store", or the log of record the local store copies).
+    pub fn appends_to(&self) -> String {
+        self.appender.describe()
     }
 
     /// Handles one command. See [`CommandOutcome`].
@@ -862,7 +880,7 @@ impl App {
                 })
                 .collect::<Result<Vec<NewEvent>, _>>()?;
             let expected = revision.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
-            match self.store.append(&stream, expected, events).await {
+            match self.appender.append(&stream, expected, events).await {
                 Ok(result) => {
                     if !result.already_stored {
                         let next = decided.iter().fold(state, A::evolve);
@@ -888,6 +906,9 @@ impl App {
                 }
                 Err(StoreError::WrongExpectedRevision { .. }) => {
                     tracing::debug!(%stream, "stream changed while deciding; deciding again");
+                    // Another node's write may not be in the local copy yet: wait for it, or
+                    // the next load would decide from the same old state.
+                    self.appender.settle().await?;
                 }
                 Err(StoreError::EventIdConflict { .. } | StoreError::PartiallyStored { .. }) => {
                     return Err(AppError::CommandIdReused {

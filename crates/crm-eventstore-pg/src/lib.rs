@@ -46,14 +46,24 @@
 //! connection). Since positions become visible in order, reading from `next` neither skips
 //! nor repeats: no gap, no duplicate, and a slow subscriber only reads further behind.
 //!
-//! Not here yet: upcasting on read (the segment store's `Upcaster` hook), export/import
-//! between the backends, and `crm serve --store postgres://…`.
+//! # Nodes
+//!
+//! `crm serve --store postgres://…` keeps the log of record here and a local segment store
+//! in its data directory as a copy ([`PgFollower`], module `follow`): the read side reads
+//! the copy, the command side appends here ([`PgAppender`]). A log moves in either direction
+//! with positions and hashes intact: [`PgEventStore::import_records`] in, a follower out.
+//!
+//! Not here: upcasting on read (the segment store's `Upcaster` hook) — a node's read side
+//! reads its local copy, which upcasts.
 
+mod follow;
+mod import;
 mod read;
 pub mod schema;
 mod store;
 mod subscription;
 mod verify;
 
+pub use follow::{PgAppender, PgFollower, COPY_PAGE, COPY_WAIT};
 pub use store::{PgConfig, PgEventStore, NOTIFY_CHANNEL};
 pub use subscription::PgSubscription;

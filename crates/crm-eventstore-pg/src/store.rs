@@ -249,7 +249,7 @@ impl PgEventStore {
     }
 }
 
-type Tx<'a> = tokio_postgres::Transaction<'a>;
+pub(crate) type Tx<'a> = tokio_postgres::Transaction<'a>;
 
 /// What is stored under each event id of the batch, in the batch's order.
 async fn stored_events(
@@ -279,7 +279,10 @@ async fn stored_events(
 }
 
 /// The revision of the stream's last event, if it has any.
-async fn stream_head(tx: &Tx<'_>, stream: &StreamName) -> Result<Option<u64>, StoreError> {
+pub(crate) async fn stream_head(
+    tx: &Tx<'_>,
+    stream: &StreamName,
+) -> Result<Option<u64>, StoreError> {
     let head: Option<i64> = tx
         .query_one(
             "SELECT max(revision) FROM events WHERE stream = $1",
@@ -293,7 +296,7 @@ async fn stream_head(tx: &Tx<'_>, stream: &StreamName) -> Result<Option<u64>, St
 
 /// The last record's position, hash and recorded-at (ns); 0, the genesis hash and the
 /// earliest time for an empty log.
-async fn last_record(tx: &Tx<'_>) -> Result<(u64, [u8; 32], i128), StoreError> {
+pub(crate) async fn last_record(tx: &Tx<'_>) -> Result<(u64, [u8; 32], i128), StoreError> {
     let last = tx
         .query_opt(
             "SELECT position, hash, recorded_s, recorded_ns FROM events \
@@ -320,7 +323,7 @@ async fn last_record(tx: &Tx<'_>) -> Result<(u64, [u8; 32], i128), StoreError> {
 }
 
 /// Raises the watched head to `to`; true if it moved.
-fn raise(head: &mut u64, to: u64) -> bool {
+pub(crate) fn raise(head: &mut u64, to: u64) -> bool {
     if to > *head {
         *head = to;
         true
@@ -330,7 +333,7 @@ fn raise(head: &mut u64, to: u64) -> bool {
 }
 
 /// Writes the records in one statement (arrays, unnested).
-async fn insert(
+pub(crate) async fn insert(
     tx: &tokio_postgres::Transaction<'_>,
     stream: &StreamName,
     records: &[RecordedEvent],

@@ -75,6 +75,23 @@ pub enum StoreError {
     #[error("the export is not whole: {reason}")]
     InvalidExport { reason: String },
 
+    #[error(
+        "this store follows another log (the log of record) and takes no appends of its own: \
+         append to '{stream}' through the log of record"
+    )]
+    Follower { stream: String },
+
+    #[error(
+        "the local copy of the log reached position {reached}, not {wanted}, within {waited_ms} \
+         ms ({why})"
+    )]
+    FollowerBehind {
+        wanted: Position,
+        reached: Position,
+        waited_ms: u64,
+        why: String,
+    },
+
     #[error("imported record at position {position} cannot be reproduced: {reason}")]
     ImportMismatch { position: Position, reason: String },
 

@@ -370,12 +370,45 @@ impl EventStore {
             return Ok(0);
         };
         let stream = StreamName::parse(first.stream.clone())?;
-        let expected = match first.revision {
+        let first_revision = first.revision;
+        let (events, preserved): (Vec<_>, Vec<_>) = run.into_iter().map(|(_, e, p)| (e, p)).unzip();
+        self.append_preserved(stream, first_revision, events, preserved)
+            .await
+    }
+
+    /// Appends consecutive records of one stream, from `first_revision`, as one append that
+    /// reproduces each record's position, recorded-at and hash or refuses
+    /// ([`StoreError::ImportMismatch`]). Bypasses [`EventStore::follow_only`]: this is how
+    /// a follower is written.
+    pub(crate) async fn append_preserved(
+        &self,
+        stream: StreamName,
+        first_revision: u64,
+        events: Vec<NewEvent>,
+        preserved: Vec<Preserved>,
+    ) -> Result<u64> {
+        let count = events.len() as u64;
+        self.send_preserved(stream, first_revision, events, preserved)
+            .await?
+            .await
+            .map_err(|_| StoreError::Closed)??;
+        Ok(count)
+    }
+
+    /// Hands [`EventStore::append_preserved`]'s append to the writer and returns where its
+    /// answer will come, so that several can be handed over before the first is durable (the
+    /// writer commits them together, with one fdatasync).
+    pub(crate) async fn send_preserved(
+        &self,
+        stream: StreamName,
+        first_revision: u64,
+        events: Vec<NewEvent>,
+        preserved: Vec<Preserved>,
+    ) -> Result<oneshot::Receiver<Result<crate::AppendResult>>> {
+        let expected = match first_revision {
             0 => ExpectedRevision::NoStream,
             r => ExpectedRevision::Exact(r - 1),
         };
-        let count = run.len() as u64;
-        let (events, preserved): (Vec<_>, Vec<_>) = run.into_iter().map(|(_, e, p)| (e, p)).unzip();
         let precheck = self
             .inner
             .index
@@ -391,7 +424,6 @@ impl EventStore {
             reply,
         }))
         .await?;
-        answer.await.map_err(|_| StoreError::Closed)??;
-        Ok(count)
+        Ok(answer)
     }
 }

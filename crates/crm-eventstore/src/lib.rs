@@ -13,6 +13,8 @@
 //!
 //! [`EventLog`] is what any backend offers (this segment store, and PostgreSQL in
 //! `crm-eventstore-pg`); the cargo feature `conformance` adds the suite both run.
+//! [`EventStore::replicate`] keeps a segment store as a node's local *follower* of a log of
+//! record elsewhere, and [`Appender`] is where the command side appends (module `follow`).
 
 mod backend;
 pub mod codec;
@@ -23,6 +25,7 @@ mod dir;
 mod error;
 mod export;
 mod flusher;
+mod follow;
 mod ids;
 mod index;
 mod lock;
@@ -48,6 +51,7 @@ pub use compact::{compact_index, dir_bytes, CompactReport};
 pub use dir::{create_dir_durable, sync_dir};
 pub use error::{Result, StoreError};
 pub use export::{check_export, ExportTrailer, ExportedRecord, EXPORT_FORMAT};
+pub use follow::{Appender, BoxFuture};
 pub use mark::DURABLE_MARK_FILE;
 pub use recovery::{RecoveryReport, TornTail};
 pub use store::{

@@ -88,6 +88,8 @@ pub(crate) struct Inner {
     /// Why the store stopped taking writes.
     shared: Arc<Shared>,
     pub closed: AtomicBool,
+    /// Set by [`EventStore::follow_only`]: the store copies another log and refuses appends.
+    pub follower: AtomicBool,
     upcaster: Option<Arc<dyn Upcaster>>,
     report: RecoveryReport,
     /// Where the index (sled) lives.
@@ -215,6 +217,7 @@ impl EventStore {
                 poisoned: Arc::new(AtomicBool::new(false)),
                 shared,
                 closed: AtomicBool::new(true),
+                follower: AtomicBool::new(false),
                 upcaster: None,
                 report: recovered.report,
                 index_path: index_dir(data_dir),
@@ -304,6 +307,7 @@ impl EventStore {
                 poisoned,
                 shared,
                 closed: AtomicBool::new(false),
+                follower: AtomicBool::new(false),
                 upcaster,
                 report: recovered.report,
                 index_path: index_path.to_path_buf(),
@@ -328,6 +332,11 @@ impl EventStore {
         validate_append(stream, &events)?;
         if self.inner.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
+        }
+        if self.inner.follower.load(Ordering::SeqCst) {
+            return Err(StoreError::Follower {
+                stream: stream.to_string(),
+            });
         }
         let precheck = self
             .inner
@@ -375,6 +384,11 @@ impl EventStore {
     /// Notified whenever the head moves.
     pub fn watch_head(&self) -> watch::Receiver<u64> {
         self.inner.committed.subscribe()
+    }
+
+    /// True once the store was closed (or was opened read-only).
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::SeqCst)
     }
 
     /// True once a failed write or sync stopped the writer (reopen to recover).
