@@ -27,8 +27,56 @@ pub enum DurabilityArg {
     Batched,
 }
 
+/// Where the log of record lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogStore {
+    /// The segment store in the data directory (the default).
+    Embedded,
+    /// A PostgreSQL database; the data directory keeps the node's local copy of the log and
+    /// its read models (crate `crm-eventstore-pg`, module `follow`).
+    Postgres(String),
+}
+
+impl LogStore {
+    /// `embedded`, or a `postgres://` / `postgresql://` URL.
+    pub fn parse(value: &str, from: &str) -> anyhow::Result<LogStore> {
+        let v = value.trim();
+        if v == "embedded" {
+            return Ok(LogStore::Embedded);
+        }
+        if v.starts_with("postgres://") || v.starts_with("postgresql://") {
+            // Checked now, so a bad URL stops the start before anything is opened.
+            crm_eventstore_pg::PgConfig::parse(v)
+                .with_context(|| format!("{from}: not a PostgreSQL URL"))?;
+            return Ok(LogStore::Postgres(v.to_string()));
+        }
+        bail!("{from} = '{v}' is neither 'embedded' nor a postgres:// URL")
+    }
+
+    /// For logs: the database's host and name, never its password.
+    pub fn describe(&self) -> String {
+        match self {
+            LogStore::Embedded => "the segment store in the data directory".into(),
+            LogStore::Postgres(url) => match crm_eventstore_pg::PgConfig::parse(url) {
+                Ok(c) => format!(
+                    "PostgreSQL database '{}' on {:?}",
+                    c.connection.get_dbname().unwrap_or("(default)"),
+                    c.connection.get_hosts()
+                ),
+                Err(_) => "PostgreSQL".into(),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Where the log of record lives: `embedded` (the data directory's segment store) or a
+    /// PostgreSQL URL, postgres://USER@HOST:PORT/DB, shared by several `crm serve` nodes, each
+    /// with its own data directory for its copy of the log and its read models
+    /// [env: CRM_STORE] [file: store] [default: embedded].
+    #[arg(long, value_name = "embedded|URL")]
+    pub store: Option<String>,
     /// HOST:PORT to listen on [env: CRM_LISTEN] [file: listen] [default: 127.0.0.1:8080].
     #[arg(long)]
     pub listen: Option<SocketAddr>,
@@ -75,6 +123,8 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
+    /// `embedded` or a postgres:// URL.
+    store: Option<String>,
     listen: Option<String>,
     durability: Option<DurabilityArg>,
     batched_interval_ms: Option<u64>,
@@ -143,6 +193,8 @@ struct FileReadiness {
 #[derive(Debug)]
 pub struct ServeConfig {
     pub data_dir: PathBuf,
+    /// Where the log of record lives (`--store`, CRM_STORE, `store`).
+    pub store: LogStore,
     pub listen: SocketAddr,
     pub durability: Durability,
     /// From CRM_JWT_SECRET or the file; otherwise the data directory's `jwt-secret`.
@@ -330,8 +382,15 @@ impl ServeConfig {
             selection_cost_max: l.selection_cost_max.unwrap_or(d.selection_cost_max),
             campaign_targets_max: l.campaign_targets_max.unwrap_or(d.campaign_targets_max),
         };
+        let store = match (&args.store, env("CRM_STORE")?, &file.store) {
+            (Some(v), _, _) => LogStore::parse(v, "--store")?,
+            (None, Some(v), _) => LogStore::parse(&v, "CRM_STORE")?,
+            (None, None, Some(v)) => LogStore::parse(v, "store in the config file")?,
+            (None, None, None) => LogStore::Embedded,
+        };
         Ok(ServeConfig {
             data_dir,
+            store,
             listen,
             durability,
             jwt_secret,
@@ -422,6 +481,7 @@ mod tests {
         let path = dir.path().join("crm.toml");
         std::fs::write(&path, text)?;
         let args = ServeArgs {
+            store: None,
             listen: None,
             config: Some(path),
             durability: None,
@@ -433,6 +493,26 @@ mod tests {
             dev_tokens: false,
         };
         ServeConfig::resolve(&args, Some(dir.path()))
+    }
+
+    #[test]
+    fn the_log_of_record_is_embedded_unless_a_postgres_url_names_it_and_anything_else_is_refused() {
+        assert_eq!(resolve("").unwrap().store, LogStore::Embedded);
+        assert_eq!(
+            resolve("store = \"postgres://crm@db.example:5432/crm\"\n")
+                .unwrap()
+                .store,
+            LogStore::Postgres("postgres://crm@db.example:5432/crm".into())
+        );
+        let err = resolve("store = \"mysql://db/crm\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("mysql://db/crm"), "{err:#}");
+        let described = LogStore::parse("postgres://crm:secret@db.example/crm", "--store")
+            .unwrap()
+            .describe();
+        assert!(
+            described.contains("crm") && !described.contains("secret"),
+            "{described}"
+        );
     }
 
     #[test]

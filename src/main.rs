@@ -4,6 +4,7 @@ mod anchor;
 mod backup;
 mod config;
 mod import;
+mod nodes;
 mod progress;
 mod readside;
 mod replay;
@@ -189,13 +190,29 @@ enum Command {
     Report(Box<report::ReportArgs>),
     /// Write the whole log as JSON Lines (every envelope field and hash, in log order).
     /// Changes nothing in the data directory (a torn tail is not exported, and not cut).
+    /// With --store postgres://…, the log of record in that database instead.
     ///
     /// Example: crm export --data-dir /var/lib/crm log.jsonl
-    Export { file: PathBuf },
-    /// Load an export into an empty store, reproducing positions and the hash chain.
+    ///
+    /// Example: crm export --store postgres://crm@db/crm log.jsonl
+    Export {
+        file: PathBuf,
+        /// A PostgreSQL log of record to export instead of the data directory's log.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
+    },
+    /// Load an export into an empty store, reproducing positions and the hash chain. With
+    /// --store postgres://…, into that database's empty log (moving a log to PostgreSQL).
     ///
     /// Example: crm import-log --data-dir /var/lib/crm-new log.jsonl
-    ImportLog { file: PathBuf },
+    ///
+    /// Example: crm import-log --store postgres://crm@db/crm log.jsonl
+    ImportLog {
+        file: PathBuf,
+        /// A PostgreSQL database whose (empty) log receives the export.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
+    },
     /// Rewrite the index directory (the event index and the read models' generations) into a
     /// new sled database and exchange the two: sled keeps several times what its trees hold
     /// after years of writes. Run with the server stopped; the contents are copied unchanged,
@@ -583,7 +600,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             readside::status(data_dir, rules.as_deref(), *trees).await
         }
         Command::Report(args) => report::run(data_dir, args).await,
-        Command::Export { file } => {
+        Command::Export {
+            file,
+            store: Some(url),
+        } => nodes::export(url, file).await,
+        Command::ImportLog {
+            file,
+            store: Some(url),
+        } => nodes::import(url, file).await,
+        Command::Export { file, store: None } => {
             let store = open_read_only(data_dir)?;
             if let Some(torn) = &store.recovery_report().torn_tail {
                 eprintln!(
@@ -608,7 +633,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("exported {n} records to {}", file.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::ImportLog { file } => {
+        Command::ImportLog { file, store: None } => {
             // The whole file first, against its trailer: a cut or mismatched export imports
             // nothing (the store is not even opened).
             let input =

@@ -3,6 +3,7 @@
 //! `crate::secret`).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -14,7 +15,7 @@ use crm_graphql::console::DemoSignIn;
 use crm_graphql::{mint_dev_token, AppState, Config, Secret};
 use uuid::Uuid;
 
-use crate::config::ServeConfig;
+use crate::config::{LogStore, ServeConfig};
 
 /// The actor a development token stands for.
 pub fn dev_actor(role: &str, scope: Option<&str>, staff: Option<&str>) -> anyhow::Result<Actor> {
@@ -117,7 +118,31 @@ fn demo_size(
 pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     let data_dir = config.data_dir.as_path();
     let rule_book = config.rule_book.clone();
-    if config.demo {
+    // With the log of record in PostgreSQL, connect first: a database that already holds a
+    // log is joined, never given a demo of this node's own.
+    let pg = match &config.store {
+        LogStore::Embedded => None,
+        LogStore::Postgres(url) => {
+            let pg = crate::nodes::connect(url, &config.store.describe()).await?;
+            tracing::info!(store = %config.store.describe(), "log of record");
+            Some(pg)
+        }
+    };
+    let pg_head = match &pg {
+        Some(pg) => {
+            pg.head()
+                .await
+                .context("reading the log of record's head")?
+                .0
+        }
+        None => 0,
+    };
+    if config.demo && pg_head > 0 {
+        println!(
+            "the log of record already holds {pg_head} events; this node joins it (no demo is \
+             loaded)"
+        );
+    } else if config.demo {
         let demo = demo_size(config.demo_until, config.demo_profile)?;
         if config.demo_until.is_some() {
             // A date in the future is refused before anything is opened.
@@ -187,6 +212,10 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         head = store.head().0,
         "event store opened"
     );
+    let follower = match pg {
+        Some(pg) => Some(crate::nodes::join(pg, &store, config.demo).await?),
+        None => None,
+    };
     tracing::info!(
         rules_file = %config
             .rules
@@ -209,10 +238,14 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     }
     let stop = StopSignals::register();
     let building = std::time::Instant::now();
-    let state = AppState::builder(api, store.clone())
-        .rules(rule_book)
-        .build()
-        .context("building the API")?;
+    let lag_max = api.readiness.projection_lag_events_max;
+    let mut builder = AppState::builder(api, store.clone()).rules(rule_book);
+    if let Some(follower) = &follower {
+        builder = builder
+            .appender(Arc::new(follower.appender()))
+            .probe(crate::nodes::probe(follower, lag_max));
+    }
+    let state = builder.build().context("building the API")?;
     tracing::info!(
         seconds = building.elapsed().as_secs_f64(),
         "command side and read models opened"

@@ -130,3 +130,21 @@ fn the_write_and_read_sides_are_siblings_over_the_log_and_the_codec() {
         &["crm-app", "crm-projections", "crm-load", "crm-graphql"],
     );
 }
+
+/// The backend of the log is chosen at the top: the read side, the command side and the API
+/// read a local segment store whatever the log of record is, so none of them knows PostgreSQL.
+#[test]
+fn only_the_binary_knows_which_database_holds_the_log_of_record() {
+    for package in [
+        "crm-app",
+        "crm-projections",
+        "crm-graphql",
+        "crm-load",
+        "crm-codec",
+    ] {
+        check(
+            package,
+            &["crm-eventstore-pg", "tokio-postgres", "postgres-protocol"],
+        );
+    }
+}

@@ -24,6 +24,10 @@ use crate::state_cache::StateCache;
 /// How many times a command is re-decided after another writer changed its stream.
 pub const RETRIES_MAX: u32 = 8;
 
+/// The [`Appender::enter`] section identity changes (registrations, profile changes) are
+/// decided and appended in, one at a time across every node.
+pub const IDENTITY_SECTION: &str = "crm.customer-identity";
+
 /// Handles commands against one event store. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -581,9 +585,13 @@ impl App {
             customer::Command::Register { .. } | customer::Command::UpdateProfile { .. }
         );
         let mut guard = None;
+        let mut section = None;
         if identity_change {
             // The lock is held across the append, so in an ordered load it is taken in turn.
             crm_eventstore::wait_for_turn().await;
+            // With several nodes on one log of record, the same across nodes: the section
+            // waits for every other node's identity change and for the local copy to hold it.
+            section = Some(self.appender.enter(IDENTITY_SECTION).await?);
             let mut directory = self.directory.lock().await;
             directory.sync()?;
             match &mut command {
@@ -706,6 +714,8 @@ impl App {
         if let Some(mut directory) = guard {
             directory.sync()?;
         }
+        // The section ends after the append (its copy is local by now).
+        drop(section);
         outcome
     }
 

@@ -15,10 +15,12 @@ use std::time::Duration;
 
 use crm_eventstore::{
     AllStart, AppendResult, Appender, BoxFuture, Direction, EventLog, EventStore, ExpectedRevision,
-    Filter, NewEvent, Position, StoreError, StreamName,
+    Filter, NewEvent, Position, Section, StoreError, StreamName,
 };
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedMutexGuard};
+use tokio_postgres::Client;
 
+use crate::read::backend;
 use crate::store::PgEventStore;
 
 /// Records copied per read of the database.
@@ -37,6 +39,8 @@ pub struct PgFollower {
     nudge: Arc<Notify>,
     /// Why copying stopped, once it has for good (a record that cannot be reproduced).
     stopped: Arc<Mutex<Option<String>>>,
+    /// The connection whose transaction holds this node's [`Appender::enter`] section.
+    section: Arc<tokio::sync::Mutex<Option<Client>>>,
 }
 
 impl PgFollower {
@@ -49,6 +53,7 @@ impl PgFollower {
             local,
             nudge: Arc::new(Notify::new()),
             stopped: Arc::new(Mutex::new(None)),
+            section: Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
 
@@ -156,6 +161,13 @@ impl PgFollower {
         })
     }
 
+    /// How many events the copy lacks of the log of record's head as this node last heard
+    /// of it (notifications and its own appends; no query).
+    pub fn behind(&self) -> u64 {
+        let theirs = *self.pg.watch_head().borrow();
+        theirs.saturating_sub(self.local.head().0)
+    }
+
     /// Why the copy stopped for good, if it has.
     pub fn stopped(&self) -> Option<String> {
         self.stopped
@@ -227,5 +239,81 @@ impl Appender for PgAppender {
 
     fn describe(&self) -> String {
         "PostgreSQL (copied locally)".into()
+    }
+
+    /// A transaction-scoped advisory lock (key [`section_key`]) on a connection of this
+    /// node's own, held until the [`Section`] is dropped (which rolls the empty transaction
+    /// back). A node that dies mid-section loses its connection, and the lock with it.
+    fn enter<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Section, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.follower.section.clone().lock_owned().await;
+            if conn.as_ref().is_none_or(Client::is_closed) {
+                *conn = Some(self.follower.pg.dedicated_client().await?);
+            }
+            let key = section_key(name);
+            let locked = match conn.as_ref() {
+                Some(client) => {
+                    let begun = client
+                        .batch_execute("BEGIN")
+                        .await
+                        .map_err(backend("starting a section"));
+                    match begun {
+                        Ok(()) => client
+                            .execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+                            .await
+                            .map(|_| ())
+                            .map_err(backend("waiting for a section")),
+                        Err(e) => Err(e),
+                    }
+                }
+                None => Err(StoreError::Closed),
+            };
+            // From here on the guard ends the transaction, whatever happens next.
+            let guard = SectionGuard(Some(conn));
+            locked?;
+            // Everything committed before the section was entered, in the local copy.
+            self.settle().await?;
+            Ok(Section::held(Box::new(guard)))
+        })
+    }
+}
+
+/// The advisory lock key of a section: FNV-1a (64 bits) of its name, fixed so that nodes
+/// of different builds agree, with the top bit cleared so that it never meets the append
+/// lock's key.
+pub fn section_key(name: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes((hash & !(1 << 63)).to_ne_bytes()) ^ 0x5ec7
+}
+
+/// Ends a section: rolls its transaction back (releasing the lock) before the node's next
+/// section can begin on the same connection.
+struct SectionGuard(Option<OwnedMutexGuard<Option<Client>>>);
+
+impl Drop for SectionGuard {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.0.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let ended = match conn.as_ref() {
+                        Some(client) => client.batch_execute("ROLLBACK").await.is_ok(),
+                        None => true,
+                    };
+                    if !ended {
+                        // A connection in an unknown state is closed, its lock with it.
+                        *conn = None;
+                    }
+                });
+            }
+            // No runtime to end the transaction on: close the connection instead.
+            Err(_) => *conn = None,
+        }
     }
 }

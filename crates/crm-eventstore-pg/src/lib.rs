@@ -62,8 +62,10 @@ mod read;
 pub mod schema;
 mod store;
 mod subscription;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod verify;
 
-pub use follow::{PgAppender, PgFollower, COPY_PAGE, COPY_WAIT};
+pub use follow::{section_key, PgAppender, PgFollower, COPY_PAGE, COPY_WAIT};
 pub use store::{PgConfig, PgEventStore, NOTIFY_CHANNEL};
 pub use subscription::PgSubscription;

@@ -147,6 +147,11 @@ impl PgEventStore {
         Ok(Conn(guard))
     }
 
+    /// A connection of its own (not from the pool), for a session that holds a lock.
+    pub(crate) async fn dedicated_client(&self) -> Result<Client, StoreError> {
+        connect_client(&self.inner.config.connection).await
+    }
+
     pub(crate) fn poll_interval(&self) -> Duration {
         self.inner.config.poll_interval
     }
@@ -405,7 +410,7 @@ pub(crate) async fn insert(
 }
 
 /// A new connection whose connection task runs in the background.
-async fn connect_client(config: &Config) -> Result<Client, StoreError> {
+pub(crate) async fn connect_client(config: &Config) -> Result<Client, StoreError> {
     let (client, connection) = connect(config).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {

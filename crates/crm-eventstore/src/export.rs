@@ -238,6 +238,36 @@ impl ExportedRecord {
     }
 }
 
+impl ExportedRecord {
+    /// The record as the log stored it; `line` names it in errors.
+    fn to_recorded(&self, line: u64) -> Result<RecordedEvent> {
+        let time = |s: &str, what: &str| {
+            OffsetDateTime::parse(s, &Rfc3339).map_err(|e| bad_line(line, format!("{what}: {e}")))
+        };
+        let hash: [u8; 32] = unhex(&self.hash)
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| bad_line(line, "hash is not 64 hex digits"))?;
+        Ok(RecordedEvent {
+            position: Position(self.position),
+            stream: self.stream.clone(),
+            revision: self.revision,
+            event_id: self.event_id,
+            event_type: self.event_type.clone(),
+            schema_version: self.schema_version,
+            metadata: EventMetadata {
+                actor: self.actor.clone(),
+                occurred_at: time(&self.occurred_at, "occurredAt")?,
+                correlation_id: self.correlation_id,
+                causation_id: self.causation_id,
+                command_id: self.command_id,
+            },
+            recorded_at: time(&self.recorded_at, "recordedAt")?,
+            payload: unhex(&self.payload).ok_or_else(|| bad_line(line, "payload is not hex"))?,
+            hash,
+        })
+    }
+}
+
 /// Why a line of an export could not be imported.
 fn bad_line(line: u64, reason: impl Into<String>) -> StoreError {
     StoreError::InvalidAppend {
@@ -246,14 +276,145 @@ fn bad_line(line: u64, reason: impl Into<String>) -> StoreError {
     }
 }
 
+/// Writes records as an export: one JSON line each, then the trailer ([`ExportWriter::finish`]).
+/// For any backend's records, in log order from position 1.
+pub struct ExportWriter<W: Write> {
+    out: W,
+    count: u64,
+    head: u64,
+    head_hash: [u8; 32],
+}
+
+impl<W: Write> std::fmt::Debug for ExportWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportWriter")
+            .field("count", &self.count)
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> ExportWriter<W> {
+    pub fn new(out: W) -> ExportWriter<W> {
+        ExportWriter {
+            out,
+            count: 0,
+            head: 0,
+            head_hash: crate::segment::GENESIS_HASH,
+        }
+    }
+
+    /// One record, as stored (not upcast).
+    pub fn record(&mut self, e: &RecordedEvent) -> Result<()> {
+        let line = serde_json::to_string(&ExportedRecord::from_recorded(e)?)
+            .map_err(|e| StoreError::InvalidRead(format!("encoding JSON: {e}")))?;
+        writeln!(self.out, "{line}").map_err(StoreError::io("export output"))?;
+        self.count += 1;
+        self.head = e.position.0;
+        self.head_hash = e.hash;
+        Ok(())
+    }
+
+    /// Writes the trailer and flushes; the count of records.
+    pub fn finish(mut self) -> Result<u64> {
+        let trailer = TrailerLine {
+            trailer: ExportTrailer {
+                format: EXPORT_FORMAT,
+                head_position: self.head,
+                head_hash: hex(&self.head_hash),
+                event_count: self.count,
+            },
+        };
+        let line = serde_json::to_string(&trailer)
+            .map_err(|e| StoreError::InvalidRead(format!("encoding JSON: {e}")))?;
+        writeln!(self.out, "{line}").map_err(StoreError::io("export output"))?;
+        self.out.flush().map_err(StoreError::io("export output"))?;
+        Ok(self.count)
+    }
+}
+
+/// An export's records, in order, as the log stored them; a line that is not a record, a
+/// position out of order or a trailer that disagrees ends it with an error naming the line.
+/// (A missing trailer does not: see [`check_export`].)
+pub struct ExportReader<R: BufRead> {
+    lines: std::io::Lines<R>,
+    n: u64,
+    tally: Tally,
+    trailer_at: Option<u64>,
+    failed: bool,
+}
+
+impl<R: BufRead> std::fmt::Debug for ExportReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportReader")
+            .field("line", &self.n)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: BufRead> ExportReader<R> {
+    pub fn new(input: R) -> ExportReader<R> {
+        ExportReader {
+            lines: input.lines(),
+            n: 0,
+            tally: Tally::default(),
+            trailer_at: None,
+            failed: false,
+        }
+    }
+
+    fn next_record(&mut self) -> Result<Option<RecordedEvent>> {
+        loop {
+            let Some(line) = self.lines.next() else {
+                return Ok(None);
+            };
+            self.n += 1;
+            let n = self.n;
+            let line = line.map_err(StoreError::io_lazy(|| format!("import line {n}")))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            if let Some(at) = self.trailer_at {
+                return Err(bad_export(format!(
+                    "line {n} follows the trailer (line {at})"
+                )));
+            }
+            if is_trailer(&line) {
+                let t: TrailerLine = serde_json::from_str(&line)
+                    .map_err(|e| bad_export(format!("line {n} is not a valid trailer: {e}")))?;
+                self.tally.check(n, &t.trailer)?;
+                self.trailer_at = Some(n);
+                continue;
+            }
+            let r: ExportedRecord = serde_json::from_str(&line)
+                .map_err(|e| bad_line(n, format!("not an exported record: {e}")))?;
+            let recorded = r.to_recorded(n)?;
+            self.tally.record(n, &r)?;
+            return Ok(Some(recorded));
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for ExportReader<R> {
+    type Item = Result<RecordedEvent>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let next = self.next_record();
+        self.failed = next.is_err();
+        next.transpose()
+    }
+}
+
 impl EventStore {
     /// Writes every committed record to `out` as JSON Lines, in log order, then the trailer;
     /// returns the count of records.
-    pub fn export_jsonl(&self, mut out: impl Write) -> Result<u64> {
+    pub fn export_jsonl(&self, out: impl Write) -> Result<u64> {
         let head = self.head();
         let mut next = Position::FIRST;
-        let mut count = 0u64;
-        let mut head_hash = crate::segment::GENESIS_HASH;
+        let mut writer = ExportWriter::new(out);
         while next <= head {
             let mut page = Vec::with_capacity(PAGE);
             self.scan_raw(next, head, PAGE, |e| {
@@ -263,26 +424,10 @@ impl EventStore {
             let Some(last) = page.last() else { break };
             next = last.position.next();
             for e in &page {
-                let line = serde_json::to_string(&ExportedRecord::from_recorded(e)?)
-                    .map_err(|e| StoreError::InvalidRead(format!("encoding JSON: {e}")))?;
-                writeln!(out, "{line}").map_err(StoreError::io("export output"))?;
-                count += 1;
-                head_hash = e.hash;
+                writer.record(e)?;
             }
         }
-        let trailer = TrailerLine {
-            trailer: ExportTrailer {
-                format: EXPORT_FORMAT,
-                head_position: head.0,
-                head_hash: hex(&head_hash),
-                event_count: count,
-            },
-        };
-        let line = serde_json::to_string(&trailer)
-            .map_err(|e| StoreError::InvalidRead(format!("encoding JSON: {e}")))?;
-        writeln!(out, "{line}").map_err(StoreError::io("export output"))?;
-        out.flush().map_err(StoreError::io("export output"))?;
-        Ok(count)
+        writer.finish()
     }
 
     /// Appends an export's records to this store, which must be empty, reproducing each
@@ -303,99 +448,20 @@ impl EventStore {
                 ),
             });
         }
-        let mut pending: Vec<(ExportedRecord, NewEvent, Preserved)> = Vec::new();
         let mut imported = 0u64;
-        let mut tally = Tally::default();
-        let mut trailer_at = None;
-        for (n, line) in input.lines().enumerate() {
-            let n = n as u64 + 1;
-            let line = line.map_err(StoreError::io_lazy(|| format!("import line {n}")))?;
-            if line.trim().is_empty() {
-                continue;
+        let mut page = Vec::with_capacity(PAGE);
+        for record in ExportReader::new(input) {
+            page.push(record?);
+            if page.len() >= PAGE {
+                imported += self.replicate(std::mem::take(&mut page)).await?;
             }
-            if let Some(at) = trailer_at {
-                return Err(bad_export(format!(
-                    "line {n} follows the trailer (line {at})"
-                )));
-            }
-            if is_trailer(&line) {
-                let t: TrailerLine = serde_json::from_str(&line)
-                    .map_err(|e| bad_export(format!("line {n} is not a valid trailer: {e}")))?;
-                tally.check(n, &t.trailer)?;
-                trailer_at = Some(n);
-                continue;
-            }
-            let r: ExportedRecord = serde_json::from_str(&line)
-                .map_err(|e| bad_line(n, format!("not an exported record: {e}")))?;
-            let time = |s: &str, what: &str| {
-                OffsetDateTime::parse(s, &Rfc3339).map_err(|e| bad_line(n, format!("{what}: {e}")))
-            };
-            let hash: [u8; 32] = unhex(&r.hash)
-                .and_then(|h| h.try_into().ok())
-                .ok_or_else(|| bad_line(n, "hash is not 64 hex digits"))?;
-            let event = NewEvent {
-                event_id: r.event_id,
-                event_type: r.event_type.clone(),
-                schema_version: r.schema_version,
-                metadata: EventMetadata {
-                    actor: r.actor.clone(),
-                    occurred_at: time(&r.occurred_at, "occurredAt")?,
-                    correlation_id: r.correlation_id,
-                    causation_id: r.causation_id,
-                    command_id: r.command_id,
-                },
-                payload: unhex(&r.payload).ok_or_else(|| bad_line(n, "payload is not hex"))?,
-            };
-            let preserved = Preserved {
-                position: Position(r.position),
-                recorded_at_ns: time(&r.recorded_at, "recordedAt")?.unix_timestamp_nanos(),
-                hash,
-            };
-            tally.record(n, &r)?;
-            let same_run = pending
-                .last()
-                .is_some_and(|(p, _, _)| p.stream == r.stream && p.revision + 1 == r.revision);
-            if !same_run || pending.len() >= PAGE {
-                imported += self.import_run(std::mem::take(&mut pending)).await?;
-            }
-            pending.push((r, event, preserved));
         }
-        imported += self.import_run(pending).await?;
+        imported += self.replicate(page).await?;
         Ok(imported)
     }
 
-    /// Appends consecutive records of one stream as one append.
-    async fn import_run(&self, run: Vec<(ExportedRecord, NewEvent, Preserved)>) -> Result<u64> {
-        let Some((first, _, _)) = run.first() else {
-            return Ok(0);
-        };
-        let stream = StreamName::parse(first.stream.clone())?;
-        let first_revision = first.revision;
-        let (events, preserved): (Vec<_>, Vec<_>) = run.into_iter().map(|(_, e, p)| (e, p)).unzip();
-        self.append_preserved(stream, first_revision, events, preserved)
-            .await
-    }
-
-    /// Appends consecutive records of one stream, from `first_revision`, as one append that
-    /// reproduces each record's position, recorded-at and hash or refuses
-    /// ([`StoreError::ImportMismatch`]). Bypasses [`EventStore::follow_only`]: this is how
-    /// a follower is written.
-    pub(crate) async fn append_preserved(
-        &self,
-        stream: StreamName,
-        first_revision: u64,
-        events: Vec<NewEvent>,
-        preserved: Vec<Preserved>,
-    ) -> Result<u64> {
-        let count = events.len() as u64;
-        self.send_preserved(stream, first_revision, events, preserved)
-            .await?
-            .await
-            .map_err(|_| StoreError::Closed)??;
-        Ok(count)
-    }
-
-    /// Hands [`EventStore::append_preserved`]'s append to the writer and returns where its
+    /// Hands an append that reproduces each record's position, recorded-at and hash (or is
+    /// refused with [`StoreError::ImportMismatch`]) to the writer and returns where its
     /// answer will come, so that several can be handed over before the first is durable (the
     /// writer commits them together, with one fdatasync).
     pub(crate) async fn send_preserved(

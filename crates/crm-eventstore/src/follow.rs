@@ -48,6 +48,37 @@ pub trait Appender: Send + Sync + std::fmt::Debug {
 
     /// What the command side appends to, for logs and status ("segment store", a server).
     fn describe(&self) -> String;
+
+    /// Enters the section `name`, which at most one command holds at a time across every
+    /// node appending to the log of record, and waits for the local log to hold everything
+    /// committed before it was entered; the section ends when the [`Section`] is dropped.
+    /// For decisions that must see every earlier write of every node, such as "no other
+    /// customer holds this identity document". On a single node the caller's own lock is
+    /// enough and this returns at once.
+    fn enter<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Section>>;
+}
+
+/// A held [`Appender::enter`] section; dropping it ends the section.
+pub struct Section(Option<Box<dyn Send + Sync>>);
+
+impl Section {
+    /// A section that holds nothing (a single node).
+    pub fn local() -> Section {
+        Section(None)
+    }
+
+    /// A section held by `guard` until it is dropped.
+    pub fn held(guard: Box<dyn Send + Sync>) -> Section {
+        Section(Some(guard))
+    }
+}
+
+impl std::fmt::Debug for Section {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Section")
+            .field(&if self.0.is_some() { "held" } else { "local" })
+            .finish()
+    }
 }
 
 impl Appender for EventStore {
@@ -67,6 +98,10 @@ impl Appender for EventStore {
 
     fn describe(&self) -> String {
         "segment store".into()
+    }
+
+    fn enter<'a>(&'a self, _name: &'a str) -> BoxFuture<'a, Result<Section>> {
+        Box::pin(std::future::ready(Ok(Section::local())))
     }
 }
 

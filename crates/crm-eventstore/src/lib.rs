@@ -50,8 +50,10 @@ pub use backend::{
 pub use compact::{compact_index, dir_bytes, CompactReport};
 pub use dir::{create_dir_durable, sync_dir};
 pub use error::{Result, StoreError};
-pub use export::{check_export, ExportTrailer, ExportedRecord, EXPORT_FORMAT};
-pub use follow::{Appender, BoxFuture};
+pub use export::{
+    check_export, ExportReader, ExportTrailer, ExportWriter, ExportedRecord, EXPORT_FORMAT,
+};
+pub use follow::{Appender, BoxFuture, Section};
 pub use mark::DURABLE_MARK_FILE;
 pub use recovery::{RecoveryReport, TornTail};
 pub use store::{

@@ -39,6 +39,12 @@ pub trait ProjectionProbe: Send + Sync + 'static {
     fn model_reads(&self) -> Option<u64> {
         None
     }
+
+    /// Why the node should not take traffic, if it should not (`/readyz` answers 503 with
+    /// it): e.g. a local copy of the log that stopped or fell behind its log of record.
+    fn problem(&self) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -228,6 +234,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let lag_max = state.config().readiness.projection_lag_events_max;
     let mut projections = Vec::new();
     for probe in state.probes() {
+        problems.extend(probe.problem());
         for p in probe.progress() {
             let lag = head.0.saturating_sub(p.checkpoint.0);
             if lag > lag_max {

@@ -64,6 +64,7 @@ pub struct AppStateBuilder {
     probes: Vec<Arc<dyn ProjectionProbe>>,
     rules: Option<crm_projections::RuleBook>,
     directory: Option<Arc<dyn crate::auth::StaffDirectory>>,
+    appender: Option<Arc<dyn crm_eventstore::Appender>>,
 }
 
 impl std::fmt::Debug for AppStateBuilder {
@@ -97,6 +98,13 @@ impl AppStateBuilder {
         self
     }
 
+    /// Where the command side appends when the store is a local copy of a log of record
+    /// elsewhere (`crm_eventstore::Appender`); by default the store itself.
+    pub fn appender(mut self, appender: Arc<dyn crm_eventstore::Appender>) -> Self {
+        self.appender = Some(appender);
+        self
+    }
+
     /// A projection whose lag `/readyz` and `/metrics` report.
     pub fn probe(mut self, probe: Arc<dyn ProjectionProbe>) -> Self {
         self.probes.push(probe);
@@ -107,6 +115,13 @@ impl AppStateBuilder {
         self.config.validate()?;
         let mut started = None;
         let schema = match self.schema {
+            Some(_) if self.appender.is_some() => {
+                return Err(ApiError::Config(
+                    "an appender goes to the command side the builder starts; a schema built \
+                     elsewhere carries its own"
+                        .into(),
+                ))
+            }
             Some(schema) => schema,
             None => {
                 let rules = match self.rules.take() {
@@ -121,10 +136,18 @@ impl AppStateBuilder {
                 let command_side = |e: crm_app::AppError| {
                     ApiError::Internal(format!("starting the command side: {e}"))
                 };
+                let appender = self.appender.take();
+                let new_app = || {
+                    let app = crm_app::App::new(store.clone())?;
+                    Ok(match appender.clone() {
+                        Some(appender) => app.with_appender(appender),
+                        None => app,
+                    })
+                };
                 let (app, projections) = std::thread::scope(|scope| {
                     let app = std::thread::Builder::new()
                         .name("crm-directory".into())
-                        .spawn_scoped(scope, || crm_app::App::new(store.clone()));
+                        .spawn_scoped(scope, new_app);
                     let projections = crm_projections::Projections::start(store, rules)
                         .map_err(|e| ApiError::Internal(format!("starting the read models: {e}")));
                     let app = match app {
@@ -135,7 +158,7 @@ impl AppStateBuilder {
                             })?
                             .map_err(command_side),
                         // No thread to be had: the same work on this one.
-                        Err(_) => crm_app::App::new(store.clone()).map_err(command_side),
+                        Err(_) => new_app().map_err(command_side),
                     };
                     Ok::<_, ApiError>((app?, projections?))
                 })?;
@@ -183,6 +206,7 @@ impl AppState {
             probes: Vec::new(),
             rules: None,
             directory: None,
+            appender: None,
         }
     }
 
