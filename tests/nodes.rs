@@ -155,7 +155,7 @@ async fn two_nodes_share_one_log_and_a_killed_node_loses_no_acknowledged_command
 
     // Read-your-writes across nodes: written through A, read on B at the write's position.
     let first = Registration::new(0);
-    let at = register_with_failover(&[a.url.clone()], &hq, &first).await;
+    let at = register_with_failover(std::slice::from_ref(&a.url), &hq, &first).await;
     let seen = graphql(
         &b.url,
         &hq,
@@ -273,7 +273,7 @@ async fn a_data_directory_with_a_log_of_its_own_is_not_pushed_into_an_empty_data
     // A single-node data directory with one event.
     let node = start(dir.path(), "embedded");
     let hq = token(dir.path());
-    register_with_failover(&[node.url.clone()], &hq, &Registration::new(1)).await;
+    register_with_failover(std::slice::from_ref(&node.url), &hq, &Registration::new(1)).await;
     drop(node);
 
     let out = Command::new(env!("CARGO_BIN_EXE_crm"))
