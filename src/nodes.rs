@@ -29,7 +29,13 @@ pub async fn connect(url: &str, described: &str) -> anyhow::Result<PgEventStore>
 /// Makes `local` this node's copy of `pg`: copies what it lacks, then keeps copying in the
 /// background. With `push` (a demo just loaded into the data directory) and an empty
 /// database, the local log is first moved into the database, positions and hashes kept.
-pub async fn join(pg: PgEventStore, local: &EventStore, push: bool) -> anyhow::Result<PgFollower> {
+pub async fn join(
+    pg: PgEventStore,
+    local: &EventStore,
+    data_dir: &Path,
+    described: &str,
+    push: bool,
+) -> anyhow::Result<PgFollower> {
     let theirs = pg
         .head()
         .await
@@ -47,6 +53,10 @@ pub async fn join(pg: PgEventStore, local: &EventStore, push: bool) -> anyhow::R
         let moved = push_log(&pg, local).await?;
         tracing::info!(events = moved, "the demo log moved into the log of record");
     }
+    // From now on this data directory is a copy, for every later open (a restart, `crm
+    // token revoke`, `crm import`): its own appends would fork it from the database.
+    crm_eventstore::mark_follows(data_dir, described)
+        .context("marking the data directory as a copy of the log of record")?;
     let started = std::time::Instant::now();
     let follower = PgFollower::new(pg, local.clone());
     let copied = follower

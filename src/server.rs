@@ -120,6 +120,15 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     let rule_book = config.rule_book.clone();
     // With the log of record in PostgreSQL, connect first: a database that already holds a
     // log is joined, never given a demo of this node's own.
+    if let (LogStore::Embedded, Some(what)) = (&config.store, crm_eventstore::follows(data_dir)?) {
+        bail!(
+            "the data directory {} holds a copy of the log of record in {what} (its file \
+             '{}' says so): start it with --store naming that database; served on its own it \
+             would take writes the database never sees",
+            data_dir.display(),
+            crm_eventstore::FOLLOWS_FILE
+        );
+    }
     let pg = match &config.store {
         LogStore::Embedded => None,
         LogStore::Postgres(url) => {
@@ -213,7 +222,9 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
         "event store opened"
     );
     let follower = match pg {
-        Some(pg) => Some(crate::nodes::join(pg, &store, config.demo).await?),
+        Some(pg) => Some(
+            crate::nodes::join(pg, &store, data_dir, &config.store.describe(), config.demo).await?,
+        ),
         None => None,
     };
     tracing::info!(

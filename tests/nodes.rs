@@ -262,6 +262,18 @@ async fn two_nodes_share_one_log_and_a_killed_node_loses_no_acknowledged_command
         "{seen}"
     );
     drop((a, b));
+
+    // A node's data directory stays a copy: served on its own it is refused, naming why.
+    let out = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--data-dir")
+        .arg(da.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("CRM_JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("copy of the log of record"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

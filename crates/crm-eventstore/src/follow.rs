@@ -15,6 +15,7 @@
 //! being served.
 
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 
@@ -105,10 +106,38 @@ impl Appender for EventStore {
     }
 }
 
+/// The file in a data directory that says its log is a copy of another (its content names
+/// the log of record, for people): [`EventStore::open`] then opens a follower.
+pub const FOLLOWS_FILE: &str = "follows";
+
+/// What `data_dir`'s [`FOLLOWS_FILE`] says, if the directory holds one.
+pub fn follows(data_dir: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(data_dir.join(FOLLOWS_FILE)) {
+        Ok(text) => Ok(Some(text.trim().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io(format!(
+            "reading {FOLLOWS_FILE} in {}",
+            data_dir.display()
+        ))(e)),
+    }
+}
+
+/// Marks `data_dir` as holding a copy of the log `what` names, durably, so that every later
+/// open of it (a restart, or a command line tool) refuses appends of its own.
+pub fn mark_follows(data_dir: &Path, what: &str) -> Result<()> {
+    let path = data_dir.join(FOLLOWS_FILE);
+    let io = |e| StoreError::io(format!("writing {}", path.display()))(e);
+    let mut file = std::fs::File::create(&path).map_err(io)?;
+    std::io::Write::write_all(&mut file, format!("{what}\n").as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    crate::dir::sync_dir(data_dir)
+        .map_err(|e| StoreError::io(format!("syncing {}", data_dir.display()))(e))
+}
+
 impl EventStore {
     /// Makes this store a follower of another log: from now on [`EventStore::append`] refuses
     /// with [`StoreError::Follower`], and only [`EventStore::replicate`] writes. For as long
-    /// as the store is open.
+    /// as the store is open; [`mark_follows`] makes it so for every later open.
     pub fn follow_only(&self) {
         self.inner.follower.store(true, Ordering::SeqCst);
     }

@@ -53,7 +53,7 @@ pub use error::{Result, StoreError};
 pub use export::{
     check_export, ExportReader, ExportTrailer, ExportWriter, ExportedRecord, EXPORT_FORMAT,
 };
-pub use follow::{Appender, BoxFuture, Section};
+pub use follow::{follows, mark_follows, Appender, BoxFuture, Section, FOLLOWS_FILE};
 pub use mark::DURABLE_MARK_FILE;
 pub use recovery::{RecoveryReport, TornTail};
 pub use store::{

@@ -154,13 +154,18 @@ impl EventStore {
         let storage = DirectoryStorage::open(log_dir(data_dir)).map_err(StoreError::io(
             format!("log directory under {}", data_dir.display()),
         ))?;
-        EventStore::open_locked(
+        let store = EventStore::open_locked(
             Arc::new(storage),
             &index_dir(data_dir),
             config,
             None,
             Some(lock),
-        )
+        )?;
+        // A copy of a log of record stays one across restarts, whoever opens it.
+        if crate::follow::follows(data_dir)?.is_some() {
+            store.follow_only();
+        }
+        Ok(store)
     }
 
     /// Opens the store in `data_dir` to read it (`verify`, `export`), changing nothing in its

@@ -176,3 +176,28 @@ async fn waiting_for_the_head_ends_when_the_copy_reaches_it_or_when_time_is_up()
     follower.replicate(records).await.unwrap();
     assert!(waiting.await.unwrap());
 }
+
+#[tokio::test]
+async fn a_data_directory_marked_as_a_copy_opens_as_a_follower_every_time() {
+    let b = tempfile::tempdir().unwrap();
+    {
+        let store = EventStore::open(b.path(), StoreConfig::default()).unwrap();
+        assert!(crm_eventstore::follows(b.path()).unwrap().is_none());
+        crm_eventstore::mark_follows(b.path(), "PostgreSQL database 'crm'").unwrap();
+        store.close().await.unwrap();
+    }
+    let reopened = EventStore::open(b.path(), StoreConfig::default()).unwrap();
+    assert!(reopened.is_follower());
+    assert_eq!(
+        crm_eventstore::follows(b.path()).unwrap().as_deref(),
+        Some("PostgreSQL database 'crm'")
+    );
+    let refused = reopened
+        .append(
+            &stream("customer-1"),
+            ExpectedRevision::Any,
+            vec![event(1, "A")],
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::Follower { .. })));
+}
