@@ -1,5 +1,5 @@
 //! The console at `/console`: a small single-page app (sign in, dashboard, customers, the
-//! customer 360, the auditor's replay) that reads only the public GraphQL API at `/graphql` with the bearer token
+//! customer 360, the auditor's replay, the operator's rules) that reads only the public GraphQL API at `/graphql` with the bearer token
 //! the user signs in with, so it sees exactly what that token may see. Served entirely from
 //! the binary, so it works on a network with no internet access.
 //!
@@ -109,6 +109,7 @@ pub const ASSETS: &[Asset] = &[
     ours!("customers.js", JAVASCRIPT),
     ours!("customer.js", JAVASCRIPT),
     ours!("replay.js", JAVASCRIPT),
+    ours!("rules.js", JAVASCRIPT),
 ];
 
 /// The ETag of each of [`ASSETS`], in the same order, computed once.

@@ -1,7 +1,7 @@
 // The branch dashboard (营业部看板) for the caller's level: the branches the caller may see
 // (their own for a branch; a choice for a region or headquarters), the branch's figures,
 // customers by tier and assets by class as charts, and the branch ranking with rank change.
-import { html, useQuery, Figure, Table, Chart, Loading, Failure, money } from "./ui.js";
+import { html, useQuery, Figure, Table, Chart, Change, Loading, Failure, money } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
 
@@ -23,15 +23,6 @@ function chosenBranch(me, branches) {
   const open = branches.filter((b) => !b.closed);
   const pick = (id) => open.find((b) => plain(b.branchId) === plain(id));
   return pick(asked) || pick(own) || open[0] || null;
-}
-
-function Change({ value }) {
-  if (value === null || value === undefined) {
-    return html`<span class="change">—</span>`;
-  }
-  const cls = value > 0 ? "up" : value < 0 ? "down" : "same";
-  const text = value > 0 ? "▲" + value : value < 0 ? "▼" + -value : "0";
-  return html`<span class=${"change " + cls} data-value=${value}>${text}</span>`;
 }
 
 function Ranking({ branchId }) {
