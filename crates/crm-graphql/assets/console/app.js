@@ -1,5 +1,6 @@
 // The console: one small app with hash routing (#/sign-in, #/dashboard, #/customers?q=…,
-// #/customer/ID, #/replay/ID, #/rules?job=ID). Every figure comes from /graphql under the signed-in token.
+// #/customer/ID, #/replay/ID, #/rules?job=ID,
+// #/appraisal?month=YYYY-MM&period=P). Every figure comes from /graphql under the signed-in token.
 import { html, render, useState, useEffect, Loading, Failure } from "./ui.js";
 import { t, e, lang, setLang } from "./i18n.js";
 import { gql, token, signOut } from "./api.js";
@@ -9,6 +10,7 @@ import { Customers } from "./customers.js";
 import { Customer } from "./customer.js";
 import { Replay } from "./replay.js";
 import { Rules } from "./rules.js";
+import { Appraisal } from "./appraisal.js";
 
 export const ME = "{ me { staffId role scope { kind regionId branchId teamId } } }";
 
@@ -31,6 +33,7 @@ function Nav({ me, page, onLang }) {
     <span class="brand">${t("console")}</span>
     ${link("dashboard", "dashboard")}
     ${link("customers", "customers")}
+    ${link("appraisal", "appraisal")}
     ${me.role === "AUDITOR" && link("replay", "replay")}
     ${me.rulesReadable && link("rules", "rules")}
     <span class="spacer"></span>
@@ -84,6 +87,8 @@ function App() {
     body = html`<${Customers} params=${where.params} />`;
   } else if (where.page === "replay") {
     body = html`<${Replay} id=${where.id} params=${where.params} />`;
+  } else if (where.page === "appraisal") {
+    body = html`<${Appraisal} me=${me.data} params=${where.params} />`;
   } else if (where.page === "rules") {
     body = html`<${Rules} params=${where.params} />`;
   } else if (where.page === "customer" && where.id) {
