@@ -272,6 +272,45 @@ fn check_dashboard(browser: &mut Browser, demo: &Demo, token: &str) -> String {
     branch
 }
 
+/// The dashboard on screen is live: a contact recorded through /graphql by `token` for a
+/// customer of the branch shown changes the contacts figure to what /graphql then gives,
+/// without the page reloading.
+fn check_live(browser: &mut Browser, demo: &Demo, token: &str, branch: &str) {
+    browser.wait_for("[data-test=live][data-state=live]");
+    browser.eval("window.sameDocument = true");
+    const CONTACTS: &str = "query ($b: ID!, $at: Long) {
+        branchDashboard(branchId: $b, atPosition: $at) { contacts } }";
+    let before = demo.data(token, CONTACTS, json!({ "b": branch }));
+    let before = before["branchDashboard"]["contacts"].clone();
+    assert_eq!(
+        browser.text("[data-test=figure-contacts] .figure-value"),
+        json!(before.to_string())
+    );
+    let customers = demo.data(token, CUSTOMERS, json!({ "filter": {} }));
+    let customer = &customers["customers"]["edges"][0]["node"];
+    assert_eq!(plain(customer["branch"]["id"].as_str().unwrap()), plain(branch));
+    let recorded = demo.data(
+        token,
+        "mutation ($c: ID!) { recordContact(customerId: $c, channel: PHONE, direction: OUTBOUND,
+           topic: \"回访\", outcome: REACHED, notes: \"console live test\") { position } }",
+        json!({ "c": customer["customerId"] }),
+    );
+    let at = &recorded["recordContact"]["position"];
+    let after = demo.data(token, CONTACTS, json!({ "b": branch, "at": at }));
+    let after = after["branchDashboard"]["contacts"].clone();
+    assert_ne!(after, before, "the contact counts on the dashboard");
+    assert_eq!(
+        browser.text_settled(
+            "[data-test=figure-contacts] .figure-value",
+            &json!(after.to_string())
+        ),
+        json!(after.to_string()),
+        "the live dashboard's contacts"
+    );
+    assert_eq!(browser.eval("window.sameDocument === true"), json!(true), "reloaded");
+    assert_eq!(browser.attribute("[data-test=live]", "data-state"), "live");
+}
+
 const CUSTOMERS: &str = "query ($filter: CustomerFilterInput) {
     customers(filter: $filter, orderBy: ASSETS_DESC, first: 50) {
       totalCount edges { node { customerId name branch { id } } } } }";
@@ -848,6 +887,7 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
         own_branch,
         "the manager's dashboard is their branch"
     );
+    check_live(&mut browser, &demo, &manager, &shown);
     shoot(&mut browser, "dashboard-branch-manager");
     check_customers(&mut browser, &demo, &manager, "");
     let first = browser.attribute("[data-test=customer-link]", "data-id");

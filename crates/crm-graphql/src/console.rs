@@ -112,6 +112,7 @@ pub const ASSETS: &[Asset] = &[
     ours!("replay.js", JAVASCRIPT),
     ours!("rules.js", JAVASCRIPT),
     ours!("appraisal.js", JAVASCRIPT),
+    ours!("live.js", JAVASCRIPT),
 ];
 
 /// The ETag of each of [`ASSETS`], in the same order, computed once.

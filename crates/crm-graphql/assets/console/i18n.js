@@ -116,6 +116,11 @@ const LABELS = {
   suitability: ["适当性", "Suitability"],
   forbiddenAct: ["您的角色无权执行此操作", "Your role may not do this"],
   apiRefused: ["服务器拒绝", "The API refused"],
+  // The dashboard's live updates.
+  live_connecting: ["连接中", "connecting"],
+  live_live: ["实时", "live"],
+  live_reconnecting: ["重新连接中", "reconnecting"],
+  live_off: ["未实时更新", "not live"],
   // The operator's rules page (规则).
   rules: ["规则", "Rules"],
   ruleActive: ["生效", "Active"],
