@@ -127,7 +127,7 @@ function Leaderboard({ me, month }) {
   const row = rows.find((r) => r.staffId === chosen) || rows[0];
   const term = (r, name) => r.kpi.terms.find((x) => x.name === name);
   const top = rows.slice(0, 15);
-  return html`<div>
+  return html`<div class="stack">
     <section class="panel" data-test="leaderboard-panel">
       <h3>${t("leaderboard")} <span class="hint">${t("period")}: <span data-test="appraisal-period">${rows[0].period}</span></span></h3>
       <${Weights} rows=${rows} />
@@ -141,7 +141,7 @@ function Leaderboard({ me, month }) {
         [t("kpiComposite"), (r) => html`<b data-test="lb-composite" data-value=${r.kpiComposite}>${r.kpiComposite.toFixed(2)}</b>`],
       ]} /></div>
     </section>
-    <div class="grid appraisal-grid">
+    <div class="grid">
       <${Explanation} row=${row} />
       <section class="panel">
         <h3>${t("kpiComposite")}</h3>
@@ -217,7 +217,7 @@ export function Appraisal({ me, params }) {
   const month = params.get("month");
   const period = params.get("period");
   const [typed, setTyped] = useState(month || "");
-  return html`<div data-test="appraisal">
+  return html`<div data-test="appraisal" class="stack">
     <div class="toolbar">
       <h1>${t("appraisal")}</h1>
       <form class="search" onSubmit=${(ev) => {

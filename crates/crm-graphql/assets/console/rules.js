@@ -31,6 +31,9 @@ const POLL_MS = 400;
 
 const short = (id) => (id ? String(id).slice(0, 8) + "…" : "—");
 
+// A rule version's status: ACTIVE is the rules' own word (生效), not a customer's (正常).
+const ruleStatus = (status) => (status === "ACTIVE" ? t("ruleActive") : e(status));
+
 function Staff({ id, test }) {
   return html`<code title=${id || ""} data-test=${test} data-value=${id || ""}>${short(id)}</code>`;
 }
@@ -42,7 +45,7 @@ function Versions({ rules }) {
     <${Table} test="versions" rows=${rules.versions} empty=${t("noVersions")} columns=${[
       [t("rulesVersion"), (v) => v.version],
       [t("status"), (v) => html`<span data-test=${"status-" + v.version} data-value=${v.status}
-        class=${"badge badge-" + v.status.toLowerCase()}>${v.status === "ACTIVE" ? t("ruleActive") : e(v.status)}</span>`],
+        class=${"badge badge-" + v.status.toLowerCase()}>${ruleStatus(v.status)}</span>`],
       [t("proposedBy"), (v) => html`<${Staff} id=${v.proposedBy} test=${"proposed-by-" + v.version} />`],
       [t("approvedBy"), (v) => html`<${Staff} id=${v.approvedBy} test=${"approved-by-" + v.version} />`],
       [t("proposedAt"), (v) => v.proposedPosition],
@@ -85,7 +88,7 @@ function PreviewForm({ rules }) {
   return html`<form class="preview-form" data-test="preview-form" onSubmit=${start}>
     <label class="inline">${t("previewOf")}
       <select data-test="preview-source" value=${source} onChange=${(ev) => setSource(ev.target.value)}>
-        ${rules.versions.map((v) => html`<option value=${"v" + v.version}>${t("rulesVersion")} ${v.version} (${e(v.status)})</option>`)}
+        ${rules.versions.map((v) => html`<option value=${"v" + v.version}>${t("rulesVersion")} ${v.version} (${ruleStatus(v.status)})</option>`)}
         <option value="tiers">${t("otherTiers")}</option>
         <option value="kpi">${t("otherWeights")}</option>
       </select></label>
@@ -279,7 +282,7 @@ function Operate({ rules, jobId, tick, onDone }) {
   if (!data) {
     return html`<${Loading} />`;
   }
-  return html`<div data-test="operate">
+  return html`<div data-test="operate" class="stack">
     <section class="panel">
       <h3>${t("preview")}</h3>
       <p class="hint">${t("previewHint")}</p>
@@ -304,7 +307,7 @@ export function Rules({ params }) {
     return html`<${Loading} />`;
   }
   const rules = data.rules;
-  return html`<div data-test="rules">
+  return html`<div data-test="rules" class="stack">
     <div class="toolbar"><h1>${t("rules")}</h1></div>
     <div class="figures">
       <${Figure} test="rules-version" label=${t("rulesInForce")} value=${rules.version} />
