@@ -288,7 +288,10 @@ fn check_live(browser: &mut Browser, demo: &Demo, token: &str, branch: &str) {
     );
     let customers = demo.data(token, CUSTOMERS, json!({ "filter": {} }));
     let customer = &customers["customers"]["edges"][0]["node"];
-    assert_eq!(plain(customer["branch"]["id"].as_str().unwrap()), plain(branch));
+    assert_eq!(
+        plain(customer["branch"]["id"].as_str().unwrap()),
+        plain(branch)
+    );
     let recorded = demo.data(
         token,
         "mutation ($c: ID!) { recordContact(customerId: $c, channel: PHONE, direction: OUTBOUND,
@@ -307,7 +310,11 @@ fn check_live(browser: &mut Browser, demo: &Demo, token: &str, branch: &str) {
         json!(after.to_string()),
         "the live dashboard's contacts"
     );
-    assert_eq!(browser.eval("window.sameDocument === true"), json!(true), "reloaded");
+    assert_eq!(
+        browser.eval("window.sameDocument === true"),
+        json!(true),
+        "reloaded"
+    );
     assert_eq!(browser.attribute("[data-test=live]", "data-state"), "live");
 }
 
@@ -576,7 +583,8 @@ fn check_rules_operator(browser: &mut Browser, demo: &Demo) {
     let job = demo.data(&operator, JOB, json!({ "id": id }))["job"].clone();
     let p = &job["preview"];
     assert_eq!(job["state"], "SUCCEEDED");
-    let figure = |b: &mut Browser, test: &str| b.text(&format!("[data-test=figure-{test}] .figure-value"));
+    let figure =
+        |b: &mut Browser, test: &str| b.text(&format!("[data-test=figure-{test}] .figure-value"));
     assert_eq!(
         figure(browser, "customers-changing-tier"),
         json!(p["customersChangingTier"].to_string())
@@ -587,7 +595,10 @@ fn check_rules_operator(browser: &mut Browser, demo: &Demo) {
     );
     assert_eq!(
         figure(browser, "preview-rules"),
-        json!(format!("{} → {}", p["fromRulesVersion"], p["toRulesVersion"]))
+        json!(format!(
+            "{} → {}",
+            p["fromRulesVersion"], p["toRulesVersion"]
+        ))
     );
     let moves = p["tierMoves"].as_array().unwrap();
     assert!(!moves.is_empty(), "lower thresholds move customers: {p}");
@@ -619,7 +630,10 @@ fn check_rules_operator(browser: &mut Browser, demo: &Demo) {
     let now = demo.data(&operator, "{ rules { version } }", json!({}));
     assert_eq!(now["rules"]["version"], 2);
     assert_eq!(
-        browser.text_settled("[data-test=figure-rules-version] .figure-value", &json!("2")),
+        browser.text_settled(
+            "[data-test=figure-rules-version] .figure-value",
+            &json!("2")
+        ),
         json!("2")
     );
     browser.click("[data-test=rollback]");
@@ -628,7 +642,11 @@ fn check_rules_operator(browser: &mut Browser, demo: &Demo) {
     assert_eq!(now["rules"]["version"], 1);
 
     // Nothing previewed now: the API refuses a switch, and the page says why.
-    let refused = demo.answer(&operator, "mutation { switchReadModels { generation } }", json!({}));
+    let refused = demo.answer(
+        &operator,
+        "mutation { switchReadModels { generation } }",
+        json!({}),
+    );
     let code = refused["errors"][0]["extensions"]["code"].clone();
     assert_eq!(code, "CONFLICT", "{refused}");
     browser.click("[data-test=switch]");
@@ -639,7 +657,10 @@ fn check_rules_operator(browser: &mut Browser, demo: &Demo) {
     );
     let said = browser.text("[data-test=api-refused]");
     let message = refused["errors"][0]["message"].as_str().unwrap();
-    assert!(said.as_str().unwrap().ends_with(message), "{said} does not say {message}");
+    assert!(
+        said.as_str().unwrap().ends_with(message),
+        "{said} does not say {message}"
+    );
 }
 
 /// Headquarters reads the rules but may not preview, switch or roll back: the API refuses
@@ -647,19 +668,32 @@ fn check_rules_operator(browser: &mut Browser, demo: &Demo) {
 fn check_rules_hq(browser: &mut Browser, demo: &Demo) {
     let hq = demo.token("hq");
     for mutation in ["switchReadModels", "rollbackReadModels"] {
-        let refused = demo.answer(&hq, &format!("mutation {{ {mutation} {{ generation }} }}"), json!({}));
-        assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+        let refused = demo.answer(
+            &hq,
+            &format!("mutation {{ {mutation} {{ generation }} }}"),
+            json!({}),
+        );
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{refused}"
+        );
     }
     browser.click("[data-test=sign-out]");
     browser.wait_for("[data-test=page-sign-in] [data-test=demo-hq]");
     browser.click("[data-test=demo-hq]");
     browser.wait_for("[data-test=nav-rules]");
-    open(browser, "#/rules", "[data-test=rules] [data-test=operate-hidden]");
+    open(
+        browser,
+        "#/rules",
+        "[data-test=rules] [data-test=operate-hidden]",
+    );
     let at = demo.data(&hq, "{ reflects { position } }", json!({}))["reflects"]["position"].clone();
     check_rule_versions(browser, demo, &hq, &at);
     for control in ["switch", "rollback", "preview-start", "preview-form"] {
         assert_eq!(
-            browser.eval(&format!("document.querySelector('[data-test={control}]') === null")),
+            browser.eval(&format!(
+                "document.querySelector('[data-test={control}]') === null"
+            )),
             json!(true),
             "headquarters is offered {control}"
         );
@@ -672,7 +706,11 @@ const LEADERBOARD: &str = "query ($scope: LeaderboardScopeInput!) {
 
 /// The token's own scope as a leaderboard's: the company, its region, its team or its branch.
 fn own_scope(demo: &Demo, token: &str) -> Value {
-    let me = demo.data(token, "{ me { scope { kind regionId branchId teamId } } }", json!({}));
+    let me = demo.data(
+        token,
+        "{ me { scope { kind regionId branchId teamId } } }",
+        json!({}),
+    );
     let s = &me["me"]["scope"];
     match s["kind"].as_str().unwrap() {
         "COMPANY" => json!({ "company": true }),
@@ -694,8 +732,14 @@ fn number(value: &Value) -> f64 {
 /// person's terms explained. Returns the API's leaderboard.
 fn check_leaderboard(browser: &mut Browser, demo: &Demo, token: &str) -> Vec<Value> {
     open(browser, "#/appraisal", "[data-test=appraisal]");
-    browser.wait_for("[data-test=leaderboard], [data-test=leaderboard-empty], [data-test=appraisal] .failure");
-    let api = demo.data(token, LEADERBOARD, json!({ "scope": own_scope(demo, token) }));
+    browser.wait_for(
+        "[data-test=leaderboard], [data-test=leaderboard-empty], [data-test=appraisal] .failure",
+    );
+    let api = demo.data(
+        token,
+        LEADERBOARD,
+        json!({ "scope": own_scope(demo, token) }),
+    );
     let api = api["leaderboard"].as_array().unwrap().clone();
     assert!(!api.is_empty(), "the demo has people to rank");
     let shown = browser.eval(
@@ -704,19 +748,31 @@ fn check_leaderboard(browser: &mut Browser, demo: &Demo, token: &str) -> Vec<Val
            tr.querySelector('[data-test=lb-composite]').dataset.value,
            Array.from(tr.querySelectorAll('[data-test=lb-points]')).map((p) => [p.dataset.term, p.dataset.value])])",
     );
-    let shown: Vec<(String, String, Vec<(String, String)>)> = serde_json::from_value(shown).unwrap();
+    let shown: Vec<(String, String, Vec<(String, String)>)> =
+        serde_json::from_value(shown).unwrap();
     assert_eq!(shown.len(), api.len(), "people ranked");
     for ((staff, composite, points), row) in shown.iter().zip(&api) {
         assert_eq!(staff, row["staffId"].as_str().unwrap());
-        assert_eq!(number(&json!(composite)), number(&row["kpiComposite"]), "{staff}");
+        assert_eq!(
+            number(&json!(composite)),
+            number(&row["kpiComposite"]),
+            "{staff}"
+        );
         let terms = row["kpi"]["terms"].as_array().unwrap();
         assert_eq!(points.len(), terms.len(), "{staff}'s terms");
         for ((name, value), term) in points.iter().zip(terms) {
             assert_eq!(name, term["name"].as_str().unwrap());
-            assert_eq!(number(&json!(value)), number(&term["points"]), "{staff} {name}");
+            assert_eq!(
+                number(&json!(value)),
+                number(&term["points"]),
+                "{staff} {name}"
+            );
         }
     }
-    assert_eq!(browser.text("[data-test=appraisal-period]"), api[0]["period"]);
+    assert_eq!(
+        browser.text("[data-test=appraisal-period]"),
+        api[0]["period"]
+    );
     assert_eq!(
         browser.attribute("[data-test=kpi-explanation]", "data-staff"),
         api[0]["staffId"]
@@ -779,7 +835,11 @@ fn check_sealed_period(browser: &mut Browser, demo: &Demo, latest: &str) {
 
     // The page read the periods before the seal: open it afresh.
     open(browser, "#/dashboard", "[data-test=page-dashboard]");
-    open(browser, "#/appraisal", "[data-test=periods] [data-test=period-link]");
+    open(
+        browser,
+        "#/appraisal",
+        "[data-test=periods] [data-test=period-link]",
+    );
     browser.click("[data-test=period-link]");
     browser.wait_for(&format!(
         "[data-test=period-results][data-period=\"{period}\"][data-status=SEALED]"
@@ -801,7 +861,11 @@ fn check_sealed_period(browser: &mut Browser, demo: &Demo, latest: &str) {
     for ((rank, staff, composite), r) in shown.iter().zip(results) {
         assert_eq!(rank, &r["rankInCompany"].to_string());
         assert_eq!(staff, r["staffId"].as_str().unwrap());
-        assert_eq!(number(&json!(composite)), number(&r["composite"]), "{staff}");
+        assert_eq!(
+            number(&json!(composite)),
+            number(&r["composite"]),
+            "{staff}"
+        );
     }
 }
 
