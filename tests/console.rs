@@ -727,6 +727,10 @@ fn number(value: &Value) -> f64 {
     }
 }
 
+/// A leaderboard row as the page shows it: the staff id, the composite, and each term's
+/// name and points (the page's attribute values).
+type ShownRank = (String, String, Vec<(String, String)>);
+
 /// The appraisal page shows `token` the leaderboard /graphql gives it for its own scope: the
 /// same people in the same order, each KPI term's points and the composite, and the first
 /// person's terms explained. Returns the API's leaderboard.
@@ -748,8 +752,7 @@ fn check_leaderboard(browser: &mut Browser, demo: &Demo, token: &str) -> Vec<Val
            tr.querySelector('[data-test=lb-composite]').dataset.value,
            Array.from(tr.querySelectorAll('[data-test=lb-points]')).map((p) => [p.dataset.term, p.dataset.value])])",
     );
-    let shown: Vec<(String, String, Vec<(String, String)>)> =
-        serde_json::from_value(shown).unwrap();
+    let shown: Vec<ShownRank> = serde_json::from_value(shown).unwrap();
     assert_eq!(shown.len(), api.len(), "people ranked");
     for ((staff, composite, points), row) in shown.iter().zip(&api) {
         assert_eq!(staff, row["staffId"].as_str().unwrap());
