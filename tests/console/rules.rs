@@ -10,7 +10,7 @@ const RULES: &str = "query ($at: Long) { rules(atPosition: $at) { version pendin
 /// Version 2 of the rules: the default file with every tier threshold lowered, so a preview
 /// of it moves customers up.
 fn rules_version_2() -> String {
-    include_str!("../schema/rules.default.toml")
+    include_str!("../../schema/rules.default.toml")
         .replacen("version = 1", "version = 2", 1)
         .replacen("diamond = 80", "diamond = 40", 1)
         .replacen("gold = 55", "gold = 20", 1)
@@ -189,6 +189,21 @@ fn check_preview_and_switch(browser: &mut Browser, demo: &Demo, operator: &str) 
     assert!(
         said.as_str().unwrap().ends_with(message),
         "{said} does not say {message}"
+    );
+
+    // Thresholds out of order are the API's to refuse (VALIDATION), and the page says so.
+    browser.choose("[data-test=preview-source]", "tiers");
+    for (name, value) in [("diamond", "400"), ("gold", "20"), ("silver", "5")] {
+        browser.type_into(&format!("[data-test=preview-{name}]"), value);
+    }
+    browser.click("[data-test=preview-start]");
+    browser.wait_for("[data-test=preview-refused] [data-test=api-refused]");
+    assert_eq!(
+        browser.attribute(
+            "[data-test=preview-refused] [data-test=api-refused]",
+            "data-code"
+        ),
+        "VALIDATION"
     );
 }
 

@@ -1,8 +1,9 @@
 // Live updates: a small client of graphql-transport-ws (PROTOCOL.md of the graphql-ws
 // project) for the subscriptions at /graphql/ws. One socket per subscription:
 // connection_init with the signed-in token, then one `subscribe`; each `next` is an answer,
-// `error` ends it, `ping` is answered with `pong`. A socket that drops (the server restarting, the network) is opened again after 1, 2, 4 … 30 s;
-// one the server closes for the token (4401, 4403) is not.
+// `error` ends it, `ping` is answered with `pong`. A socket that drops (the server
+// restarting, the network) is opened again after 1, 2, 4 … 30 s; one the server closes for
+// the token (4401, 4403) is not.
 import { token, ApiError } from "./api.js";
 
 export const PROTOCOL = "graphql-transport-ws";
