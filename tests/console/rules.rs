@@ -96,6 +96,9 @@ pub(crate) fn check_rules_operator(browser: &mut Browser, demo: &Demo) {
         browser.attribute("[data-test=status-2]", "data-value"),
         "ACTIVE"
     );
+    // The operator proposed it and someone else approved it: the page marks only the first.
+    browser.wait_for("[data-test=proposed-by-2-me]");
+    assert_eq!(browser.text("[data-test=approved-by-2-me]"), Value::Null);
     check_preview_and_switch(browser, demo, &operator);
 }
 
@@ -233,6 +236,9 @@ pub(crate) fn check_rules_hq(browser: &mut Browser, demo: &Demo) {
     );
     let at = demo.data(&hq, "{ reflects { position } }", json!({}))["reflects"]["position"].clone();
     check_rule_versions(browser, demo, &hq, &at);
+    // Headquarters approved version 2, which the operator proposed.
+    browser.wait_for("[data-test=approved-by-2-me]");
+    assert_eq!(browser.text("[data-test=proposed-by-2-me]"), Value::Null);
     for control in ["switch", "rollback", "preview-start", "preview-form"] {
         assert_eq!(
             browser.eval(&format!(

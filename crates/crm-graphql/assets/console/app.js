@@ -90,7 +90,7 @@ function App() {
   } else if (where.page === "appraisal") {
     body = html`<${Appraisal} me=${me.data} params=${where.params} />`;
   } else if (where.page === "rules") {
-    body = html`<${Rules} params=${where.params} />`;
+    body = html`<${Rules} me=${me.data} params=${where.params} />`;
   } else if (where.page === "customer" && where.id) {
     body = html`<${Customer} id=${where.id} />`;
   } else {

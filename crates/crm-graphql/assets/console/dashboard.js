@@ -154,7 +154,7 @@ export function Dashboard({ me }) {
   }
   const branch = chosenBranch(me, data.branches);
   if (!branch) {
-    return html`<p class="empty" data-test="no-branches">${t("none")}</p>`;
+    return html`<p class="empty" data-test="no-branches">${t("noBranches")}</p>`;
   }
   const open = data.branches.filter((b) => !b.closed);
   return html`<div>

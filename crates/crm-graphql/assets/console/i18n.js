@@ -31,6 +31,7 @@ const LABELS = {
   byTier: ["客户分层", "Customers by tier"],
   byClass: ["资产类别", "Assets by class"],
   ranking: ["营业部排名", "Branch ranking"],
+  noBranches: ["您的权限范围内没有营业部数据", "No branch's figures are in your scope"],
   rankingHidden: ["营业部排名不在您的权限范围内", "The branch ranking is outside your scope"],
   kpiComposite: ["综合绩效", "KPI composite"],
   topManagers: ["优秀客户经理", "Top customer managers"],
@@ -124,6 +125,7 @@ const LABELS = {
   // The operator's rules page (规则).
   rules: ["规则", "Rules"],
   ruleActive: ["生效", "Active"],
+  you: ["本人", "you"],
   rulesInForce: ["当前规则版本", "Rules in force"],
   contentHash: ["内容哈希", "Content hash"],
   pendingVersion: ["待切换版本", "Activated, not yet switched"],

@@ -34,11 +34,16 @@ const short = (id) => (id ? String(id).slice(0, 8) + "…" : "—");
 // A rule version's status: ACTIVE is the rules' own word (生效), not a customer's (正常).
 const ruleStatus = (status) => (status === "ACTIVE" ? t("ruleActive") : e(status));
 
-function Staff({ id, test }) {
-  return html`<code title=${id || ""} data-test=${test} data-value=${id || ""}>${short(id)}</code>`;
+const plain = (id) => String(id || "").replace(/-/g, "").toLowerCase();
+
+// A staff id (the API names staff by id here), marked when it is the signed-in person's.
+function Staff({ id, me, test }) {
+  const mine = id && me && plain(id) === plain(me.staffId);
+  return html`<code title=${id || ""} data-test=${test} data-value=${id || ""}>${short(id)}</code>${mine
+    ? html` <span class="hint" data-test=${test && test + "-me"}>(${t("you")})</span>` : ""}`;
 }
 
-function Versions({ rules }) {
+function Versions({ rules, me }) {
   return html`<section class="panel" data-test="rule-versions">
     <h3>${t("ruleVersions")}</h3>
     <p class="hint">${t("fourEyesHint")}</p>
@@ -46,8 +51,8 @@ function Versions({ rules }) {
       [t("rulesVersion"), (v) => v.version],
       [t("status"), (v) => html`<span data-test=${"status-" + v.version} data-value=${v.status}
         class=${"badge badge-" + v.status.toLowerCase()}>${ruleStatus(v.status)}</span>`],
-      [t("proposedBy"), (v) => html`<${Staff} id=${v.proposedBy} test=${"proposed-by-" + v.version} />`],
-      [t("approvedBy"), (v) => html`<${Staff} id=${v.approvedBy} test=${"approved-by-" + v.version} />`],
+      [t("proposedBy"), (v) => html`<${Staff} id=${v.proposedBy} me=${me} test=${"proposed-by-" + v.version} />`],
+      [t("approvedBy"), (v) => html`<${Staff} id=${v.approvedBy} me=${me} test=${"approved-by-" + v.version} />`],
       [t("proposedAt"), (v) => v.proposedPosition],
       [t("activatedAt"), (v) => (v.activatedPosition === null ? "—" : v.activatedPosition)],
       [t("contentHash"), (v) => html`<code title=${v.contentHash}>${short(v.contentHash)}</code>`],
@@ -193,7 +198,7 @@ function Diff({ p }) {
   </div>`;
 }
 
-function JobView({ id, onDone }) {
+function JobView({ id, me, onDone }) {
   const [job, error] = useJob(id);
   const state = job && job.state;
   useEffect(() => {
@@ -211,7 +216,7 @@ function JobView({ id, onDone }) {
   }
   return html`<section class="panel wide" data-test="job" data-id=${job.id} data-state=${job.state}>
     <h3>${t("previewJob")} <code title=${job.id}>${short(job.id)}</code>
-      <span class="hint"> ${t("startedBy")} <${Staff} id=${job.startedBy} /> · ${t("rulesVersion")} ${job.rulesVersion}</span></h3>
+      <span class="hint"> ${t("startedBy")} <${Staff} id=${job.startedBy} me=${me} /> · ${t("rulesVersion")} ${job.rulesVersion}</span></h3>
     <${Progress} job=${job} />
     ${job.state === "SUCCEEDED" && job.preview && html`<${Diff} p=${job.preview} />`}
   </section>`;
@@ -248,7 +253,7 @@ function SwitchPanel({ onDone }) {
   </section>`;
 }
 
-function Jobs({ jobId, tick }) {
+function Jobs({ jobId, tick, me }) {
   const [data, error] = useQuery(() => gql(JOBS), [jobId, tick], true);
   if (error) {
     return html`<section class="panel"><${Failure} error=${error} /></section>`;
@@ -264,7 +269,7 @@ function Jobs({ jobId, tick }) {
         ? html`<a href=${"#/rules?job=" + encodeURIComponent(j.id)}>${e(j.kind)}</a>` : e(j.kind))],
       [t("status"), (j) => html`<${Badge} value=${j.state} />`],
       [t("rulesVersion"), (j) => j.rulesVersion],
-      [t("startedBy"), (j) => html`<${Staff} id=${j.startedBy} />`],
+      [t("startedBy"), (j) => html`<${Staff} id=${j.startedBy} me=${me} />`],
       [t("progress"), (j) => j.done + " / " + j.target],
     ]} />
   </section>`;
@@ -272,7 +277,7 @@ function Jobs({ jobId, tick }) {
 
 // The preview, switch and rollback, for the roles the API lets run jobs (`jobs` answers);
 // for the others the page says the API keeps these to operators.
-function Operate({ rules, jobId, tick, onDone }) {
+function Operate({ rules, me, jobId, tick, onDone }) {
   const [data, error] = useQuery(() => gql(JOBS), []);
   if (error) {
     return error.code === "FORBIDDEN"
@@ -288,15 +293,15 @@ function Operate({ rules, jobId, tick, onDone }) {
       <p class="hint">${t("previewHint")}</p>
       <${PreviewForm} rules=${rules} />
     </section>
-    ${jobId && html`<${JobView} id=${jobId} onDone=${onDone} />`}
+    ${jobId && html`<${JobView} id=${jobId} me=${me} onDone=${onDone} />`}
     <div class="grid">
       <${SwitchPanel} onDone=${onDone} />
-      <${Jobs} jobId=${jobId} tick=${tick} />
+      <${Jobs} jobId=${jobId} tick=${tick} me=${me} />
     </div>
   </div>`;
 }
 
-export function Rules({ params }) {
+export function Rules({ me, params }) {
   const [tick, setTick] = useState(0);
   const [data, error] = useQuery(() => gql(RULES), [tick], true);
   const jobId = params.get("job");
@@ -315,7 +320,7 @@ export function Rules({ params }) {
       <${Figure} test="pending-version" label=${t("pendingVersion")}
         value=${rules.pendingVersion === null ? "—" : rules.pendingVersion} raw=${rules.pendingVersion === null ? "" : rules.pendingVersion} />
     </div>
-    <${Versions} rules=${rules} />
-    <${Operate} rules=${rules} jobId=${jobId} tick=${tick} onDone=${() => setTick((n) => n + 1)} />
+    <${Versions} rules=${rules} me=${me} />
+    <${Operate} rules=${rules} me=${me} jobId=${jobId} tick=${tick} onDone=${() => setTick((n) => n + 1)} />
   </div>`;
 }
