@@ -248,4 +248,14 @@ pub(crate) fn check_rules_hq(browser: &mut Browser, demo: &Demo) {
             "headquarters is offered {control}"
         );
     }
+    // In English too.
+    browser.click("[data-test=lang]");
+    browser.wait_for("[data-test=operate-hidden]");
+    assert_eq!(browser.text("[data-test=nav-rules]"), json!("Rules"));
+    assert_eq!(
+        browser.text("[data-test=operate-hidden]"),
+        json!("Previews, switches and rollbacks are the operators' (the API refuses other roles)")
+    );
+    browser.click("[data-test=lang]");
+    assert_eq!(browser.text("[data-test=nav-rules]"), json!("规则"));
 }
