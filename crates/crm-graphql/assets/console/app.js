@@ -1,6 +1,6 @@
 // The console: one small app with hash routing (#/sign-in, #/dashboard, #/customers?q=…,
-// #/customer/ID, #/replay/ID, #/rules?job=ID,
-// #/appraisal?month=YYYY-MM&period=P). Every figure comes from /graphql under the signed-in token.
+// #/customer/ID, #/replay/ID, #/rules?job=ID, #/appraisal?month=YYYY-MM&period=P). Every
+// figure comes from /graphql (and its subscriptions) under the signed-in token.
 import { html, render, useState, useEffect, Loading, Failure } from "./ui.js";
 import { t, e, lang, setLang } from "./i18n.js";
 import { gql, token, signOut } from "./api.js";
