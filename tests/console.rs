@@ -11,8 +11,12 @@
 //! Without /usr/bin/chromium the test fails (it is never skipped), as tests/graphiql_offline.rs.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
+#[path = "console/appraisal.rs"]
+mod appraisal;
 #[path = "console/cdp.rs"]
 mod cdp;
+#[path = "console/rules.rs"]
+mod rules;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -20,13 +24,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use appraisal::{check_leaderboard, check_sealed_period};
 use cdp::{Browser, Killed};
+use rules::{check_rules_hq, check_rules_operator};
 use serde_json::{json, Value};
 
 /// The demo server and a client for asking /graphql what a token may see.
 struct Demo {
     _server: Killed,
     url: String,
+    /// The server's data directory (for `crm token`).
+    data_dir: PathBuf,
     /// The printed development token per role (`hq`, `branch-manager`, …).
     tokens: HashMap<String, String>,
     runtime: tokio::runtime::Runtime,
@@ -87,6 +95,7 @@ impl Demo {
         Demo {
             _server: server,
             url,
+            data_dir: dir.join("data"),
             tokens,
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -269,6 +278,52 @@ fn check_dashboard(browser: &mut Browser, demo: &Demo, token: &str) -> String {
     branch
 }
 
+/// The dashboard on screen is live: a contact recorded through /graphql by `token` for a
+/// customer of the branch shown changes the contacts figure to what /graphql then gives,
+/// without the page reloading.
+fn check_live(browser: &mut Browser, demo: &Demo, token: &str, branch: &str) {
+    browser.wait_for("[data-test=live][data-state=live]");
+    browser.eval("window.sameDocument = true");
+    const CONTACTS: &str = "query ($b: ID!, $at: Long) {
+        branchDashboard(branchId: $b, atPosition: $at) { contacts } }";
+    let before = demo.data(token, CONTACTS, json!({ "b": branch }));
+    let before = before["branchDashboard"]["contacts"].clone();
+    assert_eq!(
+        browser.text("[data-test=figure-contacts] .figure-value"),
+        json!(before.to_string())
+    );
+    let customers = demo.data(token, CUSTOMERS, json!({ "filter": {} }));
+    let customer = &customers["customers"]["edges"][0]["node"];
+    assert_eq!(
+        plain(customer["branch"]["id"].as_str().unwrap()),
+        plain(branch)
+    );
+    let recorded = demo.data(
+        token,
+        "mutation ($c: ID!) { recordContact(customerId: $c, channel: PHONE, direction: OUTBOUND,
+           topic: \"回访\", outcome: REACHED, notes: \"console live test\") { position } }",
+        json!({ "c": customer["customerId"] }),
+    );
+    let at = &recorded["recordContact"]["position"];
+    let after = demo.data(token, CONTACTS, json!({ "b": branch, "at": at }));
+    let after = after["branchDashboard"]["contacts"].clone();
+    assert_ne!(after, before, "the contact counts on the dashboard");
+    assert_eq!(
+        browser.text_settled(
+            "[data-test=figure-contacts] .figure-value",
+            &json!(after.to_string())
+        ),
+        json!(after.to_string()),
+        "the live dashboard's contacts"
+    );
+    assert_eq!(
+        browser.eval("window.sameDocument === true"),
+        json!(true),
+        "reloaded"
+    );
+    assert_eq!(browser.attribute("[data-test=live]", "data-state"), "live");
+}
+
 const CUSTOMERS: &str = "query ($filter: CustomerFilterInput) {
     customers(filter: $filter, orderBy: ASSETS_DESC, first: 50) {
       totalCount edges { node { customerId name branch { id } } } } }";
@@ -421,6 +476,15 @@ fn check_replay(browser: &mut Browser, demo: &Demo, token: &str, id: &str) {
     assert_eq!(positions, json!(expected), "the events up to the instant");
 }
 
+/// The cells' trimmed texts of each row of the table `test`.
+fn table_rows(browser: &mut Browser, test: &str) -> Vec<Vec<String>> {
+    let rows = browser.eval(&format!(
+        "Array.from(document.querySelectorAll('[data-test={test}] tbody tr'))
+           .map((tr) => Array.from(tr.cells).map((td) => td.textContent.trim()))"
+    ));
+    serde_json::from_value(rows).unwrap()
+}
+
 #[test]
 fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() {
     let dir = tempfile::tempdir().unwrap();
@@ -503,6 +567,7 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
         own_branch,
         "the manager's dashboard is their branch"
     );
+    check_live(&mut browser, &demo, &manager, &shown);
     shoot(&mut browser, "dashboard-branch-manager");
     check_customers(&mut browser, &demo, &manager, "");
     let first = browser.attribute("[data-test=customer-link]", "data-id");
@@ -531,14 +596,46 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
         "the out-of-scope customer's name is on the page"
     );
     shoot(&mut browser, "customer-out-of-scope");
+    // The rules are not the branch manager's: no link, and the page shows the API's refusal.
+    let refused = demo.answer(&manager, "{ rules { version } }", json!({}));
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    assert_eq!(
+        browser.eval("document.querySelector('[data-test=nav-rules]') === null"),
+        json!(true)
+    );
+    open(
+        &mut browser,
+        "#/rules",
+        "[data-test=page-rules] [data-test=forbidden]",
+    );
+    assert_eq!(browser.text("[data-test=rule-versions]"), Value::Null);
+    // Appraisal: the leaderboard of the manager's own branch, and no sealed results.
+    for row in check_leaderboard(&mut browser, &demo, &manager) {
+        assert_eq!(plain(row["branchId"].as_str().unwrap()), own_branch);
+    }
+    browser.wait_for("[data-test=periods-hidden]");
 
+    the_oversight_pages(&mut browser, &demo, &elsewhere_id);
+}
+
+/// The auditor's replay, the operator's and headquarters' rules page; then that every request
+/// the page made went to this server.
+fn the_oversight_pages(browser: &mut Browser, demo: &Demo, elsewhere_id: &str) {
     // The auditor replays that customer as of an instant picked on their timeline.
     browser.click("[data-test=sign-out]");
     browser.wait_for("[data-test=page-sign-in] [data-test=demo-auditor]");
     browser.click("[data-test=demo-auditor]");
     browser.wait_for("[data-test=page-dashboard] [data-test=nav-replay]");
-    check_replay(&mut browser, &demo, &demo.token("auditor"), &elsewhere_id);
-    shoot(&mut browser, "replay-auditor");
+    check_replay(browser, demo, &demo.token("auditor"), elsewhere_id);
+    shoot(browser, "replay-auditor");
+
+    check_rules_operator(browser, demo);
+    check_rules_hq(browser, demo);
+
+    // Headquarters' appraisal: the company's leaderboard, and a period sealed by two people.
+    let leaderboard = check_leaderboard(browser, demo, &demo.token("hq"));
+    check_sealed_period(browser, demo, leaderboard[0]["period"].as_str().unwrap());
+    shoot(browser, "appraisal");
 
     // Nothing left the machine: every request went to this server.
     let base = format!("{}/", demo.url);

@@ -255,6 +255,17 @@ impl Browser {
         assert_eq!(typed, json!(true), "nothing to type into at {selector}");
     }
 
+    /// Chooses `value` in the select at `selector` as a user would (a change event).
+    pub fn choose(&mut self, selector: &str, value: &str) {
+        let chosen = self.eval(&format!(
+            "(() => {{ const e = document.querySelector({}); if (!e) return false; e.value = {}; \
+             e.dispatchEvent(new Event('change', {{ bubbles: true }})); return e.value; }})()",
+            json!(selector),
+            json!(value)
+        ));
+        assert_eq!(chosen, json!(value), "cannot choose {value} at {selector}");
+    }
+
     /// Waits until `selector` matches an element; fails with the page's text and problems.
     pub fn wait_for(&mut self, selector: &str) {
         let expression = format!("document.querySelector({}) !== null", json!(selector));

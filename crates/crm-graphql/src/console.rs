@@ -1,7 +1,8 @@
-//! The console at `/console`: a small single-page app (sign in, dashboard, customers, the
-//! customer 360, the auditor's replay) that reads only the public GraphQL API at `/graphql` with the bearer token
-//! the user signs in with, so it sees exactly what that token may see. Served entirely from
-//! the binary, so it works on a network with no internet access.
+//! The console at `/console`: a small single-page app (sign in, dashboard with live updates,
+//! customers, the customer 360, the auditor's replay, the operator's rules, appraisal) that
+//! reads only the public GraphQL API at `/graphql` (and its subscriptions at `/graphql/ws`)
+//! with the bearer token the user signs in with, so it sees exactly what that token may see.
+//! Served entirely from the binary, so it works on a network with no internet access.
 //!
 //! Our files (the page, its layout and its ES modules) are in `assets/console/`; Preact, its
 //! hooks, htm and Chart.js are the npm packages' UMD builds, vendored unchanged under
@@ -109,6 +110,9 @@ pub const ASSETS: &[Asset] = &[
     ours!("customers.js", JAVASCRIPT),
     ours!("customer.js", JAVASCRIPT),
     ours!("replay.js", JAVASCRIPT),
+    ours!("rules.js", JAVASCRIPT),
+    ours!("appraisal.js", JAVASCRIPT),
+    ours!("live.js", JAVASCRIPT),
 ];
 
 /// The ETag of each of [`ASSETS`], in the same order, computed once.

@@ -1,5 +1,6 @@
 // The console: one small app with hash routing (#/sign-in, #/dashboard, #/customers?q=…,
-// #/customer/ID). Every figure comes from /graphql under the signed-in token.
+// #/customer/ID, #/replay/ID, #/rules?job=ID, #/appraisal?month=YYYY-MM&period=P). Every
+// figure comes from /graphql (and its subscriptions) under the signed-in token.
 import { html, render, useState, useEffect, Loading, Failure } from "./ui.js";
 import { t, e, lang, setLang } from "./i18n.js";
 import { gql, token, signOut } from "./api.js";
@@ -8,6 +9,8 @@ import { Dashboard } from "./dashboard.js";
 import { Customers } from "./customers.js";
 import { Customer } from "./customer.js";
 import { Replay } from "./replay.js";
+import { Rules } from "./rules.js";
+import { Appraisal } from "./appraisal.js";
 
 export const ME = "{ me { staffId role scope { kind regionId branchId teamId } } }";
 
@@ -19,6 +22,10 @@ function route() {
   return { page: parts[0] || "dashboard", id: parts[1] || null, params };
 }
 
+// Whether the API lets the signed-in token read the rules (headquarters, company auditors,
+// operators): the nav offers the page only then.
+const RULES_READABLE = "{ rules { version } }";
+
 function Nav({ me, page, onLang }) {
   const link = (to, key) =>
     html`<a href=${"#/" + to} class=${page === to ? "active" : ""} data-test=${"nav-" + to}>${t(key)}</a>`;
@@ -26,7 +33,9 @@ function Nav({ me, page, onLang }) {
     <span class="brand">${t("console")}</span>
     ${link("dashboard", "dashboard")}
     ${link("customers", "customers")}
+    ${link("appraisal", "appraisal")}
     ${me.role === "AUDITOR" && link("replay", "replay")}
+    ${me.rulesReadable && link("rules", "rules")}
     <span class="spacer"></span>
     <span class="who" data-test="signed-in-role">${t("signedInAs")}: ${e(me.role)}</span>
     <button class="link" data-test="lang" onClick=${onLang}>${lang() ? "中文" : "English"}</button>
@@ -52,7 +61,11 @@ function App() {
       return;
     }
     gql(ME).then(
-      (data) => setMe({ data: data.me, error: null, token: current }),
+      (data) =>
+        gql(RULES_READABLE).then(
+          () => setMe({ data: { ...data.me, rulesReadable: true }, error: null, token: current }),
+          () => setMe({ data: { ...data.me, rulesReadable: false }, error: null, token: current })
+        ),
       (error) => setMe({ data: null, error, token: current })
     );
   }, [current, me.token]);
@@ -74,6 +87,10 @@ function App() {
     body = html`<${Customers} params=${where.params} />`;
   } else if (where.page === "replay") {
     body = html`<${Replay} id=${where.id} params=${where.params} />`;
+  } else if (where.page === "appraisal") {
+    body = html`<${Appraisal} me=${me.data} params=${where.params} />`;
+  } else if (where.page === "rules") {
+    body = html`<${Rules} me=${me.data} params=${where.params} />`;
   } else if (where.page === "customer" && where.id) {
     body = html`<${Customer} id=${where.id} />`;
   } else {

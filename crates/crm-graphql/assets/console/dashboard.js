@@ -1,16 +1,24 @@
 // The branch dashboard (营业部看板) for the caller's level: the branches the caller may see
 // (their own for a branch; a choice for a region or headquarters), the branch's figures,
 // customers by tier and assets by class as charts, and the branch ranking with rank change.
-import { html, useQuery, Figure, Table, Chart, Loading, Failure, money } from "./ui.js";
+// The figures are live: after the first answer the page subscribes to
+// `branchDashboardChanged` for the same branch and period and shows each new answer, with a
+// small indicator of the connection.
+import { html, useState, useEffect, useQuery, Figure, Table, Chart, Change, Loading, Failure, money } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
+import { subscribe } from "./live.js";
 
 const BRANCHES = "{ branches { branchId name regionId closed } }";
 
-const DASHBOARD = `query ($branchId: ID!) { branchDashboard(branchId: $branchId) {
-  branchId name period customers assets netInflow commission turnover newCustomers churned
-  upgraded contacts marketShareBp rankAmongBranches branchesRanked
-  customersByTier { key count } assetsByClass { key amount } topManagers { name kpiComposite } } }`;
+const FIELDS = `branchId name period customers assets netInflow commission turnover newCustomers
+  churned upgraded contacts marketShareBp rankAmongBranches branchesRanked
+  customersByTier { key count } assetsByClass { key amount } topManagers { name kpiComposite }`;
+
+const DASHBOARD = `query ($branchId: ID!) { branchDashboard(branchId: $branchId) { ${FIELDS} } }`;
+
+const LIVE = `subscription ($branchId: ID!, $period: BranchPeriodInput!) {
+  branchDashboardChanged(branchId: $branchId, period: $period) { ${FIELDS} } }`;
 
 const RANKING = `{ branchRanking { rank previousRank rankChange branchId name customers assets
   kpiComposite } }`;
@@ -23,15 +31,6 @@ function chosenBranch(me, branches) {
   const open = branches.filter((b) => !b.closed);
   const pick = (id) => open.find((b) => plain(b.branchId) === plain(id));
   return pick(asked) || pick(own) || open[0] || null;
-}
-
-function Change({ value }) {
-  if (value === null || value === undefined) {
-    return html`<span class="change">—</span>`;
-  }
-  const cls = value > 0 ? "up" : value < 0 ? "down" : "same";
-  const text = value > 0 ? "▲" + value : value < 0 ? "▼" + -value : "0";
-  return html`<span class=${"change " + cls} data-value=${value}>${text}</span>`;
 }
 
 function Ranking({ branchId }) {
@@ -72,20 +71,52 @@ function Figures({ d }) {
   </div>`;
 }
 
+// The period a dashboard answered for, as the subscription's input: a day or a month.
+const periodInput = (period) => (period.length > 7 ? { day: period } : { month: period });
+
+// The dashboard of `branch` for `period` as the subscription sends it: { d, state, updates,
+// error } (d null until the first answer; state as live.js reports it).
+function useLiveDashboard(branchId, period) {
+  const [live, setLive] = useState({ key: null, d: null, state: "connecting", updates: 0, error: null });
+  const key = branchId + "/" + period;
+  useEffect(() => {
+    if (!period) {
+      return undefined;
+    }
+    setLive({ key, d: null, state: "connecting", updates: 0, error: null });
+    return subscribe(LIVE, { branchId, period: periodInput(period) }, {
+      onData: (data) =>
+        setLive((s) => ({ ...s, d: data.branchDashboardChanged, updates: s.updates + 1 })),
+      onState: (state) => setLive((s) => ({ ...s, state })),
+      onError: (error) => setLive((s) => ({ ...s, error })),
+    });
+  }, [key]);
+  return live.key === key ? live : { d: null, state: "connecting", updates: 0, error: null };
+}
+
+function LiveIndicator({ live }) {
+  const title = live.error ? live.error.code + " " + live.error.message : "";
+  return html`<span class=${"live live-" + live.state} data-test="live" data-state=${live.state}
+    data-updates=${live.updates} title=${title}>● ${t("live_" + live.state)}</span>`;
+}
+
 function BranchDashboard({ branch }) {
   const [data, error] = useQuery(() => gql(DASHBOARD, { branchId: branch.branchId }), [branch.branchId]);
+  const first = data && data.branchDashboard;
+  const live = useLiveDashboard(branch.branchId, first ? first.period : null);
   if (error) {
     return html`<${Failure} error=${error} />`;
   }
   if (!data) {
     return html`<${Loading} />`;
   }
-  const d = data.branchDashboard;
+  const d = live.d || first;
   if (!d) {
     return html`<p class="empty" data-test="no-dashboard">${t("none")}</p>`;
   }
   return html`<section data-test="dashboard" data-branch=${d.branchId}>
-    <h2>${d.name} <span class="hint">${t("period")}: <span data-test="period">${d.period}</span></span></h2>
+    <h2>${d.name} <span class="hint">${t("period")}: <span data-test="period">${d.period}</span></span>
+      <${LiveIndicator} live=${live} /></h2>
     <${Figures} d=${d} />
     <div class="charts">
       <div class="panel">
@@ -123,7 +154,7 @@ export function Dashboard({ me }) {
   }
   const branch = chosenBranch(me, data.branches);
   if (!branch) {
-    return html`<p class="empty" data-test="no-branches">${t("none")}</p>`;
+    return html`<p class="empty" data-test="no-branches">${t("noBranches")}</p>`;
   }
   const open = data.branches.filter((b) => !b.closed);
   return html`<div>

@@ -91,24 +91,31 @@ export function Loading() {
   return html`<p class="loading" data-test="loading">${t("loading")}</p>`;
 }
 
-// An API error as the user should read it: out of scope, forbidden, or the message.
-export function Failure({ error }) {
+// An API error as the user should read it: out of scope, forbidden, refused (a conflict or an
+// invalid figure, with the API's reason), or the message. `act`: the error answers a mutation.
+export function Failure({ error, act }) {
   const code = error && error.code;
   if (code === "NOT_FOUND") {
     return html`<p class="failure" data-test="not-found">${t("notFound")}</p>`;
   }
   if (code === "FORBIDDEN") {
-    return html`<p class="failure" data-test="forbidden">${t("forbidden")}</p>`;
+    return html`<p class="failure" data-test="forbidden">${t(act ? "forbiddenAct" : "forbidden")}</p>`;
+  }
+  if (code === "CONFLICT" || code === "VALIDATION") {
+    return html`<p class="failure" data-test="api-refused" data-code=${code}>${t("apiRefused")} (${code}): ${error.message}</p>`;
   }
   return html`<p class="failure" data-test="error">${t("error")}: ${code ? code + " " : ""}${error && error.message}</p>`;
 }
 
-// Runs `load` (a promise-returning function) whenever `deps` change: [data, error].
-export function useQuery(load, deps) {
+// Runs `load` (a promise-returning function) whenever `deps` change: [data, error]. With
+// `keep`, the last answer stays on screen while the next one loads (a refresh, not a new page).
+export function useQuery(load, deps, keep) {
   const [state, setState] = useState({ data: null, error: null });
   useEffect(() => {
     let live = true;
-    setState({ data: null, error: null });
+    if (!keep) {
+      setState({ data: null, error: null });
+    }
     load().then(
       (data) => live && setState({ data, error: null }),
       (error) => live && setState({ data: null, error })
@@ -118,6 +125,16 @@ export function useQuery(load, deps) {
     };
   }, deps);
   return [state.data, state.error];
+}
+
+// A rank change: ▲ up, ▼ down, 0, or — when there is nothing to compare with.
+export function Change({ value }) {
+  if (value === null || value === undefined) {
+    return html`<span class="change">—</span>`;
+  }
+  const cls = value > 0 ? "up" : value < 0 ? "down" : "same";
+  const text = value > 0 ? "▲" + value : value < 0 ? "▼" + -value : "0";
+  return html`<span class=${"change " + cls} data-value=${value}>${text}</span>`;
 }
 
 export function Badge({ value }) {
