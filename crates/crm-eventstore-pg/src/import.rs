@@ -79,22 +79,11 @@ impl PgEventStore {
             recorded = at;
             next += 1;
         }
-        // One insert per run of one stream (the insert writes one stream's records).
-        let mut start = 0;
-        while start < records.len() {
-            let stream = &records[start].stream;
-            let end = records[start..]
-                .iter()
-                .position(|r| &r.stream != stream)
-                .map_or(records.len(), |n| start + n);
-            let run = &records[start..end];
-            let digests = run
-                .iter()
-                .map(content_digest_of_recorded)
-                .collect::<Result<Vec<_>, _>>()?;
-            insert(&tx, &StreamName::parse(stream.clone())?, run, &digests).await?;
-            start = end;
-        }
+        let digests = records
+            .iter()
+            .map(content_digest_of_recorded)
+            .collect::<Result<Vec<_>, _>>()?;
+        insert(&tx, &records, &digests).await?;
         let last = Position(next - 1);
         tx.execute(
             "SELECT pg_notify($1, $2)",

@@ -23,7 +23,9 @@
 //! Readers (subscriptions, read models) follow `$all` by position and must never see position
 //! n+1 before n is visible, or they skip n for ever. A sequence does not give that: numbers
 //! are taken in one order and committed in another, and rolled-back ones leave holes. So
-//! every append runs in one transaction that first takes a transaction-scoped advisory lock
+//! appends are written by one writer task per store, which commits every append waiting
+//! when it is free as one group (module `append`), in one transaction that first takes a
+//! transaction-scoped advisory lock
 //! (`pg_advisory_xact_lock`, one fixed key for the whole log), then reads the last position
 //! and hash and writes its records at the positions after it. The lock is released only after
 //! the commit is visible (PostgreSQL ends the transaction in the proc array before it
@@ -56,6 +58,7 @@
 //! Not here: upcasting on read (the segment store's `Upcaster` hook) — a node's read side
 //! reads its local copy, which upcasts.
 
+mod append;
 mod follow;
 mod import;
 mod read;
@@ -66,6 +69,7 @@ mod subscription;
 pub mod testing;
 mod verify;
 
+pub use append::GROUP_APPENDS_MAX;
 pub use follow::{section_key, PgAppender, PgFollower, COPY_PAGE, COPY_WAIT};
 pub use store::{PgConfig, PgEventStore, NOTIFY_CHANNEL};
 pub use subscription::PgSubscription;

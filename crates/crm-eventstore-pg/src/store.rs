@@ -1,6 +1,5 @@
 //! The store handle: connections, schema, appends, the head watch and the `EventLog` impl.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -8,15 +7,14 @@ use std::time::Duration;
 
 use crm_eventstore::segment::GENESIS_HASH;
 use crm_eventstore::{
-    check_stored, content_digest, record_hash, validate_append, AllStart, AppendResult,
-    CurrentRevision, Direction, EventLog, ExpectedRevision, Filter, NewEvent, Position,
-    RecordedEvent, StoreError, StoredEvent, StreamName, StreamStart, VerifyReport,
+    content_digest, validate_append, AllStart, AppendResult, Direction, EventLog, ExpectedRevision,
+    Filter, NewEvent, Position, RecordedEvent, StoreError, StreamName, StreamStart, VerifyReport,
 };
-use time::OffsetDateTime;
-use tokio::sync::{watch, Mutex, MutexGuard};
-use tokio_postgres::{AsyncMessage, Client, Config, IsolationLevel, NoTls};
+use tokio::sync::{mpsc, oneshot, watch, Mutex, MutexGuard};
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
 use uuid::Uuid;
 
+use crate::append::Pending;
 use crate::read::{backend, corrupt, split_ns, to_i64, to_u64};
 use crate::schema::{APPEND_LOCK_KEY, DDL};
 use crate::subscription::PgSubscription;
@@ -69,6 +67,8 @@ pub(crate) struct Inner {
     turn: AtomicUsize,
     pub(crate) head: Arc<watch::Sender<u64>>,
     listener: tokio::task::JoinHandle<()>,
+    /// The appends' writer ([`crate::append`]): it ends once this sender is dropped.
+    appends: mpsc::Sender<Pending>,
 }
 
 impl Drop for Inner {
@@ -122,6 +122,12 @@ impl PgEventStore {
         for _ in 1..config.connections.max(1) {
             clients.push(Mutex::new(None));
         }
+        let (appends, queue) = mpsc::channel(crate::append::QUEUE);
+        tokio::spawn(crate::append::writer(
+            config.connection.clone(),
+            head.clone(),
+            queue,
+        ));
         let store = PgEventStore {
             inner: Arc::new(Inner {
                 config,
@@ -129,6 +135,7 @@ impl PgEventStore {
                 turn: AtomicUsize::new(0),
                 head,
                 listener,
+                appends,
             }),
         };
         let head = store.head().await?;
@@ -156,7 +163,9 @@ impl PgEventStore {
         self.inner.config.poll_interval
     }
 
-    /// Appends in one transaction under the append lock (see the crate documentation).
+    /// Appends `events` to `stream` if it is at `expected`: handed to the store's writer,
+    /// which commits it with the appends waiting beside it in one transaction under the
+    /// append lock (module `append`, and the crate documentation).
     pub async fn append(
         &self,
         stream: &StreamName,
@@ -168,120 +177,23 @@ impl PgEventStore {
             .iter()
             .map(|e| content_digest(stream, e))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut conn = self.conn().await?;
-        let client = conn.client()?;
-        // Read committed whatever the database's default: each statement after the lock must
-        // see the appends committed before it was granted (repeatable read would keep the
-        // snapshot taken when the lock was requested).
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::ReadCommitted)
-            .start()
-            .await
-            .map_err(backend("starting an append"))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK_KEY])
-            .await
-            .map_err(backend("taking the append lock"))?;
-
-        let found = stored_events(&tx, &events).await?;
-        if let Some(result) = check_stored(stream, &events, &digests, &found)? {
-            // Nothing to write; the transaction rolls back when dropped.
-            return Ok(result);
-        }
-
-        let head = stream_head(&tx, stream).await?;
-        let current = CurrentRevision::from_head(head);
-        if !current.satisfies(expected) {
-            return Err(StoreError::WrongExpectedRevision {
-                stream: stream.to_string(),
-                expected,
-                actual: current,
-            });
-        }
-
-        let (last_position, mut chain, last_recorded) = last_record(&tx).await?;
-        // Never earlier than the record before, as in the segment store.
-        let recorded_ns = OffsetDateTime::now_utc()
-            .unix_timestamp_nanos()
-            .max(last_recorded);
-        let recorded_at = OffsetDateTime::from_unix_timestamp_nanos(recorded_ns)
-            .map_err(|e| corrupt(Position(last_position), &format!("recorded time: {e}")))?;
-        let first_revision = head.map_or(0, |h| h + 1);
-        let mut records = Vec::with_capacity(events.len());
-        for (i, e) in events.into_iter().enumerate() {
-            let mut record = RecordedEvent {
-                position: Position(last_position + 1 + i as u64),
-                stream: stream.to_string(),
-                revision: first_revision + i as u64,
-                event_id: e.event_id,
-                event_type: e.event_type,
-                schema_version: e.schema_version,
-                metadata: e.metadata,
-                recorded_at,
-                payload: e.payload,
-                hash: [0; 32],
-            };
-            record.hash = record_hash(&chain, &record)?;
-            chain = record.hash;
-            records.push(record);
-        }
-        insert(&tx, stream, &records, &digests).await?;
-        let (Some(first), Some(last)) = (records.first(), records.last()) else {
-            return Err(StoreError::InvalidAppend {
-                stream: stream.to_string(),
-                reason: "an append needs at least one event".into(),
-            });
-        };
-        let result = AppendResult {
-            first_position: first.position,
-            last_position: last.position,
-            stream_revision: last.revision,
-            already_stored: false,
-        };
-        tx.execute(
-            "SELECT pg_notify($1, $2)",
-            &[&NOTIFY_CHANNEL, &result.last_position.0.to_string()],
-        )
-        .await
-        .map_err(backend("notifying the append"))?;
-        tx.commit().await.map_err(backend(
-            "committing an append (it may have been committed: retry it with the same event ids)",
-        ))?;
+        let (reply, answer) = oneshot::channel();
         self.inner
-            .head
-            .send_if_modified(|h| raise(h, result.last_position.0));
-        Ok(result)
+            .appends
+            .send(Pending {
+                stream: stream.clone(),
+                expected,
+                events,
+                digests,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 }
 
 pub(crate) type Tx<'a> = tokio_postgres::Transaction<'a>;
-
-/// What is stored under each event id of the batch, in the batch's order.
-async fn stored_events(
-    tx: &Tx<'_>,
-    events: &[NewEvent],
-) -> Result<Vec<Option<StoredEvent>>, StoreError> {
-    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
-    let rows = tx
-        .query(
-            "SELECT event_id, position, revision, digest FROM events WHERE event_id = ANY($1)",
-            &[&ids],
-        )
-        .await
-        .map_err(backend("looking up the batch's event ids"))?;
-    let mut stored = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let id: Uuid = row.try_get(0).map_err(backend("reading an event id"))?;
-        let position = Position(to_u64(row.try_get(1), "position")?);
-        let revision = to_u64(row.try_get(2), "revision")?;
-        let digest: Vec<u8> = row.try_get(3).map_err(backend("reading a digest"))?;
-        let digest: [u8; 32] = digest
-            .try_into()
-            .map_err(|_| corrupt(position, "its digest is not 32 bytes"))?;
-        stored.insert(id, (position, revision, digest));
-    }
-    Ok(ids.iter().map(|id| stored.get(id).copied()).collect())
-}
 
 /// The revision of the stream's last event, if it has any.
 pub(crate) async fn stream_head(
@@ -337,10 +249,9 @@ pub(crate) fn raise(head: &mut u64, to: u64) -> bool {
     }
 }
 
-/// Writes the records in one statement (arrays, unnested).
+/// Writes the records (of any streams) in one statement (arrays, unnested).
 pub(crate) async fn insert(
     tx: &tokio_postgres::Transaction<'_>,
-    stream: &StreamName,
     records: &[RecordedEvent],
     digests: &[[u8; 32]],
 ) -> Result<(), StoreError> {
@@ -359,8 +270,8 @@ pub(crate) async fn insert(
         recorded.0.push(s);
         recorded.1.push(ns);
     }
-    let streams = vec![stream.as_str(); n];
-    let categories = vec![stream.category(); n];
+    let streams: Vec<&str> = records.iter().map(|r| r.stream.as_str()).collect();
+    let categories: Vec<&str> = records.iter().map(RecordedEvent::category).collect();
     let ids: Vec<Uuid> = records.iter().map(|r| r.event_id).collect();
     let types: Vec<&str> = records.iter().map(|r| r.event_type.as_str()).collect();
     let versions: Vec<i32> = records

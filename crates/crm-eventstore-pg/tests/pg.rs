@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use crm_eventstore::conformance::{event, stream};
-use crm_eventstore::{EventLog, ExpectedRevision, Filter, FindingKind, Position};
+use crm_eventstore::{
+    AllStart, Direction, EventLog, ExpectedRevision, Filter, FindingKind, Position, StoreError,
+};
 use crm_eventstore_pg::{PgConfig, PgEventStore};
 use tokio_postgres::NoTls;
 
@@ -147,4 +149,74 @@ async fn appends_stay_gap_free_when_the_database_defaults_to_repeatable_read() {
         );
     }
     crm_eventstore::conformance::concurrent_appenders(stores).await;
+}
+
+/// Appends waiting together are committed in one group (module `append`), each still checked
+/// on its own against the log and the appends before it in the group: of many racing
+/// `NoStream` appends to one stream exactly one wins; a retry of an event id answers with the
+/// first append's result; other content under a stored id is refused; positions stay
+/// gap-free and each stream's revisions consecutive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_committed_in_one_group_are_each_checked_against_the_ones_before_them() {
+    let Some(pg) = common::fresh_store().await else {
+        return;
+    };
+    let mut tasks = Vec::new();
+    for n in 0..64u64 {
+        let pg = pg.clone();
+        tasks.push(tokio::spawn(async move {
+            let (name, expected, event) = match n % 4 {
+                // 16 racers for one new stream.
+                0 => (
+                    "customer-race",
+                    ExpectedRevision::NoStream,
+                    event(1_000 + n, "A"),
+                ),
+                // The same event, sent 16 times.
+                1 => ("customer-retry", ExpectedRevision::Any, event(7, "A")),
+                // 16 appends to streams of their own.
+                2 => ("customer-own", ExpectedRevision::Any, event(2_000 + n, "A")),
+                // An id the retries use, with other content.
+                _ => ("customer-clash", ExpectedRevision::Any, {
+                    let mut e = event(7, "A");
+                    e.payload = b"other".to_vec();
+                    e
+                }),
+            };
+            let result = pg.append(&stream(name), expected, vec![event]).await;
+            (n % 4, result)
+        }));
+    }
+    // Event 7 goes out 16 times with one content and 16 times with another: whichever is
+    // committed first holds the id, its 15 twins answer with its result, the other 16 clash.
+    let (mut won, mut lost, mut seven, mut twins, mut clashes) = (0, 0, None, 0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            (0, Ok(_)) => won += 1,
+            (0, Err(StoreError::WrongExpectedRevision { .. })) => lost += 1,
+            (2, Ok(r)) => assert!(!r.already_stored),
+            (1 | 3, Ok(r)) => {
+                twins += 1;
+                let first = *seven.get_or_insert((r.first_position, r.stream_revision));
+                assert_eq!((r.first_position, r.stream_revision), first);
+            }
+            (1 | 3, Err(StoreError::EventIdConflict { .. })) => clashes += 1,
+            (kind, other) => panic!("append kind {kind}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!((won, lost), (1, 15), "one NoStream append wins the race");
+    assert_eq!((twins, clashes), (16, 16));
+    let all = pg
+        .read_all(AllStart::Start, Direction::Forwards, 1_000)
+        .await
+        .unwrap();
+    for (i, e) in all.iter().enumerate() {
+        assert_eq!(e.position.0, i as u64 + 1, "gap-free");
+    }
+    assert_eq!(
+        all.len(),
+        1 + 1 + 16,
+        "the race's winner, event 7 once, 16 own appends"
+    );
+    assert!(pg.verify().await.unwrap().is_ok());
 }
