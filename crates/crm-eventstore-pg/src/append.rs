@@ -322,7 +322,10 @@ async fn stored_events(
 }
 
 /// The revision of each stream's last event, for the streams that have one.
-async fn stream_heads(tx: &Tx<'_>, streams: &[&str]) -> Result<HashMap<String, u64>, StoreError> {
+pub(crate) async fn stream_heads(
+    tx: &Tx<'_>,
+    streams: &[&str],
+) -> Result<HashMap<String, u64>, StoreError> {
     let rows = tx
         .query(
             "SELECT stream, max(revision) FROM events WHERE stream = ANY($1) GROUP BY stream",

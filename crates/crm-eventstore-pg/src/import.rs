@@ -10,9 +10,10 @@ use crm_eventstore::{
 };
 use tokio_postgres::IsolationLevel;
 
+use crate::append::stream_heads;
 use crate::read::backend;
 use crate::schema::APPEND_LOCK_KEY;
-use crate::store::{insert, last_record, raise, stream_head, PgEventStore, NOTIFY_CHANNEL};
+use crate::store::{insert, last_record, raise, PgEventStore, NOTIFY_CHANNEL};
 
 impl PgEventStore {
     /// Writes `records` — committed records of another log, consecutive, starting right after
@@ -39,7 +40,9 @@ impl PgEventStore {
         let (last_position, mut chain, last_recorded) = last_record(&tx).await?;
         let mut next = last_position + 1;
         let mut recorded = last_recorded;
-        let mut heads: HashMap<String, Option<u64>> = HashMap::new();
+        // Every stream's head in one query: a page of a real log touches thousands.
+        let streams: Vec<&str> = records.iter().map(|r| r.stream.as_str()).collect();
+        let mut heads: HashMap<String, u64> = stream_heads(&tx, &streams).await?;
         for r in &records {
             let mismatch = |reason: String| StoreError::ImportMismatch {
                 position: r.position,
@@ -48,12 +51,8 @@ impl PgEventStore {
             if r.position.0 != next {
                 return Err(mismatch(format!("it would be written at position {next}")));
             }
-            let stream = StreamName::parse(r.stream.clone())?;
-            let head = match heads.get(r.stream.as_str()) {
-                Some(h) => *h,
-                None => stream_head(&tx, &stream).await?,
-            };
-            let revision = head.map_or(0, |h| h + 1);
+            StreamName::parse(r.stream.clone())?;
+            let revision = heads.get(r.stream.as_str()).map_or(0, |h| h + 1);
             if r.revision != revision {
                 return Err(mismatch(format!(
                     "its revision is {}, its stream's next is {revision}",
@@ -74,7 +73,7 @@ impl PgEventStore {
                         .into(),
                 ));
             }
-            heads.insert(r.stream.clone(), Some(r.revision));
+            heads.insert(r.stream.clone(), r.revision);
             chain = hash;
             recorded = at;
             next += 1;

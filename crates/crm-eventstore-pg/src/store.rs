@@ -195,22 +195,6 @@ impl PgEventStore {
 
 pub(crate) type Tx<'a> = tokio_postgres::Transaction<'a>;
 
-/// The revision of the stream's last event, if it has any.
-pub(crate) async fn stream_head(
-    tx: &Tx<'_>,
-    stream: &StreamName,
-) -> Result<Option<u64>, StoreError> {
-    let head: Option<i64> = tx
-        .query_one(
-            "SELECT max(revision) FROM events WHERE stream = $1",
-            &[&stream.as_str()],
-        )
-        .await
-        .and_then(|row| row.try_get(0))
-        .map_err(backend("reading the stream's revision"))?;
-    head.map(|h| to_u64(Ok(h), "revision")).transpose()
-}
-
 /// The last record's position, hash and recorded-at (ns); 0, the genesis hash and the
 /// earliest time for an empty log.
 pub(crate) async fn last_record(tx: &Tx<'_>) -> Result<(u64, [u8; 32], i128), StoreError> {
