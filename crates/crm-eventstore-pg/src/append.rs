@@ -328,7 +328,10 @@ pub(crate) async fn stream_heads(
 ) -> Result<HashMap<String, u64>, StoreError> {
     let rows = tx
         .query(
-            "SELECT stream, max(revision) FROM events WHERE stream = ANY($1) GROUP BY stream",
+            // One index probe per stream (the last revision, read backwards), not every row
+            // of each stream, as `WHERE stream = ANY(..) GROUP BY` would read.
+            "SELECT s, (SELECT max(revision) FROM events WHERE stream = s) \
+             FROM unnest($1::text[]) AS s",
             &[&streams],
         )
         .await
@@ -336,7 +339,10 @@ pub(crate) async fn stream_heads(
     let mut heads = HashMap::with_capacity(rows.len());
     for row in rows {
         let stream: String = row.try_get(0).map_err(backend("reading a stream"))?;
-        heads.insert(stream, to_u64(row.try_get(1), "revision")?);
+        let revision: Option<i64> = row.try_get(1).map_err(backend("reading a revision"))?;
+        if let Some(r) = revision {
+            heads.insert(stream, to_u64(Ok(r), "revision")?);
+        }
     }
     Ok(heads)
 }
