@@ -128,6 +128,38 @@ async fn register_with_failover(urls: &[String], token: &str, r: &Registration) 
     panic!("no node took the registration: {last}");
 }
 
+/// Asserts that the node at `url` serves `r`'s customer as of position `at`.
+async fn assert_serves(url: &str, token: &str, r: &Registration, at: u64) {
+    let seen = graphql(url, token, CUSTOMER, json!({ "id": r.customer, "at": at }))
+        .await
+        .unwrap();
+    assert_eq!(
+        seen["data"]["customer"]["customerId"],
+        r.customer.simple().to_string(),
+        "{seen}"
+    );
+}
+
+/// A client registering customers `numbers` one after another through `urls` (failing over
+/// in that order), counting its acknowledgements in `progress`.
+fn client(
+    urls: Vec<String>,
+    token: String,
+    numbers: std::ops::RangeInclusive<u32>,
+    progress: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> tokio::task::JoinHandle<Vec<(Registration, u64)>> {
+    tokio::spawn(async move {
+        let mut done = Vec::new();
+        for n in numbers {
+            let r = Registration::new(n);
+            let p = register_with_failover(&urls, &token, &r).await;
+            done.push((r, p));
+            progress.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        done
+    })
+}
+
 async fn count_registrations(store: &str) -> i64 {
     let (client, connection) = tokio_postgres::connect(store, tokio_postgres::NoTls)
         .await
@@ -156,46 +188,15 @@ async fn two_nodes_share_one_log_and_a_killed_node_loses_no_acknowledged_command
     // Read-your-writes across nodes: written through A, read on B at the write's position.
     let first = Registration::new(0);
     let at = register_with_failover(std::slice::from_ref(&a.url), &hq, &first).await;
-    let seen = graphql(
-        &b.url,
-        &hq,
-        CUSTOMER,
-        json!({ "id": first.customer, "at": at }),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        seen["data"]["customer"]["customerId"],
-        first.customer.simple().to_string(),
-        "{seen}"
-    );
+    assert_serves(&b.url, &hq, &first, at).await;
 
     // Two clients write concurrently, one preferring each node; A is killed once client A
     // has 10 acknowledgements, so its other 20 registrations (and any in flight) fail over.
+    let progress = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let urls_a = vec![a.url.clone(), b.url.clone()];
     let urls_b = vec![b.url.clone(), a.url.clone()];
-    let (hq_a, hq_b) = (hq.clone(), hq.clone());
-    let progress = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let seen_by_a = progress.clone();
-    let client_a = tokio::spawn(async move {
-        let mut done = Vec::new();
-        for n in 1..=30 {
-            let r = Registration::new(n);
-            let p = register_with_failover(&urls_a, &hq_a, &r).await;
-            done.push((r, p));
-            seen_by_a.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-        done
-    });
-    let client_b = tokio::spawn(async move {
-        let mut done = Vec::new();
-        for n in 101..=130 {
-            let r = Registration::new(n);
-            let p = register_with_failover(&urls_b, &hq_b, &r).await;
-            done.push((r, p));
-        }
-        done
-    });
+    let client_a = client(urls_a, hq.clone(), 1..=30, progress.clone());
+    let client_b = client(urls_b, hq.clone(), 101..=130, std::sync::Arc::default());
     while progress.load(std::sync::atomic::Ordering::SeqCst) < 10 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -213,19 +214,7 @@ async fn two_nodes_share_one_log_and_a_killed_node_loses_no_acknowledged_command
     // record exactly once (61 with the first), retried commands included.
     let last = acknowledged.iter().map(|(_, p)| *p).max().unwrap();
     for (r, _) in &acknowledged {
-        let seen = graphql(
-            &b.url,
-            &hq,
-            CUSTOMER,
-            json!({ "id": r.customer, "at": last }),
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            seen["data"]["customer"]["customerId"],
-            r.customer.simple().to_string(),
-            "{seen}"
-        );
+        assert_serves(&b.url, &hq, r, last).await;
     }
     assert_eq!(count_registrations(&store).await, 61);
 
@@ -253,14 +242,7 @@ async fn two_nodes_share_one_log_and_a_killed_node_loses_no_acknowledged_command
 
     // The restarted node caught up with what B wrote while it was down.
     let (r, p) = acknowledged.last().unwrap();
-    let seen = graphql(&a.url, &hq, CUSTOMER, json!({ "id": r.customer, "at": p }))
-        .await
-        .unwrap();
-    assert_eq!(
-        seen["data"]["customer"]["customerId"],
-        r.customer.simple().to_string(),
-        "{seen}"
-    );
+    assert_serves(&a.url, &hq, r, *p).await;
     drop((a, b));
 
     // A node's data directory stays a copy: served on its own it is refused, naming why.

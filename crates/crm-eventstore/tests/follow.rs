@@ -41,6 +41,13 @@ async fn source_with(dir: &std::path::Path, appends: u64) -> EventStore {
     store
 }
 
+/// An empty follower in `dir`.
+fn follower_in(dir: &tempfile::TempDir) -> EventStore {
+    let follower = EventStore::open(dir.path(), StoreConfig::default()).unwrap();
+    follower.follow_only();
+    follower
+}
+
 fn all(store: &EventStore) -> Vec<RecordedEvent> {
     store
         .read_all(AllStart::Start, Direction::Forwards, 100_000)
@@ -52,8 +59,7 @@ async fn a_follower_copied_in_pages_holds_the_same_records_and_verifies_with_the
     let a = tempfile::tempdir().unwrap();
     let source = source_with(a.path(), 200).await;
     let b = tempfile::tempdir().unwrap();
-    let follower = EventStore::open(b.path(), StoreConfig::default()).unwrap();
-    follower.follow_only();
+    let follower = follower_in(&b);
 
     // Pages that cut through multi-event appends, as a reader of the log of record sees them.
     let records = all(&source);
@@ -109,8 +115,7 @@ async fn a_gap_is_refused_after_what_precedes_it_is_written() {
     let source = source_with(a.path(), 20).await;
     let records = all(&source);
     let b = tempfile::tempdir().unwrap();
-    let follower = EventStore::open(b.path(), StoreConfig::default()).unwrap();
-    follower.follow_only();
+    let follower = follower_in(&b);
 
     let mut with_gap = records[..5].to_vec();
     with_gap.extend_from_slice(&records[6..10]);
@@ -130,8 +135,7 @@ async fn a_record_altered_in_the_log_of_record_is_refused_and_nothing_from_it_on
     let source = source_with(a.path(), 20).await;
     let mut records = all(&source);
     let b = tempfile::tempdir().unwrap();
-    let follower = EventStore::open(b.path(), StoreConfig::default()).unwrap();
-    follower.follow_only();
+    let follower = follower_in(&b);
 
     // Someone edits a payload in the log of record and leaves the stored hash as it was.
     records[8].payload.push(0xff);
@@ -157,8 +161,7 @@ async fn waiting_for_the_head_ends_when_the_copy_reaches_it_or_when_time_is_up()
     let source = source_with(a.path(), 10).await;
     let records = all(&source);
     let b = tempfile::tempdir().unwrap();
-    let follower = EventStore::open(b.path(), StoreConfig::default()).unwrap();
-    follower.follow_only();
+    let follower = follower_in(&b);
     let target = source.head();
     assert!(
         !follower
