@@ -118,8 +118,7 @@ fn demo_size(
 pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     let data_dir = config.data_dir.as_path();
     let rule_book = config.rule_book.clone();
-    // With the log of record in PostgreSQL, connect first: a database that already holds a
-    // log is joined, never given a demo of this node's own.
+    // A node's copy of a log of record is served only as that: never on its own.
     if let (LogStore::Embedded, Some(what)) = (&config.store, crm_eventstore::follows(data_dir)?) {
         bail!(
             "the data directory {} holds a copy of the log of record in {what} (its file \
@@ -129,6 +128,8 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
             crm_eventstore::FOLLOWS_FILE
         );
     }
+    // With the log of record in PostgreSQL, connect first: a database that already holds a
+    // log is joined, never given a demo of this node's own.
     let pg = match &config.store {
         LogStore::Embedded => None,
         LogStore::Postgres(url) => {

@@ -83,11 +83,6 @@ impl App {
         &self.store
     }
 
-    /// What appends go to ("segment store", or the log of record the local store copies).
-    pub fn appends_to(&self) -> String {
-        self.appender.describe()
-    }
-
     /// Handles one command. See [`CommandOutcome`].
     pub async fn execute(&self, envelope: CommandEnvelope) -> Result<CommandOutcome, AppError> {
         for staff in acting_staff(&envelope.command) {
