@@ -24,7 +24,6 @@ use crm_eventstore::{EventStore, StoreConfig};
 use crm_graphql::{serve, AppState, Config, Secret, TokenKeys};
 use serde_json::{json, Value as Json};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 const SECRET: &str = "bench secret that is long enough for HS256!";
 
@@ -63,6 +62,31 @@ async fn data_set(customers: u32, days: u32) -> (PathBuf, EventStore) {
         std::fs::write(&done, report.to_string()).unwrap();
     }
     (dir, store)
+}
+
+/// A headquarters staff member of the data set: tokens are checked against the staff
+/// directory (`directory_check`, on by default), so the bench signs in as a real one.
+fn headquarters_staff(store: &EventStore) -> StaffId {
+    let joined = store
+        .read_filtered(
+            &crm_eventstore::Filter::EventType("StaffJoined".into()),
+            crm_eventstore::AllStart::Start,
+            crm_eventstore::Direction::Forwards,
+            1000,
+        )
+        .unwrap();
+    joined
+        .iter()
+        .find_map(|r| match crm_codec::decode(r).ok()? {
+            crm_domain::AnyEvent::Staff(crm_domain::staff::Event::StaffJoined {
+                staff_id,
+                role: Role::Headquarters,
+                scope: Scope::Company,
+                ..
+            }) => Some(staff_id),
+            _ => None,
+        })
+        .expect("the demo has headquarters staff")
 }
 
 struct Load {
@@ -211,7 +235,7 @@ fn main() {
         let hq = keys
             .mint(
                 &Actor {
-                    staff_id: StaffId::from_uuid(Uuid::now_v7()),
+                    staff_id: headquarters_staff(&store),
                     role: Role::Headquarters,
                     scope: Scope::Company,
                 },
