@@ -841,7 +841,12 @@ impl App {
         }
         let actor = &env.actor;
         for _ in 0..RETRIES_MAX {
-            let (state, revision) = self.load::<A>(&stream)?;
+            // A journal is decided from nothing and appended anywhere (`Aggregate::JOURNAL`).
+            let (state, revision) = if A::JOURNAL {
+                (A::State::default(), None)
+            } else {
+                self.load::<A>(&stream)?
+            };
             let state = self.recall::<A>(&stream, state, &command)?;
             let keep = |state: A::State| {
                 if let Some(r) = revision {
@@ -884,10 +889,15 @@ impl App {
                     )
                 })
                 .collect::<Result<Vec<NewEvent>, _>>()?;
-            let expected = revision.map_or(ExpectedRevision::NoStream, ExpectedRevision::Exact);
+            let expected = match revision {
+                _ if A::JOURNAL => ExpectedRevision::Any,
+                Some(r) => ExpectedRevision::Exact(r),
+                None => ExpectedRevision::NoStream,
+            };
             match self.appender.append(&stream, expected, events).await {
                 Ok(result) => {
-                    if !result.already_stored {
+                    // A journal's state is never kept: it was decided from nothing.
+                    if !result.already_stored && !A::JOURNAL {
                         let next = decided.iter().fold(state, A::evolve);
                         self.cache
                             .put(stream.as_str(), next, result.stream_revision);

@@ -12,7 +12,7 @@ use crm_domain::customer::{self, Assignment, CustomerKind};
 use crm_domain::ids::{ProductId, StaffId};
 use crm_domain::risk::{ProductRisk, RiskTolerance};
 use crm_domain::values::{Channel, OrgName, ShortText};
-use crm_domain::{branch, opportunity, region, DomainError, Money};
+use crm_domain::{access, branch, opportunity, region, DomainError, Money};
 use time::macros::date;
 use uuid::Uuid;
 
@@ -778,4 +778,52 @@ async fn an_account_day_past_the_kept_days_is_read_back_to_ignore_a_resend_and_t
         }
         other => panic!("expected a correction, got {other:?}"),
     }
+}
+
+/// A staff member's access log is a journal (`Aggregate::JOURNAL`): 64 views recorded at once
+/// by one person (a screen pop per call, many calls at a time) all land, none conflicts with
+/// another, and the stream holds each once, revisions in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_views_recorded_at_once_by_one_person_all_land_in_their_access_log() {
+    let w = World::new().await;
+    let hq = hq();
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let app = w.app.clone();
+        tasks.push(tokio::spawn(async move {
+            app.execute(envelope(
+                hq,
+                AppCommand::Access {
+                    staff: hq.staff_id,
+                    command: access::Command::RecordPiiView {
+                        staff_id: hq.staff_id,
+                        customer_id: customer_id(1),
+                        fields: vec![access::PiiField::Phone],
+                        purpose: "来电咨询".into(),
+                        now: NOW,
+                    },
+                },
+            ))
+            .await
+        }));
+    }
+    for t in tasks {
+        let outcome = t.await.unwrap().expect("recorded");
+        assert!(!outcome.already_handled);
+    }
+    let stream = crm_app::stream_of::<access::AccessLog>(&hq.staff_id).unwrap();
+    let revisions: Vec<_> = w
+        .app
+        .store()
+        .read_stream(
+            &stream,
+            crm_eventstore::StreamStart::Start,
+            crm_eventstore::Direction::Forwards,
+            100,
+        )
+        .unwrap()
+        .iter()
+        .map(|e| e.revision)
+        .collect();
+    assert_eq!(revisions, (0..64).collect::<Vec<_>>());
 }

@@ -106,7 +106,8 @@ crate::aggregate!(
     AccessLog,
     category: "access",
     id: staff_id,
-    events: [PiiViewed, DuplicateIdentityAttempted, CustomerLookedUp]
+    events: [PiiViewed, DuplicateIdentityAttempted, CustomerLookedUp],
+    journal: true
 );
 
 /// Longest purpose text kept.

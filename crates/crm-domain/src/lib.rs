@@ -111,6 +111,13 @@ pub trait Aggregate {
     /// The stream category of this aggregate's events.
     const CATEGORY: &'static str;
 
+    /// An append-only journal: [`Aggregate::decide`] never depends on the stream's earlier
+    /// events (what it checks is fixed by the stream's name), such as a staff member's access
+    /// log. The command side then decides from the default state and appends without an
+    /// expected revision: concurrent records never conflict, and recording one never reads
+    /// a stream that grows with every view.
+    const JOURNAL: bool = false;
+
     fn decide(state: &Self::State, command: Self::Command)
         -> Result<Vec<Self::Event>, DomainError>;
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
@@ -144,7 +151,7 @@ pub trait Aggregate {
 macro_rules! aggregate {
     (
         $marker:ident, category: $category:literal, id: $idfield:ident,
-        events: [$($variant:ident),+ $(,)?] $(, recall: $recall:ident)?
+        events: [$($variant:ident),+ $(,)?] $(, recall: $recall:ident)? $(, journal: $journal:literal)?
     ) => {
         /// This module's aggregate as a type (see [`crate::Aggregate`]).
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +162,7 @@ macro_rules! aggregate {
             type Command = Command;
             type Event = Event;
             const CATEGORY: &'static str = $category;
+            $(const JOURNAL: bool = $journal;)?
 
             fn decide(state: &State, command: Command) -> Result<Vec<Event>, $crate::DomainError> {
                 decide(state, command)
