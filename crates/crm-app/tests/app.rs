@@ -359,19 +359,10 @@ async fn two_actors_racing_to_reassign_one_customer_both_get_a_clean_answer_in_o
     let c = w.customer(1);
     // Each winner decided on the state the other left: history is a clean sequence.
     assert_eq!(c.assignment_history.len(), 1 + ok);
-    let revisions: Vec<_> = w
-        .app
-        .store()
-        .read_stream(
-            &crm_app::stream_of::<customer::Customer>(&customer_id(1)).unwrap(),
-            crm_eventstore::StreamStart::Start,
-            crm_eventstore::Direction::Forwards,
-            100,
-        )
-        .unwrap()
-        .iter()
-        .map(|e| e.revision)
-        .collect();
+    let revisions = revisions(
+        &w.app,
+        &crm_app::stream_of::<customer::Customer>(&customer_id(1)).unwrap(),
+    );
     assert_eq!(revisions, (0..revisions.len() as u64).collect::<Vec<_>>());
 }
 
@@ -812,11 +803,14 @@ async fn sixty_four_views_recorded_at_once_by_one_person_all_land_in_their_acces
         assert!(!outcome.already_handled);
     }
     let stream = crm_app::stream_of::<access::AccessLog>(&hq.staff_id).unwrap();
-    let revisions: Vec<_> = w
-        .app
-        .store()
+    assert_eq!(revisions(&w.app, &stream), (0..64).collect::<Vec<_>>());
+}
+
+/// The revisions a stream holds, in order (its first 100).
+fn revisions(app: &crm_app::App, stream: &crm_eventstore::StreamName) -> Vec<u64> {
+    app.store()
         .read_stream(
-            &stream,
+            stream,
             crm_eventstore::StreamStart::Start,
             crm_eventstore::Direction::Forwards,
             100,
@@ -824,6 +818,5 @@ async fn sixty_four_views_recorded_at_once_by_one_person_all_land_in_their_acces
         .unwrap()
         .iter()
         .map(|e| e.revision)
-        .collect();
-    assert_eq!(revisions, (0..64).collect::<Vec<_>>());
+        .collect()
 }

@@ -10,6 +10,7 @@
 //! The copy costs disk (the log once more per node) and a few milliseconds of lag, and it
 //! re-checks every record's chain hash on the way in.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,6 +42,8 @@ pub struct PgFollower {
     stopped: Arc<Mutex<Option<String>>>,
     /// The connection whose transaction holds this node's [`Appender::enter`] section.
     section: Arc<tokio::sync::Mutex<Option<Client>>>,
+    /// Whether the copy was checked against the database ([`PgFollower::catch_up`]).
+    joined: Arc<AtomicBool>,
 }
 
 impl PgFollower {
@@ -54,6 +57,7 @@ impl PgFollower {
             nudge: Arc::new(Notify::new()),
             stopped: Arc::new(Mutex::new(None)),
             section: Arc::new(tokio::sync::Mutex::new(None)),
+            joined: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -71,6 +75,12 @@ impl PgFollower {
     /// A local copy that is *ahead* of the database (its database was replaced, or restored
     /// from an older backup) is refused: the node would serve events the log no longer has.
     pub async fn catch_up(&self) -> Result<u64, StoreError> {
+        // Once per follower: what the copy holds is the database's (later calls only extend
+        // it, and each copied record's hash is checked on the way in).
+        if !self.joined.load(Ordering::SeqCst) {
+            self.check_joins().await?;
+            self.joined.store(true, Ordering::SeqCst);
+        }
         let mut copied = 0u64;
         loop {
             let from = self.local.head().0 + 1;
@@ -84,43 +94,35 @@ impl PgFollower {
                 )
                 .await?;
             if page.is_empty() {
-                let head = self.pg.head().await?;
-                if head.0 + 1 < from {
-                    return Err(StoreError::ImportMismatch {
-                        position: Position(from - 1),
-                        reason: format!(
-                            "the local copy holds up to position {}, the log of record only \
-                             up to {head}: this data directory does not follow this database",
-                            from - 1
-                        ),
-                    });
-                }
                 return Ok(copied);
-            }
-            if let Some(first) = page.first() {
-                if first.position.0 == from {
-                    self.check_joins(first.position).await?;
-                }
             }
             copied += self.local.replicate(page).await?;
         }
     }
 
-    /// Before the first record past the local head is copied: the local head's record must
-    /// be the database's, hash for hash, or the data directory follows another log.
-    async fn check_joins(&self, next: Position) -> Result<(), StoreError> {
-        let Some(last) = next.0.checked_sub(1).filter(|p| *p > 0) else {
+    /// The local copy's last record must be in the database, hash for hash: a copy that is
+    /// ahead of the database, or that holds another log, does not follow this database.
+    async fn check_joins(&self) -> Result<(), StoreError> {
+        let last = self.local.head();
+        if last.0 == 0 {
             return Ok(());
+        }
+        let mismatch = |reason: String| StoreError::ImportMismatch {
+            position: last,
+            reason: format!("{reason}: this data directory does not follow this database"),
         };
-        let local = self.local.read_position(Position(last))?;
-        let theirs = self.pg.read_position(Position(last)).await?;
+        let head = self.pg.head().await?;
+        if head < last {
+            return Err(mismatch(format!(
+                "the local copy holds up to position {last}, the log of record only up to {head}"
+            )));
+        }
+        let local = self.local.read_position(last)?;
+        let theirs = self.pg.read_position(last).await?;
         if local.hash != theirs.hash {
-            return Err(StoreError::ImportMismatch {
-                position: Position(last),
-                reason: "the local copy's record there differs from the log of record's: this \
-                         data directory does not follow this database"
-                    .into(),
-            });
+            return Err(mismatch(
+                "the local copy's record there differs from the log of record's".into(),
+            ));
         }
         Ok(())
     }

@@ -124,39 +124,21 @@ impl Tally {
 
 /// Reads a whole export and checks it against its trailer, without importing anything:
 /// every line a record or the trailer, positions 1, 2, 3, … without gap, the trailer last
-/// and agreeing with them. Returns the trailer. Whether each record's hash follows from the
-/// records before it is checked by the import, which reproduces the chain.
+/// and agreeing with them, each record's fields decodable (times, hex). Returns the trailer.
+/// Whether each record's hash follows from the records before it is checked by the import,
+/// which reproduces the chain.
 pub fn check_export(input: impl BufRead) -> Result<ExportTrailer> {
-    let mut tally = Tally::default();
-    let mut trailer: Option<(u64, ExportTrailer)> = None;
-    for (n, line) in input.lines().enumerate() {
-        let n = n as u64 + 1;
-        let line = line.map_err(StoreError::io_lazy(|| format!("export line {n}")))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        if let Some((at, _)) = &trailer {
-            return Err(bad_export(format!(
-                "line {n} follows the trailer (line {at})"
-            )));
-        }
-        if is_trailer(&line) {
-            let t: TrailerLine = serde_json::from_str(&line)
-                .map_err(|e| bad_export(format!("line {n} is not a valid trailer: {e}")))?;
-            tally.check(n, &t.trailer)?;
-            trailer = Some((n, t.trailer));
-            continue;
-        }
-        let r: ExportedRecord = serde_json::from_str(&line)
-            .map_err(|e| bad_export(format!("line {n} is not an exported record: {e}")))?;
-        tally.record(n, &r)?;
+    let mut reader = ExportReader::new(input);
+    reader.checking = true;
+    for record in reader.by_ref() {
+        record?;
     }
-    match trailer {
+    match reader.trailer.take() {
         Some((_, t)) => Ok(t),
         None => Err(bad_export(format!(
             "it has no trailer: it ends after {} records (last position {}), cut short or \
              written by a version before the trailer",
-            tally.count, tally.last_position
+            reader.tally.count, reader.tally.last_position
         ))),
     }
 }
@@ -340,7 +322,11 @@ pub struct ExportReader<R: BufRead> {
     lines: std::io::Lines<R>,
     n: u64,
     tally: Tally,
-    trailer_at: Option<u64>,
+    /// The trailer and its line, once read.
+    trailer: Option<(u64, ExportTrailer)>,
+    /// For [`check_export`]: a line that is not a record is a bad export
+    /// ([`StoreError::InvalidExport`]), not a refused import.
+    checking: bool,
     failed: bool,
 }
 
@@ -358,7 +344,8 @@ impl<R: BufRead> ExportReader<R> {
             lines: input.lines(),
             n: 0,
             tally: Tally::default(),
-            trailer_at: None,
+            trailer: None,
+            checking: false,
             failed: false,
         }
     }
@@ -370,11 +357,11 @@ impl<R: BufRead> ExportReader<R> {
             };
             self.n += 1;
             let n = self.n;
-            let line = line.map_err(StoreError::io_lazy(|| format!("import line {n}")))?;
+            let line = line.map_err(StoreError::io_lazy(|| format!("export line {n}")))?;
             if line.trim().is_empty() {
                 continue;
             }
-            if let Some(at) = self.trailer_at {
+            if let Some((at, _)) = &self.trailer {
                 return Err(bad_export(format!(
                     "line {n} follows the trailer (line {at})"
                 )));
@@ -383,12 +370,18 @@ impl<R: BufRead> ExportReader<R> {
                 let t: TrailerLine = serde_json::from_str(&line)
                     .map_err(|e| bad_export(format!("line {n} is not a valid trailer: {e}")))?;
                 self.tally.check(n, &t.trailer)?;
-                self.trailer_at = Some(n);
+                self.trailer = Some((n, t.trailer));
                 continue;
             }
-            let r: ExportedRecord = serde_json::from_str(&line)
-                .map_err(|e| bad_line(n, format!("not an exported record: {e}")))?;
-            let recorded = r.to_recorded(n)?;
+            let checking = self.checking;
+            let r: ExportedRecord = serde_json::from_str(&line).map_err(|e| match checking {
+                true => bad_export(format!("line {n} is not an exported record: {e}")),
+                false => bad_line(n, format!("not an exported record: {e}")),
+            })?;
+            let recorded = r.to_recorded(n).map_err(|e| match checking {
+                true => bad_export(format!("line {n}: {e}")),
+                false => e,
+            })?;
             self.tally.record(n, &r)?;
             return Ok(Some(recorded));
         }
