@@ -39,18 +39,29 @@ const COMPANIES: &[(&str, &str)] = &[
     ("建筑工程有限公司", "建筑业"),
 ];
 
-/// Queues every customer's registration (the caller flushes them).
+/// The customers registered so far, and the resident ids they drew (no two alike).
+#[derive(Default)]
+pub(super) struct Registered {
+    pub(super) customers: Vec<BankCustomer>,
+    used_ids: HashSet<String>,
+}
+
+/// Queues the registrations of customers `range` (numbered from 0) onto `registered` (the
+/// caller flushes them).
 pub(super) fn customers<P: FnMut(DemoProgress)>(
     out: &mut Sender<'_, P>,
     rng: &mut Rng,
     ids: Ids,
     org: &BankOrg,
-    config: &DemoConfig,
+    range: std::ops::Range<u64>,
     first_day: Date,
-) -> Result<Vec<BankCustomer>, LoadError> {
-    let mut customers = Vec::with_capacity(config.customers as usize);
-    let mut used_ids: HashSet<String> = HashSet::new();
-    for n in 0..u64::from(config.customers) {
+    registered: &mut Registered,
+) -> Result<(), LoadError> {
+    let Registered {
+        customers,
+        used_ids,
+    } = registered;
+    for n in range {
         let outlet = rng.below(org.outlets.len() as u64) as usize;
         let o = org
             .outlets
@@ -87,10 +98,10 @@ pub(super) fn customers<P: FnMut(DemoProgress)>(
             demand: None,
             pending_credit: 0,
         };
-        register(out, rng, org.hq, o, &customer, &mut used_ids)?;
+        register(out, rng, org.hq, o, &customer, used_ids)?;
         customers.push(customer);
     }
-    Ok(customers)
+    Ok(())
 }
 
 /// Registers, assigns and segments one customer.

@@ -139,20 +139,42 @@ pub(super) async fn demo(
     let org = org::organisation(&mut out, &mut rng, ids, live)?;
     out.flush("organisation", 0).await?;
 
-    let mut customers = customers::customers(&mut out, &mut rng, ids, &org, &config, first_day)?;
-    out.report.customers = customers.len() as u64;
-    out.flush("customers", 0).await?;
+    // Sent a slice at a time, so what is queued does not grow with the customers. The
+    // generator draws in the same order whatever the slices: all registrations, then all
+    // products.
+    let total = u64::from(config.customers);
+    let mut registered = customers::Registered::default();
+    let mut from = 0;
+    while from < total {
+        let to = total.min(from + CUSTOMERS_PER_FLUSH);
+        customers::customers(
+            &mut out,
+            &mut rng,
+            ids,
+            &org,
+            from..to,
+            first_day,
+            &mut registered,
+        )?;
+        out.flush("customers", 0).await?;
+        from = to;
+    }
+    let mut book = Book {
+        customers: registered.customers,
+        deposits: Vec::new(),
+        loans: Vec::new(),
+    };
+    out.report.customers = book.customers.len() as u64;
 
     let window = (first_day, config.until);
-    let (deposits, loans) =
-        products::products(&mut out, &mut rng, ids, &org, &mut customers, window)?;
-    out.flush("products", 0).await?;
-
-    let mut book = Book {
-        customers,
-        deposits,
-        loans,
-    };
+    let per_flush = CUSTOMERS_PER_FLUSH as usize;
+    let mut from = 0;
+    while from < book.customers.len() {
+        let to = book.customers.len().min(from + per_flush);
+        products::products(&mut out, &mut rng, ids, &org, &mut book, from..to, window)?;
+        out.flush("products", 0).await?;
+        from = to;
+    }
     let days = daily::daily(&mut out, &mut rng, ids, &org, &mut book, window).await?;
     out.report.trading_days = days;
     out.report.seconds = out.started.elapsed().as_secs_f64();

@@ -21,19 +21,22 @@ pub(super) fn products<P: FnMut(DemoProgress)>(
     rng: &mut Rng,
     ids: Ids,
     org: &BankOrg,
-    customers: &mut [BankCustomer],
+    book: &mut Book,
+    range: std::ops::Range<usize>,
     window: (Date, Date),
-) -> Result<(Vec<DepositAcct>, Vec<LoanAcct>), LoadError> {
-    let mut deposits = Vec::new();
-    let mut loans = Vec::new();
-    for (i, c) in customers.iter_mut().enumerate() {
-        deposits_of(out, rng, ids, org, i, c, &mut deposits)?;
-        if let Some(l) = loan_of(out, rng, ids, org, i, c, window, loans.len() as u64)? {
-            loans.push(l);
+) -> Result<(), LoadError> {
+    for i in range {
+        let Some(c) = book.customers.get_mut(i) else {
+            break;
+        };
+        deposits_of(out, rng, ids, org, i, c, &mut book.deposits)?;
+        let next_loan = book.loans.len() as u64;
+        if let Some(l) = loan_of(out, rng, ids, org, i, c, window, next_loan)? {
+            book.loans.push(l);
         }
         services_of(out, rng, ids, org, c)?;
     }
-    Ok((deposits, loans))
+    Ok(())
 }
 
 /// A demand account for most customers, time deposits for some.
