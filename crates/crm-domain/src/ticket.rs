@@ -23,7 +23,7 @@ use crate::error::{DomainError, ValidationError};
 use crate::ids::{BranchId, CustomerId, StaffId, TicketId};
 use crate::values::{Channel, LongText, ShortText};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TicketKind {
     Complaint,
     Suggestion,

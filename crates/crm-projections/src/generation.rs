@@ -446,10 +446,12 @@ pub(crate) fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         stale_branch_days: BTreeMap::new(),
         stale_staff_months: BTreeMap::new(),
         todo_index: TodoIndex::default(),
+        ticket_figures: Default::default(),
         churned_days: 0,
     };
     // Derived from the resident records, never stored: built in one pass here.
     m.todo_index = TodoIndex::build(&m);
+    m.ticket_figures = crate::read_models::ticket_figures::TicketFigures::build(&m);
     Ok(m)
 }
 

@@ -6,7 +6,8 @@
 //! indexed `todos` of every staff member equals the full scan it replaced
 //! (`todo_reference`), and the index the fold keeps equals one built afresh: live after every
 //! catch-up, after restarts (flushed, or not, as after a crash), after a store and reopen of
-//! the model, and after a rebuild from the log.
+//! the model, and after a rebuild from the log. The ticket figures the fold keeps
+//! (`read_models::ticket_figures`) are checked the same way against a scan of every ticket.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod support;
@@ -379,6 +380,7 @@ fn check(p: &Projections, when: &str) -> Result<BTreeSet<TodoKind>, TestCaseErro
             "{}: the kept to-do index differs from one built afresh",
             when
         );
+        check_ticket_figures(m, r, when)?;
         let mut kinds = BTreeSet::new();
         // The index reads a branch's downgrades for a window of days: ask on its edges too.
         let mut nows: Vec<OffsetDateTime> = instants().to_vec();
@@ -404,6 +406,107 @@ fn check(p: &Projections, when: &str) -> Result<BTreeSet<TodoKind>, TestCaseErro
         }
         Ok(kinds)
     })
+}
+
+/// 服务质量 as the full scan over every ticket computed it before the fold kept ticket figures
+/// (`read_models::ticket_figures`): the reference the kept figures must equal.
+fn quality_by_scan(
+    m: &crm_projections::model::Model,
+    branch: Option<crm_domain::ids::BranchId>,
+    at: OffsetDateTime,
+) -> views::ServiceQuality {
+    use crm_domain::ticket::TicketKind;
+    let mut by_kind = Vec::new();
+    for kind in [
+        TicketKind::Complaint,
+        TicketKind::Suggestion,
+        TicketKind::Inquiry,
+        TicketKind::Request,
+    ] {
+        let (mut opened, mut open_now, mut resolved, mut breaches) = (0, 0, 0, 0);
+        let (mut minutes, mut sat, mut responses) = (0i64, 0i64, 0i64);
+        for t in views::tickets(m) {
+            if t.kind != kind || branch.is_some_and(|b| t.branch != Some(b)) {
+                continue;
+            }
+            opened += 1;
+            match t.resolved_at {
+                Some(at_) => {
+                    resolved += 1;
+                    minutes += (at_ - t.opened_at).whole_minutes();
+                    breaches += i64::from(t.within_sla == Some(false));
+                }
+                None => {
+                    open_now += 1;
+                    breaches += i64::from(at > t.sla_deadline);
+                }
+            }
+            if let Some(x) = t.satisfaction {
+                responses += 1;
+                sat += i64::from(x);
+            }
+        }
+        by_kind.push(views::TicketKindStats {
+            kind,
+            opened,
+            open_now,
+            resolved,
+            sla_breaches: breaches,
+            mean_resolution_minutes: (resolved > 0).then(|| minutes / resolved),
+            satisfaction_centi: (responses > 0).then(|| sat * 100 / responses),
+            satisfaction_responses: responses,
+        });
+    }
+    views::ServiceQuality {
+        branch,
+        at,
+        sla_breaches: by_kind.iter().map(|k| k.sla_breaches).sum(),
+        open_now: by_kind.iter().map(|k| k.open_now).sum(),
+        by_kind,
+    }
+}
+
+/// The ticket figures the fold keeps equal a fresh build, and what service quality and the
+/// ticket SLA of service compliance read from them equals a scan of every ticket.
+fn check_ticket_figures(
+    m: &crm_projections::model::Model,
+    r: &RuleBook,
+    when: &str,
+) -> Result<(), TestCaseError> {
+    prop_assert!(
+        views::ticket_figures_are_fresh(m),
+        "{}: the kept ticket figures differ from figures built afresh",
+        when
+    );
+    for now in instants() {
+        for branch in [None, Some(bid(0)), Some(bid(1))] {
+            prop_assert_eq!(
+                views::service_quality(m, branch, now),
+                quality_by_scan(m, branch, now),
+                "{}: service quality of {:?} at {}",
+                when,
+                branch,
+                now
+            );
+        }
+    }
+    let today = time::macros::date!(2024 - 09 - 15);
+    for month in 1..=12u8 {
+        let period = views::Period::Month { year: 2024, month };
+        for s in askers() {
+            let got = views::staff_compliance(m, r, s, period, today);
+            let mine = views::tickets(m).filter(|t| t.assignee == Some(s));
+            let want = views::ticket_sla(mine, (got.from, got.to), got.on);
+            prop_assert_eq!(got.tickets, want, "{}: tickets of {:?} in {}", when, s, month);
+        }
+        for b in [bid(0), bid(1)] {
+            let got = views::branch_compliance(m, r, b, period, today);
+            let theirs = views::tickets(m).filter(|t| t.branch == Some(b));
+            let want = views::ticket_sla(theirs, (got.from, got.to), got.on);
+            prop_assert_eq!(got.tickets, want, "{}: tickets of {:?} in {}", when, b, month);
+        }
+    }
+    Ok(())
 }
 
 /// Runs `acts` live (checking after every catch-up and restart), then stores and reopens the
@@ -571,6 +674,13 @@ fn a_fixed_history_gives_to_dos_of_every_kind() {
             s: t % 5,
             day: 28,
         });
+    }
+    // Half the tickets assigned, resolved (in time or late) and closed with a satisfaction
+    // score, so the ticket figures carry every outcome; the other half stay open.
+    for round in 0..3 {
+        for t in 0..CUSTOMERS / 2 {
+            acts.push(Act::Base(Step::TicketProgress(t, 29 + round)));
+        }
     }
     acts.push(Act::Flag { c: 1, day: 29 });
     acts.push(Act::Flag { c: 3, day: 29 });

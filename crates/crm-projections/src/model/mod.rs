@@ -143,6 +143,9 @@ pub struct Model {
     /// Who can have a to-do from which record (`read_models::todo_index`): derived from the
     /// records, kept in memory, never stored.
     pub(crate) todo_index: TodoIndex,
+    /// Ticket figures by branch, kind, assignee and deadline date
+    /// (`read_models::ticket_figures`): derived, kept by the ticket fold, never stored.
+    pub(crate) ticket_figures: crate::read_models::ticket_figures::TicketFigures,
     /// `[churn] churned_days` of the rules being folded (bookkeeping: a generation folds under
     /// one rule set), what a customer's dormancy spells are measured against.
     pub(crate) churned_days: u32,

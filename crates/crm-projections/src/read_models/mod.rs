@@ -25,6 +25,7 @@ pub mod saved_segments;
 pub mod segments;
 pub mod service;
 pub mod service_plan;
+pub mod ticket_figures;
 pub mod todo_index;
 pub mod todos;
 
@@ -52,6 +53,7 @@ pub mod all {
     pub use super::segments::*;
     pub use super::service::*;
     pub use super::service_plan::*;
+    pub use super::ticket_figures::{ticket_figures_are_fresh, TicketFigures};
     pub use super::todo_index::{todo_index, todo_index_is_fresh, TodoIndex};
     pub use super::todos::*;
 }
