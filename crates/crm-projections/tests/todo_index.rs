@@ -497,13 +497,27 @@ fn check_ticket_figures(
             let got = views::staff_compliance(m, r, s, period, today);
             let mine = views::tickets(m).filter(|t| t.assignee == Some(s));
             let want = views::ticket_sla(mine, (got.from, got.to), got.on);
-            prop_assert_eq!(got.tickets, want, "{}: tickets of {:?} in {}", when, s, month);
+            prop_assert_eq!(
+                got.tickets,
+                want,
+                "{}: tickets of {:?} in {}",
+                when,
+                s,
+                month
+            );
         }
         for b in [bid(0), bid(1)] {
             let got = views::branch_compliance(m, r, b, period, today);
             let theirs = views::tickets(m).filter(|t| t.branch == Some(b));
             let want = views::ticket_sla(theirs, (got.from, got.to), got.on);
-            prop_assert_eq!(got.tickets, want, "{}: tickets of {:?} in {}", when, b, month);
+            prop_assert_eq!(
+                got.tickets,
+                want,
+                "{}: tickets of {:?} in {}",
+                when,
+                b,
+                month
+            );
         }
     }
     Ok(())

@@ -20,10 +20,10 @@ use time::{Date, Duration, Month};
 
 use crate::derive::Tier;
 use crate::model::{business_date, Model, CHANNELS};
-use crate::read_models::ticket_figures::SlaSlot;
 use crate::read_models::archive::CustomerRecord;
 use crate::read_models::performance::Period;
 use crate::read_models::service::TicketRecord;
+use crate::read_models::ticket_figures::SlaSlot;
 use crate::rules::RuleBook;
 
 /// The last two distinct days a channel reached the customer.
@@ -251,7 +251,12 @@ pub fn ticket_sla<'a>(
 
 /// [`ticket_sla`] of `slot`'s tickets, read from the ticket figures the fold keeps: the cost is
 /// that of the period's deadline days, not of every ticket.
-pub(crate) fn figures_sla(m: &Model, slot: SlaSlot, (from, to): (Date, Date), on: Date) -> TicketSla {
+pub(crate) fn figures_sla(
+    m: &Model,
+    slot: SlaSlot,
+    (from, to): (Date, Date),
+    on: Date,
+) -> TicketSla {
     let mut out = TicketSla::default();
     for (deadline, day) in m.ticket_figures.due(slot, from, to) {
         out.due += day.met + day.late + day.open;
