@@ -90,25 +90,34 @@ fn replay_period(
         crm_eventstore::Direction::Forwards,
         1000,
     )?;
-    let mut sealed = None;
+    let (mut sealed, mut sealed_adjustments) = (None, None);
     for r in &events {
-        if let AnyEvent::Appraisal(appraisal::Event::AppraisalPeriodSealed {
-            derivation,
-            proposed_by,
-            approved_by,
-            ..
-        }) = crm_codec::decode(r)?
-        {
-            sealed = Some((derivation, proposed_by, approved_by, r.position.0));
+        match crm_codec::decode(r)? {
+            AnyEvent::Appraisal(appraisal::Event::AppraisalPeriodSealed {
+                derivation,
+                proposed_by,
+                approved_by,
+                ..
+            }) => sealed = Some((derivation, proposed_by, approved_by, r.position.0)),
+            AnyEvent::Appraisal(appraisal::Event::AppraisalAdjustmentsSealed {
+                adjustments,
+                ..
+            }) => sealed_adjustments = Some(adjustments),
+            _ => {}
         }
     }
     let Some((sealed, proposed_by, approved_by, at)) = sealed else {
         bail!("appraisal period {period} is not sealed");
     };
     let rules = crate::readside::configured_rules(None)?;
-    let again = crm_projections::projections::derive_seal(store, &rules, period, sealed.position)
-        .context("deriving the period again from the log")?;
-    let identical = again == sealed;
+    // The results and the adjustments to earlier periods sealed with them, both derived again.
+    let (again, adjustments_again) =
+        crm_projections::projections::derive_closing(store, &rules, period, sealed.position)
+            .context("deriving the period again from the log")?;
+    let hash_of = |a: &Option<crm_domain::appraisal::Adjustments>| {
+        a.as_ref().map(|a| a.adjustments_hash.clone())
+    };
+    let identical = again == sealed && adjustments_again == sealed_adjustments;
     if json_out {
         println!(
             "{}",
@@ -120,6 +129,8 @@ fn replay_period(
                 "rulesHash": sealed.rules_hash,
                 "sealedResultsHash": sealed.results_hash,
                 "derivedResultsHash": again.results_hash,
+                "sealedAdjustmentsHash": hash_of(&sealed_adjustments),
+                "derivedAdjustmentsHash": hash_of(&adjustments_again),
                 "identical": identical,
                 "proposedBy": proposed_by.to_string(),
                 "approvedBy": approved_by.to_string(),
@@ -140,9 +151,22 @@ fn replay_period(
             again.results_hash,
             again.results.len()
         );
+        let describe = |a: &Option<crm_domain::appraisal::Adjustments>| match a {
+            Some(a) => format!(
+                "{} ({} to earlier periods)",
+                a.adjustments_hash,
+                a.adjustments.len()
+            ),
+            None => "none".to_string(),
+        };
+        println!("sealed adjustments:  {}", describe(&sealed_adjustments));
+        println!("derived again:       {}", describe(&adjustments_again));
     }
     if !identical {
-        bail!("the results derived again from the log differ from the sealed results of {period}");
+        bail!(
+            "the results or adjustments derived again from the log differ from those sealed \
+             with {period}"
+        );
     }
     if !json_out {
         println!("identical: the sealed results follow from the log");

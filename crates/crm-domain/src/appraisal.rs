@@ -3,7 +3,10 @@
 //! derived from the log up to a position under the rules then in force, and sealed by a second
 //! (four eyes, 双人复核) who approves exactly those results (by their hash). A sealed period is
 //! never changed: anyone can derive it again from the log up to its position and must get the
-//! same bytes; facts recorded later belong to later reports.
+//! same bytes. Facts about a sealed period recorded after its seal never change it: when the
+//! next period is closed, what they change in the earlier sealed periods is derived at the
+//! same position and recorded with the proposal as adjustments (考核调整), approved with it by
+//! their own hash, so pay catches up once, openly, and nothing sealed moves.
 //!
 //! The results and their hash are computed by the caller (the domain folds no read model and has
 //! no hashing dependency); the domain keeps the workflow honest.
@@ -107,6 +110,38 @@ pub struct SealedResult {
     pub rank_in_company: u32,
 }
 
+/// A correction to one person's sealed result in an earlier period: what the facts recorded
+/// since that period was sealed (and since any earlier adjustment) change in it, as the period
+/// is derived again under the rules it was sealed with. Every figure is a difference (now less
+/// as settled).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    /// The sealed period corrected.
+    pub period: AppraisalPeriod,
+    pub staff: StaffId,
+    pub branch: Option<BranchId>,
+    pub customers_at_start: i64,
+    pub customers_served: i64,
+    pub new_customers: i64,
+    pub churned: i64,
+    pub upgraded: i64,
+    pub downgraded: i64,
+    pub commission: Money,
+    pub points_centi: [i64; 4],
+    pub composite_centi: i64,
+}
+
+/// The adjustments a proposal records: derived at the proposal's own position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustments {
+    /// The log position they were derived at: the proposal's derivation position.
+    pub position: u64,
+    /// By period corrected, then by staff member.
+    pub adjustments: Vec<Adjustment>,
+    /// blake3 of the adjustments' canonical encoding, lowercase hex (computed by the caller).
+    pub adjustments_hash: String,
+}
+
 /// What a proposal or a seal says was derived: where, under which rules, and the results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Derivation {
@@ -123,7 +158,10 @@ pub struct Derivation {
 pub struct State {
     pub period: Option<AppraisalPeriod>,
     pub proposal: Option<(StaffId, Derivation)>,
+    /// The adjustments recorded with the current proposal, if it corrects earlier periods.
+    pub proposal_adjustments: Option<Adjustments>,
     pub sealed: Option<Derivation>,
+    pub sealed_adjustments: Option<Adjustments>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,13 +171,18 @@ pub enum Command {
     ProposeSeal {
         period: AppraisalPeriod,
         derivation: Derivation,
+        /// Corrections to earlier sealed periods derived at the same position (none: `None`
+        /// or empty).
+        adjustments: Option<Adjustments>,
         by: StaffId,
         now: OffsetDateTime,
     },
-    /// Seal the proposed results, named by their hash: the approver approves what they saw.
+    /// Seal the proposed results, named by their hash, and the adjustments proposed with them,
+    /// named by theirs: the approver approves what they saw.
     ApproveSeal {
         period: AppraisalPeriod,
         results_hash: String,
+        adjustments_hash: Option<String>,
         by: StaffId,
         now: OffsetDateTime,
     },
@@ -160,13 +203,33 @@ pub enum Event {
         approved_by: StaffId,
         at: OffsetDateTime,
     },
+    /// Recorded right after the `AppraisalSealProposed` it belongs to.
+    AppraisalAdjustmentsProposed {
+        period: AppraisalPeriod,
+        adjustments: Adjustments,
+        by: StaffId,
+        at: OffsetDateTime,
+    },
+    /// Recorded right after the `AppraisalPeriodSealed` it belongs to.
+    AppraisalAdjustmentsSealed {
+        period: AppraisalPeriod,
+        adjustments: Adjustments,
+        proposed_by: StaffId,
+        approved_by: StaffId,
+        at: OffsetDateTime,
+    },
 }
 
 crate::aggregate!(
     Appraisal,
     category: "appraisal",
     id: period,
-    events: [AppraisalSealProposed, AppraisalPeriodSealed]
+    events: [
+        AppraisalSealProposed,
+        AppraisalPeriodSealed,
+        AppraisalAdjustmentsProposed,
+        AppraisalAdjustmentsSealed,
+    ]
 );
 
 /// Business dates are in China Standard Time.
@@ -174,14 +237,45 @@ fn business_offset() -> UtcOffset {
     UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC)
 }
 
-fn check_hash(hash: &str) -> Result<(), DomainError> {
+fn check_hash(field: &'static str, hash: &str) -> Result<(), DomainError> {
     if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return Err(DomainError::validation(
-            "resultsHash",
+            field,
             "must be 64 lowercase hex digits",
         ));
     }
     Ok(())
+}
+
+/// Adjustments worth recording: derived where the results were, each about an earlier period.
+fn check_adjustments(
+    period: AppraisalPeriod,
+    derivation: &Derivation,
+    adjustments: Option<Adjustments>,
+) -> Result<Option<Adjustments>, DomainError> {
+    let Some(a) = adjustments.filter(|a| !a.adjustments.is_empty()) else {
+        return Ok(None);
+    };
+    check_hash("adjustmentsHash", &a.adjustments_hash)?;
+    if a.position != derivation.position {
+        return Err(DomainError::validation(
+            "adjustments.position",
+            format!(
+                "adjustments derived at position {} go with results derived there, not at {}",
+                a.position, derivation.position
+            ),
+        ));
+    }
+    if let Some(bad) = a.adjustments.iter().find(|x| x.period == period) {
+        return Err(DomainError::validation(
+            "adjustments.period",
+            format!(
+                "{} is the period being closed, not an earlier one",
+                bad.period
+            ),
+        ));
+    }
+    Ok(Some(a))
 }
 
 pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError> {
@@ -189,6 +283,7 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
         Command::ProposeSeal {
             period,
             derivation,
+            adjustments,
             by,
             now,
         } => {
@@ -206,17 +301,28 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                     format!("{period} has not ended yet (today is {today})"),
                 ));
             }
-            check_hash(&derivation.results_hash)?;
-            Ok(vec![Event::AppraisalSealProposed {
+            check_hash("resultsHash", &derivation.results_hash)?;
+            let adjustments = check_adjustments(period, &derivation, adjustments)?;
+            let mut events = vec![Event::AppraisalSealProposed {
                 period,
                 derivation,
                 by,
                 at: now,
-            }])
+            }];
+            if let Some(adjustments) = adjustments {
+                events.push(Event::AppraisalAdjustmentsProposed {
+                    period,
+                    adjustments,
+                    by,
+                    at: now,
+                });
+            }
+            Ok(events)
         }
         Command::ApproveSeal {
             period,
             results_hash,
+            adjustments_hash,
             by,
             now,
         } => {
@@ -239,13 +345,41 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                     derivation.results_hash
                 )));
             }
-            Ok(vec![Event::AppraisalPeriodSealed {
+            let adjustments = &state.proposal_adjustments;
+            match (adjustments, adjustments_hash.as_deref()) {
+                (None, None) => {}
+                (Some(a), Some(h)) if a.adjustments_hash == h => {}
+                (Some(a), named) => {
+                    return Err(DomainError::conflict(format!(
+                        "the proposal corrects earlier sealed periods with adjustments {}, \
+                         not {}: read the proposal again",
+                        a.adjustments_hash,
+                        named.unwrap_or("none")
+                    )));
+                }
+                (None, Some(h)) => {
+                    return Err(DomainError::conflict(format!(
+                        "the proposal has no adjustments, not {h}: read the proposal again"
+                    )));
+                }
+            }
+            let mut events = vec![Event::AppraisalPeriodSealed {
                 period,
                 derivation: derivation.clone(),
                 proposed_by: *proposed_by,
                 approved_by: by,
                 at: now,
-            }])
+            }];
+            if let Some(a) = adjustments {
+                events.push(Event::AppraisalAdjustmentsSealed {
+                    period,
+                    adjustments: a.clone(),
+                    proposed_by: *proposed_by,
+                    approved_by: by,
+                    at: now,
+                });
+            }
+            Ok(events)
         }
     }
 }
@@ -260,13 +394,23 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         } => {
             state.period = Some(*period);
             state.proposal = Some((*by, derivation.clone()));
+            state.proposal_adjustments = None;
         }
         Event::AppraisalPeriodSealed {
             period, derivation, ..
         } => {
             state.period = Some(*period);
             state.proposal = None;
+            state.proposal_adjustments = None;
             state.sealed = Some(derivation.clone());
+        }
+        Event::AppraisalAdjustmentsProposed { adjustments, .. } => {
+            if state.proposal.is_some() {
+                state.proposal_adjustments = Some(adjustments.clone());
+            }
+        }
+        Event::AppraisalAdjustmentsSealed { adjustments, .. } => {
+            state.sealed_adjustments = Some(adjustments.clone());
         }
     }
     state
@@ -353,6 +497,7 @@ mod tests {
             .when(Command::ProposeSeal {
                 period: FEB,
                 derivation: derivation('a'),
+                adjustments: None,
                 by: sid(1),
                 now: NOW,
             })
@@ -361,6 +506,7 @@ mod tests {
             .when(Command::ApproveSeal {
                 period: FEB,
                 results_hash: "a".repeat(64),
+                adjustments_hash: None,
                 by: sid(2),
                 now: NOW,
             })
@@ -379,6 +525,7 @@ mod tests {
             .when(Command::ApproveSeal {
                 period: FEB,
                 results_hash: "a".repeat(64),
+                adjustments_hash: None,
                 by: sid(1),
                 now: NOW,
             })
@@ -387,6 +534,7 @@ mod tests {
             .when(Command::ApproveSeal {
                 period: FEB,
                 results_hash: "b".repeat(64),
+                adjustments_hash: None,
                 by: sid(2),
                 now: NOW,
             })
@@ -399,6 +547,7 @@ mod tests {
             .when(Command::ApproveSeal {
                 period: FEB,
                 results_hash: "a".repeat(64),
+                adjustments_hash: None,
                 by: sid(2),
                 now: NOW,
             })
@@ -420,6 +569,7 @@ mod tests {
             .when(Command::ProposeSeal {
                 period: FEB,
                 derivation: derivation('c'),
+                adjustments: None,
                 by: sid(3),
                 now: NOW,
             })
@@ -430,6 +580,7 @@ mod tests {
             .when(Command::ApproveSeal {
                 period: FEB,
                 results_hash: "a".repeat(64),
+                adjustments_hash: None,
                 by: sid(2),
                 now: NOW,
             })
@@ -441,6 +592,7 @@ mod tests {
                     month: 3,
                 },
                 derivation: derivation('a'),
+                adjustments: None,
                 by: sid(1),
                 now: NOW,
             })
@@ -452,11 +604,204 @@ mod tests {
             .when(Command::ProposeSeal {
                 period: FEB,
                 derivation: derivation('z'),
+                adjustments: None,
                 by: sid(1),
                 now: NOW,
             })
             .then_err(DomainError::validation(
                 "resultsHash",
+                "must be 64 lowercase hex digits",
+            ));
+    }
+
+    fn adjustment(period: AppraisalPeriod, new_customers: i64) -> Adjustment {
+        Adjustment {
+            period,
+            staff: sid(9),
+            branch: None,
+            customers_at_start: 0,
+            customers_served: 0,
+            new_customers,
+            churned: 0,
+            upgraded: 0,
+            downgraded: 0,
+            commission: Money::ZERO,
+            points_centi: [600, 0, 0, 0],
+            composite_centi: 600,
+        }
+    }
+
+    const JAN: AppraisalPeriod = AppraisalPeriod::Month {
+        year: 2024,
+        month: 1,
+    };
+
+    fn adjustments(hash: char) -> Adjustments {
+        Adjustments {
+            position: 42,
+            adjustments: vec![adjustment(JAN, 1)],
+            adjustments_hash: hash.to_string().repeat(64),
+        }
+    }
+
+    fn adjustments_proposed(by: u128) -> Event {
+        Event::AppraisalAdjustmentsProposed {
+            period: FEB,
+            adjustments: adjustments('c'),
+            by: sid(by),
+            at: NOW,
+        }
+    }
+
+    #[test]
+    fn corrections_to_an_earlier_sealed_period_are_proposed_and_sealed_with_the_results() {
+        given::<Appraisal>([])
+            .when(Command::ProposeSeal {
+                period: FEB,
+                derivation: derivation('a'),
+                adjustments: Some(adjustments('c')),
+                by: sid(1),
+                now: NOW,
+            })
+            .then([proposed(1), adjustments_proposed(1)]);
+        // No corrections: nothing but the results.
+        for none in [
+            None,
+            Some(Adjustments {
+                adjustments: vec![],
+                ..adjustments('c')
+            }),
+        ] {
+            given::<Appraisal>([])
+                .when(Command::ProposeSeal {
+                    period: FEB,
+                    derivation: derivation('a'),
+                    adjustments: none,
+                    by: sid(1),
+                    now: NOW,
+                })
+                .then([proposed(1)]);
+        }
+        given::<Appraisal>([proposed(1), adjustments_proposed(1)])
+            .when(Command::ApproveSeal {
+                period: FEB,
+                results_hash: "a".repeat(64),
+                adjustments_hash: Some("c".repeat(64)),
+                by: sid(2),
+                now: NOW,
+            })
+            .then([
+                Event::AppraisalPeriodSealed {
+                    period: FEB,
+                    derivation: derivation('a'),
+                    proposed_by: sid(1),
+                    approved_by: sid(2),
+                    at: NOW,
+                },
+                Event::AppraisalAdjustmentsSealed {
+                    period: FEB,
+                    adjustments: adjustments('c'),
+                    proposed_by: sid(1),
+                    approved_by: sid(2),
+                    at: NOW,
+                },
+            ]);
+    }
+
+    #[test]
+    fn the_approver_names_the_corrections_they_saw() {
+        let with = [proposed(1), adjustments_proposed(1)];
+        given::<Appraisal>(with.clone())
+            .when(Command::ApproveSeal {
+                period: FEB,
+                results_hash: "a".repeat(64),
+                adjustments_hash: None,
+                by: sid(2),
+                now: NOW,
+            })
+            .then_err(DomainError::conflict(format!(
+                "the proposal corrects earlier sealed periods with adjustments {}, not none: \
+                 read the proposal again",
+                "c".repeat(64)
+            )));
+        given::<Appraisal>(with)
+            .when(Command::ApproveSeal {
+                period: FEB,
+                results_hash: "a".repeat(64),
+                adjustments_hash: Some("d".repeat(64)),
+                by: sid(2),
+                now: NOW,
+            })
+            .then_err(DomainError::conflict(format!(
+                "the proposal corrects earlier sealed periods with adjustments {}, not {}: \
+                 read the proposal again",
+                "c".repeat(64),
+                "d".repeat(64)
+            )));
+        given::<Appraisal>([proposed(1)])
+            .when(Command::ApproveSeal {
+                period: FEB,
+                results_hash: "a".repeat(64),
+                adjustments_hash: Some("d".repeat(64)),
+                by: sid(2),
+                now: NOW,
+            })
+            .then_err(DomainError::conflict(format!(
+                "the proposal has no adjustments, not {}: read the proposal again",
+                "d".repeat(64)
+            )));
+        // A later proposal without corrections replaces one with them.
+        given::<Appraisal>([proposed(1), adjustments_proposed(1), proposed(3)])
+            .when(Command::ApproveSeal {
+                period: FEB,
+                results_hash: "a".repeat(64),
+                adjustments_hash: None,
+                by: sid(2),
+                now: NOW,
+            })
+            .then([Event::AppraisalPeriodSealed {
+                period: FEB,
+                derivation: derivation('a'),
+                proposed_by: sid(3),
+                approved_by: sid(2),
+                at: NOW,
+            }]);
+    }
+
+    #[test]
+    fn corrections_are_derived_with_the_results_and_about_earlier_periods() {
+        let propose = |a: Adjustments| Command::ProposeSeal {
+            period: FEB,
+            derivation: derivation('a'),
+            adjustments: Some(a),
+            by: sid(1),
+            now: NOW,
+        };
+        given::<Appraisal>([])
+            .when(propose(Adjustments {
+                position: 41,
+                ..adjustments('c')
+            }))
+            .then_err(DomainError::validation(
+                "adjustments.position",
+                "adjustments derived at position 41 go with results derived there, not at 42",
+            ));
+        given::<Appraisal>([])
+            .when(propose(Adjustments {
+                adjustments: vec![adjustment(FEB, 1)],
+                ..adjustments('c')
+            }))
+            .then_err(DomainError::validation(
+                "adjustments.period",
+                "2024-02 is the period being closed, not an earlier one",
+            ));
+        given::<Appraisal>([])
+            .when(propose(Adjustments {
+                adjustments_hash: "C".repeat(64),
+                ..adjustments('c')
+            }))
+            .then_err(DomainError::validation(
+                "adjustmentsHash",
                 "must be 64 lowercase hex digits",
             ));
     }

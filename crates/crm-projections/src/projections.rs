@@ -43,7 +43,7 @@ pub const READ_MODELS: &[&str] = &[
 mod as_of;
 mod queries;
 
-pub use as_of::derive_seal;
+pub use as_of::{derive_closing, derive_seal};
 
 const META_TREE: &str = "proj-all-meta";
 const KEY_GENERATIONS: &[u8] = b"generations";

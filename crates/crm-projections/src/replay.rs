@@ -223,6 +223,19 @@ pub fn model_at_leaving(
     cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<ModelAsOf, ProjectionError> {
     let rules = rules_at(store, position, fallback)?;
+    model_under(store, position, rules, customer, gap, cancel)
+}
+
+/// [`model_at_leaving`] under `rules`, whichever were in force at `position`: what an
+/// appraisal adjustment derives an earlier period under (the rules it was sealed with).
+pub fn model_under(
+    store: &EventStore,
+    position: u64,
+    rules: RuleBook,
+    customer: Option<CustomerId>,
+    gap: u64,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<ModelAsOf, ProjectionError> {
     // A dashboard's replay starts from the nearest as-of checkpoint under the same rules; one
     // customer's archive keeps their history, which checkpoints do not hold, so it folds from
     // the start.

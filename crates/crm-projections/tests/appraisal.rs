@@ -558,6 +558,145 @@ fn a_sealed_period_is_derived_again_byte_for_byte_and_later_facts_do_not_change_
     });
 }
 
+/// The seal of `period` with `derivation` (and adjustments to earlier periods), as the app
+/// records it after a second person's approval.
+async fn seal(
+    store: &EventStore,
+    n: &mut u64,
+    period: crm_domain::appraisal::AppraisalPeriod,
+    derivation: &crm_domain::appraisal::Derivation,
+    adjustments: Option<&crm_domain::appraisal::Adjustments>,
+    day: u16,
+) {
+    use crm_domain::appraisal::Event as E;
+    let sealed = E::AppraisalPeriodSealed {
+        period,
+        derivation: derivation.clone(),
+        proposed_by: sid(0),
+        approved_by: sid(1),
+        at: at(day),
+    };
+    append(store, n, &sealed.into(), at(day)).await;
+    if let Some(a) = adjustments {
+        let e = E::AppraisalAdjustmentsSealed {
+            period,
+            adjustments: a.clone(),
+            proposed_by: sid(0),
+            approved_by: sid(1),
+            at: at(day),
+        };
+        append(store, n, &e.into(), at(day)).await;
+    }
+}
+
+/// #15 item 2: facts about a sealed period recorded after its seal never change it; they show
+/// as adjustments proposed and sealed with the next period, each the difference between the
+/// period derived again and what was settled (sealed, plus adjustments sealed since), so a
+/// correction is settled once, and a later one only adds what is new.
+#[test]
+fn late_facts_about_a_sealed_period_are_adjustments_sealed_with_the_next_one() {
+    use crm_domain::appraisal::AppraisalPeriod;
+    use crm_projections::projections::{derive_closing, derive_seal};
+    let month = |month| AppraisalPeriod::Month { year: 2024, month };
+    let (feb, mar, apr) = (month(2), month(3), month(4));
+    runtime().block_on(async {
+        let (_dir, store, mut n) = logged(history()).await;
+        let rules = rules();
+        // February sealed; nothing sealed before it, so nothing to adjust.
+        let (feb_sealed, none) = derive_closing(&store, &rules, feb, store.head().0).unwrap();
+        assert_eq!(none, None);
+        assert_eq!(
+            feb_sealed,
+            derive_seal(&store, &rules, feb, store.head().0).unwrap()
+        );
+        seal(&store, &mut n, feb, &feb_sealed, None, FEB + 30).await;
+        // Closing March with nothing new about February: no adjustments.
+        let (_, none) = derive_closing(&store, &rules, mar, store.head().0).unwrap();
+        assert_eq!(none, None);
+
+        // Recorded in March about February: c4 closed on 20 February.
+        let closed = |c: u8, day: u16| {
+            (
+                customer::Event::CustomerClosed {
+                    customer_id: cid(c),
+                    reason: ShortText::parse("销户").unwrap(),
+                    at: at(day),
+                }
+                .into(),
+                at(day),
+            )
+        };
+        let (e, t): (AnyEvent, OffsetDateTime) = closed(4, FEB + 19);
+        append(&store, &mut n, &e, t).await;
+        let head = store.head().0;
+        let (mar_derived, adjustments) = derive_closing(&store, &rules, mar, head).unwrap();
+        let adjustments = adjustments.expect("February moved");
+        assert_eq!(adjustments.position, mar_derived.position);
+        assert_eq!(adjustments.adjustments_hash.len(), 64);
+        // Each adjustment is February derived again less February as sealed.
+        let feb_now = derive_seal(&store, &rules, feb, head).unwrap();
+        for a in &adjustments.adjustments {
+            assert_eq!(a.period, feb);
+            let was = feb_sealed.results.iter().find(|r| r.staff == a.staff);
+            let now = feb_now.results.iter().find(|r| r.staff == a.staff);
+            let get = |r: Option<&crm_domain::appraisal::SealedResult>| {
+                r.map_or((0, 0, 0), |r| {
+                    (r.churned, r.composite_centi, r.customers_served)
+                })
+            };
+            let (w, v) = (get(was), get(now));
+            assert_eq!(
+                (a.churned, a.composite_centi, a.customers_served),
+                (v.0 - w.0, v.1 - w.1, v.2 - w.2),
+                "{a:?}"
+            );
+        }
+        let s0 = adjustments
+            .adjustments
+            .iter()
+            .find(|a| a.staff == sid(0))
+            .expect("s0's February moved");
+        assert_eq!(s0.churned, 1, "{s0:?}");
+        // February's seal does not move: derived again at its position it is the same.
+        assert_eq!(
+            derive_seal(&store, &rules, feb, feb_sealed.position).unwrap(),
+            feb_sealed
+        );
+
+        // March sealed with the adjustments: April has nothing more to settle about February.
+        seal(
+            &store,
+            &mut n,
+            mar,
+            &mar_derived,
+            Some(&adjustments),
+            FEB + 60,
+        )
+        .await;
+        let (_, none) = derive_closing(&store, &rules, apr, store.head().0).unwrap();
+        assert_eq!(none, None, "an adjustment is settled once");
+        // March's closing derived again at its position gives the same adjustments (what
+        // `crm replay --period` checks).
+        let (again, adjustments_again) =
+            derive_closing(&store, &rules, mar, mar_derived.position).unwrap();
+        assert_eq!(again, mar_derived);
+        assert_eq!(adjustments_again.as_ref(), Some(&adjustments));
+
+        // Another late fact about February: April adjusts only what is new.
+        let (e, t) = closed(0, FEB + 20);
+        append(&store, &mut n, &e, t).await;
+        let (_, later) = derive_closing(&store, &rules, apr, store.head().0).unwrap();
+        let later = later.expect("February moved again");
+        let s0 = later
+            .adjustments
+            .iter()
+            .find(|a| a.staff == sid(0))
+            .expect("s0's February moved again");
+        assert_eq!(s0.churned, 1, "only the new loss: {s0:?}");
+        store.close().await.unwrap();
+    });
+}
+
 /// #15 item 2: a sealed period's export is CSV with a header and one row per appraised person
 /// in rank order, each naming the derivation; the same derivation gives the same bytes.
 #[test]

@@ -7,7 +7,9 @@
 
 use async_graphql::{Context, Object, SimpleObject, ID};
 use crm_app::AppCommand;
-use crm_domain::appraisal::{self, AppraisalPeriod, Derivation, SealedResult};
+use crm_domain::appraisal::{
+    self, Adjustment, Adjustments, AppraisalPeriod, Derivation, SealedResult,
+};
 use crm_domain::auth::{authorize, Action, Actor, OrgTree};
 use crm_domain::read_policy;
 use crm_domain::{Aggregate, AnyEvent};
@@ -77,6 +79,46 @@ impl From<&SealedResult> for SealedResultView {
     }
 }
 
+/// A correction to one person's sealed result in an earlier period (考核调整): what facts
+/// recorded since that period was sealed change in it, derived again under the rules it was
+/// sealed with. Every figure is a difference: now less as settled so far.
+#[derive(SimpleObject, Debug)]
+pub struct AdjustmentView {
+    /// The earlier sealed period corrected, `YYYY-MM` or `YYYY-Qn`.
+    pub period: String,
+    pub staff_id: ID,
+    pub branch_id: Option<ID>,
+    pub customers_at_start: i32,
+    pub customers_served: i32,
+    pub new_customers: i32,
+    pub churned: i32,
+    pub upgraded: i32,
+    pub downgraded: i32,
+    pub commission: String,
+    /// Points of the new-customer, churn, upgrade and profitability terms.
+    pub points: Vec<f64>,
+    pub composite: f64,
+}
+
+impl From<&Adjustment> for AdjustmentView {
+    fn from(a: &Adjustment) -> Self {
+        AdjustmentView {
+            period: a.period.to_string(),
+            staff_id: uuid_id(a.staff),
+            branch_id: a.branch.map(uuid_id),
+            customers_at_start: int(a.customers_at_start),
+            customers_served: int(a.customers_served),
+            new_customers: int(a.new_customers),
+            churned: int(a.churned),
+            upgraded: int(a.upgraded),
+            downgraded: int(a.downgraded),
+            commission: money(a.commission),
+            points: a.points_centi.iter().map(|p| *p as f64 / 100.0).collect(),
+            composite: a.composite_centi as f64 / 100.0,
+        }
+    }
+}
+
 /// An appraisal period's seal: proposed (awaiting a second person) or sealed.
 #[derive(SimpleObject, Debug)]
 pub struct AppraisalPeriodView {
@@ -95,6 +137,11 @@ pub struct AppraisalPeriodView {
     /// When the latest proposal or the seal was recorded.
     pub recorded_at: DateTime,
     pub results: Vec<SealedResultView>,
+    /// Corrections to earlier sealed periods proposed or sealed with this period, derived at
+    /// the same position (empty when no fact about them arrived after their seal).
+    pub adjustments: Vec<AdjustmentView>,
+    /// What an approval names besides `resultsHash` when there are adjustments; null when none.
+    pub adjustments_hash: Option<String>,
 }
 
 impl AppraisalPeriodView {
@@ -121,14 +168,30 @@ impl AppraisalPeriodView {
             approved_by: approved_by.map(uuid_id),
             recorded_at: DateTime(at),
             results: d.results.iter().map(SealedResultView::from).collect(),
+            adjustments: Vec::new(),
+            adjustments_hash: None,
         }
+    }
+
+    fn with_adjustments(mut self, a: &Adjustments) -> Self {
+        self.adjustments = a.adjustments.iter().map(AdjustmentView::from).collect();
+        self.adjustments_hash = Some(a.adjustments_hash.clone());
+        self
     }
 
     /// The period's latest state from its events, oldest first.
     fn fold(events: &[appraisal::Event]) -> Option<Self> {
-        let mut out = None;
+        let mut out: Option<Self> = None;
         for e in events {
             out = Some(match e {
+                // Each follows the proposal or the seal it belongs to.
+                appraisal::Event::AppraisalAdjustmentsProposed { adjustments, .. }
+                | appraisal::Event::AppraisalAdjustmentsSealed { adjustments, .. } => {
+                    match out.take() {
+                        Some(view) => view.with_adjustments(adjustments),
+                        None => continue,
+                    }
+                }
                 appraisal::Event::AppraisalSealProposed {
                     period,
                     derivation,
@@ -219,7 +282,9 @@ impl AppraisalQuery {
                 if let Some(e) = decode(r)? {
                     let period = match &e {
                         appraisal::Event::AppraisalSealProposed { period, .. }
-                        | appraisal::Event::AppraisalPeriodSealed { period, .. } => *period,
+                        | appraisal::Event::AppraisalPeriodSealed { period, .. }
+                        | appraisal::Event::AppraisalAdjustmentsProposed { period, .. }
+                        | appraisal::Event::AppraisalAdjustmentsSealed { period, .. } => *period,
                     };
                     by_period.entry(period).or_default().push(e);
                 }
@@ -243,7 +308,9 @@ pub struct AppraisalMutation;
 #[Object]
 impl AppraisalMutation {
     /// Proposes sealing `period` (`YYYY-MM` or `YYYY-Qn`; it must have ended): derives its
-    /// results from the log up to its head under the rules in force there and records them.
+    /// results from the log up to its head under the rules in force there and records them,
+    /// with the adjustments to earlier sealed periods that facts recorded after their seal
+    /// make (each derived again at the same position under the rules it was sealed with).
     /// Headquarters; a second headquarters staff member seals them (`approveAppraisalSeal`).
     /// The derivation folds the whole log, under `[limits] replays_concurrent_max`.
     async fn propose_appraisal_seal(
@@ -260,25 +327,26 @@ impl AppraisalMutation {
             let head = store(ctx)?.head().0;
             let p = read_models(ctx)?.projections().clone();
             let permit = settings(ctx)?.replay_permit()?;
-            let derivation = tokio::task::spawn_blocking(move || {
-                let d = p.derive_seal(period, head);
+            let (derivation, adjustments) = tokio::task::spawn_blocking(move || {
+                let d = p.derive_closing(period, head);
                 drop(permit);
                 d
             })
             .await
             .map_err(|e| ApiError::Internal(format!("joining a derivation: {e}")))?
             .map_err(projection_error)?;
-            Ok::<_, ApiError>((period, derivation))
+            Ok::<_, ApiError>((period, derivation, adjustments))
         }
         .await
         .map_err(gql)?;
-        let (period, derivation) = derived;
+        let (period, derivation, adjustments) = derived;
         run(ctx, command_id, move |actor| {
             Ok(AppCommand::Appraisal {
                 period,
                 command: appraisal::Command::ProposeSeal {
                     period,
                     derivation,
+                    adjustments,
                     by: actor.staff_id,
                     now: OffsetDateTime::now_utc(),
                 },
@@ -288,13 +356,15 @@ impl AppraisalMutation {
     }
 
     /// Seals `period` with the proposed results, named by `resultsHash` (from
-    /// `appraisalPeriod`): a second headquarters staff member, not the proposer.
+    /// `appraisalPeriod`), and the adjustments proposed with them, named by `adjustmentsHash`
+    /// when there are any: a second headquarters staff member, not the proposer.
     async fn approve_appraisal_seal(
         &self,
         ctx: &Context<'_>,
         command_id: Option<ID>,
         period: String,
         results_hash: String,
+        adjustments_hash: Option<String>,
     ) -> async_graphql::Result<CommandResult> {
         run(ctx, command_id, move |actor| {
             let period = period_arg(&period)?;
@@ -303,6 +373,7 @@ impl AppraisalMutation {
                 command: appraisal::Command::ApproveSeal {
                     period,
                     results_hash: results_hash.trim().to_string(),
+                    adjustments_hash: adjustments_hash.map(|h| h.trim().to_string()),
                     by: actor.staff_id,
                     now: OffsetDateTime::now_utc(),
                 },

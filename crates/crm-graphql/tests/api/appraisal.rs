@@ -31,7 +31,9 @@ const PROPOSE: &str = r#"mutation($p: String!) { proposeAppraisalSeal(period: $p
 const APPROVE: &str = r#"mutation($p: String!, $h: String!) { approveAppraisalSeal(period: $p, resultsHash: $h) { position } }"#;
 const PERIOD: &str = r#"query($p: String!) { appraisalPeriod(period: $p) {
     period status position rulesVersion resultsHash proposedBy approvedBy
-    results { staffId newCustomers churned upgraded composite rankInCompany } } }"#;
+    results { staffId newCustomers churned upgraded composite rankInCompany }
+    adjustments { period staffId churned composite } adjustmentsHash } }"#;
+const APPROVE_WITH: &str = r#"mutation($p: String!, $h: String!, $a: String) { approveAppraisalSeal(period: $p, resultsHash: $h, adjustmentsHash: $a) { position } }"#;
 
 async fn period(server: &Server, token: &str, p: &str) -> Json {
     server.query(token, PERIOD, json!({ "p": p })).await
@@ -67,6 +69,9 @@ async fn a_period_is_sealed_by_two_headquarters_people_and_never_changes() {
     assert!(v["approvedBy"].is_null());
     let hash = v["resultsHash"].as_str().unwrap().to_string();
     assert_eq!(hash.len(), 64);
+    // Nothing sealed before: nothing to adjust.
+    assert_eq!(v["adjustments"], json!([]), "{shown}");
+    assert!(v["adjustmentsHash"].is_null(), "{shown}");
     // The customer manager is appraised (nothing happened in February 2024).
     let results = v["results"].as_array().unwrap();
     assert!(
@@ -84,6 +89,15 @@ async fn a_period_is_sealed_by_two_headquarters_people_and_never_changes() {
     // The approver approves what they saw: another hash is a conflict.
     let r = server
         .query(&approver, APPROVE, json!({ "p": p, "h": "0".repeat(64) }))
+        .await;
+    assert_eq!(codes(&r), ["CONFLICT"], "{r}");
+    // Naming adjustments the proposal does not have is a conflict too.
+    let r = server
+        .query(
+            &approver,
+            APPROVE_WITH,
+            json!({ "p": p, "h": hash, "a": "1".repeat(64) }),
+        )
         .await;
     assert_eq!(codes(&r), ["CONFLICT"], "{r}");
     let r = server

@@ -74,6 +74,23 @@ impl Projections {
         derive_seal(&self.inner.store, &self.inner.configured, period, position)
     }
 
+    /// [`Projections::derive_seal`] and the adjustments to earlier sealed periods derived at
+    /// the same position ([`derive_closing`]): what a seal proposal records.
+    #[allow(clippy::type_complexity)]
+    pub fn derive_closing(
+        &self,
+        period: crm_domain::appraisal::AppraisalPeriod,
+        position: u64,
+    ) -> Result<
+        (
+            crm_domain::appraisal::Derivation,
+            Option<crm_domain::appraisal::Adjustments>,
+        ),
+        ProjectionError,
+    > {
+        derive_closing(&self.inner.store, &self.inner.configured, period, position)
+    }
+
     /// A staff member's performance in `period` as the log knew it at `instant`; the replay
     /// stops (Cancelled) once `cancel` is set.
     pub fn staff_performance_as_of(
@@ -121,6 +138,155 @@ impl Projections {
             period,
         ))
     }
+}
+
+/// What the log held about sealed appraisal periods up to a position: each sealed period's
+/// derivation, and the adjustments to it sealed with later periods.
+#[derive(Debug, Default)]
+struct SealedPeriods {
+    /// Period → (the position the seal was recorded at, its derivation, the adjustments
+    /// sealed to it since).
+    periods: std::collections::BTreeMap<
+        crm_domain::appraisal::AppraisalPeriod,
+        (
+            u64,
+            crm_domain::appraisal::Derivation,
+            Vec<crm_domain::appraisal::Adjustment>,
+        ),
+    >,
+}
+
+fn sealed_periods(store: &EventStore, position: u64) -> Result<SealedPeriods, ProjectionError> {
+    use crm_domain::appraisal::{Appraisal, Event as E};
+    use crm_domain::{Aggregate, AnyEvent};
+    use crm_eventstore::{AllStart, Direction, Filter};
+    let filter = Filter::Category(Appraisal::CATEGORY.into());
+    let mut out = SealedPeriods::default();
+    let mut late: Vec<crm_domain::appraisal::Adjustment> = Vec::new();
+    let mut from = AllStart::Start;
+    'read: loop {
+        let page = store.read_filtered(&filter, from, Direction::Forwards, 1000)?;
+        let Some(last) = page.last().map(|r| r.position) else {
+            break;
+        };
+        for r in &page {
+            if r.position.0 > position {
+                break 'read;
+            }
+            match crm_codec::decode(r)? {
+                AnyEvent::Appraisal(E::AppraisalPeriodSealed {
+                    period, derivation, ..
+                }) => {
+                    out.periods
+                        .insert(period, (r.position.0, derivation, Vec::new()));
+                }
+                AnyEvent::Appraisal(E::AppraisalAdjustmentsSealed { adjustments, .. }) => {
+                    late.extend(adjustments.adjustments);
+                }
+                _ => {}
+            }
+        }
+        if page.len() < 1000 {
+            break;
+        }
+        from = AllStart::Position(last.next());
+    }
+    for a in late {
+        if let Some((_, _, adjustments)) = out.periods.get_mut(&a.period) {
+            adjustments.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// A seal proposal's derivation at `position` (as [`derive_seal`]) and the adjustments to
+/// earlier sealed periods derived at the same position: each of the
+/// [`ADJUSTED_PERIODS_MAX`](crate::read_models::appraisal::ADJUSTED_PERIODS_MAX) periods sealed
+/// most recently is derived again under the rules it was sealed with (the proposal's own fold
+/// when they are the same rules) and compared with its sealed results plus the adjustments to
+/// it sealed since; `None` when nothing moved.
+pub fn derive_closing(
+    store: &EventStore,
+    configured: &RuleBook,
+    period: crm_domain::appraisal::AppraisalPeriod,
+    position: u64,
+) -> Result<
+    (
+        crm_domain::appraisal::Derivation,
+        Option<crm_domain::appraisal::Adjustments>,
+    ),
+    ProjectionError,
+> {
+    use crate::read_models::appraisal::{
+        adjustments_hash, results_hash, seal_results, Settled, ADJUSTED_PERIODS_MAX,
+    };
+    let at = replay::model_at(store, position, configured, None)?;
+    let results = seal_results(&at.model, &at.rules, period);
+    let derivation = crm_domain::appraisal::Derivation {
+        position: at.position,
+        rules_version: at.rules.version,
+        rules_hash: at.rules.hash.clone(),
+        results_hash: results_hash(&results)?,
+        results,
+    };
+    let sealed = sealed_periods(store, at.position)?;
+    let mut recent: Vec<_> = sealed
+        .periods
+        .iter()
+        .filter(|(p, _)| **p != period)
+        .collect();
+    recent.sort_by_key(|(_, (sealed_at, _, _))| std::cmp::Reverse(*sealed_at));
+    recent.truncate(ADJUSTED_PERIODS_MAX);
+    recent.sort_by_key(|(p, _)| **p);
+    // Folds under other rules than the proposal's, one per rule set.
+    let mut others: std::collections::BTreeMap<String, replay::ModelAsOf> = Default::default();
+    let never = AtomicBool::new(false);
+    let mut adjustments = Vec::new();
+    for (q, (_, d, since)) in recent {
+        let rules = replay::rules_at(store, d.position, configured)?;
+        if rules.hash != d.rules_hash {
+            // Sealed under the configured rules file, which has changed since: the period
+            // cannot be derived under its own rules again, so it gets no adjustment (and
+            // `crm replay --period` reports the same).
+            tracing::warn!(period = %q, sealed = %d.rules_hash, now = %rules.hash,
+                "a sealed period's rules are no longer what the log yields: no adjustment derived");
+            continue;
+        }
+        let now = if rules.hash == at.rules.hash {
+            seal_results(&at.model, &at.rules, *q)
+        } else {
+            let hash = rules.hash.clone();
+            if !others.contains_key(&hash) {
+                let model = replay::model_under(
+                    store,
+                    at.position,
+                    rules,
+                    None,
+                    crate::checkpoints::GAP,
+                    &never,
+                )?;
+                others.insert(hash.clone(), model);
+            }
+            match others.get(&hash) {
+                Some(m) => seal_results(&m.model, &m.rules, *q),
+                None => continue,
+            }
+        };
+        let mut settled = Settled::sealed(*q, &d.results);
+        for a in since {
+            settled.add(a);
+        }
+        adjustments.extend(settled.adjustments(*q, &now));
+    }
+    if adjustments.is_empty() {
+        return Ok((derivation, None));
+    }
+    let adjustments = crm_domain::appraisal::Adjustments {
+        position: at.position,
+        adjustments_hash: adjustments_hash(&adjustments)?,
+        adjustments,
+    };
+    Ok((derivation, Some(adjustments)))
 }
 
 /// [`Projections::derive_seal`] without a running read side (`crm replay --period`).
