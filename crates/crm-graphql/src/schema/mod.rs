@@ -21,6 +21,7 @@ mod backoffice;
 mod bank_dashboards;
 mod bank_value;
 mod banking;
+mod batch_assign;
 mod campaigns;
 mod commands;
 mod customer_list;
@@ -54,6 +55,7 @@ pub use appraisal::{AppraisalMutation, AppraisalQuery};
 pub use atrisk::AtRiskMutation;
 pub use backoffice::BackOfficeMutation;
 pub use bank_dashboards::BankDashboardQuery;
+pub use batch_assign::{BatchAssignMutation, BatchAssignQuery};
 pub use campaigns::{CampaignMutation, CampaignQuery};
 pub use commands::CommandMutation;
 pub use customer_list::CustomerQuery;
@@ -94,6 +96,7 @@ pub struct QueryRoot(
     DirectoryQuery,
     ServiceQuery,
     CampaignQuery,
+    BatchAssignQuery,
 );
 
 #[derive(MergedSubscription, Default, Debug)]
@@ -111,6 +114,7 @@ pub struct MutationRoot(
     AppraisalMutation,
     AtRiskMutation,
     CampaignMutation,
+    BatchAssignMutation,
 );
 
 pub type CrmSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -45,6 +45,7 @@ mod bank_dashboards;
 mod bank_org;
 mod bank_products;
 mod banking;
+mod batch_assign;
 mod campaigns;
 mod churn;
 mod commands;

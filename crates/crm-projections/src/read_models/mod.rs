@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod appraisal;
 pub mod archive;
+pub mod assignment;
 pub mod bank_dashboards;
 pub mod bank_kpi;
 pub mod banking;
@@ -34,6 +35,7 @@ pub mod todos;
 pub mod all {
     pub use super::accounts::*;
     pub use super::archive::*;
+    pub use super::assignment::*;
     pub use super::bank_dashboards::*;
     pub use super::bank_kpi::*;
     pub use super::banking::*;
