@@ -123,7 +123,12 @@ async fn every_example_imports_into_the_360_and_a_second_import_writes_nothing()
     for (kind, types) in KINDS.into_iter().zip(expected) {
         let before = events(&w.app);
         let report = run(&w.app, kind, &example(kind), ImportOptions::default()).await;
-        assert_eq!(counts(&report), (4, 4, 0, 0), "{kind}: {:?}", report.rejects);
+        assert_eq!(
+            counts(&report),
+            (4, 4, 0, 0),
+            "{kind}: {:?}",
+            report.rejects
+        );
         assert_eq!(report.encoding, TextEncoding::Utf8);
         let wanted: Vec<String> = types
             .iter()
@@ -169,7 +174,10 @@ async fn every_example_imports_into_the_360_and_a_second_import_writes_nothing()
     let pujiang = p.customer_banking(company(PUJIANG), on).unwrap();
     assert!(pujiang.cards.is_empty());
     assert_eq!(pujiang.channels, vec![EChannel::InternetBanking]);
-    assert_eq!(pujiang.wealth, vec![("DG2024A".to_owned(), yuan("1000000"))]);
+    assert_eq!(
+        pujiang.wealth,
+        vec![("DG2024A".to_owned(), yuan("1000000"))]
+    );
 
     let head = w.head();
     let log = events(&w.app);
@@ -346,10 +354,7 @@ async fn bad_sign_up_rows_are_named_and_the_good_ones_imported() {
             (7, Some("id_country"), "is empty"),
         ]
     );
-    let lines: Vec<String> = reject_file(&reject_path)
-        .into_iter()
-        .map(|r| r.0)
-        .collect();
+    let lines: Vec<String> = reject_file(&reject_path).into_iter().map(|r| r.0).collect();
     assert_eq!(lines, ["3", "4", "5", "6", "7"]);
 }
 
@@ -431,12 +436,20 @@ async fn a_gbk_export_imports_as_the_same_commands_as_its_utf8_twin() {
     prerequisites(&w.app).await;
     for kind in KINDS {
         let text = std::fs::read_to_string(example(kind)).unwrap();
-        assert!(!text.is_ascii(), "{kind}: the example has no Chinese to decode");
+        assert!(
+            !text.is_ascii(),
+            "{kind}: the example has no Chinese to decode"
+        );
         let path = w.dir.path().join(format!("{}-gbk.csv", kind.name()));
         std::fs::write(&path, gbk(&text)).unwrap();
         let report = run(&w.app, kind, &path, ImportOptions::default()).await;
         assert_eq!(report.encoding, TextEncoding::Gbk, "{kind}");
-        assert_eq!(counts(&report), (4, 4, 0, 0), "{kind}: {:?}", report.rejects);
+        assert_eq!(
+            counts(&report),
+            (4, 4, 0, 0),
+            "{kind}: {:?}",
+            report.rejects
+        );
         let head = w.head();
         let utf8 = run(&w.app, kind, &example(kind), ImportOptions::default()).await;
         assert_eq!(counts(&utf8), (4, 0, 4, 0), "{kind}");
@@ -477,7 +490,12 @@ async fn a_card_or_sign_up_that_gains_its_cancellation_later_is_cancelled_and_no
             &text.replace(before, after),
         );
         let report = run(&w.app, kind, &path, ImportOptions::default()).await;
-        assert_eq!(counts(&report), (4, 1, 3, 0), "{kind}: {:?}", report.rejects);
+        assert_eq!(
+            counts(&report),
+            (4, 1, 3, 0),
+            "{kind}: {:?}",
+            report.rejects
+        );
         assert_eq!(w.head(), head + 1 + i as u64, "{kind}");
         let n = events(&w.app).iter().filter(|e| e.3 == cancelled).count();
         assert_eq!(n, 2, "{kind}");
@@ -561,7 +579,12 @@ async fn an_import_cut_short_resumes_to_the_log_of_one_run() {
             ImportOptions::default(),
         )
         .await;
-        assert_eq!(counts(&resumed), (4, 3, 1, 0), "{kind}: {:?}", resumed.rejects);
+        assert_eq!(
+            counts(&resumed),
+            (4, 3, 1, 0),
+            "{kind}: {:?}",
+            resumed.rejects
+        );
         run(&whole.app, kind, &example(kind), ImportOptions::default()).await;
     }
     assert_eq!(events(&interrupted.app), events(&whole.app));

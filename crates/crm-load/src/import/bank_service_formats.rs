@@ -213,10 +213,7 @@ const CHANNELS: &[(&[&str], EChannel)] = &[
     (&["mobile_banking", "手机银行"], EChannel::MobileBanking),
     (&["wechat_banking", "微信银行"], EChannel::WeChatBanking),
     (&["phone_banking", "电话银行"], EChannel::PhoneBanking),
-    (
-        &["sms_alerts", "短信通知", "动账提醒"],
-        EChannel::SmsAlerts,
-    ),
+    (&["sms_alerts", "短信通知", "动账提醒"], EChannel::SmsAlerts),
 ];
 
 /// The columns of a sign-up: a later export in which it has gained its `cancelled_on`

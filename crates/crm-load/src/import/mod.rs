@@ -488,11 +488,7 @@ pub async fn import(
                 kind.name().as_bytes(),
                 planned.key.as_bytes(),
                 label.as_bytes(),
-                if correction {
-                    b"correction"
-                } else {
-                    b""
-                },
+                if correction { b"correction" } else { b"" },
                 content.as_bytes(),
             ])
         };
