@@ -7,8 +7,9 @@
 //! bad rows of each kind are named (line, column, reason) in the report and in the reject
 //! file, and the rest imported; a GBK export imports as the same commands as its UTF-8 twin;
 //! a card or sign-up that gains its cancellation in a later file is cancelled and nothing
-//! else; `--correction` never records a transaction twice; an interrupted import resumes to
-//! the log of one run.
+//! else; `--correction` never records a transaction twice, nor does a resent transaction
+//! with other cells; facts resent in another spelling record nothing; an interrupted import
+//! resumes to the log of one run.
 #![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
 
 mod common;
@@ -560,6 +561,61 @@ async fn a_transaction_resent_with_other_cells_is_answered_as_recorded() {
     let p = read_side(&w.app);
     let zhang = p.customer_banking(resident(ZHANG), None).unwrap();
     assert_eq!(zhang.wealth, vec![("ZX2024001".to_owned(), yuan("35000"))]);
+}
+
+#[tokio::test]
+async fn facts_resent_in_another_spelling_are_the_same_commands() {
+    // Goal: a later export that writes the same facts otherwise (dates as 2024/1/3 or
+    // 20240105, codes in English for Chinese, a spelled-out document type) records nothing:
+    // in particular a cancelled sign-up is not signed up again, nor a transaction recorded
+    // twice.
+    let w = World::new();
+    prerequisites(&w.app).await;
+    for kind in KINDS {
+        run(&w.app, kind, &example(kind), ImportOptions::default()).await;
+    }
+    let head = w.head();
+    let files = [
+        (
+            ImportKind::Cards,
+            format!(
+                "card_no,id_type,id_number,card_kind,issued_on,cancelled_on\n\
+                 6228 **** **** 1234,身份证,{LI},借记卡,2024/1/4,20240120\n"
+            ),
+        ),
+        (
+            ImportKind::EBankingSignUps,
+            format!(
+                "id_type,id_number,channel,signed_up_on,cancelled_on\n\
+                 居民身份证,{ZHANG},网上银行,2024/1/3,20240201\n\
+                 resident_id,{ZHANG},mobile_banking,20240103,\n"
+            ),
+        ),
+        (
+            ImportKind::WealthTransactions,
+            format!(
+                "txn_no,id_type,id_number,product,direction,amount,date,matures_on\n\
+                 W20240105001,resident_id,{ZHANG},ZX2024001,subscribe,50000.00,2024/1/5,20240705\n\
+                 W20240110001,resident_id,{ZHANG},ZX2024001,redeem,20000,20240110,\n"
+            ),
+        ),
+    ];
+    for (kind, text) in files {
+        let path = write(w.dir.path(), &format!("{kind}-respelled.csv"), &text);
+        let report = run(&w.app, kind, &path, ImportOptions::default()).await;
+        let rows = report.rows_read;
+        assert_eq!(
+            counts(&report),
+            (rows, 0, rows, 0),
+            "{kind}: {:?}",
+            report.rejects
+        );
+        assert_eq!(w.head(), head, "{kind}");
+    }
+    let p = read_side(&w.app);
+    let zhang = p.customer_banking(resident(ZHANG), None).unwrap();
+    assert_eq!(zhang.channels, vec![EChannel::MobileBanking]);
+    assert_eq!(zhang.wealth, vec![("ZX2024001".to_owned(), yuan("30000"))]);
 }
 
 #[tokio::test]

@@ -107,6 +107,11 @@ fn lane(customer_id: CustomerId) -> String {
     format!("banking:{customer_id}")
 }
 
+/// The columns of a command whose id is derived from the row's business key alone
+/// (`Planned::key`, built from parsed values: the document's identity, a code, a date however
+/// written), so the same fact re-exported in another spelling is the same command.
+const KEY_ONLY: &[&str] = &[];
+
 /// `column`'s date, refused when it is before `earlier` (named by its column): the day a
 /// cancellation ends what began on `earlier`.
 fn not_before(
@@ -216,16 +221,6 @@ const CHANNELS: &[(&[&str], EChannel)] = &[
     (&["sms_alerts", "短信通知", "动账提醒"], EChannel::SmsAlerts),
 ];
 
-/// The columns of a sign-up: a later export in which it has gained its `cancelled_on`
-/// cancels it and re-sends the sign-up unchanged.
-const SIGN_UP_COLUMNS: &[&str] = &[
-    "id_type",
-    "id_number",
-    "id_country",
-    "channel",
-    "signed_up_on",
-];
-
 fn sign_up_row(row: &Row<'_>) -> Result<Planned, Bad> {
     let (document, customer_id) = customer(row)?;
     let channel = row.code("channel", CHANNELS)?;
@@ -244,11 +239,14 @@ fn sign_up_row(row: &Row<'_>) -> Result<Planned, Bad> {
             },
         ),
         now,
-        Some(SIGN_UP_COLUMNS),
+        // A sign-up is its customer, channel and day: re-sent in another spelling it must
+        // not sign the channel up again after its cancellation.
+        Some(KEY_ONLY),
     )];
     if let Some(on) = cancelled_on {
         let now = morning(on);
-        // Keyed on the sign-up and its cancellation day: one sign-up is cancelled once.
+        // Keyed on the sign-up alone: one sign-up is cancelled once, so a later export with
+        // another cancellation day is not refused as a cancellation of a channel not held.
         steps.push(step(
             "cancel",
             services(
@@ -261,14 +259,7 @@ fn sign_up_row(row: &Row<'_>) -> Result<Planned, Bad> {
                 },
             ),
             now,
-            Some(&[
-                "id_type",
-                "id_number",
-                "id_country",
-                "channel",
-                "signed_up_on",
-                "cancelled_on",
-            ]),
+            Some(KEY_ONLY),
         ));
     }
     Ok(Planned {
@@ -292,11 +283,6 @@ const DIRECTIONS: &[(&[&str], Direction)] = &[
     (&["subscribe", "申购", "认购", "购买"], Direction::Subscribe),
     (&["redeem", "赎回", "到期", "兑付"], Direction::Redeem),
 ];
-
-/// A transaction is the core system's: its number and day. Its command id hashes only these,
-/// so a transaction is recorded once whatever a later file says of it (the domain's wealth
-/// events carry no transaction number to compare a resent row with).
-const TRANSACTION_COLUMNS: &[&str] = &["txn_no", "date"];
 
 fn wealth_row(row: &Row<'_>) -> Result<Planned, Bad> {
     let number = text(row, "txn_no")?;
@@ -346,13 +332,14 @@ fn wealth_row(row: &Row<'_>) -> Result<Planned, Bad> {
             }
         }
     };
-    // One label whatever the direction: a resent transaction is the same command even if
-    // the resend says otherwise.
+    // A transaction is the core system's number and day (the key), and one label whatever
+    // the direction: it is recorded once whatever a later file says of it. The domain's
+    // wealth events carry no transaction number to compare a resent row with.
     let steps: Vec<PlannedStep> = vec![step(
         "transaction",
         services(customer_id, command),
         now,
-        Some(TRANSACTION_COLUMNS),
+        Some(KEY_ONLY),
     )];
     Ok(Planned {
         phase: 0,
