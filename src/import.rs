@@ -30,7 +30,8 @@ pub enum EncodingArg {
 pub struct ImportArgs {
     /// organisation, customers, accounts, daily_summaries, market_totals, interactions, or a
     /// bank's deposit_accounts, deposit_balances, loan_accounts, loan_positions,
-    /// loan_classifications, fee_income, external_facts (see schema/import/).
+    /// loan_classifications, fee_income, external_facts, cards, e_banking_sign_ups,
+    /// wealth_transactions (see schema/import/).
     pub kind: String,
     /// The CSV file (UTF-8 or GBK), with the header of its kind.
     pub file: PathBuf,

@@ -88,7 +88,8 @@ enum Command {
     /// Import a CSV file from a back-office system (formats in schema/import/KIND.md):
     /// organisation, customers, accounts, daily_summaries, market_totals or interactions; from
     /// a bank's core system deposit_accounts, deposit_balances, loan_accounts, loan_positions,
-    /// loan_classifications, fee_income or external_facts.
+    /// loan_classifications, fee_income, external_facts, cards, e_banking_sign_ups or
+    /// wealth_transactions.
     ///
     /// Every row goes through the command path. Rejected rows are printed to stderr with file,
     /// line, column and reason (and written to --reject-file); the other rows are imported.

@@ -78,6 +78,9 @@ fn bank_files_import_through_the_binary_once_and_only_once() {
         ("loan_classifications", 2, 2),
         ("fee_income", 4, 4),
         ("external_facts", 4, 4),
+        ("cards", 4, 5),
+        ("e_banking_sign_ups", 4, 5),
+        ("wealth_transactions", 4, 4),
     ];
     for (kind, rows, events) in bank {
         let before = head(d);

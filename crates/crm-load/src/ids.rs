@@ -7,8 +7,8 @@
 //! an import gives to, say, the customer holding a document.
 
 use crm_domain::ids::{
-    AccountId, BranchId, CustomerId, DepositAccountId, InteractionId, LoanId, RegionId, StaffId,
-    TeamId,
+    AccountId, BranchId, CardId, CustomerId, DepositAccountId, InteractionId, LoanId, RegionId,
+    StaffId, TeamId,
 };
 use crm_domain::values::IdDocument;
 use uuid::Uuid;
@@ -49,6 +49,17 @@ pub fn deposit_account_id(number: &str) -> DepositAccountId {
 /// The loan with the core banking system's loan number `number` (贷款账号 / 借款合同号).
 pub fn loan_id(number: &str) -> LoanId {
     LoanId::from(derive(&[b"loan", number.as_bytes()]))
+}
+
+/// The card numbered `number` (卡号, as the core system sends it, often masked) of the customer
+/// holding `document`: masked numbers (`6228 **** **** 1234`) are unique only per holder, so
+/// the holder is part of the key.
+pub fn card_id(document: &IdDocument, number: &str) -> CardId {
+    CardId::from(derive(&[
+        b"card",
+        document.identity_key().as_bytes(),
+        number.as_bytes(),
+    ]))
 }
 
 /// The region with organisation code `code`.

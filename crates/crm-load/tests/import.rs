@@ -60,8 +60,9 @@ async fn every_example_file_imports_completely_and_a_second_import_changes_nothi
     // Goal: the documented examples are valid, and importing them again is a no-op.
     let w = World::new();
     let first = load_examples(&w.app).await;
-    // The brokerage kinds, then the bank's (see bank_import.rs for what each of those writes).
-    let expected = [10, 4, 5, 4, 4, 3, 4, 5, 3, 4, 2, 4, 4];
+    // The brokerage kinds, then the bank's (see bank_import.rs and bank_services_import.rs
+    // for what each of those writes).
+    let expected = [10, 4, 5, 4, 4, 3, 4, 5, 3, 4, 2, 4, 4, 4, 4, 4];
     for (report, rows) in first.iter().zip(expected) {
         assert_eq!(counts(report), (rows, rows, 0, 0), "{:?}", report.rejects);
         assert_eq!(report.encoding, TextEncoding::Utf8);
@@ -69,11 +70,27 @@ async fn every_example_file_imports_completely_and_a_second_import_changes_nothi
     let head = w.head();
     // Organisation 10 + customers 4 registered (3 assigned) + 5 accounts + 4 days + 4 market
     // figures + 3 contacts; then 4 deposit accounts opened (1 closed), 5 balances, 3 loans
-    // (3 disbursed, 2 schedules, 1 closed), 4 positions, 2 reclassifications, 4 fees and 4
-    // external facts.
+    // (3 disbursed, 2 schedules, 1 closed), 4 positions, 2 reclassifications, 4 fees, 4
+    // external facts, 4 cards (1 cancelled), 4 sign-ups (1 cancelled) and 4 wealth
+    // transactions.
     assert_eq!(
         head,
-        10 + 4 + 3 + 5 + 4 + 4 + 3 + (4 + 1) + 5 + (3 + 3 + 2 + 1) + 4 + 2 + 4 + 4
+        10 + 4
+            + 3
+            + 5
+            + 4
+            + 4
+            + 3
+            + (4 + 1)
+            + 5
+            + (3 + 3 + 2 + 1)
+            + 4
+            + 2
+            + 4
+            + 4
+            + (4 + 1)
+            + (4 + 1)
+            + 4
     );
     let log = events(&w.app);
     let again = load_examples(&w.app).await;

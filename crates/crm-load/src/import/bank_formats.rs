@@ -88,13 +88,17 @@ pub(crate) fn spec(kind: ImportKind) -> Spec {
             required: &["id_type", "id_number", "fact", "source", "as_of"],
             optional: EXTERNAL_FACT_OPTIONAL,
         },
-        // The other kinds are formats.rs's; it never asks for them here.
+        // The other kinds are formats.rs's and bank_service_formats.rs's; they are never asked
+        // here.
         ImportKind::Organisation
         | ImportKind::Customers
         | ImportKind::Accounts
         | ImportKind::DailySummaries
         | ImportKind::MarketTotals
-        | ImportKind::Interactions => Spec {
+        | ImportKind::Interactions
+        | ImportKind::Cards
+        | ImportKind::EBankingSignUps
+        | ImportKind::WealthTransactions => Spec {
             required: &[],
             optional: &[],
         },
@@ -185,14 +189,17 @@ pub(crate) fn plan(
         | ImportKind::Accounts
         | ImportKind::DailySummaries
         | ImportKind::MarketTotals
-        | ImportKind::Interactions => Err(Bad {
+        | ImportKind::Interactions
+        | ImportKind::Cards
+        | ImportKind::EBankingSignUps
+        | ImportKind::WealthTransactions => Err(Bad {
             column: None,
             reason: format!("{kind} is not a core banking format"),
         }),
     }
 }
 
-fn step(
+pub(super) fn step(
     label: &'static str,
     command: AppCommand,
     at: time::OffsetDateTime,
@@ -245,7 +252,7 @@ fn whole<T: TryFrom<u64>>(row: &Row<'_>, column: &'static str) -> Result<T, Bad>
         .ok_or_else(|| bad(column, format!("'{s}' is not a whole number in range")))
 }
 
-fn text(row: &Row<'_>, column: &'static str) -> Result<ShortText, Bad> {
+pub(super) fn text(row: &Row<'_>, column: &'static str) -> Result<ShortText, Bad> {
     row.value(column, ShortText::parse)
 }
 

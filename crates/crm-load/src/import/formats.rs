@@ -128,6 +128,9 @@ pub(crate) fn spec(kind: ImportKind) -> Spec {
             ],
             optional: &["id_country", "notes", "follow_up_on"],
         },
+        services @ (ImportKind::Cards
+        | ImportKind::EBankingSignUps
+        | ImportKind::WealthTransactions) => super::bank_service_formats::spec(services),
         bank => super::bank_formats::spec(bank),
     }
 }
@@ -450,6 +453,9 @@ pub(crate) fn plan(
         ImportKind::DailySummaries => summary_row(row, correction),
         ImportKind::MarketTotals => market_row(row, correction),
         ImportKind::Interactions => interaction_row(row),
+        services @ (ImportKind::Cards
+        | ImportKind::EBankingSignUps
+        | ImportKind::WealthTransactions) => super::bank_service_formats::plan(services, row),
         bank => super::bank_formats::plan(bank, row, correction, actor_staff),
     }
 }

@@ -1,7 +1,8 @@
 //! The back-office CSV import (后台业务系统数据导入): organisation, customers, accounts, daily
 //! trade summaries, market totals and interactions, and from a bank's core banking system
 //! (核心系统) deposit accounts and balances, loans, their positions and classifications, fee
-//! income and external data; one CSV format each (see `schema/import/<kind>.md`).
+//! income, external data, cards, e-banking sign-ups and wealth-product transactions; one CSV
+//! format each (see `schema/import/<kind>.md`).
 //!
 //! A file is checked as a whole before the first command is sent: its encoding (UTF-8 with or
 //! without BOM, or GBK, detected or named), that it is CSV, and that its header has the
@@ -22,11 +23,13 @@
 //! managing every region's organisation, is granted to no narrower role); daily summaries and
 //! market totals need `Right::ImportBackOffice`, held by the operator (`Role::Operator`);
 //! interactions need `Right::RecordInteraction` for any customer, held by a service agent
-//! with company scope (`Role::ServiceAgent`). The bank's kinds need `Right::RecordBankFacts`,
-//! held by the operator, except loan classifications: `Right::ClassifyLoan` for a loan of any
+//! with company scope (`Role::ServiceAgent`). The bank's kinds (a customer's cards, e-banking
+//! sign-ups and wealth transactions among them) need `Right::RecordBankFacts`, held by the
+//! operator, except loan classifications: `Right::ClassifyLoan` for a loan of any
 //! outlet is headquarters'.
 
 mod bank_formats;
+mod bank_service_formats;
 mod formats;
 
 use std::collections::{BTreeMap, HashMap};
@@ -85,11 +88,17 @@ pub enum ImportKind {
     FeeIncome,
     /// Credit reports, business registry and tax records of customers (征信/工商/税务).
     ExternalFacts,
+    /// Bank cards issued (and cancelled) to customers (银行卡).
+    Cards,
+    /// E-banking and mobile-banking sign-ups (and their cancellations) (电子银行签约).
+    EBankingSignUps,
+    /// Subscriptions and redemptions of wealth-management products (理财产品交易).
+    WealthTransactions,
 }
 
 impl ImportKind {
     /// Every kind, in an order that imports (the dependencies of each come before it).
-    pub const ALL: [ImportKind; 13] = [
+    pub const ALL: [ImportKind; 16] = [
         ImportKind::Organisation,
         ImportKind::Customers,
         ImportKind::Accounts,
@@ -103,6 +112,9 @@ impl ImportKind {
         ImportKind::LoanClassifications,
         ImportKind::FeeIncome,
         ImportKind::ExternalFacts,
+        ImportKind::Cards,
+        ImportKind::EBankingSignUps,
+        ImportKind::WealthTransactions,
     ];
 
     /// The name used on the command line and in `schema/import/<name>.md`.
@@ -121,6 +133,9 @@ impl ImportKind {
             ImportKind::LoanClassifications => "loan_classifications",
             ImportKind::FeeIncome => "fee_income",
             ImportKind::ExternalFacts => "external_facts",
+            ImportKind::Cards => "cards",
+            ImportKind::EBankingSignUps => "e_banking_sign_ups",
+            ImportKind::WealthTransactions => "wealth_transactions",
         }
     }
 
@@ -134,6 +149,21 @@ impl ImportKind {
     pub fn columns(self) -> (&'static [&'static str], &'static [&'static str]) {
         let spec = formats::spec(self);
         (spec.required, spec.optional)
+    }
+
+    /// Whether rows of this kind are a day's figures, which `--correction` may supersede
+    /// ([`ImportOptions::correction`]). For the other kinds the option changes nothing: their
+    /// rows are sent with the same command ids as without it, so a file imported once with it
+    /// and once without records nothing twice (a wealth subscription, a loan's disbursement).
+    pub fn takes_corrections(self) -> bool {
+        matches!(
+            self,
+            ImportKind::DailySummaries
+                | ImportKind::MarketTotals
+                | ImportKind::DepositBalances
+                | ImportKind::LoanPositions
+                | ImportKind::FeeIncome
+        )
     }
 
     /// The role imports of this kind act as (see the module documentation).
@@ -150,7 +180,10 @@ impl ImportKind {
             | ImportKind::LoanAccounts
             | ImportKind::LoanPositions
             | ImportKind::FeeIncome
-            | ImportKind::ExternalFacts => Role::Operator,
+            | ImportKind::ExternalFacts
+            | ImportKind::Cards
+            | ImportKind::EBankingSignUps
+            | ImportKind::WealthTransactions => Role::Operator,
             ImportKind::Interactions => Role::ServiceAgent,
         }
     }
@@ -376,6 +409,7 @@ pub async fn import(
     })?;
 
     let actor = kind.actor(options.actor_staff);
+    let correction = options.correction && kind.takes_corrections();
     let correlation_id = ids::derive(&[b"import-file", kind.name().as_bytes(), &bytes]);
     let mut report = ImportReport {
         kind,
@@ -435,7 +469,7 @@ pub async fn import(
             record: &record,
             columns: &columns,
         };
-        let planned = match formats::plan(kind, &row, options.correction, actor.staff_id) {
+        let planned = match formats::plan(kind, &row, correction, actor.staff_id) {
             Ok(p) => p,
             Err(bad) => {
                 rejects.push((
@@ -454,11 +488,7 @@ pub async fn import(
                 kind.name().as_bytes(),
                 planned.key.as_bytes(),
                 label.as_bytes(),
-                if options.correction {
-                    b"correction"
-                } else {
-                    b""
-                },
+                if correction { b"correction" } else { b"" },
                 content.as_bytes(),
             ])
         };
