@@ -506,6 +506,32 @@ fn check_ticket_figures(
                 month
             );
         }
+        // 客户满意度 in the branch ranking: the scores of the branch's tickets due in the month.
+        let branch_period = views::BranchPeriod::Month { year: 2024, month };
+        let first =
+            time::Date::from_calendar_date(2024, time::Month::try_from(month).unwrap(), 1).unwrap();
+        let next = first + Duration::days(31);
+        let next = next.replace_day(1).unwrap();
+        for row in views::branch_ranking(m, r, branch_period) {
+            let scores: Vec<i64> = views::tickets(m)
+                .filter(|t| t.branch == Some(row.branch))
+                .filter(|t| {
+                    let d = crm_projections::model::business_date(t.sla_deadline);
+                    first <= d && d < next
+                })
+                .filter_map(|t| t.satisfaction.map(i64::from))
+                .collect();
+            let n = scores.len() as i64;
+            let want = (n > 0).then(|| scores.iter().sum::<i64>() * 100 / n);
+            prop_assert_eq!(
+                (row.satisfaction_centi, row.satisfaction_responses),
+                (want, n),
+                "{}: satisfaction of {:?} in {}",
+                when,
+                row.branch,
+                month
+            );
+        }
         for b in [bid(0), bid(1)] {
             let got = views::branch_compliance(m, r, b, period, today);
             let theirs = views::tickets(m).filter(|t| t.branch == Some(b));

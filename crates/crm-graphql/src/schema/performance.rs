@@ -527,6 +527,10 @@ pub struct BranchRankView {
     pub net_inflow: String,
     pub commission: String,
     pub market_share_bp: Option<i32>,
+    /// 客户满意度: mean satisfaction (1.00–5.00) of the branch's tickets whose SLA deadline
+    /// falls in the period, as scored on closing (回访); null when none was scored.
+    pub satisfaction: Option<f64>,
+    pub satisfaction_responses: i32,
     pub kpi_composite: f64,
     pub kpi: KpiExplanation,
     /// The rank in the previous period of the same kind (the day before, the month before);
@@ -547,6 +551,8 @@ impl From<&BranchRank> for BranchRankView {
             net_inflow: money(r.net_inflow),
             commission: money(r.commission),
             market_share_bp: r.market_share_bp.map(int),
+            satisfaction: r.satisfaction_centi.map(centi),
+            satisfaction_responses: int(r.satisfaction_responses),
             kpi_composite: centi(r.kpi.composite_centi),
             kpi: KpiExplanation::from(&r.kpi),
             previous_rank: r.previous_rank.map(int),

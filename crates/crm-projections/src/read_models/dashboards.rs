@@ -263,6 +263,11 @@ pub struct BranchRank {
     pub net_inflow: Money,
     pub commission: Money,
     pub market_share_bp: Option<i64>,
+    /// 客户满意度: mean satisfaction × 100 (1.00–5.00) of the branch's tickets whose SLA
+    /// deadline falls in the period, as their customers scored them on closing; None when
+    /// none was scored.
+    pub satisfaction_centi: Option<i64>,
+    pub satisfaction_responses: i64,
     pub kpi: KpiExplain,
     /// The branch's rank in the previous period of the same kind ([`BranchPeriod::previous`]);
     /// None when it had no figures by that period's end.
@@ -314,6 +319,14 @@ fn rank_branches(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<Branc
         }
     }
     let group = KpiGroup::of(&inputs);
+    let (from, to) = period.range();
+    let satisfaction = |b: BranchId| {
+        m.ticket_figures.satisfaction(
+            crate::read_models::ticket_figures::SlaSlot::Branch(b),
+            from,
+            to,
+        )
+    };
     let mut out: Vec<BranchRank> = branches
         .into_iter()
         .zip(inputs)
@@ -331,6 +344,11 @@ fn rank_branches(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<Branc
             net_inflow: f.net_inflow(),
             commission: f.commission,
             market_share_bp: market.map(|mk| bp(f.turnover.minor(), mk.minor())),
+            satisfaction_centi: {
+                let (sum, n) = satisfaction(b);
+                (n > 0).then(|| sum * 100 / n)
+            },
+            satisfaction_responses: satisfaction(b).1,
             kpi: kpi(&input, &group, rules, Some(KpiRole::Branch)),
             previous_rank: None,
             rank_change: None,

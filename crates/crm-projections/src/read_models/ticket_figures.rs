@@ -61,6 +61,9 @@ pub(crate) struct SlaDay {
     pub(crate) late: i64,
     /// Not resolved (yet): breached or pending depending on the date asked about.
     pub(crate) open: i64,
+    /// The satisfaction scores (1–5) the day's tickets were closed with, and how many.
+    pub(crate) satisfaction_sum: i64,
+    pub(crate) satisfaction_responses: i64,
 }
 
 impl SlaDay {
@@ -113,6 +116,8 @@ impl Contribution {
         if let Some(x) = t.satisfaction {
             sums.satisfaction_responses = 1;
             sums.satisfaction_sum = i64::from(x);
+            day.satisfaction_responses = 1;
+            day.satisfaction_sum = i64::from(x);
         }
         Contribution {
             branch: t.branch,
@@ -176,6 +181,8 @@ impl TicketFigures {
             d.met += sign * c.day.met;
             d.late += sign * c.day.late;
             d.open += sign * c.day.open;
+            d.satisfaction_sum += sign * c.day.satisfaction_sum;
+            d.satisfaction_responses += sign * c.day.satisfaction_responses;
             if d.is_zero() {
                 days.remove(&date);
             }
@@ -222,6 +229,14 @@ impl TicketFigures {
             .into_iter()
             .flat_map(move |days| days.range(from..=to))
             .map(|(d, s)| (*d, *s))
+    }
+
+    /// The satisfaction scores of `slot`'s tickets whose deadline falls from `from` to `to`:
+    /// their sum and how many.
+    pub(crate) fn satisfaction(&self, slot: SlaSlot, from: Date, to: Date) -> (i64, i64) {
+        self.due(slot, from, to).fold((0, 0), |(sum, n), (_, d)| {
+            (sum + d.satisfaction_sum, n + d.satisfaction_responses)
+        })
     }
 
     /// Entries kept (what the memory bound counts).
