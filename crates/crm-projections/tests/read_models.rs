@@ -108,6 +108,24 @@ fn views_of(p: &Projections) -> Views {
             month: 6
         })
     ));
+    // Region and head-office dashboards, and their series, are their branches' sums.
+    p.with_model(|m, r| {
+        for scope in [views::OrgScope::Company, views::OrgScope::Region(rid())] {
+            for period in days
+                .iter()
+                .map(|d| BranchPeriod::Day(*d))
+                .chain((1..=12u8).map(|month| BranchPeriod::Month { year: 2024, month }))
+            {
+                let org = views::org_dashboard(m, r, scope, period);
+                org_is_the_sum_of_its_branches(m, r, org.as_ref(), period);
+                dashboard.push(format!("{org:?}"));
+            }
+            dashboard.push(format!(
+                "{:?}",
+                views::org_series(m, r, scope, (2025, 2), 15)
+            ));
+        }
+    });
     let mut segments = Vec::new();
     let filters = [
         SegmentFilter::default(),
@@ -202,6 +220,54 @@ fn views_of(p: &Projections) -> Views {
 
 /// Runs a history live (with catch-ups, flushes and restarts where the steps say), then
 /// returns the live views and those of a from-scratch rebuild over a copy of the log.
+/// The region's (all the test's branches are in one) and the company's figures are the sums
+/// of the branch dashboards' figures.
+fn org_is_the_sum_of_its_branches(
+    m: &crm_projections::model::Model,
+    r: &RuleBook,
+    org: Option<&views::OrgDashboard>,
+    period: BranchPeriod,
+) {
+    let org = org.expect("the company and the test's region are known");
+    let branches: Vec<views::BranchDashboard> = (0..2)
+        .filter_map(|b| views::branch_dashboard(m, r, bid(b), period))
+        .collect();
+    let f = &org.figures;
+    assert_eq!(f.branches, branches.len(), "{period:?}");
+    let sum = |x: fn(&views::BranchDashboard) -> i64| branches.iter().map(x).sum::<i64>();
+    assert_eq!(
+        f.totals.customers,
+        sum(|d| d.totals.customers),
+        "{period:?}"
+    );
+    assert_eq!(
+        f.totals.assets.minor(),
+        sum(|d| d.assets.minor()),
+        "{period:?}"
+    );
+    assert_eq!(
+        f.flows.commission.minor(),
+        sum(|d| d.flows.commission.minor())
+    );
+    assert_eq!(f.flows.net_inflow().minor(), sum(|d| d.net_inflow.minor()));
+    assert_eq!(f.flows.new_customers, sum(|d| d.flows.new_customers));
+    assert_eq!(f.flows.churned, sum(|d| d.flows.churned), "{period:?}");
+    assert_eq!(f.flows.upgraded, sum(|d| d.flows.upgraded));
+    for (tier, n) in crm_projections::Tier::ALL.iter().zip(f.totals.by_tier) {
+        let of_branches: i64 = branches
+            .iter()
+            .map(|d| d.customers_by_tier.get(tier).copied().unwrap_or(0))
+            .sum();
+        assert_eq!(n, of_branches, "{tier:?} in {period:?}");
+    }
+    let ranked: Vec<_> = org.ranking.iter().map(|x| x.branch).collect();
+    let company: Vec<_> = views::branch_ranking(m, r, period)
+        .iter()
+        .map(|x| x.branch)
+        .collect();
+    assert_eq!(ranked, company, "one region holds every branch");
+}
+
 async fn live_and_rebuilt(steps: &[Step]) -> (Views, Views) {
     let dir = tempfile::tempdir().unwrap();
     let tiny_cache = || StoreConfig {

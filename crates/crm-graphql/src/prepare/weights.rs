@@ -99,6 +99,27 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("Query", "leaderboard", c(ORG, One)),
     ("Query", "branchDashboard", c(ORG, One)),
     ("Query", "branchRanking", c(ORG, At(BRANCHES))),
+    // A region's or the company's: every branch of it, and one pass over the customers for
+    // the period's churn; each month of its series the same again.
+    ("Query", "orgDashboard", c(ORG + BOOK, One)),
+    ("OrgDashboardView", "series", c((ORG + BOOK) * 36, At(36))),
+    ("OrgDashboardView", "ranking", c(RESIDENT, At(BRANCHES))),
+    ("OrgDashboardView", "customersByTier", c(RESIDENT, At(ENUM))),
+    (
+        "OrgDashboardView",
+        "customersByStatus",
+        c(RESIDENT, At(ENUM)),
+    ),
+    (
+        "OrgDashboardView",
+        "customersByCategory",
+        c(RESIDENT, At(ENUM)),
+    ),
+    ("OrgDashboardView", "assetsByClass", c(RESIDENT, At(ENUM))),
+    // A pass over the branch's customers; its rows are as many as the data gives.
+    ("Query", "batchAssignmentPreview", c(BOOK, One)),
+    ("BatchAssignmentPlan", "rows", c(RESIDENT, Page)),
+    ("BatchAssignmentResult", "refused", c(RESIDENT, Page)),
     ("Query", "branches", c(RESIDENT, At(BRANCHES))),
     // Bank dashboards and the outlet ranking: outlets × the period's days, and a pass over
     // the bank customers for the served customers' contribution (two for a ranking).
@@ -333,6 +354,8 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("KpiExplanation", "terms", c(RESIDENT, At(8))),
     ("AppraisalPeriodView", "results", c(RESIDENT, Page)),
     ("SealedResultView", "points", c(RESIDENT, At(ENUM))),
+    ("AppraisalPeriodView", "adjustments", c(RESIDENT, Page)),
+    ("AdjustmentView", "points", c(RESIDENT, At(ENUM))),
     // ---- Explanations ----
     (
         "ChurnExplanation",

@@ -36,6 +36,7 @@ mod jobs;
 mod live;
 mod lookup;
 mod operations;
+mod org_dashboards;
 mod performance;
 mod readside;
 mod scalars;
@@ -67,6 +68,7 @@ pub use jobs::{JobsMutation, JobsQuery, JobsSubscription};
 pub use live::LiveSubscription;
 pub use lookup::LookupQuery;
 pub use operations::{OperationsMutation, OperationsQuery};
+pub use org_dashboards::OrgDashboardQuery;
 pub use performance::PerformanceQuery;
 pub use readside::ReadModels;
 pub use scalars::{global_id, hex, parse_global_id, DateTime, Long};
@@ -97,6 +99,7 @@ pub struct QueryRoot(
     ServiceQuery,
     CampaignQuery,
     BatchAssignQuery,
+    OrgDashboardQuery,
 );
 
 #[derive(MergedSubscription, Default, Debug)]

@@ -451,7 +451,7 @@ pub struct BranchDashboardView {
     pub reflects: Option<Reflects>,
 }
 
-fn counts<K: std::fmt::Debug>(items: impl IntoIterator<Item = (K, i64)>) -> Vec<Count> {
+pub(crate) fn counts<K: std::fmt::Debug>(items: impl IntoIterator<Item = (K, i64)>) -> Vec<Count> {
     items
         .into_iter()
         .map(|(k, n)| Count {

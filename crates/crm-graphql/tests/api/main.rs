@@ -63,6 +63,7 @@ mod limits;
 mod lookup;
 mod ops;
 mod oracles;
+mod org_dashboards;
 mod ranges;
 mod read_models;
 mod sdl;

@@ -152,7 +152,7 @@ pub struct BranchDashboard {
     pub banking: OutletBanking,
 }
 
-const LIFECYCLES_ALL: [Lifecycle; 6] = [
+pub(crate) const LIFECYCLES_ALL: [Lifecycle; 6] = [
     Lifecycle::Prospect,
     Lifecycle::Active,
     Lifecycle::Dormant,
@@ -194,7 +194,7 @@ fn branch_churn(m: &Model, rules: &RuleBook, period: BranchPeriod) -> PeriodChur
 /// `upgraded` and `downgraded` counting distinct customers whose tier at the period's end is
 /// above (below) their tier at its start, customers new in the period excluded: the staff
 /// appraisal's definition, so a branch's upgrades are the sum of what its people are credited.
-fn branch_figures_from(
+pub(crate) fn branch_figures_from(
     m: &Model,
     branch: BranchId,
     period: BranchPeriod,
@@ -238,7 +238,7 @@ fn branch_figures_from(
     ))
 }
 
-fn market_turnover(m: &Model, period: BranchPeriod) -> Option<Money> {
+pub(crate) fn market_turnover(m: &Model, period: BranchPeriod) -> Option<Money> {
     let (from, to) = period.range();
     let mut total = Money::ZERO;
     let mut any = false;

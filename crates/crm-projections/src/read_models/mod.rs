@@ -19,6 +19,7 @@ pub mod history;
 pub mod lookup;
 pub mod name_match;
 pub mod org;
+pub mod org_dashboards;
 pub mod performance;
 pub mod rule_versions;
 pub mod sales;
@@ -48,6 +49,7 @@ pub mod all {
     pub use super::history::{History, HistoryEntry, HistoryKind, Keep};
     pub use super::lookup::LookupValue;
     pub use super::org::*;
+    pub use super::org_dashboards::*;
     pub use super::performance::*;
     pub use super::rule_versions::*;
     pub use super::sales::*;

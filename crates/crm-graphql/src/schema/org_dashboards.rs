@@ -1,0 +1,222 @@
+//! `orgDashboard`: a region's or the head office's dashboard (区域看板、总部看板) for a day or a
+//! month — its branches' figures summed, the branches ranked, and a monthly series of the main
+//! figures (每月趋势) — read from the read models in one read (`read_models::org_dashboards`).
+//! The company's is read by company readers, a region's also by those scoped to it
+//! (`read_policy::may_read_region`).
+
+use async_graphql::{ComplexObject, Context, Object, OneofObject, SimpleObject, ID};
+use crm_domain::auth::{Actor, Right};
+use crm_domain::ids::RegionId;
+use crm_domain::read_policy;
+use crm_projections::model::{Flows, Totals};
+use crm_projections::views::{self, BranchPeriod, OrgFigures, OrgScope, SERIES_MONTHS_MAX};
+
+use super::caller;
+use super::customers::{amounts, money, Amount, Count, ASSET_CLASS_NAMES};
+use super::performance::{
+    branch_period_or_latest, branch_period_text, counts, BranchPeriodInput, BranchRankView,
+};
+use super::readside::{forbidden, int, parse_uuid, reach, read_models, uuid_id, Reflects};
+use super::scalars::{global_id, Long};
+use crate::error::{gql, ApiError};
+
+/// Whose dashboard: the company's or a region's.
+#[derive(OneofObject, Debug)]
+pub enum OrgScopeInput {
+    Company(bool),
+    RegionId(ID),
+}
+
+impl OrgScopeInput {
+    fn parse(&self) -> Result<OrgScope, ApiError> {
+        Ok(match self {
+            OrgScopeInput::Company(_) => OrgScope::Company,
+            OrgScopeInput::RegionId(id) => {
+                OrgScope::Region(RegionId::from(parse_uuid("scope.regionId", id)?))
+            }
+        })
+    }
+}
+
+fn may_read(actor: &Actor, scope: OrgScope) -> bool {
+    match scope {
+        OrgScope::Company => read_policy::is_company_reader(actor),
+        OrgScope::Region(r) => read_policy::may_read_region(actor, r),
+    }
+}
+
+/// The main figures of one period (a point of the series, or the dashboard's own).
+#[derive(SimpleObject, Debug)]
+pub struct OrgFiguresView {
+    /// `YYYY-MM` or `YYYY-MM-DD`.
+    pub period: String,
+    /// Branches with figures by the period's end.
+    pub branches: i32,
+    pub customers: i32,
+    pub assets: String,
+    pub net_inflow: String,
+    pub deposits: String,
+    pub withdrawals: String,
+    pub turnover: String,
+    pub commission: String,
+    pub new_customers: i32,
+    /// Lost customers, by the appraisal's definition (dormancy, closure, management's record).
+    pub churned: i32,
+    pub upgraded: i32,
+    pub downgraded: i32,
+    pub contacts: i32,
+    /// The scope's turnover over the market's, basis points, where market totals exist.
+    pub market_share_bp: Option<i32>,
+}
+
+impl OrgFiguresView {
+    fn of(period: BranchPeriod, f: &OrgFigures) -> Self {
+        let (t, fl): (&Totals, &Flows) = (&f.totals, &f.flows);
+        OrgFiguresView {
+            period: branch_period_text(period),
+            branches: int(f.branches),
+            customers: int(t.customers),
+            assets: money(t.assets),
+            net_inflow: money(fl.net_inflow()),
+            deposits: money(fl.deposits),
+            withdrawals: money(fl.withdrawals),
+            turnover: money(fl.turnover),
+            commission: money(fl.commission),
+            new_customers: int(fl.new_customers),
+            churned: int(fl.churned),
+            upgraded: int(fl.upgraded),
+            downgraded: int(fl.downgraded),
+            contacts: int(fl.contacts),
+            market_share_bp: f.market_share_bp.map(int),
+        }
+    }
+}
+
+/// 区域看板 / 总部看板 for a day or a month.
+#[derive(SimpleObject, Debug)]
+#[graphql(complex)]
+pub struct OrgDashboardView {
+    pub id: ID,
+    /// COMPANY or REGION.
+    pub scope: String,
+    pub region_id: Option<ID>,
+    /// The region's name; empty for the company.
+    pub name: String,
+    pub figures: OrgFiguresView,
+    pub customers_by_tier: Vec<Count>,
+    pub customers_by_status: Vec<Count>,
+    pub customers_by_category: Vec<Count>,
+    pub assets_by_class: Vec<Amount>,
+    /// The scope's branches as the company ranks them, best first, with rank changes.
+    pub ranking: Vec<BranchRankView>,
+    pub reflects: Reflects,
+    #[graphql(skip)]
+    org_scope: OrgScope,
+    #[graphql(skip)]
+    period: BranchPeriod,
+}
+
+#[ComplexObject]
+impl OrgDashboardView {
+    /// The main figures of each of the `months` months (1 to 36, default 12) up to and
+    /// including the dashboard's own (its day's month), oldest first (每月趋势).
+    async fn series(
+        &self,
+        ctx: &Context<'_>,
+        months: Option<i32>,
+    ) -> async_graphql::Result<Vec<OrgFiguresView>> {
+        async {
+            let months = months.unwrap_or(12);
+            let months = u8::try_from(months)
+                .ok()
+                .filter(|n| (1..=SERIES_MONTHS_MAX).contains(n))
+                .ok_or_else(|| {
+                    ApiError::validation("months", format!("must be 1 to {SERIES_MONTHS_MAX}"))
+                })?;
+            let last = match self.period {
+                BranchPeriod::Day(d) => (d.year(), u8::from(d.month())),
+                BranchPeriod::Month { year, month } => (year, month),
+            };
+            let scope = self.org_scope;
+            Ok(read_models(ctx)?.read(|m, rules| {
+                views::org_series(m, rules, scope, last, months)
+                    .iter()
+                    .map(|(p, f)| OrgFiguresView::of(*p, f))
+                    .collect()
+            }))
+        }
+        .await
+        .map_err(gql)
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct OrgDashboardQuery;
+
+#[Object]
+impl OrgDashboardQuery {
+    /// A region's or the company's dashboard for a day or a month (default: the latest
+    /// month): its branches' figures summed, its branches ranked, and `series` of the months
+    /// before. Company readers; a region's also those scoped to it. Null for a region the read
+    /// side does not know.
+    async fn org_dashboard(
+        &self,
+        ctx: &Context<'_>,
+        scope: OrgScopeInput,
+        period: Option<BranchPeriodInput>,
+        at_position: Option<Long>,
+    ) -> async_graphql::Result<Option<OrgDashboardView>> {
+        async {
+            let actor = *caller(ctx)?;
+            let scope = scope.parse()?;
+            reach(ctx, at_position).await?;
+            let models = read_models(ctx)?;
+            let reflects = Reflects::of(models);
+            models.read(|m, rules| {
+                if !may_read(&actor, scope) {
+                    return Err(forbidden(Right::ReadCustomer));
+                }
+                let period = branch_period_or_latest(period.as_ref(), m)?;
+                let Some(d) = views::org_dashboard(m, rules, scope, period) else {
+                    return Ok(None);
+                };
+                let t = &d.figures.totals;
+                let key = match scope {
+                    OrgScope::Company => "company".to_string(),
+                    OrgScope::Region(r) => r.to_string(),
+                };
+                Ok(Some(OrgDashboardView {
+                    id: global_id(
+                        "OrgDashboard",
+                        format!("{key}@{}", branch_period_text(period)),
+                    ),
+                    scope: match scope {
+                        OrgScope::Company => "COMPANY",
+                        OrgScope::Region(_) => "REGION",
+                    }
+                    .into(),
+                    region_id: match scope {
+                        OrgScope::Company => None,
+                        OrgScope::Region(r) => Some(uuid_id(r)),
+                    },
+                    name: d.name.clone(),
+                    figures: OrgFiguresView::of(period, &d.figures),
+                    customers_by_tier: counts(
+                        crm_projections::Tier::ALL
+                            .iter()
+                            .map(|x| (*x, t.by_tier[*x as usize])),
+                    ),
+                    customers_by_status: counts(views::lifecycle_counts(t)),
+                    customers_by_category: counts(views::kind_counts(t)),
+                    assets_by_class: amounts(&ASSET_CLASS_NAMES, &t.holdings),
+                    ranking: d.ranking.iter().map(BranchRankView::from).collect(),
+                    reflects,
+                    org_scope: scope,
+                    period,
+                }))
+            })
+        }
+        .await
+        .map_err(gql)
+    }
+}
