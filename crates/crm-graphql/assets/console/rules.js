@@ -290,7 +290,8 @@ function JobView({ id, me, onDone }) {
       data-live-state=${live ? live.state : ""} data-live-done=${live ? live.done : ""}>
     <h3>${t("previewJob")} <code title=${job.id}>${short(job.id)}</code>
       <span class="hint"> ${t("startedBy")} <${Staff} id=${job.startedBy} me=${me} /> · ${t("rulesVersion")} ${job.rulesVersion}</span>
-      <span class=${"live live-" + connection} data-test="job-live" data-state=${connection}>● ${t("live_" + connection)}</span></h3>
+      ${(job.state === "RUNNING" || connection !== "off") && html`<span class=${"live live-" + connection}
+        data-test="job-live" data-state=${connection}>● ${t("live_" + connection)}</span>`}</h3>
     <${Progress} job=${job} />
     ${job.state === "SUCCEEDED" && job.preview && html`<${Diff} p=${job.preview} />`}
   </section>`;
