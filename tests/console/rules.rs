@@ -109,7 +109,9 @@ pub(crate) fn check_rules_operator(browser: &mut Browser, demo: &Demo) {
 /// gives for that job; switch makes version 2 current, rollback returns to version 1, and a
 /// second switch (nothing previewed now) shows the API's refusal.
 fn check_preview_and_switch(browser: &mut Browser, demo: &Demo, operator: &str) {
-    // Preview version 2: progress, then the diff the API gives for that job.
+    // Preview version 2: progress, then the diff the API gives for that job. (The preview
+    // form shows once `jobs` has answered.)
+    browser.wait_for("[data-test=preview-form] [data-test=preview-source]");
     browser.choose("[data-test=preview-source]", "v2");
     browser.click("[data-test=preview-start]");
     browser.wait_for("[data-test=job] [data-test=job-progress]");
