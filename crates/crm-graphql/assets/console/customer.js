@@ -78,7 +78,7 @@ function Profile({ c, full, onFull }) {
       <h3>${t(full ? "profileFull" : "profile")}</h3>
       ${full
         ? html`<button class="secondary" data-test="show-masked" onClick=${() => onFull(null)}>${t("showMasked")}</button>`
-        : html`<${ShowFull} id=${c.customerId} onShown=${onFull} />`}
+        : html`<${ShowFull} key=${c.customerId} id=${c.customerId} onShown=${onFull} />`}
     </div>
     ${full && html`<p class="recorded" data-test="view-recorded" data-position=${full.recordedAtPosition}>
       ${t("viewRecorded")} · ${t("purpose")}: <span data-test="recorded-purpose">${full.purpose}</span> ·

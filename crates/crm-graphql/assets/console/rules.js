@@ -186,7 +186,8 @@ function useJob(id) {
           job: s.job && s.job.state !== "RUNNING" ? s.job : data.jobProgress,
           live: data.jobProgress,
         })),
-      onError: (error) => update(() => ({ subscriptionError: error })),
+      // The subscription then ends ("off"), and the read after it says what is wrong.
+      onError: () => {},
       onState: (state) => {
         update(() => ({ state }));
         if (state === "off" && !ended) {
