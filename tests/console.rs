@@ -3,8 +3,12 @@
 //! host name and address but 127.0.0.1 unresolvable. Headquarters signs in by picking its demo
 //! role, the branch manager by pasting its token; each opens the dashboard, the customers and
 //! a customer 360, and the figures shown must equal what /graphql answers that token. The
-//! branch manager cannot open a customer of another branch. Every request the page made must
-//! have gone to this server.
+//! branch manager cannot open a customer of another branch. Headquarters shows a profile in
+//! full with a purpose (the access log then holds the view); the auditor is refused and sees
+//! the refusal. The operator previews rules with progress over the `jobProgress`
+//! subscription; a second operator approves a version on the page, where the proposer's own
+//! approval shows the four-eyes refusal. Every request the page made must have gone to this
+//! server.
 //!
 //! A screenshot of each page is written under `target/tmp/console/`; with
 //! `UPDATE_SCREENSHOTS=1` they are also copied to `docs/console/` (README.md shows them).
@@ -17,6 +21,8 @@ mod appraisal;
 mod cdp;
 #[path = "console/rules.rs"]
 mod rules;
+#[path = "console/sensitive.rs"]
+mod sensitive;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -26,7 +32,8 @@ use std::time::{Duration, Instant};
 
 use appraisal::{check_leaderboard, check_sealed_period};
 use cdp::{Browser, Killed};
-use rules::{check_rules_hq, check_rules_operator};
+use rules::{check_four_eyes_buttons, check_rules_hq, check_rules_operator};
+use sensitive::{check_show_full, check_show_full_refused};
 use serde_json::{json, Value};
 
 /// The demo server and a client for asking /graphql what a token may see.
@@ -549,6 +556,8 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
     shoot(&mut browser, "customers");
     check_customer(&mut browser, &demo, &hq, &elsewhere_id);
     shoot(&mut browser, "customer-360");
+    // Headquarters sees the profile in full, saying why; the view is in the access log.
+    check_show_full(&mut browser, &demo, &hq, &elsewhere_id, "客户来电核实身份");
 
     // A token that is no token is refused at sign-in.
     browser.click("[data-test=sign-out]");
@@ -628,6 +637,8 @@ fn the_oversight_pages(browser: &mut Browser, demo: &Demo, elsewhere_id: &str) {
     browser.wait_for("[data-test=page-dashboard] [data-test=nav-replay]");
     check_replay(browser, demo, &demo.token("auditor"), elsewhere_id);
     shoot(browser, "replay-auditor");
+    // Auditors read profiles masked: the API refuses them the full view, and the page says so.
+    check_show_full_refused(browser, demo, &demo.token("auditor"), elsewhere_id);
 
     check_rules_operator(browser, demo);
     check_rules_hq(browser, demo);
@@ -636,6 +647,9 @@ fn the_oversight_pages(browser: &mut Browser, demo: &Demo, elsewhere_id: &str) {
     let leaderboard = check_leaderboard(browser, demo, &demo.token("hq"));
     check_sealed_period(browser, demo, leaderboard[0]["period"].as_str().unwrap());
     shoot(browser, "appraisal");
+
+    // Four eyes on the rules page: the proposer is refused, a second operator approves.
+    check_four_eyes_buttons(browser, demo);
 
     // Nothing left the machine: every request went to this server.
     let base = format!("{}/", demo.url);

@@ -1,7 +1,8 @@
 //! A headless Chromium driven over the DevTools protocol (one WebSocket, one page target in
 //! flat session mode): navigate, evaluate JavaScript, wait for a condition, take a screenshot.
-//! Every request the page makes is recorded (`Network.requestWillBeSent`), and so are
-//! uncaught exceptions and console errors, to explain a failure.
+//! Every request the page makes is recorded (`Network.requestWillBeSent`, with its body), and
+//! so are the WebSocket messages it sends and receives, uncaught exceptions and console errors,
+//! to explain a failure.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
@@ -38,6 +39,10 @@ pub struct Browser {
     next_id: u64,
     /// Every URL the page requested, in order.
     pub requests: Vec<String>,
+    /// The body of every request that had one (the GraphQL POSTs), in order.
+    pub bodies: Vec<String>,
+    /// Every WebSocket message the page received, in order.
+    pub ws_received: Vec<String>,
     /// Uncaught exceptions and console errors, in order.
     pub problems: Vec<String>,
 }
@@ -95,6 +100,8 @@ impl Browser {
             session: String::new(),
             next_id: 0,
             requests: Vec::new(),
+            bodies: Vec::new(),
+            ws_received: Vec::new(),
             problems: Vec::new(),
         };
         let target = browser.call("Target.createTarget", json!({ "url": "about:blank" }));
@@ -154,6 +161,25 @@ impl Browser {
             Some("Network.requestWillBeSent") => {
                 if let Some(url) = params["request"]["url"].as_str() {
                     self.requests.push(url.to_string());
+                }
+                let request = &params["request"];
+                if let Some(body) = request["postData"].as_str() {
+                    self.bodies.push(body.to_string());
+                } else if let Some(entries) = request["postDataEntries"].as_array() {
+                    // Newer protocol versions give the body as base64 entries only.
+                    let bytes: Vec<u8> = entries
+                        .iter()
+                        .filter_map(|e| e["bytes"].as_str())
+                        .filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                        .flatten()
+                        .collect();
+                    self.bodies
+                        .push(String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+            Some("Network.webSocketFrameReceived") => {
+                if let Some(payload) = params["response"]["payloadData"].as_str() {
+                    self.ws_received.push(payload.to_string());
                 }
             }
             Some("Runtime.exceptionThrown") => {

@@ -1,6 +1,9 @@
 //! The rules page (规则) in the browser: the four-eyes states of a rules version, a preview
-//! job started on the page and its diff, switch and rollback for the operator; none of these
-//! for headquarters, who reads the rules but may not run jobs.
+//! job started on the page with its progress over the `jobProgress` subscription and its diff,
+//! switch and rollback for the operator; none of these for headquarters, who reads the rules
+//! but may not run jobs. The version buttons: a version one operator proposed is approved and
+//! activated by a second through the page, another rejected, and the proposer approving their
+//! own version sees the API's four-eyes refusal.
 
 use super::*;
 
@@ -48,7 +51,7 @@ pub(crate) fn check_rule_versions(browser: &mut Browser, demo: &Demo, token: &st
     );
 }
 
-const JOB: &str = "query ($id: ID!) { job(id: $id) { state preview {
+const JOB: &str = "query ($id: ID!) { job(id: $id) { state done target preview {
     fromRulesVersion toRulesVersion customersCompared customersChangingTier
     tierMoves { from to count } rankingMoves { name rankFrom rankTo } } } }";
 
@@ -106,7 +109,9 @@ pub(crate) fn check_rules_operator(browser: &mut Browser, demo: &Demo) {
 /// gives for that job; switch makes version 2 current, rollback returns to version 1, and a
 /// second switch (nothing previewed now) shows the API's refusal.
 fn check_preview_and_switch(browser: &mut Browser, demo: &Demo, operator: &str) {
-    // Preview version 2: progress, then the diff the API gives for that job.
+    // Preview version 2: progress, then the diff the API gives for that job. (The preview
+    // form shows once `jobs` has answered.)
+    browser.wait_for("[data-test=preview-form] [data-test=preview-source]");
     browser.choose("[data-test=preview-source]", "v2");
     browser.click("[data-test=preview-start]");
     browser.wait_for("[data-test=job] [data-test=job-progress]");
@@ -115,6 +120,7 @@ fn check_preview_and_switch(browser: &mut Browser, demo: &Demo, operator: &str) 
     let job = demo.data(operator, JOB, json!({ "id": id }))["job"].clone();
     let p = &job["preview"];
     assert_eq!(job["state"], "SUCCEEDED");
+    check_progress_was_live(browser, &job, id.as_str().unwrap());
     let figure =
         |b: &mut Browser, test: &str| b.text(&format!("[data-test=figure-{test}] .figure-value"));
     assert_eq!(
@@ -208,6 +214,184 @@ fn check_preview_and_switch(browser: &mut Browser, demo: &Demo, operator: &str) 
         ),
         "VALIDATION"
     );
+}
+
+/// The preview job `id` (finished as `job` says) reached its end on the page through the
+/// `jobProgress` subscription: the page's last report from it is the finished state with the
+/// job's `done`, which the page shows; the page received it over the WebSocket; and it read
+/// `job(id)` once (for the diff, after the subscription ended), never polling it.
+fn check_progress_was_live(browser: &mut Browser, job: &Value, id: &str) {
+    let live = format!(
+        "[data-test=job][data-live-state={}]",
+        job["state"].as_str().unwrap()
+    );
+    browser.wait_for(&live);
+    assert_eq!(
+        browser.attribute("[data-test=job]", "data-live-done"),
+        json!(job["done"].to_string()),
+        "the last progress the subscription reported"
+    );
+    assert_eq!(
+        browser.text("[data-test=job-done]"),
+        json!(job["done"].to_string())
+    );
+    assert_eq!(
+        job["done"], job["target"],
+        "a finished preview folded everything"
+    );
+    let reports: Vec<Value> = browser
+        .ws_received
+        .iter()
+        .filter_map(|m| serde_json::from_str::<Value>(m).ok())
+        .filter(|m| m["type"] == "next")
+        .map(|m| m["payload"]["data"]["jobProgress"].clone())
+        .filter(|p| p["id"] == json!(id))
+        .collect();
+    assert!(
+        reports.last().is_some_and(|p| p["state"] == job["state"]),
+        "the subscription's reports of {id}: {reports:?}"
+    );
+    let reads = browser
+        .bodies
+        .iter()
+        .filter_map(|b| serde_json::from_str::<Value>(b).ok())
+        .filter(|b| {
+            b["query"]
+                .as_str()
+                .is_some_and(|q| q.contains("job(id: $id)"))
+                && b["variables"]["id"] == json!(id)
+        })
+        .count();
+    assert_eq!(
+        reads, 1,
+        "job({id}) reads: the page polled, or never read the diff"
+    );
+}
+
+/// A rules file of `version`: the default one renumbered.
+fn rules_version(version: u32) -> String {
+    include_str!("../../schema/rules.default.toml").replacen(
+        "version = 1",
+        &format!("version = {version}"),
+        1,
+    )
+}
+
+/// The version buttons: the operator proposes versions 3 and 4 (through the API, in the
+/// company's rule set, which the page names as the API does); on the page the operator's own
+/// approval of 3 shows the API's four-eyes refusal; a second operator approves and activates 3
+/// and rejects 4 through the page, which then shows what /graphql gives.
+pub(crate) fn check_four_eyes_buttons(browser: &mut Browser, demo: &Demo) {
+    let operator = demo.token("operator");
+    let hq = demo.token("hq");
+    let versions = demo.data(
+        &operator,
+        "{ rules { versions { ruleSetId version } } }",
+        json!({}),
+    );
+    let rule_set = versions["rules"]["versions"][0]["ruleSetId"].clone();
+    const PROPOSE: &str = "mutation ($r: ID!, $v: Int!, $c: String!) {
+        proposeRules(ruleSetId: $r, version: $v, content: $c) { position } }";
+    for version in [3, 4] {
+        demo.data(
+            &operator,
+            PROPOSE,
+            json!({ "r": rule_set, "v": version, "c": rules_version(version) }),
+        );
+    }
+    // A second operator, with a token of their own.
+    let second = uuid::Uuid::now_v7().to_string();
+    demo.data(
+        &hq,
+        "mutation ($s: ID!) { joinStaff(staffId: $s, name: \"复核运维\", role: OPERATOR,
+           scope: { company: true }) { position } }",
+        json!({ "s": second }),
+    );
+    let minted = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--data-dir")
+        .arg(&demo.data_dir)
+        .args(["token", "--role", "operator", "--staff", &second])
+        .output()
+        .unwrap();
+    assert!(minted.status.success(), "{minted:?}");
+    let second_op = String::from_utf8(minted.stdout).unwrap().trim().to_string();
+
+    // The proposer approves their own version: the API refuses (four eyes), the page says so.
+    browser.click("[data-test=sign-out]");
+    browser.wait_for("[data-test=page-sign-in] [data-test=demo-operator]");
+    browser.click("[data-test=demo-operator]");
+    browser.wait_for("[data-test=nav-rules]");
+    let at = demo.data(&operator, "{ reflects { position } }", json!({}))["reflects"]["position"]
+        .clone();
+    demo.data(&operator, RULES, json!({ "at": at }));
+    open(
+        browser,
+        "#/rules",
+        "[data-test=rules] [data-test=approve-3]",
+    );
+    assert_eq!(
+        browser.attribute("[data-test=actions-3]", "data-rule-set"),
+        rule_set,
+        "the page's rule set id is the API's"
+    );
+    browser.click("[data-test=approve-3]");
+    browser.wait_for("[data-test=version-refused-3] [data-test=forbidden]");
+    let own = demo.answer(
+        &operator,
+        "mutation ($r: ID!) { approveRules(ruleSetId: $r, version: 3) { position } }",
+        json!({ "r": rule_set }),
+    );
+    let refusal = &own["errors"][0];
+    assert_eq!(refusal["extensions"]["code"], "FORBIDDEN", "{own}");
+    assert!(
+        refusal["message"].as_str().unwrap().contains("four eyes"),
+        "{own}"
+    );
+    assert_eq!(
+        browser.text("[data-test=version-refused-3] [data-test=api-message]"),
+        refusal["message"]
+    );
+    assert_eq!(
+        browser.attribute("[data-test=status-3]", "data-value"),
+        "PROPOSED"
+    );
+    shoot(browser, "rules-four-eyes-refused");
+
+    // The second operator approves and activates 3, and rejects 4, on the page.
+    browser.click("[data-test=sign-out]");
+    browser.wait_for("[data-test=page-sign-in] [data-test=token]");
+    browser.type_into("[data-test=token]", &second_op);
+    browser.click("[data-test=sign-in]");
+    browser.wait_for("[data-test=nav-rules]");
+    open(
+        browser,
+        "#/rules",
+        "[data-test=rules] [data-test=approve-3]",
+    );
+    browser.click("[data-test=approve-3]");
+    browser.wait_for("[data-test=status-3][data-value=APPROVED]");
+    browser.wait_for("[data-test=approved-by-3-me]");
+    browser.click("[data-test=activate-3]");
+    browser.wait_for("[data-test=status-3][data-value=ACTIVE]");
+    browser.type_into("[data-test=reject-reason-4]", "与版本3相同，无需启用");
+    browser.click("[data-test=reject-4]");
+    browser.wait_for("[data-test=status-4][data-value=REJECTED]");
+    let at = demo.data(&second_op, "{ reflects { position } }", json!({}))["reflects"]["position"]
+        .clone();
+    check_rule_versions(browser, demo, &second_op, &at);
+    let rules = demo.data(&second_op, RULES, json!({ "at": at }))["rules"].clone();
+    let three = rules["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["version"] == 3)
+        .unwrap()
+        .clone();
+    assert_eq!(three["status"], "ACTIVE");
+    assert_eq!(plain(three["approvedBy"].as_str().unwrap()), plain(&second));
+    assert_eq!(rules["pendingVersion"], 3);
+    assert_eq!(browser.text("[data-test=version-refused-3]"), Value::Null);
+    shoot(browser, "rules-four-eyes");
 }
 
 /// Headquarters reads the rules but may not preview, switch or roll back: the API refuses

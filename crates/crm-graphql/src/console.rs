@@ -1,5 +1,7 @@
 //! The console at `/console`: a small single-page app (sign in, dashboard with live updates,
-//! customers, the customer 360, the auditor's replay, the operator's rules, appraisal) that
+//! customers, the customer 360 and its full view through `sensitive(purpose)`, the auditor's
+//! replay, the operator's rules with their four-eyes steps and a preview's progress over the
+//! `jobProgress` subscription, appraisal) that
 //! reads only the public GraphQL API at `/graphql` (and its subscriptions at `/graphql/ws`)
 //! with the bearer token the user signs in with, so it sees exactly what that token may see.
 //! Served entirely from the binary, so it works on a network with no internet access.

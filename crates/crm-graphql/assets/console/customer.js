@@ -1,8 +1,10 @@
 // The customer 360 (客户档案): the profile masked as the API returns it, accounts, holdings,
 // turnover and commission, timeline, tickets, opportunities, and why the score, tier, risk
 // preference and churn risk are what they are. A customer outside the caller's scope answers
-// NOT_FOUND, shown as such.
-import { html, useQuery, Figure, Table, Chart, Loading, Failure, Badge, money, date, day } from "./ui.js";
+// NOT_FOUND, shown as such. "Show full" (显示完整) asks the API's `sensitive(purpose)` with the
+// purpose the user gives: the API records the view in the access log before it answers, and
+// the page says so; a role the API refuses sees the API's refusal.
+import { html, useState, useEffect, useQuery, Figure, Table, Chart, Loading, Failure, Badge, money, date, day } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
 
@@ -11,7 +13,7 @@ const CUSTOMER = `query ($id: ID!) { customer(id: $id) {
   assets unrealisedPnl asOf keyCustomer registeredAt lastContact lastTrade
   branch { name } manager { name }
   profile { idDocumentType idDocument phone ageBand occupation sourceChannel }
-  accounts { kind number openedAt closedAt }
+  accounts { id kind number openedAt closedAt }
   holdings { key amount }
   windows { turnover30Days turnover365Days commission30Days commission365Days }
   timeline(first: 20) { kind channel topic outcome at }
@@ -24,17 +26,67 @@ const CUSTOMER = `query ($id: ID!) { customer(id: $id) {
   churn { risk basis reason valueAtRisk lastActivity daysInactive dormantDays outflow
     outflowPercent outflowThresholdPercent outflowDays } } }`;
 
+// Identity, phone and account numbers in full; the API records the view (who, when, which
+// customer, the purpose) in the caller's access log before it answers.
+const SENSITIVE = `query ($id: ID!, $purpose: String!) { customer(id: $id) {
+  sensitive(purpose: $purpose) { idDocument phone birthday accounts { id number } recordedAtPosition } } }`;
+
+// Purposes offered as suggestions; the user may write any other (the API takes any purpose
+// that says why, and refuses an empty one).
+const PURPOSES = ["purposeService", "purposeCallBack", "purposeCompliance"];
+
 function Field({ label, value, test }) {
   return html`<div class="field"><dt>${label}</dt><dd data-test=${test}>${value === null || value === undefined ? "—" : value}</dd></div>`;
 }
 
-function Profile({ c }) {
+// The form asking why the full view is needed; `onShown(sensitive)` gets the API's answer.
+function ShowFull({ id, onShown }) {
+  const [open, setOpen] = useState(false);
+  const [purpose, setPurpose] = useState("");
+  const [state, setState] = useState({ busy: false, error: null });
+  if (!open) {
+    return html`<button class="secondary" data-test="show-full" onClick=${() => setOpen(true)}>${t("showFull")}</button>`;
+  }
+  const ask = async (ev) => {
+    ev.preventDefault();
+    setState({ busy: true, error: null });
+    try {
+      const data = await gql(SENSITIVE, { id, purpose });
+      setState({ busy: false, error: null });
+      onShown({ ...data.customer.sensitive, purpose });
+    } catch (error) {
+      setState({ busy: false, error });
+    }
+  };
+  return html`<form class="purpose-form" data-test="purpose-form" onSubmit=${ask}>
+    <label class="inline">${t("purpose")}
+      <input list="purposes" data-test="purpose" value=${purpose} placeholder=${t("purposeHint")}
+        onInput=${(ev) => setPurpose(ev.target.value)} /></label>
+    <datalist id="purposes">${PURPOSES.map((key) => html`<option value=${t(key)} />`)}</datalist>
+    <button type="submit" data-test="show-full-submit" disabled=${state.busy}>${t("showFull")}</button>
+    <button type="button" class="secondary" onClick=${() => setOpen(false)}>${t("cancel")}</button>
+    <p class="hint">${t("showFullHint")}</p>
+    ${state.error && html`<div data-test="show-full-refused"><${Failure} error=${state.error} act=${true} /></div>`}
+  </form>`;
+}
+
+function Profile({ c, full, onFull }) {
   const p = c.profile;
-  return html`<section class="panel" data-test="profile">
-    <h3>${t("profile")}</h3>
+  const idNumber = full ? full.idDocument : p.idDocument;
+  return html`<section class="panel" data-test="profile" data-full=${full ? "true" : "false"}>
+    <div class="panel-head">
+      <h3>${t(full ? "profileFull" : "profile")}</h3>
+      ${full
+        ? html`<button class="secondary" data-test="show-masked" onClick=${() => onFull(null)}>${t("showMasked")}</button>`
+        : html`<${ShowFull} key=${c.customerId} id=${c.customerId} onShown=${onFull} />`}
+    </div>
+    ${full && html`<p class="recorded" data-test="view-recorded" data-position=${full.recordedAtPosition}>
+      ${t("viewRecorded")} · ${t("purpose")}: <span data-test="recorded-purpose">${full.purpose}</span> ·
+      ${t("position")} ${full.recordedAtPosition}</p>`}
     <dl class="fields">
-      <${Field} label=${t("idDocument")} value=${e(p.idDocumentType) + " " + p.idDocument} test="id-document" />
-      <${Field} label=${t("phone")} value=${p.phone} test="phone" />
+      <${Field} label=${t("idDocument")} value=${e(p.idDocumentType) + " " + idNumber} test="id-document" />
+      <${Field} label=${t("phone")} value=${full ? full.phone : p.phone} test="phone" />
+      ${full && html`<${Field} label=${t("birthday")} value=${full.birthday} test="birthday" />`}
       <${Field} label=${t("ageBand")} value=${p.ageBand} />
       <${Field} label=${t("occupation")} value=${p.occupation} />
       <${Field} label=${t("sourceChannel")} value=${e(p.sourceChannel)} />
@@ -126,8 +178,17 @@ function Activity({ c }) {
     </section>`;
 }
 
+// An account's number: in full where the full view gives it, else masked as the API gives it.
+function fullNumber(full, account) {
+  const shown = full && full.accounts.find((a) => a.id === account.id);
+  return shown ? shown.number : account.number;
+}
+
 export function Customer({ id }) {
   const [data, error] = useQuery(() => gql(CUSTOMER, { id }), [id]);
+  // The full view the API answered `sensitive` with, for this customer only.
+  const [full, setFull] = useState(null);
+  useEffect(() => setFull(null), [id]);
   if (error) {
     return html`<div data-test="customer-failure"><${Failure} error=${error} /><a href="#/customers">${t("back")}</a></div>`;
   }
@@ -154,12 +215,12 @@ export function Customer({ id }) {
       <${Figure} test="commission-365" label=${t("commission") + " " + t("days365")} value=${money(w.commission365Days)} raw=${w.commission365Days} />
     </div>
     <div class="grid">
-      <${Profile} c=${c} />
+      <${Profile} c=${c} full=${full} onFull=${setFull} />
       <section class="panel" data-test="accounts">
         <h3>${t("accounts")}</h3>
         <${Table} test="accounts" rows=${c.accounts} columns=${[
           [t("kind"), (r) => e(r.kind)],
-          [t("number"), (r) => html`<code>${r.number}</code>`],
+          [t("number"), (r) => html`<code data-test="account-number">${fullNumber(full, r)}</code>`],
           [t("opened"), (r) => day(r.openedAt)],
           [t("closed"), (r) => day(r.closedAt)],
         ]} />

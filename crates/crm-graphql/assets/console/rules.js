@@ -1,21 +1,38 @@
 // The operator's rules page (规则): the rule versions the log records with their four-eyes
-// state (who proposed, who approved), a rules preview run as a job (startRulesPreview) with its
-// progress and then its diff (tier moves, ranking moves, customers changing tier), and the
-// switch and rollback of the read models. The API decides who may do what: the page asks
-// `jobs` (the right that runs previews, switches and rollbacks) and shows those controls only
-// where the API answers it; a mutation the API refuses shows the API's refusal.
+// state (who proposed, who approved) and the buttons that approve, reject or activate one
+// (approveRules, rejectRules, activateRules on the version's rule set), a rules preview run as
+// a job (startRulesPreview) with its progress live over the jobProgress subscription and then
+// its diff (tier moves, ranking moves, customers changing tier), and the switch and rollback
+// of the read models. The API decides who may do what: the page asks `jobs` (the right that
+// runs previews, switches and rollbacks) and shows those controls only where the API answers
+// it; the version buttons are offered to everyone who reads the rules, and a mutation the API
+// refuses (the proposer approving their own version: four eyes) shows the API's refusal.
 import { html, useState, useEffect, useQuery, Figure, Table, Chart, Change, Loading, Failure, Badge } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
+import { subscribe } from "./live.js";
 
-const RULES = `{ rules { version hash pendingVersion
-  versions { version contentHash status proposedBy approvedBy proposedPosition activatedPosition } } }`;
+// `at`: the position a version button's mutation returned, so the page reads its own write.
+const RULES = `query ($at: Long) { rules(atPosition: $at) { version hash pendingVersion
+  versions { ruleSetId version contentHash status proposedBy approvedBy proposedPosition activatedPosition } } }`;
+
+const APPROVE = `mutation ($ruleSetId: ID!, $version: Int!) {
+  approveRules(ruleSetId: $ruleSetId, version: $version) { position } }`;
+const ACTIVATE = `mutation ($ruleSetId: ID!, $version: Int!) {
+  activateRules(ruleSetId: $ruleSetId, version: $version) { position } }`;
+const REJECT = `mutation ($ruleSetId: ID!, $version: Int!, $reason: String!) {
+  rejectRules(ruleSetId: $ruleSetId, version: $version, reason: $reason) { position } }`;
 
 const JOBS = `{ jobs { id kind state startedBy startedAt finishedAt rulesVersion done target } }`;
 
 const START = `mutation ($version: Int, $tiers: TierThresholdsInput, $kpiWeights: KpiWeightsInput) {
   startRulesPreview(version: $version, tiers: $tiers, kpiWeights: $kpiWeights) { id } }`;
 
+// The job's progress as it happens: now, then at each report, ending with its last state.
+const PROGRESS = `subscription ($id: ID!) { jobProgress(id: $id) { id kind state error startedBy
+  startedAt finishedAt rulesVersion rulesHash done target eventsPerSecond etaSeconds } }`;
+
+// The job with its diff: read once the subscription has ended.
 const JOB = `query ($id: ID!) { job(id: $id) { id kind state error startedBy startedAt finishedAt
   rulesVersion rulesHash done target eventsPerSecond etaSeconds
   preview { fromRulesVersion toRulesVersion position customersCompared customersChangingTier
@@ -25,9 +42,6 @@ const JOB = `query ($id: ID!) { job(id: $id) { id kind state error startedBy sta
 
 const SWITCH = "mutation { switchReadModels { generation rulesVersion rulesHash position } }";
 const ROLLBACK = "mutation { rollbackReadModels { generation rulesVersion rulesHash position } }";
-
-// How often a running job is asked for its progress.
-const POLL_MS = 400;
 
 const short = (id) => (id ? String(id).slice(0, 8) + "…" : "—");
 
@@ -43,12 +57,50 @@ function Staff({ id, me, test }) {
     ? html` <span class="hint" data-test=${test && test + "-me"}>(${t("you")})</span>` : ""}`;
 }
 
-function Versions({ rules, me }) {
+// The four-eyes steps a version's state allows: approve or reject a proposal, activate an
+// approved or superseded version. Who may take them is the API's to say: the buttons are
+// offered to whoever reads the rules, and a refusal (the proposer approving: four eyes; a
+// role without the right) is shown with the API's reason. `onDone(position)` after a step.
+function VersionActions({ v, onDone }) {
+  const [reason, setReason] = useState("");
+  const [outcome, setOutcome] = useState(null);
+  const run = async (mutation, key, extra) => {
+    setOutcome({ busy: key });
+    try {
+      const data = await gql(mutation, { ruleSetId: v.ruleSetId, version: v.version, ...extra });
+      setOutcome(null);
+      onDone(data[key].position);
+    } catch (error) {
+      setOutcome({ key, error });
+    }
+  };
+  const busy = Boolean(outcome && outcome.busy);
+  const n = v.version;
+  let buttons = null;
+  if (v.status === "PROPOSED") {
+    buttons = html`<button data-test=${"approve-" + n} disabled=${busy}
+        onClick=${() => run(APPROVE, "approveRules")}>${t("approve")}</button>
+      <input class="reason" data-test=${"reject-reason-" + n} value=${reason} placeholder=${t("rejectReason")}
+        onInput=${(ev) => setReason(ev.target.value)} />
+      <button class="secondary" data-test=${"reject-" + n} disabled=${busy}
+        onClick=${() => run(REJECT, "rejectRules", { reason })}>${t("reject")}</button>`;
+  } else if (v.status === "APPROVED" || v.status === "SUPERSEDED") {
+    buttons = html`<button data-test=${"activate-" + n} disabled=${busy}
+      onClick=${() => run(ACTIVATE, "activateRules")}>${t("activate")}</button>`;
+  }
+  return html`<div class="version-actions" data-test=${"actions-" + n} data-rule-set=${v.ruleSetId}>
+    ${buttons || "—"}
+    ${outcome && outcome.error && html`<div class="version-refused" data-test=${"version-refused-" + n} data-key=${outcome.key}>
+      <${Failure} error=${outcome.error} act=${true} /></div>`}
+  </div>`;
+}
+
+function Versions({ rules, me, onChanged }) {
   return html`<section class="panel" data-test="rule-versions">
     <h3>${t("ruleVersions")}</h3>
     <p class="hint">${t("fourEyesHint")}</p>
     <${Table} test="versions" rows=${rules.versions} empty=${t("noVersions")} columns=${[
-      [t("rulesVersion"), (v) => v.version],
+      [t("rulesVersion"), (v) => html`<span title=${t("ruleSet") + " " + v.ruleSetId}>${v.version}</span>`],
       [t("status"), (v) => html`<span data-test=${"status-" + v.version} data-value=${v.status}
         class=${"badge badge-" + v.status.toLowerCase()}>${ruleStatus(v.status)}</span>`],
       [t("proposedBy"), (v) => html`<${Staff} id=${v.proposedBy} me=${me} test=${"proposed-by-" + v.version} />`],
@@ -56,6 +108,7 @@ function Versions({ rules, me }) {
       [t("proposedAt"), (v) => v.proposedPosition],
       [t("activatedAt"), (v) => (v.activatedPosition === null ? "—" : v.activatedPosition)],
       [t("contentHash"), (v) => html`<code title=${v.contentHash}>${short(v.contentHash)}</code>`],
+      [t("fourEyesActions"), (v) => html`<${VersionActions} key=${v.ruleSetId + "/" + v.version + "/" + v.status} v=${v} onDone=${onChanged} />`],
     ]} />
   </section>`;
 }
@@ -104,33 +157,53 @@ function PreviewForm({ rules }) {
   </form>`;
 }
 
-// The job now, asked again every POLL_MS while it runs: [job, error].
+// The job as the jobProgress subscription reports it (now, then at each progress report,
+// ending with its last state), then one `job(id)` read once the subscription has ended, for
+// the last state and the diff; also one read each time the socket is lost, so a page whose
+// proxy passes no WebSocket still shows where the job is. { job, error, live, state }: `live`
+// is the last report the subscription gave, `state` the connection's (live.js).
 function useJob(id) {
-  const [state, setState] = useState({ job: null, error: null });
+  const blank = { key: id, job: null, error: null, live: null, state: "connecting" };
+  const [current, setCurrent] = useState(blank);
   useEffect(() => {
-    let live = true;
-    let timer = null;
-    setState({ job: null, error: null });
-    const poll = () =>
+    let mounted = true;
+    setCurrent(blank);
+    const update = (change) => mounted && setCurrent((s) => ({ ...s, ...change(s) }));
+    let ended = false;
+    const read = () =>
       gql(JOB, { id }).then(
         (data) => {
-          if (!live) {
-            return;
-          }
-          setState({ job: data.job, error: null });
-          if (data.job.state === "RUNNING") {
-            timer = setTimeout(poll, POLL_MS);
+          update(() => ({ job: data.job, error: null }));
+          if (data.job.state !== "RUNNING") {
+            stop();
           }
         },
-        (error) => live && setState({ job: null, error })
+        (error) => update(() => ({ job: null, error }))
       );
-    poll();
+    const stop = subscribe(PROGRESS, { id }, {
+      onData: (data) =>
+        update((s) => ({
+          job: s.job && s.job.state !== "RUNNING" ? s.job : data.jobProgress,
+          live: data.jobProgress,
+        })),
+      // The subscription then ends ("off"), and the read after it says what is wrong.
+      onError: () => {},
+      onState: (state) => {
+        update(() => ({ state }));
+        if (state === "off" && !ended) {
+          ended = true;
+          read();
+        } else if (state === "reconnecting") {
+          read();
+        }
+      },
+    });
     return () => {
-      live = false;
-      clearTimeout(timer);
+      mounted = false;
+      stop();
     };
   }, [id]);
-  return [state.job, state.error];
+  return current.key === id ? current : blank;
 }
 
 function Progress({ job }) {
@@ -199,7 +272,7 @@ function Diff({ p }) {
 }
 
 function JobView({ id, me, onDone }) {
-  const [job, error] = useJob(id);
+  const { job, error, live, state: connection } = useJob(id);
   const state = job && job.state;
   useEffect(() => {
     if (state && state !== "RUNNING") {
@@ -214,9 +287,12 @@ function JobView({ id, me, onDone }) {
   if (!job) {
     return html`<${Loading} />`;
   }
-  return html`<section class="panel wide" data-test="job" data-id=${job.id} data-state=${job.state}>
+  return html`<section class="panel wide" data-test="job" data-id=${job.id} data-state=${job.state}
+      data-live-state=${live ? live.state : ""} data-live-done=${live ? live.done : ""}>
     <h3>${t("previewJob")} <code title=${job.id}>${short(job.id)}</code>
-      <span class="hint"> ${t("startedBy")} <${Staff} id=${job.startedBy} me=${me} /> · ${t("rulesVersion")} ${job.rulesVersion}</span></h3>
+      <span class="hint"> ${t("startedBy")} <${Staff} id=${job.startedBy} me=${me} /> · ${t("rulesVersion")} ${job.rulesVersion}</span>
+      ${(job.state === "RUNNING" || connection !== "off") && html`<span class=${"live live-" + connection}
+        data-test="job-live" data-state=${connection}>● ${t("live_" + connection)}</span>`}</h3>
     <${Progress} job=${job} />
     ${job.state === "SUCCEEDED" && job.preview && html`<${Diff} p=${job.preview} />`}
   </section>`;
@@ -303,7 +379,9 @@ function Operate({ rules, me, jobId, tick, onDone }) {
 
 export function Rules({ me, params }) {
   const [tick, setTick] = useState(0);
-  const [data, error] = useQuery(() => gql(RULES), [tick], true);
+  // The position of the page's last version step, read back so the page shows its own write.
+  const [at, setAt] = useState(null);
+  const [data, error] = useQuery(() => gql(RULES, { at }), [tick, at], true);
   const jobId = params.get("job");
   if (error) {
     return html`<${Failure} error=${error} />`;
@@ -320,7 +398,7 @@ export function Rules({ me, params }) {
       <${Figure} test="pending-version" label=${t("pendingVersion")}
         value=${rules.pendingVersion === null ? "—" : rules.pendingVersion} raw=${rules.pendingVersion === null ? "" : rules.pendingVersion} />
     </div>
-    <${Versions} rules=${rules} me=${me} />
+    <${Versions} rules=${rules} me=${me} onChanged=${(position) => setAt(position)} />
     <${Operate} rules=${rules} me=${me} jobId=${jobId} tick=${tick} onDone=${() => setTick((n) => n + 1)} />
   </div>`;
 }

@@ -99,7 +99,9 @@ export function Failure({ error, act }) {
     return html`<p class="failure" data-test="not-found">${t("notFound")}</p>`;
   }
   if (code === "FORBIDDEN") {
-    return html`<p class="failure" data-test="forbidden">${t(act ? "forbiddenAct" : "forbidden")}</p>`;
+    // The API's reason too, when it gives one (a four-eyes violation says who proposed).
+    return html`<p class="failure" data-test="forbidden" data-code=${code}>${t(act ? "forbiddenAct" : "forbidden")}${error.message
+      ? html`: <span data-test="api-message">${error.message}</span>` : ""}</p>`;
   }
   if (code === "CONFLICT" || code === "VALIDATION") {
     return html`<p class="failure" data-test="api-refused" data-code=${code}>${t("apiRefused")} (${code}): ${error.message}</p>`;

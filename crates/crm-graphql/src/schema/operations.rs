@@ -83,6 +83,9 @@ impl From<&ReadModelsStatus> for ProjectionState {
 /// A rules version as the log records it.
 #[derive(SimpleObject, Debug)]
 pub struct RuleVersionView {
+    /// The rule set the version belongs to: the `ruleSetId` that `approveRules`,
+    /// `activateRules` and `rejectRules` take for this version.
+    pub rule_set_id: ID,
     pub version: i32,
     pub content_hash: String,
     /// PROPOSED, APPROVED, REJECTED, ACTIVE or SUPERSEDED.
@@ -499,6 +502,7 @@ impl OperationsQuery {
                     .rule_versions()
                     .into_iter()
                     .map(|v| RuleVersionView {
+                        rule_set_id: uuid_id(v.rule_set_id),
                         version: int(v.version),
                         content_hash: v.content_hash,
                         status: v.status.to_uppercase(),

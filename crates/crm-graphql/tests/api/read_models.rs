@@ -1049,6 +1049,95 @@ async fn rules_are_signed_by_operators_the_directory_knows_in_one_rule_set() {
     ok(&server.query(&second, APPROVE, json!({ "r": set })).await);
 }
 
+/// `rules.versions.ruleSetId` is the id the rules mutations take: the one the version was
+/// proposed under, and, passed as read, the one `approveRules`, `activateRules` and
+/// `rejectRules` act on (so a page listing versions can act on them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_version_names_the_rule_set_the_rules_mutations_take() {
+    let server = Server::start().await;
+    let (first, second) = (server.operator().await, server.operator().await);
+    let rule_set = Uuid::now_v7();
+    const PROPOSE: &str = r#"mutation($r: ID!, $v: Int!, $c: String!) { proposeRules(ruleSetId: $r, version: $v, content: $c) { position } }"#;
+    const VERSIONS: &str =
+        "query($at: Long) { rules(atPosition: $at) { versions { ruleSetId version status } } }";
+    let content = |version: u32| {
+        include_str!("../../../../schema/rules.default.toml").replacen(
+            "version = 1",
+            &format!("version = {version}"),
+            1,
+        )
+    };
+    for version in [2, 3] {
+        ok(&server
+            .query(
+                &first,
+                PROPOSE,
+                json!({ "r": rule_set.to_string(), "v": version, "c": content(version) }),
+            )
+            .await);
+    }
+    // `at`: the position of the last mutation, for the next read.
+    let read = |at: Json| {
+        let server = &server;
+        let first = first.clone();
+        async move {
+            let r = server.query(&first, VERSIONS, json!({ "at": at })).await;
+            ok(&r);
+            r["data"]["rules"]["versions"].as_array().unwrap().clone()
+        }
+    };
+    let versions = read(Json::Null).await;
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    for v in &versions {
+        assert_eq!(uuid(&v["ruleSetId"]), rule_set, "{v}");
+        assert_eq!(v["status"], "PROPOSED", "{v}");
+    }
+    // Each mutation given the id as read acts on that version.
+    let act = |mutation: &'static str, v: &Json| {
+        let (server, second) = (&server, second.clone());
+        let body = json!({ "r": v["ruleSetId"], "v": v["version"] });
+        async move {
+            let r = server.query(&second, mutation, body).await;
+            ok(&r);
+            r["data"].as_object().unwrap().values().next().unwrap()["position"].clone()
+        }
+    };
+    const APPROVE: &str =
+        r#"mutation($r: ID!, $v: Int!) { approveRules(ruleSetId: $r, version: $v) { position } }"#;
+    const ACTIVATE: &str =
+        r#"mutation($r: ID!, $v: Int!) { activateRules(ruleSetId: $r, version: $v) { position } }"#;
+    const REJECT: &str = r#"mutation($r: ID!, $v: Int!) { rejectRules(ruleSetId: $r, version: $v, reason: "门槛未变") { position } }"#;
+    act(APPROVE, &versions[0]).await;
+    act(ACTIVATE, &versions[0]).await;
+    let at = act(REJECT, &versions[1]).await;
+    let statuses: Vec<(Json, Json, Json)> = read(at)
+        .await
+        .iter()
+        .map(|v| {
+            (
+                v["version"].clone(),
+                v["status"].clone(),
+                v["ruleSetId"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (json!(2), json!("ACTIVE"), versions[0]["ruleSetId"].clone()),
+            (
+                json!(3),
+                json!("REJECTED"),
+                versions[1]["ruleSetId"].clone()
+            ),
+        ]
+    );
+    // Another rule set's id is not this one: the mutations refuse it.
+    let other = json!({ "r": Uuid::now_v7().to_string(), "v": 3 });
+    let refused = server.query(&second, APPROVE, other).await;
+    assert_eq!(codes(&refused), ["NOT_FOUND"], "{refused}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_log_replays_run_under_a_bound_past_which_they_are_refused() {
     let server =
