@@ -12,4 +12,7 @@ trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$conf" "$log"' E
 until curl -fs http://127.0.0.1:$port/readyz >/dev/null 2>&1; do kill -0 $pid 2>/dev/null || { echo died; tail -5 "$log"; exit 1; }; sleep 0.2; done
 tok=$("$bin" --data-dir "$dir" token --role hq)
 branch=$(curl -s -H "authorization: Bearer $tok" -H 'content-type: application/json' -d '{"query":"{ branches { id } }"}' http://127.0.0.1:$port/graphql | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["branches"][0]["id"])')
-python3 "$(dirname "$0")/service_queries.py" $port "$tok" "$n" "$branch"
+python3 "$(dirname "$0")/query_latency.py" $port "$tok" "$n" \
+  "serviceQuality(company)={ serviceQuality { slaBreaches openNow byKind { kind opened resolved } } }" \
+  "serviceQuality(branch)={ serviceQuality(branchId: \"$branch\") { slaBreaches openNow } }" \
+  "branchServiceCompliance={ branchServiceCompliance(branchId: \"$branch\") { tickets { due met breached pending } } }"
