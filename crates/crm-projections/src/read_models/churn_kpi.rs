@@ -253,29 +253,60 @@ pub struct PeriodChurn {
 
 /// The period's churn over every customer (resident records only, no read of history).
 pub fn period_churn(m: &Model, churned_days: u32, start: Date, end: Date) -> PeriodChurn {
-    let mut out = PeriodChurn::default();
-    let before = start.previous_day().unwrap_or(start);
+    period_churns(m, churned_days, &[(start, end)])
+        .pop()
+        .unwrap_or_default()
+}
+
+/// [`period_churn`] of each `(start, end)` period, in one pass over the customers: each
+/// customer's state is read once per distinct boundary (the day before a start, an end), so
+/// a year of months costs one pass, not twelve (a series, a ranking with its previous period).
+pub fn period_churns(m: &Model, churned_days: u32, periods: &[(Date, Date)]) -> Vec<PeriodChurn> {
+    let before = |start: Date| start.previous_day().unwrap_or(start);
+    let mut dates: Vec<Date> = periods
+        .iter()
+        .flat_map(|(start, end)| [before(*start), *end])
+        .collect();
+    dates.sort_unstable();
+    dates.dedup();
+    let index = |d: Date| dates.binary_search(&d).unwrap_or(0);
+    let bounds: Vec<(usize, usize)> = periods
+        .iter()
+        .map(|(start, end)| (index(before(*start)), index(*end)))
+        .collect();
+    let mut out = vec![PeriodChurn::default(); periods.len()];
+    let mut state: Vec<Option<Loss>> = Vec::with_capacity(dates.len());
     for c in m.customers.values() {
-        if churned_on(c, before, churned_days).is_some() {
-            continue;
-        }
-        let Some(loss) = churned_on(c, end, churned_days) else {
-            continue;
-        };
-        let entry = ChurnedCustomer {
-            customer: c.id,
-            cause: loss.cause,
-            since: loss.since,
-        };
-        if let Some(a) = loss.by {
-            out.by_branch.entry(a.branch).or_default().push(entry);
-            if let Some(s) = a.manager {
-                out.by_staff.entry(s).or_default().push(entry);
+        state.clear();
+        state.extend(dates.iter().map(|d| churned_on(c, *d, churned_days)));
+        for (churn, (was, is)) in out.iter_mut().zip(&bounds) {
+            if state.get(*was).is_some_and(Option::is_some) {
+                continue;
+            }
+            let Some(loss) = state.get(*is).copied().flatten() else {
+                continue;
+            };
+            let entry = ChurnedCustomer {
+                customer: c.id,
+                cause: loss.cause,
+                since: loss.since,
+            };
+            if let Some(a) = loss.by {
+                churn.by_branch.entry(a.branch).or_default().push(entry);
+                if let Some(s) = a.manager {
+                    churn.by_staff.entry(s).or_default().push(entry);
+                }
             }
         }
     }
-    for list in out.by_staff.values_mut().chain(out.by_branch.values_mut()) {
-        list.sort_by_key(|c| c.customer);
+    for churn in &mut out {
+        for list in churn
+            .by_staff
+            .values_mut()
+            .chain(churn.by_branch.values_mut())
+        {
+            list.sort_by_key(|c| c.customer);
+        }
     }
     out
 }

@@ -13,7 +13,7 @@ use time::{Date, Month};
 use crate::derive::Tier;
 use crate::model::{madd, Flows, Model, Totals, ASSET_CLASSES, MARKETS};
 use crate::read_models::banking::{outlet_banking, OutletBanking};
-use crate::read_models::churn_kpi::{period_churn, PeriodChurn};
+use crate::read_models::churn_kpi::{period_churns, PeriodChurn};
 use crate::read_models::performance::{
     bp, kpi, leaderboard, net_moves, note_acquired, note_tier_move, served, KpiExplain, KpiGroup,
     KpiInput, LeaderboardScope, NetMove, Period, StaffPerformance, TierMove,
@@ -174,20 +174,11 @@ pub(crate) const CHANNELS_ALL: [Channel; 10] = [
     Channel::Visit,
 ];
 
-fn branch_figures(
-    m: &Model,
-    rules: &RuleBook,
-    branch: BranchId,
-    period: BranchPeriod,
-) -> Option<(Totals, Flows)> {
-    let churn = branch_churn(m, rules, period);
-    branch_figures_from(m, branch, period, &churn).map(|(_, end, flows)| (end, flows))
-}
-
-/// The period's churn (`churn_kpi`): a branch's are the customers lost while it served them.
-fn branch_churn(m: &Model, rules: &RuleBook, period: BranchPeriod) -> PeriodChurn {
-    let (from, to) = period.range();
-    period_churn(m, rules.churn.churned_days, from, to)
+/// The churn (`churn_kpi`) of each period, in one pass over the customers: a branch's are the
+/// customers lost while it served them.
+pub(crate) fn churns_of(m: &Model, rules: &RuleBook, periods: &[BranchPeriod]) -> Vec<PeriodChurn> {
+    let ranges: Vec<(Date, Date)> = periods.iter().map(|p| p.range()).collect();
+    period_churns(m, rules.churn.churned_days, &ranges)
 }
 
 /// A branch's stock before the period starts, at its end, and the period's flows, with
@@ -279,6 +270,21 @@ pub struct BranchRank {
 /// The ranking of branches in `period`, each with its rank and rank change against the
 /// previous period of the same kind (the day before, the month before).
 pub fn branch_ranking(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<BranchRank> {
+    let churns = churns_of(m, rules, &[period, period.previous()]);
+    let none = PeriodChurn::default();
+    let now = churns.first().unwrap_or(&none);
+    let before = churns.get(1).unwrap_or(&none);
+    branch_ranking_with(m, rules, period, now, before)
+}
+
+/// [`branch_ranking`] with the period's churn and the previous period's already computed.
+pub(crate) fn branch_ranking_with(
+    m: &Model,
+    rules: &RuleBook,
+    period: BranchPeriod,
+    churn: &PeriodChurn,
+    churn_before: &PeriodChurn,
+) -> Vec<BranchRank> {
     let previous = period.previous();
     let (_, previous_end) = previous.range();
     let had_figures = |b: &BranchId| {
@@ -287,12 +293,12 @@ pub fn branch_ranking(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<
             .and_then(|rec| rec.days.first())
             .is_some_and(|first| *first <= previous_end)
     };
-    let before: BTreeMap<BranchId, usize> = rank_branches(m, rules, previous)
+    let before: BTreeMap<BranchId, usize> = rank_branches(m, rules, previous, churn_before)
         .into_iter()
         .filter(|r| had_figures(&r.branch))
         .map(|r| (r.branch, r.rank))
         .collect();
-    let mut out = rank_branches(m, rules, period);
+    let mut out = rank_branches(m, rules, period, churn);
     for r in &mut out {
         r.previous_rank = before.get(&r.branch).copied();
         r.rank_change = r.previous_rank.map(|p| {
@@ -305,15 +311,19 @@ pub fn branch_ranking(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<
 }
 
 /// The ranking of branches in `period` alone (no rank change).
-fn rank_branches(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<BranchRank> {
+fn rank_branches(
+    m: &Model,
+    rules: &RuleBook,
+    period: BranchPeriod,
+    churn: &PeriodChurn,
+) -> Vec<BranchRank> {
     let market = market_turnover(m, period);
     let mut branches: Vec<(BranchId, Totals, Flows)> = Vec::new();
     let mut inputs: Vec<KpiInput> = Vec::new();
     let mut ids: Vec<BranchId> = m.branches.iter().map(|(b, _)| *b).collect();
     ids.sort_unstable();
-    let churn = branch_churn(m, rules, period);
     for b in ids {
-        if let Some((start, end, flows)) = branch_figures_from(m, b, period, &churn) {
+        if let Some((start, end, flows)) = branch_figures_from(m, b, period, churn) {
             inputs.push(KpiInput::of(&flows, served(&start), served(&end)));
             branches.push((b, end, flows));
         }
@@ -373,8 +383,11 @@ pub fn branch_dashboard(
     branch: BranchId,
     period: BranchPeriod,
 ) -> Option<BranchDashboard> {
-    let (totals, flows) = branch_figures(m, rules, branch, period)?;
-    let ranking = rank_branches(m, rules, period);
+    let churns = churns_of(m, rules, &[period]);
+    let none = PeriodChurn::default();
+    let churn = churns.first().unwrap_or(&none);
+    let (_, totals, flows) = branch_figures_from(m, branch, period, churn)?;
+    let ranking = rank_branches(m, rules, period, churn);
     let rank = ranking
         .iter()
         .find(|r| r.branch == branch)

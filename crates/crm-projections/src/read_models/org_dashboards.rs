@@ -11,16 +11,19 @@
 //! upgrade in both; the figures are the branches' sums and say so.
 //!
 //! **Cost.** One figure set reads, per branch of the scope, its branch days up to the
-//! period's end, and the period's churn (`churn_kpi::period_churn`) visits every customer once;
-//! a series of N months does that N times. Bounded by the organisation × periods: nothing is
-//! kept for it.
+//! period's end; the period's churn (`churn_kpi::period_churns`) visits every customer once,
+//! for a dashboard's period and the previous one together, and for every month of a series
+//! together (one pass reading each customer at each month's boundary). Bounded by the
+//! organisation × periods: nothing is kept for it.
 
 use crm_domain::customer::{CustomerKind, Lifecycle};
 use crm_domain::ids::{BranchId, RegionId};
 
 use crate::model::{Flows, Model, Totals};
+use crate::read_models::churn_kpi::PeriodChurn;
 use crate::read_models::dashboards::{
-    branch_figures_from, branch_ranking, market_turnover, BranchPeriod, BranchRank, LIFECYCLES_ALL,
+    branch_figures_from, branch_ranking_with, churns_of, market_turnover, BranchPeriod, BranchRank,
+    LIFECYCLES_ALL,
 };
 use crate::read_models::performance::bp;
 use crate::rules::RuleBook;
@@ -88,11 +91,23 @@ pub fn org_figures(
     scope: OrgScope,
     period: BranchPeriod,
 ) -> OrgFigures {
-    let (from, to) = period.range();
-    let churn = crate::read_models::churn_kpi::period_churn(m, rules.churn.churned_days, from, to);
+    let churns = churns_of(m, rules, &[period]);
+    churns
+        .first()
+        .map(|churn| figures_with(m, scope, period, churn))
+        .unwrap_or_default()
+}
+
+/// [`org_figures`] with the period's churn already computed.
+fn figures_with(
+    m: &Model,
+    scope: OrgScope,
+    period: BranchPeriod,
+    churn: &PeriodChurn,
+) -> OrgFigures {
     let mut out = OrgFigures::default();
     for b in branches_of(m, scope) {
-        if let Some((_, end, flows)) = branch_figures_from(m, b, period, &churn) {
+        if let Some((_, end, flows)) = branch_figures_from(m, b, period, churn) {
             out.branches += 1;
             out.totals.add_totals(&end);
             out.flows.add_flows(&flows);
@@ -123,7 +138,14 @@ pub fn org_dashboard(
             .unwrap_or_default(),
     };
     let ours = branches_of(m, scope);
-    let ranking = branch_ranking(m, rules, period)
+    // One pass over the customers for the period's churn and the previous period's.
+    let churns = churns_of(m, rules, &[period, period.previous()]);
+    let none = PeriodChurn::default();
+    let (now, before) = (
+        churns.first().unwrap_or(&none),
+        churns.get(1).unwrap_or(&none),
+    );
+    let ranking = branch_ranking_with(m, rules, period, now, before)
         .into_iter()
         .filter(|r| ours.binary_search(&r.branch).is_ok())
         .collect();
@@ -131,7 +153,7 @@ pub fn org_dashboard(
         scope,
         name,
         period,
-        figures: org_figures(m, rules, scope, period),
+        figures: figures_with(m, scope, period, now),
         ranking,
     })
 }
@@ -170,13 +192,19 @@ pub fn org_series(
     (year, month): (i32, u8),
     months: u8,
 ) -> Vec<(BranchPeriod, OrgFigures)> {
-    (0..months.min(SERIES_MONTHS_MAX))
+    let periods: Vec<BranchPeriod> = (0..months.min(SERIES_MONTHS_MAX))
         .rev()
         .map(|back| {
             let (year, month) = months_back(year, month, back);
-            let period = BranchPeriod::Month { year, month };
-            (period, org_figures(m, rules, scope, period))
+            BranchPeriod::Month { year, month }
         })
+        .collect();
+    // Every month's churn in one pass over the customers.
+    let churns = churns_of(m, rules, &periods);
+    periods
+        .into_iter()
+        .zip(&churns)
+        .map(|(period, churn)| (period, figures_with(m, scope, period, churn)))
         .collect()
 }
 
