@@ -2,8 +2,11 @@
 //! by headless Chromium (Debian's `chromium` package) over the DevTools protocol, with every
 //! host name and address but 127.0.0.1 unresolvable. Headquarters signs in by picking its demo
 //! role, the branch manager by pasting its token; each opens the dashboard, the customers and
-//! a customer 360, and the figures shown must equal what /graphql answers that token. The
-//! branch manager cannot open a customer of another branch. Headquarters shows a profile in
+//! a customer 360, and the figures shown must equal what /graphql answers that token.
+//! Headquarters' dashboard is the company's (`orgDashboard`: figures, mix, ranking, the monthly
+//! series over 6, 12 and 24 months), then a region's it picks, then a branch's; a region
+//! manager's is their region's, and another region's is refused; the branch manager keeps the
+//! branch dashboard. The branch manager cannot open a customer of another branch. Headquarters shows a profile in
 //! full with a purpose (the access log then holds the view); the auditor is refused and sees
 //! the refusal. The operator previews rules with progress over the `jobProgress`
 //! subscription; a second operator approves a version on the page, where the proposer's own
@@ -533,6 +536,16 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
     check_org_dashboard(&mut browser, &demo, &hq, &company, 12);
     assert_eq!(browser.text("[data-test=dashboard]"), Value::Null);
     shoot(&mut browser, "dashboard-hq");
+    // In English: the head office's dashboard and its monthly trend.
+    browser.click("[data-test=lang]");
+    browser.wait_for("[data-test=org-dashboard]");
+    assert_eq!(browser.text("h1"), json!("Head-office dashboard"));
+    assert_eq!(
+        browser.text("[data-test=org-series] h3"),
+        json!("Monthly trend (12 months)")
+    );
+    browser.click("[data-test=lang]");
+    assert_eq!(browser.text("h1"), json!("总部看板"));
     check_series_switch(&mut browser, &demo, &hq, &company, 24);
     check_series_switch(&mut browser, &demo, &hq, &company, 6);
     browser.wait_for(&format!("[data-test=org-scope] option[value=\"{region}\"]"));
