@@ -2,8 +2,11 @@
 //! by headless Chromium (Debian's `chromium` package) over the DevTools protocol, with every
 //! host name and address but 127.0.0.1 unresolvable. Headquarters signs in by picking its demo
 //! role, the branch manager by pasting its token; each opens the dashboard, the customers and
-//! a customer 360, and the figures shown must equal what /graphql answers that token. The
-//! branch manager cannot open a customer of another branch. Headquarters shows a profile in
+//! a customer 360, and the figures shown must equal what /graphql answers that token.
+//! Headquarters' dashboard is the company's (`orgDashboard`: figures, mix, ranking, the monthly
+//! series over 6, 12 and 24 months), then a region's it picks, then a branch's; a region
+//! manager's is their region's, and another region's is refused; the branch manager keeps the
+//! branch dashboard. The branch manager cannot open a customer of another branch. Headquarters shows a profile in
 //! full with a purpose (the access log then holds the view); the auditor is refused and sees
 //! the refusal. The operator previews rules with progress over the `jobProgress`
 //! subscription; a second operator approves a version on the page, where the proposer's own
@@ -19,6 +22,8 @@
 mod appraisal;
 #[path = "console/cdp.rs"]
 mod cdp;
+#[path = "console/org.rs"]
+mod org;
 #[path = "console/rules.rs"]
 mod rules;
 #[path = "console/sensitive.rs"]
@@ -32,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use appraisal::{check_leaderboard, check_sealed_period};
 use cdp::{Browser, Killed};
+use org::{check_org_dashboard, check_series_switch};
 use rules::{check_four_eyes_buttons, check_rules_hq, check_rules_operator};
 use sensitive::{check_show_full, check_show_full_refused};
 use serde_json::{json, Value};
@@ -511,28 +517,67 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
         browser.text("[data-test=signed-in-role]"),
         json!("当前身份: 总部")
     );
-    check_dashboard(&mut browser, &demo, &hq);
+    // The manager's branch and its region.
+    let me = demo.data(&manager, "{ me { scope { branchId } } }", json!({}));
+    let own_branch = plain(me["me"]["scope"]["branchId"].as_str().unwrap());
+    let branches = demo.data(&hq, "{ branches { branchId regionId } }", json!({}));
+    let region = branches["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| plain(b["branchId"].as_str().unwrap()) == own_branch)
+        .unwrap()["regionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Headquarters' dashboard is the company's (总部看板), with its monthly series; then, picked,
+    // a region's; then, from the ranking, a branch's.
+    let company = json!({ "company": true });
+    check_org_dashboard(&mut browser, &demo, &hq, &company, 12);
+    assert_eq!(browser.text("[data-test=dashboard]"), Value::Null);
     shoot(&mut browser, "dashboard-hq");
+    // In English: the head office's dashboard and its monthly trend.
+    browser.click("[data-test=lang]");
+    browser.wait_for("[data-test=org-dashboard]");
+    assert_eq!(browser.text("h1"), json!("Head-office dashboard"));
+    assert_eq!(
+        browser.text("[data-test=org-series] h3"),
+        json!("Monthly trend (12 months)")
+    );
+    browser.click("[data-test=lang]");
+    assert_eq!(browser.text("h1"), json!("总部看板"));
+    check_series_switch(&mut browser, &demo, &hq, &company, 24);
+    check_series_switch(&mut browser, &demo, &hq, &company, 6);
+    browser.wait_for(&format!("[data-test=org-scope] option[value=\"{region}\"]"));
+    browser.choose("[data-test=org-scope]", &region);
+    let in_region = json!({ "regionId": region });
+    check_org_dashboard(&mut browser, &demo, &hq, &in_region, 6);
+    check_series_switch(&mut browser, &demo, &hq, &in_region, 12);
+    let link = browser.attribute("[data-test=org-branch-link]", "data-id");
+    browser.click("[data-test=org-branch-link]");
+    browser.wait_for(&format!(
+        "[data-test=dashboard][data-branch=\"{}\"]",
+        link.as_str().unwrap()
+    ));
+    check_dashboard(&mut browser, &demo, &hq);
+    browser.wait_for("[data-test=to-org]");
     // English labels with the switch, and back to Chinese.
     browser.click("[data-test=lang]");
     browser.wait_for("[data-test=signed-in-role]");
     assert_eq!(
         browser.text("[data-test=nav-dashboard]"),
-        json!("Branch dashboard")
+        json!("Dashboard")
     );
     assert_eq!(
         browser.text("[data-test=figure-customers] .figure-label"),
         json!("Customers")
     );
     browser.click("[data-test=lang]");
-    assert_eq!(
-        browser.text("[data-test=nav-dashboard]"),
-        json!("营业部看板")
-    );
+    assert_eq!(browser.text("[data-test=nav-dashboard]"), json!("经营看板"));
+    browser.click("[data-test=to-org]");
+    browser.wait_for("[data-test=org-dashboard][data-scope=COMPANY]");
 
-    // The manager's branch, and the largest customer of another branch.
-    let me = demo.data(&manager, "{ me { scope { branchId } } }", json!({}));
-    let own_branch = plain(me["me"]["scope"]["branchId"].as_str().unwrap());
+    // The largest customer of another branch than the manager's.
     let all = demo.data(&hq, CUSTOMERS, json!({ "filter": {} }));
     let elsewhere = all["customers"]["edges"]
         .as_array()
@@ -576,6 +621,9 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
         own_branch,
         "the manager's dashboard is their branch"
     );
+    // A branch keeps the branch dashboard: no org dashboard, no way back to one.
+    assert_eq!(browser.text("[data-test=org-dashboard]"), Value::Null);
+    assert_eq!(browser.text("[data-test=to-org]"), Value::Null);
     check_live(&mut browser, &demo, &manager, &shown);
     shoot(&mut browser, "dashboard-branch-manager");
     check_customers(&mut browser, &demo, &manager, "");
@@ -624,7 +672,74 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
     }
     browser.wait_for("[data-test=periods-hidden]");
 
+    the_region_manager(&mut browser, &demo);
     the_oversight_pages(&mut browser, &demo, &elsewhere_id);
+}
+
+/// A region manager of the staff directory (a token from `crm token --role region`) pastes
+/// their token: the dashboard is their region's (区域看板) as /graphql gives it, with no region
+/// to pick; another region's, asked for by its address, is the API's refusal.
+fn the_region_manager(browser: &mut Browser, demo: &Demo) {
+    let hq = demo.token("hq");
+    let managers = demo.data(
+        &hq,
+        "{ staffDirectory(filter: { role: REGION_MANAGER }, first: 1) {
+            edges { node { staffId region { id } } } } }",
+        json!({}),
+    );
+    let manager = &managers["staffDirectory"]["edges"][0]["node"];
+    let staff = manager["staffId"].as_str().unwrap();
+    let region = manager["region"]["id"].as_str().unwrap();
+    let minted = Command::new(env!("CARGO_BIN_EXE_crm"))
+        .arg("--data-dir")
+        .arg(&demo.data_dir)
+        .args([
+            "token", "--role", "region", "--scope", region, "--staff", staff,
+        ])
+        .output()
+        .unwrap();
+    assert!(minted.status.success(), "{minted:?}");
+    let token = String::from_utf8(minted.stdout).unwrap().trim().to_string();
+    browser.click("[data-test=sign-out]");
+    browser.wait_for("[data-test=page-sign-in] [data-test=token]");
+    browser.type_into("[data-test=token]", &token);
+    browser.click("[data-test=sign-in]");
+    browser.wait_for("[data-test=page-dashboard]");
+    assert_eq!(
+        browser.text("[data-test=signed-in-role]"),
+        json!("当前身份: 分公司管理者")
+    );
+    let scope = json!({ "regionId": region });
+    let d = check_org_dashboard(browser, demo, &token, &scope, 12);
+    assert_eq!(d["scope"], "REGION");
+    assert_eq!(browser.text("[data-test=org-scope]"), Value::Null);
+    assert_eq!(browser.text("[data-test=dashboard]"), Value::Null);
+    shoot(browser, "dashboard-region");
+    // The company's figures are not the region's: the API refuses them.
+    let refused = demo.answer(
+        &token,
+        "{ orgDashboard(scope: { company: true }) { scope } }",
+        json!({}),
+    );
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let hq = demo.token("hq");
+    let branches = demo.data(&hq, "{ branches { regionId } }", json!({}));
+    let other = branches["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["regionId"].as_str().unwrap())
+        .find(|r| plain(r) != plain(region))
+        .expect("the demo has a second region");
+    open(
+        browser,
+        &format!("#/dashboard?region={other}"),
+        "[data-test=page-dashboard] [data-test=forbidden]",
+    );
+    assert_eq!(browser.text("[data-test=org-dashboard]"), Value::Null);
 }
 
 /// The auditor's replay, the operator's and headquarters' rules page; then that every request

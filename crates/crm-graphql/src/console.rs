@@ -1,4 +1,5 @@
-//! The console at `/console`: a small single-page app (sign in, dashboard with live updates,
+//! The console at `/console`: a small single-page app (sign in, the head-office and region
+//! dashboards with their monthly series, the branch dashboard with live updates,
 //! customers, the customer 360 and its full view through `sensitive(purpose)`, the auditor's
 //! replay, the operator's rules with their four-eyes steps and a preview's progress over the
 //! `jobProgress` subscription, appraisal) that
@@ -115,6 +116,7 @@ pub const ASSETS: &[Asset] = &[
     ours!("rules.js", JAVASCRIPT),
     ours!("appraisal.js", JAVASCRIPT),
     ours!("live.js", JAVASCRIPT),
+    ours!("org.js", JAVASCRIPT),
 ];
 
 /// The ETag of each of [`ASSETS`], in the same order, computed once.

@@ -1,4 +1,5 @@
-// The console: one small app with hash routing (#/sign-in, #/dashboard, #/customers?q=…,
+// The console: one small app with hash routing (#/sign-in, #/dashboard?region=ID&months=N,
+// #/dashboard?branch=ID, #/customers?q=…,
 // #/customer/ID, #/replay/ID, #/rules?job=ID, #/appraisal?month=YYYY-MM&period=P). Every
 // figure comes from /graphql (and its subscriptions) under the signed-in token.
 import { html, render, useState, useEffect, Loading, Failure } from "./ui.js";
@@ -11,6 +12,7 @@ import { Customer } from "./customer.js";
 import { Replay } from "./replay.js";
 import { Rules } from "./rules.js";
 import { Appraisal } from "./appraisal.js";
+import { orgLevel, ORG_READABLE } from "./org.js";
 
 export const ME = "{ me { staffId role scope { kind regionId branchId teamId } } }";
 
@@ -60,11 +62,25 @@ function App() {
     if (!current || me.token === current) {
       return;
     }
+    // What the token may read decides the nav and the dashboard: the rules, and the org
+    // dashboard of the caller's level (null: the branch dashboard).
+    const orgReadable = (who) => {
+      const scope = orgLevel(who);
+      if (!scope) {
+        return Promise.resolve(null);
+      }
+      return gql(ORG_READABLE, { scope }).then(
+        (d) => (d.orgDashboard ? scope : null),
+        () => null
+      );
+    };
     gql(ME).then(
       (data) =>
-        gql(RULES_READABLE).then(
-          () => setMe({ data: { ...data.me, rulesReadable: true }, error: null, token: current }),
-          () => setMe({ data: { ...data.me, rulesReadable: false }, error: null, token: current })
+        Promise.all([
+          gql(RULES_READABLE).then(() => true, () => false),
+          orgReadable(data.me),
+        ]).then(([rulesReadable, org]) =>
+          setMe({ data: { ...data.me, rulesReadable, org }, error: null, token: current })
         ),
       (error) => setMe({ data: null, error, token: current })
     );
@@ -94,7 +110,7 @@ function App() {
   } else if (where.page === "customer" && where.id) {
     body = html`<${Customer} id=${where.id} />`;
   } else {
-    body = html`<${Dashboard} me=${me.data} />`;
+    body = html`<${Dashboard} me=${me.data} params=${where.params} />`;
   }
   return html`<div class="shell" data-test=${"page-" + where.page}>
     <${Nav} me=${me.data} page=${where.page} onLang=${onLang} />

@@ -1,6 +1,9 @@
-// The branch dashboard (营业部看板) for the caller's level: the branches the caller may see
-// (their own for a branch; a choice for a region or headquarters), the branch's figures,
-// customers by tier and assets by class as charts, and the branch ranking with rank change.
+// The dashboard page. For a caller whose level is the head office or a region (and whom the
+// API lets read it: `me.org`), the org dashboard of that level (org.js); headquarters picks a
+// region with `?region=ID`. Otherwise, and for `?branch=ID`, the branch dashboard
+// (营业部看板): the branches the caller may see (their own for a branch; a choice for a
+// region or headquarters), the branch's figures, customers by tier and assets by class as
+// charts, and the branch ranking with rank change.
 // The figures are live: after the first answer the page subscribes to
 // `branchDashboardChanged` for the same branch and period and shows each new answer, with a
 // small indicator of the connection.
@@ -8,6 +11,7 @@ import { html, useState, useEffect, useQuery, Figure, Table, Chart, Change, Load
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
 import { subscribe } from "./live.js";
+import { OrgDashboard, SERIES_MONTHS } from "./org.js";
 
 const BRANCHES = "{ branches { branchId name regionId closed } }";
 
@@ -144,7 +148,23 @@ function BranchDashboard({ branch }) {
   </section>`;
 }
 
-export function Dashboard({ me }) {
+// The series length the route asks for (`?months=`), 12 unless one the switch offers.
+function seriesMonths(params) {
+  const n = Number(params.get("months"));
+  return SERIES_MONTHS.includes(n) ? n : 12;
+}
+
+export function Dashboard({ me, params }) {
+  const region = params.get("region");
+  if (!params.get("branch") && (region || me.org)) {
+    const scope = region ? { regionId: region } : me.org;
+    return html`<${OrgDashboard} scope=${scope} months=${seriesMonths(params)}
+      picker=${Boolean(me.org && me.org.company)} />`;
+  }
+  return html`<${BranchPage} me=${me} />`;
+}
+
+function BranchPage({ me }) {
   const [data, error] = useQuery(() => gql(BRANCHES), [me.staffId]);
   if (error) {
     return html`<${Failure} error=${error} />`;
@@ -159,7 +179,9 @@ export function Dashboard({ me }) {
   const open = data.branches.filter((b) => !b.closed);
   return html`<div>
     <div class="toolbar">
-      <h1>${t("dashboard")}</h1>
+      <h1>${t("branchDashboard")}</h1>
+      ${me.org && html`<a href="#/dashboard" data-test="to-org">← ${t("toOrg")}
+        ${t(me.org.company ? "hqDashboard" : "regionDashboard")}</a>`}
       ${open.length > 1 && html`<select data-test="branch" value=${branch.branchId}
         onChange=${(ev) => (window.location.hash = "#/dashboard?branch=" + ev.target.value)}>
         ${open.map((b) => html`<option value=${b.branchId}>${b.name}</option>`)}

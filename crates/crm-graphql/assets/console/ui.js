@@ -87,6 +87,41 @@ export function Chart({ type, labels, values, label, test }) {
   return html`<div class="chart" data-test=${"chart-" + test}><canvas ref=${canvas}></canvas></div>`;
 }
 
+// A Chart.js chart of a series: `labels` (the periods) and one or more `datasets`
+// ({ label, values }), each in its own colour; `type` line or bar. Redrawn when they change.
+export function SeriesChart({ type, labels, datasets, test }) {
+  const canvas = useRef(null);
+  useEffect(() => {
+    if (!canvas.current) {
+      return undefined;
+    }
+    const chart = new window.Chart(canvas.current, {
+      type,
+      data: {
+        labels,
+        datasets: datasets.map((d, i) => ({
+          label: d.label,
+          data: d.values,
+          borderColor: PALETTE[i % PALETTE.length],
+          backgroundColor: PALETTE[i % PALETTE.length],
+          pointRadius: 2,
+          tension: 0.2,
+        })),
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        scales: { y: { beginAtZero: type === "bar" } },
+        plugins: { legend: { display: datasets.length > 1, position: "top" } },
+      },
+    });
+    return () => chart.destroy();
+  }, [type, JSON.stringify(labels), JSON.stringify(datasets)]);
+  return html`<div class="chart chart-series" data-test=${"chart-" + test}><canvas ref=${canvas}></canvas></div>`;
+}
+
 export function Loading() {
   return html`<p class="loading" data-test="loading">${t("loading")}</p>`;
 }

@@ -1,0 +1,268 @@
+// The head-office and region dashboards (总部看板 / 区域看板) from `orgDashboard`: the
+// figures of the caller's level (the company, or their region; headquarters may pick a
+// region), customers by tier and status and assets by class as charts, the branches ranked
+// with rank change (排名变化), satisfaction (客户满意度) and market share, and the monthly
+// series (每月趋势) of customers, assets, net inflow, commission, new and lost customers over
+// 6, 12 or 24 months. The API decides what the token may read; a refusal shows as such.
+import { html, useQuery, Figure, Table, Chart, SeriesChart, Change, Loading, Failure, money } from "./ui.js";
+import { t, e } from "./i18n.js";
+import { gql } from "./api.js";
+
+// Whose org dashboard the caller reads by default, from `me`: the company for a company-wide
+// scope, their region for a region's; null for a branch or a book (the branch dashboard).
+export function orgLevel(me) {
+  const s = (me && me.scope) || {};
+  if (s.kind === "COMPANY") {
+    return { company: true };
+  }
+  if (s.kind === "REGION" && s.regionId) {
+    return { regionId: s.regionId };
+  }
+  return null;
+}
+
+// Whether the API lets the caller read their level's org dashboard: the probe app.js runs
+// once per sign-in (operators, for one, are company-wide but read no org dashboard).
+export const ORG_READABLE = "query ($scope: OrgScopeInput!) { orgDashboard(scope: $scope) { scope } }";
+
+const ORG = `query ($scope: OrgScopeInput!) { orgDashboard(scope: $scope) { scope regionId name
+  figures { period branches customers assets netInflow deposits withdrawals turnover commission
+    newCustomers churned upgraded downgraded contacts marketShareBp }
+  customersByTier { key count } customersByStatus { key count } assetsByClass { key amount }
+  ranking { rank previousRank rankChange branchId name customers assets netInflow commission
+    marketShareBp satisfaction satisfactionResponses kpiComposite } } }`;
+
+const SERIES = `query ($scope: OrgScopeInput!, $months: Int) { orgDashboard(scope: $scope) {
+  series(months: $months) { period customers assets netInflow commission newCustomers churned } } }`;
+
+const BRANCHES = "{ branches { regionId closed } }";
+
+// The months the series switch offers; 12 unless the route asks for another.
+export const SERIES_MONTHS = [6, 12, 24];
+
+// Basis points as a percent with two decimals; — where the API has none.
+const share = (bp) => (bp === null || bp === undefined ? "—" : (bp / 100).toFixed(2) + "%");
+
+function Satisfaction({ r }) {
+  if (r.satisfaction === null || r.satisfaction === undefined) {
+    return html`<span data-test="satisfaction" data-value="">—</span>`;
+  }
+  return html`<span data-test="satisfaction" data-value=${r.satisfaction}>${r.satisfaction.toFixed(2)}</span>
+    <span class="hint"> (${r.satisfactionResponses})</span>`;
+}
+
+// The region picker headquarters gets: the company, or one of the regions of the branches it
+// reads (named by their own dashboards, in one request).
+function RegionPicker({ scope, months }) {
+  const [data, error] = useQuery(async () => {
+    const branches = (await gql(BRANCHES)).branches.filter((b) => !b.closed);
+    const ids = Array.from(new Set(branches.map((b) => b.regionId)));
+    if (ids.length === 0) {
+      return [];
+    }
+    const args = ids.map((_, i) => "$r" + i + ": ID!").join(", ");
+    const fields = ids
+      .map((_, i) => "r" + i + ": orgDashboard(scope: { regionId: $r" + i + " }) { regionId name }")
+      .join(" ");
+    const vars = {};
+    ids.forEach((id, i) => (vars["r" + i] = id));
+    const named = await gql("query (" + args + ") { " + fields + " }", vars);
+    return ids
+      .map((id, i) => named["r" + i])
+      .filter((r) => r)
+      .sort((a, b) => a.name.localeCompare(b.name, "zh-CN"));
+  }, []);
+  if (error || !data) {
+    return null;
+  }
+  const value = scope.regionId || "";
+  const go = (id) => {
+    const q = new URLSearchParams();
+    if (id) {
+      q.set("region", id);
+    }
+    if (months !== 12) {
+      q.set("months", String(months));
+    }
+    const s = q.toString();
+    window.location.hash = "#/dashboard" + (s ? "?" + s : "");
+  };
+  return html`<label class="inline">${t("orgScope")}
+    <select data-test="org-scope" value=${value} onChange=${(ev) => go(ev.target.value)}>
+      <option value="">${e("COMPANY")}</option>
+      ${data.map((r) => html`<option value=${r.regionId}>${r.name}</option>`)}
+    </select></label>`;
+}
+
+function OrgFigures({ f }) {
+  return html`<div class="figures" data-test="org-figures">
+    <${Figure} test="customers" label=${t("customersCount")} value=${f.customers} />
+    <${Figure} test="assets" label=${t("assets")} value=${money(f.assets)} raw=${f.assets} />
+    <${Figure} test="net-inflow" label=${t("netInflow")} value=${money(f.netInflow)} raw=${f.netInflow} />
+    <${Figure} test="commission" label=${t("commission")} value=${money(f.commission)} raw=${f.commission} />
+    <${Figure} test="turnover" label=${t("turnover")} value=${money(f.turnover)} raw=${f.turnover} />
+    <${Figure} test="new-customers" label=${t("newCustomers")} value=${f.newCustomers} />
+    <${Figure} test="churned" label=${t("churned")} value=${f.churned} />
+    <${Figure} test="upgraded" label=${t("upgraded")} value=${f.upgraded} />
+    <${Figure} test="downgraded" label=${t("downgraded")} value=${f.downgraded} />
+    <${Figure} test="contacts" label=${t("contacts")} value=${f.contacts} />
+    <${Figure} test="branches" label=${t("branchesCount")} value=${f.branches} />
+    <${Figure} test="market-share" label=${t("marketShare")} value=${share(f.marketShareBp)}
+      raw=${f.marketShareBp === null ? "" : f.marketShareBp} />
+  </div>`;
+}
+
+function OrgRanking({ rows }) {
+  return html`<${Table} test="org-ranking" rows=${rows} columns=${[
+    [t("rank"), (r) => r.rank],
+    [t("rankChange"), (r) => html`<${Change} value=${r.rankChange} />`],
+    [t("previousRank"), (r) => (r.previousRank === null ? "—" : r.previousRank)],
+    [t("branch"), (r) => html`<a href=${"#/dashboard?branch=" + r.branchId} data-test="org-branch-link"
+      data-id=${r.branchId}>${r.name}</a>`],
+    [t("customersCount"), (r) => r.customers],
+    [t("assets"), (r) => html`<span class="num">${money(r.assets)}</span>`],
+    [t("netInflow"), (r) => html`<span class="num">${money(r.netInflow)}</span>`],
+    [t("commission"), (r) => html`<span class="num">${money(r.commission)}</span>`],
+    [t("satisfaction"), (r) => html`<${Satisfaction} r=${r} />`],
+    [t("marketShare"), (r) => html`<span data-test="market-share" data-value=${r.marketShareBp === null ? "" : r.marketShareBp}>${share(r.marketShareBp)}</span>`],
+    [t("kpiComposite"), (r) => r.kpiComposite.toFixed(2)],
+  ]} />`;
+}
+
+// The monthly series (每月趋势) of `scope` over `months` months, with the 6 / 12 / 24 switch.
+function OrgSeries({ scope, months, onMonths }) {
+  const key = JSON.stringify(scope) + "/" + months;
+  // The answer keeps the months it was for: the last one stays on screen while the next loads.
+  const [data, error] = useQuery(
+    () => gql(SERIES, { scope, months }).then((d) => ({ months, points: d.orgDashboard ? d.orgDashboard.series : null })),
+    [key],
+    true
+  );
+  const points = data ? data.points : null;
+  const labels = points ? points.map((p) => p.period) : [];
+  const of = (field) => (points ? points.map((p) => Number(p[field])) : []);
+  const switcher = html`<span class="switch" data-test="series-months">
+    ${SERIES_MONTHS.map((n) => html`<button class=${n === months ? "chosen" : "secondary"}
+      data-test=${"months-" + n} onClick=${() => onMonths(n)}>${n} ${t("monthsShort")}</button>`)}
+  </span>`;
+  let body;
+  if (error) {
+    body = html`<${Failure} error=${error} />`;
+  } else if (!points) {
+    body = html`<${Loading} />`;
+  } else {
+    body = html`<div class="series-grid">
+        <div><h4>${t("customersCount")}</h4>
+          <${SeriesChart} type="line" test="series-customers" labels=${labels}
+            datasets=${[{ label: t("customersCount"), values: of("customers") }]} /></div>
+        <div><h4>${t("assets")}</h4>
+          <${SeriesChart} type="line" test="series-assets" labels=${labels}
+            datasets=${[{ label: t("assets"), values: of("assets") }]} /></div>
+        <div><h4>${t("netInflow")}</h4>
+          <${SeriesChart} type="bar" test="series-net-inflow" labels=${labels}
+            datasets=${[{ label: t("netInflow"), values: of("netInflow") }]} /></div>
+        <div><h4>${t("commission")}</h4>
+          <${SeriesChart} type="bar" test="series-commission" labels=${labels}
+            datasets=${[{ label: t("commission"), values: of("commission") }]} /></div>
+        <div><h4>${t("newAndLost")}</h4>
+          <${SeriesChart} type="bar" test="series-customers-flow" labels=${labels}
+            datasets=${[
+              { label: t("newCustomers"), values: of("newCustomers") },
+              { label: t("churned"), values: of("churned") },
+            ]} /></div>
+      </div>
+      <details>
+        <summary>${t("seriesTable")}</summary>
+        <${Table} test="series" rows=${points} columns=${[
+          [t("month"), (p) => p.period],
+          [t("customersCount"), (p) => p.customers],
+          [t("assets"), (p) => money(p.assets)],
+          [t("netInflow"), (p) => money(p.netInflow)],
+          [t("commission"), (p) => money(p.commission)],
+          [t("newCustomers"), (p) => p.newCustomers],
+          [t("churned"), (p) => p.churned],
+        ]} />
+      </details>`;
+  }
+  return html`<section class="panel wide" data-test="org-series" data-asked=${months}
+    data-months=${data ? data.months : ""} data-points=${points ? points.length : ""}>
+    <div class="panel-head"><h3>${t("monthlyTrend")} (${months} ${t("monthsShort")})</h3>${switcher}</div>
+    ${body}
+  </section>`;
+}
+
+// The org dashboard of `scope`: { company: true } or { regionId }. `picker`: headquarters may
+// choose a region. `months`: the series' length.
+export function OrgDashboard({ scope, months, picker }) {
+  const key = JSON.stringify(scope);
+  const [data, error] = useQuery(() => gql(ORG, { scope }), [key]);
+  const onMonths = (n) => {
+    const q = new URLSearchParams();
+    if (scope.regionId && picker) {
+      q.set("region", scope.regionId);
+    }
+    if (n !== 12) {
+      q.set("months", String(n));
+    }
+    const s = q.toString();
+    window.location.hash = "#/dashboard" + (s ? "?" + s : "");
+  };
+  const title = scope.company ? t("hqDashboard") : t("regionDashboard");
+  const toolbar = html`<div class="toolbar">
+    <h1>${title}</h1>
+    ${picker && html`<${RegionPicker} scope=${scope} months=${months} />`}
+  </div>`;
+  if (error) {
+    return html`<div>${toolbar}<${Failure} error=${error} /></div>`;
+  }
+  if (!data) {
+    return html`<div>${toolbar}<${Loading} /></div>`;
+  }
+  const d = data.orgDashboard;
+  if (!d) {
+    return html`<div>${toolbar}<p class="empty" data-test="no-org-dashboard">${t("none")}</p></div>`;
+  }
+  const f = d.figures;
+  return html`<div class="stack">
+    ${toolbar}
+    <section data-test="org-dashboard" data-scope=${d.scope} data-region=${d.regionId || ""} class="stack">
+      <h2><span data-test="org-name">${d.scope === "COMPANY" ? e("COMPANY") : d.name}</span>
+        <span class="hint"> ${t("period")}: <span data-test="period">${f.period}</span></span></h2>
+      <${OrgFigures} f=${f} />
+      <div class="charts">
+        <div class="panel">
+          <h3>${t("byTier")}</h3>
+          <${Chart} type="bar" test="tiers" label=${t("customersCount")}
+            labels=${d.customersByTier.map((c) => e(c.key))} values=${d.customersByTier.map((c) => c.count)} />
+          <${Table} test="tiers" rows=${d.customersByTier} columns=${[
+            [t("tier"), (c) => e(c.key)],
+            [t("customersCount"), (c) => html`<span data-test=${"tier-" + c.key}>${c.count}</span>`],
+          ]} />
+        </div>
+        <div class="panel">
+          <h3>${t("byClass")}</h3>
+          <${Chart} type="doughnut" test="classes" label=${t("assets")}
+            labels=${d.assetsByClass.map((a) => e(a.key))} values=${d.assetsByClass.map((a) => Number(a.amount))} />
+          <${Table} test="classes" rows=${d.assetsByClass} columns=${[
+            [t("kind"), (a) => e(a.key)],
+            [t("amount"), (a) => html`<span class="num" data-test=${"class-" + a.key} data-value=${a.amount}>${money(a.amount)}</span>`],
+          ]} />
+        </div>
+        <div class="panel">
+          <h3>${t("byStatus")}</h3>
+          <${Chart} type="bar" test="statuses" label=${t("customersCount")}
+            labels=${d.customersByStatus.map((c) => e(c.key))} values=${d.customersByStatus.map((c) => c.count)} />
+          <${Table} test="statuses" rows=${d.customersByStatus} columns=${[
+            [t("lifecycle"), (c) => e(c.key)],
+            [t("customersCount"), (c) => html`<span data-test=${"status-" + c.key}>${c.count}</span>`],
+          ]} />
+        </div>
+      </div>
+      <${OrgSeries} scope=${scope} months=${months} onMonths=${onMonths} />
+      <section class="panel">
+        <h3>${t("ranking")} <span class="hint">${t("rankingOfScope")}</span></h3>
+        <${OrgRanking} rows=${d.ranking} />
+      </section>
+    </section>
+  </div>`;
+}
