@@ -13,12 +13,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::{events, World};
+use common::{counts, events, example, rejects, run, schema, write, World};
 use crm_app::App;
 use crm_domain::auth::Role;
-use crm_load::{import, ImportKind, ImportOptions, ImportReport, TextEncoding};
+use crm_load::{ImportKind, ImportOptions, TextEncoding};
 
 const BANK_KINDS: [ImportKind; 7] = [
     ImportKind::DepositAccounts,
@@ -29,37 +27,6 @@ const BANK_KINDS: [ImportKind; 7] = [
     ImportKind::FeeIncome,
     ImportKind::ExternalFacts,
 ];
-
-fn schema() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/import")
-}
-
-fn example(kind: ImportKind) -> PathBuf {
-    schema()
-        .join("examples")
-        .join(format!("{}.csv", kind.name()))
-}
-
-async fn run(app: &App, kind: ImportKind, path: &Path, options: ImportOptions) -> ImportReport {
-    import(app, kind, path, options, |_| {}).await.unwrap()
-}
-
-fn counts(r: &ImportReport) -> (u64, u64, u64, u64) {
-    (r.rows_read, r.imported, r.unchanged, r.rejected)
-}
-
-fn rejects(r: &ImportReport) -> Vec<(u64, Option<&str>, &str)> {
-    r.rejects
-        .iter()
-        .map(|x| (x.line, x.column.as_deref(), x.reason.as_str()))
-        .collect()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 /// The organisation and the customers the bank examples refer to.
 async fn prerequisites(app: &App) {

@@ -14,15 +14,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{events, World};
+use common::{counts, events, example, rejects, run, write, World};
 use crm_app::App;
 use crm_domain::auth::Role;
 use crm_domain::bank_services::{CardKind, EChannel};
 use crm_domain::values::{IdDocument, ResidentIdNumber, UnifiedSocialCreditCode};
 use crm_domain::Money;
-use crm_load::{ids, import, ImportKind, ImportOptions, ImportReport, TextEncoding};
+use crm_load::{ids, ImportKind, ImportOptions, ImportReport, TextEncoding};
 use crm_projections::{Projections, RuleBook};
 use time::macros::date;
 
@@ -36,37 +36,6 @@ const KINDS: [ImportKind; 3] = [
 const ZHANG: &str = "310115198003120016";
 const LI: &str = "33010419750521002X";
 const PUJIANG: &str = "913100001234567896";
-
-fn schema() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/import")
-}
-
-fn example(kind: ImportKind) -> PathBuf {
-    schema()
-        .join("examples")
-        .join(format!("{}.csv", kind.name()))
-}
-
-async fn run(app: &App, kind: ImportKind, path: &Path, options: ImportOptions) -> ImportReport {
-    import(app, kind, path, options, |_| {}).await.unwrap()
-}
-
-fn counts(r: &ImportReport) -> (u64, u64, u64, u64) {
-    (r.rows_read, r.imported, r.unchanged, r.rejected)
-}
-
-fn rejects(r: &ImportReport) -> Vec<(u64, Option<&str>, &str)> {
-    r.rejects
-        .iter()
-        .map(|x| (x.line, x.column.as_deref(), x.reason.as_str()))
-        .collect()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn yuan(s: &str) -> Money {
     Money::parse(s).unwrap()

@@ -10,23 +10,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-use common::{events, World};
+use common::{counts, events, example, rejects, run, write, World};
 use crm_app::App;
 use crm_load::{
     import, ImportKind, ImportOptions, ImportProgress, ImportReport, LoadError, TextEncoding,
 };
-
-fn example(kind: ImportKind) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../schema/import/examples")
-        .join(format!("{}.csv", kind.name()))
-}
-
-async fn run(app: &App, kind: ImportKind, path: &Path, options: ImportOptions) -> ImportReport {
-    import(app, kind, path, options, |_| {}).await.unwrap()
-}
 
 /// Imports every example file in dependency order.
 async fn load_examples(app: &App) -> Vec<ImportReport> {
@@ -35,24 +23,6 @@ async fn load_examples(app: &App) -> Vec<ImportReport> {
         reports.push(run(app, kind, &example(kind), ImportOptions::default()).await);
     }
     reports
-}
-
-fn counts(r: &ImportReport) -> (u64, u64, u64, u64) {
-    (r.rows_read, r.imported, r.unchanged, r.rejected)
-}
-
-/// (line, column, reason) of each reject, for exact comparison.
-fn rejects(r: &ImportReport) -> Vec<(u64, Option<&str>, &str)> {
-    r.rejects
-        .iter()
-        .map(|x| (x.line, x.column.as_deref(), x.reason.as_str()))
-        .collect()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
 }
 
 #[tokio::test]

@@ -1,8 +1,12 @@
-//! Shared test helpers: a fresh store and app, and the log as comparable tuples.
+//! Shared test helpers: a fresh store and app, the log as comparable tuples, and running an
+//! import with its report in comparable form.
 #![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
 
 use crm_app::App;
 use crm_eventstore::{AllStart, Direction, EventStore, Position, StoreConfig, READ_LIMIT_MAX};
+use crm_load::{import, ImportKind, ImportOptions, ImportReport};
 use uuid::Uuid;
 
 pub struct World {
@@ -57,4 +61,41 @@ pub fn events(app: &App) -> Vec<LoggedEvent> {
     }
     out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     out
+}
+
+/// schema/import: the formats and their examples.
+pub fn schema() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/import")
+}
+
+/// The documented example file of `kind`.
+pub fn example(kind: ImportKind) -> PathBuf {
+    schema()
+        .join("examples")
+        .join(format!("{}.csv", kind.name()))
+}
+
+/// Imports `path` as `kind`; a file-level error fails the test.
+pub async fn run(app: &App, kind: ImportKind, path: &Path, options: ImportOptions) -> ImportReport {
+    import(app, kind, path, options, |_| {}).await.unwrap()
+}
+
+/// (rows read, imported, unchanged, rejected).
+pub fn counts(r: &ImportReport) -> (u64, u64, u64, u64) {
+    (r.rows_read, r.imported, r.unchanged, r.rejected)
+}
+
+/// (line, column, reason) of each reject, for exact comparison.
+pub fn rejects(r: &ImportReport) -> Vec<(u64, Option<&str>, &str)> {
+    r.rejects
+        .iter()
+        .map(|x| (x.line, x.column.as_deref(), x.reason.as_str()))
+        .collect()
+}
+
+/// Writes `text` to `dir/name`.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
