@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{counts, events, example, rejects, run, schema, write, World};
+use common::{counts, events, example, rejects, run, schema, types_since, write, World};
 use crm_app::App;
 use crm_domain::auth::Role;
 use crm_load::{ImportKind, ImportOptions, TextEncoding};
@@ -42,16 +42,6 @@ async fn load_bank(app: &App, upto: usize) {
         let report = run(app, kind, &example(kind), ImportOptions::default()).await;
         assert_eq!(report.rejected, 0, "{kind}: {:?}", report.rejects);
     }
-}
-
-fn types_since(app: &App, before: &[common::LoggedEvent]) -> Vec<String> {
-    let mut types: Vec<String> = events(app)
-        .into_iter()
-        .filter(|e| !before.contains(e))
-        .map(|e| e.3)
-        .collect();
-    types.sort();
-    types
 }
 
 #[tokio::test]

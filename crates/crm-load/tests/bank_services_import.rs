@@ -16,7 +16,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{counts, events, example, rejects, run, write, World};
+use common::{counts, events, example, rejects, run, types_since, write, World};
 use crm_app::App;
 use crm_domain::auth::Role;
 use crm_domain::bank_services::{CardKind, EChannel};
@@ -66,16 +66,6 @@ fn read_side(app: &App) -> Projections {
     let p = Projections::open(app.store(), RuleBook::default_rules().unwrap()).unwrap();
     p.catch_up().unwrap();
     p
-}
-
-fn types_since(app: &App, before: &[common::LoggedEvent]) -> Vec<String> {
-    let mut types: Vec<String> = events(app)
-        .into_iter()
-        .filter(|e| !before.contains(e))
-        .map(|e| e.3)
-        .collect();
-    types.sort();
-    types
 }
 
 #[tokio::test]

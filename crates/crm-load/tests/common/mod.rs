@@ -99,3 +99,14 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The types of the events written since `before` was read, sorted.
+pub fn types_since(app: &App, before: &[LoggedEvent]) -> Vec<String> {
+    let mut types: Vec<String> = events(app)
+        .into_iter()
+        .filter(|e| !before.contains(e))
+        .map(|e| e.3)
+        .collect();
+    types.sort();
+    types
+}
