@@ -35,7 +35,7 @@ const ORG = `query ($scope: OrgScopeInput!) { orgDashboard(scope: $scope) { scop
 const SERIES = `query ($scope: OrgScopeInput!, $months: Int) { orgDashboard(scope: $scope) {
   series(months: $months) { period customers assets netInflow commission newCustomers churned } } }`;
 
-const BRANCHES = "{ branches { regionId closed } }";
+const REGIONS = "{ regions { regionId name closed } }";
 
 // The months the series switch offers; 12 unless the route asks for another.
 export const SERIES_MONTHS = [6, 12, 24];
@@ -51,26 +51,12 @@ function Satisfaction({ r }) {
     <span class="hint"> (${r.satisfactionResponses})</span>`;
 }
 
-// The region picker headquarters gets: the company, or one of the regions of the branches it
-// reads (named by their own dashboards, in one request).
+// The region picker headquarters gets: the company, or one of the open regions the API lists
+// for the caller (`regions`).
 function RegionPicker({ scope, months }) {
   const [data, error] = useQuery(async () => {
-    const branches = (await gql(BRANCHES)).branches.filter((b) => !b.closed);
-    const ids = Array.from(new Set(branches.map((b) => b.regionId)));
-    if (ids.length === 0) {
-      return [];
-    }
-    const args = ids.map((_, i) => "$r" + i + ": ID!").join(", ");
-    const fields = ids
-      .map((_, i) => "r" + i + ": orgDashboard(scope: { regionId: $r" + i + " }) { regionId name }")
-      .join(" ");
-    const vars = {};
-    ids.forEach((id, i) => (vars["r" + i] = id));
-    const named = await gql("query (" + args + ") { " + fields + " }", vars);
-    return ids
-      .map((id, i) => named["r" + i])
-      .filter((r) => r)
-      .sort((a, b) => a.name.localeCompare(b.name, "zh-CN"));
+    const regions = (await gql(REGIONS)).regions.filter((r) => !r.closed);
+    return regions.sort((a, b) => a.name.localeCompare(b.name, "zh-CN"));
   }, []);
   if (error || !data) {
     return null;

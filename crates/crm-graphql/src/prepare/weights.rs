@@ -102,6 +102,7 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     // A region's or the company's: every branch of it, and one pass over the customers for
     // the period's churn; each month of its series the same again.
     ("Query", "orgDashboard", c(ORG + BOOK, One)),
+    ("Query", "regions", c(RESIDENT, At(REGIONS))),
     ("OrgDashboardView", "series", c((ORG + BOOK) * 36, At(36))),
     ("OrgDashboardView", "ranking", c(RESIDENT, At(BRANCHES))),
     ("OrgDashboardView", "customersByTier", c(RESIDENT, At(ENUM))),

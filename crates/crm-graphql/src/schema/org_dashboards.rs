@@ -150,11 +150,41 @@ impl OrgDashboardView {
     }
 }
 
+/// A region of the organisation (分公司 / county cooperative).
+#[derive(SimpleObject, Debug)]
+pub struct RegionView {
+    pub region_id: ID,
+    pub name: String,
+    pub closed: bool,
+}
+
 #[derive(Default, Debug)]
 pub struct OrgDashboardQuery;
 
 #[Object]
 impl OrgDashboardQuery {
+    /// The regions whose figures the caller reads (company readers: every region; a region's
+    /// staff: their own), by name: what `orgDashboard(scope: { regionId })` takes.
+    async fn regions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RegionView>> {
+        async {
+            let actor = *caller(ctx)?;
+            let mut out: Vec<RegionView> = read_models(ctx)?.read(|m, _| {
+                views::regions(m)
+                    .filter(|(id, _)| read_policy::may_read_region(&actor, *id))
+                    .map(|(id, r)| RegionView {
+                        region_id: uuid_id(id),
+                        name: r.name.clone(),
+                        closed: r.closed,
+                    })
+                    .collect()
+            });
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok::<_, ApiError>(out)
+        }
+        .await
+        .map_err(gql)
+    }
+
     /// A region's or the company's dashboard for a day or a month (default: the latest
     /// month): its branches' figures summed, its branches ranked, and `series` of the months
     /// before. Company readers; a region's also those scoped to it. Null for a region the read

@@ -1,6 +1,7 @@
 //! Region and head-office dashboards (#16 item 4) through the real server, over the demo: the
 //! company's figures are its branches' sums, a region's its own branches', the monthly series
-//! ends with the dashboard's own month; headquarters read the company, a region's manager
+//! ends with the dashboard's own month; `regions` lists what each caller reads; headquarters
+//! read the company, a region's manager
 //! their region and nothing wider, a customer manager neither; bad input names its field.
 
 use crm_domain::auth::{Role, Scope};
@@ -143,6 +144,33 @@ async fn the_company_and_a_region_sum_their_branches_with_a_monthly_series() {
         mine["data"]["orgDashboard"]["figures"], r["figures"],
         "{mine}"
     );
+    // `regions` lists what each caller's dashboards take: all for headquarters, their own
+    // for a region's manager, none for a customer manager.
+    let listed = |token: String| {
+        let server = &server;
+        async move {
+            let r = server
+                .query(&token, "{ regions { regionId name } }", json!({}))
+                .await;
+            r["data"]["regions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["regionId"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = listed(hq.clone()).await;
+    let regions_of_branches: std::collections::BTreeSet<String> = branches
+        .iter()
+        .map(|b| b["regionId"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        regions_of_branches.iter().all(|r| all.contains(r)),
+        "{all:?}"
+    );
+    assert_eq!(listed(rm.clone()).await, vec![region.clone()]);
+    assert!(listed(server.customer_manager()).await.is_empty());
     let wider = server
         .query(&rm, DASHBOARD, json!({ "s": { "company": true } }))
         .await;

@@ -199,7 +199,12 @@ pub fn churned_on(c: &CustomerRecord, d: Date, churned_days: u32) -> Option<Loss
     if matches!(c.lifecycle, Lifecycle::Prospect | Lifecycle::Merged) {
         return None;
     }
-    let registered = business_date(c.registered_at);
+    loss_on(c, business_date(c.registered_at), d, churned_days)
+}
+
+/// [`churned_on`] for a customer who can churn, registered on `registered` (what a pass over
+/// many dates computes once per customer).
+fn loss_on(c: &CustomerRecord, registered: Date, d: Date, churned_days: u32) -> Option<Loss> {
     if d < registered {
         return None;
     }
@@ -277,8 +282,16 @@ pub fn period_churns(m: &Model, churned_days: u32, periods: &[(Date, Date)]) -> 
     let mut out = vec![PeriodChurn::default(); periods.len()];
     let mut state: Vec<Option<Loss>> = Vec::with_capacity(dates.len());
     for c in m.customers.values() {
+        if matches!(c.lifecycle, Lifecycle::Prospect | Lifecycle::Merged) {
+            continue;
+        }
+        let registered = business_date(c.registered_at);
         state.clear();
-        state.extend(dates.iter().map(|d| churned_on(c, *d, churned_days)));
+        state.extend(
+            dates
+                .iter()
+                .map(|d| loss_on(c, registered, *d, churned_days)),
+        );
         for (churn, (was, is)) in out.iter_mut().zip(&bounds) {
             if state.get(*was).is_some_and(Option::is_some) {
                 continue;

@@ -375,6 +375,11 @@ pub fn branches(m: &Model) -> impl Iterator<Item = (BranchId, &BranchInfo)> {
     m.meta.branches.iter().map(|(id, b)| (*id, b))
 }
 
+/// Every region the read side knows, with its name and whether it is closed.
+pub fn regions(m: &Model) -> impl Iterator<Item = (RegionId, &RegionInfo)> {
+    m.meta.regions.iter().map(|(id, r)| (*id, r))
+}
+
 /// The branches of a region that are not closed.
 pub fn open_branches_in_region(m: &Model, region: RegionId) -> usize {
     m.meta
