@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use appraisal::{check_leaderboard, check_sealed_period};
 use cdp::{Browser, Killed};
-use org::{check_org_dashboard, check_series_switch};
+use org::{check_org_dashboard, check_org_live, check_series_switch};
 use rules::{check_four_eyes_buttons, check_rules_hq, check_rules_operator};
 use sensitive::{check_show_full, check_show_full_refused};
 use serde_json::{json, Value};
@@ -461,9 +461,12 @@ fn check_replay(browser: &mut Browser, demo: &Demo, token: &str, id: &str) {
     ));
     let then = demo.data(token, HISTORY, json!({ "id": id, "asOf": earliest }));
     let then = &then["customerHistory"];
+    // The page may render the replay twice (the instant's answer replacing the last one's):
+    // the count is read once it has settled on a value, and must be the API's.
+    let count = json!(then["timeline"].as_array().unwrap().len().to_string());
     assert_eq!(
-        browser.text("[data-test=event-count]"),
-        json!(then["timeline"].as_array().unwrap().len().to_string())
+        browser.text_settled("[data-test=event-count]", &count),
+        count
     );
     assert_eq!(
         browser.text("[data-test=snapshot-name]"),
@@ -535,6 +538,7 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
     let company = json!({ "company": true });
     check_org_dashboard(&mut browser, &demo, &hq, &company, 12);
     assert_eq!(browser.text("[data-test=dashboard]"), Value::Null);
+    check_org_live(&mut browser, &demo, &hq, &company);
     shoot(&mut browser, "dashboard-hq");
     // In English: the head office's dashboard and its monthly trend.
     browser.click("[data-test=lang]");

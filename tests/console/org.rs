@@ -1,7 +1,8 @@
 //! The head-office and region dashboards (总部看板 / 区域看板) in the browser: the figures, the
 //! tier and asset mix, the branches' ranking (rank change, satisfaction, market share) and the
 //! monthly series — as tables and as what Chart.js drew — equal what `orgDashboard` gives the
-//! same token; the 6 / 12 / 24 months switch asks the API for that many months.
+//! same token; the 6 / 12 / 24 months switch asks the API for that many months; the figures
+//! follow `orgDashboardChanged` without a reload.
 
 use serde_json::{json, Value};
 
@@ -218,4 +219,46 @@ pub fn check_series_switch(
     }
     let d = org_answer(demo, token, scope, months);
     check_series(browser, &d, months);
+}
+
+/// The org dashboard on screen is live: a contact recorded through /graphql by `token`
+/// changes its contacts figure to what `orgDashboard` then gives, without the page reloading.
+pub fn check_org_live(browser: &mut Browser, demo: &Demo, token: &str, scope: &Value) {
+    browser.wait_for("[data-test=org-dashboard] [data-test=live][data-state=live]");
+    browser.eval("window.sameDocument = true");
+    const CONTACTS: &str = "query ($s: OrgScopeInput!, $at: Long) {
+        orgDashboard(scope: $s, atPosition: $at) { figures { contacts } } }";
+    let contacts = |at: &Value| {
+        demo.data(token, CONTACTS, json!({ "s": scope, "at": at }))["orgDashboard"]["figures"]
+            ["contacts"]
+            .clone()
+    };
+    let before = contacts(&Value::Null);
+    assert_eq!(
+        browser.text("[data-test=org-figures] [data-test=figure-contacts] .figure-value"),
+        json!(before.to_string())
+    );
+    let customers = demo.data(token, super::CUSTOMERS, json!({ "filter": {} }));
+    let customer = &customers["customers"]["edges"][0]["node"];
+    let recorded = demo.data(
+        token,
+        "mutation ($c: ID!) { recordContact(customerId: $c, channel: PHONE, direction: OUTBOUND,
+           topic: \"回访\", outcome: REACHED, notes: \"console org live test\") { position } }",
+        json!({ "c": customer["customerId"] }),
+    );
+    let after = contacts(&recorded["recordContact"]["position"]);
+    assert_ne!(after, before, "the contact counts on the org dashboard");
+    assert_eq!(
+        browser.text_settled(
+            "[data-test=org-figures] [data-test=figure-contacts] .figure-value",
+            &json!(after.to_string())
+        ),
+        json!(after.to_string()),
+        "the live org dashboard's contacts"
+    );
+    assert_eq!(
+        browser.eval("window.sameDocument === true"),
+        json!(true),
+        "reloaded"
+    );
 }

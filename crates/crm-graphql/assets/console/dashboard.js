@@ -7,10 +7,10 @@
 // The figures are live: after the first answer the page subscribes to
 // `branchDashboardChanged` for the same branch and period and shows each new answer, with a
 // small indicator of the connection.
-import { html, useState, useEffect, useQuery, Figure, Table, Chart, Change, Loading, Failure, money } from "./ui.js";
+import { html, useQuery, Figure, Table, Chart, Change, Loading, Failure, money } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
-import { subscribe } from "./live.js";
+import { useLive, LiveIndicator } from "./live.js";
 import { OrgDashboard, SERIES_MONTHS } from "./org.js";
 
 const BRANCHES = "{ branches { branchId name regionId closed } }";
@@ -75,39 +75,11 @@ function Figures({ d }) {
   </div>`;
 }
 
-// The period a dashboard answered for, as the subscription's input: a day or a month.
-const periodInput = (period) => (period.length > 7 ? { day: period } : { month: period });
-
-// The dashboard of `branch` for `period` as the subscription sends it: { d, state, updates,
-// error } (d null until the first answer; state as live.js reports it).
-function useLiveDashboard(branchId, period) {
-  const [live, setLive] = useState({ key: null, d: null, state: "connecting", updates: 0, error: null });
-  const key = branchId + "/" + period;
-  useEffect(() => {
-    if (!period) {
-      return undefined;
-    }
-    setLive({ key, d: null, state: "connecting", updates: 0, error: null });
-    return subscribe(LIVE, { branchId, period: periodInput(period) }, {
-      onData: (data) =>
-        setLive((s) => ({ ...s, d: data.branchDashboardChanged, updates: s.updates + 1 })),
-      onState: (state) => setLive((s) => ({ ...s, state })),
-      onError: (error) => setLive((s) => ({ ...s, error })),
-    });
-  }, [key]);
-  return live.key === key ? live : { d: null, state: "connecting", updates: 0, error: null };
-}
-
-function LiveIndicator({ live }) {
-  const title = live.error ? live.error.code + " " + live.error.message : "";
-  return html`<span class=${"live live-" + live.state} data-test="live" data-state=${live.state}
-    data-updates=${live.updates} title=${title}>● ${t("live_" + live.state)}</span>`;
-}
-
 function BranchDashboard({ branch }) {
   const [data, error] = useQuery(() => gql(DASHBOARD, { branchId: branch.branchId }), [branch.branchId]);
   const first = data && data.branchDashboard;
-  const live = useLiveDashboard(branch.branchId, first ? first.period : null);
+  const live = useLive(LIVE, { branchId: branch.branchId }, branch.branchId,
+    "branchDashboardChanged", first ? first.period : null);
   if (error) {
     return html`<${Failure} error=${error} />`;
   }

@@ -5,6 +5,8 @@
 // restarting, the network) is opened again after 1, 2, 4 … 30 s; one the server closes for
 // the token (4401, 4403) is not.
 import { token, ApiError } from "./api.js";
+import { html, useState, useEffect } from "./ui.js";
+import { t } from "./i18n.js";
 
 export const PROTOCOL = "graphql-transport-ws";
 
@@ -99,4 +101,33 @@ export function subscribe(query, variables, { onData, onError, onState }) {
   open();
   // Ended by the page (it leaves, or asks for something else): no state to report.
   return () => stop(null);
+}
+
+// A dashboard's period as the subscriptions take it: a day (YYYY-MM-DD) or a month (YYYY-MM).
+export const periodInput = (period) => (period.length > 7 ? { day: period } : { month: period });
+
+// What `query` (with `variables`) sends, as { d, state, updates, error }: d is the answer's
+// `field` (null until the first answer), state as `subscribe` reports it. `key` names what is
+// followed (a new key starts a new subscription); a null `period` follows nothing yet.
+export function useLive(query, variables, key, field, period) {
+  const [live, setLive] = useState({ key: null, d: null, state: "connecting", updates: 0, error: null });
+  useEffect(() => {
+    if (!period) {
+      return undefined;
+    }
+    setLive({ key, d: null, state: "connecting", updates: 0, error: null });
+    return subscribe(query, { ...variables, period: periodInput(period) }, {
+      onData: (data) => setLive((s) => ({ ...s, d: data[field], updates: s.updates + 1 })),
+      onState: (state) => setLive((s) => ({ ...s, state })),
+      onError: (error) => setLive((s) => ({ ...s, error })),
+    });
+  }, [key, period]);
+  return live.key === key ? live : { d: null, state: "connecting", updates: 0, error: null };
+}
+
+// The "live" mark beside a followed dashboard's title.
+export function LiveIndicator({ live }) {
+  const title = live.error ? live.error.code + " " + live.error.message : "";
+  return html`<span class=${"live live-" + live.state} data-test="live" data-state=${live.state}
+    data-updates=${live.updates} title=${title}>● ${t("live_" + live.state)}</span>`;
 }

@@ -3,10 +3,12 @@
 // region), customers by tier and status and assets by class as charts, the branches ranked
 // with rank change (排名变化), satisfaction (客户满意度) and market share, and the monthly
 // series (每月趋势) of customers, assets, net inflow, commission, new and lost customers over
-// 6, 12 or 24 months. The API decides what the token may read; a refusal shows as such.
+// 6, 12 or 24 months. The figures, mixes and ranking are live (`orgDashboardChanged`). The API
+// decides what the token may read; a refusal shows as such.
 import { html, useQuery, Figure, Table, Chart, SeriesChart, Change, Loading, Failure, money } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
+import { useLive, LiveIndicator } from "./live.js";
 
 // Whose org dashboard the caller reads by default, from `me`: the company for a company-wide
 // scope, their region for a region's; null for a branch or a book (the branch dashboard).
@@ -25,12 +27,17 @@ export function orgLevel(me) {
 // once per sign-in (operators, for one, are company-wide but read no org dashboard).
 export const ORG_READABLE = "query ($scope: OrgScopeInput!) { orgDashboard(scope: $scope) { scope } }";
 
-const ORG = `query ($scope: OrgScopeInput!) { orgDashboard(scope: $scope) { scope regionId name
+const ORG_FIELDS = `scope regionId name
   figures { period branches customers assets netInflow deposits withdrawals turnover commission
     newCustomers churned upgraded downgraded contacts marketShareBp }
   customersByTier { key count } customersByStatus { key count } assetsByClass { key amount }
   ranking { rank previousRank rankChange branchId name customers assets netInflow commission
-    marketShareBp satisfaction satisfactionResponses kpiComposite } } }`;
+    marketShareBp satisfaction satisfactionResponses kpiComposite }`;
+
+const ORG = `query ($scope: OrgScopeInput!) { orgDashboard(scope: $scope) { ${ORG_FIELDS} } }`;
+
+const ORG_LIVE = `subscription ($scope: OrgScopeInput!, $period: BranchPeriodInput!) {
+  orgDashboardChanged(scope: $scope, period: $period) { ${ORG_FIELDS} } }`;
 
 const SERIES = `query ($scope: OrgScopeInput!, $months: Int) { orgDashboard(scope: $scope) {
   series(months: $months) { period customers assets netInflow commission newCustomers churned } } }`;
@@ -182,6 +189,9 @@ function OrgSeries({ scope, months, onMonths }) {
 export function OrgDashboard({ scope, months, picker }) {
   const key = JSON.stringify(scope);
   const [data, error] = useQuery(() => gql(ORG, { scope }), [key]);
+  // Live: the figures, mixes and ranking follow `orgDashboardChanged` after the first answer.
+  const first = data && data.orgDashboard;
+  const live = useLive(ORG_LIVE, { scope }, key, "orgDashboardChanged", first ? first.figures.period : null);
   const onMonths = (n) => {
     const q = new URLSearchParams();
     if (scope.regionId && picker) {
@@ -204,7 +214,7 @@ export function OrgDashboard({ scope, months, picker }) {
   if (!data) {
     return html`<div>${toolbar}<${Loading} /></div>`;
   }
-  const d = data.orgDashboard;
+  const d = live.d || first;
   if (!d) {
     return html`<div>${toolbar}<p class="empty" data-test="no-org-dashboard">${t("none")}</p></div>`;
   }
@@ -213,7 +223,8 @@ export function OrgDashboard({ scope, months, picker }) {
     ${toolbar}
     <section data-test="org-dashboard" data-scope=${d.scope} data-region=${d.regionId || ""} class="stack">
       <h2><span data-test="org-name">${d.scope === "COMPANY" ? e("COMPANY") : d.name}</span>
-        <span class="hint"> ${t("period")}: <span data-test="period">${f.period}</span></span></h2>
+        <span class="hint"> ${t("period")}: <span data-test="period">${f.period}</span></span>
+        <${LiveIndicator} live=${live} /></h2>
       <${OrgFigures} f=${f} />
       <div class="charts">
         <div class="panel">

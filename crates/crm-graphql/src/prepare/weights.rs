@@ -163,6 +163,7 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     // ---- Subscription: each event delivered recomputes what it carries ----
     ("Subscription", "eventsAppended", c(LOG, One)),
     ("Subscription", "branchDashboardChanged", c(ORG, One)),
+    ("Subscription", "orgDashboardChanged", c(ORG + BOOK, One)),
     ("Subscription", "todosChanged", c(DISK, Page)),
     ("Subscription", "jobProgress", c(RESIDENT, One)),
     // ---- Mutations that are not one command ----

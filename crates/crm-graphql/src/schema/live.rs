@@ -1,4 +1,5 @@
-//! Live read models over graphql-transport-ws: a branch dashboard and the caller's to-do list,
+//! Live read models over graphql-transport-ws: a branch dashboard, a region's or the head
+//! office's dashboard, and the caller's to-do list,
 //! sent once on subscribe and again whenever the read models move and the value changed.
 //!
 //! Each subscription waits on the read models' position (no polling of the log), recomputes
@@ -18,6 +19,7 @@ use time::OffsetDateTime;
 
 use super::caller;
 use super::insight::{todos_of, TodoView};
+use super::org_dashboards::{org_dashboard_of, OrgDashboardView, OrgScopeInput};
 use super::performance::{BranchDashboardView, BranchPeriodInput};
 use super::readside::{
     forbidden, may_read_branch, org_tree, parse_uuid, read_models, ReadModels, Reflects,
@@ -109,6 +111,17 @@ fn dashboard(
     })
 }
 
+/// A value with what it reflects; two are the same when the value and the rules are (a new
+/// position alone is no change to send).
+#[derive(Clone)]
+struct Stamped<T>(T, Reflects);
+
+impl<T: PartialEq> PartialEq for Stamped<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0 && self.1.rules_hash == other.1.rules_hash
+    }
+}
+
 #[derive(Default, Debug)]
 pub struct LiveSubscription;
 
@@ -135,6 +148,30 @@ impl LiveSubscription {
         });
         Ok(futures_util::StreamExt::map(values, |r| {
             r.map(|(d, _)| d.as_ref().map(|d| BranchDashboardView::of(d, None)))
+        }))
+    }
+
+    /// A region's or the company's dashboard (`orgDashboard`) for a day or a month: now, then
+    /// each time it changes.
+    async fn org_dashboard_changed(
+        &self,
+        ctx: &Context<'_>,
+        scope: OrgScopeInput,
+        period: BranchPeriodInput,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Option<OrgDashboardView>>>>
+    {
+        let actor = *caller(ctx).map_err(gql)?;
+        let scope = scope.parse().map_err(gql)?;
+        let period = period.parse().map_err(gql)?;
+        let models = read_models(ctx).map_err(gql)?.clone();
+        // Refused before the stream starts, so the client gets an error, not an empty stream.
+        org_dashboard_of(&models, &actor, scope, period).map_err(gql)?;
+        let values = changes(models, move |m| {
+            let d = org_dashboard_of(m, &actor, scope, period)?;
+            Ok(Stamped(d, Reflects::of(m)))
+        });
+        Ok(futures_util::StreamExt::map(values, |r| {
+            r.map(|Stamped(d, reflects)| d.as_ref().map(|d| OrgDashboardView::of(d, reflects)))
         }))
     }
 

@@ -9,14 +9,18 @@ use crm_domain::auth::{Actor, Right};
 use crm_domain::ids::RegionId;
 use crm_domain::read_policy;
 use crm_projections::model::{Flows, Totals};
-use crm_projections::views::{self, BranchPeriod, OrgFigures, OrgScope, SERIES_MONTHS_MAX};
+use crm_projections::views::{
+    self, BranchPeriod, OrgDashboard, OrgFigures, OrgScope, SERIES_MONTHS_MAX,
+};
 
 use super::caller;
 use super::customers::{amounts, money, Amount, Count, ASSET_CLASS_NAMES};
 use super::performance::{
     branch_period_or_latest, branch_period_text, counts, BranchPeriodInput, BranchRankView,
 };
-use super::readside::{forbidden, int, parse_uuid, reach, read_models, uuid_id, Reflects};
+use super::readside::{
+    forbidden, int, parse_uuid, reach, read_models, uuid_id, ReadModels, Reflects,
+};
 use super::scalars::{global_id, Long};
 use crate::error::{gql, ApiError};
 
@@ -28,7 +32,7 @@ pub enum OrgScopeInput {
 }
 
 impl OrgScopeInput {
-    fn parse(&self) -> Result<OrgScope, ApiError> {
+    pub(crate) fn parse(&self) -> Result<OrgScope, ApiError> {
         Ok(match self {
             OrgScopeInput::Company(_) => OrgScope::Company,
             OrgScopeInput::RegionId(id) => {
@@ -114,6 +118,62 @@ pub struct OrgDashboardView {
     org_scope: OrgScope,
     #[graphql(skip)]
     period: BranchPeriod,
+}
+
+impl OrgDashboardView {
+    pub(crate) fn of(d: &OrgDashboard, reflects: Reflects) -> Self {
+        let (scope, period) = (d.scope, d.period);
+        let t = &d.figures.totals;
+        let key = match scope {
+            OrgScope::Company => "company".to_string(),
+            OrgScope::Region(r) => r.to_string(),
+        };
+        OrgDashboardView {
+            id: global_id(
+                "OrgDashboard",
+                format!("{key}@{}", branch_period_text(period)),
+            ),
+            scope: match scope {
+                OrgScope::Company => "COMPANY",
+                OrgScope::Region(_) => "REGION",
+            }
+            .into(),
+            region_id: match scope {
+                OrgScope::Company => None,
+                OrgScope::Region(r) => Some(uuid_id(r)),
+            },
+            name: d.name.clone(),
+            figures: OrgFiguresView::of(period, &d.figures),
+            customers_by_tier: counts(
+                crm_projections::Tier::ALL
+                    .iter()
+                    .map(|x| (*x, t.by_tier[*x as usize])),
+            ),
+            customers_by_status: counts(views::lifecycle_counts(t)),
+            customers_by_category: counts(views::kind_counts(t)),
+            assets_by_class: amounts(&ASSET_CLASS_NAMES, &t.holdings),
+            ranking: d.ranking.iter().map(BranchRankView::from).collect(),
+            reflects,
+            org_scope: scope,
+            period,
+        }
+    }
+}
+
+/// The dashboard of `scope` for `period` as the read models hold it now, refused unless the
+/// caller reads the scope (the query's rule, and the live subscription's at every change).
+pub(crate) fn org_dashboard_of(
+    models: &ReadModels,
+    actor: &Actor,
+    scope: OrgScope,
+    period: BranchPeriod,
+) -> Result<Option<OrgDashboard>, ApiError> {
+    models.read(|m, rules| {
+        if !may_read(actor, scope) {
+            return Err(forbidden(Right::ReadCustomer));
+        }
+        Ok(views::org_dashboard(m, rules, scope, period))
+    })
 }
 
 #[ComplexObject]
@@ -210,40 +270,7 @@ impl OrgDashboardQuery {
                 let Some(d) = views::org_dashboard(m, rules, scope, period) else {
                     return Ok(None);
                 };
-                let t = &d.figures.totals;
-                let key = match scope {
-                    OrgScope::Company => "company".to_string(),
-                    OrgScope::Region(r) => r.to_string(),
-                };
-                Ok(Some(OrgDashboardView {
-                    id: global_id(
-                        "OrgDashboard",
-                        format!("{key}@{}", branch_period_text(period)),
-                    ),
-                    scope: match scope {
-                        OrgScope::Company => "COMPANY",
-                        OrgScope::Region(_) => "REGION",
-                    }
-                    .into(),
-                    region_id: match scope {
-                        OrgScope::Company => None,
-                        OrgScope::Region(r) => Some(uuid_id(r)),
-                    },
-                    name: d.name.clone(),
-                    figures: OrgFiguresView::of(period, &d.figures),
-                    customers_by_tier: counts(
-                        crm_projections::Tier::ALL
-                            .iter()
-                            .map(|x| (*x, t.by_tier[*x as usize])),
-                    ),
-                    customers_by_status: counts(views::lifecycle_counts(t)),
-                    customers_by_category: counts(views::kind_counts(t)),
-                    assets_by_class: amounts(&ASSET_CLASS_NAMES, &t.holdings),
-                    ranking: d.ranking.iter().map(BranchRankView::from).collect(),
-                    reflects,
-                    org_scope: scope,
-                    period,
-                }))
+                Ok(Some(OrgDashboardView::of(&d, reflects)))
             })
         }
         .await

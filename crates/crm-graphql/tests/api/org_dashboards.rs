@@ -207,3 +207,62 @@ async fn the_company_and_a_region_sum_their_branches_with_a_monthly_series() {
         );
     }
 }
+
+/// `orgDashboardChanged`: refused before it starts for a caller who may not read the scope;
+/// for headquarters, the company's dashboard now, then again when a contact moves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_org_dashboard_subscription_sends_the_dashboard_and_its_changes() {
+    use crate::ws::{connect, init, recv, send};
+    let server = Server::start_demo(40, 5).await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let head = server.store.head().0;
+    let r = server
+        .query(
+            &hq,
+            r#"query($at: Long) { customers(first: 1, atPosition: $at) { edges { node { customerId } } } }"#,
+            json!({ "at": head }),
+        )
+        .await;
+    let customer = r["data"]["customers"]["edges"][0]["node"]["customerId"].clone();
+    // Contacts are recorded now, so watch today's (business day, UTC+8) figures.
+    let day = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date()
+        .to_string();
+    const SUBSCRIBE: &str = r#"subscription($d: String!) { orgDashboardChanged(scope: { company: true }, period: { day: $d }) { scope figures { period contacts } reflects { position } } }"#;
+
+    let mut ws = connect(&server, true, None).await;
+    init(&mut ws, &server.customer_manager()).await;
+    send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"d": day}}})).await;
+    let refused = recv(&mut ws).await;
+    assert_eq!(refused["type"], "next", "{refused}");
+    assert_eq!(refused["payload"]["data"], Json::Null, "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+
+    let mut ws = connect(&server, true, None).await;
+    init(&mut ws, &hq).await;
+    send(&mut ws, json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"d": day}}})).await;
+    let first = recv(&mut ws).await;
+    assert_eq!(first["type"], "next", "{first}");
+    let d = &first["payload"]["data"]["orgDashboardChanged"];
+    assert_eq!(d["scope"], "COMPANY", "{first}");
+    assert_eq!(d["figures"]["period"], day.as_str());
+    let contacts = int(&d["figures"]["contacts"]);
+    let contact = server
+        .query(
+            &hq,
+            r#"mutation($c: ID!) { recordContact(customerId: $c, channel: PHONE, direction: OUTBOUND, topic: "回访", outcome: REACHED, notes: "季度回访") { position } }"#,
+            json!({ "c": customer }),
+        )
+        .await;
+    assert!(contact.get("errors").is_none(), "{contact}");
+    let at = int(&contact["data"]["recordContact"]["position"]);
+    let next = recv(&mut ws).await;
+    assert_eq!(next["type"], "next", "{next}");
+    let d = &next["payload"]["data"]["orgDashboardChanged"];
+    assert_eq!(int(&d["figures"]["contacts"]), contacts + 1, "{next}");
+    assert!(int(&d["reflects"]["position"]) >= at, "{next}");
+}

@@ -1067,14 +1067,17 @@ async fn a_rule_version_names_the_rule_set_the_rules_mutations_take() {
             1,
         )
     };
+    let mut proposed = Json::Null;
     for version in [2, 3] {
-        ok(&server
+        let r = server
             .query(
                 &first,
                 PROPOSE,
                 json!({ "r": rule_set.to_string(), "v": version, "c": content(version) }),
             )
-            .await);
+            .await;
+        ok(&r);
+        proposed = r["data"]["proposeRules"]["position"].clone();
     }
     // `at`: the position of the last mutation, for the next read.
     let read = |at: Json| {
@@ -1086,7 +1089,8 @@ async fn a_rule_version_names_the_rule_set_the_rules_mutations_take() {
             r["data"]["rules"]["versions"].as_array().unwrap().clone()
         }
     };
-    let versions = read(Json::Null).await;
+    // Read at the second proposal's position: the read models may not have applied it yet.
+    let versions = read(proposed).await;
     assert_eq!(versions.len(), 2, "{versions:?}");
     for v in &versions {
         assert_eq!(uuid(&v["ruleSetId"]), rule_set, "{v}");
