@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{counts, events, example, rejects, run, schema, types_since, write, World};
+use common::{counts, events, example, gbk, rejects, run, schema, types_since, write, World};
 use crm_app::App;
 use crm_domain::auth::Role;
 use crm_load::{ImportKind, ImportOptions, TextEncoding};
@@ -440,12 +440,6 @@ async fn bad_fee_and_external_fact_rows_are_named_and_the_good_ones_imported() {
             ),
         ]
     );
-}
-
-fn gbk(text: &str) -> Vec<u8> {
-    let (bytes, _, unmappable) = encoding_rs::GBK.encode(text);
-    assert!(!unmappable);
-    bytes.into_owned()
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{counts, events, example, rejects, run, types_since, write, World};
+use common::{counts, events, example, gbk, rejects, run, types_since, write, World};
 use crm_app::App;
 use crm_domain::auth::Role;
 use crm_domain::bank_services::{CardKind, EChannel};
@@ -386,12 +386,6 @@ async fn bad_wealth_rows_are_named_and_a_redemption_beyond_the_holding_refused()
     let p = read_side(&w.app);
     let zhang = p.customer_banking(resident(ZHANG), None).unwrap();
     assert_eq!(zhang.wealth, vec![("P1".to_owned(), yuan("600"))]);
-}
-
-fn gbk(text: &str) -> Vec<u8> {
-    let (bytes, _, unmappable) = encoding_rs::GBK.encode(text);
-    assert!(!unmappable);
-    bytes.into_owned()
 }
 
 #[tokio::test]

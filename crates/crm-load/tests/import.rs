@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{counts, events, example, rejects, run, write, World};
+use common::{counts, events, example, gbk, rejects, run, write, World};
 use crm_app::App;
 use crm_load::{
     import, ImportKind, ImportOptions, ImportProgress, ImportReport, LoadError, TextEncoding,
@@ -428,12 +428,6 @@ async fn a_correction_file_supersedes_recorded_days_and_is_itself_idempotent() {
     let again = run(&w.app, kind, &path, correction).await;
     assert_eq!(counts(&again), (4, 0, 4, 0));
     assert_eq!(w.head(), head + 1);
-}
-
-fn gbk(text: &str) -> Vec<u8> {
-    let (bytes, _, unmappable) = encoding_rs::GBK.encode(text);
-    assert!(!unmappable);
-    bytes.into_owned()
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 // The figures are live: after the first answer the page subscribes to
 // `branchDashboardChanged` for the same branch and period and shows each new answer, with a
 // small indicator of the connection.
-import { html, useQuery, Figure, Table, Chart, Change, Loading, Failure, money } from "./ui.js";
+import { html, useQuery, Figure, Table, Chart, TierPanel, Change, Loading, Failure, money } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
 import { useLive, LiveIndicator } from "./live.js";
@@ -95,15 +95,7 @@ function BranchDashboard({ branch }) {
       <${LiveIndicator} live=${live} /></h2>
     <${Figures} d=${d} />
     <div class="charts">
-      <div class="panel">
-        <h3>${t("byTier")}</h3>
-        <${Chart} type="bar" test="tiers" label=${t("customersCount")}
-          labels=${d.customersByTier.map((c) => e(c.key))} values=${d.customersByTier.map((c) => c.count)} />
-        <${Table} test="tiers" rows=${d.customersByTier} columns=${[
-          [t("tier"), (c) => e(c.key)],
-          [t("customersCount"), (c) => html`<span data-test=${"tier-" + c.key}>${c.count}</span>`],
-        ]} />
-      </div>
+      <${TierPanel} tiers=${d.customersByTier} />
       <div class="panel">
         <h3>${t("byClass")}</h3>
         <${Chart} type="doughnut" test="classes" label=${t("assets")}

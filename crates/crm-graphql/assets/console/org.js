@@ -5,7 +5,7 @@
 // series (每月趋势) of customers, assets, net inflow, commission, new and lost customers over
 // 6, 12 or 24 months. The figures, mixes and ranking are live (`orgDashboardChanged`). The API
 // decides what the token may read; a refusal shows as such.
-import { html, useQuery, Figure, Table, Chart, SeriesChart, Change, Loading, Failure, money } from "./ui.js";
+import { html, useQuery, Figure, Table, Chart, TierPanel, SeriesChart, Change, Loading, Failure, money } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
 import { useLive, LiveIndicator } from "./live.js";
@@ -227,15 +227,7 @@ export function OrgDashboard({ scope, months, picker }) {
         <${LiveIndicator} live=${live} /></h2>
       <${OrgFigures} f=${f} />
       <div class="charts">
-        <div class="panel">
-          <h3>${t("byTier")}</h3>
-          <${Chart} type="bar" test="tiers" label=${t("customersCount")}
-            labels=${d.customersByTier.map((c) => e(c.key))} values=${d.customersByTier.map((c) => c.count)} />
-          <${Table} test="tiers" rows=${d.customersByTier} columns=${[
-            [t("tier"), (c) => e(c.key)],
-            [t("customersCount"), (c) => html`<span data-test=${"tier-" + c.key}>${c.count}</span>`],
-          ]} />
-        </div>
+        <${TierPanel} tiers=${d.customersByTier} />
         <div class="panel">
           <h3>${t("byClass")}</h3>
           <${Chart} type="doughnut" test="classes" label=${t("assets")}

@@ -87,6 +87,19 @@ export function Chart({ type, labels, values, label, test }) {
   return html`<div class="chart" data-test=${"chart-" + test}><canvas ref=${canvas}></canvas></div>`;
 }
 
+// Customers by tier (a dashboard's `customersByTier`): a bar chart and the counts.
+export function TierPanel({ tiers }) {
+  return html`<div class="panel">
+    <h3>${t("byTier")}</h3>
+    <${Chart} type="bar" test="tiers" label=${t("customersCount")}
+      labels=${tiers.map((c) => e(c.key))} values=${tiers.map((c) => c.count)} />
+    <${Table} test="tiers" rows=${tiers} columns=${[
+      [t("tier"), (c) => e(c.key)],
+      [t("customersCount"), (c) => html`<span data-test=${"tier-" + c.key}>${c.count}</span>`],
+    ]} />
+  </div>`;
+}
+
 // A Chart.js chart of a series: `labels` (the periods) and one or more `datasets`
 // ({ label, values }), each in its own colour; `type` line or bar. Redrawn when they change.
 export function SeriesChart({ type, labels, datasets, test }) {

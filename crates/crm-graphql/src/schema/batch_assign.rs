@@ -8,7 +8,6 @@
 //! row is authorized and decided again by the command layer when it runs.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
-use crm_app::App;
 use crm_domain::assignment::{plan_round_robin, BatchRule, PlannedAssignment};
 use crm_domain::auth::{authorize, Action, Actor, CustomerTarget};
 use crm_domain::ids::{BranchId, CustomerId, TeamId};
@@ -18,7 +17,7 @@ use crm_projections::views;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::commands::{money as money_arg, text, uuid};
+use super::commands::{app, money as money_arg, text, uuid};
 use super::customers::money;
 use super::readside::{int, org_tree, reach, read_models, uuid_id};
 use super::scalars::Long;
@@ -81,11 +80,6 @@ pub struct BatchAssignmentResult {
     pub refused: Vec<BatchRefusal>,
     /// The log position after the batch: pass it to a query to read its effect.
     pub position: Long,
-}
-
-fn app<'a>(ctx: &Context<'a>) -> Result<&'a App, ApiError> {
-    ctx.data_opt::<App>()
-        .ok_or_else(|| ApiError::Internal("the schema was built without the command side".into()))
 }
 
 /// A plan read from the read models, with each planned customer's assets.

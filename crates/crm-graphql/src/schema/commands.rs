@@ -23,7 +23,7 @@ use super::caller;
 use super::scalars::Long;
 use crate::error::{gql, ApiError};
 
-fn app<'a>(ctx: &Context<'a>) -> Result<&'a App, ApiError> {
+pub(super) fn app<'a>(ctx: &Context<'a>) -> Result<&'a App, ApiError> {
     ctx.data_opt::<App>()
         .ok_or_else(|| ApiError::Internal("the schema was built without the command side".into()))
 }

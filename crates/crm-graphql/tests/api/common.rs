@@ -299,3 +299,13 @@ pub async fn answer(server: &Server, token: &str, query: &str, id: &str) -> (u16
         .await;
     (status.as_u16(), body)
 }
+
+/// Yuan with four decimals ("1234.5000") as ten-thousandths, exactly.
+pub fn minor(amount: &Json) -> i64 {
+    let s = amount.as_str().unwrap_or_else(|| panic!("{amount}"));
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, "0"));
+    let fraction = format!("{fraction:0<4}");
+    let sign = if whole.starts_with('-') { -1 } else { 1 };
+    let whole: i64 = whole.trim_start_matches('-').parse().unwrap();
+    sign * (whole * 10_000 + fraction[..4].parse::<i64>().unwrap())
+}

@@ -6,17 +6,7 @@ use crm_domain::ids::BranchId;
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
 
-use crate::common::Server;
-
-/// Yuan with four decimals ("1234.5000") as ten-thousandths, exactly.
-fn minor(amount: &Json) -> i64 {
-    let s = amount.as_str().unwrap_or_else(|| panic!("{amount}"));
-    let (whole, fraction) = s.split_once('.').unwrap_or((s, "0"));
-    let fraction = format!("{fraction:0<4}");
-    let sign = if whole.starts_with('-') { -1 } else { 1 };
-    let whole: i64 = whole.trim_start_matches('-').parse().unwrap();
-    sign * (whole * 10_000 + fraction[..4].parse::<i64>().unwrap())
-}
+use crate::common::{minor, Server};
 
 const GROUP: &str = r#"query($id: ID!, $p: Long) { customer(id: $id, atPosition: $p) {
   group { memberCount membersOutOfScope assets averageContributionScore

@@ -9,7 +9,7 @@ use crm_domain::ids::RegionId;
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
 
-use crate::common::{codes, Server};
+use crate::common::{codes, minor, Server};
 
 const DASHBOARD: &str = r#"query($s: OrgScopeInput!, $m: Int, $at: Long) { orgDashboard(scope: $s, atPosition: $at) {
     scope regionId name
@@ -20,15 +20,6 @@ const DASHBOARD: &str = r#"query($s: OrgScopeInput!, $m: Int, $at: Long) { orgDa
 
 fn int(v: &Json) -> i64 {
     v.as_i64().unwrap()
-}
-
-/// Yuan with four decimals as ten-thousandths.
-fn minor(v: &Json) -> i64 {
-    let s = v.as_str().unwrap();
-    let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
-    let frac = format!("{frac:0<4}");
-    let sign = if whole.starts_with('-') { -1 } else { 1 };
-    whole.parse::<i64>().unwrap() * 10_000 + sign * frac[..4].parse::<i64>().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

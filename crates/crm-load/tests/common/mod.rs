@@ -110,3 +110,10 @@ pub fn types_since(app: &App, before: &[LoggedEvent]) -> Vec<String> {
     types.sort();
     types
 }
+
+/// `text` encoded in GBK, as a Chinese core system exports it (every character mappable).
+pub fn gbk(text: &str) -> Vec<u8> {
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(text);
+    assert!(!unmappable);
+    bytes.into_owned()
+}

@@ -340,28 +340,29 @@ fn rank_branches(
     let mut out: Vec<BranchRank> = branches
         .into_iter()
         .zip(inputs)
-        .map(|((b, t, f), input)| BranchRank {
-            branch: b,
-            name: m
-                .meta
-                .branches
-                .get(&b)
-                .map(|x| x.name.clone())
-                .unwrap_or_default(),
-            rank: 0,
-            customers: t.customers,
-            assets: t.assets,
-            net_inflow: f.net_inflow(),
-            commission: f.commission,
-            market_share_bp: market.map(|mk| bp(f.turnover.minor(), mk.minor())),
-            satisfaction_centi: {
-                let (sum, n) = satisfaction(b);
-                (n > 0).then(|| sum * 100 / n)
-            },
-            satisfaction_responses: satisfaction(b).1,
-            kpi: kpi(&input, &group, rules, Some(KpiRole::Branch)),
-            previous_rank: None,
-            rank_change: None,
+        .map(|((b, t, f), input)| {
+            let (satisfaction_sum, satisfaction_responses) = satisfaction(b);
+            BranchRank {
+                branch: b,
+                name: m
+                    .meta
+                    .branches
+                    .get(&b)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_default(),
+                rank: 0,
+                customers: t.customers,
+                assets: t.assets,
+                net_inflow: f.net_inflow(),
+                commission: f.commission,
+                market_share_bp: market.map(|mk| bp(f.turnover.minor(), mk.minor())),
+                satisfaction_centi: (satisfaction_responses > 0)
+                    .then(|| satisfaction_sum * 100 / satisfaction_responses),
+                satisfaction_responses,
+                kpi: kpi(&input, &group, rules, Some(KpiRole::Branch)),
+                previous_rank: None,
+                rank_change: None,
+            }
         })
         .collect();
     out.sort_by(|a, b| {

@@ -84,21 +84,8 @@ pub fn org_scope_known(m: &Model, scope: OrgScope) -> bool {
     }
 }
 
-/// The figures of `scope` in `period`.
-pub fn org_figures(
-    m: &Model,
-    rules: &RuleBook,
-    scope: OrgScope,
-    period: BranchPeriod,
-) -> OrgFigures {
-    let churns = churns_of(m, rules, &[period]);
-    churns
-        .first()
-        .map(|churn| figures_with(m, scope, period, churn))
-        .unwrap_or_default()
-}
-
-/// [`org_figures`] with the period's churn already computed.
+/// The figures of `scope` in `period`, its churn already computed (`churns_of`: one pass over
+/// the customers serves several periods).
 fn figures_with(
     m: &Model,
     scope: OrgScope,
