@@ -447,6 +447,7 @@ pub(crate) fn load_model(tree: &sled::Tree) -> Result<Model, ProjectionError> {
         stale_staff_months: BTreeMap::new(),
         todo_index: TodoIndex::default(),
         ticket_figures: Default::default(),
+        churn_figures: Default::default(),
         churned_days: 0,
     };
     // Derived from the resident records, never stored: built in one pass here.
@@ -515,6 +516,10 @@ impl Generation {
         // The customers' history is read from (and written to) this generation's tree.
         let mut model = model;
         model.history = History::in_tree(tree.clone());
+        // The churn figures are kept for the rules this generation folds under: built here,
+        // so a reopened server counts lost customers without a pass from its first query.
+        model.churned_days = rules.churn.churned_days;
+        model.churn_figures = crate::read_models::churn_figures::ChurnFigures::build(&model);
         let lookup_secret = match tree.get(lookup::KEY_LOOKUP_SECRET)? {
             Some(v) if v.len() == 32 => {
                 let mut s = [0u8; 32];

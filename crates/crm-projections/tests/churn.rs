@@ -409,3 +409,128 @@ fn a_loss_by_dormancy_stays_with_whoever_served_the_customer_when_it_began() {
         store.close().await.unwrap();
     });
 }
+
+/// A fact of the random histories below.
+#[derive(Debug, Clone)]
+enum Fact {
+    Trade(u8, u16),
+    Call(u8, u16, bool),
+    Reassign(u8, u8, u16),
+    Churned(u8, u16),
+    Closed(u8, u16),
+    Reactivated(u8, u16),
+}
+
+fn fact() -> impl proptest::strategy::Strategy<Value = Fact> {
+    use proptest::prelude::*;
+    let c = 0u8..6;
+    let day = 0u16..300;
+    prop_oneof![
+        4 => (c.clone(), day.clone()).prop_map(|(c, d)| Fact::Trade(c, d)),
+        2 => (c.clone(), day.clone(), any::<bool>()).prop_map(|(c, d, r)| Fact::Call(c, d, r)),
+        2 => (c.clone(), 0u8..4, day.clone()).prop_map(|(c, s, d)| Fact::Reassign(c, s, d)),
+        1 => (c.clone(), day.clone()).prop_map(|(c, d)| Fact::Churned(c, d)),
+        1 => (c.clone(), day.clone()).prop_map(|(c, d)| Fact::Closed(c, d)),
+        1 => (c, day).prop_map(|(c, d)| Fact::Reactivated(c, d)),
+    ]
+}
+
+/// Six customers registered on `registered` days with staff `s`, then `facts` in the given
+/// (not date) order, as concurrent imports record them.
+fn random_history(registered: &[(u16, u8)], facts: &[Fact]) -> Vec<Timed> {
+    let mut h = setup();
+    for (c, (day, s)) in (0u8..).zip(registered) {
+        h.push(register(c, *day));
+        h.push(assign(c, *s, *day));
+        h.push(open_account(c, *day));
+    }
+    for (n, f) in (0u128..).zip(facts) {
+        h.push(match *f {
+            Fact::Trade(c, d) => trade(c, d),
+            Fact::Call(c, d, reached) => call(
+                100 + n,
+                c,
+                d,
+                if reached {
+                    Outcome::Reached
+                } else {
+                    Outcome::NotReached
+                },
+            ),
+            Fact::Reassign(c, to, d) => reassign(c, registered[usize::from(c)].1, to, d),
+            Fact::Churned(c, d) => customer_event(
+                d,
+                customer::Event::CustomerChurned {
+                    customer_id: cid(c),
+                    reason: ChurnReason::Competitor,
+                    note: None,
+                    at: at(d),
+                },
+            ),
+            Fact::Closed(c, d) => customer_event(
+                d,
+                customer::Event::CustomerClosed {
+                    customer_id: cid(c),
+                    reason: ShortText::parse("销户").unwrap(),
+                    at: at(d),
+                },
+            ),
+            Fact::Reactivated(c, d) => customer_event(
+                d,
+                customer::Event::CustomerReactivated {
+                    customer_id: cid(c),
+                    at: at(d),
+                },
+            ),
+        });
+    }
+    h
+}
+
+/// The lost customers the fold counts (`read_models::churn_figures`) agree with a pass over
+/// every customer, for every branch on every day and in every month and for every staff
+/// member in every month: after half the log, after all of it, and reopened from the stored
+/// state.
+fn figures_agree(p: &Projections, when: &str) {
+    let to = BASE + Duration::days(420);
+    let result = p.with_model(|m, r| {
+        crm_projections::views::churn_figures_agree(m, r.churn.churned_days, BASE, to)
+    });
+    assert_eq!(result, Ok(()), "{when}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    #[test]
+    fn the_churn_the_fold_counts_equals_a_pass_over_the_customers(
+        registered in proptest::collection::vec((0u16..60, 0u8..4), 6),
+        facts in proptest::collection::vec(fact(), 0..40),
+    ) {
+        runtime().block_on(async {
+            let events = random_history(&registered, &facts);
+            let half = events.len() / 2;
+            let dir = tempfile::tempdir().unwrap();
+            let store = EventStore::open(dir.path(), config()).unwrap();
+            let live = Projections::open(&store, rules()).unwrap();
+            let mut n = 0;
+            for (e, t) in &events[..half] {
+                append(&store, &mut n, e, *t).await;
+            }
+            live.catch_up().unwrap();
+            figures_agree(&live, "after half the log");
+            live.flush().unwrap();
+            for (e, t) in &events[half..] {
+                append(&store, &mut n, e, *t).await;
+            }
+            live.catch_up().unwrap();
+            figures_agree(&live, "after the whole log");
+            live.flush().unwrap();
+            drop(live);
+            let reopened = Projections::open(&store, rules()).unwrap();
+            reopened.catch_up().unwrap();
+            figures_agree(&reopened, "reopened");
+            drop(reopened);
+            store.close().await.unwrap();
+        });
+    }
+}

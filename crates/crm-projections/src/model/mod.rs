@@ -146,6 +146,9 @@ pub struct Model {
     /// Ticket figures by branch, kind, assignee and deadline date
     /// (`read_models::ticket_figures`): derived, kept by the ticket fold, never stored.
     pub(crate) ticket_figures: crate::read_models::ticket_figures::TicketFigures,
+    /// The KPI's lost customers by branch and day, branch and month, staff member and month
+    /// (`read_models::churn_figures`): derived, filed again in [`Model::settle`], never stored.
+    pub(crate) churn_figures: crate::read_models::churn_figures::ChurnFigures,
     /// `[churn] churned_days` of the rules being folded (bookkeeping: a generation folds under
     /// one rule set), what a customer's dormancy spells are measured against.
     pub(crate) churned_days: u32,

@@ -204,7 +204,12 @@ pub fn churned_on(c: &CustomerRecord, d: Date, churned_days: u32) -> Option<Loss
 
 /// [`churned_on`] for a customer who can churn, registered on `registered` (what a pass over
 /// many dates computes once per customer).
-fn loss_on(c: &CustomerRecord, registered: Date, d: Date, churned_days: u32) -> Option<Loss> {
+pub(crate) fn loss_on(
+    c: &CustomerRecord,
+    registered: Date,
+    d: Date,
+    churned_days: u32,
+) -> Option<Loss> {
     if d < registered {
         return None;
     }
@@ -256,14 +261,8 @@ pub struct PeriodChurn {
     pub by_branch: BTreeMap<BranchId, Vec<ChurnedCustomer>>,
 }
 
-/// The period's churn over every customer (resident records only, no read of history).
-pub fn period_churn(m: &Model, churned_days: u32, start: Date, end: Date) -> PeriodChurn {
-    period_churns(m, churned_days, &[(start, end)])
-        .pop()
-        .unwrap_or_default()
-}
-
-/// [`period_churn`] of each `(start, end)` period, in one pass over the customers: each
+/// The churn of each `(start, end)` period over every customer (resident records only, no
+/// read of history), in one pass: each
 /// customer's state is read once per distinct boundary (the day before a start, an end), so
 /// a year of months costs one pass, not twelve (a series, a ranking with its previous period).
 pub fn period_churns(m: &Model, churned_days: u32, periods: &[(Date, Date)]) -> Vec<PeriodChurn> {

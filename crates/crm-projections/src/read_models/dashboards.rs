@@ -13,7 +13,7 @@ use time::{Date, Month};
 use crate::derive::Tier;
 use crate::model::{madd, Flows, Model, Totals, ASSET_CLASSES, MARKETS};
 use crate::read_models::banking::{outlet_banking, OutletBanking};
-use crate::read_models::churn_kpi::{period_churns, PeriodChurn};
+use crate::read_models::churn_figures::{branch_churns, BranchChurn};
 use crate::read_models::performance::{
     bp, kpi, leaderboard, net_moves, note_acquired, note_tier_move, served, KpiExplain, KpiGroup,
     KpiInput, LeaderboardScope, NetMove, Period, StaffPerformance, TierMove,
@@ -174,11 +174,11 @@ pub(crate) const CHANNELS_ALL: [Channel; 10] = [
     Channel::Visit,
 ];
 
-/// The churn (`churn_kpi`) of each period, in one pass over the customers: a branch's are the
-/// customers lost while it served them.
-pub(crate) fn churns_of(m: &Model, rules: &RuleBook, periods: &[BranchPeriod]) -> Vec<PeriodChurn> {
+/// The churn (`churn_kpi`) of each period: a branch's are the customers lost while it served
+/// them, counted by the fold (`churn_figures`) for days and months.
+pub(crate) fn churns_of(m: &Model, rules: &RuleBook, periods: &[BranchPeriod]) -> Vec<BranchChurn> {
     let ranges: Vec<(Date, Date)> = periods.iter().map(|p| p.range()).collect();
-    period_churns(m, rules.churn.churned_days, &ranges)
+    branch_churns(m, rules.churn.churned_days, &ranges)
 }
 
 /// A branch's stock before the period starts, at its end, and the period's flows, with
@@ -189,7 +189,7 @@ pub(crate) fn branch_figures_from(
     m: &Model,
     branch: BranchId,
     period: BranchPeriod,
-    churn: &PeriodChurn,
+    churn: &BranchChurn,
 ) -> Option<(Totals, Totals, Flows)> {
     let rec = m.branches.get(&branch)?;
     let (from, to) = period.range();
@@ -216,12 +216,7 @@ pub(crate) fn branch_figures_from(
     (flows.upgraded, flows.downgraded) = net_moves(&moves, &acquired);
     // Churn is the stock comparison of `churn_kpi` (customers new in the period excluded), as
     // for the branch's people.
-    let lost = churn.by_branch.get(&branch).map_or(0, |list| {
-        list.iter()
-            .filter(|c| !acquired.contains(&c.customer))
-            .count()
-    });
-    flows.churned = i64::try_from(lost).unwrap_or(i64::MAX);
+    flows.churned = churn.lost(m, branch, &acquired);
     Some((
         start.cloned().unwrap_or_default(),
         totals.cloned().unwrap_or_default(),
@@ -271,7 +266,7 @@ pub struct BranchRank {
 /// previous period of the same kind (the day before, the month before).
 pub fn branch_ranking(m: &Model, rules: &RuleBook, period: BranchPeriod) -> Vec<BranchRank> {
     let churns = churns_of(m, rules, &[period, period.previous()]);
-    let none = PeriodChurn::default();
+    let none = BranchChurn::default();
     let now = churns.first().unwrap_or(&none);
     let before = churns.get(1).unwrap_or(&none);
     branch_ranking_with(m, rules, period, now, before)
@@ -282,8 +277,8 @@ pub(crate) fn branch_ranking_with(
     m: &Model,
     rules: &RuleBook,
     period: BranchPeriod,
-    churn: &PeriodChurn,
-    churn_before: &PeriodChurn,
+    churn: &BranchChurn,
+    churn_before: &BranchChurn,
 ) -> Vec<BranchRank> {
     let previous = period.previous();
     let (_, previous_end) = previous.range();
@@ -315,7 +310,7 @@ fn rank_branches(
     m: &Model,
     rules: &RuleBook,
     period: BranchPeriod,
-    churn: &PeriodChurn,
+    churn: &BranchChurn,
 ) -> Vec<BranchRank> {
     let market = market_turnover(m, period);
     let mut branches: Vec<(BranchId, Totals, Flows)> = Vec::new();
@@ -385,7 +380,7 @@ pub fn branch_dashboard(
     period: BranchPeriod,
 ) -> Option<BranchDashboard> {
     let churns = churns_of(m, rules, &[period]);
-    let none = PeriodChurn::default();
+    let none = BranchChurn::default();
     let churn = churns.first().unwrap_or(&none);
     let (_, totals, flows) = branch_figures_from(m, branch, period, churn)?;
     let ranking = rank_branches(m, rules, period, churn);

@@ -11,6 +11,7 @@ pub mod bank_kpi;
 pub mod banking;
 pub mod campaign_roi;
 pub mod channels;
+pub mod churn_figures;
 pub mod churn_kpi;
 pub mod content;
 pub mod dashboards;
@@ -42,6 +43,7 @@ pub mod all {
     pub use super::banking::*;
     pub use super::campaign_roi::*;
     pub use super::channels::*;
+    pub use super::churn_figures::{churn_figures_agree, churn_figures_are_fresh, ChurnFigures};
     pub use super::churn_kpi::*;
     pub use super::content::*;
     pub use super::dashboards::*;

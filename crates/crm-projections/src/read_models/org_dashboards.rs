@@ -11,16 +11,14 @@
 //! upgrade in both; the figures are the branches' sums and say so.
 //!
 //! **Cost.** One figure set reads, per branch of the scope, its branch days up to the
-//! period's end; the period's churn (`churn_kpi::period_churns`) visits every customer once,
-//! for a dashboard's period and the previous one together, and for every month of a series
-//! together (one pass reading each customer at each month's boundary). Bounded by the
-//! organisation × periods: nothing is kept for it.
+//! period's end, and its churn from the counts the fold keeps per branch and day or month
+//! (`churn_figures`). Bounded by the organisation × periods: nothing more is kept for it.
 
 use crm_domain::customer::{CustomerKind, Lifecycle};
 use crm_domain::ids::{BranchId, RegionId};
 
 use crate::model::{Flows, Model, Totals};
-use crate::read_models::churn_kpi::PeriodChurn;
+use crate::read_models::churn_figures::BranchChurn;
 use crate::read_models::dashboards::{
     branch_figures_from, branch_ranking_with, churns_of, market_turnover, BranchPeriod, BranchRank,
     LIFECYCLES_ALL,
@@ -84,13 +82,12 @@ pub fn org_scope_known(m: &Model, scope: OrgScope) -> bool {
     }
 }
 
-/// The figures of `scope` in `period`, its churn already computed (`churns_of`: one pass over
-/// the customers serves several periods).
+/// The figures of `scope` in `period`, its churn already read (`churns_of`).
 fn figures_with(
     m: &Model,
     scope: OrgScope,
     period: BranchPeriod,
-    churn: &PeriodChurn,
+    churn: &BranchChurn,
 ) -> OrgFigures {
     let mut out = OrgFigures::default();
     for b in branches_of(m, scope) {
@@ -125,9 +122,9 @@ pub fn org_dashboard(
             .unwrap_or_default(),
     };
     let ours = branches_of(m, scope);
-    // One pass over the customers for the period's churn and the previous period's.
+    // The period's churn and the previous period's, as the fold counts them.
     let churns = churns_of(m, rules, &[period, period.previous()]);
-    let none = PeriodChurn::default();
+    let none = BranchChurn::default();
     let (now, before) = (
         churns.first().unwrap_or(&none),
         churns.get(1).unwrap_or(&none),
@@ -186,7 +183,7 @@ pub fn org_series(
             BranchPeriod::Month { year, month }
         })
         .collect();
-    // Every month's churn in one pass over the customers.
+    // Every month's churn, as the fold counts it.
     let churns = churns_of(m, rules, &periods);
     periods
         .into_iter()

@@ -14,7 +14,8 @@ use time::Date;
 
 use crate::derive::Tier;
 use crate::model::{month_index, Flows, Model, Totals};
-use crate::read_models::churn_kpi::{month_days, period_churn, ChurnedCustomer, PeriodChurn};
+use crate::read_models::churn_figures::staff_churn;
+use crate::read_models::churn_kpi::ChurnedCustomer;
 use crate::read_models::org::teams;
 use crate::rules::{KpiRole, KpiWeightSet, RuleBook};
 
@@ -373,14 +374,17 @@ pub(crate) fn retention(churned: i64, base: i64) -> Option<i64> {
     (base > 0).then(|| (10_000 - bp(churned, base)).max(0))
 }
 
-/// A period's churn for every book (`churn_kpi::period_churn`) under the rules.
-pub(crate) fn churn_of(m: &Model, rules: &RuleBook, period: Period) -> PeriodChurn {
+/// Every staff member's lost customers in a period (`churn_kpi`) under the rules: a month's
+/// counted by the fold (`churn_figures`), a quarter's or a year's in one pass.
+pub(crate) type StaffChurn = BTreeMap<StaffId, Vec<ChurnedCustomer>>;
+
+/// A period's churn for every book under the rules.
+pub(crate) fn churn_of(m: &Model, rules: &RuleBook, period: Period) -> StaffChurn {
     let (from, to) = period.months();
-    let (start, end) = month_days(from, to);
-    period_churn(m, rules.churn.churned_days, start, end)
+    staff_churn(m, rules.churn.churned_days, from, to)
 }
 
-fn staff_raw(m: &Model, staff: StaffId, period: Period, churn: &PeriodChurn) -> Option<Raw> {
+fn staff_raw(m: &Model, staff: StaffId, period: Period, churn: &StaffChurn) -> Option<Raw> {
     let rec = m.staff.get(&staff)?;
     let (from, to) = period.months();
     let mut flows = Flows::default();
@@ -409,7 +413,6 @@ fn staff_raw(m: &Model, staff: StaffId, period: Period, churn: &PeriodChurn) -> 
     // Churn is the stock comparison of `churn_kpi`, not the month flows: customers not churned
     // at the start and churned at the end, lost while this person served them.
     let churned: Vec<ChurnedCustomer> = churn
-        .by_staff
         .get(&staff)
         .map(|list| {
             list.iter()

@@ -284,10 +284,18 @@ impl TodoIndex {
 
 impl Model {
     /// Files again the customers, tickets and loans changed since the last call (part of
-    /// [`Model::settle`]): the cost is that of the records the batch changed.
+    /// [`Model::settle`]): the cost is that of the records the batch changed. The churn
+    /// figures (`read_models::churn_figures`) are filed from the same changed customers.
     pub(crate) fn refresh_todo_index(&mut self) {
+        if self.churned_days > 0 && !self.churn_figures.kept_for(self.churned_days) {
+            // New to this `churned_days` (a generation's first batch, a loaded generation):
+            // built whole, after which the changed customers below file as they are.
+            self.churn_figures = crate::read_models::churn_figures::ChurnFigures::build(self);
+        }
         for id in self.customers.take_touched() {
-            self.todo_index.file_customer(id, self.customers.get(&id));
+            let c = self.customers.get(&id);
+            self.todo_index.file_customer(id, c);
+            self.churn_figures.file(id, c);
         }
         for id in self.tickets.take_touched() {
             self.todo_index.file_ticket(id, self.tickets.get(&id));
