@@ -180,7 +180,8 @@ enum Command {
         trees: bool,
     },
     /// Write a report (报表) from the read models as CSV or XLSX: customers (with the customer
-    /// list's filters), leaderboard, branch-ranking, campaigns, service-quality or channels.
+    /// list's filters), leaderboard, branch-ranking, campaigns, campaign-roi, service-quality or
+    /// channels.
     /// Reads the data directory alone: with a server running on it, let the server write
     /// reports on a schedule instead ([[reports]] in its configuration, docs/OPERATIONS.md).
     /// The file is written beside --out, synced and renamed, so it is never half-written.

@@ -178,7 +178,8 @@ impl FilterArgs {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// customers, leaderboard, branch-ranking, campaigns, service-quality or channels.
+    /// customers, leaderboard, branch-ranking, campaigns, campaign-roi, service-quality or
+    /// channels.
     pub kind: String,
     #[command(flatten)]
     pub filters: FilterArgs,

@@ -202,6 +202,34 @@ fn the_period_reports_hold_the_leaderboard_ranking_campaigns_and_service_figures
             Cell::Percent(effect[0].conversion_rate_bp)
         );
 
+        // 营销活动投资回报: the whole campaign, then each response channel, as `campaignRoi`.
+        let t = reports::table(&p, &request(ReportKind::CampaignRoi)).unwrap();
+        let roi = p.campaign_roi(effect[0].campaign).unwrap();
+        assert!(roi.figures.cost > crm_domain::Money::ZERO, "{roi:?}");
+        assert!(!roi.by_channel.is_empty(), "{roi:?}");
+        assert_eq!(t.rows.len(), 1 + roi.by_channel.len());
+        assert_eq!(text(&t, 0, "响应渠道"), "合计 All");
+        let figures =
+            std::iter::once(&roi.figures).chain(roi.by_channel.iter().map(|c| &c.figures));
+        for (i, f) in figures.enumerate() {
+            assert_eq!(text(&t, i, "营销活动"), "春季理财");
+            let cell = |name: &str| t.rows[i][t.column(name).unwrap()].clone();
+            assert_eq!(cell("目标客户"), Cell::count(f.targets), "row {i}");
+            assert_eq!(cell("响应 Responses"), Cell::count(f.responses), "row {i}");
+            assert_eq!(
+                cell("转化 Conversions"),
+                Cell::count(f.conversions),
+                "row {i}"
+            );
+            assert_eq!(cell("归因收入"), Cell::Money(f.revenue), "row {i}");
+            assert_eq!(cell("成本"), Cell::Money(f.cost), "row {i}");
+            assert_eq!(
+                cell("投资回报率"),
+                f.roi_bp.map_or(Cell::Empty, Cell::Percent),
+                "row {i}"
+            );
+        }
+
         let req = request(ReportKind::ServiceQuality);
         let t = reports::table(&p, &req).unwrap();
         let q = p.service_quality(None, req.at);

@@ -74,6 +74,8 @@ pub enum ReportKind {
     BranchRanking,
     /// 营销活动效果.
     Campaigns,
+    /// 营销活动投资回报: revenue attributed, cost and ROI per campaign and response channel.
+    CampaignRoi,
     /// 服务质量.
     ServiceQuality,
     /// 渠道效果.
@@ -81,11 +83,12 @@ pub enum ReportKind {
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 6] = [
+    pub const ALL: [ReportKind; 7] = [
         ReportKind::Customers,
         ReportKind::Leaderboard,
         ReportKind::BranchRanking,
         ReportKind::Campaigns,
+        ReportKind::CampaignRoi,
         ReportKind::ServiceQuality,
         ReportKind::Channels,
     ];
@@ -96,6 +99,7 @@ impl ReportKind {
             ReportKind::Leaderboard => "leaderboard",
             ReportKind::BranchRanking => "branch-ranking",
             ReportKind::Campaigns => "campaigns",
+            ReportKind::CampaignRoi => "campaign-roi",
             ReportKind::ServiceQuality => "service-quality",
             ReportKind::Channels => "channels",
         }
@@ -245,7 +249,7 @@ fn filters_taken(kind: ReportKind) -> &'static [&'static str] {
     match kind {
         ReportKind::Customers => &[],
         ReportKind::Leaderboard => &["team", "branch", "region"],
-        ReportKind::Campaigns | ReportKind::ServiceQuality => &["branch"],
+        ReportKind::Campaigns | ReportKind::CampaignRoi | ReportKind::ServiceQuality => &["branch"],
         ReportKind::BranchRanking | ReportKind::Channels => &["none"],
     }
 }
@@ -312,6 +316,7 @@ pub fn write(
             }
         }
         ReportKind::Campaigns => kinds::campaigns(p, f.branch, out),
+        ReportKind::CampaignRoi => kinds::campaign_roi(p, f.branch, out),
         ReportKind::ServiceQuality => kinds::service_quality(p, f.branch, request.at, out),
         ReportKind::Channels => kinds::channels(p, out),
     }
@@ -381,6 +386,7 @@ mod tests {
         for k in [
             ReportKind::Leaderboard,
             ReportKind::Campaigns,
+            ReportKind::CampaignRoi,
             ReportKind::ServiceQuality,
         ] {
             assert!(check_filters(k, &branch).is_ok(), "{k}");
