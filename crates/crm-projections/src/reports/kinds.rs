@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::table::{col, Cell, Column, ColumnKind as K, RowSink};
 use super::{ReportError, ReportPeriod};
-use crate::views::{BranchPeriod, LeaderboardScope, Period, SegmentFilter};
+use crate::views::{BranchPeriod, CampaignEffect, LeaderboardScope, Period, SegmentFilter};
 use crate::Projections;
 
 /// Customers read per page of the customer list.
@@ -239,6 +239,14 @@ pub const CAMPAIGN_COLUMNS: [Column; 10] = [
     col("吸引资产 Assets attracted", K::Money),
 ];
 
+/// Every campaign's effect (of `branch` only, when given), by name then id.
+fn campaigns_by_name(p: &Projections, branch: Option<BranchId>) -> Vec<CampaignEffect> {
+    let mut list = p.campaign_effectiveness();
+    list.retain(|c| branch.is_none_or(|b| c.branch == Some(b)));
+    list.sort_by(|a, b| a.name.cmp(&b.name).then(a.campaign.cmp(&b.campaign)));
+    list
+}
+
 /// 营销活动效果: every campaign (of `branch` only, when given), by name.
 pub fn campaigns(
     p: &Projections,
@@ -247,11 +255,8 @@ pub fn campaigns(
 ) -> Result<u64, ReportError> {
     let names = Names::of(p);
     out.begin("营销活动效果 Campaigns", &CAMPAIGN_COLUMNS)?;
-    let mut list = p.campaign_effectiveness();
-    list.retain(|c| branch.is_none_or(|b| c.branch == Some(b)));
-    list.sort_by(|a, b| a.name.cmp(&b.name).then(a.campaign.cmp(&b.campaign)));
     let mut rows = 0u64;
-    for c in &list {
+    for c in &campaigns_by_name(p, branch) {
         out.row(&[
             Cell::Text(c.name.clone()),
             names.branch(c.branch),
@@ -294,10 +299,8 @@ pub fn campaign_roi(
 ) -> Result<u64, ReportError> {
     let names = Names::of(p);
     out.begin("营销活动投资回报 Campaign ROI", &CAMPAIGN_ROI_COLUMNS)?;
-    let mut list = p.campaign_effectiveness();
-    list.retain(|c| branch.is_none_or(|b| c.branch == Some(b)));
-    list.sort_by(|a, b| a.name.cmp(&b.name).then(a.campaign.cmp(&b.campaign)));
     let mut rows = 0u64;
+    let list = campaigns_by_name(p, branch);
     for roi in list.iter().filter_map(|c| p.campaign_roi(c.campaign)) {
         let whole = std::iter::once((Cell::text("合计 All"), &roi.figures));
         let channels = roi.by_channel.iter().map(|c| {
