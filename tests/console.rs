@@ -10,7 +10,9 @@
 //! full with a purpose (the access log then holds the view); the auditor is refused and sees
 //! the refusal. The operator previews rules with progress over the `jobProgress`
 //! subscription; a second operator approves a version on the page, where the proposer's own
-//! approval shows the four-eyes refusal. Every request the page made must have gone to this
+//! approval shows the four-eyes refusal. Headquarters picks an earlier month on its dashboard;
+//! the auditor replays a staff member and a branch as of an instant before a recorded contact,
+//! which a branch manager is refused. Every request the page made must have gone to this
 //! server.
 //!
 //! A screenshot of each page is written under `target/tmp/console/`; with
@@ -24,6 +26,8 @@ mod appraisal;
 mod cdp;
 #[path = "console/org.rs"]
 mod org;
+#[path = "console/replay_org.rs"]
+mod replay_org;
 #[path = "console/rules.rs"]
 mod rules;
 #[path = "console/sensitive.rs"]
@@ -38,6 +42,7 @@ use std::time::{Duration, Instant};
 use appraisal::{check_leaderboard, check_sealed_period};
 use cdp::{Browser, Killed};
 use org::{check_org_dashboard, check_org_live, check_series_switch};
+use replay_org::{check_org_replays, check_period_picker};
 use rules::{check_four_eyes_buttons, check_rules_hq, check_rules_operator};
 use sensitive::{check_show_full, check_show_full_refused};
 use serde_json::{json, Value};
@@ -580,6 +585,8 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
     assert_eq!(browser.text("[data-test=nav-dashboard]"), json!("经营看板"));
     browser.click("[data-test=to-org]");
     browser.wait_for("[data-test=org-dashboard][data-scope=COMPANY]");
+    // The month picker: the month before the latest, then the latest again.
+    check_period_picker(&mut browser, &demo, &hq);
 
     // The largest customer of another branch than the manager's.
     let all = demo.data(&hq, CUSTOMERS, json!({ "filter": {} }));
@@ -758,6 +765,9 @@ fn the_oversight_pages(browser: &mut Browser, demo: &Demo, elsewhere_id: &str) {
     shoot(browser, "replay-auditor");
     // Auditors read profiles masked: the API refuses them the full view, and the page says so.
     check_show_full_refused(browser, demo, &demo.token("auditor"), elsewhere_id);
+    // The auditor replays a staff member and a branch as of an instant before a contact; a
+    // branch manager is refused both replays.
+    check_org_replays(browser, demo);
 
     check_rules_operator(browser, demo);
     check_rules_hq(browser, demo);

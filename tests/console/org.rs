@@ -1,15 +1,16 @@
 //! The head-office and region dashboards (总部看板 / 区域看板) in the browser: the figures, the
 //! tier and asset mix, the branches' ranking (rank change, satisfaction, market share) and the
 //! monthly series — as tables and as what Chart.js drew — equal what `orgDashboard` gives the
-//! same token; the 6 / 12 / 24 months switch asks the API for that many months; the figures
-//! follow `orgDashboardChanged` without a reload.
+//! same token (for the latest month or one picked); the 6 / 12 / 24 months switch asks the
+//! API for that many months; the figures follow `orgDashboardChanged` without a reload.
 
 use serde_json::{json, Value};
 
 use super::cdp::Browser;
 use super::{money, plain, table_rows, Demo};
 
-const ORG: &str = "query ($scope: OrgScopeInput!, $months: Int) { orgDashboard(scope: $scope) {
+const ORG: &str = "query ($scope: OrgScopeInput!, $period: BranchPeriodInput, $months: Int) {
+    orgDashboard(scope: $scope, period: $period) {
     scope regionId name
     figures { period customers assets netInflow commission newCustomers churned marketShareBp }
     customersByTier { key count } assetsByClass { key amount }
@@ -18,7 +19,13 @@ const ORG: &str = "query ($scope: OrgScopeInput!, $months: Int) { orgDashboard(s
 
 /// What /graphql gives `token` for the org dashboard of `scope` with a series of `months`.
 pub fn org_answer(demo: &Demo, token: &str, scope: &Value, months: u32) -> Value {
-    demo.data(token, ORG, json!({ "scope": scope, "months": months }))["orgDashboard"].clone()
+    org_answer_of(demo, token, scope, months, &Value::Null)
+}
+
+/// The same for `period` (a `BranchPeriodInput`; null: the latest month).
+fn org_answer_of(demo: &Demo, token: &str, scope: &Value, months: u32, period: &Value) -> Value {
+    let variables = json!({ "scope": scope, "period": period, "months": months });
+    demo.data(token, ORG, variables)["orgDashboard"].clone()
 }
 
 /// The org dashboard on screen is the one of `scope` (`{ "company": true }` or
@@ -31,6 +38,18 @@ pub fn check_org_dashboard(
     scope: &Value,
     months: u32,
 ) -> Value {
+    check_org_dashboard_of(browser, demo, token, scope, months, &Value::Null)
+}
+
+/// [`check_org_dashboard`] for `period` (a `BranchPeriodInput`; null: the latest month).
+pub fn check_org_dashboard_of(
+    browser: &mut Browser,
+    demo: &Demo,
+    token: &str,
+    scope: &Value,
+    months: u32,
+    period: &Value,
+) -> Value {
     let kind = if scope.get("company").is_some() {
         "COMPANY"
     } else {
@@ -39,7 +58,7 @@ pub fn check_org_dashboard(
     browser.wait_for(&format!(
         "[data-test=org-dashboard][data-scope={kind}] [data-test=figure-customers]"
     ));
-    let d = org_answer(demo, token, scope, months);
+    let d = org_answer_of(demo, token, scope, months, period);
     if let Some(region) = scope["regionId"].as_str() {
         let shown = browser.attribute("[data-test=org-dashboard]", "data-region");
         assert_eq!(

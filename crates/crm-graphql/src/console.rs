@@ -1,8 +1,9 @@
 //! The console at `/console`: a small single-page app (sign in, the head-office and region
-//! dashboards with their monthly series, the branch dashboard with live updates,
+//! dashboards with their period and monthly series, the branch dashboard with live updates,
 //! customers, the customer 360 and its full view through `sensitive(purpose)`, the auditor's
-//! replay, the operator's rules with their four-eyes steps and a preview's progress over the
-//! `jobProgress` subscription, appraisal) that
+//! replay of a customer, a staff member or a branch as of an instant, the operator's rules
+//! with their four-eyes steps and a preview's progress over the `jobProgress` subscription,
+//! appraisal) that
 //! reads only the public GraphQL API at `/graphql` (and its subscriptions at `/graphql/ws`)
 //! with the bearer token the user signs in with, so it sees exactly what that token may see.
 //! Served entirely from the binary, so it works on a network with no internet access.
@@ -113,6 +114,7 @@ pub const ASSETS: &[Asset] = &[
     ours!("customers.js", JAVASCRIPT),
     ours!("customer.js", JAVASCRIPT),
     ours!("replay.js", JAVASCRIPT),
+    ours!("replay_org.js", JAVASCRIPT),
     ours!("rules.js", JAVASCRIPT),
     ours!("appraisal.js", JAVASCRIPT),
     ours!("live.js", JAVASCRIPT),

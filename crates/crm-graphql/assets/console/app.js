@@ -1,6 +1,8 @@
-// The console: one small app with hash routing (#/sign-in, #/dashboard?region=ID&months=N,
-// #/dashboard?branch=ID, #/customers?q=…,
-// #/customer/ID, #/replay/ID, #/rules?job=ID, #/appraisal?month=YYYY-MM&period=P). Every
+// The console: one small app with hash routing (#/sign-in,
+// #/dashboard?region=ID&months=N&period=YYYY-MM, #/dashboard?branch=ID, #/customers?q=…,
+// #/customer/ID, #/replay/ID, #/replay-staff/ID?branch=ID&period=YYYY-MM&asOf=T,
+// #/replay-branch/ID?period=YYYY-MM&asOf=T, #/rules?job=ID,
+// #/appraisal?month=YYYY-MM&period=P). Every
 // figure comes from /graphql (and its subscriptions) under the signed-in token.
 import { html, render, useState, useEffect, Loading, Failure } from "./ui.js";
 import { t, e, lang, setLang } from "./i18n.js";
@@ -10,6 +12,7 @@ import { Dashboard } from "./dashboard.js";
 import { Customers } from "./customers.js";
 import { Customer } from "./customer.js";
 import { Replay } from "./replay.js";
+import { StaffReplay, BranchReplay } from "./replay_org.js";
 import { Rules } from "./rules.js";
 import { Appraisal } from "./appraisal.js";
 import { orgLevel, ORG_READABLE } from "./org.js";
@@ -29,8 +32,10 @@ function route() {
 const RULES_READABLE = "{ rules { version } }";
 
 function Nav({ me, page, onLang }) {
+  // A page's own sub-pages (#/replay-staff under #/replay) keep its link marked.
   const link = (to, key) =>
-    html`<a href=${"#/" + to} class=${page === to ? "active" : ""} data-test=${"nav-" + to}>${t(key)}</a>`;
+    html`<a href=${"#/" + to} class=${page === to || page.startsWith(to + "-") ? "active" : ""}
+      data-test=${"nav-" + to}>${t(key)}</a>`;
   return html`<header class="nav">
     <span class="brand">${t("console")}</span>
     ${link("dashboard", "dashboard")}
@@ -103,6 +108,10 @@ function App() {
     body = html`<${Customers} params=${where.params} />`;
   } else if (where.page === "replay") {
     body = html`<${Replay} id=${where.id} params=${where.params} />`;
+  } else if (where.page === "replay-staff") {
+    body = html`<${StaffReplay} id=${where.id} params=${where.params} />`;
+  } else if (where.page === "replay-branch") {
+    body = html`<${BranchReplay} id=${where.id} params=${where.params} />`;
   } else if (where.page === "appraisal") {
     body = html`<${Appraisal} me=${me.data} params=${where.params} />`;
   } else if (where.page === "rules") {

@@ -1,9 +1,9 @@
 // The dashboard page. For a caller whose level is the head office or a region (and whom the
 // API lets read it: `me.org`), the org dashboard of that level (org.js); headquarters picks a
-// region with `?region=ID`. Otherwise, and for `?branch=ID`, the branch dashboard
-// (营业部看板): the branches the caller may see (their own for a branch; a choice for a
-// region or headquarters), the branch's figures, customers by tier and assets by class as
-// charts, and the branch ranking with rank change.
+// region with `?region=ID`; the month is `?period=YYYY-MM`. Otherwise, and for `?branch=ID`,
+// the branch dashboard (营业部看板): the branches the caller may see (their own for a
+// branch; a choice for a region or headquarters), the branch's figures, customers by tier and
+// assets by class as charts, and the branch ranking with rank change.
 // The figures are live: after the first answer the page subscribes to
 // `branchDashboardChanged` for the same branch and period and shows each new answer, with a
 // small indicator of the connection.
@@ -123,7 +123,7 @@ export function Dashboard({ me, params }) {
   if (!params.get("branch") && (region || me.org)) {
     const scope = region ? { regionId: region } : me.org;
     return html`<${OrgDashboard} scope=${scope} months=${seriesMonths(params)}
-      picker=${Boolean(me.org && me.org.company)} />`;
+      period=${params.get("period")} picker=${Boolean(me.org && me.org.company)} />`;
   }
   return html`<${BranchPage} me=${me} />`;
 }

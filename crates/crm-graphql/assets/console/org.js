@@ -3,8 +3,10 @@
 // region), customers by tier and status and assets by class as charts, the branches ranked
 // with rank change (排名变化), satisfaction (客户满意度) and market share, and the monthly
 // series (每月趋势) of customers, assets, net inflow, commission, new and lost customers over
-// 6, 12 or 24 months. The figures, mixes and ranking are live (`orgDashboardChanged`). The API
-// decides what the token may read; a refusal shows as such.
+// 6, 12 or 24 months. The month is picked (`?period=YYYY-MM`; none: the latest, the API's
+// default): it drives the figures, the ranking, the live subscription and the series, which
+// ends at it. The figures, mixes and ranking are live (`orgDashboardChanged`). The API
+// decides what the token may read; a refusal (or a month it does not take) shows as such.
 import { html, useQuery, Figure, Table, Chart, TierPanel, SeriesChart, Change, Loading, Failure, money } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
@@ -34,18 +36,39 @@ const ORG_FIELDS = `scope regionId name
   ranking { rank previousRank rankChange branchId name customers assets netInflow commission
     marketShareBp satisfaction satisfactionResponses kpiComposite }`;
 
-const ORG = `query ($scope: OrgScopeInput!) { orgDashboard(scope: $scope) { ${ORG_FIELDS} } }`;
+const ORG = `query ($scope: OrgScopeInput!, $period: BranchPeriodInput) {
+  orgDashboard(scope: $scope, period: $period) { ${ORG_FIELDS} } }`;
 
 const ORG_LIVE = `subscription ($scope: OrgScopeInput!, $period: BranchPeriodInput!) {
   orgDashboardChanged(scope: $scope, period: $period) { ${ORG_FIELDS} } }`;
 
-const SERIES = `query ($scope: OrgScopeInput!, $months: Int) { orgDashboard(scope: $scope) {
-  series(months: $months) { period customers assets netInflow commission newCustomers churned } } }`;
+const SERIES = `query ($scope: OrgScopeInput!, $period: BranchPeriodInput, $months: Int) {
+  orgDashboard(scope: $scope, period: $period) { series(months: $months) { period customers assets netInflow commission newCustomers churned } } }`;
 
 const REGIONS = "{ regions { regionId name closed } }";
 
 // The months the series switch offers; 12 unless the route asks for another.
 export const SERIES_MONTHS = [6, 12, 24];
+
+// The dashboard's address for a region (none: the company or the caller's own), a series
+// length and a month (none: the latest); the defaults are left out.
+function dashboardHash({ region, months, period }) {
+  const q = new URLSearchParams();
+  if (region) {
+    q.set("region", region);
+  }
+  if (months !== 12) {
+    q.set("months", String(months));
+  }
+  if (period) {
+    q.set("period", period);
+  }
+  const s = q.toString();
+  return "#/dashboard" + (s ? "?" + s : "");
+}
+
+// The month a route's `period` names as the API takes it; null for the latest.
+const periodArg = (period) => (period ? { month: period } : null);
 
 // Basis points as a percent with two decimals; — where the API has none.
 const share = (bp) => (bp === null || bp === undefined ? "—" : (bp / 100).toFixed(2) + "%");
@@ -60,7 +83,7 @@ function Satisfaction({ r }) {
 
 // The region picker headquarters gets: the company, or one of the open regions the API lists
 // for the caller (`regions`).
-function RegionPicker({ scope, months }) {
+function RegionPicker({ scope, months, period }) {
   const [data, error] = useQuery(async () => {
     const regions = (await gql(REGIONS)).regions.filter((r) => !r.closed);
     return regions.sort((a, b) => a.name.localeCompare(b.name, "zh-CN"));
@@ -70,15 +93,7 @@ function RegionPicker({ scope, months }) {
   }
   const value = scope.regionId || "";
   const go = (id) => {
-    const q = new URLSearchParams();
-    if (id) {
-      q.set("region", id);
-    }
-    if (months !== 12) {
-      q.set("months", String(months));
-    }
-    const s = q.toString();
-    window.location.hash = "#/dashboard" + (s ? "?" + s : "");
+    window.location.hash = dashboardHash({ region: id, months, period });
   };
   return html`<label class="inline">${t("orgScope")}
     <select data-test="org-scope" value=${value} onChange=${(ev) => go(ev.target.value)}>
@@ -122,12 +137,14 @@ function OrgRanking({ rows }) {
   ]} />`;
 }
 
-// The monthly series (每月趋势) of `scope` over `months` months, with the 6 / 12 / 24 switch.
-function OrgSeries({ scope, months, onMonths }) {
-  const key = JSON.stringify(scope) + "/" + months;
+// The monthly series (每月趋势) of `scope` over `months` months up to `period` (none: the
+// latest), with the 6 / 12 / 24 switch.
+function OrgSeries({ scope, period, months, onMonths }) {
+  const key = JSON.stringify(scope) + "/" + (period || "") + "/" + months;
   // The answer keeps the months it was for: the last one stays on screen while the next loads.
   const [data, error] = useQuery(
-    () => gql(SERIES, { scope, months }).then((d) => ({ months, points: d.orgDashboard ? d.orgDashboard.series : null })),
+    () => gql(SERIES, { scope, period: periodArg(period), months })
+      .then((d) => ({ months, points: d.orgDashboard ? d.orgDashboard.series : null })),
     [key],
     true
   );
@@ -184,29 +201,40 @@ function OrgSeries({ scope, months, onMonths }) {
   </section>`;
 }
 
+// The month picker (期间): the month shown, or the one asked for while it loads; 最新月份
+// goes back to the API's default.
+function PeriodPicker({ value, asked, onPeriod }) {
+  return html`<label class="inline">${t("period")}
+    <input type="month" data-test="org-period" value=${value} title=${t("chooseMonth")}
+      onChange=${(ev) => ev.target.value && onPeriod(ev.target.value)} />
+    ${asked && html`<button type="button" class="secondary" data-test="org-period-latest"
+      onClick=${() => onPeriod(null)}>${t("latestMonth")}</button>`}
+  </label>`;
+}
+
 // The org dashboard of `scope`: { company: true } or { regionId }. `picker`: headquarters may
-// choose a region. `months`: the series' length.
-export function OrgDashboard({ scope, months, picker }) {
-  const key = JSON.stringify(scope);
-  const [data, error] = useQuery(() => gql(ORG, { scope }), [key]);
-  // Live: the figures, mixes and ranking follow `orgDashboardChanged` after the first answer.
+// choose a region. `months`: the series' length. `period`: the month (YYYY-MM; null: the
+// latest).
+export function OrgDashboard({ scope, months, period, picker }) {
+  const key = JSON.stringify(scope) + "/" + (period || "");
+  const [data, error] = useQuery(() => gql(ORG, { scope, period: periodArg(period) }), [key]);
+  // Live: the figures, mixes and ranking follow `orgDashboardChanged` for the period the
+  // first answer is of (the month picked, or the latest then) after that answer.
   const first = data && data.orgDashboard;
   const live = useLive(ORG_LIVE, { scope }, key, "orgDashboardChanged", first ? first.figures.period : null);
+  const region = picker ? scope.regionId : null;
   const onMonths = (n) => {
-    const q = new URLSearchParams();
-    if (scope.regionId && picker) {
-      q.set("region", scope.regionId);
-    }
-    if (n !== 12) {
-      q.set("months", String(n));
-    }
-    const s = q.toString();
-    window.location.hash = "#/dashboard" + (s ? "?" + s : "");
+    window.location.hash = dashboardHash({ region, months: n, period });
+  };
+  const onPeriod = (p) => {
+    window.location.hash = dashboardHash({ region, months, period: p });
   };
   const title = scope.company ? t("hqDashboard") : t("regionDashboard");
+  const shownMonth = period || (first ? first.figures.period.slice(0, 7) : "");
   const toolbar = html`<div class="toolbar">
     <h1>${title}</h1>
-    ${picker && html`<${RegionPicker} scope=${scope} months=${months} />`}
+    ${picker && html`<${RegionPicker} scope=${scope} months=${months} period=${period} />`}
+    <${PeriodPicker} value=${shownMonth} asked=${Boolean(period)} onPeriod=${onPeriod} />
   </div>`;
   if (error) {
     return html`<div>${toolbar}<${Failure} error=${error} /></div>`;
@@ -247,7 +275,7 @@ export function OrgDashboard({ scope, months, picker }) {
           ]} />
         </div>
       </div>
-      <${OrgSeries} scope=${scope} months=${months} onMonths=${onMonths} />
+      <${OrgSeries} scope=${scope} period=${period} months=${months} onMonths=${onMonths} />
       <section class="panel">
         <h3>${t("ranking")} <span class="hint">${t("rankingOfScope")}</span></h3>
         <${OrgRanking} rows=${d.ranking} />

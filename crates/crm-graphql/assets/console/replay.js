@@ -4,6 +4,7 @@
 import { html, useState, useQuery, Table, Loading, Failure, date } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
+import { ReplayTabs } from "./replay_org.js";
 
 // Far enough ahead to include every event recorded so far: the whole timeline to choose from.
 const EVERYTHING = "2100-01-01T00:00:00Z";
@@ -100,6 +101,7 @@ export function Replay({ id, params }) {
   return html`<div>
     <div class="toolbar">
       <h1>${t("replay")}</h1>
+      <${ReplayTabs} page="replay" />
       <form class="search" onSubmit=${(ev) => {
         ev.preventDefault();
         if (typed.trim()) {
