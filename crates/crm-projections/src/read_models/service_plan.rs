@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 
 use crm_domain::customer::Lifecycle;
 use crm_domain::ids::{BranchId, CustomerId, StaffId};
+use crm_domain::interaction::CareOccasion;
 use crm_domain::values::Channel;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month};
@@ -104,6 +105,8 @@ pub struct ServicePlan {
     pub visit_every_days: Option<u32>,
     /// The channels a contact counts through.
     pub channels: Vec<Channel>,
+    /// The care occasions the customer is greeted on (`[service.<tier>] care`).
+    pub care: Vec<CareOccasion>,
     /// The last day a contact through a counting channel reached the customer.
     pub last_contact: Option<Date>,
     /// `last_contact` (or the registration date) + `contact_every_days`.
@@ -159,6 +162,7 @@ pub fn service_plan(c: &CustomerRecord, rules: &RuleBook, on: Date) -> Option<Se
         contact_every_days: s.contact_every_days,
         visit_every_days: s.visit_every_days,
         channels: s.channels.clone(),
+        care: s.care.clone(),
         last_contact,
         next_contact_due,
         contact_overdue_days: overdue(next_contact_due, on),
