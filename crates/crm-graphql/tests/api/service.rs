@@ -322,6 +322,35 @@ async fn care_greetings_and_follow_ups_count_in_the_compliance() {
     assert_eq!(c["care"]["marketEvent"]["due"], 0, "{c}");
     assert_eq!(counts(&c["followUps"]), (0, 0, 0, 0), "{c}");
 
+    // The holiday greeting is a to-do of the manager's, due today, until it is made.
+    let greetings = |at: Json| {
+        let (server, mine, customer) = (&server, &mine, customer.clone());
+        async move {
+            let body = server
+                .query(
+                    mine,
+                    "query($at: Long) { todos(atPosition: $at) { kind customerId due } }",
+                    json!({ "at": at }),
+                )
+                .await;
+            ok(&body);
+            body["data"]["todos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| {
+                    t["kind"] == "CARE_GREETING_DUE"
+                        && t["customerId"] == customer.replace('-', "").as_str()
+                })
+                .map(|t| t["due"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        greetings(assigned["data"]["assignCustomer"]["position"].clone()).await,
+        [today.to_string()]
+    );
+
     // When the manager sends the birthday greeting, then the birthday is met on time, the
     // holiday not: a greeting of one occasion is none of another's.
     const GREET: &str = r#"mutation($c: ID!, $o: CareOccasionInput!) { recordCareContact(customerId: $c,
@@ -333,6 +362,7 @@ async fn care_greetings_and_follow_ups_count_in_the_compliance() {
     let at = write(GREET, json!({ "c": customer, "o": "HOLIDAY" })).await;
     let c = read(&at).await;
     assert_eq!(counts(&c["care"]["total"]), (2, 2, 0, 0), "{c}");
+    assert!(greetings(at.clone()).await.is_empty());
     assert_eq!(c["care"]["total"]["onTimeRate"], 100.0, "{c}");
     // A care greeting is no contact: it meets no follow-up.
     assert_eq!(counts(&c["followUps"]), (0, 0, 0, 0), "{c}");

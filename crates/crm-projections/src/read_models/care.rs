@@ -254,6 +254,39 @@ pub fn tally_care(
     overdue
 }
 
+/// The holiday and market-event greetings customer `c` (served to `standard`) is owed from
+/// `ahead` days before the occasion until its window closes, not yet made: what their manager's
+/// to-do list shows (`CareGreetingDue`). Birthdays have their own reminder.
+pub fn greetings_owed(
+    c: &CustomerRecord,
+    standard: &ServiceStandard,
+    care: &CareRules,
+    today: Date,
+    ahead: u32,
+) -> Vec<(CareOccasion, Date)> {
+    let registered = business_date(c.registered_at);
+    let window = i64::from(care.window_days);
+    let (from, to) = (add(today, -window), add(today, i64::from(ahead)));
+    let mut out = Vec::new();
+    for occasion in &standard.care {
+        let calendar = match occasion {
+            CareOccasion::Birthday => continue,
+            CareOccasion::Holiday => &care.holidays,
+            CareOccasion::MarketEvent => &care.market_events,
+        };
+        let days = c.care.of(*occasion);
+        for day in calendar.range(from.max(registered)..=to) {
+            if days
+                .first_in(add(*day, -window), add(*day, window))
+                .is_none()
+            {
+                out.push((*occasion, *day));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -468,6 +501,45 @@ mod tests {
         assert_eq!(o.birthday.due, 0);
         let (o, _) = greeted(Tier::Gold, &[], &care, JUNE, date!(2024 - 06 - 30));
         assert_eq!(o.holiday.due, 2);
+    }
+
+    #[test]
+    fn a_holiday_greeting_is_owed_from_the_reminder_until_its_window_closes_unless_made() {
+        // Given a gold customer, the holidays of 10 and 20 June, a window of 3 days and the
+        // reminder 7 days ahead.
+        let gold = ServiceRules::default();
+        let gold = gold.for_tier(Tier::Gold).unwrap();
+        let mut c = customer();
+        let owed = |c: &CustomerRecord, today: Date| greetings_owed(c, gold, &calendar(), today, 7);
+        let holiday = |d: Date| (CareOccasion::Holiday, d);
+        // Then on 2 June nothing is owed yet; on the 3rd the 10th is; on the 13th (its window's
+        // last day) both; on the 14th only the 20th.
+        assert!(owed(&c, date!(2024 - 06 - 02)).is_empty());
+        assert_eq!(
+            owed(&c, date!(2024 - 06 - 03)),
+            [holiday(date!(2024 - 06 - 10))]
+        );
+        assert_eq!(
+            owed(&c, date!(2024 - 06 - 13)),
+            [
+                holiday(date!(2024 - 06 - 10)),
+                holiday(date!(2024 - 06 - 20))
+            ]
+        );
+        assert_eq!(
+            owed(&c, date!(2024 - 06 - 14)),
+            [holiday(date!(2024 - 06 - 20))]
+        );
+        // When the 10th is greeted on the 8th, it is owed no more.
+        c.care.record(CareOccasion::Holiday, date!(2024 - 06 - 08));
+        assert_eq!(
+            owed(&c, date!(2024 - 06 - 13)),
+            [holiday(date!(2024 - 06 - 20))]
+        );
+        // A silver customer owes no greeting; nor does anyone a birthday here.
+        let silver = ServiceRules::default();
+        let silver = silver.for_tier(Tier::Silver).unwrap();
+        assert!(greetings_owed(&c, silver, &calendar(), date!(2024 - 06 - 13), 7).is_empty());
     }
 
     #[test]
