@@ -252,11 +252,13 @@ fn views_of(p: &Projections) -> Views {
 }
 
 /// The default rules, every tier greeted on every occasion, on holidays and market events
-/// through the test's year (the steps' days run from 2024-01-01 for 420 days).
+/// through the test's year (the steps' days run from 2024-01-01 for 420 days), some within a
+/// week of the to-dos' instants (days 30, 200 and 419) so that greetings are owed there.
 fn care_rules() -> String {
     let mut text = format!(
-        "{}\n[care]\nholidays = [\"2024-02-10\", \"2024-05-01\", \"2024-10-01\", \"2024-10-03\"]\n\
-         market_events = [\"2024-03-15\", \"2024-09-24\"]\nwindow_days = 5\n",
+        "{}\n[care]\nholidays = [\"2024-02-05\", \"2024-05-01\", \"2024-07-20\", \"2024-10-01\", \
+         \"2024-10-03\", \"2025-02-25\"]\nmarket_events = [\"2024-03-15\", \"2024-07-18\", \
+         \"2024-09-24\"]\nwindow_days = 5\n",
         crm_projections::rules::DEFAULT_RULES
     );
     for tier in ["diamond", "gold", "silver", "standard"] {
