@@ -23,8 +23,12 @@ pub use bank::{
     cost_key, BankContributionRules, BankTierRules, CostToServe, FtpSource, SegmentKind,
     BANK_CONTRIBUTION_KEYS, SHORT_LOAN_MONTHS,
 };
+mod care;
+pub use care::{CareRules, CARE_WINDOW_DAYS, CARE_WINDOW_DAYS_MAX};
 mod service;
-pub use service::{ServiceRules, ServiceStandard, SERVICE_DAYS_AHEAD, SERVICE_DAYS_MAX};
+pub use service::{
+    occasion_name, ServiceRules, ServiceStandard, SERVICE_DAYS_AHEAD, SERVICE_DAYS_MAX,
+};
 
 /// The default rule set shipped with the code (`schema/rules.default.toml`).
 pub const DEFAULT_RULES: &str = include_str!("../../../schema/rules.default.toml");
@@ -281,6 +285,10 @@ pub struct RuleBook {
     pub reminders: ReminderRules,
     /// 分层服务: the service standard of each tier (`[service.<tier>]`).
     pub service: ServiceRules,
+    /// 客户关怀: the holidays and market events greeted on and the window a greeting counts in
+    /// (`[care]`); which tiers are greeted is `service`'s.
+    #[serde(default)]
+    pub care: CareRules,
     /// A bank customer's contribution (`[bank_contribution]`); None when the file has none.
     pub bank_contribution: Option<BankContributionRules>,
 }
@@ -387,6 +395,7 @@ struct RulesFile {
     churn: toml::Table,
     reminders: RemindersFile,
     service: Option<toml::Table>,
+    care: Option<toml::Table>,
     bank_contribution: Option<toml::Value>,
 }
 
@@ -702,6 +711,7 @@ impl RuleBook {
                 .min(SERVICE_DAYS_MAX),
         };
         let service = service::service_rules(file.service)?;
+        let care = care::care_rules(file.care)?;
         let bank_contribution = bank::bank_contribution_rules(file.bank_contribution)?;
         Ok(RuleBook {
             version: file.version,
@@ -717,6 +727,7 @@ impl RuleBook {
             churn,
             reminders,
             service,
+            care,
             bank_contribution,
         })
     }

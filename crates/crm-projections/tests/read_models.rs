@@ -156,7 +156,7 @@ fn views_of(p: &Projections) -> Views {
             }
         }
     }
-    let campaigns_channels_service = vec![
+    let mut campaigns_channels_service = vec![
         format!("{:?}", p.campaign_effectiveness()),
         format!("{:?}", p.saved_segments()),
         format!("{:?}", p.campaign_targets_now(kid())),
@@ -166,6 +166,39 @@ fn views_of(p: &Projections) -> Views {
         format!("{:?}", p.service_quality(None, at(200))),
         format!("{:?}", p.service_quality(Some(bid(0)), at(419))),
     ];
+    // 分层服务 compliance: contacts, visits, care greetings (the rules greet every tier on
+    // every occasion, see `live_and_rebuilt`), follow-ups and tickets.
+    p.with_model(|m, r| {
+        let periods = [
+            Period::Month {
+                year: 2024,
+                month: 3,
+            },
+            Period::Month {
+                year: 2024,
+                month: 10,
+            },
+            Period::YearToDate {
+                year: 2024,
+                month: 12,
+            },
+        ];
+        for period in periods {
+            for today in [
+                BASE + time::Duration::days(200),
+                BASE + time::Duration::days(419),
+            ] {
+                for s in 0..STAFF {
+                    let c = views::staff_compliance(m, r, sid(s), period, today);
+                    campaigns_channels_service.push(format!("{c:?}"));
+                }
+                for b in 0..2 {
+                    let c = views::branch_compliance(m, r, bid(b), period, today);
+                    campaigns_channels_service.push(format!("{c:?}"));
+                }
+            }
+        }
+    });
     let mut todos = Vec::new();
     for s in (0..STAFF).map(sid).chain([branch_manager(), operator(1)]) {
         for now in [at(30), at(200), at(419)] {
@@ -216,6 +249,24 @@ fn views_of(p: &Projections) -> Views {
         lookups,
         explain,
     }
+}
+
+/// The default rules, every tier greeted on every occasion, on holidays and market events
+/// through the test's year (the steps' days run from 2024-01-01 for 420 days), some within a
+/// week of the to-dos' instants (days 30, 200 and 419) so that greetings are owed there.
+fn care_rules() -> String {
+    let mut text = format!(
+        "{}\n[care]\nholidays = [\"2024-02-05\", \"2024-05-01\", \"2024-07-20\", \"2024-10-01\", \
+         \"2024-10-03\", \"2025-02-25\"]\nmarket_events = [\"2024-03-15\", \"2024-07-18\", \
+         \"2024-09-24\"]\nwindow_days = 5\n",
+        crm_projections::rules::DEFAULT_RULES
+    );
+    for tier in ["diamond", "gold", "silver", "standard"] {
+        text.push_str(&format!(
+            "\n[service.{tier}]\ncare = [\"birthday\", \"holiday\", \"market_event\"]\n"
+        ));
+    }
+    text
 }
 
 /// Runs a history live (with catch-ups, flushes and restarts where the steps say), then
@@ -275,7 +326,7 @@ async fn live_and_rebuilt(steps: &[Step]) -> (Views, Views) {
         ..config()
     };
     let mut store = EventStore::open(dir.path(), tiny_cache()).unwrap();
-    let rules = RuleBook::default_rules().unwrap();
+    let rules = RuleBook::parse(&care_rules()).unwrap();
     let mut live = Projections::open(&store, rules.clone()).unwrap();
     let mut sim = Sim::default();
     let mut n = 0;

@@ -195,6 +195,7 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("BankContributionView", "terms", c(RESIDENT, At(ENUM))),
     ("Customer", "servicePlan", c(COMPUTE, One)),
     ("ServicePlanView", "channels", c(RESIDENT, At(ENUM))),
+    ("ServicePlanView", "careOccasions", c(RESIDENT, At(ENUM))),
     ("Customer", "accounts", c(RESIDENT, At(PER_CUSTOMER))),
     (
         "Customer",

@@ -115,7 +115,9 @@ pub struct TodoView {
     /// LOAN_REPAYMENT_DUE, LOAN_OVERDUE or LOAN_DOWNGRADED (also to the outlet's branch
     /// manager); 分层服务: SERVICE_CONTACT_DUE or SERVICE_VISIT_DUE (a contact or visit the
     /// customer's tier standard asks for, due within `[reminders] service_days_ahead` or
-    /// overdue).
+    /// overdue); 客户关怀: CARE_GREETING_DUE (a holiday or market-event greeting the tier asks
+    /// for, from `[reminders] birthday_days_ahead` before the occasion until its `[care]`
+    /// window closes, while none was made).
     pub kind: String,
     pub customer_id: Option<ID>,
     pub ticket_id: Option<ID>,
@@ -698,5 +700,6 @@ mod tests {
     fn to_do_kinds_read_as_the_documented_names() {
         assert_eq!(label(TodoKind::ChurnRisk), "CHURN_RISK");
         assert_eq!(label(TodoKind::PreferenceConflict), "PREFERENCE_CONFLICT");
+        assert_eq!(label(TodoKind::CareGreetingDue), "CARE_GREETING_DUE");
     }
 }

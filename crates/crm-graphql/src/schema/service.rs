@@ -8,7 +8,9 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use crm_domain::auth::{Right, Scope};
 use crm_domain::ids::{BranchId, StaffId};
 use crm_domain::read_policy::{self, ServiceScope};
-use crm_projections::views::{self, Obligations, ServiceCompliance, ServicePlan, TicketSla};
+use crm_projections::views::{
+    self, CareObligations, Obligations, ServiceCompliance, ServicePlan, TicketSla,
+};
 
 use super::caller;
 use super::customers::label;
@@ -29,6 +31,8 @@ pub struct ServicePlanView {
     pub visit_every_days: Option<i32>,
     /// The channels a contact counts through (PHONE, WE_CHAT, VISIT, ...).
     pub channels: Vec<String>,
+    /// The care occasions the customer is greeted on (BIRTHDAY, HOLIDAY, MARKET_EVENT).
+    pub care_occasions: Vec<String>,
     /// The last day a contact through a counting channel reached the customer (YYYY-MM-DD).
     pub last_contact: Option<String>,
     pub next_contact_due: String,
@@ -53,6 +57,7 @@ impl From<&ServicePlan> for ServicePlanView {
             contact_every_days: int(p.contact_every_days),
             visit_every_days: p.visit_every_days.map(int),
             channels: p.channels.iter().map(label).collect(),
+            care_occasions: p.care.iter().map(label).collect(),
             last_contact: p.last_contact.map(|d| d.to_string()),
             next_contact_due: p.next_contact_due.to_string(),
             contact_overdue_days: int(p.contact_overdue_days),
@@ -87,6 +92,31 @@ impl From<&Obligations> for ObligationsView {
             late: Long(o.late.max(0).unsigned_abs()),
             overdue: Long(o.overdue.max(0).unsigned_abs()),
             on_time_rate: o.on_time_bp().map(|bp| bp as f64 / 100.0),
+        }
+    }
+}
+
+/// Care greetings (客户关怀) due in a period under the customers' tier standards
+/// (`[service.<tier>] care`): each occasion, and all together. Due on the occasion (the
+/// customer's birthday, each `[care]` holiday or market event); on time when a care contact of
+/// that occasion came within `[care] window_days` of it; late when it came after, before the
+/// occasion's next window; overdue when none came and the window closed before `on`.
+#[derive(SimpleObject, Debug)]
+pub struct CareComplianceView {
+    pub birthday: ObligationsView,
+    pub holiday: ObligationsView,
+    pub market_event: ObligationsView,
+    /// The three occasions added up.
+    pub total: ObligationsView,
+}
+
+impl From<&CareObligations> for CareComplianceView {
+    fn from(c: &CareObligations) -> Self {
+        CareComplianceView {
+            birthday: (&c.birthday).into(),
+            holiday: (&c.holiday).into(),
+            market_event: (&c.market_event).into(),
+            total: (&c.total()).into(),
         }
     }
 }
@@ -136,6 +166,12 @@ pub struct ServiceComplianceView {
     pub visits: ObligationsView,
     /// Customers with a contact or a visit overdue at `on`.
     pub customers_overdue: Long,
+    /// The care greetings the customers' tiers ask for, due in the period.
+    pub care: CareComplianceView,
+    /// The follow-ups contacts set (a contact's `followUpOn`): met on time when a later
+    /// contact that reached the customer came on or before the date, late when after it,
+    /// overdue when none came and the date is before `on`. An unanswered contact meets none.
+    pub follow_ups: ObligationsView,
     /// The tickets assigned to the staff member (or of the branch) due in the period.
     pub tickets: TicketSlaView,
 }
@@ -151,6 +187,8 @@ fn view(id: ID, period: String, c: &ServiceCompliance) -> ServiceComplianceView 
         contacts: (&c.contacts).into(),
         visits: (&c.visits).into(),
         customers_overdue: Long(c.customers_overdue.max(0).unsigned_abs()),
+        care: (&c.care).into(),
+        follow_ups: (&c.follow_ups).into(),
         tickets: (&c.tickets).into(),
     }
 }
@@ -161,9 +199,10 @@ pub struct ServiceQuery;
 #[Object]
 impl ServiceQuery {
     /// The service compliance of the customers `staffId` serves now over `period` (default:
-    /// the latest month): contacts and visits due under each customer's tier standard against
-    /// those made on time, and what is overdue. Read by the staff member, their team's lead
-    /// and whoever reads their branch's figures; FORBIDDEN otherwise.
+    /// the latest month): contacts, visits and care greetings due under each customer's tier
+    /// standard against those made on time, follow-ups met on time, and what is overdue. Read
+    /// by the staff member, their team's lead and whoever reads their branch's figures;
+    /// FORBIDDEN otherwise.
     async fn staff_service_compliance(
         &self,
         ctx: &Context<'_>,

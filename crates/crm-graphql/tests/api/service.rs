@@ -231,3 +231,175 @@ async fn service_plans_to_dos_and_compliance_are_scoped() {
     ok(&server.query(&bm, BRANCH, json!({ "b": branch })).await);
     ok(&server.query(&bm, STAFF, json!({ "s": manager })).await);
 }
+
+const CARE: &str = r#"query($s: ID!, $at: Long) { staffServiceCompliance(staffId: $s, atPosition: $at) {
+    on care { birthday { due onTime late overdue } holiday { due onTime late overdue }
+      marketEvent { due } total { due onTime late overdue onTimeRate } }
+    followUps { due onTime late overdue } } }"#;
+
+/// (due, onTime, late, overdue) of an obligations object.
+fn counts(o: &Json) -> (u64, u64, u64, u64) {
+    let n = |k: &str| o[k].as_u64().unwrap();
+    (n("due"), n("onTime"), n("late"), n("overdue"))
+}
+
+/// Care greetings and follow-ups driven through the mutations, read back in the manager's
+/// and the branch's compliance: under rules that greet standard customers on their birthday
+/// and holidays, with today a holiday, a customer born on today's date owes two greetings,
+/// met on time by the care contacts of each occasion; a follow-up set for today is open until
+/// a reaching contact meets it on time, and an unanswered call meets none.
+#[tokio::test]
+async fn care_greetings_and_follow_ups_count_in_the_compliance() {
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date();
+    let rules = format!(
+        "{}\n[care]\nholidays = [\"{today}\"]\n\n[service.standard]\ncare = [\"birthday\", \"holiday\"]\n",
+        crm_projections::rules::DEFAULT_RULES
+    );
+    let rules = crm_projections::RuleBook::parse(&rules).unwrap();
+    let server = Server::start_state(crate::common::test_config(), |b, _| b.rules(rules)).await;
+    let hq = server.token(Role::Headquarters, Scope::Company);
+    let branch = BranchId::from_uuid(Uuid::now_v7());
+    let manager = StaffId::from_uuid(Uuid::now_v7());
+    let mine = server.token_for(
+        manager,
+        Role::CustomerManager,
+        Scope::Book { branch, team: None },
+    );
+    let customer = Uuid::now_v7().to_string();
+    let born = format!("1980-{:02}-{:02}", u8::from(today.month()), today.day());
+    let document = crm_domain::values::ResidentIdNumber::with_check_character(&format!(
+        "110105{}007",
+        born.replace('-', "")
+    ))
+    .unwrap();
+    let registered = server
+        .query(
+            &hq,
+            r#"mutation($id: ID!, $doc: String!, $born: String!) { registerCustomer(customerId: $id,
+                 kind: INDIVIDUAL, profile: { name: "客户", document: { residentId: $doc },
+                 birthday: $born, sourceChannel: APP }) { position } }"#,
+            json!({ "id": customer, "doc": document.as_str(), "born": born }),
+        )
+        .await;
+    ok(&registered);
+    let assigned = server
+        .query(
+            &hq,
+            r#"mutation($c: ID!, $b: ID!, $m: ID!) { assignCustomer(customerId: $c,
+                 to: { branchId: $b, managerId: $m }) { position } }"#,
+            json!({ "c": customer, "b": branch.to_string(), "m": manager.to_string() }),
+        )
+        .await;
+    ok(&assigned);
+    let read = |at: &Json| {
+        let (server, mine, at) = (&server, &mine, at.clone());
+        async move {
+            let body = server
+                .query(mine, CARE, json!({ "s": manager.to_string(), "at": at }))
+                .await;
+            ok(&body);
+            body["data"]["staffServiceCompliance"].clone()
+        }
+    };
+    let write = |query: &'static str, vars: Json| {
+        let (server, mine) = (&server, &mine);
+        async move {
+            let body = server.query(mine, query, vars).await;
+            ok(&body);
+            let result = body["data"].as_object().unwrap().values().next().unwrap();
+            result["position"].clone()
+        }
+    };
+
+    // Given the birthday and the holiday today, nothing greeted yet: both due, the window
+    // still open (neither late nor overdue); no follow-up set.
+    let c = read(&assigned["data"]["assignCustomer"]["position"]).await;
+    assert_eq!(c["on"], today.to_string(), "{c}");
+    assert_eq!(counts(&c["care"]["birthday"]), (1, 0, 0, 0), "{c}");
+    assert_eq!(counts(&c["care"]["holiday"]), (1, 0, 0, 0), "{c}");
+    assert_eq!(c["care"]["marketEvent"]["due"], 0, "{c}");
+    assert_eq!(counts(&c["followUps"]), (0, 0, 0, 0), "{c}");
+
+    // The holiday greeting is a to-do of the manager's, due today, until it is made.
+    let greetings = |at: Json| {
+        let (server, mine, customer) = (&server, &mine, customer.clone());
+        async move {
+            let body = server
+                .query(
+                    mine,
+                    "query($at: Long) { todos(atPosition: $at) { kind customerId due } }",
+                    json!({ "at": at }),
+                )
+                .await;
+            ok(&body);
+            body["data"]["todos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| {
+                    t["kind"] == "CARE_GREETING_DUE"
+                        && t["customerId"] == customer.replace('-', "").as_str()
+                })
+                .map(|t| t["due"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        greetings(assigned["data"]["assignCustomer"]["position"].clone()).await,
+        [today.to_string()]
+    );
+
+    // When the manager sends the birthday greeting, then the birthday is met on time, the
+    // holiday not: a greeting of one occasion is none of another's.
+    const GREET: &str = r#"mutation($c: ID!, $o: CareOccasionInput!) { recordCareContact(customerId: $c,
+        occasion: $o, channel: WE_CHAT, notes: "问候") { position } }"#;
+    let at = write(GREET, json!({ "c": customer, "o": "BIRTHDAY" })).await;
+    let c = read(&at).await;
+    assert_eq!(counts(&c["care"]["birthday"]), (1, 1, 0, 0), "{c}");
+    assert_eq!(counts(&c["care"]["holiday"]), (1, 0, 0, 0), "{c}");
+    let at = write(GREET, json!({ "c": customer, "o": "HOLIDAY" })).await;
+    let c = read(&at).await;
+    assert_eq!(counts(&c["care"]["total"]), (2, 2, 0, 0), "{c}");
+    assert!(greetings(at.clone()).await.is_empty());
+    assert_eq!(c["care"]["total"]["onTimeRate"], 100.0, "{c}");
+    // A care greeting is no contact: it meets no follow-up.
+    assert_eq!(counts(&c["followUps"]), (0, 0, 0, 0), "{c}");
+
+    // A contact that sets a follow-up for today opens one, due and not yet overdue.
+    const CONTACT: &str = r#"mutation($c: ID!, $o: ContactOutcomeInput!, $d: String) { recordContact(customerId: $c,
+        channel: PHONE, direction: OUTBOUND, topic: "回访", outcome: $o, notes: "回访",
+        followUpOn: $d) { position } }"#;
+    let at = write(
+        CONTACT,
+        json!({ "c": customer, "o": "FOLLOW_UP_NEEDED", "d": today.to_string() }),
+    )
+    .await;
+    assert_eq!(counts(&read(&at).await["followUps"]), (1, 0, 0, 0));
+    // An unanswered call does not meet it.
+    let at = write(
+        CONTACT,
+        json!({ "c": customer, "o": "NOT_REACHED", "d": null }),
+    )
+    .await;
+    assert_eq!(counts(&read(&at).await["followUps"]), (1, 0, 0, 0));
+    // A call that reaches the customer on its date meets it on time.
+    let at = write(CONTACT, json!({ "c": customer, "o": "REACHED", "d": null })).await;
+    let c = read(&at).await;
+    assert_eq!(counts(&c["followUps"]), (1, 1, 0, 0), "{c}");
+
+    // The branch counts the same customers' greetings and follow-ups.
+    let b = server
+        .query(
+            &hq,
+            r#"query($b: ID!, $at: Long) { branchServiceCompliance(branchId: $b, atPosition: $at) {
+                 care { total { due onTime late overdue } } followUps { due onTime late overdue } } }"#,
+            json!({ "b": branch.to_string(), "at": at }),
+        )
+        .await;
+    ok(&b);
+    let b = &b["data"]["branchServiceCompliance"];
+    assert_eq!(counts(&b["care"]["total"]), (2, 2, 0, 0), "{b}");
+    assert_eq!(counts(&b["followUps"]), (1, 1, 0, 0), "{b}");
+}

@@ -20,6 +20,8 @@ use crate::error::ProjectionError;
 use crate::model::today;
 use crate::model::{business_date, madd, mscale, Facets, Model, ASSET_CLASSES};
 use crate::read_models::accounts::AccountRecord;
+use crate::read_models::care::CareTrack;
+use crate::read_models::follow_ups::FollowUpTrack;
 use crate::read_models::history::{FlowSums, HistoryEntry, Order};
 use crate::read_models::sales::OpportunityRecord;
 use crate::read_models::service::TicketRecord;
@@ -217,6 +219,14 @@ pub struct CustomerRecord {
     /// What the KPI's churn is read from (`read_models::churn_kpi`): bounded by the rules.
     #[serde(default)]
     pub churn_track: ChurnTrack,
+    /// 客户关怀: per occasion, the days a care greeting reached the customer (the last 64
+    /// weeks before the latest), what the care compliance is read from (`read_models::care`).
+    #[serde(default)]
+    pub care: CareTrack,
+    /// The follow-up open now and the last one met, what follow-up timeliness is read from
+    /// (`read_models::follow_ups`); `follow_up` is the to-do's.
+    #[serde(default)]
+    pub follow_ups: FollowUpTrack,
     /// The last position that changed this record.
     pub position: u64,
 }
@@ -267,6 +277,8 @@ impl CustomerRecord {
             merged_into: None,
             bank_segment: None,
             churn_track: ChurnTrack::default(),
+            care: CareTrack::default(),
+            follow_ups: FollowUpTrack::default(),
             position,
         }
     }

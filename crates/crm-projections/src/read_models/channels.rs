@@ -55,6 +55,10 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
                     // 分层服务: a reached contact counts for the plan if its channel does.
                     c.service.record(*channel, day, p);
                 }
+                // Timeliness: a reaching contact meets the open follow-up; an unanswered one
+                // does not put it off.
+                c.follow_ups
+                    .contact(day, !matches!(outcome, Outcome::NotReached), *follow_up_on);
                 // The latest contact settles any earlier follow-up and may set a new one.
                 c.follow_up = follow_up_on.map(|due| FollowUp {
                     due,
@@ -95,9 +99,10 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
             at,
             ..
         } => {
-            // A care greeting (birthday, holiday) goes one way: it is on the timeline but does
-            // not count as the customer's engagement for dormancy.
-            if m.with_customer(*customer_id, p, day, |_| {}) {
+            // A care greeting (birthday, holiday) goes one way: it is on the timeline and counts
+            // for the care standard (`read_models::care`), not as the customer's engagement for
+            // dormancy, a service contact or a follow-up.
+            if m.with_customer(*customer_id, p, day, |c| c.care.record(*occasion, day)) {
                 let entry = TimelineEntry {
                     interaction_id: Some(*interaction_id),
                     kind: "care".into(),
@@ -170,6 +175,8 @@ pub(crate) fn apply_interaction(m: &mut Model, p: u64, day: Date, e: &interactio
                 if !matches!(outcome, Outcome::NotReached) {
                     c.service.record(Channel::Visit, day, p);
                 }
+                c.follow_ups
+                    .contact(day, !matches!(outcome, Outcome::NotReached), *follow_up_on);
                 c.follow_up = follow_up_on.map(|due| FollowUp {
                     due,
                     staff: by,

@@ -1,7 +1,8 @@
 //! Service plans (分层服务): what each customer's tier standard (`[service.<tier>]` in the
 //! rules) asks of the serving manager — the next contact and visit due, and how late they
 //! are — and the compliance of a staff member's book or a branch over a period (contacts and
-//! visits due against those made on time, and tickets due against their SLA).
+//! visits due against those made on time, care greetings (`read_models::care`), follow-ups
+//! (`read_models::follow_ups`), and tickets due against their SLA).
 //!
 //! A customer keeps, per channel, the last two days a contact through it reached them
 //! ([`ServiceTrack`], O(1) whatever their history): which channels count is the rules'
@@ -14,6 +15,7 @@ use std::collections::BTreeSet;
 
 use crm_domain::customer::Lifecycle;
 use crm_domain::ids::{BranchId, CustomerId, StaffId};
+use crm_domain::interaction::CareOccasion;
 use crm_domain::values::Channel;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month};
@@ -21,6 +23,8 @@ use time::{Date, Duration, Month};
 use crate::derive::Tier;
 use crate::model::{business_date, Model, CHANNELS};
 use crate::read_models::archive::CustomerRecord;
+use crate::read_models::care::{tally_care, CareObligations};
+use crate::read_models::follow_ups::tally_follow_ups;
 use crate::read_models::performance::Period;
 use crate::read_models::service::TicketRecord;
 use crate::read_models::ticket_figures::SlaSlot;
@@ -101,6 +105,8 @@ pub struct ServicePlan {
     pub visit_every_days: Option<u32>,
     /// The channels a contact counts through.
     pub channels: Vec<Channel>,
+    /// The care occasions the customer is greeted on (`[service.<tier>] care`).
+    pub care: Vec<CareOccasion>,
     /// The last day a contact through a counting channel reached the customer.
     pub last_contact: Option<Date>,
     /// `last_contact` (or the registration date) + `contact_every_days`.
@@ -156,6 +162,7 @@ pub fn service_plan(c: &CustomerRecord, rules: &RuleBook, on: Date) -> Option<Se
         contact_every_days: s.contact_every_days,
         visit_every_days: s.visit_every_days,
         channels: s.channels.clone(),
+        care: s.care.clone(),
         last_contact,
         next_contact_due,
         contact_overdue_days: overdue(next_contact_due, on),
@@ -199,6 +206,11 @@ pub struct ServiceCompliance {
     pub visits: Obligations,
     /// Customers with a contact or a visit overdue at `on`.
     pub customers_overdue: i64,
+    /// The care greetings (birthday, holidays, market events) the customers' tiers ask for,
+    /// due in the period.
+    pub care: CareObligations,
+    /// The follow-ups contacts set, due (or met) in the period.
+    pub follow_ups: Obligations,
     /// The tickets (工单) of the book or branch due in the period, against their SLA.
     pub tickets: TicketSla,
 }
@@ -336,7 +348,9 @@ pub fn period_days(p: Period) -> (Date, Date) {
 ///
 /// Read from each customer's current tier and last two counting contacts and visits: a
 /// customer reached twice since the period's end shows only the obligation those two
-/// contacts met.
+/// contacts met. Care greetings are read from the greeting days each customer keeps, and
+/// follow-ups from the one open and the last one met (`customers_overdue` stays contacts
+/// and visits: what the plan and its to-dos show).
 pub fn compliance<'a>(
     customers: impl Iterator<Item = &'a CustomerRecord>,
     rules: &RuleBook,
@@ -353,6 +367,8 @@ pub fn compliance<'a>(
         contacts: Obligations::default(),
         visits: Obligations::default(),
         customers_overdue: 0,
+        care: CareObligations::default(),
+        follow_ups: Obligations::default(),
         tickets: TicketSla::default(),
     };
     for c in customers.filter(|c| served(c)) {
@@ -386,6 +402,8 @@ pub fn compliance<'a>(
         if late {
             out.customers_overdue += 1;
         }
+        tally_care(&mut out.care, c, s, &rules.care, (from, to), on);
+        tally_follow_ups(&mut out.follow_ups, &c.follow_ups, (from, to), on);
     }
     out
 }
@@ -552,6 +570,52 @@ mod tests {
             }),
             (date!(2024 - 10 - 01), date!(2024 - 12 - 31))
         );
+    }
+
+    #[test]
+    fn compliance_counts_care_greetings_and_follow_ups_of_the_customers_served() {
+        use crm_domain::interaction::CareOccasion;
+        // Given a gold customer born 15 June, greeted on 13 June, whose 5 June contact set a
+        // follow-up for 15 June met on the 16th; and a silver customer born 20 June, never
+        // greeted, with a follow-up for 12 June nothing came for; a 10 June holiday.
+        let mut gold = crate::derive::tests::customer();
+        gold.derived.tier = Tier::Gold;
+        gold.profile.birthday = Some(date!(1980 - 06 - 15));
+        gold.care
+            .record(CareOccasion::Birthday, date!(2024 - 06 - 13));
+        gold.follow_ups
+            .contact(date!(2024 - 06 - 05), true, Some(date!(2024 - 06 - 15)));
+        gold.follow_ups.contact(date!(2024 - 06 - 16), true, None);
+        let mut silver = crate::derive::tests::customer();
+        silver.derived.tier = Tier::Silver;
+        silver.profile.birthday = Some(date!(1980 - 06 - 20));
+        silver
+            .follow_ups
+            .contact(date!(2024 - 06 - 01), true, Some(date!(2024 - 06 - 12)));
+        let mut rules = RuleBook::default_rules().unwrap();
+        rules.care.holidays.insert(date!(2024 - 06 - 10));
+        // When June's compliance is read on 30 June.
+        let june = Period::Month {
+            year: 2024,
+            month: 6,
+        };
+        let c = compliance(
+            [&gold, &silver].into_iter(),
+            &rules,
+            june,
+            date!(2024 - 06 - 30),
+        );
+        // Then the gold birthday is on time and the holiday overdue; the silver customer owes
+        // no greeting; one follow-up late, one overdue.
+        let o = |o: Obligations| (o.due, o.on_time, o.late, o.overdue);
+        assert_eq!(o(c.care.birthday), (1, 1, 0, 0));
+        assert_eq!(o(c.care.holiday), (1, 0, 0, 1));
+        assert_eq!(o(c.care.total()), (2, 1, 0, 1));
+        assert_eq!(o(c.follow_ups), (2, 0, 1, 1));
+        // A closed customer is served no more: nothing of theirs counts.
+        gold.lifecycle = Lifecycle::Closed;
+        let c = compliance([&gold].into_iter(), &rules, june, date!(2024 - 06 - 30));
+        assert_eq!((c.care.total().due, c.follow_ups.due), (0, 0));
     }
 
     fn ticket(deadline: Date, resolved: Option<(Date, bool)>) -> TicketRecord {

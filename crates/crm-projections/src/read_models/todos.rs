@@ -7,6 +7,7 @@ use crm_domain::customer::Lifecycle;
 use std::collections::BTreeSet;
 
 use crm_domain::ids::{BranchId, CustomerId, StaffId, TicketId};
+use crm_domain::interaction::CareOccasion;
 use crm_domain::risk::RiskTolerance;
 use crm_domain::Money;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use crate::derive::{self, ChurnRisk, RiskPreference};
 use crate::model::{business_date, madd, mscale, Model, BUSINESS_OFFSET};
 use crate::read_models::archive::CustomerRecord;
 use crate::read_models::banking::{DepositRecord, LoanRecord};
+use crate::read_models::care::greetings_owed;
 use crate::read_models::service::{TicketRecord, TicketStatus};
 use crate::read_models::service_plan::service_plan;
 use crate::rules::RuleBook;
@@ -55,6 +57,10 @@ pub enum TodoKind {
     ServiceContactDue,
     /// A visit the tier standard asks for is due within `service_days_ahead` or overdue.
     ServiceVisitDue,
+    /// 客户关怀: a holiday or market-event greeting the customer's tier asks for
+    /// (`[service.<tier>] care`, `[care]`), from `[reminders] birthday_days_ahead` days before
+    /// the occasion until its window closes, while none has been made (the serving manager).
+    CareGreetingDue,
 }
 
 /// 待办事宜: one reminder or open workflow step for a user.
@@ -338,6 +344,7 @@ fn book_todos(a: &Asker<'_>, c: &CustomerRecord, out: &mut Vec<Todo>) {
         }
     }
     service_todos(a, c, out);
+    care_todos(a, c, out);
     // A large outflow on the latest day with figures up to today.
     if let Some(d) = c.days.iter().rev().find(|d| d.date <= today) {
         let net_out = madd(d.withdrawals, mscale(d.deposits, -1));
@@ -364,6 +371,33 @@ fn book_todos(a: &Asker<'_>, c: &CustomerRecord, out: &mut Vec<Todo>) {
                 value_at_risk: None,
             });
         }
+    }
+}
+
+/// 客户关怀: the holiday and market-event greetings the customer's tier asks for and that are
+/// still owed ([`greetings_owed`]), reminded as far ahead as birthdays.
+fn care_todos(a: &Asker<'_>, c: &CustomerRecord, out: &mut Vec<Todo>) {
+    if !matches!(c.lifecycle, Lifecycle::Active | Lifecycle::Dormant) {
+        return;
+    }
+    let Some(standard) = a.rules.service.for_tier(c.derived.tier) else {
+        return;
+    };
+    let ahead = a.rules.reminders.birthday_days_ahead;
+    for (occasion, day) in greetings_owed(c, standard, &a.rules.care, a.today, ahead) {
+        let what = match occasion {
+            CareOccasion::MarketEvent => "market event",
+            _ => "holiday",
+        };
+        out.push(Todo {
+            kind: TodoKind::CareGreetingDue,
+            customer: Some(c.id),
+            ticket: None,
+            due: day,
+            text: format!("{what} greeting of {day} for {}", c.profile.name.as_str()),
+            position: c.registered_position,
+            value_at_risk: None,
+        });
     }
 }
 

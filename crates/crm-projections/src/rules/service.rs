@@ -1,8 +1,10 @@
 //! `[service.<tier>]` — 分层服务 standards: how often a customer of each tier must be reached
-//! and visited, and through which channels a contact counts. Format in `schema/rules.md`.
+//! and visited, through which channels a contact counts, and on which care occasions (客户关怀)
+//! the customer is greeted. Format in `schema/rules.md`.
 
 use std::collections::BTreeMap;
 
+use crm_domain::interaction::CareOccasion;
 use crm_domain::values::Channel;
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +21,10 @@ pub struct ServiceStandard {
     pub visit_every_days: Option<u32>,
     /// The channels a contact counts through, sorted, no repeats.
     pub channels: Vec<Channel>,
+    /// The care occasions a customer of the tier is greeted on (birthday, the `[care]`
+    /// holidays and market events), in the order birthday, holiday, market event, no repeats.
+    #[serde(default)]
+    pub care: Vec<CareOccasion>,
 }
 
 /// The standards of every tier (a tier not in the file keeps its default).
@@ -33,20 +39,46 @@ pub const SERVICE_DAYS_MAX: u32 = 3660;
 /// Days ahead of a due contact or visit its to-do appears, when `[reminders]` does not say.
 pub const SERVICE_DAYS_AHEAD: u32 = 7;
 
-fn standard(contact: u32, visit: Option<u32>, channels: &[Channel]) -> ServiceStandard {
+/// The care occasions, in the order a standard lists them.
+const OCCASIONS: [(CareOccasion, &str); 3] = [
+    (CareOccasion::Birthday, "birthday"),
+    (CareOccasion::Holiday, "holiday"),
+    (CareOccasion::MarketEvent, "market_event"),
+];
+
+/// The name a rules file gives an occasion.
+pub fn occasion_name(o: CareOccasion) -> &'static str {
+    match o {
+        CareOccasion::Birthday => "birthday",
+        CareOccasion::Holiday => "holiday",
+        CareOccasion::MarketEvent => "market_event",
+    }
+}
+
+fn standard(
+    contact: u32,
+    visit: Option<u32>,
+    channels: &[Channel],
+    care: &[CareOccasion],
+) -> ServiceStandard {
     let mut channels = channels.to_vec();
     channels.sort();
     ServiceStandard {
         contact_every_days: contact,
         visit_every_days: visit,
         channels,
+        care: care.to_vec(),
     }
 }
 
 impl Default for ServiceRules {
     /// Diamond: a contact a month and a visit a quarter; gold: every 60 days and twice a year;
     /// silver: a quarter, no visits; standard: every 180 days through any remote channel.
+    /// Diamond customers are greeted on their birthday, the holidays and market events, gold
+    /// ones on their birthday and the holidays; silver and standard on no occasion (a
+    /// greeting to every customer is a campaign, not a service standard).
     fn default() -> Self {
+        use CareOccasion::{Birthday, Holiday, MarketEvent};
         use Channel::*;
         let personal = [Phone, CallCentre, WeChat, Counter, BankCounter, Visit];
         let remote = [
@@ -62,10 +94,16 @@ impl Default for ServiceRules {
         ];
         ServiceRules {
             tiers: BTreeMap::from([
-                (Tier::Diamond, standard(30, Some(90), &personal)),
-                (Tier::Gold, standard(60, Some(180), &personal)),
-                (Tier::Silver, standard(90, None, &personal)),
-                (Tier::Standard, standard(180, None, &remote)),
+                (
+                    Tier::Diamond,
+                    standard(30, Some(90), &personal, &[Birthday, Holiday, MarketEvent]),
+                ),
+                (
+                    Tier::Gold,
+                    standard(60, Some(180), &personal, &[Birthday, Holiday]),
+                ),
+                (Tier::Silver, standard(90, None, &personal, &[])),
+                (Tier::Standard, standard(180, None, &remote, &[])),
             ]),
         }
     }
@@ -84,6 +122,7 @@ struct StandardFile {
     contact_every_days: Option<u32>,
     visit_every_days: Option<u32>,
     channels: Option<Vec<String>>,
+    care: Option<Vec<String>>,
 }
 
 fn invalid(reason: impl Into<String>) -> ProjectionError {
@@ -110,6 +149,24 @@ fn channel(table: &str, name: &str) -> Result<Channel, ProjectionError> {
             )))
         }
     })
+}
+
+/// The occasions a `care` list names, in [`OCCASIONS`] order; an unknown one is refused by
+/// name. An empty list greets on no occasion.
+fn occasions(table: &str, names: &[String]) -> Result<Vec<CareOccasion>, ProjectionError> {
+    for name in names {
+        if !OCCASIONS.iter().any(|(_, n)| n == name) {
+            return Err(invalid(format!(
+                "{table}.care: unknown occasion '{name}' (the occasions are birthday, holiday, \
+                 market_event)"
+            )));
+        }
+    }
+    Ok(OCCASIONS
+        .iter()
+        .filter(|(_, n)| names.iter().any(|given| given == n))
+        .map(|(o, _)| *o)
+        .collect())
 }
 
 fn days(field: &str, n: u32) -> Result<u32, ProjectionError> {
@@ -147,6 +204,7 @@ pub(crate) fn service_rules(table: Option<toml::Table>) -> Result<ServiceRules, 
             contact_every_days: SERVICE_DAYS_MAX,
             visit_every_days: None,
             channels: Vec::new(),
+            care: Vec::new(),
         });
         if let Some(n) = f.contact_every_days {
             s.contact_every_days = days(&format!("{name}.contact_every_days"), n)?;
@@ -171,6 +229,9 @@ pub(crate) fn service_rules(table: Option<toml::Table>) -> Result<ServiceRules, 
                 )));
             }
             s.channels = channels;
+        }
+        if let Some(list) = f.care {
+            s.care = occasions(&name, &list)?;
         }
         rules.tiers.insert(tier, s);
     }
@@ -224,6 +285,36 @@ mod tests {
         assert_eq!(
             r.for_tier(Tier::Standard),
             ServiceRules::default().for_tier(Tier::Standard)
+        );
+    }
+
+    #[test]
+    fn a_tier_greets_on_the_occasions_its_care_list_names() {
+        // Given the defaults: diamond and gold are greeted, silver and standard are not.
+        let d = ServiceRules::default();
+        use CareOccasion::*;
+        assert_eq!(
+            d.for_tier(Tier::Diamond).unwrap().care,
+            [Birthday, Holiday, MarketEvent]
+        );
+        assert_eq!(d.for_tier(Tier::Gold).unwrap().care, [Birthday, Holiday]);
+        assert!(d.for_tier(Tier::Silver).unwrap().care.is_empty());
+        assert!(d.for_tier(Tier::Standard).unwrap().care.is_empty());
+        // When a file lists occasions (in any order, repeated) or none, then the tier greets
+        // on exactly those; a tier without a `care` key keeps its default.
+        let r = parse(
+            "[service.silver]\ncare = [\"holiday\", \"birthday\", \"holiday\"]\n\
+             [service.diamond]\ncare = []\n[service.gold]\ncontact_every_days = 20\n",
+        )
+        .unwrap();
+        assert_eq!(r.for_tier(Tier::Silver).unwrap().care, [Birthday, Holiday]);
+        assert!(r.for_tier(Tier::Diamond).unwrap().care.is_empty());
+        assert_eq!(r.for_tier(Tier::Gold).unwrap().care, [Birthday, Holiday]);
+        // An unknown occasion is refused by name.
+        let reason = refused("[service.gold]\ncare = [\"birthday\", \"easter\"]\n");
+        assert!(
+            reason.contains("service.gold.care") && reason.contains("easter"),
+            "{reason}"
         );
     }
 

@@ -572,7 +572,10 @@ impl Sim {
                         )),
                         customer_id: cid(c),
                         staff_id: sid(0),
-                        occasion: crm_domain::interaction::CareOccasion::Birthday,
+                        occasion: {
+                            use crm_domain::interaction::CareOccasion::*;
+                            [Birthday, Holiday, MarketEvent][usize::from(day % 3)]
+                        },
                         channel: Channel::WeChat,
                         notes: long(""),
                         at: t,

@@ -131,6 +131,7 @@ pub fn todos(m: &Model, rules: &RuleBook, staff: StaffId, now: OffsetDateTime) -
         }
         if mine {
             service_todos(c, rules, today, &mut out);
+            care_todos(c, rules, today, &mut out);
             if let Some(b) = c.profile.birthday {
                 if let Some(next) = next_birthday(b, today) {
                     if next <= today + Duration::days(i64::from(r.birthday_days_ahead)) {
@@ -339,6 +340,33 @@ fn service_todos(c: &views::CustomerRecord, rules: &RuleBook, today: Date, out: 
                 value_at_risk: None,
             });
         }
+    }
+}
+
+/// 客户关怀 (added with the care standard, issue 16): the holiday and market-event greetings
+/// the customer's tier asks for and still owed, for the serving manager.
+fn care_todos(c: &views::CustomerRecord, rules: &RuleBook, today: Date, out: &mut Vec<Todo>) {
+    if !matches!(c.lifecycle, Lifecycle::Active | Lifecycle::Dormant) {
+        return;
+    }
+    let Some(standard) = rules.service.for_tier(c.derived.tier) else {
+        return;
+    };
+    let ahead = rules.reminders.birthday_days_ahead;
+    for (occasion, day) in views::greetings_owed(c, standard, &rules.care, today, ahead) {
+        let what = match occasion {
+            crm_domain::interaction::CareOccasion::MarketEvent => "market event",
+            _ => "holiday",
+        };
+        out.push(Todo {
+            kind: TodoKind::CareGreetingDue,
+            customer: Some(c.id),
+            ticket: None,
+            due: day,
+            text: format!("{what} greeting of {day} for {}", c.profile.name.as_str()),
+            position: c.registered_position,
+            value_at_risk: None,
+        });
     }
 }
 
