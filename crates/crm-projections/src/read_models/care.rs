@@ -102,34 +102,43 @@ impl GreetingDays {
     }
 }
 
-/// Per occasion, the days greetings of it reached the customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct CareTrack {
-    pub birthday: GreetingDays,
-    pub holiday: GreetingDays,
-    pub market_event: GreetingDays,
+/// Per occasion, the days greetings of it reached the customer: nothing but a null pointer for
+/// a customer never greeted (most of a book), so the resident record does not carry three
+/// empty day sets per customer.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CareTrack(Option<Box<[GreetingDays; OCCASIONS]>>);
+
+/// Birthday, holiday, market event.
+const OCCASIONS: usize = 3;
+
+/// What a customer never greeted on an occasion has.
+static NEVER: GreetingDays = GreetingDays {
+    latest: None,
+    bits: [0; WORDS],
+};
+
+fn slot(occasion: CareOccasion) -> usize {
+    match occasion {
+        CareOccasion::Birthday => 0,
+        CareOccasion::Holiday => 1,
+        CareOccasion::MarketEvent => 2,
+    }
 }
 
 impl CareTrack {
     /// A care contact of `occasion` was recorded on `day`.
     pub(crate) fn record(&mut self, occasion: CareOccasion, day: Date) {
-        self.of_mut(occasion).record(day);
+        let days = self.0.get_or_insert_with(Default::default);
+        if let Some(d) = days.get_mut(slot(occasion)) {
+            d.record(day);
+        }
     }
 
     pub fn of(&self, occasion: CareOccasion) -> &GreetingDays {
-        match occasion {
-            CareOccasion::Birthday => &self.birthday,
-            CareOccasion::Holiday => &self.holiday,
-            CareOccasion::MarketEvent => &self.market_event,
-        }
-    }
-
-    fn of_mut(&mut self, occasion: CareOccasion) -> &mut GreetingDays {
-        match occasion {
-            CareOccasion::Birthday => &mut self.birthday,
-            CareOccasion::Holiday => &mut self.holiday,
-            CareOccasion::MarketEvent => &mut self.market_event,
-        }
+        self.0
+            .as_ref()
+            .and_then(|days| days.get(slot(occasion)))
+            .unwrap_or(&NEVER)
     }
 }
 
