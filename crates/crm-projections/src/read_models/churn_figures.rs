@@ -34,12 +34,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use crm_domain::customer::Lifecycle;
 use crm_domain::ids::{BranchId, CustomerId, StaffId};
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use time::{Date, Duration};
 
 use crate::model::{business_date, month_index, Model};
 use crate::read_models::archive::CustomerRecord;
 use crate::read_models::churn_kpi::{
-    loss_on, month_days, period_churns, ChurnedCustomer, Loss, PeriodChurn,
+    loss_on, month_days, period_churns, ChurnedCustomer, Loss, PeriodChurn, ENDED_MAX,
 };
 
 /// When a customer counts as lost: a day, or a month (by `month_index`).
@@ -67,13 +68,18 @@ pub struct ChurnFigures {
     /// Month → staff member → the customers lost for them that month.
     staff_months: FxHashMap<u32, BTreeMap<StaffId, BTreeSet<CustomerId>>>,
     /// Each customer's onsets as last filed (only customers with any).
-    filed: FxHashMap<CustomerId, Vec<Onset>>,
+    filed: FxHashMap<CustomerId, Onsets>,
 }
 
+/// A customer's onsets: most have one day and one month (their open dormancy's crossing), a
+/// few more with losses; kept inline, so filing them allocates nothing.
+type Onsets = SmallVec<[Onset; 2]>;
+
 /// A customer's onsets under `churned_days` (see the module's documentation).
-fn onsets(c: &CustomerRecord, churned_days: u32) -> Vec<Onset> {
+fn onsets(c: &CustomerRecord, churned_days: u32) -> Onsets {
+    let mut out = Onsets::new();
     if matches!(c.lifecycle, Lifecycle::Prospect | Lifecycle::Merged) {
-        return Vec::new();
+        return out;
     }
     let registered = business_date(c.registered_at);
     let t = &c.churn_track;
@@ -81,7 +87,8 @@ fn onsets(c: &CustomerRecord, churned_days: u32) -> Vec<Onset> {
         .last
         .map_or(registered, |l| l.max(registered))
         .checked_add(Duration::days(i64::from(churned_days)));
-    let mut days: Vec<Date> = std::iter::once(registered)
+    // The candidate dates: registration, where each kept loss begins, the crossing.
+    let mut days: SmallVec<[Date; ENDED_MAX + 3]> = std::iter::once(registered)
         .chain(t.lost.map(|l| l.since))
         .chain(t.ended.iter().map(|l| l.since))
         .chain(crossing)
@@ -97,16 +104,19 @@ fn onsets(c: &CustomerRecord, churned_days: u32) -> Vec<Onset> {
             manager: a.manager,
         })
     };
-    let mut out = Vec::new();
     for d in &days {
         let before = d.previous_day().and_then(at);
         if let (None, Some(loss)) = (before, at(*d)) {
             out.extend(onset(Grain::Day(*d), loss));
         }
     }
-    let mut months: Vec<u32> = days.iter().map(|d| month_index(*d)).collect();
-    months.dedup();
-    for month in months {
+    // The candidate months: those of the candidate dates (sorted, so equal ones are adjacent).
+    let mut previous = None;
+    for month in days.iter().map(|d| month_index(*d)) {
+        if previous == Some(month) {
+            continue;
+        }
+        previous = Some(month);
         let (first, last) = month_days(month, month);
         let before = first.previous_day().and_then(at);
         if let (None, Some(loss)) = (before, at(last)) {
@@ -146,14 +156,13 @@ impl ChurnFigures {
         if self.churned_days == 0 {
             return;
         }
-        let new = c.map_or_else(Vec::new, |c| onsets(c, self.churned_days));
-        let old = self.filed.remove(&id).unwrap_or_default();
-        if old == new {
-            if !new.is_empty() {
-                self.filed.insert(id, new);
-            }
-            return;
-        }
+        let new = c.map_or_else(Onsets::new, |c| onsets(c, self.churned_days));
+        let old = match self.filed.get(&id) {
+            Some(old) if *old == new => return,
+            Some(_) => self.filed.remove(&id).unwrap_or_default(),
+            None if new.is_empty() => return,
+            None => Onsets::new(),
+        };
         for o in &old {
             self.count(id, o, -1);
         }
