@@ -245,6 +245,9 @@ pub fn model_under(
     };
     // Only the archive of `customer` shows history; a dashboard's replay keeps none.
     model.history = History::keeping(customer.map_or(Keep::Nothing, Keep::Only));
+    // The rules folded under, so `settle` keeps the churn figures for them even when the
+    // checkpoint is the position asked for and nothing is applied.
+    model.churned_days = rules.churn.churned_days;
     let mut timeline = Vec::new();
     let mut sub = store.subscribe(Position(start), Filter::All);
     let mut done = start;
