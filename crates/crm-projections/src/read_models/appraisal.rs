@@ -252,9 +252,9 @@ pub struct SealedPeriod {
     pub approved_by: StaffId,
 }
 
-/// The columns of a sealed period's CSV export, in order. The first twenty are a person's
-/// sealed result (as before team figures and adjustments were exported); the rest were
-/// appended, so a reader of the first twenty reads them as it did.
+/// The columns of a sealed period's CSV export, in order. The first twenty keep the meaning
+/// they had when the export held people's results alone; the rest were appended after them,
+/// and `record` says what a row is (`result`, `team`, `adjustment`).
 pub const CSV_HEADER: [&str; 29] = [
     "period",
     "rank_in_company",
