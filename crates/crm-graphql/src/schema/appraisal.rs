@@ -28,6 +28,10 @@ use crate::error::{gql, ApiError};
 /// Periods listed at most (a decade of months and quarters).
 const PERIODS_MAX: usize = 200;
 
+/// Events read for the list: a sealed period holds six (the proposal, its adjustments and team
+/// figures, and the same three sealed), more when it was proposed again.
+const PERIOD_EVENTS_MAX: usize = PERIODS_MAX * 6;
+
 fn period_arg(s: &str) -> Result<AppraisalPeriod, ApiError> {
     AppraisalPeriod::parse(s).map_err(|e| ApiError::validation("period", e.to_string()))
 }
@@ -341,7 +345,7 @@ impl AppraisalQuery {
                 &Filter::Category(appraisal::Appraisal::CATEGORY.into()),
                 AllStart::Start,
                 Direction::Forwards,
-                PERIODS_MAX * 4,
+                PERIOD_EVENTS_MAX,
             )?;
             let mut by_period: std::collections::BTreeMap<AppraisalPeriod, Vec<appraisal::Event>> =
                 std::collections::BTreeMap::new();
