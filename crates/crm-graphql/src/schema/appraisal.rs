@@ -3,8 +3,7 @@
 //! figures from the log up to its head under the rules in force there (a whole-log fold, under
 //! the replay bound) and records them with that position and their hashes; a second
 //! headquarters staff member approves exactly those by their hashes; a sealed period never
-//! changes. `crm replay --period`
-//! derives a sealed period again from the log and compares.
+//! changes. `crm replay --period` derives a sealed period again from the log and compares.
 
 use async_graphql::{Context, Object, SimpleObject, ID};
 use crm_app::AppCommand;
