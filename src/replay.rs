@@ -23,13 +23,13 @@ pub struct ReplayArgs {
     /// A branch: its dashboard for --date (a day) or --month.
     #[arg(long, value_name = "ID")]
     pub branch: Option<String>,
-    /// A sealed appraisal period (YYYY-MM or YYYY-Qn): derive its results again from the log
-    /// up to the sealed position under the rules in force there and compare them with the
-    /// sealed ones, byte for byte (exit 1 on any difference).
+    /// A sealed appraisal period (YYYY-MM or YYYY-Qn): derive its results, team figures and
+    /// adjustments again from the log up to the sealed position under the rules in force there
+    /// and compare them with the sealed ones, byte for byte (exit 1 on any difference).
     #[arg(long, value_name = "PERIOD")]
     pub period: Option<String>,
-    /// With --period: once the sealed results are confirmed, write them to FILE as CSV and
-    /// print the file's blake3 hash.
+    /// With --period: once the seal is confirmed, write it to FILE as CSV (the results, then
+    /// the team figures, then the adjustments sealed with it) and print the file's blake3 hash.
     #[arg(long, value_name = "FILE", requires = "period")]
     pub csv: Option<std::path::PathBuf>,
     /// The month of a staff or branch replay.
@@ -69,88 +69,74 @@ fn date(s: &str) -> anyhow::Result<Date> {
     .with_context(|| format!("--date '{s}' is not a date like 2024-06-28"))
 }
 
-/// `--period`: the sealed results against a fresh derivation.
+/// `--period`: the sealed results, team figures and adjustments against a fresh derivation.
 fn replay_period(
     store: &EventStore,
     period: &str,
     json_out: bool,
     csv: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
-    use crm_domain::appraisal::{self, AppraisalPeriod};
-    use crm_domain::{Aggregate, AnyEvent};
+    use crm_domain::appraisal::{AppraisalPeriod, TeamFigures};
+    use crm_projections::projections::TeamsCheck;
     let period =
         AppraisalPeriod::parse(period).map_err(|e| anyhow::anyhow!("--period '{period}': {e}"))?;
-    let stream = crm_eventstore::StreamName::parse(crm_domain::stream_name(
-        appraisal::Appraisal::CATEGORY,
-        &period,
-    ))?;
-    let events = store.read_stream(
-        &stream,
-        crm_eventstore::StreamStart::Start,
-        crm_eventstore::Direction::Forwards,
-        1000,
-    )?;
-    let (mut sealed, mut sealed_adjustments) = (None, None);
-    for r in &events {
-        match crm_codec::decode(r)? {
-            AnyEvent::Appraisal(appraisal::Event::AppraisalPeriodSealed {
-                derivation,
-                proposed_by,
-                approved_by,
-                ..
-            }) => sealed = Some((derivation, proposed_by, approved_by, r.position.0)),
-            AnyEvent::Appraisal(appraisal::Event::AppraisalAdjustmentsSealed {
-                adjustments,
-                ..
-            }) => sealed_adjustments = Some(adjustments),
-            _ => {}
-        }
-    }
-    let Some((sealed, proposed_by, approved_by, at)) = sealed else {
-        bail!("appraisal period {period} is not sealed");
-    };
     let rules = crate::readside::configured_rules(None)?;
-    // The results and the adjustments to earlier periods sealed with them, both derived again.
-    let (again, adjustments_again) =
-        crm_projections::projections::derive_closing(store, &rules, period, sealed.position)
-            .context("deriving the period again from the log")?;
+    // The results, the team figures and the adjustments sealed with them, all derived again.
+    let check = crm_projections::projections::check_sealed(store, &rules, period)
+        .context("deriving the period again from the log")?
+        .with_context(|| format!("appraisal period {period} is not sealed"))?;
+    let (sealed, again) = (&check.sealed, &check.again);
+    let d = &sealed.derivation;
     let hash_of = |a: &Option<crm_domain::appraisal::Adjustments>| {
         a.as_ref().map(|a| a.adjustments_hash.clone())
     };
-    let identical = again == sealed && adjustments_again == sealed_adjustments;
+    let teams = check.teams();
+    let identical = check.identical();
     if json_out {
         println!(
             "{}",
             json!({
                 "period": period.to_string(),
-                "sealedAtPosition": at,
-                "derivedAtPosition": sealed.position,
-                "rulesVersion": sealed.rules_version,
-                "rulesHash": sealed.rules_hash,
-                "sealedResultsHash": sealed.results_hash,
-                "derivedResultsHash": again.results_hash,
-                "sealedAdjustmentsHash": hash_of(&sealed_adjustments),
-                "derivedAdjustmentsHash": hash_of(&adjustments_again),
+                "sealedAtPosition": sealed.sealed_at,
+                "derivedAtPosition": d.position,
+                "rulesVersion": d.rules_version,
+                "rulesHash": d.rules_hash,
+                "sealedResultsHash": d.results_hash,
+                "derivedResultsHash": again.derivation.results_hash,
+                "sealedAdjustmentsHash": hash_of(&sealed.adjustments),
+                "derivedAdjustmentsHash": hash_of(&again.adjustments),
+                "sealedTeamsHash": sealed.teams.as_ref().map(|t| t.teams_hash.clone()),
+                "derivedTeamsHash": again.teams.teams_hash,
+                "teamsSealed": teams != TeamsCheck::NotSealed,
                 "identical": identical,
-                "proposedBy": proposed_by.to_string(),
-                "approvedBy": approved_by.to_string(),
+                "proposedBy": sealed.proposed_by.to_string(),
+                "approvedBy": sealed.approved_by.to_string(),
             })
         );
     } else {
         println!(
-            "appraisal period {period}: sealed at log position {at} (proposed by {proposed_by}, approved by {approved_by}); derived at position {} under rules version {} hash {}",
-            sealed.position, sealed.rules_version, sealed.rules_hash
+            "appraisal period {period}: sealed at log position {} (proposed by {}, approved by {}); derived at position {} under rules version {} hash {}",
+            sealed.sealed_at, sealed.proposed_by, sealed.approved_by, d.position, d.rules_version, d.rules_hash
         );
         println!(
             "sealed results:  {} ({} people)",
-            sealed.results_hash,
-            sealed.results.len()
+            d.results_hash,
+            d.results.len()
         );
         println!(
             "derived again:   {} ({} people)",
-            again.results_hash,
-            again.results.len()
+            again.derivation.results_hash,
+            again.derivation.results.len()
         );
+        let describe_teams =
+            |t: &TeamFigures| format!("{} ({} teams)", t.teams_hash, t.teams.len());
+        match &sealed.teams {
+            Some(t) => println!("sealed teams:    {}", describe_teams(t)),
+            None => println!(
+                "sealed teams:    none (the period was proposed before team figures were sealed)"
+            ),
+        }
+        println!("derived again:   {}", describe_teams(&again.teams));
         let describe = |a: &Option<crm_domain::appraisal::Adjustments>| match a {
             Some(a) => format!(
                 "{} ({} to earlier periods)",
@@ -159,13 +145,13 @@ fn replay_period(
             ),
             None => "none".to_string(),
         };
-        println!("sealed adjustments:  {}", describe(&sealed_adjustments));
-        println!("derived again:       {}", describe(&adjustments_again));
+        println!("sealed adjustments:  {}", describe(&sealed.adjustments));
+        println!("derived again:       {}", describe(&again.adjustments));
     }
     if !identical {
         bail!(
-            "the results or adjustments derived again from the log differ from those sealed \
-             with {period}"
+            "the results, team figures or adjustments derived again from the log differ from \
+             those sealed with {period}"
         );
     }
     if !json_out {
@@ -173,12 +159,17 @@ fn replay_period(
     }
     if let Some(path) = csv {
         use crm_projections::read_models::appraisal::{content_hash, results_csv};
-        let bytes = results_csv(period, &sealed).context("writing the CSV")?;
+        let bytes = results_csv(sealed).context("writing the CSV")?;
         std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
         println!(
-            "wrote {}: {} rows, blake3 {}",
+            "wrote {}: {} results, {} teams, {} adjustments, blake3 {}",
             path.display(),
-            sealed.results.len(),
+            d.results.len(),
+            sealed.teams.as_ref().map_or(0, |t| t.teams.len()),
+            sealed
+                .adjustments
+                .as_ref()
+                .map_or(0, |a| a.adjustments.len()),
             content_hash(&bytes)
         );
     }

@@ -129,12 +129,16 @@ pub(crate) fn check_sealed_period(browser: &mut Browser, demo: &Demo, latest: &s
     assert!(minted.status.success(), "{minted:?}");
     let second_hq = String::from_utf8(minted.stdout).unwrap().trim().to_string();
     const PERIOD: &str = "query ($p: String!) { appraisalPeriod(period: $p) { status
-        resultsHash approvedBy results { staffId composite rankInCompany } } }";
+        resultsHash teamsHash approvedBy results { staffId composite rankInCompany }
+        teams { teamId composite rank } } }";
     let proposed = demo.data(&hq, PERIOD, json!({ "p": period }));
+    // The approver names the results and the team figures (the demo's teams have leads).
     demo.data(
         &second_hq,
-        "mutation ($p: String!, $h: String!) { approveAppraisalSeal(period: $p, resultsHash: $h) { position } }",
-        json!({ "p": period, "h": proposed["appraisalPeriod"]["resultsHash"] }),
+        "mutation ($p: String!, $h: String!, $t: String) { approveAppraisalSeal(period: $p,
+           resultsHash: $h, teamsHash: $t) { position } }",
+        json!({ "p": period, "h": proposed["appraisalPeriod"]["resultsHash"],
+                "t": proposed["appraisalPeriod"]["teamsHash"] }),
     );
     let sealed = demo.data(&hq, PERIOD, json!({ "p": period }))["appraisalPeriod"].clone();
     assert_eq!(sealed["status"], "SEALED");
@@ -172,5 +176,19 @@ pub(crate) fn check_sealed_period(browser: &mut Browser, demo: &Demo, latest: &s
             number(&r["composite"]),
             "{staff}"
         );
+    }
+    // The team figures sealed with them, in rank order.
+    let shown = browser.eval(
+        "Array.from(document.querySelectorAll('[data-test=team-results] tbody tr')).map((tr) => [
+           tr.querySelector('[data-test=team-result]').dataset.team,
+           tr.querySelector('[data-test=team-composite]').dataset.value])",
+    );
+    let shown: Vec<(String, String)> = serde_json::from_value(shown).unwrap();
+    let teams = sealed["teams"].as_array().unwrap();
+    assert!(!teams.is_empty(), "the demo's teams have leads: {sealed}");
+    assert_eq!(shown.len(), teams.len(), "teams sealed");
+    for ((team, composite), t) in shown.iter().zip(teams) {
+        assert_eq!(team, t["teamId"].as_str().unwrap());
+        assert_eq!(number(&json!(composite)), number(&t["composite"]), "{team}");
     }
 }

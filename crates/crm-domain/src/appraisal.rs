@@ -6,7 +6,9 @@
 //! same bytes. Facts about a sealed period recorded after its seal never change it: when the
 //! next period is closed, what they change in the earlier sealed periods is derived at the
 //! same position and recorded with the proposal as adjustments (考核调整), approved with it by
-//! their own hash, so pay catches up once, openly, and nothing sealed moves.
+//! their own hash, so pay catches up once, openly, and nothing sealed moves. A team lead is
+//! paid on their team's figure, so a proposal also records the team figures derived with the
+//! results (团队考核), approved by their own hash too.
 //!
 //! The results and their hash are computed by the caller (the domain folds no read model and has
 //! no hashing dependency); the domain keeps the workflow honest.
@@ -17,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Month, OffsetDateTime, UtcOffset};
 
 use crate::error::{DomainError, ValidationError};
-use crate::ids::{BranchId, StaffId, StreamId};
+use crate::ids::{BranchId, StaffId, StreamId, TeamId};
 use crate::Money;
 
 /// An appraisal period: a calendar month or quarter.
@@ -142,6 +144,42 @@ pub struct Adjustments {
     pub adjustments_hash: String,
 }
 
+/// One team's sealed figure (团队考核): the four measures over the union of its members' books,
+/// scored with the team lead's weights against the company's teams. A team lead's pay follows
+/// it, so it is sealed with the people's results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedTeamResult {
+    pub team: TeamId,
+    /// The team's name when derived (names change; the id does not).
+    pub name: String,
+    pub lead: Option<StaffId>,
+    /// The staff whose books make the team's figure: its members and its lead.
+    pub members: Vec<StaffId>,
+    pub customers_at_start: i64,
+    pub customers_served: i64,
+    pub new_customers: i64,
+    pub churned: i64,
+    pub upgraded: i64,
+    pub downgraded: i64,
+    pub commission: Money,
+    /// Points of the four terms (new, churn, upgrade, profitability), in hundredths.
+    pub points_centi: [i64; 4],
+    pub composite_centi: i64,
+    /// Rank among the company's teams by composite.
+    pub rank: u32,
+}
+
+/// The team figures a proposal records: derived with its results, at the same position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamFigures {
+    /// The log position they were derived at: the proposal's derivation position.
+    pub position: u64,
+    /// In rank order; empty when no team lead is appraised.
+    pub teams: Vec<SealedTeamResult>,
+    /// blake3 of the teams' canonical encoding, lowercase hex (computed by the caller).
+    pub teams_hash: String,
+}
+
 /// What a proposal or a seal says was derived: where, under which rules, and the results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Derivation {
@@ -160,8 +198,12 @@ pub struct State {
     pub proposal: Option<(StaffId, Derivation)>,
     /// The adjustments recorded with the current proposal, if it corrects earlier periods.
     pub proposal_adjustments: Option<Adjustments>,
+    /// The team figures recorded with the current proposal (None for a proposal recorded
+    /// before team figures were sealed).
+    pub proposal_teams: Option<TeamFigures>,
     pub sealed: Option<Derivation>,
     pub sealed_adjustments: Option<Adjustments>,
+    pub sealed_teams: Option<TeamFigures>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,18 +213,23 @@ pub enum Command {
     ProposeSeal {
         period: AppraisalPeriod,
         derivation: Derivation,
+        /// The team figures derived with the results (always recorded, none or some, so a
+        /// seal says whether it carries them).
+        teams: TeamFigures,
         /// Corrections to earlier sealed periods derived at the same position (none: `None`
         /// or empty).
         adjustments: Option<Adjustments>,
         by: StaffId,
         now: OffsetDateTime,
     },
-    /// Seal the proposed results, named by their hash, and the adjustments proposed with them,
-    /// named by theirs: the approver approves what they saw.
+    /// Seal the proposed results, named by their hash, and the team figures and adjustments
+    /// proposed with them, each named by theirs when there are any: the approver approves
+    /// what they saw.
     ApproveSeal {
         period: AppraisalPeriod,
         results_hash: String,
         adjustments_hash: Option<String>,
+        teams_hash: Option<String>,
         by: StaffId,
         now: OffsetDateTime,
     },
@@ -218,6 +265,23 @@ pub enum Event {
         approved_by: StaffId,
         at: OffsetDateTime,
     },
+    /// Recorded with every proposal since team figures are sealed, after the
+    /// `AppraisalSealProposed` it belongs to (and its adjustments).
+    AppraisalTeamsProposed {
+        period: AppraisalPeriod,
+        teams: TeamFigures,
+        by: StaffId,
+        at: OffsetDateTime,
+    },
+    /// Recorded with the seal of a proposal that carried team figures, after the
+    /// `AppraisalPeriodSealed` it belongs to (and its adjustments).
+    AppraisalTeamsSealed {
+        period: AppraisalPeriod,
+        teams: TeamFigures,
+        proposed_by: StaffId,
+        approved_by: StaffId,
+        at: OffsetDateTime,
+    },
 }
 
 crate::aggregate!(
@@ -229,6 +293,8 @@ crate::aggregate!(
         AppraisalPeriodSealed,
         AppraisalAdjustmentsProposed,
         AppraisalAdjustmentsSealed,
+        AppraisalTeamsProposed,
+        AppraisalTeamsSealed,
     ]
 );
 
@@ -278,11 +344,74 @@ fn check_adjustments(
     Ok(Some(a))
 }
 
+/// Team figures worth recording: derived where the results were, each team once.
+fn check_teams(derivation: &Derivation, teams: &TeamFigures) -> Result<(), DomainError> {
+    check_hash("teamsHash", &teams.teams_hash)?;
+    if teams.position != derivation.position {
+        return Err(DomainError::validation(
+            "teams.position",
+            format!(
+                "team figures derived at position {} go with results derived there, not at {}",
+                teams.position, derivation.position
+            ),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) = teams.teams.iter().find(|t| !seen.insert(t.team)) {
+        return Err(DomainError::validation(
+            "teams.team",
+            format!("team {} has one figure, not two", twice.team),
+        ));
+    }
+    Ok(())
+}
+
+/// The approver names the proposal's adjustments by their hash, and names none when there are
+/// none.
+fn check_named_adjustments(state: &State, named: Option<&str>) -> Result<(), DomainError> {
+    match (&state.proposal_adjustments, named) {
+        (None, None) => Ok(()),
+        (Some(a), Some(h)) if a.adjustments_hash == h => Ok(()),
+        (Some(a), named) => Err(DomainError::conflict(format!(
+            "the proposal corrects earlier sealed periods with adjustments {}, not {}: read \
+             the proposal again",
+            a.adjustments_hash,
+            named.unwrap_or("none")
+        ))),
+        (None, Some(h)) => Err(DomainError::conflict(format!(
+            "the proposal has no adjustments, not {h}: read the proposal again"
+        ))),
+    }
+}
+
+/// The approver names the proposal's team figures by their hash when there are teams, and
+/// names none when there are none (no team lead appraised, or a proposal recorded before team
+/// figures were sealed).
+fn check_named_teams(state: &State, named: Option<&str>) -> Result<(), DomainError> {
+    let proposed = state
+        .proposal_teams
+        .as_ref()
+        .filter(|t| !t.teams.is_empty());
+    match (proposed, named) {
+        (None, None) => Ok(()),
+        (Some(t), Some(h)) if t.teams_hash == h => Ok(()),
+        (Some(t), named) => Err(DomainError::conflict(format!(
+            "the proposal's team figures are {}, not {}: read the proposal again",
+            t.teams_hash,
+            named.unwrap_or("none")
+        ))),
+        (None, Some(h)) => Err(DomainError::conflict(format!(
+            "the proposal has no team figures, not {h}: read the proposal again"
+        ))),
+    }
+}
+
 pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError> {
     match command {
         Command::ProposeSeal {
             period,
             derivation,
+            teams,
             adjustments,
             by,
             now,
@@ -302,6 +431,7 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                 ));
             }
             check_hash("resultsHash", &derivation.results_hash)?;
+            check_teams(&derivation, &teams)?;
             let adjustments = check_adjustments(period, &derivation, adjustments)?;
             let mut events = vec![Event::AppraisalSealProposed {
                 period,
@@ -317,12 +447,19 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                     at: now,
                 });
             }
+            events.push(Event::AppraisalTeamsProposed {
+                period,
+                teams,
+                by,
+                at: now,
+            });
             Ok(events)
         }
         Command::ApproveSeal {
             period,
             results_hash,
             adjustments_hash,
+            teams_hash,
             by,
             now,
         } => {
@@ -345,24 +482,8 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                     derivation.results_hash
                 )));
             }
-            let adjustments = &state.proposal_adjustments;
-            match (adjustments, adjustments_hash.as_deref()) {
-                (None, None) => {}
-                (Some(a), Some(h)) if a.adjustments_hash == h => {}
-                (Some(a), named) => {
-                    return Err(DomainError::conflict(format!(
-                        "the proposal corrects earlier sealed periods with adjustments {}, \
-                         not {}: read the proposal again",
-                        a.adjustments_hash,
-                        named.unwrap_or("none")
-                    )));
-                }
-                (None, Some(h)) => {
-                    return Err(DomainError::conflict(format!(
-                        "the proposal has no adjustments, not {h}: read the proposal again"
-                    )));
-                }
-            }
+            check_named_adjustments(state, adjustments_hash.as_deref())?;
+            check_named_teams(state, teams_hash.as_deref())?;
             let mut events = vec![Event::AppraisalPeriodSealed {
                 period,
                 derivation: derivation.clone(),
@@ -370,10 +491,19 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
                 approved_by: by,
                 at: now,
             }];
-            if let Some(a) = adjustments {
+            if let Some(a) = &state.proposal_adjustments {
                 events.push(Event::AppraisalAdjustmentsSealed {
                     period,
                     adjustments: a.clone(),
+                    proposed_by: *proposed_by,
+                    approved_by: by,
+                    at: now,
+                });
+            }
+            if let Some(t) = &state.proposal_teams {
+                events.push(Event::AppraisalTeamsSealed {
+                    period,
+                    teams: t.clone(),
                     proposed_by: *proposed_by,
                     approved_by: by,
                     at: now,
@@ -395,6 +525,7 @@ pub fn evolve(mut state: State, event: &Event) -> State {
             state.period = Some(*period);
             state.proposal = Some((*by, derivation.clone()));
             state.proposal_adjustments = None;
+            state.proposal_teams = None;
         }
         Event::AppraisalPeriodSealed {
             period, derivation, ..
@@ -402,6 +533,7 @@ pub fn evolve(mut state: State, event: &Event) -> State {
             state.period = Some(*period);
             state.proposal = None;
             state.proposal_adjustments = None;
+            state.proposal_teams = None;
             state.sealed = Some(derivation.clone());
         }
         Event::AppraisalAdjustmentsProposed { adjustments, .. } => {
@@ -412,397 +544,18 @@ pub fn evolve(mut state: State, event: &Event) -> State {
         Event::AppraisalAdjustmentsSealed { adjustments, .. } => {
             state.sealed_adjustments = Some(adjustments.clone());
         }
+        Event::AppraisalTeamsProposed { teams, .. } => {
+            if state.proposal.is_some() {
+                state.proposal_teams = Some(teams.clone());
+            }
+        }
+        Event::AppraisalTeamsSealed { teams, .. } => {
+            state.sealed_teams = Some(teams.clone());
+        }
     }
     state
 }
 
 #[cfg(test)]
-mod tests {
-    use time::macros::datetime;
-    use uuid::Uuid;
-
-    use super::*;
-    use crate::testing::given;
-
-    const NOW: OffsetDateTime = datetime!(2024-03-01 09:00 +8);
-    const FEB: AppraisalPeriod = AppraisalPeriod::Month {
-        year: 2024,
-        month: 2,
-    };
-
-    fn sid(n: u128) -> StaffId {
-        StaffId::from_uuid(Uuid::from_u128(n))
-    }
-
-    fn derivation(hash: char) -> Derivation {
-        Derivation {
-            position: 42,
-            rules_version: 1,
-            rules_hash: "r".repeat(64),
-            results: vec![SealedResult {
-                staff: sid(9),
-                branch: None,
-                customers_at_start: 5,
-                customers_served: 5,
-                new_customers: 2,
-                churned: 2,
-                upgraded: 2,
-                downgraded: 0,
-                commission: Money::ZERO,
-                points_centi: [1800, 0, 2700, 0],
-                composite_centi: 4500,
-                rank_in_company: 2,
-            }],
-            results_hash: hash.to_string().repeat(64),
-        }
-    }
-
-    fn proposed(by: u128) -> Event {
-        Event::AppraisalSealProposed {
-            period: FEB,
-            derivation: derivation('a'),
-            by: sid(by),
-            at: NOW,
-        }
-    }
-
-    #[test]
-    fn periods_parse_and_name_their_streams() {
-        assert_eq!(AppraisalPeriod::parse("2024-02"), Ok(FEB));
-        assert_eq!(
-            AppraisalPeriod::parse("2024-q1"),
-            Ok(AppraisalPeriod::Quarter {
-                year: 2024,
-                quarter: 1
-            })
-        );
-        for bad in ["2024-13", "2024-Q5", "24-01", "2024-1", "2024", "x-01"] {
-            assert!(AppraisalPeriod::parse(bad).is_err(), "{bad}");
-        }
-        assert_eq!(FEB.stream_id(), "202402");
-        assert_eq!(FEB.to_string(), "2024-02");
-        assert_eq!(
-            AppraisalPeriod::Quarter {
-                year: 2024,
-                quarter: 4
-            }
-            .end(),
-            Some(time::macros::date!(2025 - 01 - 01))
-        );
-    }
-
-    #[test]
-    fn a_period_is_proposed_once_it_has_ended_and_sealed_by_a_second_person() {
-        given::<Appraisal>([])
-            .when(Command::ProposeSeal {
-                period: FEB,
-                derivation: derivation('a'),
-                adjustments: None,
-                by: sid(1),
-                now: NOW,
-            })
-            .then([proposed(1)]);
-        given::<Appraisal>([proposed(1)])
-            .when(Command::ApproveSeal {
-                period: FEB,
-                results_hash: "a".repeat(64),
-                adjustments_hash: None,
-                by: sid(2),
-                now: NOW,
-            })
-            .then([Event::AppraisalPeriodSealed {
-                period: FEB,
-                derivation: derivation('a'),
-                proposed_by: sid(1),
-                approved_by: sid(2),
-                at: NOW,
-            }]);
-    }
-
-    #[test]
-    fn the_proposer_does_not_seal_and_the_approver_approves_what_they_saw() {
-        given::<Appraisal>([proposed(1)])
-            .when(Command::ApproveSeal {
-                period: FEB,
-                results_hash: "a".repeat(64),
-                adjustments_hash: None,
-                by: sid(1),
-                now: NOW,
-            })
-            .then_err(DomainError::FourEyesViolation { staff: sid(1) });
-        given::<Appraisal>([proposed(1)])
-            .when(Command::ApproveSeal {
-                period: FEB,
-                results_hash: "b".repeat(64),
-                adjustments_hash: None,
-                by: sid(2),
-                now: NOW,
-            })
-            .then_err(DomainError::conflict(format!(
-                "the proposal's results are {}, not {}: read the proposal again",
-                "a".repeat(64),
-                "b".repeat(64)
-            )));
-        given::<Appraisal>([])
-            .when(Command::ApproveSeal {
-                period: FEB,
-                results_hash: "a".repeat(64),
-                adjustments_hash: None,
-                by: sid(2),
-                now: NOW,
-            })
-            .then_err(DomainError::NotFound {
-                entity: "appraisal seal proposal",
-            });
-    }
-
-    #[test]
-    fn a_sealed_period_never_changes_and_an_open_one_cannot_be_proposed() {
-        let sealed = Event::AppraisalPeriodSealed {
-            period: FEB,
-            derivation: derivation('a'),
-            proposed_by: sid(1),
-            approved_by: sid(2),
-            at: NOW,
-        };
-        given::<Appraisal>([proposed(1), sealed.clone()])
-            .when(Command::ProposeSeal {
-                period: FEB,
-                derivation: derivation('c'),
-                adjustments: None,
-                by: sid(3),
-                now: NOW,
-            })
-            .then_err(DomainError::conflict(
-                "period 2024-02 was sealed at log position 42; a sealed period never changes",
-            ));
-        given::<Appraisal>([proposed(1), sealed])
-            .when(Command::ApproveSeal {
-                period: FEB,
-                results_hash: "a".repeat(64),
-                adjustments_hash: None,
-                by: sid(2),
-                now: NOW,
-            })
-            .then_err(DomainError::conflict("period 2024-02 is sealed already"));
-        given::<Appraisal>([])
-            .when(Command::ProposeSeal {
-                period: AppraisalPeriod::Month {
-                    year: 2024,
-                    month: 3,
-                },
-                derivation: derivation('a'),
-                adjustments: None,
-                by: sid(1),
-                now: NOW,
-            })
-            .then_err(DomainError::validation(
-                "period",
-                "2024-03 has not ended yet (today is 2024-03-01)",
-            ));
-        given::<Appraisal>([])
-            .when(Command::ProposeSeal {
-                period: FEB,
-                derivation: derivation('z'),
-                adjustments: None,
-                by: sid(1),
-                now: NOW,
-            })
-            .then_err(DomainError::validation(
-                "resultsHash",
-                "must be 64 lowercase hex digits",
-            ));
-    }
-
-    fn adjustment(period: AppraisalPeriod, new_customers: i64) -> Adjustment {
-        Adjustment {
-            period,
-            staff: sid(9),
-            branch: None,
-            customers_at_start: 0,
-            customers_served: 0,
-            new_customers,
-            churned: 0,
-            upgraded: 0,
-            downgraded: 0,
-            commission: Money::ZERO,
-            points_centi: [600, 0, 0, 0],
-            composite_centi: 600,
-        }
-    }
-
-    const JAN: AppraisalPeriod = AppraisalPeriod::Month {
-        year: 2024,
-        month: 1,
-    };
-
-    fn adjustments(hash: char) -> Adjustments {
-        Adjustments {
-            position: 42,
-            adjustments: vec![adjustment(JAN, 1)],
-            adjustments_hash: hash.to_string().repeat(64),
-        }
-    }
-
-    fn adjustments_proposed(by: u128) -> Event {
-        Event::AppraisalAdjustmentsProposed {
-            period: FEB,
-            adjustments: adjustments('c'),
-            by: sid(by),
-            at: NOW,
-        }
-    }
-
-    #[test]
-    fn corrections_to_an_earlier_sealed_period_are_proposed_and_sealed_with_the_results() {
-        given::<Appraisal>([])
-            .when(Command::ProposeSeal {
-                period: FEB,
-                derivation: derivation('a'),
-                adjustments: Some(adjustments('c')),
-                by: sid(1),
-                now: NOW,
-            })
-            .then([proposed(1), adjustments_proposed(1)]);
-        // No corrections: nothing but the results.
-        for none in [
-            None,
-            Some(Adjustments {
-                adjustments: vec![],
-                ..adjustments('c')
-            }),
-        ] {
-            given::<Appraisal>([])
-                .when(Command::ProposeSeal {
-                    period: FEB,
-                    derivation: derivation('a'),
-                    adjustments: none,
-                    by: sid(1),
-                    now: NOW,
-                })
-                .then([proposed(1)]);
-        }
-        given::<Appraisal>([proposed(1), adjustments_proposed(1)])
-            .when(Command::ApproveSeal {
-                period: FEB,
-                results_hash: "a".repeat(64),
-                adjustments_hash: Some("c".repeat(64)),
-                by: sid(2),
-                now: NOW,
-            })
-            .then([
-                Event::AppraisalPeriodSealed {
-                    period: FEB,
-                    derivation: derivation('a'),
-                    proposed_by: sid(1),
-                    approved_by: sid(2),
-                    at: NOW,
-                },
-                Event::AppraisalAdjustmentsSealed {
-                    period: FEB,
-                    adjustments: adjustments('c'),
-                    proposed_by: sid(1),
-                    approved_by: sid(2),
-                    at: NOW,
-                },
-            ]);
-    }
-
-    #[test]
-    fn the_approver_names_the_corrections_they_saw() {
-        let with = [proposed(1), adjustments_proposed(1)];
-        given::<Appraisal>(with.clone())
-            .when(Command::ApproveSeal {
-                period: FEB,
-                results_hash: "a".repeat(64),
-                adjustments_hash: None,
-                by: sid(2),
-                now: NOW,
-            })
-            .then_err(DomainError::conflict(format!(
-                "the proposal corrects earlier sealed periods with adjustments {}, not none: \
-                 read the proposal again",
-                "c".repeat(64)
-            )));
-        given::<Appraisal>(with)
-            .when(Command::ApproveSeal {
-                period: FEB,
-                results_hash: "a".repeat(64),
-                adjustments_hash: Some("d".repeat(64)),
-                by: sid(2),
-                now: NOW,
-            })
-            .then_err(DomainError::conflict(format!(
-                "the proposal corrects earlier sealed periods with adjustments {}, not {}: \
-                 read the proposal again",
-                "c".repeat(64),
-                "d".repeat(64)
-            )));
-        given::<Appraisal>([proposed(1)])
-            .when(Command::ApproveSeal {
-                period: FEB,
-                results_hash: "a".repeat(64),
-                adjustments_hash: Some("d".repeat(64)),
-                by: sid(2),
-                now: NOW,
-            })
-            .then_err(DomainError::conflict(format!(
-                "the proposal has no adjustments, not {}: read the proposal again",
-                "d".repeat(64)
-            )));
-        // A later proposal without corrections replaces one with them.
-        given::<Appraisal>([proposed(1), adjustments_proposed(1), proposed(3)])
-            .when(Command::ApproveSeal {
-                period: FEB,
-                results_hash: "a".repeat(64),
-                adjustments_hash: None,
-                by: sid(2),
-                now: NOW,
-            })
-            .then([Event::AppraisalPeriodSealed {
-                period: FEB,
-                derivation: derivation('a'),
-                proposed_by: sid(3),
-                approved_by: sid(2),
-                at: NOW,
-            }]);
-    }
-
-    #[test]
-    fn corrections_are_derived_with_the_results_and_about_earlier_periods() {
-        let propose = |a: Adjustments| Command::ProposeSeal {
-            period: FEB,
-            derivation: derivation('a'),
-            adjustments: Some(a),
-            by: sid(1),
-            now: NOW,
-        };
-        given::<Appraisal>([])
-            .when(propose(Adjustments {
-                position: 41,
-                ..adjustments('c')
-            }))
-            .then_err(DomainError::validation(
-                "adjustments.position",
-                "adjustments derived at position 41 go with results derived there, not at 42",
-            ));
-        given::<Appraisal>([])
-            .when(propose(Adjustments {
-                adjustments: vec![adjustment(FEB, 1)],
-                ..adjustments('c')
-            }))
-            .then_err(DomainError::validation(
-                "adjustments.period",
-                "2024-02 is the period being closed, not an earlier one",
-            ));
-        given::<Appraisal>([])
-            .when(propose(Adjustments {
-                adjustments_hash: "C".repeat(64),
-                ..adjustments('c')
-            }))
-            .then_err(DomainError::validation(
-                "adjustmentsHash",
-                "must be 64 lowercase hex digits",
-            ));
-    }
-}
+#[path = "appraisal_tests.rs"]
+mod tests;

@@ -42,8 +42,10 @@ pub const READ_MODELS: &[&str] = &[
 
 mod as_of;
 mod queries;
+mod sealed;
 
-pub use as_of::{derive_closing, derive_seal};
+pub use as_of::{derive_closing, derive_seal, Closing};
+pub use sealed::{check_sealed, read_sealed, SealCheck, TeamsCheck};
 
 const META_TREE: &str = "proj-all-meta";
 const KEY_GENERATIONS: &[u8] = b"generations";

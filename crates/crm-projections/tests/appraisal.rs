@@ -15,6 +15,10 @@
 
 mod support;
 
+/// Sealed periods: derived again, adjusted, exported (tests/appraisal/sealed.rs).
+#[path = "appraisal/sealed.rs"]
+mod sealed;
+
 use crm_domain::account::{self, DailyTradeSummary};
 use crm_domain::customer::{self, Assignment, ChurnReason, CustomerKind, Lifecycle, Profile};
 use crm_domain::ids::InteractionId;
@@ -504,236 +508,6 @@ fn the_churn_loop_counts_the_customers_engagement_and_ranks_the_assets_at_risk()
     });
 }
 
-/// #15 item 2: a sealed period's results are derived again byte for byte from the log up to
-/// the sealed position under the rules then in force; facts recorded after the seal (here a
-/// back-dated closure in the sealed month) change later derivations, never the sealed one.
-#[test]
-fn a_sealed_period_is_derived_again_byte_for_byte_and_later_facts_do_not_change_it() {
-    use crm_domain::appraisal::AppraisalPeriod;
-    use crm_projections::projections::derive_seal;
-    runtime().block_on(async {
-        let (_dir, store, mut n) = logged(history()).await;
-        let feb = AppraisalPeriod::Month {
-            year: 2024,
-            month: 2,
-        };
-        let rules = rules();
-        let sealed_at = store.head().0;
-        let sealed = derive_seal(&store, &rules, feb, sealed_at).unwrap();
-        assert_eq!(sealed.position, sealed_at);
-        assert_eq!(sealed.rules_version, rules.version);
-        assert_eq!(sealed.results_hash.len(), 64);
-        // The results are the appraisal of the worked example, in rank order.
-        let s0 = sealed.results.iter().find(|r| r.staff == sid(0)).unwrap();
-        assert_eq!(
-            (
-                s0.new_customers,
-                s0.churned,
-                s0.upgraded,
-                s0.composite_centi
-            ),
-            (2, 2, 2, 4500)
-        );
-        assert_eq!(sealed.results[0].staff, sid(1));
-        // A fact about February recorded after the seal: c4 closed on 20 February.
-        append(
-            &store,
-            &mut n,
-            &customer::Event::CustomerClosed {
-                customer_id: cid(4),
-                reason: ShortText::parse("销户").unwrap(),
-                at: at(FEB + 19),
-            }
-            .into(),
-            at(FEB + 19),
-        )
-        .await;
-        let again = derive_seal(&store, &rules, feb, sealed_at).unwrap();
-        assert_eq!(again, sealed);
-        let later = derive_seal(&store, &rules, feb, store.head().0).unwrap();
-        assert_ne!(later.results_hash, sealed.results_hash);
-        let s0 = later.results.iter().find(|r| r.staff == sid(0)).unwrap();
-        assert_eq!(s0.churned, 3);
-        store.close().await.unwrap();
-    });
-}
-
-/// The seal of `period` with `derivation` (and adjustments to earlier periods), as the app
-/// records it after a second person's approval.
-async fn seal(
-    store: &EventStore,
-    n: &mut u64,
-    period: crm_domain::appraisal::AppraisalPeriod,
-    derivation: &crm_domain::appraisal::Derivation,
-    adjustments: Option<&crm_domain::appraisal::Adjustments>,
-    day: u16,
-) {
-    use crm_domain::appraisal::Event as E;
-    let sealed = E::AppraisalPeriodSealed {
-        period,
-        derivation: derivation.clone(),
-        proposed_by: sid(0),
-        approved_by: sid(1),
-        at: at(day),
-    };
-    append(store, n, &sealed.into(), at(day)).await;
-    if let Some(a) = adjustments {
-        let e = E::AppraisalAdjustmentsSealed {
-            period,
-            adjustments: a.clone(),
-            proposed_by: sid(0),
-            approved_by: sid(1),
-            at: at(day),
-        };
-        append(store, n, &e.into(), at(day)).await;
-    }
-}
-
-/// #15 item 2: facts about a sealed period recorded after its seal never change it; they show
-/// as adjustments proposed and sealed with the next period, each the difference between the
-/// period derived again and what was settled (sealed, plus adjustments sealed since), so a
-/// correction is settled once, and a later one only adds what is new.
-#[test]
-fn late_facts_about_a_sealed_period_are_adjustments_sealed_with_the_next_one() {
-    use crm_domain::appraisal::AppraisalPeriod;
-    use crm_projections::projections::{derive_closing, derive_seal};
-    let month = |month| AppraisalPeriod::Month { year: 2024, month };
-    let (feb, mar, apr) = (month(2), month(3), month(4));
-    runtime().block_on(async {
-        let (_dir, store, mut n) = logged(history()).await;
-        let rules = rules();
-        // February sealed; nothing sealed before it, so nothing to adjust.
-        let (feb_sealed, none) = derive_closing(&store, &rules, feb, store.head().0).unwrap();
-        assert_eq!(none, None);
-        assert_eq!(
-            feb_sealed,
-            derive_seal(&store, &rules, feb, store.head().0).unwrap()
-        );
-        seal(&store, &mut n, feb, &feb_sealed, None, FEB + 30).await;
-        // Closing March with nothing new about February: no adjustments.
-        let (_, none) = derive_closing(&store, &rules, mar, store.head().0).unwrap();
-        assert_eq!(none, None);
-
-        // Recorded in March about February: c4 closed on 20 February.
-        let closed = |c: u8, day: u16| {
-            (
-                customer::Event::CustomerClosed {
-                    customer_id: cid(c),
-                    reason: ShortText::parse("销户").unwrap(),
-                    at: at(day),
-                }
-                .into(),
-                at(day),
-            )
-        };
-        let (e, t): (AnyEvent, OffsetDateTime) = closed(4, FEB + 19);
-        append(&store, &mut n, &e, t).await;
-        let head = store.head().0;
-        let (mar_derived, adjustments) = derive_closing(&store, &rules, mar, head).unwrap();
-        let adjustments = adjustments.expect("February moved");
-        assert_eq!(adjustments.position, mar_derived.position);
-        assert_eq!(adjustments.adjustments_hash.len(), 64);
-        // Each adjustment is February derived again less February as sealed.
-        let feb_now = derive_seal(&store, &rules, feb, head).unwrap();
-        for a in &adjustments.adjustments {
-            assert_eq!(a.period, feb);
-            let was = feb_sealed.results.iter().find(|r| r.staff == a.staff);
-            let now = feb_now.results.iter().find(|r| r.staff == a.staff);
-            let get = |r: Option<&crm_domain::appraisal::SealedResult>| {
-                r.map_or((0, 0, 0), |r| {
-                    (r.churned, r.composite_centi, r.customers_served)
-                })
-            };
-            let (w, v) = (get(was), get(now));
-            assert_eq!(
-                (a.churned, a.composite_centi, a.customers_served),
-                (v.0 - w.0, v.1 - w.1, v.2 - w.2),
-                "{a:?}"
-            );
-        }
-        let s0 = adjustments
-            .adjustments
-            .iter()
-            .find(|a| a.staff == sid(0))
-            .expect("s0's February moved");
-        assert_eq!(s0.churned, 1, "{s0:?}");
-        // February's seal does not move: derived again at its position it is the same.
-        assert_eq!(
-            derive_seal(&store, &rules, feb, feb_sealed.position).unwrap(),
-            feb_sealed
-        );
-
-        // March sealed with the adjustments: April has nothing more to settle about February.
-        seal(
-            &store,
-            &mut n,
-            mar,
-            &mar_derived,
-            Some(&adjustments),
-            FEB + 60,
-        )
-        .await;
-        let (_, none) = derive_closing(&store, &rules, apr, store.head().0).unwrap();
-        assert_eq!(none, None, "an adjustment is settled once");
-        // March's closing derived again at its position gives the same adjustments (what
-        // `crm replay --period` checks).
-        let (again, adjustments_again) =
-            derive_closing(&store, &rules, mar, mar_derived.position).unwrap();
-        assert_eq!(again, mar_derived);
-        assert_eq!(adjustments_again.as_ref(), Some(&adjustments));
-
-        // Another late fact about February: April adjusts only what is new.
-        let (e, t) = closed(0, FEB + 20);
-        append(&store, &mut n, &e, t).await;
-        let (_, later) = derive_closing(&store, &rules, apr, store.head().0).unwrap();
-        let later = later.expect("February moved again");
-        let s0 = later
-            .adjustments
-            .iter()
-            .find(|a| a.staff == sid(0))
-            .expect("s0's February moved again");
-        assert_eq!(s0.churned, 1, "only the new loss: {s0:?}");
-        store.close().await.unwrap();
-    });
-}
-
-/// #15 item 2: a sealed period's export is CSV with a header and one row per appraised person
-/// in rank order, each naming the derivation; the same derivation gives the same bytes.
-#[test]
-fn a_sealed_period_exports_as_csv_with_a_stable_content_hash() {
-    use crm_domain::appraisal::AppraisalPeriod;
-    use crm_projections::projections::derive_seal;
-    use crm_projections::read_models::appraisal::{content_hash, results_csv, CSV_HEADER};
-    runtime().block_on(async {
-        let (_dir, store, _) = logged(history()).await;
-        let feb = AppraisalPeriod::Month {
-            year: 2024,
-            month: 2,
-        };
-        let d = derive_seal(&store, &rules(), feb, store.head().0).unwrap();
-        let bytes = results_csv(feb, &d).unwrap();
-        let text = String::from_utf8(bytes.clone()).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], CSV_HEADER.join(","));
-        assert_eq!(lines.len(), 1 + d.results.len());
-        // s1 first (67.50 points), then s0 (45.00): new, churned, upgraded and the points.
-        let s1 = format!("2024-02,1,{},", sid(1));
-        assert!(lines[1].starts_with(&s1), "{}", lines[1]);
-        assert!(
-            lines[1].contains(",15.00,30.00,22.50,0.00,67.50,"),
-            "{}",
-            lines[1]
-        );
-        assert!(lines[2].contains(",5,5,2,2,2,0,"), "{}", lines[2]);
-        assert!(lines[2].ends_with(&d.results_hash), "{}", lines[2]);
-        assert_eq!(
-            content_hash(&results_csv(feb, &d).unwrap()),
-            content_hash(&bytes)
-        );
-        store.close().await.unwrap();
-    });
-}
-
 /// Weights per post and a team figure (#15 item 1), pinned to a worked example
 /// (schema/rules.md, "Weights per post and the team figure"). February 2024 as above, plus:
 /// team A (branch 0) led by s0 (customer manager) with s1 (broker); team B (branch 1) led by
@@ -751,73 +525,10 @@ fn a_sealed_period_exports_as_csv_with_a_stable_content_hash() {
 /// | s3 | team lead | kpi.team_lead | s0 |
 #[test]
 fn each_post_is_scored_with_its_weights_and_a_team_lead_sees_the_team_figure() {
-    use crm_domain::auth::Scope;
-    use crm_domain::branch;
-    use crm_domain::ids::TeamId;
-    use crm_domain::staff;
     use crm_projections::rules::KpiRole;
 
-    let team_a = TeamId::from(uuid::Uuid::from_u128(0x7EA0));
-    let team_b = TeamId::from(uuid::Uuid::from_u128(0x7EB0));
-    let mut h = history();
-    for (team, b, lead, name) in [(team_a, 0, 0, "甲组"), (team_b, 1, 3, "乙组")] {
-        let t = at(3);
-        h.push((
-            branch::Event::TeamFormed {
-                branch_id: bid(b),
-                team_id: team,
-                name: OrgName::parse(name).unwrap(),
-                lead: Some(sid(lead)),
-                at: t,
-            }
-            .into(),
-            t,
-        ));
-    }
-    for (s, team) in [(0, team_a), (1, team_a), (3, team_b)] {
-        let t = at(3);
-        h.push((
-            staff::Event::StaffMoved {
-                staff_id: sid(s),
-                from: Scope::Book {
-                    branch: bid(branch_of_staff(s)),
-                    team: None,
-                },
-                to: Scope::Book {
-                    branch: bid(branch_of_staff(s)),
-                    team: Some(team),
-                },
-                at: t,
-            }
-            .into(),
-            t,
-        ));
-    }
-    // s3's book: c10–c13 from January; c14 new, c10 lost, c11 up to diamond in February.
-    for c in 10..14 {
-        h.push(register(c, 1, Lifecycle::Active));
-        h.push(assign(c, 3, 2));
-    }
-    h.push(open_account(11, 2));
-    h.push(register(14, FEB + 2, Lifecycle::Active));
-    h.push(assign(14, 3, FEB + 2));
-    h.push(flow(11, FEB + 4, 100_000, 0));
-    h.push(customer_event(
-        FEB + 11,
-        customer::Event::CustomerChurned {
-            customer_id: cid(10),
-            reason: ChurnReason::Competitor,
-            note: None,
-            at: at(FEB + 11),
-        },
-    ));
-    let file = rules().content.replace(
-        "[risk_preference]",
-        "[kpi.broker]\nnew_customer_rate = 40\nchurn_rate = 20\nupgrade_rate = 20\n\n\
-         [kpi.team_lead]\nnew_customer_rate = 10\nchurn_rate = 50\nupgrade_rate = 30\n\
-         average_profitability = 10\n\n[kpi.branch]\nupgrade_rate = 60\n\n[risk_preference]",
-    );
-    let rules = RuleBook::parse(&file).unwrap();
+    let (h, team_a, team_b) = team_history();
+    let rules = team_rules();
     runtime().block_on(async {
         let (_dir, store, _) = logged(h).await;
         let p = Projections::open(&store, rules).unwrap();
@@ -1031,4 +742,81 @@ fn an_at_risk_flag_warns_without_counting_as_churn() {
         drop(p);
         store.close().await.unwrap();
     });
+}
+
+/// The February above with two teams (the worked example of the team figure): team A (branch
+/// 0) led by s0 with s1; team B (branch 1) led by s3, whose book starts with c10–c13, gains
+/// c14, loses c10 and upgrades c11. Returns the history and the two teams.
+fn team_history() -> (Vec<Timed>, crm_domain::ids::TeamId, crm_domain::ids::TeamId) {
+    use crm_domain::auth::Scope;
+    use crm_domain::branch;
+    use crm_domain::ids::TeamId;
+    use crm_domain::staff;
+    let team_a = TeamId::from(uuid::Uuid::from_u128(0x7EA0));
+    let team_b = TeamId::from(uuid::Uuid::from_u128(0x7EB0));
+    let mut h = history();
+    for (team, b, lead, name) in [(team_a, 0, 0, "甲组"), (team_b, 1, 3, "乙组")] {
+        let t = at(3);
+        h.push((
+            branch::Event::TeamFormed {
+                branch_id: bid(b),
+                team_id: team,
+                name: OrgName::parse(name).unwrap(),
+                lead: Some(sid(lead)),
+                at: t,
+            }
+            .into(),
+            t,
+        ));
+    }
+    for (s, team) in [(0, team_a), (1, team_a), (3, team_b)] {
+        let t = at(3);
+        h.push((
+            staff::Event::StaffMoved {
+                staff_id: sid(s),
+                from: Scope::Book {
+                    branch: bid(branch_of_staff(s)),
+                    team: None,
+                },
+                to: Scope::Book {
+                    branch: bid(branch_of_staff(s)),
+                    team: Some(team),
+                },
+                at: t,
+            }
+            .into(),
+            t,
+        ));
+    }
+    // s3's book: c10–c13 from January; c14 new, c10 lost, c11 up to diamond in February.
+    for c in 10..14 {
+        h.push(register(c, 1, Lifecycle::Active));
+        h.push(assign(c, 3, 2));
+    }
+    h.push(open_account(11, 2));
+    h.push(register(14, FEB + 2, Lifecycle::Active));
+    h.push(assign(14, 3, FEB + 2));
+    h.push(flow(11, FEB + 4, 100_000, 0));
+    h.push(customer_event(
+        FEB + 11,
+        customer::Event::CustomerChurned {
+            customer_id: cid(10),
+            reason: ChurnReason::Competitor,
+            note: None,
+            at: at(FEB + 11),
+        },
+    ));
+    (h, team_a, team_b)
+}
+
+/// [`rules`] with `[kpi.broker]` 40/20/20/20, `[kpi.team_lead]` 10/50/30/10 and
+/// `[kpi.branch]` upgrades 60.
+fn team_rules() -> RuleBook {
+    let file = rules().content.replace(
+        "[risk_preference]",
+        "[kpi.broker]\nnew_customer_rate = 40\nchurn_rate = 20\nupgrade_rate = 20\n\n\
+         [kpi.team_lead]\nnew_customer_rate = 10\nchurn_rate = 50\nupgrade_rate = 30\n\
+         average_profitability = 10\n\n[kpi.branch]\nupgrade_rate = 60\n\n[risk_preference]",
+    );
+    RuleBook::parse(&file).unwrap()
 }

@@ -1,7 +1,7 @@
 // Appraisal (绩效考核): the leaderboard of the caller's scope (the company, their region, their
 // branch, or their team) with each KPI term as the API explains it — new customers, churn and
 // retention, upgrades, average profitability — its weight and points; the appraisal periods
-// proposed or sealed, and a period's results. The API decides what the token may read: a
+// proposed or sealed, and a period's results and team figures. The API decides what the token may read: a
 // leaderboard or periods it refuses show its refusal.
 import { html, useState, useQuery, Table, Chart, Loading, Failure, Badge, money, date } from "./ui.js";
 import { t, e } from "./i18n.js";
@@ -21,7 +21,9 @@ const PERIODS = `{ appraisalPeriods { period status position rulesVersion result
 const PERIOD = `query ($period: String!) { appraisalPeriod(period: $period) { period status position
   rulesVersion proposedBy approvedBy recordedAt
   results { staffId branchId customersAtStart customersServed newCustomers churned upgraded
-    downgraded commission points composite rankInCompany } } }`;
+    downgraded commission points composite rankInCompany }
+  teams { teamId name leadId customersAtStart newCustomers churned upgraded downgraded
+    commission points composite rank } } }`;
 
 const NAMES = "{ staffDirectory(first: 500) { edges { node { staffId name } } } }";
 
@@ -210,6 +212,20 @@ function Results({ period }) {
       ...TERMS.map((name, i) => [e(name), (r) => r.points[i].toFixed(2)]),
       [t("kpiComposite"), (r) => html`<b data-test="result-composite" data-value=${r.composite}>${r.composite.toFixed(2)}</b>`],
     ]} /></div>
+    ${p.teams.length > 0 && html`<h3>${t("teamResults")}</h3>
+    <div class="scroll"><${Table} test="team-results" rows=${p.teams} columns=${[
+      [t("rank"), (x) => x.rank],
+      [t("team"), (x) => html`<span data-test="team-result" data-team=${x.teamId}>${x.name}</span>`],
+      [t("teamLead"), (x) => names.get(x.leadId) || short(x.leadId)],
+      [t("customersAtStart"), (x) => x.customersAtStart],
+      [t("newCustomers"), (x) => x.newCustomers],
+      [t("churned"), (x) => x.churned],
+      [t("upgraded"), (x) => x.upgraded],
+      [t("downgraded"), (x) => x.downgraded],
+      [t("commission"), (x) => money(x.commission)],
+      ...TERMS.map((name, i) => [e(name), (x) => x.points[i].toFixed(2)]),
+      [t("kpiComposite"), (x) => html`<b data-test="team-composite" data-value=${x.composite}>${x.composite.toFixed(2)}</b>`],
+    ]} /></div>`}
   </section>`;
 }
 

@@ -359,6 +359,13 @@ pub const FIELD_COSTS: &[(&str, &str, FieldCost)] = &[
     ("SealedResultView", "points", c(RESIDENT, At(ENUM))),
     ("AppraisalPeriodView", "adjustments", c(RESIDENT, Page)),
     ("AdjustmentView", "points", c(RESIDENT, At(ENUM))),
+    ("AppraisalPeriodView", "teams", c(RESIDENT, At(TEAMS))),
+    (
+        "SealedTeamResultView",
+        "memberIds",
+        c(RESIDENT, At(TEAM_SIZE)),
+    ),
+    ("SealedTeamResultView", "points", c(RESIDENT, At(ENUM))),
     // ---- Explanations ----
     (
         "ChurnExplanation",

@@ -1,14 +1,15 @@
 //! Sealed appraisal periods (考核期结算): `proposeAppraisalSeal`, `approveAppraisalSeal`,
-//! `appraisalPeriod`, `appraisalPeriods`. A proposal derives the period's results from the log
-//! up to its head under the rules in force there (a whole-log fold, under the replay bound) and
-//! records them with that position and their hash; a second headquarters staff member approves
-//! exactly those results by their hash; a sealed period never changes. `crm replay --period`
-//! derives a sealed period again from the log and compares.
+//! `appraisalPeriod`, `appraisalPeriods`. A proposal derives the period's results and team
+//! figures from the log up to its head under the rules in force there (a whole-log fold, under
+//! the replay bound) and records them with that position and their hashes; a second
+//! headquarters staff member approves exactly those by their hashes; a sealed period never
+//! changes. `crm replay --period` derives a sealed period again from the log and compares.
 
 use async_graphql::{Context, Object, SimpleObject, ID};
 use crm_app::AppCommand;
 use crm_domain::appraisal::{
-    self, Adjustment, Adjustments, AppraisalPeriod, Derivation, SealedResult,
+    self, Adjustment, Adjustments, AppraisalPeriod, Derivation, SealedResult, SealedTeamResult,
+    TeamFigures,
 };
 use crm_domain::auth::{authorize, Action, Actor, OrgTree};
 use crm_domain::read_policy;
@@ -25,6 +26,10 @@ use crate::error::{gql, ApiError};
 
 /// Periods listed at most (a decade of months and quarters).
 const PERIODS_MAX: usize = 200;
+
+/// Events read for the list: a sealed period holds six (the proposal, its adjustments and team
+/// figures, and the same three sealed), more when it was proposed again.
+const PERIOD_EVENTS_MAX: usize = PERIODS_MAX * 6;
 
 fn period_arg(s: &str) -> Result<AppraisalPeriod, ApiError> {
     AppraisalPeriod::parse(s).map_err(|e| ApiError::validation("period", e.to_string()))
@@ -75,6 +80,51 @@ impl From<&SealedResult> for SealedResultView {
             points: r.points_centi.iter().map(|p| *p as f64 / 100.0).collect(),
             composite: r.composite_centi as f64 / 100.0,
             rank_in_company: int(r.rank_in_company),
+        }
+    }
+}
+
+/// One team's sealed figure (团队考核): the four measures over its members' books, scored with
+/// the team lead's weights against the company's teams; a team lead's pay follows it.
+#[derive(SimpleObject, Debug)]
+pub struct SealedTeamResultView {
+    pub team_id: ID,
+    /// The team's name when derived.
+    pub name: String,
+    pub lead_id: Option<ID>,
+    /// The staff whose books make the figure: its members and its lead.
+    pub member_ids: Vec<ID>,
+    pub customers_at_start: i32,
+    pub customers_served: i32,
+    pub new_customers: i32,
+    pub churned: i32,
+    pub upgraded: i32,
+    pub downgraded: i32,
+    pub commission: String,
+    /// Points of the new-customer, churn, upgrade and profitability terms.
+    pub points: Vec<f64>,
+    pub composite: f64,
+    /// Rank among the company's teams.
+    pub rank: i32,
+}
+
+impl From<&SealedTeamResult> for SealedTeamResultView {
+    fn from(t: &SealedTeamResult) -> Self {
+        SealedTeamResultView {
+            team_id: uuid_id(t.team),
+            name: t.name.clone(),
+            lead_id: t.lead.map(uuid_id),
+            member_ids: t.members.iter().copied().map(uuid_id).collect(),
+            customers_at_start: int(t.customers_at_start),
+            customers_served: int(t.customers_served),
+            new_customers: int(t.new_customers),
+            churned: int(t.churned),
+            upgraded: int(t.upgraded),
+            downgraded: int(t.downgraded),
+            commission: money(t.commission),
+            points: t.points_centi.iter().map(|p| *p as f64 / 100.0).collect(),
+            composite: t.composite_centi as f64 / 100.0,
+            rank: int(t.rank),
         }
     }
 }
@@ -142,6 +192,13 @@ pub struct AppraisalPeriodView {
     pub adjustments: Vec<AdjustmentView>,
     /// What an approval names besides `resultsHash` when there are adjustments; null when none.
     pub adjustments_hash: Option<String>,
+    /// The team figures proposed or sealed with the results, in rank order (empty when no
+    /// team lead is appraised, or when the period was proposed before team figures were
+    /// sealed).
+    pub teams: Vec<SealedTeamResultView>,
+    /// What an approval names besides `resultsHash` when there are team figures; null when
+    /// none.
+    pub teams_hash: Option<String>,
 }
 
 impl AppraisalPeriodView {
@@ -170,7 +227,15 @@ impl AppraisalPeriodView {
             results: d.results.iter().map(SealedResultView::from).collect(),
             adjustments: Vec::new(),
             adjustments_hash: None,
+            teams: Vec::new(),
+            teams_hash: None,
         }
+    }
+
+    fn with_teams(mut self, t: &TeamFigures) -> Self {
+        self.teams = t.teams.iter().map(SealedTeamResultView::from).collect();
+        self.teams_hash = (!t.teams.is_empty()).then(|| t.teams_hash.clone());
+        self
     }
 
     fn with_adjustments(mut self, a: &Adjustments) -> Self {
@@ -192,6 +257,11 @@ impl AppraisalPeriodView {
                         None => continue,
                     }
                 }
+                appraisal::Event::AppraisalTeamsProposed { teams, .. }
+                | appraisal::Event::AppraisalTeamsSealed { teams, .. } => match out.take() {
+                    Some(view) => view.with_teams(teams),
+                    None => continue,
+                },
                 appraisal::Event::AppraisalSealProposed {
                     period,
                     derivation,
@@ -274,7 +344,7 @@ impl AppraisalQuery {
                 &Filter::Category(appraisal::Appraisal::CATEGORY.into()),
                 AllStart::Start,
                 Direction::Forwards,
-                PERIODS_MAX * 4,
+                PERIOD_EVENTS_MAX,
             )?;
             let mut by_period: std::collections::BTreeMap<AppraisalPeriod, Vec<appraisal::Event>> =
                 std::collections::BTreeMap::new();
@@ -284,7 +354,9 @@ impl AppraisalQuery {
                         appraisal::Event::AppraisalSealProposed { period, .. }
                         | appraisal::Event::AppraisalPeriodSealed { period, .. }
                         | appraisal::Event::AppraisalAdjustmentsProposed { period, .. }
-                        | appraisal::Event::AppraisalAdjustmentsSealed { period, .. } => *period,
+                        | appraisal::Event::AppraisalAdjustmentsSealed { period, .. }
+                        | appraisal::Event::AppraisalTeamsProposed { period, .. }
+                        | appraisal::Event::AppraisalTeamsSealed { period, .. } => *period,
                     };
                     by_period.entry(period).or_default().push(e);
                 }
@@ -308,8 +380,8 @@ pub struct AppraisalMutation;
 #[Object]
 impl AppraisalMutation {
     /// Proposes sealing `period` (`YYYY-MM` or `YYYY-Qn`; it must have ended): derives its
-    /// results from the log up to its head under the rules in force there and records them,
-    /// with the adjustments to earlier sealed periods that facts recorded after their seal
+    /// results and team figures from the log up to its head under the rules in force there and
+    /// records them, with the adjustments to earlier sealed periods that facts recorded after their seal
     /// make (each derived again at the same position under the rules it was sealed with).
     /// Headquarters; a second headquarters staff member seals them (`approveAppraisalSeal`).
     /// The derivation folds the whole log, under `[limits] replays_concurrent_max`.
@@ -327,7 +399,7 @@ impl AppraisalMutation {
             let head = store(ctx)?.head().0;
             let p = read_models(ctx)?.projections().clone();
             let permit = settings(ctx)?.replay_permit()?;
-            let (derivation, adjustments) = tokio::task::spawn_blocking(move || {
+            let closing = tokio::task::spawn_blocking(move || {
                 let d = p.derive_closing(period, head);
                 drop(permit);
                 d
@@ -335,18 +407,19 @@ impl AppraisalMutation {
             .await
             .map_err(|e| ApiError::Internal(format!("joining a derivation: {e}")))?
             .map_err(projection_error)?;
-            Ok::<_, ApiError>((period, derivation, adjustments))
+            Ok::<_, ApiError>((period, closing))
         }
         .await
         .map_err(gql)?;
-        let (period, derivation, adjustments) = derived;
+        let (period, closing) = derived;
         run(ctx, command_id, move |actor| {
             Ok(AppCommand::Appraisal {
                 period,
                 command: appraisal::Command::ProposeSeal {
                     period,
-                    derivation,
-                    adjustments,
+                    derivation: closing.derivation,
+                    teams: closing.teams,
+                    adjustments: closing.adjustments,
                     by: actor.staff_id,
                     now: OffsetDateTime::now_utc(),
                 },
@@ -356,8 +429,9 @@ impl AppraisalMutation {
     }
 
     /// Seals `period` with the proposed results, named by `resultsHash` (from
-    /// `appraisalPeriod`), and the adjustments proposed with them, named by `adjustmentsHash`
-    /// when there are any: a second headquarters staff member, not the proposer.
+    /// `appraisalPeriod`), and the adjustments and team figures proposed with them, named by
+    /// `adjustmentsHash` and `teamsHash` when there are any: a second headquarters staff
+    /// member, not the proposer.
     async fn approve_appraisal_seal(
         &self,
         ctx: &Context<'_>,
@@ -365,6 +439,7 @@ impl AppraisalMutation {
         period: String,
         results_hash: String,
         adjustments_hash: Option<String>,
+        teams_hash: Option<String>,
     ) -> async_graphql::Result<CommandResult> {
         run(ctx, command_id, move |actor| {
             let period = period_arg(&period)?;
@@ -374,6 +449,7 @@ impl AppraisalMutation {
                     period,
                     results_hash: results_hash.trim().to_string(),
                     adjustments_hash: adjustments_hash.map(|h| h.trim().to_string()),
+                    teams_hash: teams_hash.map(|h| h.trim().to_string()),
                     by: actor.staff_id,
                     now: OffsetDateTime::now_utc(),
                 },

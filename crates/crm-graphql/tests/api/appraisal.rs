@@ -1,5 +1,6 @@
 //! Sealing an appraisal period (#15 item 2) through the real server: proposed by one
-//! headquarters staff member the directory knows, sealed by another naming the results' hash;
+//! headquarters staff member the directory knows, sealed by another naming the results' hash
+//! and the team figures' (a team lead's pay follows their team's figure);
 //! the proposer cannot seal, a wrong hash is a conflict, a sealed period never changes, an open
 //! period cannot be proposed, and only headquarters (and company auditors, to read) take part.
 
@@ -32,8 +33,10 @@ const APPROVE: &str = r#"mutation($p: String!, $h: String!) { approveAppraisalSe
 const PERIOD: &str = r#"query($p: String!) { appraisalPeriod(period: $p) {
     period status position rulesVersion resultsHash proposedBy approvedBy
     results { staffId newCustomers churned upgraded composite rankInCompany }
-    adjustments { period staffId churned composite } adjustmentsHash } }"#;
+    adjustments { period staffId churned composite } adjustmentsHash
+    teams { teamId name leadId memberIds customersAtStart composite rank } teamsHash } }"#;
 const APPROVE_WITH: &str = r#"mutation($p: String!, $h: String!, $a: String) { approveAppraisalSeal(period: $p, resultsHash: $h, adjustmentsHash: $a) { position } }"#;
+const APPROVE_TEAMS: &str = r#"mutation($p: String!, $h: String!, $t: String) { approveAppraisalSeal(period: $p, resultsHash: $h, teamsHash: $t) { position } }"#;
 
 async fn period(server: &Server, token: &str, p: &str) -> Json {
     server.query(token, PERIOD, json!({ "p": p })).await
@@ -55,6 +58,26 @@ async fn a_period_is_sealed_by_two_headquarters_people_and_never_changes() {
         )
         .await;
     assert!(hired.get("errors").is_none(), "{hired}");
+    // The customer manager leads a team: its figure is sealed with the results.
+    let region = Uuid::from_u128(0xA6);
+    let team = TeamId::from_uuid(Uuid::from_u128(0x7EA));
+    for (q, vars) in [
+        (
+            r#"mutation($r: ID!) { establishRegion(regionId: $r, name: "华东") { position } }"#,
+            json!({ "r": region.to_string() }),
+        ),
+        (
+            r#"mutation($b: ID!, $r: ID!) { openBranch(branchId: $b, regionId: $r, name: "上海营业部", kind: BROKERAGE_BRANCH) { position } }"#,
+            json!({ "b": branch.to_string(), "r": region.to_string() }),
+        ),
+        (
+            r#"mutation($b: ID!, $t: ID!, $l: ID!) { formTeam(branchId: $b, teamId: $t, name: "财富一组", lead: $l) { position } }"#,
+            json!({ "b": branch.to_string(), "t": team.to_string(), "l": cm.to_string() }),
+        ),
+    ] {
+        let done = server.query(&proposer, q, vars).await;
+        assert!(done.get("errors").is_none(), "{done}");
+    }
 
     let p = "2024-02";
     let proposed = server.query(&proposer, PROPOSE, json!({ "p": p })).await;
@@ -72,6 +95,25 @@ async fn a_period_is_sealed_by_two_headquarters_people_and_never_changes() {
     // Nothing sealed before: nothing to adjust.
     assert_eq!(v["adjustments"], json!([]), "{shown}");
     assert!(v["adjustmentsHash"].is_null(), "{shown}");
+    // The team's figure, led by the customer manager, with its own hash.
+    let teams_hash = v["teamsHash"].as_str().unwrap().to_string();
+    assert_eq!(teams_hash.len(), 64);
+    let id = |x: String| x.replace('-', "");
+    assert_eq!(
+        (
+            &v["teams"][0]["teamId"],
+            &v["teams"][0]["leadId"],
+            &v["teams"][0]["memberIds"],
+            &v["teams"][0]["rank"]
+        ),
+        (
+            &json!(id(team.to_string())),
+            &json!(id(cm.to_string())),
+            &json!([id(cm.to_string())]),
+            &json!(1)
+        ),
+        "{shown}"
+    );
     // The customer manager is appraised (nothing happened in February 2024).
     let results = v["results"].as_array().unwrap();
     assert!(
@@ -100,8 +142,25 @@ async fn a_period_is_sealed_by_two_headquarters_people_and_never_changes() {
         )
         .await;
     assert_eq!(codes(&r), ["CONFLICT"], "{r}");
+    // So is not naming the team figures, or naming others.
     let r = server
         .query(&approver, APPROVE, json!({ "p": p, "h": hash }))
+        .await;
+    assert_eq!(codes(&r), ["CONFLICT"], "{r}");
+    let r = server
+        .query(
+            &approver,
+            APPROVE_TEAMS,
+            json!({ "p": p, "h": hash, "t": "2".repeat(64) }),
+        )
+        .await;
+    assert_eq!(codes(&r), ["CONFLICT"], "{r}");
+    let r = server
+        .query(
+            &approver,
+            APPROVE_TEAMS,
+            json!({ "p": p, "h": hash, "t": teams_hash }),
+        )
         .await;
     assert!(r.get("errors").is_none(), "{r}");
     let shown = period(&server, &proposer, p).await;
@@ -109,6 +168,7 @@ async fn a_period_is_sealed_by_two_headquarters_people_and_never_changes() {
     assert_eq!(v["status"], "SEALED", "{shown}");
     assert_eq!(v["approvedBy"], second.to_string().replace('-', ""));
     assert_eq!(v["resultsHash"], hash.as_str());
+    assert_eq!(v["teamsHash"], teams_hash.as_str(), "{shown}");
 
     // Sealed: never proposed again.
     let r = server.query(&proposer, PROPOSE, json!({ "p": p })).await;

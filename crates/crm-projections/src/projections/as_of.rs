@@ -74,20 +74,14 @@ impl Projections {
         derive_seal(&self.inner.store, &self.inner.configured, period, position)
     }
 
-    /// [`Projections::derive_seal`] and the adjustments to earlier sealed periods derived at
-    /// the same position ([`derive_closing`]): what a seal proposal records.
-    #[allow(clippy::type_complexity)]
+    /// [`Projections::derive_seal`] with the team figures and the adjustments to earlier
+    /// sealed periods derived at the same position ([`derive_closing`]): what a seal proposal
+    /// records.
     pub fn derive_closing(
         &self,
         period: crm_domain::appraisal::AppraisalPeriod,
         position: u64,
-    ) -> Result<
-        (
-            crm_domain::appraisal::Derivation,
-            Option<crm_domain::appraisal::Adjustments>,
-        ),
-        ProjectionError,
-    > {
+    ) -> Result<Closing, ProjectionError> {
         derive_closing(&self.inner.store, &self.inner.configured, period, position)
     }
 
@@ -199,8 +193,18 @@ fn sealed_periods(store: &EventStore, position: u64) -> Result<SealedPeriods, Pr
     Ok(out)
 }
 
-/// A seal proposal's derivation at `position` (as [`derive_seal`]) and the adjustments to
-/// earlier sealed periods derived at the same position: each of the
+/// What closing a period records, all derived at one position: the results, the team figures
+/// and the adjustments to earlier sealed periods (None when nothing moved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closing {
+    pub derivation: crm_domain::appraisal::Derivation,
+    pub teams: crm_domain::appraisal::TeamFigures,
+    pub adjustments: Option<crm_domain::appraisal::Adjustments>,
+}
+
+/// A seal proposal's derivation at `position` (as [`derive_seal`]), the team figures derived
+/// with its results, and the adjustments to earlier sealed periods derived at the same
+/// position: each of the
 /// [`ADJUSTED_PERIODS_MAX`](crate::read_models::appraisal::ADJUSTED_PERIODS_MAX) periods sealed
 /// most recently is derived again under the rules it was sealed with (the proposal's own fold
 /// when they are the same rules) and compared with its sealed results plus the adjustments to
@@ -210,24 +214,24 @@ pub fn derive_closing(
     configured: &RuleBook,
     period: crm_domain::appraisal::AppraisalPeriod,
     position: u64,
-) -> Result<
-    (
-        crm_domain::appraisal::Derivation,
-        Option<crm_domain::appraisal::Adjustments>,
-    ),
-    ProjectionError,
-> {
+) -> Result<Closing, ProjectionError> {
     use crate::read_models::appraisal::{
-        adjustments_hash, results_hash, seal_results, Settled, ADJUSTED_PERIODS_MAX,
+        adjustments_hash, results_hash, seal_figures, seal_results, teams_hash, Settled,
+        ADJUSTED_PERIODS_MAX,
     };
     let at = replay::model_at(store, position, configured, None)?;
-    let results = seal_results(&at.model, &at.rules, period);
+    let (results, teams) = seal_figures(&at.model, &at.rules, period);
     let derivation = crm_domain::appraisal::Derivation {
         position: at.position,
         rules_version: at.rules.version,
         rules_hash: at.rules.hash.clone(),
         results_hash: results_hash(&results)?,
         results,
+    };
+    let teams = crm_domain::appraisal::TeamFigures {
+        position: at.position,
+        teams_hash: teams_hash(&teams)?,
+        teams,
     };
     let sealed = sealed_periods(store, at.position)?;
     let mut recent: Vec<_> = sealed
@@ -278,15 +282,20 @@ pub fn derive_closing(
         }
         adjustments.extend(settled.adjustments(*q, &now));
     }
-    if adjustments.is_empty() {
-        return Ok((derivation, None));
-    }
-    let adjustments = crm_domain::appraisal::Adjustments {
-        position: at.position,
-        adjustments_hash: adjustments_hash(&adjustments)?,
-        adjustments,
+    let adjustments = if adjustments.is_empty() {
+        None
+    } else {
+        Some(crm_domain::appraisal::Adjustments {
+            position: at.position,
+            adjustments_hash: adjustments_hash(&adjustments)?,
+            adjustments,
+        })
     };
-    Ok((derivation, Some(adjustments)))
+    Ok(Closing {
+        derivation,
+        teams,
+        adjustments,
+    })
 }
 
 /// [`Projections::derive_seal`] without a running read side (`crm replay --period`).
