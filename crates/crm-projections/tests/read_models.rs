@@ -299,7 +299,11 @@ fn branch_scope_is_the_branch(
     if let Some(d) = own {
         assert_eq!(org.name, d.name, "{period:?}");
         let ranked: Vec<_> = org.ranking.iter().map(|x| (x.branch, x.rank)).collect();
-        assert_eq!(ranked, vec![(d.branch, d.rank_among_branches)], "{period:?}");
+        assert_eq!(
+            ranked,
+            vec![(d.branch, d.rank_among_branches)],
+            "{period:?}"
+        );
     }
     branch_figures_are(&org.figures, own, period);
 }
