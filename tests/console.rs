@@ -41,7 +41,10 @@ use std::time::{Duration, Instant};
 
 use appraisal::{check_leaderboard, check_sealed_period};
 use cdp::{Browser, Killed};
-use org::{check_org_dashboard, check_org_live, check_series_switch};
+use org::{
+    check_org_dashboard, check_org_live, check_series, check_series_switch, check_series_switch_of,
+    org_answer,
+};
 use replay_org::{check_org_replays, check_period_picker};
 use rules::{check_four_eyes_buttons, check_rules_hq, check_rules_operator};
 use sensitive::{check_show_full, check_show_full_refused};
@@ -268,6 +271,13 @@ fn check_dashboard(browser: &mut Browser, demo: &Demo, token: &str) -> String {
     }
     browser.wait_for("[data-test=chart-tiers] canvas");
     browser.wait_for("[data-test=chart-classes] canvas");
+    // The monthly series (每月趋势) is the branch's scope of `orgDashboard`: its figures are
+    // this dashboard's, and the panel shows its twelve months as the API gives them.
+    let series = org_answer(demo, token, &json!({ "branchId": branch }), 12);
+    for key in ["period", "customers", "assets", "netInflow", "commission"] {
+        assert_eq!(series["figures"][key], d[key], "the branch scope's {key}");
+    }
+    check_series(browser, "branch-series", &series, 12);
     let ranking = demo.answer(token, RANKING, json!({}));
     if ranking["errors"][0]["extensions"]["code"] == "FORBIDDEN" {
         browser.wait_for("[data-test=ranking-hidden]");
@@ -637,6 +647,16 @@ fn the_console_shows_each_role_what_the_api_gives_it_and_nothing_out_of_scope() 
     assert_eq!(browser.text("[data-test=to-org]"), Value::Null);
     check_live(&mut browser, &demo, &manager, &shown);
     shoot(&mut browser, "dashboard-branch-manager");
+    // The branch's series switch asks the API for that many months of the branch.
+    let own_scope = json!({ "branchId": shown });
+    check_series_switch_of(
+        &mut browser,
+        &demo,
+        &manager,
+        "branch-series",
+        &own_scope,
+        6,
+    );
     check_customers(&mut browser, &demo, &manager, "");
     let first = browser.attribute("[data-test=customer-link]", "data-id");
     check_customer(&mut browser, &demo, &manager, first.as_str().unwrap());

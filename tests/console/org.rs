@@ -2,7 +2,9 @@
 //! tier and asset mix, the branches' ranking (rank change, satisfaction, market share) and the
 //! monthly series — as tables and as what Chart.js drew — equal what `orgDashboard` gives the
 //! same token (for the latest month or one picked); the 6 / 12 / 24 months switch asks the
-//! API for that many months; the figures follow `orgDashboardChanged` without a reload.
+//! API for that many months; the figures follow `orgDashboardChanged` without a reload. The
+//! branch dashboard's series is the same panel, of the branch's scope (`check_series` with
+//! `branch-series`).
 
 use serde_json::{json, Value};
 
@@ -150,16 +152,16 @@ pub fn check_org_dashboard_of(
             "market share of {row:?}"
         );
     }
-    check_series(browser, &d, months);
+    check_series(browser, "org-series", &d, months);
     d
 }
 
-/// The series panel shows the `months` points of the API's answer `d`: the table row by row
-/// (the last point too), and what Chart.js drew for customers, assets, net inflow,
-/// commission, and new and lost customers.
-fn check_series(browser: &mut Browser, d: &Value, months: u32) {
+/// The series panel `panel` (`org-series`, `branch-series`) shows the `months` points of the
+/// API's answer `d`: the table row by row (the last point too), and what Chart.js drew for
+/// customers, assets, net inflow, commission, and new and lost customers.
+pub fn check_series(browser: &mut Browser, panel: &str, d: &Value, months: u32) {
     browser.wait_for(&format!(
-        "[data-test=org-series][data-months=\"{months}\"] [data-test=series]"
+        "[data-test={panel}][data-months=\"{months}\"] [data-test=series]"
     ));
     let series = d["series"].as_array().unwrap();
     assert_eq!(series.len(), months as usize, "the API's series");
@@ -227,8 +229,20 @@ pub fn check_series_switch(
     scope: &Value,
     months: u32,
 ) {
+    check_series_switch_of(browser, demo, token, "org-series", scope, months);
+}
+
+/// [`check_series_switch`] on the series panel `panel` (`org-series`, `branch-series`).
+pub fn check_series_switch_of(
+    browser: &mut Browser,
+    demo: &Demo,
+    token: &str,
+    panel: &str,
+    scope: &Value,
+    months: u32,
+) {
     browser.click(&format!("[data-test=months-{months}]"));
-    browser.wait_for(&format!("[data-test=org-series][data-months=\"{months}\"]"));
+    browser.wait_for(&format!("[data-test={panel}][data-months=\"{months}\"]"));
     let hash = browser.eval("window.location.hash");
     let hash = hash.as_str().unwrap();
     if months == 12 {
@@ -237,7 +251,7 @@ pub fn check_series_switch(
         assert!(hash.contains(&format!("months={months}")), "{hash}");
     }
     let d = org_answer(demo, token, scope, months);
-    check_series(browser, &d, months);
+    check_series(browser, panel, &d, months);
 }
 
 /// The org dashboard on screen is live: a contact recorded through /graphql by `token`

@@ -119,6 +119,7 @@ pub const ASSETS: &[Asset] = &[
     ours!("appraisal.js", JAVASCRIPT),
     ours!("live.js", JAVASCRIPT),
     ours!("org.js", JAVASCRIPT),
+    ours!("series.js", JAVASCRIPT),
 ];
 
 /// The ETag of each of [`ASSETS`], in the same order, computed once.

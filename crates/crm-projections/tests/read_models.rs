@@ -125,6 +125,26 @@ fn views_of(p: &Projections) -> Views {
                 views::org_series(m, r, scope, (2025, 2), 15)
             ));
         }
+        // A branch's scope is its own dashboard, for each period and each month of its series.
+        for b in 0..2 {
+            let scope = views::OrgScope::Branch(bid(b));
+            for period in days
+                .iter()
+                .map(|d| BranchPeriod::Day(*d))
+                .chain((1..=12u8).map(|month| BranchPeriod::Month { year: 2024, month }))
+            {
+                let org = views::org_dashboard(m, r, scope, period);
+                let own = views::branch_dashboard(m, r, bid(b), period);
+                branch_scope_is_the_branch(org.as_ref(), own.as_ref(), period);
+                dashboard.push(format!("{org:?}"));
+            }
+            let series = views::org_series(m, r, scope, (2025, 2), 15);
+            for (period, figures) in &series {
+                let own = views::branch_dashboard(m, r, bid(b), *period);
+                branch_figures_are(figures, own.as_ref(), *period);
+            }
+            dashboard.push(format!("{series:?}"));
+        }
     });
     let mut segments = Vec::new();
     let filters = [
@@ -317,6 +337,45 @@ fn org_is_the_sum_of_its_branches(
         .map(|x| x.branch)
         .collect();
     assert_eq!(ranked, company, "one region holds every branch");
+}
+
+/// A branch's scope: known (the branch is), named and ranked as the branch, with its
+/// dashboard's figures.
+fn branch_scope_is_the_branch(
+    org: Option<&views::OrgDashboard>,
+    own: Option<&views::BranchDashboard>,
+    period: BranchPeriod,
+) {
+    let org = org.expect("the test's branches are known");
+    if let Some(d) = own {
+        assert_eq!(org.name, d.name, "{period:?}");
+        let ranked: Vec<_> = org.ranking.iter().map(|x| (x.branch, x.rank)).collect();
+        assert_eq!(
+            ranked,
+            vec![(d.branch, d.rank_among_branches)],
+            "{period:?}"
+        );
+    }
+    branch_figures_are(&org.figures, own, period);
+}
+
+/// One branch's scope figures are its dashboard's; none (no branch day yet) when it has none.
+fn branch_figures_are(
+    f: &views::OrgFigures,
+    own: Option<&views::BranchDashboard>,
+    period: BranchPeriod,
+) {
+    let Some(d) = own else {
+        assert_eq!(f.branches, 0, "{period:?}");
+        assert_eq!(f.totals.customers, 0, "{period:?}");
+        return;
+    };
+    assert_eq!(f.branches, 1, "{period:?}");
+    assert_eq!(f.totals, d.totals, "{period:?}");
+    assert_eq!(f.totals.assets, d.assets, "{period:?}");
+    assert_eq!(f.flows, d.flows, "{period:?}");
+    assert_eq!(f.flows.net_inflow(), d.net_inflow, "{period:?}");
+    assert_eq!(f.market_share_bp, d.market_share_bp, "{period:?}");
 }
 
 async fn live_and_rebuilt(steps: &[Step]) -> (Views, Views) {

@@ -3,7 +3,10 @@
 // region with `?region=ID`; the month is `?period=YYYY-MM`. Otherwise, and for `?branch=ID`,
 // the branch dashboard (营业部看板): the branches the caller may see (their own for a
 // branch; a choice for a region or headquarters), the branch's figures, customers by tier and
-// assets by class as charts, and the branch ranking with rank change.
+// assets by class as charts, the monthly series (每月趋势) of its customers, assets, net inflow,
+// commission, new and lost customers over 6, 12 or 24 months (`?months=N`; the org pages'
+// series, of the branch's scope: its own figures month by month), and the branch ranking with
+// rank change.
 // The figures are live: after the first answer the page subscribes to
 // `branchDashboardChanged` for the same branch and period and shows each new answer, with a
 // small indicator of the connection.
@@ -11,7 +14,8 @@ import { html, useQuery, Figure, Table, Chart, TierPanel, Change, Loading, Failu
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
 import { useLive, LiveIndicator } from "./live.js";
-import { OrgDashboard, SERIES_MONTHS } from "./org.js";
+import { OrgDashboard } from "./org.js";
+import { MonthlySeries, seriesMonths } from "./series.js";
 
 const BRANCHES = "{ branches { branchId name regionId closed } }";
 
@@ -75,7 +79,12 @@ function Figures({ d }) {
   </div>`;
 }
 
-function BranchDashboard({ branch }) {
+// The branch page's address for `branch` and a series length (12, the default, left out).
+function branchHash(branchId, months) {
+  return "#/dashboard?branch=" + encodeURIComponent(branchId) + (months === 12 ? "" : "&months=" + months);
+}
+
+function BranchDashboard({ branch, months }) {
   const [data, error] = useQuery(() => gql(DASHBOARD, { branchId: branch.branchId }), [branch.branchId]);
   const first = data && data.branchDashboard;
   const live = useLive(LIVE, { branchId: branch.branchId }, branch.branchId,
@@ -109,13 +118,9 @@ function BranchDashboard({ branch }) {
         ]} />
       </div>
     </div>
+    <${MonthlySeries} test="branch-series" scope=${{ branchId: branch.branchId }} period=${null}
+      months=${months} onMonths=${(n) => (window.location.hash = branchHash(branch.branchId, n))} />
   </section>`;
-}
-
-// The series length the route asks for (`?months=`), 12 unless one the switch offers.
-function seriesMonths(params) {
-  const n = Number(params.get("months"));
-  return SERIES_MONTHS.includes(n) ? n : 12;
 }
 
 export function Dashboard({ me, params }) {
@@ -125,10 +130,10 @@ export function Dashboard({ me, params }) {
     return html`<${OrgDashboard} scope=${scope} months=${seriesMonths(params)}
       period=${params.get("period")} picker=${Boolean(me.org && me.org.company)} />`;
   }
-  return html`<${BranchPage} me=${me} />`;
+  return html`<${BranchPage} me=${me} months=${seriesMonths(params)} />`;
 }
 
-function BranchPage({ me }) {
+function BranchPage({ me, months }) {
   const [data, error] = useQuery(() => gql(BRANCHES), [me.staffId]);
   if (error) {
     return html`<${Failure} error=${error} />`;
@@ -151,7 +156,7 @@ function BranchPage({ me }) {
         ${open.map((b) => html`<option value=${b.branchId}>${b.name}</option>`)}
       </select>`}
     </div>
-    <${BranchDashboard} branch=${branch} />
+    <${BranchDashboard} branch=${branch} months=${months} />
     <section class="panel">
       <h3>${t("ranking")}</h3>
       <${Ranking} branchId=${branch.branchId} />

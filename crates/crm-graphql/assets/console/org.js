@@ -7,10 +7,11 @@
 // default): it drives the figures, the ranking, the live subscription and the series, which
 // ends at it. The figures, mixes and ranking are live (`orgDashboardChanged`). The API
 // decides what the token may read; a refusal (or a month it does not take) shows as such.
-import { html, useQuery, Figure, Table, Chart, TierPanel, SeriesChart, Change, Loading, Failure, money } from "./ui.js";
+import { html, useQuery, Figure, Table, Chart, TierPanel, Change, Loading, Failure, money } from "./ui.js";
 import { t, e } from "./i18n.js";
 import { gql } from "./api.js";
 import { useLive, LiveIndicator } from "./live.js";
+import { MonthlySeries, periodArg } from "./series.js";
 
 // Whose org dashboard the caller reads by default, from `me`: the company for a company-wide
 // scope, their region for a region's; null for a branch or a book (the branch dashboard).
@@ -42,13 +43,7 @@ const ORG = `query ($scope: OrgScopeInput!, $period: BranchPeriodInput) {
 const ORG_LIVE = `subscription ($scope: OrgScopeInput!, $period: BranchPeriodInput!) {
   orgDashboardChanged(scope: $scope, period: $period) { ${ORG_FIELDS} } }`;
 
-const SERIES = `query ($scope: OrgScopeInput!, $period: BranchPeriodInput, $months: Int) {
-  orgDashboard(scope: $scope, period: $period) { series(months: $months) { period customers assets netInflow commission newCustomers churned } } }`;
-
 const REGIONS = "{ regions { regionId name closed } }";
-
-// The months the series switch offers; 12 unless the route asks for another.
-export const SERIES_MONTHS = [6, 12, 24];
 
 // The dashboard's address for a region (none: the company or the caller's own), a series
 // length and a month (none: the latest); the defaults are left out.
@@ -66,9 +61,6 @@ function dashboardHash({ region, months, period }) {
   const s = q.toString();
   return "#/dashboard" + (s ? "?" + s : "");
 }
-
-// The month a route's `period` names as the API takes it; null for the latest.
-const periodArg = (period) => (period ? { month: period } : null);
 
 // Basis points as a percent with two decimals; — where the API has none.
 const share = (bp) => (bp === null || bp === undefined ? "—" : (bp / 100).toFixed(2) + "%");
@@ -135,70 +127,6 @@ function OrgRanking({ rows }) {
     [t("marketShare"), (r) => html`<span data-test="market-share" data-value=${r.marketShareBp === null ? "" : r.marketShareBp}>${share(r.marketShareBp)}</span>`],
     [t("kpiComposite"), (r) => r.kpiComposite.toFixed(2)],
   ]} />`;
-}
-
-// The monthly series (每月趋势) of `scope` over `months` months up to `period` (none: the
-// latest), with the 6 / 12 / 24 switch.
-function OrgSeries({ scope, period, months, onMonths }) {
-  const key = JSON.stringify(scope) + "/" + (period || "") + "/" + months;
-  // The answer keeps the months it was for: the last one stays on screen while the next loads.
-  const [data, error] = useQuery(
-    () => gql(SERIES, { scope, period: periodArg(period), months })
-      .then((d) => ({ months, points: d.orgDashboard ? d.orgDashboard.series : null })),
-    [key],
-    true
-  );
-  const points = data ? data.points : null;
-  const labels = points ? points.map((p) => p.period) : [];
-  const of = (field) => (points ? points.map((p) => Number(p[field])) : []);
-  const switcher = html`<span class="switch" data-test="series-months">
-    ${SERIES_MONTHS.map((n) => html`<button class=${n === months ? "chosen" : "secondary"}
-      data-test=${"months-" + n} onClick=${() => onMonths(n)}>${n} ${t("monthsShort")}</button>`)}
-  </span>`;
-  let body;
-  if (error) {
-    body = html`<${Failure} error=${error} />`;
-  } else if (!points) {
-    body = html`<${Loading} />`;
-  } else {
-    body = html`<div class="series-grid">
-        <div><h4>${t("customersCount")}</h4>
-          <${SeriesChart} type="line" test="series-customers" labels=${labels}
-            datasets=${[{ label: t("customersCount"), values: of("customers") }]} /></div>
-        <div><h4>${t("assets")}</h4>
-          <${SeriesChart} type="line" test="series-assets" labels=${labels}
-            datasets=${[{ label: t("assets"), values: of("assets") }]} /></div>
-        <div><h4>${t("netInflow")}</h4>
-          <${SeriesChart} type="bar" test="series-net-inflow" labels=${labels}
-            datasets=${[{ label: t("netInflow"), values: of("netInflow") }]} /></div>
-        <div><h4>${t("commission")}</h4>
-          <${SeriesChart} type="bar" test="series-commission" labels=${labels}
-            datasets=${[{ label: t("commission"), values: of("commission") }]} /></div>
-        <div><h4>${t("newAndLost")}</h4>
-          <${SeriesChart} type="bar" test="series-customers-flow" labels=${labels}
-            datasets=${[
-              { label: t("newCustomers"), values: of("newCustomers") },
-              { label: t("churned"), values: of("churned") },
-            ]} /></div>
-      </div>
-      <details>
-        <summary>${t("seriesTable")}</summary>
-        <${Table} test="series" rows=${points} columns=${[
-          [t("month"), (p) => p.period],
-          [t("customersCount"), (p) => p.customers],
-          [t("assets"), (p) => money(p.assets)],
-          [t("netInflow"), (p) => money(p.netInflow)],
-          [t("commission"), (p) => money(p.commission)],
-          [t("newCustomers"), (p) => p.newCustomers],
-          [t("churned"), (p) => p.churned],
-        ]} />
-      </details>`;
-  }
-  return html`<section class="panel wide" data-test="org-series" data-asked=${months}
-    data-months=${data ? data.months : ""} data-points=${points ? points.length : ""}>
-    <div class="panel-head"><h3>${t("monthlyTrend")} (${months} ${t("monthsShort")})</h3>${switcher}</div>
-    ${body}
-  </section>`;
 }
 
 // The month picker (期间): the month shown, or the one asked for while it loads; 最新月份
@@ -275,7 +203,8 @@ export function OrgDashboard({ scope, months, period, picker }) {
           ]} />
         </div>
       </div>
-      <${OrgSeries} scope=${scope} period=${period} months=${months} onMonths=${onMonths} />
+      <${MonthlySeries} test="org-series" scope=${scope} period=${period} months=${months}
+        onMonths=${onMonths} />
       <section class="panel">
         <h3>${t("ranking")} <span class="hint">${t("rankingOfScope")}</span></h3>
         <${OrgRanking} rows=${d.ranking} />

@@ -151,8 +151,9 @@ impl LiveSubscription {
         }))
     }
 
-    /// A region's or the company's dashboard (`orgDashboard`) for a day or a month: now, then
-    /// each time it changes.
+    /// A region's, the company's or a branch's dashboard (`orgDashboard`, the same scopes
+    /// and the same rule of who reads them) for a day or a month: now, then each time it
+    /// changes.
     async fn org_dashboard_changed(
         &self,
         ctx: &Context<'_>,

@@ -2,13 +2,15 @@
 //! month — its branches' figures summed, the branches ranked, and a monthly series of the main
 //! figures (每月趋势) — read from the read models in one read (`read_models::org_dashboards`).
 //! The company's is read by company readers, a region's also by those scoped to it
-//! (`read_policy::may_read_region`).
+//! (`read_policy::may_read_region`). A branch is a scope too, of one branch, so the branch
+//! dashboard has the same monthly series: read by exactly those who read that branch's
+//! dashboard (`read_policy::may_read_branch`).
 
 use async_graphql::{ComplexObject, Context, Object, OneofObject, SimpleObject, ID};
 use crm_domain::auth::{Actor, Right};
-use crm_domain::ids::RegionId;
+use crm_domain::ids::{BranchId, RegionId};
 use crm_domain::read_policy;
-use crm_projections::model::{Flows, Totals};
+use crm_projections::model::{Flows, Model, Totals};
 use crm_projections::views::{
     self, BranchPeriod, OrgDashboard, OrgFigures, OrgScope, SERIES_MONTHS_MAX,
 };
@@ -19,16 +21,19 @@ use super::performance::{
     branch_period_or_latest, branch_period_text, counts, BranchPeriodInput, BranchRankView,
 };
 use super::readside::{
-    forbidden, int, parse_uuid, reach, read_models, uuid_id, ReadModels, Reflects,
+    forbidden, int, may_read_branch, org_tree, parse_uuid, reach, read_models, uuid_id, ReadModels,
+    Reflects,
 };
 use super::scalars::{global_id, Long};
 use crate::error::{gql, ApiError};
 
-/// Whose dashboard: the company's or a region's.
+/// Whose dashboard: the company's, a region's, or one branch's (its figures are the branch
+/// dashboard's; what it adds is the monthly `series`).
 #[derive(OneofObject, Debug)]
 pub enum OrgScopeInput {
     Company(bool),
     RegionId(ID),
+    BranchId(ID),
 }
 
 impl OrgScopeInput {
@@ -38,14 +43,20 @@ impl OrgScopeInput {
             OrgScopeInput::RegionId(id) => {
                 OrgScope::Region(RegionId::from(parse_uuid("scope.regionId", id)?))
             }
+            OrgScopeInput::BranchId(id) => {
+                OrgScope::Branch(BranchId::from(parse_uuid("scope.branchId", id)?))
+            }
         })
     }
 }
 
-fn may_read(actor: &Actor, scope: OrgScope) -> bool {
+/// Whether the caller reads the scope's figures: the policy's answer for the company, the
+/// region, or the branch (the branch dashboard's own rule, so the two never disagree).
+fn may_read(actor: &Actor, m: &Model, scope: OrgScope) -> bool {
     match scope {
         OrgScope::Company => read_policy::is_company_reader(actor),
         OrgScope::Region(r) => read_policy::may_read_region(actor, r),
+        OrgScope::Branch(b) => may_read_branch(actor, b, &org_tree(actor, m)),
     }
 }
 
@@ -101,10 +112,11 @@ impl OrgFiguresView {
 #[graphql(complex)]
 pub struct OrgDashboardView {
     pub id: ID,
-    /// COMPANY or REGION.
+    /// COMPANY, REGION or BRANCH.
     pub scope: String,
     pub region_id: Option<ID>,
-    /// The region's name; empty for the company.
+    pub branch_id: Option<ID>,
+    /// The region's or the branch's name; empty for the company.
     pub name: String,
     pub figures: OrgFiguresView,
     pub customers_by_tier: Vec<Count>,
@@ -127,6 +139,7 @@ impl OrgDashboardView {
         let key = match scope {
             OrgScope::Company => "company".to_string(),
             OrgScope::Region(r) => r.to_string(),
+            OrgScope::Branch(b) => format!("branch:{b}"),
         };
         OrgDashboardView {
             id: global_id(
@@ -136,11 +149,16 @@ impl OrgDashboardView {
             scope: match scope {
                 OrgScope::Company => "COMPANY",
                 OrgScope::Region(_) => "REGION",
+                OrgScope::Branch(_) => "BRANCH",
             }
             .into(),
             region_id: match scope {
-                OrgScope::Company => None,
+                OrgScope::Company | OrgScope::Branch(_) => None,
                 OrgScope::Region(r) => Some(uuid_id(r)),
+            },
+            branch_id: match scope {
+                OrgScope::Company | OrgScope::Region(_) => None,
+                OrgScope::Branch(b) => Some(uuid_id(b)),
             },
             name: d.name.clone(),
             figures: OrgFiguresView::of(period, &d.figures),
@@ -169,7 +187,7 @@ pub(crate) fn org_dashboard_of(
     period: BranchPeriod,
 ) -> Result<Option<OrgDashboard>, ApiError> {
     models.read(|m, rules| {
-        if !may_read(actor, scope) {
+        if !may_read(actor, m, scope) {
             return Err(forbidden(Right::ReadCustomer));
         }
         Ok(views::org_dashboard(m, rules, scope, period))
@@ -247,8 +265,8 @@ impl OrgDashboardQuery {
 
     /// A region's or the company's dashboard for a day or a month (default: the latest
     /// month): its branches' figures summed, its branches ranked, and `series` of the months
-    /// before. Company readers; a region's also those scoped to it. Null for a region the read
-    /// side does not know.
+    /// before. Company readers; a region's also those scoped to it; a branch's whoever reads
+    /// its `branchDashboard`. Null for a region or branch the read side does not know.
     async fn org_dashboard(
         &self,
         ctx: &Context<'_>,
@@ -263,7 +281,7 @@ impl OrgDashboardQuery {
             let models = read_models(ctx)?;
             let reflects = Reflects::of(models);
             models.read(|m, rules| {
-                if !may_read(&actor, scope) {
+                if !may_read(&actor, m, scope) {
                     return Err(forbidden(Right::ReadCustomer));
                 }
                 let period = branch_period_or_latest(period.as_ref(), m)?;

@@ -1,7 +1,9 @@
 //! Region and head-office dashboards (区域看板、总部看板) for a day or a month, and their
 //! monthly series: the branch dashboard's figures summed over the branches of a region or of
 //! the company, from the same branch days (`dashboards::branch_figures_from`), so a region's
-//! figure is always the sum of its branches' as their dashboards show them.
+//! figure is always the sum of its branches' as their dashboards show them. A branch is a
+//! scope too, of one branch: its figures are its own dashboard's by construction, which gives
+//! the branch dashboard its monthly series without a second way of counting.
 //!
 //! What is summed: stock at the period's end (customers by tier, lifecycle, kind and source
 //! channel, assets by class) and the period's flows (deposits, withdrawals, turnover,
@@ -34,6 +36,8 @@ pub const SERIES_MONTHS_MAX: u8 = 36;
 pub enum OrgScope {
     Company,
     Region(RegionId),
+    /// One branch: its dashboard's figures, for its monthly series.
+    Branch(BranchId),
 }
 
 /// One period's figures of a scope.
@@ -53,7 +57,7 @@ pub struct OrgFigures {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgDashboard {
     pub scope: OrgScope,
-    /// The region's name, or empty for the company.
+    /// The region's or the branch's name, or empty for the company.
     pub name: String,
     pub period: BranchPeriod,
     pub figures: OrgFigures,
@@ -66,19 +70,21 @@ fn branches_of(m: &Model, scope: OrgScope) -> Vec<BranchId> {
     m.meta
         .branches
         .iter()
-        .filter(|(_, b)| match scope {
+        .filter(|(id, b)| match scope {
             OrgScope::Company => true,
             OrgScope::Region(r) => b.region == r,
+            OrgScope::Branch(one) => **id == one,
         })
         .map(|(id, _)| *id)
         .collect()
 }
 
-/// Whether the scope exists: the company always, a region the read side knows.
+/// Whether the scope exists: the company always, a region or a branch the read side knows.
 pub fn org_scope_known(m: &Model, scope: OrgScope) -> bool {
     match scope {
         OrgScope::Company => true,
         OrgScope::Region(r) => m.meta.regions.contains_key(&r),
+        OrgScope::Branch(b) => m.meta.branches.contains_key(&b),
     }
 }
 
@@ -102,7 +108,8 @@ fn figures_with(
     out
 }
 
-/// The dashboard of `scope` for `period`; None for a region the read side does not know.
+/// The dashboard of `scope` for `period`; None for a region or branch the read side does not
+/// know.
 pub fn org_dashboard(
     m: &Model,
     rules: &RuleBook,
@@ -118,6 +125,12 @@ pub fn org_dashboard(
             .meta
             .regions
             .get(&r)
+            .map(|x| x.name.clone())
+            .unwrap_or_default(),
+        OrgScope::Branch(b) => m
+            .meta
+            .branches
+            .get(&b)
             .map(|x| x.name.clone())
             .unwrap_or_default(),
     };
