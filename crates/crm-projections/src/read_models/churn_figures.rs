@@ -26,8 +26,8 @@
 //! customer has an onset per loss still kept in their `ChurnTrack` (bounded by
 //! `churn_kpi::ENDED_MAX`) and one for their open dormancy's crossing (which may lie in the
 //! future: it is counted for the day and month it falls in, as the pass would); counts per
-//! (branch, day) and (branch, month) and, for the staff appraisal's lists, the customers per
-//! (staff member, month).
+//! (branch, day), and the customers per (branch, month) and (staff member, month): a month's
+//! new customers, who are not counted as lost, are taken out by comparing sets.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -64,7 +64,10 @@ pub struct ChurnFigures {
     /// The `[churn] churned_days` these figures are kept for (0: none kept).
     churned_days: u32,
     branch_days: FxHashMap<(BranchId, Date), i64>,
-    branch_months: FxHashMap<(BranchId, u32), i64>,
+    /// (branch, month) → the customers lost for the branch that month: a set, not a count, so
+    /// the month's new customers (left out of the churn) are taken out by comparing two sets,
+    /// whichever is smaller, without reading a customer.
+    branch_months: FxHashMap<(BranchId, u32), BTreeSet<CustomerId>>,
     /// Month → staff member → the customers lost for them that month.
     staff_months: FxHashMap<u32, BTreeMap<StaffId, BTreeSet<CustomerId>>>,
     /// Each customer's onsets as last filed (only customers with any).
@@ -180,7 +183,15 @@ impl ChurnFigures {
                 bump(&mut self.branch_days, (o.branch, d), by);
             }
             Grain::Month(month) => {
-                bump(&mut self.branch_months, (o.branch, month), by);
+                let set = self.branch_months.entry((o.branch, month)).or_default();
+                if by > 0 {
+                    set.insert(id);
+                } else {
+                    set.remove(&id);
+                }
+                if set.is_empty() {
+                    self.branch_months.remove(&(o.branch, month));
+                }
                 if let Some(s) = o.manager {
                     let staff = self.staff_months.entry(month).or_default();
                     let set = staff.entry(s).or_default();
@@ -210,12 +221,22 @@ impl ChurnFigures {
         self.branch_days.get(&(branch, day)).copied().unwrap_or(0)
     }
 
-    /// The customers `branch` lost in `month` (a `month_index`).
-    pub(crate) fn branch_month(&self, branch: BranchId, month: u32) -> i64 {
-        self.branch_months
-            .get(&(branch, month))
-            .copied()
-            .unwrap_or(0)
+    /// The customers `branch` lost in `month` (a `month_index`), those in `acquired` left out.
+    pub(crate) fn branch_month(
+        &self,
+        branch: BranchId,
+        month: u32,
+        acquired: &BTreeSet<CustomerId>,
+    ) -> i64 {
+        let Some(lost) = self.branch_months.get(&(branch, month)) else {
+            return 0;
+        };
+        let n = if lost.len() <= acquired.len() {
+            lost.iter().filter(|c| !acquired.contains(c)).count()
+        } else {
+            lost.len() - acquired.iter().filter(|c| lost.contains(c)).count()
+        };
+        i64::try_from(n).unwrap_or(i64::MAX)
     }
 
     /// Every staff member's lost customers in `month`, each with the loss that counts (as
@@ -286,11 +307,11 @@ impl BranchChurn {
             }),
             BranchChurn::Kept { start, end } => {
                 let f = &m.churn_figures;
-                let all = match whole_month(*start, *end) {
-                    Some(month) => f.branch_month(branch, month),
-                    None => f.branch_day(branch, *start),
-                };
-                // The few customers new in the period that are among them.
+                if let Some(month) = whole_month(*start, *end) {
+                    return f.branch_month(branch, month, acquired);
+                }
+                let all = f.branch_day(branch, *start);
+                // The customers new that day that are among them (a day's few).
                 let new_and_lost = acquired
                     .iter()
                     .filter_map(|id| m.customers.get(id))

@@ -266,6 +266,9 @@ pub struct PeriodChurn {
 /// customer's state is read once per distinct boundary (the day before a start, an end), so
 /// a year of months costs one pass, not twelve (a series, a ranking with its previous period).
 pub fn period_churns(m: &Model, churned_days: u32, periods: &[(Date, Date)]) -> Vec<PeriodChurn> {
+    if periods.is_empty() {
+        return Vec::new();
+    }
     let before = |start: Date| start.previous_day().unwrap_or(start);
     let mut dates: Vec<Date> = periods
         .iter()
