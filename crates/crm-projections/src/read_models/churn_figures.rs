@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crm_domain::customer::Lifecycle;
 use crm_domain::ids::{BranchId, CustomerId, StaffId};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 use time::{Date, Duration};
 
@@ -226,7 +226,7 @@ impl ChurnFigures {
         &self,
         branch: BranchId,
         month: u32,
-        acquired: &BTreeSet<CustomerId>,
+        acquired: &FxHashSet<CustomerId>,
     ) -> i64 {
         let Some(lost) = self.branch_months.get(&(branch, month)) else {
             return 0;
@@ -296,7 +296,12 @@ fn whole_month(start: Date, end: Date) -> Option<u32> {
 impl BranchChurn {
     /// The customers `branch` lost in the period, those in `acquired` (new in the period, not
     /// counted as lost by the appraisal's definition) left out.
-    pub(crate) fn lost(&self, m: &Model, branch: BranchId, acquired: &BTreeSet<CustomerId>) -> i64 {
+    pub(crate) fn lost(
+        &self,
+        m: &Model,
+        branch: BranchId,
+        acquired: &FxHashSet<CustomerId>,
+    ) -> i64 {
         match self {
             BranchChurn::Listed(churn) => churn.by_branch.get(&branch).map_or(0, |list| {
                 let n = list
@@ -412,8 +417,8 @@ pub fn churn_figures_agree(
     branches.sort_unstable();
     branches.dedup();
     let ids: Vec<CustomerId> = m.customers.iter().map(|(id, _)| *id).collect();
-    let every: BTreeSet<CustomerId> = ids.iter().copied().collect();
-    let every_other: BTreeSet<CustomerId> = ids.iter().step_by(2).copied().collect();
+    let every: FxHashSet<CustomerId> = ids.iter().copied().collect();
+    let every_other: FxHashSet<CustomerId> = ids.iter().step_by(2).copied().collect();
     for ((start, end), scan) in periods.iter().zip(scans) {
         let kept = BranchChurn::Kept {
             start: *start,
@@ -422,7 +427,7 @@ pub fn churn_figures_agree(
         let by_staff = scan.by_staff.clone();
         let listed = BranchChurn::Listed(scan);
         for b in &branches {
-            for acquired in [&BTreeSet::new(), &every, &every_other] {
+            for acquired in [&FxHashSet::default(), &every, &every_other] {
                 let (k, l) = (kept.lost(m, *b, acquired), listed.lost(m, *b, acquired));
                 if k != l {
                     return Err(format!(

@@ -1,12 +1,13 @@
 //! Branch dashboards and ranking: each branch's stock figures and daily flows, market
 //! totals for market share, and the ranking of branches.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crm_domain::customer::{CustomerKind, Lifecycle};
 use crm_domain::ids::{BranchId, CustomerId, RegionId};
 use crm_domain::values::Channel;
 use crm_domain::{market, Money};
+use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
@@ -197,7 +198,8 @@ pub(crate) fn branch_figures_from(
     let mut start = None;
     let mut totals = None;
     let mut moves: BTreeMap<CustomerId, NetMove> = BTreeMap::new();
-    let mut acquired: BTreeSet<CustomerId> = BTreeSet::new();
+    // A hash set: in a branch's first month every customer is new (an import, the demo).
+    let mut acquired: FxHashSet<CustomerId> = FxHashSet::default();
     for d in rec.days.iter().copied().filter(|d| *d <= to) {
         if let Some(bd) = m.branch_days.get(&(branch, d)) {
             if d >= from {
@@ -213,7 +215,7 @@ pub(crate) fn branch_figures_from(
             totals = Some(&bd.totals);
         }
     }
-    (flows.upgraded, flows.downgraded) = net_moves(&moves, &acquired);
+    (flows.upgraded, flows.downgraded) = net_moves(&moves, |c| acquired.contains(c));
     // Churn is the stock comparison of `churn_kpi` (customers new in the period excluded), as
     // for the branch's people.
     flows.churned = churn.lost(m, branch, &acquired);
