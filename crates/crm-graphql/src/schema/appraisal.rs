@@ -27,8 +27,8 @@ use crate::error::{gql, ApiError};
 /// Periods listed at most (a decade of months and quarters).
 const PERIODS_MAX: usize = 200;
 
-/// Events read for the list: a sealed period holds six (the proposal, its adjustments and team
-/// figures, and the same three sealed), more when it was proposed again.
+/// Events read for the list, the newest: a sealed period holds six (the proposal, its
+/// adjustments and team figures, and the same three sealed), more when it was proposed again.
 const PERIOD_EVENTS_MAX: usize = PERIODS_MAX * 6;
 
 fn period_arg(s: &str) -> Result<AppraisalPeriod, ApiError> {
@@ -340,12 +340,18 @@ impl AppraisalQuery {
     ) -> async_graphql::Result<Vec<AppraisalPeriodView>> {
         async {
             may_read(caller(ctx)?)?;
-            let events = store(ctx)?.read_filtered(
+            // The newest events, read back from the end and put in log order again: read from
+            // the start, a log past the limit lost its latest periods. A period whose first
+            // events fall before the window is folded from the ones in it (each follows the
+            // proposal or seal it belongs to, so a partial period shows its latest state or
+            // nothing), and only the oldest periods can be cut so.
+            let mut events = store(ctx)?.read_filtered(
                 &Filter::Category(appraisal::Appraisal::CATEGORY.into()),
-                AllStart::Start,
-                Direction::Forwards,
+                AllStart::End,
+                Direction::Backwards,
                 PERIOD_EVENTS_MAX,
             )?;
+            events.reverse();
             let mut by_period: std::collections::BTreeMap<AppraisalPeriod, Vec<appraisal::Event>> =
                 std::collections::BTreeMap::new();
             for r in &events {

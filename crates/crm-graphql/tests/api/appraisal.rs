@@ -380,3 +380,65 @@ async fn each_post_is_scored_with_its_weights_and_a_team_lead_sees_the_team_figu
         .await;
     assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
 }
+
+/// `appraisalPeriods` lists the newest periods however long the log's appraisal history is:
+/// it used to read the oldest 1,200 appraisal events and keep the newest 200 periods of those,
+/// so past that the latest seals were missing from the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_periods_are_listed_however_many_the_log_holds() {
+    use crm_domain::appraisal::{AppraisalPeriod, Derivation, Event as E};
+    use crm_eventstore::{EventMetadata, ExpectedRevision};
+    let server = Server::start().await;
+    let now = time::OffsetDateTime::now_utc();
+    let by = StaffId::from_uuid(Uuid::now_v7());
+    // 1,300 months sealed, January 1900 onwards, one event each (more than the list reads).
+    let months = 1_300u32;
+    let month = |i: u32| AppraisalPeriod::Month {
+        year: 1900 + i32::try_from(i / 12).unwrap(),
+        month: u8::try_from(i % 12 + 1).unwrap(),
+    };
+    for i in 0..months {
+        // Each sealed a second after the one before (the list is newest seal first).
+        let at = now + time::Duration::seconds(i64::from(i));
+        let e = E::AppraisalPeriodSealed {
+            period: month(i),
+            derivation: Derivation {
+                position: 1,
+                rules_version: 1,
+                rules_hash: "0".repeat(64),
+                results: Vec::new(),
+                results_hash: "0".repeat(64),
+            },
+            proposed_by: by,
+            approved_by: StaffId::from_uuid(Uuid::now_v7()),
+            at,
+        };
+        let metadata = EventMetadata {
+            actor: format!("staff-{by}"),
+            occurred_at: at,
+            correlation_id: None,
+            causation_id: None,
+            command_id: None,
+        };
+        let new = crm_codec::encode(&e, Uuid::now_v7(), metadata).unwrap();
+        let stream = crm_codec::stream_of(&e).unwrap();
+        server
+            .store
+            .append(&stream, ExpectedRevision::Any, vec![new])
+            .await
+            .unwrap();
+    }
+    let listed = server
+        .query(
+            &server.auditor(),
+            "{ appraisalPeriods { period status } }",
+            json!({}),
+        )
+        .await;
+    let list = listed["data"]["appraisalPeriods"].as_array().unwrap();
+    assert_eq!(list.len(), 200, "{listed}");
+    // The newest first: April 2008 (the 1,300th month), then back 200 months.
+    assert_eq!(list[0]["period"], "2008-04", "the newest listed");
+    assert_eq!(list[199]["period"], "1991-09", "the oldest listed");
+    assert!(list.iter().all(|p| p["status"] == "SEALED"), "{listed}");
+}
