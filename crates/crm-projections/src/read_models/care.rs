@@ -142,8 +142,8 @@ impl CareTrack {
     }
 }
 
-/// A birthday's day in `year`: 29 February outside leap years is the first of March (as the
-/// birthday reminder has it).
+/// A birthday's day in `year`: 29 February outside leap years is the first of March (the
+/// birthday reminder and the care greetings both count it so).
 pub fn birthday_in(birthday: Date, year: i32) -> Option<Date> {
     Date::from_calendar_date(year, birthday.month(), birthday.day())
         .or_else(|_| Date::from_calendar_date(year, Month::March, 1))

@@ -11,7 +11,7 @@ use crm_domain::interaction::CareOccasion;
 use crm_domain::risk::RiskTolerance;
 use crm_domain::Money;
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, Month, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 
 use crate::derive::{self, ChurnRisk, RiskPreference};
 use crate::model::{business_date, madd, mscale, Model, BUSINESS_OFFSET};
@@ -79,10 +79,8 @@ pub struct Todo {
 
 fn next_birthday(birthday: Date, from: Date) -> Option<Date> {
     for year in [from.year(), from.year() + 1] {
-        let d = Date::from_calendar_date(year, birthday.month(), birthday.day())
-            // 29 February outside leap years: the first of March.
-            .or_else(|_| Date::from_calendar_date(year, Month::March, 1))
-            .ok()?;
+        // 29 February outside leap years is the first of March, as care greetings count it.
+        let d = crate::read_models::care::birthday_in(birthday, year)?;
         if d >= from {
             return Some(d);
         }
